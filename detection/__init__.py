@@ -1,0 +1,1 @@
+"""Vectorized detection and scoring: arrays in, events out, no I/O."""

@@ -1,0 +1,102 @@
+"""Combine the legs into scored units: bilateral LMs per the rule set, bilateral jerks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from detection.params import ScoringRules
+
+LM_KINDS = ("lm", "movement")
+
+
+def combine_legs(events: pd.DataFrame, rules: ScoringRules, two_legs: bool) -> pd.DataFrame:
+    """One row per scored unit with `parts` and `clm`; monolateral units keep their side.
+
+    WASM: LMs on the two legs that overlap or follow within 0.5 s (offset to onset) are one
+    bilateral LM, a CLM if it joins at most 4 LMs, lasts at most 15 s and no part exceeds
+    10 s. AASM: LMs on the two legs whose onsets are under 5 s apart count as one.
+    """
+    events = events.sort_values("onset_s", kind="stable").reset_index(drop=True)
+    lm_like = events["kind"].isin(LM_KINDS).to_numpy()
+    jerks = (events["kind"] == "jerk").to_numpy()
+    groups = np.arange(len(events))
+    if two_legs:
+        groups[lm_like] = _group_lms(events[lm_like], rules) + len(events)
+        groups[jerks] = _group_overlapping(events[jerks], rules.bilateral_gap_s) + 2 * len(events)
+    units = [_unit(events.iloc[idx], rules) for idx in pd.Series(np.arange(len(events))).groupby(groups).apply(list)]
+    frame = pd.DataFrame(units, columns=UNIT_COLUMNS)
+    return frame.sort_values("onset_s", kind="stable").reset_index(drop=True)
+
+
+UNIT_COLUMNS = [
+    "onset_s", "offset_s", "duration_s", "kind", "side", "parts", "clm", "peak_g",
+    "rotation_deg", "posture_change_deg",
+]
+
+
+def _group_lms(lms: pd.DataFrame, rules: ScoringRules) -> np.ndarray:
+    if rules.bilateral_mode == "onset":
+        return _group_by_onset(lms, rules.bilateral_onset_s, rules.bilateral_max_parts)
+    return _group_overlapping(lms, rules.bilateral_gap_s)
+
+
+def _group_overlapping(events: pd.DataFrame, gap_s: float) -> np.ndarray:
+    """Chain events whose onset comes before the chain's latest offset plus `gap_s`."""
+    onsets = events["onset_s"].to_numpy()
+    offsets = events["offset_s"].to_numpy()
+    if len(onsets) == 0:
+        return np.zeros(0, dtype=int)
+    reach = np.maximum.accumulate(offsets)
+    new = np.ones(len(onsets), dtype=bool)
+    new[1:] = onsets[1:] >= reach[:-1] + gap_s
+    return np.cumsum(new) - 1
+
+
+def _group_by_onset(events: pd.DataFrame, window_s: float, max_parts: int) -> np.ndarray:
+    """AASM: an LM joins the previous one when on the other leg and its onset is < window_s later."""
+    onsets = events["onset_s"].to_numpy()
+    sides = events["side"].to_numpy()
+    group = np.zeros(len(onsets), dtype=int)
+    current, first, size = 0, 0, 0
+    for i in range(len(onsets)):  # a loop over events
+        joins = (
+            i > 0 and size < max_parts and sides[i] != sides[i - 1]
+            and onsets[i] - onsets[first] < window_s
+        )
+        if not joins:
+            current, first, size = (current + 1 if i else 0), i, 0
+        group[i] = current
+        size += 1
+    return group
+
+
+def _unit(parts: pd.DataFrame, rules: ScoringRules) -> dict:
+    sides = set(parts["side"])
+    onset = float(parts["onset_s"].min())
+    offset = float(parts["offset_s"].max())
+    kinds = set(parts["kind"])
+    if len(parts) == 1:
+        kind = parts["kind"].iloc[0]
+    elif "movement" in kinds:
+        kind = "movement"
+    elif rules.bilateral_mode == "overlap" and offset - onset > rules.bilateral_max_s:
+        kind = "movement"  # a bilateral LM longer than 15 s is no longer a limb movement
+    else:
+        kind = parts["kind"].iloc[0]
+    part_ok = parts["duration_s"].between(rules.lm_min_s, rules.lm_max_s).all()
+    clm = kind == "lm" and bool(part_ok)
+    if len(parts) > 1 and rules.bilateral_mode == "overlap":
+        clm = clm and len(parts) <= rules.bilateral_max_parts and offset - onset <= rules.bilateral_max_s
+    return {
+        "onset_s": onset,
+        "offset_s": offset,
+        "duration_s": offset - onset,
+        "kind": kind,
+        "side": "bilateral" if len(sides) > 1 else next(iter(sides)),
+        "parts": len(parts),
+        "clm": clm,
+        "peak_g": float(parts["peak_g"].max()),
+        "rotation_deg": float(parts["rotation_deg"].max()),
+        "posture_change_deg": float(parts["posture_change_deg"].max()),
+    }

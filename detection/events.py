@@ -1,0 +1,104 @@
+"""Movement events on one leg: hysteresis bursts, same-leg merging, features, kinds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from detection.filters import moving_mean
+from detection.params import DetectionParameters
+from detection.preprocess import LegSignals
+
+KINDS = ("jerk", "lm", "movement", "hft", "alma")
+
+
+def find_bursts(sig: LegSignals, params: DetectionParameters) -> tuple[np.ndarray, np.ndarray]:
+    """Sample spans where the envelope rises over the onset threshold, bounded by the offset one."""
+    above_off = sig.envelope > sig.floor * params.offset_factor
+    edges = np.diff(above_off.astype(np.int8), prepend=0, append=0)
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    if len(starts) == 0:
+        return starts, ends
+    excess = sig.envelope - sig.floor * params.onset_factor
+    reaches_onset = np.maximum.reduceat(excess, starts) > 0
+    starts, ends = starts[reaches_onset], ends[reaches_onset]
+    # The RMS window widens every burst by about one window: take it back.
+    half = int(round(params.envelope_window_s * sig.rate_hz / 2))
+    starts = np.minimum(starts + half, ends - 1)
+    ends = np.maximum(ends - half, starts + 1)
+    return starts, ends
+
+
+def merge_close(starts: np.ndarray, ends: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Join spans separated by fewer than `max_gap` samples (offset to onset)."""
+    if len(starts) < 2:
+        return starts, ends
+    new_group = np.ones(len(starts), dtype=bool)
+    new_group[1:] = starts[1:] - ends[:-1] >= max_gap
+    first = np.flatnonzero(new_group)
+    return starts[first], np.maximum.reduceat(ends, first)
+
+
+def describe(
+    sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
+) -> pd.DataFrame:
+    """Timing, peak acceleration and rotation of each span (a loop over events, not samples)."""
+    rate = sig.rate_hz
+    n = len(sig.envelope)
+    context = int(round(3.0 * rate))
+    guard = int(round(0.3 * rate))
+    smooth_width = max(int(round(0.3 * rate)), 1)
+    peak = np.zeros(len(starts))
+    peak_factor = np.zeros(len(starts))
+    rotation = np.zeros(len(starts))
+    posture = np.zeros(len(starts))
+    for i, (start, end) in enumerate(zip(starts, ends)):
+        span = slice(start, end)
+        peak[i] = sig.deviation[span].max()
+        peak_factor[i] = sig.envelope[span].max() / max(float(sig.floor[start]), 1e-9)
+        before = sig.xyz[max(start - context, 0) : max(start - guard, 1)].mean(axis=0)
+        after = sig.xyz[min(end + guard, n - 1) : min(end + context, n)].mean(axis=0)
+        posture[i] = _angle_deg(before, after)
+        low = max(start - smooth_width, 0)
+        smooth = moving_mean(sig.xyz[low : min(end + smooth_width, n)], smooth_width)
+        rotation[i] = _angle_deg(before, smooth).max()
+    return pd.DataFrame(
+        {
+            "start": starts,
+            "end": ends,
+            "onset_s": starts / rate,
+            "offset_s": ends / rate,
+            "duration_s": (ends - starts) / rate,
+            "peak_g": peak,
+            "peak_factor": peak_factor,
+            "rotation_deg": rotation,
+            "posture_change_deg": posture,
+        }
+    )
+
+
+def _angle_deg(reference: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    vectors = np.atleast_2d(vectors)
+    dot = vectors @ reference
+    norms = np.linalg.norm(vectors, axis=1) * np.linalg.norm(reference)
+    return np.degrees(np.arccos(np.clip(dot / np.maximum(norms, 1e-12), -1.0, 1.0)))
+
+
+def classify(events: pd.DataFrame, params: DetectionParameters, lm_max_s: float) -> pd.Series:
+    """jerk (< 0.5 s), movement (posture change or > lm_max_s), lm otherwise; '' = vibration."""
+    duration = events["duration_s"]
+    kind = np.where(duration < params.jerk_max_s, "jerk", "lm").astype(object)
+    long_or_posture = (duration > lm_max_s) | (
+        events["posture_change_deg"] >= params.posture_change_deg
+    )
+    kind[long_or_posture.to_numpy()] = "movement"
+    # A bed shaking under a still foot: acceleration without the rotation an LM makes.
+    vibration = (
+        (events["rotation_deg"] < params.min_rotation_deg)
+        & (events["peak_factor"] < params.vibration_max_peak_factor)
+        & (duration >= params.jerk_max_s)
+    )
+    weak_jerk = (duration < params.jerk_max_s) & (events["peak_factor"] < params.jerk_min_peak_factor)
+    kind[(vibration | weak_jerk).to_numpy()] = ""
+    return pd.Series(kind, index=events.index, name="kind")

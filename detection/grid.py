@@ -1,0 +1,106 @@
+"""Irregular timestamps onto a uniform grid: jitter smoothed, short losses bridged, long ones kept as gaps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+COMMON_RATES_HZ = np.array(
+    [10, 12.5, 13, 20, 25, 26, 30, 50, 52, 60, 64, 100, 104, 128, 200, 208, 256, 400, 416]
+)
+
+
+@dataclass
+class Grid:
+    """Samples of one sensor on a uniform grid starting at `start_s` (the input's clock)."""
+
+    start_s: float
+    rate_hz: float
+    xyz: np.ndarray  # (n, 3) float32, gap samples hold the last value before the gap
+    valid: np.ndarray  # (n,) bool, False inside data gaps
+    gaps_s: np.ndarray  # (k, 2) gap [start, end] on the input's clock
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.valid)
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + (self.n - 1) / self.rate_hz
+
+
+def estimate_rate(time_s: np.ndarray, max_gap_s: float) -> float:
+    """Samples per second of covered time, snapped to a common sensor rate within 2 %."""
+    dt = np.diff(time_s)
+    within = dt[(dt >= 0) & (dt <= max_gap_s)]
+    covered = float(within.sum())
+    if covered <= 0:
+        return 0.0
+    rate = len(within) / covered
+    nearest = COMMON_RATES_HZ[np.argmin(np.abs(COMMON_RATES_HZ - rate))]
+    return float(nearest) if abs(nearest - rate) <= 0.02 * rate else rate
+
+
+def regularize(
+    time_s: np.ndarray, xyz: np.ndarray, max_gap_s: float = 1.0, rate_hz: float | None = None
+) -> Grid:
+    """Put samples on a uniform grid; losses longer than `max_gap_s` become gaps."""
+    notes: list[str] = []
+    time_s = np.asarray(time_s, dtype=np.float64)
+    steps = np.diff(time_s)
+    if (steps < 0).any():
+        backwards = int((steps < -max_gap_s).sum())
+        notes.append(
+            f"time went backwards {int((steps < 0).sum())} times"
+            + (f" ({backwards} jumps over {max_gap_s:g} s: a clock reset?)" if backwards else "")
+            + "; samples were put in time order"
+        )
+        order = np.argsort(time_s, kind="stable")
+        time_s, xyz = time_s[order], xyz[order]
+    time_s, xyz, dropped = _drop_repeated_rows(time_s, xyz)
+    if dropped:
+        notes.append(f"{dropped} duplicated rows dropped")
+    rate = rate_hz or estimate_rate(time_s, max_gap_s)
+    time_s = _spread_shared_stamps(time_s, rate)
+    start, end = float(time_s[0]), float(time_s[-1])
+    n = int(np.floor((end - start) * rate + 1e-9)) + 1
+    grid_t = start + np.arange(n) / rate
+    if len(time_s) == n and np.max(np.abs(time_s - grid_t)) < 0.05 / rate:
+        values = np.asarray(xyz, dtype=np.float32)
+    else:
+        values = np.empty((n, 3), dtype=np.float32)
+        for axis in range(3):
+            values[:, axis] = np.interp(grid_t, time_s, xyz[:, axis])
+    gap_after = np.flatnonzero(np.diff(time_s) > max_gap_s)
+    gaps = np.column_stack([time_s[gap_after], time_s[gap_after + 1]]) if len(gap_after) else np.empty((0, 2))
+    valid = np.ones(n, dtype=bool)
+    for gap_start, gap_end in gaps:
+        first = int(np.ceil((gap_start - start) * rate))
+        last = int(np.floor((gap_end - start) * rate))
+        values[first:last] = values[first - 1 if first > 0 else 0]
+        valid[first:last] = False
+    return Grid(start, rate, values, valid, gaps, notes)
+
+
+def _drop_repeated_rows(time_s: np.ndarray, xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    same = np.zeros(len(time_s), dtype=bool)
+    same[1:] = (time_s[1:] == time_s[:-1]) & (xyz[1:] == xyz[:-1]).all(axis=1)
+    if not same.any():
+        return time_s, xyz, 0
+    return time_s[~same], xyz[~same], int(same.sum())
+
+
+def _spread_shared_stamps(time_s: np.ndarray, rate: float) -> np.ndarray:
+    """Samples sharing one stamp (packet-level stamping) are spread back from it at the rate."""
+    new_stamp = np.ones(len(time_s), dtype=bool)
+    new_stamp[1:] = time_s[1:] != time_s[:-1]
+    if new_stamp.all():
+        return time_s
+    group = np.cumsum(new_stamp) - 1
+    first = np.flatnonzero(new_stamp)
+    size = np.diff(np.append(first, len(time_s)))
+    position = np.arange(len(time_s)) - first[group]
+    spread = time_s - (size[group] - 1 - position) / rate
+    return np.maximum.accumulate(spread)

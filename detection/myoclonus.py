@@ -1,0 +1,42 @@
+"""Hypnic jerks at sleep onset and a motion-based proxy of excessive fragmentary myoclonus."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from detection.sleep import SleepResult
+
+
+def hypnic_jerks(jerk_onsets_s: np.ndarray, sleep: SleepResult, window_s: float) -> np.ndarray:
+    """Jerks within `window_s` of a wake-to-sleep transition and isolated (none within 10 s)."""
+    asleep = sleep.asleep.astype(np.int8)
+    transitions = np.flatnonzero(np.diff(np.concatenate([[0], asleep])) == 1) * sleep.epoch_s
+    if len(transitions) == 0 or len(jerk_onsets_s) == 0:
+        return np.zeros(len(jerk_onsets_s), dtype=bool)
+    nearest = np.min(np.abs(jerk_onsets_s[:, None] - transitions[None, :]), axis=1)
+    spacing = np.diff(jerk_onsets_s)
+    before = np.concatenate([[np.inf], spacing])
+    after = np.concatenate([spacing, [np.inf]])
+    return (nearest <= window_s) & (before > 10.0) & (after > 10.0)
+
+
+def efm_proxy_spans(
+    jerks_per_min: np.ndarray, asleep_min: np.ndarray, min_rate: float, min_span_min: float
+) -> list[tuple[int, int, float]]:
+    """Spans [first minute, end minute) of sleep >= min_span minutes averaging >= min_rate jerks/min."""
+    span = int(min_span_min)
+    n = len(jerks_per_min)
+    if n < span:
+        return []
+    sleep_jerks = np.where(asleep_min, jerks_per_min, 0.0)
+    window_rate = np.convolve(sleep_jerks, np.ones(span), mode="valid") / span
+    window_sleep = np.convolve(asleep_min.astype(float), np.ones(span), mode="valid") == span
+    qualifies = (window_rate >= min_rate) & window_sleep
+    covered = np.zeros(n, dtype=bool)
+    for start in np.flatnonzero(qualifies):
+        covered[start : start + span] = True
+    edges = np.diff(np.concatenate([[0], covered.astype(np.int8), [0]]))
+    return [
+        (int(a), int(b), float(sleep_jerks[a:b].mean()))
+        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
+    ]

@@ -1,0 +1,128 @@
+"""Every number the detector and the scoring rules use, in one place and reported."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class ScoringRules:
+    """A published rule set for candidate and periodic limb movements."""
+
+    name: str
+    reference: str
+    lm_min_s: float = 0.5
+    lm_max_s: float = 10.0
+    same_leg_merge_gap_s: float = 0.5
+    bilateral_mode: str = "overlap"  # "overlap" (WASM) or "onset" (AASM)
+    bilateral_gap_s: float = 0.5  # WASM: offset-to-onset gap that still merges
+    bilateral_onset_s: float = 5.0  # AASM: onsets closer than this count as one
+    bilateral_max_parts: int = 4
+    bilateral_max_s: float = 15.0
+    imi_min_s: float = 10.0
+    imi_max_s: float = 90.0
+    min_series_count: int = 4
+    short_imi_breaks_series: bool = True  # AASM skips the short-interval LM instead
+    non_clm_breaks_series: bool = True
+    plm_threshold_adult: float = 15.0
+    plm_threshold_child: float = 5.0
+    respiratory_window_s: tuple[float, float] = (-2.0, 10.25)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+WASM2016 = ScoringRules(
+    name="wasm2016",
+    reference="Ferri et al. 2016, WASM standards for recording and scoring leg movements "
+    "in polysomnograms (IRLSSG/WASM)",
+)
+
+AASM2012 = ScoringRules(
+    name="aasm2012",
+    reference="AASM Manual for the Scoring of Sleep and Associated Events v2 (2012)",
+    bilateral_mode="onset",
+    bilateral_max_parts=2,
+    bilateral_max_s=15.0,
+    imi_min_s=5.0,
+    short_imi_breaks_series=False,
+    respiratory_window_s=(-0.5, 0.5),
+)
+
+RULE_SETS = {rules.name: rules for rules in (WASM2016, AASM2012)}
+
+
+@dataclass(frozen=True)
+class DetectionParameters:
+    """How movements are found in acceleration; thresholds are multiples of a noise floor."""
+
+    envelope_window_s: float = 0.1  # RMS window of the activity envelope
+    baseline_block_s: float = 1.0  # resting orientation from 1 s block medians...
+    baseline_window_s: float = 31.0  # ...over a centred window longer than any CLM
+    noise_window_s: float = 300.0  # the noise floor is tracked over 5 minutes
+    onset_factor: float = 3.0  # onset: envelope above 3 x the noise floor
+    offset_factor: float = 1.8  # offset: back under 1.8 x the noise floor
+    min_floor_g: float = 0.0005  # below this the floor is quantization, not noise
+    jerk_max_s: float = 0.5
+    posture_change_deg: float = 12.0  # a lasting orientation change: posture, not an LM
+    min_rotation_deg: float = 1.0  # LMs rotate the foot; bed vibrations do not
+    vibration_max_peak_factor: float = 12.0  # a rotation-free event this small is vibration
+    jerk_min_peak_factor: float = 5.0  # a brief event must stand clearly above the floor
+    max_gap_bridged_s: float = 1.0  # shorter losses are interpolated; longer ones are gaps
+    train_min_bursts: int = 4
+    hft_freq_hz: tuple[float, float] = (0.3, 4.0)
+    hft_max_burst_s: float = 1.0
+    alma_freq_hz: tuple[float, float] = (0.5, 3.0)
+    alma_max_burst_s: float = 0.5
+    train_max_interval_cv: float = 0.35
+    bilateral_vibration_window_s: float = 0.5
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SleepParameters:
+    """Sleep/wake from movement: wake is restlessness that periodic movements do not explain."""
+
+    epoch_s: float = 30.0
+    window_epochs: int = 5  # centred window of the restlessness score
+    wake_score: float = 2.0  # restlessness score at which an epoch is wake
+    lm_weight: float = 0.35  # a non-periodic LM is weak evidence of wake
+    movement_weight: float = 1.0  # a large body movement is strong evidence
+    min_sleep_block_min: float = 30.0  # the sleep period is built from blocks this long...
+    max_block_gap_min: float = 60.0  # ...joined across wake shorter than this
+    min_wake_bout_epochs: int = 2  # shorter wake inside the sleep period is ignored
+    hypnic_window_min: float = 15.0  # jerks this close to a sleep onset are hypnic
+    efm_min_rate_per_min: float = 5.0
+    efm_min_span_min: float = 20.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AnalysisParameters:
+    rules: ScoringRules = WASM2016
+    detection: DetectionParameters = field(default_factory=DetectionParameters)
+    sleep: SleepParameters = field(default_factory=SleepParameters)
+    age_group: str = "adult"
+    placement: str = "ankle"
+
+    def with_rules(self, name: str) -> AnalysisParameters:
+        return replace(self, rules=RULE_SETS[name])
+
+    @property
+    def plm_threshold(self) -> float:
+        if self.age_group == "child":
+            return self.rules.plm_threshold_child
+        return self.rules.plm_threshold_adult
+
+    def as_dict(self) -> dict:
+        return {
+            "rules": self.rules.as_dict(),
+            "detection": self.detection.as_dict(),
+            "sleep": self.sleep.as_dict(),
+            "age_group": self.age_group,
+            "placement": self.placement,
+        }

@@ -1,0 +1,1 @@
+"""Everything that turns bytes or files into a uniform sample stream."""

@@ -1,0 +1,371 @@
+"""Read accelerometer CSV files (plain or gzipped) into a `Recording`.
+
+Layouts: a header naming a time column and three acceleration columns; no header (time, x,
+y, z, extra columns ignored); ActiLife raw exports (10-line header, no time column).
+Epoch-count exports are refused: they hold counts, not acceleration.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import zlib
+from datetime import datetime, timezone
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from sensor.errors import InputError
+from sensor.recording import CLOCK_NAIVE, CLOCK_RELATIVE, CLOCK_UNIX, Recording
+
+STANDARD_GRAVITY = 9.80665
+TIME_NAMES = {"time", "timestamp", "t", "epoch", "datetime", "date", "unixtime", "ts", "clock"}
+AXIS_PREFIXES = {"", "a", "acc", "accel", "accelerometer", "acceleration", "raw", "accraw"}
+EPOCH_COUNT_NAMES = {"axis1", "axis2", "axis3", "vm", "steps", "counts", "activity", "lux"}
+NOT_ACCELERATION = ("gyr", "gyro", "mag", "angle", "rot", "quat", "euler", "temp")
+SNIFF_BYTES = 64 * 1024
+
+
+def read_recording(path: str, units: str = "auto") -> Recording:
+    """Read one sensor's recording; raise `InputError` with one clear line on bad input."""
+    data = _read_bytes(path)
+    head_lines = data[:SNIFF_BYTES].decode("utf-8", errors="replace").splitlines()
+    first = head_lines[0].strip().lstrip("\ufeff")
+    if first.startswith("---") and re.search(r"acti(life|graph)", first, re.I):
+        return _read_actilife(path, data, head_lines, units)
+    return _read_table(path, data, first, units)
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        if path.endswith(".gz"):
+            with gzip.open(path, "rb") as handle:
+                data = handle.read()
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read()
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputError(path, f"damaged gzip file ({exc})", expected="a complete .csv.gz") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a folder", expected="a CSV file") from None
+    if not data.strip():
+        raise InputError(path, "empty file", expected="accelerometer samples")
+    sniff = data[:SNIFF_BYTES]
+    if b"\x00" in sniff or _binary_share(sniff) > 0.05:
+        raise InputError(path, "binary data, not a CSV text file", expected="a CSV export")
+    return data
+
+
+def _binary_share(sniff: bytes) -> float:
+    control = sum(1 for byte in sniff if byte < 9 or 13 < byte < 32)
+    return control / max(len(sniff), 1)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_datetime(text: str) -> bool:
+    return bool(re.match(r"^\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text))
+
+
+def _normalise(name: str) -> str:
+    name = re.sub(r"\(.*?\)|\[.*?\]", "", name.lower())
+    return re.sub(r"[^a-z0-9]", "", name)
+
+
+def _find_columns(path: str, names: list[str]) -> tuple[str, list[str]]:
+    norm = [_normalise(name) for name in names]
+    if {n for n in norm} & {"axis1", "axis2"} or sum(n in EPOCH_COUNT_NAMES for n in norm) >= 2:
+        raise InputError(
+            path,
+            "an epoch-count export (columns " + ", ".join(names) + "), not raw acceleration",
+            expected="raw acceleration samples (export raw data, not epochs)",
+        )
+    time_col = next(
+        (orig for orig, n in zip(names, norm) if n in TIME_NAMES or _time_with_unit(n)), None
+    )
+    if time_col is None:
+        raise InputError(
+            path,
+            "no time column",
+            where="header: " + ",".join(names),
+            expected="a column named time, timestamp, t, epoch or datetime",
+        )
+    axes = []
+    for axis in "xyz":
+        match = next(
+            (
+                orig
+                for orig, n in zip(names, norm)
+                if orig != time_col and _is_axis_name(orig, n, axis)
+            ),
+            None,
+        )
+        if match is None:
+            raise InputError(
+                path,
+                f"no {axis} acceleration column",
+                where="header: " + ",".join(names),
+                expected="three acceleration columns such as x,y,z or acc_x,acc_y,acc_z",
+            )
+        axes.append(match)
+    return time_col, axes
+
+
+def _time_with_unit(norm: str) -> bool:
+    return bool(re.fullmatch(r"(time|timestamp|t|epoch|unixtime)(s|ms|sec|seconds|utc)?", norm))
+
+
+def _is_axis_name(original: str, norm: str, axis: str) -> bool:
+    low = original.lower()
+    if any(word in low for word in NOT_ACCELERATION) or norm.startswith(("g", "m")) and len(norm) <= 2:
+        return False
+    unit_free = re.sub(r"(g|mg|ms2|mss)$", "", norm) if len(norm) > 2 else norm
+    for candidate in (norm, unit_free):
+        if candidate.endswith(axis) and candidate[:-1] in AXIS_PREFIXES:
+            return True
+    return False
+
+
+def _read_table(path: str, data: bytes, first_line: str, units: str) -> Recording:
+    fields = [f.strip().strip('"') for f in first_line.split(",")]
+    has_header = not (_is_number(fields[0]) or _is_datetime(fields[0]))
+    if has_header:
+        time_col, axes = _find_columns(path, fields)
+        wanted = [time_col, *axes]
+    else:
+        numeric = [f for f in fields[1:] if _is_number(f)]
+        if len(numeric) < 3:
+            raise InputError(
+                path,
+                f"fewer than three numeric axes after the time column ({len(numeric)} found)",
+                where="line 1",
+                expected="time, x, y, z",
+            )
+        time_col, axes = "f0", ["f1", "f2", "f3"]
+        wanted = [time_col, *axes]
+    table, warnings = _parse_csv(path, data, has_header, wanted)
+    header_lines = 1 if has_header else 0
+    xyz = _numeric_axes(path, table, axes, header_lines)
+    time_s, clock = _time_column(path, table.column(time_col), header_lines)
+    return _finish(path, time_s, xyz, clock, units, None, warnings)
+
+
+def _parse_csv(
+    path: str, data: bytes, has_header: bool, wanted: list[str], skip_rows: int = 0
+) -> tuple[pa.Table, list[str]]:
+    invalid: list[tuple[int | None, str]] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        invalid.append((row.number, row.text))
+        return "skip"
+
+    read = pacsv.ReadOptions(
+        skip_rows=skip_rows, autogenerate_column_names=not has_header, block_size=1 << 24
+    )
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=read,
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(include_columns=wanted),
+        )
+    except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
+        raise InputError(path, f"cannot parse as CSV ({str(exc).splitlines()[0]})") from None
+    warnings = []
+    if invalid:
+        last_text = data.rstrip().rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
+        if len(invalid) == 1 and invalid[0][1].strip() == last_text.strip():
+            warnings.append(f"the last line is incomplete and was ignored: {last_text[:60]!r}")
+        else:
+            number, text = invalid[0] if invalid[0][1].strip() != last_text.strip() else invalid[1]
+            line = _line_of(data, text) if number is None else number + skip_rows
+            raise InputError(
+                path,
+                f"wrong number of fields: {text[:60]!r}",
+                where=f"line {line}",
+                expected=f"{len(wanted) if not has_header else 'as many fields as the header'}",
+            )
+    if table.num_rows == 0:
+        raise InputError(path, "no data rows", expected="accelerometer samples")
+    return table, warnings
+
+
+def _line_of(data: bytes, text: str) -> int:
+    position = data.find(text.encode())
+    return data.count(b"\n", 0, max(position, 0)) + 1
+
+
+def _numeric_axes(path: str, table: pa.Table, axes: list[str], header_lines: int) -> np.ndarray:
+    columns = []
+    for name in axes:
+        column = table.column(name)
+        if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
+            row = _first_non_numeric(column)
+            value = column[row].as_py()
+            raise InputError(
+                path,
+                f"not a number in column {name!r}: {str(value)[:40]!r}",
+                where=f"line {header_lines + row + 1}",
+                expected="numeric acceleration",
+            )
+        columns.append(column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False))
+    return np.column_stack(columns)
+
+
+def _first_non_numeric(column: pa.ChunkedArray) -> int:
+    values = column.to_pandas()
+    import pandas as pd
+
+    parsed = pd.to_numeric(values, errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy() & values.notna().to_numpy())
+    return int(bad[0]) if len(bad) else 0
+
+
+def _time_column(path: str, column: pa.ChunkedArray, header_lines: int) -> tuple[np.ndarray, str]:
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        ns = column.cast(pa.timestamp("ns", tz=kind.tz)).to_numpy().astype("int64")
+        clock = CLOCK_UNIX if kind.tz else CLOCK_NAIVE
+        return ns / 1e9, clock
+    if pa.types.is_floating(kind) or pa.types.is_integer(kind):
+        values = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        finite = values[np.isfinite(values)]
+        typical = float(np.median(finite)) if len(finite) else 0.0
+        if typical > 1e11:  # Unix milliseconds (after 1973)
+            return values / 1000.0, CLOCK_UNIX
+        if typical > 1e8:  # Unix seconds (after 1973)
+            return values, CLOCK_UNIX
+        return values, CLOCK_RELATIVE
+    import pandas as pd
+
+    text = column.to_pandas()
+    parsed = pd.to_datetime(text, errors="coerce", utc=False, format="mixed")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if len(bad):
+        row = int(bad[0])
+        raise InputError(
+            path,
+            f"not a time: {str(text.iloc[row])[:40]!r}",
+            where=f"line {header_lines + row + 1}",
+            expected="Unix seconds or milliseconds, seconds from start, or ISO-8601",
+        )
+    if getattr(parsed.dt, "tz", None) is not None:
+        ns = parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("int64")
+        return ns / 1e9, CLOCK_UNIX
+    return parsed.to_numpy().astype("datetime64[ns]").astype("int64") / 1e9, CLOCK_NAIVE
+
+
+def _read_actilife(path: str, data: bytes, head: list[str], units: str) -> Recording:
+    header = [line.split(",")[0].strip() for line in head[:10]]
+    joined = "\n".join(header)
+    epoch = re.search(r"Epoch Period \(hh:mm:ss\)\s*(\d\d:\d\d:\d\d)", joined)
+    if epoch and epoch.group(1) != "00:00:00":
+        raise InputError(
+            path,
+            f"an ActiLife epoch-count export (epoch period {epoch.group(1)}), not raw acceleration",
+            where="line 5",
+            expected="a raw export (ActiLife: Export raw data, epoch period 00:00:00)",
+        )
+    rate = re.search(r"at (\d+(?:\.\d+)?) Hz", header[0])
+    date_format = re.search(r"date format (\S+)", header[0])
+    start_time = re.search(r"Start Time (\d+:\d\d:\d\d)", joined)
+    start_date = re.search(r"Start Date (\S+)", joined)
+    if not (rate and start_time and start_date):
+        raise InputError(
+            path,
+            "ActiLife header without sample rate or start date/time",
+            where="lines 1-4",
+            expected="'at N Hz', 'Start Time', 'Start Date'",
+        )
+    fmt = (date_format.group(1) if date_format else "M/d/yyyy")
+    py_format = fmt.replace("yyyy", "%Y").replace("MM", "%m").replace("M", "%m")
+    py_format = py_format.replace("dd", "%d").replace("d", "%d")
+    py_format = py_format.replace("%m%m", "%m").replace("%d%d", "%d")
+    try:
+        start = datetime.strptime(f"{start_date.group(1)} {start_time.group(1)}", f"{py_format} %H:%M:%S")
+    except ValueError:
+        raise InputError(
+            path, f"unreadable start date {start_date.group(1)!r}", where="line 4",
+            expected=f"a date in the format {fmt}",
+        ) from None
+    column_line = head[10] if len(head) > 10 else ""
+    names = [n.strip() for n in column_line.split(",")]
+    axes = []
+    for axis in "XYZ":
+        match = next((n for n in names if n.lower() == f"accelerometer {axis.lower()}"), None)
+        if match is None:
+            raise InputError(
+                path, f"no 'Accelerometer {axis}' column", where="line 11",
+                expected="Accelerometer X,Accelerometer Y,Accelerometer Z",
+            )
+        axes.append(match)
+    table, warnings = _parse_csv(path, data, True, axes, skip_rows=10)
+    xyz = _numeric_axes(path, table, axes, 11)
+    hz = float(rate.group(1))
+    origin = start.replace(tzinfo=timezone.utc).timestamp()
+    time_s = origin + np.arange(len(xyz)) / hz
+    return _finish(path, time_s, xyz, CLOCK_NAIVE, units, hz, warnings)
+
+
+def _finish(
+    path: str,
+    time_s: np.ndarray,
+    xyz: np.ndarray,
+    clock: str,
+    units: str,
+    nominal_rate: float | None,
+    warnings: list[str],
+) -> Recording:
+    finite = np.isfinite(xyz).all(axis=1) & np.isfinite(time_s)
+    if not finite.all():
+        dropped = int((~finite).sum())
+        first_bad = int(np.flatnonzero(~finite)[0])
+        warnings.append(f"{dropped} rows with missing, NaN or infinite values dropped "
+                        f"(first at data row {first_bad + 1})")
+        time_s, xyz = time_s[finite], xyz[finite]
+    if len(time_s) < 2:
+        raise InputError(path, "fewer than two valid samples", expected="accelerometer samples")
+    units_in = _detect_units(path, xyz, units)
+    if units_in == "m/s2":
+        xyz = xyz / STANDARD_GRAVITY
+    return Recording(
+        path=path,
+        time_s=time_s,
+        xyz_g=xyz.astype(np.float32),
+        clock=clock,
+        units_in=units_in,
+        nominal_rate_hz=nominal_rate,
+        warnings=warnings,
+    )
+
+
+def _detect_units(path: str, xyz: np.ndarray, units: str) -> str:
+    step = max(1, len(xyz) // 200_000)
+    magnitude = float(np.median(np.linalg.norm(xyz[::step], axis=1)))
+    looks = "g" if 0.3 < magnitude < 3.0 else "m/s2" if 3.0 <= magnitude < 30.0 else None
+    if units == "auto":
+        if looks is None:
+            raise InputError(
+                path,
+                f"cannot tell the units: median acceleration magnitude is {magnitude:.3g}",
+                expected="about 1 (g) or 9.81 (m/s²) at rest; pass --units",
+            )
+        return looks
+    if looks is not None and looks != units:
+        raise InputError(
+            path,
+            f"--units {units} does not fit the data: median magnitude {magnitude:.3g} "
+            f"looks like {looks}",
+            expected="about 1 for g, 9.81 for m/s²",
+        )
+    return units

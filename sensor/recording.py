@@ -1,0 +1,34 @@
+"""The uniform sample stream every reader and the recorder produce."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# How the time column relates to the wall clock.
+CLOCK_UNIX = "unix"  # absolute instants (Unix seconds, or ISO with a zone)
+CLOCK_NAIVE = "naive"  # wall-clock times without a zone (kept as written)
+CLOCK_RELATIVE = "relative"  # seconds from the start; no clock time known
+
+
+@dataclass
+class Recording:
+    """Samples of one sensor: times in seconds and acceleration in g.
+
+    `time_s` is seconds since 1970-01-01 for `unix` and `naive` clocks (naive times are
+    counted as if they were UTC and printed back without a zone) and seconds from the
+    start for `relative` clocks.
+    """
+
+    path: str
+    time_s: np.ndarray
+    xyz_g: np.ndarray
+    clock: str
+    units_in: str
+    nominal_rate_hz: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.time_s[-1] - self.time_s[0]) if len(self.time_s) > 1 else 0.0

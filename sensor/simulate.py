@@ -1,0 +1,119 @@
+"""Simulated nights with ground truth, written in the recorder's CSV format."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from dataclasses import asdict
+
+import numpy as np
+
+from sensor.simulate_night import SCENARIOS, NightPlan, plan_night
+from sensor.simulate_signal import SensorPhysics, draw_physics, leg_signal
+
+NIGHT_START_UNIX = 1_741_991_400.0  # 2025-03-14 22:30 UTC; the seed shifts it by minutes
+
+
+def simulate(
+    out_dir: str,
+    hours: float = 8.0,
+    rate_hz: float = 50.0,
+    sides: list[str] | None = None,
+    seed: int = 0,
+    scenario: str = "plmd-moderate",
+    compress: bool = False,
+) -> dict:
+    """Write `<side>.csv` (or `night.csv` for one unnamed sensor) and `truth.json`; return the truth."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+    sides = list(sides or [])
+    if scenario in ("alternating", "bilateral") and len(sides) < 2:
+        sides = ["left", "right"]
+    rng = np.random.default_rng(seed)
+    if scenario == "lossy":
+        rate_hz = min(rate_hz, 25.0)
+    plan = plan_night(scenario, hours, sides, rng)
+    start_unix = NIGHT_START_UNIX + int(rng.integers(0, 90)) * 60
+    os.makedirs(out_dir, exist_ok=True)
+    legs = sides or [""]
+    files, sensors, gaps = {}, {}, {}
+    for index, side in enumerate(legs):
+        physics = draw_physics(rng, rate_hz * (1 if index == 0 else rng.choice([1, 2])), scenario)
+        offset = 0.0 if index == 0 else float(rng.uniform(1, 20))
+        t, xyz = leg_signal(plan, side, physics, offset, rng)
+        t, xyz, leg_gaps = _link(t, xyz, physics, rng)
+        name = (side or "night") + (".csv.gz" if compress else ".csv")
+        _write_csv(os.path.join(out_dir, name), start_unix + t, xyz)
+        files[side or "single"] = name
+        sensors[side or "single"] = asdict(physics) | {"start_offset_s": offset}
+        gaps[side or "single"] = leg_gaps
+    truth = _truth(plan, legs, start_unix, files, sensors, gaps, scenario, seed)
+    with open(os.path.join(out_dir, "truth.json"), "w") as handle:
+        json.dump(truth, handle, indent=1)
+    return truth
+
+
+def _link(t, xyz, physics: SensorPhysics, rng):
+    """BLE: host timestamps with jitter, short packet losses, disconnections, repeated rows."""
+    n = len(t)
+    keep = np.ones(n, dtype=bool)
+    fs = physics.rate_hz
+    hours = (t[-1] - t[0]) / 3600
+    for start in rng.integers(int(60 * fs), n, int(physics.losses_per_hour * hours)):
+        keep[start : start + int(rng.uniform(0.1, 0.8) * fs)] = False
+    gaps = []
+    for start in rng.integers(int(600 * fs), max(n - int(600 * fs), int(601 * fs)), physics.disconnects):
+        length = int(rng.uniform(30, 240) * fs)
+        keep[start : start + length] = False
+        gaps.append([float(t[start]), float(t[min(start + length, n - 1)])])
+    stamps = t + rng.normal(0, physics.jitter_s, n)
+    stamps = np.maximum.accumulate(stamps[keep])
+    xyz = xyz[keep]
+    repeat = rng.uniform(size=len(stamps)) < 1e-4
+    index = np.sort(np.concatenate([np.arange(len(stamps)), np.flatnonzero(repeat)]))
+    return stamps[index], xyz[index], sorted(gaps)
+
+
+def _write_csv(path: str, unix_s: np.ndarray, xyz: np.ndarray) -> None:
+    body = np.column_stack([unix_s, xyz])
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "wt") as handle:
+        handle.write("time,x,y,z\n")
+        np.savetxt(handle, body, fmt=["%.3f", "%.5f", "%.5f", "%.5f"], delimiter=",")
+
+
+def _truth(plan: NightPlan, legs, start_unix, files, sensors, gaps, scenario, seed) -> dict:
+    two = len(legs) == 2
+    events = []
+    for event in plan.events:
+        side = event.side
+        if side == "posture":
+            side = "bilateral" if two else legs[0]
+        events.append(
+            {
+                "onset_s": round(event.onset_s, 4),
+                "duration_s": round(event.duration_s, 4),
+                "kind": event.kind,
+                "side": side,
+                "amplitude": round(event.amplitude, 4),
+                "hypnic": event.hypnic,
+                "posture_change": event.side == "posture",
+            }
+        )
+    return {
+        "scenario": scenario,
+        "description": SCENARIOS[scenario],
+        "seed": seed,
+        "start_unix": start_unix,
+        "hours": plan.hours,
+        "files": files,
+        "sensors": sensors,
+        "data_gaps_s": gaps,
+        "sleep": {
+            "onset_s": plan.sleep_onset_s,
+            "offset_s": plan.sleep_offset_s,
+            "wake_bouts_s": [list(b) for b in plan.wake_bouts_s],
+        },
+        "events": events,
+    }

@@ -1,0 +1,204 @@
+"""What happens in a simulated night: sleep timeline and every movement, with ground truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SCENARIOS = {
+    "healthy": "few isolated limb movements, posture changes, a hypnic jerk or two",
+    "plmd-moderate": "PLM series through NREM sleep, PLM index about 20-35/h",
+    "plmd-severe": "long dense PLM series, PLM index above 50/h",
+    "myoclonus": "dense brief twitches in long spans, hypnic jerks at sleep onset",
+    "alternating": "two legs, PLMs alternating between the legs",
+    "bilateral": "two legs, PLMs on both legs at once",
+    "lossy": "low rate, packet losses and disconnections",
+    "hard": "small movements, noisy sensor, a restless bed partner, foot tremor",
+}
+
+
+@dataclass
+class TruthEvent:
+    onset_s: float
+    duration_s: float
+    kind: str  # jerk, lm, movement, hft, alma, vibration
+    side: str  # left, right, bilateral ("" for one unnamed sensor)
+    amplitude: float = 0.0  # degrees of rotation (lm, movement), g (jerk, vibration)
+    hypnic: bool = False
+
+
+@dataclass
+class NightPlan:
+    hours: float
+    sleep_onset_s: float
+    sleep_offset_s: float
+    wake_bouts_s: list[tuple[float, float]]
+    events: list[TruthEvent] = field(default_factory=list)
+
+    def asleep(self, t: float) -> bool:
+        if not self.sleep_onset_s <= t < self.sleep_offset_s:
+            return False
+        return not any(a <= t < b for a, b in self.wake_bouts_s)
+
+
+def plan_night(scenario: str, hours: float, sides: list[str], rng: np.random.Generator) -> NightPlan:
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+    total = hours * 3600.0
+    onset = rng.uniform(0.04, 0.09) * total
+    offset = total - rng.uniform(0.03, 0.07) * total
+    bouts = _wake_bouts(onset, offset, rng)
+    plan = NightPlan(hours, onset, offset, bouts)
+    two = len(sides) == 2
+    leg_choice = sides if sides else [""]
+    _restlessness(plan, [(0.0, onset), (offset, total), *bouts], leg_choice, rng)
+    _posture_changes(plan, leg_choice, two, rng)
+    severity = {"healthy": 0, "plmd-moderate": 1, "plmd-severe": 2, "alternating": 1,
+                "bilateral": 1, "lossy": 1, "hard": 1, "myoclonus": 0}[scenario]
+    if severity:
+        _plm_series(plan, severity, scenario, leg_choice, rng)
+    _isolated_lms(plan, leg_choice, rng, per_hour=3.0 if scenario != "hard" else 5.0)
+    _hypnic_jerks(plan, leg_choice, two, rng)
+    if scenario == "myoclonus":
+        _twitch_spans(plan, leg_choice, rng)
+    if scenario == "hard":
+        _bed_partner(plan, rng, count=int(rng.integers(15, 30)))
+        _foot_tremor(plan, leg_choice, rng)
+    if two and scenario in ("alternating", "bilateral"):
+        _alma(plan, rng)
+    plan.events.sort(key=lambda e: e.onset_s)
+    _drop_overlaps(plan)
+    return plan
+
+
+def _wake_bouts(onset: float, offset: float, rng: np.random.Generator) -> list[tuple[float, float]]:
+    bouts = []
+    for _ in range(int(rng.integers(2, 6))):
+        start = rng.uniform(onset + 1800, offset - 1800)
+        length = rng.uniform(3, 15) * 60
+        if all(start > b + 1200 or start + length < a - 1200 for a, b in bouts):
+            bouts.append((start, start + length))
+    return sorted(bouts)
+
+
+def _side(legs: list[str], rng: np.random.Generator) -> str:
+    return legs[int(rng.integers(len(legs)))]
+
+
+def _restlessness(plan, spans, legs, rng) -> None:
+    """Wake: irregular LMs, fidgeting and posture changes every few seconds to a minute."""
+    for a, b in spans:
+        t = a + rng.uniform(2, 10)
+        while t < b - 5:
+            roll = rng.uniform()
+            if roll < 0.3:
+                plan.events.append(TruthEvent(t, rng.uniform(3, 8), "movement", "posture",
+                                              rng.uniform(20, 70)))
+            elif roll < 0.5:
+                plan.events.append(TruthEvent(t, rng.uniform(11, 25), "movement",
+                                              _side(legs, rng), rng.uniform(10, 30)))
+            else:
+                plan.events.append(TruthEvent(t, rng.uniform(0.8, 6), "lm", _side(legs, rng),
+                                              rng.uniform(8, 35)))
+            t += plan.events[-1].duration_s + rng.exponential(12) + 2
+
+
+def _posture_changes(plan, legs, two, rng) -> None:
+    t = plan.sleep_onset_s + rng.uniform(600, 2400)
+    while t < plan.sleep_offset_s - 300:
+        plan.events.append(TruthEvent(t, rng.uniform(3, 8), "movement", "posture",
+                                      rng.uniform(25, 80)))
+        t += rng.uniform(1200, 3600)
+
+
+def _plm_series(plan, severity, scenario, legs, rng) -> None:
+    period_fraction = 0.35 if severity == 1 else 0.75
+    t = plan.sleep_onset_s + rng.uniform(300, 900)
+    while t < plan.sleep_offset_s - 600:
+        span = rng.uniform(8, 30) * 60 * (1.5 if severity == 2 else 1.0)
+        mean_imi = rng.uniform(18, 35) if severity == 1 else rng.uniform(14, 26)
+        s_time = t
+        index = 0
+        while s_time < min(t + span, plan.sleep_offset_s - 60):
+            side = _series_side(scenario, legs, index, rng)
+            duration = float(np.clip(rng.lognormal(np.log(2.0), 0.35), 0.8, 7.0))
+            plan.events.append(TruthEvent(s_time, duration, "lm", side, rng.uniform(6, 30)))
+            if side == "bilateral":
+                plan.events[-1].duration_s = duration
+            s_time += float(np.clip(rng.normal(mean_imi, mean_imi * 0.15), 11, 85))
+            index += 1
+        t = s_time + span * (1 - period_fraction) / period_fraction * rng.uniform(0.5, 1.5)
+
+
+def _series_side(scenario, legs, index, rng) -> str:
+    if len(legs) < 2:
+        return legs[0]
+    if scenario == "alternating":
+        return legs[index % 2] if rng.uniform() < 0.9 else _side(legs, rng)
+    if scenario == "bilateral":
+        return "bilateral" if rng.uniform() < 0.8 else _side(legs, rng)
+    return _side(legs, rng) if rng.uniform() < 0.6 else "bilateral"
+
+
+def _isolated_lms(plan, legs, rng, per_hour) -> None:
+    sleep_h = (plan.sleep_offset_s - plan.sleep_onset_s) / 3600
+    for t in rng.uniform(plan.sleep_onset_s, plan.sleep_offset_s, int(per_hour * sleep_h)):
+        plan.events.append(TruthEvent(t, float(rng.uniform(0.7, 5)), "lm", _side(legs, rng),
+                                      rng.uniform(6, 30)))
+
+
+def _hypnic_jerks(plan, legs, two, rng) -> None:
+    onsets = [plan.sleep_onset_s] + [b for _, b in plan.wake_bouts_s]
+    for onset in onsets[: int(rng.integers(1, 4))]:
+        t = onset + rng.uniform(-120, 240)
+        side = "bilateral" if two else legs[0]
+        plan.events.append(TruthEvent(t, rng.uniform(0.1, 0.25), "jerk", side,
+                                      rng.uniform(0.4, 1.5), hypnic=True))
+
+
+def _twitch_spans(plan, legs, rng) -> None:
+    for _ in range(int(rng.integers(2, 4))):
+        start = rng.uniform(plan.sleep_onset_s, plan.sleep_offset_s - 2400)
+        if not plan.asleep(start):
+            continue
+        end = start + rng.uniform(25, 40) * 60
+        rate = rng.uniform(5.5, 9) / 60
+        t = start
+        while t < end:
+            if plan.asleep(t):
+                plan.events.append(TruthEvent(t, rng.uniform(0.08, 0.3), "jerk",
+                                              _side(legs, rng), rng.uniform(0.08, 0.6)))
+            t += max(rng.exponential(1 / rate), 1.5)
+
+
+def _bed_partner(plan, rng, count) -> None:
+    for t in rng.uniform(plan.sleep_onset_s, plan.sleep_offset_s, count):
+        plan.events.append(TruthEvent(t, rng.uniform(1, 4), "vibration", "bilateral",
+                                      rng.uniform(0.005, 0.03)))
+
+
+def _foot_tremor(plan, legs, rng) -> None:
+    t = plan.sleep_onset_s + rng.uniform(-300, 300)
+    plan.events.append(TruthEvent(t, rng.uniform(10, 15), "hft", _side(legs, rng),
+                                  rng.uniform(4, 10)))
+
+
+def _alma(plan, rng) -> None:
+    t = plan.sleep_onset_s + rng.uniform(600, 3600)
+    if plan.asleep(t):
+        plan.events.append(TruthEvent(t, rng.uniform(6, 15), "alma", "bilateral",
+                                      rng.uniform(4, 10)))
+
+
+def _drop_overlaps(plan: NightPlan) -> None:
+    """Events never overlap (a 3 s guard), so every truth event is separable."""
+    kept: list[TruthEvent] = []
+    last_end = -np.inf
+    for event in plan.events:
+        if event.kind == "vibration":
+            kept.append(event)
+        elif event.onset_s > last_end + 3.0:
+            kept.append(event)
+            last_end = event.onset_s + event.duration_s
+    plan.events = kept
