@@ -24,14 +24,25 @@ def combine_legs(events: pd.DataFrame, rules: ScoringRules, two_legs: bool) -> p
     if two_legs:
         groups[lm_like] = _group_lms(events[lm_like], rules) + len(events)
         groups[jerks] = _group_overlapping(events[jerks], rules.bilateral_gap_s) + 2 * len(events)
-    units = [_unit(events.iloc[idx], rules) for idx in pd.Series(np.arange(len(events))).groupby(groups).apply(list)]
+    units = [
+        _unit(events.iloc[idx], rules)
+        for idx in pd.Series(np.arange(len(events))).groupby(groups).apply(list)
+    ]
     frame = pd.DataFrame(units, columns=UNIT_COLUMNS)
     return frame.sort_values("onset_s", kind="stable").reset_index(drop=True)
 
 
 UNIT_COLUMNS = [
-    "onset_s", "offset_s", "duration_s", "kind", "side", "parts", "clm", "peak_g",
-    "rotation_deg", "posture_change_deg",
+    "onset_s",
+    "offset_s",
+    "duration_s",
+    "kind",
+    "side",
+    "parts",
+    "clm",
+    "peak_g",
+    "rotation_deg",
+    "posture_change_deg",
 ]
 
 
@@ -54,14 +65,16 @@ def _group_overlapping(events: pd.DataFrame, gap_s: float) -> np.ndarray:
 
 
 def _group_by_onset(events: pd.DataFrame, window_s: float, max_parts: int) -> np.ndarray:
-    """AASM: an LM joins the previous one when on the other leg and its onset is < window_s later."""
+    """AASM: an LM joins the previous one if on the other leg with an onset < window_s later."""
     onsets = events["onset_s"].to_numpy()
     sides = events["side"].to_numpy()
     group = np.zeros(len(onsets), dtype=int)
     current, first, size = 0, 0, 0
     for i in range(len(onsets)):  # a loop over events
         joins = (
-            i > 0 and size < max_parts and sides[i] != sides[i - 1]
+            i > 0
+            and size < max_parts
+            and sides[i] != sides[i - 1]
             and onsets[i] - onsets[first] < window_s
         )
         if not joins:
@@ -87,7 +100,11 @@ def _unit(parts: pd.DataFrame, rules: ScoringRules) -> dict:
     part_ok = parts["duration_s"].between(rules.lm_min_s, rules.lm_max_s).all()
     clm = kind == "lm" and bool(part_ok)
     if len(parts) > 1 and rules.bilateral_mode == "overlap":
-        clm = clm and len(parts) <= rules.bilateral_max_parts and offset - onset <= rules.bilateral_max_s
+        clm = (
+            clm
+            and len(parts) <= rules.bilateral_max_parts
+            and offset - onset <= rules.bilateral_max_s
+        )
     return {
         "onset_s": onset,
         "offset_s": offset,

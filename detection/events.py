@@ -30,7 +30,9 @@ def find_bursts(sig: LegSignals, params: DetectionParameters) -> tuple[np.ndarra
     return starts, ends
 
 
-def merge_close(starts: np.ndarray, ends: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
+def merge_close(
+    starts: np.ndarray, ends: np.ndarray, max_gap: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Join spans separated by fewer than `max_gap` samples (offset to onset)."""
     if len(starts) < 2:
         return starts, ends
@@ -48,7 +50,7 @@ def describe(
     n = len(sig.envelope)
     context = int(round(3.0 * rate))
     guard = int(round(0.3 * rate))
-    smooth_width = max(int(round(0.3 * rate)), 1)
+    smooth_width = max(int(round(params.rotation_smoothing_s * rate)), 1)
     peak = np.zeros(len(starts))
     peak_factor = np.zeros(len(starts))
     rotation = np.zeros(len(starts))
@@ -59,7 +61,7 @@ def describe(
         peak_factor[i] = sig.envelope[span].max() / max(float(sig.floor[start]), 1e-9)
         before = sig.xyz[max(start - context, 0) : max(start - guard, 1)].mean(axis=0)
         after = sig.xyz[min(end + guard, n - 1) : min(end + context, n)].mean(axis=0)
-        posture[i] = _angle_deg(before, after)
+        posture[i] = _angle_deg(before, after)[0]
         low = max(start - smooth_width, 0)
         smooth = moving_mean(sig.xyz[low : min(end + smooth_width, n)], smooth_width)
         rotation[i] = _angle_deg(before, smooth).max()
@@ -93,12 +95,11 @@ def classify(events: pd.DataFrame, params: DetectionParameters, lm_max_s: float)
         events["posture_change_deg"] >= params.posture_change_deg
     )
     kind[long_or_posture.to_numpy()] = "movement"
-    # A bed shaking under a still foot: acceleration without the rotation an LM makes.
-    vibration = (
-        (events["rotation_deg"] < params.min_rotation_deg)
-        & (events["peak_factor"] < params.vibration_max_peak_factor)
-        & (duration >= params.jerk_max_s)
+    # A bed shaking under a still foot: acceleration that averages out over half a second,
+    # without the rotation (or sustained push) that moves a limb.
+    vibration = (events["rotation_deg"] < params.min_rotation_deg) & (duration >= params.jerk_max_s)
+    weak_jerk = (duration < params.jerk_max_s) & (
+        events["peak_factor"] < params.jerk_min_peak_factor
     )
-    weak_jerk = (duration < params.jerk_max_s) & (events["peak_factor"] < params.jerk_min_peak_factor)
     kind[(vibration | weak_jerk).to_numpy()] = ""
     return pd.Series(kind, index=events.index, name="kind")

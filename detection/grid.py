@@ -1,4 +1,4 @@
-"""Irregular timestamps onto a uniform grid: jitter smoothed, short losses bridged, long ones kept as gaps."""
+"""Irregular timestamps onto a uniform grid: short losses bridged, long ones kept as gaps."""
 
 from __future__ import annotations
 
@@ -74,7 +74,11 @@ def regularize(
         for axis in range(3):
             values[:, axis] = np.interp(grid_t, time_s, xyz[:, axis])
     gap_after = np.flatnonzero(np.diff(time_s) > max_gap_s)
-    gaps = np.column_stack([time_s[gap_after], time_s[gap_after + 1]]) if len(gap_after) else np.empty((0, 2))
+    gaps = (
+        np.column_stack([time_s[gap_after], time_s[gap_after + 1]])
+        if len(gap_after)
+        else np.empty((0, 2))
+    )
     valid = np.ones(n, dtype=bool)
     for gap_start, gap_end in gaps:
         first = int(np.ceil((gap_start - start) * rate))

@@ -10,7 +10,9 @@ LOG_IMI_BIN = 0.1
 LOG_IMI_RANGE = (0.0, 4.5)
 
 
-def periodicity_index(imi_s: np.ndarray, counted: np.ndarray, low: float, high: float) -> float | None:
+def periodicity_index(
+    imi_s: np.ndarray, counted: np.ndarray, low: float, high: float
+) -> float | None:
     """Ferri 2006: share of IMIs inside runs of >= 3 consecutive IMIs in [low, high].
 
     `imi_s` holds the IMI before each CLM (NaN where not measurable, which ends a run);
@@ -33,9 +35,13 @@ def periodicity_index(imi_s: np.ndarray, counted: np.ndarray, low: float, high: 
 def imi_distribution(imi_s: np.ndarray, low: float, high: float) -> dict:
     """2 s histogram over 0-90 s, ln(IMI) histogram over 0-4.5, mean/SD of ln IMI in [low, high]."""
     values = imi_s[~np.isnan(imi_s)]
-    counts, edges = np.histogram(values, bins=np.arange(IMI_RANGE_S[0], IMI_RANGE_S[1] + IMI_BIN_S / 2, IMI_BIN_S))
+    counts, edges = np.histogram(
+        values, bins=np.arange(IMI_RANGE_S[0], IMI_RANGE_S[1] + IMI_BIN_S / 2, IMI_BIN_S)
+    )
     positive = values[values > 0]
-    log_edges = np.round(np.arange(LOG_IMI_RANGE[0], LOG_IMI_RANGE[1] + LOG_IMI_BIN / 2, LOG_IMI_BIN), 6)
+    log_edges = np.round(
+        np.arange(LOG_IMI_RANGE[0], LOG_IMI_RANGE[1] + LOG_IMI_BIN / 2, LOG_IMI_BIN), 6
+    )
     log_counts, _ = np.histogram(np.log(positive), bins=log_edges)
     periodic = positive[(positive >= low) & (positive <= high)]
     log_periodic = np.log(periodic)

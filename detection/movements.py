@@ -15,8 +15,14 @@ from detection.preprocess import LegSignals, leg_signals
 from detection.trains import find_trains
 
 EVENT_COLUMNS = [
-    "onset_s", "offset_s", "duration_s", "kind", "side", "peak_g",
-    "rotation_deg", "posture_change_deg",
+    "onset_s",
+    "offset_s",
+    "duration_s",
+    "kind",
+    "side",
+    "peak_g",
+    "rotation_deg",
+    "posture_change_deg",
 ]
 
 
@@ -81,8 +87,13 @@ def _mark_trains(
         freq = (2 * params.alma_freq_hz[0], 2 * params.alma_freq_hz[1])
         max_burst = params.alma_max_burst_s
     found = find_trains(
-        onsets, durations, freq, max_burst, params.train_min_bursts,
-        params.train_max_interval_cv, sides,
+        onsets,
+        durations,
+        freq,
+        max_burst,
+        params.train_min_bursts,
+        params.train_max_interval_cv,
+        sides,
     )
     rows = []
     for first, last in found:

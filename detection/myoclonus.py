@@ -23,7 +23,7 @@ def hypnic_jerks(jerk_onsets_s: np.ndarray, sleep: SleepResult, window_s: float)
 def efm_proxy_spans(
     jerks_per_min: np.ndarray, asleep_min: np.ndarray, min_rate: float, min_span_min: float
 ) -> list[tuple[int, int, float]]:
-    """Spans [first minute, end minute) of sleep >= min_span minutes averaging >= min_rate jerks/min."""
+    """Spans [first, end) minute of >= min_span sleep minutes averaging >= min_rate jerks/min."""
     span = int(min_span_min)
     n = len(jerks_per_min)
     if n < span:

@@ -58,15 +58,15 @@ class DetectionParameters:
 
     envelope_window_s: float = 0.1  # RMS window of the activity envelope
     baseline_block_s: float = 1.0  # resting orientation from 1 s block medians...
-    baseline_window_s: float = 31.0  # ...over a centred window longer than any CLM
+    baseline_window_s: float = 25.0  # ...over 25 s before and 25 s after each sample
     noise_window_s: float = 300.0  # the noise floor is tracked over 5 minutes
     onset_factor: float = 3.0  # onset: envelope above 3 x the noise floor
     offset_factor: float = 1.8  # offset: back under 1.8 x the noise floor
     min_floor_g: float = 0.0005  # below this the floor is quantization, not noise
     jerk_max_s: float = 0.5
-    posture_change_deg: float = 12.0  # a lasting orientation change: posture, not an LM
-    min_rotation_deg: float = 1.0  # LMs rotate the foot; bed vibrations do not
-    vibration_max_peak_factor: float = 12.0  # a rotation-free event this small is vibration
+    posture_change_deg: float = 5.0  # a lasting orientation change: posture, not an LM
+    min_rotation_deg: float = 1.5  # LMs rotate the foot; bed vibrations do not
+    rotation_smoothing_s: float = 0.5  # averages vibrations (>= 2 Hz) out of the rotation
     jerk_min_peak_factor: float = 5.0  # a brief event must stand clearly above the floor
     max_gap_bridged_s: float = 1.0  # shorter losses are interpolated; longer ones are gaps
     train_min_bursts: int = 4

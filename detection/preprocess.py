@@ -15,8 +15,7 @@ from detection.params import DetectionParameters
 class LegSignals:
     rate_hz: float
     xyz: np.ndarray  # (n, 3) g
-    baseline: np.ndarray  # (n, 3) g: the resting orientation (gravity, sensor offset)
-    deviation: np.ndarray  # (n,) g: |xyz - baseline|, the movement's acceleration
+    deviation: np.ndarray  # (n,) g: distance from the resting orientation: the movement
     envelope: np.ndarray  # (n,) g: short RMS of the deviation
     floor: np.ndarray  # (n,) g: the tracked noise floor
     valid: np.ndarray  # (n,) bool
@@ -26,21 +25,26 @@ def leg_signals(
     xyz: np.ndarray, valid: np.ndarray, rate_hz: float, params: DetectionParameters
 ) -> LegSignals:
     block = max(int(round(params.baseline_block_s * rate_hz)), 1)
-    # Resting orientation: block medians ignore brief movements; a centred median over a
-    # window longer than any CLM keeps LMs (even held ones) out of the baseline, while a
-    # posture change moves it within half a window.
+    # Resting orientation from 1 s block medians over a preceding, a centred and a following
+    # window, each longer than twice any CLM so that an LM, even a held one, never dominates
+    # it. Movement is the deviation from the nearest of the three: an LM departs from all of
+    # them, while around posture changes one window always sits in the current posture.
     block_median = block_reduce(xyz, block).astype(np.float64)
-    window = max(int(round(params.baseline_window_s / params.baseline_block_s)) | 1, 1)
-    baseline_blocks = median_filter(block_median, size=(window, 1), mode="nearest")
-    baseline = np.repeat(baseline_blocks, block, axis=0)[: len(xyz)].astype(np.float32)
-    delta = xyz - baseline
-    deviation_sq = np.einsum("ij,ij->i", delta, delta)
+    window = max(int(round(params.baseline_window_s / params.baseline_block_s)), 1)
+    reach = (window - 1) // 2
+    deviation_sq = None
+    for origin in (reach, 0, -reach):  # preceding, centred, following window
+        side = median_filter(block_median, size=(window, 1), origin=(origin, 0), mode="nearest")
+        side = np.repeat(side, block, axis=0)[: len(xyz)].astype(np.float32)
+        delta = xyz - side
+        candidate = np.einsum("ij,ij->i", delta, delta)
+        deviation_sq = candidate if deviation_sq is None else np.minimum(deviation_sq, candidate)
     deviation = np.sqrt(deviation_sq)
     env_width = max(int(round(params.envelope_window_s * rate_hz)), 1)
     envelope = np.sqrt(moving_mean(deviation_sq, env_width)).astype(np.float32)
     envelope[~valid] = 0.0
     floor = _noise_floor(xyz, envelope, valid, block, params)
-    return LegSignals(rate_hz, xyz, baseline, deviation.astype(np.float32), envelope, floor, valid)
+    return LegSignals(rate_hz, xyz, deviation.astype(np.float32), envelope, floor, valid)
 
 
 def _noise_floor(

@@ -49,7 +49,9 @@ def _read_bytes(path: str) -> bytes:
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise InputError(path, f"damaged gzip file ({exc})", expected="a complete .csv.gz") from None
+        raise InputError(
+            path, f"damaged gzip file ({exc})", expected="a complete .csv.gz"
+        ) from None
     except IsADirectoryError:
         raise InputError(path, "is a folder", expected="a CSV file") from None
     if not data.strip():
@@ -127,7 +129,11 @@ def _time_with_unit(norm: str) -> bool:
 
 def _is_axis_name(original: str, norm: str, axis: str) -> bool:
     low = original.lower()
-    if any(word in low for word in NOT_ACCELERATION) or norm.startswith(("g", "m")) and len(norm) <= 2:
+    if (
+        any(word in low for word in NOT_ACCELERATION)
+        or norm.startswith(("g", "m"))
+        and len(norm) <= 2
+    ):
         return False
     unit_free = re.sub(r"(g|mg|ms2|mss)$", "", norm) if len(norm) > 2 else norm
     for candidate in (norm, unit_free):
@@ -287,15 +293,19 @@ def _read_actilife(path: str, data: bytes, head: list[str], units: str) -> Recor
             where="lines 1-4",
             expected="'at N Hz', 'Start Time', 'Start Date'",
         )
-    fmt = (date_format.group(1) if date_format else "M/d/yyyy")
+    fmt = date_format.group(1) if date_format else "M/d/yyyy"
     py_format = fmt.replace("yyyy", "%Y").replace("MM", "%m").replace("M", "%m")
     py_format = py_format.replace("dd", "%d").replace("d", "%d")
     py_format = py_format.replace("%m%m", "%m").replace("%d%d", "%d")
     try:
-        start = datetime.strptime(f"{start_date.group(1)} {start_time.group(1)}", f"{py_format} %H:%M:%S")
+        start = datetime.strptime(
+            f"{start_date.group(1)} {start_time.group(1)}", f"{py_format} %H:%M:%S"
+        )
     except ValueError:
         raise InputError(
-            path, f"unreadable start date {start_date.group(1)!r}", where="line 4",
+            path,
+            f"unreadable start date {start_date.group(1)!r}",
+            where="line 4",
             expected=f"a date in the format {fmt}",
         ) from None
     column_line = head[10] if len(head) > 10 else ""
@@ -305,7 +315,9 @@ def _read_actilife(path: str, data: bytes, head: list[str], units: str) -> Recor
         match = next((n for n in names if n.lower() == f"accelerometer {axis.lower()}"), None)
         if match is None:
             raise InputError(
-                path, f"no 'Accelerometer {axis}' column", where="line 11",
+                path,
+                f"no 'Accelerometer {axis}' column",
+                where="line 11",
                 expected="Accelerometer X,Accelerometer Y,Accelerometer Z",
             )
         axes.append(match)
@@ -330,8 +342,10 @@ def _finish(
     if not finite.all():
         dropped = int((~finite).sum())
         first_bad = int(np.flatnonzero(~finite)[0])
-        warnings.append(f"{dropped} rows with missing, NaN or infinite values dropped "
-                        f"(first at data row {first_bad + 1})")
+        warnings.append(
+            f"{dropped} rows with missing, NaN or infinite values dropped "
+            f"(first at data row {first_bad + 1})"
+        )
         time_s, xyz = time_s[finite], xyz[finite]
     if len(time_s) < 2:
         raise InputError(path, "fewer than two valid samples", expected="accelerometer samples")

@@ -24,7 +24,7 @@ def simulate(
     scenario: str = "plmd-moderate",
     compress: bool = False,
 ) -> dict:
-    """Write `<side>.csv` (or `night.csv` for one unnamed sensor) and `truth.json`; return the truth."""
+    """Write `<side>.csv` (`night.csv` for one unnamed sensor) and `truth.json`; return truth."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     sides = list(sides or [])
@@ -63,7 +63,9 @@ def _link(t, xyz, physics: SensorPhysics, rng):
     for start in rng.integers(int(60 * fs), n, int(physics.losses_per_hour * hours)):
         keep[start : start + int(rng.uniform(0.1, 0.8) * fs)] = False
     gaps = []
-    for start in rng.integers(int(600 * fs), max(n - int(600 * fs), int(601 * fs)), physics.disconnects):
+    for start in rng.integers(
+        int(600 * fs), max(n - int(600 * fs), int(601 * fs)), physics.disconnects
+    ):
         length = int(rng.uniform(30, 240) * fs)
         keep[start : start + length] = False
         gaps.append([float(t[start]), float(t[min(start + length, n - 1)])])

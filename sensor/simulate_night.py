@@ -42,7 +42,9 @@ class NightPlan:
         return not any(a <= t < b for a, b in self.wake_bouts_s)
 
 
-def plan_night(scenario: str, hours: float, sides: list[str], rng: np.random.Generator) -> NightPlan:
+def plan_night(
+    scenario: str, hours: float, sides: list[str], rng: np.random.Generator
+) -> NightPlan:
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     total = hours * 3600.0
@@ -54,8 +56,16 @@ def plan_night(scenario: str, hours: float, sides: list[str], rng: np.random.Gen
     leg_choice = sides if sides else [""]
     _restlessness(plan, [(0.0, onset), (offset, total), *bouts], leg_choice, rng)
     _posture_changes(plan, leg_choice, two, rng)
-    severity = {"healthy": 0, "plmd-moderate": 1, "plmd-severe": 2, "alternating": 1,
-                "bilateral": 1, "lossy": 1, "hard": 1, "myoclonus": 0}[scenario]
+    severity = {
+        "healthy": 0,
+        "plmd-moderate": 1,
+        "plmd-severe": 2,
+        "alternating": 1,
+        "bilateral": 1,
+        "lossy": 1,
+        "hard": 1,
+        "myoclonus": 0,
+    }[scenario]
     if severity:
         _plm_series(plan, severity, scenario, leg_choice, rng)
     _isolated_lms(plan, leg_choice, rng, per_hour=3.0 if scenario != "hard" else 5.0)
@@ -93,22 +103,28 @@ def _restlessness(plan, spans, legs, rng) -> None:
         while t < b - 5:
             roll = rng.uniform()
             if roll < 0.3:
-                plan.events.append(TruthEvent(t, rng.uniform(3, 8), "movement", "posture",
-                                              rng.uniform(20, 70)))
+                plan.events.append(
+                    TruthEvent(t, rng.uniform(3, 8), "movement", "posture", rng.uniform(20, 70))
+                )
             elif roll < 0.5:
-                plan.events.append(TruthEvent(t, rng.uniform(11, 25), "movement",
-                                              _side(legs, rng), rng.uniform(10, 30)))
+                plan.events.append(
+                    TruthEvent(
+                        t, rng.uniform(11, 25), "movement", _side(legs, rng), rng.uniform(10, 30)
+                    )
+                )
             else:
-                plan.events.append(TruthEvent(t, rng.uniform(0.8, 6), "lm", _side(legs, rng),
-                                              rng.uniform(8, 35)))
+                plan.events.append(
+                    TruthEvent(t, rng.uniform(0.8, 6), "lm", _side(legs, rng), rng.uniform(8, 35))
+                )
             t += plan.events[-1].duration_s + rng.exponential(12) + 2
 
 
 def _posture_changes(plan, legs, two, rng) -> None:
     t = plan.sleep_onset_s + rng.uniform(600, 2400)
     while t < plan.sleep_offset_s - 300:
-        plan.events.append(TruthEvent(t, rng.uniform(3, 8), "movement", "posture",
-                                      rng.uniform(25, 80)))
+        plan.events.append(
+            TruthEvent(t, rng.uniform(3, 8), "movement", "posture", rng.uniform(25, 80))
+        )
         t += rng.uniform(1200, 3600)
 
 
@@ -144,8 +160,9 @@ def _series_side(scenario, legs, index, rng) -> str:
 def _isolated_lms(plan, legs, rng, per_hour) -> None:
     sleep_h = (plan.sleep_offset_s - plan.sleep_onset_s) / 3600
     for t in rng.uniform(plan.sleep_onset_s, plan.sleep_offset_s, int(per_hour * sleep_h)):
-        plan.events.append(TruthEvent(t, float(rng.uniform(0.7, 5)), "lm", _side(legs, rng),
-                                      rng.uniform(6, 30)))
+        plan.events.append(
+            TruthEvent(t, float(rng.uniform(0.7, 5)), "lm", _side(legs, rng), rng.uniform(6, 30))
+        )
 
 
 def _hypnic_jerks(plan, legs, two, rng) -> None:
@@ -153,8 +170,9 @@ def _hypnic_jerks(plan, legs, two, rng) -> None:
     for onset in onsets[: int(rng.integers(1, 4))]:
         t = onset + rng.uniform(-120, 240)
         side = "bilateral" if two else legs[0]
-        plan.events.append(TruthEvent(t, rng.uniform(0.1, 0.25), "jerk", side,
-                                      rng.uniform(0.4, 1.5), hypnic=True))
+        plan.events.append(
+            TruthEvent(t, rng.uniform(0.1, 0.25), "jerk", side, rng.uniform(0.4, 1.5), hypnic=True)
+        )
 
 
 def _twitch_spans(plan, legs, rng) -> None:
@@ -167,28 +185,34 @@ def _twitch_spans(plan, legs, rng) -> None:
         t = start
         while t < end:
             if plan.asleep(t):
-                plan.events.append(TruthEvent(t, rng.uniform(0.08, 0.3), "jerk",
-                                              _side(legs, rng), rng.uniform(0.08, 0.6)))
+                plan.events.append(
+                    TruthEvent(
+                        t, rng.uniform(0.08, 0.3), "jerk", _side(legs, rng), rng.uniform(0.08, 0.6)
+                    )
+                )
             t += max(rng.exponential(1 / rate), 1.5)
 
 
 def _bed_partner(plan, rng, count) -> None:
     for t in rng.uniform(plan.sleep_onset_s, plan.sleep_offset_s, count):
-        plan.events.append(TruthEvent(t, rng.uniform(1, 4), "vibration", "bilateral",
-                                      rng.uniform(0.005, 0.03)))
+        plan.events.append(
+            TruthEvent(t, rng.uniform(1, 4), "vibration", "bilateral", rng.uniform(0.005, 0.03))
+        )
 
 
 def _foot_tremor(plan, legs, rng) -> None:
     t = plan.sleep_onset_s + rng.uniform(-300, 300)
-    plan.events.append(TruthEvent(t, rng.uniform(10, 15), "hft", _side(legs, rng),
-                                  rng.uniform(4, 10)))
+    plan.events.append(
+        TruthEvent(t, rng.uniform(10, 15), "hft", _side(legs, rng), rng.uniform(4, 10))
+    )
 
 
 def _alma(plan, rng) -> None:
     t = plan.sleep_onset_s + rng.uniform(600, 3600)
     if plan.asleep(t):
-        plan.events.append(TruthEvent(t, rng.uniform(6, 15), "alma", "bilateral",
-                                      rng.uniform(4, 10)))
+        plan.events.append(
+            TruthEvent(t, rng.uniform(6, 15), "alma", "bilateral", rng.uniform(4, 10))
+        )
 
 
 def _drop_overlaps(plan: NightPlan) -> None:

@@ -1,4 +1,4 @@
-"""Physics of a simulated ankle sensor: a foot rotating in gravity, jerks, vibrations, a real sensor."""
+"""A simulated ankle sensor: a foot rotating in gravity, jerks, vibrations, sensor flaws."""
 
 from __future__ import annotations
 
@@ -80,8 +80,10 @@ def leg_signal(
     for event in plan.events:
         if not _touches(event.side, side):
             continue
-        first = int((event.onset_s - start_offset_s) * fs)
-        count = max(int(event.duration_s * fs), 2)
+        # Events happen in true time; the sensor's clock runs off by rate_ppm.
+        clock = fs * (1 + physics.rate_ppm * 1e-6)
+        first = int((event.onset_s - start_offset_s) * clock)
+        count = max(int(event.duration_s * clock), 2)
         if first < 0 or first + count >= n:
             continue
         span = slice(first, first + count)

@@ -1,0 +1,1 @@
+"""Summaries, tables, plots and HTML reports of scored nights."""

@@ -1,0 +1,109 @@
+"""summary.json: indices, counts, sleep, recording, IMI, the rules used and a plain assessment."""
+
+from __future__ import annotations
+
+from detection.night import NightScore
+from detection.params import AnalysisParameters
+from reports.clock import iso_time
+
+CAVEATS = [
+    "A motion sensor measures movement, not leg muscle activity (EMG): some EMG-scored leg "
+    "movements move the ankle too little to be seen, and some movements seen here would not "
+    "be scored on EMG.",
+    "A single night varies a lot: the PLM index of one person can differ severalfold from night "
+    "to night; several nights (3-5) are needed before reading much into it. The periodicity "
+    "index and the mean log-IMI vary less.",
+    "There is no breathing channel, so movements related to apneas or hypopneas cannot be "
+    "excluded as the scoring rules require.",
+    "Sleep is estimated from movement alone: quiet wake looks like sleep. A diagnosis of periodic "
+    "limb movement disorder needs a clinical sleep study (polysomnography with leg EMG) and a "
+    "clinician.",
+]
+
+
+def build_summary(
+    score: NightScore,
+    params: AnalysisParameters,
+    recording: dict,
+    quality: dict,
+    software: dict,
+) -> dict:
+    rules = params.rules
+    origin, clock = recording["origin_s"], recording["clock"]
+    sleep = score.sleep
+    summary = {
+        **{key: _round(value) for key, value in score.indices.items()},
+        "counts": score.counts,
+        "sleep": {
+            "onset_s": sleep.onset_s,
+            "offset_s": sleep.offset_s,
+            "onset": iso_time(sleep.onset_s, origin, clock) if sleep.onset_s is not None else None,
+            "offset": iso_time(sleep.offset_s, origin, clock)
+            if sleep.offset_s is not None
+            else None,
+            "total_sleep_h": round(score.total_sleep_s / 3600, 4),
+            "wake_h": round(score.wake_s / 3600, 4),
+            "source": sleep.source,
+            "wake_bouts_s": [[round(a, 1), round(b, 1)] for a, b in sleep.wake_bouts_s],
+            "method": "restlessness not explained by periodic movements, 30 s epochs; "
+            "sleep period from quiet blocks >= 30 min joined across < 60 min",
+        },
+        "recording": {key: value for key, value in recording.items() if key not in ("origin_s",)},
+        "imi": score.imi,
+        "efm_proxy": {
+            "label": "motion-based proxy of excessive fragmentary myoclonus (not the EMG finding)",
+            "spans": [
+                {"start_s": a * 60.0, "end_s": b * 60.0, "jerks_per_min": round(rate, 2)}
+                for a, b, rate in score.efm_spans_min
+            ],
+        },
+        "criteria": {
+            "name": rules.name,
+            "reference": rules.reference,
+            "parameters": params.as_dict(),
+        },
+        "assessment": assessment(score, params),
+        "quality": quality,
+        "software": software,
+    }
+    return summary
+
+
+def assessment(score: NightScore, params: AnalysisParameters) -> dict:
+    threshold = params.plm_threshold
+    rules = params.rules.name
+    plm_index = score.indices["plm_index"]
+    statements = []
+    if plm_index is None:
+        statements.append("No sleep was found, so no PLM index could be computed.")
+    else:
+        above = plm_index > threshold
+        statements.append(
+            f"PLM index {plm_index:.1f}/h ({rules}) is {'above' if above else 'not above'} the "
+            f"{threshold:g}/h threshold for {params.age_group}s that the sleep disorder "
+            "classification calls significant."
+        )
+    pi = score.indices["periodicity_index"]
+    if pi is not None:
+        reliable = score.indices["periodicity_index_reliable"]
+        statements.append(
+            f"Periodicity index {pi:.2f} (Ferri 2006; 0 = none periodic, 1 = all)"
+            + ("" if reliable else "; not meaningful here: fewer than 10 limb movements per hour")
+            + "."
+        )
+    if score.efm_spans_min:
+        statements.append(
+            f"{len(score.efm_spans_min)} span(s) of >= 20 min of sleep with >= 5 brief jerks per "
+            "minute: a motion-based proxy of excessive fragmentary myoclonus, not the EMG finding."
+        )
+    return {
+        "threshold_per_h": threshold,
+        "age_group": params.age_group,
+        "plm_index_above_threshold": None if plm_index is None else bool(plm_index > threshold),
+        "statements": statements,
+        "caveats": CAVEATS,
+    }
+
+
+def _round(value):
+    return round(value, 4) if isinstance(value, float) else value

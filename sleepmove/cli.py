@@ -1,0 +1,164 @@
+"""The `sleepmove` command. Heavy libraries are imported inside the commands: --help stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+RULES = ("wasm2016", "aasm2012")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sleepmove",
+        description="Find sleep movements (brief jerks, limb movements, PLM series) in "
+        "wearable accelerometer recordings.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    analyze = commands.add_parser(
+        "analyze",
+        help="score one recorded night",
+        description="Score one night from one sensor (FILE) or two (--left/--right). Writes "
+        "events.csv, epochs.csv and summary.json into --out.",
+    )
+    analyze.add_argument("file", nargs="?", help="CSV or CSV.GZ of one sensor")
+    analyze.add_argument("--left", help="recording of the left leg")
+    analyze.add_argument("--right", help="recording of the right leg")
+    analyze.add_argument("--side", choices=("left", "right"), help="leg of a single sensor")
+    analyze.add_argument("--out", required=True, help="folder for the results")
+    analyze.add_argument(
+        "--criteria",
+        choices=RULES,
+        default="wasm2016",
+        help="scoring rules (default: wasm2016, WASM/IRLSSG 2016)",
+    )
+    analyze.add_argument(
+        "--units",
+        choices=("auto", "g", "m/s2"),
+        default="auto",
+        help="acceleration units (default: detected from the data)",
+    )
+    analyze.add_argument("--placement", choices=("ankle", "wrist"), default="ankle")
+    analyze.add_argument(
+        "--age-group",
+        choices=("adult", "child"),
+        default="adult",
+        help="sets the PLM index threshold: 15/h adults, 5/h children",
+    )
+    analyze.add_argument(
+        "--sleep-window",
+        metavar="START,END",
+        help="lights out and lights on (HH:MM, ISO datetime or seconds from "
+        "the start); replaces the estimated sleep period",
+    )
+    analyze.add_argument(
+        "--no-report",
+        action="store_true",
+        help="write only the tables and summary, skip the slow report",
+    )
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="write a simulated night with ground truth",
+        description="Write simulated recording(s) in the recorder's CSV format and truth.json.",
+    )
+    simulate.add_argument("--out", required=True)
+    simulate.add_argument("--hours", type=float, default=8.0)
+    simulate.add_argument("--rate", type=float, default=50.0)
+    simulate.add_argument("--sides", default="", help="e.g. left,right for two sensors")
+    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument(
+        "--scenario",
+        default="plmd-moderate",
+        help="healthy, plmd-moderate, plmd-severe, myoclonus, alternating, bilateral, lossy, hard",
+    )
+    simulate.add_argument("--gzip", action="store_true", help="write .csv.gz")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from sensor.errors import InputError
+
+    try:
+        if args.command == "analyze":
+            return _analyze(parser, args)
+        return _simulate(parser, args)
+    except InputError as error:
+        print(f"sleepmove: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sleepmove: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.file and (args.left or args.right):
+        parser.error("give either FILE or --left/--right, not both")
+    if args.file:
+        inputs = {args.side or "": args.file}
+    elif args.left and args.right:
+        inputs = {"left": args.left, "right": args.right}
+    elif args.left or args.right:
+        inputs = {"left": args.left} if args.left else {"right": args.right}
+    else:
+        parser.error("give a recording: FILE, or --left and --right")
+    from sleepmove.pipeline import AnalyzeRequest, analyze
+
+    result = analyze(
+        AnalyzeRequest(
+            inputs=inputs,
+            out_dir=args.out,
+            criteria=args.criteria,
+            units=args.units,
+            placement=args.placement,
+            age_group=args.age_group,
+            sleep_window=args.sleep_window,
+            report=not args.no_report,
+        )
+    )
+    print(_headline(result.summary, args.out))
+    return 0
+
+
+def _headline(summary: dict, out: str) -> str:
+    def show(value, fmt):
+        return "n/a" if value is None else format(value, fmt)
+
+    rules = summary["criteria"]["name"]
+    sleep = summary["sleep"]
+    lines = [
+        f"PLM index {show(summary['plm_index'], '.1f')}/h  periodicity "
+        f"{show(summary['periodicity_index'], '.2f')}  "
+        f"jerks {show(summary['jerk_rate_per_min'], '.2f')}/min  "
+        f"sleep {sleep['total_sleep_h']:.2f} h ({sleep['source']})  rules {rules}",
+        *summary["assessment"]["statements"],
+        f"results in {out}/ (events.csv, epochs.csv, summary.json)",
+    ]
+    return "\n".join(lines)
+
+
+def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from sensor.simulate import SCENARIOS, simulate
+
+    if args.scenario not in SCENARIOS:
+        parser.error(f"unknown scenario {args.scenario!r}; choose from {', '.join(SCENARIOS)}")
+    sides = [s for s in args.sides.split(",") if s]
+    if any(s not in ("left", "right") for s in sides) or len(set(sides)) != len(sides):
+        parser.error("--sides takes left, right or left,right")
+    truth = simulate(args.out, args.hours, args.rate, sides, args.seed, args.scenario, args.gzip)
+    print(f"wrote {', '.join(truth['files'].values())} and truth.json to {args.out}/")
+    return 0
+
+
+def _version() -> str:
+    from sleepmove import __version__
+
+    return f"sleepmove {__version__}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

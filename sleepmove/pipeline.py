@@ -1,0 +1,186 @@
+"""The one pipeline: read, regularize, detect, score, write; all checks come before writing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from detection.grid import Grid, regularize
+from detection.movements import detect_movements
+from detection.night import NightScore, score_night
+from detection.params import RULE_SETS, AnalysisParameters
+from reports.atomic import write_files
+from reports.summary import build_summary
+from reports.tables import epochs_table, events_table, to_csv
+from sensor.errors import InputError
+from sensor.readers import read_recording
+from sensor.recording import Recording
+from sleepmove import __version__
+from sleepmove.window import parse_sleep_window
+
+MIN_DURATION_S = 600.0
+MIN_RATE_HZ = 10.0
+
+
+@dataclass
+class AnalyzeRequest:
+    inputs: dict[str, str]  # side ("left", "right" or "" for one unnamed sensor) -> path
+    out_dir: str
+    criteria: str = "wasm2016"
+    units: str = "auto"
+    placement: str = "ankle"
+    age_group: str = "adult"
+    sleep_window: str | None = None
+    report: bool = True
+
+
+@dataclass
+class Analysis:
+    summary: dict
+    score: NightScore
+    origin_s: float
+    clock: str
+
+
+def analyze(request: AnalyzeRequest) -> Analysis:
+    """Analyze one night and write events.csv, epochs.csv and summary.json into `out_dir`."""
+    params = replace(
+        AnalysisParameters(),
+        rules=RULE_SETS[request.criteria],
+        age_group=request.age_group,
+        placement=request.placement,
+    )
+    recordings = {
+        side: read_recording(path, request.units) for side, path in request.inputs.items()
+    }
+    grids = {side: _grid(rec, params) for side, rec in recordings.items()}
+    clock = _common_clock(recordings)
+    origin = min(grid.start_s for grid in grids.values())
+    end = max(grid.end_s for grid in grids.values())
+    if len(grids) == 2:
+        _check_overlap(recordings, grids)
+    duration = end - origin
+    window = (
+        parse_sleep_window(request.sleep_window, origin, clock) if request.sleep_window else None
+    )
+    events, legs = detect_movements(grids, origin, params.detection, params.rules)
+    gaps = _union_gaps([grid.gaps_s - origin for grid in grids.values()])
+    loss = seconds_lost(gaps, int(np.ceil(duration)) + 1)
+    activity = _mean_activity([leg.activity_per_min for leg in legs])
+    score = score_night(events, duration, gaps, loss, activity, len(grids) == 2, params, window)
+    recording = {
+        "origin_s": origin,
+        "clock": clock,
+        "start": _iso_start(origin, clock),
+        "duration_h": round(duration / 3600, 4),
+        "sample_rate_hz": {side or "single": grid.rate_hz for side, grid in grids.items()},
+        "sides": [side for side in grids if side],
+        "files": {side or "single": rec.path for side, rec in recordings.items()},
+        "units_in": {side or "single": rec.units_in for side, rec in recordings.items()},
+        "data_loss_h": round(float(loss.sum()) / 3600, 4),
+        "data_gaps_s": [[round(a, 2), round(b, 2)] for a, b in gaps],
+        "placement": params.placement,
+    }
+    quality = {
+        "noise_floor_g": {leg.side or "single": round(leg.noise_floor_g, 5) for leg in legs},
+        "vibrations_rejected": {leg.side or "single": leg.vibrations_rejected for leg in legs},
+        "warnings": [w for rec in recordings.values() for w in rec.warnings]
+        + [f"{side or 'sensor'}: {note}" for side, g in grids.items() for note in g.notes],
+    }
+    software = {"name": "sleepmove", "version": __version__}
+    summary = build_summary(score, params, recording, quality, software)
+    write_files(
+        request.out_dir,
+        {
+            "events.csv": to_csv(events_table(score, origin, clock)),
+            "epochs.csv": to_csv(epochs_table(score)),
+            "summary.json": json.dumps(summary, indent=2, allow_nan=False) + "\n",
+        },
+    )
+    return Analysis(summary, score, origin, clock)
+
+
+def _grid(recording: Recording, params: AnalysisParameters) -> Grid:
+    path = recording.path
+    if recording.duration_s < MIN_DURATION_S:
+        raise InputError(
+            path,
+            f"the recording lasts only {recording.duration_s / 60:.1f} min",
+            expected="at least 10 minutes of data",
+        )
+    grid = regularize(
+        recording.time_s,
+        recording.xyz_g,
+        params.detection.max_gap_bridged_s,
+        recording.nominal_rate_hz,
+    )
+    if grid.rate_hz < MIN_RATE_HZ:
+        raise InputError(
+            path,
+            f"sample rate {grid.rate_hz:.3g} Hz is too low to see brief movements",
+            expected="raw samples at 10 Hz or more (not epochs)",
+        )
+    return grid
+
+
+def _common_clock(recordings: dict[str, Recording]) -> str:
+    clocks = {rec.clock for rec in recordings.values()}
+    if len(clocks) > 1:
+        paths = " and ".join(rec.path for rec in recordings.values())
+        raise InputError(
+            paths,
+            f"the two files use different kinds of time stamps ({', '.join(sorted(clocks))})",
+            expected="the same clock in both",
+        )
+    return clocks.pop()
+
+
+def _check_overlap(recordings: dict[str, Recording], grids: dict[str, Grid]) -> None:
+    start = max(grid.start_s for grid in grids.values())
+    end = min(grid.end_s for grid in grids.values())
+    if end - start < MIN_DURATION_S:
+        paths = " and ".join(rec.path for rec in recordings.values())
+        raise InputError(
+            paths,
+            f"the two sensors overlap for only {max(end - start, 0):.0f} s",
+            expected="recordings of the same night (at least 10 minutes together)",
+        )
+
+
+def _union_gaps(gap_lists: list[np.ndarray]) -> np.ndarray:
+    gaps = np.concatenate([g.reshape(-1, 2) for g in gap_lists]) if gap_lists else np.empty((0, 2))
+    if len(gaps) == 0:
+        return np.empty((0, 2))
+    gaps = gaps[np.argsort(gaps[:, 0])]
+    merged = [list(gaps[0])]
+    for start, end in gaps[1:]:
+        if start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return np.array(merged)
+
+
+def seconds_lost(gaps_s: np.ndarray, n_seconds: int) -> np.ndarray:
+    """Lost time in each second from the origin."""
+    lost = np.zeros(n_seconds)
+    for start, end in gaps_s:  # a loop over gaps
+        edges = np.arange(int(start), min(int(np.ceil(end)), n_seconds))
+        lost[edges] = np.clip(np.minimum(edges + 1, end) - np.maximum(edges, start), 0, 1)
+    return lost
+
+
+def _mean_activity(per_leg: list[np.ndarray]) -> np.ndarray:
+    length = max(len(a) for a in per_leg)
+    stacked = np.zeros((len(per_leg), length))
+    for i, values in enumerate(per_leg):
+        stacked[i, : len(values)] = values
+    return stacked.mean(axis=0)
+
+
+def _iso_start(origin: float, clock: str) -> str | None:
+    from reports.clock import iso_time
+
+    return iso_time(0.0, origin, clock)

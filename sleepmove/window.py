@@ -1,0 +1,69 @@
+"""Parse --sleep-window: clock times HH:MM, ISO datetimes, or seconds from the start."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from dateutil import tz
+
+from sensor.errors import InputError
+
+WHERE = "--sleep-window"
+EXPECTED = "START,END as HH:MM, ISO datetimes or seconds from the start, e.g. 23:00,07:00"
+
+
+def parse_sleep_window(text: str, origin_s: float, clock: str) -> tuple[float, float]:
+    """(start, end) in seconds from the recording's first sample."""
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise InputError(WHERE, f"cannot read {text!r}", expected=EXPECTED)
+    start = _one(parts[0], origin_s, clock, after=None)
+    end = _one(parts[1], origin_s, clock, after=start)
+    if end <= start:
+        raise InputError(
+            WHERE, f"the end {parts[1]!r} is not after the start {parts[0]!r}", expected=EXPECTED
+        )
+    return start, end
+
+
+def _one(text: str, origin_s: float, clock: str, after: float | None) -> float:
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return float(text)
+    if clock == "relative":
+        raise InputError(
+            WHERE,
+            f"clock time {text!r} given but the recording has no clock time",
+            expected="seconds from the start",
+        )
+    origin = _as_datetime(origin_s, clock)
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
+    if match:
+        hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
+        if hour > 23 or minute > 59:
+            raise InputError(WHERE, f"not a clock time: {text!r}", expected=EXPECTED)
+        candidate = origin.replace(hour=hour, minute=minute, second=second, microsecond=0)
+        seconds = (candidate - origin).total_seconds()
+        floor = after if after is not None else -12 * 3600.0
+        while seconds < floor:  # the first such time after the start (or after START)
+            seconds += 86400.0
+        return seconds
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(WHERE, f"not a time: {text!r}", expected=EXPECTED) from None
+    if clock == "unix" and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz.tzlocal())
+    if clock == "naive" and moment.tzinfo is not None:
+        moment = moment.replace(tzinfo=None)
+    return (moment - origin).total_seconds()
+
+
+def _as_datetime(origin_s: float, clock: str) -> datetime:
+    if clock == "unix":
+        return datetime.fromtimestamp(origin_s, tz=tz.tzlocal())
+    return (
+        datetime(1970, 1, 1) + timedelta(seconds=origin_s)
+        if clock == "naive"
+        else datetime.now(timezone.utc)
+    )
