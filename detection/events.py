@@ -13,21 +13,41 @@ KINDS = ("jerk", "lm", "movement", "hft", "alma")
 
 
 def find_bursts(sig: LegSignals, params: DetectionParameters) -> tuple[np.ndarray, np.ndarray]:
-    """Sample spans where the envelope rises over the onset threshold, bounded by the offset one."""
-    above_off = sig.envelope > sig.floor * params.offset_factor
+    """Sample spans where activity rises over the onset threshold, bounded by the offset one."""
+    above_off = sig.activity > params.offset_factor
     edges = np.diff(above_off.astype(np.int8), prepend=0, append=0)
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1)
     if len(starts) == 0:
         return starts, ends
-    excess = sig.envelope - sig.floor * params.onset_factor
-    reaches_onset = np.maximum.reduceat(excess, starts) > 0
-    starts, ends = starts[reaches_onset], ends[reaches_onset]
-    # The RMS window widens every burst by about one window: take it back.
-    half = int(round(params.envelope_window_s * sig.rate_hz / 2))
-    starts = np.minimum(starts + half, ends - 1)
-    ends = np.maximum(ends - half, starts + 1)
-    return starts, ends
+    reaches_onset = span_max(sig.activity, starts, ends) > params.onset_factor
+    return _tighten(sig, starts[reaches_onset], ends[reaches_onset], params)
+
+
+def _tighten(
+    sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
+) -> tuple[np.ndarray, np.ndarray]:
+    """Edges from the short envelope where it shows the burst; the smoothing taken back."""
+    short = sig.envelope > sig.floor * params.offset_factor
+    half_env = int(round(params.envelope_window_s * sig.rate_hz / 2))
+    half_slow = int(round(params.slow_window_s * sig.rate_hz / 2))
+    new_starts, new_ends = starts.copy(), ends.copy()
+    for i, (start, end) in enumerate(zip(starts, ends)):  # a loop over bursts
+        inside = np.flatnonzero(short[start:end])
+        if len(inside):
+            new_starts[i] = start + inside[0] + half_env
+            new_ends[i] = start + inside[-1] + 1 - half_env
+        else:
+            new_starts[i] = start + half_slow
+            new_ends[i] = end - half_slow
+        new_ends[i] = max(new_ends[i], new_starts[i] + 1)
+    return new_starts, new_ends
+
+
+def span_max(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Maximum of `values` over each [start, end) of sorted, disjoint spans."""
+    padded = np.append(values, values.dtype.type(0))
+    return np.maximum.reduceat(padded, np.column_stack([starts, ends]).ravel())[::2]
 
 
 def merge_close(
@@ -58,7 +78,8 @@ def describe(
     for i, (start, end) in enumerate(zip(starts, ends)):
         span = slice(start, end)
         peak[i] = sig.deviation[span].max()
-        peak_factor[i] = sig.envelope[span].max() / max(float(sig.floor[start]), 1e-9)
+        # Brief jerks are judged on the short envelope alone: the slow signal cannot see them.
+        peak_factor[i] = (sig.envelope[span] / sig.floor[span]).max()
         before = sig.xyz[max(start - context, 0) : max(start - guard, 1)].mean(axis=0)
         after = sig.xyz[min(end + guard, n - 1) : min(end + context, n)].mean(axis=0)
         posture[i] = _angle_deg(before, after)[0]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from detection.events import classify, describe, find_bursts, merge_close
+from detection.events import classify, describe, find_bursts, merge_close, span_max
 from detection.filters import block_reduce
 from detection.grid import Grid
 from detection.params import DetectionParameters, ScoringRules
@@ -127,8 +127,9 @@ def _finish_leg(
     rules: ScoringRules,
 ) -> LegResult:
     free = bursts[~bursts["used"]]
+    starts, ends = _drop_blips(sig, free["start"].to_numpy(), free["end"].to_numpy(), params)
     merge_gap = int(round(rules.same_leg_merge_gap_s * grid.rate_hz))
-    starts, ends = merge_close(free["start"].to_numpy(), free["end"].to_numpy(), merge_gap)
+    starts, ends = merge_close(starts, ends, merge_gap)
     events = describe(sig, starts, ends, params)
     events["kind"] = classify(events, params, rules.lm_max_s)
     rejected = int((events["kind"] == "").sum())
@@ -144,6 +145,19 @@ def _finish_leg(
         noise_floor_g=float(np.median(sig.floor)),
         vibrations_rejected=rejected,
     )
+
+
+def _drop_blips(
+    sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
+) -> tuple[np.ndarray, np.ndarray]:
+    """Brief bursts that barely pass the onset are noise: drop them before the 0.5 s merge,
+    or a blip after a jerk would stretch it into a limb movement."""
+    if len(starts) == 0:
+        return starts, ends
+    peak = span_max(sig.activity, starts, ends)
+    brief = (ends - starts) < params.jerk_max_s * sig.rate_hz
+    keep = ~(brief & (peak < params.jerk_min_peak_factor))
+    return starts[keep], ends[keep]
 
 
 def _activity_per_minute(sig: LegSignals, grid: Grid, origin_s: float) -> np.ndarray:

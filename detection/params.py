@@ -56,12 +56,14 @@ RULE_SETS = {rules.name: rules for rules in (WASM2016, AASM2012)}
 class DetectionParameters:
     """How movements are found in acceleration; thresholds are multiples of a noise floor."""
 
-    envelope_window_s: float = 0.1  # RMS window of the activity envelope
+    envelope_window_s: float = 0.1  # RMS window of the activity envelope (brief jerks)
+    slow_window_s: float = 0.5  # mean of the deviation vector (small slow rotations)
+    slow_floor_scale: float = 1.7  # its noise spreads wider than the envelope's (see preprocess)
     baseline_block_s: float = 1.0  # resting orientation from 1 s block medians...
     baseline_window_s: float = 25.0  # ...over 25 s before and 25 s after each sample
     noise_window_s: float = 300.0  # the noise floor is tracked over 5 minutes
-    onset_factor: float = 3.0  # onset: envelope above 3 x the noise floor
-    offset_factor: float = 1.8  # offset: back under 1.8 x the noise floor
+    onset_factor: float = 3.0  # onset: activity above 3 x its noise floor
+    offset_factor: float = 1.8  # offset: back under 1.8 x its noise floor
     min_floor_g: float = 0.0005  # below this the floor is quantization, not noise
     jerk_max_s: float = 0.5
     posture_change_deg: float = 5.0  # a lasting orientation change: posture, not an LM
@@ -90,7 +92,7 @@ class SleepParameters:
     wake_score: float = 2.0  # restlessness score at which an epoch is wake
     lm_weight: float = 0.35  # a non-periodic LM is weak evidence of wake
     movement_weight: float = 1.0  # a large body movement is strong evidence
-    min_sleep_block_min: float = 30.0  # the sleep period is built from blocks this long...
+    min_sleep_block_min: float = 10.0  # the sleep period is built from quiet blocks this long...
     max_block_gap_min: float = 60.0  # ...joined across wake shorter than this
     min_wake_bout_epochs: int = 2  # shorter wake inside the sleep period is ignored
     hypnic_window_min: float = 15.0  # jerks this close to a sleep onset are hypnic

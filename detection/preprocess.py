@@ -1,4 +1,4 @@
-"""Resting orientation, dynamic acceleration, activity envelope and an adaptive noise floor."""
+"""Resting orientation, movement signals at two time scales, and adaptive noise floors."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from detection.params import DetectionParameters
 class LegSignals:
     rate_hz: float
     xyz: np.ndarray  # (n, 3) g
-    deviation: np.ndarray  # (n,) g: distance from the resting orientation: the movement
-    envelope: np.ndarray  # (n,) g: short RMS of the deviation
-    floor: np.ndarray  # (n,) g: the tracked noise floor
+    deviation: np.ndarray  # (n,) g: distance from the resting orientation
+    envelope: np.ndarray  # (n,) g: 0.1 s RMS of the deviation (sees brief jerks)
+    slow: np.ndarray  # (n,) g: 0.5 s mean deviation vector (sees small rotations in noise)
+    floor: np.ndarray  # (n,) g: tracked noise floor of the envelope
+    activity: np.ndarray  # (n,) the larger of envelope and slow, each in units of its floor
     valid: np.ndarray  # (n,) bool
 
 
@@ -25,45 +27,67 @@ def leg_signals(
     xyz: np.ndarray, valid: np.ndarray, rate_hz: float, params: DetectionParameters
 ) -> LegSignals:
     block = max(int(round(params.baseline_block_s * rate_hz)), 1)
-    # Resting orientation from 1 s block medians over a preceding, a centred and a following
-    # window, each longer than twice any CLM so that an LM, even a held one, never dominates
-    # it. Movement is the deviation from the nearest of the three: an LM departs from all of
-    # them, while around posture changes one window always sits in the current posture.
+    delta = _departure_from_rest(xyz, block, params)
+    deviation_sq = np.einsum("ij,ij->i", delta, delta)
+    env_width = max(int(round(params.envelope_window_s * rate_hz)), 1)
+    envelope = np.sqrt(moving_mean(deviation_sq, env_width)).astype(np.float32)
+    # Averaging the deviation *vector* cancels noise but keeps the quasi-static tilt of a
+    # rotating foot: small, slow LMs stand out of a noisy sensor at this scale.
+    slow_width = max(int(round(params.slow_window_s * rate_hz)), 1)
+    slow = np.linalg.norm(moving_mean(delta, slow_width), axis=1).astype(np.float32)
+    envelope[~valid] = 0.0
+    slow[~valid] = 0.0
+    quantum = _quantum(xyz)
+    floor = _noise_floor(envelope, valid, block, params, max(params.min_floor_g, quantum))
+    # The mean vector's noise has 3 degrees of freedom (the RMS envelope's about 15 at 50 Hz):
+    # a wider spread, so its floor is scaled to keep chance crossings as rare.
+    slow_floor = params.slow_floor_scale * _noise_floor(
+        slow, valid, block, params, max(params.min_floor_g, quantum) / 2
+    )
+    activity = np.maximum(envelope / floor, slow / slow_floor)
+    deviation = np.sqrt(deviation_sq).astype(np.float32)
+    return LegSignals(rate_hz, xyz, deviation, envelope, slow, floor, activity, valid)
+
+
+def _departure_from_rest(xyz: np.ndarray, block: int, params: DetectionParameters) -> np.ndarray:
+    """xyz minus the nearest of three resting orientations (preceding, centred, following).
+
+    Rest comes from 1 s block medians over windows longer than twice any CLM, so an LM,
+    even a held one, never dominates them: an LM departs from all three, while around a
+    posture change one window always sits in the current posture.
+    """
     block_median = block_reduce(xyz, block).astype(np.float64)
     window = max(int(round(params.baseline_window_s / params.baseline_block_s)), 1)
     reach = (window - 1) // 2
-    deviation_sq = None
-    for origin in (reach, 0, -reach):  # preceding, centred, following window
-        side = median_filter(block_median, size=(window, 1), origin=(origin, 0), mode="nearest")
-        side = np.repeat(side, block, axis=0)[: len(xyz)].astype(np.float32)
-        delta = xyz - side
-        candidate = np.einsum("ij,ij->i", delta, delta)
-        deviation_sq = candidate if deviation_sq is None else np.minimum(deviation_sq, candidate)
-    deviation = np.sqrt(deviation_sq)
-    env_width = max(int(round(params.envelope_window_s * rate_hz)), 1)
-    envelope = np.sqrt(moving_mean(deviation_sq, env_width)).astype(np.float32)
-    envelope[~valid] = 0.0
-    floor = _noise_floor(xyz, envelope, valid, block, params)
-    return LegSignals(rate_hz, xyz, deviation.astype(np.float32), envelope, floor, valid)
+    best = None
+    best_sq = None
+    for origin in (reach, 0, -reach):
+        rest = median_filter(block_median, size=(window, 1), origin=(origin, 0), mode="nearest")
+        rest = np.repeat(rest.astype(np.float32), block, axis=0)[: len(xyz)]
+        delta = xyz - rest
+        delta_sq = np.einsum("ij,ij->i", delta, delta)
+        if best is None:
+            best, best_sq = delta, delta_sq
+        else:
+            closer = delta_sq < best_sq
+            best[closer] = delta[closer]
+            best_sq = np.minimum(best_sq, delta_sq)
+    return best
 
 
 def _noise_floor(
-    xyz: np.ndarray,
-    envelope: np.ndarray,
-    valid: np.ndarray,
-    block: int,
-    params: DetectionParameters,
+    signal: np.ndarray, valid: np.ndarray, block: int, params: DetectionParameters, lowest: float
 ) -> np.ndarray:
-    """The envelope's resting level, tracked through the night (sensor noise changes)."""
-    blocks = block_reduce(envelope, block).astype(np.float64)
+    """The signal's resting level, tracked through the night (sensor noise changes)."""
+    blocks = block_reduce(signal, block).astype(np.float64)
     valid_blocks = block_reduce(valid, block, np.all)
     if valid_blocks.any():
         blocks[~valid_blocks] = np.median(blocks[valid_blocks])
     window = max(int(round(params.noise_window_s / params.baseline_block_s)), 1)
     # The 20th percentile: movements may fill most of a restless 5 minutes, noise never leaves.
     floor_blocks = percentile_filter(blocks, 20, size=window, mode="nearest")
-    floor_blocks = np.maximum(floor_blocks, max(params.min_floor_g, _quantum(xyz)))
-    return np.repeat(floor_blocks, block)[: len(envelope)].astype(np.float32)
+    floor_blocks = np.maximum(floor_blocks, lowest)
+    return np.repeat(floor_blocks, block)[: len(signal)].astype(np.float32)
 
 
 def _quantum(xyz: np.ndarray) -> float:

@@ -39,7 +39,9 @@ def simulate(
     legs = sides or [""]
     files, sensors, gaps = {}, {}, {}
     for index, side in enumerate(legs):
-        physics = draw_physics(rng, rate_hz * (1 if index == 0 else rng.choice([1, 2])), scenario)
+        physics = draw_physics(
+            rng, float(rate_hz * (1 if index == 0 else rng.choice([1, 2]))), scenario
+        )
         offset = 0.0 if index == 0 else float(rng.uniform(1, 20))
         t, xyz = leg_signal(plan, side, physics, offset, rng)
         t, xyz, leg_gaps = _link(t, xyz, physics, rng)

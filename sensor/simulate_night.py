@@ -35,6 +35,13 @@ class NightPlan:
     sleep_offset_s: float
     wake_bouts_s: list[tuple[float, float]]
     events: list[TruthEvent] = field(default_factory=list)
+    # Physics that varies from night to night, so no single setting is learned.
+    lm_degrees: tuple[float, float] = (6.0, 30.0)
+    wake_gap_s: float = 12.0
+    posture_every_s: tuple[float, float] = (1200.0, 3600.0)
+
+    def lm_amplitude(self, rng: np.random.Generator) -> float:
+        return float(rng.uniform(*self.lm_degrees))
 
     def asleep(self, t: float) -> bool:
         if not self.sleep_onset_s <= t < self.sleep_offset_s:
@@ -52,6 +59,14 @@ def plan_night(
     offset = total - rng.uniform(0.03, 0.07) * total
     bouts = _wake_bouts(onset, offset, rng)
     plan = NightPlan(hours, onset, offset, bouts)
+    small = scenario == "hard"
+    plan.lm_degrees = (
+        (rng.uniform(2, 4), rng.uniform(8, 14))
+        if small
+        else (rng.uniform(3, 8), rng.uniform(15, 35))
+    )
+    plan.wake_gap_s = float(rng.uniform(6, 40))
+    plan.posture_every_s = (rng.uniform(600, 1500), rng.uniform(2400, 4800))
     two = len(sides) == 2
     leg_choice = sides if sides else [""]
     _restlessness(plan, [(0.0, onset), (offset, total), *bouts], leg_choice, rng)
@@ -114,9 +129,11 @@ def _restlessness(plan, spans, legs, rng) -> None:
                 )
             else:
                 plan.events.append(
-                    TruthEvent(t, rng.uniform(0.8, 6), "lm", _side(legs, rng), rng.uniform(8, 35))
+                    TruthEvent(
+                        t, rng.uniform(0.6, 6), "lm", _side(legs, rng), plan.lm_amplitude(rng)
+                    )
                 )
-            t += plan.events[-1].duration_s + rng.exponential(12) + 2
+            t += plan.events[-1].duration_s + rng.exponential(plan.wake_gap_s) + 1.5
 
 
 def _posture_changes(plan, legs, two, rng) -> None:
@@ -125,7 +142,7 @@ def _posture_changes(plan, legs, two, rng) -> None:
         plan.events.append(
             TruthEvent(t, rng.uniform(3, 8), "movement", "posture", rng.uniform(25, 80))
         )
-        t += rng.uniform(1200, 3600)
+        t += rng.uniform(*plan.posture_every_s)
 
 
 def _plm_series(plan, severity, scenario, legs, rng) -> None:
@@ -138,8 +155,8 @@ def _plm_series(plan, severity, scenario, legs, rng) -> None:
         index = 0
         while s_time < min(t + span, plan.sleep_offset_s - 60):
             side = _series_side(scenario, legs, index, rng)
-            duration = float(np.clip(rng.lognormal(np.log(2.0), 0.35), 0.8, 7.0))
-            plan.events.append(TruthEvent(s_time, duration, "lm", side, rng.uniform(6, 30)))
+            duration = float(np.clip(rng.lognormal(np.log(1.8), 0.45), 0.6, 8.0))
+            plan.events.append(TruthEvent(s_time, duration, "lm", side, plan.lm_amplitude(rng)))
             if side == "bilateral":
                 plan.events[-1].duration_s = duration
             s_time += float(np.clip(rng.normal(mean_imi, mean_imi * 0.15), 11, 85))
@@ -161,7 +178,9 @@ def _isolated_lms(plan, legs, rng, per_hour) -> None:
     sleep_h = (plan.sleep_offset_s - plan.sleep_onset_s) / 3600
     for t in rng.uniform(plan.sleep_onset_s, plan.sleep_offset_s, int(per_hour * sleep_h)):
         plan.events.append(
-            TruthEvent(t, float(rng.uniform(0.7, 5)), "lm", _side(legs, rng), rng.uniform(6, 30))
+            TruthEvent(
+                t, float(rng.uniform(0.6, 5)), "lm", _side(legs, rng), plan.lm_amplitude(rng)
+            )
         )
 
 
@@ -196,7 +215,7 @@ def _twitch_spans(plan, legs, rng) -> None:
 def _bed_partner(plan, rng, count) -> None:
     for t in rng.uniform(plan.sleep_onset_s, plan.sleep_offset_s, count):
         plan.events.append(
-            TruthEvent(t, rng.uniform(1, 4), "vibration", "bilateral", rng.uniform(0.005, 0.03))
+            TruthEvent(t, rng.uniform(0.5, 5), "vibration", "bilateral", rng.uniform(0.005, 0.05))
         )
 
 
@@ -216,13 +235,13 @@ def _alma(plan, rng) -> None:
 
 
 def _drop_overlaps(plan: NightPlan) -> None:
-    """Events never overlap (a 3 s guard), so every truth event is separable."""
+    """Events on a leg never overlap (1.5 s apart at least), so truth stays unambiguous."""
     kept: list[TruthEvent] = []
     last_end = -np.inf
     for event in plan.events:
         if event.kind == "vibration":
             kept.append(event)
-        elif event.onset_s > last_end + 3.0:
+        elif event.onset_s > last_end + 1.5:
             kept.append(event)
             last_end = event.onset_s + event.duration_s
     plan.events = kept

@@ -29,7 +29,7 @@ def draw_physics(rng: np.random.Generator, rate_hz: float, scenario: str) -> Sen
     lossy = scenario == "lossy"
     return SensorPhysics(
         rate_hz=rate_hz,
-        noise_g=rng.uniform(0.008, 0.015) if noisy else rng.uniform(0.002, 0.007),
+        noise_g=rng.uniform(0.01, 0.025) if noisy else rng.uniform(0.0015, 0.01),
         lsb_g=float(rng.choice([1 / 1024, 1 / 4096, 0.001, 1 / 16384])),
         range_g=float(rng.choice([4.0, 8.0, 16.0])),
         radius_m=rng.uniform(0.04, 0.12),
@@ -115,7 +115,10 @@ def _touches(event_side: str, side: str) -> bool:
 
 
 def _limb_movement(theta, extra, span, count, event, fs, rng) -> None:
-    theta[span] += np.radians(event.amplitude) * _bump(count, rng.uniform(0.15, 0.35))
+    theta[span] += np.radians(event.amplitude) * _bump(count, rng.uniform(0.1, 0.45))
+    # The leg also slides a little: a push and a brake along a random direction.
+    push = np.sin(np.linspace(0, 2 * np.pi, count)) * rng.uniform(0, 0.002) * event.amplitude
+    extra[span] += push[:, None] * _random_unit(rng)[None, :]
     # Muscle contraction shakes the limb a little while it moves.
     extra[span] += rng.normal(0, 0.004 + 0.0004 * event.amplitude, (count, 3))
 
@@ -131,8 +134,8 @@ def _posture_change(gravity, extra, resting, first, count, event, rng) -> np.nda
 
 def _jerk(theta, extra, span, count, event, fs, rng) -> None:
     tt = np.arange(count) / fs
-    frequency = rng.uniform(6, 14)
-    decay = max(event.duration_s / 3, 0.02)
+    frequency = rng.uniform(4, 18)
+    decay = max(event.duration_s / rng.uniform(2, 4), 0.02)
     wave = event.amplitude * np.exp(-tt / decay) * np.sin(2 * np.pi * frequency * tt)
     extra[span] += wave[:, None] * _random_unit(rng)[None, :]
     theta[span] += np.radians(rng.uniform(1, 4)) * _bump(count, 0.5)
@@ -140,7 +143,7 @@ def _jerk(theta, extra, span, count, event, fs, rng) -> None:
 
 def _vibration(extra, span, count, event, fs, rng) -> None:
     tt = np.arange(count) / fs
-    wave = event.amplitude * np.sin(2 * np.pi * rng.uniform(2, 8) * tt) * np.hanning(count)
+    wave = event.amplitude * np.sin(2 * np.pi * rng.uniform(2, 10) * tt) * np.hanning(count)
     extra[span] += wave[:, None] * _random_unit(rng)[None, :]
 
 
