@@ -21,7 +21,10 @@ def find_bursts(sig: LegSignals, params: DetectionParameters) -> tuple[np.ndarra
     if len(starts) == 0:
         return starts, ends
     reaches_onset = span_max(sig.activity, starts, ends) > params.onset_factor
-    return _tighten(sig, starts[reaches_onset], ends[reaches_onset], params)
+    starts, ends = _tighten(sig, starts[reaches_onset], ends[reaches_onset], params)
+    # Tightened neighbours may now touch or overlap: one burst then.
+    order = np.argsort(starts, kind="stable")
+    return merge_close(starts[order], ends[order], 1)
 
 
 def _tighten(

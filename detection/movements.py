@@ -45,7 +45,7 @@ def detect_movements(
     trains: list[pd.DataFrame] = []
     for side, grid in grids.items():
         sig = leg_signals(grid.xyz, grid.valid, grid.rate_hz, params)
-        starts, ends = find_bursts(sig, params)
+        starts, ends = _drop_blips(sig, *find_bursts(sig, params), params)
         offset = grid.start_s - origin_s
         frame = pd.DataFrame({"start": starts, "end": ends})
         frame["onset_s"] = starts / grid.rate_hz + offset
@@ -127,9 +127,8 @@ def _finish_leg(
     rules: ScoringRules,
 ) -> LegResult:
     free = bursts[~bursts["used"]]
-    starts, ends = _drop_blips(sig, free["start"].to_numpy(), free["end"].to_numpy(), params)
     merge_gap = int(round(rules.same_leg_merge_gap_s * grid.rate_hz))
-    starts, ends = merge_close(starts, ends, merge_gap)
+    starts, ends = merge_close(free["start"].to_numpy(), free["end"].to_numpy(), merge_gap)
     events = describe(sig, starts, ends, params)
     events["kind"] = classify(events, params, rules.lm_max_s)
     rejected = int((events["kind"] == "").sum())
@@ -150,8 +149,8 @@ def _finish_leg(
 def _drop_blips(
     sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Brief bursts that barely pass the onset are noise: drop them before the 0.5 s merge,
-    or a blip after a jerk would stretch it into a limb movement."""
+    """Brief bursts that barely pass the onset are noise: drop them before trains are sought
+    and before the 0.5 s merge, where a blip after a jerk would stretch it into an LM."""
     if len(starts) == 0:
         return starts, ends
     peak = span_max(sig.activity, starts, ends)
