@@ -29,7 +29,7 @@ def draw_physics(rng: np.random.Generator, rate_hz: float, scenario: str) -> Sen
     lossy = scenario == "lossy"
     return SensorPhysics(
         rate_hz=rate_hz,
-        noise_g=rng.uniform(0.01, 0.025) if noisy else rng.uniform(0.0015, 0.01),
+        noise_g=rng.uniform(0.006, 0.014) if noisy else rng.uniform(0.001, 0.006),
         lsb_g=float(rng.choice([1 / 1024, 1 / 4096, 0.001, 1 / 16384])),
         range_g=float(rng.choice([4.0, 8.0, 16.0])),
         radius_m=rng.uniform(0.04, 0.12),
@@ -87,8 +87,10 @@ def leg_signal(
         if first < 0 or first + count >= n:
             continue
         span = slice(first, first + count)
-        if event.kind == "lm" or (event.kind == "movement" and event.side != "posture"):
+        if event.kind == "lm":
             _limb_movement(theta, extra, span, count, event, fs, rng)
+        elif event.kind == "movement" and event.side != "posture":
+            _fidget(theta, extra, span, count, event, fs, rng)
         elif event.side == "posture" or event.kind == "movement":
             gravity[filled:first] = resting
             resting = _posture_change(gravity, extra, resting, first, count, event, rng)
@@ -114,13 +116,38 @@ def _touches(event_side: str, side: str) -> bool:
     return event_side in (side, "bilateral", "posture", "")
 
 
+def _edges(count: int, fs: float, rng: np.random.Generator) -> np.ndarray:
+    """A dorsiflexion: a quick rise (0.1-0.6 s), a hold, a slower release (0.2-1.5 s)."""
+    rise = min(max(int(rng.uniform(0.1, 0.6) * fs), 1), count // 2)
+    fall = min(max(int(rng.uniform(0.2, 1.5) * fs), 1), count - rise)
+    shape = np.ones(count)
+    shape[:rise] = 0.5 - 0.5 * np.cos(np.pi * np.arange(rise) / rise)
+    shape[count - fall :] = 0.5 + 0.5 * np.cos(np.pi * np.arange(1, fall + 1) / fall)
+    return shape
+
+
 def _limb_movement(theta, extra, span, count, event, fs, rng) -> None:
-    theta[span] += np.radians(event.amplitude) * _bump(count, rng.uniform(0.1, 0.45))
+    theta[span] += np.radians(event.amplitude) * _edges(count, fs, rng)
     # The leg also slides a little: a push and a brake along a random direction.
     push = np.sin(np.linspace(0, 2 * np.pi, count)) * rng.uniform(0, 0.002) * event.amplitude
     extra[span] += push[:, None] * _random_unit(rng)[None, :]
     # Muscle contraction shakes the limb a little while it moves.
     extra[span] += rng.normal(0, 0.004 + 0.0004 * event.amplitude, (count, 3))
+
+
+def _fidget(theta, extra, span, count, event, fs, rng) -> None:
+    """A long restless movement: the foot keeps moving for its whole length."""
+    tt = np.arange(count) / fs
+    wander = np.zeros(count)
+    for _ in range(4):
+        wander += rng.uniform(0.3, 1.0) * np.sin(
+            2 * np.pi * rng.uniform(0.2, 1.5) * tt + rng.uniform(0, 6.3)
+        )
+    # Restless legs swing about their rest, they do not hold a tilt (that would be a posture).
+    wander = np.abs(wander) / np.abs(wander).max()
+    envelope = _edges(count, fs, rng)
+    theta[span] += np.radians(event.amplitude) * wander * envelope
+    extra[span] += rng.normal(0, 0.01 + 0.0005 * event.amplitude, (count, 3))
 
 
 def _posture_change(gravity, extra, resting, first, count, event, rng) -> np.ndarray:
