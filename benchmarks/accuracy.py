@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from truth import score_truth, truth_gaps, truth_units  # noqa: E402
+from truth import observable, score_truth, truth_gaps, truth_units  # noqa: E402
 
 from detection.matching import agreement, match_onsets  # noqa: E402
 from detection.params import WASM2016  # noqa: E402
@@ -38,7 +38,6 @@ def evaluate(truth: dict, result) -> dict:
     detected = result.score.units
     reference = truth_units(truth)
     gaps = truth_gaps(truth)
-    from truth import observable
 
     reference = reference[observable(reference, gaps)]
     figures = {}

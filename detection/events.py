@@ -30,19 +30,21 @@ def find_bursts(sig: LegSignals, params: DetectionParameters) -> tuple[np.ndarra
 def _tighten(
     sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Edges from the short envelope where it shows the burst; the smoothing taken back."""
+    """Edges where either scale shows the burst, each scale's smoothing taken back."""
     short = sig.envelope > sig.floor * params.offset_factor
+    slow = sig.slow_ratio > params.offset_factor
     half_env = int(round(params.envelope_window_s * sig.rate_hz / 2))
     half_slow = int(round(params.slow_window_s * sig.rate_hz / 2))
     new_starts, new_ends = starts.copy(), ends.copy()
     for i, (start, end) in enumerate(zip(starts, ends)):  # a loop over bursts
-        inside = np.flatnonzero(short[start:end])
-        if len(inside):
-            new_starts[i] = start + inside[0] + half_env
-            new_ends[i] = start + inside[-1] + 1 - half_env
-        else:
-            new_starts[i] = start + half_slow
-            new_ends[i] = end - half_slow
+        first, last = [], []
+        for mask, half in ((short, half_env), (slow, half_slow)):
+            inside = np.flatnonzero(mask[start:end])
+            if len(inside) and inside[-1] - inside[0] + 1 > 2 * half:
+                first.append(start + inside[0] + half)
+                last.append(start + inside[-1] + 1 - half)
+        if first:
+            new_starts[i], new_ends[i] = min(first), max(last)
         new_ends[i] = max(new_ends[i], new_starts[i] + 1)
     return new_starts, new_ends
 

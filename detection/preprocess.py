@@ -17,8 +17,8 @@ class LegSignals:
     xyz: np.ndarray  # (n, 3) g
     deviation: np.ndarray  # (n,) g: distance from the resting orientation
     envelope: np.ndarray  # (n,) g: 0.1 s RMS of the deviation (sees brief jerks)
-    slow: np.ndarray  # (n,) g: 0.5 s mean deviation vector (sees small rotations in noise)
     floor: np.ndarray  # (n,) g: tracked noise floor of the envelope
+    slow_ratio: np.ndarray  # (n,) 0.5 s mean deviation vector over its noise floor
     activity: np.ndarray  # (n,) the larger of envelope and slow, each in units of its floor
     valid: np.ndarray  # (n,) bool
 
@@ -44,9 +44,10 @@ def leg_signals(
     slow_floor = params.slow_floor_scale * _noise_floor(
         slow, valid, block, params, max(params.min_floor_g, quantum) / 2
     )
-    activity = np.maximum(envelope / floor, slow / slow_floor)
+    slow_ratio = slow / slow_floor
+    activity = np.maximum(envelope / floor, slow_ratio)
     deviation = np.sqrt(deviation_sq).astype(np.float32)
-    return LegSignals(rate_hz, xyz, deviation, envelope, slow, floor, activity, valid)
+    return LegSignals(rate_hz, xyz, deviation, envelope, floor, slow_ratio, activity, valid)
 
 
 def _departure_from_rest(xyz: np.ndarray, block: int, params: DetectionParameters) -> np.ndarray:

@@ -84,7 +84,7 @@ def _write_csv(path: str, unix_s: np.ndarray, xyz: np.ndarray) -> None:
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "wt") as handle:
         handle.write("time,x,y,z\n")
-        np.savetxt(handle, body, fmt=["%.3f", "%.5f", "%.5f", "%.5f"], delimiter=",")
+        np.savetxt(handle, body, fmt=["%.3f", "%.4f", "%.4f", "%.4f"], delimiter=",")
 
 
 def _truth(plan: NightPlan, legs, start_unix, files, sensors, gaps, scenario, seed) -> dict:

@@ -98,7 +98,9 @@ def plan_night(
 
 
 def _wake_bouts(onset: float, offset: float, rng: np.random.Generator) -> list[tuple[float, float]]:
-    bouts = []
+    bouts: list[tuple[float, float]] = []
+    if offset - onset < 4000:  # a nap: no room for wake bouts
+        return bouts
     for _ in range(int(rng.integers(2, 6))):
         start = rng.uniform(onset + 1800, offset - 1800)
         length = rng.uniform(3, 15) * 60
@@ -196,7 +198,7 @@ def _hypnic_jerks(plan, legs, two, rng) -> None:
 
 def _twitch_spans(plan, legs, rng) -> None:
     for _ in range(int(rng.integers(2, 4))):
-        start = rng.uniform(plan.sleep_onset_s, plan.sleep_offset_s - 2400)
+        start = rng.uniform(plan.sleep_onset_s, max(plan.sleep_offset_s - 2400, plan.sleep_onset_s))
         if not plan.asleep(start):
             continue
         end = start + rng.uniform(25, 40) * 60

@@ -1,0 +1,133 @@
+"""The command line end to end: outputs, the contract's columns, errors that leave nothing behind."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from sleepmove.cli import main
+from tests.conftest import write
+
+EVENT_COLUMNS = ["onset_s", "onset", "duration_s", "kind", "side", "clm", "periodic", "asleep",
+                 "series", "peak_g"]
+EPOCH_COLUMNS = ["start_s", "asleep", "jerks", "lms", "plms", "activity", "data_loss_s"]
+
+
+def test_analyze_writes_the_output_contract(plm_night, tmp_path, capsys):
+    folder, truth = plm_night
+    out = tmp_path / "night1"
+    assert main(["analyze", str(folder / "night.csv"), "--out", str(out)]) == 0
+    assert "PLM index" in capsys.readouterr().out
+    events = pd.read_csv(out / "events.csv")
+    assert list(events.columns[: len(EVENT_COLUMNS)]) == EVENT_COLUMNS
+    assert events["onset_s"].is_monotonic_increasing
+    assert set(events["kind"]) <= {"jerk", "lm", "movement", "hft", "alma"}
+    assert events.loc[events["periodic"], "clm"].all()
+    assert events["onset"].str.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d").all()
+    epochs = pd.read_csv(out / "epochs.csv")
+    assert list(epochs.columns) == EPOCH_COLUMNS
+    assert len(epochs) == pytest.approx(truth["hours"] * 60, abs=2)
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("plm_index", "plmw_index", "lm_index", "periodicity_index",
+                "periodicity_index_simple", "jerk_rate_per_min", "alternation_index"):
+        assert key in summary
+    assert summary["alternation_index"] is None
+    assert set(summary["counts"]) >= {"jerk", "lm", "clm", "plm", "plmw", "plm_series",
+                                      "movement", "hft", "alma"}
+    assert summary["criteria"]["name"] == "wasm2016"
+    assert summary["criteria"]["parameters"]["rules"]["imi_min_s"] == 10.0
+    assert summary["sleep"]["source"] == "estimated"
+    assert summary["recording"]["sample_rate_hz"] == {"single": 50.0}
+    assert len(summary["imi"]["histogram_2s"]["counts"]) == 45
+    assert len(summary["assessment"]["caveats"]) == 4
+    assert summary["software"]["name"] == "sleepmove"
+    # events.csv and summary.json tell the same story
+    plm_in_sleep = (events["periodic"] & events["asleep"]).sum()
+    assert summary["counts"]["plm"] == plm_in_sleep
+    assert summary["counts"]["plm_series"] == events["series"].nunique()
+
+
+def test_aasm_rules_and_given_sleep_window(plm_night, tmp_path):
+    folder, _ = plm_night
+    out = tmp_path / "aasm"
+    code = main(["analyze", str(folder / "night.csv"), "--out", str(out), "--criteria",
+                 "aasm2012", "--sleep-window", "600,6600", "--age-group", "child"])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["criteria"]["name"] == "aasm2012"
+    assert summary["criteria"]["parameters"]["rules"]["imi_min_s"] == 5.0
+    assert summary["sleep"]["source"] == "given"
+    assert summary["sleep"]["onset_s"] >= 600 and summary["sleep"]["offset_s"] <= 6600
+    assert summary["assessment"]["threshold_per_h"] == 5.0
+
+
+def test_two_sensors(two_leg_night, tmp_path):
+    folder, _ = two_leg_night
+    out = tmp_path / "two"
+    assert main(["analyze", "--left", str(folder / "left.csv"), "--right",
+                 str(folder / "right.csv"), "--out", str(out)]) == 0
+    events = pd.read_csv(out / "events.csv", keep_default_na=False)
+    assert set(events["side"]) <= {"left", "right", "bilateral"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["recording"]["sides"] == ["left", "right"]
+    assert 0 <= summary["alternation_index"] <= 1
+
+
+def short_night(tmp_path, minutes, rate=50.0):
+    n = int(minutes * 60 * rate)
+    lines = ["time,x,y,z"] + [f"{1_700_000_000 + i / rate:.3f},0.01,0.02,0.99" for i in range(n)]
+    return write(tmp_path / "short.csv", "\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: short_night(p, 5), "lasts only 5.0 min"),
+        (lambda p: short_night(p, 12, rate=5.0), "too low"),
+        (lambda p: write(p / "e.csv", ""), "empty file"),
+        (lambda p: write(p / "n.csv", "a,b,c,d\n1,2,3,4\n"), "no time column"),
+        (lambda p: os.fspath(p / "missing.csv"), "file not found"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, make, message):
+    path = make(tmp_path)
+    out = tmp_path / "results"
+    assert main(["analyze", path, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err and err.startswith("sleepmove: error:")
+    assert not out.exists()
+
+
+def test_real_epoch_count_export_is_refused_by_the_command(real_data, tmp_path, capsys):
+    out = tmp_path / "r"
+    path = real_data / "ggir_testfiles/ActiGraph13_timestamps_headers.csv"
+    assert main(["analyze", str(path), "--out", str(out)]) == 2
+    assert "epoch-count export" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_bad_sleep_window_is_refused(plm_night, tmp_path, capsys):
+    folder, _ = plm_night
+    out = tmp_path / "w"
+    assert main(["analyze", str(folder / "night.csv"), "--out", str(out),
+                 "--sleep-window", "23:00"]) == 2
+    assert "--sleep-window" in capsys.readouterr().err and not out.exists()
+
+
+def test_simulate_command_writes_csv_and_truth(tmp_path, capsys):
+    out = tmp_path / "sim"
+    assert main(["simulate", "--out", str(out), "--hours", "0.3", "--rate", "25",
+                 "--sides", "left,right", "--seed", "4", "--scenario", "bilateral"]) == 0
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["files"] == {"left": "left.csv", "right": "right.csv"}
+    assert {"onset_s", "offset_s", "wake_bouts_s"} <= set(truth["sleep"])
+    assert pd.read_csv(out / "left.csv").columns.tolist() == ["time", "x", "y", "z"]
+
+
+def test_installed_command_help_runs():
+    result = subprocess.run([sys.executable, "-m", "sleepmove.cli", "analyze", "--help"],
+                            capture_output=True, text=True, check=True)
+    assert "--sleep-window" in result.stdout and "--criteria" in result.stdout

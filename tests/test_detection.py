@@ -1,0 +1,138 @@
+"""Detection on simulated nights with ground truth, and on hand-built signals."""
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.truth import observable, truth_gaps, truth_units
+from detection.grid import regularize
+from detection.matching import agreement, match_onsets
+from detection.movements import detect_movements
+from detection.params import DetectionParameters, WASM2016
+from sensor.readers import read_recording
+from sleepmove.pipeline import AnalyzeRequest, analyze
+
+
+def f1(truth, detected, kind, tolerance):
+    reference = truth_units(truth)
+    reference = reference[observable(reference, truth_gaps(truth))]
+    ref = reference[reference["kind"] == kind]["onset_s"].to_numpy()
+    det = detected[detected["kind"] == kind]["onset_s"].to_numpy()
+    return agreement(len(ref), len(det), len(match_onsets(ref, det, tolerance)))["f1"]
+
+
+def test_limb_movements_and_plm_index_recovered_on_a_simulated_night(plm_night, tmp_path):
+    folder, truth = plm_night
+    result = analyze(AnalyzeRequest({"": str(folder / "night.csv")}, str(tmp_path / "out")))
+    assert f1(truth, result.score.units, "lm", 1.0) >= 0.93
+    from benchmarks.truth import score_truth
+
+    expected = score_truth(truth, WASM2016)["plm_index"]
+    assert abs(result.summary["plm_index"] - expected) <= 0.15 * expected
+
+
+def test_two_legs_sides_and_alternation(two_leg_night, tmp_path):
+    folder, truth = two_leg_night
+    request = AnalyzeRequest(
+        {"left": str(folder / "left.csv"), "right": str(folder / "right.csv")}, str(tmp_path / "o")
+    )
+    result = analyze(request)
+    units = result.score.units
+    assert f1(truth, units, "lm", 1.0) >= 0.93
+    reference = truth_units(truth)
+    ref = reference[reference["kind"] == "lm"]
+    det = units[units["kind"] == "lm"]
+    pairs = match_onsets(ref["onset_s"].to_numpy(), det["onset_s"].to_numpy(), 1.0)
+    same = np.mean([ref["side"].iloc[i] == det["side"].iloc[j] for i, j in pairs])
+    assert same >= 0.9
+    # The scenario alternates legs 90 % of the time.
+    assert result.summary["alternation_index"] > 0.7
+
+
+def quiet_leg(seconds=600, rate=50.0, seed=0):
+    rng = np.random.default_rng(seed)
+    n = int(seconds * rate)
+    xyz = np.tile([0.3, -0.2, 0.93], (n, 1)) + rng.normal(0, 0.003, (n, 3))
+    return np.arange(n) / rate, xyz
+
+
+def detect(t, xyz):
+    grid = regularize(t, xyz)
+    events, _ = detect_movements({"": grid}, grid.start_s, DetectionParameters(), WASM2016)
+    return events
+
+
+def tilt(xyz, rate, start_s, length_s, degrees):
+    """Rotate the resting vector about the x axis for a while (a dorsiflexion)."""
+    a, b = int(start_s * rate), int((start_s + length_s) * rate)
+    angle = np.radians(degrees)
+    y, z = xyz[a:b, 1].copy(), xyz[a:b, 2].copy()
+    xyz[a:b, 1] = y * np.cos(angle) - z * np.sin(angle)
+    xyz[a:b, 2] = y * np.sin(angle) + z * np.cos(angle)
+
+
+def test_a_held_tilt_of_two_seconds_is_one_lm_with_its_duration():
+    t, xyz = quiet_leg()
+    tilt(xyz, 50.0, 300.0, 2.0, 15.0)
+    events = detect(t, xyz)
+    assert events["kind"].tolist() == ["lm"]
+    assert abs(events["onset_s"].iloc[0] - 300.0) < 0.2
+    assert abs(events["duration_s"].iloc[0] - 2.0) < 0.3
+
+
+def test_a_brief_damped_shock_is_a_jerk():
+    t, xyz = quiet_leg()
+    a = int(200 * 50)
+    tt = np.arange(10) / 50.0
+    xyz[a : a + 10, 0] += 0.6 * np.exp(-tt / 0.05) * np.sin(2 * np.pi * 10 * tt)
+    events = detect(t, xyz)
+    assert events["kind"].tolist() == ["jerk"]
+    assert abs(events["onset_s"].iloc[0] - 200.0) < 0.1
+
+
+def test_bed_vibration_without_rotation_is_not_a_limb_movement():
+    t, xyz = quiet_leg()
+    a, n = int(250 * 50), int(3 * 50)
+    tt = np.arange(n) / 50.0
+    xyz[a : a + n, 2] += 0.03 * np.sin(2 * np.pi * 5 * tt) * np.hanning(n)
+    assert len(detect(t, xyz)) == 0
+
+
+def test_rhythmic_foot_tremor_is_one_hft_train_not_clms():
+    t, xyz = quiet_leg()
+    for k in range(12):
+        tilt(xyz, 50.0, 100.0 + 0.8 * k, 0.25, 8.0)
+    events = detect(t, xyz)
+    assert events["kind"].tolist() == ["hft"]
+    assert abs(events["duration_s"].iloc[0] - 9.05) < 0.5
+
+
+def test_posture_change_is_a_movement():
+    """Turning over: the leg rotates by 60 degrees over 3 s and stays there."""
+    t, xyz = quiet_leg()
+    a, n = int(300 * 50), int(3 * 50)
+    angles = np.radians(np.concatenate([np.linspace(0, 60, n), np.full(len(t) - a - n, 60.0)]))
+    y, z = xyz[a:, 1].copy(), xyz[a:, 2].copy()
+    xyz[a:, 1] = y * np.cos(angles) - z * np.sin(angles)
+    xyz[a:, 2] = y * np.sin(angles) + z * np.cos(angles)
+    events = detect(t, xyz)
+    assert events["kind"].tolist() == ["movement"]
+    assert abs(events["onset_s"].iloc[0] - 300.0) < 0.5
+
+
+def test_noise_level_does_not_set_the_threshold():
+    """The same tilt is found on a quiet and on a ten times noisier sensor."""
+    for noise in (0.001, 0.01):
+        rng = np.random.default_rng(5)
+        n = 600 * 50
+        xyz = np.tile([0.3, -0.2, 0.93], (n, 1)) + rng.normal(0, noise, (n, 3))
+        tilt(xyz, 50.0, 300.0, 1.5, 6.0)
+        events = detect(np.arange(n) / 50.0, xyz)
+        assert events["kind"].tolist() == ["lm"], noise
+
+
+def test_reader_and_detector_agree_on_the_sample_rate(plm_night):
+    folder, _ = plm_night
+    rec = read_recording(str(folder / "night.csv"))
+    assert regularize(rec.time_s, rec.xyz_g).rate_hz == 50.0
+    assert isinstance(rec.warnings, list)
+    assert pd.api.types.is_float_dtype(rec.xyz_g.dtype)

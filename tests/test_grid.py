@@ -1,0 +1,45 @@
+"""Irregular BLE timestamps onto a uniform grid."""
+
+import numpy as np
+import pytest
+
+from detection.grid import estimate_rate, regularize
+
+
+def test_jittered_stamps_are_resampled_at_the_nominal_rate():
+    rng = np.random.default_rng(1)
+    t = np.arange(5000) / 50.0 + rng.normal(0, 0.003, 5000)
+    t.sort()
+    xyz = np.column_stack([np.sin(t), np.cos(t), np.ones_like(t)])
+    grid = regularize(t, xyz)
+    assert grid.rate_hz == 50.0 and grid.valid.all() and len(grid.gaps_s) == 0
+    expected = np.sin(grid.start_s + np.arange(grid.n) / 50.0)
+    assert np.max(np.abs(grid.xyz[:, 0] - expected)) < 0.01
+
+
+def test_short_losses_are_bridged_and_long_ones_are_gaps():
+    t = np.arange(0, 120, 0.02)
+    keep = ~(((t > 10) & (t < 10.8)) | ((t > 50) & (t < 53)))
+    t = t[keep]
+    grid = regularize(t, np.tile([0.0, 0.0, 1.0], (len(t), 1)))
+    assert len(grid.gaps_s) == 1
+    assert grid.gaps_s[0, 0] == pytest.approx(50.0, abs=0.03)
+    assert grid.gaps_s[0, 1] == pytest.approx(53.0, abs=0.03)
+    lost = (~grid.valid).sum() / grid.rate_hz
+    assert lost == pytest.approx(3.0, abs=0.05)
+
+
+def test_duplicated_rows_are_dropped_and_shared_stamps_spread():
+    t = np.repeat(np.arange(0, 20, 0.1), 5)  # five samples per 0.1 s packet stamp
+    xyz = np.column_stack([np.arange(len(t)), np.zeros(len(t)), np.ones(len(t))]).astype(float)
+    t = np.append(t, t[-1])
+    xyz = np.vstack([xyz, xyz[-1]])  # one exact duplicate row
+    grid = regularize(t, xyz)
+    assert grid.rate_hz == 50.0
+    assert "1 duplicated rows dropped" in grid.notes
+    assert np.all(np.diff(grid.xyz[:, 0]) >= 0)
+
+
+def test_estimate_rate_ignores_gaps():
+    t = np.concatenate([np.arange(0, 100, 0.04), np.arange(200, 300, 0.04)])
+    assert estimate_rate(t, 1.0) == 25.0

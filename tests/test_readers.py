@@ -1,0 +1,161 @@
+"""Every reader layout, the real files from other projects, and clear errors on bad input."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from sensor.errors import InputError
+from sensor.readers import read_recording
+from tests.conftest import write
+
+
+def rows(n=5, start=1_700_000_000.0, rate=50.0, scale=1.0):
+    t = start + np.arange(n) / rate
+    return [(f"{ti:.3f}", f"{0.01 * scale:.5f}", f"{0.02 * scale:.5f}", f"{1.0 * scale:.5f}") for ti in t]
+
+
+def csv(header, body):
+    lines = ([header] if header else []) + [",".join(r) for r in body]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["time,x,y,z", "Timestamp,acc_x,acc_y,acc_z", "t,ax,ay,az", "epoch,Accelerometer X,Accelerometer Y,Accelerometer Z",
+     "TIME (s),accX,accY,accZ"],
+)
+def test_header_names(tmp_path, header):
+    rec = read_recording(write(tmp_path / "a.csv", csv(header, rows())))
+    assert rec.clock == "unix" and rec.units_in == "g"
+    np.testing.assert_allclose(rec.xyz_g[0], [0.01, 0.02, 1.0], atol=1e-6)
+    assert rec.time_s[1] - rec.time_s[0] == pytest.approx(0.02, abs=1e-6)
+
+
+def test_extra_columns_such_as_a_gyroscope_are_ignored(tmp_path):
+    text = "timestamp,gyro_x,gyro_y,gyro_z,acc_x,acc_y,acc_z\n1700000000.0,5,6,7,0.1,0.2,0.97\n1700000000.02,5,6,7,0.1,0.2,0.97\n"
+    rec = read_recording(write(tmp_path / "g.csv", text))
+    np.testing.assert_allclose(rec.xyz_g[0], [0.1, 0.2, 0.97], atol=1e-6)
+
+
+def test_unix_milliseconds_and_seconds_from_start(tmp_path):
+    ms = "time,x,y,z\n1700000000000,0,0,1\n1700000000020,0,0,1\n"
+    rec = read_recording(write(tmp_path / "ms.csv", ms))
+    assert rec.clock == "unix" and rec.time_s[0] == pytest.approx(1_700_000_000.0)
+    rel = "time,x,y,z\n0.0,0,0,1\n0.02,0,0,1\n"
+    rec = read_recording(write(tmp_path / "rel.csv", rel))
+    assert rec.clock == "relative" and rec.time_s[1] == pytest.approx(0.02)
+
+
+def test_iso_times_with_zone_without_zone_and_z(tmp_path):
+    z = "datetime,x,y,z\n2025-03-14T22:30:00.000Z,0,0,1\n2025-03-14T22:30:00.020Z,0,0,1\n"
+    rec = read_recording(write(tmp_path / "z.csv", z))
+    assert rec.clock == "unix" and rec.time_s[0] == pytest.approx(1_741_991_400.0)
+    offset = "datetime,x,y,z\n2025-03-14T23:30:00+01:00,0,0,1\n2025-03-14T23:30:00.02+01:00,0,0,1\n"
+    rec = read_recording(write(tmp_path / "o.csv", offset))
+    assert rec.clock == "unix" and rec.time_s[0] == pytest.approx(1_741_991_400.0)
+    naive = "time,x,y,z\n2025-03-14 22:30:00.000,0,0,1\n2025-03-14 22:30:00.020,0,0,1\n"
+    rec = read_recording(write(tmp_path / "n.csv", naive))
+    assert rec.clock == "naive" and rec.time_s[0] == pytest.approx(1_741_991_400.0)
+
+
+def test_no_header_time_then_xyz(tmp_path):
+    rec = read_recording(write(tmp_path / "h.csv", csv(None, rows())))
+    assert len(rec.time_s) == 5 and rec.clock == "unix"
+
+
+def test_gzip_is_read_transparently(tmp_path):
+    path = tmp_path / "n.csv.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write(csv("time,x,y,z", rows()))
+    assert len(read_recording(str(path)).time_s) == 5
+
+
+def test_metres_per_second_squared_are_detected_and_converted(tmp_path):
+    rec = read_recording(write(tmp_path / "m.csv", csv("time,x,y,z", rows(scale=9.80665))))
+    assert rec.units_in == "m/s2"
+    np.testing.assert_allclose(rec.xyz_g[0], [0.01, 0.02, 1.0], atol=1e-5)
+
+
+def test_units_given_against_the_data_are_refused(tmp_path):
+    path = write(tmp_path / "m.csv", csv("time,x,y,z", rows(scale=9.80665)))
+    with pytest.raises(InputError, match="does not fit the data"):
+        read_recording(path, units="g")
+
+
+def test_truncated_last_line_is_accepted_with_a_warning(tmp_path):
+    text = csv("time,x,y,z", rows()) + "1700000000.100,0.01"
+    rec = read_recording(write(tmp_path / "t.csv", text))
+    assert len(rec.time_s) == 5 and "last line is incomplete" in rec.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "empty file"),
+        ("foo,x,y,z\n1,0,0,1\n", "no time column"),
+        ("time,x,y\n1,0,0\n", "no z acceleration column"),
+        ("1700000000.0,0.1,0.2\n1700000000.02,0.1,0.2\n", "fewer than three numeric axes"),
+        ("TimeStamp,axis1,axis2,axis3,steps,vm\n2017-09-12T15:00:00Z,0,0,0,0,0\n", "epoch-count export"),
+    ],
+)
+def test_bad_input_gets_one_clear_line(tmp_path, text, message):
+    with pytest.raises(InputError, match=message) as info:
+        read_recording(write(tmp_path / "bad.csv", text))
+    assert "\n" not in str(info.value) and "bad.csv" in str(info.value)
+
+
+def test_junk_in_the_middle_names_the_line(tmp_path):
+    body = rows(6)
+    body[3] = (body[3][0], "oops", body[3][2], body[3][3])
+    with pytest.raises(InputError, match=r"line 5") as info:
+        read_recording(write(tmp_path / "j.csv", csv("time,x,y,z", body)))
+    assert "oops" in str(info.value)
+
+
+def test_a_row_with_missing_fields_in_the_middle_names_the_line(tmp_path):
+    lines = csv("time,x,y,z", rows(6)).splitlines()
+    lines[2] = "1700000000.020,0.1"
+    with pytest.raises(InputError, match=r"line 3"):
+        read_recording(write(tmp_path / "f.csv", "\n".join(lines) + "\n"))
+
+
+def test_binary_data_is_refused(tmp_path):
+    path = tmp_path / "b.csv"
+    path.write_bytes(bytes(range(256)) * 10)
+    with pytest.raises(InputError, match="binary"):
+        read_recording(str(path))
+
+
+def test_real_axivity_unix_export(real_data):
+    rec = read_recording(str(real_data / "ggir_testfiles/ax3_testfile_unix_timestamps.csv"))
+    assert rec.clock == "unix" and len(rec.time_s) == 210 and rec.units_in == "g"
+    np.testing.assert_allclose(rec.xyz_g[0], [0.328125, 0.984375, 0.203125], atol=1e-6)
+
+
+def test_real_axivity_formatted_timestamps_need_units(real_data):
+    path = str(real_data / "ggir_testfiles/ax6_testfile_formatted_timestamps.csv")
+    # This test file's vectors are ~0.07 g long: no resting sensor reads that, so auto refuses.
+    with pytest.raises(InputError, match="cannot tell the units"):
+        read_recording(path)
+    rec = read_recording(path, units="g")
+    assert rec.clock == "naive" and len(rec.time_s) == 210
+    assert rec.time_s[1] - rec.time_s[0] == pytest.approx(0.009, abs=1e-6)
+
+
+def test_real_imu_export_with_gyroscope_columns(real_data):
+    rec = read_recording(str(real_data / "skdh_samples/example_data_2min.csv"))
+    assert rec.clock == "unix" and len(rec.time_s) == 10360
+    np.testing.assert_allclose(rec.xyz_g[0], [-0.518555, -0.023926, -0.077148], atol=1e-6)
+
+
+def test_real_actilife_raw_export(real_data):
+    rec = read_recording(str(real_data / "readgt3x_actigraph/TAS1H30182785_2019-09-17.csv.gz"))
+    assert rec.nominal_rate_hz == 100 and rec.clock == "naive" and len(rec.time_s) == 240500
+    assert rec.time_s[0] == pytest.approx(1568745600.0)  # 2019-09-17 18:40:00 as written
+    np.testing.assert_allclose(rec.xyz_g[1], [0.016, 0.0, 1.008], atol=1e-6)
+
+
+def test_real_epoch_count_export_is_refused(real_data):
+    with pytest.raises(InputError, match="epoch-count export"):
+        read_recording(str(real_data / "ggir_testfiles/ActiGraph13_timestamps_headers.csv"))
