@@ -34,7 +34,9 @@ def test_gap_under_half_a_second_merges_and_half_a_second_does_not():
 
 def test_four_parts_are_a_clm_five_are_not():
     four = events(
-        (0, 2, "left", "lm"), (2.2, 4, "right", "lm"), (4.2, 6, "left", "lm"),
+        (0, 2, "left", "lm"),
+        (2.2, 4, "right", "lm"),
+        (4.2, 6, "left", "lm"),
         (6.2, 8, "right", "lm"),
     )
     five = pd.concat([four, events((8.2, 9, "left", "lm"))], ignore_index=True)

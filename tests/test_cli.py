@@ -1,4 +1,4 @@
-"""The command line end to end: outputs, the contract's columns, errors that leave nothing behind."""
+"""The command line end to end: the output contract, and errors that leave nothing behind."""
 
 import json
 import os
@@ -11,8 +11,18 @@ import pytest
 from sleepmove.cli import main
 from tests.conftest import write
 
-EVENT_COLUMNS = ["onset_s", "onset", "duration_s", "kind", "side", "clm", "periodic", "asleep",
-                 "series", "peak_g"]
+EVENT_COLUMNS = [
+    "onset_s",
+    "onset",
+    "duration_s",
+    "kind",
+    "side",
+    "clm",
+    "periodic",
+    "asleep",
+    "series",
+    "peak_g",
+]
 EPOCH_COLUMNS = ["start_s", "asleep", "jerks", "lms", "plms", "activity", "data_loss_s"]
 
 
@@ -31,12 +41,28 @@ def test_analyze_writes_the_output_contract(plm_night, tmp_path, capsys):
     assert list(epochs.columns) == EPOCH_COLUMNS
     assert len(epochs) == pytest.approx(truth["hours"] * 60, abs=2)
     summary = json.loads((out / "summary.json").read_text())
-    for key in ("plm_index", "plmw_index", "lm_index", "periodicity_index",
-                "periodicity_index_simple", "jerk_rate_per_min", "alternation_index"):
+    for key in (
+        "plm_index",
+        "plmw_index",
+        "lm_index",
+        "periodicity_index",
+        "periodicity_index_simple",
+        "jerk_rate_per_min",
+        "alternation_index",
+    ):
         assert key in summary
     assert summary["alternation_index"] is None
-    assert set(summary["counts"]) >= {"jerk", "lm", "clm", "plm", "plmw", "plm_series",
-                                      "movement", "hft", "alma"}
+    assert set(summary["counts"]) >= {
+        "jerk",
+        "lm",
+        "clm",
+        "plm",
+        "plmw",
+        "plm_series",
+        "movement",
+        "hft",
+        "alma",
+    }
     assert summary["criteria"]["name"] == "wasm2016"
     assert summary["criteria"]["parameters"]["rules"]["imi_min_s"] == 10.0
     assert summary["sleep"]["source"] == "estimated"
@@ -53,8 +79,20 @@ def test_analyze_writes_the_output_contract(plm_night, tmp_path, capsys):
 def test_aasm_rules_and_given_sleep_window(plm_night, tmp_path):
     folder, _ = plm_night
     out = tmp_path / "aasm"
-    code = main(["analyze", str(folder / "night.csv"), "--out", str(out), "--criteria",
-                 "aasm2012", "--sleep-window", "600,6600", "--age-group", "child"])
+    code = main(
+        [
+            "analyze",
+            str(folder / "night.csv"),
+            "--out",
+            str(out),
+            "--criteria",
+            "aasm2012",
+            "--sleep-window",
+            "600,6600",
+            "--age-group",
+            "child",
+        ]
+    )
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["criteria"]["name"] == "aasm2012"
@@ -67,8 +105,20 @@ def test_aasm_rules_and_given_sleep_window(plm_night, tmp_path):
 def test_two_sensors(two_leg_night, tmp_path):
     folder, _ = two_leg_night
     out = tmp_path / "two"
-    assert main(["analyze", "--left", str(folder / "left.csv"), "--right",
-                 str(folder / "right.csv"), "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "--left",
+                str(folder / "left.csv"),
+                "--right",
+                str(folder / "right.csv"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     events = pd.read_csv(out / "events.csv", keep_default_na=False)
     assert set(events["side"]) <= {"left", "right", "bilateral"}
     summary = json.loads((out / "summary.json").read_text())
@@ -112,15 +162,35 @@ def test_real_epoch_count_export_is_refused_by_the_command(real_data, tmp_path, 
 def test_bad_sleep_window_is_refused(plm_night, tmp_path, capsys):
     folder, _ = plm_night
     out = tmp_path / "w"
-    assert main(["analyze", str(folder / "night.csv"), "--out", str(out),
-                 "--sleep-window", "23:00"]) == 2
+    assert (
+        main(["analyze", str(folder / "night.csv"), "--out", str(out), "--sleep-window", "23:00"])
+        == 2
+    )
     assert "--sleep-window" in capsys.readouterr().err and not out.exists()
 
 
 def test_simulate_command_writes_csv_and_truth(tmp_path, capsys):
     out = tmp_path / "sim"
-    assert main(["simulate", "--out", str(out), "--hours", "0.3", "--rate", "25",
-                 "--sides", "left,right", "--seed", "4", "--scenario", "bilateral"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--out",
+                str(out),
+                "--hours",
+                "0.3",
+                "--rate",
+                "25",
+                "--sides",
+                "left,right",
+                "--seed",
+                "4",
+                "--scenario",
+                "bilateral",
+            ]
+        )
+        == 0
+    )
     truth = json.loads((out / "truth.json").read_text())
     assert truth["files"] == {"left": "left.csv", "right": "right.csv"}
     assert {"onset_s", "offset_s", "wake_bouts_s"} <= set(truth["sleep"])
@@ -128,6 +198,10 @@ def test_simulate_command_writes_csv_and_truth(tmp_path, capsys):
 
 
 def test_installed_command_help_runs():
-    result = subprocess.run([sys.executable, "-m", "sleepmove.cli", "analyze", "--help"],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "sleepmove.cli", "analyze", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "--sleep-window" in result.stdout and "--criteria" in result.stdout

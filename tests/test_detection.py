@@ -7,7 +7,7 @@ from benchmarks.truth import observable, truth_gaps, truth_units
 from detection.grid import regularize
 from detection.matching import agreement, match_onsets
 from detection.movements import detect_movements
-from detection.params import DetectionParameters, WASM2016
+from detection.params import WASM2016, DetectionParameters
 from sensor.readers import read_recording
 from sleepmove.pipeline import AnalyzeRequest, analyze
 

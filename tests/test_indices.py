@@ -39,7 +39,17 @@ def test_alternation_index_counts_side_switches_between_monolateral_plms():
         {
             "series": [0, 0, 0, 0, 0, 1, 1, 1, 1],
             "periodic": [True] * 9,
-            "side": ["left", "right", "left", "bilateral", "left", "right", "right", "left", "left"],
+            "side": [
+                "left",
+                "right",
+                "left",
+                "bilateral",
+                "left",
+                "right",
+                "right",
+                "left",
+                "left",
+            ],
         }
     )
     # series 0 pairs: L-R switch, R-L switch, (L-B skip), (B-L skip) -> 2/2

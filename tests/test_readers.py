@@ -12,7 +12,10 @@ from tests.conftest import write
 
 def rows(n=5, start=1_700_000_000.0, rate=50.0, scale=1.0):
     t = start + np.arange(n) / rate
-    return [(f"{ti:.3f}", f"{0.01 * scale:.5f}", f"{0.02 * scale:.5f}", f"{1.0 * scale:.5f}") for ti in t]
+    return [
+        (f"{ti:.3f}", f"{0.01 * scale:.5f}", f"{0.02 * scale:.5f}", f"{1.0 * scale:.5f}")
+        for ti in t
+    ]
 
 
 def csv(header, body):
@@ -22,8 +25,13 @@ def csv(header, body):
 
 @pytest.mark.parametrize(
     "header",
-    ["time,x,y,z", "Timestamp,acc_x,acc_y,acc_z", "t,ax,ay,az", "epoch,Accelerometer X,Accelerometer Y,Accelerometer Z",
-     "TIME (s),accX,accY,accZ"],
+    [
+        "time,x,y,z",
+        "Timestamp,acc_x,acc_y,acc_z",
+        "t,ax,ay,az",
+        "epoch,Accelerometer X,Accelerometer Y,Accelerometer Z",
+        "TIME (s),accX,accY,accZ",
+    ],
 )
 def test_header_names(tmp_path, header):
     rec = read_recording(write(tmp_path / "a.csv", csv(header, rows())))
@@ -33,7 +41,10 @@ def test_header_names(tmp_path, header):
 
 
 def test_extra_columns_such_as_a_gyroscope_are_ignored(tmp_path):
-    text = "timestamp,gyro_x,gyro_y,gyro_z,acc_x,acc_y,acc_z\n1700000000.0,5,6,7,0.1,0.2,0.97\n1700000000.02,5,6,7,0.1,0.2,0.97\n"
+    text = (
+        "timestamp,gyro_x,gyro_y,gyro_z,acc_x,acc_y,acc_z\n"
+        "1700000000.0,5,6,7,0.1,0.2,0.97\n1700000000.02,5,6,7,0.1,0.2,0.97\n"
+    )
     rec = read_recording(write(tmp_path / "g.csv", text))
     np.testing.assert_allclose(rec.xyz_g[0], [0.1, 0.2, 0.97], atol=1e-6)
 
@@ -96,7 +107,10 @@ def test_truncated_last_line_is_accepted_with_a_warning(tmp_path):
         ("foo,x,y,z\n1,0,0,1\n", "no time column"),
         ("time,x,y\n1,0,0\n", "no z acceleration column"),
         ("1700000000.0,0.1,0.2\n1700000000.02,0.1,0.2\n", "fewer than three numeric axes"),
-        ("TimeStamp,axis1,axis2,axis3,steps,vm\n2017-09-12T15:00:00Z,0,0,0,0,0\n", "epoch-count export"),
+        (
+            "TimeStamp,axis1,axis2,axis3,steps,vm\n2017-09-12T15:00:00Z,0,0,0,0,0\n",
+            "epoch-count export",
+        ),
     ],
 )
 def test_bad_input_gets_one_clear_line(tmp_path, text, message):
