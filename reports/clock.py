@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import numpy as np
-import pandas as pd
-from dateutil import tz
 
 CLOCK_UNIX, CLOCK_NAIVE, CLOCK_RELATIVE = "unix", "naive", "relative"
 
@@ -12,14 +12,18 @@ CLOCK_UNIX, CLOCK_NAIVE, CLOCK_RELATIVE = "unix", "naive", "relative"
 def iso_times(seconds_from_origin: np.ndarray, origin_s: float, clock: str) -> list[str]:
     """ISO-8601 to the millisecond; empty strings when the recording has no clock."""
     values = np.asarray(seconds_from_origin, dtype=np.float64)
-    if clock == CLOCK_RELATIVE or len(values) == 0:
+    if clock == CLOCK_RELATIVE:
         return [""] * len(values)
-    stamps = pd.to_datetime(np.round((origin_s + values) * 1000).astype("int64"), unit="ms")
+    millis = np.round((origin_s + values) * 1000).astype("int64")
+    return [_iso(int(ms), clock) for ms in millis]  # a loop over events
+
+
+def _iso(millis: int, clock: str) -> str:
+    moment = datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
     if clock == CLOCK_UNIX:
-        local = stamps.tz_localize("UTC").tz_convert(tz.tzlocal())
-        text = local.strftime("%Y-%m-%dT%H:%M:%S.%f%z")
-        return [f"{t[:23]}{t[26:29]}:{t[29:]}" for t in text]
-    return [t[:23] for t in stamps.strftime("%Y-%m-%dT%H:%M:%S.%f")]
+        # Local time with its offset, looked up for this instant (daylight saving moves it).
+        return moment.astimezone().isoformat(timespec="milliseconds")
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 
 def iso_time(seconds_from_origin: float, origin_s: float, clock: str) -> str | None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from dateutil import tz
-
 from sensor.errors import InputError
 
 WHERE = "--sleep-window"
@@ -53,7 +51,7 @@ def _one(text: str, origin_s: float, clock: str, after: float | None) -> float:
     except ValueError:
         raise InputError(WHERE, f"not a time: {text!r}", expected=EXPECTED) from None
     if clock == "unix" and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz.tzlocal())
+        moment = moment.astimezone()  # a zone-less time means the local clock
     if clock == "naive" and moment.tzinfo is not None:
         moment = moment.replace(tzinfo=None)
     return (moment - origin).total_seconds()
@@ -61,9 +59,5 @@ def _one(text: str, origin_s: float, clock: str, after: float | None) -> float:
 
 def _as_datetime(origin_s: float, clock: str) -> datetime:
     if clock == "unix":
-        return datetime.fromtimestamp(origin_s, tz=tz.tzlocal())
-    return (
-        datetime(1970, 1, 1) + timedelta(seconds=origin_s)
-        if clock == "naive"
-        else datetime.now(timezone.utc)
-    )
+        return datetime.fromtimestamp(origin_s, tz=timezone.utc).astimezone()
+    return datetime(1970, 1, 1) + timedelta(seconds=origin_s)  # naive: the clock as written
