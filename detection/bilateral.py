@@ -24,12 +24,7 @@ def combine_legs(events: pd.DataFrame, rules: ScoringRules, two_legs: bool) -> p
     if two_legs:
         groups[lm_like] = _group_lms(events[lm_like], rules) + len(events)
         groups[jerks] = _group_overlapping(events[jerks], rules.bilateral_gap_s) + 2 * len(events)
-    units = [
-        _unit(events.iloc[idx], rules)
-        for idx in pd.Series(np.arange(len(events))).groupby(groups).apply(list)
-    ]
-    frame = pd.DataFrame(units, columns=UNIT_COLUMNS)
-    return frame.sort_values("onset_s", kind="stable").reset_index(drop=True)
+    return _units(events, groups, rules)
 
 
 UNIT_COLUMNS = [
@@ -84,36 +79,36 @@ def _group_by_onset(events: pd.DataFrame, window_s: float, max_parts: int) -> np
     return group
 
 
-def _unit(parts: pd.DataFrame, rules: ScoringRules) -> dict:
-    sides = set(parts["side"])
-    onset = float(parts["onset_s"].min())
-    offset = float(parts["offset_s"].max())
-    kinds = set(parts["kind"])
-    if len(parts) == 1:
-        kind = parts["kind"].iloc[0]
-    elif "movement" in kinds:
-        kind = "movement"
-    elif rules.bilateral_mode == "overlap" and offset - onset > rules.bilateral_max_s:
-        kind = "movement"  # a bilateral LM longer than 15 s is no longer a limb movement
-    else:
-        kind = parts["kind"].iloc[0]
-    part_ok = parts["duration_s"].between(rules.lm_min_s, rules.lm_max_s).all()
-    clm = kind == "lm" and bool(part_ok)
-    if len(parts) > 1 and rules.bilateral_mode == "overlap":
-        clm = (
-            clm
-            and len(parts) <= rules.bilateral_max_parts
-            and offset - onset <= rules.bilateral_max_s
-        )
-    return {
-        "onset_s": onset,
-        "offset_s": offset,
-        "duration_s": offset - onset,
-        "kind": kind,
-        "side": "bilateral" if len(sides) > 1 else next(iter(sides)),
-        "parts": len(parts),
-        "clm": clm,
-        "peak_g": float(parts["peak_g"].max()),
-        "rotation_deg": float(parts["rotation_deg"].max()),
-        "posture_change_deg": float(parts["posture_change_deg"].max()),
-    }
+def _units(events: pd.DataFrame, groups: np.ndarray, rules: ScoringRules) -> pd.DataFrame:
+    """Aggregate each group of parts into one unit (vectorized over groups)."""
+    parts = events.assign(
+        group=groups,
+        is_movement=events["kind"] == "movement",
+        part_ok=events["duration_s"].between(rules.lm_min_s, rules.lm_max_s),
+    )
+    grouped = parts.groupby("group", sort=False)
+    units = grouped.agg(
+        onset_s=("onset_s", "min"),
+        offset_s=("offset_s", "max"),
+        kind=("kind", "first"),
+        side=("side", "first"),
+        sides=("side", "nunique"),
+        parts=("side", "size"),
+        any_movement=("is_movement", "any"),
+        parts_ok=("part_ok", "all"),
+        peak_g=("peak_g", "max"),
+        rotation_deg=("rotation_deg", "max"),
+        posture_change_deg=("posture_change_deg", "max"),
+    )
+    units["duration_s"] = units["offset_s"] - units["onset_s"]
+    merged = units["parts"] > 1
+    too_long = (rules.bilateral_mode == "overlap") & (units["duration_s"] > rules.bilateral_max_s)
+    # A bilateral LM with a long or posture part, or longer than 15 s, is no limb movement.
+    units.loc[merged & (units["any_movement"] | too_long), "kind"] = "movement"
+    clm = (units["kind"] == "lm") & units["parts_ok"]
+    if rules.bilateral_mode == "overlap":
+        clm &= ~merged | (units["parts"] <= rules.bilateral_max_parts)
+    units["clm"] = clm
+    units.loc[units["sides"] > 1, "side"] = "bilateral"
+    frame = units[UNIT_COLUMNS].reset_index(drop=True)
+    return frame.sort_values("onset_s", kind="stable").reset_index(drop=True)

@@ -76,6 +76,7 @@ def describe(
     context = int(round(3.0 * rate))
     guard = int(round(0.3 * rate))
     smooth_width = max(int(round(params.rotation_smoothing_s * rate)), 1)
+    smooth = moving_mean(sig.xyz, smooth_width).astype(np.float32)
     peak = np.zeros(len(starts))
     peak_factor = np.zeros(len(starts))
     rotation = np.zeros(len(starts))
@@ -88,9 +89,7 @@ def describe(
         before = sig.xyz[max(start - context, 0) : max(start - guard, 1)].mean(axis=0)
         after = sig.xyz[min(end + guard, n - 1) : min(end + context, n)].mean(axis=0)
         posture[i] = _angle_deg(before, after)[0]
-        low = max(start - smooth_width, 0)
-        smooth = moving_mean(sig.xyz[low : min(end + smooth_width, n)], smooth_width)
-        rotation[i] = _angle_deg(before, smooth).max()
+        rotation[i] = _angle_deg(before, smooth[start:end]).max()
     return pd.DataFrame(
         {
             "start": starts,
