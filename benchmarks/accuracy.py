@@ -49,12 +49,21 @@ def evaluate(truth: dict, result) -> dict:
         if kind == "lm" and truth["files"].keys() >= {"left", "right"}:
             same = [ref["side"].iloc[i] == det["side"].iloc[j] for i, j in pairs]
             figures["side_accuracy"] = float(np.mean(same)) if same else None
-    vibrations = [e for e in truth["events"] if e["kind"] == "vibration"]
+    # Bed vibrations that happen while a limb really moves cannot be "taken for" an LM.
+    moving = reference[reference["kind"] != "jerk"]
+    vibrations = [
+        e
+        for e in truth["events"]
+        if e["kind"] == "vibration"
+        and not (
+            (moving["onset_s"] < e["onset_s"] + e["duration_s"] + 1)
+            & (moving["offset_s"] > e["onset_s"] - 1)
+        ).any()
+    ]
     if vibrations:
         lms = detected[detected["kind"] == "lm"]
-        hits = match_onsets(
-            np.array([v["onset_s"] for v in vibrations]), lms["onset_s"].to_numpy(), 1.0
-        )
+        onsets = np.array([v["onset_s"] for v in vibrations])
+        hits = match_onsets(onsets, lms["onset_s"].to_numpy(), 1.0)
         figures["vibration_as_lm"] = len(hits) / len(vibrations)
     expected = score_truth(truth, WASM2016)
     figures["plm_index"] = (result.summary["plm_index"], expected["plm_index"])

@@ -45,8 +45,7 @@ def build_summary(
             "wake_h": round(score.wake_s / 3600, 4),
             "source": sleep.source,
             "wake_bouts_s": [[round(a, 1), round(b, 1)] for a, b in sleep.wake_bouts_s],
-            "method": "restlessness not explained by periodic movements, 30 s epochs; "
-            "sleep period from quiet blocks >= 30 min joined across < 60 min",
+            "method": _sleep_method(params),
         },
         "recording": {key: value for key, value in recording.items() if key not in ("origin_s",)},
         "imi": score.imi,
@@ -103,6 +102,15 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
         "statements": statements,
         "caveats": CAVEATS,
     }
+
+
+def _sleep_method(params: AnalysisParameters) -> str:
+    sleep = params.sleep
+    return (
+        f"restlessness not explained by periodic movements, {sleep.epoch_s:g} s epochs; sleep "
+        f"period from quiet blocks >= {sleep.min_sleep_block_min:g} min joined across "
+        f"< {sleep.max_block_gap_min:g} min of wake"
+    )
 
 
 def _round(value):
