@@ -52,15 +52,17 @@ def detect_movements(
         frame["offset_s"] = ends / grid.rate_hz + offset
         frame["side"] = side
         frame["used"] = False
-        _mark_trains(frame, "hft", params, trains, sides=None)
         signals[side], bursts[side] = sig, frame
     if len(grids) == 2:
+        # ALMA first: each leg alone would look like a rhythmic train (HFT) too.
         both = pd.concat(bursts.values(), keys=list(bursts), names=["leg", "row"])
-        both = both[~both["used"]].sort_values("onset_s")
+        both = both.sort_values("onset_s", kind="stable")
         _mark_trains(both, "alma", params, trains, sides=both["side"].to_numpy())
         for (leg, row), used in both["used"].items():
             if used:
                 bursts[leg].loc[row, "used"] = True
+    for frame in bursts.values():
+        _mark_trains(frame, "hft", params, trains, sides=None)
     for side, grid in grids.items():
         legs.append(_finish_leg(side, grid, signals[side], bursts[side], origin_s, params, rules))
     all_events = [leg.events for leg in legs] + [t[EVENT_COLUMNS] for t in trains if len(t)]
@@ -155,7 +157,7 @@ def _drop_blips(
         return starts, ends
     peak = span_max(sig.activity, starts, ends)
     brief = (ends - starts) < params.jerk_max_s * sig.rate_hz
-    keep = ~(brief & (peak < params.jerk_min_peak_factor))
+    keep = ~(brief & (peak < params.blip_max_factor))
     return starts[keep], ends[keep]
 
 

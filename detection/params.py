@@ -69,7 +69,8 @@ class DetectionParameters:
     posture_change_deg: float = 5.0  # a lasting orientation change: posture, not an LM
     min_rotation_deg: float = 1.5  # LMs rotate the foot; bed vibrations do not
     rotation_smoothing_s: float = 0.5  # averages vibrations (>= 2 Hz) out of the rotation
-    jerk_min_peak_factor: float = 5.0  # a brief event must stand clearly above the floor
+    blip_max_factor: float = 5.0  # a brief burst weaker than this is noise, dropped early
+    jerk_min_peak_factor: float = 7.0  # a jerk's 0.1 s envelope stands this far above the floor
     max_gap_bridged_s: float = 1.0  # shorter losses are interpolated; longer ones are gaps
     train_min_bursts: int = 4
     hft_freq_hz: tuple[float, float] = (0.3, 4.0)

@@ -33,5 +33,8 @@ def find_trains(
             continue
         run = intervals[first:stop]
         if np.std(run) <= max_cv * np.mean(run):
-            trains.append((int(first), int(stop)))
+            if trains and onsets[first] - onsets[trains[-1][1]] <= 2 * longest:
+                trains[-1] = (trains[-1][0], int(stop))  # one stumble does not end a rhythm
+            else:
+                trains.append((int(first), int(stop)))
     return trains

@@ -175,7 +175,9 @@ def _vibration(extra, span, count, event, fs, rng) -> None:
 
 
 def _train(theta, span, count, event, side, fs, rng) -> None:
-    frequency = rng.uniform(1.0, 2.0) if event.kind == "hft" else rng.uniform(0.7, 1.5)
+    # One rhythm per train, the same for both legs (ALMA alternates at a common frequency).
+    own = np.random.default_rng(int(event.onset_s * 1000))
+    frequency = own.uniform(1.0, 2.0) if event.kind == "hft" else own.uniform(0.7, 1.5)
     burst = int(0.25 * fs)
     period = 1.0 / frequency
     phase = 0.0 if event.kind == "hft" or side == "left" else period / 2

@@ -91,14 +91,16 @@ def analyze(request: AnalyzeRequest) -> Analysis:
     }
     software = {"name": "sleepmove", "version": __version__}
     summary = build_summary(score, params, recording, quality, software)
-    write_files(
-        request.out_dir,
-        {
-            "events.csv": to_csv(events_table(score, origin, clock)),
-            "epochs.csv": to_csv(epochs_table(score)),
-            "summary.json": json.dumps(summary, indent=2, allow_nan=False) + "\n",
-        },
-    )
+    files: dict[str, str | bytes] = {
+        "events.csv": to_csv(events_table(score, origin, clock)),
+        "epochs.csv": to_csv(epochs_table(score)),
+        "summary.json": json.dumps(summary, indent=2, allow_nan=False) + "\n",
+    }
+    if request.report:
+        from reports.night_report import night_report_files  # matplotlib only when needed
+
+        files |= night_report_files(score, summary, list(grids), gaps, origin, clock)
+    write_files(request.out_dir, files)
     return Analysis(summary, score, origin, clock)
 
 
