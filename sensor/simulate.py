@@ -12,7 +12,7 @@ import numpy as np
 from sensor.simulate_night import SCENARIOS, NightPlan, plan_night
 from sensor.simulate_signal import SensorPhysics, draw_physics, leg_signal
 
-NIGHT_START_UNIX = 1_741_991_400.0  # 2025-03-14 22:30 UTC; the seed shifts it by minutes
+NIGHT_START_UNIX = 1_741_991_400.0  # 2025-03-14 22:30 UTC; the seed moves it by days and minutes
 
 
 def simulate(
@@ -34,7 +34,8 @@ def simulate(
     if scenario == "lossy":
         rate_hz = min(rate_hz, 25.0)
     plan = plan_night(scenario, hours, sides, rng)
-    start_unix = NIGHT_START_UNIX + int(rng.integers(0, 90)) * 60
+    # Nights of different seeds fall on different dates, as a series of recordings would.
+    start_unix = NIGHT_START_UNIX + (seed % 365) * 86400 + int(rng.integers(0, 90)) * 60
     os.makedirs(out_dir, exist_ok=True)
     legs = sides or [""]
     files, sensors, gaps = {}, {}, {}

@@ -59,6 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="write only the tables and summary, skip the slow report",
     )
 
+    report = commands.add_parser(
+        "report",
+        help="compare analyzed nights",
+        description="Gather nights analyzed by 'sleepmove analyze' (their folders, or folders "
+        "that hold them) and write nights.csv, a trend plot and report.html into --out.",
+    )
+    report.add_argument("folders", nargs="+", metavar="DIR")
+    report.add_argument("--out", required=True)
+
     simulate = commands.add_parser(
         "simulate",
         help="write a simulated night with ground truth",
@@ -86,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _analyze(parser, args)
+        if args.command == "report":
+            return _report(args)
         return _simulate(parser, args)
     except InputError as error:
         print(f"sleepmove: error: {error}", file=sys.stderr)
@@ -139,6 +150,14 @@ def _headline(summary: dict, out: str) -> str:
         f"results in {out}/ (events.csv, epochs.csv, summary.json)",
     ]
     return "\n".join(lines)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from sleepmove.report_command import write_trend
+
+    count = write_trend(args.folders, args.out)
+    print(f"{count} nights: {args.out}/report.html, {args.out}/nights.csv")
+    return 0
 
 
 def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -1,0 +1,56 @@
+"""`sleepmove report`: gather the summaries of analyzed nights and write the trend report."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from sensor.errors import InputError
+
+
+def find_summaries(folders: list[str]) -> dict[str, dict]:
+    """Night name -> summary, from result folders or folders holding result folders."""
+    found: dict[str, dict] = {}
+    for folder in folders:
+        if not os.path.isdir(folder):
+            raise InputError(
+                folder, "not a folder", expected="a folder written by sleepmove analyze"
+            )
+        single = os.path.join(folder, "summary.json")
+        if os.path.exists(single):
+            found[os.path.basename(os.path.abspath(folder))] = _load(single)
+            continue
+        paths = sorted(
+            os.path.join(root, "summary.json")
+            for root, _, names in os.walk(folder)
+            if "summary.json" in names
+        )
+        if not paths:
+            raise InputError(
+                folder,
+                "no summary.json in it or below it",
+                expected="folders written by sleepmove analyze",
+            )
+        for path in paths:
+            found[os.path.relpath(os.path.dirname(path), folder)] = _load(path)
+    return found
+
+
+def _load(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            summary = json.load(handle)
+    except (OSError, json.JSONDecodeError) as error:
+        raise InputError(path, f"unreadable summary ({error})", expected="summary.json") from None
+    if "plm_index" not in summary or "criteria" not in summary:
+        raise InputError(path, "not a sleepmove summary", expected="summary.json from analyze")
+    return summary
+
+
+def write_trend(folders: list[str], out_dir: str) -> int:
+    from reports.atomic import write_files
+    from reports.trend import trend_files
+
+    summaries = find_summaries(folders)
+    write_files(out_dir, trend_files(summaries))
+    return len(summaries)
