@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -44,8 +45,22 @@ class Analysis:
     clock: str
 
 
-def analyze(request: AnalyzeRequest) -> Analysis:
+class StageClock:
+    """Wall time of each pipeline stage, for the speed benchmark."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self._last
+        self._last = now
+
+
+def analyze(request: AnalyzeRequest, clock_stages: StageClock | None = None) -> Analysis:
     """Analyze one night and write events.csv, epochs.csv and summary.json into `out_dir`."""
+    stages = clock_stages or StageClock()
     params = replace(
         AnalysisParameters(),
         rules=RULE_SETS[request.criteria],
@@ -55,7 +70,9 @@ def analyze(request: AnalyzeRequest) -> Analysis:
     recordings = {
         side: read_recording(path, request.units) for side, path in request.inputs.items()
     }
+    stages.lap("read")
     grids = {side: _grid(rec, params) for side, rec in recordings.items()}
+    stages.lap("preprocess")
     clock = _common_clock(recordings)
     origin = min(grid.start_s for grid in grids.values())
     end = max(grid.end_s for grid in grids.values())
@@ -66,10 +83,12 @@ def analyze(request: AnalyzeRequest) -> Analysis:
         parse_sleep_window(request.sleep_window, origin, clock) if request.sleep_window else None
     )
     events, legs = detect_movements(grids, origin, params.detection, params.rules)
+    stages.lap("detect")
     gaps = _union_gaps([grid.gaps_s - origin for grid in grids.values()])
     loss = seconds_lost(gaps, int(np.ceil(duration)) + 1)
     activity = _mean_activity([leg.activity_per_min for leg in legs])
     score = score_night(events, duration, gaps, loss, activity, len(grids) == 2, params, window)
+    stages.lap("score")
     recording = {
         "origin_s": origin,
         "clock": clock,
@@ -96,11 +115,14 @@ def analyze(request: AnalyzeRequest) -> Analysis:
         "epochs.csv": to_csv(epochs_table(score)),
         "summary.json": json.dumps(summary, indent=2, allow_nan=False) + "\n",
     }
+    stages.lap("outputs")
     if request.report:
         from reports.night_report import night_report_files  # matplotlib only when needed
 
         files |= night_report_files(score, summary, list(grids), gaps, origin, clock)
+        stages.lap("report")
     write_files(request.out_dir, files)
+    stages.lap("outputs")
     return Analysis(summary, score, origin, clock)
 
 

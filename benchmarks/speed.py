@@ -1,0 +1,143 @@
+"""Where the time goes: stage times, whole-process time and peak memory against a parse floor.
+
+    python benchmarks/speed.py [--hours 8] [--keep DIR]
+
+For 8-hour nights at 50 and 100 Hz, one and two sensors, prints the time of every stage
+(read, preprocess, detect, score, outputs, report), the whole-process time and peak memory of
+`sleepmove analyze --no-report` and with the report, and the floor measured in the same run:
+a process that only parses the same CSV(s) with pyarrow.csv.read_csv. Ratios, not only
+seconds: shared machines are noisy. Also detection throughput on arrays already in memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from detection.grid import regularize  # noqa: E402
+from detection.movements import detect_movements  # noqa: E402
+from detection.night import score_night  # noqa: E402
+from detection.params import AnalysisParameters  # noqa: E402
+from sensor.readers import read_recording  # noqa: E402
+from sensor.simulate import simulate  # noqa: E402
+from sleepmove.pipeline import AnalyzeRequest, StageClock, analyze, seconds_lost  # noqa: E402
+
+FLOOR = "import sys, pyarrow.csv as c\nfor p in sys.argv[1:]: c.read_csv(p)"
+# A small launcher measures the child: a child forked straight from this (large) process
+# would report this process's memory as its own peak.
+LAUNCHER = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+_, status, usage = os.wait4(child.pid, 0)
+print(time.perf_counter() - start, usage.ru_maxrss / 1024, status)
+sys.stderr.write(child.stderr.read().decode())
+"""
+
+
+def run(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MB) of one child process."""
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *command], capture_output=True, text=True, check=True
+    )
+    elapsed, peak_mb, status = done.stdout.split()
+    if int(status) != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{done.stderr}")
+    return float(elapsed), float(peak_mb)
+
+
+def best_of(command: list[str], repeats: int) -> tuple[float, float]:
+    results = [run(command) for _ in range(repeats)]
+    return min(r[0] for r in results), max(r[1] for r in results)
+
+
+def analyze_args(files: dict[str, str]) -> list[str]:
+    if "single" in files:
+        return [files["single"]]
+    return ["--left", files["left"], "--right", files["right"]]
+
+
+def in_memory_rate(files: dict[str, str]) -> float:
+    """Samples x axes per second through grid, detection and scoring on arrays in memory."""
+    params = AnalysisParameters()
+    recordings = {side: read_recording(path) for side, path in files.items()}
+    start = time.perf_counter()
+    grids = {side: regularize(r.time_s, r.xyz_g) for side, r in recordings.items()}
+    origin = min(g.start_s for g in grids.values())
+    events, legs = detect_movements(grids, origin, params.detection, params.rules)
+    duration = max(g.end_s for g in grids.values()) - origin
+    loss = seconds_lost(next(iter(grids.values())).gaps_s - origin, int(duration) + 1)
+    score_night(
+        events,
+        duration,
+        next(iter(grids.values())).gaps_s - origin,
+        loss,
+        legs[0].activity_per_min,
+        len(grids) == 2,
+        params,
+    )
+    elapsed = time.perf_counter() - start
+    values = sum(3 * g.n for g in grids.values())
+    return values / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=float, default=8.0)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--keep", help="folder to keep the generated nights in")
+    args = parser.parse_args()
+    work = args.keep or tempfile.mkdtemp(prefix="sleepmove-speed-")
+    cli = [sys.executable, "-m", "sleepmove.cli"]
+    print(f"{args.hours:g}-hour nights; best of {args.repeats} runs; memory = peak RSS")
+    for rate in (50.0, 100.0):
+        for sides in ([], ["left", "right"]):
+            name = f"{int(rate)}hz-{'two' if sides else 'one'}"
+            folder = os.path.join(work, name)
+            if not os.path.exists(os.path.join(folder, "truth.json")):
+                truth = simulate(folder, args.hours, rate, sides, seed=11, scenario="plmd-moderate")
+            else:
+                import json
+
+                truth = json.load(open(os.path.join(folder, "truth.json")))
+            files = {k: os.path.join(folder, v) for k, v in truth["files"].items()}
+            size_mb = sum(os.path.getsize(p) for p in files.values()) / 1e6
+            floor_s, floor_mb = best_of(
+                [sys.executable, "-c", FLOOR, *files.values()], args.repeats
+            )
+            out = os.path.join(folder, "out")
+            plain_s, plain_mb = best_of(
+                [*cli, "analyze", *analyze_args(files), "--out", out, "--no-report"], args.repeats
+            )
+            full_s, full_mb = best_of(
+                [*cli, "analyze", *analyze_args(files), "--out", out], args.repeats
+            )
+            stages = StageClock()
+            inputs = {("" if k == "single" else k): v for k, v in files.items()}
+            analyze(AnalyzeRequest(inputs, out), stages)
+            rate_values = in_memory_rate(files)
+            print(f"\n{name}: {size_mb:.0f} MB of CSV")
+            print("  stages (s): " + "  ".join(f"{k} {v:.2f}" for k, v in stages.seconds.items()))
+            print(f"  pyarrow parse floor: {floor_s:.2f} s, {floor_mb:.0f} MB")
+            print(
+                f"  analyze --no-report: {plain_s:.2f} s ({plain_s / floor_s:.2f} x floor), "
+                f"{plain_mb:.0f} MB ({plain_mb / floor_mb:.2f} x floor)"
+            )
+            print(
+                f"  analyze with report: {full_s:.2f} s (report adds {full_s - plain_s:+.2f} s), "
+                f"{full_mb:.0f} MB"
+            )
+            print(f"  grid+detect+score on arrays in memory: {rate_values / 1e6:.1f} M values/s")
+    for command in (["--help"], ["analyze", "--help"]):
+        elapsed, _ = best_of([*cli, *command], 3)
+        print(f"\nsleepmove {' '.join(command)}: {elapsed:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
