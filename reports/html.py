@@ -12,7 +12,7 @@ h1{font-size:1.5em;margin:.3em 0}h2{font-size:1.2em;margin-top:1.4em;border-bott
 .cards{display:flex;flex-wrap:wrap;gap:8px}
 .card{border:1px solid #999;border-radius:6px;padding:8px 10px;flex:1 1 150px;min-width:140px}
 .card .v{font-size:1.5em;font-weight:600}.card .t{font-size:.85em;color:#333}
-.flag{font-weight:600}
+.flag{font-weight:700}.alert{border:3px solid #000}
 img{max-width:100%;height:auto;display:block;margin:6px 0}
 table{border-collapse:collapse;font-size:.9em;display:block;overflow-x:auto}
 th,td{border:1px solid #bbb;padding:3px 6px;text-align:left}
@@ -38,10 +38,12 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
 
 
 def card(title: str, value: str, note: str, flagged: bool = False) -> str:
-    flag = ' class="v flag"' if flagged else ' class="v"'
+    """A headline figure; a flagged one gets a heavy border and says so in words (grey print)."""
+    kind = "card alert" if flagged else "card"
+    mark = '<div class="t flag">above the threshold</div>' if flagged else ""
     return (
-        f'<div class="card"><div class="t">{escape(title)}</div><div{flag}>{escape(value)}</div>'
-        f'<div class="t">{escape(note)}</div></div>'
+        f'<div class="{kind}"><div class="t">{escape(title)}</div><div class="v">{escape(value)}'
+        f'</div>{mark}<div class="t">{escape(note)}</div></div>'
     )
 
 
