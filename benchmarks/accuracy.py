@@ -19,14 +19,11 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from truth import observable, score_truth, truth_gaps, truth_units  # noqa: E402
-
-from detection.matching import agreement, match_onsets  # noqa: E402
-from detection.params import WASM2016  # noqa: E402
+from detection.matching import match_onsets  # noqa: E402
 from sensor.simulate import SCENARIOS, simulate  # noqa: E402
 from sleepmove.pipeline import AnalyzeRequest, analyze  # noqa: E402
+from sleepmove.validate import validate_night  # noqa: E402
 
 TARGETS = (
     "targets: LM F1 >= 0.95, jerk F1 >= 0.90, PLM index within 10 %, TST within 8 %, "
@@ -34,22 +31,30 @@ TARGETS = (
 )
 
 
-def evaluate(truth: dict, result) -> dict:
-    detected = result.score.units
-    reference = truth_units(truth)
-    gaps = truth_gaps(truth)
+def evaluate(result_dir: str, truth_path: str) -> dict:
+    """The same figures `sleepmove validate` computes: one code path for both."""
+    night = validate_night(result_dir, truth_path)
+    row = night["row"]
+    figures = {
+        "lm": {"f1": row["lm_f1"]},
+        "jerk": {"f1": row["jerk_f1"]},
+        "side_accuracy": row["side_agreement"],
+        "plm_index": (row["plm_index_detected"], row["plm_index_reference"]),
+        "total_sleep_h": (row["total_sleep_h_detected"], row["total_sleep_h_reference"]),
+        "periodicity_index": (
+            row["periodicity_index_detected"],
+            row["periodicity_index_reference"],
+        ),
+    }
+    with open(truth_path) as handle:
+        truth = json.load(handle)
+    figures["vibration_as_lm"] = vibrations_taken_for_lms(truth, night)
+    return figures
 
-    reference = reference[observable(reference, gaps)]
-    figures = {}
-    for kind, tolerance in (("lm", 1.0), ("jerk", 0.3)):
-        ref = reference[reference["kind"] == kind]
-        det = detected[detected["kind"] == kind]
-        pairs = match_onsets(ref["onset_s"].to_numpy(), det["onset_s"].to_numpy(), tolerance)
-        figures[kind] = agreement(len(ref), len(det), len(pairs))
-        if kind == "lm" and truth["files"].keys() >= {"left", "right"}:
-            same = [ref["side"].iloc[i] == det["side"].iloc[j] for i, j in pairs]
-            figures["side_accuracy"] = float(np.mean(same)) if same else None
-    # Bed vibrations that happen while a limb really moves cannot be "taken for" an LM.
+
+def vibrations_taken_for_lms(truth: dict, night: dict) -> float | None:
+    """Share of bed vibrations (not during a real movement) that a detected LM matches."""
+    reference = night["units"]
     moving = reference[reference["kind"] != "jerk"]
     vibrations = [
         e
@@ -60,19 +65,12 @@ def evaluate(truth: dict, result) -> dict:
             & (moving["offset_s"] > e["onset_s"] - 1)
         ).any()
     ]
-    if vibrations:
-        lms = detected[detected["kind"] == "lm"]
-        onsets = np.array([v["onset_s"] for v in vibrations])
-        hits = match_onsets(onsets, lms["onset_s"].to_numpy(), 1.0)
-        figures["vibration_as_lm"] = len(hits) / len(vibrations)
-    expected = score_truth(truth, WASM2016)
-    figures["plm_index"] = (result.summary["plm_index"], expected["plm_index"])
-    figures["total_sleep_h"] = (result.summary["sleep"]["total_sleep_h"], expected["total_sleep_h"])
-    figures["periodicity_index"] = (
-        result.summary["periodicity_index"],
-        expected["periodicity_index"],
-    )
-    return figures
+    if not vibrations:
+        return None
+    detected = night["detected"]
+    lms = detected[detected["kind"] == "lm"]["onset_s"].to_numpy(float)
+    hits = match_onsets(np.array([v["onset_s"] for v in vibrations]), lms, 1.0)
+    return len(hits) / len(vibrations)
 
 
 def main() -> None:
@@ -98,8 +96,9 @@ def main() -> None:
                     side if side != "single" else "": os.path.join(night, name)
                     for side, name in truth["files"].items()
                 }
-                result = analyze(AnalyzeRequest(inputs, os.path.join(night, "out"), report=False))
-                figures = evaluate(truth, result)
+                out = os.path.join(night, "out")
+                analyze(AnalyzeRequest(inputs, out, report=False))
+                figures = evaluate(out, os.path.join(night, "truth.json"))
                 rows.append(
                     {"scenario": scenario, "seed": seed, **{k: v for k, v in figures.items()}}
                 )

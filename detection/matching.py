@@ -49,3 +49,70 @@ def agreement(n_reference: int, n_detected: int, n_matched: int) -> dict:
         "precision": precision,
         "f1": f1,
     }
+
+
+def onset_errors(
+    reference_s: np.ndarray, detected_s: np.ndarray, pairs: list[tuple[int, int]]
+) -> dict:
+    """Detected minus reference onset of matched pairs: mean, SD, median, 95th |error|."""
+    if not pairs:
+        return {"n": 0, "mean_s": None, "sd_s": None, "median_s": None, "p95_abs_s": None}
+    errors = np.array([detected_s[j] - reference_s[i] for i, j in pairs])
+    return {
+        "n": int(len(errors)),
+        "mean_s": float(errors.mean()),
+        "sd_s": float(errors.std(ddof=1)) if len(errors) > 1 else None,
+        "median_s": float(np.median(errors)),
+        "p95_abs_s": float(np.percentile(np.abs(errors), 95)),
+    }
+
+
+def icc_agreement(first: np.ndarray, second: np.ndarray) -> float | None:
+    """ICC(2,1), Shrout and Fleiss: two-way random effects, absolute agreement, one rater."""
+    data = np.column_stack([first, second]).astype(float)
+    n, k = data.shape
+    if n < 2:
+        return None
+    grand = data.mean()
+    ss_rows = k * ((data.mean(axis=1) - grand) ** 2).sum()
+    ss_cols = n * ((data.mean(axis=0) - grand) ** 2).sum()
+    ss_error = ((data - grand) ** 2).sum() - ss_rows - ss_cols
+    ms_rows = ss_rows / (n - 1)
+    ms_cols = ss_cols / (k - 1)
+    ms_error = ss_error / ((n - 1) * (k - 1))
+    denominator = ms_rows + (k - 1) * ms_error + k * (ms_cols - ms_error) / n
+    return float((ms_rows - ms_error) / denominator) if denominator > 0 else None
+
+
+def bland_altman(detected: np.ndarray, reference: np.ndarray) -> dict:
+    """Bias (detected - reference) and 95 % limits of agreement (bias +- 1.96 SD)."""
+    differences = np.asarray(detected, float) - np.asarray(reference, float)
+    if len(differences) < 2:
+        return {"n": int(len(differences)), "bias": None, "sd": None, "lower": None, "upper": None}
+    bias = float(differences.mean())
+    sd = float(differences.std(ddof=1))
+    return {
+        "n": int(len(differences)),
+        "bias": bias,
+        "sd": sd,
+        "lower": bias - 1.96 * sd,
+        "upper": bias + 1.96 * sd,
+    }
+
+
+def classification(detected: np.ndarray, reference: np.ndarray, threshold: float) -> dict:
+    """Index above `threshold` as a test of the reference's index above it."""
+    test = np.asarray(detected, float) > threshold
+    truth = np.asarray(reference, float) > threshold
+    tp, tn = int((test & truth).sum()), int((~test & ~truth).sum())
+    fp, fn = int((test & ~truth).sum()), int((~test & truth).sum())
+    return {
+        "threshold_per_h": threshold,
+        "true_positive": tp,
+        "true_negative": tn,
+        "false_positive": fp,
+        "false_negative": fn,
+        "sensitivity": tp / (tp + fn) if tp + fn else None,
+        "specificity": tn / (tn + fp) if tn + fp else None,
+        "accuracy": (tp + tn) / len(test) if len(test) else None,
+    }

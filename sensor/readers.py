@@ -266,7 +266,8 @@ def _time_column(path: str, column: pa.ChunkedArray, header_lines: int) -> tuple
             expected="Unix seconds or milliseconds, seconds from start, or ISO-8601",
         )
     if getattr(parsed.dt, "tz", None) is not None:
-        ns = parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("int64")
+        ns = parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ns]")
+        ns = ns.astype("int64")
         return ns / 1e9, CLOCK_UNIX
     return parsed.to_numpy().astype("datetime64[ns]").astype("int64") / 1e9, CLOCK_NAIVE
 

@@ -68,6 +68,32 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("folders", nargs="+", metavar="DIR")
     report.add_argument("--out", required=True)
 
+    validate = commands.add_parser(
+        "validate",
+        help="compare analyzed nights with reference scoring",
+        description="Match the events of analyzed nights with reference scoring (CSV, EDF+ "
+        "annotations, NSRR XML or a simulator's truth.json), one reference per night in the "
+        "same order, and write validation.csv, validation.json and report.html into --out.",
+    )
+    validate.add_argument("results", nargs="+", metavar="RESULT_DIR")
+    validate.add_argument("--reference", nargs="+", required=True, metavar="REF")
+    validate.add_argument(
+        "--tolerance",
+        type=float,
+        default=1.0,
+        help="onset tolerance for limb movements, s (default 1.0)",
+    )
+    validate.add_argument(
+        "--jerk-tolerance",
+        type=float,
+        default=0.3,
+        help="onset tolerance for brief jerks, s (default 0.3)",
+    )
+    validate.add_argument(
+        "--offset", type=float, default=0.0, help="known clock offset, s, added to reference onsets"
+    )
+    validate.add_argument("--out", required=True)
+
     simulate = commands.add_parser(
         "simulate",
         help="write a simulated night with ground truth",
@@ -97,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             return _analyze(parser, args)
         if args.command == "report":
             return _report(args)
+        if args.command == "validate":
+            return _validate(parser, args)
         return _simulate(parser, args)
     except InputError as error:
         print(f"sleepmove: error: {error}", file=sys.stderr)
@@ -158,6 +186,51 @@ def _report(args: argparse.Namespace) -> int:
     count = write_trend(args.folders, args.out)
     print(f"{count} nights: {args.out}/report.html, {args.out}/nights.csv")
     return 0
+
+
+def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if len(args.results) != len(args.reference):
+        parser.error(
+            f"{len(args.results)} result folders but {len(args.reference)} references: "
+            "give one reference per night, in the same order"
+        )
+    import json
+
+    from reports.atomic import write_files
+    from reports.tables import to_csv
+    from reports.validation_report import validation_files
+    from sleepmove.validate import pooled, validate_night
+
+    nights = [
+        validate_night(r, ref, args.tolerance, args.jerk_tolerance, args.offset)
+        for r, ref in zip(args.results, args.reference)
+    ]
+    import pandas as pd
+
+    parameters = {
+        "tolerance_s": args.tolerance,
+        "jerk_tolerance_s": args.jerk_tolerance,
+        "offset_s": args.offset,
+    }
+    summary = {
+        "parameters": parameters,
+        "pooled": pooled(nights),
+        "nights": [n["row"] for n in nights],
+    }
+    files = {
+        "validation.csv": to_csv(pd.DataFrame([n["row"] for n in nights])),
+        "validation.json": json.dumps(summary, indent=2, default=_plain) + "\n",
+    }
+    files |= validation_files(nights, summary["pooled"], parameters)
+    write_files(args.out, files)
+    lm = summary["pooled"]["lm"]
+    print(f"{len(nights)} night(s): LM F1 {lm['f1']:.3f}; results in {args.out}/")
+    return 0
+
+
+def _plain(value):
+    """JSON for numpy scalars."""
+    return value.item() if hasattr(value, "item") else str(value)
 
 
 def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

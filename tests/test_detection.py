@@ -3,47 +3,37 @@
 import numpy as np
 import pandas as pd
 
-from benchmarks.truth import observable, truth_gaps, truth_units
 from detection.grid import regularize
-from detection.matching import agreement, match_onsets
 from detection.movements import detect_movements
 from detection.params import WASM2016, DetectionParameters
 from sensor.readers import read_recording
 from sleepmove.pipeline import AnalyzeRequest, analyze
-
-
-def f1(truth, detected, kind, tolerance):
-    reference = truth_units(truth)
-    reference = reference[observable(reference, truth_gaps(truth))]
-    ref = reference[reference["kind"] == kind]["onset_s"].to_numpy()
-    det = detected[detected["kind"] == kind]["onset_s"].to_numpy()
-    return agreement(len(ref), len(det), len(match_onsets(ref, det, tolerance)))["f1"]
+from sleepmove.validate import validate_night
 
 
 def test_limb_movements_and_plm_index_recovered_on_a_simulated_night(plm_night, tmp_path):
-    folder, truth = plm_night
-    result = analyze(AnalyzeRequest({"": str(folder / "night.csv")}, str(tmp_path / "out")))
-    assert f1(truth, result.score.units, "lm", 1.0) >= 0.93
-    from benchmarks.truth import score_truth
-
-    expected = score_truth(truth, WASM2016)["plm_index"]
-    assert abs(result.summary["plm_index"] - expected) <= 0.15 * expected
+    folder, _ = plm_night
+    out = tmp_path / "out"
+    result = analyze(AnalyzeRequest({"": str(folder / "night.csv")}, str(out), report=False))
+    row = validate_night(str(out), str(folder / "truth.json"))["row"]
+    assert row["lm_f1"] >= 0.93 and row["jerk_f1"] >= 0.9
+    expected = row["plm_index_reference"]
+    assert abs(result.summary["plm_index"] - expected) <= 0.1 * expected
+    assert abs(row["periodicity_index_detected"] - row["periodicity_index_reference"]) <= 0.08
 
 
 def test_two_legs_sides_and_alternation(two_leg_night, tmp_path):
-    folder, truth = two_leg_night
+    folder, _ = two_leg_night
+    out = tmp_path / "o"
     request = AnalyzeRequest(
-        {"left": str(folder / "left.csv"), "right": str(folder / "right.csv")}, str(tmp_path / "o")
+        {"left": str(folder / "left.csv"), "right": str(folder / "right.csv")},
+        str(out),
+        report=False,
     )
     result = analyze(request)
-    units = result.score.units
-    assert f1(truth, units, "lm", 1.0) >= 0.93
-    reference = truth_units(truth)
-    ref = reference[reference["kind"] == "lm"]
-    det = units[units["kind"] == "lm"]
-    pairs = match_onsets(ref["onset_s"].to_numpy(), det["onset_s"].to_numpy(), 1.0)
-    same = np.mean([ref["side"].iloc[i] == det["side"].iloc[j] for i, j in pairs])
-    assert same >= 0.9
+    row = validate_night(str(out), str(folder / "truth.json"))["row"]
+    assert row["lm_f1"] >= 0.93
+    assert row["side_agreement"] >= 0.9
     # The scenario alternates legs 90 % of the time.
     assert result.summary["alternation_index"] > 0.7
 

@@ -70,6 +70,13 @@ def test_iso_times_with_zone_without_zone_and_z(tmp_path):
     assert rec.clock == "naive" and rec.time_s[0] == pytest.approx(1_741_991_400.0)
 
 
+def test_iso_times_pyarrow_leaves_as_text_are_parsed_to_the_same_instant(tmp_path):
+    text = "time,x,y,z\n2025-03-14 23:30:00.000 +0100,0,0,1\n2025-03-14 23:30:00.020 +0100,0,0,1\n"
+    rec = read_recording(write(tmp_path / "s.csv", text))
+    assert rec.clock == "unix" and rec.time_s[0] == pytest.approx(1_741_991_400.0)
+    assert rec.time_s[1] - rec.time_s[0] == pytest.approx(0.02)
+
+
 def test_no_header_time_then_xyz(tmp_path):
     rec = read_recording(write(tmp_path / "h.csv", csv(None, rows())))
     assert len(rec.time_s) == 5 and rec.clock == "unix"

@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.truth import truth_gaps, truth_sleep_h
 from detection.night import score_night
 from detection.params import AnalysisParameters
 from detection.sleep import estimate_sleep
 from sleepmove.pipeline import AnalyzeRequest, analyze, seconds_lost
+from sleepmove.validate import validate_night
 from sleepmove.window import parse_sleep_window
 
 PARAMS = AnalysisParameters()
@@ -63,9 +63,12 @@ def test_data_gaps_are_not_sleep_time():
 
 
 def test_estimated_sleep_time_close_to_truth_on_a_plm_night(plm_night, tmp_path):
-    folder, truth = plm_night
-    result = analyze(AnalyzeRequest({"": str(folder / "night.csv")}, str(tmp_path / "o")))
-    expected = truth_sleep_h(truth, truth_gaps(truth))
+    folder, _ = plm_night
+    out = tmp_path / "o"
+    result = analyze(AnalyzeRequest({"": str(folder / "night.csv")}, str(out), report=False))
+    expected = validate_night(str(out), str(folder / "truth.json"))["row"][
+        "total_sleep_h_reference"
+    ]
     assert result.summary["sleep"]["total_sleep_h"] == pytest.approx(expected, rel=0.08)
 
 

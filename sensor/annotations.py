@@ -1,0 +1,334 @@
+"""Reference scoring from sleep studies: CSV, EDF+ annotations, NSRR/Compumedics XML, truth.json.
+
+Every reader returns a `Reference`: events with onsets in absolute seconds (the same clock
+as the recordings: Unix seconds, or zone-less clock times counted as UTC) and kinds mapped
+through `LABELS`, one documented table.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+
+from sensor.errors import InputError
+
+# Reference label (lower case, matched as a regular expression) -> (kind, periodic)
+LABELS: list[tuple[str, str, bool]] = [
+    (r"\bplms?\b|periodic (leg|limb) movement", "lm", True),
+    (r"(leg|limb) movement|\blms?\b|\bclm\b", "lm", False),
+    (r"hypnic|jerk|twitch|myoclon|startle", "jerk", False),
+    (r"body movement|posture|position change|movement time|\bmovement\b", "movement", False),
+    (r"hypnagogic foot tremor|\bhft\b|foot tremor", "hft", False),
+    (r"\balma\b|alternating leg", "alma", False),
+]
+SIDES = [
+    (r"\bleft\b|\(l\)|_l\b|\bl\b", "left"),
+    (r"\bright\b|\(r\)|_r\b|\br\b", "right"),
+    (r"bilateral|both", "bilateral"),
+]
+STAGES = {
+    "wake": False,
+    "stage 1": True,
+    "stage 2": True,
+    "stage 3": True,
+    "stage 4": True,
+    "rem": True,
+    "n1": True,
+    "n2": True,
+    "n3": True,
+}
+
+
+@dataclass
+class Reference:
+    path: str
+    events: pd.DataFrame  # onset_abs_s, duration_s, kind, side, periodic, label
+    sleep: list[tuple[float, float]] | None = None  # asleep spans, absolute seconds
+    gaps: list[tuple[float, float]] = field(default_factory=list)  # truth.json only
+
+
+def map_label(label: str) -> tuple[str, bool] | None:
+    text = label.lower()
+    for pattern, kind, periodic in LABELS:
+        if re.search(pattern, text):
+            return kind, periodic
+    return None
+
+
+def map_side(text: str) -> str:
+    lowered = str(text).lower()
+    for pattern, side in SIDES:
+        if re.search(pattern, lowered):
+            return side
+    return ""
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    columns = ["onset_abs_s", "duration_s", "kind", "side", "periodic", "label"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values("onset_abs_s", kind="stable").reset_index(drop=True)
+
+
+def _event(onset: float, duration: float, label: str, side_text: str = "") -> dict | None:
+    mapped = map_label(label)
+    if mapped is None:
+        return None
+    kind, periodic = mapped
+    return {
+        "onset_abs_s": onset,
+        "duration_s": duration,
+        "kind": kind,
+        "side": map_side(side_text) or map_side(label),
+        "periodic": periodic,
+        "label": label,
+    }
+
+
+def read_reference(path: str, start_s: float | None = None) -> Reference:
+    """`start_s`: absolute time of the recording's first sample, for references that count
+    seconds from their own start without a clock time (then assumed to start together)."""
+    lower = path.lower()
+    try:
+        if lower.endswith(".json"):
+            return _read_truth(path)
+        if lower.endswith((".edf", ".bdf")):
+            return _read_edf(path)
+        if lower.endswith(".xml"):
+            return _read_xml(path, start_s)
+        return _read_csv(path, start_s)
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+
+
+def _read_truth(path: str) -> Reference:
+    with open(path, encoding="utf-8") as handle:
+        truth = json.load(handle)
+    if "events" not in truth or "start_unix" not in truth:
+        raise InputError(path, "not a simulator truth.json", expected="events and start_unix")
+    start = truth["start_unix"]
+    rows = [
+        {
+            "onset_abs_s": start + e["onset_s"],
+            "duration_s": e["duration_s"],
+            "kind": e["kind"],
+            "side": e["side"],
+            "periodic": False,
+            "label": e["kind"],
+        }
+        for e in truth["events"]
+        if e["kind"] != "vibration"
+    ]
+    sleep = truth["sleep"]
+    spans, cursor = [], sleep["onset_s"]
+    for a, b in sorted(sleep["wake_bouts_s"]):
+        spans.append((start + cursor, start + a))
+        cursor = b
+    spans.append((start + cursor, start + sleep["offset_s"]))
+    origin = min(s.get("start_offset_s", 0.0) for s in truth["sensors"].values())
+    gaps = [
+        (start + a - origin, start + b - origin)
+        for leg in truth["data_gaps_s"].values()
+        for a, b in leg
+    ]
+    return Reference(path, _frame(rows), spans, sorted(gaps))
+
+
+def _read_edf(path: str) -> Reference:
+    try:
+        import edfio
+    except ImportError:
+        raise InputError(
+            path, "EDF+ references need the edfio package", expected="pip install 'sleepmove[edf]'"
+        ) from None
+    try:
+        edf = edfio.read_edf(path)
+    except Exception as error:  # edfio raises many kinds on a damaged file
+        raise InputError(path, f"unreadable EDF+ file ({error})") from None
+    start = datetime.combine(edf.startdate, edf.starttime).replace(tzinfo=timezone.utc)
+    origin = start.timestamp()
+    rows = [_event(origin + a.onset, a.duration or 0.0, a.text) for a in edf.annotations]
+    return Reference(
+        path,
+        _frame([r for r in rows if r]),
+        _stages([(origin + a.onset, a.duration or 0.0, a.text) for a in edf.annotations]),
+    )
+
+
+def _read_xml(path: str, start_s: float | None) -> Reference:
+    try:
+        root = ElementTree.parse(path).getroot()
+    except ElementTree.ParseError as error:
+        raise InputError(path, f"not well-formed XML ({error})") from None
+    scored = root.iter("ScoredEvent")
+    items = []
+    origin = start_s
+    for event in scored:
+        concept = (event.findtext("EventConcept") or event.findtext("Name") or "").strip()
+        onset = float(event.findtext("Start") or 0.0)
+        duration = float(event.findtext("Duration") or 0.0)
+        if concept.lower().startswith("recording start time"):
+            clock = (event.findtext("ClockTime") or "").strip()
+            origin = _xml_clock(clock, start_s) if clock else origin
+            continue
+        items.append((onset, duration, concept.split("|")[0]))
+    if origin is None:
+        raise InputError(
+            path,
+            "no recording start time",
+            expected="a 'Recording Start Time' "
+            "event, or a recording with a clock time to align with",
+        )
+    rows = [_event(origin + onset, duration, label) for onset, duration, label in items]
+    stages = _stages([(origin + o, d, label) for o, d, label in items])
+    return Reference(path, _frame([r for r in rows if r]), stages)
+
+
+def _xml_clock(text: str, start_s: float | None) -> float | None:
+    """NSRR writes 'dd.mm.yy hh.mm.ss'; a clock time alone takes the recording's date."""
+    numbers = [int(n) for n in re.findall(r"\d+", text)]
+    if len(numbers) >= 6:
+        day, month, year, hour, minute, second = numbers[:6]
+        year += 2000 if year < 100 else 0
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
+        return moment.timestamp()
+    if len(numbers) >= 3 and start_s is not None:
+        hour, minute, second = numbers[-3:]
+        base = datetime.fromtimestamp(start_s, tz=timezone.utc)
+        moment = base.replace(hour=hour, minute=minute, second=second, microsecond=0)
+        if moment.timestamp() < start_s - 12 * 3600:
+            moment += timedelta(days=1)
+        return moment.timestamp()
+    return start_s
+
+
+def _stages(items: list[tuple[float, float, str]]) -> list[tuple[float, float]] | None:
+    spans = []
+    found = False
+    for onset, duration, label in items:
+        text = label.lower().replace("sleep", "").strip()
+        for name, asleep in STAGES.items():
+            if text.startswith(name):
+                found = True
+                if asleep:
+                    spans.append((onset, onset + duration))
+                break
+    return sorted(spans) if found else None
+
+
+def _read_csv(path: str, start_s: float | None) -> Reference:
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+        raise InputError(path, f"cannot read the reference CSV ({error})") from None
+    names = {c.lower().strip(): c for c in table.columns}
+    onset = next(
+        (names[n] for n in ("onset", "onset_s", "start", "time", "start_s") if n in names), None
+    )
+    label = next(
+        (
+            names[n]
+            for n in ("type", "label", "event", "kind", "description", "annotation")
+            if n in names
+        ),
+        None,
+    )
+    if onset is None or label is None:
+        raise InputError(
+            path,
+            "needs an onset and a type column",
+            where="header: " + ",".join(table.columns),
+            expected="onset,duration,type,side",
+        )
+    duration = next((names[n] for n in ("duration", "duration_s", "dur") if n in names), None)
+    side = next((names[n] for n in ("side", "leg", "channel", "location") if n in names), None)
+    onsets = _csv_onsets(path, table[onset], start_s)
+    rows = [
+        _event(
+            o,
+            float(table[duration].iloc[i]) if duration else 0.0,
+            str(table[label].iloc[i]),
+            str(table[side].iloc[i]) if side else "",
+        )
+        for i, o in enumerate(onsets)
+    ]
+    stages = _stages(
+        [
+            (o, float(table[duration].iloc[i]) if duration else 30.0, str(table[label].iloc[i]))
+            for i, o in enumerate(onsets)
+        ]
+    )
+    return Reference(path, _frame([r for r in rows if r]), stages)
+
+
+def _csv_onsets(path: str, column: pd.Series, start_s: float | None) -> list[float]:
+    numeric = pd.to_numeric(column, errors="coerce")
+    if numeric.notna().all():
+        if start_s is None:
+            raise InputError(path, "onsets in seconds but no recording start to count from")
+        return list(start_s + numeric.astype(float))
+    parsed = pd.to_datetime(column, errors="coerce", format="mixed")
+    if parsed.notna().all():
+        if parsed.dt.tz is not None:
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        # Explicit nanoseconds: pandas may keep parsed times at another resolution.
+        return list(parsed.to_numpy().astype("datetime64[ns]").astype("int64") / 1e9)
+    bad = int((parsed.isna() & numeric.isna()).to_numpy().argmax())
+    raise InputError(
+        path,
+        f"not a time: {column.iloc[bad]!r}",
+        where=f"line {bad + 2}",
+        expected="seconds from the start, or clock times",
+    )
+
+
+def write_edf_annotations(path: str, events: pd.DataFrame, start: datetime, hours: float) -> None:
+    """Events (onset_s from `start`, duration_s, kind, side) as EDF+ annotations."""
+    import edfio
+    import numpy as np
+
+    seconds = int(np.ceil(hours * 3600))
+    signal = edfio.EdfSignal(np.zeros(seconds), sampling_frequency=1, label="none")
+    annotations = [
+        edfio.EdfAnnotation(float(row.onset_s), float(row.duration_s), _label(row.kind, row.side))
+        for row in events.itertuples()
+    ]
+    edf = edfio.Edf(
+        [signal],
+        recording=edfio.Recording(startdate=start.date()),
+        starttime=start.time().replace(microsecond=0),
+        annotations=annotations,
+    )
+    edf.write(path)
+
+
+def write_nsrr_xml(path: str, events: pd.DataFrame, start: datetime) -> None:
+    """Events as NSRR-style XML with a Recording Start Time clock."""
+    root = ElementTree.Element("PSGAnnotation")
+    scored = ElementTree.SubElement(root, "ScoredEvents")
+    first = ElementTree.SubElement(scored, "ScoredEvent")
+    ElementTree.SubElement(first, "EventConcept").text = "Recording Start Time"
+    ElementTree.SubElement(first, "Start").text = "0"
+    ElementTree.SubElement(first, "ClockTime").text = start.strftime("%d.%m.%y %H.%M.%S")
+    for row in events.itertuples():
+        event = ElementTree.SubElement(scored, "ScoredEvent")
+        ElementTree.SubElement(event, "EventType").text = "Limb Movement|Limb Movement"
+        ElementTree.SubElement(event, "EventConcept").text = _label(row.kind, row.side)
+        ElementTree.SubElement(event, "Start").text = f"{row.onset_s:.3f}"
+        ElementTree.SubElement(event, "Duration").text = f"{row.duration_s:.3f}"
+    ElementTree.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _label(kind: str, side: str) -> str:
+    name = {
+        "lm": "Limb Movement",
+        "jerk": "Hypnic jerk",
+        "movement": "Body movement",
+        "hft": "Hypnagogic foot tremor",
+        "alma": "ALMA",
+    }[kind]
+    return f"{name} ({side.capitalize()})" if side else name

@@ -1,0 +1,202 @@
+"""`sleepmove validate`: analyzed nights against reference scoring, per night and pooled."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from detection.indices import periodicity_index
+from detection.matching import (
+    agreement,
+    bland_altman,
+    classification,
+    icc_agreement,
+    match_onsets,
+    onset_errors,
+)
+from detection.night import SERIES_KINDS
+from detection.params import RULE_SETS
+from detection.series import gap_between, intervals, score_series
+from sensor.annotations import Reference, read_reference
+from sensor.errors import InputError
+
+KINDS = {"lm": "lm", "plm": "lm", "jerk": "jerk"}
+
+
+def origin_of(summary: dict, path: str) -> float:
+    """Absolute seconds of the result's first sample (zone-less clocks counted as UTC)."""
+    start = summary["recording"].get("start")
+    if not start:
+        raise InputError(path, "the recording has no clock time", expected="a clock to align on")
+    moment = datetime.fromisoformat(start)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def load_result(folder: str) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    paths = [os.path.join(folder, name) for name in ("summary.json", "events.csv", "epochs.csv")]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise InputError(
+            folder,
+            f"not an analyzed night ({os.path.basename(missing[0])} missing)",
+            expected="a folder written by sleepmove analyze",
+        )
+    with open(paths[0], encoding="utf-8") as handle:
+        summary = json.load(handle)
+    events = pd.read_csv(paths[1], keep_default_na=False, na_values={"series": [""], "imi_s": [""]})
+    return summary, events, pd.read_csv(paths[2])
+
+
+def reference_units(reference: Reference, origin: float, offset_s: float) -> pd.DataFrame:
+    units = reference.events.copy()
+    units["onset_s"] = units["onset_abs_s"] - origin + offset_s
+    units["offset_s"] = units["onset_s"] + units["duration_s"]
+    return units
+
+
+def _asleep_from_spans(spans: list[tuple[float, float]], times: np.ndarray) -> np.ndarray:
+    asleep = np.zeros(len(times), dtype=bool)
+    for a, b in spans:
+        asleep |= (times >= a) & (times < b)
+    return asleep
+
+
+def score_reference(
+    units: pd.DataFrame, gaps: np.ndarray, sleep_spans, duration_s: float, rules_name: str
+) -> dict:
+    """PLMs, PLM index and periodicity index of the reference under the result's rules."""
+    rules = RULE_SETS[rules_name]
+    onsets = units["onset_s"].to_numpy()
+    clm = (
+        (units["kind"] == "lm") & units["duration_s"].between(rules.lm_min_s, rules.lm_max_s)
+    ).to_numpy()
+    sequence = units["kind"].isin(SERIES_KINDS).to_numpy()
+    series = np.full(len(units), -1)
+    series[sequence] = score_series(onsets[sequence], clm[sequence], gaps, rules)
+    imi = np.full(len(units), np.nan)
+    imi[sequence] = intervals(onsets[sequence], clm[sequence], gaps)
+    periodic = units["periodic"].to_numpy(bool) if units["periodic"].any() else series >= 0
+    asleep = _asleep_from_spans(sleep_spans, onsets)
+    grid = np.arange(0.0, duration_s, 1.0)
+    in_sleep = _asleep_from_spans(sleep_spans, grid)
+    for a, b in gaps:
+        in_sleep &= ~((grid >= a) & (grid < b))
+    sleep_h = in_sleep.sum() / 3600
+    plm = periodic & clm & asleep
+    return {
+        "periodic": periodic & clm,
+        "plm_index": float(plm.sum() / sleep_h) if sleep_h > 0 else None,
+        "periodicity_index": periodicity_index(
+            imi[clm], asleep[clm], rules.imi_min_s, rules.imi_max_s
+        ),
+        "total_sleep_h": float(sleep_h),
+    }
+
+
+def validate_night(
+    result_dir: str,
+    reference_path: str,
+    tolerance_s: float = 1.0,
+    jerk_tolerance_s: float = 0.3,
+    offset_s: float = 0.0,
+) -> dict:
+    summary, detected, epochs = load_result(result_dir)
+    origin = origin_of(summary, result_dir)
+    reference = read_reference(reference_path, start_s=origin)
+    units = reference_units(reference, origin, offset_s)
+    duration = summary["recording"]["duration_h"] * 3600
+    if reference.gaps:  # the simulator knows where the link really dropped
+        gaps = np.array([(a - origin, b - origin) for a, b in reference.gaps]).reshape(-1, 2)
+    else:
+        gaps = np.array(summary["recording"]["data_gaps_s"], dtype=float).reshape(-1, 2)
+    # Reference events the sensor could not see (in a data gap, outside the recording) are left
+    # out: they say nothing about the detector.
+    seen = np.array(
+        [
+            0 <= a and b <= duration and not gap_between(gaps, a - 1, b + 1)
+            for a, b in zip(units["onset_s"], units["offset_s"])
+        ],
+        dtype=bool,
+    )
+    units = units[seen].reset_index(drop=True)
+    if reference.sleep is not None:
+        sleep_spans = [(a - origin, b - origin) for a, b in reference.sleep]
+        sleep_source = "reference"
+    else:
+        asleep = epochs["asleep"].astype(str).str.lower().eq("true").to_numpy()
+        sleep_spans = [(s, s + 60.0) for s in epochs["start_s"].to_numpy()[asleep]]
+        sleep_source = "detected (the reference has no sleep stages)"
+    scored = score_reference(units, gaps, sleep_spans, duration, summary["criteria"]["name"])
+    units["plm"] = scored["periodic"]
+    row = {
+        "night": os.path.basename(os.path.abspath(result_dir)),
+        "result": result_dir,
+        "reference": reference_path,
+    }
+    matches = {}
+    for name, tolerance in (("lm", tolerance_s), ("plm", tolerance_s), ("jerk", jerk_tolerance_s)):
+        if name == "plm":
+            ref = units[units["plm"]]
+            det = detected[detected["periodic"].astype(str).str.lower().eq("true")]
+        else:
+            ref = units[units["kind"] == KINDS[name]]
+            det = detected[detected["kind"] == KINDS[name]]
+        ref_on, det_on = ref["onset_s"].to_numpy(float), det["onset_s"].to_numpy(float)
+        pairs = match_onsets(ref_on, det_on, tolerance)
+        figures = agreement(len(ref_on), len(det_on), len(pairs))
+        errors = onset_errors(ref_on, det_on, pairs)
+        matches[name] = {**figures, "onset_error": errors}
+        for key in ("reference", "detected", "matched", "sensitivity", "precision", "f1"):
+            row[f"{name}_{key}"] = figures[key]
+        row[f"{name}_onset_error_mean_s"] = errors["mean_s"]
+        row[f"{name}_onset_error_p95_abs_s"] = errors["p95_abs_s"]
+        if name == "lm":
+            same = [
+                ref["side"].iloc[i] == det["side"].iloc[j] for i, j in pairs if ref["side"].iloc[i]
+            ]
+            row["side_agreement"] = float(np.mean(same)) if same else None
+    row.update(
+        {
+            "plm_index_detected": summary["plm_index"],
+            "plm_index_reference": scored["plm_index"],
+            "periodicity_index_detected": summary["periodicity_index"],
+            "periodicity_index_reference": scored["periodicity_index"],
+            "total_sleep_h_detected": summary["sleep"]["total_sleep_h"],
+            "total_sleep_h_reference": scored["total_sleep_h"],
+            "reference_sleep": sleep_source,
+            "rules": summary["criteria"]["name"],
+        }
+    )
+    return {
+        "row": row,
+        "matches": matches,
+        "units": units,
+        "detected": detected,
+        "threshold": summary["assessment"]["threshold_per_h"],
+    }
+
+
+def pooled(nights: list[dict]) -> dict:
+    rows = pd.DataFrame([n["row"] for n in nights])
+    result = {}
+    for name in ("lm", "plm", "jerk"):
+        totals = [int(rows[f"{name}_{k}"].sum()) for k in ("reference", "detected", "matched")]
+        result[name] = agreement(*totals)
+    both = rows.dropna(subset=["plm_index_detected", "plm_index_reference"])
+    detected = both["plm_index_detected"].to_numpy(float)
+    reference = both["plm_index_reference"].to_numpy(float)
+    threshold = nights[0]["threshold"]
+    result["plm_index"] = {
+        "nights": int(len(both)),
+        "icc_2_1": icc_agreement(detected, reference),
+        "pearson_r": float(np.corrcoef(detected, reference)[0, 1]) if len(both) > 2 else None,
+        "bland_altman": bland_altman(detected, reference),
+        "classification": classification(detected, reference, threshold),
+    }
+    return result

@@ -1,0 +1,182 @@
+"""Validation: matching, agreement statistics, reference formats, and the command."""
+
+import json
+import math
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.accuracy import evaluate
+from detection.matching import (
+    agreement,
+    bland_altman,
+    classification,
+    icc_agreement,
+    match_onsets,
+)
+from sensor.annotations import map_label, write_edf_annotations, write_nsrr_xml
+from sleepmove.cli import main
+from sleepmove.validate import origin_of
+
+
+def test_matching_is_one_to_one_and_closest_first():
+    pairs = match_onsets(np.array([10.0, 11.0]), np.array([10.4, 10.6]), 1.0)
+    assert pairs == [(0, 0), (1, 1)]
+    # one detection near two references: only the closer reference gets it
+    assert match_onsets(np.array([10.0, 11.5]), np.array([11.2]), 1.0) == [(1, 0)]
+
+
+def test_tolerance_edges_are_inclusive():
+    assert match_onsets(np.array([10.0]), np.array([11.0]), 1.0) == [(0, 0)]
+    assert match_onsets(np.array([10.0]), np.array([11.001]), 1.0) == []
+    assert match_onsets(np.array([10.0]), np.array([9.7]), 0.3) == [(0, 0)]
+
+
+def test_agreement_figures():
+    figures = agreement(n_reference=10, n_detected=8, n_matched=6)
+    assert figures["sensitivity"] == 0.6 and figures["precision"] == 0.75
+    assert figures["f1"] == pytest.approx(2 * 6 / 18)
+
+
+def test_icc_by_hand():
+    # rows 1.5/3.5/5.5, columns 3/4: MSR 8, MSC 1.5, MSE 0 -> 8 / (8 + 2 * 1.5 / 3) = 8/9
+    assert icc_agreement(np.array([1.0, 3, 5]), np.array([2.0, 4, 6])) == pytest.approx(8 / 9)
+    assert icc_agreement(np.array([1.0, 3, 5]), np.array([1.0, 3, 5])) == pytest.approx(1.0)
+
+
+def test_bland_altman_by_hand():
+    result = bland_altman(np.array([10.0, 20, 30]), np.array([8.0, 21, 27]))
+    sd = math.sqrt(13 / 3)  # differences 2, -1, 3 around 4/3
+    assert result["bias"] == pytest.approx(4 / 3) and result["sd"] == pytest.approx(sd)
+    assert result["upper"] == pytest.approx(4 / 3 + 1.96 * sd)
+
+
+def test_classification_by_hand():
+    result = classification(np.array([20.0, 10, 16, 3]), np.array([18.0, 17, 10, 2]), 15)
+    assert (result["true_positive"], result["false_negative"]) == (1, 1)
+    assert (result["false_positive"], result["true_negative"]) == (1, 1)
+    assert result["sensitivity"] == result["specificity"] == result["accuracy"] == 0.5
+
+
+@pytest.mark.parametrize(
+    "label, expected",
+    [
+        ("Limb Movement (Left)", ("lm", False)),
+        ("PLM (Right)", ("lm", True)),
+        ("Hypnic jerk", ("jerk", False)),
+        ("Body movement", ("movement", False)),
+        ("Hypnagogic foot tremor", ("hft", False)),
+        ("Obstructive apnea", None),
+    ],
+)
+def test_label_table(label, expected):
+    assert map_label(label) == expected
+
+
+@pytest.fixture(scope="module")
+def analyzed(plm_night, tmp_path_factory):
+    folder, _ = plm_night
+    out = tmp_path_factory.mktemp("v") / "night"
+    assert main(["analyze", str(folder / "night.csv"), "--out", str(out), "--no-report"]) == 0
+    return folder, out
+
+
+def whole_second_start(out):
+    """EDF and NSRR clocks have whole seconds: events are written from that second."""
+    origin = origin_of(json.loads((out / "summary.json").read_text()), str(out))
+    return datetime.fromtimestamp(math.floor(origin), tz=timezone.utc), origin % 1
+
+
+def detected_events(out, shift):
+    events = pd.read_csv(out / "events.csv", keep_default_na=False)
+    events = events[events["kind"].isin(["lm", "jerk"])].copy()
+    events["onset_s"] += shift
+    return events
+
+
+@pytest.mark.parametrize("fmt", ["edf", "xml"])
+def test_round_trip_of_annotations_matches_perfectly(analyzed, tmp_path, fmt):
+    _, out = analyzed
+    start, shift = whole_second_start(out)
+    events = detected_events(out, shift)
+    path = tmp_path / f"reference.{fmt}"
+    if fmt == "edf":
+        write_edf_annotations(str(path), events, start.replace(tzinfo=None), hours=2.1)
+    else:
+        write_nsrr_xml(str(path), events, start)
+    result = tmp_path / "validation"
+    assert main(["validate", str(out), "--reference", str(path), "--out", str(result)]) == 0
+    row = pd.read_csv(result / "validation.csv").iloc[0]
+    assert row["lm_f1"] == 1.0 and row["jerk_f1"] == 1.0
+    assert abs(row["lm_onset_error_mean_s"]) < 0.01
+
+
+def test_csv_reference_with_clock_times(analyzed, tmp_path):
+    _, out = analyzed
+    events = detected_events(out, 0.0)
+    lms = events[events["kind"] == "lm"]
+    reference = pd.DataFrame(
+        {
+            "onset": lms["onset"],
+            "duration": lms["duration_s"],
+            "type": "Limb movement",
+            "side": "left",
+        }
+    )
+    path = tmp_path / "ref.csv"
+    reference.to_csv(path, index=False)
+    result = tmp_path / "validation"
+    assert main(["validate", str(out), "--reference", str(path), "--out", str(result)]) == 0
+    pooled = json.loads((result / "validation.json").read_text())["pooled"]
+    assert pooled["lm"]["f1"] == 1.0
+
+
+def test_validating_against_truth_reproduces_the_accuracy_benchmark(analyzed, tmp_path):
+    folder, out = analyzed
+    result = tmp_path / "validation"
+    assert (
+        main(
+            ["validate", str(out), "--reference", str(folder / "truth.json"), "--out", str(result)]
+        )
+        == 0
+    )
+    row = pd.read_csv(result / "validation.csv").iloc[0]
+    figures = evaluate(str(out), str(folder / "truth.json"))
+    assert row["lm_f1"] == pytest.approx(figures["lm"]["f1"])
+    assert row["jerk_f1"] == pytest.approx(figures["jerk"]["f1"])
+    assert row["plm_index_reference"] == pytest.approx(figures["plm_index"][1])
+    assert row["total_sleep_h_reference"] == pytest.approx(figures["total_sleep_h"][1])
+    assert (result / "report.html").exists() and (result / "figures" / "bland_altman.png").exists()
+
+
+def test_validate_refuses_unpaired_inputs_and_non_results(analyzed, tmp_path, capsys):
+    folder, out = analyzed
+    with pytest.raises(SystemExit) as stop:
+        main(
+            [
+                "validate",
+                str(out),
+                str(out),
+                "--reference",
+                str(folder / "truth.json"),
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+    assert stop.value.code == 2
+    assert (
+        main(
+            [
+                "validate",
+                str(tmp_path),
+                "--reference",
+                str(folder / "truth.json"),
+                "--out",
+                str(tmp_path / "y"),
+            ]
+        )
+        == 2
+    )
+    assert "not an analyzed night" in capsys.readouterr().err
