@@ -8,6 +8,40 @@ import sys
 RULES = ("wasm2016", "aasm2012")
 
 
+def add_analysis_options(parser: argparse.ArgumentParser) -> None:
+    """The options that change how a night is scored (shared by analyze and batch)."""
+    parser.add_argument(
+        "--criteria",
+        choices=RULES,
+        default="wasm2016",
+        help="scoring rules (default: wasm2016, WASM/IRLSSG 2016)",
+    )
+    parser.add_argument(
+        "--units",
+        choices=("auto", "g", "m/s2"),
+        default="auto",
+        help="acceleration units (default: detected from the data)",
+    )
+    parser.add_argument("--placement", choices=("ankle", "wrist"), default="ankle")
+    parser.add_argument(
+        "--age-group",
+        choices=("adult", "child"),
+        default="adult",
+        help="sets the PLM index threshold: 15/h adults, 5/h children",
+    )
+    parser.add_argument(
+        "--sleep-window",
+        metavar="START,END",
+        help="lights out and lights on (HH:MM, ISO datetime or seconds from "
+        "the start); replaces the estimated sleep period",
+    )
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="write only the tables and summary, skip the slow report",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sleepmove",
@@ -28,36 +62,35 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--right", help="recording of the right leg")
     analyze.add_argument("--side", choices=("left", "right"), help="leg of a single sensor")
     analyze.add_argument("--out", required=True, help="folder for the results")
-    analyze.add_argument(
-        "--criteria",
-        choices=RULES,
-        default="wasm2016",
-        help="scoring rules (default: wasm2016, WASM/IRLSSG 2016)",
+    add_analysis_options(analyze)
+
+    batch = commands.add_parser(
+        "batch",
+        help="analyze many nights in parallel, resumably",
+        description="Analyze every recording found in INPUTS (files, folders searched "
+        "recursively, glob patterns) into DIR/<night-id>/, with DIR/nights.csv and "
+        "DIR/batch.json. Finished nights made with the same parameters are skipped.",
     )
-    analyze.add_argument(
-        "--units",
-        choices=("auto", "g", "m/s2"),
-        default="auto",
-        help="acceleration units (default: detected from the data)",
+    batch.add_argument("inputs", nargs="+", metavar="INPUT")
+    batch.add_argument("--out", required=True)
+    batch.add_argument(
+        "--workers", type=int, default=None, help="local processes (default: the number of cores)"
     )
-    analyze.add_argument("--placement", choices=("ankle", "wrist"), default="ankle")
-    analyze.add_argument(
-        "--age-group",
-        choices=("adult", "child"),
-        default="adult",
-        help="sets the PLM index threshold: 15/h adults, 5/h children",
+    batch.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://host:8786"
     )
-    analyze.add_argument(
-        "--sleep-window",
-        metavar="START,END",
-        help="lights out and lights on (HH:MM, ISO datetime or seconds from "
-        "the start); replaces the estimated sleep period",
+    batch.add_argument(
+        "--pairs",
+        metavar="PATTERN",
+        help="pair left/right files of a night, e.g. {night}_{side}.csv",
     )
-    analyze.add_argument(
-        "--no-report",
-        action="store_true",
-        help="write only the tables and summary, skip the slow report",
+    batch.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="only every N-th night from the K-th (for job arrays: one shard per task)",
     )
+    batch.add_argument("--force", action="store_true", help="redo finished nights")
+    add_analysis_options(batch)
 
     report = commands.add_parser(
         "report",
@@ -123,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             return _analyze(parser, args)
         if args.command == "report":
             return _report(args)
+        if args.command == "batch":
+            return _batch(args)
         if args.command == "validate":
             return _validate(parser, args)
         return _simulate(parser, args)
@@ -178,6 +213,12 @@ def _headline(summary: dict, out: str) -> str:
         f"results in {out}/ (events.csv, epochs.csv, summary.json)",
     ]
     return "\n".join(lines)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from sleepmove.batch_command import run_batch_command
+
+    return run_batch_command(args)
 
 
 def _report(args: argparse.Namespace) -> int:

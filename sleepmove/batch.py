@@ -1,0 +1,193 @@
+"""`sleepmove batch`: many nights, in parallel (local processes or a Dask cluster), resumable."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import re
+import time
+from dataclasses import asdict, dataclass
+
+from sensor.errors import InputError
+from sleepmove import __version__
+
+RECORDING_SUFFIXES = (".csv", ".csv.gz")
+RESULT_FILES = {"events.csv", "epochs.csv", "nights.csv", "validation.csv"}
+ROW_COLUMNS = [
+    "id",
+    "inputs",
+    "start",
+    "duration_h",
+    "total_sleep_h",
+    "plm_index",
+    "plmw_index",
+    "periodicity_index",
+    "jerk_rate_per_min",
+    "alternation_index",
+    "data_loss_h",
+    "status",
+    "error",
+    "seconds",
+]
+
+
+@dataclass(frozen=True)
+class NightTask:
+    night_id: str
+    inputs: dict  # side ("" for one unnamed sensor) -> path
+    out_dir: str
+    options: dict  # analyze options: criteria, units, placement, age_group, sleep_window, report
+
+    @property
+    def key(self) -> str:
+        """What a finished night was made from: same key, same outputs."""
+        text = json.dumps(
+            {"inputs": self.inputs, "options": self.options, "version": __version__}, sort_keys=True
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def discover(inputs: list[str], out_dir: str) -> list[str]:
+    """Recordings named by files, folders (searched recursively) or glob patterns."""
+    found: set[str] = set()
+    out = os.path.abspath(out_dir)
+    for item in inputs:
+        if os.path.isdir(item):
+            candidates = [
+                os.path.join(root, name) for root, _, names in os.walk(item) for name in names
+            ]
+        elif os.path.exists(item):
+            candidates = [item]
+        else:
+            candidates = glob.glob(item, recursive=True)
+            if not candidates:
+                raise InputError(item, "no such file, folder or matching pattern")
+        for path in candidates:
+            absolute = os.path.abspath(path)
+            if absolute.startswith(out + os.sep):  # never our own results
+                continue
+            if path.endswith(RECORDING_SUFFIXES) and os.path.basename(path) not in RESULT_FILES:
+                found.add(os.path.normpath(path))
+    return sorted(found)
+
+
+def _pattern_regex(pattern: str) -> re.Pattern:
+    if "{night}" not in pattern or "{side}" not in pattern:
+        raise InputError(
+            "--pairs",
+            f"pattern {pattern!r} lacks {{night}} or {{side}}",
+            expected="e.g. {night}_{side}.csv",
+        )
+    text = re.escape(pattern).replace(r"\{night\}", r"(?P<night>.+?)")
+    text = text.replace(r"\{side\}", r"(?P<side>left|right)")
+    return re.compile(text + r"$")
+
+
+def make_tasks(
+    files: list[str], out_dir: str, options: dict, pairs: str | None = None
+) -> list[NightTask]:
+    root = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files]) if files else ""
+    nights: dict[str, dict] = {}
+    regex = _pattern_regex(pairs) if pairs else None
+    for path in files:
+        relative = os.path.relpath(os.path.abspath(path), root)
+        match = (
+            regex.search(relative if "/" in (pairs or "") else os.path.basename(path))
+            if (regex)
+            else None
+        )
+        if match:
+            folder = os.path.dirname(relative) if "/" not in pairs else ""
+            night = os.path.join(folder, match["night"])
+            nights.setdefault(_night_id(night), {})[match["side"]] = path
+        else:
+            stem = re.sub(r"\.csv(\.gz)?$", "", relative)
+            nights[_night_id(stem)] = {"": path}
+    return [
+        NightTask(night, inputs, os.path.join(out_dir, night), options)
+        for night, inputs in sorted(nights.items())
+    ]
+
+
+def _night_id(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text.replace(os.sep, "_")).strip("_") or "night"
+
+
+def shard(tasks: list[NightTask], spec: str | None) -> list[NightTask]:
+    """--shard K/N: every N-th night starting at the K-th (1-based), for job arrays."""
+    if not spec:
+        return tasks
+    match = re.fullmatch(r"(\d+)/(\d+)", spec)
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise InputError("--shard", f"cannot read {spec!r}", expected="K/N with 1 <= K <= N")
+    k, n = int(match[1]), int(match[2])
+    return tasks[k - 1 :: n]
+
+
+def is_done(task: NightTask) -> bool:
+    try:
+        with open(os.path.join(task.out_dir, "batch-key.txt")) as handle:
+            same = handle.read().strip() == task.key
+    except OSError:
+        return False
+    return same and os.path.exists(os.path.join(task.out_dir, "summary.json"))
+
+
+def run_task(task: NightTask) -> dict:
+    """Analyze one night; never raises: a failure is a row with its message."""
+    from reports.atomic import write_files
+    from sleepmove.pipeline import AnalyzeRequest, analyze
+
+    started = time.perf_counter()
+    row = {
+        "id": task.night_id,
+        "inputs": "; ".join(
+            f"{side}={path}" if side else path for side, path in sorted(task.inputs.items())
+        ),
+    }
+    try:
+        request = AnalyzeRequest(inputs=dict(task.inputs), out_dir=task.out_dir, **task.options)
+        summary = analyze(request).summary
+        write_files(task.out_dir, {"batch-key.txt": task.key + "\n"})
+        row |= summary_row(summary) | {"status": "ok", "error": ""}
+    except InputError as error:
+        row |= {"status": "error", "error": str(error)}
+    except Exception as error:  # one bad night never stops the batch; say what happened
+        row |= {"status": "error", "error": f"{type(error).__name__}: {error}"}
+    row["seconds"] = round(time.perf_counter() - started, 2)
+    return row
+
+
+def summary_row(summary: dict) -> dict:
+    recording = summary["recording"]
+    return {
+        "start": recording["start"] or "",
+        "duration_h": recording["duration_h"],
+        "total_sleep_h": summary["sleep"]["total_sleep_h"],
+        "plm_index": summary["plm_index"],
+        "plmw_index": summary["plmw_index"],
+        "periodicity_index": summary["periodicity_index"],
+        "jerk_rate_per_min": summary["jerk_rate_per_min"],
+        "alternation_index": summary["alternation_index"],
+        "data_loss_h": recording["data_loss_h"],
+    }
+
+
+def finished_row(task: NightTask) -> dict:
+    with open(os.path.join(task.out_dir, "summary.json"), encoding="utf-8") as handle:
+        summary = json.load(handle)
+    inputs = "; ".join(f"{s}={p}" if s else p for s, p in sorted(task.inputs.items()))
+    return {
+        "id": task.night_id,
+        "inputs": inputs,
+        **summary_row(summary),
+        "status": "ok",
+        "error": "",
+        "seconds": 0.0,
+    }
+
+
+def task_record(task: NightTask) -> dict:
+    return asdict(task)

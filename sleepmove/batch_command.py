@@ -1,0 +1,81 @@
+"""The batch command: find nights, skip finished ones, run the rest, write the tables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import pandas as pd
+
+from reports.atomic import write_files
+from sleepmove import __version__
+from sleepmove.batch import ROW_COLUMNS, discover, finished_row, is_done, make_tasks, shard
+from sleepmove.runners import Progress, default_workers, run_dask, run_local
+
+
+def options_of(args: argparse.Namespace) -> dict:
+    return {
+        "criteria": args.criteria,
+        "units": args.units,
+        "placement": args.placement,
+        "age_group": args.age_group,
+        "sleep_window": args.sleep_window,
+        "report": not args.no_report,
+    }
+
+
+def run_batch_command(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    options = options_of(args)
+    tasks = shard(
+        make_tasks(discover(args.inputs, args.out), args.out, options, args.pairs), args.shard
+    )
+    done = [] if args.force else [t for t in tasks if is_done(t)]
+    todo = [t for t in tasks if t not in done]
+    rows = [finished_row(t) for t in done]
+    workers = args.workers or default_workers()
+    progress = Progress(len(todo))
+    if done:
+        print(
+            f"{len(done)} of {len(tasks)} nights already done with these parameters; "
+            f"{len(todo)} to go"
+        )
+    results = run_dask(todo, args.scheduler) if args.scheduler else run_local(todo, workers)
+    for row in results:
+        rows.append(row)
+        progress.update(row)
+    table = pd.DataFrame(rows, columns=ROW_COLUMNS).sort_values("id").reset_index(drop=True)
+    failed = int((table["status"] != "ok").sum())
+    record = {
+        "parameters": {
+            "analysis": options,
+            "workers": None if args.scheduler else workers,
+            "scheduler": args.scheduler,
+            "pairs": args.pairs,
+            "shard": args.shard,
+            "force": args.force,
+            "inputs": args.inputs,
+        },
+        "versions": {"sleepmove": __version__, "python": platform.python_version()},
+        "counts": {
+            "nights": len(tasks),
+            "skipped": len(done),
+            "analyzed": len(todo),
+            "ok": int(len(table) - failed),
+            "error": failed,
+        },
+        "timing": {"wall_s": round(time.perf_counter() - started, 2)},
+    }
+    name = f"nights-{args.shard.replace('/', 'of')}.csv" if args.shard else "nights.csv"
+    write_files(
+        args.out,
+        {
+            name: table.to_csv(index=False, lineterminator="\n"),
+            name.replace("nights", "batch").replace(".csv", ".json"): json.dumps(record, indent=2)
+            + "\n",
+        },
+    )
+    print(f"{len(table) - failed} ok, {failed} failed; {args.out}/{name}")
+    return 1 if failed else 0

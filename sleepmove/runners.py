@@ -1,0 +1,87 @@
+"""Run night tasks: one process, a local process pool, or a Dask cluster."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+from sleepmove.batch import NightTask, run_task
+
+
+def run_serial(tasks: list[NightTask]) -> Iterator[dict]:
+    for task in tasks:
+        yield run_task(task)
+
+
+def run_local(tasks: list[NightTask], workers: int) -> Iterator[dict]:
+    if workers <= 1 or len(tasks) <= 1:
+        yield from run_serial(tasks)
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(run_task, task) for task in tasks]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def run_dask(tasks: list[NightTask], address: str) -> Iterator[dict]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        from sensor.errors import InputError
+
+        raise InputError(
+            "--scheduler", "Dask is not installed", expected="pip install 'sleepmove[cluster]'"
+        ) from None
+    with Client(address) as client:
+        # pure=False: a night is never computed twice, not even from a cache
+        futures = client.map(run_task, tasks, pure=False)
+        for future in as_completed(futures):
+            yield future.result()
+
+
+class Progress:
+    """A progress line with ETA on a terminal; plain log lines otherwise."""
+
+    def __init__(self, total: int, stream=None, write: Callable[[str], None] | None = None):
+        self.total = total
+        self.done = 0
+        self.failed = 0
+        self.started = time.monotonic()
+        self.stream = stream or sys.stderr
+        self.terminal = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def update(self, row: dict) -> None:
+        self.done += 1
+        self.failed += row["status"] != "ok"
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / self.done * (self.total - self.done)
+        status = "ok" if row["status"] == "ok" else f"error: {row['error']}"
+        if self.terminal:
+            width = 30
+            filled = int(width * self.done / max(self.total, 1))
+            line = (
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+                f"ETA {_clock(eta)} {row['id'][:30]:30} {'' if row['status'] == 'ok' else 'FAILED'}"
+            )
+            self.stream.write(line)
+            if self.done == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(
+                f"{self.done}/{self.total} {row['id']} {status} "
+                f"({row['seconds']:.1f} s, ETA {_clock(eta)})\n"
+            )
+        self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

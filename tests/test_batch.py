@@ -1,0 +1,139 @@
+"""Batch: mixed layouts, one broken file, parallel equals serial, resumable, Dask, shards."""
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from sensor.simulate import simulate
+from sleepmove.cli import main
+
+TIMING = ["seconds"]
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    """Two single-sensor nights, one two-leg night as {night}_{side}.csv, one broken file."""
+    root = tmp_path_factory.mktemp("cohort")
+    work = tmp_path_factory.mktemp("sims")
+    for seed in (1, 2):
+        simulate(str(work / f"s{seed}"), hours=0.4, rate_hz=25, seed=seed)
+        shutil.copy(work / f"s{seed}" / "night.csv", root / f"p{seed}.csv")
+    simulate(str(work / "two"), hours=0.4, rate_hz=25, seed=3, scenario="bilateral")
+    (root / "pair").mkdir()
+    for side in ("left", "right"):
+        shutil.copy(work / "two" / f"{side}.csv", root / "pair" / f"n3_{side}.csv")
+    (root / "broken.csv").write_text("time,x,y,z\n1,2,3\n")
+    return root
+
+
+def run(args):
+    return main(["batch", *args, "--no-report"])
+
+
+def table(out):
+    return pd.read_csv(out / "nights.csv", keep_default_na=False)
+
+
+def test_mixed_layouts_one_broken_file(cohort, tmp_path):
+    out = tmp_path / "b"
+    assert (
+        run([str(cohort), "--out", str(out), "--pairs", "{night}_{side}.csv", "--workers", "2"])
+        == 1
+    )
+    nights = table(out)
+    assert nights["id"].tolist() == ["broken", "p1", "p2", "pair_n3"]
+    assert nights["status"].tolist() == ["error", "ok", "ok", "ok"]
+    assert "broken.csv" in nights.loc[0, "error"] and nights.loc[1:, "error"].eq("").all()
+    assert "left=" in nights.loc[3, "inputs"] and "right=" in nights.loc[3, "inputs"]
+    assert (out / "pair_n3" / "summary.json").exists()
+    summary = json.loads((out / "pair_n3" / "summary.json").read_text())
+    assert summary["recording"]["sides"] == ["left", "right"]
+    record = json.loads((out / "batch.json").read_text())
+    assert record["counts"] == {"nights": 4, "skipped": 0, "analyzed": 4, "ok": 3, "error": 1}
+
+
+def test_parallel_equals_serial(cohort, tmp_path):
+    outs = {}
+    for workers in ("1", "2"):
+        outs[workers] = tmp_path / workers
+        run(
+            [
+                str(cohort),
+                "--out",
+                str(outs[workers]),
+                "--pairs",
+                "{night}_{side}.csv",
+                "--workers",
+                workers,
+            ]
+        )
+    one, two = (table(o).drop(columns=TIMING) for o in outs.values())
+    pd.testing.assert_frame_equal(one, two)
+    for night in ("p1", "p2", "pair_n3"):
+        a = (outs["1"] / night / "events.csv").read_text()
+        assert a == (outs["2"] / night / "events.csv").read_text()
+
+
+def test_rerun_after_interruption_does_only_what_is_missing(cohort, tmp_path, capsys):
+    out = tmp_path / "r"
+    run([str(cohort), "--out", str(out), "--workers", "1"])
+    (out / "p2" / "summary.json").unlink()  # as if killed while writing this night
+    run([str(cohort), "--out", str(out), "--workers", "1"])
+    record = json.loads((out / "batch.json").read_text())
+    # p2 again, and the broken file (failures are retried); the rest is skipped
+    assert record["counts"]["skipped"] == 3 and record["counts"]["analyzed"] == 2
+    assert table(out)["status"].tolist().count("ok") == 4
+    run([str(cohort), "--out", str(out), "--workers", "1", "--criteria", "aasm2012"])
+    assert json.loads((out / "batch.json").read_text())["counts"]["skipped"] == 0
+    run([str(cohort), "--out", str(out), "--workers", "1", "--criteria", "aasm2012", "--force"])
+    assert json.loads((out / "batch.json").read_text())["counts"]["analyzed"] == 5
+
+
+def test_shards_split_the_nights_between_jobs(cohort, tmp_path):
+    out = tmp_path / "s"
+    for k in ("1/2", "2/2"):
+        run([str(cohort), "--out", str(out), "--workers", "1", "--shard", k])
+    first = pd.read_csv(out / "nights-1of2.csv")
+    second = pd.read_csv(out / "nights-2of2.csv")
+    assert sorted(first["id"].tolist() + second["id"].tolist()) == [
+        "broken",
+        "p1",
+        "p2",
+        "pair_n3_left",
+        "pair_n3_right",
+    ]
+    assert not set(first["id"]) & set(second["id"])
+
+
+def test_dask_local_cluster_gives_the_same_table(cohort, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    local = tmp_path / "local"
+    run([str(cohort), "--out", str(local), "--pairs", "{night}_{side}.csv", "--workers", "1"])
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        remote = tmp_path / "dask"
+        assert (
+            run(
+                [
+                    str(cohort),
+                    "--out",
+                    str(remote),
+                    "--pairs",
+                    "{night}_{side}.csv",
+                    "--scheduler",
+                    cluster.scheduler_address,
+                ]
+            )
+            == 1
+        )
+    pd.testing.assert_frame_equal(
+        table(local).drop(columns=TIMING), table(remote).drop(columns=TIMING)
+    )
+
+
+def test_inputs_that_do_not_exist_are_refused(tmp_path, capsys):
+    assert run([str(tmp_path / "nothing*.csv"), "--out", str(tmp_path / "o")]) == 2
+    assert "no such file" in capsys.readouterr().err
