@@ -142,27 +142,31 @@ def _is_axis_name(original: str, norm: str, axis: str) -> bool:
     return False
 
 
-def _read_table(path: str, data: bytes, first_line: str, units: str) -> Recording:
-    fields = [f.strip().strip('"') for f in first_line.split(",")]
+def table_layout(path: str, first_line: str) -> tuple[bool, str, list[str]]:
+    """(has a header, the time column, the x, y, z columns) of a table-style CSV."""
+    fields = [f.strip().strip('"') for f in first_line.strip().lstrip("\ufeff").split(",")]
     has_header = not (_is_number(fields[0]) or _is_datetime(fields[0]))
     if has_header:
         time_col, axes = _find_columns(path, fields)
-        wanted = [time_col, *axes]
-    else:
-        numeric = [f for f in fields[1:] if _is_number(f)]
-        if len(numeric) < 3:
-            raise InputError(
-                path,
-                f"fewer than three numeric axes after the time column ({len(numeric)} found)",
-                where="line 1",
-                expected="time, x, y, z",
-            )
-        time_col, axes = "f0", ["f1", "f2", "f3"]
-        wanted = [time_col, *axes]
+        return True, time_col, axes
+    numeric = [f for f in fields[1:] if _is_number(f)]
+    if len(numeric) < 3:
+        raise InputError(
+            path,
+            f"fewer than three numeric axes after the time column ({len(numeric)} found)",
+            where="line 1",
+            expected="time, x, y, z",
+        )
+    return False, "f0", ["f1", "f2", "f3"]
+
+
+def _read_table(path: str, data: bytes, first_line: str, units: str) -> Recording:
+    has_header, time_col, axes = table_layout(path, first_line)
+    wanted = [time_col, *axes]
     table, warnings = _parse_csv(path, data, has_header, wanted)
     header_lines = 1 if has_header else 0
     xyz = _numeric_axes(path, table, axes, header_lines)
-    time_s, clock = _time_column(path, table.column(time_col), header_lines)
+    time_s, clock = time_column(path, table.column(time_col), header_lines)
     return _finish(path, time_s, xyz, clock, units, None, warnings)
 
 
@@ -237,7 +241,7 @@ def _first_non_numeric(column: pa.ChunkedArray) -> int:
     return int(bad[0]) if len(bad) else 0
 
 
-def _time_column(path: str, column: pa.ChunkedArray, header_lines: int) -> tuple[np.ndarray, str]:
+def time_column(path: str, column: pa.ChunkedArray, header_lines: int) -> tuple[np.ndarray, str]:
     kind = column.type
     if pa.types.is_timestamp(kind):
         ns = column.cast(pa.timestamp("ns", tz=kind.tz)).to_numpy().astype("int64")

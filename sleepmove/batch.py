@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import time
 from dataclasses import asdict, dataclass
 
@@ -82,7 +83,8 @@ def _pattern_regex(pattern: str) -> re.Pattern:
         )
     text = re.escape(pattern).replace(r"\{night\}", r"(?P<night>.+?)")
     text = text.replace(r"\{side\}", r"(?P<side>left|right)")
-    return re.compile(text + r"$")
+    # {night}_{side}.csv also pairs the gzipped files
+    return re.compile(text + (r"(\.gz)?$" if pattern.endswith(".csv") else "$"))
 
 
 def make_tasks(
@@ -132,32 +134,74 @@ def is_done(task: NightTask) -> bool:
             same = handle.read().strip() == task.key
     except OSError:
         return False
-    return same and os.path.exists(os.path.join(task.out_dir, "summary.json"))
+    if not same or not os.path.exists(os.path.join(task.out_dir, "batch-rows.json")):
+        return False
+    # Every night's results must still be there (someone may have removed one).
+    root = os.path.dirname(task.out_dir)
+    return all(
+        os.path.exists(os.path.join(root, row["id"], "summary.json")) for row in finished_rows(task)
+    )
 
 
-def run_task(task: NightTask) -> dict:
-    """Analyze one night; never raises: a failure is a row with its message."""
+def finished_rows(task: NightTask) -> list[dict]:
+    with open(os.path.join(task.out_dir, "batch-rows.json"), encoding="utf-8") as handle:
+        return [row | {"seconds": 0.0} for row in json.load(handle)]
+
+
+def run_task(task: NightTask) -> list[dict]:
+    """Analyze one night (or each night of a multi-day file); never raises.
+
+    A failure is a row with its message. The rows and then the key are written last, so a
+    task killed half way is simply done again.
+    """
     from reports.atomic import write_files
-    from sleepmove.pipeline import AnalyzeRequest, analyze
+    from sensor.split import LONGEST_NIGHT_H, recording_span_h, split_into_nights
 
     started = time.perf_counter()
-    row = {
-        "id": task.night_id,
-        "inputs": "; ".join(
-            f"{side}={path}" if side else path for side, path in sorted(task.inputs.items())
-        ),
-    }
+    inputs = "; ".join(
+        f"{side}={path}" if side else path for side, path in sorted(task.inputs.items())
+    )
     try:
-        request = AnalyzeRequest(inputs=dict(task.inputs), out_dir=task.out_dir, **task.options)
-        summary = analyze(request).summary
-        write_files(task.out_dir, {"batch-key.txt": task.key + "\n"})
-        row |= summary_row(summary) | {"status": "ok", "error": ""}
+        paths = list(task.inputs.values())
+        if len(paths) == 1 and recording_span_h(paths[0]) > LONGEST_NIGHT_H:
+            parts_dir = os.path.join(task.out_dir, "parts")
+            side = next(iter(task.inputs))
+            rows = [
+                _analyze_one(
+                    f"{task.night_id}/{night}",
+                    {side: part},
+                    os.path.join(task.out_dir, night),
+                    task.options,
+                    f"{inputs} [{night}]",
+                )
+                for night, part in split_into_nights(paths[0], parts_dir)
+            ]
+            shutil.rmtree(parts_dir, ignore_errors=True)  # copies of the input: not kept
+        else:
+            rows = [_analyze_one(task.night_id, task.inputs, task.out_dir, task.options, inputs)]
     except InputError as error:
-        row |= {"status": "error", "error": str(error)}
+        rows = [_error_row(task.night_id, inputs, str(error))]
     except Exception as error:  # one bad night never stops the batch; say what happened
-        row |= {"status": "error", "error": f"{type(error).__name__}: {error}"}
-    row["seconds"] = round(time.perf_counter() - started, 2)
-    return row
+        rows = [_error_row(task.night_id, inputs, f"{type(error).__name__}: {error}")]
+    if all(row["status"] == "ok" for row in rows):
+        write_files(task.out_dir, {"batch-rows.json": json.dumps(rows, indent=1) + "\n"})
+        write_files(task.out_dir, {"batch-key.txt": task.key + "\n"})
+    seconds = round(time.perf_counter() - started, 2)
+    return [row | {"seconds": seconds} for row in rows]
+
+
+def _analyze_one(night_id: str, inputs: dict, out_dir: str, options: dict, label: str) -> dict:
+    from sleepmove.pipeline import AnalyzeRequest, analyze
+
+    try:
+        summary = analyze(AnalyzeRequest(inputs=dict(inputs), out_dir=out_dir, **options)).summary
+    except InputError as error:
+        return _error_row(night_id, label, str(error))
+    return {"id": night_id, "inputs": label, **summary_row(summary), "status": "ok", "error": ""}
+
+
+def _error_row(night_id: str, inputs: str, message: str) -> dict:
+    return {"id": night_id, "inputs": inputs, "status": "error", "error": message}
 
 
 def summary_row(summary: dict) -> dict:
@@ -172,20 +216,6 @@ def summary_row(summary: dict) -> dict:
         "jerk_rate_per_min": summary["jerk_rate_per_min"],
         "alternation_index": summary["alternation_index"],
         "data_loss_h": recording["data_loss_h"],
-    }
-
-
-def finished_row(task: NightTask) -> dict:
-    with open(os.path.join(task.out_dir, "summary.json"), encoding="utf-8") as handle:
-        summary = json.load(handle)
-    inputs = "; ".join(f"{s}={p}" if s else p for s, p in sorted(task.inputs.items()))
-    return {
-        "id": task.night_id,
-        "inputs": inputs,
-        **summary_row(summary),
-        "status": "ok",
-        "error": "",
-        "seconds": 0.0,
     }
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from reports.atomic import write_files
 from sleepmove import __version__
-from sleepmove.batch import ROW_COLUMNS, discover, finished_row, is_done, make_tasks, shard
+from sleepmove.batch import ROW_COLUMNS, discover, finished_rows, is_done, make_tasks, shard
 from sleepmove.runners import Progress, default_workers, run_dask, run_local
 
 
@@ -34,7 +34,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
     )
     done = [] if args.force else [t for t in tasks if is_done(t)]
     todo = [t for t in tasks if t not in done]
-    rows = [finished_row(t) for t in done]
+    rows = [row for t in done for row in finished_rows(t)]
     workers = args.workers or default_workers()
     progress = Progress(len(todo))
     if done:
@@ -43,9 +43,9 @@ def run_batch_command(args: argparse.Namespace) -> int:
             f"{len(todo)} to go"
         )
     results = run_dask(todo, args.scheduler) if args.scheduler else run_local(todo, workers)
-    for row in results:
-        rows.append(row)
-        progress.update(row)
+    for task_rows in results:
+        rows.extend(task_rows)
+        progress.update(task_rows)
     table = pd.DataFrame(rows, columns=ROW_COLUMNS).sort_values("id").reset_index(drop=True)
     failed = int((table["status"] != "ok").sum())
     record = {

@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterator
 from sleepmove.batch import NightTask, run_task
 
 
-def run_serial(tasks: list[NightTask]) -> Iterator[dict]:
+def run_serial(tasks: list[NightTask]) -> Iterator[list[dict]]:
     for task in tasks:
         yield run_task(task)
 
 
-def run_local(tasks: list[NightTask], workers: int) -> Iterator[dict]:
+def run_local(tasks: list[NightTask], workers: int) -> Iterator[list[dict]]:
     if workers <= 1 or len(tasks) <= 1:
         yield from run_serial(tasks)
         return
@@ -27,7 +27,7 @@ def run_local(tasks: list[NightTask], workers: int) -> Iterator[dict]:
             yield future.result()
 
 
-def run_dask(tasks: list[NightTask], address: str) -> Iterator[dict]:
+def run_dask(tasks: list[NightTask], address: str) -> Iterator[list[dict]]:
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -54,7 +54,9 @@ class Progress:
         self.stream = stream or sys.stderr
         self.terminal = hasattr(self.stream, "isatty") and self.stream.isatty()
 
-    def update(self, row: dict) -> None:
+    def update(self, rows: list[dict]) -> None:
+        """One task finished (a multi-day file gives several rows)."""
+        row = next((r for r in rows if r["status"] != "ok"), rows[0])
         self.done += 1
         self.failed += row["status"] != "ok"
         elapsed = time.monotonic() - self.started

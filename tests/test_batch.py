@@ -134,6 +134,29 @@ def test_dask_local_cluster_gives_the_same_table(cohort, tmp_path):
     )
 
 
+def test_a_multi_day_recording_is_split_into_nights(tmp_path):
+    """Three evenings a day apart in one file: three nights, noon to noon."""
+    work, cohort = tmp_path / "sims", tmp_path / "multi"
+    cohort.mkdir()
+    frames = []
+    for day in range(3):
+        simulate(str(work / str(day)), hours=0.4, rate_hz=25, seed=10 + day)
+        frame = pd.read_csv(work / str(day) / "night.csv")
+        start = 1_741_975_200.0 + day * 86400  # 18:00 UTC on three days
+        frame["time"] = frame["time"] - frame["time"].iloc[0] + start
+        frames.append(frame)
+    pd.concat(frames).to_csv(cohort / "week.csv", index=False, float_format="%.4f")
+    out = tmp_path / "out"
+    assert run([str(cohort), "--out", str(out), "--workers", "1"]) == 0
+    nights = table(out)
+    assert nights["status"].tolist() == ["ok"] * 3
+    dates = [n.split("/")[1] for n in nights["id"]]
+    assert len(set(dates)) == 3 and all(n.startswith("week/") for n in nights["id"])
+    assert all((out / "week" / d / "summary.json").exists() for d in dates)
+    assert not (out / "week" / "parts").exists()
+    assert nights["duration_h"].max() < 0.5
+
+
 def test_inputs_that_do_not_exist_are_refused(tmp_path, capsys):
     assert run([str(tmp_path / "nothing*.csv"), "--out", str(tmp_path / "o")]) == 2
     assert "no such file" in capsys.readouterr().err

@@ -1,0 +1,143 @@
+"""Split multi-day recordings into nights (noon to noon) without loading the file at once."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from datetime import datetime, timezone
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from sensor.errors import InputError
+from sensor.readers import table_layout, time_column
+
+LONGEST_NIGHT_H = 30.0  # a recording longer than this holds several nights
+BLOCK_BYTES = 1 << 24  # pyarrow parses 16 MB at a time: memory stays bounded
+
+
+def _open(path: str):
+    return pa.input_stream(path, compression="gzip" if path.endswith(".gz") else None)
+
+
+def _first_line(path: str) -> str:
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", errors="replace") as handle:
+        return handle.readline()
+
+
+def _reader(path: str, columns: list[str], has_header: bool):
+    return pacsv.open_csv(
+        _open(path),
+        read_options=pacsv.ReadOptions(
+            autogenerate_column_names=not has_header, block_size=BLOCK_BYTES
+        ),
+        convert_options=pacsv.ConvertOptions(include_columns=columns),
+    )
+
+
+def layout(path: str) -> tuple[bool, str, list[str]] | None:
+    """The table layout, or None for files without a time column (ActiLife exports)."""
+    first = _first_line(path)
+    if first.startswith("---"):
+        return None
+    return table_layout(path, first)
+
+
+def recording_span_h(path: str) -> float:
+    """Hours from the first to the last sample, streaming only the time column."""
+    found = layout(path)
+    if found is None:
+        return 0.0
+    has_header, time_col, _ = found
+    if not path.endswith(".gz"):
+        quick = _span_from_ends(path, has_header, time_col)
+        if quick is not None:
+            return quick
+    first = last = None
+    try:
+        for batch in _reader(path, [time_col], has_header):
+            seconds, _ = time_column(path, pa.chunked_array([batch.column(0)]), 0)
+            if len(seconds):
+                first = seconds[0] if first is None else first
+                last = seconds[-1]
+    except (pa.ArrowInvalid, OSError, EOFError):
+        return 0.0  # the full reader will say what is wrong with the file
+    return 0.0 if first is None else float(last - first) / 3600
+
+
+def _span_from_ends(path: str, has_header: bool, time_col: str) -> float | None:
+    """Plain files: parse only the first and the last complete lines."""
+    import io
+
+    with open(path, "rb") as handle:
+        head = handle.read(65536).splitlines()
+        handle.seek(max(os.path.getsize(path) - 65536, 0))
+        tail = handle.read().splitlines()
+    skip = 1 if has_header else 0
+    if len(head) <= skip or len(tail) < 2:
+        return None
+    rows = [head[skip], tail[-2] if tail[-1].count(b",") < head[skip].count(b",") else tail[-1]]
+    text = b"\n".join(([head[0]] if has_header else []) + rows) + b"\n"
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=not has_header),
+        )
+        seconds, _ = time_column(path, table.column(time_col), 0)
+    except (pa.ArrowInvalid, KeyError, InputError):
+        return None
+    return float(seconds[-1] - seconds[0]) / 3600
+
+
+def night_of(seconds: np.ndarray, clock: str, noon_hour: int) -> np.ndarray:
+    """Night index: days since 1970 of the noon that opens each sample's night (local time)."""
+    if clock == "unix":
+        offset = datetime.fromtimestamp(float(seconds[0]), tz=timezone.utc).astimezone()
+        seconds = seconds + offset.utcoffset().total_seconds()
+    return np.floor((seconds - noon_hour * 3600) / 86400).astype(np.int64)
+
+
+def split_into_nights(path: str, folder: str, noon_hour: int = 12) -> list[tuple[str, str]]:
+    """Write one CSV per night into `folder`; returns [(night date, file)] in order."""
+    found = layout(path)
+    if found is None:
+        raise InputError(path, "cannot split a file without a time column into nights")
+    has_header, time_col, axes = found
+    os.makedirs(folder, exist_ok=True)
+    writers: dict[int, pacsv.CSVWriter] = {}
+    files: dict[int, str] = {}
+    try:
+        for batch in _reader(path, [time_col, *axes], has_header):
+            seconds, clock = time_column(path, pa.chunked_array([batch.column(time_col)]), 0)
+            if clock == "relative":
+                raise InputError(
+                    path,
+                    "a multi-day recording without clock times",
+                    expected="Unix or ISO times to find the nights",
+                )
+            nights = night_of(seconds, clock, noon_hour)
+            stamps = pa.array(
+                (seconds * 1e9).astype("int64"),
+                pa.timestamp("ns", tz="UTC" if clock == "unix" else None),
+            )
+            table = pa.table(
+                {
+                    "time": stamps,
+                    "x": batch.column(axes[0]),
+                    "y": batch.column(axes[1]),
+                    "z": batch.column(axes[2]),
+                }
+            )
+            for night in np.unique(nights):
+                rows = table.filter(pa.array(nights == night))
+                if night not in writers:
+                    day = datetime.fromtimestamp(int(night) * 86400, tz=timezone.utc)
+                    files[night] = os.path.join(folder, f"{day:%Y-%m-%d}.csv")
+                    writers[night] = pacsv.CSVWriter(files[night], rows.schema)
+                writers[night].write_table(rows)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return [(os.path.basename(files[n])[:-4], files[n]) for n in sorted(files)]
