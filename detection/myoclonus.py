@@ -36,7 +36,13 @@ def efm_proxy_spans(
     for start in np.flatnonzero(qualifies):
         covered[start : start + span] = True
     edges = np.diff(np.concatenate([[0], covered.astype(np.int8), [0]]))
-    return [
-        (int(a), int(b), float(sleep_jerks[a:b].mean()))
-        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
-    ]
+    spans = []
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        # A window's average can reach over quiet minutes at its ends: trim them.
+        busy = np.flatnonzero(sleep_jerks[a:b] >= min_rate)
+        if len(busy) == 0:
+            continue
+        a, b = a + busy[0], a + busy[-1] + 1
+        if b - a >= span and sleep_jerks[a:b].mean() >= min_rate:
+            spans.append((int(a), int(b), float(sleep_jerks[a:b].mean())))
+    return spans
