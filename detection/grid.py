@@ -50,12 +50,19 @@ def regularize(
     notes: list[str] = []
     time_s = np.asarray(time_s, dtype=np.float64)
     steps = np.diff(time_s)
-    if (steps < 0).any():
-        backwards = int((steps < -max_gap_s).sum())
+    resets = np.flatnonzero(steps < -max_gap_s)
+    if len(resets):
+        time_s = _after_clock_resets(time_s, resets, max_gap_s)
         notes.append(
-            f"time went backwards {int((steps < 0).sum())} times"
-            + (f" ({backwards} jumps over {max_gap_s:g} s: a clock reset?)" if backwards else "")
-            + "; samples were put in time order"
+            f"the clock went back {len(resets)} time(s) (first after sample {resets[0] + 1}): "
+            "a clock reset; the later samples follow the earlier ones after a data gap of "
+            "unknown length"
+        )
+        steps = np.diff(time_s)
+    if (steps < 0).any():
+        notes.append(
+            f"time went backwards by under {max_gap_s:g} s {int((steps < 0).sum())} "
+            "times (timestamp jitter); samples were put in time order"
         )
         order = np.argsort(time_s, kind="stable")
         time_s, xyz = time_s[order], xyz[order]
@@ -86,6 +93,16 @@ def regularize(
         values[first:last] = values[first - 1 if first > 0 else 0]
         valid[first:last] = False
     return Grid(start, rate, values, valid, gaps, notes)
+
+
+def _after_clock_resets(time_s: np.ndarray, resets: np.ndarray, max_gap_s: float) -> np.ndarray:
+    """Shift each segment after a reset to start just after the previous one ends, leaving a
+    gap (its true length is unknown) so no series spans it and no sample is lost."""
+    shifted = time_s.copy()
+    for index in resets:  # a loop over clock resets
+        jump = shifted[index] - shifted[index + 1] + 2 * max_gap_s
+        shifted[index + 1 :] += jump
+    return shifted
 
 
 def _drop_repeated_rows(time_s: np.ndarray, xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:

@@ -7,7 +7,6 @@ Epoch-count exports are refused: they hold counts, not acceleration.
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 import zlib
@@ -30,28 +29,27 @@ SNIFF_BYTES = 64 * 1024
 
 def read_recording(path: str, units: str = "auto") -> Recording:
     """Read one sensor's recording; raise `InputError` with one clear line on bad input."""
-    data = _read_bytes(path)
+    notes: list[str] = []
+    data = _read_bytes(path, notes)
     head_lines = data[:SNIFF_BYTES].decode("utf-8", errors="replace").splitlines()
     first = head_lines[0].strip().lstrip("\ufeff")
     if first.startswith("---") and re.search(r"acti(life|graph)", first, re.I):
-        return _read_actilife(path, data, head_lines, units)
-    return _read_table(path, data, first, units)
+        recording = _read_actilife(path, data, head_lines, units)
+    else:
+        recording = _read_table(path, data, first, units)
+    recording.warnings[:0] = notes
+    return recording
 
 
-def _read_bytes(path: str) -> bytes:
+def _read_bytes(path: str, warnings: list[str]) -> bytes:
     try:
         if path.endswith(".gz"):
-            with gzip.open(path, "rb") as handle:
-                data = handle.read()
+            data = _read_gzip(path, warnings)
         else:
             with open(path, "rb") as handle:
                 data = handle.read()
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise InputError(
-            path, f"damaged gzip file ({exc})", expected="a complete .csv.gz"
-        ) from None
     except IsADirectoryError:
         raise InputError(path, "is a folder", expected="a CSV file") from None
     if not data.strip():
@@ -60,6 +58,35 @@ def _read_bytes(path: str) -> bytes:
     if b"\x00" in sniff or _binary_share(sniff) > 0.05:
         raise InputError(path, "binary data, not a CSV text file", expected="a CSV export")
     return data
+
+
+def _read_gzip(path: str, warnings: list[str]) -> bytes:
+    """All that decompresses: a recording cut off by a power loss keeps what it has."""
+    with open(path, "rb") as handle:
+        packed = handle.read()
+    output = []
+    while packed:  # a .gz file may hold several members one after the other
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            output.append(inflater.decompress(packed))
+        except zlib.error as exc:
+            if not output:
+                raise InputError(
+                    path, f"damaged gzip file ({exc})", expected="a complete .csv.gz"
+                ) from None
+            warnings.append(
+                f"the gzip file is damaged after {sum(map(len, output)) / 1e6:.1f} "
+                f"MB ({exc}); what came before was read"
+            )
+            break
+        if not inflater.eof:
+            kept = sum(len(chunk) for chunk in output)
+            warnings.append(
+                f"the gzip file is cut short; the {kept / 1e6:.1f} MB before the cut were read"
+            )
+            break
+        packed = inflater.unused_data
+    return b"".join(output)
 
 
 def _binary_share(sniff: bytes) -> float:

@@ -12,6 +12,7 @@ from detection.grid import Grid, regularize
 from detection.movements import detect_movements
 from detection.night import NightScore, score_night
 from detection.params import RULE_SETS, AnalysisParameters
+from detection.quality import saturation
 from reports.atomic import write_files
 from reports.summary import build_summary
 from reports.tables import epochs_table, events_table, to_csv
@@ -102,11 +103,19 @@ def analyze(request: AnalyzeRequest, clock_stages: StageClock | None = None) -> 
         "data_gaps_s": [[round(a, 2), round(b, 2)] for a, b in gaps],
         "placement": params.placement,
     }
+    clipping = {side or "single": saturation(grid.xyz) for side, grid in grids.items()}
     quality = {
+        "saturation": clipping,
         "noise_floor_g": {leg.side or "single": round(leg.noise_floor_g, 5) for leg in legs},
         "vibrations_rejected": {leg.side or "single": leg.vibrations_rejected for leg in legs},
         "warnings": [w for rec in recordings.values() for w in rec.warnings]
-        + [f"{side or 'sensor'}: {note}" for side, g in grids.items() for note in g.notes],
+        + [f"{side or 'sensor'}: {note}" for side, g in grids.items() for note in g.notes]
+        + [
+            f"{side}: {c['samples']} samples at the sensor's full scale (±{c['range_g']:g} g): "
+            "movements there are clipped, peak_g underestimated"
+            for side, c in clipping.items()
+            if c["samples"]
+        ],
     }
     software = {"name": "sleepmove", "version": __version__}
     summary = build_summary(score, params, recording, quality, software)
@@ -128,18 +137,19 @@ def analyze(request: AnalyzeRequest, clock_stages: StageClock | None = None) -> 
 
 def _grid(recording: Recording, params: AnalysisParameters) -> Grid:
     path = recording.path
-    if recording.duration_s < MIN_DURATION_S:
-        raise InputError(
-            path,
-            f"the recording lasts only {recording.duration_s / 60:.1f} min",
-            expected="at least 10 minutes of data",
-        )
     grid = regularize(
         recording.time_s,
         recording.xyz_g,
         params.detection.max_gap_bridged_s,
         recording.nominal_rate_hz,
     )
+    duration = grid.end_s - grid.start_s  # after clock resets are undone
+    if duration < MIN_DURATION_S:
+        raise InputError(
+            path,
+            f"the recording lasts only {duration / 60:.1f} min",
+            expected="at least 10 minutes of data",
+        )
     if grid.rate_hz < MIN_RATE_HZ:
         raise InputError(
             path,
