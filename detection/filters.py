@@ -11,11 +11,22 @@ def moving_mean(values: np.ndarray, width: int) -> np.ndarray:
     n = len(values)
     cumulative = np.zeros((n + 1, *values.shape[1:]), dtype=np.float64)
     np.cumsum(values, axis=0, out=cumulative[1:])
-    index = np.arange(n)
-    low = np.clip(index - width // 2, 0, n)
-    high = np.clip(index + width - width // 2, 0, n)
+    before, after = width // 2, width - width // 2
+    out = np.empty((n, *values.shape[1:]), dtype=np.float64)
+    if n >= width:
+        # The interior with plain slices (no index arrays: this runs on every sample).
+        np.subtract(
+            cumulative[width:], cumulative[: n - width + 1], out=out[before : n - after + 1]
+        )
+        out[before : n - after + 1] /= width
+    edges = (
+        np.r_[0 : min(before, n), max(n - after + 1, before) : n] if n >= width else np.arange(n)
+    )
+    low = np.clip(edges - before, 0, n)
+    high = np.clip(edges + after, 0, n)
     count = (high - low).reshape(-1, *([1] * (values.ndim - 1)))
-    return (cumulative[high] - cumulative[low]) / count
+    out[edges] = (cumulative[high] - cumulative[low]) / count
+    return out
 
 
 def block_reduce(values: np.ndarray, block: int, reducer=np.median) -> np.ndarray:

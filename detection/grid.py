@@ -106,22 +106,34 @@ def _after_clock_resets(time_s: np.ndarray, resets: np.ndarray, max_gap_s: float
 
 
 def _drop_repeated_rows(time_s: np.ndarray, xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    same = np.zeros(len(time_s), dtype=bool)
-    same[1:] = (time_s[1:] == time_s[:-1]) & (xyz[1:] == xyz[:-1]).all(axis=1)
-    if not same.any():
+    """Rows repeated exactly (a BLE packet received twice)."""
+    same_time = np.flatnonzero(time_s[1:] == time_s[:-1]) + 1
+    if len(same_time) == 0:
         return time_s, xyz, 0
-    return time_s[~same], xyz[~same], int(same.sum())
+    repeated = same_time[(xyz[same_time] == xyz[same_time - 1]).all(axis=1)]
+    if len(repeated) == 0:
+        return time_s, xyz, 0
+    keep = np.ones(len(time_s), dtype=bool)
+    keep[repeated] = False
+    return time_s[keep], xyz[keep], int(len(repeated))
 
 
 def _spread_shared_stamps(time_s: np.ndarray, rate: float) -> np.ndarray:
-    """Samples sharing one stamp (packet-level stamping) are spread back from it at the rate."""
-    new_stamp = np.ones(len(time_s), dtype=bool)
-    new_stamp[1:] = time_s[1:] != time_s[:-1]
-    if new_stamp.all():
+    """Samples sharing one stamp (packet-level stamping) are spread back from it at the rate.
+
+    Only the samples in runs of equal stamps are touched, so a clean file costs one comparison.
+    """
+    repeats = np.flatnonzero(time_s[1:] == time_s[:-1]) + 1  # second and later of each run
+    if len(repeats) == 0:
         return time_s
-    group = np.cumsum(new_stamp) - 1
-    first = np.flatnonzero(new_stamp)
-    size = np.diff(np.append(first, len(time_s)))
-    position = np.arange(len(time_s)) - first[group]
-    spread = time_s - (size[group] - 1 - position) / rate
+    new_run = np.ones(len(repeats), dtype=bool)
+    new_run[1:] = repeats[1:] != repeats[:-1] + 1
+    run_id = np.cumsum(new_run) - 1
+    run_first = repeats[new_run] - 1  # the first sample carrying the run's stamp
+    run_size = np.bincount(run_id) + 1
+    members = np.concatenate([run_first, repeats])
+    run_of = np.concatenate([np.arange(len(run_first)), run_id])
+    position = members - run_first[run_of]
+    spread = time_s.copy()
+    spread[members] = time_s[members] - (run_size[run_of] - 1 - position) / rate
     return np.maximum.accumulate(spread)

@@ -52,7 +52,7 @@ def _read_bytes(path: str, warnings: list[str]) -> bytes:
         raise InputError(path, "file not found") from None
     except IsADirectoryError:
         raise InputError(path, "is a folder", expected="a CSV file") from None
-    if not data.strip():
+    if not re.search(rb"\S", data[:SNIFF_BYTES]) and not data.strip():  # strip copies: rarely
         raise InputError(path, "empty file", expected="accelerometer samples")
     sniff = data[:SNIFF_BYTES]
     if b"\x00" in sniff or _binary_share(sniff) > 0.05:
@@ -243,8 +243,8 @@ def _line_of(data: bytes, text: str) -> int:
 
 
 def _numeric_axes(path: str, table: pa.Table, axes: list[str], header_lines: int) -> np.ndarray:
-    columns = []
-    for name in axes:
+    xyz = np.empty((table.num_rows, 3), dtype=np.float64)
+    for index, name in enumerate(axes):
         column = table.column(name)
         if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
             row = _first_non_numeric(column)
@@ -255,8 +255,8 @@ def _numeric_axes(path: str, table: pa.Table, axes: list[str], header_lines: int
                 where=f"line {header_lines + row + 1}",
                 expected="numeric acceleration",
             )
-        columns.append(column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False))
-    return np.column_stack(columns)
+        xyz[:, index] = column.to_numpy(zero_copy_only=False)
+    return xyz
 
 
 def _first_non_numeric(column: pa.ChunkedArray) -> int:

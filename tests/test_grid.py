@@ -43,3 +43,12 @@ def test_duplicated_rows_are_dropped_and_shared_stamps_spread():
 def test_estimate_rate_ignores_gaps():
     t = np.concatenate([np.arange(0, 100, 0.04), np.arange(200, 300, 0.04)])
     assert estimate_rate(t, 1.0) == 25.0
+
+
+def test_samples_sharing_a_stamp_are_spread_back_at_the_rate():
+    from detection.grid import _spread_shared_stamps
+
+    stamps = np.array([0.0, 0.1, 0.1, 0.1, 0.2, 0.3, 0.3])
+    spread = _spread_shared_stamps(stamps, 30.0)
+    np.testing.assert_allclose(spread, [0.0, 0.1 - 2 / 30, 0.1 - 1 / 30, 0.1, 0.2, 0.3 - 1 / 30,
+                                        0.3])
