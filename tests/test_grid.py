@@ -50,5 +50,6 @@ def test_samples_sharing_a_stamp_are_spread_back_at_the_rate():
 
     stamps = np.array([0.0, 0.1, 0.1, 0.1, 0.2, 0.3, 0.3])
     spread = _spread_shared_stamps(stamps, 30.0)
-    np.testing.assert_allclose(spread, [0.0, 0.1 - 2 / 30, 0.1 - 1 / 30, 0.1, 0.2, 0.3 - 1 / 30,
-                                        0.3])
+    np.testing.assert_allclose(
+        spread, [0.0, 0.1 - 2 / 30, 0.1 - 1 / 30, 0.1, 0.2, 0.3 - 1 / 30, 0.3]
+    )
