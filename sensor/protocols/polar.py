@@ -1,0 +1,189 @@
+"""Polar Measurement Data (PMD): Verity Sense, H10, OH1 accelerometer streams."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sensor.protocols.common import Decoded, pack_bits, signed, unpack_bits
+
+SERVICE = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
+CONTROL_POINT = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
+DATA = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
+MIN_MTU = 232
+ACC = 2
+SDK_MODE = 9
+OP_GET_SETTINGS, OP_START, OP_STOP = 1, 2, 3
+STATUS = {0: "success", 6: "already in state", 10: "invalid MTU", 13: "device in charger"}
+EPOCH_2000_UNIX = 946_684_800.0
+
+
+def start_command(
+    rate_hz: int, range_g: int, resolution: int = 16, channels: int | None = None
+) -> bytes:
+    """Start ACC: settings as type-length-value (0 rate, 1 resolution, 2 range, 4 channels)."""
+    body = bytes([OP_START, ACC]) + struct.pack("<BBH", 0, 1, rate_hz)
+    body += struct.pack("<BBH", 1, 1, resolution) + struct.pack("<BBH", 2, 1, range_g)
+    if channels is not None:
+        body += bytes([4, 1, channels])
+    return body
+
+
+STOP_COMMAND = bytes([OP_STOP, ACC])
+QUERY_SETTINGS = bytes([OP_GET_SETTINGS, ACC])
+
+
+@dataclass
+class ControlReply:
+    op: int
+    measurement: int
+    status: int
+    more: bool
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0
+
+    @property
+    def meaning(self) -> str:
+        return STATUS.get(self.status, f"error {self.status}")
+
+
+def parse_control(message: bytes) -> ControlReply | str:
+    """A control-point indication: a reply (F0 ...), or a text saying what else it is."""
+    if not message:
+        return "empty control-point message"
+    if message[0] == 0x01:
+        return "the sensor stopped the stream itself"
+    if message[0] == 0x0F:
+        return "feature bitmap"
+    if message[0] != 0xF0 or len(message) < 5:
+        return f"unexpected control-point message {message[:8].hex()}"
+    reply = ControlReply(message[1], message[2], message[3], message[4] != 0)
+    reply.settings = parse_settings(message[5:])
+    return reply
+
+
+def parse_settings(data: bytes) -> dict:
+    """TLV settings: 0 rate, 1 resolution, 2 range (u16 values), 4 channels (u8), 5 factor (f32)."""
+    settings: dict[str, list] = {}
+    names = {0: "rate_hz", 1: "resolution", 2: "range_g", 4: "channels", 5: "factor"}
+    position = 0
+    while position + 2 <= len(data):
+        kind, count = data[position], data[position + 1]
+        size = {4: 1, 5: 4}.get(kind, 2)
+        chunk = data[position + 2 : position + 2 + size * count]
+        if len(chunk) < size * count:
+            break
+        if kind == 5:
+            values = list(struct.unpack(f"<{count}f", chunk))
+        elif size == 1:
+            values = list(chunk)
+        else:
+            values = list(struct.unpack(f"<{count}H", chunk))
+        settings[names.get(kind, f"setting_{kind}")] = values
+        position += 2 + size * count
+    return settings
+
+
+@dataclass
+class PolarDecoder:
+    """Turns PMD data notifications into samples; keeps the last frame's stamp for timing."""
+
+    rate_hz: float
+    factor: float = 1.0
+    previous_stamp_ns: int | None = None
+
+    def decode(self, frame: bytes) -> Decoded:
+        if len(frame) < 11:
+            return Decoded.bad(f"PMD frame of {len(frame)} bytes is too short")
+        if frame[0] & 0x3F != ACC:
+            return Decoded.bad(f"PMD frame of measurement type {frame[0] & 0x3F}, not ACC")
+        stamp = struct.unpack_from("<Q", frame, 1)[0]
+        kind = frame[9]
+        try:
+            if kind & 0x80:
+                milli_g = self._compressed(frame[10:], kind & 0x7F)
+            else:
+                milli_g = self._raw(frame[10:], kind)
+        except ValueError as problem:
+            return Decoded.bad(f"PMD frame dropped: {problem}")
+        if len(milli_g) == 0:
+            return Decoded.bad("PMD frame without samples")
+        times = self._times(stamp, len(milli_g))
+        if times is None:
+            return Decoded.bad("PMD frame stamped before the previous one: dropped")
+        return Decoded(milli_g / 1000.0, times)
+
+    def _raw(self, payload: bytes, kind: int) -> np.ndarray:
+        width = {0: 1, 1: 2, 2: 3}.get(kind)
+        if width is None:
+            raise ValueError(f"unknown frame type {kind}")
+        if len(payload) % (3 * width):
+            raise ValueError(f"payload of {len(payload)} bytes is not whole samples")
+        raw = np.frombuffer(payload, dtype=np.uint8).reshape(-1, width).astype(np.int64)
+        values = raw @ (1 << (8 * np.arange(width, dtype=np.int64)))
+        return signed(values, 8 * width).reshape(-1, 3).astype(float) * self.factor
+
+    def _compressed(self, payload: bytes, kind: int) -> np.ndarray:
+        if len(payload) < 6:
+            raise ValueError("no reference sample")
+        reference = np.array(struct.unpack_from("<3h", payload, 0), dtype=np.int64)
+        samples = [reference[None, :]]
+        position = 6
+        while position < len(payload):
+            if position + 2 > len(payload):
+                raise ValueError("block header cut off")
+            width, count = payload[position], payload[position + 1]
+            if not 1 <= width <= 32:
+                raise ValueError(f"delta width {width}")
+            size = (width * count * 3 + 7) // 8
+            block = payload[position + 2 : position + 2 + size]
+            deltas = signed(unpack_bits(block, width, count * 3), width).reshape(count, 3)
+            samples.append(samples[-1][-1] + np.cumsum(deltas, axis=0))
+            position += 2 + size
+        values = np.vstack(samples).astype(float) * self.factor
+        return values * 1000.0 if kind == 0 else values  # type 0 counts in g
+
+    def _times(self, stamp_ns: int, count: int) -> np.ndarray | None:
+        """The stamp is the LAST sample's; earlier ones step back evenly."""
+        if self.previous_stamp_ns is not None:
+            if stamp_ns <= self.previous_stamp_ns:
+                return None
+            step = (stamp_ns - self.previous_stamp_ns) / count / 1e9
+        else:
+            step = 1.0 / self.rate_hz
+        self.previous_stamp_ns = stamp_ns
+        last = stamp_ns / 1e9
+        return last - step * np.arange(count - 1, -1, -1)
+
+
+def encode_raw(milli_g: np.ndarray, stamp_ns: int) -> bytes:
+    """A raw int16 ACC frame (frame type 1)."""
+    values = np.asarray(np.round(milli_g), dtype="<i2")
+    return bytes([ACC]) + struct.pack("<Q", stamp_ns) + bytes([1]) + values.tobytes()
+
+
+def encode_compressed(milli_g: np.ndarray, stamp_ns: int, block: int = 16) -> bytes:
+    """A delta-compressed ACC frame (0x81): reference sample, then blocks of deltas, each
+    block as narrow as its largest delta allows (so one frame holds several widths)."""
+    values = np.asarray(np.round(milli_g), dtype=np.int64)
+    payload = struct.pack("<3h", *values[0])
+    deltas = np.diff(values, axis=0)
+    for first in range(0, len(deltas), block):
+        part = deltas[first : first + block]
+        largest = int(np.abs(part).max()) if len(part) else 0
+        width = max(int(largest).bit_length() + 1, 1)
+        payload += bytes([width, len(part)]) + pack_bits(part.ravel(), width)
+    return bytes([ACC]) + struct.pack("<Q", stamp_ns) + bytes([0x81]) + payload
+
+
+def reply(op: int, status: int, settings: bytes = b"") -> bytes:
+    return bytes([0xF0, op, ACC, status, 0]) + settings
+
+
+def sensor_seconds_to_unix(seconds_since_2000: np.ndarray) -> np.ndarray:
+    return np.asarray(seconds_since_2000) + EPOCH_2000_UNIX

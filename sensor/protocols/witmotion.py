@@ -1,0 +1,59 @@
+"""WitMotion WT901BLE: 20-byte frames 55 61 that may split across notifications."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sensor.protocols.common import Decoded
+
+SERVICE = "0000ffe5-0000-1000-8000-00805f9a34fb"
+NOTIFY = "0000ffe4-0000-1000-8000-00805f9a34fb"
+WRITE = "0000ffe9-0000-1000-8000-00805f9a34fb"
+HEADER = b"\x55\x61"
+FRAME = 20
+RATE_CODES = {10: 0x06, 20: 0x07, 50: 0x08, 100: 0x09, 200: 0x0A}
+
+
+def rate_commands(rate_hz: int) -> list[bytes]:
+    return [
+        bytes.fromhex("FFAA6988B5"),
+        bytes([0xFF, 0xAA, 0x03, RATE_CODES[rate_hz], 0x00]),
+        bytes.fromhex("FFAA000000"),
+    ]
+
+
+@dataclass
+class WitMotionDecoder:
+    buffer: bytes = b""
+
+    def decode(self, data: bytes) -> Decoded:
+        self.buffer += data
+        frames, problems = [], []
+        while True:
+            start = self.buffer.find(HEADER)
+            if start < 0:
+                if self.buffer:
+                    problems.append(f"{len(self.buffer)} bytes without a frame header skipped")
+                self.buffer = self.buffer[-1:] if self.buffer.endswith(b"\x55") else b""
+                break
+            if start:
+                problems.append(f"{start} bytes before a frame header skipped")
+            if len(self.buffer) - start < FRAME:
+                self.buffer = self.buffer[start:]
+                break
+            frames.append(self.buffer[start : start + FRAME])
+            self.buffer = self.buffer[start + FRAME :]
+        if not frames:
+            return Decoded(problems=problems)
+        raw = np.frombuffer(b"".join(f[2:8] for f in frames), dtype="<i2").reshape(-1, 3)
+        return Decoded(raw.astype(float) / 32768 * 16, problems=problems)
+
+
+def encode(xyz_g: np.ndarray) -> bytes:
+    frames = []
+    for sample in np.atleast_2d(xyz_g):
+        acc = np.clip(np.round(sample / 16 * 32768), -32768, 32767).astype("<i2")
+        frames.append(HEADER + acc.tobytes() + bytes(12))  # gyro and angles left at zero
+    return b"".join(frames)
