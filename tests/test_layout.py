@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def imported_packages(package: str) -> set[str]:
     found = set()
-    for path in (ROOT / package).glob("*.py"):
+    for path in (ROOT / package).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 found |= {alias.name.split(".")[0] for alias in node.names}

@@ -1,0 +1,1 @@
+"""Bluetooth: a bleak backend over bumble's in-memory link, and emulated sensors."""

@@ -1,0 +1,122 @@
+"""An emulated Polar Verity Sense: PMD control point and data over a real bumble GATT server."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Callable
+
+import numpy as np
+from bumble.core import UUID, AdvertisingData
+from bumble.gatt import Characteristic, CharacteristicValue, Service
+
+from sensor.ble.bumble_backend import VirtualAir
+from sensor.protocols import polar
+
+FEATURES = bytes([0x0F, 0x04, 0x00])  # accelerometer supported
+
+
+class EmulatedPolar:
+    """Plays `source(first, count) -> xyz in g` as compressed PMD frames, `speed` x real time."""
+
+    def __init__(
+        self,
+        air: VirtualAir,
+        address: str,
+        source: Callable[[int, int], np.ndarray],
+        rate_hz: int = 52,
+        speed: float = 1.0,
+        name: str = "Polar Sense EMU01",
+        frame_samples: int = 36,
+        clock_offset_s: float = 0.0,
+    ) -> None:
+        self.air = air
+        self.device = air.new_device(address, name)
+        self.source = source
+        self.rate_hz = rate_hz
+        self.speed = speed
+        self.frame_samples = frame_samples
+        self.clock_offset_s = clock_offset_s
+        self.running = False
+        self.sent = 0
+        self.commands: list[bytes] = []
+        self._task: asyncio.Task | None = None
+        self.control = Characteristic(
+            UUID(polar.CONTROL_POINT),
+            Characteristic.Properties.READ
+            | Characteristic.Properties.WRITE
+            | Characteristic.Properties.INDICATE,
+            Characteristic.READABLE | Characteristic.WRITEABLE,
+            CharacteristicValue(read=lambda _: FEATURES, write=self._on_command),
+        )
+        self.data = Characteristic(
+            UUID(polar.DATA), Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
+        )
+        self.device.add_service(Service(UUID(polar.SERVICE), [self.control, self.data]))
+
+    async def start(self) -> None:
+        await self.device.power_on()
+        advertising = bytes(
+            AdvertisingData(
+                [
+                    (AdvertisingData.COMPLETE_LOCAL_NAME, self.device.name.encode()),
+                    (
+                        AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
+                        bytes(UUID(polar.SERVICE)),
+                    ),
+                ]
+            )
+        )
+        await self.device.start_advertising(
+            advertising_data=advertising,
+            auto_restart=True,
+            advertising_interval_min=20.0,
+            advertising_interval_max=20.0,
+        )
+        self.air.names[str(self.device.random_address).split("/")[0]] = self.device.name
+
+    @property
+    def address(self) -> str:
+        return str(self.device.random_address).split("/")[0]
+
+    def _on_command(self, connection, value: bytes) -> None:
+        self.commands.append(bytes(value))
+        asyncio.get_event_loop().create_task(self._answer(bytes(value)))
+
+    async def _answer(self, command: bytes) -> None:
+        if command[:2] == polar.QUERY_SETTINGS:
+            settings = bytes.fromhex("0001") + struct.pack("<H", self.rate_hz)
+            settings += bytes.fromhex("01011000 02010800")
+            answer = polar.reply(polar.OP_GET_SETTINGS, 0, settings)
+        elif command[:2] == bytes([polar.OP_START, polar.ACC]):
+            if self.running:
+                answer = polar.reply(polar.OP_START, 6)
+            else:
+                answer = polar.reply(polar.OP_START, 0, bytes([5, 1]) + struct.pack("<f", 1.0))
+                self.running = True
+                self._task = asyncio.get_event_loop().create_task(self._stream())
+        elif command[:2] == polar.STOP_COMMAND:
+            self.running = False
+            answer = polar.reply(polar.OP_STOP, 0)
+        else:
+            answer = polar.reply(command[0] if command else 0, 1)
+        await self.device.indicate_subscribers(self.control, answer)
+
+    async def _stream(self) -> None:
+        period = self.frame_samples / self.rate_hz / self.speed
+        while self.running:
+            xyz = self.source(self.sent, self.frame_samples)
+            self.sent += len(xyz)
+            last_sample_s = self.clock_offset_s + (self.sent - 1) / self.rate_hz
+            frame = polar.encode_compressed(xyz * 1000, int(last_sample_s * 1e9))
+            await self.device.notify_subscribers(self.data, frame)
+            await asyncio.sleep(period)
+
+    async def stop_stream_itself(self) -> None:
+        """The sensor ends the stream on its own (strap off): a control-point 01 message."""
+        self.running = False
+        await self.device.indicate_subscribers(self.control, bytes([0x01, polar.ACC]))
+
+    async def drop_link(self) -> None:
+        for connection in list(self.device.connections.values()):
+            await connection.disconnect()
