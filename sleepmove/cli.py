@@ -92,6 +92,36 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--force", action="store_true", help="redo finished nights")
     add_analysis_options(batch)
 
+    record = commands.add_parser(
+        "record",
+        help="record a night from BLE sensors (or emulated ones), then analyze it",
+        description="Connect to one or two sensors, stream until --duration ends or Ctrl-C, "
+        "reconnecting whenever the link drops, writing DIR/<side>.csv and DIR/recording.json "
+        "as it goes; then analyze what was recorded into DIR. Polar PMD sensors (Verity "
+        "Sense, H10, OH1) are supported for recording.",
+    )
+    record.add_argument("--device", help="name or address of the (left) sensor")
+    record.add_argument("--device-right", help="name or address of the right sensor")
+    record.add_argument("--out", required=True)
+    record.add_argument("--side", choices=("left", "right"))
+    record.add_argument("--rate", type=int, default=52, help="samples per second (default 52)")
+    record.add_argument("--duration", default="9h", help="e.g. 9h, 30m (default 9h)")
+    record.add_argument(
+        "--emulate",
+        choices=("polar",),
+        help="record from emulated sensors playing a simulated night",
+    )
+    record.add_argument("--emulate-two", action="store_true", help="two emulated legs")
+    record.add_argument("--scenario", default="plmd-moderate", help="simulated night to play")
+    record.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="emulated nights play this many times faster than real time",
+    )
+    record.add_argument("--seed", type=int, default=0)
+    record.add_argument("--no-report", action="store_true")
+
     report = commands.add_parser(
         "report",
         help="compare analyzed nights",
@@ -158,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
             return _report(args)
         if args.command == "batch":
             return _batch(args)
+        if args.command == "record":
+            if not (args.emulate or args.device):
+                parser.error("give --device NAME_OR_ADDRESS, or --emulate polar")
+            from sleepmove.record import run_record_command
+
+            return run_record_command(args)
         if args.command == "validate":
             return _validate(parser, args)
         return _simulate(parser, args)

@@ -53,6 +53,10 @@ def test_polar_raw_frame_round_trip_and_back_filled_times():
     # the next frame's step comes from the two stamps
     later = decoder.decode(polar.encode_raw(MILLI_G, stamp + 6 * 19_000_000))
     np.testing.assert_allclose(np.diff(later.times_s), 0.019, atol=1e-6)
+    # a lost frame: the stamps are too far apart for 6 samples; nominal steps, gap before
+    after_loss = decoder.decode(polar.encode_raw(MILLI_G, stamp + 6 * 19_000_000 + 10**9))
+    np.testing.assert_allclose(np.diff(after_loss.times_s), 0.02, atol=1e-6)
+    assert after_loss.times_s[0] - later.times_s[-1] > 0.8
 
 
 def test_polar_compressed_frame_with_blocks_of_different_widths():

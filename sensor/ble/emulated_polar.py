@@ -56,6 +56,9 @@ class EmulatedPolar:
 
     async def start(self) -> None:
         await self.device.power_on()
+        await self.start_advertising()
+
+    async def start_advertising(self) -> None:
         advertising = bytes(
             AdvertisingData(
                 [
@@ -103,14 +106,21 @@ class EmulatedPolar:
         await self.device.indicate_subscribers(self.control, answer)
 
     async def _stream(self) -> None:
+        """Frames on an absolute schedule, so sending time never slows the sensor's clock."""
         period = self.frame_samples / self.rate_hz / self.speed
+        loop = asyncio.get_event_loop()
+        due = loop.time()
         while self.running:
             xyz = self.source(self.sent, self.frame_samples)
             self.sent += len(xyz)
             last_sample_s = self.clock_offset_s + (self.sent - 1) / self.rate_hz
             frame = polar.encode_compressed(xyz * 1000, int(last_sample_s * 1e9))
-            await self.device.notify_subscribers(self.data, frame)
-            await asyncio.sleep(period)
+            if self.device.connections:
+                await self.device.notify_subscribers(self.data, frame)
+            # else: like a real sensor, it keeps measuring with nobody listening; those
+            # samples are lost, and the stream is still running at the next connection.
+            due += period
+            await asyncio.sleep(max(due - loop.time(), 0))
 
     async def stop_stream_itself(self) -> None:
         """The sensor ends the stream on its own (strap off): a control-point 01 message."""
@@ -120,3 +130,10 @@ class EmulatedPolar:
     async def drop_link(self) -> None:
         for connection in list(self.device.connections.values()):
             await connection.disconnect()
+
+    async def disappear(self, seconds: float) -> None:
+        """Out of range for a while: the link drops and the sensor stops advertising."""
+        await self.device.stop_advertising()
+        await self.drop_link()
+        await asyncio.sleep(seconds)
+        await self.start_advertising()

@@ -149,13 +149,19 @@ class PolarDecoder:
         return values * 1000.0 if kind == 0 else values  # type 0 counts in g
 
     def _times(self, stamp_ns: int, count: int) -> np.ndarray | None:
-        """The stamp is the LAST sample's; earlier ones step back evenly."""
+        """The stamp is the LAST sample's; earlier ones step back evenly.
+
+        The step comes from the previous frame's stamp, unless the stamps are further apart
+        than this frame's samples can fill: frames were lost, the nominal rate is used and the
+        loss shows as a gap before this frame.
+        """
+        step = 1.0 / self.rate_hz
         if self.previous_stamp_ns is not None:
             if stamp_ns <= self.previous_stamp_ns:
                 return None
-            step = (stamp_ns - self.previous_stamp_ns) / count / 1e9
-        else:
-            step = 1.0 / self.rate_hz
+            elapsed = (stamp_ns - self.previous_stamp_ns) / 1e9
+            if elapsed <= (count + 0.5) / self.rate_hz:
+                step = elapsed / count
         self.previous_stamp_ns = stamp_ns
         last = stamp_ns / 1e9
         return last - step * np.arange(count - 1, -1, -1)

@@ -1,0 +1,193 @@
+"""Record a night from a BLE sensor: reconnect forever, lose nothing, write as you go.
+
+The CSV is append-only in the format `sleepmove analyze` reads (time in Unix seconds, x, y,
+z in g) and is flushed and fsynced at least every second: a kill -9 or a power cut loses at
+most the last second, and the reader tolerates a cut last line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+
+from sensor.protocols import polar
+
+SYNC_EVERY_S = 1.0
+
+
+class CsvAppender:
+    """Append-only samples; at most one second of them is ever only in memory."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        new = not os.path.exists(path) or os.path.getsize(path) == 0
+        self.handle = open(path, "a", encoding="ascii")
+        if new:
+            self.handle.write("time,x,y,z\n")
+        self.last_sync = time.monotonic()
+        self.samples = 0
+
+    def append(self, times_unix: np.ndarray, xyz_g: np.ndarray) -> None:
+        if len(times_unix) == 0:
+            return
+        rows = np.column_stack([times_unix, xyz_g])
+        np.savetxt(self.handle, rows, fmt=["%.3f", "%.5f", "%.5f", "%.5f"], delimiter=",")
+        self.samples += len(times_unix)
+        if time.monotonic() - self.last_sync >= SYNC_EVERY_S:
+            self.sync()
+
+    def sync(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.last_sync = time.monotonic()
+
+    def close(self) -> None:
+        self.sync()
+        self.handle.close()
+
+
+@dataclass
+class SessionStats:
+    device: str
+    protocol: str
+    side: str
+    rate_hz: int
+    range_g: int
+    start: str = ""
+    state: str = "searching"
+    samples: int = 0
+    frames: int = 0
+    bad_frames: int = 0
+    reconnections: int = 0
+    data_loss_s: float = 0.0
+    gaps: list = field(default_factory=list)
+    messages: list = field(default_factory=list)
+
+
+class PolarSession:
+    """One Polar PMD sensor through bleak: configure, stream, and reconnect with back-off."""
+
+    def __init__(
+        self,
+        address: str,
+        side: str,
+        writer: CsvAppender,
+        stats: SessionStats,
+        connect: Callable,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.address = address
+        self.side = side
+        self.writer = writer
+        self.stats = stats
+        self.connect = connect  # address, disconnected callback -> BleakClient (not connected)
+        self.clock = clock
+        self.decoder = polar.PolarDecoder(rate_hz=stats.rate_hz)
+        self.offset_s: float | None = None  # host time minus sensor time
+        self.last_time: float | None = None
+        self.lost = asyncio.Event()
+        self.control_replies: asyncio.Queue = asyncio.Queue()
+
+    async def run(self, stop: asyncio.Event, deadline: float) -> None:
+        backoff = 0.5
+        while not stop.is_set() and self.clock() < deadline:
+            self.lost.clear()
+            try:
+                client = self.connect(self.address, lambda _=None: self.lost.set())
+                async with client:
+                    self.stats.state = "configuring"
+                    await self._configure(client)
+                    self.stats.state = "streaming"
+                    backoff = 0.5
+                    await self._wait(stop, deadline)
+                    if not self.lost.is_set():
+                        await self._stop_stream(client)
+            except Exception as error:  # bleak raises many kinds; the night goes on
+                self.stats.messages.append(f"{type(error).__name__}: {error}"[:200])
+            if stop.is_set() or self.clock() >= deadline:
+                break
+            self.stats.state = "reconnecting"
+            self.stats.reconnections += 1
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+        self.stats.state = "stopped"
+
+    async def _wait(self, stop: asyncio.Event, deadline: float) -> None:
+        while not (stop.is_set() or self.lost.is_set() or self.clock() >= deadline):
+            await asyncio.sleep(0.05)
+
+    async def _command(self, client, command: bytes) -> polar.ControlReply | str:
+        await client.write_gatt_char(polar.CONTROL_POINT, command, response=True)
+        return await asyncio.wait_for(self.control_replies.get(), 5.0)
+
+    async def _configure(self, client) -> None:
+        await client.start_notify(polar.CONTROL_POINT, self._on_control)
+        await client.start_notify(polar.DATA, self._on_data)
+        # A stream left running by an earlier connection answers "already in state": stop it.
+        await self._command(client, polar.STOP_COMMAND)
+        reply = await self._command(
+            client, polar.start_command(self.stats.rate_hz, self.stats.range_g, 16, 3)
+        )
+        if isinstance(reply, polar.ControlReply):
+            if not reply.ok:
+                raise RuntimeError(f"start refused: {reply.meaning}")
+            self.decoder.factor = (reply.settings.get("factor") or [1.0])[0]
+
+    async def _stop_stream(self, client) -> None:
+        try:
+            await client.write_gatt_char(polar.CONTROL_POINT, polar.STOP_COMMAND, response=True)
+        except Exception as error:  # the link may already be gone: nothing is lost
+            self.stats.messages.append(f"stop: {error}"[:200])
+
+    def _on_control(self, _, data: bytearray) -> None:
+        message = polar.parse_control(bytes(data))
+        if message == "the sensor stopped the stream itself":
+            self.stats.messages.append(message)
+            self.lost.set()  # reconnect and start again
+            return
+        self.control_replies.put_nowait(message)
+
+    def _on_data(self, _, data: bytearray) -> None:
+        decoded = self.decoder.decode(bytes(data))
+        if decoded.problems:
+            self.stats.bad_frames += 1
+            self.stats.messages.append(decoded.problems[0])
+            return
+        self.stats.frames += 1
+        sensor_times = decoded.times_s
+        if self.offset_s is None:
+            # Host-anchored: the sensor clock (possibly years off) only spaces the samples.
+            self.offset_s = self.clock() - sensor_times[-1]
+        times = sensor_times + self.offset_s
+        if self.last_time is not None:
+            gap = times[0] - self.last_time - 1.0 / self.stats.rate_hz
+            if gap > 0.5 / self.stats.rate_hz:
+                self.stats.data_loss_s += gap
+                if gap >= 1.0:
+                    self.stats.gaps.append([round(self.last_time, 3), round(times[0], 3)])
+            keep = times > self.last_time  # a repeated frame adds nothing
+            times, decoded.xyz_g = times[keep], decoded.xyz_g[keep]
+        if len(times):
+            self.writer.append(times, decoded.xyz_g)
+            self.stats.samples += len(times)
+            self.last_time = float(times[-1])
+
+
+def write_recording_json(path: str, sessions: list[SessionStats], extra: dict) -> None:
+    from reports.atomic import write_files  # the same atomic writer as the results
+
+    record = {**extra, "sensors": [asdict(s) for s in sessions]}
+    write_files(
+        os.path.dirname(path) or ".", {os.path.basename(path): json.dumps(record, indent=1) + "\n"}
+    )
+
+
+def iso_now() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")

@@ -1,0 +1,180 @@
+"""`sleepmove record`: one or two sensors overnight, then the same analysis as `analyze`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+
+from sensor.errors import InputError
+from sensor.recorder import CsvAppender, PolarSession, SessionStats, iso_now, write_recording_json
+
+EMULATED = {"polar": "Polar Sense EMU"}
+
+
+def parse_duration(text: str) -> float:
+    """'9h', '30m', '45s' or seconds."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    try:
+        if text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except (ValueError, IndexError):
+        problem = f"cannot read {text!r}"
+    raise InputError("--duration", problem, expected="e.g. 9h, 30m, 600")
+
+
+class SimulatedClock:
+    """Wall time that runs `speed` times faster, for emulated nights."""
+
+    def __init__(self, start: float, speed: float) -> None:
+        self.start, self.speed, self.origin = start, speed, time.monotonic()
+
+    def __call__(self) -> float:
+        return self.start + (time.monotonic() - self.origin) * self.speed
+
+
+def simulated_source(scenario: str, hours: float, rate_hz: int, side: str, seed: int):
+    """The simulator's night for one leg, served frame by frame."""
+    from sensor.simulate_night import plan_night
+    from sensor.simulate_signal import draw_physics, leg_signal
+
+    rng = np.random.default_rng(seed)
+    sides = ["left", "right"] if side else []
+    plan = plan_night(scenario, hours, sides, rng)
+    physics = draw_physics(rng, float(rate_hz), scenario)
+    _, xyz = leg_signal(plan, side, physics, 0.0, rng)
+
+    def source(first: int, count: int) -> np.ndarray:
+        chunk = xyz[first : first + count]
+        return chunk if len(chunk) == count else np.tile(xyz[-1], (count, 1))
+
+    return source
+
+
+async def record(args, script=None) -> dict:
+    """`script(emulators)`: a coroutine that misbehaves on purpose (tests)."""
+    duration = parse_duration(args.duration)
+    os.makedirs(args.out, exist_ok=True)
+    sides = (
+        [args.side or "", "right"] if args.device_right or args.emulate_two else [args.side or ""]
+    )
+    if len(sides) == 2:
+        sides[0] = "left"
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    clock = time.time
+    extra_kwargs: dict = {}
+    emulators = []
+    if args.emulate:
+        from sensor.ble.bumble_backend import BumbleClient, VirtualAir
+        from sensor.ble.emulated_polar import EmulatedPolar
+
+        air = VirtualAir()
+        await air.start()
+        clock = SimulatedClock(time.time(), args.speed)
+        for index, side in enumerate(sides):
+            source = simulated_source(
+                args.scenario, duration / 3600 + 0.1, args.rate, side, args.seed
+            )
+            emulator = EmulatedPolar(
+                air,
+                f"E0:E1:E2:E3:E4:E{index}",
+                source,
+                args.rate,
+                args.speed,
+                name=f"{EMULATED['polar']}{index}",
+            )
+            await emulator.start()
+            emulators.append(emulator)
+        addresses = [e.address for e in emulators]
+        backend = BumbleClient
+        extra_kwargs = {"air": air}
+    else:
+        addresses = [args.device] + ([args.device_right] if args.device_right else [])
+        backend = None
+
+    def connect(address, on_lost):
+        from bleak import BleakClient
+
+        kwargs = {"backend": backend, **extra_kwargs} if backend else {}
+        return BleakClient(address, disconnected_callback=on_lost, timeout=10, **kwargs)
+
+    deadline = clock() + duration
+    sessions, writers, stats = [], [], []
+    for address, side in zip(addresses, sides):
+        writer = CsvAppender(os.path.join(args.out, f"{side or 'night'}.csv"))
+        info = SessionStats(
+            device=address,
+            protocol="polar-pmd",
+            side=side,
+            rate_hz=args.rate,
+            range_g=8,
+            start=iso_now(),
+        )
+        sessions.append(PolarSession(address, side, writer, info, connect, clock))
+        writers.append(writer)
+        stats.append(info)
+    path = os.path.join(args.out, "recording.json")
+    extra = {
+        "duration_planned_s": duration,
+        "emulated": bool(args.emulate),
+        "speed": args.speed if args.emulate else 1.0,
+    }
+    tasks = [asyncio.create_task(s.run(stop, deadline)) for s in sessions]
+    if script is not None:
+        asyncio.create_task(script(emulators))
+    try:
+        while not all(t.done() for t in tasks):
+            await asyncio.sleep(1.0)
+            _status(stats)
+            write_recording_json(path, stats, extra)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for writer in writers:
+            writer.close()
+        write_recording_json(path, stats, extra)
+        sys.stderr.write("\n")
+    return {"files": {s.side: w.path for s, w in zip(stats, writers)}, "stats": stats}
+
+
+def _status(stats: list[SessionStats]) -> None:
+    parts = [
+        f"{s.side or 'sensor'}: {s.state}, {s.samples} samples, "
+        f"{s.data_loss_s:.1f} s lost, {s.reconnections} reconnections"
+        for s in stats
+    ]
+    line = " | ".join(parts)
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + line[:150].ljust(150))
+    else:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def run_record_command(args) -> int:
+    result = asyncio.run(record(args))
+    files = result["files"]
+    if not any(s.samples for s in result["stats"]):
+        print("nothing was recorded", file=sys.stderr)
+        return 1
+    from sleepmove.pipeline import AnalyzeRequest, analyze
+
+    inputs = {side: path for side, path in files.items()}
+    try:
+        analysis = analyze(AnalyzeRequest(inputs, args.out, report=not args.no_report))
+    except InputError as error:
+        print(f"recorded, but not analyzed: {error}", file=sys.stderr)
+        return 0
+    print(
+        f"recorded {sum(s.samples for s in result['stats'])} samples; "
+        f"PLM index {analysis.summary['plm_index']}; results in {args.out}/"
+    )
+    return 0
