@@ -181,12 +181,14 @@ class PolarSession:
 
 
 def write_recording_json(path: str, sessions: list[SessionStats], extra: dict) -> None:
-    from reports.atomic import write_files  # the same atomic writer as the results
-
+    """Written to a temporary name and renamed: always a complete file."""
     record = {**extra, "sensors": [asdict(s) for s in sessions]}
-    write_files(
-        os.path.dirname(path) or ".", {os.path.basename(path): json.dumps(record, indent=1) + "\n"}
-    )
+    temporary = path + ".partial"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(record, handle, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
 
 
 def iso_now() -> str:
