@@ -82,6 +82,7 @@ class PolarSession:
         stats: SessionStats,
         connect: Callable,
         clock: Callable[[], float] = time.time,
+        connect_lock: asyncio.Lock | None = None,
     ) -> None:
         self.address = address
         self.side = side
@@ -94,23 +95,27 @@ class PolarSession:
         self.last_time: float | None = None
         self.lost = asyncio.Event()
         self.control_replies: asyncio.Queue = asyncio.Queue()
+        self.connect_lock = connect_lock or asyncio.Lock()
 
     async def run(self, stop: asyncio.Event, deadline: float) -> None:
         backoff = 0.5
         while not stop.is_set() and self.clock() < deadline:
             self.lost.clear()
+            client = self.connect(self.address, lambda _=None: self.lost.set())
             try:
-                client = self.connect(self.address, lambda _=None: self.lost.set())
-                async with client:
-                    self.stats.state = "configuring"
-                    await self._configure(client)
-                    self.stats.state = "streaming"
-                    backoff = 0.5
-                    await self._wait(stop, deadline)
-                    if not self.lost.is_set():
-                        await self._stop_stream(client)
+                async with self.connect_lock:  # one connection attempt at a time per adapter
+                    await client.connect()
+                self.stats.state = "configuring"
+                await self._configure(client)
+                self.stats.state = "streaming"
+                backoff = 0.5
+                await self._wait(stop, deadline)
+                if not self.lost.is_set():
+                    await self._stop_stream(client)
             except Exception as error:  # bleak raises many kinds; the night goes on
                 self.stats.messages.append(f"{type(error).__name__}: {error}"[:200])
+            finally:
+                await self._disconnect(client)
             if stop.is_set() or self.clock() >= deadline:
                 break
             self.stats.state = "reconnecting"
@@ -118,6 +123,12 @@ class PolarSession:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 30.0)
         self.stats.state = "stopped"
+
+    async def _disconnect(self, client) -> None:
+        try:
+            await client.disconnect()
+        except Exception as error:  # already gone
+            self.stats.messages.append(f"disconnect: {error}"[:200])
 
     async def _wait(self, stop: asyncio.Event, deadline: float) -> None:
         while not (stop.is_set() or self.lost.is_set() or self.clock() >= deadline):

@@ -51,7 +51,7 @@ def simulate(
         files[side or "single"] = name
         sensors[side or "single"] = asdict(physics) | {"start_offset_s": offset}
         gaps[side or "single"] = leg_gaps
-    truth = _truth(plan, legs, start_unix, files, sensors, gaps, scenario, seed)
+    truth = truth_record(plan, legs, start_unix, files, sensors, gaps, scenario, seed)
     with open(os.path.join(out_dir, "truth.json"), "w") as handle:
         json.dump(truth, handle, indent=1)
     return truth
@@ -88,7 +88,7 @@ def _write_csv(path: str, unix_s: np.ndarray, xyz: np.ndarray) -> None:
         np.savetxt(handle, body, fmt=["%.3f", "%.4f", "%.4f", "%.4f"], delimiter=",")
 
 
-def _truth(plan: NightPlan, legs, start_unix, files, sensors, gaps, scenario, seed) -> dict:
+def truth_record(plan: NightPlan, legs, start_unix, files, sensors, gaps, scenario, seed) -> dict:
     two = len(legs) == 2
     events = []
     for event in plan.events:

@@ -108,10 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--duration", default="9h", help="e.g. 9h, 30m (default 9h)")
     record.add_argument(
         "--emulate",
-        choices=("polar",),
-        help="record from emulated sensors playing a simulated night",
+        metavar="DEVICE[,DEVICE]",
+        help="record from emulated sensors playing a simulated night: polar-verity or "
+        "polar-h10, two (comma-separated) for two legs",
     )
-    record.add_argument("--emulate-two", action="store_true", help="two emulated legs")
     record.add_argument("--scenario", default="plmd-moderate", help="simulated night to play")
     record.add_argument(
         "--speed",
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             return _batch(args)
         if args.command == "record":
             if not (args.emulate or args.device):
-                parser.error("give --device NAME_OR_ADDRESS, or --emulate polar")
+                parser.error("give --device NAME_OR_ADDRESS, or --emulate polar-verity")
             from sleepmove.record import run_record_command
 
             return run_record_command(args)

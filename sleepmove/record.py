@@ -13,7 +13,7 @@ import numpy as np
 from sensor.errors import InputError
 from sensor.recorder import CsvAppender, PolarSession, SessionStats, iso_now, write_recording_json
 
-EMULATED = {"polar": "Polar Sense EMU"}
+EMULATED = {"polar-verity": "Polar Sense EMU", "polar-h10": "Polar H10 EMU"}
 
 
 def parse_duration(text: str) -> float:
@@ -38,17 +38,22 @@ class SimulatedClock:
         return self.start + (time.monotonic() - self.origin) * self.speed
 
 
-def simulated_source(scenario: str, hours: float, rate_hz: int, side: str, seed: int):
-    """The simulator's night for one leg, served frame by frame."""
+def simulated_night(scenario: str, hours: float, rate_hz: int, sides: list[str], seed: int):
+    """The simulator's night: one sample source per leg, and the plan (the truth)."""
     from sensor.simulate_night import plan_night
     from sensor.simulate_signal import draw_physics, leg_signal
 
     rng = np.random.default_rng(seed)
-    sides = ["left", "right"] if side else []
-    plan = plan_night(scenario, hours, sides, rng)
-    physics = draw_physics(rng, float(rate_hz), scenario)
-    _, xyz = leg_signal(plan, side, physics, 0.0, rng)
+    plan = plan_night(scenario, hours, [s for s in sides if s], rng)
+    sources = []
+    for side in sides:
+        physics = draw_physics(rng, float(rate_hz), scenario)
+        _, xyz = leg_signal(plan, side, physics, 0.0, rng)
+        sources.append(_frames_of(xyz))
+    return sources, plan
 
+
+def _frames_of(xyz: np.ndarray):
     def source(first: int, count: int) -> np.ndarray:
         chunk = xyz[first : first + count]
         return chunk if len(chunk) == count else np.tile(xyz[-1], (count, 1))
@@ -59,12 +64,17 @@ def simulated_source(scenario: str, hours: float, rate_hz: int, side: str, seed:
 async def record(args, script=None) -> dict:
     """`script(emulators)`: a coroutine that misbehaves on purpose (tests)."""
     duration = parse_duration(args.duration)
+    emulate = [d for d in (args.emulate or "").split(",") if d]
+    unknown = [d for d in emulate if d not in EMULATED]
+    if unknown or len(emulate) > 2:
+        raise InputError(
+            "--emulate",
+            f"cannot emulate {args.emulate!r}",
+            expected=", ".join(EMULATED) + " (one, or two for two legs)",
+        )
     os.makedirs(args.out, exist_ok=True)
-    sides = (
-        [args.side or "", "right"] if args.device_right or args.emulate_two else [args.side or ""]
-    )
-    if len(sides) == 2:
-        sides[0] = "left"
+    two = bool(args.device_right) or len(emulate) == 2
+    sides = ["left", "right"] if two else [args.side or ""]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -79,17 +89,17 @@ async def record(args, script=None) -> dict:
         air = VirtualAir()
         await air.start()
         clock = SimulatedClock(time.time(), args.speed)
-        for index, side in enumerate(sides):
-            source = simulated_source(
-                args.scenario, duration / 3600 + 0.1, args.rate, side, args.seed
-            )
+        sources, plan = simulated_night(
+            args.scenario, duration / 3600 + 0.1, args.rate, sides, args.seed
+        )
+        for index, source in enumerate(sources):
             emulator = EmulatedPolar(
                 air,
                 f"E0:E1:E2:E3:E4:E{index}",
                 source,
                 args.rate,
                 args.speed,
-                name=f"{EMULATED['polar']}{index}",
+                name=f"{EMULATED[emulate[index]]} {index}",
             )
             await emulator.start()
             emulators.append(emulator)
@@ -108,6 +118,7 @@ async def record(args, script=None) -> dict:
 
     deadline = clock() + duration
     sessions, writers, stats = [], [], []
+    connect_lock = asyncio.Lock()
     for address, side in zip(addresses, sides):
         writer = CsvAppender(os.path.join(args.out, f"{side or 'night'}.csv"))
         info = SessionStats(
@@ -118,7 +129,7 @@ async def record(args, script=None) -> dict:
             range_g=8,
             start=iso_now(),
         )
-        sessions.append(PolarSession(address, side, writer, info, connect, clock))
+        sessions.append(PolarSession(address, side, writer, info, connect, clock, connect_lock))
         writers.append(writer)
         stats.append(info)
     path = os.path.join(args.out, "recording.json")
@@ -142,7 +153,35 @@ async def record(args, script=None) -> dict:
             writer.close()
         write_recording_json(path, stats, extra)
         sys.stderr.write("\n")
-    return {"files": {s.side: w.path for s, w in zip(stats, writers)}, "stats": stats}
+    if args.emulate and sessions[0].offset_s is not None:
+        _write_truth(args, plan, sides, sessions, emulators)
+    return {
+        "files": {s.side: w.path for s, w in zip(stats, writers)},
+        "stats": stats,
+        "emulators": emulators,
+    }
+
+
+def _write_truth(args, plan, sides, sessions, emulators) -> None:
+    """The emulated night's truth, on the recording's clock, for `sleepmove validate`."""
+    import json
+
+    from sensor.simulate import truth_record
+
+    legs = sides if sides[0] else [""]
+    files = {side or "single": f"{side or 'night'}.csv" for side in sides}
+    sensors = {side or "single": {"start_offset_s": 0.0, "rate_hz": args.rate} for side in sides}
+    gaps = {
+        side or "single": [
+            [a - sessions[0].offset_s, b - sessions[0].offset_s] for a, b in s.stats.gaps
+        ]
+        for side, s in zip(sides, sessions)
+    }
+    truth = truth_record(
+        plan, legs, sessions[0].offset_s, files, sensors, gaps, args.scenario, args.seed
+    )
+    with open(os.path.join(args.out, "truth.json"), "w", encoding="utf-8") as handle:
+        json.dump(truth, handle, indent=1)
 
 
 def _status(stats: list[SessionStats]) -> None:

@@ -23,7 +23,7 @@ def args_for(out, *extra):
         [
             "record",
             "--emulate",
-            "polar",
+            "polar-verity",
             "--out",
             str(out),
             "--speed",
@@ -85,7 +85,7 @@ def test_kill_9_keeps_everything_but_the_last_second(tmp_path):
             "sleepmove.cli",
             "record",
             "--emulate",
-            "polar",
+            "polar-verity",
             "--out",
             str(out),
             "--speed",
@@ -108,3 +108,82 @@ def test_kill_9_keeps_everything_but_the_last_second(tmp_path):
     # recording.json is rewritten every second; the CSV is synced every second too
     assert len(recording.time_s) >= reported - 2 * 20 * 52
     assert os.path.getsize(out / "night.csv") > 0
+
+
+def test_two_sensors_with_a_link_drop_on_one(tmp_path):
+    async def drop_right(devices):
+        await asyncio.sleep(2.0)
+        await devices[1].disappear(0.5)
+
+    args = args_for(tmp_path / "two")
+    args.emulate = "polar-verity,polar-verity"
+    result = run(args, drop_right)
+    left, right = result["stats"]
+    assert (left.side, right.side) == ("left", "right")
+    assert left.data_loss_s < 1.0 and right.data_loss_s > 20
+    assert right.gaps and left.reconnections == 0
+    assert set(result["files"]) == {"left", "right"}
+
+
+def test_too_small_an_mtu_shows_as_cut_frames(tmp_path):
+    from bleak import BleakClient
+
+    from sensor.ble.bumble_backend import BumbleClient, VirtualAir
+    from sensor.ble.emulated_polar import EmulatedPolar
+    from sensor.recorder import CsvAppender, PolarSession, SessionStats
+
+    async def scenario():
+        air = VirtualAir()
+        await air.start()
+        sensor = EmulatedPolar(air, "E0:E1:E2:E3:E4:E9", lambda f, n: [[0, 0, 1.0]] * n, speed=20)
+        await sensor.start()
+        stats = SessionStats("x", "polar-pmd", "", 52, 8)
+        writer = CsvAppender(str(tmp_path / "mtu.csv"))
+
+        def connect(address, lost):
+            return BleakClient(
+                address,
+                backend=BumbleClient,
+                air=air,
+                mtu=23,
+                disconnected_callback=lost,
+                timeout=5,
+            )
+
+        session = PolarSession(sensor.address, "", writer, stats, connect)
+        stop = asyncio.Event()
+        task = asyncio.create_task(session.run(stop, time.time() + 1.5))
+        await task
+        writer.close()
+        return stats
+
+    stats = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert stats.bad_frames > 0 and stats.samples == 0
+    assert any("not whole samples" in m or "cut off" in m or "dropped" in m for m in stats.messages)
+
+
+def test_a_sensor_that_never_appears_is_looked_for_until_the_end(tmp_path):
+    from bleak import BleakClient
+
+    from sensor.ble.bumble_backend import BumbleClient, VirtualAir
+    from sensor.recorder import CsvAppender, PolarSession, SessionStats
+
+    async def scenario():
+        air = VirtualAir()
+        await air.start()
+        stats = SessionStats("E0:E1:E2:E3:E4:EE", "polar-pmd", "", 52, 8)
+        writer = CsvAppender(str(tmp_path / "none.csv"))
+
+        def connect(address, lost):
+            return BleakClient(
+                address, backend=BumbleClient, air=air, disconnected_callback=lost, timeout=0.5
+            )
+
+        session = PolarSession(stats.device, "", writer, stats, connect)
+        await session.run(asyncio.Event(), time.time() + 3)
+        writer.close()
+        return stats
+
+    stats = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert stats.samples == 0 and stats.reconnections >= 2
+    assert stats.messages and stats.state == "stopped"
