@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--force", action="store_true", help="redo finished nights")
     add_analysis_options(batch)
 
+    scan = commands.add_parser("scan", help="list the supported sensors in range")
+    scan.add_argument("--seconds", type=float, default=10.0)
+
     record = commands.add_parser(
         "record",
         help="record a night from BLE sensors (or emulated ones), then analyze it",
@@ -188,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
             return _report(args)
         if args.command == "batch":
             return _batch(args)
+        if args.command == "scan":
+            return _scan(args)
         if args.command == "record":
             if not (args.emulate or args.device):
                 parser.error("give --device NAME_OR_ADDRESS, or --emulate polar-verity")
@@ -249,6 +254,27 @@ def _headline(summary: dict, out: str) -> str:
         f"results in {out}/ (events.csv, epochs.csv, summary.json)",
     ]
     return "\n".join(lines)
+
+
+def _scan(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from sensor.scan import scan
+
+    try:
+        rows = asyncio.run(scan(args.seconds))
+    except Exception as error:  # no adapter, no BlueZ, no permission: say which
+        print(
+            f"sleepmove: error: cannot scan for Bluetooth devices ({error}); "
+            "expected a Bluetooth adapter (try 'sleepmove record --emulate polar-verity')",
+            file=sys.stderr,
+        )
+        return 2
+    if not rows:
+        print("no supported sensor in range")
+    for row in rows:
+        print(f"{row['name']:24} {row['address']:18} {row['rssi']:5d} dBm  {row['protocol']}")
+    return 0
 
 
 def _batch(args: argparse.Namespace) -> int:

@@ -57,3 +57,30 @@ def test_scan_connect_configure_and_stream_a_polar_sensor():
     samples = np.vstack([f.xyz_g for f in frames])
     np.testing.assert_allclose(samples, resting(0, len(samples)), atol=0.0011)
     assert sensor.commands[0] == polar.start_command(52, 8, 16, 3)
+
+
+def test_scan_lists_supported_sensors_with_their_protocol():
+    from sensor.scan import protocol_of, scan
+
+    async def scenario():
+        air = VirtualAir()
+        await air.start()
+        sensor = EmulatedPolar(air, "E0:E1:E2:E3:E4:E7", resting)
+        await sensor.start()
+        return await scan(1.0, backend=BumbleScanner, air=air), sensor
+
+    rows, sensor = run(scenario())
+    assert [(r["name"], r["address"], r["protocol"]) for r in rows] == [
+        ("Polar Sense EMU01", sensor.address, "polar-pmd (recording supported)")
+    ]
+    assert protocol_of("Movesense 123", []) == "movesense (decoder only)"
+    assert protocol_of("Headphones", ["0000180f-0000-1000-8000-00805f9b34fb"]) is None
+
+
+def test_scan_without_an_adapter_says_so(capsys):
+    from sleepmove.cli import main
+
+    code = main(["scan", "--seconds", "0.5"])
+    if code == 0:
+        pytest.skip("this machine has a Bluetooth adapter")
+    assert code == 2 and "cannot scan for Bluetooth devices" in capsys.readouterr().err
