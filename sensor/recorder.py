@@ -83,6 +83,7 @@ class PolarSession:
         connect: Callable,
         clock: Callable[[], float] = time.time,
         connect_lock: asyncio.Lock | None = None,
+        on_samples: Callable[[np.ndarray, np.ndarray], None] | None = None,
     ) -> None:
         self.address = address
         self.side = side
@@ -96,6 +97,7 @@ class PolarSession:
         self.lost = asyncio.Event()
         self.control_replies: asyncio.Queue = asyncio.Queue()
         self.connect_lock = connect_lock or asyncio.Lock()
+        self.on_samples = on_samples  # the live view's copy of what was written
 
     async def run(self, stop: asyncio.Event, deadline: float) -> None:
         backoff = 0.5
@@ -187,6 +189,8 @@ class PolarSession:
             times, decoded.xyz_g = times[keep], decoded.xyz_g[keep]
         if len(times):
             self.writer.append(times, decoded.xyz_g)
+            if self.on_samples is not None:
+                self.on_samples(times, decoded.xyz_g)
             self.stats.samples += len(times)
             self.last_time = float(times[-1])
 

@@ -12,7 +12,9 @@ import numpy as np
 
 from sensor.errors import InputError
 from sensor.recorder import CsvAppender, PolarSession, SessionStats, iso_now, write_recording_json
+from sleepmove.live import LiveWindow, live_summary
 
+LIVE_EVERY_S = 30.0  # the live view re-runs the detector this often (real seconds)
 EMULATED = {"polar-verity": "Polar Sense EMU", "polar-h10": "Polar H10 EMU"}
 
 
@@ -119,6 +121,7 @@ async def record(args, script=None) -> dict:
     deadline = clock() + duration
     sessions, writers, stats = [], [], []
     connect_lock = asyncio.Lock()
+    windows = {side: LiveWindow() for side in sides}
     for address, side in zip(addresses, sides):
         writer = CsvAppender(os.path.join(args.out, f"{side or 'night'}.csv"))
         info = SessionStats(
@@ -129,7 +132,11 @@ async def record(args, script=None) -> dict:
             range_g=8,
             start=iso_now(),
         )
-        sessions.append(PolarSession(address, side, writer, info, connect, clock, connect_lock))
+        sessions.append(
+            PolarSession(
+                address, side, writer, info, connect, clock, connect_lock, windows[side].add
+            )
+        )
         writers.append(writer)
         stats.append(info)
     path = os.path.join(args.out, "recording.json")
@@ -141,10 +148,16 @@ async def record(args, script=None) -> dict:
     tasks = [asyncio.create_task(s.run(stop, deadline)) for s in sessions]
     if script is not None:
         asyncio.create_task(script(emulators))
+    live, last_live = None, time.monotonic()
     try:
         while not all(t.done() for t in tasks):
             await asyncio.sleep(1.0)
-            _status(stats)
+            every = max(LIVE_EVERY_S / (args.speed if args.emulate else 1.0), 1.0)
+            if time.monotonic() - last_live >= every:
+                live, last_live = live_summary(windows), time.monotonic()
+                if live:
+                    extra["live"] = live
+            _status(stats, live)
             write_recording_json(path, stats, extra)
     finally:
         stop.set()
@@ -184,12 +197,18 @@ def _write_truth(args, plan, sides, sessions, emulators) -> None:
         json.dump(truth, handle, indent=1)
 
 
-def _status(stats: list[SessionStats]) -> None:
+def _status(stats: list[SessionStats], live: dict | None) -> None:
+    """One line a second: each sensor's state, and what the last minutes held."""
     parts = [
         f"{s.side or 'sensor'}: {s.state}, {s.samples} samples, "
         f"{s.data_loss_s:.1f} s lost, {s.reconnections} reconnections"
         for s in stats
     ]
+    if live:
+        parts.append(
+            f"last {live['minutes']:.0f} min: {live['jerks_per_min']:.1f} jerks/min, "
+            f"{live['lms']} LMs, PLM series {live['series_length']}"
+        )
     line = " | ".join(parts)
     if sys.stderr.isatty():
         sys.stderr.write("\r" + line[:150].ljust(150))

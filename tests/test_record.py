@@ -187,3 +187,23 @@ def test_a_sensor_that_never_appears_is_looked_for_until_the_end(tmp_path):
     stats = asyncio.run(asyncio.wait_for(scenario(), 30))
     assert stats.samples == 0 and stats.reconnections >= 2
     assert stats.messages and stats.state == "stopped"
+
+
+def test_the_live_view_counts_what_the_analysis_of_the_file_finds(tmp_path):
+    import pandas as pd
+
+    from sleepmove.pipeline import AnalyzeRequest, analyze
+
+    args = args_for(tmp_path / "live")
+    args.duration = "40m"
+    result = run(args)
+    info = json.loads((tmp_path / "live" / "recording.json").read_text())
+    live = info["live"]
+    assert 8 <= live["minutes"] <= 10.5
+    # the same minutes analyzed from the file afterwards
+    frame = pd.read_csv(result["files"][""])
+    last = frame[frame["time"] >= frame["time"].iloc[-1] - live["minutes"] * 60 - 60]
+    part = tmp_path / "last.csv"
+    last.to_csv(part, index=False)
+    analysis = analyze(AnalyzeRequest({"": str(part)}, str(tmp_path / "a"), report=False))
+    assert abs(analysis.summary["counts"]["lm"] - live["lms"]) <= max(3, 0.3 * live["lms"])

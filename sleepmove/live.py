@@ -1,0 +1,77 @@
+"""Movements found in the last minutes of a recording, by the same code as `analyze`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from detection.bilateral import combine_legs
+from detection.grid import regularize
+from detection.movements import detect_movements
+from detection.night import SERIES_KINDS
+from detection.params import AnalysisParameters
+from detection.series import score_series
+
+WINDOW_S = 600.0
+
+
+class LiveWindow:
+    """The last ten minutes of one sensor's samples (chunks joined only when analyzed)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def add(self, times: np.ndarray, xyz: np.ndarray) -> None:
+        self.chunks.append((times, xyz))
+        if len(self.chunks) > 4096:  # bound memory when nobody looks for a long while
+            self.arrays()
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self.chunks:
+            return np.empty(0), np.empty((0, 3))
+        times = np.concatenate([c[0] for c in self.chunks])
+        xyz = np.vstack([c[1] for c in self.chunks])
+        keep = times >= times[-1] - WINDOW_S
+        times, xyz = times[keep], xyz[keep]
+        self.chunks = [(times, xyz)]
+        return times, xyz
+
+
+def live_summary(
+    windows: dict[str, LiveWindow], params: AnalysisParameters | None = None
+) -> dict | None:
+    """Jerks per minute, LMs and the current PLM series length over the window."""
+    params = params or AnalysisParameters()
+    arrays = {side: w.arrays() for side, w in windows.items()}
+    usable = {
+        side: (t, xyz) for side, (t, xyz) in arrays.items() if len(t) > 2 and t[-1] - t[0] >= 120
+    }
+    if not usable:
+        return None
+    grids = {
+        side: regularize(t, xyz, params.detection.max_gap_bridged_s)
+        for side, (t, xyz) in usable.items()
+    }
+    origin = min(g.start_s for g in grids.values())
+    events, _ = detect_movements(grids, origin, params.detection, params.rules)
+    if events.empty:
+        return {"minutes": _minutes(grids), "jerks_per_min": 0.0, "lms": 0, "series_length": 0}
+    units = combine_legs(events, params.rules, len(grids) == 2)
+    sequence = units[units["kind"].isin(SERIES_KINDS)]
+    gaps = np.concatenate([g.gaps_s - origin for g in grids.values()]).reshape(-1, 2)
+    series = score_series(
+        sequence["onset_s"].to_numpy(), sequence["clm"].to_numpy(bool), gaps, params.rules
+    )
+    current = 0
+    if len(series) and series[-1] >= 0:
+        current = int((series == series[-1]).sum())
+    minutes = _minutes(grids)
+    return {
+        "minutes": minutes,
+        "jerks_per_min": float((units["kind"] == "jerk").sum() / minutes),
+        "lms": int((units["kind"] == "lm").sum()),
+        "series_length": current,
+    }
+
+
+def _minutes(grids) -> float:
+    return max(max(g.end_s - g.start_s for g in grids.values()) / 60, 1e-9)
