@@ -207,3 +207,23 @@ def test_the_live_view_counts_what_the_analysis_of_the_file_finds(tmp_path):
     last.to_csv(part, index=False)
     analysis = analyze(AnalyzeRequest({"": str(part)}, str(tmp_path / "a"), report=False))
     assert abs(analysis.summary["counts"]["lm"] - live["lms"]) <= max(3, 0.3 * live["lms"])
+
+
+def test_late_sensor_garbled_frames_and_a_refused_start(tmp_path):
+    async def misbehave(devices):
+        sensor = devices[0]
+        await sensor.device.stop_advertising()  # not there when the night starts
+        await sensor.drop_link()
+        await asyncio.sleep(1.0)
+        sensor.refuse_next_start = 13  # device in charger, once
+        await sensor.start_advertising()
+        await asyncio.sleep(2.0)
+        sensor.garble_next = 6
+
+    result = run(args_for(tmp_path / "late"), misbehave)
+    stats = result["stats"][0]
+    assert stats.bad_frames == 6  # reported and dropped, never decoded wrongly
+    assert any("device in charger" in m for m in stats.messages)
+    assert stats.samples > 0.7 * 11 * 60 * 52
+    recording = read_recording(result["files"][""])
+    assert recording.duration_s > 500

@@ -40,6 +40,8 @@ class EmulatedPolar:
         self.running = False
         self.sent = 0
         self.commands: list[bytes] = []
+        self.garble_next = 0  # frames to send damaged (cut, or random bytes)
+        self.refuse_next_start: int | None = None  # e.g. 13: device in charger
         self._task: asyncio.Task | None = None
         self.control = Characteristic(
             UUID(polar.CONTROL_POINT),
@@ -92,7 +94,12 @@ class EmulatedPolar:
             settings += bytes.fromhex("01011000 02010800")
             answer = polar.reply(polar.OP_GET_SETTINGS, 0, settings)
         elif command[:2] == bytes([polar.OP_START, polar.ACC]):
-            if self.running:
+            if self.refuse_next_start is not None:
+                answer, self.refuse_next_start = (
+                    polar.reply(polar.OP_START, self.refuse_next_start),
+                    None,
+                )
+            elif self.running:
                 answer = polar.reply(polar.OP_START, 6)
             else:
                 answer = polar.reply(polar.OP_START, 0, bytes([5, 1]) + struct.pack("<f", 1.0))
@@ -115,6 +122,15 @@ class EmulatedPolar:
             self.sent += len(xyz)
             last_sample_s = self.clock_offset_s + (self.sent - 1) / self.rate_hz
             frame = polar.encode_compressed(xyz * 1000, int(last_sample_s * 1e9))
+            if self.garble_next:
+                self.garble_next -= 1
+                frame = (
+                    frame[: len(frame) // 3]
+                    if self.garble_next % 2
+                    else bytes(
+                        np.random.default_rng(self.sent).integers(0, 256, len(frame), np.uint8)
+                    )
+                )
             if self.device.connections:
                 await self.device.notify_subscribers(self.data, frame)
             # else: like a real sensor, it keeps measuring with nobody listening; those
