@@ -22,6 +22,10 @@ from sensor.protocols import polar
 SYNC_EVERY_S = 1.0
 
 
+class DiskFull(Exception):
+    """Writing failed (disk full, removed drive): stop, keeping all that was written."""
+
+
 class CsvAppender:
     """Append-only samples; at most one second of them is ever only in memory."""
 
@@ -38,19 +42,31 @@ class CsvAppender:
         if len(times_unix) == 0:
             return
         rows = np.column_stack([times_unix, xyz_g])
-        np.savetxt(self.handle, rows, fmt=["%.3f", "%.5f", "%.5f", "%.5f"], delimiter=",")
+        try:
+            np.savetxt(self.handle, rows, fmt=["%.3f", "%.5f", "%.5f", "%.5f"], delimiter=",")
+        except OSError as error:
+            raise DiskFull(f"{self.path}: cannot write ({error.strerror or error})") from None
         self.samples += len(times_unix)
         if time.monotonic() - self.last_sync >= SYNC_EVERY_S:
             self.sync()
 
     def sync(self) -> None:
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
+        try:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+        except OSError as error:
+            raise DiskFull(f"{self.path}: cannot write ({error.strerror or error})") from None
         self.last_sync = time.monotonic()
 
     def close(self) -> None:
-        self.sync()
-        self.handle.close()
+        try:
+            self.sync()
+        except DiskFull:
+            pass  # already reported; what reached the disk stays there
+        try:
+            self.handle.close()
+        except OSError:
+            pass
 
 
 @dataclass
@@ -98,6 +114,7 @@ class PolarSession:
         self.control_replies: asyncio.Queue = asyncio.Queue()
         self.connect_lock = connect_lock or asyncio.Lock()
         self.on_samples = on_samples  # the live view's copy of what was written
+        self.disk_full = False
 
     async def run(self, stop: asyncio.Event, deadline: float) -> None:
         backoff = 0.5
@@ -118,13 +135,13 @@ class PolarSession:
                 self.stats.messages.append(f"{type(error).__name__}: {error}"[:200])
             finally:
                 await self._disconnect(client)
-            if stop.is_set() or self.clock() >= deadline:
+            if stop.is_set() or self.clock() >= deadline or self.disk_full:
                 break
             self.stats.state = "reconnecting"
             self.stats.reconnections += 1
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 30.0)
-        self.stats.state = "stopped"
+        self.stats.state = "disk full" if self.disk_full else "stopped"
 
     async def _disconnect(self, client) -> None:
         try:
@@ -188,7 +205,14 @@ class PolarSession:
             keep = times > self.last_time  # a repeated frame adds nothing
             times, decoded.xyz_g = times[keep], decoded.xyz_g[keep]
         if len(times):
-            self.writer.append(times, decoded.xyz_g)
+            try:
+                self.writer.append(times, decoded.xyz_g)
+            except DiskFull as error:
+                self.stats.messages.append(str(error))
+                self.stats.state = "disk full"
+                self.disk_full = True
+                self.lost.set()
+                return
             if self.on_samples is not None:
                 self.on_samples(times, decoded.xyz_g)
             self.stats.samples += len(times)

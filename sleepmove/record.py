@@ -220,6 +220,13 @@ def _status(stats: list[SessionStats], live: dict | None) -> None:
 def run_record_command(args) -> int:
     result = asyncio.run(record(args))
     files = result["files"]
+    for stats in result["stats"]:
+        if stats.state == "disk full":
+            print(
+                f"sleepmove: error: {stats.messages[-1]}; the recording stopped there and "
+                "everything written so far is kept and can be analyzed",
+                file=sys.stderr,
+            )
     if not any(s.samples for s in result["stats"]):
         print("nothing was recorded", file=sys.stderr)
         return 1

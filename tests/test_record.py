@@ -227,3 +227,25 @@ def test_late_sensor_garbled_frames_and_a_refused_start(tmp_path):
     assert stats.samples > 0.7 * 11 * 60 * 52
     recording = read_recording(result["files"][""])
     assert recording.duration_s > 500
+
+
+def test_disk_full_stops_cleanly_and_keeps_what_was_written(tmp_path, monkeypatch):
+    import errno
+
+    from sensor import recorder
+
+    real_savetxt = recorder.np.savetxt
+    calls = {"n": 0}
+
+    def failing_savetxt(handle, rows, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 200:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_savetxt(handle, rows, **kwargs)
+
+    monkeypatch.setattr(recorder.np, "savetxt", failing_savetxt)
+    result = run(args_for(tmp_path / "full"))
+    stats = result["stats"][0]
+    assert stats.state == "disk full" and "No space left on device" in stats.messages[-1]
+    recording = read_recording(result["files"][""])
+    assert len(recording.time_s) == stats.samples > 0
