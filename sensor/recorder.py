@@ -85,6 +85,7 @@ class SessionStats:
     data_loss_s: float = 0.0
     gaps: list = field(default_factory=list)
     messages: list = field(default_factory=list)
+    messages_dropped: int = 0
 
 
 class PolarSession:
@@ -132,7 +133,7 @@ class PolarSession:
                 if not self.lost.is_set():
                     await self._stop_stream(client)
             except Exception as error:  # bleak raises many kinds; the night goes on
-                self.stats.messages.append(f"{type(error).__name__}: {error}"[:200])
+                self._note(f"{type(error).__name__}: {error}"[:200])
             finally:
                 await self._disconnect(client)
             if stop.is_set() or self.clock() >= deadline or self.disk_full:
@@ -143,11 +144,18 @@ class PolarSession:
             backoff = min(backoff * 2, 30.0)
         self.stats.state = "disk full" if self.disk_full else "stopped"
 
+    def _note(self, message: str) -> None:
+        """Keep the first 200 messages: a sensor babbling all night must not fill memory."""
+        if len(self.stats.messages) < 200:
+            self.stats.messages.append(message)
+        else:
+            self.stats.messages_dropped += 1
+
     async def _disconnect(self, client) -> None:
         try:
             await client.disconnect()
         except Exception as error:  # already gone
-            self.stats.messages.append(f"disconnect: {error}"[:200])
+            self._note(f"disconnect: {error}"[:200])
 
     async def _wait(self, stop: asyncio.Event, deadline: float) -> None:
         while not (stop.is_set() or self.lost.is_set() or self.clock() >= deadline):
@@ -174,12 +182,12 @@ class PolarSession:
         try:
             await client.write_gatt_char(polar.CONTROL_POINT, polar.STOP_COMMAND, response=True)
         except Exception as error:  # the link may already be gone: nothing is lost
-            self.stats.messages.append(f"stop: {error}"[:200])
+            self._note(f"stop: {error}"[:200])
 
     def _on_control(self, _, data: bytearray) -> None:
         message = polar.parse_control(bytes(data))
         if message == "the sensor stopped the stream itself":
-            self.stats.messages.append(message)
+            self._note(message)
             self.lost.set()  # reconnect and start again
             return
         self.control_replies.put_nowait(message)
@@ -188,7 +196,7 @@ class PolarSession:
         decoded = self.decoder.decode(bytes(data))
         if decoded.problems:
             self.stats.bad_frames += 1
-            self.stats.messages.append(decoded.problems[0])
+            self._note(decoded.problems[0])
             return
         self.stats.frames += 1
         sensor_times = decoded.times_s
@@ -208,7 +216,7 @@ class PolarSession:
             try:
                 self.writer.append(times, decoded.xyz_g)
             except DiskFull as error:
-                self.stats.messages.append(str(error))
+                self._note(str(error))
                 self.stats.state = "disk full"
                 self.disk_full = True
                 self.lost.set()

@@ -102,6 +102,8 @@ async def record(args, script=None) -> dict:
                 args.rate,
                 args.speed,
                 name=f"{EMULATED[emulate[index]]} {index}",
+                frame_samples=70 if emulate[index] == "polar-verity" else 36,
+                burst_s=1.5 if emulate[index] == "polar-verity" else 0.0,
             )
             await emulator.start()
             emulators.append(emulator)

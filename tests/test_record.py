@@ -41,6 +41,7 @@ def run(args, script=None):
 
 
 def test_an_emulated_night_is_recorded_and_analyzable(tmp_path):
+    """The emulated Verity Sense sends 70-sample frames in bursts every 1.5 s, as the real one."""
     result = run(args_for(tmp_path / "r"))
     stats = result["stats"][0]
     assert stats.reconnections == 0 and stats.data_loss_s < 1.0

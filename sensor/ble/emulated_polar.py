@@ -29,6 +29,7 @@ class EmulatedPolar:
         name: str = "Polar Sense EMU01",
         frame_samples: int = 36,
         clock_offset_s: float = 0.0,
+        burst_s: float = 0.0,
     ) -> None:
         self.air = air
         self.device = air.new_device(address, name)
@@ -37,6 +38,7 @@ class EmulatedPolar:
         self.speed = speed
         self.frame_samples = frame_samples
         self.clock_offset_s = clock_offset_s
+        self.burst_s = burst_s  # Verity Sense style: frames held back and sent in bursts
         self.running = False
         self.sent = 0
         self.commands: list[bytes] = []
@@ -117,6 +119,8 @@ class EmulatedPolar:
         period = self.frame_samples / self.rate_hz / self.speed
         loop = asyncio.get_event_loop()
         due = loop.time()
+        held: list[bytes] = []
+        next_burst = due + self.burst_s / self.speed
         while self.running:
             xyz = self.source(self.sent, self.frame_samples)
             self.sent += len(xyz)
@@ -131,8 +135,13 @@ class EmulatedPolar:
                         np.random.default_rng(self.sent).integers(0, 256, len(frame), np.uint8)
                     )
                 )
-            if self.device.connections:
-                await self.device.notify_subscribers(self.data, frame)
+            held.append(frame)
+            if loop.time() >= next_burst or not self.burst_s:
+                next_burst += self.burst_s / self.speed
+                for frame in held:
+                    if self.device.connections:
+                        await self.device.notify_subscribers(self.data, frame)
+                held = []
             # else: like a real sensor, it keeps measuring with nobody listening; those
             # samples are lost, and the stream is still running at the next connection.
             due += period
