@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -111,9 +111,6 @@ class AnalysisParameters:
     sleep: SleepParameters = field(default_factory=SleepParameters)
     age_group: str = "adult"
     placement: str = "ankle"
-
-    def with_rules(self, name: str) -> AnalysisParameters:
-        return replace(self, rules=RULE_SETS[name])
 
     @property
     def plm_threshold(self) -> float:

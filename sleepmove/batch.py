@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sensor.errors import InputError
 from sleepmove import __version__
@@ -217,7 +217,3 @@ def summary_row(summary: dict) -> dict:
         "alternation_index": summary["alternation_index"],
         "data_loss_h": recording["data_loss_h"],
     }
-
-
-def task_record(task: NightTask) -> dict:
-    return asdict(task)

@@ -19,7 +19,6 @@ from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 from bumble.controller import Controller
-from bumble.core import UUID
 from bumble.device import Device, Peer
 from bumble.gatt import Characteristic
 from bumble.hci import Address
@@ -225,7 +224,3 @@ class BumbleClient(BaseBleakClient):
         subscriber = self._subscribers.pop(characteristic.handle, None)
         if subscriber and self._peer is not None:
             await self._peer.unsubscribe(self._proxy(characteristic), subscriber)
-
-
-def uuid(text: str) -> UUID:
-    return UUID(text)

@@ -17,7 +17,6 @@ ACC = 2
 SDK_MODE = 9
 OP_GET_SETTINGS, OP_START, OP_STOP = 1, 2, 3
 STATUS = {0: "success", 6: "already in state", 10: "invalid MTU", 13: "device in charger"}
-EPOCH_2000_UNIX = 946_684_800.0
 
 
 def start_command(
@@ -189,7 +188,3 @@ def encode_compressed(milli_g: np.ndarray, stamp_ns: int, block: int = 16) -> by
 
 def reply(op: int, status: int, settings: bytes = b"") -> bytes:
     return bytes([0xF0, op, ACC, status, 0]) + settings
-
-
-def sensor_seconds_to_unix(seconds_since_2000: np.ndarray) -> np.ndarray:
-    return np.asarray(seconds_since_2000) + EPOCH_2000_UNIX
