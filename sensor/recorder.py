@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from sensor.protocols import polar
+from sensor.protocols import polar, witmotion
 
 SYNC_EVERY_S = 1.0
 
@@ -88,8 +88,12 @@ class SessionStats:
     messages_dropped: int = 0
 
 
-class PolarSession:
-    """One Polar PMD sensor through bleak: configure, stream, and reconnect with back-off."""
+class SensorSession:
+    """One sensor through bleak: configure, stream, and reconnect with back-off, forever.
+
+    Subclasses speak a protocol: `_configure` starts the stream, `_stop_stream` ends it, and
+    their notification handlers pass decoded samples to `_deliver`.
+    """
 
     def __init__(
         self,
@@ -108,8 +112,9 @@ class PolarSession:
         self.stats = stats
         self.connect = connect  # address, disconnected callback -> BleakClient (not connected)
         self.clock = clock
-        self.decoder = polar.PolarDecoder(rate_hz=stats.rate_hz)
         self.offset_s: float | None = None  # host time minus sensor time
+        self.count = 0  # samples so far: the clock of sensors that send no stamps
+        self.reanchor_s = 2.0  # how far that clock may part from the host's before it is reset
         self.last_time: float | None = None
         self.lost = asyncio.Event()
         self.control_replies: asyncio.Queue = asyncio.Queue()
@@ -161,6 +166,65 @@ class PolarSession:
         while not (stop.is_set() or self.lost.is_set() or self.clock() >= deadline):
             await asyncio.sleep(0.05)
 
+    async def _configure(self, client) -> None:
+        raise NotImplementedError
+
+    async def _stop_stream(self, client) -> None:
+        raise NotImplementedError
+
+    def _deliver(self, decoded) -> None:
+        """Map decoded samples onto host time, count losses, write them."""
+        if decoded.problems:  # dropped bytes or frames; any good samples still count
+            self.stats.bad_frames += 1
+            self._note(decoded.problems[0])
+        if len(decoded.xyz_g) == 0:
+            return
+        self.stats.frames += 1
+        sensor_times = decoded.times_s
+        if sensor_times is None:
+            # No stamps: the nominal rate is the clock, re-anchored to the host whenever the
+            # two part by more than `reanchor_s` (samples were lost, or the link came back).
+            sensor_times = (self.count + np.arange(len(decoded.xyz_g))) / self.stats.rate_hz
+            self.count += len(decoded.xyz_g)
+            if self.offset_s is not None:
+                lag = self.clock() - (sensor_times[-1] + self.offset_s)
+                if abs(lag) > self.reanchor_s:
+                    self.offset_s += lag
+        if self.offset_s is None:
+            # Host-anchored: the sensor clock (possibly years off) only spaces the samples.
+            self.offset_s = self.clock() - sensor_times[-1]
+        times = sensor_times + self.offset_s
+        if self.last_time is not None:
+            gap = times[0] - self.last_time - 1.0 / self.stats.rate_hz
+            if gap > 0.5 / self.stats.rate_hz:
+                self.stats.data_loss_s += gap
+                if gap >= 1.0:
+                    self.stats.gaps.append([round(self.last_time, 3), round(times[0], 3)])
+            keep = times > self.last_time  # a repeated frame adds nothing
+            times, decoded.xyz_g = times[keep], decoded.xyz_g[keep]
+        if len(times):
+            try:
+                self.writer.append(times, decoded.xyz_g)
+            except DiskFull as error:
+                self._note(str(error))
+                self.stats.state = "disk full"
+                self.disk_full = True
+                self.lost.set()
+                return
+            if self.on_samples is not None:
+                self.on_samples(times, decoded.xyz_g)
+            self.stats.samples += len(times)
+            self.last_time = float(times[-1])
+
+
+class PolarSession(SensorSession):
+    """Polar PMD: control point commands and replies, stamped data frames."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.decoder = polar.PolarDecoder(rate_hz=self.stats.rate_hz)
+        self.control_replies: asyncio.Queue = asyncio.Queue()
+
     async def _command(self, client, command: bytes) -> polar.ControlReply | str:
         await client.write_gatt_char(polar.CONTROL_POINT, command, response=True)
         return await asyncio.wait_for(self.control_replies.get(), 5.0)
@@ -193,38 +257,30 @@ class PolarSession:
         self.control_replies.put_nowait(message)
 
     def _on_data(self, _, data: bytearray) -> None:
-        decoded = self.decoder.decode(bytes(data))
-        if decoded.problems:
-            self.stats.bad_frames += 1
-            self._note(decoded.problems[0])
-            return
-        self.stats.frames += 1
-        sensor_times = decoded.times_s
-        if self.offset_s is None:
-            # Host-anchored: the sensor clock (possibly years off) only spaces the samples.
-            self.offset_s = self.clock() - sensor_times[-1]
-        times = sensor_times + self.offset_s
-        if self.last_time is not None:
-            gap = times[0] - self.last_time - 1.0 / self.stats.rate_hz
-            if gap > 0.5 / self.stats.rate_hz:
-                self.stats.data_loss_s += gap
-                if gap >= 1.0:
-                    self.stats.gaps.append([round(self.last_time, 3), round(times[0], 3)])
-            keep = times > self.last_time  # a repeated frame adds nothing
-            times, decoded.xyz_g = times[keep], decoded.xyz_g[keep]
-        if len(times):
-            try:
-                self.writer.append(times, decoded.xyz_g)
-            except DiskFull as error:
-                self._note(str(error))
-                self.stats.state = "disk full"
-                self.disk_full = True
-                self.lost.set()
-                return
-            if self.on_samples is not None:
-                self.on_samples(times, decoded.xyz_g)
-            self.stats.samples += len(times)
-            self.last_time = float(times[-1])
+        self._deliver(self.decoder.decode(bytes(data)))
+
+
+class WitMotionSession(SensorSession):
+    """WitMotion WT901BLE: set the rate, then frames stream on their own; no stamps."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.decoder = witmotion.WitMotionDecoder()
+
+    async def _configure(self, client) -> None:
+        self.decoder = witmotion.WitMotionDecoder()  # a new link starts a new byte stream
+        await client.start_notify(witmotion.NOTIFY, self._on_data)
+        for command in witmotion.rate_commands(self.stats.rate_hz):
+            await client.write_gatt_char(witmotion.WRITE, command, response=True)
+
+    async def _stop_stream(self, client) -> None:
+        try:
+            await client.stop_notify(witmotion.NOTIFY)
+        except Exception as error:  # the link may already be gone
+            self._note(f"stop: {error}"[:200])
+
+    def _on_data(self, _, data: bytearray) -> None:
+        self._deliver(self.decoder.decode(bytes(data)))
 
 
 def write_recording_json(path: str, sessions: list[SessionStats], extra: dict) -> None:

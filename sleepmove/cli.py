@@ -110,10 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--rate", type=int, default=52, help="samples per second (default 52)")
     record.add_argument("--duration", default="9h", help="e.g. 9h, 30m (default 9h)")
     record.add_argument(
+        "--protocol",
+        choices=("polar", "witmotion"),
+        default="polar",
+        help="what the --device sensors speak (default polar)",
+    )
+    record.add_argument(
         "--emulate",
         metavar="DEVICE[,DEVICE]",
-        help="record from emulated sensors playing a simulated night: polar-verity or "
-        "polar-h10, two (comma-separated) for two legs",
+        help="record from emulated sensors playing a simulated night: polar-verity, "
+        "polar-h10 or witmotion, two (comma-separated) for two legs",
     )
     record.add_argument("--scenario", default="plmd-moderate", help="simulated night to play")
     record.add_argument(

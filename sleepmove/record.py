@@ -11,11 +11,35 @@ import time
 import numpy as np
 
 from sensor.errors import InputError
-from sensor.recorder import CsvAppender, PolarSession, SessionStats, iso_now, write_recording_json
+from sensor.protocols import witmotion
+from sensor.recorder import (
+    CsvAppender,
+    PolarSession,
+    SessionStats,
+    WitMotionSession,
+    iso_now,
+    write_recording_json,
+)
 from sleepmove.live import LiveWindow, live_summary
 
 LIVE_EVERY_S = 30.0  # the live view re-runs the detector this often (real seconds)
-EMULATED = {"polar-verity": "Polar Sense EMU", "polar-h10": "Polar H10 EMU"}
+EMULATED = {
+    "polar-verity": "Polar Sense EMU",
+    "polar-h10": "Polar H10 EMU",
+    "witmotion": "WT901BLE EMU",
+}
+SESSIONS = {"polar": (PolarSession, "polar-pmd"), "witmotion": (WitMotionSession, "witmotion")}
+
+
+def protocol_of_device(name: str) -> str:
+    return "witmotion" if name.startswith("witmotion") else "polar"
+
+
+def rate_for(protocol: str, wanted: int) -> int:
+    """WitMotion runs at 10, 20, 50, 100 or 200 Hz: the nearest to what was asked."""
+    if protocol == "witmotion":
+        return min(witmotion.RATE_CODES, key=lambda rate: abs(rate - wanted))
+    return wanted
 
 
 def parse_duration(text: str) -> float:
@@ -87,24 +111,31 @@ async def record(args, script=None) -> dict:
     if args.emulate:
         from sensor.ble.bumble_backend import BumbleClient, VirtualAir
         from sensor.ble.emulated_polar import EmulatedPolar
+        from sensor.ble.emulated_witmotion import EmulatedWitMotion
 
         air = VirtualAir()
         await air.start()
         clock = SimulatedClock(time.time(), args.speed)
+        protocols = [protocol_of_device(d) for d in emulate]
+        rate = rate_for(protocols[0], args.rate)
         sources, plan = simulated_night(
-            args.scenario, duration / 3600 + 0.1, args.rate, sides, args.seed
+            args.scenario, duration / 3600 + 0.1, rate, sides, args.seed
         )
         for index, source in enumerate(sources):
-            emulator = EmulatedPolar(
-                air,
-                f"E0:E1:E2:E3:E4:E{index}",
-                source,
-                args.rate,
-                args.speed,
-                name=f"{EMULATED[emulate[index]]} {index}",
-                frame_samples=70 if emulate[index] == "polar-verity" else 36,
-                burst_s=1.5 if emulate[index] == "polar-verity" else 0.0,
-            )
+            address, name = f"E0:E1:E2:E3:E4:E{index}", f"{EMULATED[emulate[index]]} {index}"
+            if protocols[index] == "witmotion":
+                emulator = EmulatedWitMotion(air, address, source, args.speed, name=name)
+            else:
+                emulator = EmulatedPolar(
+                    air,
+                    address,
+                    source,
+                    rate,
+                    args.speed,
+                    name=name,
+                    frame_samples=70 if emulate[index] == "polar-verity" else 36,
+                    burst_s=1.5 if emulate[index] == "polar-verity" else 0.0,
+                )
             await emulator.start()
             emulators.append(emulator)
         addresses = [e.address for e in emulators]
@@ -113,6 +144,7 @@ async def record(args, script=None) -> dict:
     else:
         addresses = [args.device] + ([args.device_right] if args.device_right else [])
         backend = None
+        protocols = [args.protocol] * len(addresses)
 
     def connect(address, on_lost):
         from bleak import BleakClient
@@ -124,21 +156,24 @@ async def record(args, script=None) -> dict:
     sessions, writers, stats = [], [], []
     connect_lock = asyncio.Lock()
     windows = {side: LiveWindow() for side in sides}
-    for address, side in zip(addresses, sides):
+    for address, side, protocol in zip(addresses, sides, protocols):
+        session_class, protocol_name = SESSIONS[protocol]
         writer = CsvAppender(os.path.join(args.out, f"{side or 'night'}.csv"))
         info = SessionStats(
             device=address,
-            protocol="polar-pmd",
+            protocol=protocol_name,
             side=side,
-            rate_hz=args.rate,
-            range_g=8,
+            rate_hz=rate_for(protocol, args.rate),
+            range_g=16 if protocol == "witmotion" else 8,
             start=iso_now(),
         )
         sessions.append(
-            PolarSession(
+            session_class(
                 address, side, writer, info, connect, clock, connect_lock, windows[side].add
             )
         )
+        if args.emulate:  # a scheduling hiccup of the emulator lasts `speed` times longer
+            sessions[-1].reanchor_s = 2.0 * max(args.speed / 10, 1.0)
         writers.append(writer)
         stats.append(info)
     path = os.path.join(args.out, "recording.json")
@@ -185,7 +220,10 @@ def _write_truth(args, plan, sides, sessions, emulators) -> None:
 
     legs = sides if sides[0] else [""]
     files = {side or "single": f"{side or 'night'}.csv" for side in sides}
-    sensors = {side or "single": {"start_offset_s": 0.0, "rate_hz": args.rate} for side in sides}
+    sensors = {
+        side or "single": {"start_offset_s": 0.0, "rate_hz": s.stats.rate_hz}
+        for side, s in zip(sides, sessions)
+    }
     gaps = {
         side or "single": [
             [a - sessions[0].offset_s, b - sessions[0].offset_s] for a, b in s.stats.gaps

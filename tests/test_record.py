@@ -250,3 +250,25 @@ def test_disk_full_stops_cleanly_and_keeps_what_was_written(tmp_path, monkeypatc
     assert stats.state == "disk full" and "No space left on device" in stats.messages[-1]
     recording = read_recording(result["files"][""])
     assert len(recording.time_s) == stats.samples > 0
+
+
+def test_a_witmotion_sensor_without_timestamps(tmp_path):
+    """Frames split across notifications, no stamps, a link drop: losses still accounted."""
+    args = args_for(tmp_path / "wit")
+    args.emulate, args.speed, args.duration = "witmotion", 25.0, "4m"
+    dropped = []
+
+    async def drop(devices):
+        await asyncio.sleep(3.0)
+        await devices[0].drop_link()
+        dropped.append(True)
+
+    result = run(args, drop)
+    stats = result["stats"][0]
+    assert stats.protocol == "witmotion" and stats.rate_hz == 50  # nearest to the 52 asked
+    assert stats.reconnections >= 1 and dropped and stats.bad_frames == 0
+    # what was recorded plus what was counted as lost is the whole night
+    assert stats.samples + stats.data_loss_s * 50 == pytest.approx(4 * 60 * 50, rel=0.05)
+    assert stats.data_loss_s > 0
+    assert bytes.fromhex("FFAA030800") in result["emulators"][0].commands  # 50 Hz
+    assert len(read_recording(result["files"][""]).time_s) == stats.samples
