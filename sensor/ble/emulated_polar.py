@@ -42,6 +42,7 @@ class EmulatedPolar:
         self.running = False
         self.sent = 0
         self.commands: list[bytes] = []
+        self.last_frame = b""
         self.garble_next = 0  # frames to send damaged (cut, or random bytes)
         self.refuse_next_start: int | None = None  # e.g. 13: device in charger
         self._task: asyncio.Task | None = None
@@ -106,6 +107,8 @@ class EmulatedPolar:
             else:
                 answer = polar.reply(polar.OP_START, 0, bytes([5, 1]) + struct.pack("<f", 1.0))
                 self.running = True
+                if self._task is not None:
+                    self._task.cancel()  # one stream at a time, as on the real sensor
                 self._task = asyncio.get_event_loop().create_task(self._stream())
         elif command[:2] == polar.STOP_COMMAND:
             self.running = False
@@ -136,6 +139,7 @@ class EmulatedPolar:
                     )
                 )
             held.append(frame)
+            self.last_frame = frame
             if loop.time() >= next_burst or not self.burst_s:
                 next_burst += self.burst_s / self.speed
                 for frame in held:
@@ -146,6 +150,15 @@ class EmulatedPolar:
             # samples are lost, and the stream is still running at the next connection.
             due += period
             await asyncio.sleep(max(due - loop.time(), 0))
+
+    async def storm(self, copies: int) -> None:
+        """A notification storm: the same frame, `copies` times, as fast as the link takes."""
+        frame = polar.encode_compressed(
+            self.source(0, self.frame_samples) * 1000,
+            int((self.clock_offset_s + self.sent / self.rate_hz) * 1e9),
+        )
+        for _ in range(copies):
+            await self.device.notify_subscribers(self.data, frame)
 
     async def stop_stream_itself(self) -> None:
         """The sensor ends the stream on its own (strap off): a control-point 01 message."""
