@@ -85,6 +85,7 @@ class SessionStats:
     data_loss_s: float = 0.0
     gaps: list = field(default_factory=list)
     messages: list = field(default_factory=list)
+    message_counts: dict = field(default_factory=dict)
     messages_dropped: int = 0
 
 
@@ -150,8 +151,13 @@ class SensorSession:
         self.stats.state = "disk full" if self.disk_full else "stopped"
 
     def _note(self, message: str) -> None:
-        """Keep the first 200 messages: a sensor babbling all night must not fill memory."""
-        if len(self.stats.messages) < 200:
+        """Each distinct message once, with a count (a sensor babbling all night must not fill
+        memory or bury the one message that matters)."""
+        counts = self.stats.message_counts
+        if message in counts:
+            counts[message] += 1
+        elif len(counts) < 200:
+            counts[message] = 1
             self.stats.messages.append(message)
         else:
             self.stats.messages_dropped += 1
@@ -257,7 +263,20 @@ class PolarSession(SensorSession):
         self.control_replies.put_nowait(message)
 
     def _on_data(self, _, data: bytearray) -> None:
-        self._deliver(self.decoder.decode(bytes(data)))
+        before = self.decoder.previous_stamp_ns
+        decoded = self.decoder.decode(bytes(data))
+        if (
+            decoded.times_s is not None
+            and self.offset_s is not None
+            and decoded.times_s[-1] + self.offset_s > self.clock() + 2 * self.reanchor_s
+        ):
+            # A stamp in the future cannot be: drop the frame and forget its stamp, or every
+            # later (true) frame would look older and be dropped too.
+            self.decoder.previous_stamp_ns = before
+            self.stats.bad_frames += 1
+            self._note("PMD frame with an impossible timestamp (in the future): dropped")
+            return
+        self._deliver(decoded)
 
 
 class WitMotionSession(SensorSession):

@@ -205,3 +205,16 @@ def test_installed_command_help_runs():
         check=True,
     )
     assert "--sleep-window" in result.stdout and "--criteria" in result.stdout
+
+
+def test_nothing_is_written_outside_out(plm_night, tmp_path, monkeypatch):
+    folder, _ = plm_night
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    before_inputs = sorted(p.name for p in folder.iterdir())
+    out = tmp_path / "out"
+    assert main(["analyze", str(folder / "night.csv"), "--out", str(out)]) == 0
+    assert list(work.iterdir()) == []
+    assert sorted(p.name for p in folder.iterdir()) == before_inputs
+    assert not [p for p in out.rglob("*") if p.name.startswith(".partial-")]

@@ -282,6 +282,7 @@ def test_a_link_that_drops_all_night_and_a_notification_storm(tmp_path):
         sensor = devices[0]
         await asyncio.sleep(1.0)
         await sensor.storm(300)
+        await sensor.send_impossible_stamp()
         for _ in range(5):  # every ~100 s of the night
             await asyncio.sleep(1.0)
             await sensor.drop_link()
@@ -289,7 +290,8 @@ def test_a_link_that_drops_all_night_and_a_notification_storm(tmp_path):
     result = run(args_for(tmp_path / "storm"), misbehave)
     stats = result["stats"][0]
     assert stats.reconnections >= 5
-    assert stats.bad_frames >= 299  # the storm's repeated frames, dropped and counted
+    assert stats.bad_frames >= 300  # the storm's repeats and the impossible stamp
+    assert any("impossible timestamp" in m for m in stats.messages)
     recorded = read_recording(result["files"][""])
     assert len(recorded.time_s) == stats.samples
     # no hole goes unaccounted: kept plus counted as lost spans the whole recording

@@ -151,6 +151,14 @@ class EmulatedPolar:
             due += period
             await asyncio.sleep(max(due - loop.time(), 0))
 
+    async def send_impossible_stamp(self) -> None:
+        """One frame stamped a year ahead (a glitch), between two normal ones."""
+        frame = polar.encode_compressed(
+            self.source(0, self.frame_samples) * 1000,
+            int((self.clock_offset_s + 365 * 86400) * 1e9),
+        )
+        await self.device.notify_subscribers(self.data, frame)
+
     async def storm(self, copies: int) -> None:
         """A notification storm: the same frame, `copies` times, as fast as the link takes."""
         frame = polar.encode_compressed(
