@@ -8,6 +8,7 @@ most the last second, and the reader tolerates a cut last line.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import time
@@ -17,7 +18,9 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from sensor.protocols import polar, witmotion
+from sensor.protocols import metamotion, movesense, pinetime, polar, witmotion
+
+BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
 
 SYNC_EVERY_S = 1.0
 
@@ -84,6 +87,7 @@ class SessionStats:
     reconnections: int = 0
     data_loss_s: float = 0.0
     gaps: list = field(default_factory=list)
+    battery_percent: int | None = None
     messages: list = field(default_factory=list)
     message_counts: dict = field(default_factory=dict)
     messages_dropped: int = 0
@@ -127,11 +131,17 @@ class SensorSession:
         backoff = 0.5
         while not stop.is_set() and self.clock() < deadline:
             self.lost.clear()
-            client = self.connect(self.address, lambda _=None: self.lost.set())
+            client = None
             try:
                 async with self.connect_lock:  # one connection attempt at a time per adapter
-                    await client.connect()
+                    made = self.connect(self.address, lambda _=None: self.lost.set())
+                    if inspect.isawaitable(made):
+                        client = await made  # found and connected (with retries)
+                    else:
+                        client = made
+                        await client.connect()
                 self.stats.state = "configuring"
+                await self._read_battery(client)
                 await self._configure(client)
                 self.stats.state = "streaming"
                 backoff = 0.5
@@ -141,7 +151,8 @@ class SensorSession:
             except Exception as error:  # bleak raises many kinds; the night goes on
                 self._note(f"{type(error).__name__}: {error}"[:200])
             finally:
-                await self._disconnect(client)
+                if client is not None:
+                    await self._disconnect(client)
             if stop.is_set() or self.clock() >= deadline or self.disk_full:
                 break
             self.stats.state = "reconnecting"
@@ -149,6 +160,14 @@ class SensorSession:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 30.0)
         self.stats.state = "disk full" if self.disk_full else "stopped"
+
+    async def _read_battery(self, client) -> None:
+        """The standard battery level, when the sensor has one."""
+        try:
+            if client.services.get_characteristic(BATTERY_LEVEL) is not None:
+                self.stats.battery_percent = int((await client.read_gatt_char(BATTERY_LEVEL))[0])
+        except Exception as error:  # a battery we cannot read is no reason to stop
+            self._note(f"battery: {error}"[:200])
 
     def _note(self, message: str) -> None:
         """Each distinct message once, with a count (a sensor babbling all night must not fill
@@ -300,6 +319,67 @@ class WitMotionSession(SensorSession):
 
     def _on_data(self, _, data: bytearray) -> None:
         self._deliver(self.decoder.decode(bytes(data)))
+
+
+class MovesenseSession(SensorSession):
+    """Movesense GATT sensor-data app: subscribe again after every reconnection."""
+
+    REFERENCE = 1
+
+    async def _configure(self, client) -> None:
+        self.decoder = movesense.MovesenseDecoder(self.stats.rate_hz, self.REFERENCE)
+        await client.start_notify(movesense.NOTIFY, self._on_data)
+        await client.write_gatt_char(
+            movesense.WRITE, movesense.subscribe(self.REFERENCE, self.stats.rate_hz), response=True
+        )
+
+    async def _stop_stream(self, client) -> None:
+        try:
+            await client.write_gatt_char(
+                movesense.WRITE, movesense.unsubscribe(self.REFERENCE), response=True
+            )
+        except Exception as error:  # the link may already be gone
+            self._note(f"stop: {error}"[:200])
+        self._deliver(self.decoder.flush())
+
+    def _on_data(self, _, data: bytearray) -> None:
+        self._deliver(self.decoder.decode(bytes(data)))
+
+
+class MetaMotionSession(SensorSession):
+    """MetaMotion: the board keeps its state across links, so stop, then start; no stamps."""
+
+    async def _configure(self, client) -> None:
+        self.decoder = metamotion.MetaMotionDecoder(range_g=4)
+        await client.start_notify(metamotion.NOTIFY, self._on_data)
+        for command in metamotion.start_commands(metamotion.BMI160):
+            await client.write_gatt_char(metamotion.COMMAND, command, response=True)
+
+    async def _stop_stream(self, client) -> None:
+        try:
+            for command in metamotion.STOP:
+                await client.write_gatt_char(metamotion.COMMAND, command, response=True)
+        except Exception as error:  # the link may already be gone
+            self._note(f"stop: {error}"[:200])
+
+    def _on_data(self, _, data: bytearray) -> None:
+        self._deliver(self.decoder.decode(bytes(data)))
+
+
+class PineTimeSession(SensorSession):
+    """PineTime (InfiniTime): coarse, about 10 Hz, notified on change; no stamps."""
+
+    async def _configure(self, client) -> None:
+        await client.start_notify(pinetime.MOTION, self._on_data)
+
+    async def _stop_stream(self, client) -> None:
+        try:
+            await client.stop_notify(pinetime.MOTION)
+        except Exception as error:  # the link may already be gone
+            self._note(f"stop: {error}"[:200])
+
+    def _on_data(self, _, data: bytearray) -> None:
+        self._deliver(pinetime.decode(bytes(data)))
 
 
 def write_recording_json(path: str, sessions: list[SessionStats], extra: dict) -> None:

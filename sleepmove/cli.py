@@ -119,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--emulate",
         metavar="DEVICE[,DEVICE]",
         help="record from emulated sensors playing a simulated night: polar-verity, "
-        "polar-h10 or witmotion, two (comma-separated) for two legs",
+        "polar-h10, witmotion, movesense, metamotion or pinetime; two (comma-separated) for "
+        "two legs",
     )
     record.add_argument("--scenario", default="plmd-moderate", help="simulated night to play")
     record.add_argument(

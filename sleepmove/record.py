@@ -14,6 +14,9 @@ from sensor.errors import InputError
 from sensor.protocols import witmotion
 from sensor.recorder import (
     CsvAppender,
+    MetaMotionSession,
+    MovesenseSession,
+    PineTimeSession,
     PolarSession,
     SessionStats,
     WitMotionSession,
@@ -27,18 +30,34 @@ EMULATED = {
     "polar-verity": "Polar Sense EMU",
     "polar-h10": "Polar H10 EMU",
     "witmotion": "WT901BLE EMU",
+    "movesense": "Movesense EMU",
+    "metamotion": "MetaWear EMU",
+    "pinetime": "InfiniTime EMU",
 }
-SESSIONS = {"polar": (PolarSession, "polar-pmd"), "witmotion": (WitMotionSession, "witmotion")}
+SESSIONS = {
+    "polar": (PolarSession, "polar-pmd"),
+    "witmotion": (WitMotionSession, "witmotion"),
+    "movesense": (MovesenseSession, "movesense"),
+    "metamotion": (MetaMotionSession, "metamotion"),
+    "pinetime": (PineTimeSession, "pinetime (coarse)"),
+}
+MOVESENSE_RATES = (13, 26, 52, 104, 208, 416, 833, 1666)
 
 
 def protocol_of_device(name: str) -> str:
-    return "witmotion" if name.startswith("witmotion") else "polar"
+    return "polar" if name.startswith("polar") else name
 
 
 def rate_for(protocol: str, wanted: int) -> int:
-    """WitMotion runs at 10, 20, 50, 100 or 200 Hz: the nearest to what was asked."""
+    """The nearest rate the device offers to what was asked."""
     if protocol == "witmotion":
         return min(witmotion.RATE_CODES, key=lambda rate: abs(rate - wanted))
+    if protocol == "movesense":
+        return min(MOVESENSE_RATES, key=lambda rate: abs(rate - wanted))
+    if protocol == "metamotion":
+        return 50  # the published start sequence sets 50 Hz
+    if protocol == "pinetime":
+        return 10  # at most about 10 Hz, notified on change
     return wanted
 
 
@@ -109,9 +128,20 @@ async def record(args, script=None) -> dict:
     extra_kwargs: dict = {}
     emulators = []
     if args.emulate:
-        from sensor.ble.bumble_backend import BumbleClient, VirtualAir
+        from sensor.ble.bumble_backend import BumbleClient, BumbleScanner, VirtualAir
+        from sensor.ble.emulated_others import (
+            EmulatedMetaMotion,
+            EmulatedMovesense,
+            EmulatedPineTime,
+        )
         from sensor.ble.emulated_polar import EmulatedPolar
         from sensor.ble.emulated_witmotion import EmulatedWitMotion
+
+        OTHER_EMULATORS = {
+            "movesense": EmulatedMovesense,
+            "metamotion": EmulatedMetaMotion,
+            "pinetime": EmulatedPineTime,
+        }
 
         air = VirtualAir()
         await air.start()
@@ -125,6 +155,8 @@ async def record(args, script=None) -> dict:
             address, name = f"E0:E1:E2:E3:E4:E{index}", f"{EMULATED[emulate[index]]} {index}"
             if protocols[index] == "witmotion":
                 emulator = EmulatedWitMotion(air, address, source, args.speed, name=name)
+            elif protocols[index] in OTHER_EMULATORS:
+                emulator = OTHER_EMULATORS[protocols[index]](air, address, source, args.speed, name)
             else:
                 emulator = EmulatedPolar(
                     air,
@@ -139,18 +171,35 @@ async def record(args, script=None) -> dict:
             await emulator.start()
             emulators.append(emulator)
         addresses = [e.address for e in emulators]
-        backend = BumbleClient
+        backend, scanner_backend = BumbleClient, BumbleScanner
         extra_kwargs = {"air": air}
     else:
         addresses = [args.device] + ([args.device_right] if args.device_right else [])
-        backend = None
+        backend = scanner_backend = None
         protocols = [args.protocol] * len(addresses)
 
-    def connect(address, on_lost):
-        from bleak import BleakClient
+    async def connect(address, on_lost):
+        """Find the sensor by address or name, then connect with bleak-retry-connector."""
+        from bleak import BleakClient, BleakScanner
+        from bleak_retry_connector import establish_connection
 
-        kwargs = {"backend": backend, **extra_kwargs} if backend else {}
-        return BleakClient(address, disconnected_callback=on_lost, timeout=10, **kwargs)
+        scanner_kwargs = {"backend": scanner_backend, **extra_kwargs} if backend else {}
+        device = await BleakScanner.find_device_by_filter(
+            lambda d, adv: address in (d.address, d.name, adv.local_name),
+            timeout=10.0,
+            **scanner_kwargs,
+        )
+        if device is None:
+            raise LookupError(f"{address} not found; still looking")
+        client_kwargs = {"backend": backend, **extra_kwargs} if backend else {}
+        return await establish_connection(
+            BleakClient,
+            device,
+            device.name or address,
+            disconnected_callback=on_lost,
+            max_attempts=3,
+            **client_kwargs,
+        )
 
     deadline = clock() + duration
     sessions, writers, stats = [], [], []

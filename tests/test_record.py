@@ -36,6 +36,13 @@ def args_for(out, *extra):
     )
 
 
+async def streaming(sensor, settle: float = 0.5) -> None:
+    """Wait until the recorder is connected and the sensor streams, then a little more."""
+    while not (sensor.running and sensor.device.connections):
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(settle)
+
+
 def run(args, script=None):
     return asyncio.run(asyncio.wait_for(record(args, script), 120))
 
@@ -57,12 +64,15 @@ def test_link_drops_and_a_sensor_that_stops_itself_are_survived(tmp_path):
 
     async def misbehave(devices):
         emulators.extend(devices)
-        await asyncio.sleep(1.5)
-        await devices[0].drop_link()
-        await asyncio.sleep(1.5)
-        await devices[0].stop_stream_itself()
-        await asyncio.sleep(1.0)
-        await devices[0].disappear(1.0)  # out of range for 100 s of the night
+        sensor = devices[0]
+        await streaming(sensor)
+        await sensor.drop_link()
+        await asyncio.sleep(0.5)
+        await streaming(sensor)
+        await sensor.stop_stream_itself()
+        await asyncio.sleep(0.5)
+        await streaming(sensor)
+        await sensor.disappear(1.0)  # out of range for 100 s of the night
 
     result = run(args_for(tmp_path / "d"), misbehave)
     stats = result["stats"][0]
@@ -299,3 +309,30 @@ def test_a_link_that_drops_all_night_and_a_notification_storm(tmp_path):
     assert stats.samples + stats.data_loss_s * 52 == pytest.approx(span, rel=0.005)
     # each reconnection leaves one gap (the last may come after the final sample)
     assert stats.reconnections - 1 <= len(stats.gaps) <= stats.reconnections
+
+
+@pytest.mark.parametrize(
+    "device, rate, protocol",
+    [
+        ("movesense", 52, "movesense"),
+        ("metamotion", 50, "metamotion"),
+        ("pinetime", 10, "pinetime (coarse)"),
+    ],
+)
+def test_the_other_sensors_record_and_come_back_after_a_drop(tmp_path, device, rate, protocol):
+    args = args_for(tmp_path / device)
+    args.emulate, args.speed, args.duration = device, 40.0, "4m"
+
+    async def drop(devices):
+        await asyncio.sleep(2.0)
+        await devices[0].drop_link()
+
+    result = run(args, drop)
+    stats = result["stats"][0]
+    assert stats.protocol == protocol and stats.rate_hz == rate
+    assert stats.battery_percent == 87 and stats.bad_frames == 0
+    assert stats.reconnections >= 1
+    recorded = read_recording(result["files"][""])
+    span = (recorded.time_s[-1] - recorded.time_s[0]) * rate + 1
+    assert stats.samples + stats.data_loss_s * rate == pytest.approx(span, rel=0.02)
+    assert stats.samples > 0.6 * 4 * 60 * rate

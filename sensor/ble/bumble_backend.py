@@ -18,7 +18,9 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError
+from bleak.uuids import normalize_uuid_str
 from bumble.controller import Controller
+from bumble.core import UUID
 from bumble.device import Device, Peer
 from bumble.gatt import Characteristic
 from bumble.hci import Address
@@ -33,6 +35,14 @@ PROPERTY_NAMES = {
     Characteristic.Properties.NOTIFY: "notify",
     Characteristic.Properties.INDICATE: "indicate",
 }
+
+
+def uuid_text(uuid: UUID) -> str:
+    """bleak's spelling: 128-bit, lower case (bumble prints SIG UUIDs as 'UUID-16:2A19')."""
+    text = uuid.to_hex_str().replace("-", "").lower()
+    if len(text) == 32:
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return normalize_uuid_str(text)
 
 
 class VirtualAir:
@@ -140,7 +150,7 @@ class BumbleClient(BaseBleakClient):
         await self._peer.discover_services()
         collection = BleakGATTServiceCollection()
         for service in self._peer.services:
-            bleak_service = BleakGATTService(service, service.handle, str(service.uuid).lower())
+            bleak_service = BleakGATTService(service, service.handle, uuid_text(service.uuid))
             collection.add_service(bleak_service)
             for proxy in await self._peer.discover_characteristics(service=service):
                 await proxy.discover_descriptors()
@@ -148,7 +158,7 @@ class BumbleClient(BaseBleakClient):
                 characteristic = BleakGATTCharacteristic(
                     proxy,
                     proxy.handle,
-                    str(proxy.uuid).lower(),
+                    uuid_text(proxy.uuid),
                     names,
                     lambda: self._mtu - 3,
                     bleak_service,
@@ -160,7 +170,7 @@ class BumbleClient(BaseBleakClient):
                         BleakGATTDescriptor(
                             descriptor,
                             descriptor.handle,
-                            str(descriptor.type).lower(),
+                            uuid_text(descriptor.type),
                             characteristic,
                         )
                     )

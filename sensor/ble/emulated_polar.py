@@ -14,6 +14,8 @@ from sensor.ble.bumble_backend import VirtualAir
 from sensor.protocols import polar
 
 FEATURES = bytes([0x0F, 0x04, 0x00])  # accelerometer supported
+BATTERY_SERVICE = "0000180f-0000-1000-8000-00805f9b34fb"
+BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
 
 
 class EmulatedPolar:
@@ -58,6 +60,13 @@ class EmulatedPolar:
             UUID(polar.DATA), Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
         )
         self.device.add_service(Service(UUID(polar.SERVICE), [self.control, self.data]))
+        battery = Characteristic(
+            UUID(BATTERY_LEVEL),
+            Characteristic.Properties.READ,
+            Characteristic.READABLE,
+            bytes([93]),
+        )
+        self.device.add_service(Service(UUID(BATTERY_SERVICE), [battery]))
 
     async def start(self) -> None:
         await self.device.power_on()

@@ -1,0 +1,180 @@
+"""Emulated Movesense, MetaMotion and PineTime sensors (each through its own encoder)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import numpy as np
+from bumble.core import UUID, AdvertisingData
+from bumble.gatt import Characteristic, CharacteristicValue, Service
+
+from sensor.ble.bumble_backend import VirtualAir
+from sensor.ble.emulated_polar import BATTERY_LEVEL, BATTERY_SERVICE  # noqa: E402
+from sensor.protocols import metamotion, movesense, pinetime
+
+
+class EmulatedSensor:
+    """Advertising, a battery level, and a paced stream of samples from `source`."""
+
+    rate_hz = 52.0
+    block = 8  # samples per notification
+
+    def __init__(
+        self,
+        air: VirtualAir,
+        address: str,
+        source: Callable[[int, int], np.ndarray],
+        speed: float,
+        name: str,
+        battery: int = 87,
+    ) -> None:
+        self.air = air
+        self.device = air.new_device(address, name)
+        self.source = source
+        self.speed = speed
+        self.sent = 0
+        self.streaming = False
+        self.commands: list[bytes] = []
+        self._task: asyncio.Task | None = None
+        self.battery = Characteristic(
+            UUID(BATTERY_LEVEL),
+            Characteristic.Properties.READ,
+            Characteristic.READABLE,
+            bytes([battery]),
+        )
+        self.device.add_service(Service(UUID(BATTERY_SERVICE), [self.battery]))
+
+    @property
+    def address(self) -> str:
+        return str(self.device.random_address).split("/")[0]
+
+    async def start(self) -> None:
+        await self.device.power_on()
+        advertising = bytes(
+            AdvertisingData([(AdvertisingData.COMPLETE_LOCAL_NAME, self.device.name.encode())])
+        )
+        await self.device.start_advertising(
+            advertising_data=advertising,
+            auto_restart=True,
+            advertising_interval_min=20.0,
+            advertising_interval_max=20.0,
+        )
+        self.air.names[self.address] = self.device.name
+        self._task = asyncio.get_event_loop().create_task(self._clock())
+
+    async def _clock(self) -> None:
+        """Always measuring; samples reach the link only while streaming to a connection."""
+        loop = asyncio.get_event_loop()
+        due = loop.time()
+        while True:
+            xyz = self.source(self.sent, self.block)
+            first = self.sent
+            self.sent += self.block
+            if self.streaming and self.device.connections:
+                for packet in self.encode(first, xyz):
+                    await self.device.notify_subscribers(self.data, packet)
+            due += self.block / self.rate_hz / self.speed
+            await asyncio.sleep(max(due - loop.time(), 0))
+
+    def encode(self, first: int, xyz: np.ndarray) -> list[bytes]:
+        raise NotImplementedError
+
+    async def drop_link(self) -> None:
+        for connection in list(self.device.connections.values()):
+            await connection.disconnect()
+
+
+class EmulatedMovesense(EmulatedSensor):
+    """Subscribe/unsubscribe on the write characteristic; data packets with continuations."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.reference = 0
+        self.data = Characteristic(
+            UUID(movesense.NOTIFY), Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
+        )
+        write = Characteristic(
+            UUID(movesense.WRITE),
+            Characteristic.Properties.WRITE,
+            Characteristic.WRITEABLE,
+            CharacteristicValue(write=self._on_command),
+        )
+        self.device.add_service(Service(UUID(movesense.SERVICE), [write, self.data]))
+
+    def _on_command(self, connection, value: bytes) -> None:
+        value = bytes(value)
+        self.commands.append(value)
+        if value[:1] == b"\x01" and len(value) > 2:
+            path = value[2:].decode("ascii", errors="replace")
+            self.rate_hz = float(path.rsplit("/", 1)[-1]) if path.startswith("/Meas/Acc/") else 52
+            self.reference = value[1]
+            self.streaming = True
+            status = b"\xc8\x00"  # 200
+        elif value[:1] == b"\x02":
+            self.streaming = False
+            status = b"\xc8\x00"
+        else:
+            status = b"\x90\x01"  # 400
+        loop = asyncio.get_event_loop()
+        loop.create_task(
+            self.device.notify_subscribers(
+                self.data, bytes([movesense.RESULT, value[1] if len(value) > 1 else 0]) + status
+            )
+        )
+
+    def encode(self, first: int, xyz: np.ndarray) -> list[bytes]:
+        stamp_ms = int(first / self.rate_hz * 1000)
+        return movesense.encode(self.reference, stamp_ms, xyz, mtu_payload=64)
+
+
+class EmulatedMetaMotion(EmulatedSensor):
+    """Module 0x03 commands; packed samples (3 per message); state kept across links."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.rate_hz = 50.0
+        self.block = 3
+        self.data = Characteristic(
+            UUID(metamotion.NOTIFY), Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
+        )
+        command = Characteristic(
+            UUID(metamotion.COMMAND),
+            Characteristic.Properties.WRITE,
+            Characteristic.WRITEABLE,
+            CharacteristicValue(write=self._on_command),
+        )
+        self.device.add_service(Service(UUID(metamotion.SERVICE), [command, self.data]))
+
+    def _on_command(self, connection, value: bytes) -> None:
+        value = bytes(value)
+        self.commands.append(value)
+        if value == bytes([3, 1, 1]):
+            self.streaming = True
+        elif value == bytes([3, 1, 0]):
+            self.streaming = False
+        elif value == metamotion.MODULE_INFO:
+            loop = asyncio.get_event_loop()
+            loop.create_task(
+                self.device.notify_subscribers(self.data, bytes([3, 0x80, metamotion.BMI160]))
+            )
+
+    def encode(self, first: int, xyz: np.ndarray) -> list[bytes]:
+        return [metamotion.encode(xyz)]
+
+
+class EmulatedPineTime(EmulatedSensor):
+    """InfiniTime motion: one sample per notification, about 10 Hz."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.rate_hz = 10.0
+        self.block = 1
+        self.streaming = True  # notifies whoever subscribed
+        self.data = Characteristic(
+            UUID(pinetime.MOTION), Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
+        )
+        self.device.add_service(Service(UUID(pinetime.SERVICE), [self.data]))
+
+    def encode(self, first: int, xyz: np.ndarray) -> list[bytes]:
+        return [pinetime.encode(xyz[0])]
