@@ -21,6 +21,7 @@ import numpy as np
 from sensor.protocols import metamotion, movesense, pinetime, polar, witmotion
 
 BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
+FIRMWARE_REVISION = "00002a26-0000-1000-8000-00805f9b34fb"
 
 SYNC_EVERY_S = 1.0
 
@@ -88,6 +89,7 @@ class SessionStats:
     data_loss_s: float = 0.0
     gaps: list = field(default_factory=list)
     battery_percent: int | None = None
+    firmware: str | None = None
     messages: list = field(default_factory=list)
     message_counts: dict = field(default_factory=dict)
     messages_dropped: int = 0
@@ -162,12 +164,15 @@ class SensorSession:
         self.stats.state = "disk full" if self.disk_full else "stopped"
 
     async def _read_battery(self, client) -> None:
-        """The standard battery level, when the sensor has one."""
+        """The standard battery level and firmware revision, when the sensor has them."""
         try:
             if client.services.get_characteristic(BATTERY_LEVEL) is not None:
                 self.stats.battery_percent = int((await client.read_gatt_char(BATTERY_LEVEL))[0])
-        except Exception as error:  # a battery we cannot read is no reason to stop
-            self._note(f"battery: {error}"[:200])
+            if client.services.get_characteristic(FIRMWARE_REVISION) is not None:
+                raw = await client.read_gatt_char(FIRMWARE_REVISION)
+                self.stats.firmware = bytes(raw).decode("utf-8", errors="replace").strip("\x00")
+        except Exception as error:  # what we cannot read is no reason to stop
+            self._note(f"device information: {error}"[:200])
 
     def _note(self, message: str) -> None:
         """Each distinct message once, with a count (a sensor babbling all night must not fill

@@ -57,6 +57,8 @@ def test_an_emulated_night_is_recorded_and_analyzable(tmp_path):
     assert recording.duration_s == pytest.approx(660, abs=15)
     info = json.loads((tmp_path / "r" / "recording.json").read_text())
     assert info["sensors"][0]["protocol"] == "polar-pmd" and info["emulated"]
+    assert info["sensors"][0]["battery_percent"] == 93
+    assert info["sensors"][0]["firmware"] == "3.1.1-emulated"
 
 
 def test_link_drops_and_a_sensor_that_stops_itself_are_survived(tmp_path):

@@ -16,6 +16,8 @@ from sensor.protocols import polar
 FEATURES = bytes([0x0F, 0x04, 0x00])  # accelerometer supported
 BATTERY_SERVICE = "0000180f-0000-1000-8000-00805f9b34fb"
 BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
+DEVICE_INFORMATION = "0000180a-0000-1000-8000-00805f9b34fb"
+FIRMWARE_REVISION = "00002a26-0000-1000-8000-00805f9b34fb"
 
 
 class EmulatedPolar:
@@ -67,6 +69,13 @@ class EmulatedPolar:
             bytes([93]),
         )
         self.device.add_service(Service(UUID(BATTERY_SERVICE), [battery]))
+        firmware = Characteristic(
+            UUID(FIRMWARE_REVISION),
+            Characteristic.Properties.READ,
+            Characteristic.READABLE,
+            b"3.1.1-emulated",
+        )
+        self.device.add_service(Service(UUID(DEVICE_INFORMATION), [firmware]))
 
     async def start(self) -> None:
         await self.device.power_on()
