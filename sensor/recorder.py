@@ -355,9 +355,13 @@ class MetaMotionSession(SensorSession):
     """MetaMotion: the board keeps its state across links, so stop, then start; no stamps."""
 
     async def _configure(self, client) -> None:
-        self.decoder = metamotion.MetaMotionDecoder(range_g=4)
+        # Which accelerometer (BMI160 or BMI270) decides the packed-data register.
+        self.chip: asyncio.Future = asyncio.get_running_loop().create_future()
         await client.start_notify(metamotion.NOTIFY, self._on_data)
-        for command in metamotion.start_commands(metamotion.BMI160):
+        await client.write_gatt_char(metamotion.COMMAND, metamotion.MODULE_INFO, response=True)
+        chip = await asyncio.wait_for(self.chip, 5.0)
+        self.decoder = metamotion.MetaMotionDecoder(range_g=4, chip=chip)
+        for command in metamotion.start_commands(chip):
             await client.write_gatt_char(metamotion.COMMAND, command, response=True)
 
     async def _stop_stream(self, client) -> None:
@@ -368,7 +372,13 @@ class MetaMotionSession(SensorSession):
             self._note(f"stop: {error}"[:200])
 
     def _on_data(self, _, data: bytearray) -> None:
-        self._deliver(self.decoder.decode(bytes(data)))
+        message = bytes(data)
+        if message[:2] == metamotion.MODULE_INFO and len(message) >= 3:
+            if not self.chip.done():
+                self.chip.set_result(message[2])
+            return
+        if self.chip.done():
+            self._deliver(self.decoder.decode(message))
 
 
 class PineTimeSession(SensorSession):

@@ -32,6 +32,7 @@ EMULATED = {
     "witmotion": "WT901BLE EMU",
     "movesense": "Movesense EMU",
     "metamotion": "MetaWear EMU",
+    "metamotion-bmi270": "MetaWear BMI270 EMU",
     "pinetime": "InfiniTime EMU",
 }
 SESSIONS = {
@@ -45,7 +46,7 @@ MOVESENSE_RATES = (13, 26, 52, 104, 208, 416, 833, 1666)
 
 
 def protocol_of_device(name: str) -> str:
-    return "polar" if name.startswith("polar") else name
+    return name.split("-")[0]  # polar-verity -> polar, metamotion-bmi270 -> metamotion
 
 
 def rate_for(protocol: str, wanted: int) -> int:
@@ -156,7 +157,10 @@ async def record(args, script=None) -> dict:
             if protocols[index] == "witmotion":
                 emulator = EmulatedWitMotion(air, address, source, args.speed, name=name)
             elif protocols[index] in OTHER_EMULATORS:
-                emulator = OTHER_EMULATORS[protocols[index]](air, address, source, args.speed, name)
+                options = {"chip": 4} if emulate[index] == "metamotion-bmi270" else {}
+                emulator = OTHER_EMULATORS[protocols[index]](
+                    air, address, source, args.speed, name, **options
+                )
             else:
                 emulator = EmulatedPolar(
                     air,

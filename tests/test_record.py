@@ -38,7 +38,11 @@ def args_for(out, *extra):
 
 async def streaming(sensor, settle: float = 0.5) -> None:
     """Wait until the recorder is connected and the sensor streams, then a little more."""
-    while not (sensor.running and sensor.device.connections):
+
+    def flowing() -> bool:
+        return bool(getattr(sensor, "running", getattr(sensor, "streaming", True)))
+
+    while not (flowing() and sensor.device.connections):
         await asyncio.sleep(0.05)
     await asyncio.sleep(settle)
 
@@ -128,7 +132,7 @@ def test_kill_9_keeps_everything_but_the_last_second(tmp_path):
 
 def test_two_sensors_with_a_link_drop_on_one(tmp_path):
     async def drop_right(devices):
-        await asyncio.sleep(2.0)
+        await streaming(devices[1], settle=1.0)
         await devices[1].disappear(0.5)
 
     args = args_for(tmp_path / "two")
@@ -233,7 +237,7 @@ def test_late_sensor_garbled_frames_and_a_refused_start(tmp_path):
         await asyncio.sleep(1.0)
         sensor.refuse_next_start = 13  # device in charger, once
         await sensor.start_advertising()
-        await asyncio.sleep(2.0)
+        await streaming(sensor)
         sensor.garble_next = 6
 
     result = run(args_for(tmp_path / "late"), misbehave)
@@ -274,7 +278,7 @@ def test_a_witmotion_sensor_without_timestamps(tmp_path):
     dropped = []
 
     async def drop(devices):
-        await asyncio.sleep(3.0)
+        await streaming(devices[0], settle=1.0)
         await devices[0].drop_link()
         dropped.append(True)
 
@@ -292,7 +296,7 @@ def test_a_witmotion_sensor_without_timestamps(tmp_path):
 def test_a_link_that_drops_all_night_and_a_notification_storm(tmp_path):
     async def misbehave(devices):
         sensor = devices[0]
-        await asyncio.sleep(1.0)
+        await streaming(sensor)
         await sensor.storm(300)
         await sensor.send_impossible_stamp()
         for _ in range(5):  # every ~100 s of the night
@@ -318,6 +322,7 @@ def test_a_link_that_drops_all_night_and_a_notification_storm(tmp_path):
     [
         ("movesense", 52, "movesense"),
         ("metamotion", 50, "metamotion"),
+        ("metamotion-bmi270", 50, "metamotion"),
         ("pinetime", 10, "pinetime (coarse)"),
     ],
 )
@@ -326,12 +331,15 @@ def test_the_other_sensors_record_and_come_back_after_a_drop(tmp_path, device, r
     args.emulate, args.speed, args.duration = device, 40.0, "4m"
 
     async def drop(devices):
-        await asyncio.sleep(2.0)
+        await streaming(devices[0], settle=1.0)
         await devices[0].drop_link()
 
     result = run(args, drop)
     stats = result["stats"][0]
     assert stats.protocol == protocol and stats.rate_hz == rate
+    if device.startswith("metamotion"):  # the chip was asked, and its packed register used
+        chip = 4 if device.endswith("bmi270") else 1
+        assert bytes([3, 0x05 if chip == 4 else 0x1C, 1]) in result["emulators"][0].commands
     assert stats.battery_percent == 87 and stats.bad_frames == 0
     assert stats.reconnections >= 1
     recorded = read_recording(result["files"][""])

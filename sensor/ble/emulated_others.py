@@ -131,8 +131,9 @@ class EmulatedMovesense(EmulatedSensor):
 class EmulatedMetaMotion(EmulatedSensor):
     """Module 0x03 commands; packed samples (3 per message); state kept across links."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, chip: int = metamotion.BMI160, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.chip = chip
         self.rate_hz = 50.0
         self.block = 3
         self.data = Characteristic(
@@ -155,12 +156,10 @@ class EmulatedMetaMotion(EmulatedSensor):
             self.streaming = False
         elif value == metamotion.MODULE_INFO:
             loop = asyncio.get_event_loop()
-            loop.create_task(
-                self.device.notify_subscribers(self.data, bytes([3, 0x80, metamotion.BMI160]))
-            )
+            loop.create_task(self.device.notify_subscribers(self.data, bytes([3, 0x80, self.chip])))
 
     def encode(self, first: int, xyz: np.ndarray) -> list[bytes]:
-        return [metamotion.encode(xyz)]
+        return [metamotion.encode(xyz, chip=self.chip)]
 
 
 class EmulatedPineTime(EmulatedSensor):
