@@ -87,12 +87,38 @@ def in_memory_rate(files: dict[str, str]) -> float:
     return values / elapsed
 
 
+def linearity(work: str, repeats: int) -> None:
+    """Whole-process seconds per recorded hour for 1, 8 and 24 hours."""
+    cli = [sys.executable, "-m", "sleepmove.cli", "analyze"]
+    for hours in (1, 8, 24):
+        folder = os.path.join(work, f"linear-{hours}h")
+        if not os.path.exists(os.path.join(folder, "night.csv")):
+            simulate(folder, float(hours), 50.0, None, seed=5, scenario="plmd-moderate")
+        path = os.path.join(folder, "night.csv")
+        elapsed, peak = best_of(
+            [*cli, path, "--out", os.path.join(folder, "out"), "--no-report"], repeats
+        )
+        floor, _ = best_of([sys.executable, "-c", FLOOR, path], repeats)
+        print(
+            f"{hours:2d} h: {elapsed:.2f} s ({elapsed / hours:.3f} s per hour, "
+            f"{elapsed / floor:.2f} x floor), peak {peak:.0f} MB ({peak / hours:.0f} MB per hour)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=8.0)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--keep", help="folder to keep the generated nights in")
+    parser.add_argument(
+        "--linearity",
+        action="store_true",
+        help="only check that cost grows linearly (1, 8 and 24 hours at 50 Hz)",
+    )
     args = parser.parse_args()
+    if args.linearity:
+        linearity(args.keep or tempfile.mkdtemp(prefix="sleepmove-speed-"), args.repeats)
+        return
     work = args.keep or tempfile.mkdtemp(prefix="sleepmove-speed-")
     cli = [sys.executable, "-m", "sleepmove.cli"]
     print(f"{args.hours:g}-hour nights; best of {args.repeats} runs; memory = peak RSS")
