@@ -310,7 +310,23 @@ def _status(stats: list[SessionStats], live: dict | None) -> None:
     sys.stderr.flush()
 
 
+async def _adapter_ready() -> None:
+    from bleak import BleakScanner
+
+    await BleakScanner.discover(timeout=0.5)
+
+
 def run_record_command(args) -> int:
+    if not args.emulate:
+        try:  # no adapter, no BlueZ, no permission: say so now, not after a night of retries
+            asyncio.run(_adapter_ready())
+        except Exception as error:
+            print(
+                f"sleepmove: error: cannot use Bluetooth ({error}); expected a Bluetooth "
+                "adapter (or try --emulate polar-verity)",
+                file=sys.stderr,
+            )
+            return 2
     result = asyncio.run(record(args))
     files = result["files"]
     for stats in result["stats"]:

@@ -346,3 +346,16 @@ def test_the_other_sensors_record_and_come_back_after_a_drop(tmp_path, device, r
     span = (recorded.time_s[-1] - recorded.time_s[0]) * rate + 1
     assert stats.samples + stats.data_loss_s * rate == pytest.approx(span, rel=0.02)
     assert stats.samples > 0.6 * 4 * 60 * rate
+
+
+def test_recording_without_an_adapter_says_so_at_once(tmp_path, capsys):
+    from sleepmove.cli import main
+
+    started = time.time()
+    code = main(
+        ["record", "--device", "Polar Sense 1234", "--out", str(tmp_path / "r"), "--duration", "9h"]
+    )
+    if code != 2:
+        pytest.skip("this machine has a Bluetooth adapter")
+    assert "cannot use Bluetooth" in capsys.readouterr().err
+    assert time.time() - started < 30
