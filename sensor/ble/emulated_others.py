@@ -10,7 +10,7 @@ from bumble.core import UUID, AdvertisingData
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 from sensor.ble.bumble_backend import VirtualAir
-from sensor.ble.emulated_polar import BATTERY_LEVEL, BATTERY_SERVICE  # noqa: E402
+from sensor.ble.emulated_polar import BATTERY_LEVEL, BATTERY_SERVICE
 from sensor.protocols import metamotion, movesense, pinetime
 
 
