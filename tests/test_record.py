@@ -93,7 +93,7 @@ def test_link_drops_and_a_sensor_that_stops_itself_are_survived(tmp_path):
     # before every start, a stop: a stream still running is never refused as "already running"
     assert len(starts) >= 3 and all(commands[i - 1] == polar.STOP_COMMAND for i in starts)
     recording = read_recording(result["files"][""])
-    assert recording.duration_s > 600
+    assert recording.duration_s > 500  # the 11-min night, less the first connection
 
 
 def test_kill_9_keeps_everything_but_the_last_second(tmp_path):
