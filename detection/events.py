@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from detection.filters import moving_mean
+from detection.filters import moving_mean_in_spans, ranges_index, span_means
 from detection.params import DetectionParameters
 from detection.preprocess import LegSignals
 
@@ -70,26 +70,25 @@ def merge_close(
 def describe(
     sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
 ) -> pd.DataFrame:
-    """Timing, peak acceleration and rotation of each span (a loop over events, not samples)."""
+    """Timing, peak acceleration and rotation of each span (sorted, disjoint, non-empty)."""
     rate = sig.rate_hz
     n = len(sig.envelope)
     context = int(round(3.0 * rate))
     guard = int(round(0.3 * rate))
-    smooth_width = max(int(round(params.rotation_smoothing_s * rate)), 1)
-    smooth = moving_mean(sig.xyz, smooth_width).astype(np.float32)
-    peak = np.zeros(len(starts))
-    peak_factor = np.zeros(len(starts))
-    rotation = np.zeros(len(starts))
-    posture = np.zeros(len(starts))
-    for i, (start, end) in enumerate(zip(starts, ends)):
-        span = slice(start, end)
-        peak[i] = sig.deviation[span].max()
+    if len(starts):
+        peak = span_max(sig.deviation, starts, ends).astype(np.float64)
         # Brief jerks are judged on the short envelope alone: the slow signal cannot see them.
-        peak_factor[i] = (sig.envelope[span] / sig.floor[span]).max()
-        before = sig.xyz[max(start - context, 0) : max(start - guard, 1)].mean(axis=0)
-        after = sig.xyz[min(end + guard, n - 1) : min(end + context, n)].mean(axis=0)
-        posture[i] = _angle_deg(before, after)[0]
-        rotation[i] = _angle_deg(before, smooth[start:end]).max()
+        inside, offsets = ranges_index(starts, ends)
+        peak_factor = np.maximum.reduceat(sig.envelope[inside] / sig.floor[inside], offsets)
+        before = span_means(sig.xyz, np.maximum(starts - context, 0), np.maximum(starts - guard, 1))
+        after = span_means(sig.xyz, np.minimum(ends + guard, n - 1), np.minimum(ends + context, n))
+        posture = _angle_deg(before, after)
+        smooth_width = max(int(round(params.rotation_smoothing_s * rate)), 1)
+        smooth = moving_mean_in_spans(sig.xyz, starts, ends, smooth_width)
+        event_of = np.repeat(np.arange(len(starts)), ends - starts)
+        rotation = np.maximum.reduceat(_angle_deg(before[event_of], smooth), offsets)
+    else:
+        peak = peak_factor = posture = rotation = np.zeros(0)
     return pd.DataFrame(
         {
             "start": starts,
@@ -98,17 +97,17 @@ def describe(
             "offset_s": ends / rate,
             "duration_s": (ends - starts) / rate,
             "peak_g": peak,
-            "peak_factor": peak_factor,
+            "peak_factor": peak_factor.astype(np.float64),
             "rotation_deg": rotation,
             "posture_change_deg": posture,
         }
     )
 
 
-def _angle_deg(reference: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-    vectors = np.atleast_2d(vectors)
-    dot = vectors @ reference
-    norms = np.linalg.norm(vectors, axis=1) * np.linalg.norm(reference)
+def _angle_deg(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Angle between paired rows of two (k, 3) arrays of vectors."""
+    dot = np.einsum("ij,ij->i", first, second)
+    norms = np.linalg.norm(first, axis=1) * np.linalg.norm(second, axis=1)
     return np.degrees(np.arccos(np.clip(dot / np.maximum(norms, 1e-12), -1.0, 1.0)))
 
 

@@ -29,12 +29,62 @@ def moving_mean(values: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def block_reduce(values: np.ndarray, block: int, reducer=np.median) -> np.ndarray:
-    """Reduce consecutive blocks of `block` samples (the last partial block included)."""
+def block_mean(values: np.ndarray, block: int) -> np.ndarray:
+    """Mean of consecutive blocks of `block` samples (the last partial block included)."""
+    firsts = np.arange(0, len(values), block)
+    # Sums in the values' own precision: a block is short, and a float64 cast of every sample
+    # would cost more than the sums.
+    sums = np.add.reduceat(values, firsts, axis=0).astype(np.float64)
+    counts = np.diff(np.append(firsts, len(values))).reshape(-1, *([1] * (values.ndim - 1)))
+    return sums / counts
+
+
+def block_median(values: np.ndarray, block: int) -> np.ndarray:
+    """Median of consecutive blocks of a 1-D signal; of an even count, the upper middle value
+    (a selection, not a sort: this runs over every sample)."""
     n_full = len(values) // block
-    head = values[: n_full * block].reshape(n_full, block, *values.shape[1:])
-    out = reducer(head, axis=1)
-    if n_full * block < len(values):
-        tail = reducer(values[n_full * block :], axis=0)
-        out = np.concatenate([out, tail[None]], axis=0)
+    head = np.partition(values[: n_full * block].reshape(n_full, block), block // 2, axis=1)
+    out = head[:, block // 2]
+    tail = values[n_full * block :]
+    if len(tail):
+        out = np.append(out, np.partition(tail, len(tail) // 2)[len(tail) // 2])
     return out
+
+
+def ranges_index(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of every [start, end) range, concatenated, and where each range begins in them."""
+    lengths = np.asarray(ends) - np.asarray(starts)
+    offsets = np.cumsum(lengths) - lengths
+    index = np.arange(int(lengths.sum())) - np.repeat(offsets - starts, lengths)
+    return index, offsets
+
+
+def span_means(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Mean of values[start:end] along axis 0 for each non-empty span (spans may overlap)."""
+    if len(starts) == 0:
+        return np.empty((0, *values.shape[1:]))
+    index, offsets = ranges_index(starts, ends)
+    sums = np.add.reduceat(values[index], offsets, axis=0, dtype=np.float64)
+    return sums / (np.asarray(ends) - starts).reshape(-1, *([1] * (values.ndim - 1)))
+
+
+def moving_mean_in_spans(
+    values: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int
+) -> np.ndarray:
+    """`moving_mean(values, width)[start:end]` of every span, concatenated: the same numbers
+    without smoothing the whole night when only the events need it."""
+    width = max(int(width), 1)
+    n = len(values)
+    before, after = width // 2, width - width // 2
+    # Each span's samples need values from `before` ahead of it to `after` past it.
+    reach_lo = np.maximum(starts - before, 0)
+    reach_hi = np.minimum(ends - 1 + after, n)
+    gathered, reach_at = ranges_index(reach_lo, reach_hi)
+    cumulative = np.zeros((len(gathered) + 1, *values.shape[1:]), dtype=np.float64)
+    np.cumsum(values[gathered], axis=0, out=cumulative[1:])
+    samples, _ = ranges_index(starts, ends)
+    shift = np.repeat(reach_at - reach_lo, np.asarray(ends) - starts)  # sample -> gathered
+    low = np.maximum(samples - before, 0)
+    high = np.minimum(samples + after, n)
+    count = (high - low).reshape(-1, *([1] * (values.ndim - 1)))
+    return (cumulative[high + shift] - cumulative[low + shift]) / count

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from detection.events import classify, describe, find_bursts, merge_close, span_max
-from detection.filters import block_reduce
+from detection.filters import block_mean
 from detection.grid import Grid
 from detection.params import DetectionParameters, ScoringRules
 from detection.preprocess import LegSignals, leg_signals
@@ -143,7 +143,8 @@ def _finish_leg(
         side=side,
         events=events[EVENT_COLUMNS].reset_index(drop=True),
         activity_per_min=_activity_per_minute(sig, grid, origin_s),
-        noise_floor_g=float(np.median(sig.floor)),
+        # One value per second: the floor is constant within its 1 s blocks.
+        noise_floor_g=float(np.median(sig.floor[:: max(int(round(grid.rate_hz)), 1)])),
         vibrations_rejected=rejected,
     )
 
@@ -166,5 +167,6 @@ def _activity_per_minute(sig: LegSignals, grid: Grid, origin_s: float) -> np.nda
     lead = int(round((grid.start_s - origin_s) * grid.rate_hz))
     per_minute = int(round(60 * grid.rate_hz))
     above = np.maximum(sig.envelope - sig.floor, 0)
-    padded = np.concatenate([np.zeros(lead, dtype=np.float32), above])
-    return block_reduce(padded, per_minute, np.mean)
+    if lead > 0:
+        above = np.concatenate([np.zeros(lead, dtype=np.float32), above])
+    return block_mean(above, per_minute)

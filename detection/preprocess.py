@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import median_filter, percentile_filter
 
-from detection.filters import block_reduce, moving_mean
+from detection.filters import block_mean, block_median, moving_mean
 from detection.params import DetectionParameters
 
 
@@ -28,13 +28,18 @@ def leg_signals(
 ) -> LegSignals:
     block = max(int(round(params.baseline_block_s * rate_hz)), 1)
     delta = _departure_from_rest(xyz, block, params)
-    deviation_sq = np.einsum("ij,ij->i", delta, delta)
+    deviation_sq = _squared_norm(delta)
     env_width = max(int(round(params.envelope_window_s * rate_hz)), 1)
     envelope = np.sqrt(moving_mean(deviation_sq, env_width)).astype(np.float32)
     # Averaging the deviation *vector* cancels noise but keeps the quasi-static tilt of a
     # rotating foot: small, slow LMs stand out of a noisy sensor at this scale.
     slow_width = max(int(round(params.slow_window_s * rate_hz)), 1)
-    slow = np.linalg.norm(moving_mean(delta, slow_width), axis=1).astype(np.float32)
+    slow_sq = np.zeros(len(xyz))
+    for axis in range(3):  # one axis at a time: a third of the memory of the whole vector
+        mean = moving_mean(delta[:, axis], slow_width)
+        slow_sq += mean * mean
+    slow = np.sqrt(slow_sq).astype(np.float32)
+    del slow_sq
     envelope[~valid] = 0.0
     slow[~valid] = 0.0
     quantum = _quantum(xyz)
@@ -46,51 +51,67 @@ def leg_signals(
     )
     slow_ratio = slow / slow_floor
     activity = np.maximum(envelope / floor, slow_ratio)
-    deviation = np.sqrt(deviation_sq).astype(np.float32)
+    deviation = np.sqrt(deviation_sq)
     return LegSignals(rate_hz, xyz, deviation, envelope, floor, slow_ratio, activity, valid)
+
+
+def _squared_norm(vectors: np.ndarray) -> np.ndarray:
+    x, y, z = vectors[:, 0], vectors[:, 1], vectors[:, 2]
+    out = x * x
+    out += y * y
+    out += z * z
+    return out
 
 
 def _departure_from_rest(xyz: np.ndarray, block: int, params: DetectionParameters) -> np.ndarray:
     """xyz minus the nearest of three resting orientations (preceding, centred, following).
 
-    Rest comes from 1 s block medians over windows longer than twice any CLM, so an LM,
-    even a held one, never dominates them: an LM departs from all three, while around a
-    posture change one window always sits in the current posture.
+    Rest comes from medians of 1 s block means over windows longer than twice any CLM, so an
+    LM, even a held one, never dominates them: an LM departs from all three, while around a
+    posture change one window always sits in the current posture. The choice is made per
+    block, by the block's mean orientation.
     """
-    # Block means: cheaper than medians, and the median across 25 blocks below ignores a
-    # block that a brief movement disturbed.
-    block_level = block_reduce(xyz, block, np.mean).astype(np.float64)
+    level = block_mean(xyz, block)
     window = max(int(round(params.baseline_window_s / params.baseline_block_s)), 1)
     reach = (window - 1) // 2
-    best = None
-    best_sq = None
-    for origin in (reach, 0, -reach):
-        rest = median_filter(block_level, size=(window, 1), origin=(origin, 0), mode="nearest")
-        rest = np.repeat(rest.astype(np.float32), block, axis=0)[: len(xyz)]
-        delta = xyz - rest
-        delta_sq = np.einsum("ij,ij->i", delta, delta)
-        if best is None:
-            best, best_sq = delta, delta_sq
-        else:
-            closer = delta_sq < best_sq
-            best[closer] = delta[closer]
-            best_sq = np.minimum(best_sq, delta_sq)
-    return best
+    centred = np.column_stack(  # per axis: scipy's 1-D median filter is ten times faster
+        [median_filter(level[:, axis], size=window, mode="nearest") for axis in range(3)]
+    )
+    # The preceding and following windows are the centred one, shifted by half a window.
+    blocks = np.arange(len(level))
+    candidates = np.stack(
+        [
+            centred[np.maximum(blocks - reach, 0)],
+            centred,
+            centred[np.minimum(blocks + reach, len(level) - 1)],
+        ]
+    )
+    distance = ((candidates - level) ** 2).sum(axis=2)
+    rest = candidates[distance.argmin(axis=0), blocks].astype(np.float32)
+    delta = np.empty_like(xyz, dtype=np.float32)
+    full = len(xyz) // block * block
+    np.subtract(
+        xyz[:full].reshape(-1, block, 3),
+        rest[: full // block, None, :],
+        out=delta[:full].reshape(-1, block, 3),
+    )
+    delta[full:] = xyz[full:] - rest[-1]
+    return delta
 
 
 def _noise_floor(
     signal: np.ndarray, valid: np.ndarray, block: int, params: DetectionParameters, lowest: float
 ) -> np.ndarray:
     """The signal's resting level, tracked through the night (sensor noise changes)."""
-    blocks = block_reduce(signal, block).astype(np.float64)
-    valid_blocks = block_reduce(valid, block, np.all)
+    blocks = block_median(signal, block).astype(np.float64)
+    valid_blocks = np.logical_and.reduceat(valid, np.arange(0, len(valid), block))
     if valid_blocks.any():
         blocks[~valid_blocks] = np.median(blocks[valid_blocks])
     window = max(int(round(params.noise_window_s / params.baseline_block_s)), 1)
     # The 20th percentile: movements may fill most of a restless 5 minutes, noise never leaves.
     floor_blocks = percentile_filter(blocks, 20, size=window, mode="nearest")
-    floor_blocks = np.maximum(floor_blocks, lowest)
-    return np.repeat(floor_blocks, block)[: len(signal)].astype(np.float32)
+    floor_blocks = np.maximum(floor_blocks, lowest).astype(np.float32)
+    return np.repeat(floor_blocks, block)[: len(signal)]
 
 
 def _quantum(xyz: np.ndarray) -> float:

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from detection.filters import block_reduce, moving_mean
+from detection.filters import (
+    block_mean,
+    block_median,
+    moving_mean,
+    moving_mean_in_spans,
+    span_means,
+)
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 10, 101])
@@ -19,6 +25,26 @@ def test_moving_mean_equals_the_mean_of_each_clipped_window(n, width):
     np.testing.assert_allclose(moving_mean(values, width), expected)
 
 
-def test_block_reduce_includes_the_partial_last_block():
-    values = np.arange(10.0)
-    np.testing.assert_allclose(block_reduce(values, 4, np.mean), [1.5, 5.5, 8.5])
+@pytest.mark.parametrize("n,block", [(10, 4), (12, 4), (7, 10), (101, 25)])
+def test_block_mean_and_median_match_numpy_per_block(n, block):
+    values = np.random.default_rng(n).normal(size=n)
+    blocks = [values[i : i + block] for i in range(0, n, block)]
+    np.testing.assert_allclose(block_mean(values, block), [b.mean() for b in blocks])
+    upper_middle = [np.sort(b)[len(b) // 2] for b in blocks]
+    np.testing.assert_allclose(block_median(values, block), upper_middle)
+
+
+def test_span_means_allow_overlapping_spans():
+    values = np.arange(20.0).reshape(10, 2)
+    starts, ends = np.array([0, 2, 9]), np.array([4, 3, 10])
+    expected = [values[s:e].mean(axis=0) for s, e in zip(starts, ends)]
+    np.testing.assert_allclose(span_means(values, starts, ends), expected)
+
+
+@pytest.mark.parametrize("width", [1, 2, 5, 50])
+def test_moving_mean_in_spans_equals_the_whole_signal_smoothed(width):
+    values = np.random.default_rng(width).normal(size=(300, 3))
+    starts, ends = np.array([0, 10, 40, 41, 290]), np.array([5, 30, 41, 60, 300])
+    whole = moving_mean(values, width)
+    expected = np.concatenate([whole[s:e] for s, e in zip(starts, ends)])
+    np.testing.assert_allclose(moving_mean_in_spans(values, starts, ends, width), expected)
