@@ -33,8 +33,11 @@ class Grid:
 
 def estimate_rate(time_s: np.ndarray, max_gap_s: float) -> float:
     """Samples per second of covered time, snapped to a common sensor rate within 2 %."""
-    dt = np.diff(time_s)
-    within = dt[(dt >= 0) & (dt <= max_gap_s)]
+    return _rate_of_steps(np.diff(time_s), max_gap_s)
+
+
+def _rate_of_steps(steps: np.ndarray, max_gap_s: float) -> float:
+    within = steps[(steps >= 0) & (steps <= max_gap_s)]
     covered = float(within.sum())
     if covered <= 0:
         return 0.0
@@ -49,6 +52,9 @@ def regularize(
     """Put samples on a uniform grid; losses longer than `max_gap_s` become gaps."""
     notes: list[str] = []
     time_s = np.asarray(time_s, dtype=np.float64)
+    # `rows`: the input row of each sample kept, in time order. The (n, 3) samples are read
+    # through it once, at interpolation, rather than copied at every reordering step.
+    rows = np.arange(len(time_s))
     steps = np.diff(time_s)
     resets = np.flatnonzero(steps < -max_gap_s)
     if len(resets):
@@ -64,23 +70,22 @@ def regularize(
             f"time went backwards by under {max_gap_s:g} s {int((steps < 0).sum())} "
             "times (timestamp jitter); samples were put in time order"
         )
-        order = np.argsort(time_s, kind="stable")
-        time_s, xyz = time_s[order], xyz[order]
-    time_s, xyz, dropped = _drop_repeated_rows(time_s, xyz)
-    if dropped:
-        notes.append(f"{dropped} duplicated rows dropped")
-    rate = rate_hz or estimate_rate(time_s, max_gap_s)
+        rows = np.argsort(time_s, kind="stable")
+        time_s = time_s[rows]
+        steps = np.diff(time_s)
+    repeated = _repeated_rows(steps, xyz, rows)
+    if len(repeated):
+        notes.append(f"{len(repeated)} duplicated rows dropped")
+        keep = np.ones(len(time_s), dtype=bool)
+        keep[repeated] = False
+        rows, time_s = rows[keep], time_s[keep]
+        steps = np.diff(time_s)
+    rate = rate_hz or _rate_of_steps(steps, max_gap_s)
     time_s = _spread_shared_stamps(time_s, rate)
     start, end = float(time_s[0]), float(time_s[-1])
     n = int(np.floor((end - start) * rate + 1e-9)) + 1
-    grid_t = start + np.arange(n) / rate
-    if len(time_s) == n and np.max(np.abs(time_s - grid_t)) < 0.05 / rate:
-        values = np.asarray(xyz, dtype=np.float32)
-    else:
-        values = np.empty((n, 3), dtype=np.float32)
-        for axis in range(3):
-            values[:, axis] = np.interp(grid_t, time_s, xyz[:, axis])
-    gap_after = np.flatnonzero(np.diff(time_s) > max_gap_s)
+    values = _resample(time_s, xyz, rows, start, rate, n)
+    gap_after = np.flatnonzero(steps > max_gap_s)
     gaps = (
         np.column_stack([time_s[gap_after], time_s[gap_after + 1]])
         if len(gap_after)
@@ -95,6 +100,30 @@ def regularize(
     return Grid(start, rate, values, valid, gaps, notes)
 
 
+def _resample(
+    time_s: np.ndarray, xyz: np.ndarray, rows: np.ndarray, start: float, rate: float, n: int
+) -> np.ndarray:
+    """Linear interpolation of xyz[rows] (stamped `time_s`) at start + k / rate, as float32."""
+    position = (time_s - start) * rate  # in grid steps, non-decreasing
+    if len(position) == n and np.max(np.abs(position - np.arange(n))) < 0.05:
+        return np.take(xyz, rows, axis=0).astype(np.float32, copy=False)  # already on the grid
+    # Grid point k lies between sample `before[k]` (the last at or before it) and the next:
+    # counting the samples at or before each grid point is one histogram and one cumsum.
+    at_or_before = np.bincount(np.ceil(position).astype(np.intp), minlength=n)[:n]
+    before = np.cumsum(at_or_before) - 1
+    after = np.minimum(before + 1, len(position) - 1)
+    span = position[after] - position[before]
+    weight = np.divide(
+        np.arange(n) - position[before], span, out=np.zeros(n), where=span > 0
+    ).astype(np.float32)
+    low = np.take(xyz, rows[before], axis=0).astype(np.float32, copy=False)
+    high = np.take(xyz, rows[after], axis=0).astype(np.float32, copy=False)
+    high -= low
+    high *= weight[:, None]
+    low += high
+    return low
+
+
 def _after_clock_resets(time_s: np.ndarray, resets: np.ndarray, max_gap_s: float) -> np.ndarray:
     """Shift each segment after a reset to start just after the previous one ends, leaving a
     gap (its true length is unknown) so no series spans it and no sample is lost."""
@@ -105,17 +134,14 @@ def _after_clock_resets(time_s: np.ndarray, resets: np.ndarray, max_gap_s: float
     return shifted
 
 
-def _drop_repeated_rows(time_s: np.ndarray, xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Rows repeated exactly (a BLE packet received twice)."""
-    same_time = np.flatnonzero(time_s[1:] == time_s[:-1]) + 1
+def _repeated_rows(steps: np.ndarray, xyz: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions (in time order) of rows repeating the previous one exactly: a BLE packet
+    received twice."""
+    same_time = np.flatnonzero(steps == 0) + 1
     if len(same_time) == 0:
-        return time_s, xyz, 0
-    repeated = same_time[(xyz[same_time] == xyz[same_time - 1]).all(axis=1)]
-    if len(repeated) == 0:
-        return time_s, xyz, 0
-    keep = np.ones(len(time_s), dtype=bool)
-    keep[repeated] = False
-    return time_s[keep], xyz[keep], int(len(repeated))
+        return same_time
+    same_values = (xyz[rows[same_time]] == xyz[rows[same_time - 1]]).all(axis=1)
+    return same_time[same_values]
 
 
 def _spread_shared_stamps(time_s: np.ndarray, rate: float) -> np.ndarray:
