@@ -228,7 +228,10 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         inputs = {"left": args.left} if args.left else {"right": args.right}
     else:
         parser.error("give a recording: FILE, or --left and --right")
-    from sleepmove.pipeline import AnalyzeRequest, analyze
+    from sleepmove.prefetch import start_reading
+
+    reading = start_reading(inputs, args.units)
+    from sleepmove.pipeline import AnalyzeRequest, analyze  # imports while the files parse
 
     result = analyze(
         AnalyzeRequest(
@@ -240,7 +243,8 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             age_group=args.age_group,
             sleep_window=args.sleep_window,
             report=not args.no_report,
-        )
+        ),
+        recordings={side: future.result() for side, future in reading.items()},
     )
     print(_headline(result.summary, args.out))
     return 0

@@ -59,8 +59,15 @@ class StageClock:
         self._last = now
 
 
-def analyze(request: AnalyzeRequest, clock_stages: StageClock | None = None) -> Analysis:
-    """Analyze one night and write events.csv, epochs.csv and summary.json into `out_dir`."""
+def analyze(
+    request: AnalyzeRequest,
+    clock_stages: StageClock | None = None,
+    recordings: dict[str, Recording] | None = None,
+) -> Analysis:
+    """Analyze one night and write events.csv, epochs.csv and summary.json into `out_dir`.
+
+    `recordings`, when given, are the request's inputs already read (see `prefetch`).
+    """
     stages = clock_stages or StageClock()
     params = replace(
         AnalysisParameters(),
@@ -68,9 +75,10 @@ def analyze(request: AnalyzeRequest, clock_stages: StageClock | None = None) -> 
         age_group=request.age_group,
         placement=request.placement,
     )
-    recordings = {
-        side: read_recording(path, request.units) for side, path in request.inputs.items()
-    }
+    if recordings is None:
+        recordings = {
+            side: read_recording(path, request.units) for side, path in request.inputs.items()
+        }
     stages.lap("read")
     grids = {side: _grid(rec, params) for side, rec in recordings.items()}
     stages.lap("preprocess")
