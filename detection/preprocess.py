@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import median_filter, percentile_filter
 
-from detection.filters import block_mean, block_median, moving_mean
+from detection.filters import block_mean, block_median, moving_mean, rolling_rank
 from detection.params import DetectionParameters
+
+FLOOR_HOP_BLOCKS = 10  # the 5-minute noise floor is re-evaluated every 10 blocks (10 s)
 
 
 @dataclass
@@ -74,8 +75,8 @@ def _departure_from_rest(xyz: np.ndarray, block: int, params: DetectionParameter
     level = block_mean(xyz, block)
     window = max(int(round(params.baseline_window_s / params.baseline_block_s)), 1)
     reach = (window - 1) // 2
-    centred = np.column_stack(  # per axis: scipy's 1-D median filter is ten times faster
-        [median_filter(level[:, axis], size=window, mode="nearest") for axis in range(3)]
+    centred = np.column_stack(
+        [rolling_rank(level[:, axis], window, window // 2) for axis in range(3)]
     )
     # The preceding and following windows are the centred one, shifted by half a window.
     blocks = np.arange(len(level))
@@ -109,7 +110,7 @@ def _noise_floor(
         blocks[~valid_blocks] = np.median(blocks[valid_blocks])
     window = max(int(round(params.noise_window_s / params.baseline_block_s)), 1)
     # The 20th percentile: movements may fill most of a restless 5 minutes, noise never leaves.
-    floor_blocks = percentile_filter(blocks, 20, size=window, mode="nearest")
+    floor_blocks = rolling_rank(blocks, window, int(0.2 * window), hop=FLOOR_HOP_BLOCKS)
     floor_blocks = np.maximum(floor_blocks, lowest).astype(np.float32)
     return np.repeat(floor_blocks, block)[: len(signal)]
 

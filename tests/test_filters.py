@@ -8,6 +8,7 @@ from detection.filters import (
     block_median,
     moving_mean,
     moving_mean_in_spans,
+    rolling_rank,
     span_means,
 )
 
@@ -48,3 +49,17 @@ def test_moving_mean_in_spans_equals_the_whole_signal_smoothed(width):
     whole = moving_mean(values, width)
     expected = np.concatenate([whole[s:e] for s, e in zip(starts, ends)])
     np.testing.assert_allclose(moving_mean_in_spans(values, starts, ends, width), expected)
+
+
+@pytest.mark.parametrize("n,window,rank,hop", [(50, 5, 2, 1), (97, 25, 12, 1), (300, 30, 6, 10)])
+def test_rolling_rank_is_the_ranked_value_of_each_clamped_window(n, window, rank, hop):
+    values = np.random.default_rng(n).normal(size=n)
+    half = window // 2
+
+    def ranked_at(i):
+        window_values = values[np.clip(np.arange(i - half, i - half + window), 0, n - 1)]
+        return np.sort(window_values)[rank]
+
+    centres = np.minimum(np.arange(n) // hop * hop + hop // 2, n - 1)
+    expected = [ranked_at(c) for c in centres]
+    np.testing.assert_allclose(rolling_rank(values, window, rank, hop), expected)
