@@ -144,13 +144,11 @@ def _hypnic_table(units: pd.DataFrame, origin_s: float, clock: str) -> str:
 
 def _versions(summary: dict) -> dict:
     import matplotlib
-    import scipy
 
     return {
         "sleepmove": summary["software"]["version"],
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "scipy": scipy.__version__,
         "pandas": pd.__version__,
         "matplotlib": matplotlib.__version__,
     }

@@ -218,3 +218,22 @@ def test_nothing_is_written_outside_out(plm_night, tmp_path, monkeypatch):
     assert list(work.iterdir()) == []
     assert sorted(p.name for p in folder.iterdir()) == before_inputs
     assert not [p for p in out.rglob("*") if p.name.startswith(".partial-")]
+
+
+def test_reading_starts_before_the_analysis_imports():
+    """The read-ahead module must not pull in pandas or the detection code: their import is
+    what the parse is meant to overlap."""
+    code = (
+        "import sys, sleepmove.prefetch; print(sorted({'pandas', 'detection'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_read_ahead_errors_reach_the_caller(tmp_path):
+    from sensor.errors import InputError
+    from sleepmove.prefetch import start_reading
+
+    future = start_reading({"": str(tmp_path / "missing.csv")}, "auto")[""]
+    with pytest.raises(InputError, match="file not found"):
+        future.result()
