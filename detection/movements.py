@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,9 +44,11 @@ def detect_movements(
     bursts: dict[str, pd.DataFrame] = {}
     signals: dict[str, LegSignals] = {}
     trains: list[pd.DataFrame] = []
+    # The legs are independent and numpy releases the GIL on whole arrays: one thread each.
+    with ThreadPoolExecutor(max_workers=len(grids)) as pool:
+        found = dict(zip(grids, pool.map(lambda g: _bursts(g, params), grids.values())))
     for side, grid in grids.items():
-        sig = leg_signals(grid.xyz, grid.valid, grid.rate_hz, params)
-        starts, ends = _drop_blips(sig, *find_bursts(sig, params), params)
+        sig, starts, ends = found[side]
         offset = grid.start_s - origin_s
         frame = pd.DataFrame({"start": starts, "end": ends})
         frame["onset_s"] = starts / grid.rate_hz + offset
@@ -69,6 +72,11 @@ def detect_movements(
     events = pd.concat(all_events, ignore_index=True) if all_events else pd.DataFrame()
     events = events.reindex(columns=EVENT_COLUMNS)
     return events.sort_values(["onset_s", "side"], kind="stable").reset_index(drop=True), legs
+
+
+def _bursts(grid: Grid, params: DetectionParameters) -> tuple[LegSignals, np.ndarray, np.ndarray]:
+    sig = leg_signals(grid.xyz, grid.valid, grid.rate_hz, params)
+    return sig, *_drop_blips(sig, *find_bursts(sig, params), params)
 
 
 def _mark_trains(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -80,7 +81,8 @@ def analyze(
             side: read_recording(path, request.units) for side, path in request.inputs.items()
         }
     stages.lap("read")
-    grids = {side: _grid(rec, params) for side, rec in recordings.items()}
+    with ThreadPoolExecutor(max_workers=len(recordings)) as pool:  # one thread per sensor
+        grids = dict(zip(recordings, pool.map(lambda r: _grid(r, params), recordings.values())))
     stages.lap("preprocess")
     clock = _common_clock(recordings)
     origin = min(grid.start_s for grid in grids.values())
