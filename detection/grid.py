@@ -111,11 +111,19 @@ def _resample(
     # counting the samples at or before each grid point is one histogram and one cumsum.
     at_or_before = np.bincount(np.ceil(position).astype(np.intp), minlength=n)[:n]
     before = np.cumsum(at_or_before) - 1
-    after = np.minimum(before + 1, len(position) - 1)
-    span = position[after] - position[before]
-    weight = np.divide(
-        np.arange(n) - position[before], span, out=np.zeros(n), where=span > 0
-    ).astype(np.float32)
+    last = len(position) - 1
+    tail = int(np.searchsorted(before, last))  # grid points at or past the last sample
+    after = before + 1
+    after[tail:] = last
+    position_before = position[before]
+    weight = np.arange(n, dtype=np.float64)
+    weight -= position_before
+    span = position[after]  # > position_before everywhere but in the tail
+    span -= position_before
+    weight[tail:], span[tail:] = 0.0, 1.0
+    weight /= span
+    weight = weight.astype(np.float32)
+    del position_before, span
     low = np.take(xyz, rows[before], axis=0).astype(np.float32, copy=False)
     high = np.take(xyz, rows[after], axis=0).astype(np.float32, copy=False)
     high -= low

@@ -53,3 +53,18 @@ def test_samples_sharing_a_stamp_are_spread_back_at_the_rate():
     np.testing.assert_allclose(
         spread, [0.0, 0.1 - 2 / 30, 0.1 - 1 / 30, 0.1, 0.2, 0.3 - 1 / 30, 0.3]
     )
+
+
+def test_resampling_equals_linear_interpolation_of_each_axis():
+    rng = np.random.default_rng(3)
+    t = np.sort(np.arange(2000) / 50.0 + rng.normal(0, 0.006, 2000))
+    t[500:510] = t[500]  # a packet sharing one stamp
+    xyz = rng.normal(size=(2000, 3))
+    grid = regularize(t, xyz, rate_hz=50.0)
+    from detection.grid import _spread_shared_stamps
+
+    spread = _spread_shared_stamps(t - t[0], 50.0)
+    grid_t = np.arange(grid.n) / 50.0
+    for axis in range(3):
+        expected = np.interp(grid_t, spread, xyz[:, axis])
+        np.testing.assert_allclose(grid.xyz[:, axis], expected, atol=1e-5)
