@@ -44,9 +44,11 @@ def detect_movements(
     bursts: dict[str, pd.DataFrame] = {}
     signals: dict[str, LegSignals] = {}
     trains: list[pd.DataFrame] = []
-    # The legs are independent and numpy releases the GIL on whole arrays: one thread each.
-    with ThreadPoolExecutor(max_workers=len(grids)) as pool:
-        found = dict(zip(grids, pool.map(lambda g: _bursts(g, params), grids.values())))
+    if len(grids) == 1:
+        found = {side: _bursts(grid, params) for side, grid in grids.items()}
+    else:  # the legs are independent, and numpy releases the GIL on whole arrays
+        with ThreadPoolExecutor(max_workers=len(grids)) as pool:
+            found = dict(zip(grids, pool.map(lambda g: _bursts(g, params), grids.values())))
     for side, grid in grids.items():
         sig, starts, ends = found[side]
         offset = grid.start_s - origin_s
