@@ -1,6 +1,6 @@
 """Where the time goes: stage times, whole-process time and peak memory against a parse floor.
 
-    python benchmarks/speed.py [--hours 8] [--keep DIR]
+    python benchmarks/speed.py [--hours 8] [--repeats 3] [--keep DIR] [--linearity]
 
 For 8-hour nights at 50 and 100 Hz, one and two sensors, prints the time of every stage
 (read, preprocess, detect, score, outputs, report), the whole-process time and peak memory of
@@ -105,7 +105,7 @@ def linearity(work: str, repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=8.0)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--keep", help="folder to keep the generated nights in")
     parser.add_argument(
         "--linearity",
