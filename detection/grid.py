@@ -37,11 +37,14 @@ def estimate_rate(time_s: np.ndarray, max_gap_s: float) -> float:
 
 
 def _rate_of_steps(steps: np.ndarray, max_gap_s: float) -> float:
-    within = steps[(steps >= 0) & (steps <= max_gap_s)]
-    covered = float(within.sum())
-    if covered <= 0:
+    # Covered time is the whole span less the gaps: one comparison, no filtered copy.
+    beyond = (steps < 0) | (steps > max_gap_s)
+    outside = np.flatnonzero(beyond)
+    count = len(steps) - len(outside)
+    covered = float(steps.sum() - steps[outside].sum())
+    if covered <= 0 or count == 0:
         return 0.0
-    rate = len(within) / covered
+    rate = count / covered
     nearest = COMMON_RATES_HZ[np.argmin(np.abs(COMMON_RATES_HZ - rate))]
     return float(nearest) if abs(nearest - rate) <= 0.02 * rate else rate
 
@@ -103,10 +106,15 @@ def regularize(
 def _resample(
     time_s: np.ndarray, xyz: np.ndarray, rows: np.ndarray, start: float, rate: float, n: int
 ) -> np.ndarray:
-    """Linear interpolation of xyz[rows] (stamped `time_s`) at start + k / rate, as float32."""
+    """Linear interpolation of xyz[rows] (stamped `time_s`) at start + k / rate, as float32 in
+    column order (each axis contiguous: the detector works one axis at a time)."""
+    out = np.empty((n, 3), dtype=np.float32, order="F")
+    xyz = np.asarray(xyz, dtype=np.float32)  # a copy only for other inputs than the readers'
     position = (time_s - start) * rate  # in grid steps, non-decreasing
     if len(position) == n and np.max(np.abs(position - np.arange(n))) < 0.05:
-        return np.take(xyz, rows, axis=0).astype(np.float32, copy=False)  # already on the grid
+        for axis in range(3):  # already on the grid
+            np.take(xyz[:, axis], rows, out=out[:, axis], mode="clip")
+        return out
     # Grid point k lies between sample `before[k]` (the last at or before it) and the next:
     # counting the samples at or before each grid point is one histogram and one cumsum.
     at_or_before = np.bincount(np.ceil(position).astype(np.intp), minlength=n)[:n]
@@ -124,12 +132,17 @@ def _resample(
     weight /= span
     weight = weight.astype(np.float32)
     del position_before, span
-    low = np.take(xyz, rows[before], axis=0).astype(np.float32, copy=False)
-    high = np.take(xyz, rows[after], axis=0).astype(np.float32, copy=False)
-    high -= low
-    high *= weight[:, None]
-    low += high
-    return low
+    low_rows, high_rows = rows[before], rows[after]
+    high = np.empty(n, dtype=np.float32)
+    for axis in range(3):  # 1-D gathers: several times faster than gathering (n, 3) rows
+        low = out[:, axis]
+        # mode="clip" (the rows are valid): numpy buffers `out` under the default "raise".
+        np.take(xyz[:, axis], low_rows, out=low, mode="clip")
+        np.take(xyz[:, axis], high_rows, out=high, mode="clip")
+        high -= low
+        high *= weight
+        low += high
+    return out
 
 
 def _after_clock_resets(time_s: np.ndarray, resets: np.ndarray, max_gap_s: float) -> np.ndarray:
@@ -169,5 +182,9 @@ def _spread_shared_stamps(time_s: np.ndarray, rate: float) -> np.ndarray:
     run_of = np.concatenate([np.arange(len(run_first)), run_id])
     position = members - run_first[run_of]
     spread = time_s.copy()
-    spread[members] = time_s[members] - (run_size[run_of] - 1 - position) / rate
-    return np.maximum.accumulate(spread)
+    moved = time_s[members] - (run_size[run_of] - 1 - position) / rate
+    # Never back past the sample before the run (kept in place: no run ends with a moved
+    # sample), so the stamps stay in order without a pass over the whole night.
+    before_run = np.where(run_first > 0, time_s[np.maximum(run_first - 1, 0)], -np.inf)[run_of]
+    spread[members] = np.maximum(moved, before_run)
+    return spread

@@ -283,8 +283,9 @@ def _line_of(data: bytes, text: str) -> int:
 
 def _numeric_axes(path: str, table: pa.Table, axes: list[str], header_lines: int) -> np.ndarray:
     # float32 from the start: sensors resolve far less than its 7 digits, and a float64 copy
-    # of a night's samples is the largest array the analysis would hold.
-    xyz = np.empty((table.num_rows, 3), dtype=np.float32)
+    # of a night's samples is the largest array the analysis would hold. Column order, as
+    # Arrow holds it: the analysis works one axis at a time on contiguous columns.
+    xyz = np.empty((table.num_rows, 3), dtype=np.float32, order="F")
     for index, name in enumerate(axes):
         column = table.column(name)
         if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):

@@ -53,6 +53,12 @@ def test_samples_sharing_a_stamp_are_spread_back_at_the_rate():
     np.testing.assert_allclose(
         spread, [0.0, 0.1 - 2 / 30, 0.1 - 1 / 30, 0.1, 0.2, 0.3 - 1 / 30, 0.3]
     )
+    # A run at the very start spreads freely; one that would reach back past the sample
+    # before it stops there, so the stamps stay in time order.
+    stamps = np.array([0.0, 0.0, 0.0, 0.01, 0.05, 0.05, 0.05, 0.05])
+    np.testing.assert_allclose(
+        _spread_shared_stamps(stamps, 10.0), [-0.2, -0.1, 0.0, 0.01, 0.01, 0.01, 0.01, 0.05]
+    )
 
 
 def test_resampling_equals_linear_interpolation_of_each_axis():
