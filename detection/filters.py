@@ -7,27 +7,62 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 
 def moving_mean(values: np.ndarray, width: int) -> np.ndarray:
-    """Centred moving mean along axis 0 via cumulative sums; the window shrinks at the ends."""
+    """Centred moving mean along axis 0, in the values' precision (at least float32); the
+    window shrinks at the ends."""
     width = max(int(width), 1)
     n = len(values)
-    cumulative = np.zeros((n + 1, *values.shape[1:]), dtype=np.float64)
-    np.cumsum(values, axis=0, out=cumulative[1:])
     before, after = width // 2, width - width // 2
-    out = np.empty((n, *values.shape[1:]), dtype=np.float64)
+    out = np.empty_like(values, dtype=np.result_type(values.dtype, np.float32))
     if n >= width:
-        # The interior with plain slices (no index arrays: this runs on every sample).
-        np.subtract(
-            cumulative[width:], cumulative[: n - width + 1], out=out[before : n - after + 1]
-        )
-        out[before : n - after + 1] /= width
-    edges = (
-        np.r_[0 : min(before, n), max(n - after + 1, before) : n] if n >= width else np.arange(n)
-    )
-    low = np.clip(edges - before, 0, n)
-    high = np.clip(edges + after, 0, n)
-    count = (high - low).reshape(-1, *([1] * (values.ndim - 1)))
-    out[edges] = (cumulative[high] - cumulative[low]) / count
+        interior = out[before : n - after + 1]
+        np.divide(window_sums(values, width), width, out=interior)
+        head, tail = np.arange(min(before, n)), np.arange(max(n - after + 1, before), n)
+    else:
+        head, tail = np.arange(n), np.arange(0)
+    for edges in (head, tail):  # windows clipped by an end: a short cumulative sum each
+        if len(edges):
+            low = np.maximum(edges - before, 0)
+            high = np.minimum(edges + after, n)
+            first = low[0]
+            cumulative = np.zeros((high[-1] - first + 1, *values.shape[1:]))
+            np.cumsum(values[first : high[-1]], axis=0, out=cumulative[1:])
+            count = (high - low).reshape(-1, *([1] * (values.ndim - 1)))
+            out[edges] = (cumulative[high - first] - cumulative[low - first]) / count
     return out
+
+
+def window_sums(values: np.ndarray, width: int) -> np.ndarray:
+    """Sums of every `width` consecutive values along axis 0 (n - width + 1 of them).
+
+    By doubling: sums over 1, 2, 4, ... values, each the previous shifted and added, and the
+    powers of two that make up `width` added together. About 2 log2(width) whole-array
+    additions, which vectorize, where a cumulative sum is one sequential pass (and would need
+    float64 for its differences to keep their precision over a night).
+    """
+    n = len(values)
+    count = n - width + 1
+    if count <= 0:
+        return values[:0].copy()
+    total = None
+    offset = 0
+    power, span = values, 1  # power[i] = values[i : i + span].sum(axis=0)
+    buffers: list[np.ndarray | None] = [None, None]  # alternated: no fresh pages per step
+    while True:
+        if width & span:
+            part = power[offset : offset + count]
+            if total is None:
+                total = part.copy()
+            else:
+                total += part
+            offset += span
+        if 2 * span > width:
+            return total
+        step = span.bit_length() % 2
+        if buffers[step] is None:
+            buffers[step] = np.empty_like(values)
+        doubled = buffers[step][: len(power) - span]
+        np.add(power[:-span], power[span:], out=doubled)
+        power, span = doubled, 2 * span
 
 
 def block_mean(values: np.ndarray, block: int) -> np.ndarray:

@@ -31,16 +31,16 @@ def leg_signals(
     delta = _departure_from_rest(xyz, block, params)
     deviation_sq = _squared_norm(delta)
     env_width = max(int(round(params.envelope_window_s * rate_hz)), 1)
-    envelope = np.sqrt(moving_mean(deviation_sq, env_width)).astype(np.float32)
+    envelope = np.sqrt(moving_mean(deviation_sq, env_width), dtype=np.float32)
     # Averaging the deviation *vector* cancels noise but keeps the quasi-static tilt of a
     # rotating foot: small, slow LMs stand out of a noisy sensor at this scale.
     slow_width = max(int(round(params.slow_window_s * rate_hz)), 1)
-    slow_sq = np.zeros(len(xyz))
+    slow = np.zeros(len(xyz), dtype=np.float32)
     for axis in range(3):  # one axis at a time: a third of the memory of the whole vector
         mean = moving_mean(delta[:, axis], slow_width)
-        slow_sq += mean * mean
-    slow = np.sqrt(slow_sq).astype(np.float32)
-    del slow_sq
+        mean *= mean
+        slow += mean
+    np.sqrt(slow, out=slow)
     envelope[~valid] = 0.0
     slow[~valid] = 0.0
     quantum = _quantum(xyz)

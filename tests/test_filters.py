@@ -10,6 +10,7 @@ from detection.filters import (
     moving_mean_in_spans,
     rolling_rank,
     span_means,
+    window_sums,
 )
 
 
@@ -63,3 +64,20 @@ def test_rolling_rank_is_the_ranked_value_of_each_clamped_window(n, window, rank
     centres = np.minimum(np.arange(n) // hop * hop + hop // 2, n - 1)
     expected = [ranked_at(c) for c in centres]
     np.testing.assert_allclose(rolling_rank(values, window, rank, hop), expected)
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 7, 8, 10, 50, 99, 100])
+def test_window_sums_equal_each_window_summed(width):
+    values = np.random.default_rng(width).normal(size=(100, 3))
+    expected = [values[i : i + width].sum(axis=0) for i in range(101 - width)]
+    np.testing.assert_allclose(window_sums(values, width), np.reshape(expected, (-1, 3)))
+    assert len(window_sums(values[:5], 6)) == 0
+
+
+def test_moving_mean_keeps_float32_precise_over_a_long_signal():
+    # A cumulative sum in float32 would lose the small values under the large running total.
+    values = (1.0 + np.random.default_rng(0).normal(0, 1e-3, 3_000_000)).astype(np.float32)
+    smooth = moving_mean(values, 50)
+    assert smooth.dtype == np.float32
+    exact = np.convolve(values.astype(np.float64), np.ones(50) / 50, mode="valid")
+    np.testing.assert_allclose(smooth[25 : 25 + len(exact)], exact, rtol=1e-6)
