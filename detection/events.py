@@ -85,8 +85,7 @@ def describe(
         posture = _angle_deg(before, after)
         smooth_width = max(int(round(params.rotation_smoothing_s * rate)), 1)
         smooth = moving_mean_in_spans(sig.xyz, starts, ends, smooth_width)
-        event_of = np.repeat(np.arange(len(starts)), ends - starts)
-        rotation = np.maximum.reduceat(_angle_deg(before[event_of], smooth), offsets)
+        rotation = _largest_angle_deg(before, smooth, ends - starts, offsets)
     else:
         peak = peak_factor = posture = rotation = np.zeros(0)
     return pd.DataFrame(
@@ -102,6 +101,20 @@ def describe(
             "posture_change_deg": posture,
         }
     )
+
+
+def _largest_angle_deg(
+    reference: np.ndarray, vectors: np.ndarray, counts: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
+    """Per event, the largest angle between its reference vector and its `counts` vectors
+    (concatenated, event by event, starting at `offsets`). The largest angle has the smallest
+    cosine: only one arccos per event."""
+    unit = reference / np.maximum(np.linalg.norm(reference, axis=1), 1e-12)[:, None]
+    per_sample = np.repeat(unit, counts, axis=0)
+    dot = np.einsum("ij,ij->i", per_sample, vectors)
+    cosine = dot / np.maximum(np.sqrt(np.einsum("ij,ij->i", vectors, vectors)), 1e-12)
+    smallest = np.minimum.reduceat(cosine, offsets)
+    return np.degrees(np.arccos(np.clip(smallest, -1.0, 1.0)))
 
 
 def _angle_deg(first: np.ndarray, second: np.ndarray) -> np.ndarray:

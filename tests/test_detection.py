@@ -126,3 +126,12 @@ def test_reader_and_detector_agree_on_the_sample_rate(plm_night):
     assert regularize(rec.time_s, rec.xyz_g).rate_hz == 50.0
     assert isinstance(rec.warnings, list)
     assert pd.api.types.is_float_dtype(rec.xyz_g.dtype)
+
+
+def test_rotation_is_the_largest_angle_from_the_resting_vector_within_each_event():
+    from detection.events import _largest_angle_deg
+
+    reference = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 2.0]])
+    vectors = np.array([[0, 0, 1], [0, 1, 1], [0, 1, 0], [1, 0, 1.0]])  # 3 + 1 samples
+    angles = _largest_angle_deg(reference, vectors, np.array([3, 1]), np.array([0, 3]))
+    np.testing.assert_allclose(angles, [90.0, 45.0])
