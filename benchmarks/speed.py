@@ -13,6 +13,7 @@ already in memory.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -84,6 +85,17 @@ def in_memory_seconds(files: dict[str, str], repeats: int) -> tuple[float, float
     return best_grid, best_detect, sum(g.n for g in grids.values())
 
 
+def _kept_night(folder: str, rate: float) -> dict | None:
+    """The truth of a night generated earlier at this rate for every sensor, if any."""
+    try:
+        with open(os.path.join(folder, "truth.json")) as handle:
+            truth = json.load(handle)
+    except FileNotFoundError:
+        return None
+    rates = {sensor["rate_hz"] for sensor in truth["sensors"].values()}
+    return truth if rates == {rate} else None
+
+
 def linearity(work: str, repeats: int) -> None:
     """Whole-process seconds per recorded hour for 1, 8 and 24 hours."""
     cli = [sys.executable, "-m", "sleepmove.cli", "analyze"]
@@ -123,12 +135,17 @@ def main() -> None:
         for sides in ([], ["left", "right"]):
             name = f"{int(rate)}hz-{'two' if sides else 'one'}"
             folder = os.path.join(work, name)
-            if not os.path.exists(os.path.join(folder, "truth.json")):
-                truth = simulate(folder, args.hours, rate, sides, seed=11, scenario="plmd-moderate")
-            else:
-                import json
-
-                truth = json.load(open(os.path.join(folder, "truth.json")))
+            truth = _kept_night(folder, rate)
+            if truth is None:
+                truth = simulate(
+                    folder,
+                    args.hours,
+                    rate,
+                    sides,
+                    seed=11,
+                    scenario="plmd-moderate",
+                    mixed_rates=False,
+                )
             files = {k: os.path.join(folder, v) for k, v in truth["files"].items()}
             size_mb = sum(os.path.getsize(p) for p in files.values()) / 1e6
             floor_s, floor_mb = best_of(
@@ -145,7 +162,8 @@ def main() -> None:
             inputs = {("" if k == "single" else k): v for k, v in files.items()}
             analyze(AnalyzeRequest(inputs, out), stages)
             grid_s, detect_s, samples = in_memory_seconds(files, args.repeats)
-            print(f"\n{name}: {size_mb:.0f} MB of CSV")
+            rates = ", ".join(f"{s} {v['rate_hz']:g} Hz" for s, v in truth["sensors"].items())
+            print(f"\n{name}: {size_mb:.0f} MB of CSV ({rates})")
             print("  stages (s): " + "  ".join(f"{k} {v:.2f}" for k, v in stages.seconds.items()))
             print(f"  pyarrow parse floor: {floor_s:.2f} s, {floor_mb:.0f} MB")
             print(

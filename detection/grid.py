@@ -55,9 +55,10 @@ def regularize(
     """Put samples on a uniform grid; losses longer than `max_gap_s` become gaps."""
     notes: list[str] = []
     time_s = np.asarray(time_s, dtype=np.float64)
-    # `rows`: the input row of each sample kept, in time order. The (n, 3) samples are read
-    # through it once, at interpolation, rather than copied at every reordering step.
-    rows = np.arange(len(time_s))
+    # `rows`: the input row of each sample kept, in time order (None: all, as they come). The
+    # (n, 3) samples are read through it once, at interpolation, rather than copied at every
+    # reordering step.
+    rows: np.ndarray | None = None
     steps = np.diff(time_s)
     resets = np.flatnonzero(steps < -max_gap_s)
     if len(resets):
@@ -81,7 +82,8 @@ def regularize(
         notes.append(f"{len(repeated)} duplicated rows dropped")
         keep = np.ones(len(time_s), dtype=bool)
         keep[repeated] = False
-        rows, time_s = rows[keep], time_s[keep]
+        rows = np.flatnonzero(keep) if rows is None else rows[keep]
+        time_s = time_s[keep]
         steps = np.diff(time_s)
     rate = rate_hz or _rate_of_steps(steps, max_gap_s)
     time_s = _spread_shared_stamps(time_s, rate)
@@ -104,41 +106,55 @@ def regularize(
 
 
 def _resample(
-    time_s: np.ndarray, xyz: np.ndarray, rows: np.ndarray, start: float, rate: float, n: int
+    time_s: np.ndarray,
+    xyz: np.ndarray,
+    rows: np.ndarray | None,
+    start: float,
+    rate: float,
+    n: int,
 ) -> np.ndarray:
     """Linear interpolation of xyz[rows] (stamped `time_s`) at start + k / rate, as float32 in
-    column order (each axis contiguous: the detector works one axis at a time)."""
+    column order (each axis contiguous: the detector works one axis at a time).
+
+    Few whole-night temporaries: each costs fresh pages as well as its pass.
+    """
     out = np.empty((n, 3), dtype=np.float32, order="F")
     xyz = np.asarray(xyz, dtype=np.float32)  # a copy only for other inputs than the readers'
     position = (time_s - start) * rate  # in grid steps, non-decreasing
     if len(position) == n and np.max(np.abs(position - np.arange(n))) < 0.05:
         for axis in range(3):  # already on the grid
-            np.take(xyz[:, axis], rows, out=out[:, axis], mode="clip")
+            column = xyz[:, axis]
+            out[:, axis] = column if rows is None else np.take(column, rows, mode="clip")
         return out
     # Grid point k lies between sample `before[k]` (the last at or before it) and the next:
     # counting the samples at or before each grid point is one histogram and one cumsum.
-    at_or_before = np.bincount(np.ceil(position).astype(np.intp), minlength=n)[:n]
-    before = np.cumsum(at_or_before) - 1
-    last = len(position) - 1
-    tail = int(np.searchsorted(before, last))  # grid points at or past the last sample
-    after = before + 1
-    after[tail:] = last
-    position_before = position[before]
+    before = np.bincount(np.ceil(position).astype(np.intp), minlength=n)[:n]
+    np.cumsum(before, out=before)
+    before -= 1
+    # Steps between neighbours, per sample; the last sample's 1.0 serves the grid's last point.
+    # A zero step (equal stamps) is never gathered: `before` is the last of equal samples.
+    step = np.empty_like(position)
+    np.subtract(position[1:], position[:-1], out=step[:-1])
+    step[-1] = 1.0
     weight = np.arange(n, dtype=np.float64)
-    weight -= position_before
-    span = position[after]  # > position_before everywhere but in the tail
-    span -= position_before
-    weight[tail:], span[tail:] = 0.0, 1.0
-    weight /= span
+    weight -= position[before]
+    weight /= step[before]
     weight = weight.astype(np.float32)
-    del position_before, span
-    low_rows, high_rows = rows[before], rows[after]
+    del position, step
+    # The next sample is read through a view shifted by one; "clip" keeps the last sample for
+    # the grid's last point (and, with valid indices, spares numpy buffering `out`).
+    if rows is None:
+        low_rows, high_of = before, None
+    else:
+        low_rows, high_of = np.take(rows, before), rows[1:]
     high = np.empty(n, dtype=np.float32)
     for axis in range(3):  # 1-D gathers: several times faster than gathering (n, 3) rows
-        low = out[:, axis]
-        # mode="clip" (the rows are valid): numpy buffers `out` under the default "raise".
-        np.take(xyz[:, axis], low_rows, out=low, mode="clip")
-        np.take(xyz[:, axis], high_rows, out=high, mode="clip")
+        column, low = xyz[:, axis], out[:, axis]
+        np.take(column, low_rows, out=low, mode="clip")
+        if high_of is None:
+            np.take(column[1:], before, out=high, mode="clip")
+        else:
+            np.take(column, np.take(high_of, before, mode="clip"), out=high, mode="clip")
         high -= low
         high *= weight
         low += high
@@ -155,13 +171,16 @@ def _after_clock_resets(time_s: np.ndarray, resets: np.ndarray, max_gap_s: float
     return shifted
 
 
-def _repeated_rows(steps: np.ndarray, xyz: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def _repeated_rows(steps: np.ndarray, xyz: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
     """Positions (in time order) of rows repeating the previous one exactly: a BLE packet
     received twice."""
     same_time = np.flatnonzero(steps == 0) + 1
     if len(same_time) == 0:
         return same_time
-    same_values = (xyz[rows[same_time]] == xyz[rows[same_time - 1]]).all(axis=1)
+    at, previous = (
+        (same_time, same_time - 1) if rows is None else (rows[same_time], rows[same_time - 1])
+    )
+    same_values = (xyz[at] == xyz[previous]).all(axis=1)
     return same_time[same_values]
 
 

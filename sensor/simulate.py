@@ -23,8 +23,13 @@ def simulate(
     seed: int = 0,
     scenario: str = "plmd-moderate",
     compress: bool = False,
+    mixed_rates: bool = True,
 ) -> dict:
-    """Write `<side>.csv` (`night.csv` for one unnamed sensor) and `truth.json`; return truth."""
+    """Write `<side>.csv` (`night.csv` for one unnamed sensor) and `truth.json`; return truth.
+
+    With `mixed_rates`, a second sensor runs at the first one's rate or twice it (drawn), as
+    pairs of different sensors do; without, both run at `rate_hz`.
+    """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     sides = list(sides or [])
@@ -40,9 +45,8 @@ def simulate(
     legs = sides or [""]
     files, sensors, gaps = {}, {}, {}
     for index, side in enumerate(legs):
-        physics = draw_physics(
-            rng, float(rate_hz * (1 if index == 0 else rng.choice([1, 2]))), scenario
-        )
+        factor = 1 if index == 0 else int(rng.choice([1, 2]))  # drawn either way: same nights
+        physics = draw_physics(rng, float(rate_hz * (factor if mixed_rates else 1)), scenario)
         offset = 0.0 if index == 0 else float(rng.uniform(1, 20))
         t, xyz = leg_signal(plan, side, physics, offset, rng)
         t, xyz, leg_gaps = _link(t, xyz, physics, rng)

@@ -135,3 +135,16 @@ def test_rotation_is_the_largest_angle_from_the_resting_vector_within_each_event
     vectors = np.array([[0, 0, 1], [0, 1, 1], [0, 1, 0], [1, 0, 1.0]])  # 3 + 1 samples
     angles = _largest_angle_deg(reference, vectors, np.array([3, 1]), np.array([0, 3]))
     np.testing.assert_allclose(angles, [90.0, 45.0])
+
+
+def test_simulated_pairs_share_the_rate_unless_mixed_rates_are_asked_for(tmp_path):
+    from sensor.simulate import simulate
+
+    def rates(mixed):
+        truth = simulate(
+            str(tmp_path / str(mixed)), 0.2, 25, ["left", "right"], 0, mixed_rates=mixed
+        )
+        return [truth["sensors"][side]["rate_hz"] for side in ("left", "right")]
+
+    assert rates(True) == [25.0, 50.0]  # seed 0 draws a right sensor at twice the rate
+    assert rates(False) == [25.0, 25.0]

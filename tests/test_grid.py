@@ -74,3 +74,21 @@ def test_resampling_equals_linear_interpolation_of_each_axis():
     for axis in range(3):
         expected = np.interp(grid_t, spread, xyz[:, axis])
         np.testing.assert_allclose(grid.xyz[:, axis], expected, atol=1e-5)
+
+
+def test_resampling_reads_through_reordered_and_deduplicated_rows():
+    # Two stamps out of order and a packet received twice: the grid interpolates the samples
+    # in time order, once each, exactly as if they had arrived clean.
+    rng = np.random.default_rng(4)
+    t = np.arange(3000) / 50.0 + rng.normal(0, 0.004, 3000)
+    t.sort()
+    xyz = rng.normal(size=(3000, 3))
+    clean = regularize(t, xyz, rate_hz=50.0)
+    order = np.arange(3000)
+    order[[100, 101]] = order[[101, 100]]  # time goes back by one step
+    messy_t = np.insert(t[order], 2001, t[order][2000])  # row 2000 arrives twice
+    messy_xyz = np.insert(xyz[order], 2001, xyz[order][2000], axis=0)
+    messy = regularize(messy_t, messy_xyz, rate_hz=50.0)
+    assert any("duplicated" in note for note in messy.notes)
+    assert any("time order" in note for note in messy.notes)
+    np.testing.assert_array_equal(messy.xyz, clean.xyz)
