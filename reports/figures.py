@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 # Okabe-Ito colours, each kind also with its own marker so grey print still separates them.
 KIND_STYLE = {
@@ -202,18 +203,22 @@ def over_the_night(
 def side_raster(units: pd.DataFrame, alternation: float | None) -> plt.Figure:
     """One row per PLM series, one mark per movement, by leg."""
     series = units[units["series"] >= 0]
-    ids = sorted(series["series"].unique())
+    ids = np.unique(series["series"].to_numpy())
     figure, axis = plt.subplots(figsize=(11, 1.2 + 0.18 * max(len(ids), 1)))
-    for row, series_id in enumerate(ids):
-        members = series[series["series"] == series_id]
-        for position, side in enumerate(members["side"]):
-            colour, marker = SIDE_STYLE.get(side, ("#777777", "o"))
-            axis.scatter(position, row, c=colour, marker=marker, s=22)
-    for side, (colour, marker) in SIDE_STYLE.items():
-        axis.scatter([], [], c=colour, marker=marker, label=side)
+    row = np.searchsorted(ids, series["series"].to_numpy())
+    position = series.groupby("series").cumcount().to_numpy()  # order within the series
+    sides = series["side"].to_numpy()
+    # One scatter per leg, not per movement: a night's hundreds of marks draw at once.
+    known = np.isin(sides, list(SIDE_STYLE))
+    for side, (colour, marker) in [*SIDE_STYLE.items(), (None, ("#777777", "o"))]:
+        mine = ~known if side is None else sides == side
+        if side is None and not mine.any():
+            continue
+        axis.scatter(position[mine], row[mine], c=colour, marker=marker, s=22, label=side)
     axis.legend(frameon=False, fontsize=8, ncol=3, loc="upper right")
     axis.set_xlabel("movement within the series")
     axis.set_ylabel("series")
+    axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     text = "n/a" if alternation is None else f"{alternation:.2f}"
     axis.set_title(f"Legs of the movements in each PLM series (alternation index {text})")
     axis.invert_yaxis()

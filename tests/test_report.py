@@ -159,3 +159,22 @@ def test_trend_report_refuses_a_folder_without_results(tmp_path, capsys):
     empty.mkdir()
     assert main(["report", str(empty), "--out", str(tmp_path / "t")]) == 2
     assert "no summary.json" in capsys.readouterr().err
+
+
+def test_side_raster_marks_each_movement_by_leg_at_its_place_in_its_series():
+    import pandas as pd
+
+    from reports.figures import side_raster
+
+    units = pd.DataFrame(
+        {
+            "series": [0, 0, -1, 0, 3, 3],
+            "side": ["left", "right", "left", "bilateral", "right", "left"],
+        }
+    )
+    figure = side_raster(units, 0.5)
+    marks = {c.get_label(): c.get_offsets().data.tolist() for c in figure.axes[0].collections}
+    # (movement within the series, series row); the unscored movement (-1) is not drawn
+    assert marks["left"] == [[0, 0], [1, 1]]
+    assert marks["right"] == [[1, 0], [0, 1]]
+    assert marks["bilateral"] == [[2, 0]]
