@@ -297,7 +297,11 @@ def _numeric_axes(path: str, table: pa.Table, axes: list[str], header_lines: int
                 where=f"line {header_lines + row + 1}",
                 expected="numeric acceleration",
             )
-        xyz[:, index] = column.to_numpy(zero_copy_only=False)
+        start = 0
+        for chunk in column.chunks:  # each chunk cast straight into place: no float64 copy
+            values = chunk.to_numpy(zero_copy_only=False)
+            xyz[start : start + len(values), index] = values
+            start += len(values)
     return xyz
 
 
@@ -416,9 +420,11 @@ def _finish(
     nominal_rate: float | None,
     warnings: list[str],
 ) -> Recording:
-    # One sum per row: it is finite only when every term is (and far cheaper than 4 checks).
-    row_sum = time_s + xyz[:, 0] + xyz[:, 1] + xyz[:, 2]
-    if not np.isfinite(row_sum).all():
+    # A sum per row is finite only when every term is: cheaper than a check per value (an
+    # overflow to inf merely sends the night to the exact check below).
+    axes_sum = xyz[:, 0] + xyz[:, 1]
+    axes_sum += xyz[:, 2]
+    if not (np.isfinite(axes_sum).all() and np.isfinite(time_s).all()):
         finite = np.isfinite(xyz).all(axis=1) & np.isfinite(time_s)
         dropped = int((~finite).sum())
         first_bad = int(np.flatnonzero(~finite)[0])

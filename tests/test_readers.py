@@ -180,3 +180,15 @@ def test_real_actilife_raw_export(real_data):
 def test_real_epoch_count_export_is_refused(real_data):
     with pytest.raises(InputError, match="epoch-count export"):
         read_recording(str(real_data / "ggir_testfiles/ActiGraph13_timestamps_headers.csv"))
+
+
+def test_rows_with_a_missing_time_or_axis_are_dropped_and_counted(tmp_path):
+    body = rows(8)
+    body[2] = ("", *body[2][1:])  # no time
+    body[5] = (body[5][0], body[5][1], "inf", body[5][3])
+    recording = read_recording(write(tmp_path / "gaps.csv", csv("time,x,y,z", body)))
+    assert len(recording.time_s) == 6
+    assert np.isfinite(recording.time_s).all() and np.isfinite(recording.xyz_g).all()
+    assert "2 rows with missing, NaN or infinite values dropped (first at data row 3)" in (
+        recording.warnings
+    )
