@@ -137,24 +137,24 @@ def _resample(
     np.subtract(position[1:], position[:-1], out=step[:-1])
     step[-1] = 1.0
     weight = np.arange(n, dtype=np.float64)
-    weight -= position[before]
-    weight /= step[before]
+    gathered = np.take(position, before)
+    weight -= gathered
+    np.take(step, before, out=gathered, mode="clip")
+    weight /= gathered
+    del position, step, gathered
     weight = weight.astype(np.float32)
-    del position, step
     # The next sample is read through a view shifted by one; "clip" keeps the last sample for
     # the grid's last point (and, with valid indices, spares numpy buffering `out`).
     if rows is None:
-        low_rows, high_of = before, None
+        low_rows, high_rows, shift = before, before, 1
     else:
-        low_rows, high_of = np.take(rows, before), rows[1:]
+        low_rows, high_rows, shift = rows[before], np.take(rows[1:], before, mode="clip"), 0
+    del before
     high = np.empty(n, dtype=np.float32)
     for axis in range(3):  # 1-D gathers: several times faster than gathering (n, 3) rows
         column, low = xyz[:, axis], out[:, axis]
         np.take(column, low_rows, out=low, mode="clip")
-        if high_of is None:
-            np.take(column[1:], before, out=high, mode="clip")
-        else:
-            np.take(column, np.take(high_of, before, mode="clip"), out=high, mode="clip")
+        np.take(column[shift:], high_rows, out=high, mode="clip")
         high -= low
         high *= weight
         low += high

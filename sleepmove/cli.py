@@ -244,7 +244,8 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             sleep_window=args.sleep_window,
             report=not args.no_report,
         ),
-        recordings={side: future.result() for side, future in reading.items()},
+        # Popped: a finished future would otherwise keep the samples for the whole analysis.
+        recordings={side: reading.pop(side).result() for side in list(reading)},
     )
     print(_headline(result.summary, args.out))
     return 0

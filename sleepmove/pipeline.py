@@ -67,7 +67,8 @@ def analyze(
 ) -> Analysis:
     """Analyze one night and write events.csv, epochs.csv and summary.json into `out_dir`.
 
-    `recordings`, when given, are the request's inputs already read (see `prefetch`).
+    `recordings`, when given, are the request's inputs already read (see `prefetch`); their
+    samples are released from the dict once on the grid, which lowers the peak memory.
     """
     stages = clock_stages or StageClock()
     params = replace(
@@ -81,8 +82,15 @@ def analyze(
             side: read_recording(path, request.units) for side, path in request.inputs.items()
         }
     stages.lap("read")
+
+    def grid_of(side: str) -> Grid:
+        grid = _grid(recordings[side], params)
+        # The grid holds the samples from here on: the other sensor's grid needs the memory.
+        recordings[side] = replace(recordings[side], time_s=np.empty(0), xyz_g=np.empty((0, 3)))
+        return grid
+
     with ThreadPoolExecutor(max_workers=len(recordings)) as pool:  # one thread per sensor
-        grids = dict(zip(recordings, pool.map(lambda r: _grid(r, params), recordings.values())))
+        grids = dict(zip(list(recordings), pool.map(grid_of, list(recordings))))
     stages.lap("preprocess")
     clock = _common_clock(recordings)
     origin = min(grid.start_s for grid in grids.values())

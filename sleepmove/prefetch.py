@@ -15,7 +15,9 @@ from sensor.recording import Recording
 
 def start_reading(inputs: dict[str, str], units: str) -> dict[str, Future[Recording]]:
     """One future per side; `.result()` returns the recording or raises its InputError."""
-    pool = ThreadPoolExecutor(max_workers=len(inputs), thread_name_prefix="read")
+    # One file after the other: each parse already uses every core, and two parses at once
+    # would hold both files' parse buffers together (a third more peak memory, no faster).
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read")
     futures = {side: pool.submit(read_recording, path, units) for side, path in inputs.items()}
     pool.shutdown(wait=False)
     return futures
