@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from detection.filters import moving_mean_in_spans, ranges_index, span_means
+from detection.filters import moving_mean_in_spans, ranges_index, span_means, true_runs
 from detection.params import DetectionParameters
 from detection.preprocess import LegSignals
 
@@ -14,10 +14,7 @@ KINDS = ("jerk", "lm", "movement", "hft", "alma")
 
 def find_bursts(sig: LegSignals, params: DetectionParameters) -> tuple[np.ndarray, np.ndarray]:
     """Sample spans where activity rises over the onset threshold, bounded by the offset one."""
-    above_off = sig.activity > params.offset_factor
-    edges = np.diff(above_off.astype(np.int8), prepend=0, append=0)
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
+    starts, ends = true_runs(sig.activity > params.offset_factor)
     if len(starts) == 0:
         return starts, ends
     reaches_onset = span_max(sig.activity, starts, ends) > params.onset_factor

@@ -65,6 +65,16 @@ def window_sums(values: np.ndarray, width: int) -> np.ndarray:
         power, span = doubled, 2 * span
 
 
+def true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[start, end) of every run of True in a 1-D boolean mask."""
+    if len(mask) == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    # One comparison of neighbours finds every boundary; runs then alternate in value.
+    bounds = np.concatenate([[0], np.flatnonzero(mask[1:] != mask[:-1]) + 1, [len(mask)]])
+    first = 0 if mask[0] else 1
+    return bounds[:-1][first::2], bounds[1:][first::2]
+
+
 def block_mean(values: np.ndarray, block: int) -> np.ndarray:
     """Mean of consecutive blocks of `block` samples (the last partial block included)."""
     firsts = np.arange(0, len(values), block)

@@ -51,7 +51,8 @@ def leg_signals(
         slow, valid, block, params, max(params.min_floor_g, quantum) / 2
     )
     slow_ratio = slow / slow_floor
-    activity = np.maximum(envelope / floor, slow_ratio)
+    activity = envelope / floor
+    np.maximum(activity, slow_ratio, out=activity)
     deviation = np.sqrt(deviation_sq)
     return LegSignals(rate_hz, xyz, deviation, envelope, floor, slow_ratio, activity, valid)
 

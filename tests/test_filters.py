@@ -10,6 +10,7 @@ from detection.filters import (
     moving_mean_in_spans,
     rolling_rank,
     span_means,
+    true_runs,
     window_sums,
 )
 
@@ -81,3 +82,18 @@ def test_moving_mean_keeps_float32_precise_over_a_long_signal():
     assert smooth.dtype == np.float32
     exact = np.convolve(values.astype(np.float64), np.ones(50) / 50, mode="valid")
     np.testing.assert_allclose(smooth[25 : 25 + len(exact)], exact, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "mask, runs",
+    [
+        ([], []),
+        ([0, 0], []),
+        ([1], [(0, 1)]),
+        ([1, 1, 0, 1, 0, 0, 1, 1], [(0, 2), (3, 4), (6, 8)]),
+        ([0, 1, 1, 0], [(1, 3)]),
+    ],
+)
+def test_true_runs_are_the_start_and_end_of_each_run(mask, runs):
+    starts, ends = true_runs(np.array(mask, dtype=bool))
+    assert list(zip(starts.tolist(), ends.tolist())) == runs
