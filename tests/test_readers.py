@@ -192,3 +192,21 @@ def test_rows_with_a_missing_time_or_axis_are_dropped_and_counted(tmp_path):
     assert "2 rows with missing, NaN or infinite values dropped (first at data row 3)" in (
         recording.warnings
     )
+
+
+def test_numeric_values_read_arrow_buffers_with_offsets_and_empty_fields(tmp_path):
+    import pyarrow.csv as pacsv
+
+    from sensor.readers import numeric_values
+
+    path = write(tmp_path / "holes.csv", "t,x\n1,0.5\n,1.5\n3,\n4,2.5\n")
+    table = pacsv.read_csv(path)
+    time = table.column("t").chunks[0]
+    axis = table.column("x").chunks[0]
+    np.testing.assert_array_equal(numeric_values(time), [1, np.nan, 3, 4])
+    np.testing.assert_array_equal(numeric_values(axis), [0.5, 1.5, np.nan, 2.5])
+    # A slice starts inside the buffers: values and empty fields must follow the offset.
+    np.testing.assert_array_equal(numeric_values(time.slice(2)), [3, 4])
+    np.testing.assert_array_equal(numeric_values(axis.slice(1, 2)), [1.5, np.nan])
+    whole = pacsv.read_csv(write(tmp_path / "ints.csv", "t\n7\n8\n9\n")).column("t").chunks[0]
+    assert numeric_values(whole.slice(1)).tolist() == [8, 9]
