@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from detection.filters import moving_mean_in_spans, ranges_index, span_means, true_runs
 from detection.params import DetectionParameters
 from detection.preprocess import LegSignals
+from detection.table import Table
 
 KINDS = ("jerk", "lm", "movement", "hft", "alma")
 
@@ -66,7 +66,7 @@ def merge_close(
 
 def describe(
     sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
-) -> pd.DataFrame:
+) -> Table:
     """Timing, peak acceleration and rotation of each span (sorted, disjoint, non-empty)."""
     rate = sig.rate_hz
     n = len(sig.envelope)
@@ -85,7 +85,7 @@ def describe(
         rotation = _largest_angle_deg(before, smooth, ends - starts, offsets)
     else:
         peak = peak_factor = posture = rotation = np.zeros(0)
-    return pd.DataFrame(
+    return Table(
         {
             "start": starts,
             "end": ends,
@@ -121,19 +121,19 @@ def _angle_deg(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(np.clip(dot / np.maximum(norms, 1e-12), -1.0, 1.0)))
 
 
-def classify(events: pd.DataFrame, params: DetectionParameters, lm_max_s: float) -> pd.Series:
+def classify(events: Table, params: DetectionParameters, lm_max_s: float) -> np.ndarray:
     """jerk (< 0.5 s), movement (posture change or > lm_max_s), lm otherwise; '' = vibration."""
     duration = events["duration_s"]
     kind = np.where(duration < params.jerk_max_s, "jerk", "lm").astype(object)
     long_or_posture = (duration > lm_max_s) | (
         events["posture_change_deg"] >= params.posture_change_deg
     )
-    kind[long_or_posture.to_numpy()] = "movement"
+    kind[long_or_posture] = "movement"
     # A bed shaking under a still foot: acceleration that averages out over half a second,
     # without the rotation (or sustained push) that moves a limb.
     vibration = (events["rotation_deg"] < params.min_rotation_deg) & (duration >= params.jerk_max_s)
     weak_jerk = (duration < params.jerk_max_s) & (
         events["peak_factor"] < params.jerk_min_peak_factor
     )
-    kind[(vibration | weak_jerk).to_numpy()] = ""
-    return pd.Series(kind, index=events.index, name="kind")
+    kind[vibration | weak_jerk] = ""
+    return kind

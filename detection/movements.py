@@ -6,13 +6,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from detection.events import classify, describe, find_bursts, merge_close, span_max
 from detection.filters import block_mean
 from detection.grid import Grid
 from detection.params import DetectionParameters, ScoringRules
 from detection.preprocess import LegSignals, leg_signals
+from detection.table import Table
 from detection.trains import find_trains
 
 EVENT_COLUMNS = [
@@ -30,7 +30,7 @@ EVENT_COLUMNS = [
 @dataclass
 class LegResult:
     side: str
-    events: pd.DataFrame
+    events: Table
     activity_per_min: np.ndarray  # mean movement acceleration (g) per minute from the origin
     noise_floor_g: float  # median noise floor of the night
     vibrations_rejected: int
@@ -38,12 +38,12 @@ class LegResult:
 
 def detect_movements(
     grids: dict[str, Grid], origin_s: float, params: DetectionParameters, rules: ScoringRules
-) -> tuple[pd.DataFrame, list[LegResult]]:
+) -> tuple[Table, list[LegResult]]:
     """Events of every leg, times in seconds from `origin_s`, sorted by onset."""
     legs: list[LegResult] = []
-    bursts: dict[str, pd.DataFrame] = {}
+    bursts: dict[str, Table] = {}
     signals: dict[str, LegSignals] = {}
-    trains: list[pd.DataFrame] = []
+    trains: list[Table] = []
     if len(grids) == 1:
         found = {side: _bursts(grid, params) for side, grid in grids.items()}
     else:  # the legs are independent, and numpy releases the GIL on whole arrays
@@ -52,7 +52,7 @@ def detect_movements(
     for side, grid in grids.items():
         sig, starts, ends = found[side]
         offset = grid.start_s - origin_s
-        frame = pd.DataFrame({"start": starts, "end": ends})
+        frame = Table({"start": starts, "end": ends})
         frame["onset_s"] = starts / grid.rate_hz + offset
         frame["offset_s"] = ends / grid.rate_hz + offset
         frame["side"] = side
@@ -60,20 +60,19 @@ def detect_movements(
         signals[side], bursts[side] = sig, frame
     if len(grids) == 2:
         # ALMA first: each leg alone would look like a rhythmic train (HFT) too.
-        both = pd.concat(bursts.values(), keys=list(bursts), names=["leg", "row"])
-        both = both.sort_values("onset_s", kind="stable")
-        _mark_trains(both, "alma", params, trains, sides=both["side"].to_numpy())
-        for (leg, row), used in both["used"].items():
-            if used:
-                bursts[leg].loc[row, "used"] = True
+        for frame in bursts.values():
+            frame["row"] = np.arange(len(frame))
+        both = Table.concat(bursts.values(), ["onset_s", "offset_s", "side", "row", "used"])
+        both = both.sorted_by("onset_s")
+        _mark_trains(both, "alma", params, trains, sides=both["side"])
+        for side, frame in bursts.items():
+            frame["used"][both["row"][both["used"] & (both["side"] == side)]] = True
     for frame in bursts.values():
         _mark_trains(frame, "hft", params, trains, sides=None)
     for side, grid in grids.items():
         legs.append(_finish_leg(side, grid, signals[side], bursts[side], origin_s, params, rules))
-    all_events = [leg.events for leg in legs] + [t[EVENT_COLUMNS] for t in trains if len(t)]
-    events = pd.concat(all_events, ignore_index=True) if all_events else pd.DataFrame()
-    events = events.reindex(columns=EVENT_COLUMNS)
-    return events.sort_values(["onset_s", "side"], kind="stable").reset_index(drop=True), legs
+    events = Table.concat([leg.events for leg in legs] + trains, EVENT_COLUMNS)
+    return events.sorted_by("onset_s", "side"), legs
 
 
 def _bursts(grid: Grid, params: DetectionParameters) -> tuple[LegSignals, np.ndarray, np.ndarray]:
@@ -82,17 +81,18 @@ def _bursts(grid: Grid, params: DetectionParameters) -> tuple[LegSignals, np.nda
 
 
 def _mark_trains(
-    frame: pd.DataFrame,
+    frame: Table,
     kind: str,
     params: DetectionParameters,
-    trains: list[pd.DataFrame],
+    trains: list[Table],
     sides: np.ndarray | None,
 ) -> None:
-    available = frame[~frame["used"]]
+    """Find trains among the bursts not yet used, mark their members used, add the trains."""
+    available = np.flatnonzero(~frame["used"])
     if len(available) < params.train_min_bursts:
         return
-    onsets = available["onset_s"].to_numpy()
-    durations = (available["offset_s"] - available["onset_s"]).to_numpy()
+    onsets = frame["onset_s"][available]
+    offsets = frame["offset_s"][available]
     if kind == "hft":
         freq, max_burst = params.hft_freq_hz, params.hft_max_burst_s
     else:  # ALMA alternates: the interval between the legs is half the per-leg period
@@ -100,58 +100,57 @@ def _mark_trains(
         max_burst = params.alma_max_burst_s
     found = find_trains(
         onsets,
-        durations,
+        offsets - onsets,
         freq,
         max_burst,
         params.train_min_bursts,
         params.train_max_interval_cv,
-        sides,
+        None if sides is None else sides[available],
     )
-    rows = []
-    for first, last in found:
-        members = available.index[first : last + 1]
-        frame.loc[members, "used"] = True
-        side = "bilateral" if sides is not None else available["side"].iloc[first]
-        rows.append(
-            {
-                "onset_s": onsets[first],
-                "offset_s": available["offset_s"].iloc[first : last + 1].max(),
-                "kind": kind,
-                "side": side,
-                "peak_g": np.nan,
-                "rotation_deg": np.nan,
-                "posture_change_deg": np.nan,
-            }
-        )
-    if rows:
-        train = pd.DataFrame(rows)
-        train["duration_s"] = train["offset_s"] - train["onset_s"]
-        trains.append(train)
+    if not found:
+        return
+    first = np.array([start for start, _ in found])
+    for start, end in found:  # a loop over trains
+        frame["used"][available[start : end + 1]] = True
+    side = "bilateral" if sides is not None else frame["side"][available[first]]
+    train = Table(
+        {
+            "onset_s": onsets[first],
+            "offset_s": np.array([offsets[a : b + 1].max() for a, b in found]),
+            "kind": np.full(len(found), kind, dtype=object),
+        }
+    )
+    train["side"] = side
+    for name in ("peak_g", "rotation_deg", "posture_change_deg"):
+        train[name] = np.full(len(found), np.nan)
+    train["duration_s"] = train["offset_s"] - train["onset_s"]
+    trains.append(train)
 
 
 def _finish_leg(
     side: str,
     grid: Grid,
     sig: LegSignals,
-    bursts: pd.DataFrame,
+    bursts: Table,
     origin_s: float,
     params: DetectionParameters,
     rules: ScoringRules,
 ) -> LegResult:
     free = bursts[~bursts["used"]]
     merge_gap = int(round(rules.same_leg_merge_gap_s * grid.rate_hz))
-    starts, ends = merge_close(free["start"].to_numpy(), free["end"].to_numpy(), merge_gap)
+    starts, ends = merge_close(free["start"], free["end"], merge_gap)
     events = describe(sig, starts, ends, params)
-    events["kind"] = classify(events, params, rules.lm_max_s)
-    rejected = int((events["kind"] == "").sum())
-    events = events[events["kind"] != ""].copy()
+    kind = classify(events, params, rules.lm_max_s)
+    rejected = int((kind == "").sum())
+    events = events[kind != ""]
+    events["kind"] = kind[kind != ""]
     offset = grid.start_s - origin_s
-    events["onset_s"] += offset
-    events["offset_s"] += offset
+    events["onset_s"] = events["onset_s"] + offset
+    events["offset_s"] = events["offset_s"] + offset
     events["side"] = side
     return LegResult(
         side=side,
-        events=events[EVENT_COLUMNS].reset_index(drop=True),
+        events=events[EVENT_COLUMNS],
         activity_per_min=_activity_per_minute(sig, grid, origin_s),
         # One value per second: the floor is constant within its 1 s blocks.
         noise_floor_g=float(np.median(sig.floor[:: max(int(round(grid.rate_hz)), 1)])),

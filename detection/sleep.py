@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from detection.params import SleepParameters
+from detection.table import Table
 
 
 @dataclass
@@ -26,23 +26,24 @@ class SleepResult:
 
 
 def restlessness(
-    units: pd.DataFrame, periodic: np.ndarray, n_epochs: int, params: SleepParameters
+    units: Table, periodic: np.ndarray, n_epochs: int, params: SleepParameters
 ) -> np.ndarray:
     """Per epoch: weighted count of the movements that speak for wake."""
+    units = Table.of(units)
     score = np.zeros(n_epochs)
-    is_lm = (units["kind"] == "lm").to_numpy() & ~periodic
-    is_movement = (units["kind"] == "movement").to_numpy()
+    is_lm = (units["kind"] == "lm") & ~periodic
+    is_movement = units["kind"] == "movement"
     epoch = params.epoch_s
     for weight, mask in ((params.lm_weight, is_lm), (params.movement_weight, is_movement)):
-        first = (units["onset_s"].to_numpy()[mask] // epoch).astype(int)
-        last = (units["offset_s"].to_numpy()[mask] // epoch).astype(int)
+        first = (units["onset_s"][mask] // epoch).astype(int)
+        last = (units["offset_s"][mask] // epoch).astype(int)
         for a, b in zip(first, last):  # a loop over events; long movements weigh every epoch
             score[max(a, 0) : min(b, n_epochs - 1) + 1] += weight
     return score
 
 
 def estimate_sleep(
-    units: pd.DataFrame,
+    units: Table,
     periodic: np.ndarray,
     duration_s: float,
     params: SleepParameters,

@@ -25,17 +25,17 @@ def night_report_files(
     clock: str,
 ) -> dict[str, bytes | str]:
     """{relative path: content} for figures/*.png and report.html."""
-    units = score.units
+    units, minutes = score.units.to_pandas(), score.minutes.to_pandas()
     start_label = summary["recording"]["start"] or "no clock time"
     sleep_spans = _spans(score.sleep.asleep, score.sleep.epoch_s)
     threshold = summary["assessment"]["threshold_per_h"]
     pngs = {
         "figures/timeline.png": figures.to_png(
-            figures.timeline(units, score.minutes, sleep_spans, gaps_s, lanes, start_label)
+            figures.timeline(units, minutes, sleep_spans, gaps_s, lanes, start_label)
         ),
         "figures/imi.png": figures.to_png(figures.imi_histograms(score.imi)),
         "figures/over_the_night.png": figures.to_png(
-            figures.over_the_night(units, score.minutes, score.efm_spans_min, threshold)
+            figures.over_the_night(units, minutes, score.efm_spans_min, threshold)
         ),
     }
     if len(lanes) == 2:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from typing import Any
+
 import numpy as np
-import pandas as pd
 
 from detection.night import NightScore
+from detection.table import Table
 from reports.clock import iso_times
 
 EVENT_COLUMNS = [
@@ -27,39 +31,61 @@ EVENT_COLUMNS = [
 EPOCH_COLUMNS = ["start_s", "asleep", "jerks", "lms", "plms", "activity", "data_loss_s"]
 
 
-def events_table(score: NightScore, origin_s: float, clock: str) -> pd.DataFrame:
+def events_table(score: NightScore, origin_s: float, clock: str) -> Table:
     units = score.units
-    table = pd.DataFrame(
+    series = units["series"]
+    table = Table(
         {
-            "onset_s": units["onset_s"].round(3),
-            "onset": iso_times(units["onset_s"].to_numpy(), origin_s, clock),
-            "duration_s": units["duration_s"].round(3),
+            "onset_s": np.round(units["onset_s"], 3),
+            "onset": iso_times(units["onset_s"], origin_s, clock),
+            "duration_s": np.round(units["duration_s"], 3),
             "kind": units["kind"],
-            "side": units["side"].replace({"single": ""}),
+            "side": np.where(units["side"] == "single", "", units["side"]).astype(object),
             "clm": units["clm"].astype(bool),
             "periodic": (units["periodic"] & units["clm"]).astype(bool),
             "asleep": units["asleep"].astype(bool),
-            "series": pd.array(
-                np.where(units["series"] >= 0, units["series"], None), dtype="Int64"
-            ),
-            "peak_g": units["peak_g"].round(4),
-            "imi_s": units["imi_s"].round(3),
+            "series": np.where(series >= 0, series, None).astype(object),  # empty: none
+            "peak_g": np.round(units["peak_g"], 4),
+            "imi_s": np.round(units["imi_s"], 3),
             "parts": units["parts"].astype(int),
             "hypnic": units["hypnic"].astype(bool),
-            "rotation_deg": units["rotation_deg"].round(2),
+            "rotation_deg": np.round(units["rotation_deg"], 2),
         }
     )
     return table[EVENT_COLUMNS]
 
 
-def epochs_table(score: NightScore) -> pd.DataFrame:
+def epochs_table(score: NightScore) -> Table:
     return score.minutes[EPOCH_COLUMNS]
 
 
-def to_csv(table: pd.DataFrame) -> str:
-    """CSV with lowercase true/false, as JSON and most tools spell booleans."""
-    table = table.copy()
-    for column in table.columns:
-        if table[column].dtype == bool:
-            table[column] = np.where(table[column], "true", "false")
-    return table.to_csv(index=False, lineterminator="\n")
+def to_csv(table: Table | Any) -> str:
+    """CSV with lowercase true/false, as JSON and most tools spell booleans; empty fields for
+    missing values; numbers in their shortest exact form. A pandas DataFrame is written the
+    same way (tests hold the two writers to the same bytes)."""
+    if not isinstance(table, Table):
+        return _pandas_csv(table)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(table.columns)
+    writer.writerows(zip(*(_texts(table[name]) for name in table.columns)))
+    return text.getvalue()
+
+
+def _texts(values: np.ndarray) -> list[str]:
+    """A column as CSV fields (vectorized: numpy's float text is the shortest exact one)."""
+    if values.dtype == bool:
+        return np.where(values, "true", "false").tolist()
+    if values.dtype.kind == "f":
+        return np.where(np.isnan(values), "", values.astype(str)).tolist()
+    if values.dtype.kind in "iu":
+        return values.astype(str).tolist()
+    return ["" if v is None or v != v else str(v) for v in values]  # a loop over events
+
+
+def _pandas_csv(frame: Any) -> str:
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == bool:
+            frame[column] = np.where(frame[column], "true", "false")
+    return frame.to_csv(index=False, lineterminator="\n")

@@ -228,7 +228,7 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         inputs = {"left": args.left} if args.left else {"right": args.right}
     else:
         parser.error("give a recording: FILE, or --left and --right")
-    from sleepmove.prefetch import start_reading
+    from sleepmove.prefetch import finish_reading, start_reading
 
     reading = start_reading(inputs, args.units)
     from sleepmove.pipeline import AnalyzeRequest, analyze  # imports while the files parse
@@ -244,8 +244,7 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             sleep_window=args.sleep_window,
             report=not args.no_report,
         ),
-        # Popped: a finished future would otherwise keep the samples for the whole analysis.
-        recordings={side: reading.pop(side).result() for side in list(reading)},
+        recordings=finish_reading(reading),
     )
     print(_headline(result.summary, args.out))
     return 0

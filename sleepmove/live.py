@@ -53,14 +53,12 @@ def live_summary(
     }
     origin = min(g.start_s for g in grids.values())
     events, _ = detect_movements(grids, origin, params.detection, params.rules)
-    if events.empty:
+    if len(events) == 0:
         return {"minutes": _minutes(grids), "jerks_per_min": 0.0, "lms": 0, "series_length": 0}
     units = combine_legs(events, params.rules, len(grids) == 2)
-    sequence = units[units["kind"].isin(SERIES_KINDS)]
+    sequence = units[np.isin(units["kind"], SERIES_KINDS)]
     gaps = np.concatenate([g.gaps_s - origin for g in grids.values()]).reshape(-1, 2)
-    series = score_series(
-        sequence["onset_s"].to_numpy(), sequence["clm"].to_numpy(bool), gaps, params.rules
-    )
+    series = score_series(sequence["onset_s"], sequence["clm"].astype(bool), gaps, params.rules)
     current = 0
     if len(series) and series[-1] >= 0:
         current = int((series == series[-1]).sum())

@@ -1,15 +1,14 @@
 """Start reading the recordings before the analysis modules are imported.
 
-Importing pandas and the detection code takes about as long as parsing a night's CSV, and
-the parse runs in Arrow's threads without holding the GIL: on a thread, the read and the
-imports overlap instead of following each other. This module imports only the reader.
+The parse runs in Arrow's threads without holding the GIL: on a thread, the read overlaps the
+import of the detection code instead of following it. This module imports only the reader.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from sensor.readers import read_recording
+from sensor.readers import read_recording, release_parse_memory
 from sensor.recording import Recording
 
 
@@ -21,3 +20,11 @@ def start_reading(inputs: dict[str, str], units: str) -> dict[str, Future[Record
     futures = {side: pool.submit(read_recording, path, units) for side, path in inputs.items()}
     pool.shutdown(wait=False)
     return futures
+
+
+def finish_reading(futures: dict[str, Future[Recording]]) -> dict[str, Recording]:
+    """Every side's recording (or its InputError), the parse's memory handed back."""
+    # Popped: a finished future would otherwise keep the samples for the whole analysis.
+    recordings = {side: futures.pop(side).result() for side in list(futures)}
+    release_parse_memory()  # from this thread: see release_parse_memory
+    return recordings

@@ -16,7 +16,7 @@ def events(*rows):
 
 
 def units(frame, rules=WASM2016):
-    return combine_legs(frame, rules, two_legs=True)
+    return combine_legs(frame, rules, two_legs=True).to_pandas()
 
 
 def test_overlapping_lms_on_both_legs_are_one_bilateral_clm():

@@ -221,13 +221,25 @@ def test_nothing_is_written_outside_out(plm_night, tmp_path, monkeypatch):
 
 
 def test_reading_starts_before_the_analysis_imports():
-    """The read-ahead module must not pull in pandas or the detection code: their import is
-    what the parse is meant to overlap."""
-    code = (
-        "import sys, sleepmove.prefetch; print(sorted({'pandas', 'detection'} & set(sys.modules)))"
-    )
+    """The read-ahead module must not pull in the detection code: its import is what the
+    parse is meant to overlap."""
+    code = "import sys, sleepmove.prefetch; print(sorted({'detection'} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_analyze_without_report_never_imports_pandas_or_matplotlib(plm_night, tmp_path):
+    """Their imports cost more CPU than parsing a night: only the report needs them."""
+    folder, _ = plm_night
+    code = (
+        "import sys\nfrom sleepmove.cli import main\n"
+        f"main(['analyze', {str(folder / 'night.csv')!r}, '--out', {str(tmp_path)!r}, "
+        "'--no-report'])\n"
+        "print(sorted({'pandas', 'matplotlib'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "events.csv").read_text().startswith("onset_s,onset,duration_s,kind")
 
 
 def test_read_ahead_errors_reach_the_caller(tmp_path):

@@ -48,7 +48,7 @@ def quiet_leg(seconds=600, rate=50.0, seed=0):
 def detect(t, xyz):
     grid = regularize(t, xyz)
     events, _ = detect_movements({"": grid}, grid.start_s, DetectionParameters(), WASM2016)
-    return events
+    return events.to_pandas()
 
 
 def tilt(xyz, rate, start_s, length_s, degrees):
