@@ -7,7 +7,7 @@ and detection needs nothing from it that numpy lacks. Reports that want pandas c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -69,6 +69,15 @@ class Table:
         for name in reversed(names):
             order = order[np.argsort(self._columns[name][order], kind="stable")]
         return self[order]
+
+    def groups(self, name: str) -> Iterator[tuple[Any, Table]]:
+        """(value, its rows in table order) for each distinct value of a column, in order."""
+        order = np.argsort(self._columns[name], kind="stable")
+        keys = self._columns[name][order]
+        changes = (np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist()
+        bounds = [0, *changes, len(keys)] if len(keys) else []
+        for first, stop in zip(bounds[:-1], bounds[1:]):  # a loop over groups
+            yield keys[first], self[order[first:stop]]
 
     @staticmethod
     def concat(tables: Iterable[Table], columns: list[str]) -> Table:

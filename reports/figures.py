@@ -9,8 +9,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from detection.table import Table  # noqa: E402
 
 # Okabe-Ito colours, each kind also with its own marker so grey print still separates them.
 KIND_STYLE = {
@@ -53,8 +54,8 @@ def _shade_sleep_and_gaps(axis, sleep_spans, gaps) -> None:
 
 
 def timeline(
-    units: pd.DataFrame,
-    minutes: pd.DataFrame,
+    units: Table,
+    minutes: Table,
     sleep_spans: list[tuple[float, float]],
     gaps: np.ndarray,
     lanes: list[str],
@@ -68,15 +69,15 @@ def timeline(
         sharex=True,
         gridspec_kw={"height_ratios": [2, max(len(lanes), 1)]},
     )
-    hours = _hours(minutes["start_s"].to_numpy() + 30)
-    activity = minutes["activity"].to_numpy() * 1000
-    activity[minutes["data_loss_s"].to_numpy() >= 59] = np.nan  # no line across lost data
+    hours = _hours(minutes["start_s"] + 30)
+    activity = minutes["activity"] * 1000
+    activity[minutes["data_loss_s"] >= 59] = np.nan  # no line across lost data
     _shade_sleep_and_gaps(top, sleep_spans, gaps)
     top.plot(hours, activity, color="#333333", lw=0.8)
     top.set_ylabel("activity (mg)")
     top.set_title("The night: sleep shaded, data gaps hatched, events per leg below")
     _shade_sleep_and_gaps(bottom, sleep_spans, gaps)
-    for _, members in units[units["series"] >= 0].groupby("series"):
+    for _, members in units[units["series"] >= 0].groups("series"):
         bottom.axvspan(
             _hours(members["onset_s"].min()),
             _hours(members["offset_s"].max()),
@@ -161,15 +162,15 @@ def imi_histograms(imi: dict) -> plt.Figure:
 
 
 def over_the_night(
-    units: pd.DataFrame,
-    minutes: pd.DataFrame,
+    units: Table,
+    minutes: Table,
     efm_spans_min: list[tuple[int, int, float]],
     threshold: float,
 ) -> plt.Figure:
     """PLM index per hour of the night, and brief jerks per minute with proxy EFM spans."""
     figure, (upper, lower) = plt.subplots(2, 1, figsize=(11, 4.6), sharex=True)
     n_hours = int(np.ceil(len(minutes) / 60))
-    sleep_min = minutes["asleep"].to_numpy().astype(float)
+    sleep_min = minutes["asleep"].astype(float)
     sleep_h = np.array([sleep_min[h * 60 : (h + 1) * 60].sum() / 60 for h in range(n_hours)])
     plm = units[units["periodic"] & units["clm"] & units["asleep"]]
     counts = np.bincount((plm["onset_s"] // 3600).astype(int), minlength=n_hours)[:n_hours]
@@ -179,7 +180,7 @@ def over_the_night(
     upper.set_ylabel("PLM index (/h)")
     upper.legend(frameon=False, fontsize=8)
     upper.set_title("PLM index per hour of the night (hours with 15 min of sleep or more)")
-    hours = _hours(minutes["start_s"].to_numpy() + 30)
+    hours = _hours(minutes["start_s"] + 30)
     lower.plot(hours, minutes["jerks"], color="#D55E00", lw=0.8, drawstyle="steps-mid")
     for first, end, _ in efm_spans_min:
         lower.axvspan(
@@ -200,14 +201,14 @@ def over_the_night(
     return figure
 
 
-def side_raster(units: pd.DataFrame, alternation: float | None) -> plt.Figure:
+def side_raster(units: Table, alternation: float | None) -> plt.Figure:
     """One row per PLM series, one mark per movement, by leg."""
     series = units[units["series"] >= 0]
-    ids = np.unique(series["series"].to_numpy())
+    ids = np.unique(series["series"])
     figure, axis = plt.subplots(figsize=(11, 1.2 + 0.18 * max(len(ids), 1)))
-    row = np.searchsorted(ids, series["series"].to_numpy())
-    position = series.groupby("series").cumcount().to_numpy()  # order within the series
-    sides = series["side"].to_numpy()
+    row = np.searchsorted(ids, series["series"])
+    position = _rank_within(row)  # order within the series
+    sides = series["side"]
     # One scatter per leg, not per movement: a night's hundreds of marks draw at once.
     known = np.isin(sides, list(SIDE_STYLE))
     for side, (colour, marker) in [*SIDE_STYLE.items(), (None, ("#777777", "o"))]:
@@ -224,3 +225,14 @@ def side_raster(units: pd.DataFrame, alternation: float | None) -> plt.Figure:
     axis.invert_yaxis()
     figure.tight_layout()
     return figure
+
+
+def _rank_within(group: np.ndarray) -> np.ndarray:
+    """Each row's place among the earlier rows of its group (0 for the first)."""
+    order = np.argsort(group, kind="stable")
+    sorted_group = group[order]
+    first = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+    group_start = np.repeat(first, np.diff(np.r_[first, len(group)]))
+    rank = np.empty(len(group), dtype=np.intp)
+    rank[order] = np.arange(len(group)) - group_start
+    return rank

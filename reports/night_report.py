@@ -6,9 +6,9 @@ import json
 import platform
 
 import numpy as np
-import pandas as pd
 
 from detection.night import NightScore
+from detection.table import Table
 from reports import figures
 from reports.clock import iso_time
 from reports.html import card, escape, image, page, table
@@ -25,7 +25,7 @@ def night_report_files(
     clock: str,
 ) -> dict[str, bytes | str]:
     """{relative path: content} for figures/*.png and report.html."""
-    units, minutes = score.units.to_pandas(), score.minutes.to_pandas()
+    units, minutes = score.units, score.minutes
     start_label = summary["recording"]["start"] or "no clock time"
     sleep_spans = _spans(score.sleep.asleep, score.sleep.epoch_s)
     threshold = summary["assessment"]["threshold_per_h"]
@@ -105,16 +105,16 @@ def _headline(summary: dict) -> str:
     return '<div class="cards">' + "".join(cards) + "</div>"
 
 
-def _series_table(units: pd.DataFrame, origin_s: float, clock: str) -> str:
+def _series_table(units: Table, origin_s: float, clock: str) -> str:
     rows = []
-    for series_id, members in units[units["series"] >= 0].groupby("series"):
+    for series_id, members in units[units["series"] >= 0].groups("series"):
         sides = "".join(SIDE_LETTER.get(s, "?") for s in members["side"])
-        imi = members["imi_s"].iloc[1:]
+        imi = members["imi_s"][1:]
         rows.append(
             [
                 int(series_id) + 1,
-                iso_time(float(members["onset_s"].iloc[0]), origin_s, clock)
-                or f"{members['onset_s'].iloc[0]:.0f} s",
+                iso_time(float(members["onset_s"][0]), origin_s, clock)
+                or f"{members['onset_s'][0]:.0f} s",
                 len(members),
                 f"{(members['offset_s'].max() - members['onset_s'].min()) / 60:.1f}",
                 f"{imi.mean():.1f}" if len(imi) else "",
@@ -126,18 +126,20 @@ def _series_table(units: pd.DataFrame, origin_s: float, clock: str) -> str:
     return table(["series", "start", "movements", "length (min)", "mean IMI (s)", "legs"], rows)
 
 
-def _hypnic_table(units: pd.DataFrame, origin_s: float, clock: str) -> str:
-    jerks = units[units["hypnic"]]
-    if jerks.empty:
+def _hypnic_table(units: Table, origin_s: float, clock: str) -> str:
+    jerks = units[units["hypnic"].astype(bool)]
+    if len(jerks) == 0:
         return "<p>No hypnic jerks at the sleep-onset transitions.</p>"
     rows = [
         [
-            iso_time(float(row.onset_s), origin_s, clock) or f"{row.onset_s:.1f} s",
-            row.side or "sensor",
-            f"{row.peak_g:.2f}",
-            f"{row.duration_s:.2f}",
+            iso_time(float(onset), origin_s, clock) or f"{onset:.1f} s",
+            side or "sensor",
+            f"{peak:.2f}",
+            f"{duration:.2f}",
         ]
-        for row in jerks.itertuples()
+        for onset, side, peak, duration in zip(  # a loop over jerks
+            jerks["onset_s"], jerks["side"], jerks["peak_g"], jerks["duration_s"]
+        )
     ]
     return table(["time", "leg", "peak (g)", "duration (s)"], rows)
 
@@ -149,12 +151,11 @@ def _versions(summary: dict) -> dict:
         "sleepmove": summary["software"]["version"],
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "pandas": pd.__version__,
         "matplotlib": matplotlib.__version__,
     }
 
 
-def _html(summary: dict, units: pd.DataFrame, pngs: dict, origin_s: float, clock: str) -> str:
+def _html(summary: dict, units: Table, pngs: dict, origin_s: float, clock: str) -> str:
     statements = "".join(f"<li>{escape(s)}</li>" for s in summary["assessment"]["statements"])
     caveats = "".join(f"<li>{escape(c)}</li>" for c in summary["assessment"]["caveats"])
     files = ", ".join(summary["recording"]["files"].values())

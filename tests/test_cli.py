@@ -228,18 +228,23 @@ def test_reading_starts_before_the_analysis_imports():
     assert done.stdout.strip() == "[]"
 
 
-def test_analyze_without_report_never_imports_pandas_or_matplotlib(plm_night, tmp_path):
-    """Their imports cost more CPU than parsing a night: only the report needs them."""
+@pytest.mark.parametrize("report", [False, True])
+def test_analyze_imports_pandas_never_and_matplotlib_only_for_the_report(
+    plm_night, tmp_path, report
+):
+    """Their imports cost more CPU than parsing a night."""
     folder, _ = plm_night
+    args = ["analyze", str(folder / "night.csv"), "--out", str(tmp_path)]
+    args += [] if report else ["--no-report"]
     code = (
-        "import sys\nfrom sleepmove.cli import main\n"
-        f"main(['analyze', {str(folder / 'night.csv')!r}, '--out', {str(tmp_path)!r}, "
-        "'--no-report'])\n"
+        f"import sys\nfrom sleepmove.cli import main\nmain({args!r})\n"
         "print(sorted({'pandas', 'matplotlib'} & set(sys.modules)))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    imported = done.stdout.strip().splitlines()[-1]
+    assert imported == ("['matplotlib']" if report else "[]")
     assert (tmp_path / "events.csv").read_text().startswith("onset_s,onset,duration_s,kind")
+    assert (tmp_path / "report.html").exists() == report
 
 
 def test_read_ahead_errors_reach_the_caller(tmp_path):

@@ -162,11 +162,10 @@ def test_trend_report_refuses_a_folder_without_results(tmp_path, capsys):
 
 
 def test_side_raster_marks_each_movement_by_leg_at_its_place_in_its_series():
-    import pandas as pd
-
+    from detection.table import Table
     from reports.figures import side_raster
 
-    units = pd.DataFrame(
+    units = Table(
         {
             "series": [0, 0, -1, 0, 3, 3],
             "side": ["left", "right", "left", "bilateral", "right", "left"],

@@ -37,6 +37,13 @@ def test_a_column_of_another_length_is_refused():
         table["kind"] = ["lm", "lm", "jerk"]
 
 
+def test_groups_come_in_value_order_with_their_rows_in_table_order():
+    table = Table({"series": [2, 0, 2, 1, 0], "onset_s": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    groups = [(int(key), rows["onset_s"].tolist()) for key, rows in table.groups("series")]
+    assert groups == [(0, [2.0, 5.0]), (1, [4.0]), (2, [1.0, 3.0])]
+    assert list(table[table["series"] > 5].groups("series")) == []
+
+
 def test_concat_fills_missing_columns_with_nan_and_keeps_row_order():
     first = Table({"onset_s": [1.0], "peak_g": [0.2]})
     second = Table({"onset_s": [5.0, 6.0]})
