@@ -73,6 +73,8 @@ class EmulatedSensor:
             self.sent += self.block
             if self.streaming and self.device.connections:
                 for packet in self.encode(first, xyz):
+                    if not self.streaming:  # the link dropped mid-packet: the rest is lost
+                        break
                     await self.device.notify_subscribers(self.data, packet)
             due += self.block / self.rate_hz / self.speed
             await asyncio.sleep(max(due - loop.time(), 0))
@@ -101,6 +103,14 @@ class EmulatedMovesense(EmulatedSensor):
             CharacteristicValue(write=self._on_command),
         )
         self.device.add_service(Service(UUID(movesense.SERVICE), [write, self.data]))
+        # The sensor forgets its subscriptions when the link drops: the host subscribes again.
+        self.device.on("connection", self._on_connection)
+
+    def _on_connection(self, connection) -> None:
+        connection.on("disconnection", self._on_disconnection)
+
+    def _on_disconnection(self, _reason: int) -> None:
+        self.streaming = False
 
     def _on_command(self, connection, value: bytes) -> None:
         value = bytes(value)
