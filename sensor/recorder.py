@@ -330,24 +330,34 @@ class MovesenseSession(SensorSession):
     """Movesense GATT sensor-data app: subscribe again after every reconnection."""
 
     REFERENCE = 1
+    REPLY_WAIT_S = 1.0
 
     async def _configure(self, client) -> None:
         self.decoder = movesense.MovesenseDecoder(self.stats.rate_hz, self.REFERENCE)
+        self.replied = asyncio.Event()
         await client.start_notify(movesense.NOTIFY, self._on_data)
         await client.write_gatt_char(
             movesense.WRITE, movesense.subscribe(self.REFERENCE, self.stats.rate_hz), response=True
         )
 
     async def _stop_stream(self, client) -> None:
+        self.replied.clear()
         try:
             await client.write_gatt_char(
                 movesense.WRITE, movesense.unsubscribe(self.REFERENCE), response=True
             )
+            # The write is acknowledged before the rest of a packet in flight arrives; the
+            # sensor's reply on the data characteristic comes after it.
+            await asyncio.wait_for(self.replied.wait(), self.REPLY_WAIT_S)
+        except asyncio.TimeoutError:
+            self._note(f"stop: no reply to unsubscribe within {self.REPLY_WAIT_S:g} s")
         except Exception as error:  # the link may already be gone
             self._note(f"stop: {error}"[:200])
         self._deliver(self.decoder.flush())
 
     def _on_data(self, _, data: bytearray) -> None:
+        if data[:1] == bytes([movesense.RESULT]):
+            self.replied.set()
         self._deliver(self.decoder.decode(bytes(data)))
 
 

@@ -37,6 +37,11 @@ class EmulatedSensor:
         self.streaming = False
         self.commands: list[bytes] = []
         self._task: asyncio.Task | None = None
+        self.link_drops = 0
+        # One output queue, as in the sensor: a packet's parts go out together, and a reply to
+        # a command waits for the packet in flight.
+        self.sending = asyncio.Lock()
+        self.device.on("connection", self._on_connection)
         self.battery = Characteristic(
             UUID(BATTERY_LEVEL),
             Characteristic.Properties.READ,
@@ -72,15 +77,27 @@ class EmulatedSensor:
             first = self.sent
             self.sent += self.block
             if self.streaming and self.device.connections:
-                for packet in self.encode(first, xyz):
-                    if not self.streaming:  # the link dropped mid-packet: the rest is lost
-                        break
-                    await self.device.notify_subscribers(self.data, packet)
+                drops = self.link_drops
+                async with self.sending:
+                    for packet in self.encode(first, xyz):
+                        if self.link_drops != drops:  # the rest went down with the link
+                            break
+                        await self.device.notify_subscribers(self.data, packet)
             due += self.block / self.rate_hz / self.speed
             await asyncio.sleep(max(due - loop.time(), 0))
 
     def encode(self, first: int, xyz: np.ndarray) -> list[bytes]:
         raise NotImplementedError
+
+    def _on_connection(self, connection) -> None:
+        connection.on("disconnection", self._on_disconnection)
+
+    def _on_disconnection(self, _reason: int) -> None:
+        self.link_drops += 1
+
+    async def _reply(self, packet: bytes) -> None:
+        async with self.sending:
+            await self.device.notify_subscribers(self.data, packet)
 
     async def drop_link(self) -> None:
         for connection in list(self.device.connections.values()):
@@ -103,14 +120,10 @@ class EmulatedMovesense(EmulatedSensor):
             CharacteristicValue(write=self._on_command),
         )
         self.device.add_service(Service(UUID(movesense.SERVICE), [write, self.data]))
-        # The sensor forgets its subscriptions when the link drops: the host subscribes again.
-        self.device.on("connection", self._on_connection)
 
-    def _on_connection(self, connection) -> None:
-        connection.on("disconnection", self._on_disconnection)
-
-    def _on_disconnection(self, _reason: int) -> None:
-        self.streaming = False
+    def _on_disconnection(self, reason: int) -> None:
+        super()._on_disconnection(reason)
+        self.streaming = False  # it forgets its subscriptions: the host subscribes again
 
     def _on_command(self, connection, value: bytes) -> None:
         value = bytes(value)
@@ -126,11 +139,9 @@ class EmulatedMovesense(EmulatedSensor):
             status = b"\xc8\x00"
         else:
             status = b"\x90\x01"  # 400
-        loop = asyncio.get_event_loop()
-        loop.create_task(
-            self.device.notify_subscribers(
-                self.data, bytes([movesense.RESULT, value[1] if len(value) > 1 else 0]) + status
-            )
+        reference = value[1] if len(value) > 1 else 0
+        asyncio.get_event_loop().create_task(
+            self._reply(bytes([movesense.RESULT, reference]) + status)
         )
 
     def encode(self, first: int, xyz: np.ndarray) -> list[bytes]:
@@ -165,8 +176,7 @@ class EmulatedMetaMotion(EmulatedSensor):
         elif value == bytes([3, 1, 0]):
             self.streaming = False
         elif value == metamotion.MODULE_INFO:
-            loop = asyncio.get_event_loop()
-            loop.create_task(self.device.notify_subscribers(self.data, bytes([3, 0x80, self.chip])))
+            asyncio.get_event_loop().create_task(self._reply(bytes([3, 0x80, self.chip])))
 
     def encode(self, first: int, xyz: np.ndarray) -> list[bytes]:
         return [metamotion.encode(xyz, chip=self.chip)]
