@@ -172,16 +172,40 @@ def _after_clock_resets(time_s: np.ndarray, resets: np.ndarray, max_gap_s: float
 
 
 def _repeated_rows(steps: np.ndarray, xyz: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
-    """Positions (in time order) of rows repeating the previous one exactly: a BLE packet
-    received twice."""
-    same_time = np.flatnonzero(steps == 0) + 1
-    if len(same_time) == 0:
-        return same_time
-    at, previous = (
-        (same_time, same_time - 1) if rows is None else (rows[same_time], rows[same_time - 1])
-    )
-    same_values = (xyz[at] == xyz[previous]).all(axis=1)
-    return same_time[same_values]
+    """Positions (in time order) of rows received twice: a BLE packet delivered again.
+
+    Within a run of equal stamps, a packet received twice makes the second half of the run
+    repeat the first row for row (a single row received twice: a run of two). Samples of
+    one packet stamped together that merely happen to be equal (a still, quantized sensor)
+    are not repeats, and are kept.
+    """
+    repeats = np.flatnonzero(steps == 0) + 1  # second and later rows of each run
+    if len(repeats) == 0:
+        return repeats
+    run_id, run_first, run_size = _runs(repeats)
+    size = run_size[run_id]
+    half = size // 2
+    second_half = (size % 2 == 0) & (repeats - run_first[run_id] >= half)
+    later = repeats[second_half]
+    earlier = later - half[second_half]
+    if rows is not None:
+        later_rows, earlier_rows = rows[later], rows[earlier]
+    else:
+        later_rows, earlier_rows = later, earlier
+    differs = ~(xyz[later_rows] == xyz[earlier_rows]).all(axis=1)
+    differences = np.bincount(run_id[second_half], weights=differs, minlength=len(run_first))
+    repeated_run = (run_size % 2 == 0) & (differences == 0)
+    return later[repeated_run[run_id[second_half]]]
+
+
+def _runs(repeats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of equal stamps from the positions of their second and later rows: the run of
+    each of those rows, and each run's first row and size."""
+    new_run = np.ones(len(repeats), dtype=bool)
+    new_run[1:] = repeats[1:] != repeats[:-1] + 1
+    run_id = np.cumsum(new_run) - 1
+    run_first = repeats[new_run] - 1
+    return run_id, run_first, np.bincount(run_id) + 1
 
 
 def _spread_shared_stamps(time_s: np.ndarray, rate: float) -> np.ndarray:
@@ -192,11 +216,7 @@ def _spread_shared_stamps(time_s: np.ndarray, rate: float) -> np.ndarray:
     repeats = np.flatnonzero(time_s[1:] == time_s[:-1]) + 1  # second and later of each run
     if len(repeats) == 0:
         return time_s
-    new_run = np.ones(len(repeats), dtype=bool)
-    new_run[1:] = repeats[1:] != repeats[:-1] + 1
-    run_id = np.cumsum(new_run) - 1
-    run_first = repeats[new_run] - 1  # the first sample carrying the run's stamp
-    run_size = np.bincount(run_id) + 1
+    run_id, run_first, run_size = _runs(repeats)  # run_first: the first row of the stamp
     members = np.concatenate([run_first, repeats])
     run_of = np.concatenate([np.arange(len(run_first)), run_id])
     position = members - run_first[run_of]

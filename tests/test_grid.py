@@ -29,15 +29,33 @@ def test_short_losses_are_bridged_and_long_ones_are_gaps():
     assert lost == pytest.approx(3.0, abs=0.05)
 
 
-def test_duplicated_rows_are_dropped_and_shared_stamps_spread():
+def test_a_packet_received_twice_is_dropped_and_shared_stamps_spread():
     t = np.repeat(np.arange(0, 20, 0.1), 5)  # five samples per 0.1 s packet stamp
     xyz = np.column_stack([np.arange(len(t)), np.zeros(len(t)), np.ones(len(t))]).astype(float)
-    t = np.append(t, t[-1])
-    xyz = np.vstack([xyz, xyz[-1]])  # one exact duplicate row
+    t = np.append(t, t[-5:])
+    xyz = np.vstack([xyz, xyz[-5:]])  # the last packet delivered again
     grid = regularize(t, xyz)
     assert grid.rate_hz == 50.0
-    assert "1 duplicated rows dropped" in grid.notes
+    assert "5 duplicated rows dropped" in grid.notes
     assert np.all(np.diff(grid.xyz[:, 0]) >= 0)
+    assert grid.xyz[-1, 0] == len(t) - 6  # the last sample, once
+
+
+def test_equal_samples_of_one_packet_are_kept():
+    # A still sensor at 1 mg resolution repeats itself within packets stamped together: those
+    # samples are data, not a packet received twice.
+    rng = np.random.default_rng(0)
+    t = np.repeat(np.arange(3000) * 0.2, 10)  # 10 samples per packet at 50 Hz
+    xyz = np.round(np.array([0.0, 0.0, 1.0]) + rng.normal(0, 0.0015, (len(t), 3)), 3)
+    assert ((np.diff(xyz, axis=0) == 0).all(axis=1) & (np.diff(t) == 0)).sum() > 100
+    grid = regularize(t, xyz)
+    assert not any("duplicated" in note for note in grid.notes)
+    np.testing.assert_array_equal(grid.xyz, xyz.astype(np.float32))
+    # The same night with a single row stamped on its own and delivered twice.
+    t1 = np.arange(len(t)) * 0.02
+    doubled = regularize(np.insert(t1, 700, t1[700]), np.insert(xyz, 700, xyz[700], axis=0))
+    assert "1 duplicated rows dropped" in doubled.notes
+    np.testing.assert_array_equal(doubled.xyz, grid.xyz)
 
 
 def test_estimate_rate_ignores_gaps():
