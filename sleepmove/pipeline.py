@@ -89,8 +89,11 @@ def analyze(
         recordings[side] = replace(recordings[side], time_s=np.empty(0), xyz_g=np.empty((0, 3)))
         return grid
 
-    with ThreadPoolExecutor(max_workers=len(recordings)) as pool:  # one thread per sensor
-        grids = dict(zip(list(recordings), pool.map(grid_of, list(recordings))))
+    if len(recordings) == 1:
+        grids = {side: grid_of(side) for side in list(recordings)}
+    else:
+        with ThreadPoolExecutor(max_workers=len(recordings)) as pool:  # one thread per sensor
+            grids = dict(zip(list(recordings), pool.map(grid_of, list(recordings))))
     stages.lap("preprocess")
     clock = _common_clock(recordings)
     origin = min(grid.start_s for grid in grids.values())

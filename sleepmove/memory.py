@@ -1,0 +1,40 @@
+"""Keep freed memory in the process for the next array instead of handing it to the kernel.
+
+The analysis allocates and frees whole-night arrays of a few sizes in turn. By default glibc
+maps each large one fresh and unmaps it when freed, so every array pays for the kernel
+zeroing its pages again. With arrays under 32 MB (one axis of a night) served from the heap,
+and the heap never trimmed, grid and detection took 0.23 s instead of 0.28 s on an 8-hour
+100 Hz night (2-core VM).
+
+Called once the files are read: set before, it slowed the parse's threads. For analysis
+processes only: a long-running recorder should give memory back.
+"""
+
+from __future__ import annotations
+
+import sys
+
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+LARGEST_HEAP_ALLOCATION = 32 * 1024 * 1024  # glibc's ceiling for M_MMAP_THRESHOLD (64-bit)
+NEVER_TRIM = 2**31 - 1  # mallopt takes an int
+
+
+def reuse_freed_memory() -> bool:
+    """Tell glibc's malloc to keep and reuse freed memory; False where it cannot (not glibc)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return all(
+        mallopt(option, value) == 1
+        for option, value in (
+            (M_MMAP_THRESHOLD, LARGEST_HEAP_ALLOCATION),
+            (M_TRIM_THRESHOLD, NEVER_TRIM),
+        )
+    )
