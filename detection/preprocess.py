@@ -105,14 +105,16 @@ def _noise_floor(
     signal: np.ndarray, valid: np.ndarray, block: int, params: DetectionParameters, lowest: float
 ) -> np.ndarray:
     """The signal's resting level, tracked through the night (sensor noise changes)."""
-    blocks = block_median(signal, block).astype(np.float64)
+    # Kept in float32: ranks select values, and selecting among float32 values is twice as
+    # fast as among float64 ones.
+    blocks = block_median(signal, block).astype(np.float32, copy=False)
     valid_blocks = np.logical_and.reduceat(valid, np.arange(0, len(valid), block))
     if valid_blocks.any():
-        blocks[~valid_blocks] = np.median(blocks[valid_blocks])
+        blocks[~valid_blocks] = np.median(blocks[valid_blocks].astype(np.float64))
     window = max(int(round(params.noise_window_s / params.baseline_block_s)), 1)
     # The 20th percentile: movements may fill most of a restless 5 minutes, noise never leaves.
     floor_blocks = rolling_rank(blocks, window, int(0.2 * window), hop=FLOOR_HOP_BLOCKS)
-    floor_blocks = np.maximum(floor_blocks, lowest).astype(np.float32)
+    floor_blocks = np.maximum(floor_blocks, np.float32(lowest))
     return np.repeat(floor_blocks, block)[: len(signal)]
 
 
