@@ -28,7 +28,7 @@ def leg_signals(
     xyz: np.ndarray, valid: np.ndarray, rate_hz: float, params: DetectionParameters
 ) -> LegSignals:
     block = max(int(round(params.baseline_block_s * rate_hz)), 1)
-    delta = _departure_from_rest(xyz, block, params)
+    delta = _departure_from_rest(xyz, block, params)  # one array per axis
     deviation_sq = _squared_norm(delta)
     env_width = max(int(round(params.envelope_window_s * rate_hz)), 1)
     envelope = np.sqrt(moving_mean(deviation_sq, env_width), dtype=np.float32)
@@ -36,8 +36,8 @@ def leg_signals(
     # rotating foot: small, slow LMs stand out of a noisy sensor at this scale.
     slow_width = max(int(round(params.slow_window_s * rate_hz)), 1)
     slow = np.zeros(len(xyz), dtype=np.float32)
-    for axis in range(3):  # one axis at a time: a third of the memory of the whole vector
-        mean = moving_mean(delta[:, axis], slow_width)
+    for component in delta:  # one axis at a time: a third of the memory of the whole vector
+        mean = moving_mean(component, slow_width)
         mean *= mean
         slow += mean
     np.sqrt(slow, out=slow)
@@ -57,16 +57,20 @@ def leg_signals(
     return LegSignals(rate_hz, xyz, deviation, envelope, floor, slow_ratio, activity, valid)
 
 
-def _squared_norm(vectors: np.ndarray) -> np.ndarray:
-    x, y, z = vectors[:, 0], vectors[:, 1], vectors[:, 2]
+def _squared_norm(components: list[np.ndarray]) -> np.ndarray:
+    x, y, z = components
     out = x * x
     out += y * y
     out += z * z
     return out
 
 
-def _departure_from_rest(xyz: np.ndarray, block: int, params: DetectionParameters) -> np.ndarray:
-    """xyz minus the nearest of three resting orientations (preceding, centred, following).
+def _departure_from_rest(
+    xyz: np.ndarray, block: int, params: DetectionParameters
+) -> list[np.ndarray]:
+    """xyz minus the nearest of three resting orientations (preceding, centred, following),
+    one array per axis: three 11 MB arrays are reused from the heap, where one (n, 3) array
+    of a night (35 MB) would be mapped fresh (see `sleepmove.memory`).
 
     Rest comes from medians of 1 s block means over windows longer than twice any CLM, so an
     LM, even a held one, never dominates them: an LM departs from all three, while around a
@@ -90,14 +94,17 @@ def _departure_from_rest(xyz: np.ndarray, block: int, params: DetectionParameter
     )
     distance = ((candidates - level) ** 2).sum(axis=2)
     rest = candidates[distance.argmin(axis=0), blocks].astype(np.float32)
-    delta = np.empty_like(xyz, dtype=np.float32)
     full = len(xyz) // block * block
-    np.subtract(
-        xyz[:full].reshape(-1, block, 3),
-        rest[: full // block, None, :],
-        out=delta[:full].reshape(-1, block, 3),
-    )
-    delta[full:] = xyz[full:] - rest[-1]
+    delta = []
+    for axis in range(3):
+        component = np.empty(len(xyz), dtype=np.float32)
+        np.subtract(
+            xyz[:full, axis].reshape(-1, block),
+            rest[: full // block, axis, None],
+            out=component[:full].reshape(-1, block),
+        )
+        component[full:] = xyz[full:, axis] - rest[-1, axis]
+        delta.append(component)
     return delta
 
 
