@@ -239,7 +239,8 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from sleepmove.pipeline import AnalyzeRequest, analyze  # imports while the files parse
 
     recordings = finish_reading(reading)
-    reuse_freed_memory()  # for the analysis's arrays, once the parse's threads are done
+    if len(recordings) == 1:  # two sensors run on threads, whose arenas gained nothing
+        reuse_freed_memory()  # for the analysis's arrays, once the parse's threads are done
     result = analyze(
         AnalyzeRequest(
             inputs=inputs,
