@@ -33,16 +33,16 @@ class Grid:
 
 def estimate_rate(time_s: np.ndarray, max_gap_s: float) -> float:
     """Samples per second of covered time, snapped to a common sensor rate within 2 %."""
-    return _rate_of_steps(np.diff(time_s), max_gap_s)
+    steps = np.diff(time_s)
+    return _rate_of_steps(steps, np.flatnonzero((steps < 0) | (steps > max_gap_s)))
 
 
-def _rate_of_steps(steps: np.ndarray, max_gap_s: float) -> float:
-    # Covered time is the whole span less the gaps: one comparison, no filtered copy.
-    beyond = (steps < 0) | (steps > max_gap_s)
-    outside = np.flatnonzero(beyond)
-    count = len(steps) - len(outside)
+def _rate_of_steps(steps: np.ndarray, outside: np.ndarray, uncounted: int = 0) -> float:
+    """The rate over `steps` but those at `outside` (gaps, backward steps) and `uncounted`
+    zero steps (rows received twice)."""
+    count = len(steps) - len(outside) - uncounted
     covered = float(steps.sum() - steps[outside].sum())
-    if covered <= 0 or count == 0:
+    if covered <= 0 or count <= 0:
         return 0.0
     rate = count / covered
     nearest = COMMON_RATES_HZ[np.argmin(np.abs(COMMON_RATES_HZ - rate))]
@@ -55,12 +55,12 @@ def regularize(
     """Put samples on a uniform grid; losses longer than `max_gap_s` become gaps."""
     notes: list[str] = []
     time_s = np.asarray(time_s, dtype=np.float64)
-    # `rows`: the input row of each sample kept, in time order (None: all, as they come). The
-    # (n, 3) samples are read through it once, at interpolation, rather than copied at every
-    # reordering step.
+    # `rows`: the input row of each sample, in time order (None: as they come). The (n, 3)
+    # samples are read through it once, at interpolation, rather than reordered.
     rows: np.ndarray | None = None
     steps = np.diff(time_s)
-    resets = np.flatnonzero(steps < -max_gap_s)
+    backwards = np.flatnonzero(steps < 0)
+    resets = backwards[steps[backwards] < -max_gap_s]
     if len(resets):
         time_s = _after_clock_resets(time_s, resets, max_gap_s)
         notes.append(
@@ -69,28 +69,28 @@ def regularize(
             "unknown length"
         )
         steps = np.diff(time_s)
-    if (steps < 0).any():
+        backwards = np.flatnonzero(steps < 0)
+    if len(backwards):
         notes.append(
-            f"time went backwards by under {max_gap_s:g} s {int((steps < 0).sum())} "
+            f"time went backwards by under {max_gap_s:g} s {len(backwards)} "
             "times (timestamp jitter); samples were put in time order"
         )
         rows = np.argsort(time_s, kind="stable")
         time_s = time_s[rows]
         steps = np.diff(time_s)
-    repeated = _repeated_rows(steps, xyz, rows)
-    if len(repeated):
-        notes.append(f"{len(repeated)} duplicated rows dropped")
-        keep = np.ones(len(time_s), dtype=bool)
-        keep[repeated] = False
-        rows = np.flatnonzero(keep) if rows is None else rows[keep]
-        time_s = time_s[keep]
-        steps = np.diff(time_s)
-    rate = rate_hz or _rate_of_steps(steps, max_gap_s)
-    time_s = _spread_shared_stamps(time_s, rate)
+    repeats = np.flatnonzero(steps == 0) + 1  # rows stamped like the row before them
+    repeated = _repeated_rows(repeats, xyz, rows)
+    if repeated.any():
+        notes.append(f"{int(repeated.sum())} duplicated rows dropped")
+    # A row received twice is dropped by staying where it is: stamped like its first copy,
+    # kept out of the rate and of the spread of shared stamps, it is never read, because
+    # interpolation reads the last of equal stamps and the copies hold the same values.
+    gap_after = np.flatnonzero(steps > max_gap_s)
+    rate = rate_hz or _rate_of_steps(steps, gap_after, int(repeated.sum()))
+    time_s = _spread_shared_stamps(time_s, rate, repeats[~repeated])
     start, end = float(time_s[0]), float(time_s[-1])
     n = int(np.floor((end - start) * rate + 1e-9)) + 1
     values = _resample(time_s, xyz, rows, start, rate, n)
-    gap_after = np.flatnonzero(steps > max_gap_s)
     gaps = (
         np.column_stack([time_s[gap_after], time_s[gap_after + 1]])
         if len(gap_after)
@@ -171,17 +171,17 @@ def _after_clock_resets(time_s: np.ndarray, resets: np.ndarray, max_gap_s: float
     return shifted
 
 
-def _repeated_rows(steps: np.ndarray, xyz: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
-    """Positions (in time order) of rows received twice: a BLE packet delivered again.
+def _repeated_rows(repeats: np.ndarray, xyz: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """Which of `repeats` (rows, in time order, stamped like the row before) were received
+    twice: a BLE packet delivered again.
 
     Within a run of equal stamps, a packet received twice makes the second half of the run
     repeat the first row for row (a single row received twice: a run of two). Samples of
     one packet stamped together that merely happen to be equal (a still, quantized sensor)
     are not repeats, and are kept.
     """
-    repeats = np.flatnonzero(steps == 0) + 1  # second and later rows of each run
     if len(repeats) == 0:
-        return repeats
+        return np.zeros(0, dtype=bool)
     run_id, run_first, run_size = _runs(repeats)
     size = run_size[run_id]
     half = size // 2
@@ -189,13 +189,11 @@ def _repeated_rows(steps: np.ndarray, xyz: np.ndarray, rows: np.ndarray | None) 
     later = repeats[second_half]
     earlier = later - half[second_half]
     if rows is not None:
-        later_rows, earlier_rows = rows[later], rows[earlier]
-    else:
-        later_rows, earlier_rows = later, earlier
-    differs = ~(xyz[later_rows] == xyz[earlier_rows]).all(axis=1)
+        later, earlier = rows[later], rows[earlier]
+    differs = ~(xyz[later] == xyz[earlier]).all(axis=1)
     differences = np.bincount(run_id[second_half], weights=differs, minlength=len(run_first))
     repeated_run = (run_size % 2 == 0) & (differences == 0)
-    return later[repeated_run[run_id[second_half]]]
+    return second_half & repeated_run[run_id]
 
 
 def _runs(repeats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -208,12 +206,16 @@ def _runs(repeats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return run_id, run_first, np.bincount(run_id) + 1
 
 
-def _spread_shared_stamps(time_s: np.ndarray, rate: float) -> np.ndarray:
+def _spread_shared_stamps(
+    time_s: np.ndarray, rate: float, repeats: np.ndarray | None = None
+) -> np.ndarray:
     """Samples sharing one stamp (packet-level stamping) are spread back from it at the rate.
 
+    `repeats`: the second and later rows of each run of equal stamps (default: all of them).
     Only the samples in runs of equal stamps are touched, so a clean file costs one comparison.
     """
-    repeats = np.flatnonzero(time_s[1:] == time_s[:-1]) + 1  # second and later of each run
+    if repeats is None:
+        repeats = np.flatnonzero(time_s[1:] == time_s[:-1]) + 1
     if len(repeats) == 0:
         return time_s
     run_id, run_first, run_size = _runs(repeats)  # run_first: the first row of the stamp
