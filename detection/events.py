@@ -73,7 +73,8 @@ def describe(
     context = int(round(3.0 * rate))
     guard = int(round(0.3 * rate))
     if len(starts):
-        peak = span_max(sig.deviation, starts, ends).astype(np.float64)
+        # The root of the largest square: the square root is monotonic, one root per event.
+        peak = np.sqrt(span_max(sig.deviation_sq, starts, ends)).astype(np.float64)
         # Brief jerks are judged on the short envelope alone: the slow signal cannot see them.
         inside, offsets = ranges_index(starts, ends)
         peak_factor = np.maximum.reduceat(sig.envelope[inside] / sig.floor[inside], offsets)

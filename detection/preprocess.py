@@ -16,7 +16,7 @@ FLOOR_HOP_BLOCKS = 10  # the 5-minute noise floor is re-evaluated every 10 block
 class LegSignals:
     rate_hz: float
     xyz: np.ndarray  # (n, 3) g
-    deviation: np.ndarray  # (n,) g: distance from the resting orientation
+    deviation_sq: np.ndarray  # (n,) g²: squared distance from the resting orientation
     envelope: np.ndarray  # (n,) g: 0.1 s RMS of the deviation (sees brief jerks)
     floor: np.ndarray  # (n,) g: tracked noise floor of the envelope
     slow_ratio: np.ndarray  # (n,) 0.5 s mean deviation vector over its noise floor
@@ -35,26 +35,29 @@ def leg_signals(
     # Averaging the deviation *vector* cancels noise but keeps the quasi-static tilt of a
     # rotating foot: small, slow LMs stand out of a noisy sensor at this scale.
     slow_width = max(int(round(params.slow_window_s * rate_hz)), 1)
-    slow = np.zeros(len(xyz), dtype=np.float32)
+    slow = None
     for component in delta:  # one axis at a time: a third of the memory of the whole vector
         mean = moving_mean(component, slow_width)
         mean *= mean
-        slow += mean
+        if slow is None:
+            slow = mean
+        else:
+            slow += mean
     np.sqrt(slow, out=slow)
-    envelope[~valid] = 0.0
-    slow[~valid] = 0.0
+    if not valid.all():
+        envelope[~valid] = 0.0
+        slow[~valid] = 0.0
     quantum = _quantum(xyz)
     floor = _noise_floor(envelope, valid, block, params, max(params.min_floor_g, quantum))
     # The mean vector's noise has 3 degrees of freedom (the RMS envelope's about 15 at 50 Hz):
     # a wider spread, so its floor is scaled to keep chance crossings as rare.
-    slow_floor = params.slow_floor_scale * _noise_floor(
-        slow, valid, block, params, max(params.min_floor_g, quantum) / 2
+    slow_floor = _noise_floor(
+        slow, valid, block, params, max(params.min_floor_g, quantum) / 2, params.slow_floor_scale
     )
     slow_ratio = slow / slow_floor
     activity = envelope / floor
     np.maximum(activity, slow_ratio, out=activity)
-    deviation = np.sqrt(deviation_sq)
-    return LegSignals(rate_hz, xyz, deviation, envelope, floor, slow_ratio, activity, valid)
+    return LegSignals(rate_hz, xyz, deviation_sq, envelope, floor, slow_ratio, activity, valid)
 
 
 def _squared_norm(components: list[np.ndarray]) -> np.ndarray:
@@ -109,9 +112,15 @@ def _departure_from_rest(
 
 
 def _noise_floor(
-    signal: np.ndarray, valid: np.ndarray, block: int, params: DetectionParameters, lowest: float
+    signal: np.ndarray,
+    valid: np.ndarray,
+    block: int,
+    params: DetectionParameters,
+    lowest: float,
+    scale: float = 1.0,
 ) -> np.ndarray:
-    """The signal's resting level, tracked through the night (sensor noise changes)."""
+    """The signal's resting level, tracked through the night (sensor noise changes), times
+    `scale` (applied per block, before the blocks are spread over the samples)."""
     # Kept in float32: ranks select values, and selecting among float32 values is twice as
     # fast as among float64 ones.
     blocks = block_median(signal, block).astype(np.float32, copy=False)
@@ -122,6 +131,8 @@ def _noise_floor(
     # The 20th percentile: movements may fill most of a restless 5 minutes, noise never leaves.
     floor_blocks = rolling_rank(blocks, window, int(0.2 * window), hop=FLOOR_HOP_BLOCKS)
     floor_blocks = np.maximum(floor_blocks, np.float32(lowest))
+    if scale != 1.0:
+        floor_blocks *= np.float32(scale)
     return np.repeat(floor_blocks, block)[: len(signal)]
 
 
