@@ -28,22 +28,28 @@ def _tighten(
     sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
 ) -> tuple[np.ndarray, np.ndarray]:
     """Edges where either scale shows the burst, each scale's smoothing taken back."""
-    short = sig.envelope > sig.floor * params.offset_factor
-    slow = sig.slow_ratio > params.offset_factor
+    if len(starts) == 0:
+        return starts, ends
+    inside, offsets = ranges_index(starts, ends)  # the bursts' samples, burst after burst
     half_env = int(round(params.envelope_window_s * sig.rate_hz / 2))
     half_slow = int(round(params.slow_window_s * sig.rate_hz / 2))
-    new_starts, new_ends = starts.copy(), ends.copy()
-    for i, (start, end) in enumerate(zip(starts, ends)):  # a loop over bursts
-        first, last = [], []
-        for mask, half in ((short, half_env), (slow, half_slow)):
-            inside = np.flatnonzero(mask[start:end])
-            if len(inside) and inside[-1] - inside[0] + 1 > 2 * half:
-                first.append(start + inside[0] + half)
-                last.append(start + inside[-1] + 1 - half)
-        if first:
-            new_starts[i], new_ends[i] = min(first), max(last)
-        new_ends[i] = max(new_ends[i], new_starts[i] + 1)
-    return new_starts, new_ends
+    scales = (
+        (sig.envelope[inside] > sig.floor[inside] * params.offset_factor, half_env),
+        (sig.slow_ratio[inside] > params.offset_factor, half_slow),
+    )
+    never, none = np.iinfo(np.intp).max // 2, -1  # sums with a half stay in range
+    new_starts, new_ends = np.full(len(starts), never), np.full(len(starts), none)
+    for shown, half in scales:  # per scale, its first and last sample over the threshold
+        first = np.minimum.reduceat(np.where(shown, inside, never), offsets)
+        last = np.maximum.reduceat(np.where(shown, inside, none), offsets)
+        # Seen, and for longer than the smoothing it takes back on both sides.
+        wide = (first != never) & (last - first + 1 > 2 * half)
+        np.minimum(new_starts, np.where(wide, first + half, never), out=new_starts)
+        np.maximum(new_ends, np.where(wide, last + 1 - half, none), out=new_ends)
+    seen = new_starts != never
+    new_starts = np.where(seen, new_starts, starts)
+    new_ends = np.where(seen, new_ends, ends)
+    return new_starts, np.maximum(new_ends, new_starts + 1)
 
 
 def span_max(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

@@ -119,13 +119,6 @@ def moving_mean_in_spans(
 ) -> np.ndarray:
     """`moving_mean(values, width)[start:end]` of every span, concatenated: the same numbers
     without smoothing the whole night when only the events need it."""
-    if values.ndim == 2:  # column by column: 1-D gathers are cheaper than gathering rows
-        return np.column_stack(
-            [
-                moving_mean_in_spans(values[:, axis], starts, ends, width)
-                for axis in range(values.shape[1])
-            ]
-        )
     width = max(int(width), 1)
     n = len(values)
     before, after = width // 2, width - width // 2
@@ -133,14 +126,21 @@ def moving_mean_in_spans(
     reach_lo = np.maximum(starts - before, 0)
     reach_hi = np.minimum(ends - 1 + after, n)
     gathered, reach_at = ranges_index(reach_lo, reach_hi)
-    cumulative = np.zeros((len(gathered) + 1, *values.shape[1:]), dtype=np.float64)
-    np.cumsum(values[gathered], axis=0, out=cumulative[1:])
     samples, _ = ranges_index(starts, ends)
     shift = np.repeat(reach_at - reach_lo, np.asarray(ends) - starts)  # sample -> gathered
     low = np.maximum(samples - before, 0)
     high = np.minimum(samples + after, n)
-    count = (high - low).reshape(-1, *([1] * (values.ndim - 1)))
-    return (cumulative[high + shift] - cumulative[low + shift]) / count
+    count = high - low
+    low += shift
+    high += shift
+    columns = values.reshape(n, -1)
+    out = np.empty((len(samples), columns.shape[1]))
+    cumulative = np.zeros(len(gathered) + 1)
+    for axis in range(columns.shape[1]):  # one column at a time: 1-D gathers are cheaper
+        np.cumsum(columns[:, axis][gathered], axis=0, out=cumulative[1:])
+        np.subtract(cumulative[high], cumulative[low], out=out[:, axis])
+        out[:, axis] /= count
+    return out if values.ndim == 2 else out[:, 0]
 
 
 def rolling_rank(values: np.ndarray, window: int, rank: int, hop: int = 1) -> np.ndarray:

@@ -148,3 +148,31 @@ def test_simulated_pairs_share_the_rate_unless_mixed_rates_are_asked_for(tmp_pat
 
     assert rates(True) == [25.0, 50.0]  # seed 0 draws a right sensor at twice the rate
     assert rates(False) == [25.0, 25.0]
+
+
+def test_burst_edges_are_where_either_scale_shows_it_less_its_smoothing():
+    from detection.events import _tighten
+    from detection.preprocess import LegSignals
+
+    n, rate = 400, 100.0
+    envelope = np.zeros(n, dtype=np.float32)
+    envelope[100:140] = 5.0  # over 1.8 x its floor of 1 for 40 samples
+    slow_ratio = np.zeros(n, dtype=np.float32)
+    slow_ratio[90:160] = 5.0  # 70 samples
+    slow_ratio[300:340] = 5.0  # 40 samples: not wider than its 0.5 s smoothing
+    floor = np.ones(n, dtype=np.float32)
+    sig = LegSignals(
+        rate,
+        np.zeros((n, 3), np.float32),
+        envelope,
+        envelope,
+        floor,
+        slow_ratio,
+        np.maximum(envelope, slow_ratio),
+        np.ones(n, dtype=bool),
+    )
+    starts, ends = _tighten(sig, np.array([80, 290]), np.array([170, 350]), DetectionParameters())
+    # Envelope (0.1 s, half 5 samples): 105..135; slow (0.5 s, half 25): 115..135. The
+    # earliest start and the latest end. The second burst is wide enough on no scale: kept.
+    assert starts.tolist() == [105, 290]
+    assert ends.tolist() == [135, 350]
