@@ -114,10 +114,7 @@ def _resample(
     n: int,
 ) -> np.ndarray:
     """Linear interpolation of xyz[rows] (stamped `time_s`) at start + k / rate, as float32 in
-    column order (each axis contiguous: the detector works one axis at a time).
-
-    Few whole-night temporaries: each costs fresh pages as well as its pass.
-    """
+    column order (each axis contiguous: the detector works one axis at a time)."""
     out = np.empty((n, 3), dtype=np.float32, order="F")
     xyz = np.asarray(xyz, dtype=np.float32)  # a copy only for other inputs than the readers'
     position = (time_s - start) * rate  # in grid steps, non-decreasing
@@ -126,39 +123,65 @@ def _resample(
             column = xyz[:, axis]
             out[:, axis] = column if rows is None else np.take(column, rows, mode="clip")
         return out
-    # Grid point k lies between sample `before[k]` (the last at or before it) and the next:
-    # counting the samples at or before each grid point is one histogram and one cumsum.
-    before = np.bincount(np.ceil(position).astype(np.intp), minlength=n)[:n]
+    # A span of grid points at a time: its temporaries stay in the core's cache, where whole-
+    # night ones would each cost a pass through memory and fresh pages. Grid point k lies
+    # between sample `before` (the last at or before it) and the next one.
+    firsts = np.arange(0, n, RESAMPLE_SPAN)
+    stops = np.append(firsts[1:], n)
+    lows = np.searchsorted(position, firsts, side="right") - 1
+    highs = np.searchsorted(position, stops - 1, side="right")
+    for first, stop, low, high in zip(firsts, stops, lows, highs):  # a loop over spans
+        _interpolate_span(out[first:stop], position, xyz, rows, first, low, high)
+    return out
+
+
+RESAMPLE_SPAN = 1 << 16  # grid points per pass (temporaries of 0.5 MB)
+
+
+def _interpolate_span(
+    out: np.ndarray,
+    position: np.ndarray,
+    xyz: np.ndarray,
+    rows: np.ndarray | None,
+    first: int,
+    low: int,
+    high: int,
+) -> None:
+    """Grid points first .. first + len(out) - 1, whose `before` samples are low .. high - 1
+    (`low` at or before the first point, samples up to `high` at or before the last)."""
+    count = len(out)
+    # Samples at or before each grid point: one histogram of the samples' next grid point and
+    # its cumulative sum. A zero step (equal stamps) is never read: `before` is the last of
+    # equal samples.
+    after_low = np.ceil(position[low + 1 : high]).astype(np.intp)
+    after_low -= first
+    before = np.bincount(after_low, minlength=count)[:count]
     np.cumsum(before, out=before)
-    before -= 1
-    # Steps between neighbours, per sample; the last sample's 1.0 serves the grid's last point.
-    # A zero step (equal stamps) is never gathered: `before` is the last of equal samples.
-    step = np.empty_like(position)
-    np.subtract(position[1:], position[:-1], out=step[:-1])
+    # Steps to the next sample, from `low`; the night's last sample steps 1.0 (it serves only
+    # the last grid point, at weight 0).
+    segment = position[low : high + 1]
+    step = np.empty_like(segment)
+    np.subtract(segment[1:], segment[:-1], out=step[:-1])
     step[-1] = 1.0
-    weight = np.arange(n, dtype=np.float64)
-    gathered = np.take(position, before)
-    weight -= gathered
-    np.take(step, before, out=gathered, mode="clip")
-    weight /= gathered
-    del position, step, gathered
+    weight = np.arange(first, first + count, dtype=np.float64)
+    weight -= segment[before]
+    weight /= step[before]
     weight = weight.astype(np.float32)
+    before += low
     # The next sample is read through a view shifted by one; "clip" keeps the last sample for
-    # the grid's last point (and, with valid indices, spares numpy buffering `out`).
+    # the grid's last point.
     if rows is None:
         low_rows, high_rows, shift = before, before, 1
     else:
         low_rows, high_rows, shift = rows[before], np.take(rows[1:], before, mode="clip"), 0
-    del before
-    high = np.empty(n, dtype=np.float32)
+    high_values = np.empty(count, dtype=np.float32)
     for axis in range(3):  # 1-D gathers: several times faster than gathering (n, 3) rows
-        column, low = xyz[:, axis], out[:, axis]
-        np.take(column, low_rows, out=low, mode="clip")
-        np.take(column[shift:], high_rows, out=high, mode="clip")
-        high -= low
-        high *= weight
-        low += high
-    return out
+        column, low_values = xyz[:, axis], out[:, axis]
+        np.take(column, low_rows, out=low_values, mode="clip")
+        np.take(column[shift:], high_rows, out=high_values, mode="clip")
+        high_values -= low_values
+        high_values *= weight
+        low_values += high_values
 
 
 def _after_clock_resets(time_s: np.ndarray, resets: np.ndarray, max_gap_s: float) -> np.ndarray:
@@ -190,7 +213,10 @@ def _repeated_rows(repeats: np.ndarray, xyz: np.ndarray, rows: np.ndarray | None
     earlier = later - half[second_half]
     if rows is not None:
         later, earlier = rows[later], rows[earlier]
-    differs = ~(xyz[later] == xyz[earlier]).all(axis=1)
+    differs = np.zeros(len(later), dtype=bool)
+    for axis in range(3):  # 1-D gathers: (n, 3) row gathers are several times slower
+        column = xyz[:, axis]
+        differs |= column[later] != column[earlier]
     differences = np.bincount(run_id[second_half], weights=differs, minlength=len(run_first))
     repeated_run = (run_size % 2 == 0) & (differences == 0)
     return second_half & repeated_run[run_id]

@@ -81,22 +81,35 @@ def test_samples_sharing_a_stamp_are_spread_back_at_the_rate():
     )
 
 
-def test_resampling_equals_linear_interpolation_of_each_axis():
+# The grid is interpolated a span of grid points at a time: spans of one point, of a few
+# (their edges falling inside packets and gaps), and the default.
+SPANS = [1, 7, None]
+
+
+@pytest.mark.parametrize("span", SPANS)
+def test_resampling_equals_linear_interpolation_of_each_axis(span, monkeypatch):
+    if span:
+        monkeypatch.setattr("detection.grid.RESAMPLE_SPAN", span)
     rng = np.random.default_rng(3)
     t = np.sort(np.arange(2000) / 50.0 + rng.normal(0, 0.006, 2000))
     t[500:510] = t[500]  # a packet sharing one stamp
+    t[1200:] += 0.5  # a loss bridged by interpolation (under max_gap_s)
     xyz = rng.normal(size=(2000, 3))
     grid = regularize(t, xyz, rate_hz=50.0)
     from detection.grid import _spread_shared_stamps
 
     spread = _spread_shared_stamps(t - t[0], 50.0)
     grid_t = np.arange(grid.n) / 50.0
+    assert grid.n > 2020 and grid.valid.all()  # the loss was bridged, not a gap
     for axis in range(3):
         expected = np.interp(grid_t, spread, xyz[:, axis])
         np.testing.assert_allclose(grid.xyz[:, axis], expected, atol=1e-5)
 
 
-def test_resampling_reads_through_reordered_and_deduplicated_rows():
+@pytest.mark.parametrize("span", SPANS)
+def test_resampling_reads_through_reordered_and_deduplicated_rows(span, monkeypatch):
+    if span:
+        monkeypatch.setattr("detection.grid.RESAMPLE_SPAN", span)
     # Two stamps out of order and a packet received twice: the grid interpolates the samples
     # in time order, once each, exactly as if they had arrived clean.
     rng = np.random.default_rng(4)
