@@ -445,19 +445,12 @@ def _finish(
     nominal_rate: float | None,
     warnings: list[str],
 ) -> Recording:
-    # A sum per row is finite only when every term is: cheaper than a check per value (an
-    # overflow to inf merely sends the night to the exact check below).
-    axes_sum = xyz[:, 0] + xyz[:, 1]
-    axes_sum += xyz[:, 2]
-    if not (np.isfinite(axes_sum).all() and np.isfinite(time_s).all()):
-        finite = np.isfinite(xyz).all(axis=1) & np.isfinite(time_s)
-        dropped = int((~finite).sum())
-        first_bad = int(np.flatnonzero(~finite)[0])
-        warnings.append(
-            f"{dropped} rows with missing, NaN or infinite values dropped "
-            f"(first at data row {first_bad + 1})"
-        )
-        time_s, xyz = time_s[finite], xyz[finite]
+    # A column's sum is finite only when every value is: a reduction, without the temporary
+    # of a check per value (an overflow to inf merely sends the night to the exact check).
+    with np.errstate(over="ignore"):
+        sums = [np.sum(column) for column in (xyz[:, 0], xyz[:, 1], xyz[:, 2], time_s)]
+    if not np.isfinite(sums).all():
+        time_s, xyz = _without_non_finite_rows(time_s, xyz, warnings)
     if len(time_s) < 2:
         raise InputError(path, "fewer than two valid samples", expected="accelerometer samples")
     units_in = _detect_units(path, xyz, units)
@@ -474,9 +467,25 @@ def _finish(
     )
 
 
+def _without_non_finite_rows(
+    time_s: np.ndarray, xyz: np.ndarray, warnings: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with a missing, NaN or infinite value dropped, with a warning saying how many."""
+    finite = np.isfinite(xyz).all(axis=1) & np.isfinite(time_s)
+    if finite.all():  # the sums overflowed: every value is finite
+        return time_s, xyz
+    first_bad = int(np.flatnonzero(~finite)[0])
+    warnings.append(
+        f"{int((~finite).sum())} rows with missing, NaN or infinite values dropped "
+        f"(first at data row {first_bad + 1})"
+    )
+    return time_s[finite], xyz[finite]
+
+
 def _detect_units(path: str, xyz: np.ndarray, units: str) -> str:
     step = max(1, len(xyz) // 200_000)
-    magnitude = float(np.median(np.linalg.norm(xyz[::step], axis=1)))
+    with np.errstate(over="ignore"):  # a huge value's magnitude is inf: still above 30
+        magnitude = float(np.median(np.linalg.norm(xyz[::step], axis=1)))
     looks = "g" if 0.3 < magnitude < 3.0 else "m/s2" if 3.0 <= magnitude < 30.0 else None
     if units == "auto":
         if looks is None:

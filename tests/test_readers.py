@@ -194,6 +194,18 @@ def test_rows_with_a_missing_time_or_axis_are_dropped_and_counted(tmp_path):
     )
 
 
+def test_large_finite_values_whose_sum_overflows_are_kept(tmp_path):
+    # The finiteness check sums each column first: two float32 values near the largest
+    # finite one overflow the sum, and the exact check must then keep every row.
+    body = rows(9)
+    for row in (3, 4):
+        body[row] = (body[row][0], "3e38", body[row][2], body[row][3])
+    recording = read_recording(write(tmp_path / "big.csv", csv("time,x,y,z", body)))
+    assert len(recording.time_s) == 9
+    assert recording.xyz_g[3, 0] == np.float32(3e38)
+    assert not any("dropped" in warning for warning in recording.warnings)
+
+
 def test_numeric_values_read_arrow_buffers_with_offsets_and_empty_fields(tmp_path):
     import pyarrow.csv as pacsv
 
