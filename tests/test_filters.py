@@ -28,6 +28,18 @@ def test_moving_mean_equals_the_mean_of_each_clipped_window(n, width):
     np.testing.assert_allclose(moving_mean(values, width), expected)
 
 
+@pytest.mark.parametrize("span", [1, 3, 16])
+@pytest.mark.parametrize("width", [1, 4, 25])
+def test_moving_mean_span_by_span_equals_the_whole_signal_at_once(span, width, monkeypatch):
+    # The interior is summed a span at a time: the same additions, so the same bits.
+    values = np.random.default_rng(width).normal(size=211).astype(np.float32)
+    whole = moving_mean(values, width)  # one span: MEAN_SPAN exceeds the length
+    monkeypatch.setattr("detection.filters.MEAN_SPAN", span)
+    np.testing.assert_array_equal(moving_mean(values, width), whole)
+    expected = [values[max(i - width // 2, 0) : i + width - width // 2].mean() for i in range(211)]
+    np.testing.assert_allclose(whole, expected, rtol=2e-5, atol=2e-6)
+
+
 @pytest.mark.parametrize("n,block", [(10, 4), (12, 4), (7, 10), (101, 25)])
 def test_block_mean_and_median_match_numpy_per_block(n, block):
     values = np.random.default_rng(n).normal(size=n)
