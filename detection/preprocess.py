@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detection.filters import block_mean, block_median, moving_mean, rolling_rank
+from detection.parallel import in_background
 from detection.params import DetectionParameters
 
 FLOOR_HOP_BLOCKS = 10  # the 5-minute noise floor is re-evaluated every 10 blocks (10 s)
@@ -28,10 +29,32 @@ def leg_signals(
     xyz: np.ndarray, valid: np.ndarray, rate_hz: float, params: DetectionParameters
 ) -> LegSignals:
     block = max(int(round(params.baseline_block_s * rate_hz)), 1)
+    quantum = in_background(_quantum, xyz)
     delta = _departure_from_rest(xyz, block, params)  # one array per axis
+    lowest = max(params.min_floor_g, quantum.result())
+    # The two time scales depend only on the departure: the slow one runs meanwhile.
+    slow_ratio = in_background(_slow_ratio, delta, valid, block, rate_hz, params, lowest)
     deviation_sq = _squared_norm(delta)
     env_width = max(int(round(params.envelope_window_s * rate_hz)), 1)
     envelope = np.sqrt(moving_mean(deviation_sq, env_width), dtype=np.float32)
+    if not valid.all():
+        envelope[~valid] = 0.0
+    floor = _noise_floor(envelope, valid, block, params, lowest)
+    activity = envelope / floor
+    ratio = slow_ratio.result()
+    np.maximum(activity, ratio, out=activity)
+    return LegSignals(rate_hz, xyz, deviation_sq, envelope, floor, ratio, activity, valid)
+
+
+def _slow_ratio(
+    delta: list[np.ndarray],
+    valid: np.ndarray,
+    block: int,
+    rate_hz: float,
+    params: DetectionParameters,
+    lowest: float,
+) -> np.ndarray:
+    """The 0.5 s mean deviation vector over its noise floor."""
     # Averaging the deviation *vector* cancels noise but keeps the quasi-static tilt of a
     # rotating foot: small, slow LMs stand out of a noisy sensor at this scale.
     slow_width = max(int(round(params.slow_window_s * rate_hz)), 1)
@@ -45,19 +68,12 @@ def leg_signals(
             slow += mean
     np.sqrt(slow, out=slow)
     if not valid.all():
-        envelope[~valid] = 0.0
         slow[~valid] = 0.0
-    quantum = _quantum(xyz)
-    floor = _noise_floor(envelope, valid, block, params, max(params.min_floor_g, quantum))
     # The mean vector's noise has 3 degrees of freedom (the RMS envelope's about 15 at 50 Hz):
     # a wider spread, so its floor is scaled to keep chance crossings as rare.
-    slow_floor = _noise_floor(
-        slow, valid, block, params, max(params.min_floor_g, quantum) / 2, params.slow_floor_scale
-    )
-    slow_ratio = slow / slow_floor
-    activity = envelope / floor
-    np.maximum(activity, slow_ratio, out=activity)
-    return LegSignals(rate_hz, xyz, deviation_sq, envelope, floor, slow_ratio, activity, valid)
+    slow_floor = _noise_floor(slow, valid, block, params, lowest / 2, params.slow_floor_scale)
+    slow /= slow_floor
+    return slow
 
 
 def _squared_norm(components: list[np.ndarray]) -> np.ndarray:

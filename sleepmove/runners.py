@@ -10,6 +10,15 @@ from collections.abc import Callable, Iterator
 from sleepmove.batch import NightTask, run_task
 
 
+def run_task_on_one_core(task: NightTask) -> list[dict]:
+    """`run_task` for a worker that shares the machine with other nights: the analysis then
+    keeps to its own thread, which a second one would only contend with."""
+    from detection.parallel import use_threads
+
+    use_threads(False)
+    return run_task(task)
+
+
 def run_serial(tasks: list[NightTask]) -> Iterator[list[dict]]:
     for task in tasks:
         yield run_task(task)
@@ -22,7 +31,7 @@ def run_local(tasks: list[NightTask], workers: int) -> Iterator[list[dict]]:
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(run_task, task) for task in tasks]
+        futures = [pool.submit(run_task_on_one_core, task) for task in tasks]
         for future in as_completed(futures):
             yield future.result()
 
@@ -38,7 +47,7 @@ def run_dask(tasks: list[NightTask], address: str) -> Iterator[list[dict]]:
         ) from None
     with Client(address) as client:
         # pure=False: a night is never computed twice, not even from a cache
-        futures = client.map(run_task, tasks, pure=False)
+        futures = client.map(run_task_on_one_core, tasks, pure=False)
         for future in as_completed(futures):
             yield future.result()
 

@@ -160,3 +160,15 @@ def test_a_multi_day_recording_is_split_into_nights(tmp_path):
 def test_inputs_that_do_not_exist_are_refused(tmp_path, capsys):
     assert run([str(tmp_path / "nothing*.csv"), "--out", str(tmp_path / "o")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_night_in_a_worker_process_keeps_to_one_thread(monkeypatch):
+    # Workers run a night per core: the analysis's own background thread would contend.
+    from detection import parallel
+    from sleepmove import runners
+
+    monkeypatch.setattr(parallel, "_enabled", True)
+    seen = []
+    monkeypatch.setattr(runners, "run_task", lambda task: seen.append(parallel._enabled) or [])
+    assert runners.run_task_on_one_core(None) == []
+    assert seen == [False]

@@ -1,0 +1,47 @@
+"""Independent whole-array steps on a second core.
+
+After the parse, the analysis of one sensor would use one core of two: numpy releases the GIL
+on large arrays, so a step that does not depend on its neighbour runs on a worker thread
+meanwhile. A background step must not wait for another background step (one worker).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_enabled = (os.cpu_count() or 1) > 1
+
+
+def use_threads(enabled: bool) -> None:
+    """Background steps on a worker thread (True) or at once, on the caller's (False): a
+    batch already runs a night per core, where a second thread per night would only contend."""
+    global _enabled
+    _enabled = enabled
+
+
+def in_background(step: Callable[..., T], *args: object) -> Future[T]:
+    """Start `step(*args)`; `.result()` gives its value or raises its exception."""
+    if not _enabled:
+        done: Future[T] = Future()
+        try:
+            done.set_result(step(*args))
+        except BaseException as error:  # raised where the result is asked for, as on a thread
+            done.set_exception(error)
+        return done
+    return _worker().submit(step, *args)
+
+
+def _worker() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect")
+        return _pool
