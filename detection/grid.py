@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from detection.parallel import in_background
+
 COMMON_RATES_HZ = np.array(
     [10, 12.5, 13, 20, 25, 26, 30, 50, 52, 60, 64, 100, 104, 128, 200, 208, 256, 400, 416]
 )
@@ -130,8 +132,17 @@ def _resample(
     stops = np.append(firsts[1:], n)
     lows = np.searchsorted(position, firsts, side="right") - 1
     highs = np.searchsorted(position, stops - 1, side="right")
-    for first, stop, low, high in zip(firsts, stops, lows, highs):  # a loop over spans
-        _interpolate_span(out[first:stop], position, xyz, rows, first, low, high)
+
+    def interpolate(spans: range) -> None:
+        for span in spans:  # a loop over spans
+            first, stop, low, high = firsts[span], stops[span], lows[span], highs[span]
+            _interpolate_span(out[first:stop], position, xyz, rows, first, low, high)
+
+    # The spans are independent: the later half runs on the second core meanwhile.
+    half = (len(firsts) + 1) // 2
+    later = in_background(interpolate, range(half, len(firsts)))
+    interpolate(range(half))
+    later.result()
     return out
 
 
