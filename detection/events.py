@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from detection.filters import moving_mean_in_spans, ranges_index, span_means, true_runs
+from detection.parallel import in_background
 from detection.params import DetectionParameters
 from detection.preprocess import LegSignals
 from detection.table import Table
@@ -79,6 +80,9 @@ def describe(
     context = int(round(3.0 * rate))
     guard = int(round(0.3 * rate))
     if len(starts):
+        smooth_width = max(int(round(params.rotation_smoothing_s * rate)), 1)
+        # The smoothing for the rotation runs on the second core meanwhile.
+        smooth = in_background(moving_mean_in_spans, sig.xyz, starts, ends, smooth_width)
         # The root of the largest square: the square root is monotonic, one root per event.
         peak = np.sqrt(span_max(sig.deviation_sq, starts, ends)).astype(np.float64)
         # Brief jerks are judged on the short envelope alone: the slow signal cannot see them.
@@ -87,9 +91,7 @@ def describe(
         before = span_means(sig.xyz, np.maximum(starts - context, 0), np.maximum(starts - guard, 1))
         after = span_means(sig.xyz, np.minimum(ends + guard, n - 1), np.minimum(ends + context, n))
         posture = _angle_deg(before, after)
-        smooth_width = max(int(round(params.rotation_smoothing_s * rate)), 1)
-        smooth = moving_mean_in_spans(sig.xyz, starts, ends, smooth_width)
-        rotation = _largest_angle_deg(before, smooth, ends - starts, offsets)
+        rotation = _largest_angle_deg(before, smooth.result(), ends - starts, offsets)
     else:
         peak = peak_factor = posture = rotation = np.zeros(0)
     return Table(

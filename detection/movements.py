@@ -10,6 +10,7 @@ import numpy as np
 from detection.events import classify, describe, find_bursts, merge_close, span_max
 from detection.filters import block_mean
 from detection.grid import Grid
+from detection.parallel import in_background
 from detection.params import DetectionParameters, ScoringRules
 from detection.preprocess import LegSignals, leg_signals
 from detection.table import Table
@@ -136,6 +137,7 @@ def _finish_leg(
     params: DetectionParameters,
     rules: ScoringRules,
 ) -> LegResult:
+    activity_per_min = in_background(_activity_per_minute, sig, grid, origin_s)
     free = bursts[~bursts["used"]]
     merge_gap = int(round(rules.same_leg_merge_gap_s * grid.rate_hz))
     starts, ends = merge_close(free["start"], free["end"], merge_gap)
@@ -151,7 +153,7 @@ def _finish_leg(
     return LegResult(
         side=side,
         events=events[EVENT_COLUMNS],
-        activity_per_min=_activity_per_minute(sig, grid, origin_s),
+        activity_per_min=activity_per_min.result(),
         # One value per second: the floor is constant within its 1 s blocks.
         noise_floor_g=float(np.median(sig.floor[:: max(int(round(grid.rate_hz)), 1)])),
         vibrations_rejected=rejected,
