@@ -60,7 +60,11 @@ def regularize(
     # `rows`: the input row of each sample, in time order (None: as they come). The (n, 3)
     # samples are read through it once, at interpolation, rather than reordered.
     rows: np.ndarray | None = None
-    steps = np.diff(time_s)
+    # One night-long buffer serves in turn as the steps between stamps, the stamps with
+    # shared ones spread, and the positions in grid steps: each new night-long array would
+    # cost fresh pages.
+    buffer = np.empty(len(time_s))
+    steps = np.subtract(time_s[1:], time_s[:-1], out=buffer[:-1])
     backwards = np.flatnonzero(steps < 0)
     resets = backwards[steps[backwards] < -max_gap_s]
     if len(resets):
@@ -70,7 +74,7 @@ def regularize(
             "a clock reset; the later samples follow the earlier ones after a data gap of "
             "unknown length"
         )
-        steps = np.diff(time_s)
+        steps = np.subtract(time_s[1:], time_s[:-1], out=buffer[:-1])
         backwards = np.flatnonzero(steps < 0)
     if len(backwards):
         notes.append(
@@ -79,7 +83,7 @@ def regularize(
         )
         rows = np.argsort(time_s, kind="stable")
         time_s = time_s[rows]
-        steps = np.diff(time_s)
+        steps = np.subtract(time_s[1:], time_s[:-1], out=buffer[:-1])
     repeats = np.flatnonzero(steps == 0) + 1  # rows stamped like the row before them
     repeated = _repeated_rows(repeats, xyz, rows)
     if repeated.any():
@@ -89,15 +93,17 @@ def regularize(
     # interpolation reads the last of equal stamps and the copies hold the same values.
     gap_after = np.flatnonzero(steps > max_gap_s)
     rate = rate_hz or _rate_of_steps(steps, gap_after, int(repeated.sum()))
-    time_s = _spread_shared_stamps(time_s, rate, repeats[~repeated])
-    start, end = float(time_s[0]), float(time_s[-1])
+    stamps = _spread_shared_stamps(time_s, rate, repeats[~repeated], out=buffer)
+    start, end = float(stamps[0]), float(stamps[-1])
     n = int(np.floor((end - start) * rate + 1e-9)) + 1
-    values = _resample(time_s, xyz, rows, start, rate, n)
     gaps = (
-        np.column_stack([time_s[gap_after], time_s[gap_after + 1]])
+        np.column_stack([stamps[gap_after], stamps[gap_after + 1]])
         if len(gap_after)
         else np.empty((0, 2))
     )
+    position = np.subtract(stamps, start, out=buffer)  # in grid steps, non-decreasing
+    position *= rate
+    values = _resample(position, xyz, rows, n)
     valid = np.ones(n, dtype=bool)
     for gap_start, gap_end in gaps:
         first = int(np.ceil((gap_start - start) * rate))
@@ -107,19 +113,12 @@ def regularize(
     return Grid(start, rate, values, valid, gaps, notes)
 
 
-def _resample(
-    time_s: np.ndarray,
-    xyz: np.ndarray,
-    rows: np.ndarray | None,
-    start: float,
-    rate: float,
-    n: int,
-) -> np.ndarray:
-    """Linear interpolation of xyz[rows] (stamped `time_s`) at start + k / rate, as float32 in
-    column order (each axis contiguous: the detector works one axis at a time)."""
+def _resample(position: np.ndarray, xyz: np.ndarray, rows: np.ndarray | None, n: int) -> np.ndarray:
+    """Linear interpolation of xyz[rows] (at `position`, in grid steps) at grid points 0 ..
+    n - 1, as float32 in column order (each axis contiguous: the detector works one axis at a
+    time)."""
     out = np.empty((n, 3), dtype=np.float32, order="F")
     xyz = np.asarray(xyz, dtype=np.float32)  # a copy only for other inputs than the readers'
-    position = (time_s - start) * rate  # in grid steps, non-decreasing
     if len(position) == n and np.max(np.abs(position - np.arange(n))) < 0.05:
         for axis in range(3):  # already on the grid
             column = xyz[:, axis]
@@ -244,12 +243,17 @@ def _runs(repeats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _spread_shared_stamps(
-    time_s: np.ndarray, rate: float, repeats: np.ndarray | None = None
+    time_s: np.ndarray,
+    rate: float,
+    repeats: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Samples sharing one stamp (packet-level stamping) are spread back from it at the rate.
 
     `repeats`: the second and later rows of each run of equal stamps (default: all of them).
     Only the samples in runs of equal stamps are touched, so a clean file costs one comparison.
+    The spread stamps go to `out` if given (a night-long buffer), else to a new array; with
+    nothing to spread, `time_s` itself is returned.
     """
     if repeats is None:
         repeats = np.flatnonzero(time_s[1:] == time_s[:-1]) + 1
@@ -259,7 +263,8 @@ def _spread_shared_stamps(
     members = np.concatenate([run_first, repeats])
     run_of = np.concatenate([np.arange(len(run_first)), run_id])
     position = members - run_first[run_of]
-    spread = time_s.copy()
+    spread = np.empty_like(time_s) if out is None else out
+    spread[:] = time_s
     moved = time_s[members] - (run_size[run_of] - 1 - position) / rate
     # Never back past the sample before the run (kept in place: no run ends with a moved
     # sample), so the stamps stay in order without a pass over the whole night.

@@ -95,7 +95,9 @@ def test_resampling_equals_linear_interpolation_of_each_axis(span, monkeypatch):
     t[500:510] = t[500]  # a packet sharing one stamp
     t[1200:] += 0.5  # a loss bridged by interpolation (under max_gap_s)
     xyz = rng.normal(size=(2000, 3))
+    stamps_given = t.copy()
     grid = regularize(t, xyz, rate_hz=50.0)
+    np.testing.assert_array_equal(t, stamps_given)  # the caller's stamps are left alone
     from detection.grid import _spread_shared_stamps
 
     spread = _spread_shared_stamps(t - t[0], 50.0)
