@@ -12,6 +12,7 @@ import numpy as np
 from detection.grid import Grid, regularize
 from detection.movements import detect_movements
 from detection.night import NightScore, score_night
+from detection.parallel import in_background
 from detection.params import RULE_SETS, AnalysisParameters
 from detection.quality import saturation
 from reports.atomic import write_files
@@ -95,6 +96,8 @@ def analyze(
         with ThreadPoolExecutor(max_workers=len(recordings)) as pool:  # one thread per sensor
             grids = dict(zip(list(recordings), pool.map(grid_of, list(recordings))))
     stages.lap("preprocess")
+    # Independent of detection: on the second core meanwhile (see detection.parallel).
+    clipping_of = {side: in_background(saturation, grid.xyz) for side, grid in grids.items()}
     clock = _common_clock(recordings)
     origin = min(grid.start_s for grid in grids.values())
     end = max(grid.end_s for grid in grids.values())
@@ -124,7 +127,7 @@ def analyze(
         "data_gaps_s": [[round(a, 2), round(b, 2)] for a, b in gaps],
         "placement": params.placement,
     }
-    clipping = {side or "single": saturation(grid.xyz) for side, grid in grids.items()}
+    clipping = {side or "single": clipping_of[side].result() for side in grids}
     quality = {
         "saturation": clipping,
         "noise_floor_g": {leg.side or "single": round(leg.noise_floor_g, 5) for leg in legs},
@@ -139,11 +142,14 @@ def analyze(
         ],
     }
     software = {"name": "sleepmove", "version": __version__}
+    events_csv = in_background(lambda: to_csv(events_table(score, origin, clock)))
     summary = build_summary(score, params, recording, quality, software)
+    epochs_csv = to_csv(epochs_table(score))
+    summary_json = json.dumps(summary, indent=2, allow_nan=False) + "\n"
     files: dict[str, str | bytes] = {
-        "events.csv": to_csv(events_table(score, origin, clock)),
-        "epochs.csv": to_csv(epochs_table(score)),
-        "summary.json": json.dumps(summary, indent=2, allow_nan=False) + "\n",
+        "events.csv": events_csv.result(),
+        "epochs.csv": epochs_csv,
+        "summary.json": summary_json,
     }
     stages.lap("outputs")
     if request.report:
