@@ -58,6 +58,17 @@ def test_unix_milliseconds_and_seconds_from_start(tmp_path):
     assert rec.clock == "relative" and rec.time_s[1] == pytest.approx(0.02)
 
 
+def test_samples_and_stamps_are_read_into_writable_arrays_in_column_order(tmp_path):
+    # Read into Arrow's pool (pages the parse freed), yet plain numpy arrays to the analysis:
+    # writable (m/s² are scaled in place), each axis contiguous, values exactly as written.
+    text = "time,x,y,z\n1700000000000,9.81,0,0\n1700000000020,0,9.81,0\n1700000000040,0,0,9.81\n"
+    rec = read_recording(write(tmp_path / "ms.csv", text), units="m/s2")
+    assert rec.xyz_g.shape == (3, 3) and rec.xyz_g.flags.f_contiguous
+    assert rec.xyz_g.flags.writeable and rec.time_s.flags.writeable
+    np.testing.assert_allclose(rec.xyz_g, np.eye(3) * np.float32(9.81) / np.float32(9.80665))
+    np.testing.assert_array_equal(rec.time_s, [1_700_000_000.0, 1_700_000_000.02, 1_700_000_000.04])
+
+
 def test_iso_times_with_zone_without_zone_and_z(tmp_path):
     z = "datetime,x,y,z\n2025-03-14T22:30:00.000Z,0,0,1\n2025-03-14T22:30:00.020Z,0,0,1\n"
     rec = read_recording(write(tmp_path / "z.csv", z))
