@@ -35,7 +35,7 @@ def _tighten(
     half_env = int(round(params.envelope_window_s * sig.rate_hz / 2))
     half_slow = int(round(params.slow_window_s * sig.rate_hz / 2))
     scales = (
-        (sig.envelope[inside] > sig.floor[inside] * params.offset_factor, half_env),
+        (sig.envelope[inside] > sig.floor_at(inside) * params.offset_factor, half_env),
         (sig.slow_ratio[inside] > params.offset_factor, half_slow),
     )
     never, none = np.iinfo(np.intp).max // 2, -1  # sums with a half stay in range
@@ -87,7 +87,7 @@ def describe(
         peak = np.sqrt(span_max(sig.deviation_sq, starts, ends)).astype(np.float64)
         # Brief jerks are judged on the short envelope alone: the slow signal cannot see them.
         inside, offsets = ranges_index(starts, ends)
-        peak_factor = np.maximum.reduceat(sig.envelope[inside] / sig.floor[inside], offsets)
+        peak_factor = np.maximum.reduceat(sig.envelope[inside] / sig.floor_at(inside), offsets)
         before = span_means(sig.xyz, np.maximum(starts - context, 0), np.maximum(starts - guard, 1))
         after = span_means(sig.xyz, np.minimum(ends + guard, n - 1), np.minimum(ends + context, n))
         posture = _angle_deg(before, after)

@@ -92,6 +92,28 @@ def block_mean(values: np.ndarray, block: int) -> np.ndarray:
     return sums / counts
 
 
+def blockwise(
+    op: np.ufunc,
+    values: np.ndarray,
+    per_block: np.ndarray,
+    block: int,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """`op(values[i], per_block[i // block])` for every sample of a 1-D signal: the per-block
+    values act over their blocks without being spread into a night-long array."""
+    out = np.empty_like(values) if out is None else out
+    full = len(values) // block
+    head = slice(0, full * block)
+    op(
+        values[head].reshape(full, block),
+        per_block[:full, None],
+        out=out[head].reshape(full, block),
+    )
+    if len(values) > full * block:
+        op(values[full * block :], per_block[full], out=out[full * block :])
+    return out
+
+
 def block_median(values: np.ndarray, block: int) -> np.ndarray:
     """Median of consecutive blocks of a 1-D signal; of an even count, the upper middle value.
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detection.events import classify, describe, find_bursts, merge_close, span_max
-from detection.filters import block_mean
+from detection.filters import block_mean, blockwise
 from detection.grid import Grid
 from detection.parallel import in_background
 from detection.params import DetectionParameters, ScoringRules
@@ -154,8 +154,7 @@ def _finish_leg(
         side=side,
         events=events[EVENT_COLUMNS],
         activity_per_min=activity_per_min.result(),
-        # One value per second: the floor is constant within its 1 s blocks.
-        noise_floor_g=float(np.median(sig.floor[:: max(int(round(grid.rate_hz)), 1)])),
+        noise_floor_g=float(np.median(sig.floor_blocks)),  # one value per 1 s block
         vibrations_rejected=rejected,
     )
 
@@ -177,7 +176,8 @@ def _activity_per_minute(sig: LegSignals, grid: Grid, origin_s: float) -> np.nda
     """Mean movement acceleration above the noise floor per clock minute from the origin."""
     lead = int(round((grid.start_s - origin_s) * grid.rate_hz))
     per_minute = int(round(60 * grid.rate_hz))
-    above = np.maximum(sig.envelope - sig.floor, 0)
+    above = blockwise(np.subtract, sig.envelope, sig.floor_blocks, sig.block)
+    np.maximum(above, 0, out=above)
     if lead > 0:
         above = np.concatenate([np.zeros(lead, dtype=np.float32), above])
     return block_mean(above, per_minute)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detection.filters import block_mean, block_median, moving_mean, rolling_rank
+from detection.filters import block_mean, block_median, blockwise, moving_mean, rolling_rank
 from detection.parallel import in_background
 from detection.params import DetectionParameters
 
@@ -16,13 +16,18 @@ FLOOR_HOP_BLOCKS = 10  # the 5-minute noise floor is re-evaluated every 10 block
 @dataclass
 class LegSignals:
     rate_hz: float
+    block: int  # samples per block of the noise floors (1 s)
     xyz: np.ndarray  # (n, 3) g
     deviation_sq: np.ndarray  # (n,) g²: squared distance from the resting orientation
     envelope: np.ndarray  # (n,) g: 0.1 s RMS of the deviation (sees brief jerks)
-    floor: np.ndarray  # (n,) g: tracked noise floor of the envelope
+    floor_blocks: np.ndarray  # (blocks,) g: tracked noise floor of the envelope, per block
     slow_ratio: np.ndarray  # (n,) 0.5 s mean deviation vector over its noise floor
     activity: np.ndarray  # (n,) the larger of envelope and slow, each in units of its floor
     valid: np.ndarray  # (n,) bool
+
+    def floor_at(self, samples: np.ndarray) -> np.ndarray:
+        """The envelope's noise floor at these sample indices."""
+        return self.floor_blocks[samples // self.block]
 
 
 def leg_signals(
@@ -36,14 +41,15 @@ def leg_signals(
     slow_ratio = in_background(_slow_ratio, delta, valid, block, rate_hz, params, lowest)
     deviation_sq = _squared_norm(delta)
     env_width = max(int(round(params.envelope_window_s * rate_hz)), 1)
-    envelope = np.sqrt(moving_mean(deviation_sq, env_width), dtype=np.float32)
+    envelope = moving_mean(deviation_sq, env_width)
+    np.sqrt(envelope, out=envelope)
     if not valid.all():
         envelope[~valid] = 0.0
     floor = _noise_floor(envelope, valid, block, params, lowest)
-    activity = envelope / floor
+    activity = blockwise(np.divide, envelope, floor, block)
     ratio = slow_ratio.result()
     np.maximum(activity, ratio, out=activity)
-    return LegSignals(rate_hz, xyz, deviation_sq, envelope, floor, ratio, activity, valid)
+    return LegSignals(rate_hz, block, xyz, deviation_sq, envelope, floor, ratio, activity, valid)
 
 
 def _slow_ratio(
@@ -72,8 +78,7 @@ def _slow_ratio(
     # The mean vector's noise has 3 degrees of freedom (the RMS envelope's about 15 at 50 Hz):
     # a wider spread, so its floor is scaled to keep chance crossings as rare.
     slow_floor = _noise_floor(slow, valid, block, params, lowest / 2, params.slow_floor_scale)
-    slow /= slow_floor
-    return slow
+    return blockwise(np.divide, slow, slow_floor, block, out=slow)
 
 
 def _squared_norm(components: list[np.ndarray]) -> np.ndarray:
@@ -135,8 +140,9 @@ def _noise_floor(
     lowest: float,
     scale: float = 1.0,
 ) -> np.ndarray:
-    """The signal's resting level, tracked through the night (sensor noise changes), times
-    `scale` (applied per block, before the blocks are spread over the samples)."""
+    """The signal's resting level per block, tracked through the night (sensor noise
+    changes), times `scale`. Per block, not per sample: it is constant within a block, and a
+    night-long copy would cost a pass and fresh pages."""
     # Kept in float32: ranks select values, and selecting among float32 values is twice as
     # fast as among float64 ones.
     blocks = block_median(signal, block).astype(np.float32, copy=False)
@@ -149,7 +155,7 @@ def _noise_floor(
     floor_blocks = np.maximum(floor_blocks, np.float32(lowest))
     if scale != 1.0:
         floor_blocks *= np.float32(scale)
-    return np.repeat(floor_blocks, block)[: len(signal)]
+    return floor_blocks
 
 
 def _quantum(xyz: np.ndarray) -> float:

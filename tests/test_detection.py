@@ -160,13 +160,14 @@ def test_burst_edges_are_where_either_scale_shows_it_less_its_smoothing():
     slow_ratio = np.zeros(n, dtype=np.float32)
     slow_ratio[90:160] = 5.0  # 70 samples
     slow_ratio[300:340] = 5.0  # 40 samples: not wider than its 0.5 s smoothing
-    floor = np.ones(n, dtype=np.float32)
+    floor_blocks = np.ones(4, dtype=np.float32)  # 1 s blocks
     sig = LegSignals(
         rate,
+        100,
         np.zeros((n, 3), np.float32),
         envelope,
         envelope,
-        floor,
+        floor_blocks,
         slow_ratio,
         np.maximum(envelope, slow_ratio),
         np.ones(n, dtype=bool),

@@ -6,6 +6,7 @@ import pytest
 from detection.filters import (
     block_mean,
     block_median,
+    blockwise,
     moving_mean,
     moving_mean_in_spans,
     rolling_rank,
@@ -47,6 +48,17 @@ def test_block_mean_and_median_match_numpy_per_block(n, block):
     np.testing.assert_allclose(block_mean(values, block), [b.mean() for b in blocks])
     upper_middle = [np.sort(b)[len(b) // 2] for b in blocks]
     np.testing.assert_allclose(block_median(values, block), upper_middle)
+
+
+@pytest.mark.parametrize("n", [12, 14, 3])
+def test_blockwise_applies_each_blocks_value_to_its_samples(n):
+    values = np.arange(n, dtype=np.float32)
+    per_block = np.array([10, 20, 30, 40], dtype=np.float32)[: -(-n // 4)]  # with a partial tail
+    spread = np.repeat(per_block, 4)[:n]
+    np.testing.assert_array_equal(blockwise(np.divide, values, per_block, 4), values / spread)
+    out = values.copy()
+    assert blockwise(np.subtract, out, per_block, 4, out=out) is out
+    np.testing.assert_array_equal(out, values - spread)
 
 
 def test_span_means_allow_overlapping_spans():
