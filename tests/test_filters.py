@@ -77,7 +77,11 @@ def test_moving_mean_in_spans_equals_the_whole_signal_smoothed(width):
     np.testing.assert_allclose(moving_mean_in_spans(values, starts, ends, width), expected)
 
 
-@pytest.mark.parametrize("n,window,rank,hop", [(50, 5, 2, 1), (97, 25, 12, 1), (300, 30, 6, 10)])
+# The last two: the last hop's centre lies past the end and is clamped to the last sample.
+@pytest.mark.parametrize(
+    "n,window,rank,hop",
+    [(50, 5, 2, 1), (97, 25, 12, 1), (300, 30, 6, 10), (305, 30, 6, 10), (6, 5, 2, 4)],
+)
 def test_rolling_rank_is_the_ranked_value_of_each_clamped_window(n, window, rank, hop):
     values = np.random.default_rng(n).normal(size=n)
     half = window // 2
