@@ -118,13 +118,19 @@ def block_median(values: np.ndarray, block: int) -> np.ndarray:
     """Median of consecutive blocks of a 1-D signal; of an even count, the upper middle value.
 
     Each block sorted: numpy's vectorized sort of short rows beats its selection, which
-    pays a call per row (4.6 against 5.7 ms for an 8 h 100 Hz night)."""
+    pays a call per row (4.6 against 5.7 ms for an 8 h 100 Hz night). A span of blocks at a
+    time: the sorted copy stays in the core's cache instead of costing a night's fresh pages.
+    """
     n_full = len(values) // block
-    head = np.sort(values[: n_full * block].reshape(n_full, block), axis=1)
-    out = head[:, block // 2]
+    rows = values[: n_full * block].reshape(n_full, block)
+    out = np.empty(n_full + (len(values) > n_full * block), dtype=values.dtype)
+    per_pass = max(MEAN_SPAN // block, 1)
+    for first in range(0, n_full, per_pass):  # a loop over spans of blocks
+        span = slice(first, min(first + per_pass, n_full))
+        out[span] = np.sort(rows[span], axis=1)[:, block // 2]
     tail = values[n_full * block :]
     if len(tail):
-        out = np.append(out, np.partition(tail, len(tail) // 2)[len(tail) // 2])
+        out[-1] = np.partition(tail, len(tail) // 2)[len(tail) // 2]
     return out
 
 

@@ -41,8 +41,11 @@ def test_moving_mean_span_by_span_equals_the_whole_signal_at_once(span, width, m
     np.testing.assert_allclose(whole, expected, rtol=2e-5, atol=2e-6)
 
 
-@pytest.mark.parametrize("n,block", [(10, 4), (12, 4), (7, 10), (101, 25)])
-def test_block_mean_and_median_match_numpy_per_block(n, block):
+@pytest.mark.parametrize("span", [None, 8])  # 8: block medians sorted a few blocks a pass
+@pytest.mark.parametrize("n,block", [(10, 4), (12, 4), (7, 10), (101, 25), (103, 4)])
+def test_block_mean_and_median_match_numpy_per_block(n, block, span, monkeypatch):
+    if span:
+        monkeypatch.setattr("detection.filters.MEAN_SPAN", span)
     values = np.random.default_rng(n).normal(size=n)
     blocks = [values[i : i + block] for i in range(0, n, block)]
     np.testing.assert_allclose(block_mean(values, block), [b.mean() for b in blocks])
