@@ -54,9 +54,13 @@ def _tighten(
 
 
 def span_max(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Maximum of `values` over each [start, end) of sorted, disjoint spans."""
-    padded = np.append(values, values.dtype.type(0))
-    return np.maximum.reduceat(padded, np.column_stack([starts, ends]).ravel())[::2]
+    """Maximum of `values` over each [start, end) of sorted, disjoint, non-empty spans."""
+    if len(starts) == 0:
+        return values[:0].copy()
+    bounds = np.column_stack([starts, ends]).ravel()
+    if bounds[-1] == len(values):  # reduceat takes the last span to the end by itself
+        bounds = bounds[:-1]
+    return np.maximum.reduceat(values, bounds)[::2]
 
 
 def merge_close(

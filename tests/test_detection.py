@@ -177,3 +177,14 @@ def test_burst_edges_are_where_either_scale_shows_it_less_its_smoothing():
     # earliest start and the latest end. The second burst is wide enough on no scale: kept.
     assert starts.tolist() == [105, 290]
     assert ends.tolist() == [135, 350]
+
+
+def test_span_max_is_each_spans_maximum_up_to_the_last_sample():
+    from detection.events import span_max
+
+    values = np.array([3, 1, 4, 1, 5, 9, 2, 6], dtype=np.float32)
+    starts, ends = np.array([0, 2, 3, 5]), np.array([2, 3, 5, 8])  # touching; the last to the end
+    expected = [values[s:e].max() for s, e in zip(starts, ends)]
+    np.testing.assert_array_equal(span_max(values, starts, ends), expected)  # 3, 4, 5, 9
+    np.testing.assert_array_equal(span_max(values, starts[:2], ends[:2]), [3, 4])
+    assert len(span_max(values, starts[:0], ends[:0])) == 0
