@@ -85,15 +85,16 @@ def regularize(
         time_s = time_s[rows]
         steps = np.subtract(time_s[1:], time_s[:-1], out=buffer[:-1])
     repeats = np.flatnonzero(steps == 0) + 1  # rows stamped like the row before them
-    repeated = _repeated_rows(repeats, xyz, rows)
+    repeated = _repeated_rows(repeats, xyz, rows, len(time_s))
     if repeated.any():
         notes.append(f"{int(repeated.sum())} duplicated rows dropped")
-    # A row received twice is dropped by staying where it is: stamped like its first copy,
-    # kept out of the rate and of the spread of shared stamps, it is never read, because
-    # interpolation reads the last of equal stamps and the copies hold the same values.
+    # A row received twice is dropped by staying where it is: it takes the spread stamp of
+    # the row before it and counts for nothing else (rate, spread). Interpolation reads the
+    # last of equal stamps, and the copy holds that row's values (or, a packet received
+    # twice, sits at its run's last stamp holding the last row's values).
     gap_after = np.flatnonzero(steps > max_gap_s)
     rate = rate_hz or _rate_of_steps(steps, gap_after, int(repeated.sum()))
-    stamps = _spread_shared_stamps(time_s, rate, repeats[~repeated], out=buffer)
+    stamps = _spread_shared_stamps(time_s, rate, repeats, out=buffer, copies=repeated)
     start, end = float(stamps[0]), float(stamps[-1])
     n = int(np.floor((end - start) * rate + 1e-9)) + 1
     gaps = (
@@ -204,32 +205,48 @@ def _after_clock_resets(time_s: np.ndarray, resets: np.ndarray, max_gap_s: float
     return shifted
 
 
-def _repeated_rows(repeats: np.ndarray, xyz: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+def _repeated_rows(
+    repeats: np.ndarray, xyz: np.ndarray, rows: np.ndarray | None, n_rows: int
+) -> np.ndarray:
     """Which of `repeats` (rows, in time order, stamped like the row before) were received
-    twice: a BLE packet delivered again.
+    twice.
 
-    Within a run of equal stamps, a packet received twice makes the second half of the run
-    repeat the first row for row (a single row received twice: a run of two). Samples of
-    one packet stamped together that merely happen to be equal (a still, quantized sensor)
-    are not repeats, and are kept.
+    A BLE packet delivered again makes the second half of its run of equal stamps repeat the
+    first, row for row (a single row stamped on its own: a run of two). A single row of a
+    packet delivered again makes its run one longer than the night's usual run (the packet
+    size), the copy equal to the row before it. Samples of one packet that merely happen to
+    be equal (a still, quantized sensor) do neither, and are kept.
     """
     if len(repeats) == 0:
         return np.zeros(0, dtype=bool)
+
+    def same_values(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+        if rows is not None:
+            later, earlier = rows[later], rows[earlier]
+        same = np.ones(len(later), dtype=bool)
+        for axis in range(3):  # 1-D gathers: (n, 3) row gathers are several times slower
+            column = xyz[:, axis]
+            same &= column[later] == column[earlier]
+        return same
+
     run_id, run_first, run_size = _runs(repeats)
     size = run_size[run_id]
     half = size // 2
     second_half = (size % 2 == 0) & (repeats - run_first[run_id] >= half)
-    later = repeats[second_half]
-    earlier = later - half[second_half]
-    if rows is not None:
-        later, earlier = rows[later], rows[earlier]
-    differs = np.zeros(len(later), dtype=bool)
-    for axis in range(3):  # 1-D gathers: (n, 3) row gathers are several times slower
-        column = xyz[:, axis]
-        differs |= column[later] != column[earlier]
-    differences = np.bincount(run_id[second_half], weights=differs, minlength=len(run_first))
-    repeated_run = (run_size % 2 == 0) & (differences == 0)
-    return second_half & repeated_run[run_id]
+    matching = same_values(repeats[second_half], repeats[second_half] - half[second_half])
+    mismatches = np.bincount(run_id[second_half], weights=~matching, minlength=len(run_first))
+    packet_again = (run_size % 2 == 0) & (mismatches == 0)
+    # Rows equal to the row before them, in runs longer than usual, up to the excess.
+    singles = n_rows - int(run_size.sum())  # rows whose stamp no other row shares: runs of 1
+    sizes = np.bincount(run_size)
+    sizes[1] += singles
+    excess = np.maximum(run_size - int(np.argmax(sizes)), 0)
+    candidate = ~packet_again[run_id] & (excess[run_id] > 0)
+    candidate[candidate] = same_values(repeats[candidate], repeats[candidate] - 1)
+    rank = np.cumsum(candidate)  # candidates so far; less those of earlier runs
+    rank -= np.concatenate([[0], rank[:-1]])[np.searchsorted(run_id, run_id)]
+    row_again = candidate & (rank <= excess[run_id])
+    return (second_half & packet_again[run_id]) | row_again
 
 
 def _runs(repeats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -247,22 +264,31 @@ def _spread_shared_stamps(
     rate: float,
     repeats: np.ndarray | None = None,
     out: np.ndarray | None = None,
+    copies: np.ndarray | None = None,
 ) -> np.ndarray:
     """Samples sharing one stamp (packet-level stamping) are spread back from it at the rate.
 
     `repeats`: the second and later rows of each run of equal stamps (default: all of them).
-    Only the samples in runs of equal stamps are touched, so a clean file costs one comparison.
-    The spread stamps go to `out` if given (a night-long buffer), else to a new array; with
-    nothing to spread, `time_s` itself is returned.
+    `copies`: which of them are rows received twice: those take the spread stamp of the row
+    before them and are left out of the spread. Only the samples in runs of equal stamps are
+    touched, so a clean file costs one comparison. The spread stamps go to `out` if given (a
+    night-long buffer), else to a new array; with nothing to spread, `time_s` itself is
+    returned.
     """
     if repeats is None:
         repeats = np.flatnonzero(time_s[1:] == time_s[:-1]) + 1
     if len(repeats) == 0:
         return time_s
-    run_id, run_first, run_size = _runs(repeats)  # run_first: the first row of the stamp
-    members = np.concatenate([run_first, repeats])
-    run_of = np.concatenate([np.arange(len(run_first)), run_id])
-    position = members - run_first[run_of]
+    kept = np.ones(len(repeats), dtype=bool) if copies is None else ~copies
+    run_id, run_first, _ = _runs(repeats)
+    # Each kept row's place among its run's kept rows (the run's first row, never a copy,
+    # is place 0), and each run's count of kept rows.
+    count = np.cumsum(kept)
+    place = count - np.concatenate([[0], count[:-1]])[np.searchsorted(run_id, run_id)]
+    run_size = np.bincount(run_id, weights=kept, minlength=len(run_first)).astype(np.intp) + 1
+    members = np.concatenate([run_first, repeats[kept]])
+    run_of = np.concatenate([np.arange(len(run_first)), run_id[kept]])
+    position = np.concatenate([np.zeros(len(run_first), dtype=np.intp), place[kept]])
     spread = np.empty_like(time_s) if out is None else out
     spread[:] = time_s
     moved = time_s[members] - (run_size[run_of] - 1 - position) / rate
@@ -270,4 +296,7 @@ def _spread_shared_stamps(
     # sample), so the stamps stay in order without a pass over the whole night.
     before_run = np.where(run_first > 0, time_s[np.maximum(run_first - 1, 0)], -np.inf)[run_of]
     spread[members] = np.maximum(moved, before_run)
+    if not kept.all():  # each copy: the stamp of the last kept row before it in its run
+        last_kept = np.maximum.accumulate(np.where(kept, repeats, run_first[run_id]))
+        spread[repeats[~kept]] = spread[last_kept[~kept]]
     return spread

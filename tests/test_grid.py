@@ -60,6 +60,23 @@ def test_equal_samples_of_one_packet_are_kept():
     np.testing.assert_allclose(doubled.xyz, regularize(t1, xyz).xyz, rtol=0, atol=1e-6)
 
 
+def test_one_row_of_a_packet_received_twice_is_dropped():
+    # Packets of 4 samples stamped together; the second row of one packet arrives twice, so
+    # its run of equal stamps is one longer than the night's usual run, with the copy equal
+    # to the row before it. A packet of 5 distinct samples is data, and is kept whole.
+    rng = np.random.default_rng(2)
+    t = np.repeat(np.arange(500) * 0.08, 4)  # 50 Hz
+    xyz = rng.normal(size=(len(t), 3))
+    clean = regularize(t, xyz)
+    doubled = regularize(np.insert(t, 801, t[800]), np.insert(xyz, 801, xyz[800], axis=0))
+    assert "1 duplicated rows dropped" in doubled.notes
+    # The clean night lies on the grid and is copied; the doubled one is interpolated
+    # (weights of 0 or 1, up to rounding).
+    np.testing.assert_allclose(doubled.xyz, clean.xyz, rtol=0, atol=1e-6)
+    longer = regularize(np.insert(t, 801, t[800]), np.insert(xyz, 801, xyz[900], axis=0))
+    assert not any("duplicated" in note for note in longer.notes)
+
+
 def test_estimate_rate_ignores_gaps():
     t = np.concatenate([np.arange(0, 100, 0.04), np.arange(200, 300, 0.04)])
     assert estimate_rate(t, 1.0) == 25.0
