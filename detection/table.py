@@ -81,12 +81,17 @@ class Table:
 
     @staticmethod
     def concat(tables: Iterable[Table], columns: list[str]) -> Table:
-        """The rows of every table, in turn, under `columns` (missing ones are NaN)."""
+        """The rows of every table, in turn, under `columns` (missing ones are NaN).
+
+        A column keeps its dtype when every part is empty: a bool column of no rows stays
+        bool (as a float, `~used` raised on two legs that were both still)."""
         tables = list(tables)
         result = Table()
         for name in columns:
             parts = [t[name] if name in t else np.full(len(t), np.nan) for t in tables if len(t)]
-            result[name] = np.concatenate(parts) if parts else np.zeros(0)
+            if not parts:
+                parts = [t[name] for t in tables if name in t] or [np.zeros(0)]
+            result[name] = np.concatenate(parts)
         return result
 
     def to_pandas(self) -> Any:

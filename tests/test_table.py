@@ -78,3 +78,19 @@ def test_csv_of_a_table_has_the_same_bytes_as_pandas_wrote_before():
     assert to_csv(table).splitlines()[1] == (
         "0.1,2026-11-24T01:02:03.004+00:00,true,1,0,0.00012,0.1"
     )
+
+
+def test_concat_of_empty_tables_keeps_each_columns_dtype():
+    """Two still legs give two empty burst tables: `used` must stay bool for `~used`."""
+    empty = Table(
+        {
+            "used": np.zeros(0, dtype=bool),
+            "side": np.empty(0, dtype=object),
+            "row": np.arange(0),
+        }
+    )
+    both = Table.concat([empty, empty], ["used", "side", "row", "absent"])
+    assert len(both) == 0
+    assert both["used"].dtype == bool and (~both["used"]).size == 0
+    assert both["side"].dtype == object and both["row"].dtype.kind == "i"
+    assert both["absent"].dtype == np.float64  # a column no table has: NaN's type
