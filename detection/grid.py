@@ -11,6 +11,25 @@ from detection.parallel import in_background
 COMMON_RATES_HZ = np.array(
     [10, 12.5, 13, 20, 25, 26, 30, 50, 52, 60, 64, 100, 104, 128, 200, 208, 256, 400, 416]
 )
+# A run of at most this many rows whose stamps lie far from both neighbours, which agree with
+# each other, holds corrupted stamps (a flipped digit, a glitching clock): dropped.
+STRAY_MAX_ROWS = 16
+# At the start or end of a file (one neighbour only), "far" means more than this.
+STRAY_END_S = 600.0
+# The grid may hold at most this many points per sample plus this many: the memory of the
+# analysis stays proportional to the samples actually present, whatever the stamps say.
+GRID_POINTS_PER_SAMPLE = 4
+GRID_EXTRA_POINTS = 1 << 22
+
+
+class UnusableTimes(ValueError):
+    """The stamps cannot make a grid: too far apart, or spanning far more time than the
+    samples could fill. `problem` and `expected` are the two halves of one clear line."""
+
+    def __init__(self, problem: str, expected: str) -> None:
+        self.problem = problem
+        self.expected = expected
+        super().__init__(f"{problem}; expected {expected}")
 
 
 @dataclass
@@ -67,6 +86,23 @@ def regularize(
     steps = np.subtract(time_s[1:], time_s[:-1], out=buffer[:-1])
     backwards = np.flatnonzero(steps < 0)
     resets = backwards[steps[backwards] < -max_gap_s]
+    stray = _stray_rows(time_s, steps, resets, max_gap_s)
+    if len(stray):
+        keep = np.ones(len(time_s), dtype=bool)
+        keep[stray] = False
+        notes.append(
+            f"{len(stray)} rows whose time stamp lies far from both neighbours' (corrupted "
+            f"stamps) dropped (first at sample {stray[0] + 1}: {time_s[stray[0]]:.6g} s)"
+        )
+        time_s = time_s[keep]
+        kept = np.empty((len(time_s), 3), dtype=np.float32, order="F")
+        for axis in range(3):  # column order kept (see _resample)
+            kept[:, axis] = xyz[keep, axis]
+        xyz = kept
+        buffer = np.empty(len(time_s))
+        steps = np.subtract(time_s[1:], time_s[:-1], out=buffer[:-1])
+        backwards = np.flatnonzero(steps < 0)
+        resets = backwards[steps[backwards] < -max_gap_s]
     if len(resets):
         time_s = _after_clock_resets(time_s, resets, max_gap_s)
         notes.append(
@@ -94,6 +130,16 @@ def regularize(
     # twice, sits at its run's last stamp holding the last row's values).
     gap_after = np.flatnonzero(steps > max_gap_s)
     rate = rate_hz or _rate_of_steps(steps, gap_after, int(repeated.sum()))
+    if not rate > 0 or not np.isfinite(rate):
+        positive = steps[steps > 0]
+        typical = f" (median step {np.median(positive):.3g} s)" if len(positive) else ""
+        raise UnusableTimes(
+            f"sample rate too low: no two samples are within {max_gap_s:g} s of each "
+            f"other{typical}",
+            "raw samples at 10 Hz or more (not epochs)",
+        )
+    # Before the spread stamps overwrite the steps; sharing spreads stamps by a packet at most.
+    _check_grid_length(steps, gap_after, (time_s[-1] - time_s[0]) * rate, rate, len(time_s))
     stamps = _spread_shared_stamps(time_s, rate, repeats, out=buffer, copies=repeated)
     start, end = float(stamps[0]), float(stamps[-1])
     n = int(np.floor((end - start) * rate + 1e-9)) + 1
@@ -112,6 +158,51 @@ def regularize(
         values[first:last] = values[first - 1 if first > 0 else 0]
         valid[first:last] = False
     return Grid(start, rate, values, valid, gaps, notes)
+
+
+def _stray_rows(
+    time_s: np.ndarray, steps: np.ndarray, resets: np.ndarray, max_gap_s: float
+) -> np.ndarray:
+    """Rows (sorted) whose stamps are corrupted: a run of at most STRAY_MAX_ROWS rows that
+    jumps more than `max_gap_s` away from both its neighbours while those agree with each
+    other, or that stands alone more than STRAY_END_S from the rest at either end.
+
+    In the middle of a file such a run always steps back by more than `max_gap_s` on one
+    side (a clock reset, `resets`): a clean file pays nothing but the ends' few steps.
+    """
+    found = []
+    if len(resets):
+        big = np.flatnonzero(np.abs(steps) > max_gap_s)
+        first, last = big[:-1], big[1:]  # rows first + 1 .. last are off, if they are close
+        around = time_s[np.minimum(last + 1, len(time_s) - 1)] - time_s[first]
+        off = (last - first <= STRAY_MAX_ROWS) & (np.abs(around) <= max_gap_s)
+        for a, b in zip(first[off], last[off]):  # a loop over corrupted runs
+            found.append(np.arange(a + 1, b + 1))
+    if len(time_s) > 4 * STRAY_MAX_ROWS:
+        head = np.flatnonzero(np.abs(steps[:STRAY_MAX_ROWS]) > STRAY_END_S)
+        if len(head):
+            found.append(np.arange(head[-1] + 1))
+        tail = np.flatnonzero(np.abs(steps[-STRAY_MAX_ROWS:]) > STRAY_END_S)
+        if len(tail):
+            found.append(np.arange(len(steps) - STRAY_MAX_ROWS + tail[0] + 1, len(time_s)))
+    if not found:
+        return np.empty(0, dtype=np.intp)
+    return np.unique(np.concatenate(found))
+
+
+def _check_grid_length(
+    steps: np.ndarray, gap_after: np.ndarray, points: float, rate: float, samples: int
+) -> None:
+    """Refuse a grid far longer than its samples: memory stays proportional to the data."""
+    if points <= GRID_POINTS_PER_SAMPLE * samples + GRID_EXTRA_POINTS:
+        return
+    widest = int(gap_after[np.argmax(steps[gap_after])]) if len(gap_after) else 0
+    raise UnusableTimes(
+        f"the time stamps span {points / rate / 3600:.4g} h, far more than the "
+        f"{samples / rate / 3600:.3g} h of samples could fill (the widest jump: "
+        f"{steps[widest] / 3600:.4g} h after sample {widest + 1})",
+        "one recording with a continuous clock (split the file, or mend its time stamps)",
+    )
 
 
 def _resample(position: np.ndarray, xyz: np.ndarray, rows: np.ndarray | None, n: int) -> np.ndarray:
@@ -236,17 +327,25 @@ def _repeated_rows(
     matching = same_values(repeats[second_half], repeats[second_half] - half[second_half])
     mismatches = np.bincount(run_id[second_half], weights=~matching, minlength=len(run_first))
     packet_again = (run_size % 2 == 0) & (mismatches == 0)
+    # Every row received twice in a row (a whole file doubled row by row): each odd row of
+    # the run repeats the row before it. Runs of one packet doubled so grow to twice the
+    # night's usual run, where the excess below would see nothing unusual.
+    odd = (size % 2 == 0) & ~packet_again[run_id] & ((repeats - run_first[run_id]) % 2 == 1)
+    pairs_match = same_values(repeats[odd], repeats[odd] - 1)
+    unpaired = np.bincount(run_id[odd], weights=~pairs_match, minlength=len(run_first))
+    paired = (run_size % 2 == 0) & ~packet_again & (unpaired == 0)
+    pair_copy = odd & paired[run_id]
     # Rows equal to the row before them, in runs longer than usual, up to the excess.
     singles = n_rows - int(run_size.sum())  # rows whose stamp no other row shares: runs of 1
     sizes = np.bincount(run_size)
     sizes[1] += singles
     excess = np.maximum(run_size - int(np.argmax(sizes)), 0)
-    candidate = ~packet_again[run_id] & (excess[run_id] > 0)
+    candidate = ~packet_again[run_id] & ~paired[run_id] & (excess[run_id] > 0)
     candidate[candidate] = same_values(repeats[candidate], repeats[candidate] - 1)
     rank = np.cumsum(candidate)  # candidates so far; less those of earlier runs
     rank -= np.concatenate([[0], rank[:-1]])[np.searchsorted(run_id, run_id)]
     row_again = candidate & (rank <= excess[run_id])
-    return (second_half & packet_again[run_id]) | row_again
+    return (second_half & packet_again[run_id]) | pair_copy | row_again
 
 
 def _runs(repeats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

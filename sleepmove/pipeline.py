@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from detection.grid import Grid, regularize
+from detection.grid import Grid, UnusableTimes, regularize
 from detection.movements import detect_movements
 from detection.night import NightScore, score_night
 from detection.parallel import in_background
@@ -164,12 +164,15 @@ def analyze(
 
 def _grid(recording: Recording, params: AnalysisParameters) -> Grid:
     path = recording.path
-    grid = regularize(
-        recording.time_s,
-        recording.xyz_g,
-        params.detection.max_gap_bridged_s,
-        recording.nominal_rate_hz,
-    )
+    try:
+        grid = regularize(
+            recording.time_s,
+            recording.xyz_g,
+            params.detection.max_gap_bridged_s,
+            recording.nominal_rate_hz,
+        )
+    except UnusableTimes as error:
+        raise InputError(path, error.problem, expected=error.expected) from None
     duration = grid.end_s - grid.start_s  # after clock resets are undone
     if duration < MIN_DURATION_S:
         raise InputError(

@@ -144,3 +144,72 @@ def test_resampling_reads_through_reordered_and_deduplicated_rows(span, monkeypa
     assert any("duplicated" in note for note in messy.notes)
     assert any("time order" in note for note in messy.notes)
     np.testing.assert_array_equal(messy.xyz, clean.xyz)
+
+
+def _night(n=6000, rate=10.0, seed=5):
+    rng = np.random.default_rng(seed)
+    return 1_741_991_400.0 + np.arange(n) / rate, rng.normal(size=(n, 3)).astype(np.float32)
+
+
+def test_samples_further_apart_than_a_gap_are_refused_not_divided_by_zero():
+    from detection.grid import UnusableTimes
+
+    t, xyz = _night(600)
+    with pytest.raises(UnusableTimes, match=r"sample rate too low.*median step 60 s"):
+        regularize(t[0] + 60.0 * np.arange(600), xyz, 1.0)  # one-minute epochs
+
+
+def test_corrupted_stamps_are_dropped_and_counted():
+    # A flipped digit (31 years on), a stamp 1e7 s back, a burst of three stamps an hour on,
+    # and a first stamp from an unset clock (0): each far from both neighbours, dropped.
+    t, xyz = _night()
+    clean = regularize(t, xyz, 1.0)
+    bad = t.copy()
+    bad[1000] += 31 * 365.25 * 86400
+    bad[2000] -= 1e7
+    bad[3000:3003] += 3600
+    bad[0] = 0.0
+    grid = regularize(bad, xyz, 1.0)
+    assert "6 rows whose time stamp lies far from both neighbours'" in " ".join(grid.notes)
+    assert grid.n == clean.n - 1 and len(grid.gaps_s) == 0  # the first sample went too
+    assert grid.rate_hz == 10.0
+
+
+def test_a_clock_reset_is_not_taken_for_corrupted_stamps():
+    t, xyz = _night()
+    reset = t.copy()
+    reset[3000:] -= 3600
+    grid = regularize(reset, xyz, 1.0)
+    assert "clock went back" in " ".join(grid.notes) and "far from" not in " ".join(grid.notes)
+    assert grid.n >= 6000
+
+
+@pytest.mark.parametrize("jump_s", [31 * 365.25 * 86400, 1e7])
+def test_the_grid_never_outgrows_its_samples(jump_s):
+    # A clock that jumps for good: the grid would need millions of points per sample.
+    from detection.grid import GRID_EXTRA_POINTS, GRID_POINTS_PER_SAMPLE, UnusableTimes
+
+    t, xyz = _night()
+    t[3000:] += jump_s
+    with pytest.raises(UnusableTimes, match=r"the time stamps span .* after sample 3000\)"):
+        regularize(t, xyz, 1.0)
+    # A long loss within the bound is a gap, as ever.
+    t, xyz = _night()
+    loss_s = (GRID_POINTS_PER_SAMPLE * 6000 + GRID_EXTRA_POINTS) / 10.0 / 2
+    t[3000:] += loss_s
+    grid = regularize(t, xyz, 1.0)
+    assert len(grid.gaps_s) == 1 and grid.n == pytest.approx(6000 + loss_s * 10, abs=2)
+
+
+def test_a_file_of_packets_doubled_row_by_row_keeps_its_rate():
+    # Stamps per packet of 8 to 12 rows at 100 Hz, every row written twice: the runs of equal
+    # stamps double, so the night's usual run does too; each odd row repeats the one before.
+    rng = np.random.default_rng(1)
+    sizes = rng.integers(8, 13, 2000)
+    t = np.repeat(np.cumsum(sizes) / 100.0, sizes)
+    xyz = rng.normal(size=(len(t), 3)).astype(np.float32)
+    clean = regularize(t, xyz)
+    doubled = regularize(np.repeat(t, 2), np.repeat(xyz, 2, axis=0))
+    assert doubled.rate_hz == clean.rate_hz == 100.0
+    assert f"{len(t)} duplicated rows dropped" in doubled.notes
+    np.testing.assert_allclose(doubled.xyz, clean.xyz, atol=1e-6)
