@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import io
 import json
 import os
 import time
@@ -31,14 +32,24 @@ class DiskFull(Exception):
 
 
 class CsvAppender:
-    """Append-only samples; at most one second of them is ever only in memory."""
+    """Append-only samples; at most one second of them is ever only in memory.
+
+    Each chunk goes to the file in whole: when a write fails (disk full), the file is cut
+    back to its last whole row, so it holds exactly the samples counted as written."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        new = not os.path.exists(path) or os.path.getsize(path) == 0
-        self.handle = open(path, "a", encoding="ascii")
-        if new:
-            self.handle.write("time,x,y,z\n")
+        try:
+            self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            self.size = os.fstat(self.fd).st_size
+        except OSError as error:
+            raise DiskFull(f"{path}: cannot write ({error.strerror or error})") from None
+        if self.size == 0:
+            try:
+                self._write(b"time,x,y,z\n")
+            except DiskFull:
+                os.close(self.fd)
+                raise
         self.last_sync = time.monotonic()
         self.samples = 0
 
@@ -46,31 +57,78 @@ class CsvAppender:
         if len(times_unix) == 0:
             return
         rows = np.column_stack([times_unix, xyz_g])
+        text = io.StringIO()
         try:
-            np.savetxt(self.handle, rows, fmt=["%.3f", "%.5f", "%.5f", "%.5f"], delimiter=",")
-        except OSError as error:
+            np.savetxt(text, rows, fmt=["%.3f", "%.5f", "%.5f", "%.5f"], delimiter=",")
+        except OSError as error:  # a fault injected in the formatting (tests) reads the same
             raise DiskFull(f"{self.path}: cannot write ({error.strerror or error})") from None
+        self._write(text.getvalue().encode("ascii"))
         self.samples += len(times_unix)
         if time.monotonic() - self.last_sync >= SYNC_EVERY_S:
             self.sync()
 
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        try:
+            while view:  # a full disk may take part of a chunk before it refuses the rest
+                view = view[os.write(self.fd, view) :]
+        except OSError as error:
+            try:
+                os.ftruncate(self.fd, self.size)  # no cut row: readers would stop at it
+            except OSError:
+                pass  # the reader still drops a cut last line
+            raise DiskFull(f"{self.path}: cannot write ({error.strerror or error})") from None
+        self.size += len(data)
+
     def sync(self) -> None:
         try:
-            self.handle.flush()
-            os.fsync(self.handle.fileno())
+            os.fsync(self.fd)
         except OSError as error:
             raise DiskFull(f"{self.path}: cannot write ({error.strerror or error})") from None
         self.last_sync = time.monotonic()
 
     def close(self) -> None:
+        if self.fd < 0:
+            return
         try:
             self.sync()
         except DiskFull:
             pass  # already reported; what reached the disk stays there
         try:
-            self.handle.close()
+            os.close(self.fd)
         except OSError:
             pass
+        self.fd = -1
+
+
+class SpaceReserve:
+    """Space held back in the recording's folder: when the disk fills, releasing it lets the
+    last `recording.json` (and its temporary) be written, so it matches the CSV."""
+
+    NAME = ".recording-reserve"
+    SIZE = 1 << 20  # recording.json is a few kB; its messages are bounded, its gaps nearly
+
+    def __init__(self, folder: str) -> None:
+        self.path: str | None = os.path.join(folder, self.NAME)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                view = memoryview(bytes(self.SIZE))  # real blocks, not a sparse file
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+        except OSError:  # the disk is already (nearly) full: no reserve, say so later
+            self.release()
+
+    def release(self) -> None:
+        if self.path is None:
+            return
+        try:
+            os.remove(self.path)
+        except OSError:
+            pass
+        self.path = None
 
 
 @dataclass
@@ -128,6 +186,7 @@ class SensorSession:
         self.connect_lock = connect_lock or asyncio.Lock()
         self.on_samples = on_samples  # the live view's copy of what was written
         self.disk_full = False
+        self.write_error: str | None = None  # why writing stopped (disk full), in one line
 
     async def run(self, stop: asyncio.Event, deadline: float) -> None:
         backoff = 0.5
@@ -237,14 +296,18 @@ class SensorSession:
                 self.writer.append(times, decoded.xyz_g)
             except DiskFull as error:
                 self._note(str(error))
+                self.write_error = str(error)
                 self.stats.state = "disk full"
                 self.disk_full = True
                 self.lost.set()
                 return
-            if self.on_samples is not None:
-                self.on_samples(times, decoded.xyz_g)
             self.stats.samples += len(times)
             self.last_time = float(times[-1])
+            if self.on_samples is not None:
+                try:
+                    self.on_samples(times, decoded.xyz_g)
+                except Exception as error:  # the live view must never stop the recording
+                    self._note(f"live view: {type(error).__name__}: {error}"[:200])
 
 
 class PolarSession(SensorSession):
@@ -408,14 +471,28 @@ class PineTimeSession(SensorSession):
 
 
 def write_recording_json(path: str, sessions: list[SessionStats], extra: dict) -> None:
-    """Written to a temporary name and renamed: always a complete file."""
+    """Written to a temporary name and renamed: always a complete file. When it cannot be
+    written (disk full), the temporary is removed and `DiskFull` raised; the file named
+    `path` is then the previous complete one."""
     record = {**extra, "sensors": [asdict(s) for s in sessions]}
+    data = json.dumps(record, indent=1).encode("utf-8")
     temporary = path + ".partial"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(record, handle, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    except OSError as error:
+        try:
+            os.remove(temporary)  # a stray, and its blocks are what the next try needs
+        except OSError:
+            pass
+        raise DiskFull(f"{path}: cannot write ({error.strerror or error})") from None
 
 
 def iso_now() -> str:

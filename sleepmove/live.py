@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 import numpy as np
 
 from detection.bilateral import combine_legs
@@ -34,6 +37,39 @@ class LiveWindow:
         times, xyz = times[keep], xyz[keep]
         self.chunks = [(times, xyz)]
         return times, xyz
+
+
+class LiveView:
+    """`live_summary` that can never stop a recording: whatever it raises is counted, told
+    once per distinct message, and the night goes on without a live view until it works."""
+
+    MAX_MESSAGES = 20  # a detector failing differently every time must not fill memory
+
+    def __init__(
+        self,
+        windows: dict[str, LiveWindow],
+        tell: Callable[[str], None] | None = None,
+    ) -> None:
+        self.windows = windows
+        self.tell = tell or _to_stderr
+        self.errors: dict[str, int] = {}  # message -> times it happened
+
+    def update(self) -> dict | None:
+        try:
+            return live_summary(self.windows)
+        except Exception as error:  # the live view is a nicety; the recording is the point
+            message = f"{type(error).__name__}: {error}"[:200]
+            if message in self.errors:
+                self.errors[message] += 1
+            elif len(self.errors) < self.MAX_MESSAGES:
+                self.errors[message] = 1
+                self.tell(f"live view failed ({message}); recording goes on")
+            return None
+
+
+def _to_stderr(line: str) -> None:
+    sys.stderr.write(f"\nsleepmove: {line}\n")
+    sys.stderr.flush()
 
 
 def live_summary(

@@ -14,16 +14,18 @@ from sensor.errors import InputError
 from sensor.protocols import witmotion
 from sensor.recorder import (
     CsvAppender,
+    DiskFull,
     MetaMotionSession,
     MovesenseSession,
     PineTimeSession,
     PolarSession,
     SessionStats,
+    SpaceReserve,
     WitMotionSession,
     iso_now,
     write_recording_json,
 )
-from sleepmove.live import LiveWindow, live_summary
+from sleepmove.live import LiveView, LiveWindow
 
 LIVE_EVERY_S = 30.0  # the live view re-runs the detector this often (real seconds)
 EMULATED = {
@@ -43,6 +45,8 @@ SESSIONS = {
     "pinetime": (PineTimeSession, "pinetime (coarse)"),
 }
 MOVESENSE_RATES = (13, 26, 52, 104, 208, 416, 833, 1666)
+# What a recording leaves in its folder: a folder holding any of them is never written into.
+RECORDING_FILES = ("night.csv", "left.csv", "right.csv", "recording.json", "truth.json")
 
 
 def protocol_of_device(name: str) -> str:
@@ -60,6 +64,21 @@ def rate_for(protocol: str, wanted: int) -> int:
     if protocol == "pinetime":
         return 10  # at most about 10 Hz, notified on change
     return wanted
+
+
+def check_destination(out: str) -> None:
+    """Refuse a folder that already holds a recording, before anything is written: a rerun
+    would append to a CSV whose last line may be cut (unreadable after it) and replace the
+    first session's recording.json and truth.json."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise InputError(out, "is a file, not a folder", expected="a new or empty folder for --out")
+    present = [name for name in RECORDING_FILES if os.path.exists(os.path.join(out, name))]
+    if present:
+        raise InputError(
+            out,
+            f"already holds a recording ({', '.join(present)}); nothing was changed",
+            expected="a new or empty folder for --out",
+        )
 
 
 def parse_duration(text: str) -> float:
@@ -118,6 +137,7 @@ async def record(args, script=None) -> dict:
             f"cannot emulate {args.emulate!r}",
             expected=", ".join(EMULATED) + " (one, or two for two legs)",
         )
+    check_destination(args.out)
     os.makedirs(args.out, exist_ok=True)
     two = bool(args.device_right) or len(emulate) == 2
     sides = ["left", "right"] if two else [args.side or ""]
@@ -206,6 +226,7 @@ async def record(args, script=None) -> dict:
         )
 
     deadline = clock() + duration
+    reserve = SpaceReserve(args.out)
     sessions, writers, stats = [], [], []
     connect_lock = asyncio.Lock()
     windows = {side: LiveWindow() for side in sides}
@@ -238,30 +259,45 @@ async def record(args, script=None) -> dict:
     tasks = [asyncio.create_task(s.run(stop, deadline)) for s in sessions]
     if script is not None:
         asyncio.create_task(script(emulators))
+    view = LiveView(windows)
     live, last_live = None, time.monotonic()
     try:
         while not all(t.done() for t in tasks):
             await asyncio.sleep(1.0)
             every = max(LIVE_EVERY_S / (args.speed if args.emulate else 1.0), 1.0)
             if time.monotonic() - last_live >= every:
-                live, last_live = live_summary(windows), time.monotonic()
+                live, last_live = view.update(), time.monotonic()
                 if live:
                     extra["live"] = live
+                if view.errors:
+                    extra["live_errors"] = view.errors
             _status(stats, live)
-            write_recording_json(path, stats, extra)
+            try:
+                write_recording_json(path, stats, extra)
+            except DiskFull:
+                pass  # the CSV comes first; the last write below has the reserve
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         for writer in writers:
             writer.close()
-        write_recording_json(path, stats, extra)
+        reserve.release()  # room for the last recording.json even on a full disk
+        problems = [s.write_error for s in sessions if s.write_error]
+        try:
+            write_recording_json(path, stats, extra)
+        except DiskFull as error:
+            problems.append(f"{error}; it describes the recording as it was before")
         sys.stderr.write("\n")
     if args.emulate and sessions[0].offset_s is not None:
-        _write_truth(args, plan, sides, sessions, emulators)
+        try:
+            _write_truth(args, plan, sides, sessions, emulators)
+        except OSError as error:
+            problems.append(f"truth.json: cannot write ({error.strerror or error})")
     return {
         "files": {s.side: w.path for s, w in zip(stats, writers)},
         "stats": stats,
         "emulators": emulators,
+        "problems": problems,  # one line each: writing failed (disk full)
     }
 
 
@@ -286,8 +322,15 @@ def _write_truth(args, plan, sides, sessions, emulators) -> None:
     truth = truth_record(
         plan, legs, sessions[0].offset_s, files, sensors, gaps, args.scenario, args.seed
     )
-    with open(os.path.join(args.out, "truth.json"), "w", encoding="utf-8") as handle:
-        json.dump(truth, handle, indent=1)
+    path = os.path.join(args.out, "truth.json")
+    try:  # a temporary name and a rename: never half a truth.json
+        with open(path + ".partial", "w", encoding="utf-8") as handle:
+            json.dump(truth, handle, indent=1)
+        os.replace(path + ".partial", path)
+    except OSError:
+        if os.path.exists(path + ".partial"):
+            os.remove(path + ".partial")
+        raise
 
 
 def _status(stats: list[SessionStats], live: dict | None) -> None:
@@ -317,6 +360,7 @@ async def _adapter_ready() -> None:
 
 
 def run_record_command(args) -> int:
+    check_destination(args.out)  # before the adapter is tried: a refusal costs nothing
     if not args.emulate:
         try:  # no adapter, no BlueZ, no permission: say so now, not after a night of retries
             asyncio.run(_adapter_ready())
@@ -327,17 +371,23 @@ def run_record_command(args) -> int:
                 file=sys.stderr,
             )
             return 2
-    result = asyncio.run(record(args))
+    try:
+        result = asyncio.run(record(args))
+    except DiskFull as error:  # not even a CSV's header could be written
+        print(f"sleepmove: error: {error}; nothing was recorded", file=sys.stderr)
+        return 1
     files = result["files"]
-    for stats in result["stats"]:
-        if stats.state == "disk full":
-            print(
-                f"sleepmove: error: {stats.messages[-1]}; the recording stopped there and "
-                "everything written so far is kept and can be analyzed",
-                file=sys.stderr,
-            )
-    if not any(s.samples for s in result["stats"]):
-        print("nothing was recorded", file=sys.stderr)
+    samples = sum(s.samples for s in result["stats"])
+    if result["problems"]:
+        print(
+            f"sleepmove: error: {result['problems'][0]}; the recording stopped there, and the "
+            f"{samples} samples written are kept in {args.out}/: free some space, then run "
+            f"'{_analyze_command(files, args.out)}'",
+            file=sys.stderr,
+        )
+        return 1
+    if not samples:
+        print(f"sleepmove: error: nothing was recorded into {args.out}/", file=sys.stderr)
         return 1
     from sleepmove.pipeline import AnalyzeRequest, analyze
 
@@ -345,10 +395,29 @@ def run_record_command(args) -> int:
     try:
         analysis = analyze(AnalyzeRequest(inputs, args.out, report=not args.no_report))
     except InputError as error:
-        print(f"recorded, but not analyzed: {error}", file=sys.stderr)
-        return 0
+        print(
+            f"sleepmove: error: recorded {samples} samples into {args.out}/, but not "
+            f"analyzed: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError as error:  # the recording is whole; only the results could not be written
+        print(
+            f"sleepmove: error: recorded {samples} samples into {args.out}/, but the "
+            f"analysis could not be written ({error.strerror or error}); run "
+            f"'{_analyze_command(files, args.out)}' when there is room",
+            file=sys.stderr,
+        )
+        return 1
     print(
-        f"recorded {sum(s.samples for s in result['stats'])} samples; "
-        f"PLM index {analysis.summary['plm_index']}; results in {args.out}/"
+        f"recorded {samples} samples; PLM index {analysis.summary['plm_index']}; "
+        f"results in {args.out}/"
     )
     return 0
+
+
+def _analyze_command(files: dict[str, str], out: str) -> str:
+    if set(files) == {"left", "right"}:
+        return f"sleepmove analyze --left {files['left']} --right {files['right']} --out {out}"
+    side, path = next(iter(files.items()))
+    return f"sleepmove analyze {path}{f' --side {side}' if side else ''} --out {out}"
