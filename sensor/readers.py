@@ -220,18 +220,28 @@ def _read_table(source: _Source, first_line: str, units: str) -> Recording:
     path = source.path
     has_header, time_col, axes = table_layout(path, first_line)
     wanted = [time_col, *axes]
-    table, warnings = _parse_csv(source, has_header, wanted)
+    names = None
+    if has_header:  # names padded with spaces (`time, x, y, z`): the header is read as named
+        raw = first_line.strip().lstrip("\ufeff").split(",")
+        if any(name != name.strip() for name in raw):
+            names = [name.strip().strip('"') for name in raw]
+    table, warnings = _parse_csv(source, has_header, wanted, column_names=names)
     header_lines = 1 if has_header else 0
     xyz = _numeric_axes(path, table, axes, header_lines)
-    time_s, clock = time_column(path, table.column(time_col), header_lines)
+    time_s, clock = time_column(path, table.column(time_col), header_lines, warnings, time_col)
     del table
     release_parse_memory()
     return _finish(path, time_s, xyz, clock, units, None, warnings)
 
 
 def _parse_csv(
-    source: _Source, has_header: bool, wanted: list[str], skip_rows: int = 0
+    source: _Source,
+    has_header: bool,
+    wanted: list[str],
+    skip_rows: int = 0,
+    column_names: list[str] | None = None,
 ) -> tuple[pa.Table, list[str]]:
+    """The table; `column_names`, if given, replace the header line's own."""
     path = source.path
     invalid: list[tuple[int | None, str]] = []
 
@@ -239,8 +249,13 @@ def _parse_csv(
         invalid.append((row.number, row.text))
         return "skip"
 
+    if column_names is not None:
+        skip_rows += 1  # the header line, named anew
     read = pacsv.ReadOptions(
-        skip_rows=skip_rows, autogenerate_column_names=not has_header, block_size=1 << 24
+        skip_rows=skip_rows,
+        column_names=column_names,
+        autogenerate_column_names=not has_header and column_names is None,
+        block_size=1 << 24,
     )
     try:
         table = pacsv.read_csv(
@@ -349,45 +364,161 @@ def _first_non_numeric(column: pa.ChunkedArray) -> int:
     return int(bad[0]) if len(bad) else 0
 
 
-def time_column(path: str, column: pa.ChunkedArray, header_lines: int) -> tuple[np.ndarray, str]:
+def time_column(
+    path: str,
+    column: pa.ChunkedArray,
+    header_lines: int,
+    warnings: list[str] | None = None,
+    name: str = "",
+) -> tuple[np.ndarray, str]:
+    """Seconds (Unix, naive wall clock, or from the start) and the kind of clock.
+
+    Numbers are Unix seconds, milliseconds, microseconds or nanoseconds by their magnitude,
+    else time from the start, in the unit the column's name gives (`time_ms`) or, without
+    one, the unit in which the steps between rows look like a sensor's. Cells that are not
+    times become NaN (the row is dropped and counted) with a warning naming the first,
+    unless most are: then the file is refused, naming the first.
+    """
     kind = column.type
     if pa.types.is_timestamp(kind):
         ns = column.cast(pa.timestamp("ns", tz=kind.tz)).to_numpy().astype("int64")
         clock = CLOCK_UNIX if kind.tz else CLOCK_NAIVE
         return ns / 1e9, clock
     if pa.types.is_floating(kind) or pa.types.is_integer(kind):
-        values = arrow_backed_empty(len(column), np.float64)
-        start = 0
-        for chunk in column.chunks:  # each chunk straight into place (see arrow_backed_empty)
-            values[start : start + len(chunk)] = numeric_values(chunk)
-            start += len(chunk)
-        sample = values[:: max(1, len(values) // 100_000)]  # the scale, not every stamp
-        finite = sample[np.isfinite(sample)]
-        typical = float(np.median(finite)) if len(finite) else 0.0
-        if typical > 1e11:  # Unix milliseconds (after 1973)
-            values /= 1000.0
-            return values, CLOCK_UNIX
-        if typical > 1e8:  # Unix seconds (after 1973)
-            return values, CLOCK_UNIX
-        return values, CLOCK_RELATIVE
+        return _numeric_time(column, name, warnings)
+    if pa.types.is_null(kind):  # no cell holds anything
+        _refuse_time(path, "", 0, header_lines)
+    text = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    text = text.cast(pa.string()) if not pa.types.is_string(text.type) else text
+    import pyarrow.compute as pc
+
+    head = text.slice(0, 100).drop_null()
+    if (pc.sum(pc.match_substring_regex(head, NUMBER_PATTERN)).as_py() or 0) > len(head) / 2:
+        trimmed = pc.utf8_trim_whitespace(text)
+        number = pc.match_substring_regex(trimmed, NUMBER_PATTERN)
+        kept = pc.if_else(number, trimmed, pa.scalar(None, pa.string()))
+        junk = np.flatnonzero(
+            (~number.to_numpy(zero_copy_only=False)) & text.is_valid().to_numpy(False)
+        )
+        _check_junk(path, text, junk, header_lines, warnings)
+        return _numeric_time(pa.chunked_array([kept.cast(pa.float64())]), name, warnings)
     import pandas as pd
 
-    text = column.to_pandas()
-    parsed = pd.to_datetime(text, errors="coerce", utc=False, format="mixed")
-    bad = np.flatnonzero(parsed.isna().to_numpy())
-    if len(bad):
-        row = int(bad[0])
-        raise InputError(
-            path,
-            f"not a time: {str(text.iloc[row])[:40]!r}",
-            where=f"line {header_lines + row + 1}",
-            expected="Unix seconds or milliseconds, seconds from start, or ISO-8601",
-        )
+    values = text.to_pandas()
+    parsed = pd.to_datetime(values, errors="coerce", utc=False, format="mixed")
+    bad = np.flatnonzero(parsed.isna().to_numpy() & values.notna().to_numpy())
+    _check_junk(path, text, bad, header_lines, warnings)
     if getattr(parsed.dt, "tz", None) is not None:
-        ns = parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ns]")
-        ns = ns.astype("int64")
-        return ns / 1e9, CLOCK_UNIX
-    return parsed.to_numpy().astype("datetime64[ns]").astype("int64") / 1e9, CLOCK_NAIVE
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        clock = CLOCK_UNIX
+    else:
+        clock = CLOCK_NAIVE
+    missing = parsed.isna().to_numpy()
+    seconds = parsed.to_numpy().astype("datetime64[ns]").astype("int64") / 1e9
+    seconds[missing] = np.nan
+    return seconds, clock
+
+
+NUMBER_PATTERN = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+
+
+def _check_junk(
+    path: str, text: pa.Array, bad: np.ndarray, header_lines: int, warnings: list[str] | None
+) -> None:
+    """Cells of the time column that are not times: refused if most are, else counted."""
+    if not len(bad):
+        return
+    row = int(bad[0])
+    value = text[row].as_py()
+    if len(bad) * 2 > len(text) - text.null_count or warnings is None:
+        # Name a cell that is no number either: in a column of numbers and junk, the numbers
+        # are not the fault.
+        import pyarrow.compute as pc
+
+        number = pc.match_substring_regex(text.take(pa.array(bad)), NUMBER_PATTERN)
+        other = np.flatnonzero(~number.to_numpy(zero_copy_only=False))
+        row = int(bad[other[0]]) if len(other) else row
+        _refuse_time(path, text[row].as_py(), row, header_lines)
+    warnings.append(
+        f"{len(bad)} rows whose time is unreadable dropped (first at line "
+        f"{header_lines + row + 1}: {str(value)[:40]!r})"
+    )
+
+
+def _refuse_time(path: str, value: object, row: int, header_lines: int) -> None:
+    raise InputError(
+        path,
+        f"not a time: {str(value)[:40]!r}",
+        where=f"line {header_lines + row + 1}",
+        expected="Unix seconds, milliseconds, microseconds or nanoseconds, seconds or "
+        "milliseconds from the start, or ISO-8601",
+    )
+
+
+# Unix times (1973 to 5138) in seconds, milliseconds, microseconds and nanoseconds: each in
+# its own decades, so the magnitude tells the unit.
+UNIX_SCALES = ((1e17, 1e-9), (1e14, 1e-6), (1e11, 1e-3), (1e8, 1.0))
+TIME_UNITS = {
+    "s": 1.0, "sec": 1.0, "secs": 1.0, "seconds": 1.0, "second": 1.0,
+    "ms": 1e-3, "msec": 1e-3, "millis": 1e-3, "milliseconds": 1e-3, "millisecond": 1e-3,
+    "us": 1e-6, "µs": 1e-6, "usec": 1e-6, "micros": 1e-6, "microseconds": 1e-6,
+    "ns": 1e-9, "nsec": 1e-9, "nanos": 1e-9, "nanoseconds": 1e-9,
+}  # fmt: skip
+# Steps between rows (in the file's unit) above which time from the start is taken to be
+# in milliseconds, microseconds, nanoseconds: each bound halfway (in decades) between a
+# sensor's steps in one unit (1 to 100 ms: 10 Hz to 1 kHz) and in the next.
+RELATIVE_STEP_UNITS = ((3e5, 1e-9), (300.0, 1e-6), (0.3, 1e-3))
+
+
+def _name_unit(name: str) -> float | None:
+    """Seconds per unit named in a time column's name (`time_ms`, `Time (µs)`), if any."""
+    words = re.findall(r"[a-zµ]+", name.lower())
+    for word in words[1:]:
+        if word in TIME_UNITS:
+            return TIME_UNITS[word]
+    if words:
+        glued = re.fullmatch(r"(?:time|timestamp|t|epoch|unixtime|ts|clock)(ms|us|ns)", words[0])
+        if glued:
+            return TIME_UNITS[glued.group(1)]
+    return None
+
+
+def _numeric_time(
+    column: pa.ChunkedArray, name: str, warnings: list[str] | None
+) -> tuple[np.ndarray, str]:
+    values = arrow_backed_empty(len(column), np.float64)
+    start = 0
+    for chunk in column.chunks:  # each chunk straight into place (see arrow_backed_empty)
+        values[start : start + len(chunk)] = numeric_values(chunk)
+        start += len(chunk)
+    sample = values[:: max(1, len(values) // 100_000)]  # the scale, not every stamp
+    finite = sample[np.isfinite(sample)]
+    if not len(finite):
+        return values, CLOCK_RELATIVE
+    low, typical, high = (float(q) for q in np.quantile(finite, [0.01, 0.5, 0.99]))
+    # Unix times lie decades from zero; time from the start lies within its span of it
+    # (microseconds from the start reach Unix seconds' magnitude after 100 s).
+    if typical > 1e8 and typical > 2 * (high - low):
+        scale = next(scale for floor, scale in UNIX_SCALES if typical > floor)
+        if scale != 1.0:
+            values *= scale
+        return values, CLOCK_UNIX
+    scale = _name_unit(name)
+    if scale is None:
+        head = values[:10_001]
+        steps = np.diff(head[np.isfinite(head)])
+        steps = steps[steps > 0]
+        step = float(np.median(steps)) if len(steps) >= 3 else 0.0
+        scale = next((scale for floor, scale in RELATIVE_STEP_UNITS if step > floor), 1.0)
+        if scale != 1.0 and warnings is not None:
+            unit = {1e-3: "milliseconds", 1e-6: "microseconds", 1e-9: "nanoseconds"}[scale]
+            warnings.append(
+                f"the time column was read as {unit} from the start (typical step "
+                f"{step:.4g}); name the column time_s or time_ms to say which"
+            )
+    if scale != 1.0:
+        values *= scale
+    return values, CLOCK_RELATIVE
 
 
 def _read_actilife(source: _Source, head: list[str], units: str) -> Recording:

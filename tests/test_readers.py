@@ -233,3 +233,56 @@ def test_numeric_values_read_arrow_buffers_with_offsets_and_empty_fields(tmp_pat
     np.testing.assert_array_equal(numeric_values(axis.slice(1, 2)), [1.5, np.nan])
     whole = pacsv.read_csv(write(tmp_path / "ints.csv", "t\n7\n8\n9\n")).column("t").chunks[0]
     assert numeric_values(whole.slice(1)).tolist() == [8, 9]
+
+
+@pytest.mark.parametrize(
+    "header, scale, clock",
+    [
+        ("time", 1e6, "unix"),  # Unix microseconds
+        ("time", 1e9, "unix"),  # Unix nanoseconds
+        ("time", 1e3, "relative"),  # milliseconds from the start
+        ("time", 1e6, "relative"),  # microseconds from the start (past Unix seconds' size)
+        ("time_ms", 1e3, "relative"),  # named
+        ("Time (µs)", 1e6, "relative"),
+    ],
+)
+def test_time_units_are_detected(tmp_path, header, scale, clock):
+    n = 3000  # 10 minutes at 5 Hz
+    seconds = np.arange(n) / 5.0 + (1_700_000_000.0 if clock == "unix" else 0.0)
+    body = "".join(f"{round(s * scale)},0,0,1\n" for s in seconds)
+    rec = read_recording(write(tmp_path / "u.csv", f"{header},x,y,z\n{body}"))
+    assert rec.clock == clock
+    np.testing.assert_allclose(rec.time_s, seconds, rtol=0, atol=1e-6)
+    # Time from the start in a unit guessed from its steps is said; a named unit is not.
+    guessed = clock == "relative" and header == "time"
+    assert ("read as " in " ".join(rec.warnings)) == guessed
+
+
+def test_junk_in_one_time_cell_drops_that_row_and_names_its_line(tmp_path):
+    body = rows(100)
+    body[60] = ("1700000001.2x0", *body[60][1:])
+    rec = read_recording(write(tmp_path / "j.csv", csv("time,x,y,z", body)))
+    assert len(rec.time_s) == 99 and np.isfinite(rec.time_s).all()
+    assert "1 rows whose time is unreadable dropped (first at line 62: '1700000001.2x0')" in (
+        rec.warnings
+    )
+    # Junk in ISO times too.
+    iso = ["datetime,x,y,z"] + [f"2025-03-14T22:30:{i / 10:06.3f}Z,0,0,1" for i in range(100)]
+    iso[31] = "2025-03-14T22:3O:03.000Z,0,0,1"
+    rec = read_recording(write(tmp_path / "i.csv", "\n".join(iso) + "\n"))
+    assert len(rec.time_s) == 99 and "line 32: '2025-03-14T22:3O:03.000Z'" in rec.warnings[0]
+
+
+def test_a_time_column_mostly_of_junk_is_refused_at_its_first_bad_line(tmp_path):
+    body = rows(10)
+    for i in range(2, 10):
+        body[i] = (f"oops{i}", *body[i][1:])
+    with pytest.raises(InputError, match=r"not a time: 'oops2' \(line 4\)"):
+        read_recording(write(tmp_path / "j.csv", csv("time,x,y,z", body)))
+
+
+def test_a_header_with_spaces_after_the_commas(tmp_path):
+    text = "time, x, y, z\n" + "".join(f"{', '.join(r)}\n" for r in rows())
+    rec = read_recording(write(tmp_path / "s.csv", text))
+    np.testing.assert_allclose(rec.xyz_g[0], [0.01, 0.02, 1.0], atol=1e-6)
+    assert rec.time_s[1] - rec.time_s[0] == pytest.approx(0.02, abs=1e-6)
