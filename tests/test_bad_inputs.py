@@ -14,6 +14,8 @@ REFUSED = {
     "empty.csv": "empty file",
     "binary.csv": "binary data, not a CSV text file",
     "junk_line.csv": "not a number in column 'y': 'oops' (line 5)",
+    "minute_epochs.csv": "sample rate too low",
+    "clock_jump_years.csv": "the time stamps span",
 }
 ACCEPTED_WITH_WARNING = {
     "truncated.csv.gz": "the gzip file is cut short",
@@ -22,6 +24,9 @@ ACCEPTED_WITH_WARNING = {
     "clock_reset.csv": "the clock went back 1 time(s)",
     "duplicated_rows.csv": "10 duplicated rows dropped",
     "saturated.csv": "samples at the sensor's full scale (±4 g)",
+    "flipped_digit.csv": "1 rows whose time stamp lies far from both neighbours'",
+    "junk_time.csv": "1 rows whose time is unreadable dropped (first at line 3002: "
+    "'17419917O0.000')",
 }
 
 
@@ -99,3 +104,24 @@ def test_two_sensors_that_do_not_overlap(tmp_path, capsys):
         == 2
     )
     assert "overlap for only 0 s" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_corrupted_stamp_costs_neither_memory_nor_time(tmp_path):
+    # A flipped digit moves one stamp 31 years on: the night is the same 11 minutes.
+    out = tmp_path / "out"
+    assert main(["analyze", str(BAD / "flipped_digit.csv"), "--out", str(out), "--no-report"]) == 0
+    recording = json.loads((out / "summary.json").read_text())["recording"]
+    assert recording["duration_h"] * 60 == pytest.approx(11.0, abs=0.1)
+    assert recording["data_gaps_s"] == []
+
+
+@pytest.mark.parametrize("name", ["unix_microseconds.csv", "spaced_header.csv"])
+def test_read_as_the_plain_file(name, tmp_path):
+    # Unix microseconds and a header with spaces after the commas: the same night as written
+    # plainly (nan_values.csv less its two bad rows is that night too; compare its times).
+    out = tmp_path / "out"
+    assert main(["analyze", str(BAD / name), "--out", str(out), "--no-report"]) == 0
+    recording = json.loads((out / "summary.json").read_text())["recording"]
+    assert recording["clock"] == "unix" and recording["start"].startswith("2025-03-14T22:30:00")
+    assert recording["sample_rate_hz"] == {"single": 10.0}
+    assert recording["duration_h"] * 60 == pytest.approx(11.0, abs=0.1)

@@ -70,6 +70,25 @@ def main():
     junk = list(body)
     junk[4] = "1741991400.300,0.1,oops,0.9"
     write("junk_line.csv", junk)
+    # Issue 18: one-minute epochs; stamps in Unix microseconds; a flipped digit (+31 years)
+    # in one stamp; a clock that jumps 31 years for good; junk in one time cell; a header
+    # with spaces after the commas.
+    minutes = START + 60.0 * np.arange(600)
+    write("minute_epochs.csv", lines(minutes, xyz[:600]))
+    micro = ["time,x,y,z"] + [f"{round(a * 1e6)},{b:.4f},{c:.4f},{d:.4f}" for a, (b, c, d) in
+                              zip(t, xyz)]  # fmt: skip
+    write("unix_microseconds.csv", micro)
+    flipped = list(body)
+    flipped[3001] = "2" + flipped[3001][1:]  # 1741... -> 2741...: a thousand million s later
+    write("flipped_digit.csv", flipped)
+    jumped = t.copy()
+    jumped[3000:] += 31 * 365.25 * 86400
+    write("clock_jump_years.csv", lines(jumped, xyz))
+    junk_time = list(body)
+    junk_time[3001] = "17419917O0.000" + junk_time[3001][14:]
+    write("junk_time.csv", junk_time)
+    spaced = [", ".join(line.split(",")) for line in body]
+    write("spaced_header.csv", spaced)
 
 
 if __name__ == "__main__":
