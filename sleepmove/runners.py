@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -30,10 +32,55 @@ def run_local(tasks: list[NightTask], workers: int) -> Iterator[list[dict]]:
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         futures = [pool.submit(run_task_on_one_core, task) for task in tasks]
         for future in as_completed(futures):
             yield future.result()
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(batch_pid: int) -> None:
+    """Pool worker initializer: end this worker when the batch process dies.
+
+    A batch killed with -9 runs no cleanup, and its workers would go on finishing nights
+    nobody collects, then wait forever holding memory. On Linux the kernel sends SIGKILL
+    when the parent goes (PR_SET_PDEATHSIG); everywhere a thread also checks every second
+    that the parent is the same and the batch still runs. A night cut short is done again
+    by the next run: its key is written last."""
+    parent = os.getppid()  # the batch, or the fork server that started this worker
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watching thread still ends the worker, a second later
+    if not _parent_alive(parent, batch_pid):  # it died before the signal was asked for
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent, batch_pid), daemon=True).start()
+
+
+def _watch_parent(parent: int, batch_pid: int) -> None:
+    while _parent_alive(parent, batch_pid):
+        time.sleep(1.0)
+    os._exit(1)  # no cleanup: the batch that would collect the result is gone
+
+
+def _parent_alive(parent: int, batch_pid: int) -> bool:
+    if os.getppid() != parent:  # orphaned: adopted by init or a subreaper
+        return False
+    try:
+        os.kill(batch_pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, under another user (the pid was reused): the parent check decides
+    return True
 
 
 def run_dask(tasks: list[NightTask], address: str) -> Iterator[list[dict]]:
