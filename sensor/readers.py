@@ -7,9 +7,12 @@ Epoch-count exports are refused: they hold counts, not acceleration.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
+import sys
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -258,12 +261,13 @@ def _parse_csv(
         block_size=1 << 24,
     )
     try:
-        table = pacsv.read_csv(
-            source.arrow_input(),
-            read_options=read,
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(include_columns=wanted),
-        )
+        with _quiet_undecodable_rows():
+            table = pacsv.read_csv(
+                source.arrow_input(),
+                read_options=read,
+                parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+                convert_options=pacsv.ConvertOptions(include_columns=wanted),
+            )
     except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
         raise InputError(path, f"cannot parse as CSV ({str(exc).splitlines()[0]})") from None
     warnings = []
@@ -283,6 +287,24 @@ def _parse_csv(
     if table.num_rows == 0:
         raise InputError(path, "no data rows", expected="accelerometer samples")
     return table, warnings
+
+
+@contextlib.contextmanager
+def _quiet_undecodable_rows() -> Iterator[None]:
+    """Arrow decodes a row of the wrong length as UTF-8 before it calls the invalid-row
+    handler; a row that is not UTF-8 fails there, its exception is printed as 'Exception
+    ignored' and the parse then fails with a message of its own (the one line we print)."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        if not isinstance(unraisable.exc_value, UnicodeDecodeError):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 def release_parse_memory() -> None:
@@ -318,7 +340,8 @@ def _numeric_axes(path: str, table: pa.Table, axes: list[str], header_lines: int
         start = 0
         for chunk in column.chunks:  # each chunk cast straight into place: no float64 copy
             values = numeric_values(chunk)
-            xyz[start : start + len(values), index] = values
+            with np.errstate(over="ignore"):  # beyond float32: inf, a row dropped later
+                xyz[start : start + len(values), index] = values
             start += len(values)
     return xyz
 
@@ -389,7 +412,10 @@ def time_column(
     if pa.types.is_null(kind):  # no cell holds anything
         _refuse_time(path, "", 0, header_lines)
     text = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    text = text.cast(pa.string()) if not pa.types.is_string(text.type) else text
+    if pa.types.is_binary(text.type) or pa.types.is_large_binary(text.type):
+        text = _as_ascii(text)  # bytes that are not UTF-8 (a garbled cell)
+    elif not pa.types.is_string(text.type):
+        text = text.cast(pa.string())
     import pyarrow.compute as pc
 
     head = text.slice(0, 100).drop_null()
@@ -417,6 +443,18 @@ def time_column(
     seconds = parsed.to_numpy().astype("datetime64[ns]").astype("int64") / 1e9
     seconds[missing] = np.nan
     return seconds, clock
+
+
+def _as_ascii(cells: pa.Array) -> pa.Array:
+    """Binary cells as text, each byte outside ASCII replaced by '?' (one pass over the bytes;
+    times are ASCII, and the cell is junk either way)."""
+    validity, offsets, data = cells.buffers()
+    raw = np.frombuffer(data, np.uint8).copy() if data is not None else np.zeros(0, np.uint8)
+    raw[raw >= 0x80] = ord("?")
+    kind = pa.LargeStringArray if pa.types.is_large_binary(cells.type) else pa.StringArray
+    return kind.from_buffers(
+        len(cells), offsets, pa.py_buffer(raw), validity, cells.null_count, cells.offset
+    )
 
 
 NUMBER_PATTERN = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
