@@ -42,6 +42,9 @@ class Grid:
     valid: np.ndarray  # (n,) bool, False inside data gaps
     gaps_s: np.ndarray  # (k, 2) gap [start, end] on the input's clock
     notes: list[str] = field(default_factory=list)
+    # Samples at full scale counted on the input's samples (the grid interpolates them away),
+    # as `quality.saturation` gives it; None until counted.
+    saturation: dict | None = None
 
     @property
     def n(self) -> int:

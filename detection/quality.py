@@ -24,3 +24,127 @@ def saturation(xyz: np.ndarray) -> dict:
     if clipped < 3:
         clipped = 0
     return {"range_g": scale, "samples": clipped, "share": clipped / max(len(xyz), 1)}
+
+
+# Sensor faults. A real sensor's noise never holds every axis exactly constant for minutes,
+# and a leg never pins all three axes at full scale for seconds: such stretches are faults.
+STUCK_MIN_S = 180.0  # every axis exactly constant this long: stuck (a fault, not stillness)
+PINNED_MIN_S = 10.0  # every axis at full scale this long: stuck at full scale
+DEAD_AXIS_MIN_S = 1800.0  # one axis exactly constant this long while the others vary: dead
+LONG_GAP_NOTE_S = 300.0  # gaps this long are named in the warnings (a clock jump reads so)
+AXES = "xyz"
+
+
+def _runs(mask: np.ndarray, min_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and stops of the runs of True in `mask` at least `min_length` long."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.view(np.int8), [0]])))
+    starts, stops = edges[::2], edges[1::2]
+    long = stops - starts >= min_length
+    return starts[long], stops[long]
+
+
+def _block_extremes(xyz: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per axis, the lowest and highest value of each whole block: (blocks, 3) each."""
+    count = len(xyz) // block
+    low = np.empty((count, 3), dtype=np.float32)
+    high = np.empty((count, 3), dtype=np.float32)
+    for axis in range(3):  # one axis at a time: columns are contiguous
+        blocks = xyz[: count * block, axis].reshape(count, block)
+        low[:, axis] = blocks.min(axis=1)
+        high[:, axis] = blocks.max(axis=1)
+    return low, high
+
+
+def _covered(blocks: int, stretches: list[tuple[int, int]], block: int) -> np.ndarray:
+    """Which blocks lie in the given sample stretches."""
+    covered = np.zeros(blocks, dtype=bool)
+    for first, stop in stretches:  # a loop over stuck stretches
+        covered[first // block : stop // block] = True
+    return covered
+
+
+def sensor_faults(
+    xyz: np.ndarray, valid: np.ndarray, rate_hz: float, range_g: float | None
+) -> tuple[np.ndarray, list[str]]:
+    """Stretches where the sensor is stuck, as [first, stop) sample pairs, and warnings.
+
+    Stuck: every axis exactly constant for STUCK_MIN_S, or every axis at full scale for
+    PINNED_MIN_S. A dead axis (one axis constant for DEAD_AXIS_MIN_S while the others move)
+    is only warned about: the other axes still see movements. Computed on one-second blocks.
+    """
+    block = max(int(round(rate_hz)), 1)
+    if len(xyz) < 2 * block:
+        return np.empty((0, 2), dtype=np.intp), []
+    low, high = _block_extremes(xyz, block)
+    usable = np.ones(len(low), dtype=bool)
+    if not valid.all():  # gap samples repeat the value before the gap: not the sensor's
+        usable = valid[: len(low) * block].reshape(len(low), block).all(axis=1)
+    constant = (low == high) & usable[:, None]
+    # Each block that continues the previous block's constant value, axis by axis.
+    continues = np.zeros_like(constant)
+    continues[1:] = constant[1:] & constant[:-1] & (low[1:] == low[:-1])
+    held = continues.copy()
+    held[:-1] |= continues[1:]  # the first block of a run holds the value too
+    stuck = held.all(axis=1)
+    stretches, notes = [], []
+    starts, stops = _runs(stuck, int(np.ceil(STUCK_MIN_S * rate_hz / block)))
+    for start, stop in zip(starts, stops):  # a loop over stuck stretches
+        stretches.append((start * block, stop * block))
+        notes.append(
+            f"every axis stuck at one value for {(stop - start) * block / rate_hz / 60:.0f} "
+            f"min (from {start * block / rate_hz / 3600:.2f} h): a sensor fault, left out "
+            "of sleep and event scoring as a data gap"
+        )
+    if range_g:
+        edge = 0.995 * range_g
+        pinned = ((low >= edge) | (high <= -edge)).all(axis=1) & usable
+        starts, stops = _runs(pinned, int(np.ceil(PINNED_MIN_S * rate_hz / block)))
+        for start, stop in zip(starts, stops):  # a loop over stuck stretches
+            stretches.append((start * block, stop * block))
+            notes.append(
+                f"every axis at full scale (±{range_g:g} g) for "
+                f"{(stop - start) * block / rate_hz / 60:.1f} min (from "
+                f"{start * block / rate_hz / 3600:.2f} h): stuck, left out of sleep and event "
+                "scoring as a data gap"
+            )
+    # Dead axes, over the blocks the sensor worked in (gaps and stuck stretches left out).
+    kept = np.flatnonzero(usable & ~_covered(len(low), stretches, block))
+    same = np.zeros((len(kept), 3), dtype=bool)
+    same[1:] = (low[kept[1:]] == high[kept[1:]]) & (low[kept[1:]] == low[kept[:-1]])
+    same[1:] &= low[kept[:-1]] == high[kept[:-1]]
+    same[:-1] |= same[1:]
+    for axis in range(3):  # a loop over axes
+        dead = same[:, axis] & ~same.all(axis=1)
+        starts, stops = _runs(dead, int(np.ceil(DEAD_AXIS_MIN_S * rate_hz / block)))
+        if len(starts):
+            total = int((stops - starts).sum()) * block / rate_hz
+            whole = stops[0] - starts[0] >= 0.9 * len(kept)
+            notes.append(
+                f"the {AXES[axis]} axis holds one value ({float(low[kept[starts[0]], axis]):g} g) "
+                + ("for the whole recording" if whole else f"for {total / 60:.0f} min")
+                + f" (from {kept[starts[0]] * block / rate_hz / 3600:.2f} h) while the others "
+                "move: a dead axis; movements along it are missed"
+            )
+    if not stretches:
+        return np.empty((0, 2), dtype=np.intp), notes
+    return np.array(sorted(stretches), dtype=np.intp), notes
+
+
+def long_gap_notes(gaps_s: np.ndarray, start_s: float) -> list[str]:
+    """A warning for each long gap: a clock that jumps forward reads as lost data."""
+    notes = []
+    for first, last in gaps_s:  # a loop over gaps
+        length = last - first
+        if length < LONG_GAP_NOTE_S:
+            continue
+        hours = round(length / 3600)
+        guess = (
+            f" (about {hours} whole hour(s): a clock or time-zone change?)"
+            if hours >= 1 and abs(length - hours * 3600) < 5.0
+            else ""
+        )
+        notes.append(
+            f"the time stamps jump forward by {length / 60:.1f} min at "
+            f"{(first - start_s) / 3600:.2f} h{guess}: counted as data lost, not as sleep"
+        )
+    return notes

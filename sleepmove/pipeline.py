@@ -14,13 +14,14 @@ from detection.movements import detect_movements
 from detection.night import NightScore, score_night
 from detection.parallel import in_background
 from detection.params import RULE_SETS, AnalysisParameters
-from detection.quality import saturation
+from detection.quality import long_gap_notes, saturation, sensor_faults
 from reports.atomic import write_files
 from reports.summary import build_summary
 from reports.tables import epochs_table, events_table, to_csv
 from sensor.errors import InputError
 from sensor.readers import read_recording
 from sensor.recording import Recording
+from sensor.split import LONGEST_NIGHT_H
 from sleepmove import __version__
 from sleepmove.window import parse_sleep_window
 
@@ -127,7 +128,10 @@ def analyze(
         "data_gaps_s": [[round(a, 2), round(b, 2)] for a, b in gaps],
         "placement": params.placement,
     }
-    clipping = {side or "single": clipping_of[side].result() for side in grids}
+    clipping = {
+        side or "single": grid.saturation or clipping_of[side].result()
+        for side, grid in grids.items()
+    }
     quality = {
         "saturation": clipping,
         "noise_floor_g": {leg.side or "single": round(leg.noise_floor_g, 5) for leg in legs},
@@ -186,7 +190,36 @@ def _grid(recording: Recording, params: AnalysisParameters) -> Grid:
             f"sample rate {grid.rate_hz:.3g} Hz is too low to see brief movements",
             expected="raw samples at 10 Hz or more (not epochs)",
         )
+    if duration > LONGEST_NIGHT_H * 3600:  # scored as one night it would mean nothing
+        raise InputError(
+            path,
+            f"the recording spans {duration / 3600:.1f} h, several nights",
+            expected=f"one night (at most {LONGEST_NIGHT_H:g} h): 'sleepmove batch FILE --out "
+            "DIR' splits a longer recording into nights",
+        )
+    # Counted on the input's samples: interpolation smooths most clipped samples away.
+    clipping = in_background(saturation, recording.xyz_g)
+    grid.notes += long_gap_notes(grid.gaps_s, grid.start_s)
+    grid.saturation = clipping.result()
+    _mark_faults_as_gaps(grid, grid.saturation["range_g"])
     return grid
+
+
+def _mark_faults_as_gaps(grid: Grid, range_g: float | None) -> None:
+    """Stuck stretches (a sensor fault) become data gaps: sleep and events leave them out."""
+    stretches, notes = sensor_faults(grid.xyz, grid.valid, grid.rate_hz, range_g)
+    grid.notes += notes
+    if not len(stretches):
+        return
+    added = []
+    for first, stop in stretches:  # a loop over stuck stretches
+        grid.valid[first:stop] = False
+        # As in any gap, the samples hold the value before it: no step inside.
+        grid.xyz[first:stop] = grid.xyz[first - 1] if first > 0 else grid.xyz[min(stop, grid.n - 1)]
+        before, after = max(first - 1, 0), min(stop, grid.n - 1)
+        added.append([grid.start_s + before / grid.rate_hz, grid.start_s + after / grid.rate_hz])
+    gaps = np.concatenate([grid.gaps_s.reshape(-1, 2), np.array(added)])
+    grid.gaps_s = _union_gaps([gaps])
 
 
 def _common_clock(recordings: dict[str, Recording]) -> str:
