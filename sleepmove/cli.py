@@ -216,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"sleepmove: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # the destination failed mid-way (a full disk): still one line
+        where = f" {error.filename}" if error.filename else ""
+        print(f"sleepmove: error: cannot write{where} ({error.strerror or error})", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("sleepmove: interrupted; nothing was written", file=sys.stderr)
         return 130
@@ -232,6 +236,9 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         inputs = {"left": args.left} if args.left else {"right": args.right}
     else:
         parser.error("give a recording: FILE, or --left and --right")
+    from sleepmove.checks import check_destination, replacing_outputs
+
+    check_destination(args.out)  # before the read: a bad --out must not cost the analysis
     from sleepmove.prefetch import finish_reading, start_reading
 
     reading = start_reading(inputs, args.units)
@@ -241,19 +248,20 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     recordings = finish_reading(reading)
     if len(recordings) == 1:  # two sensors run on threads, whose arenas gained nothing
         reuse_freed_memory()  # for the analysis's arrays, once the parse's threads are done
-    result = analyze(
-        AnalyzeRequest(
-            inputs=inputs,
-            out_dir=args.out,
-            criteria=args.criteria,
-            units=args.units,
-            placement=args.placement,
-            age_group=args.age_group,
-            sleep_window=args.sleep_window,
-            report=not args.no_report,
-        ),
-        recordings=recordings,
-    )
+    with replacing_outputs(args.out):  # a rerun leaves no older report beside new tables
+        result = analyze(
+            AnalyzeRequest(
+                inputs=inputs,
+                out_dir=args.out,
+                criteria=args.criteria,
+                units=args.units,
+                placement=args.placement,
+                age_group=args.age_group,
+                sleep_window=args.sleep_window,
+                report=not args.no_report,
+            ),
+            recordings=recordings,
+        )
     print(_headline(result.summary, args.out))
     return 0
 
@@ -297,12 +305,20 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _batch(args: argparse.Namespace) -> int:
+    from sleepmove.checks import check_destination, require_extra
+
+    check_destination(args.out)
+    if args.scheduler:
+        require_extra("distributed", "cluster", "--scheduler")
     from sleepmove.batch_command import run_batch_command
 
     return run_batch_command(args)
 
 
 def _report(args: argparse.Namespace) -> int:
+    from sleepmove.checks import check_destination
+
+    check_destination(args.out)
     from sleepmove.report_command import write_trend
 
     count = write_trend(args.folders, args.out)
@@ -318,6 +334,12 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         )
     import json
 
+    from sleepmove.checks import check_destination, require_extra
+
+    check_destination(args.out)
+    for reference in args.reference:  # a loop over files
+        if reference.lower().endswith((".edf", ".bdf")):
+            require_extra("edfio", "edf", reference)
     from reports.atomic import write_files
     from reports.tables import to_csv
     from reports.validation_report import validation_files

@@ -360,7 +360,13 @@ async def _adapter_ready() -> None:
 
 
 def run_record_command(args) -> int:
+    from sleepmove.checks import check_destination as check_writable
+    from sleepmove.checks import require_extra
+
+    if args.emulate:  # before the folder is made: a missing extra leaves nothing behind
+        require_extra("bumble", "emulator", "--emulate")
     check_destination(args.out)  # before the adapter is tried: a refusal costs nothing
+    check_writable(args.out)
     if not args.emulate:
         try:  # no adapter, no BlueZ, no permission: say so now, not after a night of retries
             asyncio.run(_adapter_ready())

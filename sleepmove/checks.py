@@ -1,0 +1,98 @@
+"""Checks that run before any work: where results go, and the optional extras a command needs.
+
+Both fail as one line (InputError) before a file is read or a folder is made; and an output
+folder holds one run's results, never a mix of two runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sensor.errors import InputError
+
+# Every file `analyze` may write into its folder: only these are ever removed by a rerun.
+ANALYZE_OUTPUTS = (
+    "events.csv",
+    "epochs.csv",
+    "summary.json",
+    "report.html",
+    "figures/timeline.png",
+    "figures/imi.png",
+    "figures/over_the_night.png",
+    "figures/sides.png",
+)
+
+
+def check_destination(out_dir: str, option: str = "--out") -> None:
+    """Refuse a destination that names a file or cannot be written, creating nothing.
+
+    Found after an hour's analysis, either would throw the hour away.
+    """
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise InputError(out_dir, "is a file, not a folder", expected=f"a folder for {option}")
+    existing = os.path.abspath(out_dir)
+    while not os.path.exists(existing):  # the folder is made later: probe where it will be
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise InputError(
+            out_dir, f"{existing} is a file, not a folder", expected=f"a folder for {option}"
+        )
+    try:
+        # Permissions alone do not say it (root, read-only mounts, quotas): try a write.
+        handle, probe = tempfile.mkstemp(dir=existing, prefix=".sleepmove-probe-")
+    except OSError as error:
+        raise InputError(
+            out_dir,
+            f"cannot write into {existing} ({error.strerror or error})",
+            expected=f"a writable folder for {option}",
+        ) from None
+    os.close(handle)
+    os.unlink(probe)
+
+
+def require_extra(module: str, extra: str, needed_for: str) -> None:
+    """Refuse in one line, naming the extra to install, when an optional package is missing."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise InputError(
+            needed_for,
+            f"needs the optional package {module!r}, which is not installed",
+            expected=f"pip install 'sleepmove[{extra}]'",
+        ) from None
+
+
+@contextmanager
+def replacing_outputs(out_dir: str, owned: tuple[str, ...] = ANALYZE_OUTPUTS) -> Iterator[None]:
+    """On success, remove the files of `owned` that the run inside did not write again.
+
+    A rerun with --no-report would otherwise leave the last run's report beside the new
+    tables. A file written again was renamed into place (atomic.write_files): a new inode.
+    On failure nothing is removed, and files not in `owned` are never touched.
+    """
+    before = {}
+    for name in owned:  # a loop over file names
+        try:
+            status = os.stat(os.path.join(out_dir, name))
+        except OSError:
+            continue
+        before[name] = (status.st_ino, status.st_mtime_ns)
+    yield
+    for name, identity in before.items():  # a loop over file names
+        path = os.path.join(out_dir, name)
+        try:
+            status = os.stat(path)
+        except OSError:
+            continue
+        if (status.st_ino, status.st_mtime_ns) == identity:
+            os.remove(path)
+    folders = {os.path.dirname(name) for name in before if os.path.dirname(name)}
+    for folder in folders:  # a loop over folders
+        try:
+            os.rmdir(os.path.join(out_dir, folder))  # only if now empty
+        except OSError:
+            pass
