@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
@@ -99,8 +100,29 @@ def night_of(seconds: np.ndarray, clock: str, noon_hour: int) -> np.ndarray:
     return np.floor((seconds - noon_hour * 3600) / 86400).astype(np.int64)
 
 
+@dataclass
+class NightSlice:
+    """One noon-to-noon slice of a multi-day file, as written by `split_nights`."""
+
+    night: str  # the date of the noon that opens it
+    path: str
+    samples: int
+    first_s: float
+    last_s: float
+
+    @property
+    def span_s(self) -> float:
+        return self.last_s - self.first_s
+
+
 def split_into_nights(path: str, folder: str, noon_hour: int = 12) -> list[tuple[str, str]]:
     """Write one CSV per night into `folder`; returns [(night date, file)] in order."""
+    return [(part.night, part.path) for part in split_nights(path, folder, noon_hour)]
+
+
+def split_nights(path: str, folder: str, noon_hour: int = 12) -> list[NightSlice]:
+    """Write one CSV per night into `folder`; returns each slice, with its samples and span
+    (so that a stub slice can be told apart without reading it again), in order."""
     found = layout(path)
     if found is None:
         raise InputError(path, "cannot split a file without a time column into nights")
@@ -108,6 +130,9 @@ def split_into_nights(path: str, folder: str, noon_hour: int = 12) -> list[tuple
     os.makedirs(folder, exist_ok=True)
     writers: dict[int, pacsv.CSVWriter] = {}
     files: dict[int, str] = {}
+    counts: dict[int, int] = {}
+    firsts: dict[int, float] = {}
+    lasts: dict[int, float] = {}
     try:
         for batch in _reader(path, [time_col, *axes], has_header):
             seconds, clock = time_column(path, pa.chunked_array([batch.column(time_col)]), 0)
@@ -130,8 +155,13 @@ def split_into_nights(path: str, folder: str, noon_hour: int = 12) -> list[tuple
                     "z": batch.column(axes[2]),
                 }
             )
-            for night in np.unique(nights):
-                rows = table.filter(pa.array(nights == night))
+            for night in np.unique(nights):  # a loop over nights
+                chosen = nights == night
+                rows = table.filter(pa.array(chosen))
+                times = seconds[chosen]
+                counts[night] = counts.get(night, 0) + len(times)
+                firsts[night] = min(firsts.get(night, np.inf), float(times.min()))
+                lasts[night] = max(lasts.get(night, -np.inf), float(times.max()))
                 if night not in writers:
                     day = datetime.fromtimestamp(int(night) * 86400, tz=timezone.utc)
                     files[night] = os.path.join(folder, f"{day:%Y-%m-%d}.csv")
@@ -140,4 +170,7 @@ def split_into_nights(path: str, folder: str, noon_hour: int = 12) -> list[tuple
     finally:
         for writer in writers.values():
             writer.close()
-    return [(os.path.basename(files[n])[:-4], files[n]) for n in sorted(files)]
+    return [
+        NightSlice(os.path.basename(files[n])[:-4], files[n], counts[n], firsts[n], lasts[n])
+        for n in sorted(files)
+    ]

@@ -15,6 +15,8 @@ from sensor.errors import InputError
 from sleepmove import __version__
 
 RECORDING_SUFFIXES = (".csv", ".csv.gz")
+# A night skipped (a stub slice of a multi-day file) is done too: a rerun does not retry it.
+DONE_STATUSES = ("ok", "skipped")
 RESULT_FILES = {"events.csv", "epochs.csv", "nights.csv", "validation.csv"}
 ROW_COLUMNS = [
     "id",
@@ -139,7 +141,9 @@ def is_done(task: NightTask) -> bool:
     # Every night's results must still be there (someone may have removed one).
     root = os.path.dirname(task.out_dir)
     return all(
-        os.path.exists(os.path.join(root, row["id"], "summary.json")) for row in finished_rows(task)
+        os.path.exists(os.path.join(root, row["id"], "summary.json"))
+        for row in finished_rows(task)
+        if row["status"] == "ok"
     )
 
 
@@ -155,48 +159,83 @@ def run_task(task: NightTask) -> list[dict]:
     task killed half way is simply done again.
     """
     from reports.atomic import write_files
-    from sensor.split import LONGEST_NIGHT_H, recording_span_h, split_into_nights
+    from sensor.split import LONGEST_NIGHT_H, recording_span_h
 
     started = time.perf_counter()
     inputs = "; ".join(
         f"{side}={path}" if side else path for side, path in sorted(task.inputs.items())
     )
+    shares = None  # each row's share of the task's time: a split file's slices by samples
     try:
         paths = list(task.inputs.values())
         if len(paths) == 1 and recording_span_h(paths[0]) > LONGEST_NIGHT_H:
-            parts_dir = os.path.join(task.out_dir, "parts")
-            side = next(iter(task.inputs))
-            rows = [
-                _analyze_one(
-                    f"{task.night_id}/{night}",
-                    {side: part},
-                    os.path.join(task.out_dir, night),
-                    task.options,
-                    f"{inputs} [{night}]",
-                )
-                for night, part in split_into_nights(paths[0], parts_dir)
-            ]
-            shutil.rmtree(parts_dir, ignore_errors=True)  # copies of the input: not kept
+            rows, shares = _split_and_analyze(task, paths[0], inputs)
         else:
             rows = [_analyze_one(task.night_id, task.inputs, task.out_dir, task.options, inputs)]
     except InputError as error:
         rows = [_error_row(task.night_id, inputs, str(error))]
     except Exception as error:  # one bad night never stops the batch; say what happened
         rows = [_error_row(task.night_id, inputs, f"{type(error).__name__}: {error}")]
-    if all(row["status"] == "ok" for row in rows):
+    if all(row["status"] in DONE_STATUSES for row in rows):
         write_files(task.out_dir, {"batch-rows.json": json.dumps(rows, indent=1) + "\n"})
         write_files(task.out_dir, {"batch-key.txt": task.key + "\n"})
-    seconds = round(time.perf_counter() - started, 2)
-    return [row | {"seconds": seconds} for row in rows]
+    seconds = time.perf_counter() - started
+    shares = shares or [1.0]  # one row unless the file was split
+    return [row | {"seconds": round(seconds * share, 2)} for row, share in zip(rows, shares)]
 
 
-def _analyze_one(night_id: str, inputs: dict, out_dir: str, options: dict, label: str) -> dict:
+def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[dict], list[float]]:
+    """Each noon-to-noon slice of a multi-day file analyzed; a stub slice (under the
+    shortest night analyzed, at a file's first or last day) is skipped with a note.
+
+    Also each slice's share of the time, by its samples."""
+    from sensor.split import split_nights
+    from sleepmove.pipeline import MIN_DURATION_S
+
+    parts_dir = os.path.join(task.out_dir, "parts")
+    side = next(iter(task.inputs))
+    rows = []
+    try:
+        parts = split_nights(path, parts_dir)
+        for part in parts:  # a loop over nights
+            night_id, label = f"{task.night_id}/{part.night}", f"{inputs} [{part.night}]"
+            if part.span_s < MIN_DURATION_S:
+                note = (
+                    f"{path} [{part.night}]: only {part.span_s / 60:.1f} min in this "
+                    f"noon-to-noon slice (under {MIN_DURATION_S / 60:.0f} min); skipped"
+                )
+                rows.append({"id": night_id, "inputs": label, "status": "skipped", "error": note})
+                continue
+            out_dir = os.path.join(task.out_dir, part.night)
+            # The slice's file is a temporary copy: messages name the input and the night.
+            shown = (part.path, f"{path} [{part.night}]")
+            rows.append(
+                _analyze_one(night_id, {side: part.path}, out_dir, task.options, label, shown)
+            )
+    finally:
+        shutil.rmtree(parts_dir, ignore_errors=True)  # copies of the input: not kept
+    total = sum(part.samples for part in parts) or 1
+    return rows, [part.samples / total for part in parts]
+
+
+def _analyze_one(
+    night_id: str,
+    inputs: dict,
+    out_dir: str,
+    options: dict,
+    label: str,
+    shown: tuple[str, str] | None = None,
+) -> dict:
+    from sleepmove.checks import replacing_outputs
     from sleepmove.pipeline import AnalyzeRequest, analyze
 
     try:
-        summary = analyze(AnalyzeRequest(inputs=dict(inputs), out_dir=out_dir, **options)).summary
+        with replacing_outputs(out_dir):  # a rerun (--force) leaves no older report behind
+            request = AnalyzeRequest(inputs=dict(inputs), out_dir=out_dir, **options)
+            summary = analyze(request).summary
     except InputError as error:
-        return _error_row(night_id, label, str(error))
+        message = str(error) if shown is None else str(error).replace(*shown)
+        return _error_row(night_id, label, message)
     return {"id": night_id, "inputs": label, **summary_row(summary), "status": "ok", "error": ""}
 
 

@@ -47,7 +47,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
         rows.extend(task_rows)
         progress.update(task_rows)
     table = pd.DataFrame(rows, columns=ROW_COLUMNS).sort_values("id").reset_index(drop=True)
-    failed = int((table["status"] != "ok").sum())
+    failed = int((table["status"] == "error").sum())
+    skipped = int((table["status"] == "skipped").sum())
     record = {
         "parameters": {
             "analysis": options,
@@ -63,11 +64,13 @@ def run_batch_command(args: argparse.Namespace) -> int:
             "nights": len(tasks),
             "skipped": len(done),
             "analyzed": len(todo),
-            "ok": int(len(table) - failed),
+            "ok": int((table["status"] == "ok").sum()),
             "error": failed,
         },
         "timing": {"wall_s": round(time.perf_counter() - started, 2)},
     }
+    if skipped:  # stub slices of multi-day files, each with its note in nights.csv
+        record["counts"]["stubs_skipped"] = skipped
     name = f"nights-{args.shard.replace('/', 'of')}.csv" if args.shard else "nights.csv"
     write_files(
         args.out,
@@ -77,5 +80,6 @@ def run_batch_command(args: argparse.Namespace) -> int:
             + "\n",
         },
     )
-    print(f"{len(table) - failed} ok, {failed} failed; {args.out}/{name}")
+    also = f", {skipped} skipped (see nights.csv)" if skipped else ""
+    print(f"{len(table) - failed - skipped} ok, {failed} failed{also}; {args.out}/{name}")
     return 1 if failed else 0

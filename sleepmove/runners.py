@@ -112,18 +112,19 @@ class Progress:
 
     def update(self, rows: list[dict]) -> None:
         """One task finished (a multi-day file gives several rows)."""
-        row = next((r for r in rows if r["status"] != "ok"), rows[0])
+        row = next((r for r in rows if r["status"] == "error"), rows[0])
         self.done += 1
-        self.failed += row["status"] != "ok"
+        self.failed += row["status"] == "error"
         elapsed = time.monotonic() - self.started
         eta = elapsed / self.done * (self.total - self.done)
-        status = "ok" if row["status"] == "ok" else f"error: {row['error']}"
+        status = "ok" if row["status"] == "ok" else f"{row['status']}: {row['error']}"
         if self.terminal:
             width = 30
             filled = int(width * self.done / max(self.total, 1))
+            mark = "FAILED" if row["status"] == "error" else ""
             line = (
                 f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-                f"ETA {_clock(eta)} {row['id'][:30]:30} {'' if row['status'] == 'ok' else 'FAILED'}"
+                f"ETA {_clock(eta)} {row['id'][:30]:30} {mark}"
             )
             self.stream.write(line)
             if self.done == self.total:

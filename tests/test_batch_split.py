@@ -1,0 +1,75 @@
+"""Multi-day files in batch (issue 18: 9, 17): a stub noon-to-noon slice is skipped with a note,
+a rerun re-splits nothing, and each night gets its own share of the file's time."""
+
+import time
+
+import pandas as pd
+import pytest
+
+import sensor.split
+from sensor.simulate import simulate
+from sleepmove.cli import main
+
+
+@pytest.fixture
+def utc(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def stub_file(tmp_path, utc):
+    """6 minutes before noon on day 0 (a stub of the night before), then two 24-minute
+    evenings: 30.5 h in all, so batch splits it."""
+    work, cohort = tmp_path / "sims", tmp_path / "multi"
+    cohort.mkdir()
+    noon = 1_741_953_600.0  # 2025-03-14 12:00 UTC
+    frames = []
+    for index, (start, hours) in enumerate(
+        [(noon - 480, 0.1), (noon + 6 * 3600, 0.4), (noon + 30 * 3600, 0.4)]
+    ):
+        simulate(str(work / str(index)), hours=hours, rate_hz=25, seed=20 + index)
+        frame = pd.read_csv(work / str(index) / "night.csv")
+        frame["time"] = frame["time"] - frame["time"].iloc[0] + start
+        frames.append(frame[frame["time"] < noon] if index == 0 else frame)
+    pd.concat(frames).to_csv(cohort / "week.csv", index=False, float_format="%.4f")
+    return cohort
+
+
+def nights(out):
+    return pd.read_csv(out / "nights.csv", keep_default_na=False)
+
+
+def test_a_stub_slice_is_skipped_with_a_note_and_the_rerun_splits_nothing(
+    stub_file, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "out"
+    assert main(["batch", str(stub_file), "--out", str(out), "--workers", "1"]) == 0
+    table = nights(out)
+    assert table["status"].tolist() == ["skipped", "ok", "ok"]
+    note = table["error"].iloc[0]
+    assert "week.csv [2025-03-13]" in note and "min" in note and "parts" not in note
+    assert "1 skipped" in capsys.readouterr().out
+
+    def no_split(*args, **kwargs):
+        raise AssertionError("a finished multi-day file was split again")
+
+    monkeypatch.setattr(sensor.split, "split_nights", no_split)
+    started = time.perf_counter()
+    assert main(["batch", str(stub_file), "--out", str(out), "--workers", "1"]) == 0
+    assert time.perf_counter() - started < 5.0
+    assert "1 of 1 nights already done" in capsys.readouterr().out
+    assert nights(out)["status"].tolist() == ["skipped", "ok", "ok"]
+
+
+def test_each_night_of_a_split_file_has_its_own_seconds(stub_file, tmp_path):
+    out = tmp_path / "out"
+    started = time.perf_counter()
+    assert main(["batch", str(stub_file), "--out", str(out), "--workers", "1"]) == 0
+    wall = time.perf_counter() - started
+    seconds = nights(out)["seconds"].tolist()
+    assert seconds[0] < seconds[1] and seconds[0] < seconds[2]  # the stub: a few samples
+    assert sum(seconds) <= wall + 0.1  # shares of the file's time, not copies of it
