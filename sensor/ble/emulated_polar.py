@@ -14,6 +14,8 @@ from sensor.ble.bumble_backend import VirtualAir
 from sensor.protocols import polar
 
 FEATURES = bytes([0x0F, 0x04, 0x00])  # accelerometer supported
+# The MTU our client asks for (bumble_backend): frames are sized to it before it is agreed.
+NOTIFY_MTU = 247
 BATTERY_SERVICE = "0000180f-0000-1000-8000-00805f9b34fb"
 BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
 DEVICE_INFORMATION = "0000180a-0000-1000-8000-00805f9b34fb"
@@ -145,8 +147,8 @@ class EmulatedPolar:
         while self.running:
             xyz = self.source(self.sent, self.frame_samples)
             self.sent += len(xyz)
-            last_sample_s = self.clock_offset_s + (self.sent - 1) / self.rate_hz
-            frame = polar.encode_compressed(xyz * 1000, int(last_sample_s * 1e9))
+            *whole, frame = self._fitting_frames(xyz, self.sent - 1)
+            held.extend(whole)
             if self.garble_next:
                 self.garble_next -= 1
                 frame = (
@@ -168,6 +170,21 @@ class EmulatedPolar:
             # samples are lost, and the stream is still running at the next connection.
             due += period
             await asyncio.sleep(max(due - loop.time(), 0))
+
+    def _fitting_frames(self, xyz: np.ndarray, last_index: int) -> list[bytes]:
+        """The samples as frames that each fit one notification, as a real sensor sizes them:
+        the link cuts a longer one short, and the recorder drops it (a moving leg's wide
+        deltas made 70-sample frames overflow: 16 s lost per hour, no loss on the air)."""
+        connections = list(self.device.connections.values())
+        limit = min((c.att_mtu for c in connections), default=NOTIFY_MTU) - 3
+        stamp_ns = int((self.clock_offset_s + last_index / self.rate_hz) * 1e9)
+        frame = polar.encode_compressed(xyz * 1000, stamp_ns)
+        if len(frame) <= limit or len(xyz) == 1:
+            return [frame]
+        half = len(xyz) // 2
+        return self._fitting_frames(xyz[:half], last_index - (len(xyz) - half)) + (
+            self._fitting_frames(xyz[half:], last_index)
+        )
 
     async def send_impossible_stamp(self) -> None:
         """One frame stamped a year ahead (a glitch), between two normal ones."""
