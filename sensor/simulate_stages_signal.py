@@ -526,7 +526,10 @@ def write_csv(
     data = b"time,x,y,z\n" + bytes(memoryview(lines.buffers()[2])[first:end])
     tmp = path + ".tmp"
     if compress:
-        with gzip.open(tmp, "wb", compresslevel=4) as handle:
+        # mtime=0: the same seed gives the same bytes (gzip stamps the time otherwise)
+        with open(tmp, "wb") as raw, gzip.GzipFile(
+            filename="", mode="wb", compresslevel=4, fileobj=raw, mtime=0
+        ) as handle:
             handle.write(data)
     else:
         with open(tmp, "wb") as handle:
