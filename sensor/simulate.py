@@ -126,3 +126,31 @@ def truth_record(plan: NightPlan, legs, start_unix, files, sensors, gaps, scenar
         },
         "events": events,
     }
+
+
+def _family_stages():
+    """The independently built family, imported only when asked for."""
+    from sensor.simulate_stages import STAGES_SCENARIOS, simulate_stages
+
+    return STAGES_SCENARIOS, simulate_stages
+
+
+def family_scenarios() -> dict[str, dict[str, str]]:
+    """Every simulator family and its scenarios. Two families built apart from each other:
+    a detector tuned on one would learn that one's picture of a night (see benchmarks)."""
+    families = {"hinge": SCENARIOS}
+    try:
+        families["stages"] = _family_stages()[0]
+    except ImportError:  # the family is being written
+        pass
+    return families
+
+
+def simulate_family(family: str, out_dir: str, **options) -> dict:
+    """`simulate` of the named family; returns its truth."""
+    if family == "hinge":
+        return simulate(out_dir, **options)
+    if family == "stages":
+        options.pop("mixed_rates", None)
+        return _family_stages()[1](out_dir, **options)
+    raise ValueError(f"unknown simulator family {family!r}; known: hinge, stages")

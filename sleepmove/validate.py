@@ -88,6 +88,11 @@ def score_reference(
     for a, b in gaps:
         in_sleep &= ~((grid >= a) & (grid < b))
     sleep_h = in_sleep.sum() / 3600
+    # In bed: the whole recording less its gaps (a reference scores from lights out to on).
+    recorded = np.ones(len(grid), dtype=bool)
+    for a, b in gaps:  # a loop over gaps
+        recorded &= ~((grid >= a) & (grid < b))
+    in_bed_h = recorded.sum() / 3600
     plm = periodic & clm & asleep
     return {
         "periodic": periodic & clm,
@@ -96,6 +101,7 @@ def score_reference(
             imi[clm], asleep[clm], rules.imi_min_s, rules.imi_max_s
         ),
         "total_sleep_h": float(sleep_h),
+        "plm_index_in_bed": float((periodic & clm).sum() / in_bed_h) if in_bed_h > 0 else None,
     }
 
 
@@ -167,6 +173,8 @@ def validate_night(
             "plm_index_reference": scored["plm_index"],
             "periodicity_index_detected": summary["periodicity_index"],
             "periodicity_index_reference": scored["periodicity_index"],
+            "plm_index_in_bed_detected": summary.get("plm_index_in_bed"),
+            "plm_index_in_bed_reference": scored["plm_index_in_bed"],
             "total_sleep_h_detected": summary["sleep"]["total_sleep_h"],
             "total_sleep_h_reference": scored["total_sleep_h"],
             "reference_sleep": sleep_source,

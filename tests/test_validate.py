@@ -144,9 +144,10 @@ def test_validating_against_truth_reproduces_the_accuracy_benchmark(analyzed, tm
     )
     row = pd.read_csv(result / "validation.csv").iloc[0]
     figures = evaluate(str(out), str(folder / "truth.json"))
-    assert row["lm_f1"] == pytest.approx(figures["lm"]["f1"])
-    assert row["jerk_f1"] == pytest.approx(figures["jerk"]["f1"])
+    assert row["lm_f1"] == pytest.approx(figures["lm_f1"])
+    assert row["jerk_f1"] == pytest.approx(figures["jerk_f1"])
     assert row["plm_index_reference"] == pytest.approx(figures["plm_index"][1])
+    assert row["plm_index_in_bed_reference"] == pytest.approx(figures["plm_index_in_bed"][1])
     assert row["total_sleep_h_reference"] == pytest.approx(figures["total_sleep_h"][1])
     assert (result / "report.html").exists() and (result / "figures" / "bland_altman.png").exists()
 
