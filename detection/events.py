@@ -92,12 +92,14 @@ def describe(
         # Brief jerks are judged on the short envelope alone: the slow signal cannot see them.
         inside, offsets = ranges_index(starts, ends)
         peak_factor = np.maximum.reduceat(sig.envelope[inside] / sig.floor_at(inside), offsets)
+        twitch = twitch_shown(sig, starts, ends, params)
         before = span_means(sig.xyz, np.maximum(starts - context, 0), np.maximum(starts - guard, 1))
         after = span_means(sig.xyz, np.minimum(ends + guard, n - 1), np.minimum(ends + context, n))
         posture = _angle_deg(before, after)
         rotation = _largest_angle_deg(before, smooth.result(), ends - starts, offsets)
     else:
         peak = peak_factor = posture = rotation = np.zeros(0)
+        twitch = np.zeros(0, dtype=bool)
     return Table(
         {
             "start": starts,
@@ -107,10 +109,35 @@ def describe(
             "duration_s": (ends - starts) / rate,
             "peak_g": peak,
             "peak_factor": peak_factor.astype(np.float64),
+            "twitch": twitch,
             "rotation_deg": rotation,
             "posture_change_deg": posture,
         }
     )
+
+
+def twitch_shown(
+    sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
+) -> np.ndarray:
+    """Per span: a brief twitch the 0.1 s envelope dilutes: its departure from rest reaches
+    `twitch_peak_factor` x the noise floor, and stays over `twitch_support_factor` x it for
+    `twitch_min_s`. Sensor noise never does either (its largest samples stay under 3 x the
+    floor). The span is widened by the envelope's half window: the burst's edges took that
+    smoothing back, the twitch's own samples may reach past them."""
+    if len(starts) == 0:
+        return np.zeros(0, dtype=bool)
+    half = int(round(params.envelope_window_s * sig.rate_hz / 2))
+    inside, offsets = ranges_index(
+        np.maximum(starts - half, 0), np.minimum(ends + half, len(sig.deviation_sq))
+    )
+    floor_sq = np.square(sig.floor_at(inside))
+    deviation_sq = sig.deviation_sq[inside]
+    peak = np.maximum.reduceat(deviation_sq / floor_sq, offsets)
+    support = np.add.reduceat(
+        (deviation_sq > floor_sq * params.twitch_support_factor**2).astype(np.int32), offsets
+    )
+    least = max(int(round(params.twitch_min_s * sig.rate_hz)), 1)
+    return (peak >= params.twitch_peak_factor**2) & (support >= least)
 
 
 def _largest_angle_deg(
@@ -145,8 +172,10 @@ def classify(events: Table, params: DetectionParameters, lm_max_s: float) -> np.
     # A bed shaking under a still foot: acceleration that averages out over half a second,
     # without the rotation (or sustained push) that moves a limb.
     vibration = (events["rotation_deg"] < params.min_rotation_deg) & (duration >= params.jerk_max_s)
-    weak_jerk = (duration < params.jerk_max_s) & (
-        events["peak_factor"] < params.jerk_min_peak_factor
+    weak_jerk = (
+        (duration < params.jerk_max_s)
+        & (events["peak_factor"] < params.jerk_min_peak_factor)
+        & ~events["twitch"]
     )
     kind[vibration | weak_jerk] = ""
     return kind

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detection.events import classify, describe, find_bursts, merge_close, span_max
-from detection.filters import block_mean, blockwise
+from detection.events import classify, describe, find_bursts, merge_close, twitch_shown
+from detection.filters import block_mean, blockwise, ranges_index
 from detection.grid import Grid
 from detection.parallel import in_background
 from detection.params import DetectionParameters, ScoringRules
@@ -35,6 +35,9 @@ class LegResult:
     activity_per_min: np.ndarray  # mean movement acceleration (g) per minute from the origin
     noise_floor_g: float  # median noise floor of the night
     vibrations_rejected: int
+    # Per second from the origin (NaN before this leg's first sample), for the sleep model:
+    background_per_s: np.ndarray  # median envelope over its noise floor: ~1 when still
+    orientation_per_s: np.ndarray  # (seconds, 3) mean acceleration: the limb's orientation
 
 
 def detect_movements(
@@ -156,19 +159,47 @@ def _finish_leg(
         activity_per_min=activity_per_min.result(),
         noise_floor_g=float(np.median(sig.floor_blocks)),  # one value per 1 s block
         vibrations_rejected=rejected,
+        background_per_s=_per_second_from_origin(
+            sig.envelope_blocks / sig.floor_blocks, sig, grid, origin_s
+        ),
+        orientation_per_s=_per_second_from_origin(sig.level_blocks, sig, grid, origin_s),
     )
+
+
+def _per_second_from_origin(
+    per_block: np.ndarray, sig: LegSignals, grid: Grid, origin_s: float
+) -> np.ndarray:
+    """Per-block values as seconds from the origin: blocks are one second of samples, so a
+    leg that starts late is shifted by its lead."""
+    lead = max(int(round(grid.start_s - origin_s)), 0)
+    if lead == 0:
+        return per_block
+    padding = np.full((lead, *per_block.shape[1:]), np.nan, dtype=per_block.dtype)
+    return np.concatenate([padding, per_block])
 
 
 def _drop_blips(
     sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
 ) -> tuple[np.ndarray, np.ndarray]:
     """Brief bursts that barely pass the onset are noise: drop them before trains are sought
-    and before the 0.5 s merge, where a blip after a jerk would stretch it into an LM."""
+    and before the 0.5 s merge, where a blip after a jerk would stretch it into an LM.
+
+    A brief burst is judged on the short envelope alone. The 0.5 s scale cannot resolve it:
+    there a twitch's oscillation leaves echoes a quarter second before and after it, and
+    merged with the twitch they made a 0.6 s "movement" without rotation, dropped as a bed
+    vibration (small twitches were missed that way)."""
     if len(starts) == 0:
         return starts, ends
-    peak = span_max(sig.activity, starts, ends)
-    brief = (ends - starts) < params.jerk_max_s * sig.rate_hz
-    keep = ~(brief & (peak < params.blip_max_factor))
+    brief = np.flatnonzero((ends - starts) < params.jerk_max_s * sig.rate_hz)
+    if len(brief) == 0:
+        return starts, ends
+    inside, offsets = ranges_index(starts[brief], ends[brief])
+    peak = np.maximum.reduceat(sig.envelope[inside] / sig.floor_at(inside), offsets)
+    weak = (peak < params.blip_max_factor) & ~twitch_shown(
+        sig, starts[brief], ends[brief], params
+    )
+    keep = np.ones(len(starts), dtype=bool)
+    keep[brief[weak]] = False
     return starts[keep], ends[keep]
 
 

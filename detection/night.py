@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detection.bilateral import combine_legs
+from detection.in_bed import in_bed_epochs
 from detection.indices import imi_distribution, per_hour, periodicity_index
 from detection.myoclonus import efm_proxy_spans, hypnic_jerks
 from detection.params import AnalysisParameters
@@ -28,6 +29,9 @@ class NightScore:
     imi: dict
     total_sleep_s: float
     wake_s: float
+    in_bed_s: float
+    in_bed: np.ndarray  # per sleep epoch: counted as in bed
+    sleep_epoch_loss_s: np.ndarray  # per sleep epoch: seconds of data lost
     efm_spans_min: list[tuple[int, int, float]]
 
 
@@ -40,8 +44,12 @@ def score_night(
     two_legs: bool,
     params: AnalysisParameters,
     sleep_window_s: tuple[float, float] | None = None,
+    background_per_s: np.ndarray | None = None,
+    orientation_per_s: np.ndarray | None = None,
 ) -> NightScore:
-    """`gaps_s` are data gaps from the origin; `loss_per_second[i]` is lost time in second i."""
+    """`gaps_s` are data gaps from the origin; `loss_per_second[i]` is lost time in second i;
+    `background_per_s` (activity between movements) and `orientation_per_s` (mean
+    acceleration, (seconds, 3)) feed the sleep model and the time in bed."""
     rules = params.rules
     units = combine_legs(events, rules, two_legs) if len(events) else _empty_units()
     sequence = np.isin(units["kind"], SERIES_KINDS)
@@ -54,17 +62,30 @@ def score_night(
     units["series"] = series
     units["periodic"] = series >= 0
     units["imi_s"] = imi
-    sleep = estimate_sleep(units, units["periodic"], duration_s, params.sleep, sleep_window_s)
+    sleep = estimate_sleep(
+        units, duration_s, params.sleep, sleep_window_s, gaps_s, loss_per_second, background_per_s
+    )
     units["asleep"] = asleep_at(sleep, onsets) if len(units) else np.zeros(0, dtype=bool)
+    in_bed = in_bed_epochs(
+        len(sleep.asleep),
+        sleep.epoch_s,
+        sleep.asleep,
+        _per_epoch_mean(orientation_per_s, int(sleep.epoch_s), len(sleep.asleep)),
+        sleep_window_s,
+        params.sleep.min_in_bed_lying_deg,
+    )
+    epoch_of_unit = np.clip((onsets // sleep.epoch_s).astype(int), 0, len(in_bed) - 1)
+    units["in_bed"] = in_bed[epoch_of_unit] if len(units) else np.zeros(0, dtype=bool)
     jerk_mask = units["kind"] == "jerk"
     hypnic = np.zeros(len(units), dtype=bool)
     hypnic[jerk_mask] = hypnic_jerks(onsets[jerk_mask], sleep, params.sleep.hypnic_window_min * 60)
     units["hypnic"] = hypnic
     loss_per_epoch = _per_block(loss_per_second, int(sleep.epoch_s), len(sleep.asleep))
     total_sleep_s = float(((sleep.epoch_s - loss_per_epoch) * sleep.asleep).sum())
+    in_bed_s = float(np.clip(sleep.epoch_s - loss_per_epoch, 0, None)[in_bed].sum())
     valid_s = float(duration_s - loss_per_second.sum())
     wake_s = max(valid_s - total_sleep_s, 0.0)
-    minutes = _minutes(units, sleep, loss_per_second, activity_per_min, duration_s)
+    minutes = _minutes(units, sleep, in_bed, loss_per_second, activity_per_min, duration_s)
     efm = efm_proxy_spans(
         minutes["jerks_in_sleep"],
         minutes["asleep"],
@@ -76,8 +97,12 @@ def score_night(
     pi = periodicity_index(imi[clm], in_sleep_clm[clm], rules.imi_min_s, rules.imi_max_s)
     sleep_h, wake_h = total_sleep_s / 3600, wake_s / 3600
     lm_index = per_hour(int(in_sleep_clm.sum()), sleep_h)
+    plm_index = per_hour(counts["plm"], sleep_h)
+    plm_index_in_bed = per_hour(counts["plm_in_bed"], in_bed_s / 3600)
     indices = {
-        "plm_index": per_hour(counts["plm"], sleep_h),
+        "plm_index": plm_index,
+        "plm_index_in_bed": plm_index_in_bed,
+        "sleep_estimate_drives_plm_index": estimate_drives_index(plm_index, plm_index_in_bed),
         "plmw_index": per_hour(counts["plmw"], wake_h),
         "lm_index": lm_index,
         "periodicity_index": pi,
@@ -102,8 +127,22 @@ def score_night(
         imi=imi_distribution(imi_in_sleep, rules.imi_min_s, rules.imi_max_s),
         total_sleep_s=total_sleep_s,
         wake_s=wake_s,
+        in_bed_s=in_bed_s,
+        in_bed=in_bed,
+        sleep_epoch_loss_s=loss_per_epoch,
         efm_spans_min=efm,
     )
+
+
+def estimate_drives_index(plm_index: float | None, in_bed_index: float | None) -> bool:
+    """Whether the PLMS index and the in-bed index part so far (over a quarter, and over
+    2/h) that which movements fell in sleep, an estimate, decides the figure."""
+    if in_bed_index is None:
+        return False
+    if plm_index is None:
+        return in_bed_index > 2.0
+    difference = abs(plm_index - in_bed_index)
+    return bool(difference > 2.0 and difference > 0.25 * max(plm_index, in_bed_index))
 
 
 def alternation_index(units: Table) -> float | None:
@@ -133,11 +172,27 @@ def _counts(units: Table) -> dict:
         "clm_in_sleep": int((clm & asleep).sum()),
         "plm": int((periodic & asleep).sum()),
         "plmw": int((periodic & ~asleep).sum()),
+        "plm_in_bed": int((periodic & units["in_bed"]).sum()),
         "plm_series": len(np.unique(units["series"][units["series"] >= 0])),
         "movement": int((kind == "movement").sum()),
         "hft": int((kind == "hft").sum()),
         "alma": int((kind == "alma").sum()),
     }
+
+
+def _per_epoch_mean(
+    per_second: np.ndarray | None, epoch: int, n_epochs: int
+) -> np.ndarray | None:
+    """Mean of (seconds, 3) rows per epoch (NaN rows ignored; NaN where none)."""
+    if per_second is None or len(per_second) == 0:
+        return None
+    rows = np.full((n_epochs * epoch, per_second.shape[1]), np.nan)
+    length = min(len(per_second), len(rows))
+    rows[:length] = per_second[:length]
+    blocks = rows.reshape(n_epochs, epoch, -1)
+    counts = np.isfinite(blocks).all(axis=2).sum(axis=1)
+    sums = np.nansum(blocks, axis=1)
+    return np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], np.nan)
 
 
 def _per_block(values: np.ndarray, block: int, n_blocks: int) -> np.ndarray:
@@ -150,6 +205,7 @@ def _per_block(values: np.ndarray, block: int, n_blocks: int) -> np.ndarray:
 def _minutes(
     units: Table,
     sleep: SleepResult,
+    in_bed: np.ndarray,
     loss_per_second: np.ndarray,
     activity_per_min: np.ndarray,
     duration_s: float,
@@ -161,12 +217,16 @@ def _minutes(
     periodic = units["periodic"].astype(bool) & units["clm"].astype(bool)
     per_epoch = int(round(60 / sleep.epoch_s))
     asleep_min = _per_block(sleep.asleep.astype(float), per_epoch, n) / per_epoch >= 0.5
+    p_sleep_min = _per_block(sleep.p_sleep, per_epoch, n) / per_epoch
+    in_bed_min = _per_block(in_bed.astype(float), per_epoch, n) / per_epoch >= 0.5
     activity = np.zeros(n)
     activity[: min(n, len(activity_per_min))] = activity_per_min[:n]
     return Table(
         {
             "start_s": np.arange(n) * 60.0,
             "asleep": asleep_min,
+            "p_sleep": np.round(p_sleep_min, 3),
+            "in_bed": in_bed_min,
             "jerks": np.bincount(minute[kind == "jerk"], minlength=n),
             "jerks_in_sleep": np.bincount(minute[(kind == "jerk") & asleep], minlength=n),
             "lms": np.bincount(minute[kind == "lm"], minlength=n),

@@ -71,6 +71,12 @@ class DetectionParameters:
     rotation_smoothing_s: float = 0.5  # averages vibrations (>= 2 Hz) out of the rotation
     blip_max_factor: float = 5.0  # a brief burst weaker than this is noise, dropped early
     jerk_min_peak_factor: float = 7.0  # a jerk's 0.1 s envelope stands this far above the floor
+    # ...or, a twitch too brief for that envelope, its samples do (deviation from rest):
+    # (the envelope's floor is about 1.25 x the noise SD of one axis: 6 x it is 7.5 SD, which
+    # three-axis Gaussian noise reaches about once in 10^12 samples)
+    twitch_peak_factor: float = 6.0  # the largest this far above the floor...
+    twitch_support_factor: float = 3.0  # ...and over this for
+    twitch_min_s: float = 0.05  # ...at least this long
     max_gap_bridged_s: float = 1.0  # shorter losses are interpolated; longer ones are gaps
     train_min_bursts: int = 4
     hft_freq_hz: tuple[float, float] = (0.3, 4.0)
@@ -86,19 +92,54 @@ class DetectionParameters:
 
 @dataclass(frozen=True)
 class SleepParameters:
-    """Sleep/wake from movement: wake is restlessness that periodic movements do not explain."""
+    """Sleep/wake per epoch from the evidence of movement (detection/sleep_model.py)."""
 
     epoch_s: float = 30.0
-    window_epochs: int = 5  # centred window of the restlessness score
-    wake_score: float = 2.0  # restlessness score at which an epoch is wake
-    lm_weight: float = 0.35  # a non-periodic LM is weak evidence of wake
-    movement_weight: float = 1.0  # a large body movement is strong evidence
-    min_sleep_block_min: float = 10.0  # the sleep period is built from quiet blocks this long...
-    max_block_gap_min: float = 60.0  # ...joined across wake shorter than this
-    min_wake_bout_epochs: int = 2  # shorter wake inside the sleep period is ignored
+    window_epochs: int = 3  # evidence is summed over a centred window of epochs
+    # Log-odds of wake: a quiet window speaks mildly for sleep; each piece of evidence adds.
+    quiet_log_odds: float = -0.5
+    large_weight: float = 0.5  # per large body movement or posture change in the window
+    large_cap: float = 3.0  # ...counted up to this many
+    irregular_weight: float = 0.25  # per movement in irregular company (fidgeting)
+    variable_weight: float = 0.8  # per movement unlike its neighbours in size or length
+    vigorous_weight: float = 1.2  # per movement quicker than the night's typical LM
+    vigorous_low: float = 0.3  # log of peak over the typical LM's: from 1.35x...
+    vigorous_span: float = 0.7  # ...fully vigorous at 2.7x
+    move_weight: float = 0.1  # per movement of any kind
+    background_weight: float = 0.0  # times the share of restless seconds between movements
+    early_weight: float = 2.3  # at the start of the recording, fading over latency_scale_min
+    late_weight: float = 1.6  # at its end, rising over final_wake_scale_min
+    latency_scale_min: float = 20.0
+    final_wake_scale_min: float = 15.0
+    background_factor: float = 2.0  # a second is restless when its median activity is this
+    background_margin_s: float = 2.0  # ...x the floor, this far from any detected movement
+    irregularity_reach: int = 3  # neighbours on each side whose intervals are compared
+    irregular_low: float = 0.45  # SD of log-interval: PLMS trains about 0.2, Poisson 1.28
+    irregular_high: float = 0.9
+    variable_low: float = 0.6  # SD of log size or log duration among neighbours
+    variable_high: float = 1.2
+    max_interval_s: float = 120.0  # longer intervals say nothing about a rhythm
+    mean_sleep_bout_min: float = 30.0  # the HMM's expected bout lengths
+    mean_wake_bout_min: float = 3.0
+    start_awake: float = 0.9  # a recording starts awake...
+    end_awake: float = 0.8  # ...and ends awake
+    min_in_bed_lying_deg: float = 45.0  # lying: the shank within this of horizontal
     hypnic_window_min: float = 15.0  # jerks this close to a sleep onset are hypnic
     efm_min_rate_per_min: float = 5.0
     efm_min_span_min: float = 20.0
+
+    def evidence_weights(self) -> dict[str, float]:
+        """The weight of each piece of evidence (detection.sleep_model.EVIDENCE)."""
+        return {
+            "large": self.large_weight,
+            "irregular": self.irregular_weight,
+            "variable": self.variable_weight,
+            "vigorous": self.vigorous_weight,
+            "moves": self.move_weight,
+            "background": self.background_weight,
+            "early": self.early_weight,
+            "late": self.late_weight,
+        }
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -24,6 +24,9 @@ class LegSignals:
     slow_ratio: np.ndarray  # (n,) 0.5 s mean deviation vector over its noise floor
     activity: np.ndarray  # (n,) the larger of envelope and slow, each in units of its floor
     valid: np.ndarray  # (n,) bool
+    # Per 1 s block, kept for the sleep model at no cost (the floors are computed from them):
+    envelope_blocks: np.ndarray  # (blocks,) g: median envelope of the block
+    level_blocks: np.ndarray  # (blocks, 3) g: mean acceleration (the limb's orientation)
 
     def floor_at(self, samples: np.ndarray) -> np.ndarray:
         """The envelope's noise floor at these sample indices."""
@@ -35,7 +38,7 @@ def leg_signals(
 ) -> LegSignals:
     block = max(int(round(params.baseline_block_s * rate_hz)), 1)
     quantum = in_background(_quantum, xyz)
-    delta = _departure_from_rest(xyz, block, params)  # one array per axis
+    delta, level = _departure_from_rest(xyz, block, params)  # one array per axis
     lowest = max(params.min_floor_g, quantum.result())
     # The two time scales depend only on the departure: the slow one runs meanwhile.
     slow_ratio = in_background(_slow_ratio, delta, valid, block, rate_hz, params, lowest)
@@ -45,11 +48,15 @@ def leg_signals(
     np.sqrt(envelope, out=envelope)
     if not valid.all():
         envelope[~valid] = 0.0
-    floor = _noise_floor(envelope, valid, block, params, lowest)
+    envelope_blocks = _block_levels(envelope, valid, block)
+    floor = _noise_floor(envelope_blocks, params, lowest)
     activity = blockwise(np.divide, envelope, floor, block)
     ratio = slow_ratio.result()
     np.maximum(activity, ratio, out=activity)
-    return LegSignals(rate_hz, block, xyz, deviation_sq, envelope, floor, ratio, activity, valid)
+    return LegSignals(
+        rate_hz, block, xyz, deviation_sq, envelope, floor, ratio, activity, valid,
+        envelope_blocks, level,
+    )
 
 
 def _slow_ratio(
@@ -77,7 +84,9 @@ def _slow_ratio(
         slow[~valid] = 0.0
     # The mean vector's noise has 3 degrees of freedom (the RMS envelope's about 15 at 50 Hz):
     # a wider spread, so its floor is scaled to keep chance crossings as rare.
-    slow_floor = _noise_floor(slow, valid, block, params, lowest / 2, params.slow_floor_scale)
+    slow_floor = _noise_floor(
+        _block_levels(slow, valid, block), params, lowest / 2, params.slow_floor_scale
+    )
     return blockwise(np.divide, slow, slow_floor, block, out=slow)
 
 
@@ -91,7 +100,7 @@ def _squared_norm(components: list[np.ndarray]) -> np.ndarray:
 
 def _departure_from_rest(
     xyz: np.ndarray, block: int, params: DetectionParameters
-) -> list[np.ndarray]:
+) -> tuple[list[np.ndarray], np.ndarray]:
     """xyz minus the nearest of three resting orientations (preceding, centred, following),
     one array per axis: three 11 MB arrays are reused from the heap, where one (n, 3) array
     of a night (35 MB) would be mapped fresh (see `sleepmove.memory`).
@@ -129,28 +138,33 @@ def _departure_from_rest(
         )
         component[full:] = xyz[full:, axis] - rest[-1, axis]
         delta.append(component)
-    return delta
+    return delta, level
 
 
-def _noise_floor(
-    signal: np.ndarray,
-    valid: np.ndarray,
-    block: int,
-    params: DetectionParameters,
-    lowest: float,
-    scale: float = 1.0,
-) -> np.ndarray:
-    """The signal's resting level per block, tracked through the night (sensor noise
-    changes), times `scale`. Per block, not per sample: it is constant within a block, and a
-    night-long copy would cost a pass and fresh pages."""
+def _block_levels(signal: np.ndarray, valid: np.ndarray, block: int) -> np.ndarray:
+    """The signal's median per block; blocks with data gaps take the night's median."""
     # Kept in float32: ranks select values, and selecting among float32 values is twice as
     # fast as among float64 ones.
     blocks = block_median(signal, block).astype(np.float32, copy=False)
     valid_blocks = np.logical_and.reduceat(valid, np.arange(0, len(valid), block))
     if valid_blocks.any():
         blocks[~valid_blocks] = np.median(blocks[valid_blocks].astype(np.float64))
+    return blocks
+
+
+def _noise_floor(
+    blocks: np.ndarray,
+    params: DetectionParameters,
+    lowest: float,
+    scale: float = 1.0,
+) -> np.ndarray:
+    """The resting level of per-block medians, tracked through the night (sensor noise
+    changes), times `scale`. Per block, not per sample: it is constant within a block, and a
+    night-long copy would cost a pass and fresh pages."""
     window = max(int(round(params.noise_window_s / params.baseline_block_s)), 1)
     # The 20th percentile: movements may fill most of a restless 5 minutes, noise never leaves.
+    # A dense cluster of twitches (10 a minute, 0.25 s each) touches under a twentieth of the
+    # 1 s blocks and leaves their medians alone: it cannot lift the floor that judges it.
     floor_blocks = rolling_rank(blocks, window, int(0.2 * window), hop=FLOOR_HOP_BLOCKS)
     floor_blocks = np.maximum(floor_blocks, np.float32(lowest))
     if scale != 1.0:

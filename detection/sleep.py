@@ -1,8 +1,9 @@
-"""Sleep period and wake bouts from movement, for the ankle as well as the wrist.
+"""Sleep and wake per epoch, the sleep period and wake bouts, for the ankle and the wrist.
 
-Wake shows as restlessness: irregular limb movements and large body movements. Periodic
-limb movements, brief jerks and rhythmic trains are sleep phenomena and are not taken as
-evidence of wake, so a night full of PLMs is not scored as mostly awake.
+The evidence and the model live in `detection.sleep_model`. Periodic movements are not taken
+as evidence of sleep: people awake in bed fidget, and restless-legs patients make periodic
+movements while awake. What tells the two apart is how regular and how alike the movements
+are, what happens between them, and the large movements around them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detection.params import SleepParameters
+from detection.sleep_model import epoch_features, sleep_probability, wake_log_odds
 from detection.table import Table
 
 
@@ -23,84 +25,61 @@ class SleepResult:
     offset_s: float | None
     source: str  # "estimated" or "given"
     wake_bouts_s: list[tuple[float, float]]
-
-
-def restlessness(
-    units: Table, periodic: np.ndarray, n_epochs: int, params: SleepParameters
-) -> np.ndarray:
-    """Per epoch: weighted count of the movements that speak for wake."""
-    units = Table.of(units)
-    score = np.zeros(n_epochs)
-    is_lm = (units["kind"] == "lm") & ~periodic
-    is_movement = units["kind"] == "movement"
-    epoch = params.epoch_s
-    for weight, mask in ((params.lm_weight, is_lm), (params.movement_weight, is_movement)):
-        first = (units["onset_s"][mask] // epoch).astype(int)
-        last = (units["offset_s"][mask] // epoch).astype(int)
-        for a, b in zip(first, last):  # a loop over events; long movements weigh every epoch
-            score[max(a, 0) : min(b, n_epochs - 1) + 1] += weight
-    return score
+    p_sleep: np.ndarray  # per epoch, the model's probability of sleep
+    confidence: float  # share of epochs the model is sure of (p_sleep under 0.2 or over 0.8)
 
 
 def estimate_sleep(
     units: Table,
-    periodic: np.ndarray,
     duration_s: float,
     params: SleepParameters,
     window_s: tuple[float, float] | None = None,
+    gaps_s: np.ndarray | None = None,
+    loss_per_second: np.ndarray | None = None,
+    background_per_s: np.ndarray | None = None,
 ) -> SleepResult:
-    """Sleep per epoch; `window_s` (lights out, lights on) replaces the estimated period."""
+    """Sleep per epoch; `window_s` (lights out, lights on) bounds the sleep period instead of
+    the estimate: outside it is wake, inside the model still tells wake bouts."""
     n_epochs = max(int(np.ceil(duration_s / params.epoch_s)), 1)
-    score = restlessness(units, periodic, n_epochs, params)
-    kernel = np.ones(params.window_epochs)
-    smoothed = np.convolve(score, kernel, mode="same")
-    wake = smoothed >= params.wake_score
-    quiet = ~_fill_short_runs(wake, params.min_wake_bout_epochs)
+    gaps = np.empty((0, 2)) if gaps_s is None else np.asarray(gaps_s, dtype=float)
+    features = epoch_features(units, gaps, background_per_s, n_epochs, params)
+    log_odds = wake_log_odds(features, params)
+    usable = _usable_epochs(loss_per_second, n_epochs, params.epoch_s)
+    p_sleep = sleep_probability(log_odds, usable, params)
+    asleep = p_sleep >= 0.5
+    source = "estimated"
     if window_s is not None:
-        first = int(max(window_s[0], 0) // params.epoch_s)
-        last = int(np.ceil(min(window_s[1], duration_s) / params.epoch_s))
-        period = (first, last)
+        starts = np.arange(n_epochs) * params.epoch_s
+        inside = (starts >= window_s[0] - params.epoch_s / 2) & (
+            starts + params.epoch_s <= window_s[1] + params.epoch_s / 2
+        )
+        asleep &= inside
+        p_sleep = np.where(inside, p_sleep, 0.0)
         source = "given"
-    else:
-        period = _sleep_period(quiet, params)
-        source = "estimated"
-    asleep = np.zeros(n_epochs, dtype=bool)
-    if period is not None:
-        asleep[period[0] : period[1]] = quiet[period[0] : period[1]]
+    period = _period(asleep)
     bouts = _wake_bouts(asleep, period, params.epoch_s)
     onset, offset = _first_last_sleep(asleep, params.epoch_s)
-    return SleepResult(params.epoch_s, asleep, onset, offset, source, bouts)
+    sure = (p_sleep[usable] < 0.2) | (p_sleep[usable] > 0.8)
+    confidence = float(sure.mean()) if usable.any() else 0.0
+    return SleepResult(params.epoch_s, asleep, onset, offset, source, bouts, p_sleep, confidence)
 
 
-def _fill_short_runs(mask: np.ndarray, min_len: int) -> np.ndarray:
-    """Drop True runs shorter than `min_len`."""
-    out = mask.copy()
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    for first, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-        if stop - first < min_len:
-            out[first:stop] = False
-    return out
+def _usable_epochs(
+    loss_per_second: np.ndarray | None, n_epochs: int, epoch_s: float
+) -> np.ndarray:
+    """Epochs with at least half their data: the others carry no evidence and no sleep."""
+    if loss_per_second is None:
+        return np.ones(n_epochs, dtype=bool)
+    per_epoch = int(round(epoch_s))
+    padded = np.zeros(n_epochs * per_epoch)
+    length = min(len(loss_per_second), len(padded))
+    padded[:length] = loss_per_second[:length]
+    return padded.reshape(n_epochs, per_epoch).sum(axis=1) < epoch_s / 2
 
 
-def _sleep_period(quiet: np.ndarray, params: SleepParameters) -> tuple[int, int] | None:
-    """HDCZA-like: quiet blocks of >= 30 min, joined across < 60 min; the longest span wins."""
-    per_min = 60.0 / params.epoch_s
-    edges = np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]]))
-    blocks = [
-        (a, b)
-        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
-        if b - a >= params.min_sleep_block_min * per_min
-    ]
-    if not blocks:
-        return None
-    spans = [list(blocks[0])]
-    for a, b in blocks[1:]:
-        if a - spans[-1][1] < params.max_block_gap_min * per_min:
-            spans[-1][1] = b
-        else:
-            spans.append([a, b])
-    longest = max(spans, key=lambda span: span[1] - span[0])
-    return int(longest[0]), int(longest[1])
+def _period(asleep: np.ndarray) -> tuple[int, int] | None:
+    index = np.flatnonzero(asleep)
+    return None if len(index) == 0 else (int(index[0]), int(index[-1]) + 1)
 
 
 def _wake_bouts(asleep: np.ndarray, period, epoch_s: float) -> list[tuple[float, float]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from detection.night import NightScore
 from detection.params import AnalysisParameters
 from reports.clock import iso_time
@@ -42,7 +44,10 @@ def build_summary(
             if sleep.offset_s is not None
             else None,
             "total_sleep_h": round(score.total_sleep_s / 3600, 4),
+            "total_sleep_h_range": _sleep_range_h(score),
+            "confidence": round(sleep.confidence, 3),
             "wake_h": round(score.wake_s / 3600, 4),
+            "in_bed_h": round(score.in_bed_s / 3600, 4),
             "source": sleep.source,
             "wake_bouts_s": [[round(a, 1), round(b, 1)] for a, b in sleep.wake_bouts_s],
             "method": _sleep_method(params),
@@ -107,10 +112,22 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
 def _sleep_method(params: AnalysisParameters) -> str:
     sleep = params.sleep
     return (
-        f"restlessness not explained by periodic movements, {sleep.epoch_s:g} s epochs; sleep "
-        f"period from quiet blocks >= {sleep.min_sleep_block_min:g} min joined across "
-        f"< {sleep.max_block_gap_min:g} min of wake"
+        f"two-state hidden Markov model over {sleep.epoch_s:g} s epochs: evidence of wake from "
+        "large movements, irregular and unlike movements and a restless background between "
+        f"them, summed over {sleep.window_epochs} epochs; expected bouts "
+        f"{sleep.mean_sleep_bout_min:g} min of sleep, {sleep.mean_wake_bout_min:g} min of "
+        "wake; asleep where the probability of sleep is at least 0.5"
     )
+
+
+def _sleep_range_h(score: NightScore) -> list[float]:
+    """Total sleep if only the epochs the model is sure of (p_sleep > 0.8) were sleep, and if
+    every epoch it is unsure of (p_sleep > 0.2) were: how far the estimate could move."""
+    sleep = score.sleep
+    kept = np.clip(sleep.epoch_s - score.sleep_epoch_loss_s, 0, None)
+    low = float(kept[sleep.p_sleep > 0.8].sum()) / 3600
+    high = float(kept[sleep.p_sleep > 0.2].sum()) / 3600
+    return [round(low, 3), round(high, 3)]
 
 
 def _round(value):

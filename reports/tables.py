@@ -28,7 +28,17 @@ EVENT_COLUMNS = [
     "hypnic",
     "rotation_deg",
 ]
-EPOCH_COLUMNS = ["start_s", "asleep", "jerks", "lms", "plms", "activity", "data_loss_s"]
+EPOCH_COLUMNS = [
+    "start_s",
+    "asleep",
+    "p_sleep",
+    "in_bed",
+    "jerks",
+    "lms",
+    "plms",
+    "activity",
+    "data_loss_s",
+]
 
 
 def events_table(score: NightScore, origin_s: float, clock: str) -> Table:

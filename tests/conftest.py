@@ -24,6 +24,17 @@ def plm_night(tmp_path_factory) -> tuple[Path, dict]:
 
 
 @pytest.fixture(scope="session")
+def long_plm_night(tmp_path_factory) -> tuple[Path, dict]:
+    """A whole 8-hour night of the independently built family: sleep latency and final
+    awakening weigh as they do in real nights."""
+    from sensor.simulate_stages import simulate_stages
+
+    folder = tmp_path_factory.mktemp("long")
+    truth = simulate_stages(str(folder), hours=8.0, rate_hz=25, seed=11, scenario="plmd-moderate")
+    return folder, truth
+
+
+@pytest.fixture(scope="session")
 def two_leg_night(tmp_path_factory) -> tuple[Path, dict]:
     folder = tmp_path_factory.mktemp("alt")
     truth = simulate(str(folder), hours=2.0, rate_hz=50, seed=3, scenario="alternating")

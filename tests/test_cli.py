@@ -23,7 +23,9 @@ EVENT_COLUMNS = [
     "series",
     "peak_g",
 ]
-EPOCH_COLUMNS = ["start_s", "asleep", "jerks", "lms", "plms", "activity", "data_loss_s"]
+EPOCH_COLUMNS = [
+    "start_s", "asleep", "p_sleep", "in_bed", "jerks", "lms", "plms", "activity", "data_loss_s"
+]
 
 
 def test_analyze_writes_the_output_contract(plm_night, tmp_path, capsys):

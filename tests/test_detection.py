@@ -17,8 +17,13 @@ def test_limb_movements_and_plm_index_recovered_on_a_simulated_night(plm_night, 
     result = analyze(AnalyzeRequest({"": str(folder / "night.csv")}, str(out), report=False))
     row = validate_night(str(out), str(folder / "truth.json"))["row"]
     assert row["lm_f1"] >= 0.93 and row["jerk_f1"] >= 0.9
+    # The in-bed index hangs on detection alone: it must be close.
+    in_bed = row["plm_index_in_bed_reference"]
+    assert abs(result.summary["plm_index_in_bed"] - in_bed) <= 0.05 * in_bed
+    # The PLMS index also hangs on when sleep began and ended, a quarter of a 2-hour night
+    # (benchmarks/accuracy.py holds it to 10 % on 8-hour nights).
     expected = row["plm_index_reference"]
-    assert abs(result.summary["plm_index"] - expected) <= 0.1 * expected
+    assert abs(result.summary["plm_index"] - expected) <= 0.25 * expected
     assert abs(row["periodicity_index_detected"] - row["periodicity_index_reference"]) <= 0.08
 
 
@@ -171,6 +176,8 @@ def test_burst_edges_are_where_either_scale_shows_it_less_its_smoothing():
         slow_ratio,
         np.maximum(envelope, slow_ratio),
         np.ones(n, dtype=bool),
+        envelope_blocks=np.ones(4, dtype=np.float32),
+        level_blocks=np.zeros((4, 3)),
     )
     starts, ends = _tighten(sig, np.array([80, 290]), np.array([170, 350]), DetectionParameters())
     # Envelope (0.1 s, half 5 samples): 105..135; slow (0.5 s, half 25): 115..135. The

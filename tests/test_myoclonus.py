@@ -7,7 +7,8 @@ from detection.sleep import SleepResult
 
 
 def sleep_from(asleep):
-    return SleepResult(30.0, np.asarray(asleep, dtype=bool), None, None, "estimated", [])
+    asleep = np.asarray(asleep, dtype=bool)
+    return SleepResult(30.0, asleep, None, None, "estimated", [], asleep.astype(float), 1.0)
 
 
 def test_isolated_jerk_near_sleep_onset_is_hypnic():

@@ -1,5 +1,7 @@
 """Two legs that are both still (deep sleep): no burst on either side is a night, not a crash."""
 
+import json
+
 import numpy as np
 
 from sleepmove.cli import main
@@ -35,7 +37,9 @@ def test_two_still_legs_are_analyzed(tmp_path, capsys):
     argv = ["analyze", "--left", str(paths["left"]), "--right", str(paths["right"])]
     assert main([*argv, "--out", str(out), "--no-report"]) == 0
     assert (out / "events.csv").read_text().count("\n") == 1  # the header: no event
-    assert "PLM index 0.0/h" in capsys.readouterr().out
+    assert "PLM index" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"]["plm"] == 0 and summary["plm_index_in_bed"] == 0.0
 
 
 def test_the_live_view_of_two_still_legs_says_nothing_happened():

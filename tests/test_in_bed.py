@@ -1,0 +1,70 @@
+"""Time in bed and the in-bed PLM index: known answers from hand-built nights."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from detection.in_bed import in_bed_epochs, shank_axis, upright_epochs
+from detection.night import score_night
+from detection.params import AnalysisParameters
+from sleepmove.pipeline import seconds_lost
+
+PARAMS = AnalysisParameters()
+HOUR = 3600.0
+
+
+def test_the_shank_axis_is_perpendicular_to_the_lying_postures():
+    # Turning in bed rolls the leg about its long axis (here z): gravity stays in the x-y plane.
+    postures = np.array([[1.0, 0, 0], [0, 1.0, 0], [-0.7, 0.7, 0.05]])
+    axis = shank_axis(postures)
+    assert abs(axis @ np.array([0, 0, 1.0])) == pytest.approx(1.0, abs=0.01)
+    assert shank_axis(postures[:1]) is None  # one posture defines no plane
+    assert shank_axis(np.array([[1.0, 0, 0], [0.98, 0.2, 0]])) is None  # too close together
+    scattered = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [0.6, 0.6, 0.5]])
+    assert shank_axis(scattered) is None  # not in one plane: orientation cannot tell
+
+
+def test_upright_needs_sleep_postures_that_define_the_plane():
+    gravity = np.array([[0, 0, 1.0]] * 12 + [[1.0, 0, 0]] * 12 + [[0, 1.0, 0]] * 12)
+    asleep = np.array([False] * 12 + [True] * 24)
+    assert upright_epochs(gravity, asleep, 45.0).tolist() == [True] * 12 + [False] * 24
+    one_posture = asleep.copy()
+    one_posture[24:] = False
+    assert not upright_epochs(gravity, one_posture, 45.0).any()
+
+
+def test_a_given_window_is_the_time_in_bed():
+    in_bed = in_bed_epochs(10, 30.0, np.ones(10, bool), None, (60.0, 200.0), 45.0)
+    assert in_bed.tolist() == [False, False, True, True, True, True, True, False, False, False]
+
+
+def test_in_bed_plm_index_known_answer():
+    """8 h: 30 min up and about, then in bed; one PLM train of 120 movements in sleep, a
+    10-minute data gap. In bed = 7.5 h - 10 min, whatever the sleep estimate says."""
+    duration = 8 * HOUR
+    rows = [(t, 15.0, "movement") for t in np.arange(60.0, 1700.0, 120.0)]  # up and about
+    train = 2 * HOUR + 25.0 * np.arange(120)
+    rows += [(t, 2.0, "lm") for t in train]
+    events = pd.DataFrame(rows, columns=["onset_s", "duration_s", "kind"])
+    events["offset_s"] = events["onset_s"] + events["duration_s"]
+    events["side"] = ""
+    events["peak_g"] = 0.2
+    events["rotation_deg"] = 10.0
+    events["posture_change_deg"] = np.where(events["kind"] == "movement", 30.0, 0.0)
+    seconds = np.arange(int(duration))
+    orientation = np.zeros((len(seconds), 3))
+    orientation[seconds < 1800] = [0, 0, 1.0]  # shank upright
+    orientation[(seconds >= 1800) & (seconds < 4 * HOUR)] = [1.0, 0, 0]  # on the back
+    orientation[seconds >= 4 * HOUR] = [0, 1.0, 0]  # on the side
+    gaps = np.array([[5 * HOUR, 5 * HOUR + 600]])
+    loss = seconds_lost(gaps, int(duration) + 1)
+    score = score_night(
+        events, duration, gaps, loss, np.zeros(480), False, PARAMS, orientation_per_s=orientation
+    )
+    assert score.in_bed_s == pytest.approx(7.5 * HOUR - 600)
+    assert score.counts["plm_in_bed"] == 120
+    expected = 120 / ((7.5 * HOUR - 600) / HOUR)
+    assert score.indices["plm_index_in_bed"] == pytest.approx(expected, rel=1e-9)
+    # Without orientation, the whole recording less the gap is in bed.
+    flat = score_night(events, duration, gaps, loss, np.zeros(480), False, PARAMS)
+    assert flat.in_bed_s == pytest.approx(duration - 600)
