@@ -78,6 +78,7 @@ class DetectionParameters:
     twitch_support_factor: float = 3.0  # ...and over this for
     twitch_min_s: float = 0.05  # ...at least this long
     max_gap_bridged_s: float = 1.0  # shorter losses are interpolated; longer ones are gaps
+    series_break_gap_s: float = 2.0  # shorter gaps hide a whole LM too rarely to end a series
     train_min_bursts: int = 4
     hft_freq_hz: tuple[float, float] = (0.3, 4.0)
     hft_max_burst_s: float = 1.0

@@ -81,6 +81,12 @@ def _headline(summary: dict) -> str:
             "Ferri 2006, 0-1"
             + ("" if summary["periodicity_index_reliable"] else "; not meaningful under 10 LMs/h"),
         ),
+        card(
+            "PLM index (in bed)",
+            f"{_fmt(summary['plm_index_in_bed'], '.1f')} /h",
+            f"all PLMs per hour in bed ({sleep['in_bed_h']:.2f} h): no sleep estimate needed",
+            bool(summary["sleep_estimate_drives_plm_index"]),
+        ),
         card("PLMW index (wake)", f"{_fmt(summary['plmw_index'], '.1f')} /h", f"rules {rules}"),
         card(
             "Brief jerks in sleep",
@@ -91,9 +97,14 @@ def _headline(summary: dict) -> str:
         card(
             "Total sleep",
             f"{sleep['total_sleep_h']:.2f} h",
-            f"{sleep['source']} from movement"
-            if sleep["source"] == "estimated"
-            else "within the given window",
+            (
+                "estimated from movement"
+                if sleep["source"] == "estimated"
+                else "within the given window"
+            )
+            + f"; model sure of {sleep['confidence']:.0%} of the epochs, "
+            f"{sleep['total_sleep_h_range'][0]:.1f}-{sleep['total_sleep_h_range'][1]:.1f} h",
+            sleep["confidence"] < 0.8,
         ),
         card(
             "Data loss",

@@ -87,6 +87,7 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
             f"{threshold:g}/h threshold for {params.age_group}s that the sleep disorder "
             "classification calls significant."
         )
+    statements += _in_bed_statements(score, params)
     pi = score.indices["periodicity_index"]
     if pi is not None:
         reliable = score.indices["periodicity_index_reliable"]
@@ -107,6 +108,41 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
         "statements": statements,
         "caveats": CAVEATS,
     }
+
+
+EARLY_PLM_WINDOW_MIN = 15.0  # PLMs this soon after the start of a recording may be RLS wake
+
+
+def _in_bed_statements(score: NightScore, params: AnalysisParameters) -> list[str]:
+    """The in-bed index beside the PLMS index, and when the sleep estimate decides."""
+    indices = score.indices
+    in_bed = indices["plm_index_in_bed"]
+    if in_bed is None:
+        return []
+    statements = [
+        f"PLM index in bed {in_bed:.1f}/h: every PLM, asleep or awake, per hour in bed "
+        f"({score.in_bed_s / 3600:.2f} h), as ankle actigraphs count; unlike the PLM index it "
+        "does not depend on which minutes were sleep, an estimate from movement "
+        f"(confidence {score.sleep.confidence:.0%} of the epochs)."
+    ]
+    if indices["sleep_estimate_drives_plm_index"]:
+        statements.append(
+            "The PLM index and the in-bed index differ by more than a quarter: which movements "
+            "fell in sleep decides the PLM index here, so read it with care; a sleep window "
+            "(--sleep-window) or a sleep study settles it."
+        )
+    units = score.units
+    periodic = units["periodic"].astype(bool) & units["clm"].astype(bool)
+    onsets = units["onset_s"][periodic]
+    if len(onsets) and onsets.min() <= EARLY_PLM_WINDOW_MIN * 60:
+        statements.append(
+            "Periodic movements began within "
+            f"{EARLY_PLM_WINDOW_MIN:g} minutes of the start of the recording. People with "
+            "restless legs make such movements while still awake before sleep, and a motion "
+            "sensor cannot tell them from PLMs in sleep: if you lay awake with restless legs, "
+            "the PLM index counts them as sleep; the in-bed index does not depend on it."
+        )
+    return statements
 
 
 def _sleep_method(params: AnalysisParameters) -> str:

@@ -179,9 +179,18 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--sides", default="", help="e.g. left,right for two sensors")
     simulate.add_argument("--seed", type=int, default=0)
     simulate.add_argument(
+        "--family",
+        choices=("hinge", "stages"),
+        default="hinge",
+        help="simulator family: hinge (a foot hinged in gravity) or stages (a night drawn "
+        "from a hypnogram, built independently)",
+    )
+    simulate.add_argument(
         "--scenario",
         default="plmd-moderate",
-        help="healthy, plmd-moderate, plmd-severe, myoclonus, alternating, bilateral, lossy, hard",
+        help="hinge: healthy, plmd-moderate, plmd-severe, myoclonus, alternating, bilateral, "
+        "lossy, hard; stages: plmd-moderate, plmd-severe, healthy-restless, myoclonus, "
+        "two-legs, lossy, noisy, rls, still-wake",
     )
     simulate.add_argument("--gzip", action="store_true", help="write .csv.gz")
     return parser
@@ -273,7 +282,8 @@ def _headline(summary: dict, out: str) -> str:
     rules = summary["criteria"]["name"]
     sleep = summary["sleep"]
     lines = [
-        f"PLM index {show(summary['plm_index'], '.1f')}/h  periodicity "
+        f"PLM index {show(summary['plm_index'], '.1f')}/h  "
+        f"in bed {show(summary.get('plm_index_in_bed'), '.1f')}/h  periodicity "
         f"{show(summary['periodicity_index'], '.2f')}  "
         f"jerks {show(summary['jerk_rate_per_min'], '.2f')}/min  "
         f"sleep {sleep['total_sleep_h']:.2f} h ({sleep['source']})  rules {rules}",
@@ -378,14 +388,27 @@ def _plain(value):
 
 
 def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from sensor.simulate import SCENARIOS, simulate
+    from sensor.simulate import family_scenarios, simulate_family
 
-    if args.scenario not in SCENARIOS:
-        parser.error(f"unknown scenario {args.scenario!r}; choose from {', '.join(SCENARIOS)}")
+    scenarios = family_scenarios()[args.family]
+    if args.scenario not in scenarios:
+        parser.error(
+            f"unknown {args.family} scenario {args.scenario!r}; "
+            f"choose from {', '.join(scenarios)}"
+        )
     sides = [s for s in args.sides.split(",") if s]
     if any(s not in ("left", "right") for s in sides) or len(set(sides)) != len(sides):
         parser.error("--sides takes left, right or left,right")
-    truth = simulate(args.out, args.hours, args.rate, sides, args.seed, args.scenario, args.gzip)
+    truth = simulate_family(
+        args.family,
+        args.out,
+        hours=args.hours,
+        rate_hz=args.rate,
+        sides=sides,
+        seed=args.seed,
+        scenario=args.scenario,
+        compress=args.gzip,
+    )
     print(f"wrote {', '.join(truth['files'].values())} and truth.json to {args.out}/")
     return 0
 

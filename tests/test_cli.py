@@ -199,6 +199,18 @@ def test_simulate_command_writes_csv_and_truth(tmp_path, capsys):
     assert pd.read_csv(out / "left.csv").columns.tolist() == ["time", "x", "y", "z"]
 
 
+def test_simulate_command_writes_the_independent_family(tmp_path, capsys):
+    out = tmp_path / "stages"
+    argv = ["simulate", "--family", "stages", "--scenario", "rls", "--hours", "0.5"]
+    assert main([*argv, "--rate", "25", "--out", str(out)]) == 0
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["family"] == "stages" and truth["scenario"] == "rls"
+    with pytest.raises(SystemExit) as refused:
+        main([*argv[:3], "--scenario", "bilateral", "--out", str(tmp_path / "x")])
+    assert refused.value.code == 2
+    assert "unknown stages scenario 'bilateral'" in capsys.readouterr().err
+
+
 def test_installed_command_help_runs():
     result = subprocess.run(
         [sys.executable, "-m", "sleepmove.cli", "analyze", "--help"],

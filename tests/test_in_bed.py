@@ -68,3 +68,31 @@ def test_in_bed_plm_index_known_answer():
     # Without orientation, the whole recording less the gap is in bed.
     flat = score_night(events, duration, gaps, loss, np.zeros(480), False, PARAMS)
     assert flat.in_bed_s == pytest.approx(duration - 600)
+
+
+def test_the_flag_says_when_the_sleep_estimate_decides_the_plm_index():
+    from detection.night import estimate_drives_index
+
+    assert estimate_drives_index(20.0, 10.0)  # apart by half
+    assert not estimate_drives_index(20.0, 18.0)  # a tenth
+    assert not estimate_drives_index(3.0, 1.5)  # small indices: under 2/h apart
+    assert estimate_drives_index(None, 5.0)  # no sleep found, PLMs in bed
+    assert not estimate_drives_index(None, 0.0) and not estimate_drives_index(5.0, None)
+
+
+def test_the_assessment_explains_the_in_bed_index_and_warns_of_early_plms():
+    from reports.summary import assessment
+
+    duration = 8 * HOUR
+    train = 300.0 + 25.0 * np.arange(100)  # periodic from the fifth minute
+    events = pd.DataFrame({"onset_s": train, "duration_s": 2.0, "kind": "lm"})
+    events["offset_s"] = events["onset_s"] + 2.0
+    events["side"] = ""
+    events["peak_g"] = 0.2
+    events["rotation_deg"] = 10.0
+    events["posture_change_deg"] = 0.0
+    loss = np.zeros(int(duration) + 1)
+    score = score_night(events, duration, np.empty((0, 2)), loss, np.zeros(480), False, PARAMS)
+    statements = " ".join(assessment(score, PARAMS)["statements"])
+    assert "PLM index in bed" in statements and "does not depend on" in statements
+    assert "restless legs" in statements
