@@ -43,6 +43,11 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# The protocols `record` speaks (sleepmove.record.SESSIONS; a test holds the two equal). Named
+# here so that `--help` imports no protocol code.
+RECORD_PROTOCOLS = ("polar", "witmotion", "movesense", "metamotion", "pinetime")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sleepmove",
@@ -102,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Connect to one or two sensors, stream until --duration ends or Ctrl-C, "
         "reconnecting whenever the link drops, writing DIR/<side>.csv and DIR/recording.json "
         "as it goes; then analyze what was recorded into DIR. Polar PMD sensors (Verity "
-        "Sense, H10, OH1) are supported for recording.",
+        "Sense, H10, OH1), WitMotion WT901BLE, Movesense, MbientLab MetaMotion and PineTime "
+        "record.",
     )
     record.add_argument("--device", help="name or address of the (left) sensor")
     record.add_argument("--device-right", help="name or address of the right sensor")
@@ -112,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--duration", default="9h", help="e.g. 9h, 30m (default 9h)")
     record.add_argument(
         "--protocol",
-        choices=("polar", "witmotion"),
+        choices=RECORD_PROTOCOLS,
         default="polar",
         help="what the --device sensors speak (default polar)",
     )
