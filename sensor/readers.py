@@ -31,8 +31,15 @@ NOT_ACCELERATION = ("gyr", "gyro", "mag", "angle", "rot", "quat", "euler", "temp
 SNIFF_BYTES = 64 * 1024
 
 
-def read_recording(path: str, units: str = "auto") -> Recording:
-    """Read one sensor's recording; raise `InputError` with one clear line on bad input."""
+def read_recording(path: str, units: str = "auto", timezone: str | None = None) -> Recording:
+    """Any format's recording (see sensor.formats, which finds the format by content)."""
+    from sensor.formats import read_recording as read_any  # it imports this module
+
+    return read_any(path, units, timezone)
+
+
+def read_csv(path: str, units: str = "auto") -> Recording:
+    """Read one sensor's CSV recording; raise `InputError` with one clear line on bad input."""
     notes: list[str] = []
     source = _open_source(path, notes)
     head_lines = source.head.decode("utf-8", errors="replace").splitlines()
@@ -40,9 +47,22 @@ def read_recording(path: str, units: str = "auto") -> Recording:
     if first.startswith("---") and re.search(r"acti(life|graph)", first, re.I):
         recording = _read_actilife(source, head_lines, units)
     else:
-        recording = _read_table(source, first, units)
+        recording = _read_table(source, first, units, dialect(head_lines))
     recording.warnings[:0] = notes
     return recording
+
+
+def dialect(head_lines: list[str]) -> tuple[str, str]:
+    """(delimiter, decimal point): `;` and decimal commas as European spreadsheets write
+    them, else `,` and `.`. Told from the first lines: a line split by `;` into four or
+    more fields, and data fields such as `0,981`."""
+    first = head_lines[0] if head_lines else ""
+    if first.count(";") < 3:
+        return ",", "."
+    data = head_lines[1:6] if len(head_lines) > 1 else head_lines[:1]
+    fields = [field.strip() for line in data for field in line.split(";")]
+    comma = any(re.fullmatch(r"[-+]?\d+,\d+", field) for field in fields)
+    return ";", "," if comma else "."
 
 
 @dataclass
@@ -75,12 +95,13 @@ class _Source:
 
 def _open_source(path: str, warnings: list[str]) -> _Source:
     try:
-        if path.endswith(".gz"):
+        with open(path, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+        if path.endswith(".gz") or head.startswith(b"\x1f\x8b"):  # gzip, by name or content
             text = _read_gzip(path, warnings)
             source = _Source(path, text[:SNIFF_BYTES], text)
         else:
-            with open(path, "rb") as handle:
-                source = _Source(path, handle.read(SNIFF_BYTES))
+            source = _Source(path, head)
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
     except IsADirectoryError:
@@ -143,7 +164,7 @@ def _normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name)
 
 
-def _find_columns(path: str, names: list[str]) -> tuple[str, list[str]]:
+def find_columns(path: str, names: list[str]) -> tuple[str, list[str]]:
     norm = [_normalise(name) for name in names]
     if {n for n in norm} & {"axis1", "axis2"} or sum(n in EPOCH_COUNT_NAMES for n in norm) >= 2:
         raise InputError(
@@ -201,12 +222,16 @@ def _is_axis_name(original: str, norm: str, axis: str) -> bool:
     return False
 
 
-def table_layout(path: str, first_line: str) -> tuple[bool, str, list[str]]:
+def table_layout(
+    path: str, first_line: str, delimiter: str = ",", decimal: str = "."
+) -> tuple[bool, str, list[str]]:
     """(has a header, the time column, the x, y, z columns) of a table-style CSV."""
-    fields = [f.strip().strip('"') for f in first_line.strip().lstrip("\ufeff").split(",")]
+    fields = [f.strip().strip('"') for f in first_line.strip().lstrip("\ufeff").split(delimiter)]
+    if decimal != ".":
+        fields = [f.replace(decimal, ".") for f in fields]
     has_header = not (_is_number(fields[0]) or _is_datetime(fields[0]))
     if has_header:
-        time_col, axes = _find_columns(path, fields)
+        time_col, axes = find_columns(path, fields)
         return True, time_col, axes
     numeric = [f for f in fields[1:] if _is_number(f)]
     if len(numeric) < 3:
@@ -219,22 +244,24 @@ def table_layout(path: str, first_line: str) -> tuple[bool, str, list[str]]:
     return False, "f0", ["f1", "f2", "f3"]
 
 
-def _read_table(source: _Source, first_line: str, units: str) -> Recording:
+def _read_table(
+    source: _Source, first_line: str, units: str, dialect: tuple[str, str] = (",", ".")
+) -> Recording:
     path = source.path
-    has_header, time_col, axes = table_layout(path, first_line)
+    has_header, time_col, axes = table_layout(path, first_line, *dialect)
     wanted = [time_col, *axes]
     names = None
     if has_header:  # names padded with spaces (`time, x, y, z`): the header is read as named
-        raw = first_line.strip().lstrip("\ufeff").split(",")
+        raw = first_line.strip().lstrip("\ufeff").split(dialect[0])
         if any(name != name.strip() for name in raw):
             names = [name.strip().strip('"') for name in raw]
-    table, warnings = _parse_csv(source, has_header, wanted, column_names=names)
+    table, warnings = _parse_csv(source, has_header, wanted, column_names=names, dialect=dialect)
     header_lines = 1 if has_header else 0
-    xyz = _numeric_axes(path, table, axes, header_lines)
+    xyz = numeric_axes(path, table, axes, header_lines)
     time_s, clock = time_column(path, table.column(time_col), header_lines, warnings, time_col)
     del table
     release_parse_memory()
-    return _finish(path, time_s, xyz, clock, units, None, warnings)
+    return finish_recording(path, time_s, xyz, clock, units, None, warnings)
 
 
 def _parse_csv(
@@ -243,6 +270,7 @@ def _parse_csv(
     wanted: list[str],
     skip_rows: int = 0,
     column_names: list[str] | None = None,
+    dialect: tuple[str, str] = (",", "."),
 ) -> tuple[pa.Table, list[str]]:
     """The table; `column_names`, if given, replace the header line's own."""
     path = source.path
@@ -260,13 +288,17 @@ def _parse_csv(
         autogenerate_column_names=not has_header and column_names is None,
         block_size=1 << 24,
     )
+    parse = pacsv.ParseOptions(invalid_row_handler=on_invalid)
+    convert = pacsv.ConvertOptions(include_columns=wanted)
+    if dialect != (",", "."):  # a European spreadsheet's `;` and decimal commas
+        parse.delimiter, convert.decimal_point = dialect
     try:
         with _quiet_undecodable_rows():
             table = pacsv.read_csv(
                 source.arrow_input(),
                 read_options=read,
-                parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-                convert_options=pacsv.ConvertOptions(include_columns=wanted),
+                parse_options=parse,
+                convert_options=convert,
             )
     except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
         raise InputError(path, f"cannot parse as CSV ({str(exc).splitlines()[0]})") from None
@@ -321,7 +353,7 @@ def _line_of(data: bytes, text: str) -> int:
     return data.count(b"\n", 0, max(position, 0)) + 1
 
 
-def _numeric_axes(path: str, table: pa.Table, axes: list[str], header_lines: int) -> np.ndarray:
+def numeric_axes(path: str, table: pa.Table, axes: list[str], header_lines: int) -> np.ndarray:
     # float32 from the start: sensors resolve far less than its 7 digits, and a float64 copy
     # of a night's samples is the largest array the analysis would hold. Column order, as
     # Arrow holds it: the analysis works one axis at a time on contiguous columns.
@@ -611,16 +643,16 @@ def _read_actilife(source: _Source, head: list[str], units: str) -> Recording:
             )
         axes.append(match)
     table, warnings = _parse_csv(source, True, axes, skip_rows=10)
-    xyz = _numeric_axes(path, table, axes, 11)
+    xyz = numeric_axes(path, table, axes, 11)
     del table
     release_parse_memory()
     hz = float(rate.group(1))
     origin = start.replace(tzinfo=timezone.utc).timestamp()
     time_s = origin + np.arange(len(xyz)) / hz
-    return _finish(path, time_s, xyz, CLOCK_NAIVE, units, hz, warnings)
+    return finish_recording(path, time_s, xyz, CLOCK_NAIVE, units, hz, warnings)
 
 
-def _finish(
+def finish_recording(
     path: str,
     time_s: np.ndarray,
     xyz: np.ndarray,

@@ -18,7 +18,8 @@ class Recording:
 
     `time_s` is seconds since 1970-01-01 for `unix` and `naive` clocks (naive times are
     counted as if they were UTC and printed back without a zone) and seconds from the
-    start for `relative` clocks.
+    start for `relative` clocks. `timezone` (an IANA name or +HH:MM) is where `unix`
+    clock times are shown; None: the computer's own zone.
     """
 
     path: str
@@ -28,6 +29,7 @@ class Recording:
     units_in: str
     nominal_rate_hz: float | None = None
     warnings: list[str] = field(default_factory=list)
+    timezone: str | None = None
 
     @property
     def duration_s(self) -> float:

@@ -13,6 +13,7 @@ import pyarrow.csv as pacsv
 
 from sensor.errors import InputError
 from sensor.readers import table_layout, time_column
+from sensor.zones import zone_info
 
 LONGEST_NIGHT_H = 30.0  # a recording longer than this holds several nights
 BLOCK_BYTES = 1 << 24  # pyarrow parses 16 MB at a time: memory stays bounded
@@ -46,8 +47,24 @@ def layout(path: str) -> tuple[bool, str, list[str]] | None:
     return table_layout(path, first)
 
 
-def recording_span_h(path: str) -> float:
-    """Hours from the first to the last sample, streaming only the time column."""
+def _device_format(path: str) -> bool:
+    """Whether the file is in a format other than CSV (found by content, see sensor.formats)."""
+    from sensor.formats import csv_text, identify_quietly
+
+    fmt = identify_quietly(path)
+    return fmt is not None and fmt is not csv_text
+
+
+def recording_span_h(path: str, timezone: str | None = None) -> float:
+    """Hours from the first to the last sample, streaming only a CSV's time column (other
+    formats are decoded whole: their files are compact, and their decoders fast)."""
+    if _device_format(path):
+        from sensor.formats import read_recording
+
+        try:
+            return read_recording(path, "auto", timezone).duration_s / 3600
+        except InputError:
+            return 0.0  # the analysis will say what is wrong with the file
     found = layout(path)
     if found is None:
         return 0.0
@@ -92,10 +109,15 @@ def _span_from_ends(path: str, has_header: bool, time_col: str) -> float | None:
     return float(seconds[-1] - seconds[0]) / 3600
 
 
-def night_of(seconds: np.ndarray, clock: str, noon_hour: int) -> np.ndarray:
-    """Night index: days since 1970 of the noon that opens each sample's night (local time)."""
+def night_of(
+    seconds: np.ndarray, clock: str, noon_hour: int, zone: str | None = None
+) -> np.ndarray:
+    """Night index: days since 1970 of the noon that opens each sample's night (local time:
+    the recording's zone if known, else the computer's)."""
     if clock == "unix":
-        offset = datetime.fromtimestamp(float(seconds[0]), tz=timezone.utc).astimezone()
+        where = zone_info(zone) if zone else None
+        start = datetime.fromtimestamp(float(seconds[0]), tz=timezone.utc)
+        offset = start.astimezone(where) if where else start.astimezone()
         seconds = seconds + offset.utcoffset().total_seconds()
     return np.floor((seconds - noon_hour * 3600) / 86400).astype(np.int64)
 
@@ -120,9 +142,14 @@ def split_into_nights(path: str, folder: str, noon_hour: int = 12) -> list[tuple
     return [(part.night, part.path) for part in split_nights(path, folder, noon_hour)]
 
 
-def split_nights(path: str, folder: str, noon_hour: int = 12) -> list[NightSlice]:
-    """Write one CSV per night into `folder`; returns each slice, with its samples and span
-    (so that a stub slice can be told apart without reading it again), in order."""
+def split_nights(
+    path: str, folder: str, noon_hour: int = 12, timezone: str | None = None
+) -> list[NightSlice]:
+    """Write one CSV per night into `folder` (Parquet for other formats); returns each
+    slice, with its samples and span (so that a stub slice can be told apart without
+    reading it again), in order."""
+    if _device_format(path):
+        return _split_device_file(path, folder, noon_hour, timezone)
     found = layout(path)
     if found is None:
         raise InputError(path, "cannot split a file without a time column into nights")
@@ -174,3 +201,47 @@ def split_nights(path: str, folder: str, noon_hour: int = 12) -> list[NightSlice
         NightSlice(os.path.basename(files[n])[:-4], files[n], counts[n], firsts[n], lasts[n])
         for n in sorted(files)
     ]
+
+
+def _split_device_file(
+    path: str, folder: str, noon_hour: int, zone: str | None
+) -> list[NightSlice]:
+    """A device file's nights as Parquet slices: decoded whole (a week of .cwa at 100 Hz is
+    about 0.7 GB of float32 samples), cut at noon, each with its clock and zone."""
+    import pyarrow.parquet as pq
+
+    from sensor.formats import read_recording
+
+    recording = read_recording(path, "auto", zone)
+    if recording.clock == "relative":
+        raise InputError(path, "a multi-day recording without clock times")
+    seconds = recording.time_s
+    nights = night_of(seconds, recording.clock, noon_hour, recording.timezone)
+    # Instants are kept in UTC and named with their zone; local clocks stay zone-less.
+    tz = (recording.timezone or "UTC") if recording.clock == "unix" else None
+    os.makedirs(folder, exist_ok=True)
+    edges = np.flatnonzero(np.diff(nights)) + 1
+    slices = []
+    for first, stop in zip(np.r_[0, edges], np.r_[edges, len(nights)]):  # a loop over nights
+        day = datetime.fromtimestamp(int(nights[first]) * 86400, tz=timezone.utc)
+        target = os.path.join(folder, f"{day:%Y-%m-%d}.parquet")
+        stamps = np.round(seconds[first:stop] * 1e9).astype("int64")
+        table = pa.table(
+            {
+                "time": pa.array(stamps, pa.timestamp("ns", tz=tz)),
+                "x": recording.xyz_g[first:stop, 0],
+                "y": recording.xyz_g[first:stop, 1],
+                "z": recording.xyz_g[first:stop, 2],
+            }
+        )
+        pq.write_table(table, target)
+        slices.append(
+            NightSlice(
+                f"{day:%Y-%m-%d}",
+                target,
+                int(stop - first),
+                float(seconds[first]),
+                float(seconds[stop - 1]),
+            )
+        )
+    return slices

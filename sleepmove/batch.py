@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from sensor.errors import InputError
 from sleepmove import __version__
 
-RECORDING_SUFFIXES = (".csv", ".csv.gz")
 # A night skipped (a stub slice of a multi-day file) is done too: a rerun does not retry it.
 DONE_STATUSES = ("ok", "skipped")
 RESULT_FILES = {"events.csv", "epochs.csv", "nights.csv", "validation.csv"}
@@ -54,6 +53,8 @@ class NightTask:
 
 def discover(inputs: list[str], out_dir: str) -> list[str]:
     """Recordings named by files, folders (searched recursively) or glob patterns."""
+    from sensor.formats import is_recording  # CSVs by name, other formats by content
+
     found: set[str] = set()
     out = os.path.abspath(out_dir)
     for item in inputs:
@@ -71,7 +72,7 @@ def discover(inputs: list[str], out_dir: str) -> list[str]:
             absolute = os.path.abspath(path)
             if absolute.startswith(out + os.sep):  # never our own results
                 continue
-            if path.endswith(RECORDING_SUFFIXES) and os.path.basename(path) not in RESULT_FILES:
+            if os.path.basename(path) not in RESULT_FILES and is_recording(path):
                 found.add(os.path.normpath(path))
     return sorted(found)
 
@@ -107,7 +108,7 @@ def make_tasks(
             night = os.path.join(folder, match["night"])
             nights.setdefault(_night_id(night), {})[match["side"]] = path
         else:
-            stem = re.sub(r"\.csv(\.gz)?$", "", relative)
+            stem = re.sub(r"(\.csv\.gz|\.[A-Za-z0-9]+)$", "", relative)
             nights[_night_id(stem)] = {"": path}
     return [
         NightTask(night, inputs, os.path.join(out_dir, night), options)
@@ -168,7 +169,8 @@ def run_task(task: NightTask) -> list[dict]:
     shares = None  # each row's share of the task's time: a split file's slices by samples
     try:
         paths = list(task.inputs.values())
-        if len(paths) == 1 and recording_span_h(paths[0]) > LONGEST_NIGHT_H:
+        zone = task.options.get("timezone")
+        if len(paths) == 1 and recording_span_h(paths[0], zone) > LONGEST_NIGHT_H:
             rows, shares = _split_and_analyze(task, paths[0], inputs)
         else:
             rows = [_analyze_one(task.night_id, task.inputs, task.out_dir, task.options, inputs)]
@@ -196,7 +198,7 @@ def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[di
     side = next(iter(task.inputs))
     rows = []
     try:
-        parts = split_nights(path, parts_dir)
+        parts = split_nights(path, parts_dir, timezone=task.options.get("timezone"))
         for part in parts:  # a loop over nights
             night_id, label = f"{task.night_id}/{part.night}", f"{inputs} [{part.night}]"
             if part.span_s < MIN_DURATION_S:

@@ -16,7 +16,7 @@ from sleepmove.runners import Progress, default_workers, run_dask, run_local
 
 
 def options_of(args: argparse.Namespace) -> dict:
-    return {
+    options = {
         "criteria": args.criteria,
         "units": args.units,
         "placement": args.placement,
@@ -24,6 +24,11 @@ def options_of(args: argparse.Namespace) -> dict:
         "sleep_window": args.sleep_window,
         "report": not args.no_report,
     }
+    if args.timezone:  # only when given: a finished batch's nights keep their keys
+        from sensor.zones import check_zone
+
+        options["timezone"] = check_zone(args.timezone)
+    return options
 
 
 def run_batch_command(args: argparse.Namespace) -> int:

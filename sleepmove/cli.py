@@ -37,6 +37,12 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
         "the start); replaces the estimated sleep period",
     )
     parser.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="IANA time zone (e.g. Europe/Berlin) of clock times that state none: .cwa files "
+        "and CSVs with zone-less times; clock times in the outputs carry its offset",
+    )
+    parser.add_argument(
         "--no-report",
         action="store_true",
         help="write only the tables and summary, skip the slow report",
@@ -63,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score one night from one sensor (FILE) or two (--left/--right). Writes "
         "events.csv, epochs.csv and summary.json into --out.",
     )
-    analyze.add_argument("file", nargs="?", help="CSV or CSV.GZ of one sensor")
+    analyze.add_argument(
+        "file", nargs="?", help="one sensor's file: CSV (or .gz), .cwa, .bin, .gt3x or Parquet"
+    )
     analyze.add_argument("--left", help="recording of the left leg")
     analyze.add_argument("--right", help="recording of the right leg")
     analyze.add_argument("--side", choices=("left", "right"), help="leg of a single sensor")
@@ -256,7 +264,11 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     check_destination(args.out)  # before the read: a bad --out must not cost the analysis
     from sleepmove.prefetch import finish_reading, start_reading
 
-    reading = start_reading(inputs, args.units)
+    if args.timezone:
+        from sensor.zones import check_zone
+
+        check_zone(args.timezone)
+    reading = start_reading(inputs, args.units, args.timezone)
     from sleepmove.memory import reuse_freed_memory
     from sleepmove.pipeline import AnalyzeRequest, analyze  # imports while the files parse
 
@@ -274,6 +286,7 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 age_group=args.age_group,
                 sleep_window=args.sleep_window,
                 report=not args.no_report,
+                timezone=args.timezone,
             ),
             recordings=recordings,
         )

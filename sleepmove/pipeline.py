@@ -16,6 +16,7 @@ from detection.parallel import in_background
 from detection.params import RULE_SETS, AnalysisParameters
 from detection.quality import long_gap_notes, saturation, sensor_faults
 from reports.atomic import write_files
+from reports.clock import zoned
 from reports.summary import build_summary
 from reports.tables import epochs_table, events_table, to_csv
 from sensor.errors import InputError
@@ -39,6 +40,7 @@ class AnalyzeRequest:
     age_group: str = "adult"
     sleep_window: str | None = None
     report: bool = True
+    timezone: str | None = None  # IANA zone of clock times that state none (--timezone)
 
 
 @dataclass
@@ -81,7 +83,8 @@ def analyze(
     )
     if recordings is None:
         recordings = {
-            side: read_recording(path, request.units) for side, path in request.inputs.items()
+            side: read_recording(path, request.units, request.timezone)
+            for side, path in request.inputs.items()
         }
     stages.lap("read")
 
@@ -99,7 +102,7 @@ def analyze(
     stages.lap("preprocess")
     # Independent of detection: on the second core meanwhile (see detection.parallel).
     clipping_of = {side: in_background(saturation, grid.xyz) for side, grid in grids.items()}
-    clock = _common_clock(recordings)
+    clock = zoned(_common_clock(recordings), next(iter(recordings.values())).timezone)
     origin = min(grid.start_s for grid in grids.values())
     end = max(grid.end_s for grid in grids.values())
     if len(grids) == 2:

@@ -12,12 +12,16 @@ from sensor.readers import read_recording, release_parse_memory
 from sensor.recording import Recording
 
 
-def start_reading(inputs: dict[str, str], units: str) -> dict[str, Future[Recording]]:
+def start_reading(
+    inputs: dict[str, str], units: str, timezone: str | None = None
+) -> dict[str, Future[Recording]]:
     """One future per side; `.result()` returns the recording or raises its InputError."""
     # One file after the other: each parse already uses every core, and two parses at once
     # would hold both files' parse buffers together (a third more peak memory, no faster).
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read")
-    futures = {side: pool.submit(read_recording, path, units) for side, path in inputs.items()}
+    futures = {
+        side: pool.submit(read_recording, path, units, timezone) for side, path in inputs.items()
+    }
     pool.shutdown(wait=False)
     return futures
 

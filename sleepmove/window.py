@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+from reports.clock import display_zone
 from sensor.errors import InputError
 
 WHERE = "--sleep-window"
@@ -51,7 +52,9 @@ def _one(text: str, origin_s: float, clock: str, after: float | None) -> float:
     except ValueError:
         raise InputError(WHERE, f"not a time: {text!r}", expected=EXPECTED) from None
     if clock == "unix" and moment.tzinfo is None:
-        moment = moment.astimezone()  # a zone-less time means the local clock
+        # A zone-less time means the recording's clock (its zone, else the computer's).
+        zone = display_zone(clock)
+        moment = moment.replace(tzinfo=zone) if zone else moment.astimezone()
     if clock == "naive" and moment.tzinfo is not None:
         moment = moment.replace(tzinfo=None)
     return (moment - origin).total_seconds()
@@ -59,5 +62,5 @@ def _one(text: str, origin_s: float, clock: str, after: float | None) -> float:
 
 def _as_datetime(origin_s: float, clock: str) -> datetime:
     if clock == "unix":
-        return datetime.fromtimestamp(origin_s, tz=timezone.utc).astimezone()
+        return datetime.fromtimestamp(origin_s, tz=timezone.utc).astimezone(display_zone(clock))
     return datetime(1970, 1, 1) + timedelta(seconds=origin_s)  # naive: the clock as written

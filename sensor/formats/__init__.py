@@ -1,0 +1,73 @@
+"""One reader interface: every file format is one module here, found by the file's content.
+
+Each format module has
+    NAME: str                                     what the format is, for messages
+    recognizes(head: bytes, path: str) -> bool    from the content (magic bytes, zip
+                                                  members, header text), never the name
+    read(path: str, units: str) -> (Recording, stated UTC offset in seconds or None)
+A new format is one module added to FORMATS. `analyze`, `batch`'s folder search and the
+multi-day splitter all go through `identify` and `read_recording`.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from sensor.errors import InputError
+from sensor.formats import csv_text, cwa, geneactiv_bin, gt3x, other, parquet
+from sensor.recording import Recording
+from sensor.zones import apply_zone
+
+# Checked in this order: CSV last, since it takes any text.
+FORMATS: tuple[ModuleType, ...] = (cwa, geneactiv_bin, gt3x, parquet, csv_text)
+HEAD_BYTES = 4096
+
+
+def head_of(path: str) -> bytes:
+    """The first bytes; empty when the file cannot be opened (the CSV reader says why)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(HEAD_BYTES)
+    except OSError:
+        return b""
+
+
+def identify(path: str, head: bytes | None = None) -> ModuleType:
+    """The format module that reads `path`; a file of a known unreadable kind is refused
+    with a line naming what it is. Unknown content goes to the CSV reader, which refuses
+    what is not text."""
+    head = head_of(path) if head is None else head
+    for fmt in FORMATS[:-1]:  # a loop over formats
+        if fmt.recognizes(head, path):
+            return fmt
+    what = other.describe(head, path)
+    if what is not None:
+        problem, expected = what
+        raise InputError(path, problem, expected=expected)
+    return csv_text
+
+
+def read_recording(path: str, units: str = "auto", timezone: str | None = None) -> Recording:
+    """One sensor's recording, whatever the format; clock times made instants where the
+    file or `timezone` says the zone (see sensor.zones)."""
+    recording, stated_offset_s = identify(path).read(path, units)
+    return apply_zone(recording, stated_offset_s, timezone)
+
+
+CSV_SUFFIXES = (".csv", ".csv.gz")
+
+
+def is_recording(path: str) -> bool:
+    """Whether a file found in a folder is a recording to analyze: a CSV by its name (a
+    folder holds other text files too), any other format by its content, whatever its name."""
+    if path.endswith(CSV_SUFFIXES):
+        return True
+    fmt = identify_quietly(path)
+    return fmt is not None and fmt is not csv_text
+
+
+def identify_quietly(path: str) -> ModuleType | None:
+    try:
+        return identify(path)
+    except InputError:
+        return None

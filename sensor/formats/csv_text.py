@@ -1,0 +1,20 @@
+"""CSV text (plain or gzipped): the reader in sensor.readers, behind the common interface."""
+
+from __future__ import annotations
+
+from sensor.readers import read_csv
+from sensor.recording import Recording
+
+NAME = "CSV text"
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def recognizes(head: bytes, path: str) -> bool:
+    """Text or gzip; the reader refuses what turns out to be neither."""
+    if head.startswith(GZIP_MAGIC):
+        return True
+    return bool(head) and b"\x00" not in head
+
+
+def read(path: str, units: str) -> tuple[Recording, float | None]:
+    return read_csv(path, units), None  # a CSV states no zone apart from its time stamps'

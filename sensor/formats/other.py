@@ -1,0 +1,52 @@
+"""Files this program does not read, recognized by content so a refusal names what they are."""
+
+from __future__ import annotations
+
+import zipfile
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office files (.xls)
+
+
+def zip_members(path: str) -> list[str]:
+    """The names in a zip archive; empty if it cannot be opened as one."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.namelist()
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return []
+
+
+def describe(head: bytes, path: str) -> tuple[str, str] | None:
+    """(what the file is, what to do instead) for known kinds we do not read; else None."""
+    if head.startswith(ZIP_MAGIC):
+        members = zip_members(path)
+        if any(name.startswith("xl/") for name in members):
+            return "an Excel workbook", "a CSV: export it as CSV (File > Save as > CSV)"
+        if "content.xml" in members and "mimetype" in members:
+            return "an OpenDocument spreadsheet", "a CSV: export it as CSV"
+        if "info.txt" in members:
+            return (
+                "a zip holding info.txt but no log.bin or activity.bin: an incomplete .gt3x",
+                "the .gt3x as the device or ActiLife wrote it",
+            )
+        shown = ", ".join(members[:4]) + (", ..." if len(members) > 4 else "")
+        return (
+            f"a zip archive ({shown or 'unreadable'}), not a .gt3x (no info.txt and log.bin)",
+            "a .gt3x, .cwa, GENEActiv .bin, Parquet or CSV file; unzip it first",
+        )
+    if head.startswith(OLE_MAGIC):
+        return "an Excel 97-2003 workbook (.xls)", "a CSV: export it as CSV"
+    if head.startswith(b"SQLite format 3\x00"):
+        return (
+            "an SQLite database, such as an ActiLife .agd epoch file (counts, not raw "
+            "acceleration)",
+            "raw samples: the .gt3x, or an ActiLife raw CSV export",
+        )
+    if head.startswith(b"%PDF"):
+        return "a PDF document", "accelerometer samples"
+    if head.startswith(b"\x89HDF"):
+        return "an HDF5 file", "a CSV or Parquet export of the samples"
+    if len(head) >= 256 and head[:8] == b"0       " and head[184:192].strip().isdigit():
+        return "an EDF file", "accelerometer samples (.cwa, .bin, .gt3x, Parquet or CSV)"
+    return None

@@ -1,0 +1,105 @@
+"""Time zones: local clock times (device files, CSVs without a zone) turned into instants.
+
+Device files hold the device's local clock. A file that states its zone (GT3X `TimeZone`,
+GENEActiv `Time Zone`) states a UTC offset: the device clock keeps it all recording, even
+across a daylight-saving change, so one offset turns every sample into an instant. For a
+file that states none, `--timezone` names the zone (IANA); its rules give the offset.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone, tzinfo
+
+import numpy as np
+
+from sensor.errors import InputError
+from sensor.recording import CLOCK_NAIVE, CLOCK_UNIX, Recording
+
+
+def check_zone(name: str) -> str:
+    """The zone's name if it is an IANA name (or UTC); else one line saying so."""
+    try:
+        zone_info(name)
+    except (ValueError, KeyError, OSError):
+        raise InputError(
+            "--timezone",
+            f"unknown time zone {name!r}",
+            expected="an IANA name such as Europe/Berlin, America/New_York or UTC",
+        ) from None
+    return name
+
+
+def zone_info(name: str) -> tzinfo:
+    """A tzinfo for an IANA name or a fixed offset written as +HH:MM."""
+    fixed = re.fullmatch(r"([+-])(\d\d):(\d\d)", name)
+    if fixed:
+        sign = -1 if fixed[1] == "-" else 1
+        return timezone(sign * timedelta(hours=int(fixed[2]), minutes=int(fixed[3])))
+    from zoneinfo import ZoneInfo
+
+    if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", name) or name.startswith("/") or ".." in name:
+        raise ValueError(name)  # ZoneInfo would read a path
+    return ZoneInfo(name)
+
+
+def offset_name(offset_s: float) -> str:
+    """+HH:MM for an offset east of UTC in seconds."""
+    sign = "-" if offset_s < 0 else "+"
+    minutes = round(abs(offset_s) / 60)
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def parse_offset(text: str) -> float | None:
+    """Seconds east of UTC from `-04:00:00`, `02:00:00`, `GMT -04:00`, `+0100`; else None."""
+    match = re.search(r"([+-]?)\s*(\d{1,2}):?(\d\d)(?::(\d\d))?", text)
+    if not match:
+        return None
+    seconds = int(match[2]) * 3600 + int(match[3]) * 60 + int(match[4] or 0)
+    return float(-seconds if match[1] == "-" else seconds)
+
+
+def _offset_at(zone: tzinfo, local_s: float) -> float:
+    """The zone's UTC offset, in seconds, at a local clock time (counted as if UTC)."""
+    moment = datetime(1970, 1, 1) + timedelta(seconds=float(local_s))
+    return moment.replace(tzinfo=zone).utcoffset().total_seconds()
+
+
+def apply_zone(recording: Recording, stated_offset_s: float | None, zone: str | None) -> Recording:
+    """Local clock times made instants where a zone is known; `timezone` set for display.
+
+    - Unix clocks are instants already: `zone` only says where to show them.
+    - Naive clocks with an offset the file states: that offset, all recording.
+    - Naive clocks with `--timezone`: the zone's offset at the first sample; if the zone
+      changes its offset during the recording (daylight saving) and the times step by that
+      change there, they followed the wall clock: the new offset from the step on.
+      Without such a step, the clock is a device's and kept its first offset.
+    """
+    if recording.clock == CLOCK_UNIX:
+        return replace(recording, timezone=zone) if zone else recording
+    if recording.clock != CLOCK_NAIVE or len(recording.time_s) == 0:
+        return recording
+    if stated_offset_s is not None:
+        time_s = recording.time_s - stated_offset_s
+        shown = zone or offset_name(stated_offset_s)
+        return replace(recording, time_s=time_s, clock=CLOCK_UNIX, timezone=shown)
+    if zone is None:
+        return recording
+    info = zone_info(zone)
+    local = recording.time_s
+    first, last = float(local[0]), float(local[-1])
+    before, after = _offset_at(info, first), _offset_at(info, last)
+    time_s = local - before
+    if after != before:
+        change = after - before
+        steps = np.diff(local)
+        # A wall clock steps by the change (forward in spring, back in autumn) once.
+        jumps = np.flatnonzero(np.abs(steps - change) < max(abs(change) * 0.01, 1.0))
+        if len(jumps) == 1:
+            time_s[jumps[0] + 1 :] -= change
+            recording.warnings.append(
+                f"the clock times follow the wall clock across a daylight-saving change "
+                f"({offset_name(before)} to {offset_name(after)}): read as such"
+            )
+    return replace(recording, time_s=time_s, clock=CLOCK_UNIX, timezone=zone)
