@@ -1,13 +1,22 @@
 """Axivity .cwa (AX3, AX6): a 1024-byte header ("MD"), then 512-byte blocks ("AX").
 
-Decoded by actfast; AX6 blocks' gyroscope samples are ignored. A .cwa states no zone."""
+Decoded by actfast; AX6 blocks' gyroscope samples are ignored. A .cwa states no zone.
+actfast refuses a whole file for one damaged block: then the blocks that fail their
+checksum (or are cut short) are left out and the rest decoded, with a warning."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+
+import numpy as np
+
+from sensor.errors import InputError
 from sensor.formats.samples import decode_with_actfast, device_recording
 from sensor.recording import Recording
 
 NAME = "an Axivity .cwa file"
+HEADER_BYTES, BLOCK_BYTES = 1024, 512
 
 
 def recognizes(head: bytes, path: str) -> bool:
@@ -16,17 +25,60 @@ def recognizes(head: bytes, path: str) -> bool:
 
 
 def read(path: str, units: str) -> tuple[Recording, float | None]:
-    result = decode_with_actfast(path, NAME)
+    warnings: list[str] = []
+    try:
+        result = decode_with_actfast(path, NAME)
+    except InputError:
+        result = _decode_good_blocks(path, warnings)
     samples = result["timeseries"].get("high_frequency", {})
-    rate = result["metadata"].get("configuration", {}).get("sample_rate_hz")
-    return (
-        device_recording(
-            path,
-            NAME,
-            samples.get("datetime", []),
-            samples.get("acceleration"),
-            units,
-            float(rate) if rate else None,
-        ),
-        None,
+    rate = result["metadata"].get("configuration", {}).get("sample_rate_hz") or 0
+    recording = device_recording(
+        path,
+        NAME,
+        samples.get("datetime", []),
+        samples.get("acceleration"),
+        units,
+        float(rate) or None,
+        warnings,
     )
+    return recording, None
+
+
+def good_blocks(data: bytes) -> np.ndarray:
+    """Which whole data blocks are intact: "AX" and 256 little-endian words summing to 0."""
+    count = (len(data) - HEADER_BYTES) // BLOCK_BYTES
+    blocks = np.frombuffer(data, np.uint8, count * BLOCK_BYTES, HEADER_BYTES).reshape(count, -1)
+    words = blocks.view("<u2")
+    tagged = (blocks[:, 0] == ord("A")) & (blocks[:, 1] == ord("X"))
+    return tagged & (words.sum(axis=1, dtype=np.uint64) % 65536 == 0)
+
+
+def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
+    with open(path, "rb") as handle:
+        data = handle.read()
+    intact = good_blocks(data)
+    count = len(intact)
+    blocks = np.frombuffer(data, np.uint8, count * BLOCK_BYTES, HEADER_BYTES).reshape(count, -1)
+    # Blocks that are neither data nor damaged (unused sectors of 0xFF) are not counted.
+    unused = (blocks[:, :2] == 0xFF).all(axis=1)
+    damaged = int((~intact & ~unused).sum())
+    cut = (len(data) - HEADER_BYTES) % BLOCK_BYTES
+    if not intact.any() or (damaged == 0 and cut == 0):
+        return decode_with_actfast(path, NAME)  # nothing to leave out: its own error
+    kept = data[:HEADER_BYTES] + blocks[intact].tobytes()
+    handle, repaired = tempfile.mkstemp(suffix=".cwa")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(kept)
+        result = decode_with_actfast(repaired, NAME)
+    finally:
+        os.unlink(repaired)
+    if damaged:
+        first = int(np.flatnonzero(~intact & ~unused)[0])
+        warnings.append(
+            f"{damaged} damaged data blocks (failed checksum; first at byte "
+            f"{HEADER_BYTES + first * BLOCK_BYTES}) left out; the other {int(intact.sum())} read"
+        )
+    if cut:
+        warnings.append(f"the file is cut short: its last {cut} bytes (part of a block) ignored")
+    return result

@@ -2,11 +2,14 @@
 
 log.bin is a sequence of records: 0x1E, type, 4-byte time (the device's local clock, in
 seconds), 2-byte payload size, payload, 1-byte checksum. ACTIVITY (0x00) records hold
-12-bit packed samples and are decoded by actfast; ACTIVITY2 (0x1A, written by ActiGraph
-Link) records hold little-endian 16-bit samples, which actfast skips without a word, so
-they are decoded here. Each record is one second; idle-sleep seconds have no record and
-stay gaps (never filled with a repeated value, which would look like stillness). Samples
-are in counts of `Acceleration Scale` per g (info.txt): the device stores them calibrated.
+12-bit packed samples; ACTIVITY2 (0x1A, written by ActiGraph Link) records little-endian
+16-bit ones. Both are decoded here, vectorized: actfast skips ACTIVITY2 without a word
+(zero samples), and takes scale and rate from a PARAMETERS record, so that a file without
+one came out 65536 times too large at a wrong rate; info.txt is what ActiLife goes by.
+actfast reads only the older activity.bin layout. Each record is one second; idle-sleep
+seconds have no record and stay gaps (never filled with a repeated value, which would look
+like stillness). Samples are in counts of `Acceleration Scale` per g (info.txt): the
+device stores them calibrated.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sensor.zones import parse_offset
 
 NAME = "an ActiGraph .gt3x file"
 RECORD_SEPARATOR = 0x1E
-ACTIVITY2 = 0x1A
+ACTIVITY, ACTIVITY2 = 0x00, 0x1A
 DEFAULT_SCALE = 256.0  # counts per g when info.txt gives no Acceleration Scale
 
 
@@ -46,13 +49,13 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
     scale = float(info.get("Acceleration Scale", "").replace(",", ".") or DEFAULT_SCALE)
     offset = parse_offset(info.get("TimeZone", ""))
     warnings = _calibration_warnings(path)
-    result = decode_with_actfast(path, NAME)
-    samples = result["timeseries"].get("acceleration", {})
-    stamps, acceleration = samples.get("datetime", []), samples.get("acceleration")
-    if len(stamps) == 0 and rate:
-        with zipfile.ZipFile(path) as archive:
-            log = archive.read("log.bin") if "log.bin" in archive.namelist() else b""
-        stamps, acceleration = decode_activity2(log, rate, scale)
+    with zipfile.ZipFile(path) as archive:
+        log = archive.read("log.bin") if "log.bin" in archive.namelist() else None
+    if log is None or rate is None:  # the older activity.bin layout (NHANES era)
+        samples = decode_with_actfast(path, NAME)["timeseries"].get("acceleration", {})
+        stamps, acceleration = samples.get("datetime", []), samples.get("acceleration")
+    else:
+        stamps, acceleration = decode_log(log, rate, scale, warnings)
     recording = device_recording(path, NAME, stamps, acceleration, units, rate, warnings)
     return recording, offset
 
@@ -97,30 +100,58 @@ def record_table(log: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     )
 
 
-def decode_activity2(log: bytes, rate_hz: float, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """(stamps in ns on the local clock, (n, 3) samples in g) of the ACTIVITY2 records.
+def decode_log(
+    log: bytes, rate_hz: float, scale: float, warnings: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(stamps in ns on the local clock, (n, 3) samples in g) of log.bin's activity records.
 
-    Each record holds one second: x, y, z as little-endian int16, sample after sample.
-    Records whose payload is not whole samples (the 1-byte records written around idle
-    sleep) hold none."""
+    Each record holds one second of samples, the first at the record's time.
+    - ACTIVITY: 12-bit two's-complement values, big-endian, packed without padding between
+      samples, in the order y, x, z.
+    - ACTIVITY2: x, y, z as little-endian int16.
+    A record that holds no whole sample (the 1-byte ones written around idle sleep) adds
+    none: idle-sleep seconds stay gaps."""
     types, times, starts, sizes = record_table(log)
-    chosen = (types == ACTIVITY2) & (sizes >= 6) & (sizes % 6 == 0)
-    times, starts, counts = times[chosen], starts[chosen], sizes[chosen] // 6
+    end = int(starts[-1] + sizes[-1] + 1) if len(times) else 0
+    if warnings is not None and end < len(log):
+        warnings.append(
+            f"log.bin is damaged or cut short after byte {end} of {len(log)}: the "
+            f"{len(times)} records before were read"
+        )
+    per_second = int(round(rate_hz))
+    packed = (types == ACTIVITY) & (sizes * 8 >= 36)
+    wide = (types == ACTIVITY2) & (sizes >= 6)
+    counts = np.zeros(len(types), dtype=np.int64)
+    counts[packed] = np.minimum(sizes[packed] * 8 // 36, per_second)
+    counts[wide] = np.minimum(sizes[wide] // 6, per_second)
+    chosen = counts > 0
+    times, starts, counts, is_wide = times[chosen], starts[chosen], counts[chosen], wide[chosen]
     total = int(counts.sum())
     if total == 0:
         return np.empty(0, np.int64), np.empty((0, 3), np.float32)
     # Each sample's record and its place in it, without a loop over samples.
     record = np.repeat(np.arange(len(counts)), counts)
-    first_of_record = np.cumsum(counts) - counts
-    within = np.arange(total) - first_of_record[record]
-    words = np.frombuffer(log, dtype=np.uint8)
-    byte_at = starts[record] + within * 6
+    within = np.arange(total) - (np.cumsum(counts) - counts)[record]
+    sample_wide = is_wide[record]
     raw = np.empty((total, 3), dtype=np.int16)
-    for axis in range(3):  # a loop over axes
-        low = words[byte_at + 2 * axis].astype(np.uint16)
-        high = words[byte_at + 2 * axis + 1].astype(np.uint16)
-        raw[:, axis] = (low | (high << 8)).view(np.int16)
+    data = np.frombuffer(log, dtype=np.uint8)
+    if sample_wide.any():
+        at = starts[record[sample_wide]] + within[sample_wide] * 6
+        for axis in range(3):  # a loop over axes
+            low = data[at + 2 * axis].astype(np.uint16)
+            high = data[at + 2 * axis + 1].astype(np.uint16)
+            raw[sample_wide, axis] = (low | (high << 8)).view(np.int16)
+    if not sample_wide.all():
+        narrow = ~sample_wide
+        # In nibbles: a sample is 9 of them (y, x, z: three each) from its record's start.
+        nibbles = np.empty(2 * len(data), dtype=np.int16)
+        nibbles[0::2], nibbles[1::2] = data >> 4, data & 0x0F
+        at = 2 * starts[record[narrow]] + within[narrow] * 9
+        for axis, place in ((1, 0), (0, 3), (2, 6)):  # a loop over axes: y, x, z
+            value = (nibbles[at + place] << 8) | (nibbles[at + place + 1] << 4)
+            value |= nibbles[at + place + 2]
+            value[value > 2047] -= 4096
+            raw[narrow, axis] = value
     samples = raw.astype(np.float32) / np.float32(scale)
-    step_ns = 1e9 / rate_hz
-    stamps = times[record] * 1_000_000_000 + np.round(within * step_ns).astype(np.int64)
+    stamps = times[record] * 1_000_000_000 + np.round(within * (1e9 / rate_hz)).astype(np.int64)
     return stamps, samples
