@@ -7,7 +7,6 @@ checksum (or are cut short) are left out and the rest decoded, with a warning.""
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 
@@ -54,6 +53,8 @@ def good_blocks(data: bytes) -> np.ndarray:
 
 
 def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
+    import tempfile
+
     with open(path, "rb") as handle:
         data = handle.read()
     intact = good_blocks(data)

@@ -14,8 +14,6 @@ device stores them calibrated.
 
 from __future__ import annotations
 
-import zipfile
-
 import numpy as np
 
 from sensor.formats.other import ZIP_MAGIC, zip_members
@@ -37,6 +35,8 @@ def recognizes(head: bytes, path: str) -> bool:
 
 
 def read_info(path: str) -> dict[str, str]:
+    import zipfile  # not at import: a CSV's read never pays for it
+
     with zipfile.ZipFile(path) as archive:
         text = archive.read("info.txt").decode("utf-8", errors="replace")
     pairs = (line.split(":", 1) for line in text.splitlines() if ":" in line)
@@ -44,6 +44,8 @@ def read_info(path: str) -> dict[str, str]:
 
 
 def read(path: str, units: str) -> tuple[Recording, float | None]:
+    import zipfile
+
     info = read_info(path)
     rate = float(info.get("Sample Rate", "0") or 0) or None
     scale = float(info.get("Acceleration Scale", "").replace(",", ".") or DEFAULT_SCALE)
@@ -62,6 +64,7 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
 
 def _calibration_warnings(path: str) -> list[str]:
     import json
+    import zipfile
 
     with zipfile.ZipFile(path) as archive:
         if "calibration.json" not in archive.namelist():

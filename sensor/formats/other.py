@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import zipfile
-
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office files (.xls)
 
 
 def zip_members(path: str) -> list[str]:
     """The names in a zip archive; empty if it cannot be opened as one."""
+    import zipfile  # only for zip files: a CSV's read never pays its import
+
     try:
         with zipfile.ZipFile(path) as archive:
             return archive.namelist()
