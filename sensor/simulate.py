@@ -9,6 +9,7 @@ from dataclasses import asdict
 
 import numpy as np
 
+from sensor.simulate_clock import ClockError
 from sensor.simulate_night import SCENARIOS, NightPlan, plan_night
 from sensor.simulate_signal import SensorPhysics, draw_physics, leg_signal
 
@@ -24,11 +25,13 @@ def simulate(
     scenario: str = "plmd-moderate",
     compress: bool = False,
     mixed_rates: bool = True,
+    clock_errors: dict[str, ClockError] | None = None,
 ) -> dict:
     """Write `<side>.csv` (`night.csv` for one unnamed sensor) and `truth.json`; return truth.
 
     With `mixed_rates`, a second sensor runs at the first one's rate or twice it (drawn), as
-    pairs of different sensors do; without, both run at `rate_hz`.
+    pairs of different sensors do; without, both run at `rate_hz`. `clock_errors` (by side,
+    "" for one unnamed sensor): sensors that stamp on their own clock (default: the host's).
     """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
@@ -50,10 +53,19 @@ def simulate(
         offset = 0.0 if index == 0 else float(rng.uniform(1, 20))
         t, xyz = leg_signal(plan, side, physics, offset, rng)
         t, xyz, leg_gaps = _link(t, xyz, physics, rng)
+        clock = (clock_errors or {}).get(side)
+        stamps = t
+        if clock is not None:  # after every draw: the night is the same as without it
+            kept = clock.kept(t)
+            t, xyz, stamps = t[kept], xyz[kept], clock.stamps(t[kept])
+            if clock.lost_span():
+                leg_gaps = sorted(leg_gaps + [clock.lost_span()])
         name = (side or "night") + (".csv.gz" if compress else ".csv")
-        _write_csv(os.path.join(out_dir, name), start_unix + t, xyz)
+        _write_csv(os.path.join(out_dir, name), start_unix + stamps, xyz)
         files[side or "single"] = name
         sensors[side or "single"] = asdict(physics) | {"start_offset_s": offset}
+        if clock is not None:
+            sensors[side or "single"]["clock_error"] = clock.truth()
         gaps[side or "single"] = leg_gaps
     truth = truth_record(plan, legs, start_unix, files, sensors, gaps, scenario, seed)
     with open(os.path.join(out_dir, "truth.json"), "w") as handle:

@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 
+from sensor.simulate_clock import ClockError
 from sensor.simulate_stages_night import PROFILES, build_night, side_of
 from sensor.simulate_stages_signal import (
     LegRenderer,
@@ -39,8 +40,12 @@ def simulate_stages(
     seed: int = 0,
     scenario: str = "plmd-moderate",
     compress: bool = False,
+    clock_errors: dict[str, ClockError] | None = None,
 ) -> dict:
-    """Simulate one night of the "stages" family into out_dir; return its truth."""
+    """Simulate one night of the "stages" family into out_dir; return its truth.
+
+    `clock_errors` (by side, "" for one unnamed sensor): sensors whose stamps come from their
+    own clock on top of the host's (default: none); truth stays in true time."""
     if scenario not in PROFILES:
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(PROFILES)}")
     profile = PROFILES[scenario]
@@ -80,10 +85,18 @@ def simulate_stages(
         gaps, losses = draw_gaps(leg_rng, night_s, profile.disconnects_per_8h, profile.losses_per_h)
         rows, stamps = host_stream(phys, times, gaps, losses, leg_rng)
         key = leg or "single"
+        clock = (clock_errors or {}).get(leg)
+        if clock is not None:  # after every draw: the night is the same as without it
+            kept = clock.kept(times[rows])
+            rows, stamps = rows[kept], clock.stamps(stamps[kept], times[rows[kept]])
+            if clock.lost_span():
+                gaps = sorted(gaps + [clock.lost_span()])
         name = (leg or "night") + (".csv.gz" if compress else ".csv")
         write_csv(os.path.join(out_dir, name), start_unix + stamps, xyz[rows], phys, compress)
         files[key] = name
         truth_sensors[key] = phys.truth()
+        if clock is not None:
+            truth_sensors[key]["clock_error"] = clock.truth()
         gaps_out[key] = gaps
     events = [
         {
