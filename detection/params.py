@@ -147,10 +147,45 @@ class SleepParameters:
 
 
 @dataclass(frozen=True)
+class ClockAlignmentParameters:
+    """The second sensor's clock against the first's (detection/clock_alignment.py)."""
+
+    envelope_rate_hz: float = 20.0  # activity envelopes compared at this rate
+    activity_over_median: float = 2.0  # a bin counts as activity above this x the night's median
+    coarse_rate_hz: float = 2.0  # the whole night first, at this rate...
+    max_offset_s: float = 600.0  # ...for offsets up to this either way
+    window_s: float = 300.0  # then windows of this length...
+    window_step_s: float = 150.0  # ...this far apart
+    search_s: float = 6.0  # first pass: lags this far either side of the coarse one
+    refine_search_s: float = 1.0  # second pass: this far either side of the first fit
+    min_active_s: float = 1.0  # a window needs this much activity on each leg
+    min_covered: float = 0.8  # ...and both legs recording for this share of it
+    min_correlation: float = 0.3  # the peak's correlation
+    max_second_peak: float = 0.85  # a rival peak this high (of the best) makes it ambiguous
+    peak_dip: float = 0.5  # ...beyond a dip under this x the peak
+    inlier_s: float = 0.1  # the fit is the line most windows lie this close to...
+    outlier_mads: float = 4.0  # ...then windows off it by more than this many MADs...
+    outlier_floor_s: float = 0.03  # ...and this many seconds are outliers
+    max_drift_ppm: float = 500.0  # crystals stay within ±100 ppm; more is a wrong line
+    min_drift_span_s: float = 1800.0  # drift is fitted over windows spanning this at least
+    min_windows: int = 6  # applied only with this many windows...
+    max_residual_s: float = 0.1  # ...agreeing to within this (robust SD)...
+    max_uncertainty_s: float = 0.02  # ...and fitting the lag to this (standard error) all night
+    negligible_s: float = 0.02  # a correction under this all night is reported, not applied
+    min_step_s: float = 0.2  # a clock step: pieces whose fits jump by this at their border
+    min_piece_windows: int = 4
+    max_steps: int = 3
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class AnalysisParameters:
     rules: ScoringRules = WASM2016
     detection: DetectionParameters = field(default_factory=DetectionParameters)
     sleep: SleepParameters = field(default_factory=SleepParameters)
+    clock: ClockAlignmentParameters = field(default_factory=ClockAlignmentParameters)
     age_group: str = "adult"
     placement: str = "ankle"
 
@@ -165,6 +200,7 @@ class AnalysisParameters:
             "rules": self.rules.as_dict(),
             "detection": self.detection.as_dict(),
             "sleep": self.sleep.as_dict(),
+            "clock_alignment": self.clock.as_dict(),
             "age_group": self.age_group,
             "placement": self.placement,
         }

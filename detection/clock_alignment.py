@@ -1,0 +1,611 @@
+"""The second sensor's clock against the first's, from what both legs see at once.
+
+Two devices keep their own clocks: an offset, a drift of tens of ppm (40 ppm is 1.15 s over
+8 h) and now and then a reset. The bilateral rules work on 0.5 s, so the second sensor's
+times are mapped onto the first's before its events are placed.
+
+Posture changes, whole-body movements, bilateral jerks and LMs and bed vibrations reach both
+ankles at once. Each leg's activity (summed absolute sample steps, a cheap high-pass) is
+binned at `envelope_rate_hz`, log-compressed above its night's median, and cross-correlated:
+first the whole night at `coarse_rate_hz` (the offset, within `max_offset_s`), then windows
+across the night near that lag. Windows with one clear peak give the lag (second clock minus
+first) at their time; a robust line through them is the offset and drift, in pieces where
+the lag jumps (a reset). Times here are seconds on each sensor's clock, as the grids hold
+them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from detection.grid import Grid
+from detection.params import ClockAlignmentParameters
+
+
+@dataclass
+class Envelope:
+    """Activity per bin: bin j is centred at start_s + j * step_s (the sensor's clock)."""
+
+    start_s: float
+    step_s: float
+    values: np.ndarray  # float32, 0 in quiet bins and in data gaps
+    valid: np.ndarray  # bool, False where the sensor was not recording
+
+    def at(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Values (linear) and recording flags (nearest bin) at `times`; outside: 0, False."""
+        j = (times - self.start_s) / self.step_s
+        inside = (j >= 0) & (j <= len(self.values) - 1)
+        values = np.interp(j, np.arange(len(self.values)), self.values, left=0.0, right=0.0)
+        nearest = np.clip(np.rint(j).astype(np.intp), 0, max(len(self.valid) - 1, 0))
+        return values, inside & self.valid[nearest]
+
+
+@dataclass
+class ClockPiece:
+    """lag(c1) = offset_s + drift * (c1 - reference_s): the second clock minus the first's,
+    from `start2_s` on (the second sensor's clock; -inf for the first piece)."""
+
+    start2_s: float
+    offset_s: float
+    drift: float
+    windows: int = 0
+
+
+@dataclass
+class ClockAlignment:
+    reference_s: float  # the first sensor's start (its clock): where offset_s holds
+    pieces: list[ClockPiece] = field(default_factory=list)
+    residual_s: float | None = None  # robust SD of the used windows' lags about the fit
+    uncertainty_s: float | None = None  # the fit's largest standard error over the night
+    windows_used: int = 0
+    windows_tried: int = 0
+    applied: bool = False
+    note: str = ""
+    warning: str | None = None
+    largest_s: float = 0.0  # the largest correction over the overlap
+
+    def to_first(self, c2: np.ndarray) -> np.ndarray:
+        """Times on the second sensor's clock as the first's."""
+        c2 = np.asarray(c2, dtype=np.float64)
+        starts = np.array([p.start2_s for p in self.pieces])
+        which = np.searchsorted(starts, c2, side="right") - 1
+        offset = np.array([p.offset_s for p in self.pieces])[which]
+        drift = np.array([p.drift for p in self.pieces])[which]
+        return (c2 - offset + drift * self.reference_s) / (1 + drift)
+
+    def as_dict(self, origin_s: float) -> dict:
+        """For summary.json: offset (s) at the first sensor's start, drift (ppm), residual
+        (ms), windows used, applied, and the steps where the clock was reset."""
+        out: dict = {"applied": self.applied}
+        if self.pieces:
+            first = self.pieces[0]
+            out |= {
+                "offset_s": round(first.offset_s, 4),
+                "drift_ppm": round(first.drift * 1e6, 2),
+                "residual_ms": _ms(self.residual_s),
+                "uncertainty_ms": _ms(self.uncertainty_s),
+            }
+        out |= {"windows_used": self.windows_used, "windows_tried": self.windows_tried}
+        if len(self.pieces) > 1:
+            steps = []
+            for before, piece in zip(self.pieces, self.pieces[1:]):  # a loop over steps
+                at = float(self.to_first(np.array([piece.start2_s]))[0])
+                lag = piece.offset_s + piece.drift * (at - self.reference_s)
+                lag_before = before.offset_s + before.drift * (at - self.reference_s)
+                steps.append(
+                    {
+                        "at_s": round(at - origin_s, 2),
+                        "step_s": round(lag - lag_before, 4),
+                        "offset_s": round(piece.offset_s, 4),
+                        "drift_ppm": round(piece.drift * 1e6, 2),
+                    }
+                )
+            out["steps"] = steps
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None or not np.isfinite(seconds) else round(seconds * 1e3, 1)
+
+
+def activity_envelope(grid: Grid, params: ClockAlignmentParameters) -> Envelope:
+    """One leg's activity binned at about `envelope_rate_hz` (whole samples per bin)."""
+    per_bin = max(int(grid.rate_hz / params.envelope_rate_hz), 1)
+    bins = (grid.n - 1) // per_bin
+    total = np.zeros(max(bins, 0), dtype=np.float32)
+    if bins < 1:
+        return Envelope(grid.start_s, per_bin / grid.rate_hz, total, np.zeros(0, dtype=bool))
+    used = bins * per_bin
+    for axis in range(3):  # a loop over axes: each is contiguous (column order)
+        column = grid.xyz[: used + 1, axis]
+        step = np.subtract(column[1:], column[:-1])
+        np.abs(step, out=step)
+        total += step.reshape(bins, per_bin).sum(axis=1)
+    valid = grid.valid[:used].reshape(bins, per_bin).all(axis=1)
+    valid &= grid.valid[per_bin : used + 1 : per_bin]
+    recorded = total[valid]
+    scale = float(np.median(recorded)) if len(recorded) else 0.0
+    if scale <= 0 and len(recorded):  # a quantized still sensor: most steps are zero
+        scale = float(np.percentile(recorded, 90)) or float(recorded.max()) or 1.0
+    total /= scale or 1.0
+    total -= params.activity_over_median
+    np.maximum(total, 0, out=total)
+    np.log1p(total, out=total)
+    total[~valid] = 0
+    # The bin's steps lie between samples: its centre is half a bin after its first sample.
+    return Envelope(grid.start_s + per_bin / 2 / grid.rate_hz, per_bin / grid.rate_hz, total, valid)
+
+
+def estimate_clock(
+    first: Envelope,
+    second: Envelope,
+    params: ClockAlignmentParameters,
+    gaps_first: np.ndarray | None = None,
+    gaps_second: np.ndarray | None = None,
+) -> ClockAlignment:
+    """The second clock against the first from the two legs' envelopes; `gaps_*` (each
+    sensor's data gaps on its own clock) are where a step is placed when one falls near it."""
+    reference = first.start_s
+    result = ClockAlignment(reference)
+    if len(first.values) < 2 or len(second.values) < 2:
+        return _not_applied(result, params, "a sensor holds too few samples")
+    dt = 1.0 / params.envelope_rate_hz
+    lag0 = _coarse_lag(first, second, params, dt)
+    first_end = first.start_s + (len(first.values) - 1) * first.step_s
+    second_end = second.start_s + (len(second.values) - 1) * second.step_s
+    begin = max(first.start_s, second.start_s - lag0)
+    end = min(first_end, second_end - lag0)
+    starts = begin + np.arange(
+        0.0, max(end - begin - params.window_s, -1) + 1e-9, params.window_step_s
+    )
+    result.windows_tried = len(starts)
+    if len(starts) == 0:
+        return _not_applied(result, params, "the two sensors overlap too briefly")
+
+    def predict_constant(times: np.ndarray) -> np.ndarray:
+        return np.full_like(times, lag0)
+
+    centres, lags = _window_lags(
+        first, second, starts, predict_constant, params.search_s, params, dt, True
+    )
+    pieces, *_ = _pieces(centres, lags, reference, params, gaps_first, gaps_second)
+    if not pieces:
+        return _not_applied(result, params, _thin(len(centres), len(starts), params))
+    rough = replace(result, pieces=pieces)
+    centres, lags = _window_lags(
+        first,
+        second,
+        starts,
+        lambda t: _lag_of(rough, t),
+        params.refine_search_s,
+        params,
+        dt,
+        False,
+    )
+    pieces, used, spread, error = _pieces(centres, lags, reference, params, gaps_first, gaps_second)
+    result.pieces, result.windows_used, result.residual_s = pieces, used, spread
+    result.uncertainty_s = error
+    if not pieces or used < params.min_windows:
+        return _not_applied(result, params, _thin(used, len(starts), params))
+    if spread > params.max_residual_s or error > params.max_uncertainty_s:
+        return _not_applied(
+            result,
+            params,
+            f"the {used} windows of movements both legs saw leave the clocks uncertain by "
+            f"{error * 1e3:.0f} ms (spread {spread * 1e3:.0f} ms; at most "
+            f"{params.max_uncertainty_s * 1e3:.0f} and {params.max_residual_s * 1e3:.0f} ms)",
+        )
+    grid_span = np.linspace(begin, end, 64)
+    result.largest_s = float(np.max(np.abs(_lag_of(result, grid_span))))
+    if len(pieces) == 1 and result.largest_s < params.negligible_s:
+        result.note = (
+            f"the clocks agree within {params.negligible_s * 1e3:.0f} ms all night: nothing "
+            "to correct"
+        )
+        return result
+    result.applied = True
+    return result
+
+
+def align_grid(grid: Grid, alignment: ClockAlignment) -> Grid:
+    """The second sensor's grid on the first sensor's clock. One piece: its start and rate
+    (no sample is touched). Several (a reset): resampled, the steps' spans left as gaps."""
+    if not alignment.applied:
+        return grid
+    if len(alignment.pieces) == 1:
+        piece = alignment.pieces[0]
+        gaps = alignment.to_first(grid.gaps_s.reshape(-1, 2)).reshape(-1, 2)
+        return replace(
+            grid,
+            start_s=float(alignment.to_first(np.array([grid.start_s]))[0]),
+            rate_hz=grid.rate_hz * (1 + piece.drift),
+            gaps_s=gaps,
+        )
+    return _resampled(grid, alignment)
+
+
+def _not_applied(
+    result: ClockAlignment, params: ClockAlignmentParameters, why: str
+) -> ClockAlignment:
+    result.applied = False
+    result.note = why
+    result.warning = (
+        f"clock alignment not applied: {why}; the second sensor's times are used as stamped "
+        "(check that the two clocks agree)"
+    )
+    return result
+
+
+def _thin(used: int, tried: int, params: ClockAlignmentParameters) -> str:
+    return (
+        f"only {used} of {tried} windows showed movements both legs saw at once (at least "
+        f"{params.min_windows} needed)"
+    )
+
+
+def _lag_of(alignment: ClockAlignment, c1: np.ndarray) -> np.ndarray:
+    """The fitted lag (second minus first) at first-clock times; pieces by their c1 starts."""
+    starts1 = np.array(
+        [-np.inf]
+        + [float(alignment.to_first(np.array([p.start2_s]))[0]) for p in alignment.pieces[1:]]
+    )
+    which = np.searchsorted(starts1, c1, side="right") - 1
+    offset = np.array([p.offset_s for p in alignment.pieces])[which]
+    drift = np.array([p.drift for p in alignment.pieces])[which]
+    return offset + drift * (c1 - alignment.reference_s)
+
+
+def _coarse_lag(
+    first: Envelope, second: Envelope, params: ClockAlignmentParameters, dt: float
+) -> float:
+    """The whole night's best lag at `coarse_rate_hz`, within ±max_offset_s."""
+    per = max(int(round(1 / (params.coarse_rate_hz * dt))), 1)
+    step = per * dt
+    origin = min(first.start_s, second.start_s)
+    stop = max(
+        first.start_s + len(first.values) * first.step_s,
+        second.start_s + len(second.values) * second.step_s,
+    )
+    count = int((stop - origin) / step) + 1
+    fine = origin + np.arange(count * per) * dt
+    a = first.at(fine)[0].reshape(count, per).mean(axis=1)
+    b = second.at(fine)[0].reshape(count, per).mean(axis=1)
+    a -= a.mean()
+    b -= b.mean()
+    reach = min(int(params.max_offset_s / step), count - 1)
+    size = 1 << int(np.ceil(np.log2(count + reach + 1)))
+    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
+    lags = np.concatenate([np.arange(0, reach + 1), np.arange(-reach, 0)])
+    values = np.concatenate([corr[: reach + 1], corr[size - reach :]])
+    return float(lags[int(np.argmax(values))] * step)
+
+
+def _window_lags(
+    first: Envelope,
+    second: Envelope,
+    starts: np.ndarray,
+    predict,
+    search_s: float,
+    params: ClockAlignmentParameters,
+    dt: float,
+    constant: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(centre, lag) of each window with one clear correlation peak within ±search_s of the
+    predicted lag. `constant`: the prediction at the window's centre holds for all of it
+    (else it follows the prediction sample by sample, drift included)."""
+    length = int(round(params.window_s / dt))
+    reach = int(round(search_s / dt))
+    k = np.arange(length)
+    extended = np.arange(-reach, length + reach)
+    size = 1 << int(np.ceil(np.log2(length + 2 * reach)))
+    centres = starts + params.window_s / 2
+    a_times = starts[:, None] + k[None, :] * dt  # a loop over windows would do as well
+    a, a_ok = first.at(a_times.ravel())
+    a, a_ok = a.reshape(a_times.shape), a_ok.reshape(a_times.shape)
+    b_c1 = starts[:, None] + extended[None, :] * dt
+    if constant:
+        b_times = b_c1 + predict(centres)[:, None]
+    else:
+        b_times = b_c1 + predict(b_c1.ravel()).reshape(b_c1.shape)
+    b, b_ok = second.at(b_times.ravel())
+    b, b_ok = b.reshape(b_times.shape), b_ok.reshape(b_times.shape)
+    min_active = params.min_active_s / dt
+    enough = (
+        (a_ok.mean(axis=1) >= params.min_covered)
+        & (b_ok[:, reach : reach + length].mean(axis=1) >= params.min_covered)
+        & ((a > 0).sum(axis=1) >= min_active)
+        & ((b[:, reach : reach + length] > 0).sum(axis=1) >= min_active)
+    )
+    a_mean = a.mean(axis=1, keepdims=True)
+    a_sd = a.std(axis=1, keepdims=True)
+    enough &= a_sd[:, 0] > 0
+    az = (a - a_mean) / np.where(a_sd > 0, a_sd, 1)
+    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(az, size)), size)[
+        :, : 2 * reach + 1
+    ]
+    # Pearson's r at each lag: b's mean and SD over the window it is compared with there.
+    sums = np.concatenate([np.zeros((len(b), 1)), np.cumsum(b, axis=1)], axis=1)
+    squares = np.concatenate([np.zeros((len(b), 1)), np.cumsum(b * b, axis=1)], axis=1)
+    shift = np.arange(2 * reach + 1)
+    mean_b = (sums[:, shift + length] - sums[:, shift]) / length
+    var_b = (squares[:, shift + length] - squares[:, shift]) / length - mean_b**2
+    r = corr / length / np.sqrt(np.maximum(var_b, 1e-12))
+    r[var_b <= 1e-9] = 0
+    best = np.argmax(r, axis=1)
+    rows = np.arange(len(r))
+    peak = r[rows, best]
+    # A rival: the highest lag beyond the dips under `peak_dip` x the peak on either side
+    # (a long shared movement makes one broad peak, not rivals).
+    below = r < params.peak_dip * peak[:, None]
+    lags_at = shift[None, :]
+    lobe_low = np.where(below & (lags_at < best[:, None]), lags_at, -1).max(axis=1)
+    lobe_high = np.where(below & (lags_at > best[:, None]), lags_at, 2 * reach + 1).min(axis=1)
+    far = (lags_at <= lobe_low[:, None]) | (lags_at >= lobe_high[:, None])
+    rival = np.where(far, r, -np.inf).max(axis=1)
+    clear = (
+        enough
+        & (peak >= params.min_correlation)
+        & (best > 0)
+        & (best < 2 * reach)
+        & (rival <= params.max_second_peak * peak)
+    )
+    # The peak between bins: a parabola through it and its neighbours.
+    inner = np.clip(best, 1, 2 * reach - 1)
+    left, mid, right = r[rows, inner - 1], r[rows, inner], r[rows, inner + 1]
+    curvature = left - 2 * mid + right
+    delta = np.where(
+        curvature < 0, 0.5 * (left - right) / np.where(curvature < 0, curvature, -1), 0.0
+    )
+    delta = np.clip(delta, -0.5, 0.5)
+    lag = predict(centres) + (best + delta - reach) * dt
+    return centres[clear], lag[clear]
+
+
+def _robust_line(
+    t: np.ndarray, y: np.ndarray, reference: float, params: ClockAlignmentParameters
+) -> tuple[float, float, np.ndarray, float]:
+    """Offset (at `reference`), drift, inliers and their robust SD: the line most windows lie
+    within `inlier_s` of (candidates: a repeated median, the median lag, lines through pairs
+    of windows), then least squares on those windows until they settle."""
+    x = t - reference
+    n = len(t)
+    max_drift = params.max_drift_ppm * 1e-6
+
+    def can_drift(mask: np.ndarray) -> bool:
+        return mask.sum() >= 3 and np.ptp(x[mask]) >= params.min_drift_span_s
+
+    drifting = can_drift(np.ones(n, dtype=bool))
+    candidates = [(0.0, float(np.median(y)))]
+    if drifting:
+        i, j = np.triu_indices(n, 1)
+        if len(i) > PAIRS:  # enough for a consensus; the same pairs every time
+            pick = np.random.default_rng(n).choice(len(i), PAIRS, replace=False)
+            i, j = i[pick], j[pick]
+        apart = np.abs(x[j] - x[i]) >= params.min_drift_span_s / 2
+        i, j = i[apart], j[apart]
+        slopes = (y[j] - y[i]) / (x[j] - x[i])
+        fine = np.abs(slopes) <= max_drift
+        i, j, slopes = i[fine], j[fine], slopes[fine]
+        candidates += list(zip(slopes, y[i] - slopes * x[i]))
+        dx = x[None, :] - x[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pairwise = np.where(dx != 0, (y[None, :] - y[:, None]) / dx, np.nan)
+        siegel = float(np.clip(np.nanmedian(np.nanmedian(pairwise, axis=1)), -max_drift, max_drift))
+        candidates.append((siegel, float(np.median(y - siegel * x))))
+    lines = np.array(candidates)
+    residuals = y[None, :] - lines[:, 1:2] - lines[:, 0:1] * x[None, :]
+    within = np.abs(residuals) <= params.inlier_s
+    score = within.sum(axis=1) - np.where(within, np.abs(residuals), 0).sum(
+        axis=1
+    ) / params.inlier_s / (n + 1)
+    drift, offset = (float(v) for v in lines[int(np.argmax(score))])
+    inliers = np.zeros(n, dtype=bool)
+    for _ in range(20):  # a loop over refits, until the inliers settle
+        residual = y - offset - drift * x
+        mad = 1.4826 * float(np.median(np.abs(residual[inliers]))) if inliers.sum() > 2 else np.inf
+        tolerance = min(max(params.outlier_mads * mad, params.outlier_floor_s), params.inlier_s)
+        now = np.abs(residual) <= tolerance
+        if now.sum() < 1:
+            break
+        if can_drift(now):
+            drift, offset = (float(v) for v in np.polyfit(x[now], y[now], 1))
+        else:
+            drift, offset = 0.0, float(np.median(y[now]))
+        if np.array_equal(now, inliers):
+            break
+        inliers = now
+    residual = y - offset - drift * x
+    spread = 1.4826 * float(np.median(np.abs(residual[inliers]))) if inliers.any() else np.inf
+    return offset, drift, inliers, spread
+
+
+PAIRS = 300  # lines through pairs of windows tried as candidates, at most
+
+
+def _pieces(
+    centres: np.ndarray,
+    lags: np.ndarray,
+    reference: float,
+    params: ClockAlignmentParameters,
+    gaps_first: np.ndarray | None,
+    gaps_second: np.ndarray | None,
+) -> tuple[list[ClockPiece], int, float, float]:
+    """Lines through the windows' lags, split where the lag jumps (a reset): the pieces (the
+    first from -inf), the windows used, their robust SD and the fit's largest standard error.
+
+    The pieces share one drift (a reset steps a clock; its crystal stays the same), so a
+    short piece still gets the night's drift."""
+    if len(centres) < 2:
+        return [], len(centres), np.inf, np.inf
+    order = np.argsort(centres)
+    t, y = centres[order], lags[order]
+    x = t - reference
+    segments = _split(t, y, 0, len(t), reference, params, params.max_steps)
+    piece_of = np.zeros(len(t), dtype=np.intp)
+    inliers = np.zeros(len(t), dtype=bool)
+    for index, (lo, hi, fit) in enumerate(segments):  # a loop over pieces
+        piece_of[lo:hi] = index
+        inliers[lo:hi] = fit[2]
+    count = len(segments)
+    drift, offsets, cov = 0.0, np.zeros(count), np.zeros((count + 1, count + 1))
+    for _ in range(10):  # a loop over refits of all pieces together, until the inliers settle
+        if any(not inliers[piece_of == k].any() for k in range(count)):
+            return [], int(inliers.sum()), np.inf, np.inf
+        drifting = inliers.sum() >= count + 2 and np.ptp(x[inliers]) >= params.min_drift_span_s
+        design = np.zeros((len(t), count + 1))
+        design[np.arange(len(t)), piece_of + 1] = 1.0
+        if drifting:
+            design[:, 0] = x
+        used = design[inliers][:, slice(0 if drifting else 1, None)]
+        solution, *_ = np.linalg.lstsq(used, y[inliers], rcond=None)
+        drift = float(solution[0]) if drifting else 0.0
+        offsets = solution[1:] if drifting else solution
+        residual = y - offsets[piece_of] - drift * x
+        spread = 1.4826 * float(np.median(np.abs(residual[inliers])))
+        tolerance = min(max(params.outlier_mads * spread, params.outlier_floor_s), params.inlier_s)
+        now = np.abs(residual) <= tolerance
+        settled = np.array_equal(now, inliers)
+        inliers = now
+        if settled:
+            break
+    residual = y - offsets[piece_of] - drift * x
+    used_count = int(inliers.sum())
+    spread = 1.4826 * float(np.median(np.abs(residual[inliers]))) if used_count else np.inf
+    # Standard error of the fitted lag at each piece's first and last window: the largest.
+    columns = design[inliers][:, slice(0 if drifting else 1, None)]
+    sd = max(spread, 1e-3)
+    cov = sd**2 * np.linalg.pinv(columns.T @ columns)
+    errors = []
+    for k in range(count):  # a loop over pieces
+        ends = x[piece_of == k][[0, -1]]
+        for end in ends:
+            row = np.zeros(columns.shape[1])
+            row[k + (1 if drifting else 0)] = 1.0
+            if drifting:
+                row[0] = end
+            errors.append(float(np.sqrt(max(row @ cov @ row, 0.0))))
+    pieces: list[ClockPiece] = []
+    for k in range(count):  # a loop over pieces
+        start2 = -np.inf
+        if k:
+            start2 = _step_at(
+                t, piece_of, inliers, k, offsets, drift, reference, params, gaps_first, gaps_second
+            )
+        pieces.append(
+            ClockPiece(start2, float(offsets[k]), drift, int(inliers[piece_of == k].sum()))
+        )
+    return pieces, used_count, spread, max(errors)
+
+
+def _split(t, y, lo, hi, reference, params, steps_left) -> list:
+    """[(lo, hi, fit)] for windows lo..hi-1: one line, or two (recursively) where a jump of
+    at least min_step_s leaves clearly more windows on a line."""
+    whole = _robust_line(t[lo:hi], y[lo:hi], reference, params)
+    need = params.min_piece_windows
+    outliers = (hi - lo) - int(whole[2].sum())
+    if steps_left <= 0 or outliers < need or hi - lo < 2 * need:
+        return [(lo, hi, whole)]
+    candidates = np.arange(lo + need, hi - need + 1)
+    stride = max(len(candidates) // 24, 1)
+
+    def score(cut: int) -> tuple[int, tuple, tuple]:
+        left = _robust_line(t[lo:cut], y[lo:cut], reference, params)
+        right = _robust_line(t[cut:hi], y[cut:hi], reference, params)
+        return int(left[2].sum() + right[2].sum()), left, right
+
+    coarse = {int(c): score(int(c)) for c in candidates[::stride]}  # a loop over cuts
+    best = max(coarse, key=lambda c: coarse[c][0])
+    near = candidates[(candidates > best - stride) & (candidates < best + stride)]
+    scored = coarse | {int(c): score(int(c)) for c in near if int(c) not in coarse}
+    best = max(scored, key=lambda c: scored[c][0])
+    total, left, right = scored[best]
+    border = 0.5 * (t[best - 1] + t[best])
+    jump = (right[0] + right[1] * (border - reference)) - (left[0] + left[1] * (border - reference))
+    if (
+        total < int(whole[2].sum()) + need
+        or abs(jump) < params.min_step_s
+        or left[2].sum() < need
+        or right[2].sum() < need
+    ):
+        return [(lo, hi, whole)]
+    return _split(t, y, lo, best, reference, params, steps_left - 1) + _split(
+        t, y, best, hi, reference, params, steps_left - 1
+    )
+
+
+def _step_at(
+    t, piece_of, inliers, k, offsets, drift, reference, params, gaps_first, gaps_second
+) -> float:
+    """Where piece k starts on the second sensor's clock: at a data gap between its windows
+    and the previous piece's if there is one (a reset interrupts the recording), else
+    midway."""
+    last = t[(piece_of == k - 1) & inliers].max()
+    first = t[(piece_of == k) & inliers].min()
+    offset_b, offset_a = offsets[k - 1], offsets[k]
+    half = params.window_s / 2
+    middle = 0.5 * (last + first)
+    candidates = []  # (first-clock time, second-clock start of the later piece)
+    if gaps_second is not None and len(gaps_second):
+        g = np.asarray(gaps_second, dtype=float).reshape(-1, 2)
+        at1 = (g[:, 0] - offset_b + drift * reference) / (1 + drift)
+        candidates += list(zip(at1, g[:, 1]))
+    if gaps_first is not None and len(gaps_first):
+        g = np.asarray(gaps_first, dtype=float).reshape(-1, 2)
+        candidates += [(h0, h1 + offset_a + drift * (h1 - reference)) for h0, h1 in g]
+    inside = [c for c in candidates if last - half <= c[0] <= first + half]
+    if inside:
+        return float(min(inside, key=lambda c: abs(c[0] - middle))[1])
+    return float(middle + offset_a + drift * (middle - reference))
+
+
+def _resampled(grid: Grid, alignment: ClockAlignment) -> Grid:
+    """Grid points on the first clock at the first piece's rate, read from the second grid
+    by linear interpolation; points whose second-clock time lies in no piece are gaps."""
+    rate = grid.rate_hz * (1 + alignment.pieces[0].drift)
+    start = float(alignment.to_first(np.array([grid.start_s]))[0])
+    end = float(alignment.to_first(np.array([grid.end_s]))[0])
+    n = int(np.floor((end - start) * rate + 1e-9)) + 1
+    c1 = start + np.arange(n) / rate
+    starts2 = np.array([p.start2_s for p in alignment.pieces])
+    starts1 = alignment.to_first(np.maximum(starts2, grid.start_s))
+    starts1[0] = -np.inf
+    which = np.searchsorted(starts1, c1, side="right") - 1
+    offset = np.array([p.offset_s for p in alignment.pieces])[which]
+    drift = np.array([p.drift for p in alignment.pieces])[which]
+    c2 = c1 * (1 + drift) + offset - drift * alignment.reference_s
+    # Past the next piece's start on the second clock: the step's jump, nothing recorded.
+    next_start = np.append(starts2[1:], np.inf)[which]
+    jumped = c2 >= next_start
+    position = (c2 - grid.start_s) * grid.rate_hz
+    position[jumped] = (next_start[jumped] - grid.start_s) * grid.rate_hz - 1
+    np.clip(position, 0, grid.n - 1, out=position)
+    low = np.floor(position).astype(np.intp)
+    high = np.minimum(low + 1, grid.n - 1)
+    weight = (position - low).astype(np.float32)
+    xyz = np.empty((n, 3), dtype=np.float32, order="F")
+    for axis in range(3):  # a loop over axes
+        column = grid.xyz[:, axis]
+        xyz[:, axis] = column[low] + weight * (column[high] - column[low])
+    valid = grid.valid[low] & grid.valid[high] & ~jumped
+    gaps = grid.gaps_s.reshape(-1, 2)
+    mapped = alignment.to_first(gaps.ravel()).reshape(-1, 2) if len(gaps) else np.empty((0, 2))
+    extra = []
+    for index in range(1, len(alignment.pieces)):  # a loop over steps without a gap there
+        s2 = starts2[index]
+        if not np.any((gaps[:, 0] <= s2) & (s2 <= gaps[:, 1] + 1e-9)):
+            before = (
+                s2
+                - alignment.pieces[index - 1].offset_s
+                + alignment.pieces[index - 1].drift * alignment.reference_s
+            ) / (1 + alignment.pieces[index - 1].drift)
+            after = float(alignment.to_first(np.array([s2]))[0])
+            if after > before:
+                extra.append([before, after])
+    if extra:
+        mapped = np.concatenate([mapped, np.array(extra)])
+        mapped = mapped[np.argsort(mapped[:, 0])]
+    return replace(grid, start_s=start, rate_hz=rate, xyz=xyz, valid=valid, gaps_s=mapped)
