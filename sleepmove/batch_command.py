@@ -28,6 +28,8 @@ def options_of(args: argparse.Namespace) -> dict:
         from sensor.zones import check_zone
 
         options["timezone"] = check_zone(args.timezone)
+    if args.no_clock_alignment:  # likewise only when given
+        options["clock_alignment"] = False
     return options
 
 

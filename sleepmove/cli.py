@@ -42,10 +42,21 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
         help="IANA time zone (e.g. Europe/Berlin) of clock times that state none: .cwa files "
         "and CSVs with zone-less times; clock times in the outputs carry its offset",
     )
+    add_clock_option(parser)
     parser.add_argument(
         "--no-report",
         action="store_true",
         help="write only the tables and summary, skip the slow report",
+    )
+
+
+def add_clock_option(parser: argparse.ArgumentParser) -> None:
+    """--no-clock-alignment (analyze, batch, record)."""
+    parser.add_argument(
+        "--no-clock-alignment",
+        action="store_true",
+        help="two sensors: use the second sensor's time stamps as they are, without aligning "
+        "its clock onto the first's from the movements both legs show",
     )
 
 
@@ -146,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     record.add_argument("--seed", type=int, default=0)
     record.add_argument("--no-report", action="store_true")
+    add_clock_option(record)
 
     report = commands.add_parser(
         "report",
@@ -287,6 +299,7 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 sleep_window=args.sleep_window,
                 report=not args.no_report,
                 timezone=args.timezone,
+                clock_alignment=not args.no_clock_alignment,
             ),
             recordings=recordings,
         )

@@ -9,6 +9,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from detection.clock_alignment import (
+    ClockAlignment,
+    activity_envelope,
+    align_grid,
+    estimate_clock,
+)
 from detection.grid import Grid, UnusableTimes, regularize
 from detection.movements import detect_movements
 from detection.night import NightScore, score_night
@@ -41,6 +47,7 @@ class AnalyzeRequest:
     sleep_window: str | None = None
     report: bool = True
     timezone: str | None = None  # IANA zone of clock times that state none (--timezone)
+    clock_alignment: bool = True  # two sensors: the second's clock onto the first's
 
 
 @dataclass
@@ -99,6 +106,8 @@ def analyze(
     else:
         with ThreadPoolExecutor(max_workers=len(recordings)) as pool:  # one thread per sensor
             grids = dict(zip(list(recordings), pool.map(grid_of, list(recordings))))
+    rates = {side or "single": grid.rate_hz for side, grid in grids.items()}
+    alignment = _align_clocks(grids, params, request.clock_alignment)
     stages.lap("preprocess")
     # Independent of detection: on the second core meanwhile (see detection.parallel).
     clipping_of = {side: in_background(saturation, grid.xyz) for side, grid in grids.items()}
@@ -134,7 +143,7 @@ def analyze(
         "clock": clock,
         "start": _iso_start(origin, clock),
         "duration_h": round(duration / 3600, 4),
-        "sample_rate_hz": {side or "single": grid.rate_hz for side, grid in grids.items()},
+        "sample_rate_hz": rates,
         "sides": [side for side in grids if side],
         "files": {side or "single": rec.path for side, rec in recordings.items()},
         "units_in": {side or "single": rec.units_in for side, rec in recordings.items()},
@@ -142,6 +151,8 @@ def analyze(
         "data_gaps_s": [[round(a, 2), round(b, 2)] for a, b in gaps],
         "placement": params.placement,
     }
+    if alignment is not None:
+        recording["clock_alignment"] = alignment.as_dict(origin)
     clipping = {
         side or "single": grid.saturation or clipping_of[side].result()
         for side, grid in grids.items()
@@ -157,7 +168,8 @@ def analyze(
             "movements there are clipped, peak_g underestimated"
             for side, c in clipping.items()
             if c["samples"]
-        ],
+        ]
+        + ([alignment.warning] if alignment is not None and alignment.warning else []),
     }
     software = {"name": "sleepmove", "version": __version__}
     events_csv = in_background(lambda: to_csv(events_table(score, origin, clock)))
@@ -178,6 +190,27 @@ def analyze(
     write_files(request.out_dir, files)
     stages.lap("outputs")
     return Analysis(summary, score, origin, clock)
+
+
+def _align_clocks(
+    grids: dict[str, Grid], params: AnalysisParameters, wanted: bool
+) -> ClockAlignment | None:
+    """Two sensors: the second's grid onto the first's clock (in `grids`), and the estimate."""
+    if len(grids) != 2:
+        return None
+    first, second = grids
+    if not wanted:
+        return ClockAlignment(grids[first].start_s, note="turned off (--no-clock-alignment)")
+    envelope = in_background(activity_envelope, grids[second], params.clock)
+    alignment = estimate_clock(
+        activity_envelope(grids[first], params.clock),
+        envelope.result(),
+        params.clock,
+        grids[first].gaps_s,
+        grids[second].gaps_s,
+    )
+    grids[second] = align_grid(grids[second], alignment)
+    return alignment
 
 
 def _grid(recording: Recording, params: AnalysisParameters) -> Grid:

@@ -399,7 +399,11 @@ def run_record_command(args) -> int:
 
     inputs = {side: path for side, path in files.items()}
     try:
-        analysis = analyze(AnalyzeRequest(inputs, args.out, report=not args.no_report))
+        aligned = not getattr(args, "no_clock_alignment", False)
+        request = AnalyzeRequest(
+            inputs, args.out, report=not args.no_report, clock_alignment=aligned
+        )
+        analysis = analyze(request)
     except InputError as error:
         print(
             f"sleepmove: error: recorded {samples} samples into {args.out}/, but not "
