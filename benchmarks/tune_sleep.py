@@ -187,10 +187,10 @@ def search(records: list, params: AnalysisParameters, steps: int, seed: int = 0)
         trial = {}
         for name, (low, high) in SEARCH_SPACE.items():
             value = getattr(current, name)
-            if rng.uniform() < 0.4:
-                value = float(np.clip(value + rng.normal(0, 0.25 * (high - low)), low, high))
+            if rng.uniform() < 0.25:  # a few of the numbers, by a tenth of their range
+                value = float(np.clip(value + rng.normal(0, 0.1 * (high - low)), low, high))
             trial[name] = value
-        if rng.uniform() < 0.2:
+        if rng.uniform() < 0.1:
             trial["window_epochs"] = int(rng.choice([3, 5, 7, 9]))
         candidate = replace(current, **trial)
         found = objective(candidate)
