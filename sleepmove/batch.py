@@ -192,19 +192,20 @@ def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[di
 
     Also each slice's share of the time, by its samples."""
     from sensor.split import split_nights
-    from sleepmove.pipeline import MIN_DURATION_S
+    from sleepmove.pipeline import MIN_DURATION_S, SHORTEST_ALLOWED_S
 
     parts_dir = os.path.join(task.out_dir, "parts")
     side = next(iter(task.inputs))
+    shortest = max(task.options.get("min_duration_s", MIN_DURATION_S), SHORTEST_ALLOWED_S)
     rows = []
     try:
         parts = split_nights(path, parts_dir, timezone=task.options.get("timezone"))
         for part in parts:  # a loop over nights
             night_id, label = f"{task.night_id}/{part.night}", f"{inputs} [{part.night}]"
-            if part.span_s < MIN_DURATION_S:
+            if part.span_s < shortest:
                 note = (
                     f"{path} [{part.night}]: only {part.span_s / 60:.1f} min in this "
-                    f"noon-to-noon slice (under {MIN_DURATION_S / 60:.0f} min); skipped"
+                    f"noon-to-noon slice (under {shortest / 60:g} min); skipped"
                 )
                 rows.append({"id": night_id, "inputs": label, "status": "skipped", "error": note})
                 continue

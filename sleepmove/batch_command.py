@@ -30,6 +30,9 @@ def options_of(args: argparse.Namespace) -> dict:
         options["timezone"] = check_zone(args.timezone)
     if args.no_clock_alignment:  # likewise only when given
         options["clock_alignment"] = False
+    from sleepmove.cli import min_duration_option
+
+    options |= min_duration_option(args)  # likewise only when given
     return options
 
 

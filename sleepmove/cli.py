@@ -42,6 +42,13 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
         help="IANA time zone (e.g. Europe/Berlin) of clock times that state none: .cwa files "
         "and CSVs with zone-less times; clock times in the outputs carry its offset",
     )
+    parser.add_argument(
+        "--min-duration",
+        type=float,
+        metavar="MINUTES",
+        help="analyze recordings shorter than the usual 10 minutes, down to this many "
+        "(the summary then warns how little the figures rest on)",
+    )
     add_clock_option(parser)
     parser.add_argument(
         "--no-report",
@@ -274,6 +281,7 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from sleepmove.checks import check_destination, replacing_outputs
 
     check_destination(args.out)  # before the read: a bad --out must not cost the analysis
+    shorter = min_duration_option(args)
     from sleepmove.prefetch import finish_reading, start_reading
 
     if args.timezone:
@@ -300,11 +308,23 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 report=not args.no_report,
                 timezone=args.timezone,
                 clock_alignment=not args.no_clock_alignment,
+                **shorter,
             ),
             recordings=recordings,
         )
     print(_headline(result.summary, args.out))
     return 0
+
+
+def min_duration_option(args: argparse.Namespace) -> dict[str, float]:
+    """--min-duration as the request's `min_duration_s`, only when given."""
+    if args.min_duration is None:
+        return {}
+    if not args.min_duration >= 0:
+        from sensor.errors import InputError
+
+        raise InputError("--min-duration", f"{args.min_duration:g}", expected="minutes >= 0")
+    return {"min_duration_s": args.min_duration * 60.0}
 
 
 def _headline(summary: dict, out: str) -> str:
@@ -320,6 +340,7 @@ def _headline(summary: dict, out: str) -> str:
         f"jerks {show(summary['jerk_rate_per_min'], '.2f')}/min  "
         f"sleep {sleep['total_sleep_h']:.2f} h ({sleep['source']})  rules {rules}",
         *summary["assessment"]["statements"],
+        *[summary["quality"][key] for key in ("short_recording",) if key in summary["quality"]],
         f"results in {out}/ (events.csv, epochs.csv, summary.json)",
     ]
     return "\n".join(lines)

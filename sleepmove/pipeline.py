@@ -34,6 +34,9 @@ from sleepmove.window import parse_sleep_window
 
 MIN_DURATION_S = 600.0
 MIN_RATE_HZ = 10.0
+# What --min-duration cannot go below: the sleep model weighs each 30 s epoch with its
+# neighbours, which a recording under a minute does not have.
+SHORTEST_ALLOWED_S = 60.0
 
 
 @dataclass
@@ -48,6 +51,7 @@ class AnalyzeRequest:
     report: bool = True
     timezone: str | None = None  # IANA zone of clock times that state none (--timezone)
     clock_alignment: bool = True  # two sensors: the second's clock onto the first's
+    min_duration_s: float = MIN_DURATION_S  # shorter recordings refused (--min-duration)
 
 
 @dataclass
@@ -96,7 +100,7 @@ def analyze(
     stages.lap("read")
 
     def grid_of(side: str) -> Grid:
-        grid = _grid(recordings[side], params)
+        grid = _grid(recordings[side], params, request.min_duration_s)
         # The grid holds the samples from here on: the other sensor's grid needs the memory.
         recordings[side] = replace(recordings[side], time_s=np.empty(0), xyz_g=np.empty((0, 3)))
         return grid
@@ -115,7 +119,7 @@ def analyze(
     origin = min(grid.start_s for grid in grids.values())
     end = max(grid.end_s for grid in grids.values())
     if len(grids) == 2:
-        _check_overlap(recordings, grids)
+        _check_overlap(recordings, grids, request.min_duration_s)
     duration = end - origin
     window = (
         parse_sleep_window(request.sleep_window, origin, clock) if request.sleep_window else None
@@ -171,6 +175,10 @@ def analyze(
         ]
         + ([alignment.warning] if alignment is not None and alignment.warning else []),
     }
+    recorded = duration - float(loss.sum())
+    if recorded < MIN_DURATION_S:  # --min-duration allowed it, or gaps took most of it
+        quality["short_recording"] = short_recording_warning(recorded, duration)
+        quality["warnings"].append(quality["short_recording"])
     software = {"name": "sleepmove", "version": __version__}
     events_csv = in_background(lambda: to_csv(events_table(score, origin, clock)))
     summary = build_summary(score, params, recording, quality, software)
@@ -213,7 +221,32 @@ def _align_clocks(
     return alignment
 
 
-def _grid(recording: Recording, params: AnalysisParameters) -> Grid:
+def short_recording_warning(recorded_s: float, duration_s: float) -> str:
+    spanned = f" in {duration_s / 60:.1f} spanned" if duration_s - recorded_s >= 30 else ""
+    return (
+        f"only {recorded_s / 60:.1f} minutes recorded{spanned} (under the usual "
+        f"{MIN_DURATION_S / 60:.0f}): the indices rest on very little"
+    )
+
+
+def _too_short(path: str, problem: str, min_duration_s: float, what: str) -> InputError:
+    """The refusal of a short recording, with the way forward."""
+    if min_duration_s < SHORTEST_ALLOWED_S:
+        expected = (
+            f"at least {SHORTEST_ALLOWED_S / 60:g} minute {what}: sleep is scored on 30 s "
+            "epochs weighed with their neighbours, so no option analyzes less"
+        )
+    elif min_duration_s < MIN_DURATION_S:  # the user already lowered the minimum
+        expected = f"at least {min_duration_s / 60:g} min {what} (--min-duration)"
+    else:
+        expected = (
+            f"at least {MIN_DURATION_S / 60:.0f} minutes {what}; to analyze a shorter "
+            "recording anyway, pass --min-duration MINUTES (its figures then rest on little)"
+        )
+    return InputError(path, problem, expected=expected)
+
+
+def _grid(recording: Recording, params: AnalysisParameters, min_duration_s: float) -> Grid:
     path = recording.path
     try:
         grid = regularize(
@@ -225,12 +258,13 @@ def _grid(recording: Recording, params: AnalysisParameters) -> Grid:
     except UnusableTimes as error:
         raise InputError(path, error.problem, expected=error.expected) from None
     duration = grid.end_s - grid.start_s  # after clock resets are undone
-    if duration < MIN_DURATION_S:
-        raise InputError(
-            path,
-            f"the recording lasts only {duration / 60:.1f} min",
-            expected="at least 10 minutes of data",
-        )
+    if duration < max(min_duration_s, SHORTEST_ALLOWED_S):
+        from sensor.formats import identify_quietly  # only when refusing: name the format
+
+        fmt = identify_quietly(path)
+        shown = f"{duration:.1f} s" if duration < 60 else f"{duration / 60:.1f} min"
+        what = fmt.NAME if fmt is not None else "the recording"
+        raise _too_short(path, f"{what} that lasts only {shown}", min_duration_s, "of data")
     if grid.rate_hz < MIN_RATE_HZ:
         raise InputError(
             path,
@@ -281,16 +315,15 @@ def _common_clock(recordings: dict[str, Recording]) -> str:
     return clocks.pop()
 
 
-def _check_overlap(recordings: dict[str, Recording], grids: dict[str, Grid]) -> None:
+def _check_overlap(
+    recordings: dict[str, Recording], grids: dict[str, Grid], min_duration_s: float
+) -> None:
     start = max(grid.start_s for grid in grids.values())
     end = min(grid.end_s for grid in grids.values())
-    if end - start < MIN_DURATION_S:
+    if end - start < max(min_duration_s, SHORTEST_ALLOWED_S):
         paths = " and ".join(rec.path for rec in recordings.values())
-        raise InputError(
-            paths,
-            f"the two sensors overlap for only {max(end - start, 0):.0f} s",
-            expected="recordings of the same night (at least 10 minutes together)",
-        )
+        problem = f"the two sensors overlap for only {max(end - start, 0):.0f} s"
+        raise _too_short(paths, problem, min_duration_s, "together, of the same night")
 
 
 def _union_gaps(gap_lists: list[np.ndarray]) -> np.ndarray:
