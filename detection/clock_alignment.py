@@ -172,7 +172,7 @@ def estimate_clock(
     centres, lags = _window_lags(
         first, second, starts, predict_constant, params.search_s, params, dt, True
     )
-    pieces, *_ = _pieces(centres, lags, reference, params, gaps_first, gaps_second)
+    pieces, *_ = _pieces(centres, lags, reference, params, gaps_first, gaps_second, (first, second))
     if not pieces:
         return _not_applied(result, params, _thin(len(centres), len(starts), params))
     rough = replace(result, pieces=pieces)
@@ -186,7 +186,9 @@ def estimate_clock(
         dt,
         False,
     )
-    pieces, used, spread, error = _pieces(centres, lags, reference, params, gaps_first, gaps_second)
+    pieces, used, spread, error = _pieces(
+        centres, lags, reference, params, gaps_first, gaps_second, (first, second)
+    )
     result.pieces, result.windows_used, result.residual_s = pieces, used, spread
     result.uncertainty_s = error
     if not pieces or used < params.min_windows:
@@ -433,6 +435,7 @@ def _pieces(
     params: ClockAlignmentParameters,
     gaps_first: np.ndarray | None,
     gaps_second: np.ndarray | None,
+    envelopes: tuple[Envelope, Envelope] | None = None,
 ) -> tuple[list[ClockPiece], int, float, float]:
     """Lines through the windows' lags, split where the lag jumps (a reset): the pieces (the
     first from -inf), the windows used, their robust SD and the fit's largest standard error.
@@ -495,6 +498,10 @@ def _pieces(
             start2 = _step_at(
                 t, piece_of, inliers, k, offsets, drift, reference, params, gaps_first, gaps_second
             )
+            if envelopes is not None and isinstance(start2, list):
+                start2 = _best_border(start2, envelopes, offsets[k - 1 : k + 1], drift, reference)
+            elif isinstance(start2, list):
+                start2 = start2[0][1]
         pieces.append(
             ClockPiece(start2, float(offsets[k]), drift, int(inliers[piece_of == k].sum()))
         )
@@ -557,9 +564,27 @@ def _step_at(
         g = np.asarray(gaps_first, dtype=float).reshape(-1, 2)
         candidates += [(h0, h1 + offset_a + drift * (h1 - reference)) for h0, h1 in g]
     inside = [c for c in candidates if last - half <= c[0] <= first + half]
+    if len(inside) > 1:  # the envelopes decide (see _best_border); nearest the middle first
+        return sorted(inside, key=lambda c: abs(c[0] - middle))
     if inside:
-        return float(min(inside, key=lambda c: abs(c[0] - middle))[1])
+        return float(inside[0][1])
     return float(middle + offset_a + drift * (middle - reference))
+
+
+def _best_border(
+    candidates: list, envelopes: tuple[Envelope, Envelope], offsets, drift: float, reference: float
+) -> float:
+    """Of several data gaps where a reset may have happened, the one that lines up the most
+    activity of the two legs between the first and the last of them."""
+    first, second = envelopes
+    at = np.array([c[0] for c in candidates])
+    times = np.arange(at.min() - 60, at.max() + 60, first.step_s)
+    a = first.at(times)[0]
+    scores = []
+    for c1, _ in candidates:  # a loop over candidate borders
+        lag = np.where(times < c1, offsets[0], offsets[1]) + drift * (times - reference)
+        scores.append(float(a @ second.at(times + lag)[0]))
+    return float(candidates[int(np.argmax(scores))][1])
 
 
 def _resampled(grid: Grid, alignment: ClockAlignment) -> Grid:

@@ -1,0 +1,174 @@
+"""Two sensors' clocks: offset and drift from what both legs see, pieces at a reset (issue 24)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from detection.clock_alignment import Envelope, _pieces, estimate_clock
+from detection.params import ClockAlignmentParameters
+
+PARAMS = ClockAlignmentParameters()
+RATE = 20.0
+START = 1_700_000_000.0
+
+
+def activity(times: np.ndarray, onsets: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """Bumps of activity (log-compressed like the envelope) at `onsets`, at true `times`."""
+    out = np.zeros(len(times))
+    for onset, width in zip(onsets, widths):  # a loop over events
+        inside = (times >= onset) & (times < onset + width)
+        out[inside] += 2.0 * np.sin(np.pi * (times[inside] - onset) / width)
+    return out
+
+
+def legs(
+    hours: float,
+    shared_per_h: float,
+    offset_s: float,
+    drift_ppm: float,
+    seed: int = 0,
+    step: tuple[float, float, float] | None = None,
+) -> tuple[Envelope, Envelope, np.ndarray]:
+    """Envelopes of two legs: shared events on both, each leg's own on one; the second on a
+    clock `offset_s` ahead at the start, running `drift_ppm` fast, stepping by step[1] at
+    true time step[0] after losing step[2] s. Returns them and the second's gaps."""
+    rng = np.random.default_rng(seed)
+    span = hours * 3600
+    shared = np.sort(rng.uniform(0, span, int(shared_per_h * hours)))
+    widths = rng.uniform(0.3, 3.0, len(shared))
+    own = [np.sort(rng.uniform(0, span, int(60 * hours))) for _ in range(2)]
+    true = np.arange(0, span, 1 / RATE)
+    first = activity(true, shared, widths) + activity(true, own[0], np.full(len(own[0]), 1.0))
+    # The second sensor's bins sit on its own clock: the true time of each bin.
+    c2 = offset_s + np.arange(0, span, 1 / RATE)
+    bin_true = (c2 - offset_s) / (1 + drift_ppm * 1e-6)
+    valid = np.ones(len(c2), dtype=bool)
+    gaps = np.empty((0, 2))
+    if step is not None:  # a net forward jump: the grid holds a gap there, as regularize's
+        at, jump, lost = step
+        rate = 1 + drift_ppm * 1e-6
+        stop, resume = offset_s + at * rate, offset_s + (at + lost) * rate + jump
+        after = c2 >= resume
+        bin_true[after] = (c2[after] - offset_s - jump) / rate
+        valid = (c2 < stop) | after
+        gaps = np.array([[stop, resume]])
+    second = activity(bin_true, shared, widths)
+    second += activity(bin_true, own[1], np.full(len(own[1]), 1.0))
+    second[~valid] = 0
+    e1 = Envelope(START, 1 / RATE, first.astype(np.float32), np.ones(len(first), dtype=bool))
+    e2 = Envelope(START + offset_s, 1 / RATE, second.astype(np.float32), valid)
+    return e1, e2, gaps + START
+
+
+def test_known_offset_and_drift_are_recovered():
+    e1, e2, _ = legs(6, 40, offset_s=-3.2, drift_ppm=70)
+    found = estimate_clock(e1, e2, PARAMS)
+    assert found.applied and len(found.pieces) == 1
+    assert found.pieces[0].offset_s == pytest.approx(-3.2, abs=0.005)
+    assert found.pieces[0].drift * 1e6 == pytest.approx(70, abs=1.0)
+    probe = START + np.array([0.0, 3 * 3600, 6 * 3600])
+    second_clock = probe + (-3.2) + 70e-6 * (probe - START)
+    assert np.abs(found.to_first(second_clock) - probe).max() < 0.01
+    summary = found.as_dict(START)
+    assert summary["applied"] and summary["windows_used"] >= PARAMS.min_windows
+    assert summary["offset_s"] == pytest.approx(-3.2, abs=0.005) and "steps" not in summary
+
+
+def test_outlier_windows_are_rejected():
+    rng = np.random.default_rng(1)
+    t = START + np.sort(rng.uniform(0, 8 * 3600, 60))
+    lags = 1.5 + 40e-6 * (t - START) + rng.normal(0, 0.01, len(t))
+    wrong = rng.choice(len(t), 18, replace=False)  # 30 % of the windows: false peaks
+    lags[wrong] += rng.choice([-1, 1], len(wrong)) * rng.uniform(0.3, 4.0, len(wrong))
+    pieces, used, spread, error = _pieces(t, lags, START, PARAMS, None, None)
+    assert len(pieces) == 1 and used == len(t) - len(wrong)
+    assert pieces[0].offset_s == pytest.approx(1.5, abs=0.01)
+    assert pieces[0].drift * 1e6 == pytest.approx(40, abs=1.5)
+    assert spread < 0.02 and error < 0.01
+
+
+def test_thin_evidence_is_not_applied_and_says_so():
+    e1, e2, _ = legs(3, 1, offset_s=2.0, drift_ppm=-50)  # three shared movements all night
+    found = estimate_clock(e1, e2, PARAMS)
+    assert not found.applied
+    assert found.warning and "clock alignment not applied" in found.warning
+    assert found.as_dict(START)["applied"] is False
+
+
+def test_a_clock_step_is_fitted_in_pieces():
+    at, jump, lost = 3 * 3600.0, -2.5, 8.0
+    e1, e2, gaps = legs(6, 40, offset_s=1.0, drift_ppm=-30, step=(at, jump, lost))
+    found = estimate_clock(e1, e2, PARAMS, None, gaps)
+    assert found.applied and len(found.pieces) == 2
+    assert found.pieces[1].offset_s - found.pieces[0].offset_s == pytest.approx(jump, abs=0.01)
+    before = START + np.array([600.0, at - 600])
+    after = START + np.array([at + 600, 6 * 3600 - 600])
+    drift = 1 - 30e-6
+    c2_before = START + 1.0 + (before - START) * drift
+    c2_after = START + 1.0 + jump + (after - START) * drift
+    assert np.abs(found.to_first(c2_before) - before).max() < 0.02
+    assert np.abs(found.to_first(c2_after) - after).max() < 0.02
+    steps = found.as_dict(START)["steps"]
+    assert len(steps) == 1 and steps[0]["step_s"] == pytest.approx(jump, abs=0.01)
+
+
+def _bilateral(analysis) -> list[float]:
+    """Onsets of the LMs joined from both legs (long movements' onsets wander by tenths)."""
+    units = analysis.score.units
+    joined = (units["side"] == "bilateral") & (units["kind"] == "lm")
+    return sorted((units["onset_s"][joined] + analysis.origin_s).tolist())
+
+
+@pytest.fixture(scope="module")
+def two_nights(tmp_path_factory):
+    """One 2 h two-leg night at 25 Hz, simulated on the host's clock and with the right
+    sensor on its own (offset, drift), each analyzed."""
+    from sensor.simulate import simulate
+    from sensor.simulate_clock import ClockError
+    from sleepmove.pipeline import AnalyzeRequest, analyze
+
+    root = tmp_path_factory.mktemp("clocks")
+    out = {}
+    for name, clock in (("host", None), ("own", {"right": ClockError(-4.3, 85.0)})):
+        truth = simulate(
+            str(root / name), hours=2, rate_hz=25, seed=1, scenario="bilateral",
+            clock_errors=clock,
+        )  # fmt: skip
+        inputs = {side: str(root / name / file) for side, file in truth["files"].items()}
+        for align in (True, False) if clock else (True,):
+            folder = str(root / f"{name}-{align}")
+            request = AnalyzeRequest(inputs, folder, report=False, clock_alignment=align)
+            out[(name, align)] = (analyze(request), folder)
+    return out
+
+
+def test_a_night_on_two_clocks_merges_as_on_one(two_nights):
+    host, _ = two_nights[("host", True)]
+    own, folder = two_nights[("own", True)]
+    found = own.summary["recording"]["clock_alignment"]
+    assert found["applied"]
+    assert found["offset_s"] == pytest.approx(-4.3, abs=0.03)
+    assert found["drift_ppm"] == pytest.approx(85, abs=10)
+    expected, got = _bilateral(host), _bilateral(own)
+    assert len(expected) > 20
+    matched = sum(np.min(np.abs(np.array(got) - onset)) < 0.3 for onset in expected)
+    assert matched >= len(expected) - 1 and abs(len(got) - len(expected)) <= 1
+    unaligned, _ = two_nights[("own", False)]
+    assert len(_bilateral(unaligned)) < len(expected) / 2  # what the alignment saves
+    with open(f"{folder}/summary.json") as handle:
+        assert "clock_alignment" in json.load(handle)["recording"]
+
+
+def test_host_clocked_sensors_report_near_zero(two_nights):
+    host, _ = two_nights[("host", True)]
+    found = host.summary["recording"]["clock_alignment"]
+    assert abs(found["offset_s"]) < 0.05 and abs(found["drift_ppm"]) < 20
+    assert "windows_used" in found and "residual_ms" in found
+
+
+def test_no_clock_alignment_reports_it_off(two_nights):
+    unaligned, _ = two_nights[("own", False)]
+    found = unaligned.summary["recording"]["clock_alignment"]
+    assert found["applied"] is False and "turned off" in found["note"]
+    assert not any("clock alignment" in w for w in unaligned.summary["quality"]["warnings"])
