@@ -29,6 +29,10 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
         result = decode_with_actfast(path, NAME)
     except InputError:
         result = _decode_good_blocks(path, warnings)
+    else:  # actfast ignores a last block cut short without a word
+        cut = (os.path.getsize(path) - HEADER_BYTES) % BLOCK_BYTES
+        if cut:
+            warnings.append(_cut_warning(cut))
     samples = result["timeseries"].get("high_frequency", {})
     rate = result["metadata"].get("configuration", {}).get("sample_rate_hz") or 0
     recording = device_recording(
@@ -81,5 +85,9 @@ def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
             f"{HEADER_BYTES + first * BLOCK_BYTES}) left out; the other {int(intact.sum())} read"
         )
     if cut:
-        warnings.append(f"the file is cut short: its last {cut} bytes (part of a block) ignored")
+        warnings.append(_cut_warning(cut))
     return result
+
+
+def _cut_warning(cut: int) -> str:
+    return f"the file is cut short: its last {cut} bytes (part of a block) ignored"

@@ -2,15 +2,24 @@
 
 Decoded by actfast, which applies the header's gain and offset per axis
 ((raw * 100 - offset) / gain). The header's `Time Zone` (`GMT -04:00`) is the offset of the
-device's clock."""
+device's clock. Pages carry no checksum: a damaged page is one actfast cannot read (bytes
+that are not text, a short or non-hex data line, an unreadable page time). Then the pages
+that are whole are decoded and the rest counted in a warning; a file cut short is read up
+to the cut, with a warning."""
 
 from __future__ import annotations
 
+import os
+import re
+
+from sensor.errors import InputError
 from sensor.formats.samples import decode_with_actfast, device_recording
 from sensor.recording import Recording
 from sensor.zones import parse_offset
 
 NAME = "a GENEActiv .bin file"
+SAMPLES_PER_PAGE = 300
+PAGE_MARKER = b"Recorded Data"
 
 
 def recognizes(head: bytes, path: str) -> bool:
@@ -20,11 +29,22 @@ def recognizes(head: bytes, path: str) -> bool:
 
 
 def read(path: str, units: str) -> tuple[Recording, float | None]:
-    result = decode_with_actfast(path, NAME)
+    warnings: list[str] = []
+    try:
+        result = decode_with_actfast(path, NAME)
+    except InputError:
+        result = _decode_good_pages(path, warnings)
     samples = result["timeseries"].get("high_frequency", {})
     configuration = result["metadata"].get("Configuration Info", {})
     rate = configuration.get("Measurement Frequency", "").split(" ")[0]
     zone = configuration.get("Time Zone", "")
+    pages = result["metadata"].get("Memory Status", {}).get("Number of Pages", "")
+    read_samples = len(samples.get("datetime", []))
+    if not warnings and pages.isdigit() and read_samples < int(pages) * SAMPLES_PER_PAGE:
+        warnings.append(
+            f"the file is cut short: {read_samples} samples read of the "
+            f"{int(pages) * SAMPLES_PER_PAGE} its {pages} pages should hold"
+        )
     recording = device_recording(
         path,
         NAME,
@@ -32,5 +52,47 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
         samples.get("acceleration"),
         units,
         float(rate) if rate else None,
+        warnings,
     )
     return recording, parse_offset(zone) if zone else None
+
+
+# A whole page: its lines of text, a page time, and 300 samples of 12 hex digits.
+_WHOLE_PAGE = re.compile(
+    rb"Recorded Data\r?\n(?:[ -~]*\r?\n)*?Page Time:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d:\d{3}\r?\n"
+    rb"(?:[ -~]*\r?\n)*?[0-9A-Fa-f]{3600}\r?\n?$"
+)
+
+
+def _decode_good_pages(path: str, warnings: list[str]) -> dict:
+    import tempfile
+
+    with open(path, "rb") as handle:
+        data = handle.read()
+    first = data.find(PAGE_MARKER)
+    if first < 0:
+        return decode_with_actfast(path, NAME)  # no pages at all: its own error
+    header, pages = data[:first], data[first:].split(b"\n" + PAGE_MARKER)
+    pages = [pages[0]] + [PAGE_MARKER + page for page in pages[1:]]
+    whole = [_WHOLE_PAGE.match(page) is not None for page in pages]  # a loop over pages
+    if not any(whole) or all(whole):
+        return decode_with_actfast(path, NAME)  # nothing to leave out: its own error
+    kept = b"\n".join(page.rstrip(b"\r\n") for page, ok in zip(pages, whole) if ok) + b"\n"
+    handle, repaired = tempfile.mkstemp(suffix=".bin")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(header + kept)
+        result = decode_with_actfast(repaired, NAME)
+    finally:
+        os.unlink(repaired)
+    bad = [i for i, ok in enumerate(whole) if not ok]
+    last_cut = bad[-1] == len(pages) - 1
+    damaged = len(bad) - last_cut
+    if damaged:
+        warnings.append(
+            f"{damaged} damaged pages (not readable as text, hex samples and a page time; "
+            f"first is page {bad[0] + 1}) left out; the other {sum(whole)} read"
+        )
+    if last_cut:
+        warnings.append("the file is cut short: its last page, incomplete, left out")
+    return result

@@ -14,6 +14,8 @@ device stores them calibrated.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from sensor.formats.other import ZIP_MAGIC, zip_members
@@ -31,7 +33,14 @@ def recognizes(head: bytes, path: str) -> bool:
     if not head.startswith(ZIP_MAGIC):
         return False
     members = set(zip_members(path))
+    if not members:  # a zip cut short has no directory: its first member's name tells
+        return _first_member_name(head) in ("log.bin", "info.txt")
     return "info.txt" in members and bool({"log.bin", "activity.bin"} & members)
+
+
+def _first_member_name(head: bytes) -> str:
+    name_length = int.from_bytes(head[26:28], "little")
+    return head[30 : 30 + name_length].decode("latin-1")
 
 
 def read_info(path: str) -> dict[str, str]:
@@ -39,88 +48,235 @@ def read_info(path: str) -> dict[str, str]:
 
     with zipfile.ZipFile(path) as archive:
         text = archive.read("info.txt").decode("utf-8", errors="replace")
+    return _info_of(text.encode())
+
+
+def _info_of(data: bytes) -> dict[str, str]:
+    text = data.decode("utf-8", errors="replace")
     pairs = (line.split(":", 1) for line in text.splitlines() if ":" in line)
     return {key.strip(): value.strip() for key, value in pairs}
 
 
 def read(path: str, units: str) -> tuple[Recording, float | None]:
-    import zipfile
-
-    info = read_info(path)
-    rate = float(info.get("Sample Rate", "0") or 0) or None
-    scale = float(info.get("Acceleration Scale", "").replace(",", ".") or DEFAULT_SCALE)
-    offset = parse_offset(info.get("TimeZone", ""))
-    warnings = _calibration_warnings(path)
-    with zipfile.ZipFile(path) as archive:
-        log = archive.read("log.bin") if "log.bin" in archive.namelist() else None
-    if log is None or rate is None:  # the older activity.bin layout (NHANES era)
+    warnings: list[str] = []
+    members, damaged = _members(path, warnings)
+    if "log.bin" not in members:  # the older activity.bin layout (NHANES era)
         samples = decode_with_actfast(path, NAME)["timeseries"].get("acceleration", {})
         stamps, acceleration = samples.get("datetime", []), samples.get("acceleration")
+        info = _info_of(members.get("info.txt", b""))
+        rate = float(info.get("Sample Rate", "0") or 0) or None
     else:
-        stamps, acceleration = decode_log(log, rate, scale, warnings)
+        info = _info_of(members["info.txt"]) if "info.txt" in members else {}
+        rate = float(info.get("Sample Rate", "0") or 0) or None
+        scale = float(info.get("Acceleration Scale", "").replace(",", ".") or DEFAULT_SCALE)
+        warnings += _calibration_warnings(members)
+        log = members["log.bin"]
+        if rate is None:
+            rate = _rate_of_records(log)
+            warnings.append(
+                f"info.txt is lost: {rate:g} Hz taken from the records, {scale:g} counts per g "
+                "assumed, the time zone unknown (give --timezone)"
+            )
+        stamps, acceleration = decode_log(log, rate, scale, warnings, check=damaged)
     recording = device_recording(path, NAME, stamps, acceleration, units, rate, warnings)
-    return recording, offset
+    return recording, parse_offset(info.get("TimeZone", ""))
 
 
-def _calibration_warnings(path: str) -> list[str]:
-    import json
+def _members(path: str, warnings: list[str]) -> tuple[dict[str, bytes], bool]:
+    """The members' bytes, and whether log.bin must be checked record by record: when its
+    zip CRC fails (read anyway), or the zip is cut short (its members read up to the cut)."""
     import zipfile
 
-    with zipfile.ZipFile(path) as archive:
-        if "calibration.json" not in archive.namelist():
-            return []
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return _salvaged_members(path, warnings), True
+    members, damaged = {}, False
+    with archive:
+        for info in archive.infolist():  # a loop over members
+            try:
+                members[info.filename] = archive.read(info)
+            except zipfile.BadZipFile:  # a failed CRC: the bytes as stored, checked below
+                members[info.filename] = _stored_bytes(path, info.header_offset, None)
+                damaged = True
+                warnings.append(f"{info.filename} fails its zip CRC: read record by record")
+    return members, damaged
+
+
+def _stored_bytes(path: str, offset: int, size: int | None) -> bytes:
+    """A member's bytes from its local header on (to the file's end when `size` is None)."""
+    import zlib
+
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        local = handle.read(30)
+        method = int.from_bytes(local[8:10], "little")
+        size = size if size is not None else int.from_bytes(local[18:22], "little") or None
+        handle.seek(
+            offset
+            + 30
+            + int.from_bytes(local[26:28], "little")
+            + int.from_bytes(local[28:30], "little")
+        )
+        data = handle.read(size) if size else handle.read()
+    if method == 8:  # deflated: as much as inflates
+        inflater = zlib.decompressobj(-15)
         try:
-            calibration = json.loads(archive.read("calibration.json"))
-        except ValueError:
-            return ["calibration.json is unreadable; samples read as the device stored them"]
+            return inflater.decompress(data)
+        except zlib.error:
+            return inflater.flush()
+    return data
+
+
+def _salvaged_members(path: str, warnings: list[str]) -> dict[str, bytes]:
+    """A zip cut short: each member from its local header, the last up to the cut."""
+    members: dict[str, bytes] = {}
+    size_of_file = os.path.getsize(path)
+    offset = 0
+    with open(path, "rb") as handle:
+        while offset + 30 <= size_of_file:  # a loop over members
+            handle.seek(offset)
+            local = handle.read(30)
+            if not local.startswith(ZIP_MAGIC):
+                break
+            name = handle.read(int.from_bytes(local[26:28], "little")).decode("latin-1")
+            stored = int.from_bytes(local[18:22], "little")
+            members[name] = _stored_bytes(path, offset, stored or None)
+            start = offset + 30 + len(name) + int.from_bytes(local[28:30], "little")
+            if not stored or start + stored > size_of_file:
+                break
+            offset = start + stored
+    warnings.append(
+        f"the .gt3x is cut short (its zip directory is lost): {', '.join(members)} read up "
+        "to the cut"
+    )
+    return members
+
+
+def _rate_of_records(log: bytes) -> float:
+    types, _, _, sizes = record_table(log)
+    per_record = np.where(
+        types == ACTIVITY2, sizes // 6, np.where(types == ACTIVITY, sizes * 8 // 36, 0)
+    )
+    per_record = per_record[per_record > 0]
+    if not len(per_record):
+        return 0.0
+    values, counts = np.unique(per_record, return_counts=True)
+    return float(values[np.argmax(counts)])
+
+
+def _calibration_warnings(members: dict[str, bytes]) -> list[str]:
+    import json
+
+    if "calibration.json" not in members:
+        return []
+    try:
+        calibration = json.loads(members["calibration.json"])
+    except ValueError:
+        return ["calibration.json is unreadable; samples read as the device stored them"]
     if calibration.get("isCalibrated", True) is False:
         return ["calibration.json says the device did not calibrate its samples: read as stored"]
     return []
 
 
-def record_table(log: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def record_table(
+    log: bytes, check: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(type, time, payload start, payload size) of every whole record in log.bin.
 
-    A record's size is in its header, so finding the next one is sequential: a loop over
-    records (one a second), not samples. A record cut short at the end, or a broken
-    separator, ends the table: what came before is kept."""
-    types, times, starts, sizes = [], [], [], []
-    position, end = 0, len(log)
-    while position + 8 <= end and log[position] == RECORD_SEPARATOR:  # a loop over records
-        size = int.from_bytes(log[position + 6 : position + 8], "little")
-        if position + 9 + size > end:
+    A record's size is in its header, so finding the next one is sequential; but records
+    of one size usually follow each other (one a second), so each run of them is found at
+    once, and the loop is over runs. A record cut short at the end, or a broken separator,
+    ends the table: what came before is kept. With `check` (log.bin failed its zip CRC, or
+    was cut short) a broken separator is skipped to the next record whose checksum holds."""
+    data = np.frombuffer(log, dtype=np.uint8)
+    end = len(log)
+    runs: list[np.ndarray] = []
+    position, probe = 0, 16
+    while position + 9 <= end:  # a loop over runs of records of one size
+        if log[position] != RECORD_SEPARATOR or position + 9 + _size_at(log, position) > end:
+            position = _next_good_record(data, position) if check else end
+            continue
+        size = _size_at(log, position)
+        step = 9 + size
+        fits = (end - position) // step
+        at = position + step * np.arange(min(fits, probe))
+        same = (data[at] == RECORD_SEPARATOR) & (data[at + 6] == size & 0xFF)
+        same &= data[at + 7] == size >> 8
+        run = len(at) if same.all() else max(int(np.argmin(same)), 1)
+        runs.append(at[:run])
+        position += run * step
+        probe = probe * 2 if run == len(at) else 16  # long runs: look further ahead
+    heads = np.concatenate(runs) if runs else np.empty(0, np.int64)
+    sizes = data[heads + 6].astype(np.int64) | data[heads + 7].astype(np.int64) << 8
+    if check and len(heads):
+        good = _checksums_hold(data, heads, sizes)
+        heads, sizes = heads[good], sizes[good]
+    times = np.zeros(len(heads), dtype=np.int64)
+    for byte in range(4):  # a loop over the time's bytes
+        times |= data[heads + 2 + byte].astype(np.int64) << (8 * byte)
+    return data[heads + 1], times, heads + 8, sizes
+
+
+def _size_at(log: bytes, position: int) -> int:
+    return int.from_bytes(log[position + 6 : position + 8], "little")
+
+
+def _checksums_hold(data: np.ndarray, heads: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Whether each record's last byte is the complement of the XOR of the bytes before it."""
+    bounds = np.empty(2 * len(heads), dtype=np.int64)
+    bounds[0::2], bounds[1::2] = heads, heads + 8 + sizes
+    xor = np.bitwise_xor.reduceat(data, bounds)[0::2]
+    return (~xor & 0xFF) == data[heads + 8 + sizes]
+
+
+def _next_good_record(data: np.ndarray, position: int) -> int:
+    """The next separator after `position` that starts a whole record whose checksum holds
+    (after damage only: a loop over candidate separators)."""
+    for candidate in np.flatnonzero(data[position + 1 :] == RECORD_SEPARATOR):  # after damage
+        at = position + 1 + int(candidate)
+        if at + 9 > len(data):
             break
-        types.append(log[position + 1])
-        times.append(int.from_bytes(log[position + 2 : position + 6], "little"))
-        starts.append(position + 8)
-        sizes.append(size)
-        position += 9 + size
-    return (
-        np.array(types, dtype=np.uint8),
-        np.array(times, dtype=np.int64),
-        np.array(starts, dtype=np.int64),
-        np.array(sizes, dtype=np.int64),
-    )
+        size = int(data[at + 6]) | int(data[at + 7]) << 8
+        if (
+            at + 9 + size <= len(data)
+            and _checksums_hold(data, np.array([at]), np.array([size])).all()
+        ):
+            return at
+    return len(data)
 
 
 def decode_log(
-    log: bytes, rate_hz: float, scale: float, warnings: list[str] | None = None
+    log: bytes,
+    rate_hz: float,
+    scale: float,
+    warnings: list[str] | None = None,
+    check: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(stamps in ns on the local clock, (n, 3) samples in g) of log.bin's activity records.
+    """(times in s on the local clock, (n, 3) samples in g, column order) of log.bin's
+    activity records.
 
     Each record holds one second of samples, the first at the record's time.
     - ACTIVITY: 12-bit two's-complement values, big-endian, packed without padding between
       samples, in the order y, x, z.
     - ACTIVITY2: x, y, z as little-endian int16.
     A record that holds no whole sample (the 1-byte ones written around idle sleep) adds
-    none: idle-sleep seconds stay gaps."""
-    types, times, starts, sizes = record_table(log)
-    end = int(starts[-1] + sizes[-1] + 1) if len(times) else 0
-    if warnings is not None and end < len(log):
-        warnings.append(
-            f"log.bin is damaged or cut short after byte {end} of {len(log)}: the "
-            f"{len(times)} records before were read"
-        )
+    none: idle-sleep seconds stay gaps. With `check`, records whose checksum fails are left
+    out and counted."""
+    types, times, starts, sizes = record_table(log, check)
+    whole = record_table(log, False)[0] if check else types
+    if warnings is not None:
+        end = int(starts[-1] + sizes[-1] + 1) if len(times) else 0
+        if check and len(whole) > len(types):
+            warnings.append(
+                f"{len(whole) - len(types)} damaged records of log.bin (failed checksum) left "
+                f"out; the other {len(types)} read"
+            )
+        if end < len(log):
+            warnings.append(
+                f"log.bin is damaged or cut short after byte {end} of {len(log)}: the "
+                f"{len(times)} records before were read"
+            )
     per_second = int(round(rate_hz))
     packed = (types == ACTIVITY) & (sizes * 8 >= 36)
     wide = (types == ACTIVITY2) & (sizes >= 6)
@@ -130,31 +286,47 @@ def decode_log(
     chosen = counts > 0
     times, starts, counts, is_wide = times[chosen], starts[chosen], counts[chosen], wide[chosen]
     total = int(counts.sum())
-    if total == 0:
-        return np.empty(0, np.int64), np.empty((0, 3), np.float32)
-    # Each sample's record and its place in it, without a loop over samples.
-    record = np.repeat(np.arange(len(counts)), counts)
-    within = np.arange(total) - (np.cumsum(counts) - counts)[record]
-    sample_wide = is_wide[record]
-    raw = np.empty((total, 3), dtype=np.int16)
+    xyz = np.empty((total, 3), dtype=np.float32, order="F")
+    time_s = np.empty(total, dtype=np.float64)
+    first = np.cumsum(counts) - counts  # each record's first sample
     data = np.frombuffer(log, dtype=np.uint8)
-    if sample_wide.any():
-        at = starts[record[sample_wide]] + within[sample_wide] * 6
-        for axis in range(3):  # a loop over axes
-            low = data[at + 2 * axis].astype(np.uint16)
-            high = data[at + 2 * axis + 1].astype(np.uint16)
-            raw[sample_wide, axis] = (low | (high << 8)).view(np.int16)
-    if not sample_wide.all():
-        narrow = ~sample_wide
-        # In nibbles: a sample is 9 of them (y, x, z: three each) from its record's start.
-        nibbles = np.empty(2 * len(data), dtype=np.int16)
-        nibbles[0::2], nibbles[1::2] = data >> 4, data & 0x0F
-        at = 2 * starts[record[narrow]] + within[narrow] * 9
-        for axis, place in ((1, 0), (0, 3), (2, 6)):  # a loop over axes: y, x, z
-            value = (nibbles[at + place] << 8) | (nibbles[at + place + 1] << 4)
-            value |= nibbles[at + place + 2]
-            value[value > 2047] -= 4096
-            raw[narrow, axis] = value
-    samples = raw.astype(np.float32) / np.float32(scale)
-    stamps = times[record] * 1_000_000_000 + np.round(within * (1e9 / rate_hz)).astype(np.int64)
-    return stamps, samples
+    # Records of one kind and count together: each group one gather of whole payloads.
+    for kind, count in sorted(set(zip(is_wide.tolist(), counts.tolist()))):  # a loop over groups
+        group = np.flatnonzero((is_wide == kind) & (counts == count))
+        rows = (first[group, None] + np.arange(count)).reshape(-1)
+        if len(group) == len(counts):
+            rows = slice(None)  # one group: the samples in order, no scatter
+        raw = _wide(data, starts[group], count) if kind else _packed(data, starts[group], count)
+        offsets = np.arange(count) / rate_hz
+        if isinstance(rows, slice):  # straight into the columns, no temporaries
+            for axis in range(3):  # a loop over axes
+                np.divide(raw[:, :, axis], np.float32(scale), out=xyz[:, axis].reshape(-1, count))
+            np.add(times[:, None], offsets, out=time_s.reshape(-1, count))
+        else:
+            for axis in range(3):  # a loop over axes
+                xyz[rows, axis] = (raw[:, :, axis] / np.float32(scale)).reshape(-1)
+            time_s[rows] = (times[group, None] + offsets).reshape(-1)
+    return time_s, xyz
+
+
+def _payloads(data: np.ndarray, starts: np.ndarray, nbytes: int) -> np.ndarray:
+    """(n, nbytes) payload bytes: rows of a sliding view, indexed by record (not by byte)."""
+    windows = np.lib.stride_tricks.sliding_window_view(data, nbytes)
+    return windows[starts]
+
+
+def _wide(data: np.ndarray, starts: np.ndarray, count: int) -> np.ndarray:
+    """ACTIVITY2 payloads of `count` samples: (n, count, 3) int16."""
+    return _payloads(data, starts, count * 6).view("<i2").reshape(len(starts), count, 3)
+
+
+def _packed(data: np.ndarray, starts: np.ndarray, count: int) -> np.ndarray:
+    """ACTIVITY payloads of `count` samples: 12-bit values, y, x, z; as (n, count, 3) int16."""
+    nbytes = (count * 36 + 7) // 8
+    payload = _payloads(data, starts, nbytes)
+    nibbles = np.empty((len(starts), 2 * nbytes), dtype=np.int16)
+    nibbles[:, 0::2], nibbles[:, 1::2] = payload >> 4, payload & 0x0F
+    nibbles = nibbles[:, : count * 9].reshape(len(starts), count, 3, 3)  # (y, x, z), 3 nibbles
+    values = nibbles[..., 0] << 8 | nibbles[..., 1] << 4 | nibbles[..., 2]
+    values[values > 2047] -= 4096
+    return values[:, :, [1, 0, 2]]

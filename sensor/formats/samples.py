@@ -28,7 +28,9 @@ def device_recording(
             f"{what} whose records hold no accelerometer samples that could be decoded",
             expected="raw accelerometer records (the file may be an epoch-only recording)",
         )
-    time_s = np.asarray(stamps_ns, dtype=np.int64) / 1e9
+    stamps = np.asarray(stamps_ns)
+    # Floats are seconds already (our own decoders); integers are actfast's nanoseconds.
+    time_s = stamps if stamps.dtype == np.float64 else stamps.astype(np.int64) / 1e9
     # Column order, float32: the layout every reader hands on (see DEVELOPERS.md).
     xyz = np.asfortranarray(acceleration_g[:, :3], dtype=np.float32)
     return finish_recording(path, time_s, xyz, CLOCK_NAIVE, units, rate_hz, warnings or [])
