@@ -649,7 +649,33 @@ def _read_actilife(source: _Source, head: list[str], units: str) -> Recording:
     hz = float(rate.group(1))
     origin = start.replace(tzinfo=timezone.utc).timestamp()
     time_s = origin + np.arange(len(xyz)) / hz
+    time_s, xyz = _without_idle_sleep_fill(time_s, xyz, hz, warnings)
     return finish_recording(path, time_s, xyz, CLOCK_NAIVE, units, hz, warnings)
+
+
+def _without_idle_sleep_fill(
+    time_s: np.ndarray, xyz: np.ndarray, rate_hz: float, warnings: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """ActiLife exports a device's idle sleep (no samples recorded) as the last sample
+    repeated: runs of a second or more of identical rows become gaps, as in the .gt3x,
+    rather than stillness. The run's first row, the last one recorded, stays."""
+    same = xyz[1:, 0] == xyz[:-1, 0]
+    same &= xyz[1:, 1] == xyz[:-1, 1]
+    same &= xyz[1:, 2] == xyz[:-1, 2]
+    edges = np.flatnonzero(np.diff(np.r_[False, same, False].astype(np.int8)))
+    starts, stops = edges[0::2], edges[1::2]  # rows starts+1 .. stops repeat row starts
+    long_runs = stops - starts >= rate_hz
+    if not long_runs.any():
+        return time_s, xyz
+    keep = np.ones(len(time_s), dtype=bool)
+    for first, last in zip(starts[long_runs], stops[long_runs]):  # a loop over fills
+        keep[first + 1 : last + 1] = False
+    dropped = int((~keep).sum())
+    warnings.append(
+        f"{dropped / rate_hz:.0f} s of idle-sleep fill (one sample repeated, as ActiLife "
+        f"exports the device's idle sleep) in {int(long_runs.sum())} stretches: data gaps"
+    )
+    return time_s[keep], np.asfortranarray(xyz[keep])
 
 
 def finish_recording(

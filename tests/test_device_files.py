@@ -96,3 +96,25 @@ def test_a_damaged_file_analyzes_with_its_warnings_in_the_summary(nights, tmp_pa
     assert main(["analyze", path, "--out", str(out), "--no-report"]) == 0
     warnings = json.loads((out / "summary.json").read_text())["quality"]["warnings"]
     assert any("1 damaged records of log.bin" in w for w in warnings)
+
+
+def _events(folder) -> list[tuple[float, str]]:
+    import csv
+
+    with open(folder / "events.csv", newline="") as handle:
+        return [(float(row["onset_s"]), row["kind"]) for row in csv.DictReader(handle)]
+
+
+def test_gt3x_and_its_actilife_export_give_the_same_events(real_data, tmp_path):
+    folder = real_data / "readgt3x_actigraph"
+    device, export = tmp_path / "gt3x", tmp_path / "csv"
+    for path, out in ((folder / "TAS1H30182785_2019-09-17.gt3x", device),
+                      (folder / "TAS1H30182785_2019-09-17.csv.gz", export)):  # fmt: skip
+        assert main(["analyze", str(path), "--out", str(out), "--no-report"]) == 0
+    # The export's idle-sleep fill (one sample repeated) is read as the gaps the .gt3x has.
+    warnings = json.loads((export / "summary.json").read_text())["quality"]["warnings"]
+    assert any("idle-sleep fill" in w for w in warnings)
+    found, exported = _events(device), _events(export)
+    assert len(found) == len(exported) >= 5
+    for (onset, kind), (onset_csv, kind_csv) in zip(found, exported):  # a loop over events
+        assert kind == kind_csv and abs(onset - onset_csv) <= 0.1
