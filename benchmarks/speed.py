@@ -1,6 +1,6 @@
 """Where the time goes: stage times, whole-process time and peak memory against a parse floor.
 
-    python benchmarks/speed.py [--hours 8] [--repeats 3] [--keep DIR] [--linearity]
+    python benchmarks/speed.py [--hours 8] [--repeats 3] [--keep DIR] [--linearity] [--formats]
 
 For 8-hour nights at 50 and 100 Hz, one and two sensors, prints the time of every stage
 (read, preprocess, detect, score, outputs, report), the whole-process time and peak memory of
@@ -8,6 +8,13 @@ For 8-hour nights at 50 and 100 Hz, one and two sensors, prints the time of ever
 a process that only parses the same CSV(s) with pyarrow.csv.read_csv. Ratios, not only
 seconds: shared machines are noisy. Also the time of grid, detection and scoring on arrays
 already in memory.
+
+--formats: the same night (8 h by default) as .cwa (AX6, 100 Hz), GENEActiv .bin (60 Hz, what
+the real file gives) and .gt3x (Link ACTIVITY2, 100 Hz), built from the real sample files
+by benchmarks/device_files.py, and as CSV (the .gt3x's samples): per format the
+whole-process time of `analyze --no-report` against the bare decode of the file by the
+chosen library in a process of its own (actfast.read for .cwa and .bin, our log.bin decoder
+for .gt3x, pyarrow's CSV parse for the CSV), their ratio (target <= 1.6), and the CSV's time.
 """
 
 from __future__ import annotations
@@ -133,6 +140,48 @@ def linearity(work: str, repeats: int) -> None:
         )
 
 
+DECODE = {
+    "cwa": "import sys, actfast\nactfast.read(sys.argv[1])",
+    "bin": "import sys, actfast\nactfast.read(sys.argv[1])",
+    "gt3x": "import sys, zipfile\nfrom sensor.formats.gt3x import decode_log\n"
+    "log = zipfile.ZipFile(sys.argv[1]).read('log.bin')\ndecode_log(log, 100.0, 256.0)",
+    "csv": FLOOR,
+}
+
+
+def spread(command: list[str], repeats: int) -> tuple[float, float]:
+    """Best and worst wall seconds of `repeats` runs."""
+    times = [run(command)[0] for _ in range(repeats)]
+    return min(times), max(times)
+
+
+def formats(work: str, hours: float, repeats: int) -> None:
+    """Per device format: analyze --no-report against the bare decode, and the CSV."""
+    from benchmarks.device_files import build
+
+    paths = build(os.path.join(work, "formats"), hours * 60)
+    cli = [sys.executable, "-m", "sleepmove.cli", "analyze"]
+    print(f"{hours:g}-hour night per format; best (worst) of {repeats} runs, whole processes")
+    results = {}
+    for fmt in ("cwa", "gt3x", "bin", "csv"):
+        path = paths[fmt]
+        out = os.path.join(work, "formats", f"out-{fmt}")
+        analyzed = spread([*cli, path, "--out", out, "--no-report"], repeats)
+        decoded = spread([sys.executable, "-c", DECODE[fmt], path], repeats)
+        results[fmt] = analyzed
+        size = os.path.getsize(path) / 1e6
+        print(
+            f"  {fmt:4} {size:6.1f} MB  analyze --no-report {analyzed[0]:.2f} s ({analyzed[1]:.2f})"
+            f"  bare decode {decoded[0]:.2f} s ({decoded[1]:.2f})  ratio "
+            f"{analyzed[0] / decoded[0]:.2f} x (target <= 1.6)"
+        )
+    for fmt in ("cwa", "gt3x", "bin"):
+        print(
+            f"  {fmt} against the same night as CSV: {results[fmt][0]:.2f} s vs "
+            f"{results['csv'][0]:.2f} s ({results[fmt][0] / results['csv'][0]:.2f} x)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=8.0)
@@ -143,8 +192,17 @@ def main() -> None:
         action="store_true",
         help="only check that cost grows linearly (1, 8 and 24 hours at 50 Hz)",
     )
+    parser.add_argument(
+        "--formats",
+        action="store_true",
+        help="only compare device formats (.cwa, .gt3x, .bin built from ../shared/data/real) "
+        "with their bare decode and with the same night as CSV",
+    )
     args = parser.parse_args()
     compile_bytecode()
+    if args.formats:
+        formats(args.keep or tempfile.mkdtemp(prefix="sleepmove-speed-"), args.hours, args.repeats)
+        return
     if args.linearity:
         linearity(args.keep or tempfile.mkdtemp(prefix="sleepmove-speed-"), args.repeats)
         return
