@@ -168,10 +168,14 @@ def evidence(features: dict[str, np.ndarray], params: SleepParameters) -> dict[s
     width = params.window_epochs
     kernel = np.ones(width)
 
-    def around(values: np.ndarray) -> np.ndarray:
-        return np.convolve(values, kernel, mode="same")
-
     n = len(features["large"])
+
+    def around(values: np.ndarray) -> np.ndarray:
+        # "same" gives max(n, width) values: a night shorter than the window keeps its n.
+        full = np.convolve(values, kernel, mode="full")
+        first = (width - 1) // 2
+        return full[first : first + n]
+
     minutes = (np.arange(n) + 0.5) * params.epoch_s / 60
     return {
         "large": np.minimum(around(features["large"]), params.large_cap),
@@ -179,7 +183,7 @@ def evidence(features: dict[str, np.ndarray], params: SleepParameters) -> dict[s
         "variable": around(features["variable"]),
         "vigorous": around(features["vigorous"]),
         "moves": around(features["moves"]),
-        "background": np.convolve(features["background"], kernel / width, mode="same"),
+        "background": around(features["background"]) / width,
         "early": np.exp(-minutes / params.latency_scale_min),
         "late": np.exp(-(minutes[-1] - minutes) / params.final_wake_scale_min),
     }

@@ -178,3 +178,9 @@ def test_sleep_window_clock_times_roll_over_midnight():
     assert parse_sleep_window("120,7200", origin, "relative") == (120.0, 7200.0)
     start, _ = parse_sleep_window("2025-03-14T23:15:00,2025-03-15T06:00:00", origin, "naive")
     assert start == 2700.0
+
+
+def test_recordings_shorter_than_the_evidence_window_are_scored():
+    for duration in (10.0, 45.0, 61.0):  # one, two and three epochs against a 3-epoch window
+        sleep = sleep_of(plm_train(1.0, duration), duration)
+        assert len(sleep.asleep) == len(sleep.p_sleep) == int(np.ceil(duration / 30))
