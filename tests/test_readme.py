@@ -11,7 +11,10 @@ from sleepmove.cli import build_parser
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 # Options of the scripts the README documents beside the CLI (benchmarks, Slurm).
-NOT_CLI = {"--array", "--keep", "--linearity", "--repeats", "--seeds", "--help"}
+NOT_CLI = {
+    "--array", "--keep", "--linearity", "--repeats", "--seeds", "--help", "--families",
+    "--search", "--fit", "--formats",
+}
 
 
 def cli_options() -> dict[str, set[str]]:
