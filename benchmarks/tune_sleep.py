@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sleepmove.pipeline as pipeline  # noqa: E402
 from benchmarks.families import FAMILIES, simulate_night  # noqa: E402
+from benchmarks.unit_nights import unit_night  # noqa: E402
 from detection.night import score_night  # noqa: E402
 from detection.params import AnalysisParameters  # noqa: E402
 from detection.sleep_model import EVIDENCE, epoch_features, evidence  # noqa: E402
@@ -37,6 +38,8 @@ from sensor.annotations import read_reference  # noqa: E402
 from sleepmove.validate import load_result, origin_of, reference_units, score_reference  # noqa: E402
 
 TRAIN_SEEDS = (1000, 1001, 1002)
+# Nights written as movements (benchmarks/unit_nights.py): training and held-out seeds.
+UNIT_SEEDS = {"train": range(2000, 2012), "heldout": range(3000, 3012)}
 
 
 def detect_once(family: str, scenario: str, seed: int, hours: float, cache: str) -> dict:
@@ -103,8 +106,7 @@ def fit_weights(rows: list, params: AnalysisParameters, cache: str) -> None:
         args[6] = params
         score = score_night(*args, **record["captured"]["kwargs"])
         n = len(score.sleep.asleep)
-        background = record["captured"]["kwargs"].get("background_per_s")
-        features = epoch_features(score.units, args[2], background, n, params.sleep)
+        features = epoch_features(score.units, args[2], n, params.sleep)
         found = evidence(features, params.sleep)
         columns.append(np.column_stack([found[name] for name in EVIDENCE]))
         labels.append(~truth_asleep(family, scenario, seed, cache, n, params.sleep.epoch_s))
@@ -157,7 +159,6 @@ SEARCH_SPACE = {
     "variable_weight": (0.0, 1.5),
     "vigorous_weight": (0.0, 1.5),
     "move_weight": (-0.3, 0.3),
-    "background_weight": (0.0, 3.0),
     "early_weight": (0.0, 8.0),
     "late_weight": (0.0, 8.0),
     "latency_scale_min": (5.0, 40.0),
@@ -223,26 +224,30 @@ def main() -> None:
         "heldout": (100, 101),
         "all": TRAIN_SEEDS + (100, 101),
     }[args.seeds]
-    if args.fit or args.search:
-        nights = [
-            (family, scenario, seed)
-            for family, scenarios in FAMILIES.items()
-            for scenario in scenarios
-            for seed in seeds
-        ]
-        records = [(*night, detect_once(*night, args.hours, args.cache)) for night in nights]
-        if args.fit:
-            fit_weights(records, params, args.cache)
-        else:
-            search(records, params, args.search)
+    nights = [
+        (family, scenario, seed)
+        for family, scenarios in FAMILIES.items()
+        for scenario in scenarios
+        for seed in seeds
+    ]
+    records = [(*night, detect_once(*night, args.hours, args.cache)) for night in nights]
+    if args.fit:
+        fit_weights(records, params, args.cache)
+        return
+    unit_seeds = [
+        seed
+        for kind, chosen in UNIT_SEEDS.items()
+        if args.seeds in (kind, "all")
+        for seed in chosen
+    ]
+    records += [("units", "fidget+plm", seed, unit_night(seed)) for seed in unit_seeds]
+    if args.search:
+        search(records, params, args.search)
         return
     rows = []
-    for family, scenarios in FAMILIES.items():
-        for scenario in scenarios:
-            for seed in seeds:
-                record = detect_once(family, scenario, seed, args.hours, args.cache)
-                found = rescore(record, params)
-                rows.append((family, scenario, seed, found, record, errors(found, record)))
+    for family, scenario, seed, record in records:
+        found = rescore(record, params)
+        rows.append((family, scenario, seed, found, record, errors(found, record)))
     rows.sort(key=lambda row: -max(row[5].values()))
     print("family  scenario          seed  PLMI det/true   in-bed det/true   TST det/true  worst")
     for family, scenario, seed, found, record, err in rows:

@@ -35,8 +35,7 @@ class LegResult:
     activity_per_min: np.ndarray  # mean movement acceleration (g) per minute from the origin
     noise_floor_g: float  # median noise floor of the night
     vibrations_rejected: int
-    # Per second from the origin (NaN before this leg's first sample), for the sleep model:
-    background_per_s: np.ndarray  # median envelope over its noise floor: ~1 when still
+    # Per second from the origin (NaN before this leg's first sample), for the time in bed:
     orientation_per_s: np.ndarray  # (seconds, 3) mean acceleration: the limb's orientation
 
 
@@ -159,9 +158,6 @@ def _finish_leg(
         activity_per_min=activity_per_min.result(),
         noise_floor_g=float(np.median(sig.floor_blocks)),  # one value per 1 s block
         vibrations_rejected=rejected,
-        background_per_s=_per_second_from_origin(
-            sig.envelope_blocks / sig.floor_blocks, sig, grid, origin_s
-        ),
         orientation_per_s=_per_second_from_origin(sig.level_blocks, sig, grid, origin_s),
     )
 

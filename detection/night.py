@@ -44,12 +44,10 @@ def score_night(
     two_legs: bool,
     params: AnalysisParameters,
     sleep_window_s: tuple[float, float] | None = None,
-    background_per_s: np.ndarray | None = None,
     orientation_per_s: np.ndarray | None = None,
 ) -> NightScore:
     """`gaps_s` are data gaps from the origin; `loss_per_second[i]` is lost time in second i;
-    `background_per_s` (activity between movements) and `orientation_per_s` (mean
-    acceleration, (seconds, 3)) feed the sleep model and the time in bed."""
+    `orientation_per_s` (mean acceleration, (seconds, 3)) tells the time in bed."""
     rules = params.rules
     units = combine_legs(events, rules, two_legs) if len(events) else _empty_units()
     sequence = np.isin(units["kind"], SERIES_KINDS)
@@ -66,7 +64,7 @@ def score_night(
     units["periodic"] = series >= 0
     units["imi_s"] = imi
     sleep = estimate_sleep(
-        units, duration_s, params.sleep, sleep_window_s, gaps_s, loss_per_second, background_per_s
+        units, duration_s, params.sleep, sleep_window_s, gaps_s, loss_per_second
     )
     units["asleep"] = asleep_at(sleep, onsets) if len(units) else np.zeros(0, dtype=bool)
     in_bed = in_bed_epochs(

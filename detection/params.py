@@ -107,13 +107,10 @@ class SleepParameters:
     vigorous_low: float = 0.3  # log of peak over the typical LM's: from 1.35x...
     vigorous_span: float = 0.7  # ...fully vigorous at 2.7x
     move_weight: float = 0.1  # per movement of any kind
-    background_weight: float = 0.0  # times the share of restless seconds between movements
     early_weight: float = 2.3  # at the start of the recording, fading over latency_scale_min
     late_weight: float = 1.6  # at its end, rising over final_wake_scale_min
     latency_scale_min: float = 20.0
     final_wake_scale_min: float = 15.0
-    background_factor: float = 2.0  # a second is restless when its median activity is this
-    background_margin_s: float = 2.0  # ...x the floor, this far from any detected movement
     irregularity_reach: int = 3  # neighbours on each side whose intervals are compared
     irregular_low: float = 0.45  # SD of log-interval: PLMS trains about 0.2, Poisson 1.28
     irregular_high: float = 0.9
@@ -137,7 +134,6 @@ class SleepParameters:
             "variable": self.variable_weight,
             "vigorous": self.vigorous_weight,
             "moves": self.move_weight,
-            "background": self.background_weight,
             "early": self.early_weight,
             "late": self.late_weight,
         }

@@ -24,8 +24,7 @@ class LegSignals:
     slow_ratio: np.ndarray  # (n,) 0.5 s mean deviation vector over its noise floor
     activity: np.ndarray  # (n,) the larger of envelope and slow, each in units of its floor
     valid: np.ndarray  # (n,) bool
-    # Per 1 s block, kept for the sleep model at no cost (the floors are computed from them):
-    envelope_blocks: np.ndarray  # (blocks,) g: median envelope of the block
+    # Per 1 s block, kept at no cost for the time in bed (the rest is computed from them):
     level_blocks: np.ndarray  # (blocks, 3) g: mean acceleration (the limb's orientation)
 
     def floor_at(self, samples: np.ndarray) -> np.ndarray:
@@ -48,14 +47,12 @@ def leg_signals(
     np.sqrt(envelope, out=envelope)
     if not valid.all():
         envelope[~valid] = 0.0
-    envelope_blocks = _block_levels(envelope, valid, block)
-    floor = _noise_floor(envelope_blocks, params, lowest)
+    floor = _noise_floor(_block_levels(envelope, valid, block), params, lowest)
     activity = blockwise(np.divide, envelope, floor, block)
     ratio = slow_ratio.result()
     np.maximum(activity, ratio, out=activity)
     return LegSignals(
-        rate_hz, block, xyz, deviation_sq, envelope, floor, ratio, activity, valid,
-        envelope_blocks, level,
+        rate_hz, block, xyz, deviation_sq, envelope, floor, ratio, activity, valid, level
     )
 
 

@@ -36,13 +36,12 @@ def estimate_sleep(
     window_s: tuple[float, float] | None = None,
     gaps_s: np.ndarray | None = None,
     loss_per_second: np.ndarray | None = None,
-    background_per_s: np.ndarray | None = None,
 ) -> SleepResult:
     """Sleep per epoch; `window_s` (lights out, lights on) bounds the sleep period instead of
     the estimate: outside it is wake, inside the model still tells wake bouts."""
     n_epochs = max(int(np.ceil(duration_s / params.epoch_s)), 1)
     gaps = np.empty((0, 2)) if gaps_s is None else np.asarray(gaps_s, dtype=float)
-    features = epoch_features(units, gaps, background_per_s, n_epochs, params)
+    features = epoch_features(units, gaps, n_epochs, params)
     log_odds = wake_log_odds(features, params)
     usable = _usable_epochs(loss_per_second, n_epochs, params.epoch_s)
     p_sleep = sleep_probability(log_odds, usable, params)

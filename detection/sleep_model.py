@@ -14,7 +14,7 @@ fidgeting and sleep with periodic movements:
   CV 0.1-0.3); fidgeting is irregular, Poisson-like (the SD of the log-interval of
   exponential intervals is 1.28, of PLMS trains about 0.2);
 - how much the size and the duration vary from one movement to the next;
-- the background between movements: wake holds small movements under the LM threshold;
+- how much quicker a movement is than the night's typical LM;
 - a quiet epoch is mild evidence of sleep.
 The position in the night enters through the model: a recording starts and ends awake.
 """
@@ -73,11 +73,7 @@ def movement_irregularity(
 
 
 def epoch_features(
-    units: Table,
-    gaps_s: np.ndarray,
-    background_per_s: np.ndarray | None,
-    n_epochs: int,
-    params: SleepParameters,
+    units: Table, gaps_s: np.ndarray, n_epochs: int, params: SleepParameters
 ) -> dict[str, np.ndarray]:
     """The per-epoch evidence the model weighs (each a count or share per epoch)."""
     units = Table.of(units)
@@ -117,7 +113,6 @@ def epoch_features(
         "moves": np.bincount(first[small], minlength=n_epochs).astype(float),
         "irregular": np.bincount(first[small], irregular_weight[small], minlength=n_epochs),
         "variable": np.bincount(first[small], variable_weight[small], minlength=n_epochs),
-        "background": _restless_background(background_per_s, onset, offset, n_epochs, params),
     }
     return features
 
@@ -128,37 +123,7 @@ def _signed(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.nan_to_num(scaled, nan=0.0)
 
 
-def _restless_background(
-    background_per_s: np.ndarray | None,
-    onsets: np.ndarray,
-    offsets: np.ndarray,
-    n_epochs: int,
-    params: SleepParameters,
-) -> np.ndarray:
-    """Per epoch, the share of its seconds away from any detected movement whose median
-    activity stands over `params.background_factor` x the noise floor."""
-    per_epoch = int(round(params.epoch_s))
-    if background_per_s is None or len(background_per_s) == 0:
-        return np.zeros(n_epochs)
-    seconds = np.zeros(n_epochs * per_epoch)
-    usable = np.zeros(n_epochs * per_epoch, dtype=bool)
-    length = min(len(background_per_s), len(seconds))
-    values = background_per_s[:length]
-    usable[:length] = np.isfinite(values)
-    seconds[:length] = np.where(usable[:length], values, 0.0) > params.background_factor
-    margin = params.background_margin_s
-    for a, b in zip(onsets, offsets):  # a loop over events: their own seconds are not background
-        lo, hi = max(int(a - margin), 0), min(int(np.ceil(b + margin)), len(usable))
-        usable[lo:hi] = False
-    seconds *= usable
-    counted = usable.reshape(n_epochs, per_epoch).sum(axis=1)
-    raised = seconds.reshape(n_epochs, per_epoch).sum(axis=1)
-    return np.where(counted > 0, raised / np.maximum(counted, 1), 0.0)
-
-
-EVIDENCE = (
-    "large", "irregular", "variable", "vigorous", "moves", "background", "early", "late"
-)
+EVIDENCE = ("large", "irregular", "variable", "vigorous", "moves", "early", "late")
 
 
 def evidence(features: dict[str, np.ndarray], params: SleepParameters) -> dict[str, np.ndarray]:
@@ -183,7 +148,6 @@ def evidence(features: dict[str, np.ndarray], params: SleepParameters) -> dict[s
         "variable": around(features["variable"]),
         "vigorous": around(features["vigorous"]),
         "moves": around(features["moves"]),
-        "background": around(features["background"]) / width,
         "early": np.exp(-minutes / params.latency_scale_min),
         "late": np.exp(-(minutes[-1] - minutes) / params.final_wake_scale_min),
     }

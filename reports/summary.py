@@ -149,8 +149,8 @@ def _sleep_method(params: AnalysisParameters) -> str:
     sleep = params.sleep
     return (
         f"two-state hidden Markov model over {sleep.epoch_s:g} s epochs: evidence of wake from "
-        "large movements, irregular and unlike movements and a restless background between "
-        f"them, summed over {sleep.window_epochs} epochs; expected bouts "
+        "large movements and posture changes, irregular, unlike and quick movements, the "
+        f"position in the night, summed over {sleep.window_epochs} epochs; expected bouts "
         f"{sleep.mean_sleep_bout_min:g} min of sleep, {sleep.mean_wake_bout_min:g} min of "
         "wake; asleep where the probability of sleep is at least 0.5"
     )

@@ -138,7 +138,6 @@ def analyze(
         len(grids) == 2,
         params,
         window,
-        background_per_s=_restless_of_either_leg([leg.background_per_s for leg in legs]),
         orientation_per_s=legs[0].orientation_per_s,
     )
     stages.lap("score")
@@ -347,19 +346,6 @@ def seconds_lost(gaps_s: np.ndarray, n_seconds: int) -> np.ndarray:
         edges = np.arange(int(start), min(int(np.ceil(end)), n_seconds))
         lost[edges] = np.clip(np.minimum(edges + 1, end) - np.maximum(edges, start), 0, 1)
     return lost
-
-
-def _restless_of_either_leg(per_leg: list[np.ndarray]) -> np.ndarray:
-    """Per second, the more restless leg's background (NaN where neither leg recorded)."""
-    if len(per_leg) == 1:
-        return per_leg[0]
-    length = max(len(values) for values in per_leg)
-    stacked = np.full((len(per_leg), length), np.nan, dtype=np.float32)
-    for i, values in enumerate(per_leg):
-        stacked[i, : len(values)] = values
-    finite = np.isfinite(stacked)
-    highest = np.where(finite, stacked, -np.inf).max(axis=0)
-    return np.where(finite.any(axis=0), highest, np.nan)
 
 
 def _mean_activity(per_leg: list[np.ndarray]) -> np.ndarray:

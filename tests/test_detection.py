@@ -176,7 +176,6 @@ def test_burst_edges_are_where_either_scale_shows_it_less_its_smoothing():
         slow_ratio,
         np.maximum(envelope, slow_ratio),
         np.ones(n, dtype=bool),
-        envelope_blocks=np.ones(4, dtype=np.float32),
         level_blocks=np.zeros((4, 3)),
     )
     starts, ends = _tighten(sig, np.array([80, 290]), np.array([170, 350]), DetectionParameters())
