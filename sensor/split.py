@@ -15,6 +15,9 @@ from sensor.errors import InputError
 from sensor.readers import table_layout, time_column
 from sensor.zones import zone_info
 
+# Module-level: functions here take a `timezone` argument, which shadows the module's name.
+UTC = timezone.utc
+
 LONGEST_NIGHT_H = 30.0  # a recording longer than this holds several nights
 BLOCK_BYTES = 1 << 24  # pyarrow parses 16 MB at a time: memory stays bounded
 
@@ -116,7 +119,7 @@ def night_of(
     the recording's zone if known, else the computer's)."""
     if clock == "unix":
         where = zone_info(zone) if zone else None
-        start = datetime.fromtimestamp(float(seconds[0]), tz=timezone.utc)
+        start = datetime.fromtimestamp(float(seconds[0]), tz=UTC)
         offset = start.astimezone(where) if where else start.astimezone()
         seconds = seconds + offset.utcoffset().total_seconds()
     return np.floor((seconds - noon_hour * 3600) / 86400).astype(np.int64)
@@ -190,7 +193,7 @@ def split_nights(
                 firsts[night] = min(firsts.get(night, np.inf), float(times.min()))
                 lasts[night] = max(lasts.get(night, -np.inf), float(times.max()))
                 if night not in writers:
-                    day = datetime.fromtimestamp(int(night) * 86400, tz=timezone.utc)
+                    day = datetime.fromtimestamp(int(night) * 86400, tz=UTC)
                     files[night] = os.path.join(folder, f"{day:%Y-%m-%d}.csv")
                     writers[night] = pacsv.CSVWriter(files[night], rows.schema)
                 writers[night].write_table(rows)
@@ -223,7 +226,7 @@ def _split_device_file(
     edges = np.flatnonzero(np.diff(nights)) + 1
     slices = []
     for first, stop in zip(np.r_[0, edges], np.r_[edges, len(nights)]):  # a loop over nights
-        day = datetime.fromtimestamp(int(nights[first]) * 86400, tz=timezone.utc)
+        day = datetime.fromtimestamp(int(nights[first]) * 86400, tz=UTC)
         target = os.path.join(folder, f"{day:%Y-%m-%d}.parquet")
         stamps = np.round(seconds[first:stop] * 1e9).astype("int64")
         table = pa.table(
