@@ -19,6 +19,7 @@ search over the model's few numbers take seconds. The training seeds are TRAIN_S
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import pickle
 import sys
@@ -84,6 +85,12 @@ def detect_once(family: str, scenario: str, seed: int, hours: float, cache: str)
     return record
 
 
+def _known(kwargs: dict) -> dict:
+    """The captured keyword arguments `score_night` still takes (a cache may be older)."""
+    accepted = inspect.signature(score_night).parameters
+    return {name: value for name, value in kwargs.items() if name in accepted}
+
+
 def truth_asleep(family: str, scenario: str, seed: int, cache: str, n_epochs: int, epoch_s: float):
     """Per epoch, whether its middle is asleep in the truth."""
     night = os.path.join(cache, f"{family}-{scenario}-{seed}")
@@ -104,7 +111,7 @@ def fit_weights(rows: list, params: AnalysisParameters, cache: str) -> None:
     for family, scenario, seed, record in rows:  # a loop over nights
         args = list(record["captured"]["args"])
         args[6] = params
-        score = score_night(*args, **record["captured"]["kwargs"])
+        score = score_night(*args, **_known(record["captured"]["kwargs"]))
         n = len(score.sleep.asleep)
         features = epoch_features(score.units, args[2], n, params.sleep)
         found = evidence(features, params.sleep)
@@ -128,7 +135,7 @@ def fit_weights(rows: list, params: AnalysisParameters, cache: str) -> None:
 def rescore(record: dict, params: AnalysisParameters) -> dict:
     args = list(record["captured"]["args"])
     args[6] = params
-    score = score_night(*args, **record["captured"]["kwargs"])
+    score = score_night(*args, **_known(record["captured"]["kwargs"]))
     return {
         "plm_index": score.indices["plm_index"],
         "plm_index_in_bed": score.indices["plm_index_in_bed"],
@@ -153,7 +160,7 @@ def errors(found: dict, record: dict) -> dict:
 
 
 SEARCH_SPACE = {
-    "quiet_log_odds": (-3.5, -0.5),
+    "quiet_log_odds": (-3.5, 1.0),
     "large_weight": (0.5, 3.0),
     "irregular_weight": (0.0, 2.0),
     "variable_weight": (0.0, 1.5),
@@ -163,8 +170,8 @@ SEARCH_SPACE = {
     "late_weight": (0.0, 8.0),
     "latency_scale_min": (5.0, 40.0),
     "final_wake_scale_min": (3.0, 20.0),
-    "mean_sleep_bout_min": (20.0, 150.0),
-    "mean_wake_bout_min": (3.0, 30.0),
+    "mean_sleep_bout_min": (10.0, 150.0),
+    "mean_wake_bout_min": (1.0, 30.0),
 }
 
 
