@@ -16,10 +16,12 @@ them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from detection.filters import MEAN_SPAN
 from detection.grid import Grid
 from detection.params import ClockAlignmentParameters
 
@@ -120,13 +122,27 @@ def activity_envelope(grid: Grid, params: ClockAlignmentParameters) -> Envelope:
     if bins < 1:
         return Envelope(grid.start_s, per_bin / grid.rate_hz, total, np.zeros(0, dtype=bool))
     used = bins * per_bin
-    for axis in range(3):  # a loop over axes: each is contiguous (column order)
-        column = grid.xyz[: used + 1, axis]
-        step = np.subtract(column[1:], column[:-1])
-        np.abs(step, out=step)
-        total += step.reshape(bins, per_bin).sum(axis=1)
-    valid = grid.valid[:used].reshape(bins, per_bin).all(axis=1)
-    valid &= grid.valid[per_bin : used + 1 : per_bin]
+    # A span of bins at a time: the steps stay in the core's cache instead of costing a
+    # night's fresh pages per axis. Bins summed by strided adds in sample order: numpy's
+    # reshape-sum pays a loop per row of a few samples (7 times slower); under 8 samples a
+    # bin its sums are the same, bit for bit.
+    per_pass = max(MEAN_SPAN // per_bin, 1)
+    steps = np.empty(per_pass * per_bin, dtype=grid.xyz.dtype)
+    sums = np.empty(per_pass, dtype=np.float32)
+    for first in range(0, bins, per_pass):  # a loop over spans of bins
+        stop = min(first + per_pass, bins)
+        step, part = steps[: (stop - first) * per_bin], sums[: stop - first]
+        for axis in range(3):  # a loop over axes: each is contiguous (column order)
+            column = grid.xyz[first * per_bin : stop * per_bin + 1, axis]
+            np.subtract(column[1:], column[:-1], out=step)
+            np.abs(step, out=step)
+            part[:] = step[::per_bin]
+            for k in range(1, per_bin):  # a loop over a bin's samples (a handful)
+                part += step[k::per_bin]
+            total[first:stop] += part
+    valid = grid.valid[per_bin : used + 1 : per_bin].copy()
+    for k in range(per_bin):  # a loop over a bin's samples: recording throughout
+        valid &= grid.valid[k:used:per_bin]
     recorded = total[valid]
     scale = float(np.median(recorded)) if len(recorded) else 0.0
     if scale <= 0 and len(recorded):  # a quantized still sensor: most steps are zero
@@ -166,26 +182,13 @@ def estimate_clock(
     if len(starts) == 0:
         return _not_applied(result, params, "the two sensors overlap too briefly")
 
-    def predict_constant(times: np.ndarray) -> np.ndarray:
-        return np.full_like(times, lag0)
-
-    centres, lags = _window_lags(
-        first, second, starts, predict_constant, params.search_s, params, dt, True
-    )
+    windows = _FirstWindows(first, begin, len(starts), params, dt)
+    centres, lags = _window_lags(windows, second, lag0, params.search_s, params)
     pieces, *_ = _pieces(centres, lags, reference, params, gaps_first, gaps_second, (first, second))
     if not pieces:
         return _not_applied(result, params, _thin(len(centres), len(starts), params))
     rough = replace(result, pieces=pieces)
-    centres, lags = _window_lags(
-        first,
-        second,
-        starts,
-        lambda t: _lag_of(rough, t),
-        params.refine_search_s,
-        params,
-        dt,
-        False,
-    )
+    centres, lags = _window_lags(windows, second, rough, params.refine_search_s, params)
     pieces, used, spread, error = _pieces(
         centres, lags, reference, params, gaps_first, gaps_second, (first, second)
     )
@@ -251,6 +254,9 @@ def _thin(used: int, tried: int, params: ClockAlignmentParameters) -> str:
 
 def _lag_of(alignment: ClockAlignment, c1: np.ndarray) -> np.ndarray:
     """The fitted lag (second minus first) at first-clock times; pieces by their c1 starts."""
+    if len(alignment.pieces) == 1:
+        piece = alignment.pieces[0]
+        return piece.offset_s + piece.drift * (c1 - alignment.reference_s)
     starts1 = np.array(
         [-np.inf]
         + [float(alignment.to_first(np.array([p.start2_s]))[0]) for p in alignment.pieces[1:]]
@@ -273,9 +279,8 @@ def _coarse_lag(
         second.start_s + len(second.values) * second.step_s,
     )
     count = int((stop - origin) / step) + 1
-    fine = origin + np.arange(count * per) * dt
-    a = first.at(fine)[0].reshape(count, per).mean(axis=1)
-    b = second.at(fine)[0].reshape(count, per).mean(axis=1)
+    a = _block_means(_on_grid(first, origin, dt, count * per)[0], per)
+    b = _block_means(_on_grid(second, origin, dt, count * per)[0], per)
     a -= a.mean()
     b -= b.mean()
     reach = min(int(params.max_offset_s / step), count - 1)
@@ -286,55 +291,124 @@ def _coarse_lag(
     return float(lags[int(np.argmax(values))] * step)
 
 
+class _FirstWindows:
+    """The first leg's side of the windows, the same in both passes: its envelope read once
+    on one grid of first-clock times (the windows overlap; each is a view of it), then per
+    window the conjugate spectrum of its z-scored activity and whether it holds enough
+    recording and activity."""
+
+    def __init__(
+        self,
+        first: Envelope,
+        begin: float,
+        count: int,
+        params: ClockAlignmentParameters,
+        dt: float,
+    ) -> None:
+        self.begin, self.dt, self.count = begin, dt, count
+        self.length = int(round(params.window_s / dt))
+        self.hop = max(int(round(params.window_step_s / dt)), 1)
+        reach = int(round(max(params.search_s, params.refine_search_s) / dt))
+        self.size = 1 << int(np.ceil(np.log2(self.length + 2 * reach)))
+        self.centres = begin + np.arange(count) * (self.hop * dt) + params.window_s / 2
+        values, recording = _on_grid(first, begin, dt, (count - 1) * self.hop + self.length)
+        a = _views(values, self.length, self.hop)
+        covered = _views(recording, self.length, self.hop).mean(axis=1)
+        self.enough = (covered >= params.min_covered) & (
+            (a > 0).sum(axis=1) >= params.min_active_s / dt
+        )
+        # z-scores, as (a - a.mean()) / a.std() per window, in one temporary.
+        az = a - a.mean(axis=1, keepdims=True)
+        a_sd = np.sqrt(np.square(az).sum(axis=1, keepdims=True) / self.length)
+        self.enough &= a_sd[:, 0] > 0
+        az /= np.where(a_sd > 0, a_sd, 1)
+        self.spectrum = np.conj(np.fft.rfft(az, self.size))
+
+
+def _on_grid(
+    envelope: Envelope, start: float, dt: float, count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """envelope.at(start + arange(count) * dt). Where the grid steps as the envelope's bins,
+    every point lies as far between two bins: two shifted slices instead of a search per
+    point (and positions free of the rounding of times near 1.7e9 s)."""
+    n = len(envelope.values)
+    if dt != envelope.step_s or n < 2:
+        return envelope.at(start + np.arange(count) * dt)
+    j0 = (start - envelope.start_s) / envelope.step_s
+    k0 = int(np.floor(j0))
+    frac = j0 - k0
+    # Point i lies at bin k0 + i (+ frac): inside from bin 0 to bin n - 1.
+    first = min(max(-k0, 0), count)
+    last = max(min(count, n - k0 - (1 if frac > 0 else 0)), first)
+    values = np.zeros(count)
+    ok = np.zeros(count, dtype=bool)
+    low = envelope.values[k0 + first : k0 + last]
+    span = values[first:last]
+    if frac > 0:
+        np.subtract(envelope.values[k0 + first + 1 : k0 + last + 1], low, out=span, dtype=float)
+        span *= frac
+    span += low
+    nearest = k0 + (1 if frac > 0.5 else 0)
+    ok[first:last] = envelope.valid[nearest + first : nearest + last]
+    return values, ok
+
+
+def _block_means(values: np.ndarray, per: int) -> np.ndarray:
+    """Means of consecutive blocks of `per` values, by strided adds (a reshape-mean over a few
+    values per row costs numpy a loop per row)."""
+    total = values[::per].copy()
+    for k in range(1, per):  # a loop over a block's values (a handful)
+        total += values[k::per]
+    total /= per
+    return total
+
+
+def _views(values: np.ndarray, length: int, hop: int) -> np.ndarray:
+    """Windows of `length` every `hop` samples, as a (windows, length) view (no copy)."""
+    return np.lib.stride_tricks.sliding_window_view(values, length)[::hop]
+
+
 def _window_lags(
-    first: Envelope,
+    windows: _FirstWindows,
     second: Envelope,
-    starts: np.ndarray,
-    predict,
+    predicted: float | ClockAlignment,
     search_s: float,
     params: ClockAlignmentParameters,
-    dt: float,
-    constant: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(centre, lag) of each window with one clear correlation peak within ±search_s of the
-    predicted lag. `constant`: the prediction at the window's centre holds for all of it
-    (else it follows the prediction sample by sample, drift included)."""
-    length = int(round(params.window_s / dt))
+    predicted lag: one lag for the night, or a fit's (the second leg is then read where the
+    fit puts each sample, drift included)."""
+    dt, length, hop, count = windows.dt, windows.length, windows.hop, windows.count
     reach = int(round(search_s / dt))
-    k = np.arange(length)
-    extended = np.arange(-reach, length + reach)
-    size = 1 << int(np.ceil(np.log2(length + 2 * reach)))
-    centres = starts + params.window_s / 2
-    a_times = starts[:, None] + k[None, :] * dt  # a loop over windows would do as well
-    a, a_ok = first.at(a_times.ravel())
-    a, a_ok = a.reshape(a_times.shape), a_ok.reshape(a_times.shape)
-    b_c1 = starts[:, None] + extended[None, :] * dt
-    if constant:
-        b_times = b_c1 + predict(centres)[:, None]
+    # One grid for all windows: each window of the second leg reaches `reach` either side.
+    points = (count - 1) * hop + length + 2 * reach
+    begin = windows.begin - reach * dt
+    if isinstance(predicted, ClockAlignment):
+        c1 = begin + np.arange(points) * dt
+        b_all, b_ok_all = second.at(c1 + _lag_of(predicted, c1))
+        at_centres = _lag_of(predicted, windows.centres)
     else:
-        b_times = b_c1 + predict(b_c1.ravel()).reshape(b_c1.shape)
-    b, b_ok = second.at(b_times.ravel())
-    b, b_ok = b.reshape(b_times.shape), b_ok.reshape(b_times.shape)
+        b_all, b_ok_all = _on_grid(second, begin + predicted, dt, points)
+        at_centres = np.full(count, predicted)
+    b = _views(b_all, length + 2 * reach, hop)
+    b_inner = _views(b_all[reach:], length, hop)[:count]
     min_active = params.min_active_s / dt
     enough = (
-        (a_ok.mean(axis=1) >= params.min_covered)
-        & (b_ok[:, reach : reach + length].mean(axis=1) >= params.min_covered)
-        & ((a > 0).sum(axis=1) >= min_active)
-        & ((b[:, reach : reach + length] > 0).sum(axis=1) >= min_active)
+        windows.enough
+        & (_views(b_ok_all[reach:], length, hop)[:count].mean(axis=1) >= params.min_covered)
+        & ((b_inner > 0).sum(axis=1) >= min_active)
     )
-    a_mean = a.mean(axis=1, keepdims=True)
-    a_sd = a.std(axis=1, keepdims=True)
-    enough &= a_sd[:, 0] > 0
-    az = (a - a_mean) / np.where(a_sd > 0, a_sd, 1)
-    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(az, size)), size)[
+    corr = np.fft.irfft(np.fft.rfft(b, windows.size) * windows.spectrum, windows.size)[
         :, : 2 * reach + 1
     ]
-    # Pearson's r at each lag: b's mean and SD over the window it is compared with there.
-    sums = np.concatenate([np.zeros((len(b), 1)), np.cumsum(b, axis=1)], axis=1)
-    squares = np.concatenate([np.zeros((len(b), 1)), np.cumsum(b * b, axis=1)], axis=1)
+    # Pearson's r at each lag: b's mean and SD over the window it is compared with there
+    # (sums of the one grid: float64 keeps them exact enough over a night).
+    sums = np.concatenate([[0.0], np.cumsum(b_all)])
+    squares = np.concatenate([[0.0], np.cumsum(b_all * b_all)])
     shift = np.arange(2 * reach + 1)
-    mean_b = (sums[:, shift + length] - sums[:, shift]) / length
-    var_b = (squares[:, shift + length] - squares[:, shift]) / length - mean_b**2
+    at = (np.arange(count) * hop)[:, None] + shift[None, :]
+    mean_b = (sums[at + length] - sums[at]) / length
+    var_b = (squares[at + length] - squares[at]) / length - mean_b**2
     r = corr / length / np.sqrt(np.maximum(var_b, 1e-12))
     r[var_b <= 1e-9] = 0
     best = np.argmax(r, axis=1)
@@ -363,8 +437,8 @@ def _window_lags(
         curvature < 0, 0.5 * (left - right) / np.where(curvature < 0, curvature, -1), 0.0
     )
     delta = np.clip(delta, -0.5, 0.5)
-    lag = predict(centres) + (best + delta - reach) * dt
-    return centres[clear], lag[clear]
+    lag = at_centres + (best + delta - reach) * dt
+    return windows.centres[clear], lag[clear]
 
 
 def _robust_line(
@@ -381,24 +455,22 @@ def _robust_line(
         return mask.sum() >= 3 and np.ptp(x[mask]) >= params.min_drift_span_s
 
     drifting = can_drift(np.ones(n, dtype=bool))
-    candidates = [(0.0, float(np.median(y)))]
+    lines = [np.array([[0.0, _median(y)]])]  # (drift, offset) candidates
     if drifting:
-        i, j = np.triu_indices(n, 1)
-        if len(i) > PAIRS:  # enough for a consensus; the same pairs every time
-            pick = np.random.default_rng(n).choice(len(i), PAIRS, replace=False)
-            i, j = i[pick], j[pick]
+        i, j = _pairs(n)
         apart = np.abs(x[j] - x[i]) >= params.min_drift_span_s / 2
         i, j = i[apart], j[apart]
         slopes = (y[j] - y[i]) / (x[j] - x[i])
         fine = np.abs(slopes) <= max_drift
-        i, j, slopes = i[fine], j[fine], slopes[fine]
-        candidates += list(zip(slopes, y[i] - slopes * x[i]))
+        i, slopes = i[fine], slopes[fine]
+        lines.append(np.column_stack([slopes, y[i] - slopes * x[i]]))
         dx = x[None, :] - x[:, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             pairwise = np.where(dx != 0, (y[None, :] - y[:, None]) / dx, np.nan)
-        siegel = float(np.clip(np.nanmedian(np.nanmedian(pairwise, axis=1)), -max_drift, max_drift))
-        candidates.append((siegel, float(np.median(y - siegel * x))))
-    lines = np.array(candidates)
+        rows = _row_nanmedians(pairwise)
+        siegel = float(np.clip(_median(rows[~np.isnan(rows)]), -max_drift, max_drift))
+        lines.append(np.array([[siegel, _median(y - siegel * x)]]))
+    lines = np.concatenate(lines)
     residuals = y[None, :] - lines[:, 1:2] - lines[:, 0:1] * x[None, :]
     within = np.abs(residuals) <= params.inlier_s
     score = within.sum(axis=1) - np.where(within, np.abs(residuals), 0).sum(
@@ -408,24 +480,68 @@ def _robust_line(
     inliers = np.zeros(n, dtype=bool)
     for _ in range(20):  # a loop over refits, until the inliers settle
         residual = y - offset - drift * x
-        mad = 1.4826 * float(np.median(np.abs(residual[inliers]))) if inliers.sum() > 2 else np.inf
+        mad = 1.4826 * _median(np.abs(residual[inliers])) if inliers.sum() > 2 else np.inf
         tolerance = min(max(params.outlier_mads * mad, params.outlier_floor_s), params.inlier_s)
         now = np.abs(residual) <= tolerance
         if now.sum() < 1:
             break
         if can_drift(now):
-            drift, offset = (float(v) for v in np.polyfit(x[now], y[now], 1))
+            drift, offset = _line_fit(x[now], y[now])
         else:
-            drift, offset = 0.0, float(np.median(y[now]))
+            drift, offset = 0.0, _median(y[now])
         if np.array_equal(now, inliers):
             break
         inliers = now
     residual = y - offset - drift * x
-    spread = 1.4826 * float(np.median(np.abs(residual[inliers]))) if inliers.any() else np.inf
+    spread = 1.4826 * _median(np.abs(residual[inliers])) if inliers.any() else np.inf
     return offset, drift, inliers, spread
 
 
 PAIRS = 300  # lines through pairs of windows tried as candidates, at most
+
+
+@functools.lru_cache(maxsize=256)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of n windows whose lines are candidates: all, or PAIRS of them drawn the
+    same way every time (kept: the cut search asks again for the same counts)."""
+    i, j = np.triu_indices(n, 1)
+    if len(i) > PAIRS:  # enough for a consensus
+        pick = np.random.default_rng(n).choice(len(i), PAIRS, replace=False)
+        i, j = i[pick], j[pick]
+    i.setflags(write=False)
+    j.setflags(write=False)
+    return i, j
+
+
+def _row_nanmedians(m: np.ndarray) -> np.ndarray:
+    """np.nanmedian(m, axis=1) by one sort (NaNs sort last): numpy's goes through masked
+    arrays for small inputs, the slowest step of the cut search."""
+    ordered = np.sort(m, axis=1)
+    count = m.shape[1] - np.isnan(m).sum(axis=1)
+    rows = np.arange(len(m))
+    low = ordered[rows, np.maximum((count - 1) // 2, 0)]
+    high = ordered[rows, np.minimum(count // 2, m.shape[1] - 1)]
+    return np.where(count > 0, (low + high) / 2, np.nan)
+
+
+def _median(values: np.ndarray) -> float:
+    """np.median of a few finite values, without its checks (called thousands of times)."""
+    n = len(values)
+    if n == 0:
+        return np.nan
+    half = n // 2
+    if n % 2:
+        return float(np.partition(values, half)[half])
+    part = np.partition(values, (half - 1, half))
+    return float((part[half - 1] + part[half]) / 2)
+
+
+def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares slope and intercept (np.polyfit's line, without its general machinery)."""
+    mx, my = x.mean(), y.mean()
+    dx = x - mx
+    slope = float(dx @ (y - my) / (dx @ dx))
+    return slope, float(my - slope * mx)
 
 
 def _pieces(
