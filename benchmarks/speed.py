@@ -1,13 +1,16 @@
 """Where the time goes: stage times, whole-process time and peak memory against a parse floor.
 
     python benchmarks/speed.py [--hours 8] [--repeats 3] [--keep DIR] [--linearity] [--formats]
+                               [--cases 100hz-two ...] [--plain]
 
 For 8-hour nights at 50 and 100 Hz, one and two sensors, prints the time of every stage
 (read, preprocess, detect, score, outputs, report), the whole-process time and peak memory of
 `sleepmove analyze --no-report` and with the report, and the floor measured in the same run:
 a process that only parses the same CSV(s) with pyarrow.csv.read_csv. Ratios, not only
-seconds: shared machines are noisy. Also the time of grid, detection and scoring on arrays
-already in memory.
+seconds: shared machines are noisy (the floor and `analyze --no-report` run in turn, and
+their best and worst runs are shown). Also the time of grid, detection and scoring on arrays
+already in memory. --cases picks nights (50hz-one, 50hz-two, 100hz-one, 100hz-two); --plain
+times only the floor and `analyze --no-report`.
 
 --formats: the same night (8 h by default) as .cwa (AX6, 100 Hz), GENEActiv .bin (60 Hz, what
 the real file gives) and .gt3x (Link ACTIVITY2, 100 Hz), built from the real sample files
@@ -83,6 +86,16 @@ def best_of(
 ) -> tuple[float, float]:
     results = [run(command, env) for _ in range(repeats)]
     return min(r[0] for r in results), max(r[1] for r in results)
+
+
+def in_turn(commands: list[list[str]], repeats: int) -> list[tuple[float, float, float]]:
+    """Best seconds, worst seconds and peak MB of each command, run one after the other
+    `repeats` times: a load that comes and goes falls on all of them alike."""
+    results: list[list[tuple[float, float]]] = [[] for _ in commands]
+    for _ in range(repeats):  # a loop over rounds
+        for index, command in enumerate(commands):
+            results[index].append(run(command))
+    return [(min(t for t, _ in r), max(t for t, _ in r), max(mb for _, mb in r)) for r in results]
 
 
 def analyze_args(files: dict[str, str]) -> list[str]:
@@ -198,6 +211,17 @@ def main() -> None:
         help="only compare device formats (.cwa, .gt3x, .bin built from ../shared/data/real) "
         "with their bare decode and with the same night as CSV",
     )
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        choices=["50hz-one", "50hz-two", "100hz-one", "100hz-two"],
+        help="only these nights (default: all four)",
+    )
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="only the parse floor and analyze --no-report (no report, stages or in-memory)",
+    )
     args = parser.parse_args()
     compile_bytecode()
     if args.formats:
@@ -212,6 +236,8 @@ def main() -> None:
     for rate in (50.0, 100.0):
         for sides in ([], ["left", "right"]):
             name = f"{int(rate)}hz-{'two' if sides else 'one'}"
+            if args.cases and name not in args.cases:
+                continue
             folder = os.path.join(work, name)
             truth = _kept_night(folder, rate)
             if truth is None:
@@ -226,17 +252,28 @@ def main() -> None:
                 )
             files = {k: os.path.join(folder, v) for k, v in truth["files"].items()}
             size_mb = sum(os.path.getsize(p) for p in files.values()) / 1e6
-            floor_s, floor_mb = best_of(
-                [sys.executable, "-c", FLOOR, *files.values()], args.repeats
+            out = os.path.join(folder, "out")
+            rates = ", ".join(f"{s} {v['rate_hz']:g} Hz" for s, v in truth["sensors"].items())
+            floor, plain = in_turn(
+                [
+                    [sys.executable, "-c", FLOOR, *files.values()],
+                    [*cli, "analyze", *analyze_args(files), "--out", out, "--no-report"],
+                ],
+                args.repeats,
             )
+            (floor_s, floor_worst, floor_mb), (plain_s, plain_worst, plain_mb) = floor, plain
+            if args.plain:
+                print(
+                    f"\n{name}: {size_mb:.0f} MB of CSV ({rates})\n"
+                    f"  pyarrow parse floor: {floor_s:.2f} s (worst {floor_worst:.2f})\n"
+                    f"  analyze --no-report: {plain_s:.2f} s (worst {plain_worst:.2f}), "
+                    f"{plain_s / floor_s:.2f} x floor, {plain_mb:.0f} MB"
+                )
+                continue
             # The CLI turns off numpy's idle OpenBLAS threads (see sleepmove/cli.py); the
             # floor is the issue's plain parse, and also shown under the same setting.
             lean_floor_s, _ = best_of(
                 [sys.executable, "-c", FLOOR, *files.values()], args.repeats, SINGLE_BLAS
-            )
-            out = os.path.join(folder, "out")
-            plain_s, plain_mb = best_of(
-                [*cli, "analyze", *analyze_args(files), "--out", out, "--no-report"], args.repeats
             )
             full_s, full_mb = best_of(
                 [*cli, "analyze", *analyze_args(files), "--out", out], args.repeats
@@ -245,15 +282,15 @@ def main() -> None:
             inputs = {("" if k == "single" else k): v for k, v in files.items()}
             analyze(AnalyzeRequest(inputs, out), stages)
             grid_s, detect_s, samples = in_memory_seconds(files, args.repeats)
-            rates = ", ".join(f"{s} {v['rate_hz']:g} Hz" for s, v in truth["sensors"].items())
             print(f"\n{name}: {size_mb:.0f} MB of CSV ({rates})")
             print("  stages (s): " + "  ".join(f"{k} {v:.2f}" for k, v in stages.seconds.items()))
             print(
-                f"  pyarrow parse floor: {floor_s:.2f} s, {floor_mb:.0f} MB "
-                f"({lean_floor_s:.2f} s with OPENBLAS_NUM_THREADS=1)"
+                f"  pyarrow parse floor: {floor_s:.2f} s (worst {floor_worst:.2f}), "
+                f"{floor_mb:.0f} MB ({lean_floor_s:.2f} s with OPENBLAS_NUM_THREADS=1)"
             )
             print(
-                f"  analyze --no-report: {plain_s:.2f} s ({plain_s / floor_s:.2f} x floor, "
+                f"  analyze --no-report: {plain_s:.2f} s (worst {plain_worst:.2f}; "
+                f"{plain_s / floor_s:.2f} x floor, "
                 f"{plain_s / lean_floor_s:.2f} x the floor without OpenBLAS threads), "
                 f"{plain_mb:.0f} MB ({plain_mb / floor_mb:.2f} x floor)"
             )
@@ -267,6 +304,8 @@ def main() -> None:
                 f"({samples / (grid_s + detect_s) / 1e6:.1f} M samples/s; target 8 h at 100 Hz "
                 "in 0.3 s, about 10 M/s)"
             )
+    if args.plain or args.cases:
+        return
     for command in (["--help"], ["analyze", "--help"]):
         elapsed, _ = best_of([*cli, *command], 3)
         print(f"\nsleepmove {' '.join(command)}: {elapsed:.2f} s")
