@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -12,6 +14,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from detection.table import Table  # noqa: E402
+from reports.readable import LocalClock  # noqa: E402
 
 # Okabe-Ito colours, each kind also with its own marker so grey print still separates them.
 KIND_STYLE = {
@@ -26,16 +29,121 @@ SLEEP_COLOUR = "#DDE6F0"
 GAP_HATCH = "////"
 
 
-def to_png(figure: plt.Figure) -> bytes:
+@dataclass(frozen=True)
+class Shape:
+    """A figure's size for one kind of screen: its smallest text is `font_pt`, and the page
+    shows it at most `width_in` * 72 CSS px wide, so text stays >= 11 CSS px on that screen."""
+
+    name: str
+    width_in: float
+    font_pt: float
+    dpi: int
+
+    @property
+    def phone(self) -> bool:
+        return self.name == "phone"
+
+    @property
+    def text_px(self) -> float:
+        """The smallest text's height in the PNG's pixels."""
+        return self.font_pt * self.dpi / 72
+
+
+# Wide: 10 in at 110 dpi is 1100 px, shown at up to its own size; from 821 px windows (797 px
+# of page) its 10 pt text is >= 11 px. Phone: 4 in shown about 388 px wide at 412 px: 9 pt
+# text is 12 px; 150 dpi keeps it sharp on phones' denser screens.
+WIDE = Shape("wide", 10.0, 10.0, 110)
+PHONE = Shape("phone", 4.0, 9.0, 150)
+SHAPES = (WIDE, PHONE)
+
+
+def _style(shape: Shape) -> dict:
+    size = shape.font_pt
+    return {
+        "font.size": size,
+        "axes.labelsize": size,
+        "axes.titlesize": size,
+        "xtick.labelsize": size,
+        "ytick.labelsize": size,
+        "legend.fontsize": size,
+    }
+
+
+def render(draw: Callable[[Shape], plt.Figure]) -> dict[str, tuple[bytes, float]]:
+    """{shape name: (PNG, smallest text in PNG pixels)} for each shape of screen."""
+    shown = {}
+    for shape in SHAPES:  # a loop over shapes
+        with plt.rc_context(_style(shape)):
+            figure = draw(shape)
+            shown[shape.name] = (to_png(figure, shape.dpi), shape.text_px)
+    return shown
+
+
+def to_png(figure: plt.Figure, dpi: int = WIDE.dpi) -> bytes:
     """PNG bytes without a timestamp or version in the metadata: the same night, the same file."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+    # zlib level 1: a fifth of the encoding time for files a fifth larger (two per figure now)
+    figure.savefig(
+        buffer,
+        format="png",
+        dpi=dpi,
+        metadata={"Software": None},
+        pil_kwargs={"compress_level": 1},
+    )
     plt.close(figure)
     return buffer.getvalue()
 
 
 def _hours(seconds: np.ndarray | float) -> np.ndarray | float:
     return np.asarray(seconds) / 3600.0
+
+
+def clock_ticks(clock: LocalClock | None, duration_s: float, phone: bool) -> tuple[list, list]:
+    """Tick positions (hours from the start) at whole local hours, and their labels."""
+    hours = duration_s / 3600
+    step = 1 if hours <= (4 if phone else 10) else 2 if hours <= (10 if phone else 20) else 4
+    if phone and hours > 16:
+        step = 6
+    if clock is None or clock.relative:
+        positions = list(range(0, int(hours) + 1, step))
+        return positions, [f"{h} h" for h in positions]
+    positions, labels = [], []
+    first = -(clock.origin_s % 900)  # local hours fall on quarter hours of absolute time
+    for quarter in np.arange(first, duration_s + 1, 900.0):  # a loop over quarter hours
+        moment = clock.moment(float(quarter))
+        if quarter >= 0 and moment.minute == 0 and moment.hour % step == 0:
+            positions.append(quarter / 3600)
+            labels.append(moment.strftime("%H:%M"))
+    return positions, labels
+
+
+def _time_axis(axis, clock: LocalClock | None, duration_s: float, shape: Shape) -> None:
+    positions, labels = clock_ticks(clock, duration_s, shape.phone)
+    axis.set_xticks(positions, labels)
+    axis.set_xlim(0, duration_s / 3600)
+    if clock is None or clock.relative:
+        axis.set_xlabel("from the start")
+
+
+def _margins(
+    figure: plt.Figure,
+    left: float,
+    bottom: float,
+    top: float = 0.12,
+    right: float = 0.15,
+    gap: float = 0.0,
+) -> None:
+    """Fixed margins in inches: a layout engine measuring every label cost as much as drawing
+    (0.05 s a figure); the labels here are short and of known size."""
+    width, height = figure.get_size_inches()
+    figure.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        bottom=bottom / height,
+        top=1 - top / height,
+        hspace=gap / ((height - top - bottom) / max(len(figure.axes), 1)) if gap else None,
+        wspace=gap / ((width - left - right) / 2) if gap else None,
+    )
 
 
 def _shade_sleep_and_gaps(axis, sleep_spans, gaps) -> None:
@@ -59,23 +167,24 @@ def timeline(
     sleep_spans: list[tuple[float, float]],
     gaps: np.ndarray,
     lanes: list[str],
-    start_label: str,
+    clock: LocalClock | None = None,
+    shape: Shape = WIDE,
 ) -> plt.Figure:
     """Activity, sleep (shaded), every event by kind per leg, PLM series, data gaps (hatched)."""
     figure, (top, bottom) = plt.subplots(
         2,
         1,
-        figsize=(11, 2.4 + 0.6 * len(lanes)),
+        figsize=(shape.width_in, (3.6 if shape.phone else 2.6) + 0.45 * len(lanes)),
         sharex=True,
         gridspec_kw={"height_ratios": [2, max(len(lanes), 1)]},
     )
+    duration_s = float(len(minutes) * 60)
     hours = _hours(minutes["start_s"] + 30)
     activity = minutes["activity"] * 1000
     activity[minutes["data_loss_s"] >= 59] = np.nan  # no line across lost data
     _shade_sleep_and_gaps(top, sleep_spans, gaps)
     top.plot(hours, activity, color="#333333", lw=0.8)
     top.set_ylabel("activity (mg)")
-    top.set_title("The night: sleep shaded, data gaps hatched, events per leg below")
     _shade_sleep_and_gaps(bottom, sleep_spans, gaps)
     for _, members in units[units["series"] >= 0].groups("series"):
         bottom.axvspan(
@@ -103,9 +212,9 @@ def timeline(
                     zorder=4,
                     label=label if lane_index == 0 else None,
                 )
-    bottom.set_yticks(range(len(lanes)), [lane or "sensor" for lane in lanes])
+    bottom.set_yticks(range(len(lanes)), [lane or "leg" for lane in lanes])
     bottom.set_ylim(-0.7, len(lanes) - 0.3)
-    bottom.set_xlabel(f"hours from the start ({start_label[:16].replace('T', ' ')})")
+    _time_axis(bottom, clock, duration_s, shape)
     handles, labels = bottom.get_legend_handles_labels()
     handles += [
         plt.Rectangle((0, 0), 1, 1, color="#F0E442", alpha=0.5),
@@ -113,51 +222,60 @@ def timeline(
         plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="#777777", hatch=GAP_HATCH),
     ]
     labels += ["PLM series", "sleep", "data gap"]
-    figure.legend(handles, labels, loc="lower center", ncol=8, frameon=False, fontsize=8)
-    figure.tight_layout(rect=(0, 0.08, 1, 1))
+    ncol = 2 if shape.phone else 4
+    line_in = shape.font_pt * 1.45 / 72
+    rows = -(-len(labels) // ncol)
+    figure.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, borderaxespad=0.2)
+    _margins(figure, left=0.8, bottom=0.35 + rows * line_in + 0.1, gap=0.12)
     return figure
 
 
-def imi_histograms(imi: dict) -> plt.Figure:
+def imi_histograms(imi: dict, shape: Shape = WIDE) -> plt.Figure:
     """IMI in 2 s bins over 0-90 s with the periodic range marked, and ln(IMI)."""
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.2))
+    if shape.phone:
+        figure, (left, right) = plt.subplots(2, 1, figsize=(shape.width_in, 5.0))
+        figure.subplots_adjust(hspace=0.45)
+    else:
+        figure, (left, right) = plt.subplots(1, 2, figsize=(shape.width_in, 3.2))
     edges = np.array(imi["histogram_2s"]["bin_edges_s"])
     low, high = imi["periodic_range_s"]
     left.axvspan(
         low, high, color=SLEEP_COLOUR, zorder=0, lw=0, label=f"periodic {low:g}-{high:g} s"
     )
-    left.bar(
-        edges[:-1],
-        imi["histogram_2s"]["counts"],
-        width=2,
-        align="edge",
-        color="#0072B2",
-        edgecolor="white",
-        lw=0.3,
-    )
-    left.set_xlabel("interval between movement onsets (s)")
+    # One outline per histogram, not a patch per bin: half the drawing time.
+    left.stairs(imi["histogram_2s"]["counts"], edges, fill=True, color="#0072B2")
+    left.set_xlabel("seconds between movement starts")
     left.set_ylabel("count")
     left.set_xlim(0, 90)
-    left.legend(frameon=False, fontsize=8)
+    left.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+    right.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+    if shape.phone:  # fewer ticks keep the numbers apart on a narrow figure
+        left.set_xticks(range(0, 91, 15))
+        right.set_xticks(np.arange(0, 4.6, 1.0))
+    left.legend(frameon=False)
     log_edges = np.array(imi["log_histogram"]["bin_edges_ln_s"])
     right.axvspan(np.log(low), np.log(high), color=SLEEP_COLOUR, zorder=0, lw=0)
-    right.bar(
-        log_edges[:-1],
-        imi["log_histogram"]["counts"],
-        width=0.1,
-        align="edge",
-        color="#009E73",
-        edgecolor="white",
-        lw=0.3,
-    )
+    right.stairs(imi["log_histogram"]["counts"], log_edges, fill=True, color="#009E73")
     mean = imi.get("log_imi_mean")
     if mean is not None:
-        right.axvline(mean, color="black", ls="--", lw=1, label=f"mean ln IMI {mean:.2f}")
-        right.legend(frameon=False, fontsize=8)
-    right.set_xlabel("ln(interval / s)")
+        right.axvline(
+            mean, color="black", ls="--", lw=1, label=f"mean {mean:.1f} ({np.exp(mean):.0f} s)"
+        )
+        right.legend(frameon=False, loc="upper left")
+    right.set_xlabel("ln(seconds between)")
+    right.set_ylabel("count")
     right.set_xlim(0, 4.5)
-    figure.suptitle("Intervals between candidate limb movements in sleep")
-    figure.tight_layout()
+    if shape.phone:
+        width, height = figure.get_size_inches()
+        figure.subplots_adjust(
+            left=0.6 / width,
+            right=1 - 0.2 / width,
+            bottom=0.5 / height,
+            top=1 - 0.1 / height,
+            hspace=0.75 / ((height - 0.6) / 2),
+        )
+    else:
+        _margins(figure, left=0.65, bottom=0.55, right=0.2, gap=0.8)
     return figure
 
 
@@ -166,9 +284,16 @@ def over_the_night(
     minutes: Table,
     efm_spans_min: list[tuple[int, int, float]],
     threshold: float,
+    clock: LocalClock | None = None,
+    shape: Shape = WIDE,
 ) -> plt.Figure:
     """PLM index per hour of the night, and brief jerks per minute with proxy EFM spans."""
-    figure, (upper, lower) = plt.subplots(2, 1, figsize=(11, 4.6), sharex=True)
+    figure, (upper, lower) = plt.subplots(
+        2,
+        1,
+        figsize=(shape.width_in, 4.4 if shape.phone else 4.2),
+        sharex=True,
+    )
     n_hours = int(np.ceil(len(minutes) / 60))
     sleep_min = minutes["asleep"].astype(float)
     sleep_h = np.array([sleep_min[h * 60 : (h + 1) * 60].sum() / 60 for h in range(n_hours)])
@@ -178,8 +303,7 @@ def over_the_night(
     upper.bar(np.arange(n_hours) + 0.5, index, width=0.8, color="#0072B2")
     upper.axhline(threshold, color="black", ls="--", lw=1, label=f"{threshold:g}/h")
     upper.set_ylabel("PLM index (/h)")
-    upper.legend(frameon=False, fontsize=8)
-    upper.set_title("PLM index per hour of the night (hours with 15 min of sleep or more)")
+    upper.legend(frameon=False)
     hours = _hours(minutes["start_s"] + 30)
     lower.plot(hours, minutes["jerks"], color="#D55E00", lw=0.8, drawstyle="steps-mid")
     for first, end, _ in efm_spans_min:
@@ -190,22 +314,25 @@ def over_the_night(
             edgecolor="black",
             hatch="..",
             lw=0.5,
-            label="≥ 5 jerks/min for ≥ 20 min (motion proxy)",
+            label="EFM proxy",
         )
-    lower.set_ylabel("jerks per minute")
-    lower.set_xlabel("hours from the start")
+    lower.set_ylabel("jerks /min")
+    lower.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+    lower.set_ylim(0, max(1.0, float(np.max(minutes["jerks"], initial=0)) * 1.1))
+    _time_axis(lower, clock, float(len(minutes) * 60), shape)
     if efm_spans_min:
         handles, labels = lower.get_legend_handles_labels()
-        lower.legend(handles[:1], labels[:1], frameon=False, fontsize=8)
-    figure.tight_layout()
+        lower.legend(handles[:1], labels[:1], frameon=False)
+    _margins(figure, left=0.75, bottom=0.4 if clock and not clock.relative else 0.6, gap=0.15)
     return figure
 
 
-def side_raster(units: Table, alternation: float | None) -> plt.Figure:
-    """One row per PLM series, one mark per movement, by leg."""
+def side_raster(units: Table, alternation: float | None, shape: Shape = WIDE) -> plt.Figure:
+    """One row per PLM series (numbered from 1, as in the table), one mark per movement, by leg."""
     series = units[units["series"] >= 0]
     ids = np.unique(series["series"])
-    figure, axis = plt.subplots(figsize=(11, 1.2 + 0.18 * max(len(ids), 1)))
+    per_row = 0.2 if shape.phone else 0.18
+    figure, axis = plt.subplots(figsize=(shape.width_in, 1.6 + per_row * max(len(ids), 1)))
     row = np.searchsorted(ids, series["series"])
     position = _rank_within(row)  # order within the series
     sides = series["side"]
@@ -213,17 +340,18 @@ def side_raster(units: Table, alternation: float | None) -> plt.Figure:
     known = np.isin(sides, list(SIDE_STYLE))
     for side, (colour, marker) in [*SIDE_STYLE.items(), (None, ("#777777", "o"))]:
         mine = ~known if side is None else sides == side
-        if side is None and not mine.any():
+        if not mine.any() and side not in ("left", "right"):
             continue
-        axis.scatter(position[mine], row[mine], c=colour, marker=marker, s=22, label=side)
-    axis.legend(frameon=False, fontsize=8, ncol=3, loc="upper right")
+        label = "both" if side == "bilateral" else side
+        axis.scatter(position[mine], row[mine], c=colour, marker=marker, s=22, label=label)
+    figure.legend(frameon=False, ncol=3, loc="upper center", borderaxespad=0.1)
     axis.set_xlabel("movement within the series")
     axis.set_ylabel("series")
-    axis.yaxis.set_major_locator(MaxNLocator(integer=True))
-    text = "n/a" if alternation is None else f"{alternation:.2f}"
-    axis.set_title(f"Legs of the movements in each PLM series (alternation index {text})")
+    every = max(1, int(np.ceil(len(ids) / (14 if shape.phone else 25))))
+    axis.set_yticks(np.arange(len(ids))[::every], [str(int(i) + 1) for i in ids[::every]])
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.invert_yaxis()
-    figure.tight_layout()
+    _margins(figure, left=0.65, bottom=0.55, top=0.4)
     return figure
 
 

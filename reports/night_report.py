@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import platform
 
@@ -10,10 +11,10 @@ import numpy as np
 from detection.night import NightScore
 from detection.table import Table
 from reports import figures
-from reports.clock import iso_time
-from reports.html import card, escape, image, page, table
+from reports.html import card, escape, page, picture, table
+from reports.readable import LocalClock, duration, glossary_html, number, term
 
-SIDE_LETTER = {"left": "L", "right": "R", "bilateral": "B", "": "·"}
+LEG_NAME = {"left": "left", "right": "right", "bilateral": "both"}
 
 
 def night_report_files(
@@ -24,26 +25,30 @@ def night_report_files(
     origin_s: float,
     clock: str,
 ) -> dict[str, bytes | str]:
-    """{relative path: content} for figures/*.png and report.html."""
+    """{relative path: content} for figures/*.png and report.html.
+
+    The files are the wide figures; the page also carries phone-shaped ones."""
     units, minutes = score.units, score.minutes
-    start_label = summary["recording"]["start"] or "no clock time"
+    local = LocalClock(origin_s, clock, summary["recording"]["duration_h"] * 3600)
     sleep_spans = _spans(score.sleep.asleep, score.sleep.epoch_s)
     threshold = summary["assessment"]["threshold_per_h"]
-    pngs = {
-        "figures/timeline.png": figures.to_png(
-            figures.timeline(units, minutes, sleep_spans, gaps_s, lanes, start_label)
+    shown = {
+        "figures/timeline.png": figures.render(
+            lambda shape: figures.timeline(units, minutes, sleep_spans, gaps_s, lanes, local, shape)
         ),
-        "figures/imi.png": figures.to_png(figures.imi_histograms(score.imi)),
-        "figures/over_the_night.png": figures.to_png(
-            figures.over_the_night(units, minutes, score.efm_spans_min, threshold)
+        "figures/imi.png": figures.render(lambda shape: figures.imi_histograms(score.imi, shape)),
+        "figures/over_the_night.png": figures.render(
+            lambda shape: figures.over_the_night(
+                units, minutes, score.efm_spans_min, threshold, local, shape
+            )
         ),
     }
     if len(lanes) == 2:
-        pngs["figures/sides.png"] = figures.to_png(
-            figures.side_raster(units, summary["alternation_index"])
+        shown["figures/sides.png"] = figures.render(
+            lambda shape: figures.side_raster(units, summary["alternation_index"], shape)
         )
-    html = _html(summary, units, pngs, origin_s, clock)
-    return {**pngs, "report.html": html}
+    html = _html(summary, score, shown, local, lanes)
+    return {**{path: variants["wide"][0] for path, variants in shown.items()}, "report.html": html}
 
 
 def _spans(mask: np.ndarray, epoch_s: float) -> list[tuple[float, float]]:
@@ -55,7 +60,7 @@ def _spans(mask: np.ndarray, epoch_s: float) -> list[tuple[float, float]]:
 
 
 def _fmt(value, spec: str, missing: str = "n/a") -> str:
-    return missing if value is None else format(value, spec)
+    return number(value, spec, missing)
 
 
 def _headline(summary: dict) -> str:
@@ -68,91 +73,197 @@ def _headline(summary: dict) -> str:
         recording["data_loss_h"] / recording["duration_h"] if recording["duration_h"] else 0
     )
     efm = len(summary["efm_proxy"]["spans"])
+    low, high = sleep["total_sleep_h_range"]
+    drives = bool(summary["sleep_estimate_drives_plm_index"])
     cards = [
         card(
-            "PLM index (sleep)",
+            term("plm-index", "PLM index") + " (sleep)",
             f"{_fmt(summary['plm_index'], '.1f')} /h",
-            f"threshold {threshold:g}/h ({assessment['age_group']}), rules {rules}",
+            f"threshold {threshold:g}/h ({assessment['age_group']}s), rules {rules}",
             bool(assessment["plm_index_above_threshold"]),
+            raw_title=True,
         ),
         card(
-            "Periodicity index",
-            _fmt(summary["periodicity_index"], ".2f"),
-            "Ferri 2006, 0-1"
-            + ("" if summary["periodicity_index_reliable"] else "; not meaningful under 10 LMs/h"),
-        ),
-        card(
-            "PLM index (in bed)",
+            term("in-bed-index", "PLM index (in bed)"),
             f"{_fmt(summary['plm_index_in_bed'], '.1f')} /h",
-            f"all PLMs per hour in bed ({sleep['in_bed_h']:.2f} h): no sleep estimate needed",
-            bool(summary["sleep_estimate_drives_plm_index"]),
+            f"every PLM per hour in bed ({duration(sleep['in_bed_h'] * 3600)}), asleep or "
+            "not: needs no sleep estimate"
+            + (
+                "; it differs from the sleep index by over a quarter, so the sleep estimate "
+                "decides that one"
+                if drives
+                else "; close to the sleep index, so the sleep estimate matters little"
+            ),
+            "read the PLM index with care" if drives else False,
+            raw_title=True,
         ),
-        card("PLMW index (wake)", f"{_fmt(summary['plmw_index'], '.1f')} /h", f"rules {rules}"),
         card(
-            "Brief jerks in sleep",
-            f"{_fmt(summary['jerk_rate_per_min'], '.2f')} /min",
-            f"{efm} span(s) ≥ 5/min for ≥ 20 min (motion proxy of EFM)",
-            efm > 0,
+            term("periodicity-index"),
+            _fmt(summary["periodicity_index"], ".2f"),
+            "0 = none periodic, 1 = all"
+            + ("" if summary["periodicity_index_reliable"] else "; not meaningful under 10 LMs/h"),
+            raw_title=True,
         ),
         card(
-            "Total sleep",
-            f"{sleep['total_sleep_h']:.2f} h",
+            term("plmw-index", "PLMW index") + " (awake)",
+            f"{_fmt(summary['plmw_index'], '.1f')} /h",
+            "PLMs while awake, per hour awake",
+            raw_title=True,
+        ),
+        card(
+            term("jerk", "Brief jerks") + " in sleep",
+            f"{_fmt(summary['jerk_rate_per_min'], '.1f')} /min",
+            f"{efm} stretch(es) of ≥ 20 min at ≥ 5/min (EFM proxy)"
+            if efm
+            else "no stretch of ≥ 20 min at ≥ 5/min (EFM proxy)",
+            "EFM proxy found" if efm else False,
+            raw_title=True,
+        ),
+        card(
+            term("sleep", "Total sleep"),
+            duration(sleep["total_sleep_h"] * 3600),
             (
                 "estimated from movement"
                 if sleep["source"] == "estimated"
                 else "within the given window"
             )
-            + f"; model sure of {sleep['confidence']:.0%} of the epochs, "
-            f"{sleep['total_sleep_h_range'][0]:.1f}-{sleep['total_sleep_h_range'][1]:.1f} h",
-            sleep["confidence"] < 0.8,
+            + f"; model sure of {sleep['confidence']:.0%} of the minutes; between "
+            f"{duration(low * 3600)} and {duration(high * 3600)}",
+            "uncertain" if sleep["confidence"] < 0.8 else False,
+            raw_title=True,
         ),
         card(
-            "Data loss",
-            f"{recording['data_loss_h'] * 60:.1f} min",
-            f"{loss_share:.1%} of {recording['duration_h']:.2f} h",
-            loss_share > 0.05,
+            term("gap", "Data lost"),
+            duration(recording["data_loss_h"] * 3600),
+            f"{loss_share:.0%} of {duration(recording['duration_h'] * 3600)}",
+            "over 5 % of the night" if loss_share > 0.05 else False,
+            raw_title=True,
         ),
     ]
     return '<div class="cards">' + "".join(cards) + "</div>"
 
 
-def _series_table(units: Table, origin_s: float, clock: str) -> str:
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, end) index pairs of the runs of True."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+def _bars(spans: list[tuple[float, float]], total_s: float, kind: str) -> str:
+    """Segments of a glance row, placed in percent of the night: they scale with the page."""
+    return "".join(
+        f'<i class="{kind}" style="left:{100 * a / total_s:.2f}%;'
+        f'width:{100 * (b - a) / total_s:.2f}%"></i>'
+        for a, b in spans  # a loop over spans
+    )
+
+
+def _glance(score: NightScore, summary: dict, local: LocalClock) -> str:
+    """The night on one time axis in HTML: in bed, asleep (sure or not), PLM series, jerks and
+    gaps. Plain positioned boxes with text beside them, legible at any width."""
+    minutes = score.minutes
+    total_s = float(len(minutes) * 60) or 1.0
+    sleep = summary["sleep"]
+    in_bed = _bars([(a * 60.0, b * 60.0) for a, b in _runs(minutes["in_bed"])], total_s, "bed")
+    asleep = minutes["asleep"].astype(bool)
+    sure = asleep & (minutes["p_sleep"] > 0.8)
+    sleep_bars = _bars(
+        [(a * 60.0, b * 60.0) for a, b in _runs(asleep & ~sure)], total_s, "unsure"
+    ) + _bars([(a * 60.0, b * 60.0) for a, b in _runs(sure)], total_s, "sure")
+    units = score.units
+    series = [
+        (float(m["onset_s"].min()), float(m["offset_s"].max()))
+        for _, m in units[units["series"] >= 0].groups("series")  # a loop over series
+    ]
+    jerks = _bars([(a * 60.0, b * 60.0) for a, b in _runs(minutes["jerks"] > 0)], total_s, "jerks")
+    gaps = [(float(a), float(b)) for a, b in summary["recording"]["data_gaps_s"]]
+    n_jerks = int(summary["counts"]["jerk"])
+    onset = sleep["onset_s"]
+    slept = (
+        f" · asleep about {local.time(onset)} to {local.time(sleep['offset_s'])}"
+        if onset is not None and sleep["offset_s"] is not None
+        else ""
+    )
+    rows = [
+        (term("in-bed", "In bed"), duration(sleep["in_bed_h"] * 3600), in_bed),
+        (
+            term("sleep", "Asleep"),
+            f"{duration(sleep['total_sleep_h'] * 3600)}, {sleep['confidence']:.0%} sure",
+            sleep_bars,
+        ),
+        (term("series", "PLM series"), str(len(series)), _bars(series, total_s, "series")),
+        (term("jerk", "Brief jerks"), str(n_jerks), jerks),
+        (
+            term("gap", "No data"),
+            duration(summary["recording"]["data_loss_h"] * 3600),
+            _bars(gaps, total_s, "gap"),
+        ),
+    ]
+    body = "".join(
+        f'<div class="row"><div class="lab">{label} <b>{escape(value)}</b></div>'
+        f'<div class="track">{bars}</div></div>'
+        for label, value, bars in rows  # a loop over rows
+    )
+    positions, labels = figures.clock_ticks(local, total_s, phone=True)
+    axis = "".join(
+        f'<span style="left:{100 * p * 3600 / total_s:.2f}%">{escape(text)}</span>'
+        for p, text in zip(positions, labels)  # a loop over ticks
+        if p * 3600 / total_s < 0.97
+    )
+    key = (
+        '<div class="key t"><i class="sure"></i>asleep, sure<i class="unsure"></i>asleep, unsure'
+        '<i class="gap"></i>no data</div>'
+    )
+    return (
+        f'<div class="glance"><p>{escape(local.time(0))} to {escape(local.time(total_s))}'
+        f"{escape(slept)}</p>{body}"
+        f'<div class="row"><div></div><div class="axis">{axis}</div></div>{key}</div>'
+    )
+
+
+def _series_table(units: Table, local: LocalClock, two_legs: bool) -> str:
     rows = []
     for series_id, members in units[units["series"] >= 0].groups("series"):
-        sides = "".join(SIDE_LETTER.get(s, "?") for s in members["side"])
         imi = members["imi_s"][1:]
-        rows.append(
-            [
-                int(series_id) + 1,
-                iso_time(float(members["onset_s"][0]), origin_s, clock)
-                or f"{members['onset_s'][0]:.0f} s",
-                len(members),
-                f"{(members['offset_s'].max() - members['onset_s'].min()) / 60:.1f}",
-                f"{imi.mean():.1f}" if len(imi) else "",
-                sides if len(sides) <= 40 else sides[:40] + "…",
-            ]
-        )
+        row = [
+            int(series_id) + 1,
+            local.time(float(members["onset_s"][0])),
+            len(members),
+            duration(float(members["offset_s"].max() - members["onset_s"].min())),
+            f"{np.median(imi):.0f} s" if len(imi) else "",
+        ]
+        if two_legs:
+            row.append(_legs(members["side"]))
+        rows.append(row)
     if not rows:
         return "<p>No PLM series.</p>"
-    return table(["series", "start", "movements", "length (min)", "mean IMI (s)", "legs"], rows)
+    headers = ["#", "start", "PLMs", "lasted", f"typical {term('imi', 'IMI')}"]
+    if two_legs:
+        headers.append("legs")
+    rows = [[escape(c) for c in row] for row in rows]
+    return table(headers, rows, raw=True, numeric={0, 2, 3, 4})
 
 
-def _hypnic_table(units: Table, origin_s: float, clock: str) -> str:
+def _legs(sides: np.ndarray) -> str:
+    """How many movements of a series were on each leg: 5 left, 4 right, 2 both."""
+    counts = [(int((sides == side).sum()), name) for side, name in LEG_NAME.items()]
+    return ", ".join(f"{n} {name}" for n, name in counts if n)
+
+
+def _hypnic_table(units: Table, local: LocalClock, two_legs: bool) -> str:
     jerks = units[units["hypnic"].astype(bool)]
     if len(jerks) == 0:
         return "<p>No hypnic jerks at the sleep-onset transitions.</p>"
-    rows = [
-        [
-            iso_time(float(onset), origin_s, clock) or f"{onset:.1f} s",
-            side or "sensor",
-            f"{peak:.2f}",
-            f"{duration:.2f}",
-        ]
-        for onset, side, peak, duration in zip(  # a loop over jerks
-            jerks["onset_s"], jerks["side"], jerks["peak_g"], jerks["duration_s"]
-        )
-    ]
-    return table(["time", "leg", "peak (g)", "duration (s)"], rows)
+    rows = []
+    for onset, side, peak, length in zip(  # a loop over jerks
+        jerks["onset_s"], jerks["side"], jerks["peak_g"], jerks["duration_s"]
+    ):
+        row = [local.time(float(onset), with_seconds=True)]
+        if two_legs:
+            row.append(LEG_NAME.get(side, side))
+        rows.append(row + [f"{peak:.2f} g", f"{length:.1f} s"])
+    headers = ["time", *(["leg"] if two_legs else []), "strength", "lasted"]
+    return table(headers, rows, numeric={len(headers) - 2, len(headers) - 1})
 
 
 def _versions(summary: dict) -> dict:
@@ -166,35 +277,150 @@ def _versions(summary: dict) -> dict:
     }
 
 
-def _html(summary: dict, units: Table, pngs: dict, origin_s: float, clock: str) -> str:
+GROUP_NAMES = {
+    "rules": "Scoring rules",
+    "detection": "Detecting movements",
+    "sleep": "Sleep model",
+    "clock_alignment": "Lining up two sensors' clocks",
+}
+UNITS = {
+    "s": "s",
+    "ms": "ms",
+    "min": "min",
+    "h": "h",
+    "hz": "Hz",
+    "deg": "°",
+    "g": "g",
+    "ppm": "ppm",
+}
+WORDS = {"lm": "LM", "plm": "PLM", "imi": "IMI", "hft": "HFT", "alma": "ALMA", "efm": "EFM"}
+
+
+def _parameter_rows(parameters: dict, prefix: str = "") -> list[list[str]]:
+    """(setting, value) rows in words: lm_min_s 0.5 -> "LM min", "0.5 s"."""
+    rows = []
+    for key, value in parameters.items():  # a loop over settings
+        if isinstance(value, dict):
+            rows += _parameter_rows(value, prefix)
+            continue
+        words = key.split("_")
+        unit = UNITS.get(words[-1]) if len(words) > 1 else None
+        if unit:
+            words = words[:-1]
+        name = " ".join(WORDS.get(w, w) for w in words)
+        name = name[:1].upper() + name[1:]
+        suffix = f" {unit}" if unit else ""
+        if isinstance(value, list):
+            shown = " to ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        elif isinstance(value, bool):
+            shown = "yes" if value else "no"
+        elif isinstance(value, float):
+            shown = f"{value:g}"
+        else:
+            shown = str(value)
+        rows.append([name, shown + (suffix if not isinstance(value, (bool, str)) else "")])
+    return rows
+
+
+def _parameters(summary: dict) -> str:
+    """Every setting as a table per group, folded away; the same settings as a JSON file
+    to download, with the program versions."""
+    parameters = summary["criteria"]["parameters"]
+    groups = {k: v for k, v in parameters.items() if isinstance(v, dict)}
+    other = {k: v for k, v in parameters.items() if not isinstance(v, dict)}
+    parts = []
+    for name, values in groups.items():  # a loop over groups
+        parts.append(
+            f"<h3>{escape(GROUP_NAMES.get(name, name))}</h3>"
+            + table(["setting", "value"], _parameter_rows(values))
+        )
+    if other:
+        parts.append("<h3>Other</h3>" + table(["setting", "value"], _parameter_rows(other)))
+    versions = _versions(summary)
+    settings = json.dumps(
+        {"criteria": summary["criteria"], "versions": versions}, indent=1, sort_keys=True
+    )
+    data = base64.b64encode(settings.encode("utf-8")).decode("ascii")
+    count = len(_parameter_rows(parameters))
+    return (
+        f"<details><summary>All {count} settings and program versions</summary>"
+        f'<p>The same settings as a file: <a download="sleepmove-settings.json" '
+        f'href="data:application/json;base64,{data}">sleepmove-settings.json</a> '
+        "(also in summary.json, under criteria.parameters).</p>"
+        + "".join(parts)
+        + "<h3>Versions</h3>"
+        + table(["program", "version"], [[k, v] for k, v in versions.items()])
+        + "</details>"
+    )
+
+
+def _html(
+    summary: dict,
+    score: NightScore,
+    shown: dict,
+    local: LocalClock,
+    lanes: list[str],
+) -> str:
+    units = score.units
+    two_legs = len(lanes) == 2
     statements = "".join(f"<li>{escape(s)}</li>" for s in summary["assessment"]["statements"])
     caveats = "".join(f"<li>{escape(c)}</li>" for c in summary["assessment"]["caveats"])
-    files = ", ".join(summary["recording"]["files"].values())
+    recording = summary["recording"]
+    files = ", ".join(recording["files"].values())
+    day = local.day()
+    alternation = summary.get("alternation_index")
     sections = [
-        "<h1>Sleep movements</h1>",
-        f"<p>{escape(files)} · start {escape(summary['recording']['start'] or 'unknown')} · "
-        f"{summary['recording']['duration_h']:.2f} h · rules "
-        f"<b>{escape(summary['criteria']['name'])}</b> "
-        f"({escape(summary['criteria']['reference'])})</p>",
+        "<h1>Sleep movements" + (f", night of {escape(day)}" if day else "") + "</h1>",
+        f"<p>{escape(local.time(0))} to "
+        f"{escape(local.time(recording['duration_h'] * 3600))} "
+        f"({escape(duration(recording['duration_h'] * 3600))}), "
+        f"{escape(local.zone_note())} · {escape(files)} · "
+        f"{term('rules', 'rules')} <b>{escape(summary['criteria']['name'])}</b> "
+        f"({escape(summary['criteria']['reference'])}) · "
+        '<a href="#glossary">words used here</a></p>',
         _headline(summary),
+        "<h2>The night at a glance</h2>" + _glance(score, summary, local),
         f"<h2>What this night shows</h2><ul>{statements}</ul>",
         f'<h2>Read this first</h2><ul class="caveats">{caveats}</ul>',
-        "<h2>The night</h2>" + image(pngs["figures/timeline.png"], "night timeline"),
-        "<h2>Intervals</h2>" + image(pngs["figures/imi.png"], "IMI histograms"),
+        "<h2>The night in detail</h2>"
+        + picture(
+            shown["figures/timeline.png"],
+            "night timeline",
+            "Activity above; below, each movement by kind"
+            + (" and leg" if two_legs else "")
+            + ". Sleep shaded blue, PLM series yellow, data gaps hatched.",
+        ),
+        f"<h2>Time between movements ({term('imi', 'IMI')})</h2>"
+        + picture(
+            shown["figures/imi.png"],
+            "IMI histograms",
+            "Intervals between candidate limb movements in sleep; periodic ones fall in the "
+            "shaded range. The second panel shows the same on a log scale.",
+        ),
         "<h2>Over the night</h2>"
-        + image(pngs["figures/over_the_night.png"], "PLM index per hour and jerks per minute"),
+        + picture(
+            shown["figures/over_the_night.png"],
+            "PLM index per hour and jerks per minute",
+            "PLM index for each hour with at least 15 minutes of sleep (dashed: the "
+            f"threshold), and {term('jerk', 'brief jerks')} per minute"
+            f" ({term('efm', 'EFM proxy')} stretches dotted).",
+        ),
     ]
-    if "figures/sides.png" in pngs:
+    if "figures/sides.png" in shown:
         sections.append(
-            "<h2>Left and right</h2>" + image(pngs["figures/sides.png"], "legs in each PLM series")
+            "<h2>Left and right</h2>"
+            + picture(
+                shown["figures/sides.png"],
+                "legs in each PLM series",
+                "One row per PLM series, numbered as in the table below; one mark per "
+                f"movement, by leg. {term('alternation')} "
+                f"{escape(_fmt(alternation, '.2f'))}.",
+            )
         )
     sections += [
-        "<h2>PLM series</h2>" + _series_table(units, origin_s, clock),
-        "<h2>Hypnic jerks</h2>" + _hypnic_table(units, origin_s, clock),
-        "<h2>Parameters and versions</h2><pre>"
-        + escape(
-            json.dumps({"criteria": summary["criteria"], "versions": _versions(summary)}, indent=1)
-        )
-        + "</pre>",
+        f"<h2>{term('series', 'PLM series')}</h2>" + _series_table(units, local, two_legs),
+        f"<h2>{term('hypnic', 'Hypnic jerks')}</h2>" + _hypnic_table(units, local, two_legs),
+        "<h2>Settings</h2>" + _parameters(summary),
+        glossary_html(),
     ]
     return page("sleepmove night report", sections)
