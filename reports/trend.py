@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
 from reports import figures
-from reports.html import card, escape, image, page, table
+from reports.html import card, escape, page, picture, table
+from reports.readable import duration
 
 COLUMNS = [
     "night",
@@ -50,40 +52,110 @@ def nights_table(summaries: dict[str, dict]) -> pd.DataFrame:
     return frame.sort_values(["start", "night"], kind="stable").reset_index(drop=True)
 
 
-def trend_figure(nights: pd.DataFrame, threshold: float):
+def _night_dates(nights: pd.DataFrame) -> list[datetime | None]:
+    """The evening each night began (local wall clock as written): a night that starts after
+    midnight belongs to the evening before. None where the night has no clock time."""
+    dates = []
+    for start in nights["start"]:  # a loop over nights
+        try:
+            moment = datetime.fromisoformat(start).replace(tzinfo=None)
+        except (TypeError, ValueError):
+            dates.append(None)
+            continue
+        dates.append(datetime.combine((moment - timedelta(hours=12)).date(), datetime.min.time()))
+    return dates
+
+
+def _placed(dates: list[datetime | None]) -> list[datetime | None]:
+    """Each night in the middle of its date's day (ticks mark midnights); nights on the same
+    date set 6 hours apart so both show, in the order they began."""
+    seen: dict[datetime, int] = {}
+    placed = []
+    for date in dates:  # a loop over nights
+        if date is None:
+            placed.append(None)
+            continue
+        k = seen.get(date, 0)
+        seen[date] = k + 1
+        placed.append(date + timedelta(hours=9 + 6 * min(k, 2)))
+    return placed
+
+
+def _with_gaps(x: list[datetime], y: np.ndarray) -> tuple[list, np.ndarray]:
+    """Lines only between nights a day or two apart: a missing night shows as a gap."""
+    xs, ys = [], []
+    for i, (when, value) in enumerate(zip(x, y)):  # a loop over nights
+        if i and (when - x[i - 1]) > timedelta(days=1.5):
+            xs.append(x[i - 1] + (when - x[i - 1]) / 2)
+            ys.append(np.nan)
+        xs.append(when)
+        ys.append(value)
+    return xs, np.array(ys, dtype=float)
+
+
+def trend_figure(nights: pd.DataFrame, threshold: float, shape: figures.Shape = figures.WIDE):
+    """PLM and periodicity index on a date axis; unreliable periodicity left out."""
+    import matplotlib.dates as mdates
+
     plt = figures.plt
-    figure, (upper, lower) = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
-    x = np.arange(len(nights))
-    upper.plot(x, nights["plm_index"].astype(float), "o-", color="#0072B2", label="PLM index")
+    placed = _placed(_night_dates(nights))
+    dated = [i for i, d in enumerate(placed) if d is not None]
+    figure, (upper, lower) = plt.subplots(
+        2,
+        1,
+        figsize=(shape.width_in, 5.4 if shape.phone else 4.6),
+        sharex=True,
+        layout="constrained",
+    )
+    x = [placed[i] for i in dated]
+    plm = nights["plm_index"].astype(float).to_numpy()[dated]
+    upper.plot(*_with_gaps(x, plm), "-", color="#0072B2", lw=1)
+    upper.plot(x, plm, "o", color="#0072B2", label="PLM index")
     upper.axhline(threshold, color="black", ls="--", lw=1, label=f"{threshold:g}/h")
     upper.set_ylabel("PLM index (/h)")
-    upper.legend(frameon=False, fontsize=8)
-    lower.plot(
-        x,
-        nights["periodicity_index"].astype(float),
-        "s-",
-        color="#009E73",
-        label="periodicity index",
-    )
+    upper.set_ylim(bottom=0)
+    upper.legend(frameon=False, loc="upper left")
+    pi = _reliable_pi(nights).to_numpy()[dated]
+    lower.plot(*_with_gaps(x, pi), "-", color="#009E73", lw=1)
+    lower.plot(x, pi, "s", color="#009E73", label="periodicity index")
     lower.set_ylim(0, 1.05)
-    lower.set_ylabel("periodicity index")
-    lower.legend(frameon=False, fontsize=8, loc="lower left")
-    labels = [s[:10] if s else n for s, n in zip(nights["start"], nights["night"])]
-    lower.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
-    upper.set_title("Night by night")
-    figure.tight_layout()
+    lower.set_ylabel("periodicity")
+    if x:
+        lower.set_xlim(min(x) - timedelta(days=1), max(x) + timedelta(days=1))
+    locator = mdates.AutoDateLocator(minticks=2, maxticks=4 if shape.phone else 8)
+    lower.xaxis.set_major_locator(locator)
+    lower.xaxis.set_major_formatter(mdates.DateFormatter("%-d %b"))
     return figure
+
+
+def _reliable_pi(nights: pd.DataFrame) -> pd.Series:
+    """The periodicity index, missing (NaN) where its night flagged it unreliable."""
+    pi = nights["periodicity_index"].astype(float)
+    if "pi_reliable" in nights:
+        pi = pi.where(nights["pi_reliable"].astype(bool))
+    return pi
 
 
 def trend_files(summaries: dict[str, dict]) -> dict[str, str | bytes]:
     nights = nights_table(summaries)
     first = next(iter(summaries.values()))
     threshold = first["assessment"]["threshold_per_h"]
-    numeric = nights.drop(columns=["night", "start", "rules"]).astype(float)
-    stats = pd.DataFrame({"mean": numeric.mean(), "sd": numeric.std(ddof=1)})
-    png = figures.to_png(trend_figure(nights, threshold))
     csv = io.StringIO()
     nights.to_csv(csv, index=False, lineterminator="\n")
+    # Beside the contract's columns, only for the page: what each night says of itself.
+    shown = nights.copy()
+    shown["pi_reliable"] = [
+        bool(summaries[n].get("periodicity_index_reliable", True)) for n in nights["night"]
+    ]
+    shown["in_bed"] = [summaries[n].get("plm_index_in_bed") for n in nights["night"]]
+    shown["periodicity_index"] = _reliable_pi(shown)
+    numeric = shown[
+        ["plm_index", "in_bed", "periodicity_index", "jerk_rate_per_min", "total_sleep_h"]
+    ].astype(float)
+    numeric["data_loss_h"] = shown["data_loss_h"].astype(float)
+    stats = pd.DataFrame({"mean": numeric.mean(), "sd": numeric.std(ddof=1)})
+    shapes = figures.render(lambda shape: trend_figure(shown, threshold, shape))
+    png = shapes["wide"][0]
     rules = sorted(set(nights["rules"]))
     warning = (
         f"<p><b>The nights were scored with different rules ({', '.join(rules)}): their indices "
@@ -92,44 +164,136 @@ def trend_files(summaries: dict[str, dict]) -> dict[str, str | bytes]:
         else ""
     )
     few = len(nights) < 3
+    plm = shown["plm_index"].astype(float)
+    unreliable = int((~shown["pi_reliable"]).sum())
     cards = [
         card("Nights", str(len(nights)), "fewer than 3: too few to judge" if few else "", few),
         card(
             "PLM index",
-            f"{stats.loc['plm_index', 'mean']:.1f} /h",
+            f"{_fmt(stats.loc['plm_index', 'mean'])} /h",
             f"mean; SD {_fmt(stats.loc['plm_index', 'sd'])}; threshold {threshold:g}/h",
         ),
         card(
             "Periodicity index",
             _fmt(stats.loc["periodicity_index", "mean"], ".2f"),
-            f"mean; SD {_fmt(stats.loc['periodicity_index', 'sd'], '.2f')}",
+            f"mean; SD {_fmt(stats.loc['periodicity_index', 'sd'], '.2f')}"
+            + (f"; {unreliable} night(s) left out: too few movements" if unreliable else ""),
         ),
         card(
             "Total sleep",
-            f"{stats.loc['total_sleep_h', 'mean']:.2f} h",
-            f"mean; SD {_fmt(stats.loc['total_sleep_h', 'sd'], '.2f')}",
+            duration(stats.loc["total_sleep_h", "mean"] * 3600),
+            f"mean; SD {duration(stats.loc['total_sleep_h', 'sd'] * 3600)}",
         ),
-    ]
-    rows = [
-        [_fmt(v, ".2f") if isinstance(v, float) else v for v in row]
-        for row in nights.itertuples(index=False)
-    ]
-    stat_rows = [
-        [name, _fmt(r["mean"], ".2f"), _fmt(r["sd"], ".2f")] for name, r in stats.iterrows()
     ]
     html = page(
         "sleepmove nights",
         [
             "<h1>Sleep movements, night by night</h1>",
-            f"<p>Rules: {escape(', '.join(rules))}.</p>" + warning,
+            f"<p>{_span_in_words(shown)} Rules: {escape(', '.join(rules))}.</p>" + warning,
             '<div class="cards">' + "".join(cards) + "</div>",
+            f"<p>{escape(_spread_in_words(plm, threshold) + _shared_dates(shown))}</p>",
             f"<h2>Read this first</h2><p>{escape(VARIABILITY)}</p>",
-            "<h2>Trend</h2>" + image(png, "trend over nights"),
-            "<h2>Nights</h2>" + table(COLUMNS, rows),
-            "<h2>Mean and SD</h2>" + table(["measure", "mean", "SD"], stat_rows),
+            "<h2>Trend</h2>"
+            + picture(
+                shapes,
+                "trend over nights",
+                f"Each night on its date (dashed: the {threshold:g}/h threshold). A missing "
+                "night leaves a gap; the periodicity index of a night with too few movements "
+                "to judge is left out, here and in the mean.",
+            ),
+            "<h2>Nights</h2>" + _nights_html(shown),
+            "<h2>Mean and SD</h2>"
+            + table(
+                ["measure", "mean", "SD"],
+                [
+                    [LABELS[name][0], *_stat(name, r["mean"]), *_stat(name, r["sd"])]
+                    for name, r in stats.iterrows()
+                ],
+            ),
+            "<p>The per-night figures are in nights.csv; each night's own report.html explains "
+            "every term.</p>",
         ],
     )
     return {"nights.csv": csv.getvalue(), "figures/trend.png": png, "report.html": html}
+
+
+LABELS = {
+    "plm_index": ("PLM index", "/h", ".1f"),
+    "in_bed": ("In-bed index", "/h", ".1f"),
+    "periodicity_index": ("Periodicity", "", ".2f"),
+    "jerk_rate_per_min": ("Brief jerks", "/min", ".1f"),
+    "total_sleep_h": ("Sleep", "h", None),
+    "data_loss_h": ("Data lost", "h", None),
+}
+
+
+def _stat(name: str, value: float) -> list[str]:
+    _, unit, spec = LABELS[name]
+    if spec is None:
+        return [duration(None if value != value else value * 3600)]
+    return [_fmt(value, spec) + (f" {unit}" if unit and value == value else "")]
+
+
+def _span_in_words(shown: pd.DataFrame) -> str:
+    dates = [d for d in _night_dates(shown) if d is not None]
+    if not dates:
+        return ""
+    first, last = min(dates), max(dates)
+    return escape(
+        f"{len(shown)} nights from {first:%-d %b %Y} to {last:%-d %b %Y} "
+        f"({(last - first).days + 1} days)."
+    )
+
+
+def _spread_in_words(plm: pd.Series, threshold: float) -> str:
+    """How the nights spread, in words: 3 of 5 nights above 15/h; from 9 to 41/h."""
+    known = plm.dropna()
+    if known.empty:
+        return "No night had a PLM index (no sleep was found)."
+    above = int((known > threshold).sum())
+    return (
+        f"{above} of {len(known)} nights above {threshold:g}/h; the PLM index ranged from "
+        f"{known.min():.0f} to {known.max():.0f}/h (median {known.median():.0f}/h)."
+    )
+
+
+def _shared_dates(shown: pd.DataFrame) -> str:
+    """Two recordings on one night: said, since the figure sets them a few hours apart."""
+    dates = [d for d in _night_dates(shown) if d is not None]
+    shared = sorted({d for d in dates if dates.count(d) > 1})
+    if not shared:
+        return ""
+    days = ", ".join(f"{d:%-d %b}" for d in shared)
+    return f" More than one recording on the night of {days}: each is shown on its own."
+
+
+def _nights_html(shown: pd.DataFrame) -> str:
+    """One row per night, in words; on a phone each night becomes a short block."""
+    dates = _night_dates(shown)
+    rows = []
+    for i, row in enumerate(shown.itertuples(index=False)):  # a loop over nights
+        when = f"{dates[i]:%a %-d %b}" if dates[i] is not None else ""
+        start = str(row.start)
+        clock = start[11:16] if len(start) >= 16 else ""
+        label = (
+            f"{escape(when)}<br><small>from {escape(clock)} · {escape(row.night)}</small>"
+            if when
+            else escape(row.night)
+        )
+        pi = row.periodicity_index
+        rows.append(
+            [
+                label,
+                escape(_fmt(row.plm_index) + " /h"),
+                escape(_fmt(row.in_bed) + " /h"),
+                escape(_fmt(pi, ".2f") if pi == pi else "too few to judge"),
+                escape(_fmt(row.jerk_rate_per_min) + " /min"),
+                escape(duration(row.total_sleep_h * 3600)),
+                escape(duration(row.data_loss_h * 3600)),
+            ]
+        )
+    headers = ["Night", *[LABELS[k][0] for k in list(LABELS)]]
+    return table(headers, rows, stack=True, raw=True, numeric={1, 2, 3, 4, 5, 6})
 
 
 def _fmt(value, spec: str = ".1f") -> str:
