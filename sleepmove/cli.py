@@ -312,7 +312,7 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             ),
             recordings=recordings,
         )
-    print(_headline(result.summary, args.out))
+    print(_headline(result.summary, args.out, report=not args.no_report))
     return 0
 
 
@@ -327,7 +327,7 @@ def min_duration_option(args: argparse.Namespace) -> dict[str, float]:
     return {"min_duration_s": args.min_duration * 60.0}
 
 
-def _headline(summary: dict, out: str) -> str:
+def _headline(summary: dict, out: str, report: bool = False) -> str:
     def show(value, fmt):
         return "n/a" if value is None else format(value, fmt)
 
@@ -341,7 +341,8 @@ def _headline(summary: dict, out: str) -> str:
         f"sleep {sleep['total_sleep_h']:.2f} h ({sleep['source']})  rules {rules}",
         *summary["assessment"]["statements"],
         *[summary["quality"][key] for key in ("short_recording",) if key in summary["quality"]],
-        f"results in {out}/ (events.csv, epochs.csv, summary.json)",
+        f"results in {out}/ ({'report.html, ' if report else ''}events.csv, epochs.csv, "
+        "summary.json)",
     ]
     return "\n".join(lines)
 

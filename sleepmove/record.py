@@ -419,10 +419,9 @@ def run_record_command(args) -> int:
             file=sys.stderr,
         )
         return 1
-    print(
-        f"recorded {samples} samples; PLM index {analysis.summary['plm_index']}; "
-        f"results in {args.out}/"
-    )
+    plm_index = analysis.summary["plm_index"]
+    shown = "n/a" if plm_index is None else f"{plm_index:.1f}/h"
+    print(f"recorded {samples} samples; PLM index {shown}; results in {args.out}/")
     return 0
 
 
