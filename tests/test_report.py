@@ -59,7 +59,7 @@ def test_report_is_one_self_contained_file(two_leg_report):
     text = (two_leg_report / "report.html").read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", text)
     assert "<script" not in text and "@import" not in text
-    assert text.count("data:image/png;base64,") == 4
+    assert text.count("data:image/png;base64,") == 8  # each figure wide and phone-shaped
     summary = json.loads((two_leg_report / "summary.json").read_text())
     assert "wasm2016" in text and "leg EMG" in text
     assert f"{summary['plm_index']:.1f}" in text
@@ -176,4 +176,207 @@ def test_side_raster_marks_each_movement_by_leg_at_its_place_in_its_series():
     # (movement within the series, series row); the unscored movement (-1) is not drawn
     assert marks["left"] == [[0, 0], [1, 1]]
     assert marks["right"] == [[1, 0], [0, 1]]
-    assert marks["bilateral"] == [[2, 0]]
+    assert marks["both"] == [[2, 0]]
+    # rows are named by the series' numbers in the table (series 0 is "1", series 3 is "4")
+    assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == ["1", "4"]
+
+
+# --- Read on a phone and on a desktop (issue 21) ---
+
+# Measures the page from inside: a parent page holds the report in an iframe of the wanted
+# width (headless Chromium will not lay out a window under 500 px) and writes what it found
+# where --dump-dom shows it. The report itself carries no script.
+MEASURE = """
+window.addEventListener("load", () => {
+  const frame = document.getElementById("page"), win = frame.contentWindow;
+  const doc = win.document, w = win.innerWidth;
+  const out = {width: w, scroll: doc.documentElement.scrollWidth, wide: [], figures: [],
+               tables: [], text: doc.body.innerText};
+  for (const e of doc.body.querySelectorAll("*")) {
+    const r = e.getBoundingClientRect();
+    if (r.width > 0 && r.right > w + 0.5) out.wide.push(e.tagName + " " + Math.round(r.right));
+  }
+  for (const img of doc.querySelectorAll("picture img")) {
+    const chosen = [...img.parentElement.querySelectorAll("source")]
+      .find(s => s.srcset === img.currentSrc) || img;
+    out.figures.push({alt: img.alt, phone: chosen !== img,
+      text_px: parseFloat(chosen.dataset.textPx) * img.width / img.naturalWidth});
+  }
+  for (const t of doc.querySelectorAll("table"))
+    if (t.getClientRects().length) out.tables.push([t.scrollWidth, t.clientWidth]);
+  const pre = document.createElement("pre");
+  pre.id = "measured";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+"""
+
+
+def measure(page, width: int, tmp_path) -> dict:
+    """Layout facts of `page` shown `width` CSS px wide in headless Chromium."""
+    import html as html_module
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed here (.ci/run installs it)")
+    holder = tmp_path / f"holder-{width}.html"
+    holder.write_text(
+        '<!DOCTYPE html><html><body style="margin:0">'
+        f'<iframe id="page" style="width:{width}px;height:900px;border:0" srcdoc="'
+        + html_module.escape(page.read_text(), quote=True)
+        + f'"></iframe><script>{MEASURE}</script></body></html>'
+    )
+    done = subprocess.run(
+        [
+            browser,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1400,1000",
+            "--dump-dom",
+            holder.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    found = re.search(r'<pre id="measured">(.*?)</pre>', done.stdout, re.S)
+    assert found, done.stdout[-500:]
+    return json.loads(html_module.unescape(found.group(1)))
+
+
+def assert_fits(facts: dict, width: int) -> None:
+    assert facts["width"] == width
+    assert facts["scroll"] <= width, "the page scrolls sideways"
+    assert facts["wide"] == [], "elements wider than the window"
+    for scroll, client in facts["tables"]:
+        assert scroll <= client, "a table scrolls sideways"
+    for figure in facts["figures"]:
+        assert figure["phone"] == (width <= 820), figure
+        assert figure["text_px"] >= 11, figure
+
+
+@pytest.fixture(scope="module")
+def one_leg_report(plm_night, tmp_path_factory):
+    folder, _ = plm_night
+    out = tmp_path_factory.mktemp("report1") / "night"
+    assert main(["analyze", str(folder / "night.csv"), "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("width", [412, 1280])
+def test_night_pages_fit_the_screen_and_their_figures_read(
+    width, one_leg_report, two_leg_report, tmp_path
+):
+    for report in (one_leg_report, two_leg_report):
+        facts = measure(report / "report.html", width, tmp_path)
+        assert_fits(facts, width)
+        assert len(facts["figures"]) == (4 if report == two_leg_report else 3)
+        text = facts["text"]
+        assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", text), "a raw ISO time is shown"
+        assert re.search(r"\b\d\d:\d\d to \d\d:\d\d\b", text)  # human clock times
+        assert "criteria.parameters" not in text or "lm_min_s" not in text  # settings folded
+
+
+def test_night_page_speaks_plainly(one_leg_report, two_leg_report):
+    one = (one_leg_report / "report.html").read_text()
+    two = (two_leg_report / "report.html").read_text()
+    summary = json.loads((two_leg_report / "summary.json").read_text())
+    for text in (one, two):
+        visible = re.sub(r"data:[^\"']+", "", text)
+        assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", visible)
+        for word in (
+            "PLMS",
+            "PLMW",
+            "In-bed index",
+            "Periodicity index",
+            "IMI",
+            "EFM proxy",
+            "Hypnic jerk",
+            "CLM",
+            'id="glossary"',
+        ):
+            assert word in visible, word
+        # the settings: a table folded in <details>, the file beside it, no JSON dump
+        details = visible[visible.index("<details>") : visible.index("</details>")]
+        assert "<table>" in details and "Scoring rules" in details
+        assert 'download="sleepmove-settings.json"' in text and "<pre>" not in text
+        assert " h " in visible and " min" in visible  # durations as 1 h 12 min
+        assert "PLM index (in bed)" in visible and "model sure of" in visible
+    # one sensor: no legs column; the jerks' leg is never "sensor"
+    assert "<th>legs</th>" not in one and ">sensor<" not in one
+    assert "<th>legs</th>" in two and " left" in two
+    assert f"{summary['plm_index']:.1f}" in two
+    # the first series is 1 in the figure's rows and in the table
+    assert '<td class="n">1</td>' in two
+
+
+def test_headline_names_the_report(two_leg_report):
+    from sleepmove.cli import _headline
+
+    summary = json.loads((two_leg_report / "summary.json").read_text())
+    assert "(report.html, events.csv" in _headline(summary, "out", report=True)
+    assert "report.html" not in _headline(summary, "out", report=False)
+
+
+@pytest.fixture(scope="module")
+def dated_nights(two_leg_report, tmp_path_factory):
+    """Six nights: three in a row, a 4-day gap, two recordings on one night (one with too few
+    movements for a periodicity index), then 35 days later."""
+    base = json.loads((two_leg_report / "summary.json").read_text())
+    folder = tmp_path_factory.mktemp("dated")
+    starts = [
+        ("2025-03-01T23:10:00.000+01:00", 22.0, True),
+        ("2025-03-02T22:40:00.000+01:00", 9.0, True),
+        ("2025-03-04T00:20:00.000+01:00", 31.0, True),
+        ("2025-03-08T23:00:00.000+01:00", 18.0, False),
+        ("2025-03-09T03:00:00.000+01:00", 12.0, True),
+        ("2025-04-13T23:00:00.000+02:00", 16.0, True),
+    ]
+    for i, (start, plm, reliable) in enumerate(starts):
+        summary = json.loads(json.dumps(base))
+        summary["recording"]["start"] = start
+        summary["plm_index"] = plm
+        summary["periodicity_index"] = 0.1 if not reliable else 0.8
+        summary["periodicity_index_reliable"] = reliable
+        (folder / f"n{i}").mkdir()
+        (folder / f"n{i}" / "summary.json").write_text(json.dumps(summary))
+    out = folder / "trend"
+    assert main(["report", str(folder), "--out", str(out)]) == 0
+    return folder, out
+
+
+def test_trend_has_a_date_axis_gaps_and_leaves_unreliable_periodicity_out(dated_nights):
+    import matplotlib.dates as mdates
+
+    from reports.trend import nights_table, trend_figure
+
+    folder, out = dated_nights
+    summaries = {
+        p.name: json.loads((p / "summary.json").read_text()) for p in sorted(folder.glob("n*"))
+    }
+    table = nights_table(summaries)
+    table["pi_reliable"] = [summaries[n]["periodicity_index_reliable"] for n in table["night"]]
+    figure = trend_figure(table, 15.0)
+    upper, lower = figure.axes
+    points = upper.lines[1].get_xdata()
+    days = [mdates.num2date(mdates.date2num(x)).date().isoformat() for x in points]
+    assert days[:3] == ["2025-03-01", "2025-03-02", "2025-03-03"]  # 00:20 is the 3rd's night
+    assert days[3] == days[4] == "2025-03-08" and points[3] != points[4]  # both shown
+    line = upper.lines[0].get_ydata()
+    assert pd.isna(line).sum() == 2  # broken at the 4-day and the 35-day gap
+    pi = lower.lines[1].get_ydata()
+    assert pd.isna(pi[3]) and pi[0] == 0.8  # unreliable: not plotted as a value
+    text = (out / "report.html").read_text()
+    assert "0.80" in text and "too few to judge" in text  # the mean leaves the 0.1 out
+    assert "4 of 6 nights above 15/h" in text and "night of 8 Mar" in text
+    assert "plm_index" not in re.sub(r"data:[^\"']+", "", text)
+    assert pd.read_csv(out / "nights.csv").columns.tolist()[3] == "plm_index"  # contract
+
+
+@pytest.mark.parametrize("width", [412, 1280])
+def test_trend_page_fits_the_screen(width, dated_nights, tmp_path):
+    _, out = dated_nights
+    facts = measure(out / "report.html", width, tmp_path)
+    assert_fits(facts, width)
+    assert "Sun 2 Mar" in facts["text"]
