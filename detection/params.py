@@ -111,6 +111,7 @@ class SleepParameters:
     late_weight: float = 2.25  # at its end, rising over final_wake_scale_min
     latency_scale_min: float = 24.5
     final_wake_scale_min: float = 12.8
+    night_h: float = 8.0  # both scales shrink in proportion for recordings shorter than this
     irregularity_reach: int = 3  # neighbours on each side whose intervals are compared
     irregular_low: float = 0.45  # SD of log-interval: PLMS trains about 0.2, Poisson 1.28
     irregular_high: float = 0.9

@@ -142,14 +142,17 @@ def evidence(features: dict[str, np.ndarray], params: SleepParameters) -> dict[s
         return full[first : first + n]
 
     minutes = (np.arange(n) + 0.5) * params.epoch_s / 60
+    # The scales are a night's; a shorter recording (a nap, a test) shrinks them in
+    # proportion, or they alone would make most of an hour wake.
+    shrink = min(1.0, n * params.epoch_s / 3600 / params.night_h)
     return {
         "large": np.minimum(around(features["large"]), params.large_cap),
         "irregular": around(features["irregular"]),
         "variable": around(features["variable"]),
         "vigorous": around(features["vigorous"]),
         "moves": around(features["moves"]),
-        "early": np.exp(-minutes / params.latency_scale_min),
-        "late": np.exp(-(minutes[-1] - minutes) / params.final_wake_scale_min),
+        "early": np.exp(-minutes / (params.latency_scale_min * shrink)),
+        "late": np.exp(-(minutes[-1] - minutes) / (params.final_wake_scale_min * shrink)),
     }
 
 

@@ -184,3 +184,10 @@ def test_recordings_shorter_than_the_evidence_window_are_scored():
     for duration in (10.0, 45.0, 61.0):  # one, two and three epochs against a 3-epoch window
         sleep = sleep_of(plm_train(1.0, duration), duration)
         assert len(sleep.asleep) == len(sleep.p_sleep) == int(np.ceil(duration / 30))
+
+
+def test_a_short_recording_is_not_made_wake_by_a_nights_latency():
+    """The position in the night is a night's: a one-hour recording of regular PLMs from its
+    third minute is mostly sleep, not 25 minutes of latency and 13 of final awakening."""
+    sleep = sleep_of(plm_train(150.0, 3500.0), 3600.0)
+    assert asleep_share(sleep, 300.0, 3300.0) > 0.9
