@@ -279,8 +279,9 @@ def _coarse_lag(
         second.start_s + len(second.values) * second.step_s,
     )
     count = int((stop - origin) / step) + 1
-    a = _block_means(_on_grid(first, origin, dt, count * per)[0], per)
-    b = _block_means(_on_grid(second, origin, dt, count * per)[0], per)
+    fine = origin + np.arange(count * per) * dt
+    a = first.at(fine)[0].reshape(count, per).mean(axis=1)
+    b = second.at(fine)[0].reshape(count, per).mean(axis=1)
     a -= a.mean()
     b -= b.mean()
     reach = min(int(params.max_offset_s / step), count - 1)
@@ -311,7 +312,8 @@ class _FirstWindows:
         reach = int(round(max(params.search_s, params.refine_search_s) / dt))
         self.size = 1 << int(np.ceil(np.log2(self.length + 2 * reach)))
         self.centres = begin + np.arange(count) * (self.hop * dt) + params.window_s / 2
-        values, recording = _on_grid(first, begin, dt, (count - 1) * self.hop + self.length)
+        times = begin + np.arange((count - 1) * self.hop + self.length) * dt
+        values, recording = first.at(times)
         a = _views(values, self.length, self.hop)
         covered = _views(recording, self.length, self.hop).mean(axis=1)
         self.enough = (covered >= params.min_covered) & (
@@ -323,44 +325,6 @@ class _FirstWindows:
         self.enough &= a_sd[:, 0] > 0
         az /= np.where(a_sd > 0, a_sd, 1)
         self.spectrum = np.conj(np.fft.rfft(az, self.size))
-
-
-def _on_grid(
-    envelope: Envelope, start: float, dt: float, count: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """envelope.at(start + arange(count) * dt). Where the grid steps as the envelope's bins,
-    every point lies as far between two bins: two shifted slices instead of a search per
-    point (and positions free of the rounding of times near 1.7e9 s)."""
-    n = len(envelope.values)
-    if dt != envelope.step_s or n < 2:
-        return envelope.at(start + np.arange(count) * dt)
-    j0 = (start - envelope.start_s) / envelope.step_s
-    k0 = int(np.floor(j0))
-    frac = j0 - k0
-    # Point i lies at bin k0 + i (+ frac): inside from bin 0 to bin n - 1.
-    first = min(max(-k0, 0), count)
-    last = max(min(count, n - k0 - (1 if frac > 0 else 0)), first)
-    values = np.zeros(count)
-    ok = np.zeros(count, dtype=bool)
-    low = envelope.values[k0 + first : k0 + last]
-    span = values[first:last]
-    if frac > 0:
-        np.subtract(envelope.values[k0 + first + 1 : k0 + last + 1], low, out=span, dtype=float)
-        span *= frac
-    span += low
-    nearest = k0 + (1 if frac > 0.5 else 0)
-    ok[first:last] = envelope.valid[nearest + first : nearest + last]
-    return values, ok
-
-
-def _block_means(values: np.ndarray, per: int) -> np.ndarray:
-    """Means of consecutive blocks of `per` values, by strided adds (a reshape-mean over a few
-    values per row costs numpy a loop per row)."""
-    total = values[::per].copy()
-    for k in range(1, per):  # a loop over a block's values (a handful)
-        total += values[k::per]
-    total /= per
-    return total
 
 
 def _views(values: np.ndarray, length: int, hop: int) -> np.ndarray:
@@ -383,12 +347,12 @@ def _window_lags(
     # One grid for all windows: each window of the second leg reaches `reach` either side.
     points = (count - 1) * hop + length + 2 * reach
     begin = windows.begin - reach * dt
+    c1 = begin + np.arange(points) * dt
     if isinstance(predicted, ClockAlignment):
-        c1 = begin + np.arange(points) * dt
         b_all, b_ok_all = second.at(c1 + _lag_of(predicted, c1))
         at_centres = _lag_of(predicted, windows.centres)
     else:
-        b_all, b_ok_all = _on_grid(second, begin + predicted, dt, points)
+        b_all, b_ok_all = second.at(c1 + predicted)
         at_centres = np.full(count, predicted)
     b = _views(b_all, length + 2 * reach, hop)
     b_inner = _views(b_all[reach:], length, hop)[:count]
