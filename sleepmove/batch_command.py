@@ -90,6 +90,10 @@ def run_batch_command(args: argparse.Namespace) -> int:
             + "\n",
         },
     )
+    if not args.shard:  # a shard's nights are not the cohort: the unsharded pass writes them
+        from sleepmove.cohort import write_cohort_tables
+
+        write_cohort_tables(args.out, table.loc[table["status"] == "ok", "id"].tolist())
     also = f", {skipped} skipped (see nights.csv)" if skipped else ""
     print(f"{len(table) - failed - skipped} ok, {failed} failed{also}; {args.out}/{name}")
     return 1 if failed else 0

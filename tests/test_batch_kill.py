@@ -1,5 +1,6 @@
 """`batch --workers N` killed with -9: its workers die with it, and a rerun does exactly the
-nights that were not finished (issue 18.4)."""
+nights that were not finished (issue 18.4) and writes the cohort tables an uninterrupted batch
+writes (issue 22)."""
 
 import json
 import os
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import pyarrow.parquet as pq
 import pytest
 
 from sensor.simulate import simulate
@@ -86,6 +88,16 @@ def test_workers_die_with_a_killed_batch_and_a_rerun_does_the_rest(tmp_path):
     counts = json.loads((out / "batch.json").read_text())["counts"]
     assert counts["skipped"] == len(done) and counts["analyzed"] == NIGHTS - len(done)
     assert counts["ok"] == NIGHTS and len(finished(out)) == NIGHTS
+    # The cohort tables (issue 22) are those of a batch never interrupted.
+    clean = tmp_path / "clean"
+    subprocess.run(
+        [*command[:-2], "--out", str(clean), "--workers", "2", "--no-report"], check=True
+    )
+    for name in ("events", "epochs"):
+        tables = [pq.read_table(folder / f"{name}.parquet") for folder in (out, clean)]
+        assert tables[0].num_rows > 0 and tables[0].equals(tables[1])
+        nights = set(tables[0].column("night").to_pylist())
+        assert nights == {f"n{night:02d}" for night in range(NIGHTS)}
 
 
 def test_a_worker_sees_its_parent_gone():
