@@ -23,6 +23,7 @@ ROW_COLUMNS = [
     "start",
     "duration_h",
     "total_sleep_h",
+    "sleep_source",
     "plm_index",
     "plmw_index",
     "periodicity_index",
@@ -40,7 +41,9 @@ class NightTask:
     night_id: str
     inputs: dict  # side ("" for one unnamed sensor) -> path
     out_dir: str
-    options: dict  # analyze options: criteria, units, placement, age_group, sleep_window, report
+    # analyze options: criteria, units, placement, age_group, sleep_window, report; and
+    # sleep_windows (by date) for the nights of a multi-day file from a sleep log
+    options: dict
 
     @property
     def key(self) -> str:
@@ -150,7 +153,13 @@ def is_done(task: NightTask) -> bool:
 
 def finished_rows(task: NightTask) -> list[dict]:
     with open(os.path.join(task.out_dir, "batch-rows.json"), encoding="utf-8") as handle:
-        return [row | {"seconds": 0.0} for row in json.load(handle)]
+        rows = [row | {"seconds": 0.0} for row in json.load(handle)]
+    root = os.path.dirname(task.out_dir)
+    for row in rows:  # a loop over nights
+        if row["status"] == "ok" and "sleep_source" not in row:  # finished before the column
+            with open(os.path.join(root, row["id"], "summary.json"), encoding="utf-8") as handle:
+                row["sleep_source"] = json.load(handle)["sleep"]["source"]
+    return rows
 
 
 def run_task(task: NightTask) -> list[dict]:
@@ -173,7 +182,8 @@ def run_task(task: NightTask) -> list[dict]:
         if len(paths) == 1 and recording_span_h(paths[0], zone) > LONGEST_NIGHT_H:
             rows, shares = _split_and_analyze(task, paths[0], inputs)
         else:
-            rows = [_analyze_one(task.night_id, task.inputs, task.out_dir, task.options, inputs)]
+            options = _night_options(task.options)
+            rows = [_analyze_one(task.night_id, task.inputs, task.out_dir, options, inputs)]
     except InputError as error:
         rows = [_error_row(task.night_id, inputs, str(error))]
     except Exception as error:  # one bad night never stops the batch; say what happened
@@ -212,13 +222,22 @@ def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[di
             out_dir = os.path.join(task.out_dir, part.night)
             # The slice's file is a temporary copy: messages name the input and the night.
             shown = (part.path, f"{path} [{part.night}]")
-            rows.append(
-                _analyze_one(night_id, {side: part.path}, out_dir, task.options, label, shown)
-            )
+            options = _night_options(task.options, part.night)
+            rows.append(_analyze_one(night_id, {side: part.path}, out_dir, options, label, shown))
     finally:
         shutil.rmtree(parts_dir, ignore_errors=True)  # copies of the input: not kept
     total = sum(part.samples for part in parts) or 1
     return rows, [part.samples / total for part in parts]
+
+
+def _night_options(options: dict, night: str | None = None) -> dict:
+    """The analyze options of one night: a multi-day file's night (by its date) takes its own
+    sleep window from the sleep log where it has one."""
+    windows = options.get("sleep_windows", {})
+    options = {name: value for name, value in options.items() if name != "sleep_windows"}
+    if night in windows:
+        options["sleep_window"] = windows[night]
+    return options
 
 
 def _analyze_one(
@@ -252,6 +271,7 @@ def summary_row(summary: dict) -> dict:
         "start": recording["start"] or "",
         "duration_h": recording["duration_h"],
         "total_sleep_h": summary["sleep"]["total_sleep_h"],
+        "sleep_source": summary["sleep"]["source"],  # given (a sleep window) or estimated
         "plm_index": summary["plm_index"],
         "plmw_index": summary["plmw_index"],
         "periodicity_index": summary["periodicity_index"],

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import sys
 import time
 
 import pandas as pd
@@ -39,9 +41,25 @@ def options_of(args: argparse.Namespace) -> dict:
 def run_batch_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     options = options_of(args)
-    tasks = shard(
-        make_tasks(discover(args.inputs, args.out), args.out, options, args.pairs), args.shard
-    )
+    files = discover(args.inputs, args.out)
+    if args.sleep_log:  # the log may lie among the recordings: it is not one
+        log = os.path.realpath(args.sleep_log)
+        files = [path for path in files if os.path.realpath(path) != log]
+    tasks = make_tasks(files, args.out, options, args.pairs)
+    if args.sleep_log:  # checked whole, and against every night, before any night runs
+        from sleepmove.sleep_log import apply_sleep_log, read_sleep_log
+
+        tasks, unmatched = apply_sleep_log(tasks, read_sleep_log(args.sleep_log), args.sleep_log)
+        if unmatched:
+            names = ", ".join(repr(entry.night) for entry in unmatched[:5])
+            more = f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else ""
+            print(
+                f"sleepmove: warning: {args.sleep_log}: {len(unmatched)} "
+                f"{'entry names' if len(unmatched) == 1 else 'entries name'} no night found "
+                f"({names}{more}); ignored",
+                file=sys.stderr,
+            )
+    tasks = shard(tasks, args.shard)
     done = [] if args.force else [t for t in tasks if is_done(t)]
     todo = [t for t in tasks if t not in done]
     rows = [row for t in done for row in finished_rows(t)]
@@ -65,6 +83,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
             "workers": None if args.scheduler else workers,
             "scheduler": args.scheduler,
             "pairs": args.pairs,
+            "sleep_log": args.sleep_log,
             "shard": args.shard,
             "force": args.force,
             "inputs": args.inputs,

@@ -121,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K/N",
         help="only every N-th night from the K-th (for job arrays: one shard per task)",
     )
+    batch.add_argument(
+        "--sleep-log",
+        metavar="FILE",
+        help="CSV of night (id or file name), lights_out, lights_on: each night's "
+        "--sleep-window; nights not in it keep the estimate",
+    )
     batch.add_argument("--force", action="store_true", help="redo finished nights")
     add_analysis_options(batch)
 

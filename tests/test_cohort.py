@@ -3,6 +3,7 @@ per-night CSVs; a sleep log per night; folders reached through symbolic links.""
 
 import json
 import shutil
+import time
 
 import pandas as pd
 import pyarrow as pa
@@ -120,3 +121,97 @@ def test_other_readers_read_the_tables_in_one_line(nights, tmp_path, reader):
     else:
         rows = module.sql(f"select count(*) from '{path}'").fetchone()[0]
     assert rows == len(pd.read_csv(out / "a" / "events.csv"))
+
+
+def sleep_log(path, *rows):
+    path.write_text("\n".join(["night,lights_out,lights_on", *rows]) + "\n")
+    return path
+
+
+def summary_of(out, night):
+    return json.loads((out / night / "summary.json").read_text())
+
+
+def test_a_sleep_log_gives_some_nights_their_window(nights, tmp_path, capsys):
+    root = cohort_of(nights, tmp_path / "cohort", broken=False)
+    out = tmp_path / "out"
+    # "a" by its id, the pair by one of its files; "b" is not in the log; "gone" is nowhere
+    log = sleep_log(tmp_path / "log.csv", "a,300,1200", "n3_left.csv,120,1300", "gone,1,2")
+    assert run(root, "--out", out, "--workers", "2", "--sleep-log", log) == 0
+    assert "1 entry names no night found ('gone')" in capsys.readouterr().err
+    table = pd.read_csv(out / "nights.csv", keep_default_na=False).set_index("id")
+    assert table["sleep_source"].to_dict() == {"a": "given", "b": "estimated", "pair_n3": "given"}
+    for night, (start, end) in {"a": (300, 1200), "pair_n3": (120, 1300)}.items():
+        sleep = summary_of(out, night)["sleep"]
+        assert sleep["source"] == "given" and sleep["total_sleep_h"] <= (end - start) / 3600
+    assert summary_of(out, "b")["sleep"]["source"] == "estimated"
+    assert json.loads((out / "batch.json").read_text())["parameters"]["sleep_log"] == str(log)
+    # A rerun redoes exactly the nights whose window changed: here "a" only.
+    sleep_log(log, "a,400,1200", "n3_left.csv,120,1300")
+    assert run(root, "--out", out, "--workers", "1", "--sleep-log", log) == 0
+    counts = json.loads((out / "batch.json").read_text())["counts"]
+    assert counts["analyzed"] == 1 and counts["skipped"] == 2
+    # Without the log, the logged nights go back to the estimate (and are redone).
+    assert run(root, "--out", out, "--workers", "1") == 0
+    assert json.loads((out / "batch.json").read_text())["counts"]["analyzed"] == 2
+    table = pd.read_csv(out / "nights.csv", keep_default_na=False)
+    assert set(table["sleep_source"]) == {"estimated"}
+    assert_tables_equal_the_csvs(out)
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("night,lights_out\na,23:00\n", "no column lights_on (line 1)"),
+        ("night,lights_out,lights_on\na,23:00,25:10\n", "not a clock time: '25:10' (line 2)"),
+        ("night,lights_out,lights_on\na,23:00,\n", "lights out and lights on are needed"),
+        ("id,lights_out,lights_on\na,1,2\na,3,4\n", "'a' again (first on line 2) (line 3)"),
+        (
+            "file,lights_out,lights_on\na,2025-03-15T23:00,2025-03-15T22:00\n",
+            "is not after",
+        ),
+        ("night,lights_out,lights_on\na.csv,1,2\na,1,2\n", "names a night given before"),
+    ],
+)
+def test_a_bad_sleep_log_stops_the_batch_before_any_night(nights, tmp_path, capsys, text, says):
+    root = cohort_of(nights, tmp_path / "cohort", which=("a",), broken=False)
+    log = tmp_path / "log.csv"
+    log.write_text(text)
+    out = tmp_path / "out"
+    assert run(root, "--out", out, "--sleep-log", log) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists() or not list(out.iterdir())
+
+
+@pytest.fixture
+def utc(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_sleep_log_names_the_nights_of_a_multi_day_file(nights, tmp_path, utc):
+    """Two evenings in one file, 30 h apart (so batch splits it): one logged, one not."""
+    root = tmp_path / "multi"
+    root.mkdir()
+    noon = 1_741_953_600.0  # 2025-03-14 12:00 UTC
+    frames = []
+    for name, start in (("a", noon + 6 * 3600), ("b", noon + 36.5 * 3600)):
+        frame = pd.read_csv(nights / name / "night.csv")
+        frame["time"] = frame["time"] - frame["time"].iloc[0] + start
+        frames.append(frame)
+    pd.concat(frames).to_csv(root / "week.csv", index=False, float_format="%.4f")
+    out = tmp_path / "out"
+    log = sleep_log(tmp_path / "log.csv", "week/2025-03-15,00:35,00:50")
+    assert run(root, "--out", out, "--workers", "1", "--sleep-log", log) == 0
+    table = pd.read_csv(out / "nights.csv", keep_default_na=False).set_index("id")
+    assert table["sleep_source"].to_dict() == {
+        "week/2025-03-14": "estimated",
+        "week/2025-03-15": "given",
+    }
+    sleep = summary_of(out, "week/2025-03-15")["sleep"]
+    assert 0 < sleep["total_sleep_h"] <= 0.25
+    assert_tables_equal_the_csvs(out)
