@@ -192,3 +192,28 @@ def test_a_short_recording_is_not_made_wake_by_a_nights_latency():
     rows = [(t, 2.0, "lm") for t in (400.0, 1100.0, 1900.0, 2600.0, 3100.0)]
     sleep = sleep_of(rows, 3600.0)
     assert asleep_share(sleep, 300.0, 3300.0) > 0.9
+
+
+def test_sleep_probability_is_the_exact_posterior():
+    """Against enumeration of every one of the 2^6 sleep/wake paths of six epochs."""
+    import itertools
+
+    params = PARAMS.sleep
+    evidence = np.array([2.0, -1.0, 0.5, -3.0, 1.5, 0.0])
+    usable = np.array([True, True, False, True, True, True])
+    used = np.where(usable, evidence, 0.0)
+    to_wake = params.epoch_s / (params.mean_sleep_bout_min * 60)
+    to_sleep = params.epoch_s / (params.mean_wake_bout_min * 60)
+    step = {(0, 0): 1 - to_wake, (0, 1): to_wake, (1, 0): to_sleep, (1, 1): 1 - to_sleep}
+    start = {0: 1 - params.start_awake, 1: params.start_awake}
+    end = {0: 1 - params.end_awake, 1: params.end_awake}
+    asleep_weight, total = np.zeros(6), 0.0
+    for path in itertools.product((0, 1), repeat=6):  # 0 asleep, 1 awake
+        weight = start[path[0]] * end[path[-1]]
+        for t, state in enumerate(path):
+            weight *= np.exp(used[t] / 2 if state else -used[t] / 2)
+            if t:
+                weight *= step[(path[t - 1], state)]
+        total += weight
+        asleep_weight += weight * (np.array(path) == 0)
+    assert sleep_probability(evidence, usable, params) == pytest.approx(asleep_weight / total)
