@@ -8,7 +8,9 @@ import json
 import os
 import re
 import shutil
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sensor.errors import InputError
@@ -55,29 +57,79 @@ class NightTask:
 
 
 def discover(inputs: list[str], out_dir: str) -> list[str]:
-    """Recordings named by files, folders (searched recursively) or glob patterns."""
+    """Recordings named by files, folders (searched recursively, through symbolic links) or
+    glob patterns. A recording reached by two paths (a link beside its target) is one night
+    (see `_fewer_links` for the path kept)."""
     from sensor.formats import is_recording  # CSVs by name, other formats by content
 
-    found: set[str] = set()
-    out = os.path.abspath(out_dir)
+    found: dict[str, str] = {}  # real path -> the path that names it
+    out = os.path.realpath(out_dir)
+    loops: set[str] = set()  # each link loop told once
     for item in inputs:
         if os.path.isdir(item):
-            candidates = [
-                os.path.join(root, name) for root, _, names in os.walk(item) for name in names
-            ]
+            candidates = list(_walk(item, loops))
         elif os.path.exists(item):
             candidates = [item]
         else:
-            candidates = glob.glob(item, recursive=True)
-            if not candidates:
+            matches = glob.glob(item, recursive=True)
+            if not matches:
                 raise InputError(item, "no such file, folder or matching pattern")
+            candidates = [
+                path
+                for match in sorted(matches)
+                for path in (_walk(match, loops) if os.path.isdir(match) else [match])
+            ]
         for path in candidates:
-            absolute = os.path.abspath(path)
-            if absolute.startswith(out + os.sep):  # never our own results
+            real = os.path.realpath(path)
+            if real.startswith(out + os.sep):  # never our own results
                 continue
             if os.path.basename(path) not in RESULT_FILES and is_recording(path):
-                found.add(os.path.normpath(path))
-    return sorted(found)
+                path = os.path.normpath(path)
+                found[real] = min(path, found.get(real, path), key=_fewer_links)
+    return sorted(found.values())
+
+
+def _fewer_links(path: str) -> tuple[bool, bool, str]:
+    """Which of two paths to one recording names it: one without links, else one where
+    the file itself is not a link, else the first in order."""
+    return os.path.abspath(path) != os.path.realpath(path), os.path.islink(path), path
+
+
+def _walk(top: str, reported: set[str] | None = None) -> Iterator[str]:
+    """The files under `top`, in name order, following symbolic links to folders. A link
+    that leads back to a folder it lies in is a loop: not followed, and told in one warning
+    line (once per link in `reported`, however many paths reach it)."""
+    reported = set() if reported is None else reported
+    stack = [(top, frozenset())]
+    while stack:  # a loop over folders
+        folder, above = stack.pop()
+        try:
+            info = os.stat(folder)
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name, reverse=True)
+        except OSError:
+            continue  # unreadable, as os.walk skips it
+        here = (info.st_dev, info.st_ino)
+        if here in above:
+            link = os.path.join(os.path.realpath(os.path.dirname(folder)), os.path.basename(folder))
+            if link not in reported:
+                reported.add(link)
+                target = os.path.realpath(folder)
+                print(
+                    f"sleepmove: warning: {folder}: a link loop (back to {target}); not followed",
+                    file=sys.stderr,
+                )
+            continue
+        files = []
+        for entry in entries:  # a loop over files
+            try:
+                folder_here = entry.is_dir()  # through a link too
+            except OSError:
+                folder_here = False
+            if folder_here:
+                stack.append((entry.path, above | {here}))
+            elif os.path.exists(entry.path):  # not a link to nothing
+                files.append(entry.path)
+        yield from reversed(files)
 
 
 def _pattern_regex(pattern: str) -> re.Pattern:

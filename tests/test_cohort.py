@@ -215,3 +215,26 @@ def test_a_sleep_log_names_the_nights_of_a_multi_day_file(nights, tmp_path, utc)
     sleep = summary_of(out, "week/2025-03-15")["sleep"]
     assert 0 < sleep["total_sleep_h"] <= 0.25
     assert_tables_equal_the_csvs(out)
+
+
+def test_folders_reached_through_links_are_searched_and_a_loop_is_not_followed(
+    nights, tmp_path, capsys
+):
+    real = cohort_of(nights, tmp_path / "real", which=("a", "two"), broken=False)
+    elsewhere = cohort_of(nights, tmp_path / "elsewhere", which=("b",), broken=False)
+    root = tmp_path / "links"
+    (root / "site").mkdir(parents=True)
+    (root / "site" / "one").symlink_to(real, target_is_directory=True)
+    (root / "site" / "two").symlink_to(elsewhere, target_is_directory=True)
+    (real / "loop").symlink_to(root, target_is_directory=True)  # real/loop/site/one = real
+    (root / "site" / "again.csv").symlink_to(real / "a.csv")  # the same recording again
+    (root / "zalias").symlink_to(root / "site", target_is_directory=True)  # the loop again
+    out = tmp_path / "out"
+    assert run(root, "--out", out, "--workers", "2") == 0
+    err = capsys.readouterr().err
+    loops = [line for line in err.splitlines() if "link loop" in line]
+    assert len(loops) == 1 and "not followed" in loops[0], err
+    table = pd.read_csv(out / "nights.csv", keep_default_na=False)
+    assert table["id"].tolist() == ["one_a", "one_pair_n3", "two_b"]
+    assert table["status"].eq("ok").all()
+    assert_tables_equal_the_csvs(out)
