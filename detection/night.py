@@ -116,6 +116,9 @@ def score_night(
         "jerk_rate_per_min": (
             counts["jerk_in_sleep"] / (total_sleep_s / 60) if total_sleep_s > 0 else None
         ),
+        "jerk_rate_wake_per_min": (
+            counts["jerk_in_wake"] / (wake_s / 60) if wake_s > 0 else None
+        ),
         "alternation_index": alternation_index(units) if two_legs else None,
     }
     imi_in_sleep = imi[clm & units["asleep"]]
@@ -175,6 +178,8 @@ def _counts(units: Table) -> dict:
     return {
         "jerk": int((kind == "jerk").sum()),
         "jerk_in_sleep": int(((kind == "jerk") & asleep).sum()),
+        # Hypnic jerks belong to falling asleep, whichever side of the edge they fell.
+        "jerk_in_wake": int(((kind == "jerk") & ~asleep & ~units["hypnic"]).sum()),
         "hypnic_jerk": int(units["hypnic"].sum()),
         "lm": int((kind == "lm").sum()),
         "clm": int(clm.sum()),

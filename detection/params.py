@@ -124,6 +124,8 @@ class SleepParameters:
     end_awake: float = 0.8  # ...and ends awake
     min_in_bed_lying_deg: float = 45.0  # lying: the shank within this of horizontal
     hypnic_window_min: float = 15.0  # jerks this close to a sleep onset are hypnic
+    wake_jerks_note_per_min: float = 1.0  # jerks while awake at this rate or more...
+    wake_jerks_note_count: int = 10  # ...and this many are worth a word in the assessment
     efm_min_rate_per_min: float = 5.0
     efm_min_span_min: float = 20.0
 

@@ -96,6 +96,7 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
             + ("" if reliable else "; not meaningful here: fewer than 10 limb movements per hour")
             + "."
         )
+    statements += _wake_jerk_statements(score, params)
     if score.efm_spans_min:
         statements.append(
             f"{len(score.efm_spans_min)} span(s) of >= 20 min of sleep with >= 5 brief jerks per "
@@ -108,6 +109,20 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
         "statements": statements,
         "caveats": CAVEATS,
     }
+
+
+def _wake_jerk_statements(score: NightScore, params: AnalysisParameters) -> list[str]:
+    """Jerks while awake, said plainly and without alarm, where there are many."""
+    rate = score.indices["jerk_rate_wake_per_min"]
+    count = score.counts["jerk_in_wake"]
+    sleep = params.sleep
+    if rate is None or rate < sleep.wake_jerks_note_per_min or count < sleep.wake_jerks_note_count:
+        return []
+    return [
+        f"{count} brief jerks happened while awake ({rate:.1f} per minute of wake). Jerks in "
+        "sleep are common and usually harmless; jerks like these in wakefulness are worth "
+        "showing a doctor, to rule out other causes such as seizures."
+    ]
 
 
 EARLY_PLM_WINDOW_MIN = 15.0  # PLMs this soon after the start of a recording may be RLS wake

@@ -96,3 +96,31 @@ def test_the_assessment_explains_the_in_bed_index_and_warns_of_early_plms():
     statements = " ".join(assessment(score, PARAMS)["statements"])
     assert "PLM index in bed" in statements and "does not depend on" in statements
     assert "restless legs" in statements
+
+
+def test_jerks_while_awake_are_counted_apart_and_said_plainly():
+    from reports.summary import assessment
+
+    duration = 8 * HOUR
+    rows = [(t, 0.2, "jerk") for t in np.arange(3 * HOUR, 3 * HOUR + 900, 7.0)]  # 129 in 15 min
+    rows += [(t, 15.0, "movement") for t in np.arange(3 * HOUR, 3 * HOUR + 900, 60.0)]  # awake
+    rows += [(t, 0.2, "jerk") for t in np.arange(5 * HOUR, 5 * HOUR + 600, 30.0)]  # 20 asleep
+    events = pd.DataFrame(rows, columns=["onset_s", "duration_s", "kind"]).sort_values("onset_s")
+    events["offset_s"] = events["onset_s"] + events["duration_s"]
+    events["side"] = ""
+    events["peak_g"] = 0.3
+    events["rotation_deg"] = 10.0
+    events["posture_change_deg"] = np.where(events["kind"] == "movement", 30.0, 0.0)
+    loss = np.zeros(int(duration) + 1)
+    score = score_night(events, duration, np.empty((0, 2)), loss, np.zeros(480), False, PARAMS)
+    assert score.counts["jerk_in_wake"] >= 100 and score.counts["jerk_in_sleep"] >= 15
+    wake_min = score.wake_s / 60
+    assert score.indices["jerk_rate_wake_per_min"] == pytest.approx(
+        score.counts["jerk_in_wake"] / wake_min
+    )
+    said = " ".join(assessment(score, PARAMS)["statements"])
+    assert "while awake" in said and "seizures" in said
+    # Jerks in sleep alone say nothing of the kind.
+    asleep_only = events[events["onset_s"] >= 5 * HOUR]
+    quiet = score_night(asleep_only, duration, np.empty((0, 2)), loss, np.zeros(480), False, PARAMS)
+    assert "while awake" not in " ".join(assessment(quiet, PARAMS)["statements"])
