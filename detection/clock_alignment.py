@@ -38,9 +38,16 @@ class Envelope:
     def at(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Values (linear) and recording flags (nearest bin) at `times`; outside: 0, False."""
         j = (times - self.start_s) / self.step_s
-        inside = (j >= 0) & (j <= len(self.values) - 1)
-        values = np.interp(j, np.arange(len(self.values)), self.values, left=0.0, right=0.0)
-        nearest = np.clip(np.rint(j).astype(np.intp), 0, max(len(self.valid) - 1, 0))
+        n = len(self.values)
+        if n == 0 or len(j) == 0:
+            return np.zeros(len(j)), np.zeros(len(j), dtype=bool)
+        inside = (j >= 0) & (j <= n - 1)
+        # Only the bins these times reach (the same interpolation, bit for bit): a span of
+        # times costs a span of bins, not the night's.
+        low = int(min(max(np.floor(j.min()), 0), n - 1))
+        high = int(min(max(np.ceil(j.max()) + 1, low + 1), n))
+        values = np.interp(j, np.arange(low, high), self.values[low:high], left=0.0, right=0.0)
+        nearest = np.clip(np.rint(j).astype(np.intp), 0, n - 1)
         return values, inside & self.valid[nearest]
 
 
@@ -279,9 +286,8 @@ def _coarse_lag(
         second.start_s + len(second.values) * second.step_s,
     )
     count = int((stop - origin) / step) + 1
-    fine = origin + np.arange(count * per) * dt
-    a = first.at(fine)[0].reshape(count, per).mean(axis=1)
-    b = second.at(fine)[0].reshape(count, per).mean(axis=1)
+    a = _read(first, origin, dt, count * per)[0].reshape(count, per).mean(axis=1)
+    b = _read(second, origin, dt, count * per)[0].reshape(count, per).mean(axis=1)
     a -= a.mean()
     b -= b.mean()
     reach = min(int(params.max_offset_s / step), count - 1)
@@ -312,19 +318,43 @@ class _FirstWindows:
         reach = int(round(max(params.search_s, params.refine_search_s) / dt))
         self.size = 1 << int(np.ceil(np.log2(self.length + 2 * reach)))
         self.centres = begin + np.arange(count) * (self.hop * dt) + params.window_s / 2
-        times = begin + np.arange((count - 1) * self.hop + self.length) * dt
-        values, recording = first.at(times)
+        values, recording = _read(first, begin, dt, (count - 1) * self.hop + self.length)
         a = _views(values, self.length, self.hop)
         covered = _views(recording, self.length, self.hop).mean(axis=1)
         self.enough = (covered >= params.min_covered) & (
             (a > 0).sum(axis=1) >= params.min_active_s / dt
         )
-        # z-scores, as (a - a.mean()) / a.std() per window, in one temporary.
-        az = a - a.mean(axis=1, keepdims=True)
-        a_sd = np.sqrt(np.square(az).sum(axis=1, keepdims=True) / self.length)
-        self.enough &= a_sd[:, 0] > 0
-        az /= np.where(a_sd > 0, a_sd, 1)
-        self.spectrum = np.conj(np.fft.rfft(az, self.size))
+        self.spectrum = np.empty((count, self.size // 2 + 1), dtype=complex)
+        for rows in _chunks(count):  # a loop over chunks of windows
+            # z-scores, as (a - a.mean()) / a.std() per window, in one temporary.
+            az = a[rows] - a[rows].mean(axis=1, keepdims=True)
+            a_sd = np.sqrt(np.square(az).sum(axis=1, keepdims=True) / self.length)
+            self.enough[rows] &= a_sd[:, 0] > 0
+            az /= np.where(a_sd > 0, a_sd, 1)
+            np.conj(np.fft.rfft(az, self.size), out=self.spectrum[rows])
+
+
+def _read(
+    envelope: Envelope, begin: float, dt: float, count: int, lag: float | ClockAlignment = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """envelope.at(t + lag) at first-clock times t = begin + i * dt (i < count), the lag one
+    for all or a fit's at each t; a span at a time, so that the temporaries stay in the
+    core's cache instead of costing a night's fresh pages each."""
+    values = np.empty(count)
+    ok = np.empty(count, dtype=bool)
+    for first in range(0, count, MEAN_SPAN):  # a loop over spans
+        stop = min(first + MEAN_SPAN, count)
+        c1 = begin + np.arange(first, stop) * dt
+        times = c1 + (_lag_of(lag, c1) if isinstance(lag, ClockAlignment) else lag)
+        values[first:stop], ok[first:stop] = envelope.at(times)
+    return values, ok
+
+
+WINDOWS_PER_FFT = 16  # windows transformed at once: temporaries of about 1 MB, not 12
+
+
+def _chunks(count: int) -> list[slice]:
+    return [slice(a, min(a + WINDOWS_PER_FFT, count)) for a in range(0, count, WINDOWS_PER_FFT)]
 
 
 def _views(values: np.ndarray, length: int, hop: int) -> np.ndarray:
@@ -347,12 +377,10 @@ def _window_lags(
     # One grid for all windows: each window of the second leg reaches `reach` either side.
     points = (count - 1) * hop + length + 2 * reach
     begin = windows.begin - reach * dt
-    c1 = begin + np.arange(points) * dt
+    b_all, b_ok_all = _read(second, begin, dt, points, predicted)
     if isinstance(predicted, ClockAlignment):
-        b_all, b_ok_all = second.at(c1 + _lag_of(predicted, c1))
         at_centres = _lag_of(predicted, windows.centres)
     else:
-        b_all, b_ok_all = second.at(c1 + predicted)
         at_centres = np.full(count, predicted)
     b = _views(b_all, length + 2 * reach, hop)
     b_inner = _views(b_all[reach:], length, hop)[:count]
@@ -362,13 +390,18 @@ def _window_lags(
         & (_views(b_ok_all[reach:], length, hop)[:count].mean(axis=1) >= params.min_covered)
         & ((b_inner > 0).sum(axis=1) >= min_active)
     )
-    corr = np.fft.irfft(np.fft.rfft(b, windows.size) * windows.spectrum, windows.size)[
-        :, : 2 * reach + 1
-    ]
+    corr = np.empty((count, 2 * reach + 1))
+    for rows in _chunks(count):  # a loop over chunks of windows
+        spectrum = np.fft.rfft(b[rows], windows.size)
+        spectrum *= windows.spectrum[rows]
+        corr[rows] = np.fft.irfft(spectrum, windows.size)[:, : 2 * reach + 1]
     # Pearson's r at each lag: b's mean and SD over the window it is compared with there
     # (sums of the one grid: float64 keeps them exact enough over a night).
-    sums = np.concatenate([[0.0], np.cumsum(b_all)])
-    squares = np.concatenate([[0.0], np.cumsum(b_all * b_all)])
+    sums = np.zeros(points + 1)
+    np.cumsum(b_all, out=sums[1:])
+    squares = np.zeros(points + 1)
+    np.square(b_all, out=squares[1:])
+    np.cumsum(squares[1:], out=squares[1:])
     shift = np.arange(2 * reach + 1)
     at = (np.arange(count) * hop)[:, None] + shift[None, :]
     mean_b = (sums[at + length] - sums[at]) / length
