@@ -12,7 +12,7 @@ from detection.filters import block_mean, blockwise, ranges_index
 from detection.grid import Grid
 from detection.parallel import in_background
 from detection.params import DetectionParameters, ScoringRules
-from detection.preprocess import LegSignals, leg_signals
+from detection.preprocess import LegSignals, leg_signals, signals_at_rate
 from detection.table import Table
 from detection.trains import find_trains
 
@@ -39,19 +39,39 @@ class LegResult:
     orientation_per_s: np.ndarray  # (seconds, 3) mean acceleration: the limb's orientation
 
 
+def signals_of_legs(grids: dict[str, Grid], params: DetectionParameters) -> dict[str, LegSignals]:
+    """Each leg's signals (a thread per leg), for `detect_movements` to take later: they
+    depend on the samples, and on the rate only through widths that a clock's alignment
+    does not move, so they can be computed while the clocks are being aligned."""
+    with ThreadPoolExecutor(max_workers=len(grids)) as pool:  # numpy releases the GIL
+        found = pool.map(lambda g: leg_signals(g.xyz, g.valid, g.rate_hz, params), grids.values())
+        return dict(zip(grids, found))
+
+
 def detect_movements(
-    grids: dict[str, Grid], origin_s: float, params: DetectionParameters, rules: ScoringRules
+    grids: dict[str, Grid],
+    origin_s: float,
+    params: DetectionParameters,
+    rules: ScoringRules,
+    computed: dict[str, LegSignals] | None = None,
 ) -> tuple[Table, list[LegResult]]:
-    """Events of every leg, times in seconds from `origin_s`, sorted by onset."""
+    """Events of every leg, times in seconds from `origin_s`, sorted by onset. `computed`:
+    legs' signals from `signals_of_legs`, used where they still hold for the grid (the same
+    samples; its rate may have been aligned since)."""
     legs: list[LegResult] = []
     bursts: dict[str, Table] = {}
     signals: dict[str, LegSignals] = {}
     trains: list[Table] = []
+    computed = computed or {}
+
+    def bursts_of(side: str) -> tuple[LegSignals, np.ndarray, np.ndarray]:
+        return _bursts(grids[side], params, computed.get(side))
+
     if len(grids) == 1:
-        found = {side: _bursts(grid, params) for side, grid in grids.items()}
+        found = {side: bursts_of(side) for side in grids}
     else:  # the legs are independent, and numpy releases the GIL on whole arrays
         with ThreadPoolExecutor(max_workers=len(grids)) as pool:
-            found = dict(zip(grids, pool.map(lambda g: _bursts(g, params), grids.values())))
+            found = dict(zip(grids, pool.map(bursts_of, list(grids))))
     for side, grid in grids.items():
         sig, starts, ends = found[side]
         offset = grid.start_s - origin_s
@@ -78,8 +98,14 @@ def detect_movements(
     return events.sorted_by("onset_s", "side"), legs
 
 
-def _bursts(grid: Grid, params: DetectionParameters) -> tuple[LegSignals, np.ndarray, np.ndarray]:
-    sig = leg_signals(grid.xyz, grid.valid, grid.rate_hz, params)
+def _bursts(
+    grid: Grid, params: DetectionParameters, computed: LegSignals | None = None
+) -> tuple[LegSignals, np.ndarray, np.ndarray]:
+    sig = None
+    if computed is not None:
+        sig = signals_at_rate(computed, grid.xyz, grid.valid, grid.rate_hz, params)
+    if sig is None:  # none yet, or the grid was resampled since (a clock reset)
+        sig = leg_signals(grid.xyz, grid.valid, grid.rate_hz, params)
     return sig, *_drop_blips(sig, *find_bursts(sig, params), params)
 
 

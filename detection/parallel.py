@@ -45,3 +45,21 @@ def _worker() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect")
         return _pool
+
+
+def on_own_thread(step: Callable[..., T], *args: object) -> Future[T]:
+    """Start a long `step(*args)` on a thread of its own rather than the worker, whose short
+    steps the caller's meanwhile wait on; at once, on the caller's thread, where background
+    steps are off."""
+    if not _enabled:
+        return in_background(step, *args)
+    done: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            done.set_result(step(*args))
+        except BaseException as error:  # raised where the result is asked for
+            done.set_exception(error)
+
+    threading.Thread(target=run, name="detect-long", daemon=True).start()
+    return done

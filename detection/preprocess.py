@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,17 +32,39 @@ class LegSignals:
         return self.floor_blocks[samples // self.block]
 
 
+def widths(rate_hz: float, params: DetectionParameters) -> tuple[int, int, int]:
+    """The samples per noise-floor block, per envelope and per slow window: all that
+    `leg_signals` takes from the rate."""
+    return (
+        max(int(round(params.baseline_block_s * rate_hz)), 1),
+        max(int(round(params.envelope_window_s * rate_hz)), 1),
+        max(int(round(params.slow_window_s * rate_hz)), 1),
+    )
+
+
+def signals_at_rate(
+    sig: LegSignals, xyz: np.ndarray, valid: np.ndarray, rate_hz: float, params: DetectionParameters
+) -> LegSignals | None:
+    """`sig` as leg_signals(xyz, valid, rate_hz) would compute them, or None: computed from
+    these very samples at a rate that gives the same widths (a clock's drift of tens of ppm
+    moves none), only the rate differs."""
+    if sig.xyz is not xyz or sig.valid is not valid:
+        return None
+    if widths(sig.rate_hz, params) != widths(rate_hz, params):
+        return None
+    return replace(sig, rate_hz=rate_hz)
+
+
 def leg_signals(
     xyz: np.ndarray, valid: np.ndarray, rate_hz: float, params: DetectionParameters
 ) -> LegSignals:
-    block = max(int(round(params.baseline_block_s * rate_hz)), 1)
+    block, env_width, _ = widths(rate_hz, params)
     quantum = in_background(_quantum, xyz)
     delta, level = _departure_from_rest(xyz, block, params)  # one array per axis
     lowest = max(params.min_floor_g, quantum.result())
     # The two time scales depend only on the departure: the slow one runs meanwhile.
     slow_ratio = in_background(_slow_ratio, delta, valid, block, rate_hz, params, lowest)
     deviation_sq = _squared_norm(delta)
-    env_width = max(int(round(params.envelope_window_s * rate_hz)), 1)
     envelope = moving_mean(deviation_sq, env_width)
     np.sqrt(envelope, out=envelope)
     if not valid.all():
@@ -67,7 +89,7 @@ def _slow_ratio(
     """The 0.5 s mean deviation vector over its noise floor."""
     # Averaging the deviation *vector* cancels noise but keeps the quasi-static tilt of a
     # rotating foot: small, slow LMs stand out of a noisy sensor at this scale.
-    slow_width = max(int(round(params.slow_window_s * rate_hz)), 1)
+    slow_width = widths(rate_hz, params)[2]
     slow = None
     for component in delta:  # one axis at a time: a third of the memory of the whole vector
         mean = moving_mean(component, slow_width)

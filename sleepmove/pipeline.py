@@ -11,15 +11,17 @@ import numpy as np
 
 from detection.clock_alignment import (
     ClockAlignment,
+    Envelope,
     activity_envelope,
     align_grid,
     estimate_clock,
 )
 from detection.grid import Grid, UnusableTimes, regularize
-from detection.movements import detect_movements
+from detection.movements import detect_movements, signals_of_legs
 from detection.night import NightScore, score_night
-from detection.parallel import in_background
+from detection.parallel import in_background, on_own_thread
 from detection.params import RULE_SETS, AnalysisParameters
+from detection.preprocess import LegSignals
 from detection.quality import long_gap_notes, saturation, sensor_faults
 from reports.atomic import write_files
 from reports.clock import zoned
@@ -99,10 +101,14 @@ def analyze(
         }
     stages.lap("read")
 
+    envelopes: dict[str, Envelope] = {}  # two sensors: each leg's activity for the clocks
+
     def grid_of(side: str) -> Grid:
         grid = _grid(recordings[side], params, request.min_duration_s)
         # The grid holds the samples from here on: the other sensor's grid needs the memory.
         recordings[side] = replace(recordings[side], time_s=np.empty(0), xyz_g=np.empty((0, 3)))
+        if len(recordings) == 2 and request.clock_alignment:  # on this leg's thread
+            envelopes[side] = activity_envelope(grid, params.clock)
         return grid
 
     if len(recordings) == 1:
@@ -111,7 +117,7 @@ def analyze(
         with ThreadPoolExecutor(max_workers=len(recordings)) as pool:  # one thread per sensor
             grids = dict(zip(list(recordings), pool.map(grid_of, list(recordings))))
     rates = {side or "single": grid.rate_hz for side, grid in grids.items()}
-    alignment = _align_clocks(grids, params, request.clock_alignment)
+    alignment, signals = _align_clocks(grids, envelopes, params, request.clock_alignment)
     stages.lap("preprocess")
     # Independent of detection: on the second core meanwhile (see detection.parallel).
     clipping_of = {side: in_background(saturation, grid.xyz) for side, grid in grids.items()}
@@ -124,7 +130,7 @@ def analyze(
     window = (
         parse_sleep_window(request.sleep_window, origin, clock) if request.sleep_window else None
     )
-    events, legs = detect_movements(grids, origin, params.detection, params.rules)
+    events, legs = detect_movements(grids, origin, params.detection, params.rules, signals)
     stages.lap("detect")
     gaps = _union_gaps([grid.gaps_s - origin for grid in grids.values()])
     loss = seconds_lost(gaps, int(np.ceil(duration)) + 1)
@@ -200,24 +206,34 @@ def analyze(
 
 
 def _align_clocks(
-    grids: dict[str, Grid], params: AnalysisParameters, wanted: bool
-) -> ClockAlignment | None:
-    """Two sensors: the second's grid onto the first's clock (in `grids`), and the estimate."""
+    grids: dict[str, Grid],
+    envelopes: dict[str, Envelope],
+    params: AnalysisParameters,
+    wanted: bool,
+) -> tuple[ClockAlignment | None, dict[str, LegSignals] | None]:
+    """Two sensors: the second's grid onto the first's clock (in `grids`) and the estimate,
+    and both legs' signals, computed meanwhile: the estimate leaves a core mostly idle, and
+    a one-piece alignment changes the grid's start and rate, never the samples the signals
+    come from (detect_movements checks that they still hold)."""
     if len(grids) != 2:
-        return None
+        return None, None
     first, second = grids
     if not wanted:
-        return ClockAlignment(grids[first].start_s, note="turned off (--no-clock-alignment)")
-    envelope = in_background(activity_envelope, grids[second], params.clock)
-    alignment = estimate_clock(
-        activity_envelope(grids[first], params.clock),
-        envelope.result(),
+        return ClockAlignment(grids[first].start_s, note="turned off (--no-clock-alignment)"), None
+    estimate = on_own_thread(
+        estimate_clock,
+        envelopes[first],
+        envelopes[second],
         params.clock,
         grids[first].gaps_s,
         grids[second].gaps_s,
     )
+    signals = signals_of_legs(grids, params.detection)
+    alignment = estimate.result()
     grids[second] = align_grid(grids[second], alignment)
-    return alignment
+    if signals[second].xyz is not grids[second].xyz:  # resampled at a reset: computed again
+        del signals[second]
+    return alignment, signals
 
 
 def short_recording_warning(recorded_s: float, duration_s: float) -> str:

@@ -172,3 +172,58 @@ def test_no_clock_alignment_reports_it_off(two_nights):
     found = unaligned.summary["recording"]["clock_alignment"]
     assert found["applied"] is False and "turned off" in found["note"]
     assert not any("clock alignment" in w for w in unaligned.summary["quality"]["warnings"])
+
+
+def test_leg_signals_computed_during_the_estimate_give_the_same_events():
+    """The pipeline computes both legs' signals while it estimates the clocks: they are used
+    after a one-piece alignment (the second grid's start and rate change, its samples do
+    not), and computed again where the samples differ (a reset resamples the grid)."""
+    from dataclasses import replace
+
+    from detection.grid import Grid
+    from detection.movements import detect_movements, signals_of_legs
+    from detection.params import AnalysisParameters
+    from detection.preprocess import signals_at_rate
+
+    params = AnalysisParameters()
+    rng = np.random.default_rng(3)
+    rate, n = 50.0, 50 * 1200
+    grids = {}
+    for side in ("left", "right"):  # a loop over legs: noise, a tilt and movements
+        xyz = np.asfortranarray(rng.normal(0, 0.004, (n, 3)).astype(np.float32))
+        xyz[:, 2] += 1.0
+        for onset in rng.integers(1000, n - 1000, 40):  # a loop over movements
+            xyz[onset : onset + 60, 0] += 0.3 * np.sin(np.linspace(0, np.pi, 60))
+        grids[side] = Grid(START, rate, xyz, np.ones(n, dtype=bool), np.empty((0, 2)))
+    signals = signals_of_legs(grids, params.detection)
+    drifted = dict(
+        grids, right=replace(grids["right"], start_s=START + 2.5, rate_hz=rate * 1.00004)
+    )
+    reused = signals_at_rate(
+        signals["right"],
+        drifted["right"].xyz,
+        drifted["right"].valid,
+        drifted["right"].rate_hz,
+        params.detection,
+    )
+    assert reused is not None and reused.rate_hz == drifted["right"].rate_hz
+    copied = drifted["right"].xyz.copy(order="F")  # as if resampled: other samples
+    assert (
+        signals_at_rate(signals["right"], copied, drifted["right"].valid, rate, params.detection)
+        is None
+    )
+    assert (
+        signals_at_rate(
+            signals["right"],
+            drifted["right"].xyz,
+            drifted["right"].valid,
+            rate * 1.2,
+            params.detection,
+        )
+        is None
+    )  # other widths
+    fresh, _ = detect_movements(drifted, START, params.detection, params.rules)
+    kept, _ = detect_movements(drifted, START, params.detection, params.rules, signals)
+    assert len(fresh) > 0
+    for column in fresh.columns:  # a loop over columns
+        assert np.array_equal(fresh[column], kept[column])
