@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
 from reports import figures
+from reports.diary import DiaryEntry, change_dates, compare, diary_html, night_tags
 from reports.html import card, escape, page, picture, table
 from reports.readable import duration
 
@@ -23,6 +24,7 @@ COLUMNS = [
     "jerk_rate_per_min",
     "total_sleep_h",
     "data_loss_h",
+    "tags",  # from --diary; empty without one
 ]
 VARIABILITY = (
     "The PLM index varies a lot from night to night in the same person: read one night with "
@@ -46,6 +48,7 @@ def nights_table(summaries: dict[str, dict]) -> pd.DataFrame:
                 "jerk_rate_per_min": summary["jerk_rate_per_min"],
                 "total_sleep_h": summary["sleep"]["total_sleep_h"],
                 "data_loss_h": summary["recording"]["data_loss_h"],
+                "tags": "",
             }
         )
     frame = pd.DataFrame(rows, columns=COLUMNS)
@@ -71,13 +74,13 @@ def _placed(dates: list[datetime | None]) -> list[datetime | None]:
     date set 6 hours apart so both show, in the order they began."""
     seen: dict[datetime, int] = {}
     placed = []
-    for date in dates:  # a loop over nights
-        if date is None:
+    for day in dates:  # a loop over nights
+        if day is None:
             placed.append(None)
             continue
-        k = seen.get(date, 0)
-        seen[date] = k + 1
-        placed.append(date + timedelta(hours=9 + 6 * min(k, 2)))
+        k = seen.get(day, 0)
+        seen[day] = k + 1
+        placed.append(day + timedelta(hours=9 + 6 * min(k, 2)))
     return placed
 
 
@@ -93,8 +96,15 @@ def _with_gaps(x: list[datetime], y: np.ndarray) -> tuple[list, np.ndarray]:
     return xs, np.array(ys, dtype=float)
 
 
-def trend_figure(nights: pd.DataFrame, threshold: float, shape: figures.Shape = figures.WIDE):
-    """PLM and periodicity index on a date axis; unreliable periodicity left out."""
+def trend_figure(
+    nights: pd.DataFrame,
+    threshold: float,
+    shape: figures.Shape = figures.WIDE,
+    changes: list[date] | None = None,
+):
+    """PLM and periodicity index on a date axis; unreliable periodicity left out. Nights with
+    diary tags (a `tags` column) marked at the top; `changes` (dates) as dotted lines at the
+    midnight that opens each date, between the nights before and those from then on."""
     import matplotlib.dates as mdates
 
     plt = figures.plt
@@ -114,7 +124,11 @@ def trend_figure(nights: pd.DataFrame, threshold: float, shape: figures.Shape = 
     upper.axhline(threshold, color="black", ls="--", lw=1, label=f"{threshold:g}/h")
     upper.set_ylabel("PLM index (/h)")
     upper.set_ylim(bottom=0)
-    upper.legend(frameon=False, loc="upper left")
+    marked = _diary_marks(nights, placed, changes or [], (upper, lower))
+    if marked:  # above the plot: four entries would cover the first nights on a phone
+        upper.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncols=2)
+    else:
+        upper.legend(frameon=False, loc="upper left")
     pi = _reliable_pi(nights).to_numpy()[dated]
     lower.plot(*_with_gaps(x, pi), "-", color="#009E73", lw=1)
     lower.plot(x, pi, "s", color="#009E73", label="periodicity index")
@@ -128,6 +142,39 @@ def trend_figure(nights: pd.DataFrame, threshold: float, shape: figures.Shape = 
     return figure
 
 
+def _diary_marks(nights: pd.DataFrame, placed: list, changes: list[date], axes) -> bool:
+    """Tagged nights as triangles along the top of the upper plot; changes as dotted lines.
+    Each carries a gid ("diary-entry", "diary-change") that tests read. True if any drawn."""
+    upper, lower = axes
+    tags = nights["tags"] if "tags" in nights else pd.Series([""] * len(nights))
+    x = [placed[i] for i, tag in enumerate(tags) if tag and placed[i] is not None]
+    if x:
+        # headroom, so that a mark never sits on the highest night's point
+        upper.set_ylim(0, upper.get_ylim()[1] * 1.12)
+        upper.plot(
+            x,
+            [0.97] * len(x),
+            "v",
+            color="#D55E00",
+            transform=upper.get_xaxis_transform(),  # x in dates, y a fraction of the plot
+            clip_on=False,
+            label="diary entry",
+            gid="diary-entry",
+        )
+    for i, day in enumerate(changes):  # a loop over changes
+        at = datetime.combine(day, datetime.min.time())
+        for axis in (upper, lower):
+            axis.axvline(
+                at,
+                color="#CC79A7",
+                ls=":",
+                lw=2,
+                label="change (diary)" if i == 0 and axis is upper else "_nolegend_",
+                gid="diary-change",
+            )
+    return bool(x or changes)
+
+
 def _reliable_pi(nights: pd.DataFrame) -> pd.Series:
     """The periodicity index, missing (NaN) where its night flagged it unreliable."""
     pi = nights["periodicity_index"].astype(float)
@@ -136,8 +183,15 @@ def _reliable_pi(nights: pd.DataFrame) -> pd.Series:
     return pi
 
 
-def trend_files(summaries: dict[str, dict]) -> dict[str, str | bytes]:
+def trend_files(
+    summaries: dict[str, dict], diary: list[DiaryEntry] | None = None
+) -> dict[str, str | bytes]:
+    """nights.csv, the trend figure and report.html; with a diary, tagged nights marked and
+    the nights before and after each noted change compared."""
     nights = nights_table(summaries)
+    days = [d.date() if d is not None else None for d in _night_dates(nights)]
+    if diary is not None:
+        nights["tags"] = night_tags(days, diary)
     first = next(iter(summaries.values()))
     threshold = first["assessment"]["threshold_per_h"]
     csv = io.StringIO()
@@ -154,7 +208,12 @@ def trend_files(summaries: dict[str, dict]) -> dict[str, str | bytes]:
     ].astype(float)
     numeric["data_loss_h"] = shown["data_loss_h"].astype(float)
     stats = pd.DataFrame({"mean": numeric.mean(), "sd": numeric.std(ddof=1)})
-    shapes = figures.render(lambda shape: trend_figure(shown, threshold, shape))
+    changes = change_dates(diary) if diary else []
+    shapes = figures.render(lambda shape: trend_figure(shown, threshold, shape, changes))
+    diary_part = ""
+    if diary is not None:
+        values = {name: numeric[name].to_numpy() for name in numeric}
+        diary_part = diary_html(days, diary, compare(days, values, diary))
     png = shapes["wide"][0]
     rules = sorted(set(nights["rules"]))
     warning = (
@@ -199,9 +258,16 @@ def trend_files(summaries: dict[str, dict]) -> dict[str, str | bytes]:
                 "trend over nights",
                 f"Each night on its date (dashed: the {threshold:g}/h threshold). A missing "
                 "night leaves a gap; the periodicity index of a night with too few movements "
-                "to judge is left out, here and in the mean.",
+                "to judge is left out, here and in the mean."
+                + (
+                    " ▼: a night with a diary entry; dotted line: a change noted in the diary, "
+                    "from that date on."
+                    if diary
+                    else ""
+                ),
             ),
-            "<h2>Nights</h2>" + _nights_html(shown),
+            diary_part,
+            "<h2>Nights</h2>" + _nights_html(shown, with_tags=diary is not None),
             "<h2>Mean and SD</h2>"
             + table(
                 ["measure", "mean", "SD"],
@@ -267,8 +333,9 @@ def _shared_dates(shown: pd.DataFrame) -> str:
     return f" More than one recording on the night of {days}: each is shown on its own."
 
 
-def _nights_html(shown: pd.DataFrame) -> str:
-    """One row per night, in words; on a phone each night becomes a short block."""
+def _nights_html(shown: pd.DataFrame, with_tags: bool = False) -> str:
+    """One row per night, in words; on a phone each night becomes a short block. With a
+    diary, a last column of the night's tags."""
     dates = _night_dates(shown)
     rows = []
     for i, row in enumerate(shown.itertuples(index=False)):  # a loop over nights
@@ -290,9 +357,10 @@ def _nights_html(shown: pd.DataFrame) -> str:
                 escape(_fmt(row.jerk_rate_per_min) + " /min"),
                 escape(duration(row.total_sleep_h * 3600)),
                 escape(duration(row.data_loss_h * 3600)),
+                *([escape(row.tags)] if with_tags else []),
             ]
         )
-    headers = ["Night", *[LABELS[k][0] for k in list(LABELS)]]
+    headers = ["Night", *[LABELS[k][0] for k in list(LABELS)], *(["Diary"] if with_tags else [])]
     return table(headers, rows, stack=True, raw=True, numeric={1, 2, 3, 4, 5, 6})
 
 

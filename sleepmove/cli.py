@@ -180,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("folders", nargs="+", metavar="DIR")
     report.add_argument("--out", required=True)
+    report.add_argument(
+        "--diary",
+        metavar="FILE",
+        help="a CSV of date,tag[,from]: nights on tagged dates are marked; from=yes notes a "
+        "change that holds from that date on, and the nights before and after are compared",
+    )
 
     validate = commands.add_parser(
         "validate",
@@ -391,7 +397,7 @@ def _report(args: argparse.Namespace) -> int:
     check_destination(args.out)
     from sleepmove.report_command import write_trend
 
-    count = write_trend(args.folders, args.out)
+    count = write_trend(args.folders, args.out, diary=args.diary)
     print(f"{count} nights: {args.out}/report.html, {args.out}/nights.csv")
     return 0
 

@@ -47,10 +47,14 @@ def _load(path: str) -> dict:
     return summary
 
 
-def write_trend(folders: list[str], out_dir: str) -> int:
+def write_trend(folders: list[str], out_dir: str, diary: str | None = None) -> int:
+    """Write the trend report of the nights in `folders`; the diary, if any, is read and
+    checked first, so a bad one stops the command before anything is written."""
     from reports.atomic import write_files
     from reports.trend import trend_files
+    from sleepmove.diary import read_diary
 
+    entries = read_diary(diary) if diary is not None else None
     summaries = find_summaries(folders)
-    write_files(out_dir, trend_files(summaries))
+    write_files(out_dir, trend_files(summaries, entries))
     return len(summaries)
