@@ -238,3 +238,54 @@ def test_folders_reached_through_links_are_searched_and_a_loop_is_not_followed(
     assert table["id"].tolist() == ["one_a", "one_pair_n3", "two_b"]
     assert table["status"].eq("ok").all()
     assert_tables_equal_the_csvs(out)
+
+
+def test_nights_csv_is_written_as_pandas_wrote_it():
+    """The batch process writes nights.csv without pandas (its import delayed every batch's
+    first night): the same bytes as `pandas.DataFrame(rows).to_csv`."""
+    import numpy as np
+
+    from sleepmove.batch import ROW_COLUMNS
+    from sleepmove.batch_command import nights_csv
+
+    ok = {
+        "id": "b",
+        "inputs": 'left=x, "y".csv; right=z.csv',
+        "start": "2025-03-15T22:55:59.999+00:00",
+        "duration_h": 8,
+        "total_sleep_h": 0.1 + 0.2,
+        "sleep_source": "given",
+        "plm_index": np.float64(1e-05),
+        "plmw_index": 1e16,
+        "periodicity_index": None,
+        "jerk_rate_per_min": np.int64(3),
+        "alternation_index": None,
+        "data_loss_h": 0.0,
+        "status": "ok",
+        "error": "",
+        "seconds": 1.5,
+    }
+    error = {"id": "a", "inputs": "a.csv", "status": "error", "error": "a.csv: bad,\nline"}
+    skipped = {"id": "c/2025-03-14", "inputs": "c.csv [x]", "status": "skipped", "error": "n"}
+    whole = dict(ok, id="d", duration_h=7, jerk_rate_per_min=np.int64(2), seconds=2)
+    for rows in ([ok, error, skipped], [ok, whole], [whole], [error], []):
+        rows = [row | {"seconds": row.get("seconds", 0.25)} for row in rows]
+        expected = pd.DataFrame(rows, columns=ROW_COLUMNS).sort_values("id")
+        text = expected.to_csv(index=False, lineterminator="\n")
+        assert nights_csv(sorted(rows, key=lambda row: row["id"])) == text, rows
+
+
+def test_the_batch_process_never_imports_pandas(nights, tmp_path):
+    """Its import was 0.3 s of CPU before the first night could start (issue 22.1)."""
+    import subprocess
+    import sys
+
+    root = cohort_of(nights, tmp_path / "cohort", which=("a",), broken=False)
+    script = (
+        "import sys; from sleepmove.cli import main; "
+        f"code = main(['batch', {str(root)!r}, '--out', {str(tmp_path / 'out')!r}, "
+        "'--no-report', '--workers', '2']); print('pandas' in sys.modules, code)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.split() == ["False", "0"], done.stderr
+    assert (tmp_path / "out" / "events.parquet").exists()
