@@ -96,9 +96,9 @@ def describe(
         before = span_means(sig.xyz, np.maximum(starts - context, 0), np.maximum(starts - guard, 1))
         after = span_means(sig.xyz, np.minimum(ends + guard, n - 1), np.minimum(ends + context, n))
         posture = _angle_deg(before, after)
-        rotation = _largest_angle_deg(before, smooth.result(), ends - starts, offsets)
+        rotation, held = _rotation_profile(before, smooth.result(), ends - starts, offsets)
     else:
-        peak = peak_factor = posture = rotation = np.zeros(0)
+        peak = peak_factor = posture = rotation = held = np.zeros(0)
         twitch = np.zeros(0, dtype=bool)
     return Table(
         {
@@ -111,7 +111,10 @@ def describe(
             "peak_factor": peak_factor.astype(np.float64),
             "twitch": twitch,
             "rotation_deg": rotation,
+            "held_share": held,
             "posture_change_deg": posture,
+            "rest_before": before if len(starts) else np.zeros((0, 3)),
+            "rest_after": after if len(starts) else np.zeros((0, 3)),
         }
     )
 
@@ -140,18 +143,22 @@ def twitch_shown(
     return (peak >= params.twitch_peak_factor**2) & (support >= least)
 
 
-def _largest_angle_deg(
+def _rotation_profile(
     reference: np.ndarray, vectors: np.ndarray, counts: np.ndarray, offsets: np.ndarray
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Per event, the largest angle between its reference vector and its `counts` vectors
-    (concatenated, event by event, starting at `offsets`). The largest angle has the smallest
-    cosine: only one arccos per event."""
+    (concatenated, event by event, starting at `offsets`), and the share of its samples
+    tilted at least half that far: a held flexion (a cramp) keeps its tilt, a restless
+    swing does not. The largest angle has the smallest cosine: one arccos per event."""
     unit = reference / np.maximum(np.linalg.norm(reference, axis=1), 1e-12)[:, None]
     per_sample = np.repeat(unit, counts, axis=0)
     dot = np.einsum("ij,ij->i", per_sample, vectors)
     cosine = dot / np.maximum(np.sqrt(np.einsum("ij,ij->i", vectors, vectors)), 1e-12)
-    smallest = np.minimum.reduceat(cosine, offsets)
-    return np.degrees(np.arccos(np.clip(smallest, -1.0, 1.0)))
+    smallest = np.clip(np.minimum.reduceat(cosine, offsets), -1.0, 1.0)
+    largest = np.arccos(smallest)
+    half_way = np.repeat(np.cos(largest / 2), counts)
+    held = np.add.reduceat((cosine <= half_way).astype(np.int32), offsets) / counts
+    return np.degrees(largest), held
 
 
 def _angle_deg(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -162,13 +169,19 @@ def _angle_deg(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 
 
 def classify(events: Table, params: DetectionParameters, lm_max_s: float) -> np.ndarray:
-    """jerk (< 0.5 s), movement (posture change or > lm_max_s), lm otherwise; '' = vibration."""
+    """jerk (< 0.5 s), movement (posture change or > lm_max_s), lm otherwise; cramp: a
+    strong flexion held for tens of seconds that the foot returns from; '' = vibration."""
     duration = events["duration_s"]
     kind = np.where(duration < params.jerk_max_s, "jerk", "lm").astype(object)
-    long_or_posture = (duration > lm_max_s) | (
-        events["posture_change_deg"] >= params.posture_change_deg
+    posture = events["posture_change_deg"] >= params.posture_change_deg
+    kind[(duration > lm_max_s) | posture] = "movement"
+    cramp = (
+        (duration >= params.cramp_min_s)
+        & (events["rotation_deg"] >= params.cramp_min_rotation_deg)
+        & (events["held_share"] >= params.cramp_min_held_share)
+        & ~posture
     )
-    kind[long_or_posture] = "movement"
+    kind[cramp] = "cramp"
     # A bed shaking under a still foot: acceleration that averages out over half a second,
     # without the rotation (or sustained push) that moves a limb.
     vibration = (events["rotation_deg"] < params.min_rotation_deg) & (duration >= params.jerk_max_s)
@@ -179,3 +192,32 @@ def classify(events: Table, params: DetectionParameters, lm_max_s: float) -> np.
     )
     kind[vibration | weak_jerk] = ""
     return kind
+
+
+def join_cramps(events: Table, kind: np.ndarray, params: DetectionParameters) -> np.ndarray:
+    """Cramp candidates among one leg's classified events (sorted by onset): a large tilt
+    away from rest that comes back to the same rest 15 s to 3 min later. A held flexion
+    longer than the resting-orientation windows (25 s) is seen as two posture changes, out
+    and back, with the hold between them. The first becomes the cramp, its offset the
+    return's (in place, in `events`); returns the rows to keep."""
+    keep = np.ones(len(kind), dtype=bool)
+    onset, offset = events["onset_s"], events["offset_s"]
+    away = (kind == "movement") & (events["posture_change_deg"] >= params.cramp_min_rotation_deg)
+    for i in np.flatnonzero(away):  # a loop over large tilts
+        if not keep[i]:
+            continue
+        j = i + 1
+        # The release is a tilt as large as the pull; in between, the foot is held still.
+        while j < len(kind) and onset[j] - onset[i] <= params.cramp_max_s:  # over events
+            if not away[j]:
+                j += 1
+                continue
+            back = _angle_deg(events["rest_before"][i : i + 1], events["rest_after"][j : j + 1])
+            if back[0] <= params.cramp_return_deg and offset[j] - onset[i] >= params.cramp_min_s:
+                kind[i] = "cramp"
+                events["offset_s"][i] = offset[j]
+                events["end"][i] = events["end"][j]
+                events["duration_s"][i] = offset[j] - onset[i]
+                keep[i + 1 : j + 1] = False
+            break  # the next large tilt decides: a cramp's release, or something else
+    return keep

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detection.events import classify, describe, find_bursts, merge_close, twitch_shown
+from detection.events import (
+    classify,
+    describe,
+    find_bursts,
+    join_cramps,
+    merge_close,
+    twitch_shown,
+)
 from detection.filters import block_mean, blockwise, ranges_index
 from detection.grid import Grid
 from detection.parallel import in_background
@@ -171,6 +178,8 @@ def _finish_leg(
     starts, ends = merge_close(free["start"], free["end"], merge_gap)
     events = describe(sig, starts, ends, params)
     kind = classify(events, params, rules.lm_max_s)
+    joined = join_cramps(events, kind, params)
+    events, kind = events[joined], kind[joined]
     rejected = int((kind == "").sum())
     events = events[kind != ""]
     events["kind"] = kind[kind != ""]

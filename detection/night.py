@@ -15,7 +15,8 @@ from detection.series import intervals, score_series
 from detection.sleep import SleepResult, asleep_at, estimate_sleep
 from detection.table import Table
 
-SERIES_KINDS = ("lm", "movement", "hft", "alma")
+# Kinds in the sequence series are scored on; any that is no CLM ends a series.
+SERIES_KINDS = ("lm", "movement", "hft", "alma", "cramp")
 MIN_LM_INDEX_FOR_PI = 10.0
 
 
@@ -191,6 +192,7 @@ def _counts(units: Table) -> dict:
         "movement": int((kind == "movement").sum()),
         "hft": int((kind == "hft").sum()),
         "alma": int((kind == "alma").sum()),
+        "cramp": int((kind == "cramp").sum()),
     }
 
 

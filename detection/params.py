@@ -67,6 +67,12 @@ class DetectionParameters:
     min_floor_g: float = 0.0005  # below this the floor is quantization, not noise
     jerk_max_s: float = 0.5
     posture_change_deg: float = 5.0  # a lasting orientation change: posture, not an LM
+    # A leg cramp candidate: a strong plantar flexion held, then released to the same rest.
+    cramp_min_s: float = 15.0
+    cramp_min_rotation_deg: float = 20.0
+    cramp_min_held_share: float = 0.75  # of its samples tilted at least half the largest
+    cramp_max_s: float = 180.0  # ...or a tilt away and back to the same rest within this
+    cramp_return_deg: float = 4.0  # ...back within this of where it started
     min_rotation_deg: float = 1.5  # LMs rotate the foot; bed vibrations do not
     rotation_smoothing_s: float = 0.5  # averages vibrations (>= 2 Hz) out of the rotation
     blip_max_factor: float = 5.0  # a brief burst weaker than this is noise, dropped early

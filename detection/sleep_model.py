@@ -27,7 +27,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from detection.params import SleepParameters
 from detection.table import Table
 
-MOVING_KINDS = ("lm", "movement")
+MOVING_KINDS = ("lm", "movement", "cramp")
+LARGE_KINDS = ("movement", "cramp")  # a cramp wakes: large-movement evidence
 
 
 def local_spread(values: np.ndarray, reach: int) -> np.ndarray:
@@ -92,7 +93,7 @@ def epoch_features(
     first = np.clip((onset // epoch).astype(int), 0, n_epochs - 1)
     last = np.clip((offset // epoch).astype(int), 0, n_epochs - 1)
     big = np.zeros(n_epochs)
-    large = kind == "movement"
+    large = np.isin(kind, LARGE_KINDS)
     for a, b in zip(first[large], last[large]):  # a loop over events: each epoch it touches
         big[a : b + 1] += 1.0
     small = ~large

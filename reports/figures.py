@@ -23,6 +23,7 @@ KIND_STYLE = {
     "movement": ("#000000", "s", "large movement"),
     "hft": ("#009E73", "^", "foot tremor (HFT)"),
     "alma": ("#CC79A7", "D", "ALMA"),
+    "cramp": ("#56B4E9", "v", "leg cramp (candidate)"),
 }
 SIDE_STYLE = {"left": ("#0072B2", "<"), "right": ("#E69F00", ">"), "bilateral": ("#000000", "o")}
 SLEEP_COLOUR = "#DDE6F0"

@@ -97,6 +97,13 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
             + "."
         )
     statements += _wake_jerk_statements(score, params)
+    cramps = score.counts["cramp"]
+    if cramps:
+        statements.append(
+            f"{cramps} possible leg cramp(s): a strong flexion of the foot held for "
+            f"{params.detection.cramp_min_s:g} s or more. These are candidates; a motion "
+            "sensor cannot tell a cramp from a foot held flexed on purpose."
+        )
     if score.efm_spans_min:
         statements.append(
             f"{len(score.efm_spans_min)} span(s) of >= 20 min of sleep with >= 5 brief jerks per "

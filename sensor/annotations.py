@@ -25,6 +25,7 @@ LABELS: list[tuple[str, str, bool]] = [
     (r"body movement|posture|position change|movement time|\bmovement\b", "movement", False),
     (r"hypnagogic foot tremor|\bhft\b|foot tremor", "hft", False),
     (r"\balma\b|alternating leg", "alma", False),
+    (r"cramp", "cramp", False),
 ]
 SIDES = [
     (r"\bleft\b|\(l\)|_l\b|\bl\b", "left"),

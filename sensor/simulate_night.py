@@ -15,6 +15,7 @@ SCENARIOS = {
     "bilateral": "two legs, PLMs on both legs at once",
     "lossy": "low rate, packet losses and disconnections",
     "hard": "small movements, noisy sensor, a restless bed partner, foot tremor",
+    "cramps": "a healthy night with 2-4 nocturnal leg cramps, each followed by waking",
 }
 
 
@@ -58,6 +59,9 @@ def plan_night(
     onset = rng.uniform(0.04, 0.09) * total
     offset = total - rng.uniform(0.03, 0.07) * total
     bouts = _wake_bouts(onset, offset, rng)
+    cramps = _cramp_times(onset, offset, bouts, rng) if scenario == "cramps" else []
+    # A cramp wakes: the minutes after it are a wake bout (restless, like any other).
+    bouts = sorted(bouts + [(t, t + length + rng.uniform(3, 10) * 60) for t, length in cramps])
     plan = NightPlan(hours, onset, offset, bouts)
     small = scenario == "hard"
     plan.lm_degrees = (
@@ -80,6 +84,7 @@ def plan_night(
         "lossy": 1,
         "hard": 1,
         "myoclonus": 0,
+        "cramps": 0,
     }[scenario]
     if severity:
         _plm_series(plan, severity, scenario, leg_choice, rng)
@@ -92,6 +97,9 @@ def plan_night(
         _foot_tremor(plan, leg_choice, rng)
     if two and scenario in ("alternating", "bilateral"):
         _alma(plan, rng)
+    for t, length in cramps:  # a loop over cramps: a strong plantar flexion, held
+        side = _side(leg_choice, rng)
+        plan.events.append(TruthEvent(t, length, "cramp", side, rng.uniform(30, 60)))
     plan.events.sort(key=lambda e: e.onset_s)
     _drop_overlaps(plan)
     return plan
@@ -107,6 +115,20 @@ def _wake_bouts(onset: float, offset: float, rng: np.random.Generator) -> list[t
         if all(start > b + 1200 or start + length < a - 1200 for a, b in bouts):
             bouts.append((start, start + length))
     return sorted(bouts)
+
+
+def _cramp_times(
+    onset: float, offset: float, bouts: list[tuple[float, float]], rng: np.random.Generator
+) -> list[tuple[float, float]]:
+    """(onset, length) of 2-4 cramps of 20 s to 2 min in sleep, away from wake bouts."""
+    cramps: list[tuple[float, float]] = []
+    for _ in range(int(rng.integers(2, 5))):  # a loop over cramps
+        t = rng.uniform(onset + 1800, offset - 1800)
+        if all(abs(t - a) > 1800 and abs(t - b) > 1800 for a, b in bouts) and all(
+            abs(t - c) > 2400 for c, _ in cramps
+        ):
+            cramps.append((t, float(rng.uniform(20, 120))))
+    return sorted(cramps)
 
 
 def _side(legs: list[str], rng: np.random.Generator) -> str:

@@ -101,6 +101,8 @@ def leg_signal(
             _vibration(extra, span, count, event, fs, rng)
         elif event.kind in ("hft", "alma"):
             _train(theta, span, count, event, side, fs, rng)
+        elif event.kind == "cramp":
+            _cramp(theta, extra, span, count, event, fs, rng)
     gravity[filled:] = resting
     angular_velocity = np.gradient(theta) * fs
     angular_acceleration = np.gradient(angular_velocity) * fs
@@ -133,6 +135,21 @@ def _limb_movement(theta, extra, span, count, event, fs, rng) -> None:
     extra[span] += push[:, None] * _random_unit(rng)[None, :]
     # Muscle contraction shakes the limb a little while it moves.
     extra[span] += rng.normal(0, 0.004 + 0.0004 * event.amplitude, (count, 3))
+
+
+def _cramp(theta, extra, span, count, event, fs, rng) -> None:
+    """A cramp: the foot pulled into plantar flexion over 1-3 s, held with the muscle's
+    tremor, released over 2-6 s back to where it was."""
+    rise = min(int(rng.uniform(1, 3) * fs), count // 3)
+    fall = min(int(rng.uniform(2, 6) * fs), count // 3)
+    shape = np.ones(count)
+    shape[:rise] = 0.5 - 0.5 * np.cos(np.pi * np.arange(rise) / rise)
+    shape[count - fall :] = 0.5 + 0.5 * np.cos(np.pi * np.arange(1, fall + 1) / fall)
+    wobble = 1 + 0.05 * np.sin(2 * np.pi * rng.uniform(0.2, 0.5) * np.arange(count) / fs)
+    theta[span] -= np.radians(event.amplitude) * shape * wobble
+    hz = rng.uniform(8, 12)
+    tremor = rng.uniform(0.003, 0.01) * np.sin(2 * np.pi * hz * np.arange(count) / fs)
+    extra[span] += (tremor * shape)[:, None] * _random_unit(rng)[None, :]
 
 
 def _fidget(theta, extra, span, count, event, fs, rng) -> None:
