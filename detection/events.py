@@ -124,7 +124,7 @@ def twitch_shown(
 ) -> np.ndarray:
     """Per span: a brief twitch the 0.1 s envelope dilutes: its departure from rest reaches
     `twitch_peak_factor` x the noise floor, and stays over `twitch_support_factor` x it for
-    `twitch_min_s`. Sensor noise never does either (its largest samples stay under 3 x the
+    `twitch_min_s` on end. Sensor noise never does either (its largest samples stay under 3 x the
     floor). The span is widened by the envelope's half window: the burst's edges took that
     smoothing back, the twitch's own samples may reach past them."""
     if len(starts) == 0:
@@ -136,11 +136,16 @@ def twitch_shown(
     floor_sq = np.square(sig.floor_at(inside))
     deviation_sq = sig.deviation_sq[inside]
     peak = np.maximum.reduceat(deviation_sq / floor_sq, offsets)
-    support = np.add.reduceat(
-        (deviation_sq > floor_sq * params.twitch_support_factor**2).astype(np.int32), offsets
-    )
-    least = max(int(round(params.twitch_min_s * sig.rate_hz)), 1)
-    return (peak >= params.twitch_peak_factor**2) & (support >= least)
+    # Consecutive samples over the support level, `least` of them (at least two: a single
+    # glitched sample is no movement), within one span.
+    least = max(int(round(params.twitch_min_s * sig.rate_hz)), 2)
+    above = deviation_sq > floor_sq * params.twitch_support_factor**2
+    runs = np.concatenate([[0], np.cumsum(above, dtype=np.int64)])
+    span = np.repeat(np.arange(len(offsets)), np.diff(np.append(offsets, len(inside))))
+    first = np.arange(max(len(inside) - least + 1, 0))
+    held = (runs[first + least] - runs[first] == least) & (span[first] == span[first + least - 1])
+    supported = np.bincount(span[first][held], minlength=len(offsets)) > 0
+    return (peak >= params.twitch_peak_factor**2) & supported
 
 
 def _rotation_profile(

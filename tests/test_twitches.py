@@ -57,3 +57,16 @@ def test_a_dense_cluster_does_not_raise_the_floor_that_judges_it(night):
     quiet = np.median(floor[60:540])  # minutes 1-9: noise alone
     cluster = np.median(floor[900:1500])  # minutes 15-25: inside the cluster
     assert cluster == pytest.approx(quiet, rel=0.1)
+
+
+@pytest.mark.parametrize("rate", [25.0, 50.0])
+def test_single_glitched_samples_are_not_jerks(rate):
+    """A BLE or bus glitch corrupts one sample: 10 x the noise SD on one axis, 40 times."""
+    rng = np.random.default_rng(3)
+    n = int(20 * 60 * rate)
+    xyz = rng.normal(0, NOISE_G, (n, 3)) + np.array([0.0, 0.6, 0.8])
+    spikes = rng.choice(np.arange(int(60 * rate), n - int(60 * rate)), 40, replace=False)
+    xyz[spikes, 0] += 10 * NOISE_G * rng.choice([-1, 1], 40)
+    grid = regularize(np.arange(n) / rate, xyz.astype(np.float32), 1.0, rate)
+    events, _ = detect_movements({"": grid}, grid.start_s, PARAMS.detection, PARAMS.rules)
+    assert (events["kind"] == "jerk").sum() == 0
