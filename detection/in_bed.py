@@ -18,6 +18,7 @@ import numpy as np
 MIN_SPREAD_DEG = 30.0  # sleep postures must span this much to define the shank's plane
 MAX_OFF_PLANE_DEG = 20.0  # ...and lie this close to one plane
 MIN_POSTURE_EPOCHS = 10  # a sleep posture is held for 5 minutes at least
+SLEEP_CORE_MARGIN_MIN = 60.0  # ...and counts this far inside the sleep period
 
 
 def shank_axis(sleep_gravity: np.ndarray) -> np.ndarray | None:
@@ -35,12 +36,20 @@ def shank_axis(sleep_gravity: np.ndarray) -> np.ndarray | None:
 
 
 def upright_epochs(
-    gravity: np.ndarray, asleep: np.ndarray, max_tilt_deg: float
+    gravity: np.ndarray, asleep: np.ndarray, max_tilt_deg: float, core_margin: int = 0
 ) -> np.ndarray:
     """Per epoch (rows of mean acceleration), whether the shank stands more than
-    `max_tilt_deg` out of horizontal; all False when the sleep postures cannot tell."""
+    `max_tilt_deg` out of horizontal; all False when the sleep postures cannot tell.
+
+    The postures are taken from sleep at least `core_margin` epochs inside the sleep
+    period: sitting still before bed can pass for sleep at its edges, and an upright posture
+    in the fit would hide the very thing it looks for."""
     finite = np.isfinite(gravity).all(axis=1) & (np.linalg.norm(gravity, axis=1) > 0.3)
-    postures = gravity[asleep & finite]
+    sleeping = np.flatnonzero(asleep)
+    core = np.zeros(len(gravity), dtype=bool)
+    if len(sleeping):
+        core[sleeping[0] + core_margin : max(sleeping[-1] + 1 - core_margin, 0)] = True
+    postures = gravity[asleep & finite & core]
     if len(postures) == 0:
         return np.zeros(len(gravity), dtype=bool)
     # One row per distinct posture (10 degree bins), not per epoch: a long posture must not
@@ -75,8 +84,9 @@ def in_bed_epochs(
     if gravity is None or not asleep.any():
         return in_bed
     upright = np.zeros(n_epochs, dtype=bool)
+    margin = int(round(SLEEP_CORE_MARGIN_MIN * 60 / epoch_s))
     upright[: min(len(gravity), n_epochs)] = upright_epochs(
-        gravity[:n_epochs], asleep[: len(gravity)], max_tilt_deg
+        gravity[:n_epochs], asleep[: len(gravity)], max_tilt_deg, margin
     )
     # Sleep while upright is the estimate reaching over the edge of lying down: not sleep.
     sleeping = np.flatnonzero(asleep & ~upright)

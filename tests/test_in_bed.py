@@ -124,3 +124,28 @@ def test_jerks_while_awake_are_counted_apart_and_said_plainly():
     asleep_only = events[events["onset_s"] >= 5 * HOUR]
     quiet = score_night(asleep_only, duration, np.empty((0, 2)), loss, np.zeros(480), False, PARAMS)
     assert "while awake" not in " ".join(assessment(quiet, PARAMS)["statements"])
+
+
+def test_sitting_still_before_bed_is_trimmed_even_when_it_passes_for_sleep():
+    """45 minutes upright and still, with restless legs pulling at regular intervals (which
+    the sleep model may call sleep), then 7 h 15 min lying in two postures: in bed 7.25 h."""
+    duration = 8 * HOUR
+    rows = [(t, 2.0, "lm") for t in 60.0 + 25.0 * np.arange(100)]  # while upright
+    rows += [(t, 15.0, "movement") for t in (4 * HOUR,)]  # turning over
+    events = pd.DataFrame(rows, columns=["onset_s", "duration_s", "kind"])
+    events["offset_s"] = events["onset_s"] + events["duration_s"]
+    events["side"] = ""
+    events["peak_g"] = 0.2
+    events["rotation_deg"] = 10.0
+    events["posture_change_deg"] = np.where(events["kind"] == "movement", 60.0, 0.0)
+    seconds = np.arange(int(duration))
+    orientation = np.zeros((len(seconds), 3))
+    orientation[seconds < 2700] = [0, 0, 1.0]  # shank upright
+    orientation[(seconds >= 2700) & (seconds < 4 * HOUR)] = [1.0, 0, 0]
+    orientation[seconds >= 4 * HOUR] = [0, 1.0, 0]
+    loss = np.zeros(int(duration) + 1)
+    score = score_night(
+        events, duration, np.empty((0, 2)), loss, np.zeros(480), False, PARAMS,
+        orientation_per_s=orientation,
+    )
+    assert score.in_bed_s == pytest.approx(duration - 2700)
