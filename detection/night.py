@@ -50,6 +50,11 @@ def score_night(
     """`gaps_s` are data gaps from the origin; `loss_per_second[i]` is lost time in second i;
     `orientation_per_s` (mean acceleration, (seconds, 3)) tells the time in bed."""
     rules = params.rules
+    events = Table.of(events)
+    if len(events):
+        # With two legs a gap on one is a gap of the night (its time leaves every
+        # denominator), so the other leg's events in it leave every count too.
+        events = events[~_within(events["onset_s"], gaps_s)]
     units = combine_legs(events, rules, two_legs) if len(events) else _empty_units()
     sequence = np.isin(units["kind"], SERIES_KINDS)
     onsets = units["onset_s"]
@@ -137,6 +142,15 @@ def score_night(
         sleep_epoch_loss_s=loss_per_epoch,
         efm_spans_min=efm,
     )
+
+
+def _within(times_s: np.ndarray, gaps_s: np.ndarray) -> np.ndarray:
+    """Whether each time falls inside one of the (sorted, disjoint) gaps."""
+    gaps = np.asarray(gaps_s, dtype=float).reshape(-1, 2)
+    if len(gaps) == 0:
+        return np.zeros(len(times_s), dtype=bool)
+    index = np.searchsorted(gaps[:, 0], times_s, side="right") - 1
+    return (index >= 0) & (times_s < gaps[np.maximum(index, 0), 1])
 
 
 def series_breaking_gaps(gaps_s: np.ndarray, shortest_s: float) -> np.ndarray:

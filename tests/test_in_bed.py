@@ -149,3 +149,21 @@ def test_sitting_still_before_bed_is_trimmed_even_when_it_passes_for_sleep():
         orientation_per_s=orientation,
     )
     assert score.in_bed_s == pytest.approx(duration - 2700)
+
+
+def test_a_gap_on_one_leg_takes_the_other_legs_events_out_too():
+    """The right sensor drops out for an hour: that hour leaves total sleep, so the left
+    leg's movements in it must leave the counts (they were counted in sleep)."""
+    duration = 6 * HOUR
+    left = 0.5 * HOUR + 30.0 * np.arange(int(5 * HOUR / 30))
+    events = pd.DataFrame({"onset_s": left, "duration_s": 2.0, "kind": "lm", "side": "left"})
+    events["offset_s"] = events["onset_s"] + 2.0
+    events["peak_g"] = 0.2
+    events["rotation_deg"] = 10.0
+    events["posture_change_deg"] = 0.0
+    gaps = np.array([[1.5 * HOUR, 2.5 * HOUR]])
+    loss = seconds_lost(gaps, int(duration) + 1)
+    score = score_night(events, duration, gaps, loss, np.zeros(360), True, PARAMS)
+    inside = (score.units["onset_s"] >= 1.5 * HOUR) & (score.units["onset_s"] < 2.5 * HOUR)
+    assert not inside.any()
+    assert score.counts["lm"] == len(left) - 120
