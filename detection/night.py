@@ -246,9 +246,13 @@ def _minutes(
     asleep = units["asleep"].astype(bool)
     periodic = units["periodic"].astype(bool) & units["clm"].astype(bool)
     per_epoch = int(round(60 / sleep.epoch_s))
-    asleep_min = _per_block(sleep.asleep.astype(float), per_epoch, n) / per_epoch >= 0.5
-    p_sleep_min = _per_block(sleep.p_sleep, per_epoch, n) / per_epoch
-    in_bed_min = _per_block(in_bed.astype(float), per_epoch, n) / per_epoch >= 0.5
+    # A last minute may hold fewer epochs than the others: each minute over its own count.
+    epochs = np.maximum(_per_block(np.ones(len(sleep.asleep)), per_epoch, n), 1)
+    lost = _per_block(loss_per_second, 60, n)
+    recorded = lost < 30  # a minute mostly lost is neither sleep nor time in bed
+    asleep_min = (_per_block(sleep.asleep.astype(float), per_epoch, n) / epochs >= 0.5) & recorded
+    p_sleep_min = _per_block(sleep.p_sleep, per_epoch, n) / epochs
+    in_bed_min = (_per_block(in_bed.astype(float), per_epoch, n) / epochs >= 0.5) & recorded
     activity = np.zeros(n)
     activity[: min(n, len(activity_per_min))] = activity_per_min[:n]
     return Table(
@@ -262,7 +266,7 @@ def _minutes(
             "lms": np.bincount(minute[kind == "lm"], minlength=n),
             "plms": np.bincount(minute[periodic], minlength=n),
             "activity": np.round(activity, 5),
-            "data_loss_s": np.round(_per_block(loss_per_second, 60, n), 3),
+            "data_loss_s": np.round(lost, 3),
         }
     )
 

@@ -167,3 +167,22 @@ def test_a_gap_on_one_leg_takes_the_other_legs_events_out_too():
     inside = (score.units["onset_s"] >= 1.5 * HOUR) & (score.units["onset_s"] < 2.5 * HOUR)
     assert not inside.any()
     assert score.counts["lm"] == len(left) - 120
+
+
+def test_epochs_table_agrees_with_the_summary_over_gaps_and_a_short_last_minute():
+    duration = 5 * HOUR + 30  # an odd number of epochs: the last minute holds one
+    events = pd.DataFrame({"onset_s": [600.0], "duration_s": [2.0], "kind": ["lm"]})
+    events["offset_s"] = events["onset_s"] + 2.0
+    events["side"] = ""
+    events["peak_g"] = 0.2
+    events["rotation_deg"] = 10.0
+    events["posture_change_deg"] = 0.0
+    gaps = np.array([[1 * HOUR, 4 * HOUR]])
+    loss = seconds_lost(gaps, int(duration) + 1)
+    score = score_night(events, duration, gaps, loss, np.zeros(301), False, PARAMS)
+    minutes = score.minutes
+    lost = minutes["data_loss_s"] >= 30
+    assert lost.sum() == 180 and not (minutes["asleep"] & lost).any()
+    assert not (minutes["in_bed"] & lost).any()
+    assert minutes["asleep"].sum() / 60 == pytest.approx(score.total_sleep_s / 3600, abs=0.05)
+    assert minutes["p_sleep"][-1] == pytest.approx(score.sleep.p_sleep[-1], abs=1e-3)
