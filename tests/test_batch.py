@@ -170,5 +170,9 @@ def test_a_night_in_a_worker_process_keeps_to_one_thread(monkeypatch):
     monkeypatch.setattr(parallel, "_enabled", True)
     seen = []
     monkeypatch.setattr(runners, "run_task", lambda task: seen.append(parallel._enabled) or [])
+    threads = []  # and its parse to its share of the cores (issue 22)
+    monkeypatch.setattr(runners, "_limit_parse_threads", threads.append)
     assert runners.run_task_on_one_core(None) == []
-    assert seen == [False]
+    assert seen == [False] and threads == [1]
+    monkeypatch.setattr(runners, "default_workers", lambda: 16)
+    assert [runners.parse_threads_per_worker(n) for n in (1, 2, 16, 32)] == [16, 8, 1, 1]
