@@ -102,7 +102,11 @@ def score_night(
     counts = _counts(units)
     in_sleep_clm = clm & units["asleep"]
     pi = periodicity_index(imi[clm], in_sleep_clm[clm], rules.imi_min_s, rules.imi_max_s)
-    sleep_h, wake_h = total_sleep_s / 3600, wake_s / 3600
+    # An index per hour of sleep (or wake) needs enough of it: PLMs over two minutes of
+    # sleep made "90/h" from an all-wake night.
+    least_h = params.sleep.min_index_h
+    sleep_h = total_sleep_s / 3600 if total_sleep_s / 3600 >= least_h else 0.0
+    wake_h = wake_s / 3600 if wake_s / 3600 >= least_h else 0.0
     lm_index = per_hour(int(in_sleep_clm.sum()), sleep_h)
     plm_index = per_hour(counts["plm"], sleep_h)
     plm_index_in_bed = per_hour(counts["plm_in_bed"], in_bed_s / 3600)
@@ -119,12 +123,8 @@ def score_night(
         "periodicity_index_reliable": bool(
             lm_index is not None and lm_index >= MIN_LM_INDEX_FOR_PI
         ),
-        "jerk_rate_per_min": (
-            counts["jerk_in_sleep"] / (total_sleep_s / 60) if total_sleep_s > 0 else None
-        ),
-        "jerk_rate_wake_per_min": (
-            counts["jerk_in_wake"] / (wake_s / 60) if wake_s > 0 else None
-        ),
+        "jerk_rate_per_min": counts["jerk_in_sleep"] / (sleep_h * 60) if sleep_h else None,
+        "jerk_rate_wake_per_min": counts["jerk_in_wake"] / (wake_h * 60) if wake_h else None,
         "alternation_index": alternation_index(units) if two_legs else None,
     }
     imi_in_sleep = imi[clm & units["asleep"]]

@@ -129,6 +129,7 @@ class SleepParameters:
     start_awake: float = 0.9  # a recording starts awake...
     end_awake: float = 0.8  # ...and ends awake
     min_in_bed_lying_deg: float = 45.0  # lying: the shank within this of horizontal
+    min_index_h: float = 0.5  # an index per hour of sleep (or of wake) needs this much of it
     hypnic_window_min: float = 15.0  # jerks this close to a sleep onset are hypnic
     wake_jerks_note_per_min: float = 1.0  # jerks while awake at this rate or more...
     wake_jerks_note_count: int = 10  # ...and this many are worth a word in the assessment

@@ -79,7 +79,14 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
     plm_index = score.indices["plm_index"]
     statements = []
     if plm_index is None:
-        statements.append("No sleep was found, so no PLM index could be computed.")
+        found_min = score.total_sleep_s / 60
+        statements.append(
+            "No sleep was found, so no PLM index could be computed."
+            if found_min < 1
+            else f"Only {found_min:.0f} minutes of sleep were found: too little for a PLM "
+            f"index (it needs {params.sleep.min_index_h * 60:.0f}); the in-bed index does not "
+            "depend on it."
+        )
     else:
         above = plm_index > threshold
         statements.append(

@@ -186,3 +186,27 @@ def test_epochs_table_agrees_with_the_summary_over_gaps_and_a_short_last_minute(
     assert not (minutes["in_bed"] & lost).any()
     assert minutes["asleep"].sum() / 60 == pytest.approx(score.total_sleep_s / 3600, abs=0.05)
     assert minutes["p_sleep"][-1] == pytest.approx(score.sleep.p_sleep[-1], abs=1e-3)
+
+
+def test_indices_need_enough_sleep_or_wake_to_stand_on():
+    """All night fidgeting leaves minutes of 'sleep': no PLM index of 90/h from them."""
+    from reports.summary import assessment
+
+    duration = 8 * HOUR
+    rng = np.random.default_rng(2)
+    onsets = np.cumsum(rng.exponential(20.0, 1500)) + 60
+    onsets = onsets[onsets < duration - 60]
+    events = pd.DataFrame({"onset_s": onsets, "duration_s": 2.0, "kind": "lm"})
+    events["offset_s"] = events["onset_s"] + 2.0
+    events["side"] = ""
+    events["peak_g"] = np.exp(rng.uniform(np.log(0.1), np.log(1.5), len(onsets)))
+    events["rotation_deg"] = np.exp(rng.uniform(np.log(2), np.log(40), len(onsets)))
+    events["posture_change_deg"] = 0.0
+    loss = np.zeros(int(duration) + 1)
+    score = score_night(events, duration, np.empty((0, 2)), loss, np.zeros(480), False, PARAMS)
+    assert score.total_sleep_s < 0.5 * HOUR
+    assert score.indices["plm_index"] is None and score.indices["lm_index"] is None
+    assert score.indices["jerk_rate_per_min"] is None
+    assert score.indices["plm_index_in_bed"] is not None
+    said = " ".join(assessment(score, PARAMS)["statements"])
+    assert "too little for a PLM index" in said or "No sleep was found" in said
