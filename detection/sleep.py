@@ -27,6 +27,7 @@ class SleepResult:
     wake_bouts_s: list[tuple[float, float]]
     p_sleep: np.ndarray  # per epoch, the model's probability of sleep
     confidence: float  # share of epochs the model is sure of (p_sleep under 0.2 or over 0.8)
+    window_s: tuple[float, float] | None = None  # the sleep window given, if any
 
 
 def estimate_sleep(
@@ -47,6 +48,7 @@ def estimate_sleep(
     p_sleep = sleep_probability(log_odds, usable, params)
     asleep = p_sleep >= 0.5
     source = "estimated"
+    judged = usable.copy()  # the epochs whose sleep the model decides
     if window_s is not None:
         starts = np.arange(n_epochs) * params.epoch_s
         inside = (starts >= window_s[0] - params.epoch_s / 2) & (
@@ -54,13 +56,16 @@ def estimate_sleep(
         )
         asleep &= inside
         p_sleep = np.where(inside, p_sleep, 0.0)
+        judged &= inside
         source = "given"
     period = _period(asleep)
     bouts = _wake_bouts(asleep, period, params.epoch_s)
     onset, offset = _first_last_sleep(asleep, params.epoch_s)
-    sure = (p_sleep[usable] < 0.2) | (p_sleep[usable] > 0.8)
-    confidence = float(sure.mean()) if usable.any() else 0.0
-    return SleepResult(params.epoch_s, asleep, onset, offset, source, bouts, p_sleep, confidence)
+    sure = (p_sleep[judged] < 0.2) | (p_sleep[judged] > 0.8)
+    confidence = float(sure.mean()) if judged.any() else 0.0
+    return SleepResult(
+        params.epoch_s, asleep, onset, offset, source, bouts, p_sleep, confidence, window_s
+    )
 
 
 def _usable_epochs(

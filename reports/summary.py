@@ -161,9 +161,12 @@ def _in_bed_statements(score: NightScore, params: AnalysisParameters) -> list[st
             "(--sleep-window) or a sleep study settles it."
         )
     units = score.units
-    periodic = units["periodic"].astype(bool) & units["clm"].astype(bool)
-    onsets = units["onset_s"][periodic]
-    if len(onsets) and onsets.min() <= EARLY_PLM_WINDOW_MIN * 60:
+    # Counted as PLMS, and early after lights out (the start of the recording or of the
+    # window given): where restless legs awake would be.
+    counted = units["periodic"].astype(bool) & units["clm"].astype(bool) & units["asleep"]
+    onsets = units["onset_s"][counted]
+    lights_out = score.sleep.window_s[0] if score.sleep.window_s is not None else 0.0
+    if len(onsets) and onsets.min() <= lights_out + EARLY_PLM_WINDOW_MIN * 60:
         statements.append(
             "Periodic movements began within "
             f"{EARLY_PLM_WINDOW_MIN:g} minutes of the start of the recording. People with "

@@ -210,3 +210,25 @@ def test_indices_need_enough_sleep_or_wake_to_stand_on():
     assert score.indices["plm_index_in_bed"] is not None
     said = " ".join(assessment(score, PARAMS)["statements"])
     assert "too little for a PLM index" in said or "No sleep was found" in said
+
+
+def test_a_given_window_decides_the_early_warning_and_the_confidence():
+    from reports.summary import assessment
+
+    duration = 8 * HOUR
+    train = 300.0 + 25.0 * np.arange(100)  # periodic from the fifth minute...
+    events = pd.DataFrame({"onset_s": train, "duration_s": 2.0, "kind": "lm"})
+    events["offset_s"] = events["onset_s"] + 2.0
+    events["side"] = ""
+    events["peak_g"] = 0.2
+    events["rotation_deg"] = 10.0
+    events["posture_change_deg"] = 0.0
+    loss = np.zeros(int(duration) + 1)
+    window = (1 * HOUR, 7 * HOUR)  # ...but lights went out an hour in
+    score = score_night(
+        events, duration, np.empty((0, 2)), loss, np.zeros(480), False, PARAMS, window
+    )
+    assert "restless legs" not in " ".join(assessment(score, PARAMS)["statements"])
+    inside = slice(int(window[0] // 30), int(window[1] // 30))
+    p = score.sleep.p_sleep[inside]
+    assert score.sleep.confidence == pytest.approx(((p < 0.2) | (p > 0.8)).mean())
