@@ -1,9 +1,10 @@
 """Sleep and wake per epoch, the sleep period and wake bouts, for the ankle and the wrist.
 
-The evidence and the model live in `detection.sleep_model`. Periodic movements are not taken
-as evidence of sleep: people awake in bed fidget, and restless-legs patients make periodic
-movements while awake. What tells the two apart is how regular and how alike the movements
-are, what happens between them, and the large movements around them.
+The evidence and the model live in `detection.sleep_model`. Being scored periodic is not
+evidence of sleep: people awake in bed fidget into chance series. What tells the two apart is
+how regular and how alike the movements are and the large movements around them; regular
+trains of alike movements, as PLMS are, do speak for sleep, so restless-legs movements while
+awake pass for sleep (the summary warns when they start soon after lights out).
 """
 
 from __future__ import annotations
