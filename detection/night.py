@@ -70,7 +70,7 @@ def score_night(
     units["periodic"] = series >= 0
     units["imi_s"] = imi
     sleep = estimate_sleep(
-        units, duration_s, params.sleep, sleep_window_s, gaps_s, loss_per_second
+        units, duration_s, params.sleep, sleep_window_s, breaking, loss_per_second
     )
     units["asleep"] = asleep_at(sleep, onsets) if len(units) else np.zeros(0, dtype=bool)
     in_bed = in_bed_epochs(
