@@ -36,7 +36,7 @@ def test_analyze_writes_the_output_contract(plm_night, tmp_path, capsys):
     events = pd.read_csv(out / "events.csv")
     assert list(events.columns[: len(EVENT_COLUMNS)]) == EVENT_COLUMNS
     assert events["onset_s"].is_monotonic_increasing
-    assert set(events["kind"]) <= {"jerk", "lm", "movement", "hft", "alma"}
+    assert set(events["kind"]) <= {"jerk", "lm", "movement", "hft", "alma", "cramp"}
     assert events.loc[events["periodic"], "clm"].all()
     assert events["onset"].str.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d").all()
     epochs = pd.read_csv(out / "epochs.csv")
