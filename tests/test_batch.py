@@ -132,6 +132,10 @@ def test_dask_local_cluster_gives_the_same_table(cohort, tmp_path):
     pd.testing.assert_frame_equal(
         table(local).drop(columns=TIMING), table(remote).drop(columns=TIMING)
     )
+    for name in ("events", "epochs"):  # the cohort tables too (issue 22)
+        assert pd.read_parquet(local / f"{name}.parquet").equals(
+            pd.read_parquet(remote / f"{name}.parquet")
+        )
 
 
 def test_a_multi_day_recording_is_split_into_nights(tmp_path):
