@@ -144,7 +144,7 @@ def analyze(
         len(grids) == 2,
         params,
         window,
-        orientation_per_s=legs[0].orientation_per_s,
+        orientation_per_s=_best_covered([leg.orientation_per_s for leg in legs]),
     )
     stages.lap("score")
     recording = {
@@ -178,7 +178,8 @@ def analyze(
             for side, c in clipping.items()
             if c["samples"]
         ]
-        + ([alignment.warning] if alignment is not None and alignment.warning else []),
+        + ([alignment.warning] if alignment is not None and alignment.warning else [])
+        + _uneven_legs(grids),
     }
     recorded = duration - float(loss.sum())
     if recorded < MIN_DURATION_S:  # --min-duration allowed it, or gaps took most of it
@@ -362,6 +363,35 @@ def seconds_lost(gaps_s: np.ndarray, n_seconds: int) -> np.ndarray:
         edges = np.arange(int(start), min(int(np.ceil(end)), n_seconds))
         lost[edges] = np.clip(np.minimum(edges + 1, end) - np.maximum(edges, start), 0, 1)
     return lost
+
+
+UNEVEN_LEGS_S = 600.0  # two sensors that start or stop this far apart are worth a warning
+
+
+def _best_covered(per_leg: list[np.ndarray]) -> np.ndarray:
+    """The orientation of the leg that recorded the most seconds: each leg's sensor has its
+    own mounting, so the two are never mixed."""
+    return max(per_leg, key=lambda rows: int(np.isfinite(rows).all(axis=1).sum()))
+
+
+def _uneven_legs(grids: dict[str, Grid]) -> list[str]:
+    """Say so when one sensor recorded much less of the night than the other."""
+    if len(grids) != 2:
+        return []
+    (first, a), (second, b) = grids.items()
+    notes = []
+    for edge, (x, y) in (("started", (a.start_s, b.start_s)), ("stopped", (a.end_s, b.end_s))):
+        late = y - x if edge == "started" else x - y
+        if abs(late) >= UNEVEN_LEGS_S:
+            side = second if late > 0 else first
+            other = first if side == second else second
+            when = "after" if edge == "started" else "before"
+            notes.append(
+                f"{side}: {edge} {abs(late) / 60:.0f} min {when} the {other} sensor: that "
+                "leg's movements are missing there, and side and bilateral figures cover the "
+                "time both recorded"
+            )
+    return notes
 
 
 def _mean_activity(per_leg: list[np.ndarray]) -> np.ndarray:

@@ -232,3 +232,20 @@ def test_a_given_window_decides_the_early_warning_and_the_confidence():
     inside = slice(int(window[0] // 30), int(window[1] // 30))
     p = score.sleep.p_sleep[inside]
     assert score.sleep.confidence == pytest.approx(((p < 0.2) | (p > 0.8)).mean())
+
+
+def test_a_sensor_that_started_late_is_said_and_orientation_comes_from_the_fuller_leg():
+    from detection.grid import Grid
+    from sleepmove.pipeline import _best_covered, _uneven_legs
+
+    def grid(start_s, hours):
+        n = int(hours * 3600 * 10)
+        return Grid(start_s, 10.0, np.zeros((n, 3), np.float32), np.ones(n, bool), np.empty((0, 2)))
+
+    notes = _uneven_legs({"left": grid(0.0, 8), "right": grid(7200.0, 6)})
+    assert len(notes) == 1 and notes[0].startswith("right: started 120 min after the left")
+    assert _uneven_legs({"left": grid(0.0, 8), "right": grid(60.0, 8)}) == []
+    late = np.full((100, 3), np.nan)
+    late[60:] = 1.0
+    full = np.ones((100, 3))
+    assert _best_covered([late, full]) is full
