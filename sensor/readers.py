@@ -339,13 +339,25 @@ def _quiet_undecodable_rows() -> Iterator[None]:
         sys.unraisablehook = previous
 
 
+_keep_parse_memory = False
+
+
+def keep_parse_memory() -> None:
+    """From now on, keep the parse's memory in Arrow's pool: for a process that parses file
+    after file (a batch worker), where the next night's parse reuses it instead of having
+    the kernel zero fresh pages again (see sleepmove.runners.settle_worker)."""
+    global _keep_parse_memory
+    _keep_parse_memory = True
+
+
 def release_parse_memory() -> None:
     """Hand the parse's memory back: Arrow's allocator keeps freed blocks for its own reuse,
     and the analysis, which allocates with numpy, would never use them (a third of the peak).
 
     Called on a reading thread it may hand back nothing (measured: 280 MB kept): a program
     that reads on a thread calls it again from the main thread once the read is done."""
-    pa.default_memory_pool().release_unused()
+    if not _keep_parse_memory:
+        pa.default_memory_pool().release_unused()
 
 
 def _line_of(data: bytes, text: str) -> int:

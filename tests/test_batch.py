@@ -174,9 +174,22 @@ def test_a_night_in_a_worker_process_keeps_to_one_thread(monkeypatch):
     monkeypatch.setattr(parallel, "_enabled", True)
     seen = []
     monkeypatch.setattr(runners, "run_task", lambda task: seen.append(parallel._enabled) or [])
-    threads = []  # and its parse to its share of the cores (issue 22)
-    monkeypatch.setattr(runners, "_limit_parse_threads", threads.append)
+    settled = []  # and its parse to its share of the cores (issue 22)
+    monkeypatch.setattr(runners, "settle_worker", lambda *args: settled.append(args))
     assert runners.run_task_on_one_core(None) == []
-    assert seen == [False] and threads == [1]
+    assert seen == [False] and settled == [(1, False)]  # Dask's workers keep no memory
     monkeypatch.setattr(runners, "default_workers", lambda: 16)
     assert [runners.parse_threads_per_worker(n) for n in (1, 2, 16, 32)] == [16, 8, 1, 1]
+
+
+def test_a_pool_worker_keeps_its_memory_for_the_next_night():
+    """In a process of its own: the settings are for the worker's whole life."""
+    import subprocess
+    import sys
+
+    script = (
+        "import pyarrow, sensor.readers as r; from sleepmove.runners import settle_worker; "
+        "settle_worker(1, True); print(pyarrow.cpu_count(), r._keep_parse_memory)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.split() == ["1", "True"], done.stderr
