@@ -9,6 +9,9 @@ search over the model's few numbers take seconds. The training seeds are TRAIN_S
 `benchmarks/accuracy.py` reports on seeds that are never used here.
 
     --fit        logistic regression of truth wake on the evidence: starting weights
+    --families   only these families (hinge, stages, units): `--families hinge,units
+                 --search N` then `--families stages --seeds heldout --set ...` judges a
+                 family the tuning never saw
     --search N   N steps of a random local search over SEARCH_SPACE from the current
                  setting, minimizing the mean plus 0.3 x the 90th percentile of each
                  night's worst error over its target (PLM index 10 %, total sleep 5 %,
@@ -219,6 +222,7 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="SleepParameters name=value")
     parser.add_argument("--fit", action="store_true", help="fit the evidence weights")
     parser.add_argument("--search", type=int, default=0, help="steps of a local search")
+    parser.add_argument("--families", help="only these: hinge, stages, units (comma-separated)")
     args = parser.parse_args()
     os.makedirs(args.cache, exist_ok=True)
     sleep = AnalysisParameters().sleep
@@ -248,6 +252,8 @@ def main() -> None:
         for seed in chosen
     ]
     records += [("units", "fidget+plm", seed, unit_night(seed)) for seed in unit_seeds]
+    if args.families:  # e.g. leave one family out of the tuning, to judge it on the other
+        records = [record for record in records if record[0] in args.families.split(",")]
     if args.search:
         search(records, params, args.search)
         return
