@@ -39,7 +39,11 @@ def read_sleep_log(path: str) -> list[LogEntry]:
     """The log's entries, each time checked; InputError (one line) for anything unreadable."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.reader(handle))
+            first = handle.readline()
+            handle.seek(0)
+            # a spreadsheet set to a European locale writes ";"
+            delimiter = ";" if ";" in first and "," not in first else ","
+            rows = list(csv.reader(handle, delimiter=delimiter))
     except OSError as error:
         reason = error.strerror or str(error)
         raise InputError(path, f"cannot read the sleep log ({reason})", expected="a CSV") from None

@@ -146,8 +146,9 @@ def test_a_sleep_log_gives_some_nights_their_window(nights, tmp_path, capsys):
         assert sleep["source"] == "given" and sleep["total_sleep_h"] <= (end - start) / 3600
     assert summary_of(out, "b")["sleep"]["source"] == "estimated"
     assert json.loads((out / "batch.json").read_text())["parameters"]["sleep_log"] == str(log)
-    # A rerun redoes exactly the nights whose window changed: here "a" only.
-    sleep_log(log, "a,400,1200", "n3_left.csv,120,1300")
+    # A rerun redoes exactly the nights whose window changed: here "a" only (the log now
+    # written by a spreadsheet in a European locale).
+    log.write_text("\ufeffnight;Lights out;Lights on\na;400;1200\nn3_left.csv;120;1300\n")
     assert run(root, "--out", out, "--workers", "1", "--sleep-log", log) == 0
     counts = json.loads((out / "batch.json").read_text())["counts"]
     assert counts["analyzed"] == 1 and counts["skipped"] == 2
