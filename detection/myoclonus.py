@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from detection.sleep import SleepResult
+from detection.table import Table
 
 
 def hypnic_jerks(jerk_onsets_s: np.ndarray, sleep: SleepResult, window_s: float) -> np.ndarray:
@@ -46,3 +47,57 @@ def efm_proxy_spans(
         if b - a >= span and sleep_jerks[a:b].mean() >= min_rate:
             spans.append((int(a), int(b), float(sleep_jerks[a:b].mean())))
     return spans
+
+
+def jerk_clusters(
+    onsets_s: np.ndarray,
+    offsets_s: np.ndarray,
+    sides: np.ndarray,
+    max_gap_s: float,
+    min_jerks: int,
+) -> tuple[np.ndarray, Table]:
+    """Clusters of jerks, as in benign sleep myoclonus of infancy: runs of jerks (sorted by
+    onset) whose consecutive onsets are under `max_gap_s` apart, `min_jerks` or more.
+
+    Returns the cluster of each jerk (-1 for none) and the clusters (onset_s, offset_s,
+    jerks, rate_per_s, side). A cluster lasts from its first onset to its latest offset;
+    its rate is jerks / duration, so that events.csv (duration_s, parts) gives it back.
+    Its side is the members' one side, or "bilateral" where they touch both legs."""
+    n = len(onsets_s)
+    member = np.full(n, -1)
+    if n == 0:
+        return member, _no_clusters()
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = np.diff(onsets_s) >= max_gap_s
+    run = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    size = np.diff(np.append(first, n))
+    kept = size >= min_jerks
+    if not kept.any():
+        return member, _no_clusters()
+    number = np.cumsum(kept) - 1  # clusters numbered among the runs that qualify
+    member = np.where(kept[run], number[run], -1)
+    onset = onsets_s[first][kept]
+    offset = np.maximum.reduceat(offsets_s, first)[kept]
+    _, side_code = np.unique(sides.astype(str), return_inverse=True)
+    mixed = (np.minimum.reduceat(side_code, first) != np.maximum.reduceat(side_code, first))[kept]
+    side = np.where(mixed, "bilateral", sides[first][kept]).astype(object)
+    jerks = size[kept]
+    duration = offset - onset
+    clusters = Table(
+        {
+            "onset_s": onset,
+            "offset_s": offset,
+            "jerks": jerks,
+            "rate_per_s": jerks / np.maximum(duration, 1e-9),
+            "side": side,
+        }
+    )
+    return member, clusters
+
+
+def _no_clusters() -> Table:
+    empty = Table({name: np.zeros(0) for name in ("onset_s", "offset_s", "rate_per_s")})
+    empty["jerks"] = np.zeros(0, dtype=int)
+    empty["side"] = np.zeros(0, dtype=object)
+    return empty

@@ -9,7 +9,7 @@ import numpy as np
 from detection.bilateral import combine_legs
 from detection.in_bed import in_bed_epochs
 from detection.indices import imi_distribution, per_hour, periodicity_index
-from detection.myoclonus import efm_proxy_spans, hypnic_jerks
+from detection.myoclonus import efm_proxy_spans, hypnic_jerks, jerk_clusters
 from detection.params import AnalysisParameters
 from detection.series import intervals, score_series
 from detection.sleep import SleepResult, asleep_at, estimate_sleep
@@ -87,6 +87,8 @@ def score_night(
     hypnic = np.zeros(len(units), dtype=bool)
     hypnic[jerk_mask] = hypnic_jerks(onsets[jerk_mask], sleep, params.sleep.hypnic_window_min * 60)
     units["hypnic"] = hypnic
+    units = _with_jerk_clusters(units, sleep, in_bed, params)
+    clm, imi = units["clm"].astype(bool), units["imi_s"]  # with the clusters' rows
     loss_per_epoch = _per_block(loss_per_second, int(sleep.epoch_s), len(sleep.asleep))
     total_sleep_s = float(((sleep.epoch_s - loss_per_epoch) * sleep.asleep).sum())
     in_bed_s = float(np.clip(sleep.epoch_s - loss_per_epoch, 0, None)[in_bed].sum())
@@ -207,7 +209,63 @@ def _counts(units: Table) -> dict:
         "hft": int((kind == "hft").sum()),
         "alma": int((kind == "alma").sum()),
         "cramp": int((kind == "cramp").sum()),
+        "jerk_cluster": int((kind == "jerk_cluster").sum()),
+        "jerk_cluster_in_sleep": int(((kind == "jerk_cluster") & asleep).sum()),
+        "jerk_cluster_in_wake": int(((kind == "jerk_cluster") & ~asleep).sum()),
     }
+
+
+def _with_jerk_clusters(
+    units: Table, sleep: SleepResult, in_bed: np.ndarray, params: AnalysisParameters
+) -> Table:
+    """Add one `jerk_cluster` unit per cluster of jerks (detection.myoclonus.jerk_clusters),
+    with `jerks` (also in `parts`) and `rate_per_s`; other units get 0 and NaN there.
+
+    Clusters are found among the scored jerk units, a bilateral jerk counting once, and
+    added after the sleep estimate, which so never sees them. Their member jerks stay jerk
+    units, counted as jerks as before: a cluster describes jerks, it does not replace them."""
+    det = params.detection
+    jerks = units[units["kind"] == "jerk"]
+    member, clusters = jerk_clusters(
+        jerks["onset_s"],
+        jerks["offset_s"],
+        jerks["side"],
+        det.jerk_cluster_max_gap_s,
+        det.jerk_cluster_min_jerks,
+    )
+    units["jerks"] = np.zeros(len(units), dtype=int)
+    units["rate_per_s"] = np.full(len(units), np.nan)
+    if not len(clusters):
+        return units
+    # A cluster's members are consecutive jerks: its peak is the largest of theirs.
+    grouped = member[member >= 0]
+    starts = np.flatnonzero(np.diff(grouped, prepend=-1))
+    peaks = np.fmax.reduceat(jerks["peak_g"][member >= 0], starts)
+    onsets = clusters["onset_s"]
+    epoch = np.clip((onsets // sleep.epoch_s).astype(int), 0, len(in_bed) - 1)
+    added = Table(
+        {
+            "onset_s": onsets,
+            "offset_s": clusters["offset_s"],
+            "duration_s": clusters["offset_s"] - onsets,
+            "kind": np.full(len(clusters), "jerk_cluster", dtype=object),
+            "side": clusters["side"],
+            "parts": clusters["jerks"],
+            "clm": np.zeros(len(clusters), dtype=bool),
+            "peak_g": peaks,
+            "rotation_deg": np.full(len(clusters), np.nan),
+            "posture_change_deg": np.full(len(clusters), np.nan),
+            "series": np.full(len(clusters), -1),
+            "periodic": np.zeros(len(clusters), dtype=bool),
+            "imi_s": np.full(len(clusters), np.nan),
+            "asleep": asleep_at(sleep, onsets),
+            "in_bed": in_bed[epoch],
+            "hypnic": np.zeros(len(clusters), dtype=bool),
+            "jerks": clusters["jerks"],
+            "rate_per_s": clusters["rate_per_s"],
+        }
+    )
+    return Table.concat([units, added], units.columns).sorted_by("onset_s")
 
 
 def _per_epoch_mean(

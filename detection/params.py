@@ -92,6 +92,12 @@ class DetectionParameters:
     alma_max_burst_s: float = 0.5
     train_max_interval_cv: float = 0.35
     bilateral_vibration_window_s: float = 0.5
+    # Jerk clusters (benign sleep myoclonus of infancy: 1-5 jerks a second, for seconds):
+    # jerks whose onsets follow each other this closely, at least this many. Bursts under
+    # 0.5 s apart on a leg merge (same_leg_merge_gap_s), so resolved jerks come about 0.7 s
+    # or more apart: 1.5 s keeps a cluster of about one a second whole despite its jitter.
+    jerk_cluster_max_gap_s: float = 1.5
+    jerk_cluster_min_jerks: int = 3
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -152,6 +158,21 @@ class SleepParameters:
         return asdict(self)
 
 
+# Infants sleep in many short bouts across day and night, with no one sleep period: shorter
+# expected bouts, and no prior that the start and the end of a recording are wake.
+INFANT_SLEEP = {
+    "mean_sleep_bout_min": 8.0,
+    "mean_wake_bout_min": 2.0,
+    "early_weight": 0.0,
+    "late_weight": 0.0,
+}
+
+
+# Infants: bursts on a leg merge only this close (WASM's 0.5 s would fuse the 1-5/s jerks
+# of a myoclonus cluster into one "LM"); an infant's LM split by a pause is the cost.
+INFANT_MERGE_GAP_S = 0.1
+
+
 @dataclass(frozen=True)
 class ClockAlignmentParameters:
     """The second sensor's clock against the first's (detection/clock_alignment.py)."""
@@ -192,12 +213,13 @@ class AnalysisParameters:
     detection: DetectionParameters = field(default_factory=DetectionParameters)
     sleep: SleepParameters = field(default_factory=SleepParameters)
     clock: ClockAlignmentParameters = field(default_factory=ClockAlignmentParameters)
-    age_group: str = "adult"
+    age_group: str = "adult"  # adult, child or infant
     placement: str = "ankle"
 
     @property
     def plm_threshold(self) -> float:
-        if self.age_group == "child":
+        # Infants: no published PLM threshold of their own; the paediatric 5/h is used.
+        if self.age_group in ("child", "infant"):
             return self.rules.plm_threshold_child
         return self.rules.plm_threshold_adult
 
