@@ -26,9 +26,10 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--placement", choices=("ankle", "wrist"), default="ankle")
     parser.add_argument(
         "--age-group",
-        choices=("adult", "child"),
+        choices=("adult", "child", "infant"),
         default="adult",
-        help="sets the PLM index threshold: 15/h adults, 5/h children",
+        help="sets the PLM index threshold: 15/h adults, 5/h children and infants; "
+        "infant: sleep in many short bouts, no one sleep period",
     )
     parser.add_argument(
         "--sleep-window",

@@ -20,7 +20,7 @@ from detection.grid import Grid, UnusableTimes, regularize
 from detection.movements import detect_movements, signals_of_legs
 from detection.night import NightScore, score_night
 from detection.parallel import in_background, on_own_thread
-from detection.params import RULE_SETS, AnalysisParameters
+from detection.params import INFANT_MERGE_GAP_S, INFANT_SLEEP, RULE_SETS, AnalysisParameters
 from detection.preprocess import LegSignals
 from detection.quality import long_gap_notes, saturation, sensor_faults
 from reports.atomic import write_files
@@ -94,6 +94,12 @@ def analyze(
         age_group=request.age_group,
         placement=request.placement,
     )
+    if request.age_group == "infant":  # many short bouts, no one sleep period
+        params = replace(
+            params,
+            sleep=replace(params.sleep, **INFANT_SLEEP),
+            rules=replace(params.rules, same_leg_merge_gap_s=INFANT_MERGE_GAP_S),
+        )
     if recordings is None:
         recordings = {
             side: read_recording(path, request.units, request.timezone)
