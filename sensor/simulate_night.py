@@ -16,6 +16,8 @@ SCENARIOS = {
     "lossy": "low rate, packet losses and disconnections",
     "hard": "small movements, noisy sensor, a restless bed partner, foot tremor",
     "cramps": "a healthy night with 2-4 nocturnal leg cramps, each followed by waking",
+    "infant": "an infant: sleep in 30-90 min bouts between 5-30 min awake, clusters of "
+    "brief jerks (benign sleep myoclonus) in sleep only, often on both legs",
 }
 
 
@@ -23,7 +25,7 @@ SCENARIOS = {
 class TruthEvent:
     onset_s: float
     duration_s: float
-    kind: str  # jerk, lm, movement, hft, alma, vibration
+    kind: str  # jerk, jerk_cluster (its jerks are events too), lm, movement, hft, alma, vibration
     side: str  # left, right, bilateral ("" for one unnamed sensor)
     amplitude: float = 0.0  # degrees of rotation (lm, movement), g (jerk, vibration)
     hypnic: bool = False
@@ -55,6 +57,8 @@ def plan_night(
 ) -> NightPlan:
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+    if scenario == "infant":
+        return _infant_night(hours, sides, rng)
     total = hours * 3600.0
     onset = rng.uniform(0.04, 0.09) * total
     offset = total - rng.uniform(0.03, 0.07) * total
@@ -103,6 +107,71 @@ def plan_night(
     plan.events.sort(key=lambda e: e.onset_s)
     _drop_overlaps(plan)
     return plan
+
+
+def _infant_night(hours: float, sides: list[str], rng: np.random.Generator) -> NightPlan:
+    """Sleep in 30-90 min bouts with 5-30 min awake between; in some sleep bouts, 5-20 min
+    of jerk clusters (a jerk 1-5 a second, irregularly, for 3-20 s, every 20-90 s)."""
+    total = hours * 3600.0
+    onset = rng.uniform(5, 20) * 60
+    sleeps: list[tuple[float, float]] = []
+    t = onset
+    while t < total - 20 * 60:  # a loop over sleep bouts
+        end = min(t + rng.uniform(30, 90) * 60, total - rng.uniform(3, 10) * 60)
+        sleeps.append((t, end))
+        t = end + rng.uniform(5, 30) * 60
+    bouts = [(a[1], b[0]) for a, b in zip(sleeps[:-1], sleeps[1:])]
+    plan = NightPlan(hours, onset, sleeps[-1][1], bouts)
+    plan.lm_degrees = (rng.uniform(3, 8), rng.uniform(15, 35))
+    plan.wake_gap_s = float(rng.uniform(6, 40))
+    plan.posture_every_s = (rng.uniform(600, 1500), rng.uniform(2400, 4800))
+    legs = sides if sides else [""]
+    _restlessness(plan, [(0.0, onset), (plan.sleep_offset_s, total), *bouts], legs, rng)
+    clusters = [_jerk_clusters(a, b, legs, rng) for a, b in sleeps if rng.uniform() < 0.8]
+    busy = [(c.onset_s - 5, c.onset_s + c.duration_s + 5) for run in clusters for c in run]
+    # Other sleep events keep clear of the clusters: the truth stays unambiguous.
+    _posture_changes(plan, legs, len(legs) == 2, rng)
+    _isolated_lms(plan, legs, rng, per_hour=3.0)
+    plan.events = [e for e in plan.events if not any(a < e.onset_s + e.duration_s and
+                   e.onset_s < b for a, b in busy)]
+    plan.events.sort(key=lambda e: e.onset_s)
+    _drop_overlaps(plan)
+    plan.events += [e for run in clusters for c in run for e in [c, *c.members]]
+    plan.events.sort(key=lambda e: e.onset_s)
+    return plan
+
+
+@dataclass
+class _Cluster(TruthEvent):
+    members: list[TruthEvent] = field(default_factory=list)
+
+
+def _jerk_clusters(
+    start: float, end: float, legs: list[str], rng: np.random.Generator
+) -> list[_Cluster]:
+    """5-20 min of clusters in one sleep bout, each cluster a truth event of its own."""
+    if end - start < 10 * 60:
+        return []
+    first = rng.uniform(start + 2 * 60, max(end - 8 * 60, start + 2 * 60))
+    stop = min(first + rng.uniform(5, 20) * 60, end - 60)
+    bilateral = 0.6 if len(legs) == 2 else 0.0
+    found: list[_Cluster] = []
+    t = first
+    while t < stop:  # a loop over clusters
+        rate = rng.uniform(1, 5)
+        length = rng.uniform(3, 20)
+        side = "bilateral" if rng.uniform() < bilateral else _side(legs, rng)
+        members, jt = [], t
+        while jt < t + length:  # a loop over jerks: irregular (gamma, CV 0.5), no rhythm
+            members.append(
+                TruthEvent(jt, rng.uniform(0.07, 0.2), "jerk", side, rng.uniform(0.1, 0.5))
+            )
+            jt += max(rng.gamma(4.0, 0.25) / rate, 0.25)
+        last = members[-1]
+        duration = last.onset_s + last.duration_s - t
+        found.append(_Cluster(t, duration, "jerk_cluster", side, len(members), members=members))
+        t += duration + rng.uniform(20, 90)
+    return found
 
 
 def _wake_bouts(onset: float, offset: float, rng: np.random.Generator) -> list[tuple[float, float]]:
