@@ -235,7 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenario",
         default="plmd-moderate",
         help="hinge: healthy, plmd-moderate, plmd-severe, myoclonus, alternating, bilateral, "
-        "lossy, hard; stages: plmd-moderate, plmd-severe, healthy-restless, myoclonus, "
+        "lossy, hard, cramps, infant; stages: plmd-moderate, plmd-severe, healthy-restless, "
+        "myoclonus, "
         "two-legs, lossy, noisy, rls, still-wake",
     )
     simulate.add_argument("--gzip", action="store_true", help="write .csv.gz")
