@@ -129,7 +129,9 @@ def main() -> None:
                     night = os.path.join(work, f"{family}-{scenario}-{seed}")
                     _, inputs = simulate_night(family, night, args.hours, seed, scenario, args.rate)
                     out = os.path.join(night, "out")
-                    analyze(AnalyzeRequest(inputs, out, report=False))
+                    # The infant night is analyzed as a user would: --age-group infant.
+                    age = "infant" if scenario == "infant" else "adult"
+                    analyze(AnalyzeRequest(inputs, out, report=False, age_group=age))
                     figures = evaluate(out, os.path.join(night, "truth.json"))
                     rows.append({"family": family, "scenario": scenario, "seed": seed, **figures})
                     print(_line(rows[-1]), file=sys.stderr, flush=True)
