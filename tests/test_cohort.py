@@ -65,6 +65,10 @@ def assert_tables_equal_the_csvs(out):
         assert len(frame) == sum(len(pd.read_csv(out / n / f"{name}.csv")) for n in ok)
 
 
+def test_every_column_of_the_contract_has_its_type():
+    assert list(EVENT_TYPES) == EVENT_COLUMNS and list(EPOCH_TYPES) == EPOCH_COLUMNS
+
+
 def test_cohort_tables_equal_the_per_night_csvs(nights, tmp_path):
     root = cohort_of(nights, tmp_path / "cohort")
     out = tmp_path / "out"
