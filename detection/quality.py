@@ -43,15 +43,34 @@ def _runs(mask: np.ndarray, min_length: int) -> tuple[np.ndarray, np.ndarray]:
     return starts[long], stops[long]
 
 
-def _block_extremes(xyz: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per axis, the lowest and highest value of each whole block: (blocks, 3) each."""
+PRECHECK_STRIDE = 16  # one float32 in 16: one cache line in 16 of a night's samples
+
+
+def _block_extremes(
+    xyz: np.ndarray, block: int, edge: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per axis, the lowest and highest value of each whole block: (blocks, 3) each, exact
+    wherever an axis could be constant or at full scale (`edge`); elsewhere the extremes of
+    every PRECHECK_STRIDE-th sample, which already show the block varies and is not pinned
+    (all the fault rules ask). Reading all of a night's samples cost 13 ms of a 0.5 s run."""
     count = len(xyz) // block
     low = np.empty((count, 3), dtype=np.float32)
     high = np.empty((count, 3), dtype=np.float32)
+    stride = PRECHECK_STRIDE if block >= 2 * PRECHECK_STRIDE else 1
     for axis in range(3):  # one axis at a time: columns are contiguous
         blocks = xyz[: count * block, axis].reshape(count, block)
-        low[:, axis] = blocks.min(axis=1)
-        high[:, axis] = blocks.max(axis=1)
+        low[:, axis] = blocks[:, ::stride].min(axis=1)
+        high[:, axis] = blocks[:, ::stride].max(axis=1)
+    if stride == 1:
+        return low, high
+    could = (low == high).any(axis=1)
+    if edge is not None:
+        could |= ((low >= edge) | (high <= -edge)).any(axis=1)
+    rows = np.flatnonzero(could)
+    for axis in range(3):  # the exact extremes where they decide
+        blocks = xyz[: count * block, axis].reshape(count, block)[rows]
+        low[rows, axis] = blocks.min(axis=1)
+        high[rows, axis] = blocks.max(axis=1)
     return low, high
 
 
@@ -75,7 +94,7 @@ def sensor_faults(
     block = max(int(round(rate_hz)), 1)
     if len(xyz) < 2 * block:
         return np.empty((0, 2), dtype=np.intp), []
-    low, high = _block_extremes(xyz, block)
+    low, high = _block_extremes(xyz, block, 0.995 * range_g if range_g else None)
     usable = np.ones(len(low), dtype=bool)
     if not valid.all():  # gap samples repeat the value before the gap: not the sensor's
         usable = valid[: len(low) * block].reshape(len(low), block).all(axis=1)

@@ -93,3 +93,28 @@ def test_a_one_day_glitch_does_not_stretch_a_short_file(tmp_path, where):
     summary, _, warnings = analyze(short, tmp_path)
     assert summary["recording"]["duration_h"] == pytest.approx(0.3, abs=0.01)
     assert "corrupted stamps" in warnings
+
+
+def test_block_extremes_decide_as_the_exact_ones_do():
+    """The strided pre-check may leave inexact extremes only where they decide nothing:
+    every fault rule's verdict matches the exact per-block extremes."""
+    from detection.quality import _block_extremes
+
+    rng = np.random.default_rng(5)
+    rate, blocks = 100, 600
+    xyz = rng.normal(0, 0.003, (rate * blocks, 3)).astype(np.float32)
+    xyz[10_000:40_000] = np.float32(0.25)  # stuck
+    xyz[45_000:47_000, 1] = np.float32(8.0)  # one axis pinned
+    xyz[50_000:52_000] = np.float32(-8.0)  # all pinned
+    xyz[52_000:60_000, 2] = np.round(xyz[52_000:60_000, 2], 1)  # coarse, often constant
+    xyz = np.asfortranarray(xyz)
+    edge = 0.995 * 8.0
+    low, high = _block_extremes(xyz, rate, edge)
+    exact = xyz.reshape(blocks, rate, 3)
+    true_low, true_high = exact.min(axis=1), exact.max(axis=1)
+    np.testing.assert_array_equal(low == high, true_low == true_high)
+    np.testing.assert_array_equal(
+        (low >= edge) | (high <= -edge), (true_low >= edge) | (true_high <= -edge)
+    )
+    constant = true_low == true_high
+    np.testing.assert_array_equal(low[constant], true_low[constant])
