@@ -13,6 +13,18 @@ PARAMS = AnalysisParameters()
 HOUR = 3600.0
 
 
+def complete(events: pd.DataFrame, peak: float = 0.2, posture_deg: float = 30.0):
+    """Fill in the columns these tests do not vary: offsets from durations, one unnamed
+    sensor, a 10 degree tilt, and a posture change on every large movement."""
+    events["offset_s"] = events["onset_s"] + events["duration_s"]
+    for name, value in (("side", ""), ("peak_g", peak), ("rotation_deg", 10.0)):
+        if name not in events:
+            events[name] = value
+    if "posture_change_deg" not in events:
+        events["posture_change_deg"] = np.where(events["kind"] == "movement", posture_deg, 0.0)
+    return events
+
+
 def test_the_shank_axis_is_perpendicular_to_the_lying_postures():
     # Turning in bed rolls the leg about its long axis (here z): gravity stays in the x-y plane.
     postures = np.array([[1.0, 0, 0], [0, 1.0, 0], [-0.7, 0.7, 0.05]])
@@ -46,11 +58,7 @@ def test_in_bed_plm_index_known_answer():
     train = 2 * HOUR + 25.0 * np.arange(120)
     rows += [(t, 2.0, "lm") for t in train]
     events = pd.DataFrame(rows, columns=["onset_s", "duration_s", "kind"])
-    events["offset_s"] = events["onset_s"] + events["duration_s"]
-    events["side"] = ""
-    events["peak_g"] = 0.2
-    events["rotation_deg"] = 10.0
-    events["posture_change_deg"] = np.where(events["kind"] == "movement", 30.0, 0.0)
+    complete(events)
     seconds = np.arange(int(duration))
     orientation = np.zeros((len(seconds), 3))
     orientation[seconds < 1800] = [0, 0, 1.0]  # shank upright
@@ -86,11 +94,7 @@ def test_the_assessment_explains_the_in_bed_index_and_warns_of_early_plms():
     duration = 8 * HOUR
     train = 300.0 + 25.0 * np.arange(100)  # periodic from the fifth minute
     events = pd.DataFrame({"onset_s": train, "duration_s": 2.0, "kind": "lm"})
-    events["offset_s"] = events["onset_s"] + 2.0
-    events["side"] = ""
-    events["peak_g"] = 0.2
-    events["rotation_deg"] = 10.0
-    events["posture_change_deg"] = 0.0
+    complete(events)
     loss = np.zeros(int(duration) + 1)
     score = score_night(events, duration, np.empty((0, 2)), loss, np.zeros(480), False, PARAMS)
     statements = " ".join(assessment(score, PARAMS)["statements"])
@@ -106,11 +110,7 @@ def test_jerks_while_awake_are_counted_apart_and_said_plainly():
     rows += [(t, 15.0, "movement") for t in np.arange(3 * HOUR, 3 * HOUR + 900, 60.0)]  # awake
     rows += [(t, 0.2, "jerk") for t in np.arange(5 * HOUR, 5 * HOUR + 600, 30.0)]  # 20 asleep
     events = pd.DataFrame(rows, columns=["onset_s", "duration_s", "kind"]).sort_values("onset_s")
-    events["offset_s"] = events["onset_s"] + events["duration_s"]
-    events["side"] = ""
-    events["peak_g"] = 0.3
-    events["rotation_deg"] = 10.0
-    events["posture_change_deg"] = np.where(events["kind"] == "movement", 30.0, 0.0)
+    complete(events, peak=0.3)
     loss = np.zeros(int(duration) + 1)
     score = score_night(events, duration, np.empty((0, 2)), loss, np.zeros(480), False, PARAMS)
     assert score.counts["jerk_in_wake"] >= 100 and score.counts["jerk_in_sleep"] >= 15
@@ -133,11 +133,7 @@ def test_sitting_still_before_bed_is_trimmed_even_when_it_passes_for_sleep():
     rows = [(t, 2.0, "lm") for t in 60.0 + 25.0 * np.arange(100)]  # while upright
     rows += [(t, 15.0, "movement") for t in (4 * HOUR,)]  # turning over
     events = pd.DataFrame(rows, columns=["onset_s", "duration_s", "kind"])
-    events["offset_s"] = events["onset_s"] + events["duration_s"]
-    events["side"] = ""
-    events["peak_g"] = 0.2
-    events["rotation_deg"] = 10.0
-    events["posture_change_deg"] = np.where(events["kind"] == "movement", 60.0, 0.0)
+    complete(events, posture_deg=60.0)
     seconds = np.arange(int(duration))
     orientation = np.zeros((len(seconds), 3))
     orientation[seconds < 2700] = [0, 0, 1.0]  # shank upright
@@ -157,10 +153,7 @@ def test_a_gap_on_one_leg_takes_the_other_legs_events_out_too():
     duration = 6 * HOUR
     left = 0.5 * HOUR + 30.0 * np.arange(int(5 * HOUR / 30))
     events = pd.DataFrame({"onset_s": left, "duration_s": 2.0, "kind": "lm", "side": "left"})
-    events["offset_s"] = events["onset_s"] + 2.0
-    events["peak_g"] = 0.2
-    events["rotation_deg"] = 10.0
-    events["posture_change_deg"] = 0.0
+    complete(events)
     gaps = np.array([[1.5 * HOUR, 2.5 * HOUR]])
     loss = seconds_lost(gaps, int(duration) + 1)
     score = score_night(events, duration, gaps, loss, np.zeros(360), True, PARAMS)
@@ -172,11 +165,7 @@ def test_a_gap_on_one_leg_takes_the_other_legs_events_out_too():
 def test_epochs_table_agrees_with_the_summary_over_gaps_and_a_short_last_minute():
     duration = 5 * HOUR + 30  # an odd number of epochs: the last minute holds one
     events = pd.DataFrame({"onset_s": [600.0], "duration_s": [2.0], "kind": ["lm"]})
-    events["offset_s"] = events["onset_s"] + 2.0
-    events["side"] = ""
-    events["peak_g"] = 0.2
-    events["rotation_deg"] = 10.0
-    events["posture_change_deg"] = 0.0
+    complete(events)
     gaps = np.array([[1 * HOUR, 4 * HOUR]])
     loss = seconds_lost(gaps, int(duration) + 1)
     score = score_night(events, duration, gaps, loss, np.zeros(301), False, PARAMS)
@@ -218,11 +207,7 @@ def test_a_given_window_decides_the_early_warning_and_the_confidence():
     duration = 8 * HOUR
     train = 300.0 + 25.0 * np.arange(100)  # periodic from the fifth minute...
     events = pd.DataFrame({"onset_s": train, "duration_s": 2.0, "kind": "lm"})
-    events["offset_s"] = events["onset_s"] + 2.0
-    events["side"] = ""
-    events["peak_g"] = 0.2
-    events["rotation_deg"] = 10.0
-    events["posture_change_deg"] = 0.0
+    complete(events)
     loss = np.zeros(int(duration) + 1)
     window = (1 * HOUR, 7 * HOUR)  # ...but lights went out an hour in
     score = score_night(
