@@ -5,18 +5,21 @@ evidence of one epoch is weak on its own (a quiet minute happens in wake, an LM 
 Forward-backward smoothing weighs each epoch's evidence against its neighbours' through the
 bout lengths, and gives a probability of sleep per epoch (`p_sleep`) rather than a bare
 label, from which the night's confidence follows. Its few numbers (SleepParameters) are
-interpretable and were tuned on seeds of two independently built simulators.
+interpretable and were tuned on training seeds of two independently built simulators and on
+nights written as movements (benchmarks/tune_sleep.py).
 
 The evidence per epoch is the log-odds of wake from what differs between wake with
 fidgeting and sleep with periodic movements:
 - large body movements and posture changes (strong evidence of wake);
 - the irregularity of the intervals between movements: PLMS trains are regular (interval
   CV 0.1-0.3); fidgeting is irregular, Poisson-like (the SD of the log-interval of
-  exponential intervals is 1.28, of PLMS trains about 0.2);
+  exponential intervals is 1.28, of PLMS trains about 0.2). Signed: a regular train of alike
+  movements speaks for sleep, which is why restless legs awake pass for it;
 - how much the size and the duration vary from one movement to the next;
 - how much quicker a movement is than the night's typical LM;
 - a quiet epoch is mild evidence of sleep.
-The position in the night enters through the model: a recording starts and ends awake.
+- the position in the night: evidence of wake fading over the first minutes (sleep
+  latency) and rising over the last (final awakening), and the model's start and end awake.
 """
 
 from __future__ import annotations
