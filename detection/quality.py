@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from detection.filters import true_runs
+
 FULL_SCALES_G = (2.0, 4.0, 8.0, 16.0, 32.0)
 
 
@@ -37,8 +39,7 @@ AXES = "xyz"
 
 def _runs(mask: np.ndarray, min_length: int) -> tuple[np.ndarray, np.ndarray]:
     """Starts and stops of the runs of True in `mask` at least `min_length` long."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.view(np.int8), [0]])))
-    starts, stops = edges[::2], edges[1::2]
+    starts, stops = true_runs(mask)
     long = stops - starts >= min_length
     return starts[long], stops[long]
 

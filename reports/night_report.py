@@ -8,6 +8,7 @@ import platform
 
 import numpy as np
 
+from detection.filters import true_runs
 from detection.night import NightScore
 from detection.table import Table
 from reports import figures
@@ -51,12 +52,10 @@ def night_report_files(
     return {**{path: variants["wide"][0] for path, variants in shown.items()}, "report.html": html}
 
 
-def _spans(mask: np.ndarray, epoch_s: float) -> list[tuple[float, float]]:
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return [
-        (a * epoch_s, b * epoch_s)
-        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
-    ]
+def _spans(mask: np.ndarray, step_s: float) -> list[tuple[float, float]]:
+    """(start, end) in seconds of the runs of True in a mask of `step_s` steps."""
+    starts, ends = true_runs(np.asarray(mask, dtype=bool))
+    return [(float(a) * step_s, float(b) * step_s) for a, b in zip(starts, ends)]
 
 
 def _fmt(value, spec: str, missing: str = "n/a") -> str:
@@ -143,12 +142,6 @@ def _headline(summary: dict) -> str:
     return '<div class="cards">' + "".join(cards) + "</div>"
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, end) index pairs of the runs of True."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
-
-
 def _bars(spans: list[tuple[float, float]], total_s: float, kind: str) -> str:
     """Segments of a glance row, placed in percent of the night: they scale with the page."""
     return "".join(
@@ -164,18 +157,18 @@ def _glance(score: NightScore, summary: dict, local: LocalClock) -> str:
     minutes = score.minutes
     total_s = float(len(minutes) * 60) or 1.0
     sleep = summary["sleep"]
-    in_bed = _bars([(a * 60.0, b * 60.0) for a, b in _runs(minutes["in_bed"])], total_s, "bed")
+    in_bed = _bars(_spans(minutes["in_bed"], 60.0), total_s, "bed")
     asleep = minutes["asleep"].astype(bool)
     sure = asleep & (minutes["p_sleep"] > 0.8)
     sleep_bars = _bars(
-        [(a * 60.0, b * 60.0) for a, b in _runs(asleep & ~sure)], total_s, "unsure"
-    ) + _bars([(a * 60.0, b * 60.0) for a, b in _runs(sure)], total_s, "sure")
+        _spans(asleep & ~sure, 60.0), total_s, "unsure"
+    ) + _bars(_spans(sure, 60.0), total_s, "sure")
     units = score.units
     series = [
         (float(m["onset_s"].min()), float(m["offset_s"].max()))
         for _, m in units[units["series"] >= 0].groups("series")  # a loop over series
     ]
-    jerks = _bars([(a * 60.0, b * 60.0) for a, b in _runs(minutes["jerks"] > 0)], total_s, "jerks")
+    jerks = _bars(_spans(minutes["jerks"] > 0, 60.0), total_s, "jerks")
     gaps = [(float(a), float(b)) for a, b in summary["recording"]["data_gaps_s"]]
     n_jerks = int(summary["counts"]["jerk"])
     onset = sleep["onset_s"]
