@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.families import FAMILIES, simulate_night  # noqa: E402
-from detection.matching import match_onsets  # noqa: E402
+from sleepmove.detection.matching import match_onsets  # noqa: E402
 from sleepmove.pipeline import AnalyzeRequest, analyze  # noqa: E402
 from sleepmove.validate import validate_night  # noqa: E402
 

@@ -36,7 +36,7 @@ import pandas as pd
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.speed import compile_bytecode  # noqa: E402
-from sensor.simulate import SCENARIOS, simulate  # noqa: E402
+from sleepmove.sensor.simulate import SCENARIOS, simulate  # noqa: E402
 
 CLI = [sys.executable, "-m", "sleepmove.cli", "batch"]
 

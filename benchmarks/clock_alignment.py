@@ -28,9 +28,9 @@ import time
 
 import numpy as np
 
-from sensor.simulate import simulate_family
-from sensor.simulate_clock import ClockError, draw_clock_errors
 from sleepmove.pipeline import AnalyzeRequest, analyze
+from sleepmove.sensor.simulate import simulate_family
+from sleepmove.sensor.simulate_clock import ClockError, draw_clock_errors
 from sleepmove.validate import origin_of, validate_night
 
 NIGHTS = [("hinge", "alternating"), ("hinge", "bilateral"), ("stages", "two-legs")]

@@ -171,7 +171,7 @@ def gt3x_night(source_path: str, minutes: float) -> bytes:
     """The .gt3x's sample records one a second for `minutes`, in their order, repeated."""
     import io
 
-    from sensor.formats.gt3x import ACTIVITY, ACTIVITY2, record_table
+    from sleepmove.sensor.formats.gt3x import ACTIVITY, ACTIVITY2, record_table
 
     with zipfile.ZipFile(source_path) as archive:
         log = archive.read("log.bin")
@@ -253,7 +253,7 @@ def write_csv_of(device_path: str, csv_path: str) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from sensor.formats import read_recording
+    from sleepmove.sensor.formats import read_recording
 
     rec = read_recording(device_path)
     table = pa.table(

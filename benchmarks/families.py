@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from sensor.simulate import family_scenarios, simulate_family
+from sleepmove.sensor.simulate import family_scenarios, simulate_family
 
 FAMILIES = {family: list(scenarios) for family, scenarios in family_scenarios().items()}
 

@@ -28,15 +28,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.speed import FLOOR, best_of  # noqa: E402
-from sensor.simulate import simulate  # noqa: E402
+from sleepmove.sensor.simulate import simulate  # noqa: E402
 
 # The child: times one arrangement of parse and analysis inside one fresh process.
 CHILD = """
 import sys, threading, time
 import numpy as np, pyarrow as pa, pyarrow.csv as csv
-from detection.grid import regularize
-from detection.movements import detect_movements
-from detection.params import AnalysisParameters
+from sleepmove.detection.grid import regularize
+from sleepmove.detection.movements import detect_movements
+from sleepmove.detection.params import AnalysisParameters
 mode, path, folder = sys.argv[1:4]
 params = AnalysisParameters()
 time_s = np.load(folder + "/time.npy")
@@ -75,7 +75,7 @@ def save_samples(path: str, folder: str) -> None:
     """The night's samples as .npy, so the child's analysis starts without parsing."""
     import numpy as np
 
-    from sensor.readers import read_recording
+    from sleepmove.sensor.readers import read_recording
 
     recording = read_recording(path)
     np.save(os.path.join(folder, "time.npy"), recording.time_s)

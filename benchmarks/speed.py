@@ -32,13 +32,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from detection.grid import regularize  # noqa: E402
-from detection.movements import detect_movements  # noqa: E402
-from detection.night import score_night  # noqa: E402
-from detection.params import AnalysisParameters  # noqa: E402
-from sensor.readers import read_recording  # noqa: E402
-from sensor.simulate import simulate  # noqa: E402
+from sleepmove.detection.grid import regularize  # noqa: E402
+from sleepmove.detection.movements import detect_movements  # noqa: E402
+from sleepmove.detection.night import score_night  # noqa: E402
+from sleepmove.detection.params import AnalysisParameters  # noqa: E402
 from sleepmove.pipeline import AnalyzeRequest, StageClock, analyze, seconds_lost  # noqa: E402
+from sleepmove.sensor.readers import read_recording  # noqa: E402
+from sleepmove.sensor.simulate import simulate  # noqa: E402
 
 FLOOR = "import sys, pyarrow.csv as c\nfor p in sys.argv[1:]: c.read_csv(p)"
 SINGLE_BLAS = {"OPENBLAS_NUM_THREADS": "1"}
@@ -156,7 +156,7 @@ def linearity(work: str, repeats: int) -> None:
 DECODE = {
     "cwa": "import sys, actfast\nactfast.read(sys.argv[1])",
     "bin": "import sys, actfast\nactfast.read(sys.argv[1])",
-    "gt3x": "import sys, zipfile\nfrom sensor.formats.gt3x import decode_log\n"
+    "gt3x": "import sys, zipfile\nfrom sleepmove.sensor.formats.gt3x import decode_log\n"
     "log = zipfile.ZipFile(sys.argv[1]).read('log.bin')\ndecode_log(log, 100.0, 256.0)",
     "csv": FLOOR,
 }

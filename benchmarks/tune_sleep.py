@@ -35,10 +35,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import sleepmove.pipeline as pipeline  # noqa: E402
 from benchmarks.families import FAMILIES, simulate_night  # noqa: E402
 from benchmarks.unit_nights import unit_night  # noqa: E402
-from detection.night import score_night  # noqa: E402
-from detection.params import AnalysisParameters  # noqa: E402
-from detection.sleep_model import EVIDENCE, epoch_features, evidence  # noqa: E402
-from sensor.annotations import read_reference  # noqa: E402
+from sleepmove.detection.night import score_night  # noqa: E402
+from sleepmove.detection.params import AnalysisParameters  # noqa: E402
+from sleepmove.detection.sleep_model import EVIDENCE, epoch_features, evidence  # noqa: E402
+from sleepmove.sensor.annotations import read_reference  # noqa: E402
 from sleepmove.validate import load_result, origin_of, reference_units, score_reference  # noqa: E402
 
 TRAIN_SEEDS = (1000, 1001, 1002)

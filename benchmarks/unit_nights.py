@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from detection.night import score_night
-from detection.params import AnalysisParameters
-from detection.table import Table
+from sleepmove.detection.night import score_night
+from sleepmove.detection.params import AnalysisParameters
+from sleepmove.detection.table import Table
 
 HOURS = 8.0
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from detection.params import ScoringRules
-from detection.table import Table
+from sleepmove.detection.params import ScoringRules
+from sleepmove.detection.table import Table
 
 LM_KINDS = ("lm", "movement")
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from detection.filters import MEAN_SPAN
-from detection.grid import Grid
-from detection.params import ClockAlignmentParameters
+from sleepmove.detection.filters import MEAN_SPAN
+from sleepmove.detection.grid import Grid
+from sleepmove.detection.params import ClockAlignmentParameters
 
 
 @dataclass

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from detection.filters import moving_mean_in_spans, ranges_index, span_means, true_runs
-from detection.parallel import in_background
-from detection.params import DetectionParameters
-from detection.preprocess import LegSignals
-from detection.table import Table
+from sleepmove.detection.filters import moving_mean_in_spans, ranges_index, span_means, true_runs
+from sleepmove.detection.parallel import in_background
+from sleepmove.detection.params import DetectionParameters
+from sleepmove.detection.preprocess import LegSignals
+from sleepmove.detection.table import Table
 
 KINDS = ("jerk", "lm", "movement", "hft", "alma")
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from detection.parallel import in_background
+from sleepmove.detection.parallel import in_background
 
 COMMON_RATES_HZ = np.array(
     [10, 12.5, 13, 20, 25, 26, 30, 50, 52, 60, 64, 100, 104, 128, 200, 208, 256, 400, 416]

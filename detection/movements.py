@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detection.events import (
+from sleepmove.detection.events import (
     classify,
     describe,
     find_bursts,
@@ -15,13 +15,13 @@ from detection.events import (
     merge_close,
     twitch_shown,
 )
-from detection.filters import block_mean, blockwise, ranges_index
-from detection.grid import Grid
-from detection.parallel import in_background
-from detection.params import DetectionParameters, ScoringRules
-from detection.preprocess import LegSignals, leg_signals, signals_at_rate
-from detection.table import Table
-from detection.trains import find_trains
+from sleepmove.detection.filters import block_mean, blockwise, ranges_index
+from sleepmove.detection.grid import Grid
+from sleepmove.detection.parallel import in_background
+from sleepmove.detection.params import DetectionParameters, ScoringRules
+from sleepmove.detection.preprocess import LegSignals, leg_signals, signals_at_rate
+from sleepmove.detection.table import Table
+from sleepmove.detection.trains import find_trains
 
 EVENT_COLUMNS = [
     "onset_s",

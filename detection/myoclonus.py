@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from detection.sleep import SleepResult
-from detection.table import Table
+from sleepmove.detection.sleep import SleepResult
+from sleepmove.detection.table import Table
 
 
 def hypnic_jerks(jerk_onsets_s: np.ndarray, sleep: SleepResult, window_s: float) -> np.ndarray:

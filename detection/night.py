@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detection.bilateral import combine_legs
-from detection.in_bed import in_bed_epochs
-from detection.indices import imi_distribution, per_hour, periodicity_index
-from detection.myoclonus import efm_proxy_spans, hypnic_jerks, jerk_clusters
-from detection.params import AnalysisParameters
-from detection.series import intervals, score_series
-from detection.sleep import SleepResult, asleep_at, estimate_sleep
-from detection.table import Table
+from sleepmove.detection.bilateral import combine_legs
+from sleepmove.detection.in_bed import in_bed_epochs
+from sleepmove.detection.indices import imi_distribution, per_hour, periodicity_index
+from sleepmove.detection.myoclonus import efm_proxy_spans, hypnic_jerks, jerk_clusters
+from sleepmove.detection.params import AnalysisParameters
+from sleepmove.detection.series import intervals, score_series
+from sleepmove.detection.sleep import SleepResult, asleep_at, estimate_sleep
+from sleepmove.detection.table import Table
 
 # Kinds in the sequence series are scored on; any that is no CLM ends a series.
 SERIES_KINDS = ("lm", "movement", "hft", "alma", "cramp")
@@ -330,7 +330,7 @@ def _minutes(
 
 
 def _empty_units() -> Table:
-    from detection.bilateral import UNIT_COLUMNS
+    from sleepmove.detection.bilateral import UNIT_COLUMNS
 
     units = Table({name: np.zeros(0) for name in UNIT_COLUMNS})
     units["kind"] = np.zeros(0, dtype=object)

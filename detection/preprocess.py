@@ -6,9 +6,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from detection.filters import block_mean, block_median, blockwise, moving_mean, rolling_rank
-from detection.parallel import in_background
-from detection.params import DetectionParameters
+from sleepmove.detection.filters import (
+    block_mean,
+    block_median,
+    blockwise,
+    moving_mean,
+    rolling_rank,
+)
+from sleepmove.detection.parallel import in_background
+from sleepmove.detection.params import DetectionParameters
 
 FLOOR_HOP_BLOCKS = 10  # the 5-minute noise floor is re-evaluated every 10 blocks (10 s)
 

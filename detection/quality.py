@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from detection.filters import true_runs
+from sleepmove.detection.filters import true_runs
 
 FULL_SCALES_G = (2.0, 4.0, 8.0, 16.0, 32.0)
 

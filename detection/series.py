@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from detection.params import ScoringRules
+from sleepmove.detection.params import ScoringRules
 
 
 def gap_between(gaps_s: np.ndarray, start_s: float, end_s: float) -> bool:

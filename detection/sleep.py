@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detection.params import SleepParameters
-from detection.sleep_model import epoch_features, sleep_probability, wake_log_odds
-from detection.table import Table
+from sleepmove.detection.params import SleepParameters
+from sleepmove.detection.sleep_model import epoch_features, sleep_probability, wake_log_odds
+from sleepmove.detection.table import Table
 
 
 @dataclass

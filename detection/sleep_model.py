@@ -27,8 +27,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from detection.params import SleepParameters
-from detection.table import Table
+from sleepmove.detection.params import SleepParameters
+from sleepmove.detection.table import Table
 
 MOVING_KINDS = ("lm", "movement", "cramp")
 LARGE_KINDS = ("movement", "cramp")  # a cramp wakes: large-movement evidence

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 
 import numpy as np
 
-CLOCK_UNIX, CLOCK_NAIVE, CLOCK_RELATIVE = "unix", "naive", "relative"
+from sleepmove.base.clock import CLOCK_RELATIVE, CLOCK_UNIX
 
 
 class ZonedClock(str):

@@ -18,9 +18,9 @@ from datetime import date
 
 import numpy as np
 
-from reports.html import escape, table
-from reports.ranktest import RankTest, mann_whitney_u
-from reports.readable import duration
+from sleepmove.reports.html import escape, table
+from sleepmove.reports.ranktest import RankTest, mann_whitney_u
+from sleepmove.reports.readable import duration
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from detection.table import Table  # noqa: E402
-from reports.readable import LocalClock  # noqa: E402
+from sleepmove.detection.table import Table  # noqa: E402
+from sleepmove.reports.readable import LocalClock  # noqa: E402
 
 # Okabe-Ito colours, each kind also with its own marker so grey print still separates them.
 KIND_STYLE = {

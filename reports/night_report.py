@@ -8,12 +8,12 @@ import platform
 
 import numpy as np
 
-from detection.filters import true_runs
-from detection.night import NightScore
-from detection.table import Table
-from reports import figures
-from reports.html import card, escape, page, picture, table
-from reports.readable import LocalClock, duration, glossary_html, number, term
+from sleepmove.detection.filters import true_runs
+from sleepmove.detection.night import NightScore
+from sleepmove.detection.table import Table
+from sleepmove.reports import figures
+from sleepmove.reports.html import card, escape, page, picture, table
+from sleepmove.reports.readable import LocalClock, duration, glossary_html, number, term
 
 LEG_NAME = {"left": "left", "right": "right", "bilateral": "both"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from reports.clock import CLOCK_RELATIVE, CLOCK_UNIX, display_zone
-from reports.html import escape
+from sleepmove.reports.clock import CLOCK_RELATIVE, CLOCK_UNIX, display_zone
+from sleepmove.reports.html import escape
 
 
 class LocalClock:

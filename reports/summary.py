@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from detection.night import NightScore
-from detection.params import AnalysisParameters
-from reports.clock import iso_time
+from sleepmove.detection.night import NightScore
+from sleepmove.detection.params import AnalysisParameters
+from sleepmove.reports.clock import iso_time
 
 CAVEATS = [
     "A motion sensor measures movement, not leg muscle activity (EMG): some EMG-scored leg "

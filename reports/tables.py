@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from detection.night import NightScore
-from detection.table import Table
-from reports.clock import iso_times
+from sleepmove.detection.night import NightScore
+from sleepmove.detection.table import Table
+from sleepmove.reports.clock import iso_times
 
 EVENT_COLUMNS = [
     "onset_s",

@@ -8,10 +8,10 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from reports import figures
-from reports.diary import DiaryEntry, change_dates, compare, diary_html, night_tags
-from reports.html import card, escape, page, picture, table
-from reports.readable import duration
+from sleepmove.reports import figures
+from sleepmove.reports.diary import DiaryEntry, change_dates, compare, diary_html, night_tags
+from sleepmove.reports.html import card, escape, page, picture, table
+from sleepmove.reports.readable import duration
 
 COLUMNS = [
     "night",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reports import figures
-from reports.html import card, escape, image, page, table
+from sleepmove.reports import figures
+from sleepmove.reports.html import card, escape, image, page, table
 
 
 def bland_altman_figure(detected: np.ndarray, reference: np.ndarray, stats: dict):

@@ -20,8 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from sensor.errors import InputError
-from sensor.recording import CLOCK_NAIVE, CLOCK_RELATIVE, CLOCK_UNIX, Recording
+from sleepmove.base.errors import InputError
+from sleepmove.sensor.recording import CLOCK_NAIVE, CLOCK_RELATIVE, CLOCK_UNIX, Recording
 
 STANDARD_GRAVITY = 9.80665
 TIME_NAMES = {"time", "timestamp", "t", "epoch", "datetime", "date", "unixtime", "ts", "clock"}
@@ -33,7 +33,7 @@ SNIFF_BYTES = 64 * 1024
 
 def read_recording(path: str, units: str = "auto", timezone: str | None = None) -> Recording:
     """Any format's recording (see sensor.formats, which finds the format by content)."""
-    from sensor.formats import read_recording as read_any  # it imports this module
+    from sleepmove.sensor.formats import read_recording as read_any  # it imports this module
 
     return read_any(path, units, timezone)
 

@@ -19,7 +19,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from sensor.protocols import metamotion, movesense, pinetime, polar, witmotion
+from sleepmove.base.atomic import write_file
+from sleepmove.sensor.protocols import metamotion, movesense, pinetime, polar, witmotion
 
 BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
 FIRMWARE_REVISION = "00002a26-0000-1000-8000-00805f9b34fb"
@@ -475,23 +476,9 @@ def write_recording_json(path: str, sessions: list[SessionStats], extra: dict) -
     written (disk full), the temporary is removed and `DiskFull` raised; the file named
     `path` is then the previous complete one."""
     record = {**extra, "sensors": [asdict(s) for s in sessions]}
-    data = json.dumps(record, indent=1).encode("utf-8")
-    temporary = path + ".partial"
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, path)
+        write_file(path, json.dumps(record, indent=1))
     except OSError as error:
-        try:
-            os.remove(temporary)  # a stray, and its blocks are what the next try needs
-        except OSError:
-            pass
         raise DiskFull(f"{path}: cannot write ({error.strerror or error})") from None
 
 

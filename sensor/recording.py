@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# How the time column relates to the wall clock.
-CLOCK_UNIX = "unix"  # absolute instants (Unix seconds, or ISO with a zone)
-CLOCK_NAIVE = "naive"  # wall-clock times without a zone (kept as written)
-CLOCK_RELATIVE = "relative"  # seconds from the start; no clock time known
+from sleepmove.base.clock import CLOCK_NAIVE, CLOCK_RELATIVE, CLOCK_UNIX
+
+__all__ = ["CLOCK_NAIVE", "CLOCK_RELATIVE", "CLOCK_UNIX", "Recording"]
 
 
 @dataclass

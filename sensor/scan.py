@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sensor.protocols import metamotion, movesense, pinetime, polar, witmotion
+from sleepmove.sensor.protocols import metamotion, movesense, pinetime, polar, witmotion
 
 PROTOCOLS = [
     (polar.SERVICE, "polar-pmd (recording supported)", ("polar",)),

@@ -9,9 +9,9 @@ from dataclasses import asdict
 
 import numpy as np
 
-from sensor.simulate_clock import ClockError
-from sensor.simulate_night import SCENARIOS, NightPlan, plan_night
-from sensor.simulate_signal import SensorPhysics, draw_physics, leg_signal
+from sleepmove.sensor.simulate_clock import ClockError
+from sleepmove.sensor.simulate_night import SCENARIOS, NightPlan, plan_night
+from sleepmove.sensor.simulate_signal import SensorPhysics, draw_physics, leg_signal
 
 NIGHT_START_UNIX = 1_741_991_400.0  # 2025-03-14 22:30 UTC; the seed moves it by days and minutes
 
@@ -142,7 +142,7 @@ def truth_record(plan: NightPlan, legs, start_unix, files, sensors, gaps, scenar
 
 def _family_stages():
     """The independently built family, imported only when asked for."""
-    from sensor.simulate_stages import STAGES_SCENARIOS, simulate_stages
+    from sleepmove.sensor.simulate_stages import STAGES_SCENARIOS, simulate_stages
 
     return STAGES_SCENARIOS, simulate_stages
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sensor.simulate_night import NightPlan
+from sleepmove.sensor.simulate_night import NightPlan
 
 G = 9.80665
 

@@ -16,9 +16,9 @@ import os
 
 import numpy as np
 
-from sensor.simulate_clock import ClockError
-from sensor.simulate_stages_night import PROFILES, build_night, side_of
-from sensor.simulate_stages_signal import (
+from sleepmove.sensor.simulate_clock import ClockError
+from sleepmove.sensor.simulate_stages_night import PROFILES, build_night, side_of
+from sleepmove.sensor.simulate_stages_signal import (
     LegRenderer,
     draw_gaps,
     draw_physics,

@@ -11,9 +11,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from sensor.errors import InputError
-from sensor.readers import table_layout, time_column
-from sensor.zones import zone_info
+from sleepmove.base.clock import CLOCK_RELATIVE, CLOCK_UNIX
+from sleepmove.base.errors import InputError
+from sleepmove.sensor.readers import table_layout, time_column
+from sleepmove.sensor.zones import zone_info
 
 # Module-level: functions here take a `timezone` argument, which shadows the module's name.
 UTC = timezone.utc
@@ -52,7 +53,7 @@ def layout(path: str) -> tuple[bool, str, list[str]] | None:
 
 def _device_format(path: str) -> bool:
     """Whether the file is in a format other than CSV (found by content, see sensor.formats)."""
-    from sensor.formats import csv_text, identify_quietly
+    from sleepmove.sensor.formats import csv_text, identify_quietly
 
     fmt = identify_quietly(path)
     return fmt is not None and fmt is not csv_text
@@ -62,7 +63,7 @@ def recording_span_h(path: str, timezone: str | None = None) -> float:
     """Hours from the first to the last sample, streaming only a CSV's time column (other
     formats are decoded whole: their files are compact, and their decoders fast)."""
     if _device_format(path):
-        from sensor.formats import read_recording
+        from sleepmove.sensor.formats import read_recording
 
         try:
             return read_recording(path, "auto", timezone).duration_s / 3600
@@ -117,7 +118,7 @@ def night_of(
 ) -> np.ndarray:
     """Night index: days since 1970 of the noon that opens each sample's night (local time:
     the recording's zone if known, else the computer's)."""
-    if clock == "unix":
+    if clock == CLOCK_UNIX:
         where = zone_info(zone) if zone else None
         start = datetime.fromtimestamp(float(seconds[0]), tz=UTC)
         offset = start.astimezone(where) if where else start.astimezone()
@@ -166,7 +167,7 @@ def split_nights(
     try:
         for batch in _reader(path, [time_col, *axes], has_header):
             seconds, clock = time_column(path, pa.chunked_array([batch.column(time_col)]), 0)
-            if clock == "relative":
+            if clock == CLOCK_RELATIVE:
                 raise InputError(
                     path,
                     "a multi-day recording without clock times",
@@ -175,7 +176,7 @@ def split_nights(
             nights = night_of(seconds, clock, noon_hour)
             stamps = pa.array(
                 (seconds * 1e9).astype("int64"),
-                pa.timestamp("ns", tz="UTC" if clock == "unix" else None),
+                pa.timestamp("ns", tz="UTC" if clock == CLOCK_UNIX else None),
             )
             table = pa.table(
                 {
@@ -213,15 +214,15 @@ def _split_device_file(
     about 0.7 GB of float32 samples), cut at noon, each with its clock and zone."""
     import pyarrow.parquet as pq
 
-    from sensor.formats import read_recording
+    from sleepmove.sensor.formats import read_recording
 
     recording = read_recording(path, "auto", zone)
-    if recording.clock == "relative":
+    if recording.clock == CLOCK_RELATIVE:
         raise InputError(path, "a multi-day recording without clock times")
     seconds = recording.time_s
     nights = night_of(seconds, recording.clock, noon_hour, recording.timezone)
     # Instants are kept in UTC and named with their zone; local clocks stay zone-less.
-    tz = (recording.timezone or "UTC") if recording.clock == "unix" else None
+    tz = (recording.timezone or "UTC") if recording.clock == CLOCK_UNIX else None
     os.makedirs(folder, exist_ok=True)
     edges = np.flatnonzero(np.diff(nights)) + 1
     slices = []

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone, tzinfo
 
 import numpy as np
 
-from sensor.errors import InputError
-from sensor.recording import CLOCK_NAIVE, CLOCK_UNIX, Recording
+from sleepmove.base.errors import InputError
+from sleepmove.sensor.recording import CLOCK_NAIVE, CLOCK_UNIX, Recording
 
 
 def check_zone(name: str) -> str:

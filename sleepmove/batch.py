@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sensor.errors import InputError
 from sleepmove import __version__
+from sleepmove.base.errors import InputError
 
 # A night skipped (a stub slice of a multi-day file) is done too: a rerun does not retry it.
 DONE_STATUSES = ("ok", "skipped")
@@ -60,7 +60,7 @@ def discover(inputs: list[str], out_dir: str) -> list[str]:
     """Recordings named by files, folders (searched recursively, through symbolic links) or
     glob patterns. A recording reached by two paths (a link beside its target) is one night
     (see `_fewer_links` for the path kept)."""
-    from sensor.formats import is_recording  # CSVs by name, other formats by content
+    from sleepmove.sensor.formats import is_recording  # CSVs by name, other formats by content
 
     found: dict[str, str] = {}  # real path -> the path that names it
     out = os.path.realpath(out_dir)
@@ -220,8 +220,8 @@ def run_task(task: NightTask) -> list[dict]:
     A failure is a row with its message. The rows and then the key are written last, so a
     task killed half way is simply done again.
     """
-    from reports.atomic import write_files
-    from sensor.split import LONGEST_NIGHT_H, recording_span_h
+    from sleepmove.base.atomic import write_files
+    from sleepmove.sensor.split import LONGEST_NIGHT_H, recording_span_h
 
     started = time.perf_counter()
     inputs = "; ".join(
@@ -253,8 +253,8 @@ def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[di
     shortest night analyzed, at a file's first or last day) is skipped with a note.
 
     Also each slice's share of the time, by its samples."""
-    from sensor.split import split_nights
     from sleepmove.pipeline import MIN_DURATION_S, SHORTEST_ALLOWED_S
+    from sleepmove.sensor.split import split_nights
 
     parts_dir = os.path.join(task.out_dir, "parts")
     side = next(iter(task.inputs))

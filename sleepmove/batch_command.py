@@ -13,8 +13,8 @@ import platform
 import sys
 import time
 
-from reports.atomic import write_files
 from sleepmove import __version__
+from sleepmove.base.atomic import write_files
 from sleepmove.batch import ROW_COLUMNS, discover, finished_rows, is_done, make_tasks, shard
 from sleepmove.runners import Progress, default_workers, run_dask, run_local
 
@@ -29,7 +29,7 @@ def options_of(args: argparse.Namespace) -> dict:
         "report": not args.no_report,
     }
     if args.timezone:  # only when given: a finished batch's nights keep their keys
-        from sensor.zones import check_zone
+        from sleepmove.sensor.zones import check_zone
 
         options["timezone"] = check_zone(args.timezone)
     if args.no_clock_alignment:  # likewise only when given

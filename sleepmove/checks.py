@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sensor.errors import InputError
+from sleepmove.base.errors import InputError
 
 # Every file `analyze` may write into its folder: only these are ever removed by a rerun.
 ANALYZE_OUTPUTS = (

@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     parser = build_parser()
     args = parser.parse_args(argv)
-    from sensor.errors import InputError
+    from sleepmove.base.errors import InputError
 
     try:
         if args.command == "analyze":
@@ -299,7 +299,7 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from sleepmove.prefetch import finish_reading, start_reading
 
     if args.timezone:
-        from sensor.zones import check_zone
+        from sleepmove.sensor.zones import check_zone
 
         check_zone(args.timezone)
     reading = start_reading(inputs, args.units, args.timezone)
@@ -335,7 +335,7 @@ def min_duration_option(args: argparse.Namespace) -> dict[str, float]:
     if args.min_duration is None:
         return {}
     if not args.min_duration >= 0:
-        from sensor.errors import InputError
+        from sleepmove.base.errors import InputError
 
         raise InputError("--min-duration", f"{args.min_duration:g}", expected="minutes >= 0")
     return {"min_duration_s": args.min_duration * 60.0}
@@ -364,7 +364,7 @@ def _headline(summary: dict, out: str, report: bool = False) -> str:
 def _scan(args: argparse.Namespace) -> int:
     import asyncio
 
-    from sensor.scan import scan
+    from sleepmove.sensor.scan import scan
 
     try:
         rows = asyncio.run(scan(args.seconds))
@@ -418,9 +418,9 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     for reference in args.reference:  # a loop over files
         if reference.lower().endswith((".edf", ".bdf")):
             require_extra("edfio", "edf", reference)
-    from reports.atomic import write_files
-    from reports.tables import to_csv
-    from reports.validation_report import validation_files
+    from sleepmove.base.atomic import write_files
+    from sleepmove.reports.tables import to_csv
+    from sleepmove.reports.validation_report import validation_files
     from sleepmove.validate import pooled, validate_night
 
     nights = [
@@ -456,7 +456,7 @@ def _plain(value):
 
 
 def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from sensor.simulate import family_scenarios, simulate_family
+    from sleepmove.sensor.simulate import family_scenarios, simulate_family
 
     scenarios = family_scenarios()[args.family]
     if args.scenario not in scenarios:

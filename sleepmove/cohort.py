@@ -22,6 +22,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from sleepmove.base.atomic import publishable
+
 NIGHT_COLUMN = "night"
 EVENT_TYPES: dict[str, pa.DataType] = {
     "onset_s": pa.float64(),
@@ -129,12 +131,10 @@ def _write_one(out_dir: str, name: str, types: dict[str, pa.DataType], nights: l
                 rows += pending_rows
         descriptor = os.open(temporary, os.O_RDONLY)
         try:
-            os.fsync(descriptor)  # on disk before the rename, as reports.atomic does
+            os.fsync(descriptor)  # on disk before the rename, as base.atomic does
         finally:
             os.close(descriptor)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes private files; results are not
+        publishable(temporary)
         os.replace(temporary, os.path.join(out_dir, f"{name}.parquet"))
     except BaseException:
         if os.path.exists(temporary):

@@ -14,8 +14,8 @@ import csv
 import re
 from datetime import date
 
-from reports.diary import DiaryEntry
-from sensor.errors import InputError
+from sleepmove.base.errors import InputError
+from sleepmove.reports.diary import DiaryEntry
 
 EXPECTED_HEADER = "a header with date, tag and optionally from"
 YES = {"yes", "y", "true", "1"}

@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from detection.bilateral import combine_legs
-from detection.grid import regularize
-from detection.movements import detect_movements
-from detection.night import SERIES_KINDS
-from detection.params import AnalysisParameters
-from detection.series import score_series
+from sleepmove.detection.bilateral import combine_legs
+from sleepmove.detection.grid import regularize
+from sleepmove.detection.movements import detect_movements
+from sleepmove.detection.night import SERIES_KINDS
+from sleepmove.detection.params import AnalysisParameters
+from sleepmove.detection.series import score_series
 
 WINDOW_S = 600.0
 

@@ -9,29 +9,34 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from detection.clock_alignment import (
+from sleepmove import __version__
+from sleepmove.base.atomic import write_files
+from sleepmove.base.errors import InputError
+from sleepmove.detection.clock_alignment import (
     ClockAlignment,
     Envelope,
     activity_envelope,
     align_grid,
     estimate_clock,
 )
-from detection.grid import Grid, UnusableTimes, regularize
-from detection.movements import detect_movements, signals_of_legs
-from detection.night import NightScore, score_night
-from detection.parallel import in_background, on_own_thread
-from detection.params import INFANT_MERGE_GAP_S, INFANT_SLEEP, RULE_SETS, AnalysisParameters
-from detection.preprocess import LegSignals
-from detection.quality import long_gap_notes, saturation, sensor_faults
-from reports.atomic import write_files
-from reports.clock import zoned
-from reports.summary import build_summary
-from reports.tables import epochs_table, events_table, to_csv
-from sensor.errors import InputError
-from sensor.readers import read_recording
-from sensor.recording import Recording
-from sensor.split import LONGEST_NIGHT_H
-from sleepmove import __version__
+from sleepmove.detection.grid import Grid, UnusableTimes, regularize
+from sleepmove.detection.movements import detect_movements, signals_of_legs
+from sleepmove.detection.night import NightScore, score_night
+from sleepmove.detection.parallel import in_background, on_own_thread
+from sleepmove.detection.params import (
+    INFANT_MERGE_GAP_S,
+    INFANT_SLEEP,
+    RULE_SETS,
+    AnalysisParameters,
+)
+from sleepmove.detection.preprocess import LegSignals
+from sleepmove.detection.quality import long_gap_notes, saturation, sensor_faults
+from sleepmove.reports.clock import zoned
+from sleepmove.reports.summary import build_summary
+from sleepmove.reports.tables import epochs_table, events_table, to_csv
+from sleepmove.sensor.readers import read_recording
+from sleepmove.sensor.recording import Recording
+from sleepmove.sensor.split import LONGEST_NIGHT_H
 from sleepmove.window import parse_sleep_window
 
 MIN_DURATION_S = 600.0
@@ -203,7 +208,7 @@ def analyze(
     }
     stages.lap("outputs")
     if request.report:
-        from reports.night_report import night_report_files  # matplotlib only when needed
+        from sleepmove.reports.night_report import night_report_files  # matplotlib only when needed
 
         files |= night_report_files(score, summary, list(grids), gaps, origin, clock)
         stages.lap("report")
@@ -281,7 +286,7 @@ def _grid(recording: Recording, params: AnalysisParameters, min_duration_s: floa
         raise InputError(path, error.problem, expected=error.expected) from None
     duration = grid.end_s - grid.start_s  # after clock resets are undone
     if duration < max(min_duration_s, SHORTEST_ALLOWED_S):
-        from sensor.formats import identify_quietly  # only when refusing: name the format
+        from sleepmove.sensor.formats import identify_quietly  # only when refusing: name the format
 
         fmt = identify_quietly(path)
         shown = f"{duration:.1f} s" if duration < 60 else f"{duration / 60:.1f} min"
@@ -409,6 +414,6 @@ def _mean_activity(per_leg: list[np.ndarray]) -> np.ndarray:
 
 
 def _iso_start(origin: float, clock: str) -> str | None:
-    from reports.clock import iso_time
+    from sleepmove.reports.clock import iso_time
 
     return iso_time(0.0, origin, clock)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from sensor.readers import read_recording, release_parse_memory
-from sensor.recording import Recording
+from sleepmove.sensor.readers import read_recording, release_parse_memory
+from sleepmove.sensor.recording import Recording
 
 
 def start_reading(

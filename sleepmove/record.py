@@ -10,9 +10,11 @@ import time
 
 import numpy as np
 
-from sensor.errors import InputError
-from sensor.protocols import witmotion
-from sensor.recorder import (
+from sleepmove.base.atomic import write_file
+from sleepmove.base.errors import InputError
+from sleepmove.live import LiveView, LiveWindow
+from sleepmove.sensor.protocols import witmotion
+from sleepmove.sensor.recorder import (
     CsvAppender,
     DiskFull,
     MetaMotionSession,
@@ -25,7 +27,6 @@ from sensor.recorder import (
     iso_now,
     write_recording_json,
 )
-from sleepmove.live import LiveView, LiveWindow
 
 LIVE_EVERY_S = 30.0  # the live view re-runs the detector this often (real seconds)
 EMULATED = {
@@ -105,8 +106,8 @@ class SimulatedClock:
 
 def simulated_night(scenario: str, hours: float, rate_hz: int, sides: list[str], seed: int):
     """The simulator's night: one sample source per leg, and the plan (the truth)."""
-    from sensor.simulate_night import plan_night
-    from sensor.simulate_signal import draw_physics, leg_signal
+    from sleepmove.sensor.simulate_night import plan_night
+    from sleepmove.sensor.simulate_signal import draw_physics, leg_signal
 
     rng = np.random.default_rng(seed)
     plan = plan_night(scenario, hours, [s for s in sides if s], rng)
@@ -149,14 +150,14 @@ async def record(args, script=None) -> dict:
     extra_kwargs: dict = {}
     emulators = []
     if args.emulate:
-        from sensor.ble.bumble_backend import BumbleClient, BumbleScanner, VirtualAir
-        from sensor.ble.emulated_others import (
+        from sleepmove.sensor.ble.bumble_backend import BumbleClient, BumbleScanner, VirtualAir
+        from sleepmove.sensor.ble.emulated_others import (
             EmulatedMetaMotion,
             EmulatedMovesense,
             EmulatedPineTime,
         )
-        from sensor.ble.emulated_polar import EmulatedPolar
-        from sensor.ble.emulated_witmotion import EmulatedWitMotion
+        from sleepmove.sensor.ble.emulated_polar import EmulatedPolar
+        from sleepmove.sensor.ble.emulated_witmotion import EmulatedWitMotion
 
         OTHER_EMULATORS = {
             "movesense": EmulatedMovesense,
@@ -305,7 +306,7 @@ def _write_truth(args, plan, sides, sessions, emulators) -> None:
     """The emulated night's truth, on the recording's clock, for `sleepmove validate`."""
     import json
 
-    from sensor.simulate import truth_record
+    from sleepmove.sensor.simulate import truth_record
 
     legs = sides if sides[0] else [""]
     files = {side or "single": f"{side or 'night'}.csv" for side in sides}
@@ -323,14 +324,7 @@ def _write_truth(args, plan, sides, sessions, emulators) -> None:
         plan, legs, sessions[0].offset_s, files, sensors, gaps, args.scenario, args.seed
     )
     path = os.path.join(args.out, "truth.json")
-    try:  # a temporary name and a rename: never half a truth.json
-        with open(path + ".partial", "w", encoding="utf-8") as handle:
-            json.dump(truth, handle, indent=1)
-        os.replace(path + ".partial", path)
-    except OSError:
-        if os.path.exists(path + ".partial"):
-            os.remove(path + ".partial")
-        raise
+    write_file(path, json.dumps(truth, indent=1))  # never half a truth.json
 
 
 def _status(stats: list[SessionStats], live: dict | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from sensor.errors import InputError
+from sleepmove.base.errors import InputError
 
 
 def find_summaries(folders: list[str]) -> dict[str, dict]:
@@ -50,9 +50,9 @@ def _load(path: str) -> dict:
 def write_trend(folders: list[str], out_dir: str, diary: str | None = None) -> int:
     """Write the trend report of the nights in `folders`; the diary, if any, is read and
     checked first, so a bad one stops the command before anything is written."""
-    from reports.atomic import write_files
-    from reports.trend import trend_files
+    from sleepmove.base.atomic import write_files
     from sleepmove.diary import read_diary
+    from sleepmove.reports.trend import trend_files
 
     entries = read_diary(diary) if diary is not None else None
     summaries = find_summaries(folders)

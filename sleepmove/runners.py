@@ -18,7 +18,7 @@ def run_task_on_one_core(
     """`run_task` for a worker that shares the machine with other nights: the analysis then
     keeps to its own thread, which a second one would only contend with, and the parse to
     its share of the cores (`parse_threads`); see `settle_worker`."""
-    from detection.parallel import use_threads
+    from sleepmove.detection.parallel import use_threads
 
     use_threads(False)
     settle_worker(parse_threads, pool_worker)
@@ -51,8 +51,8 @@ def settle_worker(parse_threads: int, keep_memory: bool) -> None:
     if pyarrow.cpu_count() != parse_threads:
         pyarrow.set_cpu_count(parse_threads)
     if keep_memory:
-        from sensor.readers import keep_parse_memory
         from sleepmove.memory import reuse_freed_memory
+        from sleepmove.sensor.readers import keep_parse_memory
 
         reuse_freed_memory()
         keep_parse_memory()
@@ -130,7 +130,7 @@ def run_dask(tasks: list[NightTask], address: str) -> Iterator[list[dict]]:
     try:
         from distributed import Client, as_completed
     except ImportError:
-        from sensor.errors import InputError
+        from sleepmove.base.errors import InputError
 
         raise InputError(
             "--scheduler", "Dask is not installed", expected="pip install 'sleepmove[cluster]'"

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sensor.errors import InputError
+from sleepmove.base.errors import InputError
 from sleepmove.batch import NightTask
 
 WHERE = "--sleep-log"

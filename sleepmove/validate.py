@@ -9,8 +9,9 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from detection.indices import periodicity_index
-from detection.matching import (
+from sleepmove.base.errors import InputError
+from sleepmove.detection.indices import periodicity_index
+from sleepmove.detection.matching import (
     agreement,
     bland_altman,
     classification,
@@ -18,11 +19,10 @@ from detection.matching import (
     match_onsets,
     onset_errors,
 )
-from detection.night import SERIES_KINDS
-from detection.params import RULE_SETS
-from detection.series import gap_between, intervals, score_series
-from sensor.annotations import Reference, read_reference
-from sensor.errors import InputError
+from sleepmove.detection.night import SERIES_KINDS
+from sleepmove.detection.params import RULE_SETS
+from sleepmove.detection.series import gap_between, intervals, score_series
+from sleepmove.sensor.annotations import Reference, read_reference
 
 KINDS = {"lm": "lm", "plm": "lm", "jerk": "jerk"}
 

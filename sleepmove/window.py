@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from reports.clock import display_zone
-from sensor.errors import InputError
+from sleepmove.base.clock import CLOCK_NAIVE, CLOCK_RELATIVE, CLOCK_UNIX
+from sleepmove.base.errors import InputError
+from sleepmove.reports.clock import display_zone
 
 WHERE = "--sleep-window"
 EXPECTED = "START,END as HH:MM, ISO datetimes or seconds from the start, e.g. 23:00,07:00"
@@ -29,7 +30,7 @@ def parse_sleep_window(text: str, origin_s: float, clock: str) -> tuple[float, f
 def _one(text: str, origin_s: float, clock: str, after: float | None) -> float:
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return float(text)
-    if clock == "relative":
+    if clock == CLOCK_RELATIVE:
         raise InputError(
             WHERE,
             f"clock time {text!r} given but the recording has no clock time",
@@ -51,16 +52,16 @@ def _one(text: str, origin_s: float, clock: str, after: float | None) -> float:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InputError(WHERE, f"not a time: {text!r}", expected=EXPECTED) from None
-    if clock == "unix" and moment.tzinfo is None:
+    if clock == CLOCK_UNIX and moment.tzinfo is None:
         # A zone-less time means the recording's clock (its zone, else the computer's).
         zone = display_zone(clock)
         moment = moment.replace(tzinfo=zone) if zone else moment.astimezone()
-    if clock == "naive" and moment.tzinfo is not None:
+    if clock == CLOCK_NAIVE and moment.tzinfo is not None:
         moment = moment.replace(tzinfo=None)
     return (moment - origin).total_seconds()
 
 
 def _as_datetime(origin_s: float, clock: str) -> datetime:
-    if clock == "unix":
+    if clock == CLOCK_UNIX:
         return datetime.fromtimestamp(origin_s, tz=timezone.utc).astimezone(display_zone(clock))
     return datetime(1970, 1, 1) + timedelta(seconds=origin_s)  # naive: the clock as written

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from sensor.simulate import simulate
+from sleepmove.sensor.simulate import simulate
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
@@ -27,7 +27,7 @@ def plm_night(tmp_path_factory) -> tuple[Path, dict]:
 def long_plm_night(tmp_path_factory) -> tuple[Path, dict]:
     """A whole 8-hour night of the independently built family: sleep latency and final
     awakening weigh as they do in real nights."""
-    from sensor.simulate_stages import simulate_stages
+    from sleepmove.sensor.simulate_stages import simulate_stages
 
     folder = tmp_path_factory.mktemp("long")
     truth = simulate_stages(str(folder), hours=8.0, rate_hz=25, seed=11, scenario="plmd-moderate")

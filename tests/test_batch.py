@@ -6,8 +6,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from sensor.simulate import simulate
 from sleepmove.cli import main
+from sleepmove.sensor.simulate import simulate
 
 TIMING = ["seconds"]
 
@@ -168,8 +168,8 @@ def test_inputs_that_do_not_exist_are_refused(tmp_path, capsys):
 
 def test_a_night_in_a_worker_process_keeps_to_one_thread(monkeypatch):
     # Workers run a night per core: the analysis's own background thread would contend.
-    from detection import parallel
     from sleepmove import runners
+    from sleepmove.detection import parallel
 
     monkeypatch.setattr(parallel, "_enabled", True)
     seen = []
@@ -188,7 +188,7 @@ def test_a_pool_worker_keeps_its_memory_for_the_next_night():
     import sys
 
     script = (
-        "import pyarrow, sensor.readers as r; from sleepmove.runners import settle_worker; "
+        "import pyarrow, sleepmove.sensor.readers as r; from sleepmove.runners import settle_worker; "
         "settle_worker(1, True); print(pyarrow.cpu_count(), r._keep_parse_memory)"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)

@@ -13,8 +13,8 @@ import time
 import pyarrow.parquet as pq
 import pytest
 
-from sensor.simulate import simulate
 from sleepmove.runners import _parent_alive
+from sleepmove.sensor.simulate import simulate
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 

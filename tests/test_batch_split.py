@@ -6,9 +6,9 @@ import time
 import pandas as pd
 import pytest
 
-import sensor.split
-from sensor.simulate import simulate
+import sleepmove.sensor.split
 from sleepmove.cli import main
+from sleepmove.sensor.simulate import simulate
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_a_stub_slice_is_skipped_with_a_note_and_the_rerun_splits_nothing(
     def no_split(*args, **kwargs):
         raise AssertionError("a finished multi-day file was split again")
 
-    monkeypatch.setattr(sensor.split, "split_nights", no_split)
+    monkeypatch.setattr(sleepmove.sensor.split, "split_nights", no_split)
     started = time.perf_counter()
     assert main(["batch", str(stub_file), "--out", str(out), "--workers", "1"]) == 0
     assert time.perf_counter() - started < 5.0

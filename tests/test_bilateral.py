@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from detection.bilateral import combine_legs
-from detection.params import AASM2012, WASM2016
+from sleepmove.detection.bilateral import combine_legs
+from sleepmove.detection.params import AASM2012, WASM2016
 
 
 def events(*rows):

@@ -9,9 +9,9 @@ pytest.importorskip("bumble")
 
 from bleak import BleakClient, BleakScanner  # noqa: E402
 
-from sensor.ble.bumble_backend import BumbleClient, BumbleScanner, VirtualAir  # noqa: E402
-from sensor.ble.emulated_polar import EmulatedPolar  # noqa: E402
-from sensor.protocols import polar  # noqa: E402
+from sleepmove.sensor.ble.bumble_backend import BumbleClient, BumbleScanner, VirtualAir  # noqa: E402
+from sleepmove.sensor.ble.emulated_polar import EmulatedPolar  # noqa: E402
+from sleepmove.sensor.protocols import polar  # noqa: E402
 
 
 def resting(first, count):
@@ -60,7 +60,7 @@ def test_scan_connect_configure_and_stream_a_polar_sensor():
 
 
 def test_scan_lists_supported_sensors_with_their_protocol():
-    from sensor.scan import protocol_of, scan
+    from sleepmove.sensor.scan import protocol_of, scan
 
     async def scenario():
         air = VirtualAir()

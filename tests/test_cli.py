@@ -262,7 +262,7 @@ def test_analyze_imports_pandas_never_and_matplotlib_only_for_the_report(
 
 
 def test_read_ahead_errors_reach_the_caller(tmp_path):
-    from sensor.errors import InputError
+    from sleepmove.base.errors import InputError
     from sleepmove.prefetch import start_reading
 
     future = start_reading({"": str(tmp_path / "missing.csv")}, "auto")[""]

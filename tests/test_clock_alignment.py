@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from detection.clock_alignment import Envelope, _pieces, estimate_clock
-from detection.params import ClockAlignmentParameters
+from sleepmove.detection.clock_alignment import Envelope, _pieces, estimate_clock
+from sleepmove.detection.params import ClockAlignmentParameters
 
 PARAMS = ClockAlignmentParameters()
 RATE = 20.0
@@ -124,9 +124,9 @@ def _bilateral(analysis) -> list[float]:
 def two_nights(tmp_path_factory):
     """One 2 h two-leg night at 25 Hz, simulated on the host's clock and with the right
     sensor on its own (offset, drift), each analyzed."""
-    from sensor.simulate import simulate
-    from sensor.simulate_clock import ClockError
     from sleepmove.pipeline import AnalyzeRequest, analyze
+    from sleepmove.sensor.simulate import simulate
+    from sleepmove.sensor.simulate_clock import ClockError
 
     root = tmp_path_factory.mktemp("clocks")
     out = {}
@@ -180,10 +180,10 @@ def test_leg_signals_computed_during_the_estimate_give_the_same_events():
     not), and computed again where the samples differ (a reset resamples the grid)."""
     from dataclasses import replace
 
-    from detection.grid import Grid
-    from detection.movements import detect_movements, signals_of_legs
-    from detection.params import AnalysisParameters
-    from detection.preprocess import signals_at_rate
+    from sleepmove.detection.grid import Grid
+    from sleepmove.detection.movements import detect_movements, signals_of_legs
+    from sleepmove.detection.params import AnalysisParameters
+    from sleepmove.detection.preprocess import signals_at_rate
 
     params = AnalysisParameters()
     rng = np.random.default_rng(3)

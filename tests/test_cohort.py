@@ -11,10 +11,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from reports.tables import EPOCH_COLUMNS, EVENT_COLUMNS
-from sensor.simulate import simulate
 from sleepmove.cli import main
 from sleepmove.cohort import EPOCH_TYPES, EVENT_TYPES, schema_of
+from sleepmove.reports.tables import EPOCH_COLUMNS, EVENT_COLUMNS
+from sleepmove.sensor.simulate import simulate
 
 TABLES = {"events": EVENT_TYPES, "epochs": EPOCH_TYPES}
 

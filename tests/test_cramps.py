@@ -5,9 +5,9 @@ import csv
 import numpy as np
 import pytest
 
-from detection.matching import match_onsets
-from sensor.simulate import simulate
+from sleepmove.detection.matching import match_onsets
 from sleepmove.pipeline import AnalyzeRequest, analyze
+from sleepmove.sensor.simulate import simulate
 
 
 def cramps_found(folder, scenario: str, seed: int, rate: float):

@@ -3,11 +3,11 @@
 import numpy as np
 import pandas as pd
 
-from detection.grid import regularize
-from detection.movements import detect_movements
-from detection.params import WASM2016, DetectionParameters
-from sensor.readers import read_recording
+from sleepmove.detection.grid import regularize
+from sleepmove.detection.movements import detect_movements
+from sleepmove.detection.params import WASM2016, DetectionParameters
 from sleepmove.pipeline import AnalyzeRequest, analyze
+from sleepmove.sensor.readers import read_recording
 from sleepmove.validate import validate_night
 
 
@@ -133,7 +133,7 @@ def test_reader_and_detector_agree_on_the_sample_rate(plm_night):
 
 
 def test_rotation_is_the_largest_angle_from_the_resting_vector_within_each_event():
-    from detection.events import _rotation_profile
+    from sleepmove.detection.events import _rotation_profile
 
     reference = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 2.0]])
     vectors = np.array([[0, 0, 1], [0, 1, 1], [0, 1, 0], [1, 0, 1.0]])  # 3 + 1 samples
@@ -144,7 +144,7 @@ def test_rotation_is_the_largest_angle_from_the_resting_vector_within_each_event
 
 
 def test_simulated_pairs_share_the_rate_unless_mixed_rates_are_asked_for(tmp_path):
-    from sensor.simulate import simulate
+    from sleepmove.sensor.simulate import simulate
 
     def rates(mixed):
         truth = simulate(
@@ -157,8 +157,8 @@ def test_simulated_pairs_share_the_rate_unless_mixed_rates_are_asked_for(tmp_pat
 
 
 def test_burst_edges_are_where_either_scale_shows_it_less_its_smoothing():
-    from detection.events import _tighten
-    from detection.preprocess import LegSignals
+    from sleepmove.detection.events import _tighten
+    from sleepmove.detection.preprocess import LegSignals
 
     n, rate = 400, 100.0
     envelope = np.zeros(n, dtype=np.float32)
@@ -187,7 +187,7 @@ def test_burst_edges_are_where_either_scale_shows_it_less_its_smoothing():
 
 
 def test_span_max_is_each_spans_maximum_up_to_the_last_sample():
-    from detection.events import span_max
+    from sleepmove.detection.events import span_max
 
     values = np.array([3, 1, 4, 1, 5, 9, 2, 6], dtype=np.float32)
     starts, ends = np.array([0, 2, 3, 5]), np.array([2, 3, 5, 8])  # touching; the last to the end

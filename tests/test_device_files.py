@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from benchmarks.device_files import build, flipped, stored_member_offset
-from sensor.formats import read_recording
 from sleepmove.cli import main
+from sleepmove.sensor.formats import read_recording
 
 MINUTES = 15
 

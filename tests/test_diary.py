@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.ranktest import mann_whitney_u
 from sleepmove.cli import main
+from sleepmove.reports.ranktest import mann_whitney_u
 
 # --- Mann-Whitney U: known answers ---
 
@@ -45,9 +45,9 @@ def test_rank_test_textbook_example_exact_and_normal(monkeypatch):
     assert (result.u, result.method) == (17.0, "exact")
     assert result.p == pytest.approx(1 / 9, abs=1e-12)
     # the normal approximation: mean 10, variance 5 * 4 * 10 / 12, continuity 0.5
-    import reports.ranktest
+    import sleepmove.reports.ranktest
 
-    monkeypatch.setattr(reports.ranktest, "EXACT_MAX", 0)
+    monkeypatch.setattr(sleepmove.reports.ranktest, "EXACT_MAX", 0)
     normal = mann_whitney_u(x, y)
     z = (17 - 10 - 0.5) / math.sqrt(5 * 4 * 10 / 12)
     assert normal.method == "normal"
@@ -172,9 +172,9 @@ def test_report_without_a_diary_has_an_empty_tags_column(nights, tmp_path):
 
 
 def test_tagged_nights_are_marked_in_the_figure(nights):
-    from reports.diary import night_tags
-    from reports.trend import _night_dates, nights_table, trend_figure
     from sleepmove.diary import read_diary
+    from sleepmove.reports.diary import night_tags
+    from sleepmove.reports.trend import _night_dates, nights_table, trend_figure
 
     diary = nights.parent / "diary.csv"
     diary.write_text(DIARY)
@@ -205,8 +205,8 @@ def test_the_page_marks_tagged_nights_and_lists_the_diary(diary_report):
 
 
 def test_a_change_splits_the_nights_into_before_and_after(diary_report):
-    from reports.diary import compare
-    from reports.trend import _night_dates, nights_table
+    from sleepmove.reports.diary import compare
+    from sleepmove.reports.trend import _night_dates, nights_table
 
     text = visible(diary_report)
     section = text[text.index("<h2>Before and after</h2>") :]
@@ -232,7 +232,7 @@ def test_a_change_splits_the_nights_into_before_and_after(diary_report):
         "in_bed": np.array([n[2] for n in NIGHTS]),
         "total_sleep_h": table["total_sleep_h"].to_numpy(float),
     }
-    from reports.diary import DiaryEntry
+    from sleepmove.reports.diary import DiaryEntry
 
     (result,) = compare(days, values, [DiaryEntry(date(2025, 3, 5), "x", True, 2)])
     assert result.before == [0, 1, 2, 3] and result.after == [4, 5, 6, 7]
@@ -242,7 +242,7 @@ def test_a_change_splits_the_nights_into_before_and_after(diary_report):
 
 
 def test_two_changes_are_never_mixed_in_one_comparison():
-    from reports.diary import DiaryEntry, compare
+    from sleepmove.reports.diary import DiaryEntry, compare
 
     days = [date(2025, 3, d) for d in range(1, 10)]
     values = {name: np.arange(9.0) for name in ("plm_index", "in_bed", "total_sleep_h")}
@@ -270,7 +270,7 @@ def test_nothing_in_the_page_advises_on_treatment(diary_report):
         "switch",
     ):
         assert words not in text, words
-    from reports.diary import CAVEAT
+    from sleepmove.reports.diary import CAVEAT
 
     assert "no advice on treatment" in CAVEAT
 

@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("bumble")
 
-from sensor.ble.emulated_polar import EmulatedPolar  # noqa: E402
-from sensor.protocols import polar  # noqa: E402
+from sleepmove.sensor.ble.emulated_polar import EmulatedPolar  # noqa: E402
+from sleepmove.sensor.protocols import polar  # noqa: E402
 
 
 def test_a_moving_legs_frame_is_split_to_fit_the_mtu_and_loses_nothing():

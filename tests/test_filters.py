@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from detection.filters import (
+from sleepmove.detection.filters import (
     block_mean,
     block_median,
     blockwise,
@@ -35,7 +35,7 @@ def test_moving_mean_span_by_span_equals_the_whole_signal_at_once(span, width, m
     # The interior is summed a span at a time: the same additions, so the same bits.
     values = np.random.default_rng(width).normal(size=211).astype(np.float32)
     whole = moving_mean(values, width)  # one span: MEAN_SPAN exceeds the length
-    monkeypatch.setattr("detection.filters.MEAN_SPAN", span)
+    monkeypatch.setattr("sleepmove.detection.filters.MEAN_SPAN", span)
     np.testing.assert_array_equal(moving_mean(values, width), whole)
     expected = [values[max(i - width // 2, 0) : i + width - width // 2].mean() for i in range(211)]
     np.testing.assert_allclose(whole, expected, rtol=2e-5, atol=2e-6)
@@ -45,7 +45,7 @@ def test_moving_mean_span_by_span_equals_the_whole_signal_at_once(span, width, m
 @pytest.mark.parametrize("n,block", [(10, 4), (12, 4), (7, 10), (101, 25), (103, 4)])
 def test_block_mean_and_median_match_numpy_per_block(n, block, span, monkeypatch):
     if span:
-        monkeypatch.setattr("detection.filters.MEAN_SPAN", span)
+        monkeypatch.setattr("sleepmove.detection.filters.MEAN_SPAN", span)
     values = np.random.default_rng(n).normal(size=n)
     blocks = [values[i : i + block] for i in range(0, n, block)]
     np.testing.assert_allclose(block_mean(values, block), [b.mean() for b in blocks])

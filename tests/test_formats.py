@@ -11,10 +11,18 @@ import zipfile
 import numpy as np
 import pytest
 
-from sensor.errors import InputError
-from sensor.formats import csv_text, cwa, geneactiv_bin, gt3x, identify, parquet, read_recording
-from sensor.zones import check_zone
+from sleepmove.base.errors import InputError
 from sleepmove.cli import main
+from sleepmove.sensor.formats import (
+    csv_text,
+    cwa,
+    geneactiv_bin,
+    gt3x,
+    identify,
+    parquet,
+    read_recording,
+)
+from sleepmove.sensor.zones import check_zone
 
 # --- builders ---------------------------------------------------------------------------
 
@@ -346,14 +354,14 @@ def test_unknown_timezone_is_one_clear_line(tmp_path, capsys):
 
 
 def _naive(local_s: np.ndarray):
-    from sensor.recording import Recording
+    from sleepmove.sensor.recording import Recording
 
     xyz = np.zeros((len(local_s), 3), np.float32, order="F")
     return Recording("n.csv", local_s.astype(float), xyz, "naive", "g")
 
 
 def test_wall_clock_across_the_autumn_change_keeps_its_duration():
-    from sensor.zones import apply_zone
+    from sleepmove.sensor.zones import apply_zone
 
     # Europe/Berlin, 2024-10-27: 03:00 CEST becomes 02:00 CET. Local times step back 1 h.
     start = 1729987200 + 1 * 3600  # 01:00 local (as if UTC)
@@ -366,7 +374,7 @@ def test_wall_clock_across_the_autumn_change_keeps_its_duration():
 
 
 def test_device_clock_across_the_spring_change_keeps_its_first_offset():
-    from sensor.zones import apply_zone
+    from sleepmove.sensor.zones import apply_zone
 
     # A device clock does not step: America/New_York, 2024-03-10, 02:00 EST -> 03:00 EDT.
     local = 1710028800 + np.arange(0, 6 * 3600, 1.0)  # from 00:00 local, 6 h
@@ -375,7 +383,7 @@ def test_device_clock_across_the_spring_change_keeps_its_first_offset():
 
 
 def test_output_clock_times_carry_the_zone(tmp_path):
-    from reports.clock import iso_time, zoned
+    from sleepmove.reports.clock import iso_time, zoned
 
     clock = zoned("unix", "Europe/Berlin")
     assert clock == "unix"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from detection.grid import estimate_rate, regularize
+from sleepmove.detection.grid import estimate_rate, regularize
 
 
 def test_jittered_stamps_are_resampled_at_the_nominal_rate():
@@ -83,7 +83,7 @@ def test_estimate_rate_ignores_gaps():
 
 
 def test_samples_sharing_a_stamp_are_spread_back_at_the_rate():
-    from detection.grid import _spread_shared_stamps
+    from sleepmove.detection.grid import _spread_shared_stamps
 
     stamps = np.array([0.0, 0.1, 0.1, 0.1, 0.2, 0.3, 0.3])
     spread = _spread_shared_stamps(stamps, 30.0)
@@ -106,7 +106,7 @@ SPANS = [1, 7, None]
 @pytest.mark.parametrize("span", SPANS)
 def test_resampling_equals_linear_interpolation_of_each_axis(span, monkeypatch):
     if span:
-        monkeypatch.setattr("detection.grid.RESAMPLE_SPAN", span)
+        monkeypatch.setattr("sleepmove.detection.grid.RESAMPLE_SPAN", span)
     rng = np.random.default_rng(3)
     t = np.sort(np.arange(2000) / 50.0 + rng.normal(0, 0.006, 2000))
     t[500:510] = t[500]  # a packet sharing one stamp
@@ -115,7 +115,7 @@ def test_resampling_equals_linear_interpolation_of_each_axis(span, monkeypatch):
     stamps_given = t.copy()
     grid = regularize(t, xyz, rate_hz=50.0)
     np.testing.assert_array_equal(t, stamps_given)  # the caller's stamps are left alone
-    from detection.grid import _spread_shared_stamps
+    from sleepmove.detection.grid import _spread_shared_stamps
 
     spread = _spread_shared_stamps(t - t[0], 50.0)
     grid_t = np.arange(grid.n) / 50.0
@@ -128,7 +128,7 @@ def test_resampling_equals_linear_interpolation_of_each_axis(span, monkeypatch):
 @pytest.mark.parametrize("span", SPANS)
 def test_resampling_reads_through_reordered_and_deduplicated_rows(span, monkeypatch):
     if span:
-        monkeypatch.setattr("detection.grid.RESAMPLE_SPAN", span)
+        monkeypatch.setattr("sleepmove.detection.grid.RESAMPLE_SPAN", span)
     # Two stamps out of order and a packet received twice: the grid interpolates the samples
     # in time order, once each, exactly as if they had arrived clean.
     rng = np.random.default_rng(4)
@@ -152,7 +152,7 @@ def _night(n=6000, rate=10.0, seed=5):
 
 
 def test_samples_further_apart_than_a_gap_are_refused_not_divided_by_zero():
-    from detection.grid import UnusableTimes
+    from sleepmove.detection.grid import UnusableTimes
 
     t, xyz = _night(600)
     with pytest.raises(UnusableTimes, match=r"sample rate too low.*median step 60 s"):
@@ -187,7 +187,7 @@ def test_a_clock_reset_is_not_taken_for_corrupted_stamps():
 @pytest.mark.parametrize("jump_s", [31 * 365.25 * 86400, 1e7])
 def test_the_grid_never_outgrows_its_samples(jump_s):
     # A clock that jumps for good: the grid would need millions of points per sample.
-    from detection.grid import GRID_EXTRA_POINTS, GRID_POINTS_PER_SAMPLE, UnusableTimes
+    from sleepmove.detection.grid import GRID_EXTRA_POINTS, GRID_POINTS_PER_SAMPLE, UnusableTimes
 
     t, xyz = _night()
     t[3000:] += jump_s

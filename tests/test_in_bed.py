@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detection.in_bed import in_bed_epochs, shank_axis, upright_epochs
-from detection.night import score_night
-from detection.params import AnalysisParameters
+from sleepmove.detection.in_bed import in_bed_epochs, shank_axis, upright_epochs
+from sleepmove.detection.night import score_night
+from sleepmove.detection.params import AnalysisParameters
 from sleepmove.pipeline import seconds_lost
 
 PARAMS = AnalysisParameters()
@@ -79,7 +79,7 @@ def test_in_bed_plm_index_known_answer():
 
 
 def test_the_flag_says_when_the_sleep_estimate_decides_the_plm_index():
-    from detection.night import estimate_drives_index
+    from sleepmove.detection.night import estimate_drives_index
 
     assert estimate_drives_index(20.0, 10.0)  # apart by half
     assert not estimate_drives_index(20.0, 18.0)  # a tenth
@@ -89,7 +89,7 @@ def test_the_flag_says_when_the_sleep_estimate_decides_the_plm_index():
 
 
 def test_the_assessment_explains_the_in_bed_index_and_warns_of_early_plms():
-    from reports.summary import assessment
+    from sleepmove.reports.summary import assessment
 
     duration = 8 * HOUR
     train = 300.0 + 25.0 * np.arange(100)  # periodic from the fifth minute
@@ -103,7 +103,7 @@ def test_the_assessment_explains_the_in_bed_index_and_warns_of_early_plms():
 
 
 def test_jerks_while_awake_are_counted_apart_and_said_plainly():
-    from reports.summary import assessment
+    from sleepmove.reports.summary import assessment
 
     duration = 8 * HOUR
     rows = [(t, 0.2, "jerk") for t in np.arange(3 * HOUR, 3 * HOUR + 900, 7.0)]  # 129 in 15 min
@@ -179,7 +179,7 @@ def test_epochs_table_agrees_with_the_summary_over_gaps_and_a_short_last_minute(
 
 def test_indices_need_enough_sleep_or_wake_to_stand_on():
     """All night fidgeting leaves minutes of 'sleep': no PLM index of 90/h from them."""
-    from reports.summary import assessment
+    from sleepmove.reports.summary import assessment
 
     duration = 8 * HOUR
     rng = np.random.default_rng(2)
@@ -202,7 +202,7 @@ def test_indices_need_enough_sleep_or_wake_to_stand_on():
 
 
 def test_a_given_window_decides_the_early_warning_and_the_confidence():
-    from reports.summary import assessment
+    from sleepmove.reports.summary import assessment
 
     duration = 8 * HOUR
     train = 300.0 + 25.0 * np.arange(100)  # periodic from the fifth minute...
@@ -220,7 +220,7 @@ def test_a_given_window_decides_the_early_warning_and_the_confidence():
 
 
 def test_a_sensor_that_started_late_is_said_and_orientation_comes_from_the_fuller_leg():
-    from detection.grid import Grid
+    from sleepmove.detection.grid import Grid
     from sleepmove.pipeline import _best_covered, _uneven_legs
 
     def grid(start_s, hours):

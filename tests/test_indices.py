@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detection.indices import imi_distribution, periodicity_index
-from detection.night import alternation_index
+from sleepmove.detection.indices import imi_distribution, periodicity_index
+from sleepmove.detection.night import alternation_index
 
 
 def test_ferri_periodicity_index_counts_runs_of_three_periodic_imis():

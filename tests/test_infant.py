@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from detection.myoclonus import jerk_clusters
-from sensor.simulate import simulate
 from sleepmove.cli import main
+from sleepmove.detection.myoclonus import jerk_clusters
+from sleepmove.sensor.simulate import simulate
 
 
 def test_clusters_from_hand_built_jerks():
@@ -53,7 +53,7 @@ def infant_night(tmp_path_factory):
 
 
 def test_infant_scenario_truth():
-    from sensor.simulate_night import plan_night
+    from sleepmove.sensor.simulate_night import plan_night
 
     plan = plan_night("infant", 6.0, ["left", "right"], np.random.default_rng(3))
     clusters = [e for e in plan.events if e.kind == "jerk_cluster"]

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from detection.myoclonus import efm_proxy_spans, hypnic_jerks
-from detection.sleep import SleepResult
+from sleepmove.detection.myoclonus import efm_proxy_spans, hypnic_jerks
+from sleepmove.detection.sleep import SleepResult
 
 
 def sleep_from(asleep):

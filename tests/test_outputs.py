@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import sleepmove.prefetch
-from sensor.simulate import simulate
 from sleepmove.cli import main
+from sleepmove.sensor.simulate import simulate
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def hide(monkeypatch, *prefixes):
 
 
 def test_record_emulate_without_the_emulator_extra(tmp_path, capsys, monkeypatch):
-    hide(monkeypatch, "bumble", "sensor.ble")
+    hide(monkeypatch, "bumble", "sleepmove.sensor.ble")
     out = tmp_path / "rec"
     code = main(["record", "--emulate", "polar-verity", "--duration", "1m", "--out", str(out)])
     assert code == 2

@@ -5,11 +5,11 @@ import threading
 import numpy as np
 import pytest
 
-from detection import parallel
-from detection.grid import regularize
-from detection.movements import detect_movements
-from detection.params import WASM2016, DetectionParameters
-from sensor.readers import read_recording
+from sleepmove.detection import parallel
+from sleepmove.detection.grid import regularize
+from sleepmove.detection.movements import detect_movements
+from sleepmove.detection.params import WASM2016, DetectionParameters
+from sleepmove.sensor.readers import read_recording
 
 
 @pytest.fixture(params=[True, False], ids=["threads", "no-threads"])

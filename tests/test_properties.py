@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sensor.errors import InputError
-from sensor.readers import read_recording
+from sleepmove.base.errors import InputError
+from sleepmove.sensor.readers import read_recording
 
 # HYPOTHESIS_EXAMPLES=5000 pytest tests/test_properties.py for a longer hunt.
 SETTINGS = settings(

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sensor.protocols import metamotion, movesense, pinetime, polar, witmotion
+from sleepmove.sensor.protocols import metamotion, movesense, pinetime, polar, witmotion
 
 MILLI_G = np.array(
     [

@@ -5,8 +5,8 @@ import gzip
 import numpy as np
 import pytest
 
-from sensor.errors import InputError
-from sensor.readers import read_recording
+from sleepmove.base.errors import InputError
+from sleepmove.sensor.readers import read_recording
 from tests.conftest import write
 
 
@@ -222,7 +222,7 @@ def test_large_finite_values_whose_sum_overflows_are_kept(tmp_path):
 def test_numeric_values_read_arrow_buffers_with_offsets_and_empty_fields(tmp_path):
     import pyarrow.csv as pacsv
 
-    from sensor.readers import numeric_values
+    from sleepmove.sensor.readers import numeric_values
 
     path = write(tmp_path / "holes.csv", "t,x\n1,0.5\n,1.5\n3,\n4,2.5\n")
     table = pacsv.read_csv(path)

@@ -5,8 +5,8 @@ import argparse
 import re
 from pathlib import Path
 
-from reports.tables import EPOCH_COLUMNS, EVENT_COLUMNS
 from sleepmove.cli import build_parser
+from sleepmove.reports.tables import EPOCH_COLUMNS, EVENT_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

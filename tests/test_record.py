@@ -13,10 +13,10 @@ import pytest
 
 pytest.importorskip("bumble")
 
-from sensor.protocols import movesense, polar  # noqa: E402
-from sensor.readers import read_recording  # noqa: E402
 from sleepmove.cli import build_parser  # noqa: E402
 from sleepmove.record import record  # noqa: E402
+from sleepmove.sensor.protocols import movesense, polar  # noqa: E402
+from sleepmove.sensor.readers import read_recording  # noqa: E402
 
 
 def args_for(out, *extra):
@@ -151,9 +151,9 @@ def test_two_sensors_with_a_link_drop_on_one(tmp_path):
 def test_too_small_an_mtu_shows_as_cut_frames(tmp_path):
     from bleak import BleakClient
 
-    from sensor.ble.bumble_backend import BumbleClient, VirtualAir
-    from sensor.ble.emulated_polar import EmulatedPolar
-    from sensor.recorder import CsvAppender, PolarSession, SessionStats
+    from sleepmove.sensor.ble.bumble_backend import BumbleClient, VirtualAir
+    from sleepmove.sensor.ble.emulated_polar import EmulatedPolar
+    from sleepmove.sensor.recorder import CsvAppender, PolarSession, SessionStats
 
     async def scenario():
         air = VirtualAir()
@@ -188,8 +188,8 @@ def test_too_small_an_mtu_shows_as_cut_frames(tmp_path):
 def test_a_sensor_that_never_appears_is_looked_for_until_the_end(tmp_path):
     from bleak import BleakClient
 
-    from sensor.ble.bumble_backend import BumbleClient, VirtualAir
-    from sensor.recorder import CsvAppender, PolarSession, SessionStats
+    from sleepmove.sensor.ble.bumble_backend import BumbleClient, VirtualAir
+    from sleepmove.sensor.recorder import CsvAppender, PolarSession, SessionStats
 
     async def scenario():
         air = VirtualAir()
@@ -260,7 +260,7 @@ def test_late_sensor_garbled_frames_and_a_refused_start(tmp_path):
 def test_disk_full_stops_cleanly_and_keeps_what_was_written(tmp_path, monkeypatch):
     import errno
 
-    from sensor import recorder
+    from sleepmove.sensor import recorder
 
     real_savetxt = recorder.np.savetxt
     calls = {"n": 0}
@@ -350,7 +350,7 @@ class MovesenseMidPacket:
 
 @pytest.mark.parametrize("replies", [True, False])
 def test_a_movesense_stop_keeps_the_packet_in_flight_whole(tmp_path, replies):
-    from sensor.recorder import CsvAppender, MovesenseSession, SessionStats
+    from sleepmove.sensor.recorder import CsvAppender, MovesenseSession, SessionStats
 
     async def stop_mid_packet():
         stats = SessionStats("x", "movesense", "", 52, 8)

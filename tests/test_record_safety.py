@@ -11,9 +11,9 @@ import pytest
 
 pytest.importorskip("bumble")
 
-from sensor.readers import read_recording  # noqa: E402
 from sleepmove.cli import build_parser, main  # noqa: E402
 from sleepmove.record import record  # noqa: E402
+from sleepmove.sensor.readers import read_recording  # noqa: E402
 
 
 def record_argv(out, duration="6m", speed="60", device="polar-verity"):
@@ -191,11 +191,11 @@ def test_a_really_full_disk(small_disk, capsys):
     assert sensor["state"] == "disk full"
     assert (out / "night.csv").read_bytes().endswith(b"\n")
     assert len(read_recording(str(out / "night.csv")).time_s) == sensor["samples"] > 0
-    assert not [p.name for p in out.iterdir() if p.name.endswith(".partial")]
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".partial")]
 
 
 def test_write_recording_json_on_a_full_disk_leaves_the_last_whole_file(tmp_path, monkeypatch):
-    from sensor.recorder import DiskFull, SessionStats, write_recording_json
+    from sleepmove.sensor.recorder import DiskFull, SessionStats, write_recording_json
 
     path = str(tmp_path / "recording.json")
     stats = [SessionStats("x", "polar-pmd", "", 52, 8, samples=10)]
@@ -204,7 +204,7 @@ def test_write_recording_json_on_a_full_disk_leaves_the_last_whole_file(tmp_path
     real_write = os.write
 
     def full(fd, data):
-        if os.readlink(f"/proc/self/fd/{fd}").endswith(".partial"):
+        if "/.partial-" in os.readlink(f"/proc/self/fd/{fd}"):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(fd, data)
 

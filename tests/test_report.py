@@ -162,8 +162,8 @@ def test_trend_report_refuses_a_folder_without_results(tmp_path, capsys):
 
 
 def test_side_raster_marks_each_movement_by_leg_at_its_place_in_its_series():
-    from detection.table import Table
-    from reports.figures import side_raster
+    from sleepmove.detection.table import Table
+    from sleepmove.reports.figures import side_raster
 
     units = Table(
         {
@@ -349,7 +349,7 @@ def dated_nights(two_leg_report, tmp_path_factory):
 def test_trend_has_a_date_axis_gaps_and_leaves_unreliable_periodicity_out(dated_nights):
     import matplotlib.dates as mdates
 
-    from reports.trend import nights_table, trend_figure
+    from sleepmove.reports.trend import nights_table, trend_figure
 
     folder, out = dated_nights
     summaries = {

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sensor.simulate import simulate
 from sleepmove.cli import main
+from sleepmove.sensor.simulate import simulate
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_a_one_day_glitch_does_not_stretch_a_short_file(tmp_path, where):
 def test_block_extremes_decide_as_the_exact_ones_do():
     """The strided pre-check may leave inexact extremes only where they decide nothing:
     every fault rule's verdict matches the exact per-block extremes."""
-    from detection.quality import _block_extremes
+    from sleepmove.detection.quality import _block_extremes
 
     rng = np.random.default_rng(5)
     rate, blocks = 100, 600

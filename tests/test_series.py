@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from detection.params import AASM2012, WASM2016
-from detection.series import intervals, score_series
+from sleepmove.detection.params import AASM2012, WASM2016
+from sleepmove.detection.series import intervals, score_series
 
 NO_GAPS = np.empty((0, 2))
 

@@ -10,8 +10,8 @@ import re
 import numpy as np
 import pytest
 
-from sensor.simulate_stages import STAGES_SCENARIOS, simulate_stages
-from sensor.simulate_stages_night import build_night, plm_series_of
+from sleepmove.sensor.simulate_stages import STAGES_SCENARIOS, simulate_stages
+from sleepmove.sensor.simulate_stages_night import build_night, plm_series_of
 
 HOURS, RATE = 1.0, 12.5
 TIME_PATTERNS = [

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detection.night import score_night
-from detection.params import AnalysisParameters
-from detection.sleep import estimate_sleep
-from detection.sleep_model import local_spread, movement_irregularity, sleep_probability
+from sleepmove.detection.night import score_night
+from sleepmove.detection.params import AnalysisParameters
+from sleepmove.detection.sleep import estimate_sleep
+from sleepmove.detection.sleep_model import local_spread, movement_irregularity, sleep_probability
 from sleepmove.pipeline import AnalyzeRequest, analyze, seconds_lost
 from sleepmove.validate import validate_night
 from sleepmove.window import parse_sleep_window

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detection.table import Table
-from reports.tables import to_csv
+from sleepmove.detection.table import Table
+from sleepmove.reports.tables import to_csv
 
 
 def test_rows_by_mask_and_by_number_columns_by_list():

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from detection.trains import find_trains
+from sleepmove.detection.trains import find_trains
 
 HFT = dict(freq_hz=(0.3, 4.0), max_burst_s=1.0, min_bursts=4, max_cv=0.35)
 ALMA = dict(freq_hz=(1.0, 6.0), max_burst_s=0.5, min_bursts=4, max_cv=0.35)

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from detection.grid import regularize
-from detection.matching import match_onsets
-from detection.movements import detect_movements
-from detection.params import AnalysisParameters
-from detection.preprocess import leg_signals
-from sensor.simulate_night import NightPlan, TruthEvent
-from sensor.simulate_signal import draw_physics, leg_signal
+from sleepmove.detection.grid import regularize
+from sleepmove.detection.matching import match_onsets
+from sleepmove.detection.movements import detect_movements
+from sleepmove.detection.params import AnalysisParameters
+from sleepmove.detection.preprocess import leg_signals
+from sleepmove.sensor.simulate_night import NightPlan, TruthEvent
+from sleepmove.sensor.simulate_signal import draw_physics, leg_signal
 
 PARAMS = AnalysisParameters()
 RATE = 50.0

@@ -9,16 +9,17 @@ import pandas as pd
 import pytest
 
 from benchmarks.accuracy import evaluate
-from detection.matching import (
+from sleepmove.cli import main
+from sleepmove.detection.matching import (
     agreement,
     bland_altman,
     classification,
     icc_agreement,
     match_onsets,
 )
-from sensor.annotations import map_label, write_edf_annotations, write_nsrr_xml
-from sleepmove.cli import main
+from sleepmove.sensor.annotations import map_label
 from sleepmove.validate import origin_of
+from tests.annotation_writers import write_edf_annotations, write_nsrr_xml
 
 
 def test_matching_is_one_to_one_and_closest_first():

@@ -9,9 +9,9 @@ import numpy as np
 from bumble.core import UUID, AdvertisingData
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
-from sensor.ble.bumble_backend import VirtualAir
-from sensor.ble.emulated_polar import BATTERY_LEVEL, BATTERY_SERVICE
-from sensor.protocols import metamotion, movesense, pinetime
+from sleepmove.sensor.ble.bumble_backend import VirtualAir
+from sleepmove.sensor.ble.emulated_polar import BATTERY_LEVEL, BATTERY_SERVICE
+from sleepmove.sensor.protocols import metamotion, movesense, pinetime
 
 
 class EmulatedSensor:

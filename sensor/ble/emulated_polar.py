@@ -10,8 +10,8 @@ import numpy as np
 from bumble.core import UUID, AdvertisingData
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
-from sensor.ble.bumble_backend import VirtualAir
-from sensor.protocols import polar
+from sleepmove.sensor.ble.bumble_backend import VirtualAir
+from sleepmove.sensor.protocols import polar
 
 FEATURES = bytes([0x0F, 0x04, 0x00])  # accelerometer supported
 # The MTU our client asks for (bumble_backend): frames are sized to it before it is agreed.

@@ -9,8 +9,8 @@ import numpy as np
 from bumble.core import UUID, AdvertisingData
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
-from sensor.ble.bumble_backend import VirtualAir
-from sensor.protocols import witmotion
+from sleepmove.sensor.ble.bumble_backend import VirtualAir
+from sleepmove.sensor.protocols import witmotion
 
 CODE_RATES = {code: rate for rate, code in witmotion.RATE_CODES.items()}
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from sensor.errors import InputError
-from sensor.formats import csv_text, cwa, geneactiv_bin, gt3x, other, parquet
-from sensor.recording import Recording
-from sensor.zones import apply_zone
+from sleepmove.base.errors import InputError
+from sleepmove.sensor.formats import csv_text, cwa, geneactiv_bin, gt3x, other, parquet
+from sleepmove.sensor.recording import Recording
+from sleepmove.sensor.zones import apply_zone
 
 # Checked in this order: CSV last, since it takes any text.
 FORMATS: tuple[ModuleType, ...] = (cwa, geneactiv_bin, gt3x, parquet, csv_text)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sensor.readers import read_csv
-from sensor.recording import Recording
+from sleepmove.sensor.readers import read_csv
+from sleepmove.sensor.recording import Recording
 
 NAME = "CSV text"
 GZIP_MAGIC = b"\x1f\x8b"

@@ -10,9 +10,9 @@ import os
 
 import numpy as np
 
-from sensor.errors import InputError
-from sensor.formats.samples import decode_with_actfast, device_recording
-from sensor.recording import Recording
+from sleepmove.base.errors import InputError
+from sleepmove.sensor.formats.samples import decode_with_actfast, device_recording
+from sleepmove.sensor.recording import Recording
 
 NAME = "an Axivity .cwa file"
 HEADER_BYTES, BLOCK_BYTES = 1024, 512

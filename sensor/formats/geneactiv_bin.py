@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import re
 
-from sensor.errors import InputError
-from sensor.formats.samples import decode_with_actfast, device_recording
-from sensor.recording import Recording
-from sensor.zones import parse_offset
+from sleepmove.base.errors import InputError
+from sleepmove.sensor.formats.samples import decode_with_actfast, device_recording
+from sleepmove.sensor.recording import Recording
+from sleepmove.sensor.zones import parse_offset
 
 NAME = "a GENEActiv .bin file"
 SAMPLES_PER_PAGE = 300

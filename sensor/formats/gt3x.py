@@ -18,10 +18,10 @@ import os
 
 import numpy as np
 
-from sensor.formats.other import ZIP_MAGIC, zip_members
-from sensor.formats.samples import decode_with_actfast, device_recording
-from sensor.recording import Recording
-from sensor.zones import parse_offset
+from sleepmove.sensor.formats.other import ZIP_MAGIC, zip_members
+from sleepmove.sensor.formats.samples import decode_with_actfast, device_recording
+from sleepmove.sensor.recording import Recording
+from sleepmove.sensor.zones import parse_offset
 
 NAME = "an ActiGraph .gt3x file"
 RECORD_SEPARATOR = 0x1E

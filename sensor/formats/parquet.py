@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from sensor.errors import InputError
-from sensor.readers import find_columns, finish_recording, numeric_axes, time_column
-from sensor.recording import Recording
+from sleepmove.base.errors import InputError
+from sleepmove.sensor.readers import find_columns, finish_recording, numeric_axes, time_column
+from sleepmove.sensor.recording import Recording
 
 NAME = "a Parquet file"
 

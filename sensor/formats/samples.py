@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sensor.errors import InputError
-from sensor.readers import finish_recording
-from sensor.recording import CLOCK_NAIVE, Recording
+from sleepmove.base.errors import InputError
+from sleepmove.sensor.readers import finish_recording
+from sleepmove.sensor.recording import CLOCK_NAIVE, Recording
 
 
 def device_recording(

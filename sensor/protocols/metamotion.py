@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sensor.protocols.common import Decoded
+from sleepmove.sensor.protocols.common import Decoded
 
 SERVICE = "326a9000-85cb-9195-d9dd-464cfbbae75a"
 COMMAND = "326a9001-85cb-9195-d9dd-464cfbbae75a"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sensor.protocols.common import Decoded
+from sleepmove.sensor.protocols.common import Decoded
 
 SERVICE = "34802252-7185-4d5d-b431-630e7050e8f0"
 WRITE = "34800001-7185-4d5d-b431-630e7050e8f0"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sensor.protocols.common import Decoded
+from sleepmove.sensor.protocols.common import Decoded
 
 SERVICE = "00030000-78fc-48fe-8e23-433b3a1942d0"
 MOTION = "00030002-78fc-48fe-8e23-433b3a1942d0"

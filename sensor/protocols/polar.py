@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sensor.protocols.common import Decoded, pack_bits, signed, unpack_bits
+from sleepmove.sensor.protocols.common import Decoded, pack_bits, signed, unpack_bits
 
 SERVICE = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
 CONTROL_POINT = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"

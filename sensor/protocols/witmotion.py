@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sensor.protocols.common import Decoded
+from sleepmove.sensor.protocols.common import Decoded
 
 SERVICE = "0000ffe5-0000-1000-8000-00805f9a34fb"
 NOTIFY = "0000ffe4-0000-1000-8000-00805f9a34fb"

@@ -1,0 +1,62 @@
+"""Write files so that an interrupted run never leaves one that looks complete.
+
+Each file goes to a temporary name beside its target (`.partial-*`), reaches the disk
+(fsync), and is renamed into place; on any failure the temporaries are removed and the
+targets keep their previous complete contents. Results and recordings alike use this.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+
+def _staged(target: str, data: bytes) -> str:
+    """Write `data` to a fresh temporary beside `target`; return its name (removed on failure)."""
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target) or ".", prefix=".partial-")
+    try:
+        try:
+            view = memoryview(data)
+            while view:  # os.write may write less than asked (full disks, signals)
+                view = view[os.write(handle, view) :]
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+        publishable(temporary)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return temporary
+
+
+def publishable(temporary: str) -> None:
+    """Give a temporary the permissions of a normally created file (mkstemp's are private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
+
+
+def write_file(path: str, data: str | bytes) -> None:
+    """Replace `path` with `data` in one step: the file is either the old one or the new one."""
+    encoded = data.encode("utf-8") if isinstance(data, str) else data
+    os.replace(_staged(path, encoded), path)
+
+
+def write_files(out_dir: str, files: dict[str, str | bytes]) -> None:
+    """Write every file to a temporary name under `out_dir`, then rename each into place."""
+    os.makedirs(out_dir, exist_ok=True)
+    staged: list[tuple[str, str]] = []
+    try:
+        for name, text in files.items():
+            target = os.path.join(out_dir, name)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            data = text.encode("utf-8") if isinstance(text, str) else text
+            staged.append((_staged(target, data), target))
+    except BaseException:
+        for temporary, _ in staged:
+            os.unlink(temporary)
+        raise
+    # summary.json goes last: its presence means every other file is complete.
+    staged.sort(key=lambda pair: pair[1].endswith("summary.json"))
+    for temporary, target in staged:
+        os.replace(temporary, target)
