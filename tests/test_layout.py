@@ -73,10 +73,19 @@ def test_the_wheel_installs_one_top_level_package():
 
 def test_the_built_wheel_holds_only_sleepmove(tmp_path):
     """Build the wheel as pip would and look inside: one top-level package, all layers in it."""
+    import shutil
     import subprocess
     import sys
     import zipfile
 
+    # Built from a copy: setuptools leaves build/ and *.egg-info in the folder it builds.
+    source = tmp_path / "source"
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        source.mkdir(exist_ok=True)
+        shutil.copy(ROOT / name, source / name)
+    for folder in ("sleepmove", "sensor", "detection", "reports"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=ignore)
     built = subprocess.run(
         [
             sys.executable,
@@ -87,7 +96,7 @@ def test_the_built_wheel_holds_only_sleepmove(tmp_path):
             "-q",
             "--wheel-dir",
             str(tmp_path),
-            str(ROOT),
+            str(source),
         ],
         capture_output=True,
         text=True,
