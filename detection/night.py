@@ -6,17 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sleepmove.detection.bilateral import combine_legs
 from sleepmove.detection.in_bed import in_bed_epochs
 from sleepmove.detection.indices import imi_distribution, per_hour, periodicity_index
 from sleepmove.detection.myoclonus import efm_proxy_spans, hypnic_jerks, jerk_clusters
 from sleepmove.detection.params import AnalysisParameters
-from sleepmove.detection.series import intervals, score_series
+from sleepmove.detection.scoring import score_units, series_breaking_gaps, union_gaps
 from sleepmove.detection.sleep import SleepResult, asleep_at, estimate_sleep
 from sleepmove.detection.table import Table
 
-# Kinds in the sequence series are scored on; any that is no CLM ends a series.
-SERIES_KINDS = ("lm", "movement", "hft", "alma", "cramp")
 MIN_LM_INDEX_FOR_PI = 10.0
 
 
@@ -50,25 +47,10 @@ def score_night(
     """`gaps_s` are data gaps from the origin; `loss_per_second[i]` is lost time in second i;
     `orientation_per_s` (mean acceleration, (seconds, 3)) tells the time in bed."""
     rules = params.rules
-    events = Table.of(events)
-    if len(events):
-        # With two legs a gap on one is a gap of the night (its time leaves every
-        # denominator), so the other leg's events in it leave every count too.
-        events = events[~_within(events["onset_s"], gaps_s)]
-    units = combine_legs(events, rules, two_legs) if len(events) else _empty_units()
-    sequence = np.isin(units["kind"], SERIES_KINDS)
+    break_gap_s = params.detection.series_break_gap_s
+    units = score_units(events, rules, gaps_s, two_legs, break_gap_s)
     onsets = units["onset_s"]
-    clm = units["clm"].astype(bool)
-    series = np.full(len(units), -1)
-    breaking = series_breaking_gaps(gaps_s, params.detection.series_break_gap_s)
-    series[sequence] = score_series(onsets[sequence], clm[sequence], breaking, rules)
-    imi = np.full(len(units), np.nan)
-    imi[sequence] = intervals(
-        onsets[sequence], clm[sequence], breaking, rules.non_clm_breaks_series
-    )
-    units["series"] = series
-    units["periodic"] = series >= 0
-    units["imi_s"] = imi
+    breaking = series_breaking_gaps(union_gaps(gaps_s), break_gap_s)  # for the sleep estimate
     sleep = estimate_sleep(
         units, duration_s, params.sleep, sleep_window_s, breaking, loss_per_second
     )
@@ -144,23 +126,6 @@ def score_night(
         sleep_epoch_loss_s=loss_per_epoch,
         efm_spans_min=efm,
     )
-
-
-def _within(times_s: np.ndarray, gaps_s: np.ndarray) -> np.ndarray:
-    """Whether each time falls inside one of the (sorted, disjoint) gaps."""
-    gaps = np.asarray(gaps_s, dtype=float).reshape(-1, 2)
-    if len(gaps) == 0:
-        return np.zeros(len(times_s), dtype=bool)
-    index = np.searchsorted(gaps[:, 0], times_s, side="right") - 1
-    return (index >= 0) & (times_s < gaps[np.maximum(index, 0), 1])
-
-
-def series_breaking_gaps(gaps_s: np.ndarray, shortest_s: float) -> np.ndarray:
-    """The data gaps long enough to end a PLM series. A gap ends a series because a limb
-    movement could hide in it; a loss of a second or so, common on a BLE link, would
-    otherwise end series by the dozen a night (a PLM index 15 % low on a lossy link)."""
-    gaps = np.asarray(gaps_s, dtype=float).reshape(-1, 2)
-    return gaps[gaps[:, 1] - gaps[:, 0] >= shortest_s]
 
 
 def estimate_drives_index(plm_index: float | None, in_bed_index: float | None) -> bool:
@@ -327,13 +292,3 @@ def _minutes(
             "data_loss_s": np.round(lost, 3),
         }
     )
-
-
-def _empty_units() -> Table:
-    from sleepmove.detection.bilateral import UNIT_COLUMNS
-
-    units = Table({name: np.zeros(0) for name in UNIT_COLUMNS})
-    units["kind"] = np.zeros(0, dtype=object)
-    units["side"] = np.zeros(0, dtype=object)
-    units["clm"] = np.zeros(0, dtype=bool)
-    return units

@@ -10,8 +10,8 @@ import numpy as np
 from sleepmove.detection.bilateral import combine_legs
 from sleepmove.detection.grid import regularize
 from sleepmove.detection.movements import detect_movements
-from sleepmove.detection.night import SERIES_KINDS
 from sleepmove.detection.params import AnalysisParameters
+from sleepmove.detection.scoring import SERIES_KINDS
 from sleepmove.detection.series import score_series
 
 WINDOW_S = 600.0

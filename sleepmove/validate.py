@@ -19,8 +19,8 @@ from sleepmove.detection.matching import (
     match_onsets,
     onset_errors,
 )
-from sleepmove.detection.night import SERIES_KINDS
 from sleepmove.detection.params import RULE_SETS
+from sleepmove.detection.scoring import SERIES_KINDS
 from sleepmove.detection.series import gap_between, intervals, score_series
 from sleepmove.sensor.annotations import Reference, read_reference
 
