@@ -7,12 +7,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sleepmove.detection.bilateral import combine_legs
 from sleepmove.detection.grid import regularize
 from sleepmove.detection.movements import detect_movements
 from sleepmove.detection.params import AnalysisParameters
-from sleepmove.detection.scoring import SERIES_KINDS
-from sleepmove.detection.series import score_series
+from sleepmove.detection.scoring import SERIES_KINDS, score_units
+from sleepmove.detection.table import Table
 
 WINDOW_S = 600.0
 
@@ -91,10 +90,9 @@ def live_summary(
     events, _ = detect_movements(grids, origin, params.detection, params.rules)
     if len(events) == 0:
         return {"minutes": _minutes(grids), "jerks_per_min": 0.0, "lms": 0, "series_length": 0}
-    units = combine_legs(events, params.rules, len(grids) == 2)
-    sequence = units[np.isin(units["kind"], SERIES_KINDS)]
-    gaps = np.concatenate([g.gaps_s - origin for g in grids.values()]).reshape(-1, 2)
-    series = score_series(sequence["onset_s"], sequence["clm"].astype(bool), gaps, params.rules)
+    gaps = [g.gaps_s.reshape(-1, 2) - origin for g in grids.values()]
+    units = live_units(events, gaps, len(grids) == 2, params)
+    series = units["series"][np.isin(units["kind"], SERIES_KINDS)]
     current = 0
     if len(series) and series[-1] >= 0:
         current = int((series == series[-1]).sum())
@@ -105,6 +103,15 @@ def live_summary(
         "lms": int((units["kind"] == "lm").sum()),
         "series_length": current,
     }
+
+
+def live_units(
+    events: Table, gaps_s: list[np.ndarray], two_legs: bool, params: AnalysisParameters
+) -> Table:
+    """The window's events scored as `analyze` scores a night; `gaps_s`: each leg's data
+    gaps from the origin (score_units joins them, as the pipeline does for a night)."""
+    gaps = np.concatenate([g.reshape(-1, 2) for g in gaps_s]) if gaps_s else np.empty((0, 2))
+    return score_units(events, params.rules, gaps, two_legs, params.detection.series_break_gap_s)
 
 
 def _minutes(grids) -> float:
