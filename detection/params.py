@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -208,11 +208,27 @@ class ClockAlignmentParameters:
 
 
 @dataclass(frozen=True)
+class QualityParameters:
+    """What the recording must be, and which faults of it are named (detection/quality.py)."""
+
+    min_rate_hz: float = 10.0  # slower samples cannot show brief movements (epoch files)
+    stuck_min_s: float = 180.0  # every axis exactly constant this long: stuck, not stillness
+    pinned_min_s: float = 10.0  # every axis at full scale this long: stuck at full scale
+    dead_axis_min_s: float = 1800.0  # one axis constant this long while the others vary: dead
+    long_gap_note_s: float = 300.0  # gaps this long are named in the warnings
+    uneven_legs_s: float = 600.0  # two sensors that start or stop this far apart: a warning
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class AnalysisParameters:
     rules: ScoringRules = WASM2016
     detection: DetectionParameters = field(default_factory=DetectionParameters)
     sleep: SleepParameters = field(default_factory=SleepParameters)
     clock: ClockAlignmentParameters = field(default_factory=ClockAlignmentParameters)
+    quality: QualityParameters = field(default_factory=QualityParameters)
     age_group: str = "adult"  # adult, child or infant
     placement: str = "ankle"
 
@@ -229,6 +245,96 @@ class AnalysisParameters:
             "detection": self.detection.as_dict(),
             "sleep": self.sleep.as_dict(),
             "clock_alignment": self.clock.as_dict(),
+            "quality": self.quality.as_dict(),
             "age_group": self.age_group,
             "placement": self.placement,
         }
+
+
+# The parameter groups by the name they carry in summary.json and in a settings file, and
+# the attribute of AnalysisParameters that holds each.
+GROUPS = {
+    "rules": "rules",
+    "detection": "detection",
+    "sleep": "sleep",
+    "quality": "quality",
+    "clock_alignment": "clock",
+}
+# What names a rule set rather than tuning it: not changeable field by field.
+RULE_SET_IDENTITY = ("name", "reference")
+
+
+def default_parameters(
+    criteria: str = WASM2016.name, age_group: str = "adult", placement: str = "ankle"
+) -> AnalysisParameters:
+    """The parameters a rule set, an age group and a placement imply."""
+    params = AnalysisParameters(rules=RULE_SETS[criteria], age_group=age_group, placement=placement)
+    if age_group == "infant":  # many short bouts, no one sleep period
+        params = replace(
+            params,
+            sleep=replace(params.sleep, **INFANT_SLEEP),
+            rules=replace(params.rules, same_leg_merge_gap_s=INFANT_MERGE_GAP_S),
+        )
+    return params
+
+
+def checked_value(group: str, name: str, value: object, default: object) -> object:
+    """`value` as the type of `default` (a setting read from a file); ValueError if it is not.
+
+    Whole numbers are taken for floats (written 10 for 10.0); floats stay floats, so that
+    a setting read back equals the one written, bit for bit."""
+    where = f"[{group}] {name}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{where} = {value!r}: expected true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{where} = {value!r}: expected a whole number")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where} = {value!r}: expected a number")
+        return float(value)
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)) or len(value) != len(default):
+            raise ValueError(f"{where} = {value!r}: expected a list of {len(default)} numbers")
+        return tuple(checked_value(group, name, v, d) for v, d in zip(value, default))
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ValueError(f"{where} = {value!r}: expected text")
+        return value
+    raise ValueError(f"{where}: cannot be set")
+
+
+def with_changes(params: AnalysisParameters, changes: dict[str, dict]) -> AnalysisParameters:
+    """`params` with some fields of some groups changed ({group: {field: value}}), each
+    checked for its name and type; ValueError names the first that is wrong."""
+    updated = {}
+    for group, fields in changes.items():  # a loop over parameter groups
+        if group not in GROUPS:
+            raise ValueError(f"unknown parameter group [{group}] (known: {', '.join(GROUPS)})")
+        current = getattr(params, GROUPS[group])
+        known = current.as_dict()
+        values = {}
+        for name, value in fields.items():
+            if name not in known or (group == "rules" and name in RULE_SET_IDENTITY):
+                raise ValueError(f"[{group}] has no setting {name!r}")
+            values[name] = checked_value(group, name, value, getattr(current, name))
+        updated[GROUPS[group]] = replace(current, **values)
+    return replace(params, **updated)
+
+
+def changes_between(base: AnalysisParameters, params: AnalysisParameters) -> dict[str, dict]:
+    """The fields of `params` that differ from `base`, by group (what `with_changes` takes)."""
+    changes = {}
+    for group, attribute in GROUPS.items():
+        before, after = getattr(base, attribute).as_dict(), getattr(params, attribute).as_dict()
+        changed = {
+            name: value
+            for name, value in after.items()
+            if value != before[name] and not (group == "rules" and name in RULE_SET_IDENTITY)
+        }
+        if changed:
+            changes[group] = changed
+    return changes

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from sleepmove.detection.filters import true_runs
+from sleepmove.detection.params import QualityParameters
+
+QUALITY = QualityParameters()
 
 FULL_SCALES_G = (2.0, 4.0, 8.0, 16.0, 32.0)
 
@@ -29,11 +32,8 @@ def saturation(xyz: np.ndarray) -> dict:
 
 
 # Sensor faults. A real sensor's noise never holds every axis exactly constant for minutes,
-# and a leg never pins all three axes at full scale for seconds: such stretches are faults.
-STUCK_MIN_S = 180.0  # every axis exactly constant this long: stuck (a fault, not stillness)
-PINNED_MIN_S = 10.0  # every axis at full scale this long: stuck at full scale
-DEAD_AXIS_MIN_S = 1800.0  # one axis exactly constant this long while the others vary: dead
-LONG_GAP_NOTE_S = 300.0  # gaps this long are named in the warnings (a clock jump reads so)
+# and a leg never pins all three axes at full scale for seconds: such stretches are faults
+# (how long each must last: QualityParameters).
 AXES = "xyz"
 
 
@@ -84,12 +84,16 @@ def _covered(blocks: int, stretches: list[tuple[int, int]], block: int) -> np.nd
 
 
 def sensor_faults(
-    xyz: np.ndarray, valid: np.ndarray, rate_hz: float, range_g: float | None
+    xyz: np.ndarray,
+    valid: np.ndarray,
+    rate_hz: float,
+    range_g: float | None,
+    params: QualityParameters = QUALITY,
 ) -> tuple[np.ndarray, list[str]]:
     """Stretches where the sensor is stuck, as [first, stop) sample pairs, and warnings.
 
-    Stuck: every axis exactly constant for STUCK_MIN_S, or every axis at full scale for
-    PINNED_MIN_S. A dead axis (one axis constant for DEAD_AXIS_MIN_S while the others move)
+    Stuck: every axis exactly constant for stuck_min_s, or every axis at full scale for
+    pinned_min_s. A dead axis (one axis constant for dead_axis_min_s while the others move)
     is only warned about: the other axes still see movements. Computed on one-second blocks.
     """
     block = max(int(round(rate_hz)), 1)
@@ -107,7 +111,7 @@ def sensor_faults(
     held[:-1] |= continues[1:]  # the first block of a run holds the value too
     stuck = held.all(axis=1)
     stretches, notes = [], []
-    starts, stops = _runs(stuck, int(np.ceil(STUCK_MIN_S * rate_hz / block)))
+    starts, stops = _runs(stuck, int(np.ceil(params.stuck_min_s * rate_hz / block)))
     for start, stop in zip(starts, stops):  # a loop over stuck stretches
         stretches.append((start * block, stop * block))
         notes.append(
@@ -118,7 +122,7 @@ def sensor_faults(
     if range_g:
         edge = 0.995 * range_g
         pinned = ((low >= edge) | (high <= -edge)).all(axis=1) & usable
-        starts, stops = _runs(pinned, int(np.ceil(PINNED_MIN_S * rate_hz / block)))
+        starts, stops = _runs(pinned, int(np.ceil(params.pinned_min_s * rate_hz / block)))
         for start, stop in zip(starts, stops):  # a loop over stuck stretches
             stretches.append((start * block, stop * block))
             notes.append(
@@ -135,7 +139,7 @@ def sensor_faults(
     same[:-1] |= same[1:]
     for axis in range(3):  # a loop over axes
         dead = same[:, axis] & ~same.all(axis=1)
-        starts, stops = _runs(dead, int(np.ceil(DEAD_AXIS_MIN_S * rate_hz / block)))
+        starts, stops = _runs(dead, int(np.ceil(params.dead_axis_min_s * rate_hz / block)))
         if len(starts):
             total = int((stops - starts).sum()) * block / rate_hz
             whole = stops[0] - starts[0] >= 0.9 * len(kept)
@@ -150,12 +154,14 @@ def sensor_faults(
     return np.array(sorted(stretches), dtype=np.intp), notes
 
 
-def long_gap_notes(gaps_s: np.ndarray, start_s: float) -> list[str]:
+def long_gap_notes(
+    gaps_s: np.ndarray, start_s: float, params: QualityParameters = QUALITY
+) -> list[str]:
     """A warning for each long gap: a clock that jumps forward reads as lost data."""
     notes = []
     for first, last in gaps_s:  # a loop over gaps
         length = last - first
-        if length < LONG_GAP_NOTE_S:
+        if length < params.long_gap_note_s:
             continue
         hours = round(length / 3600)
         guess = (

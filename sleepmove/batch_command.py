@@ -37,6 +37,8 @@ def options_of(args: argparse.Namespace) -> dict:
     from sleepmove.cli import min_duration_option
 
     options |= min_duration_option(args)  # likewise only when given
+    if getattr(args, "parameter_changes", None):  # a --config file's parameters: likewise
+        options["parameter_changes"] = args.parameter_changes
     return options
 
 

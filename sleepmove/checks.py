@@ -19,6 +19,7 @@ ANALYZE_OUTPUTS = (
     "events.csv",
     "epochs.csv",
     "summary.json",
+    "settings.toml",
     "report.html",
     "figures/timeline.png",
     "figures/imi.png",

@@ -52,6 +52,13 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     )
     add_clock_option(parser)
     parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="settings file (settings.toml, as every output folder holds): its options and "
+        "parameters replace the defaults, options given here still win; the same input and "
+        "file give the same results",
+    )
+    parser.add_argument(
         "--no-report",
         action="store_true",
         help="write only the tables and summary, skip the slow report",
@@ -86,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         "analyze",
         help="score one recorded night",
         description="Score one night from one sensor (FILE) or two (--left/--right). Writes "
-        "events.csv, epochs.csv and summary.json into --out.",
+        "events.csv, epochs.csv, summary.json and settings.toml into --out.",
     )
     analyze.add_argument(
         "file", nargs="?", help="one sensor's file: CSV (or .gz), .cwa, .bin, .gt3x or Parquet"
@@ -240,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         "two-legs, lossy, noisy, rls, still-wake",
     )
     simulate.add_argument("--gzip", action="store_true", help="write .csv.gz")
+    parser.commands = {"analyze": analyze, "batch": batch}  # those that take --config
     return parser
 
 
@@ -252,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     from sleepmove.base.errors import InputError
 
     try:
+        if getattr(args, "config", None):
+            args = _with_settings(parser, argv, args)
         if args.command == "analyze":
             return _analyze(parser, args)
         if args.command == "report":
@@ -279,6 +289,32 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sleepmove: interrupted; nothing was written", file=sys.stderr)
         return 130
+
+
+def _with_settings(
+    parser: argparse.ArgumentParser, argv: list[str] | None, args: argparse.Namespace
+) -> argparse.Namespace:
+    """The arguments again, with the --config file's options as the command's defaults (the
+    command line still wins) and its parameter changes in `args.parameter_changes`."""
+    from sleepmove.base.errors import InputError
+    from sleepmove.settings import OPTIONS, read_settings
+
+    settings = read_settings(args.config)
+    command = parser.commands[args.command]
+    defaults = settings.argument_defaults()
+    for action in command._actions:  # argparse checks choices of given values, not defaults
+        value = defaults.get(action.dest)
+        if value is not None and action.choices is not None and value not in action.choices:
+            name = next(n for n, dest in OPTIONS.items() if dest == action.dest)
+            raise InputError(
+                args.config,
+                f"[options] {name} = {value!r}",
+                expected="one of " + ", ".join(map(str, action.choices)),
+            )
+    command.set_defaults(**defaults)
+    args = parser.parse_args(argv)
+    args.parameter_changes = settings.changes
+    return args
 
 
 def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -322,6 +358,7 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 report=not args.no_report,
                 timezone=args.timezone,
                 clock_alignment=not args.no_clock_alignment,
+                parameter_changes=getattr(args, "parameter_changes", None),
                 **shorter,
             ),
             recordings=recordings,
@@ -356,7 +393,7 @@ def _headline(summary: dict, out: str, report: bool = False) -> str:
         *summary["assessment"]["statements"],
         *[summary["quality"][key] for key in ("short_recording",) if key in summary["quality"]],
         f"results in {out}/ ({'report.html, ' if report else ''}events.csv, epochs.csv, "
-        "summary.json)",
+        "summary.json, settings.toml)",
     ]
     return "\n".join(lines)
 

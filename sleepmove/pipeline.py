@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sleepmove import __version__
-from sleepmove.base.atomic import write_files
 from sleepmove.base.errors import InputError
 from sleepmove.detection.clock_alignment import (
     ClockAlignment,
@@ -21,26 +18,19 @@ from sleepmove.detection.clock_alignment import (
 )
 from sleepmove.detection.grid import Grid, UnusableTimes, regularize
 from sleepmove.detection.movements import detect_movements, signals_of_legs
-from sleepmove.detection.night import NightScore, score_night
+from sleepmove.detection.night import score_night
 from sleepmove.detection.parallel import in_background, on_own_thread
-from sleepmove.detection.params import (
-    INFANT_MERGE_GAP_S,
-    INFANT_SLEEP,
-    RULE_SETS,
-    AnalysisParameters,
-)
+from sleepmove.detection.params import AnalysisParameters, default_parameters, with_changes
 from sleepmove.detection.preprocess import LegSignals
 from sleepmove.detection.quality import long_gap_notes, saturation, sensor_faults
+from sleepmove.night_result import NightResult
 from sleepmove.reports.clock import zoned
-from sleepmove.reports.summary import build_summary
-from sleepmove.reports.tables import epochs_table, events_table, to_csv
 from sleepmove.sensor.readers import read_recording
 from sleepmove.sensor.recording import Recording
 from sleepmove.sensor.split import LONGEST_NIGHT_H
 from sleepmove.window import parse_sleep_window
 
 MIN_DURATION_S = 600.0
-MIN_RATE_HZ = 10.0
 # What --min-duration cannot go below: the sleep model weighs each 30 s epoch with its
 # neighbours, which a recording under a minute does not have.
 SHORTEST_ALLOWED_S = 60.0
@@ -59,14 +49,26 @@ class AnalyzeRequest:
     timezone: str | None = None  # IANA zone of clock times that state none (--timezone)
     clock_alignment: bool = True  # two sensors: the second's clock onto the first's
     min_duration_s: float = MIN_DURATION_S  # shorter recordings refused (--min-duration)
+    # Parameters changed from the defaults of criteria/age_group/placement ({group: {name:
+    # value}}, as a settings file gives them: sleepmove.settings)
+    parameter_changes: dict[str, dict] | None = None
 
+    def parameters(self) -> AnalysisParameters:
+        params = default_parameters(self.criteria, self.age_group, self.placement)
+        return with_changes(params, self.parameter_changes) if self.parameter_changes else params
 
-@dataclass
-class Analysis:
-    summary: dict
-    score: NightScore
-    origin_s: float
-    clock: str
+    def options(self) -> dict[str, object]:
+        """The options as a settings file holds them (sleepmove.settings.OPTIONS)."""
+        return {
+            "criteria": self.criteria,
+            "units": self.units,
+            "placement": self.placement,
+            "age_group": self.age_group,
+            "sleep_window": self.sleep_window,
+            "timezone": self.timezone,
+            "clock_alignment": self.clock_alignment,
+            "min_duration_min": self.min_duration_s / 60.0,
+        }
 
 
 class StageClock:
@@ -86,25 +88,14 @@ def analyze(
     request: AnalyzeRequest,
     clock_stages: StageClock | None = None,
     recordings: dict[str, Recording] | None = None,
-) -> Analysis:
-    """Analyze one night and write events.csv, epochs.csv and summary.json into `out_dir`.
+) -> NightResult:
+    """Analyze one night and write its files (NightResult.write) into `out_dir`.
 
     `recordings`, when given, are the request's inputs already read (see `prefetch`); their
     samples are released from the dict once on the grid, which lowers the peak memory.
     """
     stages = clock_stages or StageClock()
-    params = replace(
-        AnalysisParameters(),
-        rules=RULE_SETS[request.criteria],
-        age_group=request.age_group,
-        placement=request.placement,
-    )
-    if request.age_group == "infant":  # many short bouts, no one sleep period
-        params = replace(
-            params,
-            sleep=replace(params.sleep, **INFANT_SLEEP),
-            rules=replace(params.rules, same_leg_merge_gap_s=INFANT_MERGE_GAP_S),
-        )
+    params = request.parameters()
     if recordings is None:
         recordings = {
             side: read_recording(path, request.units, request.timezone)
@@ -190,31 +181,18 @@ def analyze(
             if c["samples"]
         ]
         + ([alignment.warning] if alignment is not None and alignment.warning else [])
-        + _uneven_legs(grids),
+        + _uneven_legs(grids, params.quality.uneven_legs_s),
     }
     recorded = duration - float(loss.sum())
     if recorded < MIN_DURATION_S:  # --min-duration allowed it, or gaps took most of it
         quality["short_recording"] = short_recording_warning(recorded, duration)
         quality["warnings"].append(quality["short_recording"])
-    software = {"name": "sleepmove", "version": __version__}
-    events_csv = in_background(lambda: to_csv(events_table(score, origin, clock)))
-    summary = build_summary(score, params, recording, quality, software)
-    epochs_csv = to_csv(epochs_table(score))
-    summary_json = json.dumps(summary, indent=2, allow_nan=False) + "\n"
-    files: dict[str, str | bytes] = {
-        "events.csv": events_csv.result(),
-        "epochs.csv": epochs_csv,
-        "summary.json": summary_json,
-    }
+    result = NightResult(
+        score, params, request.options(), recording, quality, list(grids), gaps, origin, clock
+    )
     stages.lap("outputs")
-    if request.report:
-        from sleepmove.reports.night_report import night_report_files  # matplotlib only when needed
-
-        files |= night_report_files(score, summary, list(grids), gaps, origin, clock)
-        stages.lap("report")
-    write_files(request.out_dir, files)
-    stages.lap("outputs")
-    return Analysis(summary, score, origin, clock)
+    result.write(request.out_dir, request.report, stages)
+    return result
 
 
 def _align_clocks(
@@ -292,7 +270,7 @@ def _grid(recording: Recording, params: AnalysisParameters, min_duration_s: floa
         shown = f"{duration:.1f} s" if duration < 60 else f"{duration / 60:.1f} min"
         what = fmt.NAME if fmt is not None else "the recording"
         raise _too_short(path, f"{what} that lasts only {shown}", min_duration_s, "of data")
-    if grid.rate_hz < MIN_RATE_HZ:
+    if grid.rate_hz < params.quality.min_rate_hz:
         raise InputError(
             path,
             f"sample rate {grid.rate_hz:.3g} Hz is too low to see brief movements",
@@ -307,15 +285,15 @@ def _grid(recording: Recording, params: AnalysisParameters, min_duration_s: floa
         )
     # Counted on the input's samples: interpolation smooths most clipped samples away.
     clipping = in_background(saturation, recording.xyz_g)
-    grid.notes += long_gap_notes(grid.gaps_s, grid.start_s)
+    grid.notes += long_gap_notes(grid.gaps_s, grid.start_s, params.quality)
     grid.saturation = clipping.result()
-    _mark_faults_as_gaps(grid, grid.saturation["range_g"])
+    _mark_faults_as_gaps(grid, grid.saturation["range_g"], params)
     return grid
 
 
-def _mark_faults_as_gaps(grid: Grid, range_g: float | None) -> None:
+def _mark_faults_as_gaps(grid: Grid, range_g: float | None, params: AnalysisParameters) -> None:
     """Stuck stretches (a sensor fault) become data gaps: sleep and events leave them out."""
-    stretches, notes = sensor_faults(grid.xyz, grid.valid, grid.rate_hz, range_g)
+    stretches, notes = sensor_faults(grid.xyz, grid.valid, grid.rate_hz, range_g, params.quality)
     grid.notes += notes
     if not len(stretches):
         return
@@ -376,16 +354,13 @@ def seconds_lost(gaps_s: np.ndarray, n_seconds: int) -> np.ndarray:
     return lost
 
 
-UNEVEN_LEGS_S = 600.0  # two sensors that start or stop this far apart are worth a warning
-
-
 def _best_covered(per_leg: list[np.ndarray]) -> np.ndarray:
     """The orientation of the leg that recorded the most seconds: each leg's sensor has its
     own mounting, so the two are never mixed."""
     return max(per_leg, key=lambda rows: int(np.isfinite(rows).all(axis=1).sum()))
 
 
-def _uneven_legs(grids: dict[str, Grid]) -> list[str]:
+def _uneven_legs(grids: dict[str, Grid], uneven_s: float) -> list[str]:
     """Say so when one sensor recorded much less of the night than the other."""
     if len(grids) != 2:
         return []
@@ -393,7 +368,7 @@ def _uneven_legs(grids: dict[str, Grid]) -> list[str]:
     notes = []
     for edge, (x, y) in (("started", (a.start_s, b.start_s)), ("stopped", (a.end_s, b.end_s))):
         late = y - x if edge == "started" else x - y
-        if abs(late) >= UNEVEN_LEGS_S:
+        if abs(late) >= uneven_s:
             side = second if late > 0 else first
             other = first if side == second else second
             when = "after" if edge == "started" else "before"

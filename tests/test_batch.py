@@ -188,7 +188,8 @@ def test_a_pool_worker_keeps_its_memory_for_the_next_night():
     import sys
 
     script = (
-        "import pyarrow, sleepmove.sensor.readers as r; from sleepmove.runners import settle_worker; "
+        "import pyarrow, sleepmove.sensor.readers as r; "
+        "from sleepmove.runners import settle_worker; "
         "settle_worker(1, True); print(pyarrow.cpu_count(), r._keep_parse_memory)"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)

@@ -102,6 +102,7 @@ def test_a_rerun_without_the_report_leaves_no_older_report(night, tmp_path):
         "epochs.csv",
         "events.csv",
         "notes.txt",
+        "settings.toml",
         "summary.json",
     ]
 

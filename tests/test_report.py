@@ -90,7 +90,7 @@ def test_no_report_skips_the_report(plm_night, tmp_path):
     folder, _ = plm_night
     out = tmp_path / "plain"
     assert main(["analyze", str(folder / "night.csv"), "--out", str(out), "--no-report"]) == 0
-    assert sorted(os.listdir(out)) == ["epochs.csv", "events.csv", "summary.json"]
+    assert sorted(os.listdir(out)) == ["epochs.csv", "events.csv", "settings.toml", "summary.json"]
 
 
 def test_report_renders_in_headless_chromium_without_network(two_leg_report, tmp_path):

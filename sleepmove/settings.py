@@ -1,0 +1,169 @@
+"""The settings that made a night's results, as a readable file that reproduces them.
+
+Every output folder holds `settings.toml`: the options (rule set, age group, units...) and
+every parameter group in full. `--config FILE` reads one back: its options become the
+command's defaults (options given on the command line still win) and its parameters replace
+the defaults, so the same input with the same file gives the same outputs, byte for byte.
+
+A file may also be written by hand and hold only what it changes ([detection] onset_factor
+= 2.5, say). What it changes is taken relative to the defaults of its own options, so a rule
+set or age group chosen on the command line keeps those changes on its own defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+
+from sleepmove import __version__
+from sleepmove.base.errors import InputError
+from sleepmove.detection.params import (
+    GROUPS,
+    RULE_SET_IDENTITY,
+    RULE_SETS,
+    AnalysisParameters,
+    changes_between,
+    default_parameters,
+    with_changes,
+)
+
+SETTINGS_FILE = "settings.toml"
+EXPECTED = f"a settings file as sleepmove writes it ({SETTINGS_FILE} in any output folder)"
+
+# The command's options a settings file holds, with their argparse destination. Options
+# that are None (no sleep window, no time zone) are left out of the file.
+OPTIONS = {
+    "criteria": "criteria",
+    "units": "units",
+    "placement": "placement",
+    "age_group": "age_group",
+    "sleep_window": "sleep_window",
+    "timezone": "timezone",
+    "clock_alignment": "no_clock_alignment",  # stored the positive way round
+    "min_duration_min": "min_duration",
+}
+OPTION_TYPES = {"clock_alignment": bool, "min_duration_min": float}
+
+
+@dataclass
+class Settings:
+    """A settings file read: the command's options, and the parameters it changes."""
+
+    path: str
+    options: dict[str, object] = field(default_factory=dict)
+    changes: dict[str, dict] = field(default_factory=dict)
+
+    def argument_defaults(self) -> dict[str, object]:
+        """The options as argparse destinations and values (for `set_defaults`)."""
+        defaults = {}
+        for name, value in self.options.items():
+            defaults[OPTIONS[name]] = (not value) if name == "clock_alignment" else value
+        return defaults
+
+
+def settings_text(params: AnalysisParameters, options: dict[str, object]) -> str:
+    """The settings file: options first, then each parameter group in full."""
+    lines = [
+        f"# sleepmove {__version__}: the settings that made these results.",
+        f"# Rerun with: sleepmove analyze FILE --config {SETTINGS_FILE} --out DIR",
+        "# Options given on the command line win over [options]; a parameter group may be",
+        "# cut down to the settings it changes.",
+        "",
+        "[options]",
+    ]
+    for name in OPTIONS:
+        value = options.get(name)
+        if value is None:
+            lines.append(f"# {name} = (not set)")
+        else:
+            lines.append(f"{name} = {_toml_value(value)}")
+    groups = params.as_dict()
+    for group in GROUPS:
+        lines += ["", f"[{group}]"]
+        for name, value in groups[group].items():
+            lines.append(f"{name} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        # repr is the shortest text that reads back as the same float; TOML spells inf so
+        return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a JSON string is a TOML basic string
+
+
+def _load_toml(path: str) -> dict:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover (Python 3.10)
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as error:
+        raise InputError(path, f"cannot read ({error.strerror or error})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InputError(path, f"not a settings file ({error})", expected=EXPECTED) from None
+
+
+def read_settings(path: str) -> Settings:
+    """Read and check a settings file; InputError names the first thing wrong in it."""
+    data = _load_toml(path)
+    unknown = set(data) - {"options", *GROUPS}
+    if unknown:
+        raise InputError(
+            path,
+            f"unknown section [{sorted(unknown)[0]}]",
+            expected="sections " + ", ".join(f"[{name}]" for name in ("options", *GROUPS)),
+        )
+    options = dict(data.get("options", {}))
+    for name, value in options.items():
+        if name not in OPTIONS:
+            raise InputError(
+                path, f"[options] has no setting {name!r}", expected=", ".join(OPTIONS)
+            )
+        wanted = OPTION_TYPES.get(name, str)
+        if wanted is float and isinstance(value, int) and not isinstance(value, bool):
+            options[name] = value = float(value)
+        if not isinstance(value, wanted):
+            raise InputError(
+                path, f"[options] {name} = {value!r}", expected=f"a {wanted.__name__} value"
+            )
+    groups = {name: dict(data.get(name, {})) for name in GROUPS if name in data}
+    named = groups.get("rules", {}).pop("name", None)
+    if named is not None:
+        if named not in RULE_SETS:
+            raise InputError(
+                path, f"[rules] name = {named!r}", expected="one of " + ", ".join(RULE_SETS)
+            )
+        if options.setdefault("criteria", named) != named:
+            raise InputError(
+                path,
+                f"[rules] name = {named!r} but [options] criteria = {options['criteria']!r}",
+                expected="the same rule set in both",
+            )
+    for name in RULE_SET_IDENTITY[1:]:  # the reference follows from the name
+        groups.get("rules", {}).pop(name, None)
+    criteria = options.get("criteria", "wasm2016")
+    if criteria not in RULE_SETS:
+        raise InputError(
+            path, f"[options] criteria = {criteria!r}", expected="one of " + ", ".join(RULE_SETS)
+        )
+    base = default_parameters(
+        str(criteria),
+        str(options.get("age_group", "adult")),
+        str(options.get("placement", "ankle")),
+    )
+    try:
+        changed = with_changes(base, groups)
+    except ValueError as error:
+        raise InputError(path, str(error), expected=EXPECTED) from None
+    return Settings(path, options, changes_between(base, changed))

@@ -1,0 +1,133 @@
+"""Settings files: every output folder holds one, and passing it back reproduces the results."""
+
+import json
+
+import pytest
+
+from sleepmove.cli import main
+from sleepmove.detection.params import (
+    AASM2012,
+    INFANT_SLEEP,
+    WASM2016,
+    changes_between,
+    checked_value,
+    default_parameters,
+    with_changes,
+)
+from sleepmove.settings import read_settings
+
+OUTPUTS = ("events.csv", "epochs.csv", "summary.json", "settings.toml")
+
+
+def analyze(night, out, *extra):
+    return main(["analyze", str(night), "--out", str(out), "--no-report", *extra])
+
+
+def summary_of(out):
+    return json.loads((out / "summary.json").read_text())
+
+
+def test_the_saved_settings_reproduce_the_results_byte_for_byte(plm_night, tmp_path):
+    night = plm_night[0] / "night.csv"
+    assert analyze(night, tmp_path / "a", "--age-group", "infant", "--sleep-window", "0,6000") == 0
+    assert analyze(night, tmp_path / "b", "--config", str(tmp_path / "a" / "settings.toml")) == 0
+    for name in OUTPUTS:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    summary = summary_of(tmp_path / "b")
+    assert summary["sleep"]["source"] == "given"  # the options came back, not only parameters
+    assert summary["criteria"]["parameters"]["sleep"]["mean_sleep_bout_min"] == 8.0  # infant
+
+
+def test_a_hand_written_file_changes_only_what_it_names(plm_night, tmp_path):
+    night = plm_night[0] / "night.csv"
+    config = tmp_path / "mine.toml"
+    config.write_text("[rules]\nimi_max_s = 30\n\n[quality]\nlong_gap_note_s = 60\n")
+    assert analyze(night, tmp_path / "default") == 0
+    assert analyze(night, tmp_path / "changed", "--config", str(config)) == 0
+    default, changed = summary_of(tmp_path / "default"), summary_of(tmp_path / "changed")
+    rules = changed["criteria"]["parameters"]["rules"]
+    assert rules["imi_max_s"] == 30.0 and rules["name"] == "wasm2016"
+    assert changed["criteria"]["parameters"]["quality"]["long_gap_note_s"] == 60.0
+    # Series need intervals of 10-30 s now: the simulated PLMS (about 20-40 s) lose some.
+    assert changed["counts"]["plm"] < default["counts"]["plm"]
+    saved = (tmp_path / "changed" / "settings.toml").read_text()
+    assert "imi_max_s = 30.0" in saved and "onset_factor = 3.0" in saved  # written in full
+
+
+def test_options_on_the_command_line_win_and_keep_the_files_changes(plm_night, tmp_path):
+    night = plm_night[0] / "night.csv"
+    config = tmp_path / "mine.toml"
+    config.write_text('[options]\ncriteria = "wasm2016"\n\n[rules]\nimi_max_s = 60\n')
+    assert analyze(night, tmp_path / "r", "--config", str(config), "--criteria", "aasm2012") == 0
+    rules = summary_of(tmp_path / "r")["criteria"]["parameters"]["rules"]
+    assert rules["name"] == "aasm2012" and rules["imi_min_s"] == 5.0  # AASM's own defaults...
+    assert rules["imi_max_s"] == 60.0  # ...with the file's change on top
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("[detection\n", "not a settings file"),
+        ("[colour]\nred = 1\n", "unknown section [colour]"),
+        ("[detection]\nonset_factor = 'high'\n", "[detection] onset_factor = 'high'"),
+        ("[detection]\nonset_factr = 2.0\n", "[detection] has no setting 'onset_factr'"),
+        ("[rules]\nmin_series_count = 4.5\n", "expected a whole number"),
+        ("[rules]\nrespiratory_window_s = [1.0]\n", "expected a list of 2 numbers"),
+        ("[rules]\nname = 'aasm2012'\n[options]\ncriteria = 'wasm2016'\n", "the same rule set"),
+        ("[rules]\nname = 'rls1999'\n", "one of wasm2016, aasm2012"),
+        ("[options]\nplacement = 'forehead'\n", "one of ankle, wrist"),
+        ("[options]\nclock_alignment = 'yes'\n", "a bool value"),
+    ],
+)
+def test_a_bad_settings_file_is_refused_in_one_line(plm_night, tmp_path, capsys, text, says):
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    out = tmp_path / "out"
+    assert analyze(plm_night[0] / "night.csv", out, "--config", str(config)) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and says in err and str(config) in err
+    assert not out.exists()
+
+
+def test_batch_takes_the_settings_for_every_night(plm_night, tmp_path):
+    config = tmp_path / "mine.toml"
+    config.write_text("[sleep]\nmean_wake_bout_min = 4.5\n")
+    out = tmp_path / "batch"
+    code = main(["batch", str(plm_night[0] / "night.csv"), "--out", str(out), "--no-report",
+                 "--workers", "1", "--config", str(config)])  # fmt: skip
+    assert code == 0
+    (night,) = [p for p in out.iterdir() if (p / "summary.json").exists()]
+    assert summary_of(night)["criteria"]["parameters"]["sleep"]["mean_wake_bout_min"] == 4.5
+    assert read_settings(str(night / "settings.toml")).changes == {
+        "sleep": {"mean_wake_bout_min": 4.5}
+    }
+
+
+def test_changes_are_counted_from_the_files_own_defaults(tmp_path):
+    config = tmp_path / "s.toml"
+    sleep = "\n".join(f"{name} = {value!r}" for name, value in INFANT_SLEEP.items())
+    config.write_text(f"[options]\nage_group = 'infant'\n\n[sleep]\n{sleep}\n")
+    assert read_settings(str(config)).changes == {}  # the infant defaults change nothing
+
+
+def test_values_take_the_type_of_their_default():
+    assert checked_value("rules", "imi_max_s", 30, 90.0) == 30.0
+    assert isinstance(checked_value("rules", "imi_max_s", 30, 90.0), float)
+    assert checked_value("rules", "respiratory_window_s", [-1, 2.5], (-2.0, 10.25)) == (-1.0, 2.5)
+    with pytest.raises(ValueError, match="expected a number"):
+        checked_value("rules", "imi_max_s", True, 90.0)
+    with pytest.raises(ValueError, match="expected true or false"):
+        checked_value("rules", "non_clm_breaks_series", 1, True)
+
+
+def test_with_changes_and_changes_between_are_inverses():
+    base = default_parameters("aasm2012", "child")
+    changed = with_changes(base, {"rules": {"imi_max_s": 60}, "detection": {"jerk_max_s": 0.4}})
+    assert changed.rules.imi_max_s == 60.0 and changed.rules.imi_min_s == AASM2012.imi_min_s
+    assert changes_between(base, changed) == {
+        "rules": {"imi_max_s": 60.0},
+        "detection": {"jerk_max_s": 0.4},
+    }
+    assert with_changes(base, changes_between(base, changed)) == changed
+    with pytest.raises(ValueError, match="has no setting 'name'"):  # a rule set is chosen by name
+        with_changes(base, {"rules": {"name": WASM2016.name}})
