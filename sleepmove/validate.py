@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from sleepmove.base.errors import InputError
+from sleepmove.detection.bilateral import LM_KINDS
 from sleepmove.detection.indices import periodicity_index
 from sleepmove.detection.matching import (
     agreement,
@@ -19,9 +20,10 @@ from sleepmove.detection.matching import (
     match_onsets,
     onset_errors,
 )
-from sleepmove.detection.params import RULE_SETS
-from sleepmove.detection.scoring import SERIES_KINDS
-from sleepmove.detection.series import gap_between, intervals, score_series
+from sleepmove.detection.params import RULE_SETS, DetectionParameters
+from sleepmove.detection.scoring import score_units, union_gaps
+from sleepmove.detection.series import gap_between
+from sleepmove.detection.table import Table
 from sleepmove.sensor.annotations import Reference, read_reference
 
 KINDS = {"lm": "lm", "plm": "lm", "jerk": "jerk"}
@@ -67,21 +69,48 @@ def _asleep_from_spans(spans: list[tuple[float, float]], times: np.ndarray) -> n
     return asleep
 
 
+def reference_events(units: pd.DataFrame) -> Table:
+    """A reference's events as the scoring takes them: no peak or rotation is known."""
+    events = Table(
+        {
+            "onset_s": units["onset_s"].to_numpy(float),
+            "offset_s": units["offset_s"].to_numpy(float),
+            "duration_s": units["duration_s"].to_numpy(float),
+            "kind": units["kind"].to_numpy(object),
+            "side": units["side"].fillna("").to_numpy(object),
+        }
+    )
+    for name in ("peak_g", "rotation_deg", "posture_change_deg"):
+        events[name] = np.full(len(events), np.nan)
+    return events
+
+
 def score_reference(
-    units: pd.DataFrame, gaps: np.ndarray, sleep_spans, duration_s: float, rules_name: str
+    units: pd.DataFrame,
+    gaps: np.ndarray,
+    sleep_spans,
+    duration_s: float,
+    rules_name: str,
+    series_break_gap_s: float = DetectionParameters.series_break_gap_s,
 ) -> dict:
-    """PLMs, PLM index and periodicity index of the reference under the result's rules."""
+    """PLMs, PLM index and periodicity index of the reference under the result's rules,
+    scored as `analyze` scores (detection.scoring.score_units): a reference that scores
+    each leg apart has its legs' LMs merged into bilateral ones, as the detector's are.
+    `units`: the reference's events (`reference_units`); "units" in the answer: its
+    scored units, with `periodic` (the reference's own PLM marks where it has them)."""
     rules = RULE_SETS[rules_name]
-    onsets = units["onset_s"].to_numpy()
-    clm = (
-        (units["kind"] == "lm") & units["duration_s"].between(rules.lm_min_s, rules.lm_max_s)
-    ).to_numpy()
-    sequence = units["kind"].isin(SERIES_KINDS).to_numpy()
-    series = np.full(len(units), -1)
-    series[sequence] = score_series(onsets[sequence], clm[sequence], gaps, rules)
-    imi = np.full(len(units), np.nan)
-    imi[sequence] = intervals(onsets[sequence], clm[sequence], gaps)
-    periodic = units["periodic"].to_numpy(bool) if units["periodic"].any() else series >= 0
+    events = reference_events(units)
+    legs = set(events["side"]) - {""}
+    two_legs = len(legs) > 1 or "bilateral" in legs
+    scored = score_units(events, rules, gaps, two_legs, series_break_gap_s)
+    onsets = scored["onset_s"]
+    clm = scored["clm"].astype(bool)
+    imi = scored["imi_s"]
+    periodic = scored["periodic"].astype(bool)
+    marks = units["periodic"].to_numpy(bool)
+    if marks.any():  # the reference marked its PLMs itself: they stand
+        periodic = _marked_units(scored, units["onset_s"].to_numpy(float)[marks])
+    scored["periodic"] = periodic & clm
     asleep = _asleep_from_spans(sleep_spans, onsets)
     grid = np.arange(0.0, duration_s, 1.0)
     in_sleep = _asleep_from_spans(sleep_spans, grid)
@@ -95,6 +124,7 @@ def score_reference(
     in_bed_h = recorded.sum() / 3600
     plm = periodic & clm & asleep
     return {
+        "units": scored.to_pandas(),
         "periodic": periodic & clm,
         "plm_index": float(plm.sum() / sleep_h) if sleep_h > 0 else None,
         "periodicity_index": periodicity_index(
@@ -103,6 +133,19 @@ def score_reference(
         "total_sleep_h": float(sleep_h),
         "plm_index_in_bed": float((periodic & clm).sum() / in_bed_h) if in_bed_h > 0 else None,
     }
+
+
+def _marked_units(scored: Table, marked_onsets: np.ndarray) -> np.ndarray:
+    """The limb-movement units that hold a marked event: each unit's parts are consecutive
+    in onset order (detection.bilateral), so a part lies in the last unit starting at or
+    before it."""
+    lm_rows = np.flatnonzero(np.isin(scored["kind"], LM_KINDS))
+    marked = np.zeros(len(scored), dtype=bool)
+    if len(lm_rows) == 0 or len(marked_onsets) == 0:
+        return marked
+    index = np.searchsorted(scored["onset_s"][lm_rows], marked_onsets, side="right") - 1
+    marked[lm_rows[index[index >= 0]]] = True
+    return marked
 
 
 def validate_night(
@@ -121,6 +164,7 @@ def validate_night(
         gaps = np.array([(a - origin, b - origin) for a, b in reference.gaps]).reshape(-1, 2)
     else:
         gaps = np.array(summary["recording"]["data_gaps_s"], dtype=float).reshape(-1, 2)
+    gaps = union_gaps(gaps)  # two legs' gaps overlap; the search for a gap needs them disjoint
     # Reference events the sensor could not see (in a data gap, outside the recording) are left
     # out: they say nothing about the detector.
     seen = np.array(
@@ -138,8 +182,16 @@ def validate_night(
         asleep = epochs["asleep"].astype(str).str.lower().eq("true").to_numpy()
         sleep_spans = [(s, s + 60.0) for s in epochs["start_s"].to_numpy()[asleep]]
         sleep_source = "detected (the reference has no sleep stages)"
-    scored = score_reference(units, gaps, sleep_spans, duration, summary["criteria"]["name"])
-    units["plm"] = scored["periodic"]
+    detection = summary["criteria"].get("parameters", {}).get("detection", {})
+    scored = score_reference(
+        units,
+        gaps,
+        sleep_spans,
+        duration,
+        summary["criteria"]["name"],
+        detection.get("series_break_gap_s", DetectionParameters.series_break_gap_s),
+    )
+    reference_plms = scored["units"][scored["periodic"]]
     row = {
         "night": os.path.basename(os.path.abspath(result_dir)),
         "result": result_dir,
@@ -148,7 +200,7 @@ def validate_night(
     matches = {}
     for name, tolerance in (("lm", tolerance_s), ("plm", tolerance_s), ("jerk", jerk_tolerance_s)):
         if name == "plm":
-            ref = units[units["plm"]]
+            ref = reference_plms  # scored units, as the detected ones are
             det = detected[detected["periodic"].astype(str).str.lower().eq("true")]
         else:
             ref = units[units["kind"] == KINDS[name]]
