@@ -6,7 +6,9 @@ import argparse
 import os
 import sys
 
-RULES = ("wasm2016", "aasm2012")
+from sleepmove.detection.params import RULE_SETS  # stdlib only: --help stays fast
+
+RULES = tuple(RULE_SETS)  # the rule-set names, defined once (detection/params.py)
 
 
 def add_analysis_options(parser: argparse.ArgumentParser) -> None:
