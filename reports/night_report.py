@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import platform
 
 import numpy as np
@@ -25,10 +24,12 @@ def night_report_files(
     gaps_s: np.ndarray,
     origin_s: float,
     clock: str,
+    settings: tuple[str, str] | None = None,
 ) -> dict[str, bytes | str]:
     """{relative path: content} for figures/*.png and report.html.
 
-    The files are the wide figures; the page also carries phone-shaped ones."""
+    The files are the wide figures; the page also carries phone-shaped ones. `settings`
+    (file name, text): the settings file that reproduces the night, offered for download."""
     units, minutes = score.units, score.minutes
     local = LocalClock(origin_s, clock, summary["recording"]["duration_h"] * 3600)
     sleep_spans = _spans(score.sleep.asleep, score.sleep.epoch_s)
@@ -48,7 +49,7 @@ def night_report_files(
         shown["figures/sides.png"] = figures.render(
             lambda shape: figures.side_raster(units, summary["alternation_index"], shape)
         )
-    html = _html(summary, score, shown, local, lanes)
+    html = _html(summary, score, shown, local, lanes, settings)
     return {**{path: variants["wide"][0] for path, variants in shown.items()}, "report.html": html}
 
 
@@ -315,9 +316,9 @@ def _parameter_rows(parameters: dict, prefix: str = "") -> list[list[str]]:
     return rows
 
 
-def _parameters(summary: dict) -> str:
-    """Every setting as a table per group, folded away; the same settings as a JSON file
-    to download, with the program versions."""
+def _parameters(summary: dict, settings: tuple[str, str] | None) -> str:
+    """Every setting as a table per group, folded away, with the program versions; the
+    settings file that reproduces the night (`--config`) to download beside them."""
     parameters = summary["criteria"]["parameters"]
     groups = {k: v for k, v in parameters.items() if isinstance(v, dict)}
     other = {k: v for k, v in parameters.items() if not isinstance(v, dict)}
@@ -330,16 +331,20 @@ def _parameters(summary: dict) -> str:
     if other:
         parts.append("<h3>Other</h3>" + table(["setting", "value"], _parameter_rows(other)))
     versions = _versions(summary)
-    settings = json.dumps(
-        {"criteria": summary["criteria"], "versions": versions}, indent=1, sort_keys=True
-    )
-    data = base64.b64encode(settings.encode("utf-8")).decode("ascii")
     count = len(_parameter_rows(parameters))
+    offer = ""
+    if settings is not None:
+        name, text = settings
+        data = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        offer = (
+            f'<p>The same settings as a file: <a download="{escape(name)}" '
+            f'href="data:text/plain;charset=utf-8;base64,{data}">{escape(name)}</a> '
+            f"(also beside this report); <code>--config {escape(name)}</code> reruns the "
+            "night with them.</p>"
+        )
     return (
         f"<details><summary>All {count} settings and program versions</summary>"
-        f'<p>The same settings as a file: <a download="sleepmove-settings.json" '
-        f'href="data:application/json;base64,{data}">sleepmove-settings.json</a> '
-        "(also in summary.json, under criteria.parameters).</p>"
+        + offer
         + "".join(parts)
         + "<h3>Versions</h3>"
         + table(["program", "version"], [[k, v] for k, v in versions.items()])
@@ -353,6 +358,7 @@ def _html(
     shown: dict,
     local: LocalClock,
     lanes: list[str],
+    settings: tuple[str, str] | None = None,
 ) -> str:
     units = score.units
     two_legs = len(lanes) == 2
@@ -413,7 +419,7 @@ def _html(
     sections += [
         f"<h2>{term('series', 'PLM series')}</h2>" + _series_table(units, local, two_legs),
         f"<h2>{term('hypnic', 'Hypnic jerks')}</h2>" + _hypnic_table(units, local, two_legs),
-        "<h2>Settings</h2>" + _parameters(summary),
+        "<h2>Settings</h2>" + _parameters(summary, settings),
         glossary_html(),
     ]
     return page("sleepmove night report", sections)

@@ -41,6 +41,10 @@ class NightResult:
             self.score, self.params, self.recording, self.quality, software
         )
 
+    def settings_text(self) -> str:
+        """The settings file that reproduces this night (`--config`)."""
+        return settings_text(self.params, self.options)
+
     def files(self, report: bool = True) -> dict[str, str | bytes]:
         """Every output file by its name in the folder."""
         events_csv = in_background(
@@ -50,14 +54,20 @@ class NightResult:
         files: dict[str, str | bytes] = {
             "events.csv": events_csv.result(),
             "epochs.csv": epochs_csv,
-            SETTINGS_FILE: settings_text(self.params, self.options),
+            SETTINGS_FILE: self.settings_text(),
             "summary.json": json.dumps(self.summary, indent=2, allow_nan=False) + "\n",
         }
         if report:
             from sleepmove.reports.night_report import night_report_files  # matplotlib: if needed
 
             files |= night_report_files(
-                self.score, self.summary, self.sides, self.gaps_s, self.origin_s, self.clock
+                self.score,
+                self.summary,
+                self.sides,
+                self.gaps_s,
+                self.origin_s,
+                self.clock,
+                (SETTINGS_FILE, files[SETTINGS_FILE]),
             )
         return files
 

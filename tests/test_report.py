@@ -1,5 +1,6 @@
 """Reports as a person sees them: figures present and not blank, one self-contained page."""
 
+import base64
 import json
 import os
 import re
@@ -282,7 +283,7 @@ def test_night_page_speaks_plainly(one_leg_report, two_leg_report):
     one = (one_leg_report / "report.html").read_text()
     two = (two_leg_report / "report.html").read_text()
     summary = json.loads((two_leg_report / "summary.json").read_text())
-    for text in (one, two):
+    for text, out in ((one, one_leg_report), (two, two_leg_report)):
         visible = re.sub(r"data:[^\"']+", "", text)
         assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", visible)
         for word in (
@@ -300,7 +301,10 @@ def test_night_page_speaks_plainly(one_leg_report, two_leg_report):
         # the settings: a table folded in <details>, the file beside it, no JSON dump
         details = visible[visible.index("<details>") : visible.index("</details>")]
         assert "<table>" in details and "Scoring rules" in details
-        assert 'download="sleepmove-settings.json"' in text and "<pre>" not in text
+        assert 'download="settings.toml"' in text and "<pre>" not in text
+        offered = re.search(r'href="data:text/plain;charset=utf-8;base64,([^"]+)"', text)
+        settings = base64.b64decode(offered.group(1)).decode()
+        assert settings == (out / "settings.toml").read_text()  # what --config reads
         assert " h " in visible and " min" in visible  # durations as 1 h 12 min
         assert "PLM index (in bed)" in visible and "model sure of" in visible
     # one sensor: no legs column; the jerks' leg is never "sensor"
