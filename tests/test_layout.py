@@ -114,3 +114,17 @@ def test_the_built_wheel_holds_only_sleepmove(tmp_path):
         "sensor/protocols/polar.py",
     ):
         assert f"sleepmove/{module}" in names
+
+
+def test_sleepmove_runs_from_any_folder(tmp_path):
+    """Outside the checkout the installed package answers, layers and all."""
+    import subprocess
+    import sys
+
+    script = "import sleepmove.sensor.readers, sleepmove.detection.night, sleepmove.reports.html"
+    for command in (
+        [sys.executable, "-c", script],
+        [sys.executable, "-m", "sleepmove", "--version"],
+    ):
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]

@@ -1,0 +1,7 @@
+"""`python -m sleepmove`: the same command as `sleepmove`."""
+
+import sys
+
+from sleepmove.cli import main
+
+sys.exit(main())
