@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from sleepmove.detection.params import RULE_SETS  # stdlib only: --help stays fast
+from sleepmove.detection.params import RULE_SETS, WASM2016  # stdlib only: --help stays fast
 
 RULES = tuple(RULE_SETS)  # the rule-set names, defined once (detection/params.py)
 
@@ -16,7 +16,7 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--criteria",
         choices=RULES,
-        default="wasm2016",
+        default=WASM2016.name,
         help="scoring rules (default: wasm2016, WASM/IRLSSG 2016)",
     )
     parser.add_argument(

@@ -20,7 +20,12 @@ from sleepmove.detection.grid import Grid, UnusableTimes, regularize
 from sleepmove.detection.movements import detect_movements, signals_of_legs
 from sleepmove.detection.night import score_night
 from sleepmove.detection.parallel import in_background, on_own_thread
-from sleepmove.detection.params import AnalysisParameters, default_parameters, with_changes
+from sleepmove.detection.params import (
+    WASM2016,
+    AnalysisParameters,
+    default_parameters,
+    with_changes,
+)
 from sleepmove.detection.preprocess import LegSignals
 from sleepmove.detection.quality import long_gap_notes, saturation, sensor_faults
 from sleepmove.night_result import NightResult
@@ -40,7 +45,7 @@ SHORTEST_ALLOWED_S = 60.0
 class AnalyzeRequest:
     inputs: dict[str, str]  # side ("left", "right" or "" for one unnamed sensor) -> path
     out_dir: str
-    criteria: str = "wasm2016"
+    criteria: str = WASM2016.name
     units: str = "auto"
     placement: str = "ankle"
     age_group: str = "adult"

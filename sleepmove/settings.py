@@ -23,6 +23,7 @@ from sleepmove.detection.params import (
     GROUPS,
     RULE_SET_IDENTITY,
     RULE_SETS,
+    WASM2016,
     AnalysisParameters,
     changes_between,
     default_parameters,
@@ -152,7 +153,7 @@ def read_settings(path: str) -> Settings:
             )
     for name in RULE_SET_IDENTITY[1:]:  # the reference follows from the name
         groups.get("rules", {}).pop(name, None)
-    criteria = options.get("criteria", "wasm2016")
+    criteria = options.get("criteria", WASM2016.name)
     if criteria not in RULE_SETS:
         raise InputError(
             path, f"[options] criteria = {criteria!r}", expected="one of " + ", ".join(RULE_SETS)

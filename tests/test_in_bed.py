@@ -221,15 +221,17 @@ def test_a_given_window_decides_the_early_warning_and_the_confidence():
 
 def test_a_sensor_that_started_late_is_said_and_orientation_comes_from_the_fuller_leg():
     from sleepmove.detection.grid import Grid
+    from sleepmove.detection.params import QualityParameters
     from sleepmove.pipeline import _best_covered, _uneven_legs
 
     def grid(start_s, hours):
         n = int(hours * 3600 * 10)
         return Grid(start_s, 10.0, np.zeros((n, 3), np.float32), np.ones(n, bool), np.empty((0, 2)))
 
-    notes = _uneven_legs({"left": grid(0.0, 8), "right": grid(7200.0, 6)})
+    uneven_s = QualityParameters().uneven_legs_s  # 10 minutes
+    notes = _uneven_legs({"left": grid(0.0, 8), "right": grid(7200.0, 6)}, uneven_s)
     assert len(notes) == 1 and notes[0].startswith("right: started 120 min after the left")
-    assert _uneven_legs({"left": grid(0.0, 8), "right": grid(60.0, 8)}) == []
+    assert _uneven_legs({"left": grid(0.0, 8), "right": grid(60.0, 8)}, uneven_s) == []
     late = np.full((100, 3), np.nan)
     late[60:] = 1.0
     full = np.ones((100, 3))
