@@ -10,7 +10,7 @@ from dataclasses import asdict
 import numpy as np
 
 from sleepmove.sensor.simulate_clock import ClockError
-from sleepmove.sensor.simulate_night import SCENARIOS, NightPlan, plan_night
+from sleepmove.sensor.simulate_night import SCENARIOS, WRIST_SCENARIOS, NightPlan, plan_night
 from sleepmove.sensor.simulate_signal import SensorPhysics, draw_physics, leg_signal
 
 NIGHT_START_UNIX = 1_741_991_400.0  # 2025-03-14 22:30 UTC; the seed moves it by days and minutes
@@ -70,7 +70,24 @@ def simulate(
     truth = truth_record(plan, legs, start_unix, files, sensors, gaps, scenario, seed)
     with open(os.path.join(out_dir, "truth.json"), "w") as handle:
         json.dump(truth, handle, indent=1)
+    if scenario in WRIST_SCENARIOS:
+        leg_plan = NightPlan(plan.hours, plan.sleep_onset_s, plan.sleep_offset_s, [])
+        leg_plan.events = plan.leg_events
+        leg_truth = truth_record(leg_plan, [""], start_unix, {}, {}, {}, scenario, seed)
+        write_legs(out_dir, leg_truth["events"])
     return truth
+
+
+def write_legs(out_dir: str, events: list[dict]) -> None:
+    """legs.json beside a wrist night's truth.json: what the legs did, which the wrist sensor
+    carries only where the arm joined (its own events in truth.json) or as faint jolts."""
+    record = {
+        "placement": "wrist",
+        "note": "the legs' movements during a wrist recording; truth.json holds the arm's",
+        "events": events,
+    }
+    with open(os.path.join(out_dir, "legs.json"), "w") as handle:
+        json.dump(record, handle, indent=1)
 
 
 def _link(t, xyz, physics: SensorPhysics, rng):

@@ -18,7 +18,15 @@ SCENARIOS = {
     "cramps": "a healthy night with 2-4 nocturnal leg cramps, each followed by waking",
     "infant": "an infant: sleep in 30-90 min bouts between 5-30 min awake, clusters of "
     "brief jerks (benign sleep myoclonus) in sleep only, often on both legs",
+    "wrist-plmd": "a wrist: leg PLM series (20-35/h) of which the arm joins a fifth to a half "
+    "as smaller forearm flexions; the rest reach the wrist only as faint body jolts; arm "
+    "repositioning, hand movements, a partner's arm jolting the mattress",
+    "wrist-healthy": "a wrist, no PLMs: hand and forearm movements, arm repositioning, "
+    "restless wake, a partner's arm jolting the mattress",
 }
+# Scenarios whose sensor is on a wrist: their events are the arm's; what the legs did is in
+# `NightPlan.leg_events` (written to legs.json beside truth.json).
+WRIST_SCENARIOS = ("wrist-plmd", "wrist-healthy")
 
 
 @dataclass
@@ -42,6 +50,8 @@ class NightPlan:
     lm_degrees: tuple[float, float] = (6.0, 30.0)
     wake_gap_s: float = 12.0
     posture_every_s: tuple[float, float] = (1200.0, 3600.0)
+    # A wrist night: the legs' own movements, which the wrist sensor does not carry.
+    leg_events: list[TruthEvent] = field(default_factory=list)
 
     def lm_amplitude(self, rng: np.random.Generator) -> float:
         return float(rng.uniform(*self.lm_degrees))
@@ -59,6 +69,8 @@ def plan_night(
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     if scenario == "infant":
         return _infant_night(hours, sides, rng)
+    if scenario in WRIST_SCENARIOS:
+        return _wrist_night(scenario, hours, sides, rng)
     total = hours * 3600.0
     onset = rng.uniform(0.04, 0.09) * total
     offset = total - rng.uniform(0.03, 0.07) * total
@@ -139,6 +151,92 @@ def _infant_night(hours: float, sides: list[str], rng: np.random.Generator) -> N
     plan.events += [e for run in clusters for c in run for e in [c, *c.members]]
     plan.events.sort(key=lambda e: e.onset_s)
     return plan
+
+
+def _wrist_night(
+    scenario: str, hours: float, sides: list[str], rng: np.random.Generator
+) -> NightPlan:
+    """A sensor on the wrist. What sleep research says of arms in sleep: the arms move more
+    often than the legs (repositioning, hand movements; wrist actigraphy scores sleep from
+    them), and in PLMD and restless legs periodic arm movements exist but are fewer than
+    the legs' (they join some leg series, as smaller flexions of elbow and wrist). A leg's
+    PLM the arm does not join reaches the wrist only through the body: a faint jolt, no
+    turn of the forearm (truth kind "vibration": not an event of this sensor)."""
+    total = hours * 3600.0
+    onset = rng.uniform(0.04, 0.09) * total
+    offset = total - rng.uniform(0.03, 0.07) * total
+    bouts = _wake_bouts(onset, offset, rng)
+    plan = NightPlan(hours, onset, offset, bouts)
+    plan.lm_degrees = (rng.uniform(3, 6), rng.uniform(12, 30))
+    plan.wake_gap_s = float(rng.uniform(4, 25))  # awake, the hands are busier than the feet
+    plan.posture_every_s = (rng.uniform(600, 1500), rng.uniform(2400, 4800))
+    arm = sides if sides else [""]
+    _restlessness(plan, [(0.0, onset), (offset, total), *bouts], arm, rng)
+    _posture_changes(plan, arm, False, rng)  # a turn of the whole body moves the arm too
+    _arm_repositioning(plan, rng)
+    legs = NightPlan(hours, onset, offset, bouts)
+    legs.lm_degrees = (rng.uniform(3, 8), rng.uniform(15, 35))
+    if scenario == "wrist-plmd":
+        _plm_series(legs, 1, "plmd-moderate", [""], rng)
+    series = _runs_of(legs.events)
+    _isolated_lms(legs, [""], rng, per_hour=3.0)
+    joined = rng.uniform(0.2, 0.5)  # the share of leg series the arm joins
+    arm_degrees = (rng.uniform(2, 4), rng.uniform(6, 12))
+    for run in series:  # a loop over leg PLM series
+        with_arm = rng.uniform() < joined
+        for leg in run:  # a loop over the series' LMs
+            if with_arm and rng.uniform() < 0.9:
+                duration = float(np.clip(leg.duration_s * rng.uniform(0.5, 1.0), 0.6, 8.0))
+                onset_s = leg.onset_s + rng.uniform(-0.3, 0.3)
+                plan.events.append(
+                    TruthEvent(onset_s, duration, "lm", arm[0], rng.uniform(*arm_degrees))
+                )
+            else:
+                plan.events.append(_jolt(leg, arm[0], rng))
+    for leg in legs.events[sum(len(run) for run in series) :]:  # isolated leg LMs
+        plan.events.append(_jolt(leg, arm[0], rng))
+    _isolated_lms(plan, arm, rng, per_hour=float(rng.uniform(2, 6)))  # hands and forearms
+    _hypnic_jerks(plan, arm, False, rng)
+    _partner_arm(plan, rng)
+    plan.leg_events = sorted(legs.events, key=lambda e: e.onset_s)
+    plan.events.sort(key=lambda e: e.onset_s)
+    _drop_overlaps(plan)
+    return plan
+
+
+def _runs_of(events: list[TruthEvent]) -> list[list[TruthEvent]]:
+    """The series `_plm_series` wrote, in order: a new one after a gap of over 90 s."""
+    runs: list[list[TruthEvent]] = []
+    for event in events:  # a loop over events
+        if runs and event.onset_s - runs[-1][-1].onset_s <= 90.0:
+            runs[-1].append(event)
+        else:
+            runs.append([event])
+    return runs
+
+
+def _jolt(leg: TruthEvent, side: str, rng: np.random.Generator) -> TruthEvent:
+    """A leg's movement felt at the wrist through the body and the mattress."""
+    return TruthEvent(leg.onset_s, leg.duration_s, "vibration", side, rng.uniform(0.002, 0.008))
+
+
+def _arm_repositioning(plan: NightPlan, rng: np.random.Generator) -> None:
+    """The arm alone moves to a new rest (under the pillow, onto the chest): every 15-60 min."""
+    t = plan.sleep_onset_s + rng.uniform(300, 1800)
+    while t < plan.sleep_offset_s - 300:  # a loop over repositionings
+        plan.events.append(
+            TruthEvent(t, rng.uniform(2, 6), "movement", "posture", rng.uniform(20, 90))
+        )
+        t += rng.uniform(15, 60) * 60
+
+
+def _partner_arm(plan: NightPlan, rng: np.random.Generator) -> None:
+    """The partner's arm and turns: the mattress shakes, now and then a jolt."""
+    for t in rng.uniform(plan.sleep_onset_s, plan.sleep_offset_s, int(rng.integers(10, 30))):
+        strong = rng.uniform() < 0.3
+        duration = rng.uniform(0.6, 2.0) if strong else rng.uniform(0.5, 5)
+        size = rng.uniform(0.02, 0.08) if strong else rng.uniform(0.005, 0.03)
+        plan.events.append(TruthEvent(t, duration, "vibration", "bilateral", size))
 
 
 @dataclass

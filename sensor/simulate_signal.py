@@ -32,7 +32,8 @@ def draw_physics(rng: np.random.Generator, rate_hz: float, scenario: str) -> Sen
         noise_g=rng.uniform(0.006, 0.014) if noisy else rng.uniform(0.001, 0.006),
         lsb_g=float(rng.choice([1 / 1024, 1 / 4096, 0.001, 1 / 16384])),
         range_g=float(rng.choice([4.0, 8.0, 16.0])),
-        radius_m=rng.uniform(0.04, 0.12),
+        # the ankle: sensor to ankle joint; the wrist: to the elbow (the forearm turns)
+        radius_m=rng.uniform(0.2, 0.3) if scenario.startswith("wrist") else rng.uniform(0.04, 0.12),
         rate_ppm=rng.uniform(-60, 60),
         jitter_s=rng.uniform(0.0005, 0.004),
         losses_per_hour=rng.uniform(20, 60) if lossy else rng.uniform(0, 4),

@@ -75,6 +75,7 @@ def simulate_stages(
             profile.units,
             profile.time_format,
             0.0 if i == 0 else leg_rng.uniform(0.3, 5.0),
+            profile.placement,
         )
         times = sample_times(phys, night_s)
         clean, amp = LegRenderer(phys, i, leg_rng).render(times, night.events, leg, night.posture0)
@@ -128,8 +129,34 @@ def simulate_stages(
         "hypnogram": [[float(a), float(b), s] for a, b, s in night.hypnogram],
         "events": events,
     }
+    if profile.placement == "wrist":
+        _write_legs(out_dir, night.leg_events, legs)
     tmp = os.path.join(out_dir, "truth.json.tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(truth, handle, indent=1)
     os.replace(tmp, os.path.join(out_dir, "truth.json"))
     return truth
+
+
+def _write_legs(out_dir: str, events: list[dict], legs: list[str]) -> None:
+    """legs.json beside a wrist night's truth.json: the legs' movements (amplitude: the
+    planned rotation in degrees; they are not rendered), which the wrist carries only where
+    the arm joined them (its events in truth.json) or as faint jolts."""
+    record = {
+        "placement": "wrist",
+        "note": "the legs' movements during a wrist recording; truth.json holds the arm's",
+        "events": [
+            {
+                "onset_s": round(e["onset_s"], 3),
+                "duration_s": round(e["duration_s"], 3),
+                "kind": e["kind"],
+                "side": side_of(e["_legs"], legs),
+                "amplitude": round(e["_spec"].get("deg", 0.0), 2),
+                "hypnic": e["hypnic"],
+                "posture_change": e["posture_change"],
+            }
+            for e in sorted(events, key=lambda e: e["onset_s"])
+        ],
+    }
+    with open(os.path.join(out_dir, "legs.json"), "w", encoding="utf-8") as handle:
+        json.dump(record, handle, indent=1)

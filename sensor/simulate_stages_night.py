@@ -50,6 +50,9 @@ class Profile:
     rate_hz: float | None = None
     units: str | None = None  # "g" or "m/s2"; None: drawn
     time_format: str | None = None  # see simulate_stages_signal.TIME_FORMATS; None: drawn
+    placement: str = "ankle"  # "wrist": the sensor is on a forearm (see wrist_view)
+    hand_moves_per_h: tuple[float, float] = (2.0, 6.0)  # a wrist's own movements in sleep
+    arm_joins: tuple[float, float] = (0.2, 0.5)  # share of leg PLM series the arm joins
 
 
 PROFILES: dict[str, Profile] = {
@@ -115,6 +118,24 @@ PROFILES: dict[str, Profile] = {
         wake_posture_per_min=(0.01, 0.04),
         still_wake=True,
     ),
+    "wrist-plmd": Profile(
+        "one wrist: leg PLMS index 14-30/h; the arm joins a fifth to a half of the series as "
+        "smaller flexions, the rest reach the wrist as faint body jolts; arm repositioning, "
+        "hand movements, a partner's arm shaking the mattress",
+        plms_index=(14.0, 30.0),
+        fidget_per_min=(0.4, 1.5),
+        vibrations_per_h=(1.5, 4.0),
+        hft_trains=(0, 0),  # foot tremor does not reach a wrist
+        placement="wrist",
+    ),
+    "wrist-healthy": Profile(
+        "one wrist, no PLMs: hand and forearm movements, arm repositioning, busy hands awake, "
+        "a partner's arm shaking the mattress",
+        fidget_per_min=(0.4, 1.5),
+        vibrations_per_h=(1.5, 4.0),
+        hft_trains=(0, 0),  # foot tremor does not reach a wrist
+        placement="wrist",
+    ),
 }
 
 
@@ -126,6 +147,7 @@ class Night:
     events: list[dict] = field(default_factory=list)  # with private keys "_legs", "_spec"
     posture0: str = "supine"
     noise_mg: float | None = None  # set where the scenario ties event sizes to the noise
+    leg_events: list[dict] = field(default_factory=list)  # a wrist night: what the legs did
 
     @property
     def onset_s(self) -> float:
@@ -582,6 +604,10 @@ def build_night(seed: int, hours: float, legs: list[str], scenario: str) -> Nigh
             if s == "R":
                 b.twitches(x, y, twitch_rate, twitch_size, "rem")
 
+    # 6b) a wrist: the arm's view of the legs' movements, and the arm's own
+    if p.placement == "wrist":
+        wrist_view(b)
+
     # 7) the bed partner (not this person's movement: may overlap anything)
     vib_rate = rng.uniform(*p.vibrations_per_h)
     for t in np.sort(rng.uniform(60, hours * 3600 - 60, rng.poisson(vib_rate * hours))):
@@ -594,6 +620,59 @@ def build_night(seed: int, hours: float, legs: list[str], scenario: str) -> Nigh
 
     night.events.sort(key=lambda e: e["onset_s"])
     return night
+
+
+def wrist_view(b: Builder) -> None:
+    """Turn a night of leg movements into what a wrist sensor carries.
+
+    Arms move more often than legs in sleep (repositioning, hand movements: wrist actigraphy
+    scores sleep from them). Periodic arm movements exist in PLMD and restless legs but are
+    fewer than the legs': the arm joins some leg series, as smaller elbow and wrist
+    flexions. A leg movement the arm does not join reaches the wrist only through the body
+    and the mattress: a faint jolt with no turn of the forearm (kind "vibration": not an event
+    of this sensor). The legs' own movements are kept in `night.leg_events`. Wake fidgeting,
+    turns of the body, hypnic jerks and REM twitches move the arm as well and stay."""
+    rng, night = b.rng, b.night
+    joined = rng.uniform(*b.p.arm_joins)
+    series_with_arm: dict[int, bool] = {}
+    for e in night.events:  # a loop over events
+        spec = e["_spec"]
+        if e["kind"] != "lm" or spec.get("style") != "lm":
+            continue  # fidgets, scratching, turns, jerks: the arm's too
+        night.leg_events.append(dict(e, _spec=dict(spec)))
+        series = spec.pop("series", None)
+        if series is not None:
+            spec["leg_series"] = series
+            with_arm = series_with_arm.setdefault(series, bool(rng.random() < joined))
+            arm = with_arm and rng.random() < 0.9
+        else:
+            arm = rng.random() < 0.3  # an isolated leg movement the arm shares
+        if arm:
+            spec["deg"] = float(spec["deg"] * rng.uniform(0.3, 0.6))
+            e["duration_s"] = float(max(0.8, e["duration_s"] * rng.uniform(0.5, 1.0)))
+        else:
+            e["kind"] = "vibration"
+            e["_spec"] = {
+                "style": "vibration",
+                "g": float(rng.uniform(0.002, 0.008)),
+                "hz": float(rng.uniform(2.0, 6.0)),
+                "leg": True,
+            }
+    hand_rate = rng.uniform(*b.p.hand_moves_per_h)
+    stage_factor = {"N1": 1.5, "N2": 1.0, "N3": 0.3, "R": 0.6}
+    for x, y, s in night.hypnogram:  # a loop over stage periods: the hand's own movements
+        if s != "W":
+            b.isolated(x, y, hand_rate * stage_factor[s])
+    t = night.onset_s + rng.uniform(5, 30) * 60
+    while t < night.offset_s:  # a loop over arm repositionings (the arm alone)
+        if b.stages.at(t) != "W":
+            b.posture(t, 300.0)
+        t += rng.uniform(15, 60) * 60
+    # the partner's arm: now and then a stronger, shorter jolt through the mattress
+    for t in rng.uniform(night.onset_s, night.offset_s, int(rng.integers(3, 10))):
+        spec = {"style": "vibration", "g": float(rng.uniform(0.03, 0.1)), "hz": 3.0}
+        spec["hz"] = float(rng.uniform(2.0, 8.0))
+        b.add(_event(t, float(rng.uniform(0.6, 2.0)), "vibration", list(night.legs), spec))
 
 
 def side_of(legs: list[str], all_legs: list[str]) -> str:

@@ -202,6 +202,7 @@ def draw_physics(
     units: str | None,
     time_format: str | None,
     start_offset_s: float,
+    placement: str = "ankle",
 ) -> Physics:
     range_g, bits = [(2, 12), (2, 16), (4, 12), (4, 14), (8, 13), (16, 16)][int(rng.integers(6))]
     packet = int(rng.choice([p for p in (1, 2, 3, 4, 5, 6, 8, 10) if p / rate_hz <= 0.25]))
@@ -209,7 +210,7 @@ def draw_physics(
     ppm = rng.uniform(-20, 20) if mode == "sensor" else rng.uniform(-60, 60)
     if time_format == "iso":
         time_format = str(rng.choice(["iso_z", "iso_offset"]))
-    return Physics(
+    physics = Physics(
         rate_hz=float(rate_hz),
         noise_mg=float(noise_mg),
         drift_mg=float(rng.uniform(0.5, 4.0)),
@@ -230,6 +231,10 @@ def draw_physics(
         jitter_ms=float(rng.uniform(1, 15)),
         start_offset_s=float(start_offset_s),
     )
+    if placement == "wrist":  # on the forearm, which swings about the elbow
+        physics.site = "wrist"
+        physics.lever_m = float(rng.uniform(0.22, 0.32))
+    return physics
 
 
 # --- rendering one leg ----------------------------------------------------------------------
