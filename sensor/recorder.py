@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from sleepmove.base.atomic import write_file
-from sleepmove.sensor.protocols import metamotion, movesense, pinetime, polar, witmotion
+from sleepmove.sensor.protocols._common import Decoded, Decoder
 
 BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
 FIRMWARE_REVISION = "00002a26-0000-1000-8000-00805f9b34fb"
@@ -157,9 +157,12 @@ class SessionStats:
 class SensorSession:
     """One sensor through bleak: configure, stream, and reconnect with back-off, forever.
 
-    Subclasses speak a protocol: `_configure` starts the stream, `_stop_stream` ends it, and
-    their notification handlers pass decoded samples to `_deliver`.
+    Each family's module subclasses it (`sensor/protocols/`): `_configure` starts the stream
+    (and makes `self.decoder`, fresh for each link), `_stop_stream` ends it; notifications go
+    through `_on_data` (the decoder, then `_deliver`).
     """
+
+    decoder: Decoder
 
     def __init__(
         self,
@@ -262,7 +265,26 @@ class SensorSession:
     async def _stop_stream(self, client) -> None:
         raise NotImplementedError
 
-    def _deliver(self, decoded) -> None:
+    async def _unsubscribe(self, client, characteristic: str) -> None:
+        """Stop notifications, then keep what the decoder held back."""
+        try:
+            await client.stop_notify(characteristic)
+        except Exception as error:  # the link may already be gone
+            self._note(f"stop: {error}"[:200])
+        self._deliver(self.decoder.flush())
+
+    async def _write_all(self, client, characteristic: str, commands: list[bytes]) -> None:
+        """Commands that end a stream; a link already gone has ended it too."""
+        try:
+            for command in commands:  # a loop over commands
+                await client.write_gatt_char(characteristic, command, response=True)
+        except Exception as error:
+            self._note(f"stop: {error}"[:200])
+
+    def _on_data(self, _, data: bytearray) -> None:
+        self._deliver(self.decoder.decode(bytes(data)))
+
+    def _deliver(self, decoded: Decoded) -> None:
         """Map decoded samples onto host time, count losses, write them."""
         if decoded.problems:  # dropped bytes or frames; any good samples still count
             self.stats.bad_frames += 1
@@ -309,166 +331,6 @@ class SensorSession:
                     self.on_samples(times, decoded.xyz_g)
                 except Exception as error:  # the live view must never stop the recording
                     self._note(f"live view: {type(error).__name__}: {error}"[:200])
-
-
-class PolarSession(SensorSession):
-    """Polar PMD: control point commands and replies, stamped data frames."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.decoder = polar.PolarDecoder(rate_hz=self.stats.rate_hz)
-        self.control_replies: asyncio.Queue = asyncio.Queue()
-
-    async def _command(self, client, command: bytes) -> polar.ControlReply | str:
-        await client.write_gatt_char(polar.CONTROL_POINT, command, response=True)
-        return await asyncio.wait_for(self.control_replies.get(), 5.0)
-
-    async def _configure(self, client) -> None:
-        await client.start_notify(polar.CONTROL_POINT, self._on_control)
-        await client.start_notify(polar.DATA, self._on_data)
-        # A stream left running by an earlier connection answers "already in state": stop it.
-        await self._command(client, polar.STOP_COMMAND)
-        reply = await self._command(
-            client, polar.start_command(self.stats.rate_hz, self.stats.range_g, 16, 3)
-        )
-        if isinstance(reply, polar.ControlReply):
-            if not reply.ok:
-                raise RuntimeError(f"start refused: {reply.meaning}")
-            self.decoder.factor = (reply.settings.get("factor") or [1.0])[0]
-
-    async def _stop_stream(self, client) -> None:
-        try:
-            await client.write_gatt_char(polar.CONTROL_POINT, polar.STOP_COMMAND, response=True)
-        except Exception as error:  # the link may already be gone: nothing is lost
-            self._note(f"stop: {error}"[:200])
-
-    def _on_control(self, _, data: bytearray) -> None:
-        message = polar.parse_control(bytes(data))
-        if message == "the sensor stopped the stream itself":
-            self._note(message)
-            self.lost.set()  # reconnect and start again
-            return
-        self.control_replies.put_nowait(message)
-
-    def _on_data(self, _, data: bytearray) -> None:
-        before = self.decoder.previous_stamp_ns
-        decoded = self.decoder.decode(bytes(data))
-        if (
-            decoded.times_s is not None
-            and self.offset_s is not None
-            and decoded.times_s[-1] + self.offset_s > self.clock() + 2 * self.reanchor_s
-        ):
-            # A stamp in the future cannot be: drop the frame and forget its stamp, or every
-            # later (true) frame would look older and be dropped too.
-            self.decoder.previous_stamp_ns = before
-            self.stats.bad_frames += 1
-            self._note("PMD frame with an impossible timestamp (in the future): dropped")
-            return
-        self._deliver(decoded)
-
-
-class WitMotionSession(SensorSession):
-    """WitMotion WT901BLE: set the rate, then frames stream on their own; no stamps."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.decoder = witmotion.WitMotionDecoder()
-
-    async def _configure(self, client) -> None:
-        self.decoder = witmotion.WitMotionDecoder()  # a new link starts a new byte stream
-        await client.start_notify(witmotion.NOTIFY, self._on_data)
-        for command in witmotion.rate_commands(self.stats.rate_hz):
-            await client.write_gatt_char(witmotion.WRITE, command, response=True)
-
-    async def _stop_stream(self, client) -> None:
-        try:
-            await client.stop_notify(witmotion.NOTIFY)
-        except Exception as error:  # the link may already be gone
-            self._note(f"stop: {error}"[:200])
-
-    def _on_data(self, _, data: bytearray) -> None:
-        self._deliver(self.decoder.decode(bytes(data)))
-
-
-class MovesenseSession(SensorSession):
-    """Movesense GATT sensor-data app: subscribe again after every reconnection."""
-
-    REFERENCE = 1
-    REPLY_WAIT_S = 1.0
-
-    async def _configure(self, client) -> None:
-        self.decoder = movesense.MovesenseDecoder(self.stats.rate_hz, self.REFERENCE)
-        self.replied = asyncio.Event()
-        await client.start_notify(movesense.NOTIFY, self._on_data)
-        await client.write_gatt_char(
-            movesense.WRITE, movesense.subscribe(self.REFERENCE, self.stats.rate_hz), response=True
-        )
-
-    async def _stop_stream(self, client) -> None:
-        self.replied.clear()
-        try:
-            await client.write_gatt_char(
-                movesense.WRITE, movesense.unsubscribe(self.REFERENCE), response=True
-            )
-            # The write is acknowledged before the rest of a packet in flight arrives; the
-            # sensor's reply on the data characteristic comes after it.
-            await asyncio.wait_for(self.replied.wait(), self.REPLY_WAIT_S)
-        except asyncio.TimeoutError:
-            self._note(f"stop: no reply to unsubscribe within {self.REPLY_WAIT_S:g} s")
-        except Exception as error:  # the link may already be gone
-            self._note(f"stop: {error}"[:200])
-        self._deliver(self.decoder.flush())
-
-    def _on_data(self, _, data: bytearray) -> None:
-        if data[:1] == bytes([movesense.RESULT]):
-            self.replied.set()
-        self._deliver(self.decoder.decode(bytes(data)))
-
-
-class MetaMotionSession(SensorSession):
-    """MetaMotion: the board keeps its state across links, so stop, then start; no stamps."""
-
-    async def _configure(self, client) -> None:
-        # Which accelerometer (BMI160 or BMI270) decides the packed-data register.
-        self.chip: asyncio.Future = asyncio.get_running_loop().create_future()
-        await client.start_notify(metamotion.NOTIFY, self._on_data)
-        await client.write_gatt_char(metamotion.COMMAND, metamotion.MODULE_INFO, response=True)
-        chip = await asyncio.wait_for(self.chip, 5.0)
-        self.decoder = metamotion.MetaMotionDecoder(range_g=4, chip=chip)
-        for command in metamotion.start_commands(chip):
-            await client.write_gatt_char(metamotion.COMMAND, command, response=True)
-
-    async def _stop_stream(self, client) -> None:
-        try:
-            for command in metamotion.STOP:
-                await client.write_gatt_char(metamotion.COMMAND, command, response=True)
-        except Exception as error:  # the link may already be gone
-            self._note(f"stop: {error}"[:200])
-
-    def _on_data(self, _, data: bytearray) -> None:
-        message = bytes(data)
-        if message[:2] == metamotion.MODULE_INFO and len(message) >= 3:
-            if not self.chip.done():
-                self.chip.set_result(message[2])
-            return
-        if self.chip.done():
-            self._deliver(self.decoder.decode(message))
-
-
-class PineTimeSession(SensorSession):
-    """PineTime (InfiniTime): coarse, about 10 Hz, notified on change; no stamps."""
-
-    async def _configure(self, client) -> None:
-        await client.start_notify(pinetime.MOTION, self._on_data)
-
-    async def _stop_stream(self, client) -> None:
-        try:
-            await client.stop_notify(pinetime.MOTION)
-        except Exception as error:  # the link may already be gone
-            self._note(f"stop: {error}"[:200])
-
-    def _on_data(self, _, data: bytearray) -> None:
-        self._deliver(pinetime.decode(bytes(data)))
 
 
 def write_recording_json(path: str, sessions: list[SessionStats], extra: dict) -> None:

@@ -77,9 +77,12 @@ def add_clock_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# The protocols `record` speaks (sleepmove.record.SESSIONS; a test holds the two equal). Named
-# here so that `--help` imports no protocol code.
-RECORD_PROTOCOLS = ("polar", "witmotion", "movesense", "metamotion", "pinetime")
+def record_protocols() -> tuple[str, ...]:
+    """The sensor families `record` speaks, from the registry (by module name: `--help`
+    imports no protocol code)."""
+    from sleepmove.sensor.registry import family_names
+
+    return family_names()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,7 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--force", action="store_true", help="redo finished nights")
     add_analysis_options(batch)
 
-    scan = commands.add_parser("scan", help="list the supported sensors in range")
+    protocols = record_protocols()
+    scan = commands.add_parser(
+        "scan",
+        help="list the supported sensors in range",
+        description="List the sensors in range that speak a supported protocol ("
+        + ", ".join(protocols)
+        + "): name, address, signal strength and protocol.",
+    )
     scan.add_argument("--seconds", type=float, default=10.0)
 
     record = commands.add_parser(
@@ -148,9 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="record a night from BLE sensors (or emulated ones), then analyze it",
         description="Connect to one or two sensors, stream until --duration ends or Ctrl-C, "
         "reconnecting whenever the link drops, writing DIR/<side>.csv and DIR/recording.json "
-        "as it goes; then analyze what was recorded into DIR. Polar PMD sensors (Verity "
-        "Sense, H10, OH1), WitMotion WT901BLE, Movesense, MbientLab MetaMotion and PineTime "
-        "record.",
+        "as it goes; then analyze what was recorded into DIR. Every protocol 'sleepmove scan' "
+        "lists records (" + ", ".join(protocols) + "); the protocol is told from what the "
+        "sensor advertises.",
     )
     record.add_argument("--device", help="name or address of the (left) sensor")
     record.add_argument("--device-right", help="name or address of the right sensor")
@@ -160,16 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--duration", default="9h", help="e.g. 9h, 30m (default 9h)")
     record.add_argument(
         "--protocol",
-        choices=RECORD_PROTOCOLS,
-        default="polar",
-        help="what the --device sensors speak (default polar)",
+        choices=protocols,
+        help="what the --device sensors speak (default: told from what they advertise)",
     )
     record.add_argument(
         "--emulate",
         metavar="DEVICE[,DEVICE]",
-        help="record from emulated sensors playing a simulated night: polar-verity, "
-        "polar-h10, witmotion, movesense, metamotion or pinetime; two (comma-separated) for "
-        "two legs",
+        help="record from emulated sensors playing a simulated night: a protocol's name "
+        "(e.g. polar) or one of its models (e.g. polar-h10; an unknown name lists them all); "
+        "two (comma-separated) for two legs",
     )
     record.add_argument("--scenario", default="plmd-moderate", help="simulated night to play")
     record.add_argument(

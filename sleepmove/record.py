@@ -1,4 +1,9 @@
-"""`sleepmove record`: one or two sensors overnight, then the same analysis as `analyze`."""
+"""`sleepmove record`: one or two sensors overnight, then the same analysis as `analyze`.
+
+Its jobs live apart: which sensors and over which radio (`record_devices`), the session loop
+(`record_session`), the status line (`record_status`); this module checks the command's
+arguments, wires them together, and analyzes the night.
+"""
 
 from __future__ import annotations
 
@@ -6,65 +11,20 @@ import asyncio
 import os
 import signal
 import sys
-import time
 
-import numpy as np
-
-from sleepmove.base.atomic import write_file
 from sleepmove.base.errors import InputError
-from sleepmove.live import LiveView, LiveWindow
-from sleepmove.sensor.protocols import witmotion
-from sleepmove.sensor.recorder import (
-    CsvAppender,
-    DiskFull,
-    MetaMotionSession,
-    MovesenseSession,
-    PineTimeSession,
-    PolarSession,
-    SessionStats,
-    SpaceReserve,
-    WitMotionSession,
-    iso_now,
-    write_recording_json,
+from sleepmove.record_devices import (
+    Radio,
+    choose_families,
+    emulate,
+    emulated_families,
+    simulated_night,
 )
+from sleepmove.record_session import Sensor, plan_start, run_sessions, write_truth
+from sleepmove.sensor.recorder import DiskFull
 
-LIVE_EVERY_S = 30.0  # the live view re-runs the detector this often (real seconds)
-EMULATED = {
-    "polar-verity": "Polar Sense EMU",
-    "polar-h10": "Polar H10 EMU",
-    "witmotion": "WT901BLE EMU",
-    "movesense": "Movesense EMU",
-    "metamotion": "MetaWear EMU",
-    "metamotion-bmi270": "MetaWear BMI270 EMU",
-    "pinetime": "InfiniTime EMU",
-}
-SESSIONS = {
-    "polar": (PolarSession, "polar-pmd"),
-    "witmotion": (WitMotionSession, "witmotion"),
-    "movesense": (MovesenseSession, "movesense"),
-    "metamotion": (MetaMotionSession, "metamotion"),
-    "pinetime": (PineTimeSession, "pinetime (coarse)"),
-}
-MOVESENSE_RATES = (13, 26, 52, 104, 208, 416, 833, 1666)
 # What a recording leaves in its folder: a folder holding any of them is never written into.
 RECORDING_FILES = ("night.csv", "left.csv", "right.csv", "recording.json", "truth.json")
-
-
-def protocol_of_device(name: str) -> str:
-    return name.split("-")[0]  # polar-verity -> polar, metamotion-bmi270 -> metamotion
-
-
-def rate_for(protocol: str, wanted: int) -> int:
-    """The nearest rate the device offers to what was asked."""
-    if protocol == "witmotion":
-        return min(witmotion.RATE_CODES, key=lambda rate: abs(rate - wanted))
-    if protocol == "movesense":
-        return min(MOVESENSE_RATES, key=lambda rate: abs(rate - wanted))
-    if protocol == "metamotion":
-        return 50  # the published start sequence sets 50 Hz
-    if protocol == "pinetime":
-        return 10  # at most about 10 Hz, notified on change
-    return wanted
 
 
 def check_destination(out: str) -> None:
@@ -94,257 +54,61 @@ def parse_duration(text: str) -> float:
     raise InputError("--duration", problem, expected="e.g. 9h, 30m, 600")
 
 
-class SimulatedClock:
-    """Wall time that runs `speed` times faster, for emulated nights."""
-
-    def __init__(self, start: float, speed: float) -> None:
-        self.start, self.speed, self.origin = start, speed, time.monotonic()
-
-    def __call__(self) -> float:
-        return self.start + (time.monotonic() - self.origin) * self.speed
-
-
-def simulated_night(scenario: str, hours: float, rate_hz: int, sides: list[str], seed: int):
-    """The simulator's night: one sample source per leg, and the plan (the truth)."""
-    from sleepmove.sensor.simulate_night import plan_night
-    from sleepmove.sensor.simulate_signal import draw_physics, leg_signal
-
-    rng = np.random.default_rng(seed)
-    plan = plan_night(scenario, hours, [s for s in sides if s], rng)
-    sources = []
-    for side in sides:
-        physics = draw_physics(rng, float(rate_hz), scenario)
-        _, xyz = leg_signal(plan, side, physics, 0.0, rng)
-        sources.append(_frames_of(xyz))
-    return sources, plan
-
-
-def _frames_of(xyz: np.ndarray):
-    def source(first: int, count: int) -> np.ndarray:
-        chunk = xyz[first : first + count]
-        return chunk if len(chunk) == count else np.tile(xyz[-1], (count, 1))
-
-    return source
-
-
-async def record(args, script=None) -> dict:
-    """`script(emulators)`: a coroutine that misbehaves on purpose (tests)."""
+async def record(args, script=None, radio: Radio | None = None) -> dict:
+    """Record the night `args` asks for; returns the files, stats, sessions, emulators and
+    problems. `script(emulators)`: a coroutine that misbehaves on purpose (tests). `radio`:
+    how real (non-emulated) sensors are reached, the adapter unless given (tests give
+    bumble's in-memory link, with emulated sensors on it, to take the hardware path)."""
     duration = parse_duration(args.duration)
-    emulate = [d for d in (args.emulate or "").split(",") if d]
-    unknown = [d for d in emulate if d not in EMULATED]
-    if unknown or len(emulate) > 2:
-        raise InputError(
-            "--emulate",
-            f"cannot emulate {args.emulate!r}",
-            expected=", ".join(EMULATED) + " (one, or two for two legs)",
-        )
+    models = emulated_families(args.emulate) if args.emulate else []
     check_destination(args.out)
+    if models:
+        two = len(models) == 2
+        sides = ["left", "right"] if two else [args.side or ""]
+        families = [described for _, described in models]
+        rate = families[0].rate_for(args.rate)
+        sources, plan = simulated_night(
+            args.scenario, duration / 3600 + 0.1, rate, sides, args.seed
+        )
+        radio, emulators = await emulate(models, sources, rate, args.speed)
+        wanted = [e.address for e in emulators]
+    else:
+        wanted = [args.device] + ([args.device_right] if args.device_right else [])
+        sides = ["left", "right"] if args.device_right else [args.side or ""]
+        radio = radio or Radio()
+        emulators = []
+        families = await choose_families(wanted, args.protocol, radio)
     os.makedirs(args.out, exist_ok=True)
-    two = bool(args.device_right) or len(emulate) == 2
-    sides = ["left", "right"] if two else [args.side or ""]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    clock = time.time
-    extra_kwargs: dict = {}
-    emulators = []
-    if args.emulate:
-        from sleepmove.sensor.ble.bumble_backend import BumbleClient, BumbleScanner, VirtualAir
-        from sleepmove.sensor.ble.emulated_others import (
-            EmulatedMetaMotion,
-            EmulatedMovesense,
-            EmulatedPineTime,
-        )
-        from sleepmove.sensor.ble.emulated_polar import EmulatedPolar
-        from sleepmove.sensor.ble.emulated_witmotion import EmulatedWitMotion
-
-        OTHER_EMULATORS = {
-            "movesense": EmulatedMovesense,
-            "metamotion": EmulatedMetaMotion,
-            "pinetime": EmulatedPineTime,
-        }
-
-        air = VirtualAir()
-        await air.start()
-        clock = SimulatedClock(time.time(), args.speed)
-        protocols = [protocol_of_device(d) for d in emulate]
-        rate = rate_for(protocols[0], args.rate)
-        sources, plan = simulated_night(
-            args.scenario, duration / 3600 + 0.1, rate, sides, args.seed
-        )
-        for index, source in enumerate(sources):
-            address, name = f"E0:E1:E2:E3:E4:E{index}", f"{EMULATED[emulate[index]]} {index}"
-            if protocols[index] == "witmotion":
-                emulator = EmulatedWitMotion(air, address, source, args.speed, name=name)
-            elif protocols[index] in OTHER_EMULATORS:
-                options = {"chip": 4} if emulate[index] == "metamotion-bmi270" else {}
-                emulator = OTHER_EMULATORS[protocols[index]](
-                    air, address, source, args.speed, name, **options
-                )
-            else:
-                emulator = EmulatedPolar(
-                    air,
-                    address,
-                    source,
-                    rate,
-                    args.speed,
-                    name=name,
-                    frame_samples=70 if emulate[index] == "polar-verity" else 36,
-                    burst_s=1.5 if emulate[index] == "polar-verity" else 0.0,
-                )
-            await emulator.start()
-            emulators.append(emulator)
-        addresses = [e.address for e in emulators]
-        backend, scanner_backend = BumbleClient, BumbleScanner
-        extra_kwargs = {"air": air}
-    else:
-        addresses = [args.device] + ([args.device_right] if args.device_right else [])
-        backend = scanner_backend = None
-        protocols = [args.protocol] * len(addresses)
-
-    async def connect(address, on_lost):
-        """Find the sensor by address or name, then connect with bleak-retry-connector."""
-        from bleak import BleakClient, BleakScanner
-        from bleak_retry_connector import establish_connection
-
-        scanner_kwargs = {"backend": scanner_backend, **extra_kwargs} if backend else {}
-        device = await BleakScanner.find_device_by_filter(
-            lambda d, adv: address in (d.address, d.name, adv.local_name),
-            timeout=10.0,
-            **scanner_kwargs,
-        )
-        if device is None:
-            raise LookupError(f"{address} not found; still looking")
-        client_kwargs = {"backend": backend, **extra_kwargs} if backend else {}
-        return await establish_connection(
-            BleakClient,
-            device,
-            device.name or address,
-            disconnected_callback=on_lost,
-            max_attempts=3,
-            **client_kwargs,
-        )
-
-    deadline = clock() + duration
-    reserve = SpaceReserve(args.out)
-    sessions, writers, stats = [], [], []
-    connect_lock = asyncio.Lock()
-    windows = {side: LiveWindow() for side in sides}
-    for address, side, protocol in zip(addresses, sides, protocols):
-        session_class, protocol_name = SESSIONS[protocol]
-        writer = CsvAppender(os.path.join(args.out, f"{side or 'night'}.csv"))
-        info = SessionStats(
-            device=address,
-            protocol=protocol_name,
-            side=side,
-            rate_hz=rate_for(protocol, args.rate),
-            range_g=16 if protocol == "witmotion" else 8,
-            start=iso_now(),
-        )
-        sessions.append(
-            session_class(
-                address, side, writer, info, connect, clock, connect_lock, windows[side].add
-            )
-        )
-        if args.emulate:  # a scheduling hiccup of the emulator lasts `speed` times longer
-            sessions[-1].reanchor_s = 2.0 * max(args.speed / 10, 1.0)
-        writers.append(writer)
-        stats.append(info)
-    path = os.path.join(args.out, "recording.json")
     extra = {
         "duration_planned_s": duration,
-        "emulated": bool(args.emulate),
-        "speed": args.speed if args.emulate else 1.0,
+        "emulated": bool(models),
+        "speed": radio.speed,
     }
-    tasks = [asyncio.create_task(s.run(stop, deadline)) for s in sessions]
-    if script is not None:
-        asyncio.create_task(script(emulators))
-    view = LiveView(windows)
-    live, last_live = None, time.monotonic()
-    try:
-        while not all(t.done() for t in tasks):
-            await asyncio.sleep(1.0)
-            every = max(LIVE_EVERY_S / (args.speed if args.emulate else 1.0), 1.0)
-            if time.monotonic() - last_live >= every:
-                live, last_live = view.update(), time.monotonic()
-                if live:
-                    extra["live"] = live
-                if view.errors:
-                    extra["live_errors"] = view.errors
-            _status(stats, live)
-            try:
-                write_recording_json(path, stats, extra)
-            except DiskFull:
-                pass  # the CSV comes first; the last write below has the reserve
-    finally:
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for writer in writers:
-            writer.close()
-        reserve.release()  # room for the last recording.json even on a full disk
-        problems = [s.write_error for s in sessions if s.write_error]
-        try:
-            write_recording_json(path, stats, extra)
-        except DiskFull as error:
-            problems.append(f"{error}; it describes the recording as it was before")
-        sys.stderr.write("\n")
-    if args.emulate and sessions[0].offset_s is not None:
-        try:
-            _write_truth(args, plan, sides, sessions, emulators)
-        except OSError as error:
-            problems.append(f"truth.json: cannot write ({error.strerror or error})")
-    return {
-        "files": {s.side: w.path for s, w in zip(stats, writers)},
-        "stats": stats,
-        "emulators": emulators,
-        "problems": problems,  # one line each: writing failed (disk full)
-    }
-
-
-def _write_truth(args, plan, sides, sessions, emulators) -> None:
-    """The emulated night's truth, on the recording's clock, for `sleepmove validate`."""
-    import json
-
-    from sleepmove.sensor.simulate import truth_record
-
-    legs = sides if sides[0] else [""]
-    files = {side or "single": f"{side or 'night'}.csv" for side in sides}
-    sensors = {
-        side or "single": {"start_offset_s": 0.0, "rate_hz": s.stats.rate_hz}
-        for side, s in zip(sides, sessions)
-    }
-    gaps = {
-        side or "single": [
-            [a - sessions[0].offset_s, b - sessions[0].offset_s] for a, b in s.stats.gaps
-        ]
-        for side, s in zip(sides, sessions)
-    }
-    truth = truth_record(
-        plan, legs, sessions[0].offset_s, files, sensors, gaps, args.scenario, args.seed
+    sensors = [Sensor(*described) for described in zip(wanted, sides, families)]
+    result = await run_sessions(
+        args.out,
+        sensors,
+        radio,
+        args.rate,
+        duration,
+        stop,
+        extra,
+        (lambda: script(emulators)) if script is not None else None,
     )
-    path = os.path.join(args.out, "truth.json")
-    write_file(path, json.dumps(truth, indent=1))  # never half a truth.json
-
-
-def _status(stats: list[SessionStats], live: dict | None) -> None:
-    """One line a second: each sensor's state, and what the last minutes held."""
-    parts = [
-        f"{s.side or 'sensor'}: {s.state}, {s.samples} samples, "
-        f"{s.data_loss_s:.1f} s lost, {s.reconnections} reconnections"
-        for s in stats
-    ]
-    if live:
-        parts.append(
-            f"last {live['minutes']:.0f} min: {live['jerks_per_min']:.1f} jerks/min, "
-            f"{live['lms']} LMs, PLM series {live['series_length']}"
-        )
-    line = " | ".join(parts)
-    if sys.stderr.isatty():
-        sys.stderr.write("\r" + line[:150].ljust(150))
-    else:
-        sys.stderr.write(line + "\n")
-    sys.stderr.flush()
+    result["emulators"] = emulators
+    result["families"] = families
+    sessions = result["sessions"]
+    start = plan_start(sessions[0], families[0], emulators[0]) if emulators else None
+    if start is not None:
+        try:
+            write_truth(args.out, plan, args.scenario, args.seed, sessions, start)
+        except OSError as error:
+            result["problems"].append(f"truth.json: cannot write ({error.strerror or error})")
+    return result
 
 
 async def _adapter_ready() -> None:

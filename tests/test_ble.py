@@ -71,9 +71,10 @@ def test_scan_lists_supported_sensors_with_their_protocol():
 
     rows, sensor = run(scenario())
     assert [(r["name"], r["address"], r["protocol"]) for r in rows] == [
-        ("Polar Sense EMU01", sensor.address, "polar-pmd (recording supported)")
+        ("Polar Sense EMU01", sensor.address, "polar")
     ]
-    assert protocol_of("Movesense 123", []) == "movesense (decoder only)"
+    assert protocol_of("Movesense 123", []) == "movesense"
+    assert protocol_of("InfiniTime", []) == "pinetime (coarse: about 10 Hz, on change)"
     assert protocol_of("Headphones", ["0000180f-0000-1000-8000-00805f9b34fb"]) is None
 
 

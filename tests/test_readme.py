@@ -67,10 +67,13 @@ def test_quick_start_has_exactly_two_command_blocks():
     assert "pytest" in blocks[1]
 
 
-def test_record_offers_every_protocol_it_has_a_session_for():
-    from sleepmove.cli import RECORD_PROTOCOLS
-    from sleepmove.record import SESSIONS
+def test_record_offers_every_protocol_the_registry_describes():
+    from sleepmove.cli import build_parser
+    from sleepmove.sensor.registry import families
 
-    assert set(RECORD_PROTOCOLS) == set(SESSIONS)
+    described = {f.name for f in families()}
+    record = build_parser()._subparsers._group_actions[0].choices["record"]
+    [protocol] = [a for a in record._actions if a.dest == "protocol"]
+    assert set(protocol.choices) == described
     listed = re.search(r"\[--protocol\s+([a-z|\s]+)\]", README).group(1)
-    assert set(listed.replace("\n", "").replace(" ", "").split("|")) == set(SESSIONS)
+    assert set(listed.replace("\n", "").replace(" ", "").split("|")) == described

@@ -153,7 +153,8 @@ def test_too_small_an_mtu_shows_as_cut_frames(tmp_path):
 
     from sleepmove.sensor.ble.bumble_backend import BumbleClient, VirtualAir
     from sleepmove.sensor.ble.emulated_polar import EmulatedPolar
-    from sleepmove.sensor.recorder import CsvAppender, PolarSession, SessionStats
+    from sleepmove.sensor.protocols.polar import PolarSession
+    from sleepmove.sensor.recorder import CsvAppender, SessionStats
 
     async def scenario():
         air = VirtualAir()
@@ -189,7 +190,8 @@ def test_a_sensor_that_never_appears_is_looked_for_until_the_end(tmp_path):
     from bleak import BleakClient
 
     from sleepmove.sensor.ble.bumble_backend import BumbleClient, VirtualAir
-    from sleepmove.sensor.recorder import CsvAppender, PolarSession, SessionStats
+    from sleepmove.sensor.protocols.polar import PolarSession
+    from sleepmove.sensor.recorder import CsvAppender, SessionStats
 
     async def scenario():
         air = VirtualAir()
@@ -350,7 +352,8 @@ class MovesenseMidPacket:
 
 @pytest.mark.parametrize("replies", [True, False])
 def test_a_movesense_stop_keeps_the_packet_in_flight_whole(tmp_path, replies):
-    from sleepmove.sensor.recorder import CsvAppender, MovesenseSession, SessionStats
+    from sleepmove.sensor.protocols.movesense import MovesenseSession
+    from sleepmove.sensor.recorder import CsvAppender, SessionStats
 
     async def stop_mid_packet():
         stats = SessionStats("x", "movesense", "", 52, 8)

@@ -45,6 +45,22 @@ def uuid_text(uuid: UUID) -> str:
     return normalize_uuid_str(text)
 
 
+def listened(device: Device, characteristic: Characteristic) -> bool:
+    """Whether a connected central has enabled notifications or indications of it."""
+    return any(
+        cccds.get(characteristic.handle, b"\x00")[0] & 0x03
+        for cccds in device.gatt_server.subscribers.values()
+    )
+
+
+def notifications_scale(speed: float) -> int:
+    """How many times more samples an emulated sensor puts in one notification (or one
+    burst of them) when time runs `speed` times faster: the in-memory link and the recorder
+    cost about the same per notification, so a night at hundreds of times real time would
+    otherwise take more notifications a second than one core can carry."""
+    return max(1, int(speed // 100))
+
+
 class VirtualAir:
     """One in-memory radio: a central (our 'adapter') and any number of emulated sensors."""
 

@@ -9,7 +9,7 @@ import numpy as np
 from bumble.core import UUID, AdvertisingData
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
-from sleepmove.sensor.ble.bumble_backend import VirtualAir
+from sleepmove.sensor.ble.bumble_backend import VirtualAir, listened, notifications_scale
 from sleepmove.sensor.ble.emulated_polar import BATTERY_LEVEL, BATTERY_SERVICE
 from sleepmove.sensor.protocols import metamotion, movesense, pinetime
 
@@ -34,6 +34,8 @@ class EmulatedSensor:
         self.source = source
         self.speed = speed
         self.sent = 0
+        self.first_streamed: int | None = None  # index of the first sample a subscriber got
+        self.scale = notifications_scale(speed)
         self.streaming = False
         self.commands: list[bytes] = []
         self._task: asyncio.Task | None = None
@@ -76,7 +78,10 @@ class EmulatedSensor:
             xyz = self.source(self.sent, self.block)
             first = self.sent
             self.sent += self.block
-            if self.streaming and self.device.connections:
+            # Only whole blocks go out: a subscriber that came mid-block gets the next one.
+            if self.streaming and self.device.connections and listened(self.device, self.data):
+                if self.first_streamed is None:
+                    self.first_streamed = first
                 drops = self.link_drops
                 async with self.sending:
                     for packet in self.encode(first, xyz):
@@ -109,6 +114,7 @@ class EmulatedMovesense(EmulatedSensor):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.block = 8 * self.scale
         self.reference = 0
         self.data = Characteristic(
             UUID(movesense.NOTIFY), Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
@@ -146,7 +152,9 @@ class EmulatedMovesense(EmulatedSensor):
 
     def encode(self, first: int, xyz: np.ndarray) -> list[bytes]:
         stamp_ms = int(first / self.rate_hz * 1000)
-        return movesense.encode(self.reference, stamp_ms, xyz, mtu_payload=64)
+        # Small packets (continuations) at ordinary speeds; faster, up to the MTU.
+        payload = 64 if self.scale == 1 else 244
+        return movesense.encode(self.reference, stamp_ms, xyz, mtu_payload=payload)
 
 
 class EmulatedMetaMotion(EmulatedSensor):
@@ -156,7 +164,7 @@ class EmulatedMetaMotion(EmulatedSensor):
         super().__init__(*args, **kwargs)
         self.chip = chip
         self.rate_hz = 50.0
-        self.block = 3
+        self.block = 3 * self.scale  # packed messages of 3 samples each
         self.data = Characteristic(
             UUID(metamotion.NOTIFY), Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
         )
@@ -179,7 +187,7 @@ class EmulatedMetaMotion(EmulatedSensor):
             asyncio.get_event_loop().create_task(self._reply(bytes([3, 0x80, self.chip])))
 
     def encode(self, first: int, xyz: np.ndarray) -> list[bytes]:
-        return [metamotion.encode(xyz, chip=self.chip)]
+        return [metamotion.encode(xyz[i : i + 3], chip=self.chip) for i in range(0, len(xyz), 3)]
 
 
 class EmulatedPineTime(EmulatedSensor):
@@ -188,7 +196,7 @@ class EmulatedPineTime(EmulatedSensor):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.rate_hz = 10.0
-        self.block = 1
+        self.block = self.scale  # one sample per notification, several per tick when fast
         self.streaming = True  # notifies whoever subscribed
         self.data = Characteristic(
             UUID(pinetime.MOTION), Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
@@ -196,4 +204,4 @@ class EmulatedPineTime(EmulatedSensor):
         self.device.add_service(Service(UUID(pinetime.SERVICE), [self.data]))
 
     def encode(self, first: int, xyz: np.ndarray) -> list[bytes]:
-        return [pinetime.encode(xyz[0])]
+        return [pinetime.encode(sample) for sample in xyz]  # a loop over notifications

@@ -47,6 +47,7 @@ class EmulatedPolar:
         self.burst_s = burst_s  # Verity Sense style: frames held back and sent in bursts
         self.running = False
         self.sent = 0
+        self.first_streamed: int | None = None  # frames carry stamps: not needed for a truth
         self.commands: list[bytes] = []
         self.last_frame = b""
         self.garble_next = 0  # frames to send damaged (cut, or random bytes)

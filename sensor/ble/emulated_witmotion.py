@@ -9,7 +9,7 @@ import numpy as np
 from bumble.core import UUID, AdvertisingData
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
-from sleepmove.sensor.ble.bumble_backend import VirtualAir
+from sleepmove.sensor.ble.bumble_backend import VirtualAir, listened, notifications_scale
 from sleepmove.sensor.protocols import witmotion
 
 CODE_RATES = {code: rate for rate, code in witmotion.RATE_CODES.items()}
@@ -32,8 +32,11 @@ class EmulatedWitMotion:
         self.source = source
         self.speed = speed
         self.rate_hz = 10
-        self.chunk = chunk  # notification size: frames split across notifications
+        self.scale = notifications_scale(speed)
+        # Notification size: frames split across notifications (more of them when fast).
+        self.chunk = chunk * (1 if self.scale == 1 else 18)
         self.sent = 0
+        self.first_streamed: int | None = None  # index of the first sample a subscriber got
         self.commands: list[bytes] = []
         self.data = Characteristic(
             UUID(witmotion.NOTIFY), Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
@@ -76,14 +79,18 @@ class EmulatedWitMotion:
         loop = asyncio.get_event_loop()
         due = loop.time()
         while True:
-            block = 5
+            block = 5 * self.scale
             xyz = self.source(self.sent, block)
+            first = self.sent
             self.sent += block
             payload = witmotion.encode(xyz)
-            if self.device.connections:
-                for first in range(0, len(payload), self.chunk):
+            # Only whole blocks go out: a subscriber that came mid-block gets the next one.
+            if self.device.connections and listened(self.device, self.data):
+                if self.first_streamed is None:
+                    self.first_streamed = first
+                for start in range(0, len(payload), self.chunk):  # a loop over notifications
                     await self.device.notify_subscribers(
-                        self.data, payload[first : first + self.chunk]
+                        self.data, payload[start : start + self.chunk]
                     )
             due += block / self.rate_hz / self.speed
             await asyncio.sleep(max(due - loop.time(), 0))

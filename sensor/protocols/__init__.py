@@ -1,5 +1,7 @@
-"""BLE sensor protocols: how to start and stop a stream and turn notifications into samples.
+"""BLE sensor families: one module each, describing the family once (`FAMILY`, read by
+`sensor/registry.py`): GATT layout, advertised names, rates, its decoder, the session that
+starts and stops its stream, and its emulated models. Modules starting with `_` are helpers.
 
-Each module is pure (bytes in, samples out) and never raises on garbage: a bad frame is
-reported in `Decoded.problems` and dropped. Each also has the encoder its emulated sensor uses.
+Decoders are pure (bytes in, samples out) and never raise on garbage: a bad frame is reported
+in `Decoded.problems` and dropped. Each module also has the encoder its emulated sensor uses.
 """

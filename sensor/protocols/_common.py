@@ -1,4 +1,4 @@
-"""What every decoder returns."""
+"""What every decoder is and returns."""
 
 from __future__ import annotations
 
@@ -19,6 +19,18 @@ class Decoded:
     @classmethod
     def bad(cls, problem: str) -> Decoded:
         return cls(problems=[problem])
+
+
+class Decoder:
+    """One notification's bytes in, its samples out. State that spans notifications (a frame
+    split across them, the previous stamp) lives in the decoder: a new link gets a new one."""
+
+    def decode(self, data: bytes) -> Decoded:
+        raise NotImplementedError
+
+    def flush(self) -> Decoded:
+        """Samples held back for a later notification (called when the stream ends)."""
+        return Decoded()
 
 
 def signed(values: np.ndarray, bits: int) -> np.ndarray:

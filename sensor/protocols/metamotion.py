@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import numpy as np
 
-from sleepmove.sensor.protocols.common import Decoded
+from sleepmove.sensor.protocols._common import Decoded, Decoder
+from sleepmove.sensor.recorder import SensorSession
+from sleepmove.sensor.registry import EmulatedModel, SensorFamily
 
 SERVICE = "326a9000-85cb-9195-d9dd-464cfbbae75a"
 COMMAND = "326a9001-85cb-9195-d9dd-464cfbbae75a"
@@ -31,7 +34,7 @@ def start_commands(chip: int, packed: bool = True) -> list[bytes]:
 
 
 @dataclass
-class MetaMotionDecoder:
+class MetaMotionDecoder(Decoder):
     range_g: int = 4
     chip: int = BMI160
 
@@ -57,3 +60,57 @@ def encode(xyz_g: np.ndarray, range_g: int = 4, chip: int = BMI160) -> bytes:
     values = np.round(np.asarray(xyz_g) * LSB_PER_G[range_g]).astype("<i2")
     register = 0x04 if len(values) == 1 else (0x1C if chip == BMI160 else 0x05)
     return bytes([MODULE, register]) + values.tobytes()
+
+
+class MetaMotionSession(SensorSession):
+    """The board keeps its state across links, so stop, then start; no stamps."""
+
+    async def _configure(self, client) -> None:
+        # Which accelerometer (BMI160 or BMI270) decides the packed-data register.
+        self.chip: asyncio.Future = asyncio.get_running_loop().create_future()
+        await client.start_notify(NOTIFY, self._on_data)
+        await client.write_gatt_char(COMMAND, MODULE_INFO, response=True)
+        chip = await asyncio.wait_for(self.chip, 5.0)
+        self.decoder = MetaMotionDecoder(range_g=self.stats.range_g, chip=chip)
+        for command in start_commands(chip):  # a loop over commands
+            await client.write_gatt_char(COMMAND, command, response=True)
+
+    async def _stop_stream(self, client) -> None:
+        await self._write_all(client, COMMAND, STOP)
+
+    def _on_data(self, _, data: bytearray) -> None:
+        message = bytes(data)
+        if message[:2] == MODULE_INFO and len(message) >= 3:
+            if not self.chip.done():
+                self.chip.set_result(message[2])
+            return
+        if self.chip.done():
+            self._deliver(self.decoder.decode(message))
+
+
+def _emulated(advertised: str, chip: int) -> EmulatedModel:
+    def build(air, address, source, rate_hz, speed, name):
+        from sleepmove.sensor.ble.emulated_others import EmulatedMetaMotion
+
+        return EmulatedMetaMotion(air, address, source, speed, name, chip=chip)
+
+    return EmulatedModel(advertised, build)
+
+
+FAMILY = SensorFamily(
+    name="metamotion",
+    label="metamotion",
+    title="MbientLab MetaMotion (MetaWear; BMI160 or BMI270)",
+    service=SERVICE,
+    characteristics={"command": COMMAND, "notify": NOTIFY},
+    scan_names=("metawear", "metamotion"),
+    rates_hz=(50,),  # the published start sequence sets 50 Hz
+    range_g=4,
+    stamped=False,
+    decoder=lambda rate_hz: MetaMotionDecoder(),
+    session=MetaMotionSession,
+    emulated={
+        "metamotion": _emulated("MetaWear EMU", BMI160),
+        "metamotion-bmi270": _emulated("MetaWear BMI270 EMU", BMI270),
+    },
+)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from dataclasses import dataclass
 
 import numpy as np
 
-from sleepmove.sensor.protocols.common import Decoded
+from sleepmove.sensor.protocols._common import Decoded, Decoder
+from sleepmove.sensor.recorder import SensorSession
+from sleepmove.sensor.registry import EmulatedModel, SensorFamily
 
 SERVICE = "34802252-7185-4d5d-b431-630e7050e8f0"
 WRITE = "34800001-7185-4d5d-b431-630e7050e8f0"
@@ -25,7 +28,7 @@ def unsubscribe(reference: int) -> bytes:
 
 
 @dataclass
-class MovesenseDecoder:
+class MovesenseDecoder(Decoder):
     """Reassembles continuation packets; times are the sensor's milliseconds since start.
 
     The packet carries no sample count, so a data packet is decoded when the next begins.
@@ -77,3 +80,58 @@ def encode(reference: int, stamp_ms: int, xyz_g: np.ndarray, mtu_payload: int = 
     for first in range(chunk, len(body), chunk):
         packets.append(bytes([CONTINUATION, reference]) + body[first : first + chunk])
     return packets
+
+
+class MovesenseSession(SensorSession):
+    """The GATT sensor-data app: subscribe again after every reconnection."""
+
+    REFERENCE = 1
+    REPLY_WAIT_S = 1.0
+
+    async def _configure(self, client) -> None:
+        self.decoder = MovesenseDecoder(self.stats.rate_hz, self.REFERENCE)
+        self.replied = asyncio.Event()
+        await client.start_notify(NOTIFY, self._on_data)
+        await client.write_gatt_char(
+            WRITE, subscribe(self.REFERENCE, self.stats.rate_hz), response=True
+        )
+
+    async def _stop_stream(self, client) -> None:
+        self.replied.clear()
+        try:
+            await client.write_gatt_char(WRITE, unsubscribe(self.REFERENCE), response=True)
+            # The write is acknowledged before the rest of a packet in flight arrives; the
+            # sensor's reply on the data characteristic comes after it.
+            await asyncio.wait_for(self.replied.wait(), self.REPLY_WAIT_S)
+        except asyncio.TimeoutError:
+            self._note(f"stop: no reply to unsubscribe within {self.REPLY_WAIT_S:g} s")
+        except Exception as error:  # the link may already be gone
+            self._note(f"stop: {error}"[:200])
+        self._deliver(self.decoder.flush())
+
+    def _on_data(self, _, data: bytearray) -> None:
+        if data[:1] == bytes([RESULT]):
+            self.replied.set()
+        self._deliver(self.decoder.decode(bytes(data)))
+
+
+def _build(air, address, source, rate_hz, speed, name):
+    from sleepmove.sensor.ble.emulated_others import EmulatedMovesense
+
+    return EmulatedMovesense(air, address, source, speed, name)
+
+
+FAMILY = SensorFamily(
+    name="movesense",
+    label="movesense",
+    title="Movesense (firmware with the GATT sensor-data app)",
+    service=SERVICE,
+    characteristics={"write": WRITE, "notify": NOTIFY},
+    scan_names=("movesense",),
+    rates_hz=(13, 26, 52, 104, 208, 416, 833, 1666),
+    range_g=8,
+    stamped=True,
+    decoder=lambda rate_hz: MovesenseDecoder(rate_hz),
+    session=MovesenseSession,
+    emulated={"movesense": EmulatedModel("Movesense EMU", _build)},
+)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from sleepmove.sensor.protocols.common import Decoded, pack_bits, signed, unpack_bits
+from sleepmove.sensor.protocols._common import Decoded, Decoder, pack_bits, signed, unpack_bits
+from sleepmove.sensor.recorder import SensorSession
+from sleepmove.sensor.registry import EmulatedModel, SensorFamily
 
 SERVICE = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
 CONTROL_POINT = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
@@ -89,7 +92,7 @@ def parse_settings(data: bytes) -> dict:
 
 
 @dataclass
-class PolarDecoder:
+class PolarDecoder(Decoder):
     """Turns PMD data notifications into samples; keeps the last frame's stamp for timing."""
 
     rate_hz: float
@@ -188,3 +191,86 @@ def encode_compressed(milli_g: np.ndarray, stamp_ns: int, block: int = 16) -> by
 
 def reply(op: int, status: int, settings: bytes = b"") -> bytes:
     return bytes([0xF0, op, ACC, status, 0]) + settings
+
+
+class PolarSession(SensorSession):
+    """PMD: control point commands and replies, stamped data frames."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.decoder = PolarDecoder(rate_hz=self.stats.rate_hz)
+
+    async def _command(self, client, command: bytes) -> ControlReply | str:
+        await client.write_gatt_char(CONTROL_POINT, command, response=True)
+        return await asyncio.wait_for(self.control_replies.get(), 5.0)
+
+    async def _configure(self, client) -> None:
+        await client.start_notify(CONTROL_POINT, self._on_control)
+        await client.start_notify(DATA, self._on_data)
+        # A stream left running by an earlier connection answers "already in state": stop it.
+        await self._command(client, STOP_COMMAND)
+        reply = await self._command(
+            client, start_command(self.stats.rate_hz, self.stats.range_g, 16, 3)
+        )
+        if isinstance(reply, ControlReply):
+            if not reply.ok:
+                raise RuntimeError(f"start refused: {reply.meaning}")
+            self.decoder.factor = (reply.settings.get("factor") or [1.0])[0]
+
+    async def _stop_stream(self, client) -> None:
+        await self._write_all(client, CONTROL_POINT, [STOP_COMMAND])
+
+    def _on_control(self, _, data: bytearray) -> None:
+        message = parse_control(bytes(data))
+        if message == "the sensor stopped the stream itself":
+            self._note(message)
+            self.lost.set()  # reconnect and start again
+            return
+        self.control_replies.put_nowait(message)
+
+    def _on_data(self, _, data: bytearray) -> None:
+        before = self.decoder.previous_stamp_ns
+        decoded = self.decoder.decode(bytes(data))
+        if (
+            decoded.times_s is not None
+            and self.offset_s is not None
+            and decoded.times_s[-1] + self.offset_s > self.clock() + 2 * self.reanchor_s
+        ):
+            # A stamp in the future cannot be: drop the frame and forget its stamp, or every
+            # later (true) frame would look older and be dropped too.
+            self.decoder.previous_stamp_ns = before
+            self.stats.bad_frames += 1
+            self._note("PMD frame with an impossible timestamp (in the future): dropped")
+            return
+        self._deliver(decoded)
+
+
+def _emulated(advertised: str, frame_samples: int, burst_s: float) -> EmulatedModel:
+    def build(air, address, source, rate_hz, speed, name):
+        from sleepmove.sensor.ble.emulated_polar import EmulatedPolar
+
+        return EmulatedPolar(
+            air, address, source, rate_hz, speed, name, frame_samples, burst_s=burst_s
+        )
+
+    return EmulatedModel(advertised, build)
+
+
+FAMILY = SensorFamily(
+    name="polar",
+    label="polar-pmd",
+    title="Polar PMD: Verity Sense, H10, OH1",
+    service=SERVICE,
+    characteristics={"control point": CONTROL_POINT, "data": DATA},
+    scan_names=("polar",),
+    rates_hz=(25, 26, 50, 52, 100, 104, 200, 208, 416),
+    range_g=8,
+    stamped=True,
+    decoder=lambda rate_hz: PolarDecoder(rate_hz=rate_hz),
+    session=PolarSession,
+    emulated={
+        # The Verity Sense sends 70-sample frames in bursts every 1.5 s; the H10 a steady stream.
+        "polar-verity": _emulated("Polar Sense EMU", 70, 1.5),
+        "polar-h10": _emulated("Polar H10 EMU", 36, 0.0),
+    },
+)

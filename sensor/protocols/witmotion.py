@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sleepmove.sensor.protocols.common import Decoded
+from sleepmove.sensor.protocols._common import Decoded, Decoder
+from sleepmove.sensor.recorder import SensorSession
+from sleepmove.sensor.registry import EmulatedModel, SensorFamily
 
 SERVICE = "0000ffe5-0000-1000-8000-00805f9a34fb"
 NOTIFY = "0000ffe4-0000-1000-8000-00805f9a34fb"
@@ -25,7 +27,7 @@ def rate_commands(rate_hz: int) -> list[bytes]:
 
 
 @dataclass
-class WitMotionDecoder:
+class WitMotionDecoder(Decoder):
     buffer: bytes = b""
 
     def decode(self, data: bytes) -> Decoded:
@@ -52,8 +54,48 @@ class WitMotionDecoder:
 
 
 def encode(xyz_g: np.ndarray) -> bytes:
-    frames = []
-    for sample in np.atleast_2d(xyz_g):
-        acc = np.clip(np.round(sample / 16 * 32768), -32768, 32767).astype("<i2")
-        frames.append(HEADER + acc.tobytes() + bytes(12))  # gyro and angles left at zero
-    return b"".join(frames)
+    """Whole frames, gyro and angles left at zero."""
+    acc = np.clip(np.round(np.atleast_2d(xyz_g) / 16 * 32768), -32768, 32767).astype("<i2")
+    frames = np.zeros((len(acc), FRAME), dtype=np.uint8)
+    frames[:, :2] = np.frombuffer(HEADER, dtype=np.uint8)
+    frames[:, 2:8] = acc.view(np.uint8).reshape(len(acc), 6)
+    return frames.tobytes()
+
+
+class WitMotionSession(SensorSession):
+    """Set the rate, then frames stream on their own; no stamps."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.decoder = WitMotionDecoder()
+
+    async def _configure(self, client) -> None:
+        self.decoder = WitMotionDecoder()  # a new link starts a new byte stream
+        await client.start_notify(NOTIFY, self._on_data)
+        for command in rate_commands(self.stats.rate_hz):  # a loop over commands
+            await client.write_gatt_char(WRITE, command, response=True)
+
+    async def _stop_stream(self, client) -> None:
+        await self._unsubscribe(client, NOTIFY)
+
+
+def _build(air, address, source, rate_hz, speed, name):
+    from sleepmove.sensor.ble.emulated_witmotion import EmulatedWitMotion
+
+    return EmulatedWitMotion(air, address, source, speed, name)
+
+
+FAMILY = SensorFamily(
+    name="witmotion",
+    label="witmotion",
+    title="WitMotion WT901BLE, BWT901BLE5.0",
+    service=SERVICE,
+    characteristics={"notify": NOTIFY, "write": WRITE},
+    scan_names=("wt901", "witmotion"),
+    rates_hz=tuple(RATE_CODES),
+    range_g=16,
+    stamped=False,
+    decoder=lambda rate_hz: WitMotionDecoder(),
+    session=WitMotionSession,
+    emulated={"witmotion": EmulatedModel("WT901BLE EMU", _build)},
+)

@@ -1,0 +1,176 @@
+"""Which sensors `record` uses, and over which radio.
+
+Real sensors are found by name or address in a scan, and their family told from what they
+advertise (`--protocol` overrides it). Emulated sensors (`--emulate`) play a simulated night
+on bumble's in-memory link; the sessions reach both the same way (`Radio.connect`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sleepmove.base.errors import InputError
+from sleepmove.sensor.registry import SensorFamily, emulated_models, family, family_of
+from sleepmove.sensor.scan import advertised
+
+FIND_TIMEOUT_S = 10.0  # how long one scan for a sensor lasts before the next try
+
+
+class SimulatedClock:
+    """Wall time that runs `speed` times faster, for emulated nights."""
+
+    def __init__(self, start: float, speed: float) -> None:
+        self.start, self.speed, self.origin = start, speed, time.monotonic()
+
+    def __call__(self) -> float:
+        return self.start + (time.monotonic() - self.origin) * self.speed
+
+
+@dataclass
+class Radio:
+    """How sensors are reached: bleak's own backend (the adapter) unless told otherwise.
+
+    `scanner` and `client` are extra keyword arguments for `BleakScanner` and `BleakClient`
+    (bumble's backends and their in-memory link); `clock` and `speed` say how fast the night
+    runs (emulated nights run faster than real time)."""
+
+    scanner: dict = field(default_factory=dict)
+    client: dict = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
+    speed: float = 1.0
+
+    async def find(self, wanted: str, timeout: float = FIND_TIMEOUT_S):
+        """(device, advertisement) of the sensor whose address or advertised name is
+        `wanted`, or None when none was seen within `timeout`."""
+        from bleak import BleakScanner
+
+        seen: dict = {}
+
+        def match(device, advertisement) -> bool:
+            if wanted.lower() == device.address.lower() or wanted in (
+                device.name,
+                advertisement.local_name,
+            ):
+                seen["advertisement"] = advertisement
+                return True
+            return False
+
+        device = await BleakScanner.find_device_by_filter(match, timeout=timeout, **self.scanner)
+        return None if device is None else (device, seen["advertisement"])
+
+    async def connect(self, wanted: str, on_lost: Callable):
+        """Find the sensor by address or name, then connect with bleak-retry-connector."""
+        from bleak import BleakClient
+        from bleak_retry_connector import establish_connection
+
+        found = await self.find(wanted)
+        if found is None:
+            raise LookupError(f"{wanted} not found; still looking")
+        device = found[0]
+        return await establish_connection(
+            BleakClient,
+            device,
+            device.name or wanted,
+            disconnected_callback=on_lost,
+            max_attempts=3,
+            **self.client,
+        )
+
+
+async def choose_families(
+    wanted: list[str], protocol: str | None, radio: Radio, timeout: float = FIND_TIMEOUT_S
+) -> list[SensorFamily]:
+    """Each wanted sensor's family: `--protocol` when given, else what its advertisement
+    says (its services, then its name), else what the name given says. Refused in one line
+    when none of these tells, before anything is written."""
+    if protocol:
+        return [family(protocol)] * len(wanted)
+    chosen = []
+    for name in wanted:  # a loop over sensors
+        found = await radio.find(name, timeout)
+        described = family_of(*advertised(*found)) if found else None
+        described = described or family_of(name, [])
+        if described is None:
+            seen = (
+                f"advertises {advertised(*found)[0]!r} with services "
+                f"{', '.join(advertised(*found)[1]) or 'none'}"
+                if found
+                else f"was not seen in {timeout:g} s"
+            )
+            raise InputError(
+                f"--device {name}",
+                f"{seen}, and its protocol cannot be told from that",
+                expected="a sensor in range and advertising, or --protocol",
+            )
+        chosen.append(described)
+    return chosen
+
+
+def emulated_families(emulate: str) -> list[tuple[str, SensorFamily]]:
+    """The `--emulate` models asked for (one, or two for two legs) and their families."""
+    names = [name for name in emulate.split(",") if name]
+    models = emulated_models()
+    if not names or len(names) > 2 or any(name not in models for name in names):
+        raise InputError(
+            "--emulate",
+            f"cannot emulate {emulate!r}",
+            expected=", ".join(models) + " (one, or two for two legs)",
+        )
+    return [(name, models[name][0]) for name in names]
+
+
+async def emulate(
+    models: list[tuple[str, SensorFamily]],
+    sources: list[Callable[[int, int], np.ndarray]],
+    rate_hz: int,
+    speed: float,
+) -> tuple[Radio, list]:
+    """Emulated sensors advertising on a fresh in-memory link, and the radio to reach them."""
+    from sleepmove.sensor.ble.bumble_backend import BumbleClient, BumbleScanner, VirtualAir
+
+    air = VirtualAir()
+    await air.start()
+    emulators = []
+    all_models = emulated_models()
+    for index, ((name, _), source) in enumerate(zip(models, sources)):  # a loop over sensors
+        model = all_models[name][1]
+        address = f"E0:E1:E2:E3:E4:E{index}"
+        emulator = model.build(air, address, source, rate_hz, speed, f"{model.advertised} {index}")
+        await emulator.start()
+        emulators.append(emulator)
+    radio = Radio(
+        scanner={"backend": BumbleScanner, "air": air},
+        client={"backend": BumbleClient, "air": air},
+        clock=SimulatedClock(time.time(), speed),
+        speed=speed,
+    )
+    return radio, emulators
+
+
+def simulated_night(scenario: str, hours: float, rate_hz: int, sides: list[str], seed: int):
+    """The simulator's night: one sample source per leg, and the plan (the truth)."""
+    from sleepmove.sensor.simulate_night import plan_night
+    from sleepmove.sensor.simulate_signal import draw_physics, leg_signal
+
+    rng = np.random.default_rng(seed)
+    plan = plan_night(scenario, hours, [s for s in sides if s], rng)
+    sources = []
+    for side in sides:  # a loop over legs
+        physics = draw_physics(rng, float(rate_hz), scenario)
+        _, xyz = leg_signal(plan, side, physics, 0.0, rng)
+        sources.append(frames_of(xyz))
+    return sources, plan
+
+
+def frames_of(xyz: np.ndarray) -> Callable[[int, int], np.ndarray]:
+    """A sample source: `count` samples from `first`, the last sample repeated past the end."""
+
+    def source(first: int, count: int) -> np.ndarray:
+        chunk = xyz[first : first + count]
+        return chunk if len(chunk) == count else np.tile(xyz[-1], (count, 1))
+
+    return source

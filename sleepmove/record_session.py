@@ -1,0 +1,143 @@
+"""`record`'s session loop: one session per sensor, streaming until the end of the night or a
+stop, with `recording.json` rewritten every second and written last on the way out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sleepmove.base.atomic import write_file
+from sleepmove.record_devices import Radio
+from sleepmove.record_status import StatusLine
+from sleepmove.sensor.recorder import (
+    CsvAppender,
+    DiskFull,
+    SensorSession,
+    SessionStats,
+    SpaceReserve,
+    iso_now,
+    write_recording_json,
+)
+from sleepmove.sensor.registry import SensorFamily
+
+
+@dataclass
+class Sensor:
+    """One sensor of the night: how it is found, on which leg, and what it speaks."""
+
+    wanted: str  # its name or address
+    side: str  # "left", "right", or "" for one sensor
+    family: SensorFamily
+
+
+async def run_sessions(
+    out: str,
+    sensors: list[Sensor],
+    radio: Radio,
+    rate_hz: int,
+    duration_s: float,
+    stop: asyncio.Event,
+    extra: dict,
+    script: Callable[[], Awaitable] | None = None,
+) -> dict:
+    """Record until `duration_s` of the radio's clock has passed or `stop` is set. Returns
+    the files, each sensor's stats and session, and the problems (one line each) that
+    stopped writing; every sample written is kept whatever happens."""
+    deadline = radio.clock() + duration_s
+    reserve = SpaceReserve(out)
+    status = StatusLine([s.side for s in sensors], radio.speed)
+    sessions: list[SensorSession] = []
+    writers, stats = [], []
+    connect_lock = asyncio.Lock()
+    for sensor in sensors:  # a loop over sensors
+        writer = CsvAppender(os.path.join(out, f"{sensor.side or 'night'}.csv"))
+        info = SessionStats(
+            device=sensor.wanted,
+            protocol=sensor.family.label,
+            side=sensor.side,
+            rate_hz=sensor.family.rate_for(rate_hz),
+            range_g=sensor.family.range_g,
+            start=iso_now(),
+        )
+        session = sensor.family.session(
+            sensor.wanted,
+            sensor.side,
+            writer,
+            info,
+            radio.connect,
+            radio.clock,
+            connect_lock,
+            status.windows[sensor.side].add,
+        )
+        # A scheduling hiccup of an emulated night lasts `speed` times longer.
+        session.reanchor_s = 2.0 * max(radio.speed / 10, 1.0)
+        sessions.append(session)
+        writers.append(writer)
+        stats.append(info)
+    path = os.path.join(out, "recording.json")
+    tasks = [asyncio.create_task(s.run(stop, deadline)) for s in sessions]
+    if script is not None:
+        asyncio.create_task(script())
+    try:
+        while not all(t.done() for t in tasks):
+            await asyncio.sleep(1.0)
+            status.update(stats, extra)
+            try:
+                write_recording_json(path, stats, extra)
+            except DiskFull:
+                pass  # the CSV comes first; the last write below has the reserve
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for writer in writers:
+            writer.close()
+        reserve.release()  # room for the last recording.json even on a full disk
+        problems = [s.write_error for s in sessions if s.write_error]
+        try:
+            write_recording_json(path, stats, extra)
+        except DiskFull as error:
+            problems.append(f"{error}; it describes the recording as it was before")
+        sys.stderr.write("\n")
+    return {
+        "files": {s.side: w.path for s, w in zip(stats, writers)},
+        "stats": stats,
+        "sessions": sessions,
+        "problems": problems,  # one line each: writing failed (disk full)
+    }
+
+
+def plan_start(session: SensorSession, family: SensorFamily, emulator) -> float | None:
+    """When the emulated night's first sample was, on the recording's clock. A stamped
+    sensor's offset already places its sample 0; an unstamped one's places the first sample
+    it delivered, which was the emulator's `first_streamed`."""
+    if session.offset_s is None:
+        return None
+    if family.stamped:
+        return session.offset_s
+    if emulator.first_streamed is None:
+        return None
+    return session.offset_s - emulator.first_streamed / session.stats.rate_hz
+
+
+def write_truth(
+    out: str, plan, scenario: str, seed: int, sessions: list[SensorSession], start_unix: float
+) -> None:
+    """The emulated night's truth, on the recording's clock, for `sleepmove validate`."""
+    from sleepmove.sensor.simulate import truth_record
+
+    sides = [s.side for s in sessions]
+    legs = sides if sides[0] else [""]
+    files = {side or "single": f"{side or 'night'}.csv" for side in sides}
+    sensors = {
+        s.side or "single": {"start_offset_s": 0.0, "rate_hz": s.stats.rate_hz} for s in sessions
+    }
+    gaps = {
+        s.side or "single": [[a - start_unix, b - start_unix] for a, b in s.stats.gaps]
+        for s in sessions
+    }
+    truth = truth_record(plan, legs, start_unix, files, sensors, gaps, scenario, seed)
+    write_file(os.path.join(out, "truth.json"), json.dumps(truth, indent=1))  # never half

@@ -1,0 +1,54 @@
+"""`record`'s status line: each sensor's state once a second, and what the last minutes held
+(the live view, re-run every `LIVE_EVERY_S`)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from sleepmove.live import LiveView, LiveWindow
+from sleepmove.sensor.recorder import SessionStats
+
+LIVE_EVERY_S = 30.0  # the live view re-runs the detector this often (real seconds)
+
+
+class StatusLine:
+    """One line a second; the live view's figures go into `extra` (recording.json) too."""
+
+    def __init__(self, sides: list[str], speed: float = 1.0) -> None:
+        self.windows = {side: LiveWindow() for side in sides}
+        self.view = LiveView(self.windows)
+        # An emulated night runs `speed` times faster: its minutes pass sooner.
+        self.every_s = max(LIVE_EVERY_S / speed, 1.0)
+        self.live: dict | None = None
+        self.last_live = time.monotonic()
+
+    def update(self, stats: list[SessionStats], extra: dict) -> None:
+        if time.monotonic() - self.last_live >= self.every_s:
+            self.live, self.last_live = self.view.update(), time.monotonic()
+            if self.live:
+                extra["live"] = self.live
+            if self.view.errors:
+                extra["live_errors"] = self.view.errors
+        show(stats, self.live)
+
+
+def show(stats: list[SessionStats], live: dict | None) -> None:
+    """Each sensor's state, and what the last minutes held: in place on a terminal, a line
+    at a time elsewhere (a log)."""
+    parts = [
+        f"{s.side or 'sensor'}: {s.state}, {s.samples} samples, "
+        f"{s.data_loss_s:.1f} s lost, {s.reconnections} reconnections"
+        for s in stats
+    ]
+    if live:
+        parts.append(
+            f"last {live['minutes']:.0f} min: {live['jerks_per_min']:.1f} jerks/min, "
+            f"{live['lms']} LMs, PLM series {live['series_length']}"
+        )
+    line = " | ".join(parts)
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + line[:150].ljust(150))
+    else:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
