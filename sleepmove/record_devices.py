@@ -82,13 +82,14 @@ class Radio:
 
 
 async def choose_families(
-    wanted: list[str], protocol: str | None, radio: Radio, timeout: float = FIND_TIMEOUT_S
+    wanted: list[str], protocol: str | None, radio: Radio, timeout: float | None = None
 ) -> list[SensorFamily]:
     """Each wanted sensor's family: `--protocol` when given, else what its advertisement
     says (its services, then its name), else what the name given says. Refused in one line
     when none of these tells, before anything is written."""
     if protocol:
         return [family(protocol)] * len(wanted)
+    timeout = FIND_TIMEOUT_S if timeout is None else timeout
     chosen = []
     for name in wanted:  # a loop over sensors
         found = await radio.find(name, timeout)

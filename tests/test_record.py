@@ -372,37 +372,6 @@ def test_a_movesense_stop_keeps_the_packet_in_flight_whole(tmp_path, replies):
     assert any("no reply to unsubscribe" in m for m in stats.messages) == (not replies)
 
 
-@pytest.mark.parametrize(
-    "device, rate, protocol",
-    [
-        ("movesense", 52, "movesense"),
-        ("metamotion", 50, "metamotion"),
-        ("metamotion-bmi270", 50, "metamotion"),
-        ("pinetime", 10, "pinetime (coarse)"),
-    ],
-)
-def test_the_other_sensors_record_and_come_back_after_a_drop(tmp_path, device, rate, protocol):
-    args = args_for(tmp_path / device)
-    args.emulate, args.speed, args.duration = device, 40.0, "4m"
-
-    async def drop(devices):
-        await streaming(devices[0], settle=1.0)
-        await devices[0].drop_link()
-
-    result = run(args, drop)
-    stats = result["stats"][0]
-    assert stats.protocol == protocol and stats.rate_hz == rate
-    if device.startswith("metamotion"):  # the chip was asked, and its packed register used
-        chip = 4 if device.endswith("bmi270") else 1
-        assert bytes([3, 0x05 if chip == 4 else 0x1C, 1]) in result["emulators"][0].commands
-    assert stats.battery_percent == 87 and stats.bad_frames == 0
-    assert stats.reconnections >= 1
-    recorded = read_recording(result["files"][""])
-    span = (recorded.time_s[-1] - recorded.time_s[0]) * rate + 1
-    assert stats.samples + stats.data_loss_s * rate == pytest.approx(span, rel=0.02)
-    assert stats.samples > 0.6 * 4 * 60 * rate
-
-
 def test_recording_without_an_adapter_says_so_at_once(tmp_path, capsys):
     from sleepmove.cli import main
 

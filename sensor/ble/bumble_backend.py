@@ -110,8 +110,9 @@ class BumbleScanner(BaseBleakScanner):
         address = str(advertisement.address).split("/")[0]
         name = self._air.names.get(address)
         data = advertisement.data
-        services = [str(u).lower() for u in data.get_all(0x07) or []]  # 128-bit service UUIDs
-        services += [str(u).lower() for u in data.get_all(0x06) or []]
+        # Service UUID lists (16- and 128-bit, complete or not): each entry is a list of UUIDs.
+        lists = [data.get_all(kind) or [] for kind in (0x02, 0x03, 0x06, 0x07)]
+        services = [uuid_text(u) for found in lists for entry in found for u in entry]
         adv = AdvertisementData(
             local_name=name,
             manufacturer_data={},

@@ -19,6 +19,7 @@ class EmulatedSensor:
 
     rate_hz = 52.0
     block = 8  # samples per notification
+    SERVICE = ""  # the service it advertises
 
     def __init__(
         self,
@@ -35,6 +36,7 @@ class EmulatedSensor:
         self.speed = speed
         self.sent = 0
         self.first_streamed: int | None = None  # index of the first sample a subscriber got
+        self.played_s = 0.0  # the sensor's own time: what it has measured so far
         self.scale = notifications_scale(speed)
         self.streaming = False
         self.commands: list[bytes] = []
@@ -59,7 +61,15 @@ class EmulatedSensor:
     async def start(self) -> None:
         await self.device.power_on()
         advertising = bytes(
-            AdvertisingData([(AdvertisingData.COMPLETE_LOCAL_NAME, self.device.name.encode())])
+            AdvertisingData(
+                [
+                    (AdvertisingData.COMPLETE_LOCAL_NAME, self.device.name.encode()),
+                    (
+                        AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
+                        UUID(self.SERVICE).to_bytes(force_128=True),
+                    ),
+                ]
+            )
         )
         await self.device.start_advertising(
             advertising_data=advertising,
@@ -88,6 +98,7 @@ class EmulatedSensor:
                         if self.link_drops != drops:  # the rest went down with the link
                             break
                         await self.device.notify_subscribers(self.data, packet)
+            self.played_s += self.block / self.rate_hz
             due += self.block / self.rate_hz / self.speed
             await asyncio.sleep(max(due - loop.time(), 0))
 
@@ -111,6 +122,8 @@ class EmulatedSensor:
 
 class EmulatedMovesense(EmulatedSensor):
     """Subscribe/unsubscribe on the write characteristic; data packets with continuations."""
+
+    SERVICE = movesense.SERVICE
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -160,6 +173,8 @@ class EmulatedMovesense(EmulatedSensor):
 class EmulatedMetaMotion(EmulatedSensor):
     """Module 0x03 commands; packed samples (3 per message); state kept across links."""
 
+    SERVICE = metamotion.SERVICE
+
     def __init__(self, *args, chip: int = metamotion.BMI160, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.chip = chip
@@ -192,6 +207,8 @@ class EmulatedMetaMotion(EmulatedSensor):
 
 class EmulatedPineTime(EmulatedSensor):
     """InfiniTime motion: one sample per notification, about 10 Hz."""
+
+    SERVICE = pinetime.SERVICE
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -18,6 +18,8 @@ CODE_RATES = {code: rate for rate, code in witmotion.RATE_CODES.items()}
 class EmulatedWitMotion:
     """Plays `source(first, count)` at the rate set by the rate command (10 Hz until then)."""
 
+    SERVICE = witmotion.SERVICE
+
     def __init__(
         self,
         air: VirtualAir,
@@ -37,6 +39,7 @@ class EmulatedWitMotion:
         self.chunk = chunk * (1 if self.scale == 1 else 18)
         self.sent = 0
         self.first_streamed: int | None = None  # index of the first sample a subscriber got
+        self.played_s = 0.0  # the sensor's own time: what it has measured so far
         self.commands: list[bytes] = []
         self.data = Characteristic(
             UUID(witmotion.NOTIFY), Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
@@ -53,7 +56,15 @@ class EmulatedWitMotion:
     async def start(self) -> None:
         await self.device.power_on()
         advertising = bytes(
-            AdvertisingData([(AdvertisingData.COMPLETE_LOCAL_NAME, self.device.name.encode())])
+            AdvertisingData(
+                [
+                    (AdvertisingData.COMPLETE_LOCAL_NAME, self.device.name.encode()),
+                    (
+                        AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
+                        UUID(self.SERVICE).to_bytes(force_128=True),
+                    ),
+                ]
+            )
         )
         await self.device.start_advertising(
             advertising_data=advertising,
@@ -92,6 +103,7 @@ class EmulatedWitMotion:
                     await self.device.notify_subscribers(
                         self.data, payload[start : start + self.chunk]
                     )
+            self.played_s += block / self.rate_hz
             due += block / self.rate_hz / self.speed
             await asyncio.sleep(max(due - loop.time(), 0))
 
