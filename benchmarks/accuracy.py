@@ -13,6 +13,14 @@ model was tuned on seeds `benchmarks/tune_sleep.py` lists (TRAIN_SEEDS); the see
 Per night: LM F1 (onset within 1 s), jerk F1 (within 0.3 s), the PLMS index, the in-bed PLM
 index and total sleep against truth, periodicity index, side accuracy (two sensors), the
 share of bed vibrations taken for limb movements, and the worst of these against its target.
+
+Wrist scenarios (`wrist-*`, both families) are analyzed with `--placement wrist` and held to
+the wrist's targets (LM F1 >= 0.90, PLM index within 15 %, total sleep within 8 %). Their
+truth is the arm's own movements; the legs' PLM index (legs.json) is printed beside it, to
+show what a wrist cannot see.
+
+    --first-seed N   seeds N, N+1, ... instead of the held-out 100, ... (1000-1002 are the
+                     training seeds: for diagnosing a tuning, never for reporting)
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.families import FAMILIES, simulate_night  # noqa: E402
 from sleepmove.detection.matching import match_onsets  # noqa: E402
 from sleepmove.pipeline import AnalyzeRequest, analyze  # noqa: E402
+from sleepmove.sensor.simulate_stages_night import plm_series_of  # noqa: E402
 from sleepmove.validate import validate_night  # noqa: E402
 
 HELD_OUT_FIRST_SEED = 100
@@ -40,6 +49,12 @@ TARGETS = {
     "plm_index_in_bed": 0.05,
     "total_sleep": 0.05,
 }
+# A wrist (issue 23): the arm's movements are smaller and its sleep evidence differs.
+WRIST_TARGETS = {"lm_f1": 0.90, "plm_index": 0.15, "total_sleep": 0.08}
+
+
+def placement_of(scenario: str) -> str:
+    return "wrist" if scenario.startswith("wrist") else "ankle"
 
 
 def evaluate(result_dir: str, truth_path: str) -> dict:
@@ -61,8 +76,37 @@ def evaluate(result_dir: str, truth_path: str) -> dict:
     with open(truth_path) as handle:
         truth = json.load(handle)
     figures["vibration_as_lm"] = vibrations_taken_for_lms(truth, night)
-    figures["shortfall"] = shortfall(figures)
+    legs = os.path.join(os.path.dirname(truth_path), "legs.json")
+    if os.path.exists(legs):
+        figures["leg_plm_index"] = leg_plm_index(legs, truth["sleep"])
+        figures["shortfall"] = wrist_shortfall(figures)
+    else:
+        figures["shortfall"] = shortfall(figures)
     return figures
+
+
+def leg_plm_index(legs_path: str, sleep: dict) -> float:
+    """The legs' PLMS index of a wrist night (legs.json), by the simple truth scorer."""
+    with open(legs_path) as handle:
+        events = json.load(handle)["events"]
+
+    def asleep(t: float) -> bool:
+        inside = sleep["onset_s"] <= t < sleep["offset_s"]
+        return inside and not any(a <= t < b for a, b in sleep["wake_bouts_s"])
+
+    plms = [e for run in plm_series_of(events) for e in run if asleep(e["onset_s"])]
+    wake = sum(b - a for a, b in sleep["wake_bouts_s"])
+    return len(plms) / ((sleep["offset_s"] - sleep["onset_s"] - wake) / 3600)
+
+
+def wrist_shortfall(figures: dict) -> dict[str, float]:
+    """A wrist night against the wrist's targets (WRIST_TARGETS)."""
+    sleep_det, sleep_true = figures["total_sleep_h"]
+    return {
+        "lm_f1": (1 - (figures["lm_f1"] or 0)) / (1 - WRIST_TARGETS["lm_f1"]),
+        "plm_index": index_error(*figures["plm_index"]) / WRIST_TARGETS["plm_index"],
+        "total_sleep": abs(sleep_det - sleep_true) / sleep_true / WRIST_TARGETS["total_sleep"],
+    }
 
 
 def index_error(detected: float | None, true: float | None, small: float = 5.0) -> float:
@@ -117,6 +161,7 @@ def main() -> None:
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--scenarios", help="only these scenarios (any family)")
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--first-seed", type=int, default=HELD_OUT_FIRST_SEED)
     args = parser.parse_args()
     wanted = set(args.scenarios.split(",")) if args.scenarios else None
     rows = []
@@ -125,34 +170,43 @@ def main() -> None:
             for scenario in FAMILIES[family]:
                 if wanted and scenario not in wanted:
                     continue
-                for seed in range(HELD_OUT_FIRST_SEED, HELD_OUT_FIRST_SEED + args.seeds):
+                for seed in range(args.first_seed, args.first_seed + args.seeds):
                     night = os.path.join(work, f"{family}-{scenario}-{seed}")
                     _, inputs = simulate_night(family, night, args.hours, seed, scenario, args.rate)
                     out = os.path.join(night, "out")
                     # The infant night is analyzed as a user would: --age-group infant.
                     age = "infant" if scenario == "infant" else "adult"
-                    analyze(AnalyzeRequest(inputs, out, report=False, age_group=age))
+                    place = placement_of(scenario)  # likewise --placement wrist
+                    analyze(
+                        AnalyzeRequest(inputs, out, report=False, age_group=age, placement=place)
+                    )
                     figures = evaluate(out, os.path.join(night, "truth.json"))
                     rows.append({"family": family, "scenario": scenario, "seed": seed, **figures})
                     print(_line(rows[-1]), file=sys.stderr, flush=True)
     rows.sort(key=lambda row: -max(row["shortfall"].values()))
+    seeds = f"{args.first_seed}-{args.first_seed + args.seeds - 1}"
+    if args.first_seed != HELD_OUT_FIRST_SEED:
+        seeds += " (NOT the held-out seeds)"
     print(
-        "targets: LM F1 >= 0.95, jerk F1 >= 0.90, PLM index within 10 % (1/h under 5/h), "
-        "in-bed PLM index within 5 %, total sleep within 5 %; held-out seeds "
-        f"{HELD_OUT_FIRST_SEED}-{HELD_OUT_FIRST_SEED + args.seeds - 1}; rules wasm2016, "
-        "default parameters"
+        "targets: ankle LM F1 >= 0.95, jerk F1 >= 0.90, PLM index within 10 % (1/h under "
+        "5/h), in-bed PLM index within 5 %, total sleep within 5 %; wrist LM F1 >= 0.90, "
+        f"PLM index within 15 %, total sleep within 8 %; seeds {seeds}; rules wasm2016, "
+        "default parameters of the placement"
     )
     print("worst case first ('worst': the figure furthest past its target, 1.00 = on target)")
+    print("wrist rows: truth is the arm's movements; 'legs' is the legs' PLMS index (legs.json)")
     print(HEADER)
     for row in rows:
         print(_line(row))
-    for name in TARGETS:
-        values = [row["shortfall"][name] for row in rows]
-        missed = sum(value > 1.0 for value in values)
-        print(
-            f"{name:17} worst {max(values):5.2f} x target   "
-            f"nights past target {missed}/{len(rows)}"
-        )
+    for placement, targets in (("ankle", TARGETS), ("wrist", WRIST_TARGETS)):
+        chosen = [row for row in rows if placement_of(row["scenario"]) == placement]
+        for name in targets if chosen else ():
+            values = [row["shortfall"][name] for row in chosen]
+            missed = sum(value > 1.0 for value in values)
+            print(
+                f"{placement} {name:17} worst {max(values):5.2f} x target   "
+                f"nights past target {missed}/{len(chosen)}"
+            )
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(rows, handle, indent=1, default=str)
@@ -177,6 +231,7 @@ def _line(row: dict) -> str:
     vib = row.get("vibration_as_lm")
     jerk = row["jerk_f1"]
     worst_name, worst = max(row["shortfall"].items(), key=lambda item: item[1])
+    legs = row.get("leg_plm_index")
     return (
         f"{row['family']:7} {row['scenario']:17} {row['seed']:4}  {row['lm_f1']:.3f}  "
         f"{'  -  ' if jerk is None else f'{jerk:.3f}'}   "
@@ -185,6 +240,7 @@ def _line(row: dict) -> str:
         f"{pair(row['periodicity_index'], '.2f', relative=False)}  "
         f"{'  -  ' if side is None else f'{side:.2f}'}  {'  -' if vib is None else f'{vib:.2f}'}"
         f"  {worst:4.2f} {worst_name}"
+        + ("" if legs is None else f"  legs {legs:.1f}/h")
     )
 
 

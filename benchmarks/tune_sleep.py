@@ -12,6 +12,10 @@ search over the model's few numbers take seconds. The training seeds are TRAIN_S
     --families   only these families (hinge, stages, units): `--families hinge,units
                  --search N` then `--families stages --seeds heldout --set ...` judges a
                  family the tuning never saw
+    --placement wrist  the wrist scenarios (`wrist-*`) only, analyzed and rescored with the
+                 wrist's parameters (detection.params.default_parameters) and judged on the
+                 wrist's targets (PLM index 15 %, total sleep 8 %); the unit nights (legs)
+                 are left out. Print the result as WRIST_SLEEP in detection/params.py.
     --search N   N steps of a random local search over SEARCH_SPACE from the current
                  setting, minimizing the mean plus 0.3 x the 90th percentile of each
                  night's worst error over its target (PLM index 10 %, total sleep 5 %,
@@ -36,7 +40,7 @@ import sleepmove.pipeline as pipeline  # noqa: E402
 from benchmarks.families import FAMILIES, simulate_night  # noqa: E402
 from benchmarks.unit_nights import unit_night  # noqa: E402
 from sleepmove.detection.night import score_night  # noqa: E402
-from sleepmove.detection.params import AnalysisParameters  # noqa: E402
+from sleepmove.detection.params import AnalysisParameters, default_parameters  # noqa: E402
 from sleepmove.detection.sleep_model import EVIDENCE, epoch_features, evidence  # noqa: E402
 from sleepmove.sensor.annotations import read_reference  # noqa: E402
 from sleepmove.validate import load_result, origin_of, reference_units, score_reference  # noqa: E402
@@ -44,6 +48,14 @@ from sleepmove.validate import load_result, origin_of, reference_units, score_re
 TRAIN_SEEDS = (1000, 1001, 1002)
 # Nights written as movements (benchmarks/unit_nights.py): training and held-out seeds.
 UNIT_SEEDS = {"train": range(2000, 2012), "heldout": range(3000, 3012)}
+
+
+def placement_of(scenario: str) -> str:
+    return "wrist" if scenario.startswith("wrist") else "ankle"
+
+
+# Targets of the search (relative errors): PLM index, in-bed PLM index, total sleep.
+TARGETS = {"ankle": (0.10, 0.05, 0.05), "wrist": (0.15, 0.15, 0.08)}
 
 
 def detect_once(family: str, scenario: str, seed: int, hours: float, cache: str) -> dict:
@@ -64,7 +76,12 @@ def detect_once(family: str, scenario: str, seed: int, hours: float, cache: str)
     pipeline.score_night = capture
     try:
         analysis = pipeline.analyze(
-            pipeline.AnalyzeRequest(inputs, os.path.join(night, "out"), report=False)
+            pipeline.AnalyzeRequest(
+                inputs,
+                os.path.join(night, "out"),
+                report=False,
+                placement=placement_of(scenario),
+            )
         )
     finally:
         pipeline.score_night = original
@@ -179,11 +196,13 @@ SEARCH_SPACE = {
 
 
 def search(records: list, params: AnalysisParameters, steps: int, seed: int = 0) -> None:
+    plmi, in_bed, tst = TARGETS[params.placement]
+
     def objective(sleep) -> float:
         trial = replace(params, sleep=sleep)
         worst = [
             min(
-                max(e["plmi"] / 0.10, e["tst"] / 0.05, e["in_bed"] / 0.05),
+                max(e["plmi"] / plmi, e["tst"] / tst, e["in_bed"] / in_bed),
                 5.0,
             )
             for e in (errors(rescore(record, trial), record) for *_, record in records)
@@ -223,13 +242,15 @@ def main() -> None:
     parser.add_argument("--fit", action="store_true", help="fit the evidence weights")
     parser.add_argument("--search", type=int, default=0, help="steps of a local search")
     parser.add_argument("--families", help="only these: hinge, stages, units (comma-separated)")
+    parser.add_argument("--placement", default="ankle", choices=("ankle", "wrist"))
     args = parser.parse_args()
     os.makedirs(args.cache, exist_ok=True)
-    sleep = AnalysisParameters().sleep
+    base = default_parameters(placement=args.placement)
+    sleep = base.sleep
     for item in args.set:
         name, value = item.split("=")
         sleep = replace(sleep, **{name: type(getattr(sleep, name))(float(value))})
-    params = replace(AnalysisParameters(), sleep=sleep)
+    params = replace(base, sleep=sleep)
     seeds = {
         "train": TRAIN_SEEDS,
         "heldout": (100, 101),
@@ -239,6 +260,7 @@ def main() -> None:
         (family, scenario, seed)
         for family, scenarios in FAMILIES.items()
         for scenario in scenarios
+        if placement_of(scenario) == args.placement
         for seed in seeds
     ]
     records = [(*night, detect_once(*night, args.hours, args.cache)) for night in nights]
@@ -250,6 +272,7 @@ def main() -> None:
         for kind, chosen in UNIT_SEEDS.items()
         if args.seeds in (kind, "all")
         for seed in chosen
+        if args.placement == "ankle"  # the unit nights are nights of the legs
     ]
     records += [("units", "fidget+plm", seed, unit_night(seed)) for seed in unit_seeds]
     if args.families:  # e.g. leave one family out of the tuning, to judge it on the other

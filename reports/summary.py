@@ -22,6 +22,23 @@ CAVEATS = [
     "clinician.",
 ]
 
+# Said first when the sensor was on a wrist (--placement wrist): what a wrist shows.
+WRIST_CAVEAT = (
+    "This sensor was worn on a wrist, so the movements counted here are the arm's: its "
+    "repositioning, hand and forearm movements, and periodic arm movements, which in periodic "
+    "limb movement disorder and restless legs accompany some leg movements but fewer of them. "
+    "A leg movement the arm does not share reaches the wrist only as a faint jolt through the "
+    "body, and is not counted. The limb movement and PLM indices are therefore the arm's, not "
+    "the legs': usually far lower than a leg's, and a low value does not rule out periodic "
+    "leg movements; the 15/h (5/h) thresholds were set for legs. To count leg movements, wear "
+    "the sensor on an ankle. Sleep and wake from a wrist are the usual actigraphy estimate."
+)
+
+
+def caveats_for(params: AnalysisParameters) -> list[str]:
+    """The caveats of a night: the wrist's first when the sensor was on a wrist."""
+    return ([WRIST_CAVEAT] if params.placement == "wrist" else []) + CAVEATS
+
 
 def build_summary(
     score: NightScore,
@@ -94,6 +111,13 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
             f"{threshold:g}/h threshold for {params.age_group}s that the sleep disorder "
             "classification calls significant."
         )
+        if params.placement == "wrist":
+            statements[-1] = (
+                f"PLM index of the arm {plm_index:.1f}/h ({rules}; sensor on a wrist): "
+                f"{'above' if above else 'not above'} the {threshold:g}/h threshold for "
+                f"{params.age_group}s, a threshold set for leg movements; an arm shows fewer "
+                "periodic movements than the legs."
+            )
     statements += _in_bed_statements(score, params)
     pi = score.indices["periodicity_index"]
     if pi is not None:
@@ -121,7 +145,7 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
         "age_group": params.age_group,
         "plm_index_above_threshold": None if plm_index is None else bool(plm_index > threshold),
         "statements": statements,
-        "caveats": CAVEATS,
+        "caveats": caveats_for(params),
     }
 
 
