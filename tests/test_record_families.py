@@ -201,10 +201,17 @@ def test_protocol_overrides_what_the_scan_sees_and_a_silent_unknown_is_refused(
 
 
 @pytest.mark.parametrize(
-    "model, rate",
-    [("movesense", 52), ("metamotion", 50), ("metamotion-bmi270", 50), ("pinetime", 10)],
+    "model, rate, battery",
+    [
+        ("polar", 52, 93),
+        ("witmotion", 50, None),  # WitMotion has no battery service
+        ("movesense", 52, 87),
+        ("metamotion", 50, 87),
+        ("metamotion-bmi270", 50, 87),
+        ("pinetime", 10, 87),
+    ],
 )
-def test_a_sensor_found_by_name_comes_back_after_a_drop(tmp_path, model, rate):
+def test_a_sensor_found_by_name_comes_back_after_a_drop(tmp_path, model, rate, battery):
     """The hardware path reconnects: scan again, connect by name, configure again."""
     from tests.test_record import streaming
 
@@ -225,7 +232,7 @@ def test_a_sensor_found_by_name_comes_back_after_a_drop(tmp_path, model, rate):
     if model.startswith("metamotion"):  # the chip was asked, and its packed register used
         chip = 4 if model.endswith("bmi270") else 1
         assert bytes([3, 0x05 if chip == 4 else 0x1C, 1]) in sensor.commands
-    assert stats.battery_percent == 87 and stats.bad_frames == 0
+    assert stats.battery_percent == battery and stats.bad_frames == 0
     recorded = read_recording(str(out / "night.csv"))
     span = (recorded.time_s[-1] - recorded.time_s[0]) * rate + 1
     assert stats.samples + stats.data_loss_s * rate == pytest.approx(span, rel=0.02)
