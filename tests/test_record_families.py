@@ -25,7 +25,10 @@ SCENARIO = "plmd-moderate"
 # clock: on a busy machine their night slows down instead of falling behind the host, which
 # the recorder would rightly count as losses. PineTime and MetaMotion send a notification per
 # sample or per three, which is what their hour costs.
-# PineTime's 10 Hz is too coarse for the detector to find every LM (README: coarse movement).
+# PineTime's night (this seed, at 10 Hz) lies in postures where 15 of its LMs tilt the shank
+# under 1.5 degrees against gravity: the detector rejects them as bed vibrations, as it would
+# from a file (an accelerometer cannot see a turn about the vertical). The recording is judged
+# against the same samples written straight to a file instead.
 COARSE = {"pinetime"}
 SPEEDS = {"polar": 400, "witmotion": 600, "movesense": 600, "metamotion": 600, "pinetime": 600}
 
@@ -119,8 +122,9 @@ def test_an_emulated_hour_per_family_through_the_hardware_path(tmp_path, name, c
     f1 = lm_f1(out, tmp_path)
     print(f"{name}: LM F1 {f1:.3f} at {speed}x")
     if name in COARSE:
-        # The detector's limit at 10 Hz, not the recording's: the same samples written
-        # straight to a file score the same (0.857 on this night; sensitivity 0.75).
+        # The detector's limit on this night, not the recording's: the same samples written
+        # straight to a file score the same (0.857; the misses are the 15 LMs rejected as
+        # vibrations). At 10 Hz, seeds 0-5 of a direct 1-hour night score 0.97-1.00.
         assert f1 >= direct_f1(tmp_path, stats.rate_hz) - 0.02
     else:
         assert f1 >= 0.95
