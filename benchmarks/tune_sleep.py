@@ -40,7 +40,11 @@ import sleepmove.pipeline as pipeline  # noqa: E402
 from benchmarks.families import FAMILIES, simulate_night  # noqa: E402
 from benchmarks.unit_nights import unit_night  # noqa: E402
 from sleepmove.detection.night import score_night  # noqa: E402
-from sleepmove.detection.params import AnalysisParameters, default_parameters  # noqa: E402
+from sleepmove.detection.params import (  # noqa: E402
+    WASM2016,
+    AnalysisParameters,
+    default_parameters,
+)
 from sleepmove.detection.sleep_model import EVIDENCE, epoch_features, evidence  # noqa: E402
 from sleepmove.sensor.annotations import read_reference  # noqa: E402
 from sleepmove.validate import load_result, origin_of, reference_units, score_reference  # noqa: E402
@@ -91,7 +95,7 @@ def detect_once(family: str, scenario: str, seed: int, hours: float, cache: str)
     gaps = np.array([(a - origin, b - origin) for a, b in reference.gaps]).reshape(-1, 2)
     duration = captured["args"][1]
     spans = [(a - origin, b - origin) for a, b in reference.sleep]
-    scored = score_reference(units, gaps, spans, duration, "wasm2016")
+    scored = score_reference(units, gaps, spans, duration, WASM2016)
     lost = sum(min(b, duration) - max(a, 0) for a, b in gaps if b > 0 and a < duration)
     in_bed_h = (duration - lost) / 3600
     record = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any  # bleak's BLEDevice and AdvertisementData (bleak is imported lazily)
+
 from sleepmove.sensor.registry import SensorFamily, family_of
 
 
@@ -11,7 +13,7 @@ def protocol_of(name: str | None, service_uuids: list[str]) -> str | None:
     return found.shown() if found else None
 
 
-def advertised(device, advertisement) -> tuple[str, list[str]]:
+def advertised(device: Any, advertisement: Any) -> tuple[str, list[str]]:
     """The name and service UUIDs of one advertisement (the local name, else the device's)."""
     return advertisement.local_name or device.name or "", list(advertisement.service_uuids)
 

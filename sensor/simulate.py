@@ -9,6 +9,7 @@ from dataclasses import asdict
 
 import numpy as np
 
+from sleepmove.base.atomic import write_file
 from sleepmove.sensor.simulate_clock import ClockError
 from sleepmove.sensor.simulate_night import SCENARIOS, WRIST_SCENARIOS, NightPlan, plan_night
 from sleepmove.sensor.simulate_signal import SensorPhysics, draw_physics, leg_signal
@@ -68,8 +69,7 @@ def simulate(
             sensors[side or "single"]["clock_error"] = clock.truth()
         gaps[side or "single"] = leg_gaps
     truth = truth_record(plan, legs, start_unix, files, sensors, gaps, scenario, seed)
-    with open(os.path.join(out_dir, "truth.json"), "w") as handle:
-        json.dump(truth, handle, indent=1)
+    write_file(os.path.join(out_dir, "truth.json"), json.dumps(truth, indent=1))
     if scenario in WRIST_SCENARIOS:
         leg_plan = NightPlan(plan.hours, plan.sleep_onset_s, plan.sleep_offset_s, [])
         leg_plan.events = plan.leg_events
@@ -86,8 +86,7 @@ def write_legs(out_dir: str, events: list[dict]) -> None:
         "note": "the legs' movements during a wrist recording; truth.json holds the arm's",
         "events": events,
     }
-    with open(os.path.join(out_dir, "legs.json"), "w") as handle:
-        json.dump(record, handle, indent=1)
+    write_file(os.path.join(out_dir, "legs.json"), json.dumps(record, indent=1))
 
 
 def _link(t, xyz, physics: SensorPhysics, rng):

@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 
+from sleepmove.base.atomic import write_file
 from sleepmove.sensor.simulate_clock import ClockError
 from sleepmove.sensor.simulate_stages_night import PROFILES, build_night, side_of
 from sleepmove.sensor.simulate_stages_signal import (
@@ -131,10 +132,7 @@ def simulate_stages(
     }
     if profile.placement == "wrist":
         _write_legs(out_dir, night.leg_events, legs)
-    tmp = os.path.join(out_dir, "truth.json.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(truth, handle, indent=1)
-    os.replace(tmp, os.path.join(out_dir, "truth.json"))
+    write_file(os.path.join(out_dir, "truth.json"), json.dumps(truth, indent=1))
     return truth
 
 
@@ -158,5 +156,4 @@ def _write_legs(out_dir: str, events: list[dict], legs: list[str]) -> None:
             for e in sorted(events, key=lambda e: e["onset_s"])
         ],
     }
-    with open(os.path.join(out_dir, "legs.json"), "w", encoding="utf-8") as handle:
-        json.dump(record, handle, indent=1)
+    write_file(os.path.join(out_dir, "legs.json"), json.dumps(record, indent=1))

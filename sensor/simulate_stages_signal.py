@@ -14,12 +14,13 @@ its clock drifts; a BLE host stamps packets with jitter, loses some, disconnects
 from __future__ import annotations
 
 import gzip
-import os
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from sleepmove.base.atomic import write_file
 
 G = 9.80665
 TIME_FORMATS = ("unix_s", "unix_ms", "iso_z", "iso_offset")
@@ -529,14 +530,5 @@ def write_csv(
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
     first, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
     data = b"time,x,y,z\n" + bytes(memoryview(lines.buffers()[2])[first:end])
-    tmp = path + ".tmp"
-    if compress:
-        # mtime=0: the same seed gives the same bytes (gzip stamps the time otherwise)
-        with open(tmp, "wb") as raw, gzip.GzipFile(
-            filename="", mode="wb", compresslevel=4, fileobj=raw, mtime=0
-        ) as handle:
-            handle.write(data)
-    else:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-    os.replace(tmp, path)
+    # mtime=0: the same seed gives the same bytes (gzip stamps the time otherwise)
+    write_file(path, gzip.compress(data, compresslevel=4, mtime=0) if compress else data)

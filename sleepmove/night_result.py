@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,9 @@ from sleepmove.detection.params import AnalysisParameters
 from sleepmove.reports.summary import build_summary
 from sleepmove.reports.tables import epochs_table, events_table, to_csv
 from sleepmove.settings import SETTINGS_FILE, settings_text
+
+if TYPE_CHECKING:
+    from sleepmove.pipeline import StageClock
 
 
 @dataclass
@@ -71,7 +75,7 @@ class NightResult:
             )
         return files
 
-    def write(self, out_dir: str, report: bool = True, stages: object | None = None) -> None:
+    def write(self, out_dir: str, report: bool = True, stages: StageClock | None = None) -> None:
         """Write the files into `out_dir`: each complete or not at all, summary.json last."""
         files = self.files(report)
         if stages is not None:

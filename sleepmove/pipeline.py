@@ -20,12 +20,8 @@ from sleepmove.detection.grid import Grid, UnusableTimes, regularize
 from sleepmove.detection.movements import detect_movements, signals_of_legs
 from sleepmove.detection.night import score_night
 from sleepmove.detection.parallel import in_background, on_own_thread
-from sleepmove.detection.params import (
-    WASM2016,
-    AnalysisParameters,
-    default_parameters,
-    with_changes,
-)
+from sleepmove.detection.parameter_changes import with_changes
+from sleepmove.detection.params import WASM2016, AnalysisParameters, default_parameters
 from sleepmove.detection.preprocess import LegSignals
 from sleepmove.detection.quality import long_gap_notes, saturation, sensor_faults
 from sleepmove.night_result import NightResult

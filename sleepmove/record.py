@@ -7,10 +7,12 @@ arguments, wires them together, and analyzes the night.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 
 from sleepmove.base.errors import InputError
 from sleepmove.record_devices import (
@@ -54,7 +56,11 @@ def parse_duration(text: str) -> float:
     raise InputError("--duration", problem, expected="e.g. 9h, 30m, 600")
 
 
-async def record(args, script=None, radio: Radio | None = None) -> dict:
+async def record(
+    args: argparse.Namespace,
+    script: Callable[[list], Awaitable[None]] | None = None,
+    radio: Radio | None = None,
+) -> dict:
     """Record the night `args` asks for; returns the files, stats, sessions, emulators and
     problems. `script(emulators)`: a coroutine that misbehaves on purpose (tests). `radio`:
     how real (non-emulated) sensors are reached, the adapter unless given (tests give
@@ -117,7 +123,7 @@ async def _adapter_ready() -> None:
     await BleakScanner.discover(timeout=0.5)
 
 
-def run_record_command(args) -> int:
+def run_record_command(args: argparse.Namespace) -> int:
     from sleepmove.checks import check_destination as check_writable
     from sleepmove.checks import require_extra
 

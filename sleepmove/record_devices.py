@@ -10,12 +10,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sleepmove.base.errors import InputError
 from sleepmove.sensor.registry import SensorFamily, emulated_models, family, family_of
 from sleepmove.sensor.scan import advertised
+
+if TYPE_CHECKING:
+    from sleepmove.sensor.simulate_night import NightPlan
 
 FIND_TIMEOUT_S = 10.0  # how long one scan for a sensor lasts before the next try
 
@@ -43,7 +47,7 @@ class Radio:
     clock: Callable[[], float] = time.time
     speed: float = 1.0
 
-    async def find(self, wanted: str, timeout: float = FIND_TIMEOUT_S):
+    async def find(self, wanted: str, timeout: float = FIND_TIMEOUT_S) -> tuple[Any, Any] | None:
         """(device, advertisement) of the sensor whose address or advertised name is
         `wanted`, or None when none was seen within `timeout`."""
         from bleak import BleakScanner
@@ -62,7 +66,7 @@ class Radio:
         device = await BleakScanner.find_device_by_filter(match, timeout=timeout, **self.scanner)
         return None if device is None else (device, seen["advertisement"])
 
-    async def connect(self, wanted: str, on_lost: Callable):
+    async def connect(self, wanted: str, on_lost: Callable) -> tuple[Any, Any]:
         """Find the sensor by address or name, then connect with bleak-retry-connector."""
         from bleak import BleakClient
         from bleak_retry_connector import establish_connection
@@ -152,7 +156,9 @@ async def emulate(
     return radio, emulators
 
 
-def simulated_night(scenario: str, hours: float, rate_hz: int, sides: list[str], seed: int):
+def simulated_night(
+    scenario: str, hours: float, rate_hz: int, sides: list[str], seed: int
+) -> tuple[list[Callable[[int, int], np.ndarray]], NightPlan]:
     """The simulator's night: one sample source per leg, and the plan (the truth)."""
     from sleepmove.sensor.simulate_night import plan_night
     from sleepmove.sensor.simulate_signal import draw_physics, leg_signal

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sleepmove.base.atomic import write_file
 from sleepmove.record_devices import Radio
@@ -23,6 +24,9 @@ from sleepmove.sensor.recorder import (
     write_recording_json,
 )
 from sleepmove.sensor.registry import SensorFamily
+
+if TYPE_CHECKING:
+    from sleepmove.sensor.simulate_night import NightPlan
 
 
 @dataclass
@@ -110,7 +114,7 @@ async def run_sessions(
     }
 
 
-def plan_start(session: SensorSession, family: SensorFamily, emulator) -> float | None:
+def plan_start(session: SensorSession, family: SensorFamily, emulator: Any) -> float | None:
     """When the emulated night's first sample was, on the recording's clock. A stamped
     sensor's offset already places its sample 0; an unstamped one's places the first sample
     it delivered, which was the emulator's `first_streamed`."""
@@ -124,7 +128,12 @@ def plan_start(session: SensorSession, family: SensorFamily, emulator) -> float 
 
 
 def write_truth(
-    out: str, plan, scenario: str, seed: int, sessions: list[SensorSession], start_unix: float
+    out: str,
+    plan: NightPlan,
+    scenario: str,
+    seed: int,
+    sessions: list[SensorSession],
+    start_unix: float,
 ) -> None:
     """The emulated night's truth, on the recording's clock, for `sleepmove validate`."""
     from sleepmove.sensor.simulate import truth_record

@@ -19,15 +19,14 @@ from dataclasses import dataclass, field
 
 from sleepmove import __version__
 from sleepmove.base.errors import InputError
+from sleepmove.detection.parameter_changes import ParameterError, changes_between, with_changes
 from sleepmove.detection.params import (
     GROUPS,
     RULE_SET_IDENTITY,
     RULE_SETS,
     WASM2016,
     AnalysisParameters,
-    changes_between,
     default_parameters,
-    with_changes,
 )
 
 SETTINGS_FILE = "settings.toml"
@@ -46,6 +45,7 @@ OPTIONS = {
     "min_duration_min": "min_duration",
 }
 OPTION_TYPES = {"clock_alignment": bool, "min_duration_min": float}
+MAX_MIN_DURATION_MIN = 1440.0  # a day: no night is longer
 
 
 @dataclass
@@ -98,7 +98,9 @@ def _toml_value(value: object) -> str:
         return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value))  # a JSON string is a TOML basic string
+    # A JSON string is a TOML basic string, but for characters outside the BMP (JSON writes
+    # surrogate pairs, TOML refuses them: written as they are) and DEL (TOML escapes it).
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _load_toml(path: str) -> dict:
@@ -125,6 +127,13 @@ def read_settings(path: str) -> Settings:
             f"unknown section [{sorted(unknown)[0]}]",
             expected="sections " + ", ".join(f"[{name}]" for name in ("options", *GROUPS)),
         )
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            raise InputError(
+                path,
+                f"{section} = {table!r} is not a section",
+                expected=f"a [{section}] section of name = value lines",
+            )
     options = dict(data.get("options", {}))
     for name, value in options.items():
         if name not in OPTIONS:
@@ -137,6 +146,12 @@ def read_settings(path: str) -> Settings:
         if not isinstance(value, wanted):
             raise InputError(
                 path, f"[options] {name} = {value!r}", expected=f"a {wanted.__name__} value"
+            )
+        if name == "min_duration_min" and not 0 <= value <= MAX_MIN_DURATION_MIN:
+            raise InputError(
+                path,
+                f"[options] {name} = {value!r}",
+                expected=f"minutes from 0 to {MAX_MIN_DURATION_MIN:g}",
             )
     groups = {name: dict(data.get(name, {})) for name in GROUPS if name in data}
     named = groups.get("rules", {}).pop("name", None)
@@ -165,6 +180,6 @@ def read_settings(path: str) -> Settings:
     )
     try:
         changed = with_changes(base, groups)
-    except ValueError as error:
-        raise InputError(path, str(error), expected=EXPECTED) from None
+    except ParameterError as error:
+        raise InputError(path, error.problem, expected=error.expected) from None
     return Settings(path, options, changes_between(base, changed))

@@ -20,7 +20,13 @@ from sleepmove.detection.matching import (
     match_onsets,
     onset_errors,
 )
-from sleepmove.detection.params import RULE_SETS, DetectionParameters
+from sleepmove.detection.parameter_changes import ParameterError, with_changes
+from sleepmove.detection.params import (
+    RULE_SET_IDENTITY,
+    DetectionParameters,
+    ScoringRules,
+    default_parameters,
+)
 from sleepmove.detection.scoring import score_units, union_gaps
 from sleepmove.detection.series import gap_between
 from sleepmove.detection.table import Table
@@ -85,12 +91,26 @@ def reference_events(units: pd.DataFrame) -> Table:
     return events
 
 
+def rules_of(summary: dict) -> ScoringRules:
+    """The rules the result was scored by, numbers and all (an infant's merge gap, a settings
+    file's changes): the reference is scored by the same. Summaries from before the numbers
+    were written give the named rule set."""
+    criteria = summary["criteria"]
+    named = default_parameters(criteria["name"])
+    written = criteria.get("parameters", {}).get("rules", {})
+    changes = {k: v for k, v in written.items() if k not in RULE_SET_IDENTITY}
+    try:
+        return with_changes(named, {"rules": changes}).rules
+    except ParameterError as error:
+        raise InputError("summary.json", error.problem, expected=error.expected) from None
+
+
 def score_reference(
     units: pd.DataFrame,
     gaps: np.ndarray,
-    sleep_spans,
+    sleep_spans: list[tuple[float, float]],
     duration_s: float,
-    rules_name: str,
+    rules: ScoringRules,
     series_break_gap_s: float = DetectionParameters.series_break_gap_s,
 ) -> dict:
     """PLMs, PLM index and periodicity index of the reference under the result's rules,
@@ -98,7 +118,6 @@ def score_reference(
     each leg apart has its legs' LMs merged into bilateral ones, as the detector's are.
     `units`: the reference's events (`reference_units`); "units" in the answer: its
     scored units, with `periodic` (the reference's own PLM marks where it has them)."""
-    rules = RULE_SETS[rules_name]
     events = reference_events(units)
     legs = set(events["side"]) - {""}
     two_legs = len(legs) > 1 or "bilateral" in legs
@@ -188,7 +207,7 @@ def validate_night(
         gaps,
         sleep_spans,
         duration,
-        summary["criteria"]["name"],
+        rules_of(summary),
         detection.get("series_break_gap_s", DetectionParameters.series_break_gap_s),
     )
     reference_plms = scored["units"][scored["periodic"]]

@@ -103,7 +103,7 @@ def reference(marked=()) -> pd.DataFrame:
 def score_whole_night_asleep(frame: pd.DataFrame, rules=WASM2016) -> dict:
     break_gap_s = AnalysisParameters().detection.series_break_gap_s
     spans = [(0.0, DURATION_S)]
-    return score_reference(frame, both_legs_gaps(), spans, DURATION_S, rules.name, break_gap_s)
+    return score_reference(frame, both_legs_gaps(), spans, DURATION_S, rules, break_gap_s)
 
 
 def validate_path(rules) -> pd.DataFrame:

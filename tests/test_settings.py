@@ -5,15 +5,13 @@ import json
 import pytest
 
 from sleepmove.cli import main
-from sleepmove.detection.params import (
-    AASM2012,
-    INFANT_SLEEP,
-    WASM2016,
+from sleepmove.detection.parameter_changes import (
+    ParameterError,
     changes_between,
     checked_value,
-    default_parameters,
     with_changes,
 )
+from sleepmove.detection.params import AASM2012, INFANT_SLEEP, WASM2016, default_parameters
 from sleepmove.settings import read_settings
 
 OUTPUTS = ("events.csv", "epochs.csv", "summary.json", "settings.toml")
@@ -54,6 +52,16 @@ def test_a_hand_written_file_changes_only_what_it_names(plm_night, tmp_path):
     assert "imi_max_s = 30.0" in saved and "onset_factor = 3.0" in saved  # written in full
 
 
+def test_validate_scores_the_reference_by_the_rules_the_result_used(plm_night, tmp_path):
+    from sleepmove.validate import rules_of
+
+    config = tmp_path / "mine.toml"
+    config.write_text("[rules]\nimi_max_s = 30\n")
+    assert analyze(plm_night[0] / "night.csv", tmp_path / "r", "--config", str(config)) == 0
+    rules = rules_of(summary_of(tmp_path / "r"))
+    assert rules.imi_max_s == 30.0 and rules.name == "wasm2016" and rules.imi_min_s == 10.0
+
+
 def test_options_on_the_command_line_win_and_keep_the_files_changes(plm_night, tmp_path):
     night = plm_night[0] / "night.csv"
     config = tmp_path / "mine.toml"
@@ -77,6 +85,17 @@ def test_options_on_the_command_line_win_and_keep_the_files_changes(plm_night, t
         ("[rules]\nname = 'rls1999'\n", "one of wasm2016, aasm2012"),
         ("[options]\nplacement = 'forehead'\n", "one of ankle, wrist"),
         ("[options]\nclock_alignment = 'yes'\n", "a bool value"),
+        ("[options]\nmin_duration_min = -5\n", "minutes from 0 to 1440"),
+        ("detection = 3\n", "detection = 3 is not a section"),
+        ("[detection]\nonset_factor = nan\n", "onset_factor = nan; expected a number above 0"),
+        ("[detection]\nonset_factor = inf\n", "onset_factor = inf"),
+        ("[sleep]\nepoch_s = 0\n", "epoch_s = 0; expected a number above 0"),
+        ("[sleep]\nwindow_epochs = 99999999999999\n", "at most 10000"),
+        ("[rules]\nlm_min_s = -1\n", "lm_min_s = -1; expected a number at least 0"),
+        ("[sleep]\nstart_awake = 1.5\n", "at most 1"),
+        ("[detection]\nhft_freq_hz = [4.0, 0.3]\n", "the lower value first"),
+        ("[rules]\nbilateral_mode = 'whatever'\n", "one of overlap, onset"),
+        ("[rules]\nimi_min_s = 95\n", "imi_min_s below imi_max_s"),
     ],
 )
 def test_a_bad_settings_file_is_refused_in_one_line(plm_night, tmp_path, capsys, text, says):
@@ -86,7 +105,28 @@ def test_a_bad_settings_file_is_refused_in_one_line(plm_night, tmp_path, capsys,
     assert analyze(plm_night[0] / "night.csv", out, "--config", str(config)) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and says in err and str(config) in err
+    assert err.count("expected") == 1 and "Traceback" not in err
     assert not out.exists()
+
+
+def test_a_bad_setting_stops_a_batch_before_any_night(plm_night, tmp_path, capsys):
+    config = tmp_path / "bad.toml"
+    config.write_text("[sleep]\nepoch_s = 0\n")
+    out = tmp_path / "batch"
+    argv = ["batch", str(plm_night[0] / "night.csv"), "--out", str(out), "--config", str(config)]
+    assert main(argv) == 2
+    assert "epoch_s = 0;" in capsys.readouterr().err and not out.exists()
+
+
+def test_any_text_round_trips_through_the_settings_file(plm_night, tmp_path):
+    """Quotes, backslashes, control characters, DEL and characters beyond the BMP."""
+    from sleepmove.settings import settings_text
+
+    params = default_parameters()
+    options = {"timezone": 'a"b\\c\n\t\x7f\x00é😀', "criteria": "wasm2016"}
+    path = tmp_path / "s.toml"
+    path.write_text(settings_text(params, options), encoding="utf-8")
+    assert read_settings(str(path)).options["timezone"] == options["timezone"]
 
 
 def test_batch_takes_the_settings_for_every_night(plm_night, tmp_path):
@@ -114,9 +154,9 @@ def test_values_take_the_type_of_their_default():
     assert checked_value("rules", "imi_max_s", 30, 90.0) == 30.0
     assert isinstance(checked_value("rules", "imi_max_s", 30, 90.0), float)
     assert checked_value("rules", "respiratory_window_s", [-1, 2.5], (-2.0, 10.25)) == (-1.0, 2.5)
-    with pytest.raises(ValueError, match="expected a number"):
+    with pytest.raises(ParameterError, match="expected a number"):
         checked_value("rules", "imi_max_s", True, 90.0)
-    with pytest.raises(ValueError, match="expected true or false"):
+    with pytest.raises(ParameterError, match="expected true or false"):
         checked_value("rules", "non_clm_breaks_series", 1, True)
 
 
@@ -129,5 +169,6 @@ def test_with_changes_and_changes_between_are_inverses():
         "detection": {"jerk_max_s": 0.4},
     }
     assert with_changes(base, changes_between(base, changed)) == changed
-    with pytest.raises(ValueError, match="has no setting 'name'"):  # a rule set is chosen by name
+    # a rule set is chosen by its name, never changed into another by a field
+    with pytest.raises(ParameterError, match="has no setting 'name'"):
         with_changes(base, {"rules": {"name": WASM2016.name}})

@@ -1,0 +1,155 @@
+"""Parameters changed by name (a settings file's), each checked before any analysis runs.
+
+A setting must have its default's type and a value the detector can work with: finite,
+not negative where the default is not, above zero where zero would divide or empty a window,
+within a bound that keeps arrays sized by it small, one of the choices of a text setting,
+and in order with its partner (lm_min_s below lm_max_s). Ranges are generous: they refuse
+what cannot mean anything, not what is merely unusual.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from sleepmove.detection.params import GROUPS, RULE_SET_IDENTITY, AnalysisParameters
+
+# Upper bounds by the unit a name ends in: beyond them a setting is a typo, and some would
+# ask for arrays of that size (a smoothing window of a day of samples).
+UNIT_LIMITS = {"_s": 86_400.0, "_min": 1_440.0, "_h": 48.0, "_hz": 10_000.0, "_deg": 360.0,
+               "_g": 64.0, "_ppm": 10_000.0}  # fmt: skip
+MAX_NUMBER = 1e6  # factors, weights, log odds: no unit of their own
+MAX_COUNT = 10_000  # whole numbers: counts of parts, windows, epochs, neighbours
+# Zero would divide by zero or leave a window, a rate or a bout empty.
+POSITIVE = {
+    "lm_max_s", "imi_max_s", "min_series_count", "bilateral_max_parts", "bilateral_max_s",
+    "envelope_window_s", "slow_window_s", "slow_floor_scale", "baseline_block_s",
+    "baseline_window_s", "noise_window_s", "onset_factor", "offset_factor",
+    "rotation_smoothing_s", "train_min_bursts", "hft_max_burst_s", "alma_max_burst_s",
+    "jerk_cluster_min_jerks", "epoch_s", "window_epochs", "irregularity_reach",
+    "latency_scale_min", "final_wake_scale_min", "night_h", "max_interval_s",
+    "mean_sleep_bout_min", "mean_wake_bout_min", "min_rate_hz", "envelope_rate_hz",
+    "coarse_rate_hz", "window_s", "window_step_s", "min_windows", "min_piece_windows",
+    "vigorous_span",
+}  # fmt: skip
+SHARES = {
+    "cramp_min_held_share", "start_awake", "end_awake", "min_covered", "min_correlation",
+    "max_second_peak", "peak_dip",
+}  # fmt: skip
+CHOICES = {"bilateral_mode": ("overlap", "onset")}
+# Pairs that must stay in order within their group: (lower, higher).
+ORDERED = {
+    "rules": [("lm_min_s", "lm_max_s"), ("imi_min_s", "imi_max_s")],
+    "detection": [
+        ("offset_factor", "onset_factor"), ("twitch_support_factor", "twitch_peak_factor"),
+    ],
+    "sleep": [("irregular_low", "irregular_high"), ("variable_low", "variable_high")],
+}  # fmt: skip
+
+
+class ParameterError(ValueError):
+    """A setting that cannot be used: what is wrong and what was expected."""
+
+    def __init__(self, problem: str, expected: str) -> None:
+        self.problem, self.expected = problem, expected
+        super().__init__(f"{problem}; expected {expected}")
+
+
+def _number_range(name: str, default: float) -> tuple[float, float, bool]:
+    """(lowest, highest, lowest itself allowed) for a numeric setting."""
+    if name in SHARES:
+        return 0.0, 1.0, True
+    high = next((limit for unit, limit in UNIT_LIMITS.items() if name.endswith(unit)), MAX_NUMBER)
+    if isinstance(default, int):
+        high = MAX_COUNT
+    low = -high if default < 0 else 0.0
+    return low, high, name not in POSITIVE
+
+
+def _checked_number(where: str, name: str, value: float, default: float) -> None:
+    low, high, low_allowed = _number_range(name, default)
+    if (
+        not math.isfinite(value)
+        or value > high
+        or value < low
+        or (value == low and not low_allowed)
+    ):
+        bound = f"{'at least' if low_allowed else 'above'} {low:g}"
+        raise ParameterError(f"{where} = {value!r}", f"a number {bound} and at most {high:g}")
+
+
+def checked_value(group: str, name: str, value: object, default: object) -> object:
+    """`value` as the type of `default` (a setting read from a file), within its range;
+    ParameterError if it is not.
+
+    Whole numbers are taken for floats (written 10 for 10.0); floats stay floats, so that
+    a setting read back equals the one written, bit for bit."""
+    where = f"[{group}] {name}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ParameterError(f"{where} = {value!r}", "true or false")
+        return value
+    if isinstance(default, (int, float)):
+        whole = isinstance(default, int)
+        kinds = (int,) if whole else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise ParameterError(f"{where} = {value!r}", "a whole number" if whole else "a number")
+        _checked_number(where, name, value, default)
+        return value if whole else float(value)
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)) or len(value) != len(default):
+            raise ParameterError(f"{where} = {value!r}", f"a list of {len(default)} numbers")
+        pair = tuple(checked_value(group, name, v, d) for v, d in zip(value, default))
+        if list(pair) != sorted(pair) or len(set(pair)) != len(pair):
+            raise ParameterError(f"{where} = {value!r}", "the lower value first")
+        return pair
+    if isinstance(default, str):
+        choices = CHOICES.get(name)
+        if not isinstance(value, str) or (choices and value not in choices):
+            raise ParameterError(
+                f"{where} = {value!r}", "one of " + ", ".join(choices) if choices else "text"
+            )
+        return value
+    raise ParameterError(where, "a setting that can be changed")
+
+
+def with_changes(params: AnalysisParameters, changes: dict[str, dict]) -> AnalysisParameters:
+    """`params` with some fields of some groups changed ({group: {field: value}}), each
+    checked (`checked_value`), and pairs kept in order; ParameterError names the first wrong."""
+    updated = {}
+    for group, fields in changes.items():  # a loop over parameter groups
+        if group not in GROUPS:
+            raise ParameterError(f"unknown parameter group [{group}]", ", ".join(GROUPS))
+        current = getattr(params, GROUPS[group])
+        known = current.as_dict()
+        values = {}
+        for name, value in fields.items():
+            if name not in known or (group == "rules" and name in RULE_SET_IDENTITY):
+                settable = [n for n in known if not (group == "rules" and n in RULE_SET_IDENTITY)]
+                raise ParameterError(f"[{group}] has no setting {name!r}", ", ".join(settable))
+            values[name] = checked_value(group, name, value, getattr(current, name))
+        changed = replace(current, **values)
+        for lower, higher in ORDERED.get(group, []):  # a loop over ordered pairs
+            if not getattr(changed, lower) < getattr(changed, higher):
+                raise ParameterError(
+                    f"[{group}] {lower} = {getattr(changed, lower)!r} and {higher} = "
+                    f"{getattr(changed, higher)!r}",
+                    f"{lower} below {higher}",
+                )
+        updated[GROUPS[group]] = changed
+    return replace(params, **updated)
+
+
+def changes_between(base: AnalysisParameters, params: AnalysisParameters) -> dict[str, dict]:
+    """The fields of `params` that differ from `base`, by group (what `with_changes` takes)."""
+    changes = {}
+    for group, attribute in GROUPS.items():
+        before, after = getattr(base, attribute).as_dict(), getattr(params, attribute).as_dict()
+        changed = {
+            name: value
+            for name, value in after.items()
+            if value != before[name] and not (group == "rules" and name in RULE_SET_IDENTITY)
+        }
+        if changed:
+            changes[group] = changed
+    return changes
