@@ -7,8 +7,11 @@ prints, worst first:
 
 - residual: the largest misalignment left over the night (ms), the estimated lag against the
   simulator's (the host's latency per sensor included), outside the reset's lost seconds;
-- merges: LMs merged differently (bilateral in one, not in the other) from the
-  host-clocked night;
+- merges: bilateral LMs whose two legs' LMs the other night (host-clocked against aligned)
+  left apart, and for each bilateral LM not joined alike, why: a merge decision (with the
+  legs' gap less the rules' 0.5 s), a unit of another kind there (a movement just over
+  10 s), or one leg's LM missing there or of another kind. Units are matched by overlap;
+  an onset can move by tenths of a second between two grids of one night;
 - LM F1 and side agreement (sleepmove.validate against truth.json) of the host-clocked
   night, the clock-error night aligned, and the clock-error night unaligned.
 
@@ -81,29 +84,53 @@ def residual_ms(truth: dict, summary: dict, family: str) -> float:
     return float(np.max(np.abs(lag - true_lag)) * 1e3)
 
 
-def bilateral_decisions(analysis) -> list[tuple[float, bool]]:
-    """(absolute onset, joined from both legs) of every scored LM (long movements are left
-    out: their onsets wander by tenths of a second between two analyses of one night)."""
+def bilateral_decisions(analysis) -> list[tuple[float, bool, float, str, str]]:
+    """(absolute onset, joined from both legs, absolute offset, side, kind) of every scored
+    unit."""
     units = analysis.score.units
-    kinds = units["kind"] == "lm"
-    onsets = units["onset_s"][kinds] + analysis.origin_s
-    joined = units["side"][kinds] == "bilateral"
-    return list(zip(onsets.tolist(), joined.tolist()))
+    onsets = units["onset_s"] + analysis.origin_s
+    offsets = onsets + units["duration_s"]
+    sides, kinds = units["side"], units["kind"]
+    joined = sides == "bilateral"
+    return list(
+        zip(onsets.tolist(), joined.tolist(), offsets.tolist(), sides.tolist(), kinds.tolist())
+    )
 
 
-def merges_differ(a: list, b: list, tolerance_s: float = 0.3) -> int:
-    """Units bilateral in one night whose match in the other (onset within tolerance) is not
-    bilateral, or has no match."""
-    differ = 0
+def merges_differ(a: list, b: list) -> list[tuple[str, float | None]]:
+    """Bilateral LMs of one night that the other night did not join, and why:
+
+    - ("merge", margin): the other night has the two legs' LMs apart; margin: their gap
+      (later onset less earlier offset) less the 0.5 s the rules join across, in seconds;
+    - ("kind", None): the other night joined them too, into a unit of another kind (a
+      movement just over the 10 s an LM may last);
+    - ("one leg", None): the other night has one leg's LM there but not the other's (missed,
+      or taken for a jerk or part of a foot-tremor train).
+
+    Units are matched by overlap, not onset: a unit's onset is its earlier leg's, which can
+    move by tenths of a second between two grids of one night when an LM rises slowly."""
+    found: list[tuple[str, float | None]] = []
     for mine, theirs in ((a, b), (b, a)):  # a loop over the two directions
-        onsets = np.array([o for o, _ in theirs])
-        for onset, joined in mine:  # a loop over units
-            if not joined:
+        for onset, joined, offset, _, kind in mine:  # a loop over units
+            if not (joined and kind == "lm"):
                 continue
-            near = np.flatnonzero(np.abs(onsets - onset) <= tolerance_s) if len(onsets) else []
-            if not any(theirs[i][1] for i in near):
-                differ += 1
-    return differ
+            overlapping = [u for u in theirs if u[0] < offset and u[2] > onset]
+            joined_there = [u for u in overlapping if u[1]]
+            if any(u[4] == "lm" for u in joined_there):
+                continue
+            if joined_there:
+                found.append(("kind", None))
+                continue
+            near = [u for u in theirs if u[0] < offset + 1.0 and u[2] > onset - 1.0]
+            left = [u for u in near if u[3] == "left" and u[4] == "lm"]
+            right = [u for u in near if u[3] == "right" and u[4] == "lm"]
+            gaps = [max(x[0], y[0]) - min(x[2], y[2]) for x in left for y in right]
+            found.append(("merge", min(gaps) - 0.5) if gaps else ("one leg", None))
+    return found
+
+
+def _margins_text(found: list[tuple[str, float | None]]) -> str:
+    return ",".join(f"{m * 1e3:+.0f}" if why == "merge" else why for why, m in found) or "-"
 
 
 def run_night(family: str, scenario: str, seed: int, hours: float, rate: float, work: str) -> dict:
@@ -143,9 +170,12 @@ def run_night(family: str, scenario: str, seed: int, hours: float, rate: float, 
         "windows": f"{found['windows_used']}/{found['windows_tried']}",
         "residual_ms": residual_ms(truth, aligned.summary, family),
         "unaligned_ms": residual_ms(truth, results["clock-unaligned"][0].summary, family),
-        "merges_differ": merges_differ(bilateral_decisions(host), bilateral_decisions(aligned)),
-        "merges_differ_unaligned": merges_differ(
-            bilateral_decisions(host), bilateral_decisions(results["clock-unaligned"][0])
+        "not_joined_alike": merges_differ(bilateral_decisions(host), bilateral_decisions(aligned)),
+        "merges_differ_unaligned": sum(
+            why == "merge"
+            for why, _ in merges_differ(
+                bilateral_decisions(host), bilateral_decisions(results["clock-unaligned"][0])
+            )
         ),
         "host_clock_ms": residual_ms(results["host-aligned"][2], host.summary, family),
     }
@@ -172,15 +202,18 @@ def main() -> None:
         for seed in args.seeds:
             with tempfile.TemporaryDirectory() as work:
                 rows.append(run_night(family, scenario, seed, args.hours, args.rate, work))
+    for r in rows:  # a loop over nights
+        r["merges_differ"] = sum(why == "merge" for why, _ in r["not_joined_alike"])
     rows.sort(key=lambda r: (-r["residual_ms"], -r["merges_differ"]))
     header = (
         f"{'night':26} {'step':4} {'offset':>7} {'ppm':>7} {'appl':4} {'windows':>8} "
         f"{'resid':>7} {'unalgn':>8} {'host':>6} {'merge':>5} {'(un)':>4} "
-        f"{'F1 host/algn/unal':>18} {'side host/algn/unal':>20}"
+        f"{'F1 host/algn/unal':>18} {'side host/algn/unal':>20}  why"
     )
     print(
         f"{args.hours:g} h at {args.rate:g} Hz; residual, unaligned and host in ms; merge: "
-        "units merged differently from the host-clocked night (aligned, unaligned)"
+        "bilateral LMs not joined alike in the host-clocked night (aligned, unaligned); why: "
+        "for each aligned one (merge: the legs' gap less the rules' 0.5 s, ms)"
     )
     print(header)
     for r in rows:  # a loop over nights
@@ -195,7 +228,7 @@ def main() -> None:
             f"{r['drift_ppm']:7.1f} {'yes' if r['applied'] else 'NO':4} {r['windows']:>8} "
             f"{r['residual_ms']:7.1f} {r['unaligned_ms']:8.0f} {r['host_clock_ms']:6.1f} "
             f"{r['merges_differ']:5d} {r['merges_differ_unaligned']:4d} {trio('f1'):>18} "
-            f"{trio('side'):>20}"
+            f"{trio('side'):>20}  {_margins_text(r['not_joined_alike'])}"
         )
     worst_f1 = max(r["f1_host"] - r["f1_aligned"] for r in rows)
     worst_side = max((r["side_host"] or 0) - (r["side_aligned"] or 0) for r in rows)
@@ -204,6 +237,15 @@ def main() -> None:
         f"side loss {worst_side:+.3f}; nights with merges differing: "
         f"{sum(r['merges_differ'] > 0 for r in rows)}/{len(rows)} "
         f"({time.perf_counter() - started:.0f} s)"
+    )
+    found = [item for r in rows for item in r["not_joined_alike"]]
+    merges = [abs(m) for why, m in found if why == "merge"]
+    print(
+        f"bilateral LMs not joined alike: {len(found)}; merge decisions that differ: "
+        f"{len(merges)}"
+        + (f" (legs' gaps within {max(merges) * 1e3:.0f} ms of the rules' 0.5 s)" if merges else "")
+        + f"; a unit of another kind: {sum(why == 'kind' for why, _ in found)}; one leg's LM "
+        f"missing or of another kind: {sum(why == 'one leg' for why, _ in found)}"
     )
     if args.json:
         with open(args.json, "w") as handle:
