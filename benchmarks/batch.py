@@ -220,11 +220,14 @@ def throughput(root: str, sizes: list[int], rounds: int, workers: int) -> None:
     for nights in sizes:  # a loop over cohorts
         folder, paths = throughput_cohort(root, nights)
         out = os.path.join(root, f"throughput-out{nights}")
-        runs: dict[str, list[tuple[float, float]]] = {"floor": [], "batch": [], "one": []}
+        runs: dict[str, list[tuple[float, float]]] = {
+            "floor": [], "floor_one": [], "batch": [], "one": []
+        }  # fmt: skip
         inside: dict[str, list[float]] = {"batch": [], "one": []}
         load = os.getloadavg()[0]
         for _ in range(rounds):  # a loop over rounds: in turn, so that load falls on all
             runs["floor"].append(timed([sys.executable, floor_script, str(workers), *paths]))
+            runs["floor_one"].append(timed([sys.executable, floor_script, "1", *paths]))
             for name, count in (("batch", workers), ("one", 1)):
                 shutil.rmtree(out, ignore_errors=True)
                 runs[name].append(timed(batch_command(folder, out, count)))
@@ -256,6 +259,13 @@ def throughput(root: str, sizes: list[int], rounds: int, workers: int) -> None:
             f"{min(inside['one']):.3f} vs {min(inside['batch']):.3f} s; CPU per night "
             f"{cpu['one'] / nights:.3f} vs {cpu['batch'] / nights:.3f} s (floor "
             f"{cpu['floor'] / nights:.3f} s)"
+        )
+        floor_one, floor_many = best["floor_one"] / nights, best["floor"] * workers / nights
+        print(
+            f"  the parse floor itself: 1 process {floor_one:.3f} s a night, {workers} processes "
+            f"{floor_many:.3f} s: {floor_many / floor_one:.2f} x (one process parses on every "
+            "core with Arrow's threads, as one batch worker does: the same measure as the "
+            "batch's per-night target, for work that is nothing but the parse)"
         )
         local.setdefault("first", (folder, best["batch"]))
     # Last: a LocalCluster leaves threads in this process that take CPU from what follows
