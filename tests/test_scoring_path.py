@@ -38,6 +38,7 @@ from sleepmove.detection.scoring import score_units, series_breaking_gaps, union
 from sleepmove.live import live_units
 from sleepmove.pipeline import seconds_lost
 from sleepmove.validate import score_reference
+from tests.test_bilateral import events
 
 DURATION_S = 600.0
 LEFT_GAPS = np.array([[262.0, 263.5], [300.2, 301.0]])
@@ -65,12 +66,7 @@ COMPARED = ["onset_s", "offset_s", "kind", "side", "parts", "clm", "series", "pe
 
 
 def event_table() -> pd.DataFrame:
-    frame = pd.DataFrame(ROWS, columns=["onset_s", "offset_s", "side", "kind"])
-    frame["duration_s"] = frame["offset_s"] - frame["onset_s"]
-    frame["peak_g"] = 0.3
-    frame["rotation_deg"] = 10.0
-    frame["posture_change_deg"] = 0.0
-    return frame
+    return events(*ROWS)
 
 
 def both_legs_gaps() -> np.ndarray:
