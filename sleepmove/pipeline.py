@@ -24,6 +24,7 @@ from sleepmove.detection.parameter_changes import with_changes
 from sleepmove.detection.params import WASM2016, AnalysisParameters, default_parameters
 from sleepmove.detection.preprocess import LegSignals
 from sleepmove.detection.quality import long_gap_notes, saturation, sensor_faults
+from sleepmove.detection.scoring import union_gaps
 from sleepmove.night_result import NightResult
 from sleepmove.reports.clock import zoned
 from sleepmove.sensor.readers import read_recording
@@ -135,7 +136,9 @@ def analyze(
     )
     events, legs = detect_movements(grids, origin, params.detection, params.rules, signals)
     stages.lap("detect")
-    gaps = _union_gaps([grid.gaps_s - origin for grid in grids.values()])
+    gaps = union_gaps(
+        np.concatenate([grid.gaps_s.reshape(-1, 2) - origin for grid in grids.values()])
+    )
     loss = seconds_lost(gaps, int(np.ceil(duration)) + 1)
     activity = _mean_activity([leg.activity_per_min for leg in legs])
     score = score_night(
@@ -306,7 +309,7 @@ def _mark_faults_as_gaps(grid: Grid, range_g: float | None, params: AnalysisPara
         before, after = max(first - 1, 0), min(stop, grid.n - 1)
         added.append([grid.start_s + before / grid.rate_hz, grid.start_s + after / grid.rate_hz])
     gaps = np.concatenate([grid.gaps_s.reshape(-1, 2), np.array(added)])
-    grid.gaps_s = _union_gaps([gaps])
+    grid.gaps_s = union_gaps(gaps)
 
 
 def _common_clock(recordings: dict[str, Recording]) -> str:
@@ -330,20 +333,6 @@ def _check_overlap(
         paths = " and ".join(rec.path for rec in recordings.values())
         problem = f"the two sensors overlap for only {max(end - start, 0):.0f} s"
         raise _too_short(paths, problem, min_duration_s, "together, of the same night")
-
-
-def _union_gaps(gap_lists: list[np.ndarray]) -> np.ndarray:
-    gaps = np.concatenate([g.reshape(-1, 2) for g in gap_lists]) if gap_lists else np.empty((0, 2))
-    if len(gaps) == 0:
-        return np.empty((0, 2))
-    gaps = gaps[np.argsort(gaps[:, 0])]
-    merged = [list(gaps[0])]
-    for start, end in gaps[1:]:
-        if start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return np.array(merged)
 
 
 def seconds_lost(gaps_s: np.ndarray, n_seconds: int) -> np.ndarray:
