@@ -379,14 +379,18 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def min_duration_option(args: argparse.Namespace) -> dict[str, float]:
-    """--min-duration as the request's `min_duration_s`, only when given."""
+    """--min-duration as the request's `min_duration_s`, only when given and not the default
+    (a settings file always names it: a batch's resume key then stays that of a plain run)."""
     if args.min_duration is None:
         return {}
     if not args.min_duration >= 0:
         from sleepmove.base.errors import InputError
 
         raise InputError("--min-duration", f"{args.min_duration:g}", expected="minutes >= 0")
-    return {"min_duration_s": args.min_duration * 60.0}
+    from sleepmove.pipeline import MIN_DURATION_S
+
+    seconds = args.min_duration * 60.0
+    return {} if seconds == MIN_DURATION_S else {"min_duration_s": seconds}
 
 
 def _headline(summary: dict, out: str, report: bool = False) -> str:

@@ -69,7 +69,8 @@ class AnalyzeRequest:
             "sleep_window": self.sleep_window,
             "timezone": self.timezone,
             "clock_alignment": self.clock_alignment,
-            "min_duration_min": self.min_duration_s / 60.0,
+            # rounded: 0.71 min is 42.6 s, which divides back to 0.7099999999999999
+            "min_duration_min": round(self.min_duration_s / 60.0, 9),
         }
 
 

@@ -143,6 +143,19 @@ def test_batch_takes_the_settings_for_every_night(plm_night, tmp_path):
     }
 
 
+def test_a_default_settings_file_keeps_a_batchs_finished_nights(plm_night, tmp_path, capsys):
+    night, out = str(plm_night[0] / "night.csv"), tmp_path / "batch"
+    plain = ["batch", night, "--out", str(out), "--no-report", "--workers", "1"]
+    assert main(plain) == 0
+    assert analyze(night, tmp_path / "one", "--min-duration", "0.71") == 0
+    assert "min_duration_min = 0.71\n" in (tmp_path / "one" / "settings.toml").read_text()
+    assert analyze(night, tmp_path / "defaults") == 0
+    capsys.readouterr()
+    config = str(tmp_path / "defaults" / "settings.toml")
+    assert main([*plain, "--config", config]) == 0
+    assert "1 of 1 nights already done" in capsys.readouterr().out  # made the same way
+
+
 def test_changes_are_counted_from_the_files_own_defaults(tmp_path):
     config = tmp_path / "s.toml"
     sleep = "\n".join(f"{name} = {value!r}" for name, value in INFANT_SLEEP.items())
