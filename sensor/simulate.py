@@ -163,10 +163,21 @@ def _family_stages():
     return STAGES_SCENARIOS, simulate_stages
 
 
+def _family_kinematic():
+    """The third family, a held-out judge built apart from both, imported only when asked for."""
+    from sleepmove.sensor.simulate_kinematic import KINEMATIC_SCENARIOS, simulate_kinematic
+
+    return KINEMATIC_SCENARIOS, simulate_kinematic
+
+
 def family_scenarios() -> dict[str, dict[str, str]]:
-    """Every simulator family and its scenarios. Two families built apart from each other:
+    """Every simulator family and its scenarios. Families built apart from each other:
     a detector tuned on one would learn that one's picture of a night (see benchmarks)."""
-    return {"hinge": SCENARIOS, "stages": _family_stages()[0]}
+    return {
+        "hinge": SCENARIOS,
+        "stages": _family_stages()[0],
+        "kinematic": _family_kinematic()[0],
+    }
 
 
 def simulate_family(family: str, out_dir: str, **options) -> dict:
@@ -176,4 +187,7 @@ def simulate_family(family: str, out_dir: str, **options) -> dict:
     if family == "stages":
         options.pop("mixed_rates", None)
         return _family_stages()[1](out_dir, **options)
-    raise ValueError(f"unknown simulator family {family!r}; known: hinge, stages")
+    if family == "kinematic":
+        options.pop("mixed_rates", None)
+        return _family_kinematic()[1](out_dir, **options)
+    raise ValueError(f"unknown simulator family {family!r}; known: hinge, stages, kinematic")

@@ -1,0 +1,107 @@
+"""Noise-free sensor signal of one leg of the "kinematic" family, from planned joint motions.
+
+A still leg reads a constant (gravity in its posture). Only around movements is the leg's
+motion computed, on a grid `oversample` times finer than the sensor's, with the linear
+acceleration taken from the sensor's path; the sensor's own low-pass (a boxcar over its sample
+period) brings it to the output rate. Loops run over movements, never over samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sleepmove.sensor.simulate_kinematic_leg import LegGeometry, gravity_only, specific_force
+from sleepmove.sensor.simulate_kinematic_shapes import Shape
+
+MARGIN_S = 0.3
+
+
+@dataclass
+class Component:
+    event: int  # index of the truth event it belongs to
+    leg: str  # "body" (shared by both legs) or the leg's name
+    dof: int  # index into simulate_kinematic_leg.DOFS
+    amp: float  # degrees or metres
+    onset: float  # true time, s
+    shape: Shape
+
+    @property
+    def end(self) -> float:
+        return self.onset + self.shape.length_s
+
+
+def render_leg(
+    components: list[Component],
+    q0: np.ndarray,
+    leg: LegGeometry,
+    first_s: float,
+    rate_hz: float,
+    n: int,
+    oversample: int,
+) -> tuple[np.ndarray, dict[int, float]]:
+    """Clean signal (n,3) in g at samples first_s + i / rate_hz, and each event's peak
+    departure (g) from the reading just before it, as the sensor samples it."""
+    out = np.empty((n, 3))
+    peaks: dict[int, float] = {}
+    comps = sorted(components, key=lambda c: c.onset)
+    baseline = np.array(q0, dtype=np.float64)
+    cursor = 0  # first sample not yet written
+    for span_comps in _spans(comps):
+        start = min(c.onset for c in span_comps) - MARGIN_S
+        end = max(c.end for c in span_comps) + MARGIN_S
+        a = int(np.clip(np.floor((start - first_s) * rate_hz), 0, n))
+        b = int(np.clip(np.ceil((end - first_s) * rate_hz) + 1, a, n))
+        if a > cursor:
+            out[cursor:a] = gravity_only(baseline, leg)[0]
+        if b > a:
+            times = first_s + np.arange(a, b) / rate_hz
+            offsets = (np.arange(oversample) - (oversample - 1) / 2) / (rate_hz * oversample)
+            fine = (times[:, None] + offsets[None, :]).ravel()
+            q = np.repeat(baseline[None, :], len(fine), axis=0)
+            for c in span_comps:
+                q[:, c.dof] += c.amp * c.shape(fine - c.onset)
+            force = specific_force(q, 1.0 / (rate_hz * oversample), leg)
+            out[a:b] = force.reshape(b - a, oversample, 3).mean(axis=1)
+            _peaks(span_comps, out, a, b, first_s, rate_hz, peaks)
+            cursor = b
+        else:
+            cursor = max(cursor, a)
+        for c in span_comps:
+            if c.shape.persistent:
+                baseline[c.dof] += c.amp
+    if cursor < n:
+        out[cursor:] = gravity_only(baseline, leg)[0]
+    return out, peaks
+
+
+def _spans(comps: list[Component]):
+    """Groups of components whose windows (with margins) overlap."""
+    group: list[Component] = []
+    group_end = -np.inf
+    for c in comps:
+        if group and c.onset - MARGIN_S > group_end + MARGIN_S:
+            yield group
+            group, group_end = [], -np.inf
+        group.append(c)
+        group_end = max(group_end, c.end)
+    if group:
+        yield group
+
+
+def _peaks(comps, out, a, b, first_s, rate_hz, peaks) -> None:
+    by_event: dict[int, tuple[float, float]] = {}
+    for c in comps:
+        lo, hi = by_event.get(c.event, (np.inf, -np.inf))
+        by_event[c.event] = (min(lo, c.onset), max(hi, c.end))
+    for event, (onset, end) in by_event.items():
+        i0 = int(np.clip(np.floor((onset - first_s) * rate_hz) - 1, a, b - 1))
+        i1 = int(np.clip(np.ceil((end - first_s) * rate_hz) + 1, i0 + 1, b))
+        departure = np.linalg.norm(out[i0:i1] - out[i0], axis=1).max()
+        peaks[event] = max(peaks.get(event, 0.0), float(departure))
+
+
+def body_or(leg_name: str):
+    """Filter: components that move this leg (its own and the body's)."""
+    return lambda c: c.leg in ("body", leg_name)
