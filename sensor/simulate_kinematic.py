@@ -15,7 +15,9 @@ as the sensor samples it, from the reading just before it (the largest over the 
 move). A movement that stays below what any accelerometer of that noise could see (below
 max(8 mg, 3x the sensor's noise) on every leg that moved: a leg sliding across the sheet,
 a side sleeper's slow flexion about the vertical, a toe twitch) is not an event the
-recording holds: it goes to `hidden_events`, not `events`.
+recording holds: it goes to `hidden_events`, not `events`. `transient_only` lists the events
+(indices) that tilt no sensor by that much and show only as linear acceleration at their
+start and end (a side sleeper's flexion about the vertical).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ def simulate_kinematic(
     os.makedirs(out_dir, exist_ok=True)
     files, sensors, gaps_out = {}, {}, {}
     peaks: dict[str, dict[int, float]] = {}
+    tilts: dict[str, dict[int, float]] = {}
     floors: dict[str, float] = {}
     for i, leg in enumerate(legs):  # a loop over sensors
         leg_rng = np.random.default_rng([seed, 0x5E45, i, zlib.crc32(scenario.encode())])
@@ -83,7 +86,7 @@ def simulate_kinematic(
         times = offset + np.arange(n) / true_rate
         moving = [c for c in plan.components if c.leg in ("body", leg)]
         oversample = max(2, int(np.ceil(INTERNAL_HZ / rate)))
-        clean, peaks[leg] = render_leg(
+        clean, peaks[leg], tilts[leg] = render_leg(
             moving, plan.q0[leg], geometry, offset, true_rate, n, oversample
         )
         xyz = measure(spec, clean, times, leg_rng)
@@ -105,7 +108,7 @@ def simulate_kinematic(
             sensors[key]["clock_error"] = clock.truth()
         gaps_out[key] = gaps
         floors[leg] = max(FLOOR_G, 3 * spec.noise_g)
-    events, hidden, series = _truth_events(plan, legs, peaks, floors)
+    events, hidden, series, transient = _truth_events(plan, legs, peaks, tilts, floors)
     onset, offset_s, bouts = sleep_period(plan.stages)
     truth = {
         "scenario": scenario,
@@ -122,6 +125,7 @@ def simulate_kinematic(
         "events": events,
         "hidden_events": hidden,
         "plm_series_planned": series,
+        "transient_only": transient,
     }
     write_file(os.path.join(out_dir, "truth.json"), json.dumps(truth, indent=1))
     return truth
@@ -135,10 +139,11 @@ def _sign(leg: str, rng) -> float:
     return float(rng.choice([-1.0, 1.0]))
 
 
-def _truth_events(plan, legs, peaks, floors):
+def _truth_events(plan, legs, peaks, tilts, floors):
     """Visible events (the contract's fields), hidden ones, and the planned PLM series as
-    indices into the visible events."""
-    events, hidden, index_of = [], [], {}
+    indices into the visible events, and the visible events that tilt no sensor by its floor
+    (seen only through their linear acceleration: flexion about the vertical)."""
+    events, hidden, index_of, transient = [], [], {}, []
     for k, e in enumerate(plan.events):
         amplitude = max(peaks[leg].get(k, 0.0) for leg in e["legs"])
         seen = any(peaks[leg].get(k, 0.0) >= floors[leg] for leg in e["legs"])
@@ -154,8 +159,10 @@ def _truth_events(plan, legs, peaks, floors):
         }
         if seen:
             index_of[k] = len(events)
+            if all(tilts[leg].get(k, 0.0) < floors[leg] for leg in e["legs"]):
+                transient.append(len(events))
             events.append(record)
         else:
             hidden.append(record | {"why": "below max(8 mg, 3 x noise) on every leg that moved"})
     series = [[index_of[k] for k in s if k in index_of] for s in plan.series]
-    return events, hidden, series
+    return events, hidden, series, transient

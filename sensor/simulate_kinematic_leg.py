@@ -134,10 +134,16 @@ def gravity_only(q: np.ndarray, leg: LegGeometry) -> np.ndarray:
 
 def specific_force(q: np.ndarray, dt: float, leg: LegGeometry) -> np.ndarray:
     """Specific force (g) in the device's axes along a uniformly sampled (step dt) motion."""
+    return forces(q, dt, leg)[0]
+
+
+def forces(q: np.ndarray, dt: float, leg: LegGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """Specific force (g) along a uniformly sampled motion, and its gravity part alone (the
+    tilt, without the linear acceleration)."""
     device, position = pose(q, leg)
     if len(q) >= 3:
         accel = np.gradient(np.gradient(position, dt, axis=0), dt, axis=0) / G
     else:
         accel = np.zeros_like(position)
     accel[:, 2] += 1.0
-    return np.einsum("nji,nj->ni", device, accel)
+    return np.einsum("nji,nj->ni", device, accel), device[:, 2, :]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sleepmove.sensor.simulate_kinematic_leg import LegGeometry, gravity_only, specific_force
+from sleepmove.sensor.simulate_kinematic_leg import LegGeometry, forces, gravity_only
 from sleepmove.sensor.simulate_kinematic_shapes import Shape
 
 MARGIN_S = 0.3
@@ -40,11 +40,13 @@ def render_leg(
     rate_hz: float,
     n: int,
     oversample: int,
-) -> tuple[np.ndarray, dict[int, float]]:
-    """Clean signal (n,3) in g at samples first_s + i / rate_hz, and each event's peak
-    departure (g) from the reading just before it, as the sensor samples it."""
+) -> tuple[np.ndarray, dict[int, float], dict[int, float]]:
+    """Clean signal (n,3) in g at samples first_s + i / rate_hz, each event's peak departure
+    (g) from the reading just before it as the sensor samples it, and the same of the
+    gravity part alone (how far the movement tilts the sensor)."""
     out = np.empty((n, 3))
     peaks: dict[int, float] = {}
+    tilts: dict[int, float] = {}
     comps = sorted(components, key=lambda c: c.onset)
     baseline = np.array(q0, dtype=np.float64)
     cursor = 0  # first sample not yet written
@@ -62,9 +64,11 @@ def render_leg(
             q = np.repeat(baseline[None, :], len(fine), axis=0)
             for c in span_comps:
                 q[:, c.dof] += c.amp * c.shape(fine - c.onset)
-            force = specific_force(q, 1.0 / (rate_hz * oversample), leg)
+            force, gravity = forces(q, 1.0 / (rate_hz * oversample), leg)
             out[a:b] = force.reshape(b - a, oversample, 3).mean(axis=1)
-            _peaks(span_comps, out, a, b, first_s, rate_hz, peaks)
+            _peaks(span_comps, out[a:b], a, first_s, rate_hz, peaks)
+            tilt = gravity.reshape(b - a, oversample, 3).mean(axis=1)
+            _peaks(span_comps, tilt, a, first_s, rate_hz, tilts)
             cursor = b
         else:
             cursor = max(cursor, a)
@@ -73,7 +77,7 @@ def render_leg(
                 baseline[c.dof] += c.amp
     if cursor < n:
         out[cursor:] = gravity_only(baseline, leg)[0]
-    return out, peaks
+    return out, peaks, tilts
 
 
 def _spans(comps: list[Component]):
@@ -90,7 +94,8 @@ def _spans(comps: list[Component]):
         yield group
 
 
-def _peaks(comps, out, a, b, first_s, rate_hz, peaks) -> None:
+def _peaks(comps, span, a, first_s, rate_hz, peaks) -> None:
+    b = a + len(span)
     by_event: dict[int, tuple[float, float]] = {}
     for c in comps:
         lo, hi = by_event.get(c.event, (np.inf, -np.inf))
@@ -98,7 +103,7 @@ def _peaks(comps, out, a, b, first_s, rate_hz, peaks) -> None:
     for event, (onset, end) in by_event.items():
         i0 = int(np.clip(np.floor((onset - first_s) * rate_hz) - 1, a, b - 1))
         i1 = int(np.clip(np.ceil((end - first_s) * rate_hz) + 1, i0 + 1, b))
-        departure = np.linalg.norm(out[i0:i1] - out[i0], axis=1).max()
+        departure = np.linalg.norm(span[i0 - a : i1 - a] - span[i0 - a], axis=1).max()
         peaks[event] = max(peaks.get(event, 0.0), float(departure))
 
 

@@ -31,6 +31,7 @@ HOURS = 1 / 3  # 20-minute nights
 TOP_KEYS = {
     "scenario", "description", "seed", "family", "start_unix", "hours", "files", "sensors",
     "data_gaps_s", "sleep", "hypnogram", "events", "hidden_events", "plm_series_planned",
+    "transient_only",
 }  # fmt: skip
 EVENT_KEYS = {"onset_s", "duration_s", "kind", "side", "amplitude", "hypnic", "posture_change"}
 REQUIRED = {"healthy", "plmd-moderate", "plmd-severe", "restless-wake", "twitchy", "two-legs"}
@@ -184,7 +185,7 @@ def test_a_leg_turning_about_the_vertical_is_hidden_and_a_flexion_is_not():
         Component(0, "left", ABD, 6.0, 5.0, slow),
         Component(1, "left", KNEE, 6.0, 20.0, slow),
     ]
-    _, peaks = render_leg(comps, q0, leg, 0.0, 50.0, 50 * 40, 4)
+    _, peaks, _ = render_leg(comps, q0, leg, 0.0, 50.0, 50 * 40, 4)
     assert peaks[0] < 0.008 < 0.1 < peaks[1]
 
 
