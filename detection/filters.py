@@ -151,6 +151,18 @@ def span_means(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.n
     return sums / (np.asarray(ends) - starts).reshape(-1, *([1] * (values.ndim - 1)))
 
 
+def disjoint_span_means(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Mean of values[start:end] along axis 0 for sorted, disjoint, non-empty spans: sums by
+    reduceat over the spans' bounds, without gathering their samples."""
+    if len(starts) == 0:
+        return np.zeros((0, *values.shape[1:]))
+    bounds = np.column_stack([starts, ends]).ravel()
+    if bounds[-1] == len(values):  # reduceat takes the last span to the end by itself
+        bounds = bounds[:-1]
+    sums = np.add.reduceat(values, bounds, axis=0, dtype=np.float64)[::2]
+    return sums / (ends - starts).reshape(-1, *([1] * (values.ndim - 1)))
+
+
 def moving_mean_in_spans(
     values: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int
 ) -> np.ndarray:

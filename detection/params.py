@@ -62,6 +62,10 @@ class DetectionParameters:
     baseline_block_s: float = 1.0  # resting orientation from 1 s block medians...
     baseline_window_s: float = 25.0  # ...over 25 s before and 25 s after each sample
     noise_window_s: float = 300.0  # the noise floor is tracked over 5 minutes
+    # Rests from holds (0: off, the 25 s rest alone): a hold of this long at any orientation
+    # is a rest, unless the limb returns from it to where it came from (a held movement).
+    hold_min_s: float = 0.0
+    hold_still_factor: float = 3.0  # still: the 0.5 s mean moves under this x its floor
     onset_factor: float = 3.0  # onset: activity above 3 x its noise floor
     offset_factor: float = 1.8  # offset: back under 1.8 x its noise floor
     min_floor_g: float = 0.0005  # below this the floor is quantization, not noise
@@ -182,6 +186,11 @@ WRIST_DETECTION: dict[str, object] = {
     # them on the hinge family's training nights (1.0: LM F1 0.93 -> 0.96, PLM index -8 %
     # -> +3 %; 0.7 overshot, +5 %). The partner's jolts still never passed for LMs.
     "min_rotation_deg": 1.0,
+    # A busy hand, awake, is flexed more often than not: the median of a 25 s window is then
+    # the posture its movements hold, and the rests between them looked like movement
+    # (neighbours merged into long movements: LM F1 0.77 on a hinge training night). Rests
+    # are where the arm holds still for 1 s, at any orientation (0.97; 0.5-1.5 s alike).
+    "hold_min_s": 1.0,
 }
 WRIST_SLEEP: dict[str, object] = {
     # Arms reposition themselves in sleep (every 15-60 min) and hands move: a large movement

@@ -10,8 +10,10 @@ from sleepmove.detection.filters import (
     block_mean,
     block_median,
     blockwise,
+    disjoint_span_means,
     moving_mean,
     rolling_rank,
+    true_runs,
 )
 from sleepmove.detection.parallel import in_background
 from sleepmove.detection.params import DetectionParameters
@@ -68,6 +70,8 @@ def leg_signals(
     quantum = in_background(_quantum, xyz)
     delta, level = _departure_from_rest(xyz, block, params)  # one array per axis
     lowest = max(params.min_floor_g, quantum.result())
+    if params.hold_min_s > 0:  # a wrist: rests are where the limb holds still
+        delta = _departure_from_holds(xyz, valid, delta, block, rate_hz, params, lowest)
     # The two time scales depend only on the departure: the slow one runs meanwhile.
     slow_ratio = in_background(_slow_ratio, delta, valid, block, rate_hz, params, lowest)
     deviation_sq = _squared_norm(delta)
@@ -164,6 +168,124 @@ def _departure_from_rest(
         component[full:] = xyz[full:, axis] - rest[-1, axis]
         delta.append(component)
     return delta, level
+
+
+def _departure_from_holds(
+    xyz: np.ndarray,
+    valid: np.ndarray,
+    delta: list[np.ndarray],
+    block: int,
+    rate_hz: float,
+    params: DetectionParameters,
+    lowest: float,
+) -> list[np.ndarray]:
+    """xyz minus the rest the limb holds still in (`rest_holds`), one array per axis; in
+    `delta` (the departure from the 25 s rest) the samples far from any such rest.
+
+    In a rest the departure is from its own level; between two rests, from the nearer of
+    the two. Where movements crowd a 25 s window (a busy hand, awake), the window's median
+    is the posture the movements hold, not the rest between them: the rests looked like
+    movement, and neighbouring movements merged into one long one.
+    """
+    n = len(xyz)
+    starts, ends, levels, rest = rest_holds(xyz, valid, block, rate_hz, params, lowest)
+    starts, ends, levels = starts[rest], ends[rest], levels[rest].astype(np.float32)
+    if len(starts) == 0:
+        return delta
+    # The night as segments: before the first rest, each rest and the gap after it. The
+    # rests either side of each segment (a rest is both of its own).
+    bounds = np.concatenate([[0], np.column_stack([starts, ends]).ravel(), [n]])
+    length = np.diff(bounds)
+    rests = np.arange(len(starts))
+    before = np.concatenate([[0], np.repeat(rests, 2)])
+    after = np.concatenate([np.repeat(rests, 2), [len(starts) - 1]])
+    # Far from any rest (a long spell of movement), the 25 s rest stands.
+    far = (before != after) & (length > params.baseline_window_s * rate_hz)
+    far[0] = length[0] > params.baseline_window_s * rate_hz
+    far[-1] = length[-1] > params.baseline_window_s * rate_hz
+    closer = np.zeros(n, dtype=np.float32)  # squared distance to the rest before less after
+    for axis in range(3):
+        to_before = xyz[:, axis] - np.repeat(levels[before, axis], length)
+        to_after = xyz[:, axis] - np.repeat(levels[after, axis], length)
+        to_before *= to_before
+        to_after *= to_after
+        closer += to_before
+        closer -= to_after
+    nearer_before = closer <= 0
+    del closer
+    far_samples = np.repeat(far, length) if far.any() else None
+    out = []
+    for axis in range(3):
+        rest_level = np.repeat(levels[after, axis], length)
+        np.copyto(rest_level, np.repeat(levels[before, axis], length), where=nearer_before)
+        component = np.subtract(xyz[:, axis], rest_level, dtype=np.float32, out=rest_level)
+        if far_samples is not None:
+            np.copyto(component, delta[axis], where=far_samples)
+        out.append(component)
+    return out
+
+
+def rest_holds(
+    xyz: np.ndarray,
+    valid: np.ndarray,
+    block: int,
+    rate_hz: float,
+    params: DetectionParameters,
+    lowest: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Holds: `hold_min_s` or more over which the orientation does not change (the 0.5 s
+    mean after each sample differs from the 0.5 s before it by under `hold_still_factor` x
+    its noise floor). Returns their [start, end), mean orientation (k, 3) and whether each
+    is a rest: it is, unless the limb came to it from the orientation it then returns to
+    within the rest window, `baseline_window_s` (a flexion held, then released)."""
+    n = len(xyz)
+    width = widths(rate_hz, params)[2]
+    ahead = width // 2  # the centred mean `ahead` samples on covers the `width` after
+    behind = width - ahead  # ...and `behind` samples back, the `width` before
+    change = np.zeros(n, dtype=np.float32)
+    for axis in range(3):
+        mean = moving_mean(xyz[:, axis], width)
+        # The ends are padded with the end values: a hold may run to either end.
+        padded = np.concatenate([np.repeat(mean[:1], behind), mean, np.repeat(mean[-1:], ahead)])
+        step = padded[behind + ahead :] - padded[:n]
+        step *= step
+        change += step
+    np.sqrt(change, out=change)
+    if not valid.all():
+        change[~valid] = np.inf
+    # Two 0.5 s means differ by far less than single samples: the envelope's lowest floor
+    # (quantization) is too high a bound for them.
+    floor = _noise_floor(_block_levels(change, valid, block), params, lowest / 4)
+    still = np.empty(n, dtype=bool)
+    blockwise(np.less, change, floor * np.float32(params.hold_still_factor), block, out=still)
+    del change
+    starts, ends = true_runs(still)
+    long = ends - starts >= max(int(round(params.hold_min_s * rate_hz)), 1)
+    starts, ends = starts[long], ends[long]
+    levels = disjoint_span_means(xyz, starts, ends)
+    # Neighbouring holds closer than the smallest movement are one place (a held flexion
+    # with a second push in it): the limb's path is judged from place to place.
+    moved = _angle_deg(levels[:-1], levels[1:]) >= params.min_rotation_deg
+    first = np.flatnonzero(np.concatenate([[True], moved]))  # each place's first hold
+    last = np.append(first[1:] - 1, len(starts) - 1)  # ...and its last
+    place_rest = np.ones(len(first), dtype=bool)
+    if len(first) >= 3:
+        came_from, went_to = last[:-2], first[2:]  # the holds either side of each place
+        away = np.minimum(
+            _angle_deg(levels[came_from], levels[first[1:-1]]),
+            _angle_deg(levels[last[1:-1]], levels[went_to]),
+        )
+        back = _angle_deg(levels[came_from], levels[went_to])
+        reach = params.baseline_window_s * rate_hz
+        place_rest[1:-1] = ~((back < 0.5 * away) & (starts[went_to] - ends[came_from] <= reach))
+    return starts, ends, levels, np.repeat(place_rest, last - first + 1)
+
+
+def _angle_deg(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Angle between paired rows of two (k, 3) arrays of vectors."""
+    dot = np.einsum("ij,ij->i", first, second)
+    norms = np.linalg.norm(first, axis=1) * np.linalg.norm(second, axis=1)
+    return np.degrees(np.arccos(np.clip(dot / np.maximum(norms, 1e-12), -1.0, 1.0)))
 
 
 def _block_levels(signal: np.ndarray, valid: np.ndarray, block: int) -> np.ndarray:

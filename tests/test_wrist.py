@@ -4,12 +4,15 @@ parameters, and what the report says a wrist cannot show (issue 23.1)."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
 
 from sleepmove.cli import main
+from sleepmove.detection.grid import regularize
+from sleepmove.detection.matching import match_onsets
+from sleepmove.detection.movements import detect_movements
 from sleepmove.detection.params import (
     WRIST_DETECTION,
     WRIST_SLEEP,
@@ -18,7 +21,8 @@ from sleepmove.detection.params import (
 )
 from sleepmove.reports.summary import CAVEATS, WRIST_CAVEAT
 from sleepmove.sensor.simulate import simulate
-from sleepmove.sensor.simulate_night import plan_night
+from sleepmove.sensor.simulate_night import NightPlan, TruthEvent, plan_night
+from sleepmove.sensor.simulate_signal import draw_physics, leg_signal
 from sleepmove.sensor.simulate_stages import simulate_stages
 from sleepmove.sensor.simulate_stages_night import build_night, plm_series_of
 from sleepmove.validate import validate_night
@@ -108,3 +112,81 @@ def test_wrist_parameters_and_caveat_in_the_summary(wrist_night):
     caveats = summary["assessment"]["caveats"]
     assert caveats[0] == WRIST_CAVEAT and caveats[1:] == CAVEATS
     assert "the arm" in summary["assessment"]["statements"][0]
+
+
+RATE = 50.0
+
+
+def _lms_found(grid, truth_onsets, detection=None):
+    """(truth LMs matched by a detected LM within 1 s, detected events) on the wrist."""
+    params = default_parameters(placement="wrist")
+    events, _ = detect_movements(
+        {"": grid}, grid.start_s, detection or params.detection, params.rules
+    )
+    lms = events[events["kind"] == "lm"]["onset_s"] + grid.start_s
+    return len(match_onsets(np.asarray(truth_onsets), lms, 1.0)), events
+
+
+def busy_hand(seed: int):
+    """A hand busy while awake: twelve flexions of 8-14 degrees, 3-5 s each, held, with the
+    arm still for 1.5-2.5 s between them, and halfway a turn of the arm to a new rest. The
+    arm is flexed two thirds of the time: the median of a 25 s window is the flexed
+    posture, not the rest between."""
+    rng = np.random.default_rng(seed)
+    plan = NightPlan(15 / 60, 0.0, 900.0, [])
+    t, lms = 300.0, []
+    for k in range(12):  # a loop over movements
+        if k == 6:
+            plan.events.append(TruthEvent(t, 3.0, "movement", "posture", 40.0))
+            t += 5.0
+        lms.append(TruthEvent(t, rng.uniform(3.0, 5.0), "lm", "", rng.uniform(8, 14)))
+        plan.events.append(lms[-1])
+        t += lms[-1].duration_s + rng.uniform(1.5, 2.5)
+    physics = draw_physics(rng, RATE, "wrist-healthy")
+    times, xyz = leg_signal(plan, "", physics, 0.0, rng)
+    return [lm.onset_s for lm in lms], regularize(times, xyz.astype(np.float32), 1.0, RATE)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_movements_apart_by_a_still_hold_are_apart(seed):
+    """The rest is where the arm holds still, at whatever orientation (`hold_min_s`): a
+    25 s median alone took the rests between movements for movement, and merged them
+    (3-5 of these 12 found, the rest in long movements)."""
+    onsets, grid = busy_hand(seed)
+    found, events = _lms_found(grid, onsets)
+    assert found == len(onsets)
+    assert (events["duration_s"] < 10).all()  # no long merged movement
+    still = replace(default_parameters(placement="wrist").detection, hold_min_s=0.0)
+    assert _lms_found(grid, onsets, still)[0] <= len(onsets) // 2  # the 25 s rest alone
+
+
+def held_flexions(noise_g: float = 0.003):
+    """Quiet, but for two flexions of 10 degrees held still for 5 s (no tremor): the
+    second with a second push halfway (the hold dips to 60 %, two still holds)."""
+    rng = np.random.default_rng(4)
+    n = int(600 * RATE)
+    t = np.arange(n) / RATE
+    angle = np.zeros(n)
+    for onset, dip in ((300.0, 0.0), (360.0, 0.4)):  # a loop over flexions
+        x = (t - onset) / 6.0
+        up, down = np.clip(x / 0.1, 0, 1), np.clip((1 - x) / 0.1, 0, 1)
+        shape = 0.5 - 0.5 * np.cos(np.pi * np.minimum(up, down))
+        shape *= 1 - dip * np.exp(-(((x - 0.5) / 0.06) ** 2))
+        angle += np.radians(10.0) * shape
+    rest = np.array([0.3, 0.5, 0.81])
+    rest /= np.linalg.norm(rest)
+    axis = np.cross(rest, [1.0, 0.0, 0.0])
+    axis /= np.linalg.norm(axis)
+    cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    xyz = rest * cos + np.cross(axis, rest)[None, :] * sin  # rest is perpendicular to axis
+    xyz += rng.normal(0, noise_g, (n, 3))
+    return [300.0, 360.0], regularize(t, xyz.astype(np.float32), 1.0, RATE)
+
+
+def test_a_flexion_held_still_stays_one_movement():
+    """A hold the limb returns from to where it came from is a held movement, not a rest:
+    a flexion held still (and one with a second push in its hold) stays one LM."""
+    onsets, grid = held_flexions()
+    found, events = _lms_found(grid, onsets)
+    assert found == 2 and len(events) == 2
+    assert events["duration_s"] == pytest.approx(6.0, abs=0.6)
