@@ -191,6 +191,10 @@ WRIST_DETECTION: dict[str, object] = {
     # (neighbours merged into long movements: LM F1 0.77 on a hinge training night). Rests
     # are where the arm holds still for 1 s, at any orientation (0.97; 0.5-1.5 s alike).
     "hold_min_s": 1.0,
+    # A wrist has no leg cramps (a foot's held plantar flexion): none is a candidate. In busy
+    # wake an arm turned away and back to within 4 degrees passed for one, and the LMs
+    # between were dropped with it (1002: 0.970 -> 0.981).
+    "cramp_min_rotation_deg": 360.0,
 }
 WRIST_SLEEP: dict[str, object] = {
     # Arms reposition themselves in sleep (every 15-60 min) and hands move: a large movement
