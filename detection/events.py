@@ -25,6 +25,70 @@ def find_bursts(sig: LegSignals, params: DetectionParameters) -> tuple[np.ndarra
     return merge_close(starts[order], ends[order], 1)
 
 
+def split_jerk_runs(
+    sig: LegSignals,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    merge_gap: int,
+    params: DetectionParameters,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Movements (merged bursts: sorted, disjoint) split where the limb rests between brief
+    peaks: the jerks of a cluster, as in benign sleep myoclonus of infancy (1-5 a second).
+
+    The 0.5 s slow signal smears a brief jerk over a quarter second either side, so a run
+    of jerks a few tenths of a second apart holds the activity over its offset from the
+    first jerk to the last, although the limb is back at rest between them. At rest: every
+    sample's departure from rest under `twitch_support_factor` x the noise floor (noise
+    alone stays under it) for `jerk_rest_s` on end, two samples at least. A movement is
+    split at a rest of `merge_gap` samples or more (activity that far apart is not one
+    movement, wherever the smoothing put the burst's edges), and at a shorter one between
+    brief peaks (each under `jerk_max_s`) in a run of `jerk_cluster_min_jerks` or more, in a
+    movement that such peaks make up most of: a series of jerks, not one LM. An LM's held
+    tilt keeps it away from rest, so it is not split; a brief peak beside a longer part
+    stays with it."""
+    if len(starts) == 0:
+        return starts, ends
+    least = max(int(round(params.jerk_rest_s * sig.rate_hz)), 2)
+    inside, offsets = ranges_index(starts, ends)
+    level = sig.floor_at(inside) * np.float32(params.twitch_support_factor)
+    rest_from, rest_to = true_runs(sig.deviation_sq[inside] < np.square(level))
+    # Runs are found in the movements' samples end to end: only one inside a movement,
+    # touching neither of its edges (nor running on into the next one), splits it.
+    movement = np.searchsorted(offsets, rest_from, side="right") - 1
+    movement_end = np.append(offsets[1:], len(inside))[movement]
+    rest = (
+        (rest_to - rest_from >= least) & (rest_from > offsets[movement]) & (rest_to < movement_end)
+    )
+    if not rest.any():
+        return starts, ends
+    rest_start, rest_end = inside[rest_from[rest]], inside[rest_to[rest]]
+    # The pieces between rests: a movement's start and every rest's end open one, every
+    # rest's start and the movement's end close one; pieces are disjoint, so sorting each
+    # side pairs them. Rest k lies between pieces `after[k]` - 1 and `after[k]`.
+    piece_starts = np.sort(np.concatenate([starts, rest_end]))
+    piece_ends = np.sort(np.concatenate([ends, rest_start]))
+    after = np.searchsorted(piece_starts, rest_end)
+    brief = piece_ends - piece_starts < params.jerk_max_s * sig.rate_hz
+    follows_rest = np.zeros(len(piece_starts), dtype=bool)
+    follows_rest[after] = True
+    # Runs of brief pieces joined by rests; a longer piece or a movement's end ends a run.
+    continues = follows_rest & brief
+    continues[1:] &= brief[:-1]
+    run = np.cumsum(~continues) - 1
+    in_series = brief & (np.bincount(run)[run] >= params.jerk_cluster_min_jerks)
+    # ...in a movement made mostly of brief peaks: a restless swing that passes through
+    # rest now and then is mostly longer parts.
+    movement = np.cumsum(~follows_rest) - 1
+    length = piece_ends - piece_starts
+    longer = np.bincount(movement, weights=np.where(brief, 0, length))
+    in_series &= (longer < 0.5 * np.bincount(movement, weights=length))[movement]
+    split = (rest_end - rest_start >= merge_gap) | (in_series[after] & in_series[after - 1])
+    opens = ~follows_rest  # a piece opens a movement where no rest, or a split one, is before it
+    opens[after[split]] = True
+    closes = np.append(opens[1:], True)
+    return piece_starts[opens], piece_ends[closes]
+
+
 def _tighten(
     sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -13,6 +13,7 @@ from sleepmove.detection.events import (
     find_bursts,
     join_cramps,
     merge_close,
+    split_jerk_runs,
     twitch_shown,
 )
 from sleepmove.detection.filters import block_mean, blockwise, ranges_index
@@ -143,6 +144,13 @@ def _mark_trains(
         params.train_max_interval_cv,
         None if sides is None else sides[available],
     )
+    if kind == "hft":  # foot tremor bursts last about a quarter second or more; jerks do not
+        durations = offsets - onsets
+        found = [
+            (start, end)
+            for start, end in found  # a loop over trains
+            if np.median(durations[start : end + 1]) >= params.hft_min_burst_s
+        ]
     if not found:
         return
     first = np.array([start for start, _ in found])
@@ -176,6 +184,8 @@ def _finish_leg(
     free = bursts[~bursts["used"]]
     merge_gap = int(round(rules.same_leg_merge_gap_s * grid.rate_hz))
     starts, ends = merge_close(free["start"], free["end"], merge_gap)
+    if params.jerk_rest_s > 0:  # infants: the jerks of a cluster, one by one
+        starts, ends = split_jerk_runs(sig, starts, ends, merge_gap, params)
     events = describe(sig, starts, ends, params)
     kind = classify(events, params, rules.lm_max_s)
     joined = join_cramps(events, kind, params)
@@ -226,9 +236,7 @@ def _drop_blips(
         return starts, ends
     inside, offsets = ranges_index(starts[brief], ends[brief])
     peak = np.maximum.reduceat(sig.envelope[inside] / sig.floor_at(inside), offsets)
-    weak = (peak < params.blip_max_factor) & ~twitch_shown(
-        sig, starts[brief], ends[brief], params
-    )
+    weak = (peak < params.blip_max_factor) & ~twitch_shown(sig, starts[brief], ends[brief], params)
     keep = np.ones(len(starts), dtype=bool)
     keep[brief[weak]] = False
     return starts[keep], ends[keep]

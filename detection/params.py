@@ -92,6 +92,10 @@ class DetectionParameters:
     train_min_bursts: int = 4
     hft_freq_hz: tuple[float, float] = (0.3, 4.0)
     hft_max_burst_s: float = 1.0
+    # ...and they last 250 ms or more (AASM 2012): a run of brief jerks, as in myoclonus,
+    # is no tremor even where its rhythm is regular enough (median of the train's bursts;
+    # 0.2: a detected burst runs a sample or more short of a 0.25 s one).
+    hft_min_burst_s: float = 0.2
     alma_freq_hz: tuple[float, float] = (0.5, 3.0)
     alma_max_burst_s: float = 0.5
     train_max_interval_cv: float = 0.35
@@ -102,6 +106,9 @@ class DetectionParameters:
     # or more apart: 1.5 s keeps a cluster of about one a second whole despite its jitter.
     jerk_cluster_max_gap_s: float = 1.5
     jerk_cluster_min_jerks: int = 3
+    # Infants (0: off): a movement is split where the limb rests this long between brief
+    # peaks, a run of jerks (events.split_jerk_runs); INFANT_DETECTION turns it on.
+    jerk_rest_s: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -175,6 +182,10 @@ INFANT_SLEEP = {
 # Infants: bursts on a leg merge only this close (WASM's 0.5 s would fuse the 1-5/s jerks
 # of a myoclonus cluster into one "LM"); an infant's LM split by a pause is the cost.
 INFANT_MERGE_GAP_S = 0.1
+
+# Infants: the jerks of a cluster, 1-5 a second, are told apart where the limb returns to
+# rest between them for this long (the 0.5 s slow signal bridges such rests).
+INFANT_DETECTION: dict[str, object] = {"jerk_rest_s": 0.04}
 
 
 # A wrist (--placement wrist): the forearm's movements are the events (issue 23). Tuned on
@@ -319,6 +330,7 @@ def default_parameters(
     if age_group == "infant":  # many short bouts, no one sleep period
         params = replace(
             params,
+            detection=replace(params.detection, **INFANT_DETECTION),
             sleep=replace(params.sleep, **INFANT_SLEEP),
             rules=replace(params.rules, same_leg_merge_gap_s=INFANT_MERGE_GAP_S),
         )

@@ -8,8 +8,90 @@ import numpy as np
 import pytest
 
 from sleepmove.cli import main
+from sleepmove.detection.grid import regularize
+from sleepmove.detection.movements import detect_movements
 from sleepmove.detection.myoclonus import jerk_clusters
+from sleepmove.detection.params import default_parameters
 from sleepmove.sensor.simulate import simulate
+
+RATE = 50.0
+REST = np.array([0.0, 0.6, 0.8])  # g: the shank's resting orientation
+
+
+def still_leg(minutes: float, seed: int = 5) -> tuple[np.ndarray, np.random.Generator]:
+    """A leg lying still: gravity at REST and 2.5 mg of noise per axis."""
+    rng = np.random.default_rng(seed)
+    return REST + rng.normal(0, 0.0025, (int(minutes * 60 * RATE), 3)), rng
+
+
+def add_jerk(xyz: np.ndarray, onset_s: float, rng: np.random.Generator) -> None:
+    """A myoclonic jerk: 120 ms of a 12 Hz shake of 0.2 g, rising and dying away (Hann), along
+    a random direction; the leg is back at rest after it."""
+    n = int(0.12 * RATE)
+    t = np.arange(n) / RATE
+    wave = 0.2 * np.hanning(n) * np.sin(2 * np.pi * 12 * t)
+    direction = rng.normal(size=3)
+    first = int(onset_s * RATE)
+    xyz[first : first + n] += wave[:, None] * (direction / np.linalg.norm(direction))
+
+
+def events_of(xyz: np.ndarray, age_group: str):
+    params = default_parameters(age_group=age_group)
+    grid = regularize(np.arange(len(xyz)) / RATE, xyz.astype(np.float32), 1.0, RATE)
+    events, _ = detect_movements({"": grid}, grid.start_s, params.detection, params.rules)
+    return events, params
+
+
+def test_a_run_of_jerks_is_jerks_not_an_lm():
+    """Four jerks 300 ms apart, the leg at rest between them: the 0.5 s signal holds the
+    activity up across the rests, but an infant's analysis resolves them one by one, and
+    they make one cluster (it gave one "movement" of a second before the jerks were split
+    at rests)."""
+    xyz, rng = still_leg(10)
+    onsets = 300.0 + 0.3 * np.arange(4)
+    for onset in onsets:
+        add_jerk(xyz, onset, rng)
+    events, params = events_of(xyz, "infant")
+    near = events[np.abs(events["onset_s"] - 300.5) < 3]
+    assert near["kind"].tolist() == ["jerk"] * 4
+    assert np.allclose(near["onset_s"], onsets, atol=0.06)
+    det = params.detection
+    member, clusters = jerk_clusters(
+        near["onset_s"],
+        near["offset_s"],
+        near["side"],
+        det.jerk_cluster_max_gap_s,
+        det.jerk_cluster_min_jerks,
+    )
+    assert member.tolist() == [0, 0, 0, 0] and clusters["jerks"].tolist() == [4]
+
+
+def test_an_infant_lm_held_away_from_rest_stays_one_lm():
+    """A 1.5 s flexion of 6 degrees, with a jerk at its start and at its end: the tilt keeps
+    the leg away from rest, so nothing splits it."""
+    xyz, rng = still_leg(10)
+    first, n = int(300 * RATE), int(1.5 * RATE)
+    angle = np.radians(6) * np.hanning(n) ** 0.25  # a quick rise, a hold, a quick return
+    y, z = REST[1], REST[2]
+    xyz[first : first + n, 1] += y * np.cos(angle) - z * np.sin(angle) - y
+    xyz[first : first + n, 2] += y * np.sin(angle) + z * np.cos(angle) - z
+    add_jerk(xyz, 300.0, rng)
+    add_jerk(xyz, 301.4, rng)
+    events, _ = events_of(xyz, "infant")
+    near = events[np.abs(events["onset_s"] - 300.7) < 3]
+    assert near["kind"].tolist() == ["lm"]
+
+
+@pytest.mark.parametrize("age_group", ["adult", "infant"])
+def test_regular_brief_jerks_are_no_foot_tremor(age_group):
+    """Six jerks of 120 ms, one every 1.5 s: as regular as a tremor, but a foot tremor's
+    bursts last 250 ms or more (AASM). They stay jerks (they were one "hft" train)."""
+    xyz, rng = still_leg(10)
+    for onset in 300.0 + 1.5 * np.arange(6):
+        add_jerk(xyz, onset, rng)
+    events, _ = events_of(xyz, age_group)
+    near = events[np.abs(events["onset_s"] - 304) < 8]
+    assert near["kind"].tolist() == ["jerk"] * 6
 
 
 def test_clusters_from_hand_built_jerks():
@@ -74,8 +156,10 @@ def test_infant_night(infant_night):
     assert summary["criteria"]["parameters"]["detection"]["jerk_cluster_min_jerks"] == 3
     # Clusters found, all in sleep, and listed in events.csv with their jerks in `parts`.
     assert counts["jerk_cluster"] >= 10
-    assert counts["jerk_cluster_in_sleep"] == counts["jerk_cluster"]
-    assert counts["jerk_cluster_in_wake"] == 0
+    # All but one in sleep: a restless swing while awake that passes through rest between
+    # brief peaks can make a short run of "jerks" (here one of 3, in a 21 s fidget).
+    assert counts["jerk_cluster_in_sleep"] >= counts["jerk_cluster"] - 1
+    assert counts["jerk_cluster_in_wake"] <= 1
     header, *rows = (out / "events.csv").read_text().splitlines()
     columns = header.split(",")
     found = [dict(zip(columns, row.split(","))) for row in rows]
