@@ -271,22 +271,27 @@ def join_cramps(events: Table, kind: np.ndarray, params: DetectionParameters) ->
     return's (in place, in `events`); returns the rows to keep."""
     keep = np.ones(len(kind), dtype=bool)
     onset, offset = events["onset_s"], events["offset_s"]
-    away = (kind == "movement") & (events["posture_change_deg"] >= params.cramp_min_rotation_deg)
-    for i in np.flatnonzero(away):  # a loop over large tilts
-        if not keep[i]:
+    away = np.flatnonzero(
+        (kind == "movement") & (events["posture_change_deg"] >= params.cramp_min_rotation_deg)
+    )
+    # The next large tilt decides: a cramp's release, or something else. Each tilt and the
+    # next, judged at once: the release is a tilt as large as the pull, back to the same rest.
+    pull, release = away[:-1], away[1:]
+    back = _angle_deg(events["rest_before"][pull], events["rest_after"][release])
+    held_s = offset[release] - onset[pull]
+    cramp = (
+        (onset[release] - onset[pull] <= params.cramp_max_s)
+        & (back <= params.cramp_return_deg)
+        & (held_s >= params.cramp_min_s)
+    )
+    last_release = -1
+    for i, j in zip(pull[cramp], release[cramp]):  # a loop over cramp candidates
+        if i == last_release:  # this tilt was the previous cramp's release
             continue
-        j = i + 1
-        # The release is a tilt as large as the pull; in between, the foot is held still.
-        while j < len(kind) and onset[j] - onset[i] <= params.cramp_max_s:  # over events
-            if not away[j]:
-                j += 1
-                continue
-            back = _angle_deg(events["rest_before"][i : i + 1], events["rest_after"][j : j + 1])
-            if back[0] <= params.cramp_return_deg and offset[j] - onset[i] >= params.cramp_min_s:
-                kind[i] = "cramp"
-                events["offset_s"][i] = offset[j]
-                events["end"][i] = events["end"][j]
-                events["duration_s"][i] = offset[j] - onset[i]
-                keep[i + 1 : j + 1] = False
-            break  # the next large tilt decides: a cramp's release, or something else
+        kind[i] = "cramp"
+        events["offset_s"][i] = offset[j]
+        events["end"][i] = events["end"][j]
+        events["duration_s"][i] = offset[j] - onset[i]
+        keep[i + 1 : j + 1] = False
+        last_release = j
     return keep
