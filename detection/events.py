@@ -156,7 +156,10 @@ def describe(
         # Brief jerks are judged on the short envelope alone: the slow signal cannot see them.
         inside, offsets = ranges_index(starts, ends)
         peak_factor = np.maximum.reduceat(sig.envelope[inside] / sig.floor_at(inside), offsets)
-        twitch = twitch_shown(sig, starts, ends, params)
+        # Only a brief span can be a twitch (see classify): longer ones need no look.
+        twitch = np.zeros(len(starts), dtype=bool)
+        brief = np.flatnonzero((ends - starts) / rate < params.jerk_max_s)
+        twitch[brief] = twitch_shown(sig, starts[brief], ends[brief], params)
         before = span_means(sig.xyz, np.maximum(starts - context, 0), np.maximum(starts - guard, 1))
         after = span_means(sig.xyz, np.minimum(ends + guard, n - 1), np.minimum(ends + context, n))
         posture = _angle_deg(before, after)
@@ -173,7 +176,7 @@ def describe(
             "duration_s": (ends - starts) / rate,
             "peak_g": peak,
             "peak_factor": peak_factor.astype(np.float64),
-            "twitch": twitch,
+            "twitch": twitch,  # judged for brief spans only
             "rotation_deg": rotation,
             "held_share": held,
             "posture_change_deg": posture,
