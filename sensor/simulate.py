@@ -13,6 +13,7 @@ from sleepmove.base.atomic import write_file
 from sleepmove.sensor.simulate_clock import ClockError
 from sleepmove.sensor.simulate_night import SCENARIOS, WRIST_SCENARIOS, NightPlan, plan_night
 from sleepmove.sensor.simulate_signal import SensorPhysics, draw_physics, leg_signal
+from sleepmove.sensor.simulator_families import SIMULATOR_FAMILIES
 
 NIGHT_START_UNIX = 1_741_991_400.0  # 2025-03-14 22:30 UTC; the seed moves it by days and minutes
 
@@ -190,4 +191,4 @@ def simulate_family(family: str, out_dir: str, **options) -> dict:
     if family == "kinematic":
         options.pop("mixed_rates", None)
         return _family_kinematic()[1](out_dir, **options)
-    raise ValueError(f"unknown simulator family {family!r}; known: hinge, stages, kinematic")
+    raise ValueError(f"unknown simulator family {family!r}; known: {', '.join(SIMULATOR_FAMILIES)}")

@@ -7,6 +7,7 @@ import os
 import sys
 
 from sleepmove.detection.params import RULE_SETS, WASM2016  # stdlib only: --help stays fast
+from sleepmove.sensor.simulator_families import SIMULATOR_FAMILIES
 
 RULES = tuple(RULE_SETS)  # the rule-set names, defined once (detection/params.py)
 
@@ -237,25 +238,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a simulated night with ground truth",
         description="Write simulated recording(s) in the recorder's CSV format and truth.json.",
     )
-    simulate.add_argument("--out", required=True)
+    simulate.add_argument("--out", help="the folder to write (needed but for --scenario list)")
     simulate.add_argument("--hours", type=float, default=8.0)
     simulate.add_argument("--rate", type=float, default=50.0)
     simulate.add_argument("--sides", default="", help="e.g. left,right for two sensors")
     simulate.add_argument("--seed", type=int, default=0)
     simulate.add_argument(
         "--family",
-        choices=("hinge", "stages"),
+        choices=tuple(SIMULATOR_FAMILIES),
         default="hinge",
-        help="simulator family: hinge (a foot hinged in gravity) or stages (a night drawn "
-        "from a hypnogram, built independently)",
+        help="simulator family: "
+        + "; ".join(f"{name} ({what})" for name, what in SIMULATOR_FAMILIES.items()),
     )
     simulate.add_argument(
         "--scenario",
         default="plmd-moderate",
-        help="hinge: healthy, plmd-moderate, plmd-severe, myoclonus, alternating, bilateral, "
-        "lossy, hard, cramps, infant; stages: plmd-moderate, plmd-severe, healthy-restless, "
-        "myoclonus, "
-        "two-legs, lossy, noisy, rls, still-wake",
+        help="a scenario of the family; `--scenario list` prints every family's scenarios",
     )
     simulate.add_argument("--gzip", action="store_true", help="write .csv.gz")
     parser.commands = {"analyze": analyze, "batch": batch}  # those that take --config
@@ -510,6 +508,14 @@ def _plain(value):
 def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from sleepmove.sensor.simulate import family_scenarios, simulate_family
 
+    if args.scenario == "list":
+        for family, scenarios in family_scenarios().items():
+            print(f"{family}: {SIMULATOR_FAMILIES[family]}")
+            for name, what in scenarios.items():
+                print(f"  {name:18} {what}")
+        return 0
+    if not args.out:
+        parser.error("the following arguments are required: --out")
     scenarios = family_scenarios()[args.family]
     if args.scenario not in scenarios:
         parser.error(

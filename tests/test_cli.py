@@ -211,6 +211,23 @@ def test_simulate_command_writes_the_independent_family(tmp_path, capsys):
     assert "unknown stages scenario 'bilateral'" in capsys.readouterr().err
 
 
+def test_simulate_lists_every_family_and_writes_the_judge(tmp_path, capsys):
+    from sleepmove.sensor.simulate import family_scenarios
+
+    assert main(["simulate", "--scenario", "list"]) == 0
+    listed = capsys.readouterr().out
+    for family, scenarios in family_scenarios().items():
+        assert f"{family}: " in listed
+        assert all(f"  {name} " in listed for name in scenarios)
+    out = tmp_path / "judge"
+    argv = ["simulate", "--family", "kinematic", "--scenario", "healthy", "--hours", "0.2"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert json.loads((out / "truth.json").read_text())["family"] == "kinematic"
+    with pytest.raises(SystemExit) as refused:
+        main(["simulate", "--seed", "1"])
+    assert refused.value.code == 2 and "--out" in capsys.readouterr().err
+
+
 def test_installed_command_help_runs():
     result = subprocess.run(
         [sys.executable, "-m", "sleepmove.cli", "analyze", "--help"],
