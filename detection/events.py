@@ -144,7 +144,6 @@ def describe(
 ) -> Table:
     """Timing, peak acceleration and rotation of each span (sorted, disjoint, non-empty)."""
     rate = sig.rate_hz
-    n = len(sig.envelope)
     context = int(round(3.0 * rate))
     guard = int(round(0.3 * rate))
     if len(starts):
@@ -160,8 +159,7 @@ def describe(
         twitch = np.zeros(len(starts), dtype=bool)
         brief = np.flatnonzero((ends - starts) / rate < params.jerk_max_s)
         twitch[brief] = twitch_shown(sig, starts[brief], ends[brief], params)
-        before = span_means(sig.xyz, np.maximum(starts - context, 0), np.maximum(starts - guard, 1))
-        after = span_means(sig.xyz, np.minimum(ends + guard, n - 1), np.minimum(ends + context, n))
+        before, after = _rests_around(sig.xyz, starts, ends, context, guard)
         posture = _angle_deg(before, after)
         rotation, held = _rotation_profile(before, smooth.result(), ends - starts, offsets)
     else:
@@ -184,6 +182,31 @@ def describe(
             "rest_after": after if len(starts) else np.zeros((0, 3)),
         }
     )
+
+
+def _rests_around(
+    xyz: np.ndarray, starts: np.ndarray, ends: np.ndarray, context: int, guard: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean orientation before and after each span (sorted, disjoint): from `guard` to
+    `context` samples off its edges, but never past the neighbouring span's edge. In busy
+    wake the next movement often starts within the context; a window reaching into it
+    measured that movement's tilt as this one's posture change, and an LM between two
+    movements came out `movement`. Where the gap to a neighbour is shorter than the guard,
+    the window is the gap itself (at least one sample)."""
+    n = len(xyz)
+    previous_end = np.concatenate([[0], ends[:-1]])
+    next_start = np.concatenate([starts[1:], [n]])
+    lo = np.maximum(starts - context, previous_end)
+    hi = np.maximum(starts - guard, lo + 1)
+    hi = np.minimum(hi, np.maximum(starts, 1))
+    lo = np.clip(lo, 0, hi - 1)
+    before = span_means(xyz, lo, hi)
+    hi = np.minimum(ends + context, next_start)
+    lo = np.minimum(ends + guard, hi - 1)
+    lo = np.clip(np.maximum(lo, np.minimum(ends, n - 1)), 0, n - 1)
+    hi = np.clip(np.maximum(hi, lo + 1), 1, n)
+    after = span_means(xyz, lo, hi)
+    return before, after
 
 
 def twitch_shown(
@@ -282,10 +305,17 @@ def join_cramps(events: Table, kind: np.ndarray, params: DetectionParameters) ->
     pull, release = away[:-1], away[1:]
     back = _angle_deg(events["rest_before"][pull], events["rest_after"][release])
     held_s = offset[release] - onset[pull]
+    # Held: a cramping leg is locked in its contraction; its tremor and wobble keep the
+    # activity up without the discrete movements of a free leg. An LM between the pull and
+    # the release says the leg moved freely: busy wake (a posture change, LMs, a posture
+    # change back near the first) is no cramp, and its LMs must not be swallowed by one.
+    lms = np.concatenate([[0], np.cumsum(kind == "lm")])
+    between = lms[release] - lms[pull + 1]
     cramp = (
         (onset[release] - onset[pull] <= params.cramp_max_s)
         & (back <= params.cramp_return_deg)
         & (held_s >= params.cramp_min_s)
+        & (between == 0)
     )
     last_release = -1
     for i, j in zip(pull[cramp], release[cramp]):  # a loop over cramp candidates

@@ -64,7 +64,10 @@ class DetectionParameters:
     noise_window_s: float = 300.0  # the noise floor is tracked over 5 minutes
     # Rests from holds (0: off, the 25 s rest alone): a hold of this long at any orientation
     # is a rest, unless the limb returns from it to where it came from (a held movement).
-    hold_min_s: float = 0.0
+    # In busy wake (posture changes and restless movements seconds apart) no 25 s window
+    # holds the posture the leg rests in between them: the rests looked like movement, and
+    # LMs merged into long movements (hinge training nights: LM F1 0.85-0.87 -> 0.96-0.99).
+    hold_min_s: float = 1.0
     hold_still_factor: float = 3.0  # still: the 0.5 s mean moves under this x its floor
     onset_factor: float = 3.0  # onset: activity above 3 x its noise floor
     offset_factor: float = 1.8  # offset: back under 1.8 x its noise floor
