@@ -42,6 +42,13 @@ def read_csv(path: str, units: str = "auto") -> Recording:
     """Read one sensor's CSV recording; raise `InputError` with one clear line on bad input."""
     notes: list[str] = []
     source = _open_source(path, notes)
+    if b"\n" not in source.head and len(source.head) == SNIFF_BYTES:
+        raise InputError(
+            path,
+            f"the first line is longer than {SNIFF_BYTES >> 10} KB",
+            where="line 1",
+            expected="a header (a time column and x, y, z) or a first row of samples",
+        )
     head_lines = source.head.decode("utf-8", errors="replace").splitlines()
     first = head_lines[0].strip().lstrip("\ufeff")
     if first.startswith("---") and re.search(r"acti(life|graph)", first, re.I):
@@ -65,32 +72,139 @@ def dialect(head_lines: list[str]) -> tuple[str, str]:
     return ";", "," if comma else "."
 
 
+# A gzip file is decompressed as it is parsed, this much at a time: memory stays that of
+# the parsed samples, whatever the file inflates to (a "gzip bomb" included).
+GZIP_CHUNK = 1 << 22
+
+
 @dataclass
 class _Source:
     """A CSV's text: plain files are parsed from the path, so the whole file is never held
-    as one more copy in memory; a gzip file's text is decompressed into memory."""
+    as one more copy in memory; a gzip file is decompressed as the parse reads it."""
 
     path: str
-    head: bytes  # the first SNIFF_BYTES
-    text: bytes | None = None  # the whole text, only for gzip files
+    head: bytes  # the first SNIFF_BYTES (of the text, for a gzip file)
+    gzip: bool = False
+    notes: list[str] | None = None  # where the gzip stream says what it met (damage, a cut)
 
-    def arrow_input(self) -> str | io.BytesIO:
-        return io.BytesIO(self.text) if self.text is not None else self.path
+    @contextlib.contextmanager
+    def arrow_input(self) -> Iterator[str | io.RawIOBase]:
+        """What pyarrow parses: the path, at full speed, where pyarrow can take it."""
+        if not self.gzip and arrow_can_open(self.path):
+            yield self.path
+            return
+        with self.stream(self.notes) as stream:
+            yield stream
+
+    def stream(self, notes: list[str] | None = None) -> io.RawIOBase:
+        """The text as a file: decompressed for a gzip file (damage noted in `notes`)."""
+        if self.gzip:
+            return _GzipText(self.path, notes)
+        return open(self.path, "rb")  # noqa: SIM115 (the caller closes it)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The text a few MB at a time; for the rare looks at the whole of it (a blank file,
+        the line of an error)."""
+        with self.stream() as stream:
+            while chunk := stream.read(GZIP_CHUNK):
+                yield chunk
 
     def last_line(self) -> bytes:
-        if self.text is not None:
-            return self.text.rstrip().rsplit(b"\n", 1)[-1]
+        if self.gzip:
+            tail = b""
+            for chunk in self.chunks():
+                tail = (tail + chunk)[-SNIFF_BYTES:]
+            return tail.rstrip().rsplit(b"\n", 1)[-1]
         with open(self.path, "rb") as handle:
             size = handle.seek(0, io.SEEK_END)
             handle.seek(max(size - SNIFF_BYTES, 0))
             return handle.read().rstrip().rsplit(b"\n", 1)[-1]
 
-    def all_text(self) -> bytes:
-        """The whole text; only for pointing at the line of an error."""
-        if self.text is not None:
-            return self.text
-        with open(self.path, "rb") as handle:
-            return handle.read()
+
+def arrow_can_open(path: str) -> bool:
+    """Whether pyarrow can open the path itself: it encodes the name as UTF-8, which a name
+    in another encoding (kept by Python as surrogates) is not."""
+    try:
+        path.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class _GzipText(io.RawIOBase):
+    """A .gz file's text, decompressed GZIP_CHUNK at a time as it is read.
+
+    All that decompresses is read: a recording cut off by a power loss keeps what it has,
+    and a member damaged part-way keeps what came before (each said once, in `notes`). A
+    .gz file may hold several members one after the other."""
+
+    def __init__(self, path: str, notes: list[str] | None) -> None:
+        super().__init__()
+        self._path = path
+        self._file = open(path, "rb")  # noqa: SIM115 (closed with the stream)
+        self._inflater = zlib.decompressobj(wbits=31)
+        self._input = b""
+        self._buffer = bytearray()
+        self._produced = 0
+        self._fed = False
+        self._done = False
+        self._notes = notes
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._done and (size < 0 or len(self._buffer) < size):
+            self._fill()
+        size = len(self._buffer) if size < 0 else min(size, len(self._buffer))
+        out = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return out
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _note(self, text: str) -> None:
+        if self._notes is not None:
+            self._notes.append(text)
+
+    def _fill(self) -> None:
+        if not self._input:
+            self._input = self._file.read(GZIP_CHUNK)
+            if not self._input:
+                if self._fed and not self._inflater.eof:
+                    self._note(
+                        f"the gzip file is cut short; the {self._produced / 1e6:.1f} MB "
+                        "before the cut were read"
+                    )
+                self._done = True
+                return
+        if self._inflater.eof:  # the next member
+            self._inflater = zlib.decompressobj(wbits=31)
+        self._fed = True
+        try:
+            out = self._inflater.decompress(self._input, GZIP_CHUNK)
+        except zlib.error as exc:
+            if not self._produced:
+                raise InputError(
+                    self._path, f"damaged gzip file ({exc})", expected="a complete .csv.gz"
+                ) from None
+            self._note(
+                f"the gzip file is damaged after {self._produced / 1e6:.1f} MB ({exc}); "
+                "what came before was read"
+            )
+            self._done = True
+            return
+        inflater = self._inflater
+        self._input = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
+        self._buffer += out
+        self._produced += len(out)
 
 
 def _open_source(path: str, warnings: list[str]) -> _Source:
@@ -98,48 +212,26 @@ def _open_source(path: str, warnings: list[str]) -> _Source:
         with open(path, "rb") as handle:
             head = handle.read(SNIFF_BYTES)
         if path.endswith(".gz") or head.startswith(b"\x1f\x8b"):  # gzip, by name or content
-            text = _read_gzip(path, warnings)
-            source = _Source(path, text[:SNIFF_BYTES], text)
+            source = _Source(path, b"", gzip=True, notes=warnings)
+            with source.stream() as stream:  # its notes come with the parse
+                source.head = stream.read(SNIFF_BYTES)
         else:
             source = _Source(path, head)
+        if not re.search(rb"\S", source.head) and not any(
+            re.search(rb"\S", chunk) for chunk in source.chunks()
+        ):
+            raise InputError(path, "empty file", expected="accelerometer samples")
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
     except IsADirectoryError:
         raise InputError(path, "is a folder", expected="a CSV file") from None
-    if not re.search(rb"\S", source.head) and not re.search(rb"\S", source.all_text()):
-        raise InputError(path, "empty file", expected="accelerometer samples")
+    except OSError as exc:  # unreadable (permissions, an I/O error): the input's fault
+        raise InputError(
+            path, f"cannot be read ({exc.strerror or exc})", expected="a file you may read"
+        ) from None
     if b"\x00" in source.head or _binary_share(source.head) > 0.05:
         raise InputError(path, "binary data, not a CSV text file", expected="a CSV export")
     return source
-
-
-def _read_gzip(path: str, warnings: list[str]) -> bytes:
-    """All that decompresses: a recording cut off by a power loss keeps what it has."""
-    with open(path, "rb") as handle:
-        packed = handle.read()
-    output = []
-    while packed:  # a .gz file may hold several members one after the other
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            output.append(inflater.decompress(packed))
-        except zlib.error as exc:
-            if not output:
-                raise InputError(
-                    path, f"damaged gzip file ({exc})", expected="a complete .csv.gz"
-                ) from None
-            warnings.append(
-                f"the gzip file is damaged after {sum(map(len, output)) / 1e6:.1f} "
-                f"MB ({exc}); what came before was read"
-            )
-            break
-        if not inflater.eof:
-            kept = sum(len(chunk) for chunk in output)
-            warnings.append(
-                f"the gzip file is cut short; the {kept / 1e6:.1f} MB before the cut were read"
-            )
-            break
-        packed = inflater.unused_data
-    return b"".join(output)
 
 
 def _binary_share(sniff: bytes) -> float:
@@ -226,6 +318,8 @@ def table_layout(
     path: str, first_line: str, delimiter: str = ",", decimal: str = "."
 ) -> tuple[bool, str, list[str]]:
     """(has a header, the time column, the x, y, z columns) of a table-style CSV."""
+    if delimiter == "," and "," not in first_line:
+        _refuse_other_delimiter(path, first_line)
     fields = [f.strip().strip('"') for f in first_line.strip().lstrip("\ufeff").split(delimiter)]
     if decimal != ".":
         fields = [f.replace(decimal, ".") for f in fields]
@@ -244,6 +338,21 @@ def table_layout(
     return False, "f0", ["f1", "f2", "f3"]
 
 
+OTHER_DELIMITERS = {"\t": "tabs", "|": "'|'", " ": "spaces"}
+
+
+def _refuse_other_delimiter(path: str, first_line: str) -> None:
+    """A first line split into four or more fields by another character than a comma."""
+    for delimiter, name in OTHER_DELIMITERS.items():  # a loop over three delimiters
+        if len([f for f in first_line.strip().split(delimiter) if f]) >= 4:
+            raise InputError(
+                path,
+                f"fields separated by {name}, not commas",
+                where="line 1",
+                expected="comma-separated values (or ';' with decimal commas)",
+            )
+
+
 def _read_table(
     source: _Source, first_line: str, units: str, dialect: tuple[str, str] = (",", ".")
 ) -> Recording:
@@ -258,10 +367,13 @@ def _read_table(
     table, warnings = _parse_csv(source, has_header, wanted, column_names=names, dialect=dialect)
     header_lines = 1 if has_header else 0
     xyz = numeric_axes(path, table, axes, header_lines)
-    time_s, clock = time_column(path, table.column(time_col), header_lines, warnings, time_col)
+    dropped: list[np.ndarray] = []
+    time_s, clock = time_column(
+        path, table.column(time_col), header_lines, warnings, time_col, dropped
+    )
     del table
     release_parse_memory()
-    return finish_recording(path, time_s, xyz, clock, units, None, warnings)
+    return finish_recording(path, time_s, xyz, clock, units, None, warnings, header_lines, dropped)
 
 
 def _parse_csv(
@@ -278,7 +390,9 @@ def _parse_csv(
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         invalid.append((row.number, row.text))
-        return "skip"
+        # Two bad rows mean a refusal (below): stop there, rather than keep every bad row
+        # of a file that is all bad rows.
+        return "skip" if len(invalid) < 2 else "error"
 
     if column_names is not None:
         skip_rows += 1  # the header line, named anew
@@ -292,16 +406,15 @@ def _parse_csv(
     convert = pacsv.ConvertOptions(include_columns=wanted)
     if dialect != (",", "."):  # a European spreadsheet's `;` and decimal commas
         parse.delimiter, convert.decimal_point = dialect
+    table = None
     try:
-        with _quiet_undecodable_rows():
+        with _quiet_undecodable_rows(), source.arrow_input() as data:
             table = pacsv.read_csv(
-                source.arrow_input(),
-                read_options=read,
-                parse_options=parse,
-                convert_options=convert,
+                data, read_options=read, parse_options=parse, convert_options=convert
             )
     except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
-        raise InputError(path, f"cannot parse as CSV ({str(exc).splitlines()[0]})") from None
+        if len(invalid) < 2:  # not the stop at a second bad row: the parse's own complaint
+            _refuse_parse(source, str(exc), read.block_size)
     warnings = []
     if invalid:
         last_text = source.last_line().decode("utf-8", errors="replace")
@@ -309,16 +422,52 @@ def _parse_csv(
             warnings.append(f"the last line is incomplete and was ignored: {last_text[:60]!r}")
         else:
             number, text = invalid[0] if invalid[0][1].strip() != last_text.strip() else invalid[1]
-            line = _line_of(source.all_text(), text) if number is None else number + skip_rows
+            line = _line_of(source, text) if number is None else number + skip_rows
             raise InputError(
                 path,
                 f"wrong number of fields: {text[:60]!r}",
                 where=f"line {line}",
                 expected=f"{len(wanted) if not has_header else 'as many fields as the header'}",
             )
-    if table.num_rows == 0:
+    if table is None or table.num_rows == 0:
         raise InputError(path, "no data rows", expected="accelerometer samples")
     return table, warnings
+
+
+def _refuse_parse(source: _Source, error: str, block_bytes: int) -> None:
+    """The parse's failure as one line: Arrow's words where they say little (a line too
+    long for its blocks), else its first line."""
+    if "straddl" in error:
+        line = _first_long_line(source, block_bytes)
+        raise InputError(
+            source.path,
+            f"a line longer than {block_bytes >> 20} MB",
+            where=f"line {line}" if line else None,
+            expected="one row of samples per line",
+        )
+    if "columns" in error and "exceeds" in error:
+        raise InputError(
+            source.path,
+            "far too many columns (" + error.splitlines()[0][:80] + ")",
+            expected="a time column and x, y, z",
+        )
+    raise InputError(source.path, f"cannot parse as CSV ({error.splitlines()[0]})")
+
+
+def _first_long_line(source: _Source, limit: int) -> int | None:
+    """The number of the first line longer than `limit` bytes (streamed: error path only)."""
+    lines, length = 0, 0  # lines before the chunk; bytes of the unfinished line
+    for chunk in source.chunks():
+        ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == ord("\n"))
+        spans = np.diff(np.r_[-1 - length, ends])  # each finished line's length plus one
+        long = np.flatnonzero(spans > limit + 1)
+        if len(long):
+            return lines + int(long[0]) + 1
+        length = len(chunk) - 1 - int(ends[-1]) if len(ends) else length + len(chunk)
+        if length > limit:
+            return lines + len(ends) + 1
+        lines += len(ends)
+    return None
 
 
 @contextlib.contextmanager
@@ -360,9 +509,18 @@ def release_parse_memory() -> None:
         pa.default_memory_pool().release_unused()
 
 
-def _line_of(data: bytes, text: str) -> int:
-    position = data.find(text.encode())
-    return data.count(b"\n", 0, max(position, 0)) + 1
+def _line_of(source: _Source, text: str) -> int:
+    """The line holding `text` (streamed: error path only); 1 if not found."""
+    needle, lines, carry = text.encode(), 0, b""
+    for chunk in source.chunks():
+        data = carry + chunk
+        position = data.find(needle)
+        if position >= 0:
+            return lines + data.count(b"\n", 0, position) + 1
+        cut = max(len(data) - len(needle) + 1, 0)  # the tail a match may still start in
+        lines += data.count(b"\n", 0, cut)
+        carry = data[cut:]
+    return 1
 
 
 def numeric_axes(path: str, table: pa.Table, axes: list[str], header_lines: int) -> np.ndarray:
@@ -373,14 +531,7 @@ def numeric_axes(path: str, table: pa.Table, axes: list[str], header_lines: int)
     for index, name in enumerate(axes):
         column = table.column(name)
         if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
-            row = _first_non_numeric(column)
-            value = column[row].as_py()
-            raise InputError(
-                path,
-                f"not a number in column {name!r}: {str(value)[:40]!r}",
-                where=f"line {header_lines + row + 1}",
-                expected="numeric acceleration",
-            )
+            column = _as_numbers(path, column, name, header_lines)
         start = 0
         for chunk in column.chunks:  # each chunk cast straight into place: no float64 copy
             values = numeric_values(chunk)
@@ -422,6 +573,36 @@ def numeric_values(chunk: pa.Array) -> np.ndarray:
     return np.where(present, values, np.nan)
 
 
+def _as_numbers(
+    path: str, column: pa.ChunkedArray, name: str, header_lines: int
+) -> pa.ChunkedArray:
+    """A column that is not numeric: numbers stored as text (a Parquet string column) read
+    as numbers; else refused, naming the first cell that is no number, as written."""
+    if pa.types.is_null(column.type):  # every cell empty or NaN (Arrow reads "nan" as null)
+        raise InputError(
+            path,
+            f"no values in column {name!r}: every cell is empty or NaN",
+            expected="numeric acceleration",
+        )
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        try:
+            return column.cast(pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    row = _first_non_numeric(column)
+    cell = column.slice(row, 1)
+    try:
+        value = cell.cast(pa.string())[0].as_py()  # as written: `true`, not Python's True
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        value = cell[0].as_py()
+    raise InputError(
+        path,
+        f"not a number in column {name!r}: {str(value)[:40]!r}",
+        where=f"line {header_lines + row + 1}",
+        expected="numeric acceleration",
+    )
+
+
 def _first_non_numeric(column: pa.ChunkedArray) -> int:
     values = column.to_pandas()
     import pandas as pd
@@ -437,6 +618,7 @@ def time_column(
     header_lines: int,
     warnings: list[str] | None = None,
     name: str = "",
+    dropped: list[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, str]:
     """Seconds (Unix, naive wall clock, or from the start) and the kind of clock.
 
@@ -444,7 +626,9 @@ def time_column(
     else time from the start, in the unit the column's name gives (`time_ms`) or, without
     one, the unit in which the steps between rows look like a sensor's. Cells that are not
     times become NaN (the row is dropped and counted) with a warning naming the first,
-    unless most are: then the file is refused, naming the first.
+    unless most are: then the file is refused, naming the first; their rows are added to
+    `dropped`, if given, so that they are not counted again with other missing values.
+    Clock times without a date are time from the start (the date is unknown).
     """
     kind = column.type
     if pa.types.is_timestamp(kind):
@@ -470,14 +654,16 @@ def time_column(
         junk = np.flatnonzero(
             (~number.to_numpy(zero_copy_only=False)) & text.is_valid().to_numpy(False)
         )
-        _check_junk(path, text, junk, header_lines, warnings)
+        _check_junk(path, text, junk, header_lines, warnings, dropped)
         return _numeric_time(pa.chunked_array([kept.cast(pa.float64())]), name, warnings)
     import pandas as pd
 
     values = text.to_pandas()
+    if (pc.sum(pc.match_substring_regex(head, TIME_OF_DAY_PATTERN)).as_py() or 0) > len(head) / 2:
+        return _time_of_day(path, text, values, header_lines, warnings, dropped), CLOCK_RELATIVE
     parsed = pd.to_datetime(values, errors="coerce", utc=False, format="mixed")
     bad = np.flatnonzero(parsed.isna().to_numpy() & values.notna().to_numpy())
-    _check_junk(path, text, bad, header_lines, warnings)
+    _check_junk(path, text, bad, header_lines, warnings, dropped)
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
         clock = CLOCK_UNIX
@@ -502,14 +688,55 @@ def _as_ascii(cells: pa.Array) -> pa.Array:
 
 
 NUMBER_PATTERN = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+TIME_OF_DAY_PATTERN = r"^\s*\d{1,2}:\d\d:\d\d(\.\d*)?\s*$"
+
+
+def _time_of_day(
+    path: str,
+    text: pa.Array,
+    values: object,
+    header_lines: int,
+    warnings: list[str] | None,
+    dropped: list[np.ndarray] | None,
+) -> np.ndarray:
+    """Clock times without a date (`23:52:00.000`) as seconds from the first: no date is
+    invented, and past midnight the clock goes on (a step back of over 12 h is the next day,
+    not a clock reset)."""
+    import pandas as pd
+
+    parsed = pd.to_timedelta(values, errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy() & values.notna().to_numpy())
+    _check_junk(path, text, bad, header_lines, warnings, dropped)
+    seconds = np.array(parsed.dt.total_seconds(), dtype=np.float64)  # writable, NaT as NaN
+    finite = np.flatnonzero(np.isfinite(seconds))
+    if not len(finite):
+        return seconds
+    present = seconds[finite]
+    days = np.cumsum(np.diff(present) < -43200.0)
+    present[1:] += days * 86400.0
+    first = float(present[0])
+    seconds[finite] = present - first
+    if warnings is not None:
+        warnings.append(
+            f"the time column holds clock times without a date (first "
+            f"{text[int(finite[0])].as_py().strip()!r}): read as time from the start"
+        )
+    return seconds
 
 
 def _check_junk(
-    path: str, text: pa.Array, bad: np.ndarray, header_lines: int, warnings: list[str] | None
+    path: str,
+    text: pa.Array,
+    bad: np.ndarray,
+    header_lines: int,
+    warnings: list[str] | None,
+    dropped: list[np.ndarray] | None = None,
 ) -> None:
     """Cells of the time column that are not times: refused if most are, else counted."""
     if not len(bad):
         return
+    if dropped is not None:
+        dropped.append(bad)
     row = int(bad[0])
     value = text[row].as_py()
     if len(bad) * 2 > len(text) - text.null_count or warnings is None:
@@ -698,13 +925,18 @@ def finish_recording(
     units: str,
     nominal_rate: float | None,
     warnings: list[str],
+    header_lines: int | None = None,
+    counted: list[np.ndarray] | None = None,
 ) -> Recording:
+    """The checked recording: rows with missing or non-finite values dropped and counted
+    (but `counted`, rows already counted, as time cells that are not times), units found.
+    `header_lines`: a text file's lines above its first row, to name rows by their line."""
     # A column's sum is finite only when every value is: a reduction, without the temporary
     # of a check per value (an overflow to inf merely sends the night to the exact check).
     with np.errstate(over="ignore"):
         sums = [np.sum(column) for column in (xyz[:, 0], xyz[:, 1], xyz[:, 2], time_s)]
     if not np.isfinite(sums).all():
-        time_s, xyz = _without_non_finite_rows(time_s, xyz, warnings)
+        time_s, xyz = _without_non_finite_rows(time_s, xyz, warnings, header_lines, counted)
     if len(time_s) < 2:
         raise InputError(path, "fewer than two valid samples", expected="accelerometer samples")
     units_in = _detect_units(path, xyz, units)
@@ -722,17 +954,31 @@ def finish_recording(
 
 
 def _without_non_finite_rows(
-    time_s: np.ndarray, xyz: np.ndarray, warnings: list[str]
+    time_s: np.ndarray,
+    xyz: np.ndarray,
+    warnings: list[str],
+    header_lines: int | None = None,
+    counted: list[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rows with a missing, NaN or infinite value dropped, with a warning saying how many."""
+    """Rows with a missing, NaN or infinite value dropped, with a warning saying how many
+    (rows in `counted` were counted already: not again)."""
     finite = np.isfinite(xyz).all(axis=1) & np.isfinite(time_s)
     if finite.all():  # the sums overflowed: every value is finite
         return time_s, xyz
-    first_bad = int(np.flatnonzero(~finite)[0])
-    warnings.append(
-        f"{int((~finite).sum())} rows with missing, NaN or infinite values dropped "
-        f"(first at data row {first_bad + 1})"
-    )
+    others = ~finite
+    for rows in counted or []:  # a loop over the lists of rows already counted
+        others[rows] = False
+    if others.any():
+        first_bad = int(np.flatnonzero(others)[0])
+        where = (
+            f"line {header_lines + first_bad + 1}"
+            if header_lines is not None
+            else f"data row {first_bad + 1}"
+        )
+        warnings.append(
+            f"{int(others.sum())} rows with missing, NaN or infinite values dropped "
+            f"(first at {where})"
+        )
     return time_s[finite], xyz[finite]
 
 

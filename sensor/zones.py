@@ -60,10 +60,11 @@ def parse_offset(text: str) -> float | None:
     return float(-seconds if match[1] == "-" else seconds)
 
 
-def _offset_at(zone: tzinfo, local_s: float) -> float:
-    """The zone's UTC offset, in seconds, at a local clock time (counted as if UTC)."""
+def _offset_at(zone: tzinfo, local_s: float, fold: int = 0) -> float:
+    """The zone's UTC offset, in seconds, at a local clock time (counted as if UTC); `fold`
+    1: a time the clock shows twice (autumn) taken as its second showing."""
     moment = datetime(1970, 1, 1) + timedelta(seconds=float(local_s))
-    return moment.replace(tzinfo=zone).utcoffset().total_seconds()
+    return moment.replace(tzinfo=zone, fold=fold).utcoffset().total_seconds()
 
 
 def apply_zone(recording: Recording, stated_offset_s: float | None, zone: str | None) -> Recording:
@@ -76,6 +77,8 @@ def apply_zone(recording: Recording, stated_offset_s: float | None, zone: str | 
       change there, they followed the wall clock: the new offset from the step on.
       Without such a step, the clock is a device's and kept its first offset.
     """
+    if zone is not None:
+        check_zone(zone)  # an empty or unknown name: one line, whichever command passed it
     if recording.clock == CLOCK_UNIX:
         return replace(recording, timezone=zone) if zone else recording
     if recording.clock != CLOCK_NAIVE or len(recording.time_s) == 0:
@@ -89,7 +92,9 @@ def apply_zone(recording: Recording, stated_offset_s: float | None, zone: str | 
     info = zone_info(zone)
     local = recording.time_s
     first, last = float(local[0]), float(local[-1])
-    before, after = _offset_at(info, first), _offset_at(info, last)
+    # The last time as its second showing: a night that ends inside the hour shown twice
+    # has lived through the change (the step back is checked for below).
+    before, after = _offset_at(info, first), _offset_at(info, last, fold=1)
     time_s = local - before
     if after != before:
         change = after - before

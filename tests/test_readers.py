@@ -202,7 +202,7 @@ def test_rows_with_a_missing_time_or_axis_are_dropped_and_counted(tmp_path):
     recording = read_recording(write(tmp_path / "gaps.csv", csv("time,x,y,z", body)))
     assert len(recording.time_s) == 6
     assert np.isfinite(recording.time_s).all() and np.isfinite(recording.xyz_g).all()
-    assert "2 rows with missing, NaN or infinite values dropped (first at data row 3)" in (
+    assert "2 rows with missing, NaN or infinite values dropped (first at line 4)" in (
         recording.warnings
     )
 

@@ -25,6 +25,14 @@ def recognizes(head: bytes, path: str) -> bool:
 
 def read(path: str, units: str) -> tuple[Recording, float | None]:
     warnings: list[str] = []
+    size = os.path.getsize(path)
+    if size < HEADER_BYTES + BLOCK_BYTES:  # no whole block: actfast would say nothing useful
+        inside = "cut short inside its header" if size < HEADER_BYTES else "no whole data block"
+        raise InputError(
+            path,
+            f"{NAME} of {size} bytes: {inside}",
+            expected=f"its {HEADER_BYTES}-byte header followed by {BLOCK_BYTES}-byte data blocks",
+        )
     try:
         result = decode_with_actfast(path, NAME)
     except InputError:

@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 
+from sleepmove.base.errors import InputError
 from sleepmove.sensor.formats.other import ZIP_MAGIC, zip_members
 from sleepmove.sensor.formats.samples import decode_with_actfast, device_recording
 from sleepmove.sensor.recording import Recording
@@ -60,26 +61,58 @@ def _info_of(data: bytes) -> dict[str, str]:
 def read(path: str, units: str) -> tuple[Recording, float | None]:
     warnings: list[str] = []
     members, damaged = _members(path, warnings)
+    info = _info_of(members.get("info.txt", b""))
+    rate = _info_number(path, info, "Sample Rate", RATE_RANGE_HZ, "Hz such as 30 or 100")
+    zone = info.get("TimeZone", "")
+    offset = parse_offset(zone)
+    if zone and offset is None:
+        warnings.append(
+            f"info.txt's TimeZone {zone[:20]!r} is unreadable: clock times kept as the device "
+            "wrote them (give --timezone)"
+        )
     if "log.bin" not in members:  # the older activity.bin layout (NHANES era)
         samples = decode_with_actfast(path, NAME)["timeseries"].get("acceleration", {})
         stamps, acceleration = samples.get("datetime", []), samples.get("acceleration")
-        info = _info_of(members.get("info.txt", b""))
-        rate = float(info.get("Sample Rate", "0") or 0) or None
     else:
-        info = _info_of(members["info.txt"]) if "info.txt" in members else {}
-        rate = float(info.get("Sample Rate", "0") or 0) or None
-        scale = float(info.get("Acceleration Scale", "").replace(",", ".") or DEFAULT_SCALE)
+        scale = _info_number(
+            path, info, "Acceleration Scale", SCALE_RANGE, "counts per g such as 256 or 341"
+        )
         warnings += _calibration_warnings(members)
         log = members["log.bin"]
         if rate is None:
             rate = _rate_of_records(log)
-            warnings.append(
-                f"info.txt is lost: {rate:g} Hz taken from the records, {scale:g} counts per g "
-                "assumed, the time zone unknown (give --timezone)"
-            )
-        stamps, acceleration = decode_log(log, rate, scale, warnings, check=damaged)
+            lost = "info.txt is lost" if not info else "info.txt gives no Sample Rate"
+            assumed = "" if scale else f", {DEFAULT_SCALE:g} counts per g assumed"
+            unknown = "" if offset is not None else ", the time zone unknown (give --timezone)"
+            warnings.append(f"{lost}: {rate:g} Hz taken from the records{assumed}{unknown}")
+        stamps, acceleration = decode_log(
+            log, rate, scale or DEFAULT_SCALE, warnings, check=damaged
+        )
     recording = device_recording(path, NAME, stamps, acceleration, units, rate, warnings)
-    return recording, parse_offset(info.get("TimeZone", ""))
+    return recording, offset
+
+
+# info.txt holds rates of 30 to 100 Hz and scales of 256, 341.33 or 1024 counts per g; values
+# outside these wide bounds are damage, and would make no samples or no units.
+RATE_RANGE_HZ = (1.0, 10_000.0)
+SCALE_RANGE = (1.0, 100_000.0)
+
+
+def _info_number(
+    path: str, info: dict[str, str], key: str, bounds: tuple[float, float], expected: str
+) -> float | None:
+    """A number info.txt gives (a decimal comma allowed); None if it gives none; a value
+    that is no number, or none a device writes, refused with one line."""
+    text = info.get(key, "")
+    if not text:
+        return None
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        value = float("nan")
+    if not bounds[0] <= value <= bounds[1]:  # NaN fails too
+        raise InputError(path, f"info.txt's {key} is {text[:20]!r}", expected=expected)
+    return value
 
 
 def _members(path: str, warnings: list[str]) -> tuple[dict[str, bytes], bool]:
@@ -94,6 +127,7 @@ def _members(path: str, warnings: list[str]) -> tuple[dict[str, bytes], bool]:
     members, damaged = {}, False
     with archive:
         for info in archive.infolist():  # a loop over members
+            _check_inflated(path, info.filename, info.file_size, info.compress_size)
             try:
                 members[info.filename] = archive.read(info)
             except zipfile.BadZipFile:  # a failed CRC: the bytes as stored, checked below
@@ -119,13 +153,33 @@ def _stored_bytes(path: str, offset: int, size: int | None) -> bytes:
             + int.from_bytes(local[28:30], "little")
         )
         data = handle.read(size) if size else handle.read()
-    if method == 8:  # deflated: as much as inflates
+    if method == 8:  # deflated: as much as inflates, up to what such a member may hold
         inflater = zlib.decompressobj(-15)
+        most = max(INFLATED_FREE_BYTES, INFLATED_MAX_RATIO * len(data))
         try:
-            return inflater.decompress(data)
+            out = inflater.decompress(data, most + 1)
         except zlib.error:
-            return inflater.flush()
+            out = inflater.flush()
+        _check_inflated(path, "a member", len(out), len(data))
+        return out
     return data
+
+
+# A member inflating to more than this many times its size (and to more than a few MB) is no
+# recording: samples, even a still sensor's, compress far less; runs of one byte (a "zip
+# bomb") reach 1000 times. Refused before it is inflated, so memory stays that of the file.
+INFLATED_MAX_RATIO = 200
+INFLATED_FREE_BYTES = 64 << 20
+
+
+def _check_inflated(path: str, name: str, size: int, packed: int) -> None:
+    if size > INFLATED_FREE_BYTES and size > INFLATED_MAX_RATIO * packed:
+        raise InputError(
+            path,
+            f"{name} inflates to {size / 1e6:.0f} MB from {packed / 1e6:.2f} MB, "
+            f"{size / max(packed, 1):.0f} times: no recording compresses so far",
+            expected=f"{NAME} as the device or ActiLife wrote it",
+        )
 
 
 def _salvaged_members(path: str, warnings: list[str]) -> dict[str, bytes]:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pyarrow as pa
 
 from sleepmove.base.errors import InputError
-from sleepmove.sensor.readers import find_columns, finish_recording, numeric_axes, time_column
+from sleepmove.sensor.readers import (
+    arrow_can_open,
+    find_columns,
+    finish_recording,
+    numeric_axes,
+    time_column,
+)
 from sleepmove.sensor.recording import Recording
 
 NAME = "a Parquet file"
@@ -19,9 +27,13 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
     import pyarrow.parquet as pq
 
     try:
-        names = pq.read_schema(path).names
-        time_col, axes = find_columns(path, names)
-        table = pq.read_table(path, columns=[time_col, *axes])
+        # pyarrow takes only names it can encode as UTF-8: other names, opened here
+        with contextlib.nullcontext(path) if arrow_can_open(path) else open(path, "rb") as source:
+            names = pq.read_schema(source).names
+            time_col, axes = find_columns(path, names)
+            table = pq.read_table(source, columns=[time_col, *axes])
+    except PermissionError as error:
+        raise InputError(path, f"cannot be read ({error.strerror})") from None
     except (pa.ArrowInvalid, OSError) as error:
         raise InputError(path, f"unreadable Parquet file ({error})") from None
     if table.num_rows == 0:

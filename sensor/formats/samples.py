@@ -44,5 +44,7 @@ def decode_with_actfast(path: str, what: str) -> dict:
         return actfast.read(path)
     except Exception as error:  # actfast raises plain Rust-side errors of several types
         raise InputError(
-            path, f"{what} that cannot be decoded ({error})", expected=f"a complete {what}"
+            path,
+            f"{what} that cannot be decoded ({error})",
+            expected=f"a complete {what.removeprefix('an ').removeprefix('a ')}",
         ) from None
