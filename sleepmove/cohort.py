@@ -126,7 +126,7 @@ def _write_one(out_dir: str, name: str, types: dict[str, pa.DataType], nights: l
                     writer.write_table(pa.concat_tables(pending), row_group_size=pending_rows)
                     rows += pending_rows
                     pending, pending_rows = [], 0
-            if pending:
+            if pending_rows:  # nights without events: the file holds the schema alone
                 writer.write_table(pa.concat_tables(pending), row_group_size=pending_rows)
                 rows += pending_rows
         descriptor = os.open(temporary, os.O_RDONLY)
