@@ -19,6 +19,7 @@ from sleepmove.base.errors import InputError
 # A night skipped (a stub slice of a multi-day file) is done too: a rerun does not retry it.
 DONE_STATUSES = ("ok", "skipped")
 RESULT_FILES = {"events.csv", "epochs.csv", "nights.csv", "validation.csv"}
+BATCH_RECORD = re.compile(r"batch(-\d+of\d+)?\.json")  # a batch's record, sharded or not
 ROW_COLUMNS = [
     "id",
     "inputs",
@@ -59,17 +60,26 @@ class NightTask:
 def discover(inputs: list[str], out_dir: str) -> list[str]:
     """Recordings named by files, folders (searched recursively, through symbolic links) or
     glob patterns. A recording reached by two paths (a link beside its target) is one night
-    (see `_fewer_links` for the path kept)."""
-    from sleepmove.sensor.formats import is_recording  # CSVs by name, other formats by content
+    (see `_fewer_links` for the path kept).
+
+    A file named on the command line is a recording whatever its name (analyze says what is
+    wrong with it); a search takes CSVs by name, in any case, and other formats by content.
+    A named input inside --out is refused: its results would land among the recordings, and
+    a rerun could not tell them apart. Folders holding an earlier batch's results are not
+    searched (one warning line each)."""
+    from sleepmove.sensor.formats import CSV_SUFFIXES, is_recording
 
     found: dict[str, str] = {}  # real path -> the path that names it
     out = os.path.realpath(out_dir)
     loops: set[str] = set()  # each link loop told once
     for item in inputs:
+        named = False
         if os.path.isdir(item):
-            candidates = list(_walk(item, loops))
+            _refuse_inside(item, out, out_dir)
+            candidates = list(_walk(item, loops, out))
         elif os.path.exists(item):
-            candidates = [item]
+            _refuse_inside(item, out, out_dir)
+            candidates, named = [item], True
         else:
             matches = glob.glob(item, recursive=True)
             if not matches:
@@ -77,16 +87,42 @@ def discover(inputs: list[str], out_dir: str) -> list[str]:
             candidates = [
                 path
                 for match in sorted(matches)
-                for path in (_walk(match, loops) if os.path.isdir(match) else [match])
+                for path in (_walk(match, loops, out) if os.path.isdir(match) else [match])
             ]
+        kept = 0
         for path in candidates:
             real = os.path.realpath(path)
             if real.startswith(out + os.sep):  # never our own results
                 continue
-            if os.path.basename(path) not in RESULT_FILES and is_recording(path):
+            name = os.path.basename(path)
+            if named or (
+                name not in RESULT_FILES
+                # CSVs by name whatever the case (.CSV from Windows tools); is_recording
+                # looks at the content of the rest
+                and (name.lower().endswith(CSV_SUFFIXES) or is_recording(path))
+            ):
                 path = os.path.normpath(path)
                 found[real] = min(path, found.get(real, path), key=_fewer_links)
+                kept += 1
+        if not kept and len(inputs) > 1:  # the others may still hold nights
+            print(f"sleepmove: warning: {item}: no recording found in it", file=sys.stderr)
     return sorted(found.values())
+
+
+def _refuse_inside(item: str, out: str, out_dir: str) -> None:
+    """A named input that is --out or lies in it: refused (see `discover`)."""
+    real = os.path.realpath(item)
+    if real == out or real.startswith(out + os.sep):
+        raise InputError(
+            item,
+            f"{'is' if real == out else 'lies in'} the output folder --out {out_dir}",
+            expected="recordings outside --out (give the results a folder of their own)",
+        )
+
+
+def _batch_results(folder: str, names: set[str]) -> bool:
+    """Whether a folder (holding these file names) is the --out of a batch run."""
+    return any(BATCH_RECORD.fullmatch(name) for name in names)
 
 
 def _fewer_links(path: str) -> tuple[bool, bool, str]:
@@ -95,10 +131,12 @@ def _fewer_links(path: str) -> tuple[bool, bool, str]:
     return os.path.abspath(path) != os.path.realpath(path), os.path.islink(path), path
 
 
-def _walk(top: str, reported: set[str] | None = None) -> Iterator[str]:
+def _walk(top: str, reported: set[str] | None = None, out: str | None = None) -> Iterator[str]:
     """The files under `top`, in name order, following symbolic links to folders. A link
     that leads back to a folder it lies in is a loop: not followed, and told in one warning
-    line (once per link in `reported`, however many paths reach it)."""
+    line (once per link in `reported`, however many paths reach it). The folder `out` (a
+    real path: this run's results) is passed over, and so, with a warning line, is the
+    results folder of another batch (its Parquet tables would read as recordings)."""
     reported = set() if reported is None else reported
     stack = [(top, frozenset())]
     while stack:  # a loop over folders
@@ -116,6 +154,18 @@ def _walk(top: str, reported: set[str] | None = None) -> Iterator[str]:
                 target = os.path.realpath(folder)
                 print(
                     f"sleepmove: warning: {folder}: a link loop (back to {target}); not followed",
+                    file=sys.stderr,
+                )
+            continue
+        if out is not None and os.path.realpath(folder) == out:
+            continue
+        if _batch_results(folder, {entry.name for entry in entries}):
+            real = os.path.realpath(folder)
+            if real not in reported:
+                reported.add(real)
+                print(
+                    f"sleepmove: warning: {folder}: the results of an earlier batch "
+                    "(batch.json); not searched",
                     file=sys.stderr,
                 )
             continue
@@ -139,8 +189,11 @@ def _pattern_regex(pattern: str) -> re.Pattern:
             f"pattern {pattern!r} lacks {{night}} or {{side}}",
             expected="e.g. {night}_{side}.csv",
         )
-    text = re.escape(pattern).replace(r"\{night\}", r"(?P<night>.+?)")
-    text = text.replace(r"\{side\}", r"(?P<side>left|right)")
+    text = re.escape(pattern)
+    for name, group in (("night", ".+?"), ("side", "left|right")):
+        # a placeholder named again must repeat what it matched the first time
+        first, *again = text.split(rf"\{{{name}\}}")
+        text = first + f"(?P<{name}>{group})" + f"(?P={name})".join(again)
     # {night}_{side}.csv also pairs the gzipped files
     return re.compile(text + (r"(\.gz)?$" if pattern.endswith(".csv") else "$"))
 
@@ -161,14 +214,29 @@ def make_tasks(
         if match:
             folder = os.path.dirname(relative) if "/" not in pairs else ""
             night = os.path.join(folder, match["night"])
-            nights.setdefault(_night_id(night), {})[match["side"]] = path
+            _add_input(nights, _night_id(night), match["side"], path)
         else:
-            stem = re.sub(r"(\.csv\.gz|\.[A-Za-z0-9]+)$", "", relative)
-            nights[_night_id(stem)] = {"": path}
+            stem = re.sub(r"(\.csv\.gz|\.[A-Za-z0-9]+)$", "", relative, flags=re.IGNORECASE)
+            _add_input(nights, _night_id(stem), "", path)
     return [
         NightTask(night, inputs, os.path.join(out_dir, night), options)
         for night, inputs in sorted(nights.items())
     ]
+
+
+def _add_input(nights: dict[str, dict], night: str, side: str, path: str) -> None:
+    """`path` as the `side` of `night` ("" for a night of one sensor). Two files that would
+    be one night's same input (n1.csv beside n1.csv.gz, "a b.csv" beside a_b.csv) are
+    refused: one of them would silently go unanalyzed."""
+    inputs = nights.setdefault(night, {})
+    if inputs and (side == "" or "" in inputs or side in inputs):
+        other = inputs.get(side) or next(iter(inputs.values()))
+        raise InputError(
+            path,
+            f"gives the night id {night!r}, as {other} does",
+            expected="file names that give each night its own id (letters, digits, . _ -)",
+        )
+    inputs[side] = path
 
 
 def _night_id(text: str) -> str:
@@ -221,23 +289,25 @@ def run_task(task: NightTask) -> list[dict]:
     task killed half way is simply done again.
     """
     from sleepmove.base.atomic import write_files
-    from sleepmove.sensor.split import LONGEST_NIGHT_H, recording_span_h
+    from sleepmove.sensor.split import LONGEST_NIGHT_H
 
     started = time.perf_counter()
     inputs = "; ".join(
         f"{side}={path}" if side else path for side, path in sorted(task.inputs.items())
     )
     shares = None  # each row's share of the task's time: a split file's slices by samples
+    paths = list(task.inputs.values())
     try:
-        paths = list(task.inputs.values())
         zone = task.options.get("timezone")
-        if len(paths) == 1 and recording_span_h(paths[0], zone) > LONGEST_NIGHT_H:
+        if len(paths) == 1 and _span_h(paths[0], zone) > LONGEST_NIGHT_H:
             rows, shares = _split_and_analyze(task, paths[0], inputs)
         else:
             options = _night_options(task.options)
             rows = [_analyze_one(task.night_id, task.inputs, task.out_dir, options, inputs)]
     except InputError as error:
         rows = [_error_row(task.night_id, inputs, str(error))]
+    except OSError as error:  # a file that cannot be opened, a full disk: one line
+        rows = [_error_row(task.night_id, inputs, _os_error_line(error, paths))]
     except Exception as error:  # one bad night never stops the batch; say what happened
         rows = [_error_row(task.night_id, inputs, f"{type(error).__name__}: {error}")]
     if all(row["status"] in DONE_STATUSES for row in rows):
@@ -246,6 +316,29 @@ def run_task(task: NightTask) -> list[dict]:
     seconds = time.perf_counter() - started
     shares = shares or [1.0]  # one row unless the file was split
     return [row | {"seconds": round(seconds * share, 2)} for row, share in zip(rows, shares)]
+
+
+def _span_h(path: str, zone: str | None) -> float:
+    """The recording's span, to tell a multi-day file; 0 when the quick look cannot read it,
+    so that the analysis reads it and refuses it in the words `analyze` uses."""
+    from sleepmove.sensor.split import recording_span_h
+
+    try:
+        return recording_span_h(path, zone)
+    except InputError:
+        return 0.0
+
+
+def _os_error_line(error: OSError, inputs: list[str]) -> str:
+    """An OSError as the one line an InputError gives: an input that cannot be read, or a
+    result that cannot be written."""
+    name = error.filename
+    reason = error.strerror or str(error)
+    if name is None:
+        return reason
+    name = os.fsdecode(name)
+    action = "cannot read" if name in inputs else "cannot write"
+    return str(InputError(name, f"{action} ({reason})"))
 
 
 def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[dict], list[float]]:

@@ -60,6 +60,37 @@ def nights(out) -> pd.DataFrame:
     return pd.read_csv(os.path.join(out, "nights.csv"), keep_default_na=False)
 
 
+# 2. an input that is --out, or lies in it, was silently skipped: 0 nights, exit 0
+
+
+@pytest.mark.parametrize("named", ["folder", "file", "parent"])
+def test_batch_refuses_inputs_inside_its_out(night, tmp_path, capsys, named):
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    shutil.copy(night, tmp_path / "d" / "sub" / "n1.csv")
+    given = {
+        "folder": (tmp_path / "d", tmp_path / "d"),
+        "file": (tmp_path / "d" / "sub" / "n1.csv", tmp_path / "d"),
+        "parent": (tmp_path / "d" / "sub", tmp_path / "d"),
+    }[named]
+    assert batch(given[0], "--out", given[1]) == 2
+    assert "the output folder --out" in one_error_line(capsys)
+    assert sorted(p.name for p in (tmp_path / "d").rglob("*")) == ["n1.csv", "sub"]
+
+
+# 3. .CSV (any case) was dropped, named or found
+
+
+def test_upper_case_csv_files_are_analyzed_named_or_found(still, tmp_path):
+    shutil.copy(still, tmp_path / "a.CSV")
+    (tmp_path / "found").mkdir()
+    shutil.copy(still, tmp_path / "found" / "B.CSV")
+    shutil.copy(still, tmp_path / "found" / "c.Csv")
+    assert batch(tmp_path / "a.CSV", "--out", tmp_path / "o1") == 0
+    assert nights(tmp_path / "o1")[["id", "status"]].values.tolist() == [["a", "ok"]]
+    assert batch(tmp_path / "found", "--out", tmp_path / "o2") == 0
+    assert nights(tmp_path / "o2")["id"].tolist() == ["B", "c"]
+
+
 # 4. nights without any event: the cohort tables crashed (row group size 0)
 
 
@@ -73,3 +104,80 @@ def test_nights_without_events_give_empty_typed_cohort_tables(still, tmp_path, c
     epochs = pd.read_parquet(tmp_path / "o" / "epochs.parquet")
     per_night = pd.read_csv(tmp_path / "o" / "quiet" / "epochs.csv")
     assert len(epochs) == len(per_night) > 0
+
+
+# 11. --pairs naming {side} twice crashed (a regular expression group named twice)
+
+
+def test_pairs_pattern_may_name_a_placeholder_twice(still, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for side in ("left", "right"):
+        shutil.copy(still, folder / f"{side}_n1_{side}.csv")
+    assert batch(folder, "--out", tmp_path / "o", "--pairs", "{side}_{night}_{side}.csv") == 0
+    table = nights(tmp_path / "o")
+    assert table["id"].tolist() == ["n1"]
+    assert "left=" in table.loc[0, "inputs"] and "right=" in table.loc[0, "inputs"]
+
+
+# 21. an earlier batch's results inside the searched folder were read as recordings
+
+
+def test_an_earlier_batchs_results_are_not_recordings(still, tmp_path, capsys):
+    folder = tmp_path / "bsub"
+    folder.mkdir()
+    shutil.copy(still, folder / "n1.csv")
+    assert batch(folder, "--out", folder / "results") == 0
+    capsys.readouterr()
+    assert batch(folder, "--out", folder / "results2") == 0
+    err = capsys.readouterr().err
+    assert "results: the results of an earlier batch (batch.json); not searched" in err
+    assert nights(folder / "results2")[["id", "status"]].values.tolist() == [["n1", "ok"]]
+    # and the rerun into the first folder still skips its finished night
+    assert batch(folder, "--out", folder / "results") == 0
+    assert "1 of 1 nights already done" in capsys.readouterr().out
+
+
+# 28. an input that cannot be read: one line in the error cell, not an OSError's repr
+
+
+def test_an_unreadable_input_is_one_line_in_its_row(still, tmp_path, monkeypatch):
+    path = str(tmp_path / "locked.csv")
+    shutil.copy(still, path)
+
+    def refused(name, *args, **kwargs):  # as open() fails on a file without read permission
+        raise PermissionError(13, "Permission denied", name)
+
+    monkeypatch.setattr("sleepmove.sensor.split.recording_span_h", refused)
+    assert batch(path, "--out", tmp_path / "o") == 1
+    (error,) = nights(tmp_path / "o")["error"]
+    assert error == f"{path}: cannot read (Permission denied)"
+
+
+# 34. a binary file named .csv: batch says what analyze says
+
+
+def test_batch_and_analyze_say_the_same_of_a_binary_file(tmp_path, capsys):
+    path = tmp_path / "in" / "bin.csv"
+    path.parent.mkdir()
+    path.write_bytes(np.random.default_rng(1).bytes(3000))
+    assert main(["analyze", str(path), "--out", str(tmp_path / "a")]) == 2
+    said = one_error_line(capsys)
+    assert "binary data" in said
+    assert batch(path.parent, "--out", tmp_path / "b") == 1
+    (error,) = nights(tmp_path / "b")["error"]
+    assert error == said
+
+
+# Two files that give one night id: one of them was silently never analyzed
+
+
+@pytest.mark.parametrize("names", [("n1.csv", "n1.csv.gz"), ("a b.csv", "a_b.csv")])
+def test_two_files_with_one_night_id_are_refused(still, tmp_path, capsys, names):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in names:
+        shutil.copy(still, folder / name)
+    assert batch(folder, "--out", tmp_path / "o") == 2
+    assert "gives the night id" in one_error_line(capsys)
+    assert not (tmp_path / "o").exists()
