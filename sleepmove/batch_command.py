@@ -15,6 +15,7 @@ import time
 
 from sleepmove import __version__
 from sleepmove.base.atomic import write_files
+from sleepmove.base.errors import InputError
 from sleepmove.batch import ROW_COLUMNS, discover, finished_rows, is_done, make_tasks, shard
 from sleepmove.runners import Progress, default_workers, run_dask, run_local
 
@@ -44,11 +45,25 @@ def options_of(args: argparse.Namespace) -> dict:
 
 def run_batch_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    # Options every night shares are checked before any night runs, as analyze checks
+    # them before its read: a bad one would otherwise fail each night in turn.
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers", f"{args.workers}", expected="a number of processes >= 1")
+    if args.sleep_window:
+        from sleepmove.sleep_log import check_sleep_window
+
+        check_sleep_window(args.sleep_window)
     options = options_of(args)
     files = discover(args.inputs, args.out)
     if args.sleep_log:  # the log may lie among the recordings: it is not one
         log = os.path.realpath(args.sleep_log)
         files = [path for path in files if os.path.realpath(path) != log]
+    if not files:  # bad input, as a path that names nothing is: exit 2, nothing written
+        raise InputError(
+            " ".join(args.inputs),
+            "no recording found",
+            expected="CSV files (.csv, .csv.gz) or device files (.cwa, .bin, .gt3x, Parquet)",
+        )
     tasks = make_tasks(files, args.out, options, args.pairs)
     if args.sleep_log:  # checked whole, and against every night, before any night runs
         from sleepmove.sleep_log import apply_sleep_log, read_sleep_log
@@ -149,7 +164,17 @@ def _column_texts(values: list) -> list[str]:
             "" if _missing(value) else str(value) if whole else repr(float(value))
             for value in values
         ]
-    return ["" if _missing(value) else str(value) for value in values]
+    return ["" if _missing(value) else _printable(str(value)) for value in values]
+
+
+def _printable(text: str) -> str:
+    """Text that UTF-8 can hold: a file name that is not UTF-8 (its bytes kept by Python as
+    lone surrogates) shown with its odd bytes as \\xe9, as Python shows them; the file
+    name in nights.csv stays readable and the table can still be written."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _missing(value: object) -> bool:

@@ -74,6 +74,27 @@ def read_sleep_log(path: str) -> list[LogEntry]:
     return entries
 
 
+def check_sleep_window(text: str) -> None:
+    """--sleep-window, checked as far as it can be without a recording, in the words of
+    sleepmove.window: before a batch starts, so that a bad window stops it as it stops
+    analyze, and not every night in turn."""
+    from sleepmove.window import EXPECTED, WHERE
+
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise InputError(WHERE, f"cannot read {text!r}", expected=EXPECTED)
+    start, end = (_time(WHERE, None, part) for part in parts)
+    # Only what analyze would refuse for every recording: two numbers, or two datetimes
+    # alike in having a zone, out of order (analyze reads a zone-less one in the night's).
+    alike = type(start) is type(end) and not isinstance(start, str)
+    if isinstance(start, datetime) and alike:
+        alike = (start.tzinfo is None) == (end.tzinfo is None)
+    if alike and end <= start:
+        raise InputError(
+            WHERE, f"the end {parts[1]!r} is not after the start {parts[0]!r}", expected=EXPECTED
+        )
+
+
 def _check_times(path: str, where: str, lights_out: str, lights_on: str) -> None:
     """What can be checked without the recording: each time's form, and the order of two
     datetimes (clock times are the first such time after lights out)."""
@@ -88,7 +109,7 @@ def _check_times(path: str, where: str, lights_out: str, lights_on: str) -> None
         raise InputError(path, f"lights on {lights_on!r} is not after {lights_out!r}", where)
 
 
-def _time(path: str, where: str, text: str) -> float | datetime | str:
+def _time(path: str, where: str | None, text: str) -> float | datetime | str:
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return float(text)
     match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
@@ -159,7 +180,7 @@ def _names(task: NightTask) -> set[str]:
     for path in task.inputs.values():
         for name in (path, os.path.abspath(path), os.path.basename(path)):
             name = _normal(name)
-            names |= {name, re.sub(r"(\.csv\.gz|\.[A-Za-z0-9]+)$", "", name)}
+            names |= {name, re.sub(r"(\.csv\.gz|\.[A-Za-z0-9]+)$", "", name, flags=re.IGNORECASE)}
     return names
 
 

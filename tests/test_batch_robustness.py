@@ -106,6 +106,28 @@ def test_nights_without_events_give_empty_typed_cohort_tables(still, tmp_path, c
     assert len(epochs) == len(per_night) > 0
 
 
+# 5. a file name that is not UTF-8 stopped the batch before nights.csv and the tables
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS file names are always UTF-8")
+def test_a_file_name_that_is_not_utf8_leaves_the_tables_written(still, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(still, folder / "ok.csv")
+    odd = os.path.join(os.fsencode(folder), b"n\xe9.csv")
+    shutil.copy(still, odd)
+    code = batch(folder, "--out", tmp_path / "o")
+    assert code in (0, 1)  # whether the reader takes the name is not batch's business
+    assert "Traceback" not in capsys.readouterr().err
+    table = nights(tmp_path / "o")
+    assert table["inputs"].str.endswith("n\\xe9.csv").any()
+    assert table.loc[table["id"] == "ok", "status"].tolist() == ["ok"]
+    record = json.loads((tmp_path / "o" / "batch.json").read_text())
+    assert record["counts"]["nights"] == 2
+    assert (tmp_path / "o" / "events.parquet").exists()
+    assert (tmp_path / "o" / "epochs.parquet").exists()
+
+
 # 11. --pairs naming {side} twice crashed (a regular expression group named twice)
 
 
@@ -118,6 +140,34 @@ def test_pairs_pattern_may_name_a_placeholder_twice(still, tmp_path):
     table = nights(tmp_path / "o")
     assert table["id"].tolist() == ["n1"]
     assert "left=" in table.loc[0, "inputs"] and "right=" in table.loc[0, "inputs"]
+
+
+# 19. options every night shares are checked before any night runs
+
+
+@pytest.mark.parametrize(
+    "option, says",
+    [
+        (["--sleep-window", "25:00,26:00"], "--sleep-window: not a clock time: '25:00'"),
+        (["--sleep-window", "23:00"], "--sleep-window: cannot read '23:00'"),
+        (["--sleep-window", "100,50"], "--sleep-window: the end '50' is not after the start"),
+        (["--sleep-window", "23:00:75,07:00"], "--sleep-window: not a clock time: '23:00:75'"),
+        (["--workers", "0"], "--workers: 0; expected"),
+        (["--workers", "-1"], "--workers: -1; expected"),
+    ],
+)
+def test_a_bad_shared_option_stops_the_batch_before_any_night(
+    still, tmp_path, capsys, option, says
+):
+    assert batch(still, "--out", tmp_path / "o", *option) == 2
+    assert one_error_line(capsys).startswith(says)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("window", ["23:53,00:02", "60,600", "2025-03-15T23:53,00:02"])
+def test_a_good_sleep_window_still_reaches_every_night(still, tmp_path, window):
+    assert batch(still, "--out", tmp_path / "o", "--sleep-window", window) == 0
+    assert nights(tmp_path / "o")["sleep_source"].tolist() == ["given"]
 
 
 # 21. an earlier batch's results inside the searched folder were read as recordings
@@ -167,6 +217,27 @@ def test_batch_and_analyze_say_the_same_of_a_binary_file(tmp_path, capsys):
     assert batch(path.parent, "--out", tmp_path / "b") == 1
     (error,) = nights(tmp_path / "b")["error"]
     assert error == said
+
+
+# 40. nothing found: said, exit 2, nothing written
+
+
+@pytest.mark.parametrize("content", [None, "notes.txt"])
+def test_a_search_that_finds_no_recording_is_refused(tmp_path, capsys, content):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    if content:
+        (folder / content).write_text("not a recording\n")
+    assert batch(folder, "--out", tmp_path / "o") == 2
+    assert one_error_line(capsys).startswith(f"{folder}: no recording found")
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_input_without_recordings_beside_others_is_a_warning(still, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert batch(still, tmp_path / "empty", "--out", tmp_path / "o") == 0
+    assert f"{tmp_path / 'empty'}: no recording found in it" in capsys.readouterr().err
+    assert nights(tmp_path / "o")["status"].tolist() == ["ok"]
 
 
 # Two files that give one night id: one of them was silently never analyzed
