@@ -58,8 +58,9 @@ class LocalClock:
 
 
 def duration(seconds: float | None) -> str:
-    """1 h 12 min; 12 min; 40 s: to the minute past a minute, as a night's figures deserve."""
-    if seconds is None:
+    """1 h 12 min; 12 min; 40 s: to the minute past a minute, as a night's figures deserve.
+    n/a for none and for NaN (the spread of a single night, say)."""
+    if seconds is None or seconds != seconds:
         return "n/a"
     if seconds < 59.5:
         return f"{seconds:.0f} s"

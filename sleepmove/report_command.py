@@ -47,6 +47,25 @@ def _load(path: str) -> dict:
     return summary
 
 
+def check_report_destination(out_dir: str) -> None:
+    """Refuse an --out that holds a night's or a batch's results: the trend's report.html
+    and nights.csv would replace that night's report or that batch's table of nights."""
+    from sleepmove.batch import BATCH_RECORD
+
+    try:
+        names = set(os.listdir(out_dir))
+    except OSError:  # not there yet (made on writing), or check_destination has said why
+        return
+    held = sorted(name for name in names if name == "summary.json" or BATCH_RECORD.fullmatch(name))
+    if held:
+        whose = "an analyzed night's" if "summary.json" in held else "a batch's"
+        raise InputError(
+            out_dir,
+            f"holds {whose} results ({held[0]}), which the trend report would overwrite",
+            expected="a folder of its own for the trend report",
+        )
+
+
 def write_trend(folders: list[str], out_dir: str, diary: str | None = None) -> int:
     """Write the trend report of the nights in `folders`; the diary, if any, is read and
     checked first, so a bad one stops the command before anything is written."""
@@ -54,6 +73,7 @@ def write_trend(folders: list[str], out_dir: str, diary: str | None = None) -> i
     from sleepmove.diary import read_diary
     from sleepmove.reports.trend import trend_files
 
+    check_report_destination(out_dir)
     entries = read_diary(diary) if diary is not None else None
     summaries = find_summaries(folders)
     write_files(out_dir, trend_files(summaries, entries))

@@ -60,6 +60,32 @@ def nights(out) -> pd.DataFrame:
     return pd.read_csv(os.path.join(out, "nights.csv"), keep_default_na=False)
 
 
+# 1. report --out into an analyzed night's folder, or a batch's, would overwrite its files
+
+
+def test_report_refuses_an_out_that_holds_a_nights_results(night, tmp_path, capsys):
+    assert main(["analyze", night, "--out", str(tmp_path / "R" / "n1")]) == 0
+    before = sorted(os.listdir(tmp_path / "R" / "n1"))
+    page = (tmp_path / "R" / "n1" / "report.html").read_bytes()
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "R"), "--out", str(tmp_path / "R" / "n1")]) == 2
+    line = one_error_line(capsys)
+    assert "n1: holds an analyzed night's results (summary.json)" in line
+    assert sorted(os.listdir(tmp_path / "R" / "n1")) == before
+    assert (tmp_path / "R" / "n1" / "report.html").read_bytes() == page
+
+
+def test_report_refuses_an_out_that_holds_a_batchs_results(night, tmp_path, capsys):
+    shutil.copy(night, tmp_path / "n1.csv")
+    assert batch(tmp_path / "n1.csv", "--out", tmp_path / "B") == 0
+    table = (tmp_path / "B" / "nights.csv").read_bytes()
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "B"), "--out", str(tmp_path / "B")]) == 2
+    assert "holds a batch's results (batch.json)" in one_error_line(capsys)
+    assert (tmp_path / "B" / "nights.csv").read_bytes() == table
+    assert not (tmp_path / "B" / "report.html").exists()
+
+
 # 2. an input that is --out, or lies in it, was silently skipped: 0 nights, exit 0
 
 
@@ -126,6 +152,18 @@ def test_a_file_name_that_is_not_utf8_leaves_the_tables_written(still, tmp_path,
     assert record["counts"]["nights"] == 2
     assert (tmp_path / "o" / "events.parquet").exists()
     assert (tmp_path / "o" / "epochs.parquet").exists()
+
+
+# 10. report on a single night: the SD of one value crashed the page
+
+
+def test_report_of_a_single_night(night, tmp_path, capsys):
+    assert main(["analyze", night, "--out", str(tmp_path / "n1"), "--no-report"]) == 0
+    for folders in ([tmp_path / "n1"], [tmp_path / "n1", tmp_path / "n1"]):
+        out = tmp_path / f"t{len(folders)}"
+        assert main(["report", *map(str, folders), "--out", str(out)]) == 0
+        assert "SD n/a" in (out / "report.html").read_text()
+    assert duration(float("nan")) == "n/a"
 
 
 # 11. --pairs naming {side} twice crashed (a regular expression group named twice)
