@@ -127,15 +127,24 @@ def _parent_alive(parent: int, batch_pid: int) -> bool:
 
 
 def run_dask(tasks: list[NightTask], address: str) -> Iterator[list[dict]]:
+    from sleepmove.base.errors import InputError
+
     try:
         from distributed import Client, as_completed
     except ImportError:
-        from sleepmove.base.errors import InputError
-
         raise InputError(
             "--scheduler", "Dask is not installed", expected="pip install 'sleepmove[cluster]'"
         ) from None
-    with Client(address) as client:
+    try:
+        client = Client(address)
+    except (OSError, ValueError) as error:  # no scheduler there, or no address Dask reads
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise InputError(
+            "--scheduler",
+            f"cannot connect to {address} ({reason})",
+            expected="the address of a running Dask scheduler, e.g. tcp://host:8786",
+        ) from None
+    with client:
         # pure=False: a night is never computed twice, not even from a cache
         futures = client.map(run_task_on_one_core, tasks, pure=False)
         for future in as_completed(futures):

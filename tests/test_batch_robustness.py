@@ -242,6 +242,24 @@ def test_an_unreadable_input_is_one_line_in_its_row(still, tmp_path, monkeypatch
     assert error == f"{path}: cannot read (Permission denied)"
 
 
+# 29. an unreachable scheduler was reported as a write error, exit 1
+
+
+def test_an_unreachable_scheduler_is_one_line_and_exit_2(still, tmp_path, capsys, monkeypatch):
+    def client(address):
+        raise OSError(f"Timed out trying to connect to {address} after 30 s")
+
+    fake = types.ModuleType("distributed")
+    fake.Client, fake.as_completed = client, iter
+    monkeypatch.setitem(sys.modules, "distributed", fake)
+    code = batch(still, "--out", tmp_path / "o", "--scheduler", "tcp://127.0.0.1:1")
+    assert code == 2
+    line = one_error_line(capsys)
+    assert line.startswith("--scheduler: cannot connect to tcp://127.0.0.1:1 (Timed out")
+    assert "cannot write" not in line
+    assert not (tmp_path / "o").exists()
+
+
 # 34. a binary file named .csv: batch says what analyze says
 
 
