@@ -96,13 +96,20 @@ def _link(t, xyz, physics: SensorPhysics, rng):
     keep = np.ones(n, dtype=bool)
     fs = physics.rate_hz
     hours = (t[-1] - t[0]) / 3600
-    for start in rng.integers(int(60 * fs), n, int(physics.losses_per_hour * hours)):
+    losses = int(physics.losses_per_hour * hours)
+    if losses and n <= int(60 * fs):  # a night under a minute: no packet is lost in it
+        losses = 0
+    for start in rng.integers(int(60 * fs), n, losses):
         keep[start : start + int(rng.uniform(0.1, 0.8) * fs)] = False
     gaps = []
     for start in rng.integers(
         int(600 * fs), max(n - int(600 * fs), int(601 * fs)), physics.disconnects
     ):
         length = int(rng.uniform(30, 240) * fs)
+        # A night under ten minutes can draw a drop after its end: none happened. Drawn all
+        # the same, so that longer nights (every start inside) keep their draws.
+        if start >= n:
+            continue
         keep[start : start + length] = False
         gaps.append([float(t[start]), float(t[min(start + length, n - 1)])])
     stamps = t + rng.normal(0, physics.jitter_s, n)
