@@ -63,11 +63,26 @@ def estimate_rate(time_s: np.ndarray, max_gap_s: float) -> float:
 
 def _rate_of_steps(steps: np.ndarray, outside: np.ndarray, uncounted: int = 0) -> float:
     """The rate over `steps` but those at `outside` (gaps, backward steps) and `uncounted`
-    zero steps (rows received twice)."""
+    zero steps (rows received twice).
+
+    Rows (or packets of rows sharing a stamp) lost under the gap length make steps of a
+    whole number of typical steps: those rows are counted as the steps say, so that lost
+    rows do not read as a slower rate."""
     count = len(steps) - len(outside) - uncounted
     covered = float(steps.sum() - steps[outside].sum())
     if covered <= 0 or count <= 0:
         return 0.0
+    sample = steps[:: max(1, len(steps) // 100_000)]  # the typical step, not every step
+    sample = sample[sample > 0]
+    if len(sample):
+        typical = float(np.median(sample))
+        long = np.flatnonzero(steps > 1.5 * typical)
+        long = long[~np.isin(long, outside)] if len(outside) else long
+        if len(long):
+            positive = len(steps) - len(outside) - int(np.count_nonzero(steps == 0))
+            rows_per_step = count / max(positive, 1)  # rows per stamp (one, or a packet's)
+            lost = float(np.sum(np.round(steps[long] / typical) - 1.0))
+            count += lost * rows_per_step
     rate = count / covered
     nearest = COMMON_RATES_HZ[np.argmin(np.abs(COMMON_RATES_HZ - rate))]
     return float(nearest) if abs(nearest - rate) <= 0.02 * rate else rate
@@ -89,6 +104,15 @@ def regularize(
     steps = np.subtract(time_s[1:], time_s[:-1], out=buffer[:-1])
     backwards = np.flatnonzero(steps < 0)
     resets = backwards[steps[backwards] < -max_gap_s]
+    if len(resets) > max(STRAY_MAX_ROWS, len(steps) // 100):
+        # Clock resets are rare events: stamps that jump back this often are out of order.
+        first = int(resets[0])
+        raise UnusableTimes(
+            f"the time stamps jump back by more than {max_gap_s:g} s {len(resets)} times in "
+            f"{len(time_s)} rows (first after sample {first + 1}): the rows are not in time "
+            "order, or their times mix time zones",
+            "rows in time order, with times in one zone",
+        )
     stray = _stray_rows(time_s, steps, resets, max_gap_s)
     if len(stray):
         keep = np.ones(len(time_s), dtype=bool)
@@ -382,7 +406,7 @@ def _spread_shared_stamps(
     if len(repeats) == 0:
         return time_s
     kept = np.ones(len(repeats), dtype=bool) if copies is None else ~copies
-    run_id, run_first, _ = _runs(repeats)
+    run_id, run_first, run_rows = _runs(repeats)
     # Each kept row's place among its run's kept rows (the run's first row, never a copy,
     # is place 0), and each run's count of kept rows.
     count = np.cumsum(kept)
@@ -393,11 +417,24 @@ def _spread_shared_stamps(
     position = np.concatenate([np.zeros(len(run_first), dtype=np.intp), place[kept]])
     spread = np.empty_like(time_s) if out is None else out
     spread[:] = time_s
-    moved = time_s[members] - (run_size[run_of] - 1 - position) / rate
-    # Never back past the sample before the run (kept in place: no run ends with a moved
-    # sample), so the stamps stay in order without a pass over the whole night.
-    before_run = np.where(run_first > 0, time_s[np.maximum(run_first - 1, 0)], -np.inf)[run_of]
-    spread[members] = np.maximum(moved, before_run)
+    probe = time_s[:: max(1, len(time_s) // 10_000)]
+    if np.all(probe == np.floor(probe)):
+        # Stamps in whole seconds (ISO times written without a fraction): each stamp is the
+        # start of its second, cut short, so its rows spread forward from it; never up to
+        # the row after the run.
+        after = run_first + run_rows
+        after_run = np.where(
+            after < len(time_s), time_s[np.minimum(after, len(time_s) - 1)], np.inf
+        )[run_of]
+        moved = time_s[members] + position / rate
+        spread[members] = np.minimum(moved, np.nextafter(after_run, -np.inf))
+    else:
+        # A packet's stamp is its last sample's: its rows spread back from it.
+        moved = time_s[members] - (run_size[run_of] - 1 - position) / rate
+        # Never back past the sample before the run (kept in place: no run ends with a moved
+        # sample), so the stamps stay in order without a pass over the whole night.
+        before_run = np.where(run_first > 0, time_s[np.maximum(run_first - 1, 0)], -np.inf)
+        spread[members] = np.maximum(moved, before_run[run_of])
     if not kept.all():  # each copy: the stamp of the last kept row before it in its run
         last_kept = np.maximum.accumulate(np.where(kept, repeats, run_first[run_id]))
         spread[repeats[~kept]] = spread[last_kept[~kept]]
