@@ -159,7 +159,15 @@ def disjoint_span_means(values: np.ndarray, starts: np.ndarray, ends: np.ndarray
     bounds = np.column_stack([starts, ends]).ravel()
     if bounds[-1] == len(values):  # reduceat takes the last span to the end by itself
         bounds = bounds[:-1]
-    sums = np.add.reduceat(values, bounds, axis=0, dtype=np.float64)[::2]
+    if values.ndim == 2:  # column by column: along axis 0 of column-order samples is 3 x slower
+        sums = np.column_stack(
+            [
+                np.add.reduceat(values[:, k], bounds, dtype=np.float64)[::2]
+                for k in range(values.shape[1])
+            ]
+        )
+    else:
+        sums = np.add.reduceat(values, bounds, dtype=np.float64)[::2]
     return sums / (ends - starts).reshape(-1, *([1] * (values.ndim - 1)))
 
 

@@ -12,6 +12,7 @@ from sleepmove.detection.filters import (
     blockwise,
     disjoint_span_means,
     moving_mean,
+    ranges_index,
     rolling_rank,
     true_runs,
 )
@@ -203,21 +204,27 @@ def _departure_from_holds(
     far = (before != after) & (length > params.baseline_window_s * rate_hz)
     far[0] = length[0] > params.baseline_window_s * rate_hz
     far[-1] = length[-1] > params.baseline_window_s * rate_hz
-    closer = np.zeros(n, dtype=np.float32)  # squared distance to the rest before less after
+    # Between two rests, the nearer one: only the samples between rests need the look (in a
+    # rest both are the same), and there are few of them where rests fill the night.
+    between = np.flatnonzero(before != after)
+    inside, _ = ranges_index(bounds[between], bounds[between + 1])
+    closer = np.zeros(len(inside), dtype=np.float32)  # squared distance: before less after
     for axis in range(3):
-        to_before = xyz[:, axis] - np.repeat(levels[before, axis], length)
-        to_after = xyz[:, axis] - np.repeat(levels[after, axis], length)
+        samples = xyz[inside, axis]
+        to_before = samples - np.repeat(levels[before[between], axis], length[between])
+        to_after = samples - np.repeat(levels[after[between], axis], length[between])
         to_before *= to_before
         to_after *= to_after
         closer += to_before
         closer -= to_after
-    nearer_before = closer <= 0
-    del closer
+    nearer_after = closer > 0
+    to_after_samples = inside[nearer_after]
     far_samples = np.repeat(far, length) if far.any() else None
     out = []
     for axis in range(3):
-        rest_level = np.repeat(levels[after, axis], length)
-        np.copyto(rest_level, np.repeat(levels[before, axis], length), where=nearer_before)
+        rest_level = np.repeat(levels[before, axis], length)
+        after_level = np.repeat(levels[after[between], axis], length[between])
+        rest_level[to_after_samples] = after_level[nearer_after]
         component = np.subtract(xyz[:, axis], rest_level, dtype=np.float32, out=rest_level)
         if far_samples is not None:
             np.copyto(component, delta[axis], where=far_samples)
@@ -243,11 +250,10 @@ def rest_holds(
     ahead = width // 2  # the centred mean `ahead` samples on covers the `width` after
     behind = width - ahead  # ...and `behind` samples back, the `width` before
     change = np.zeros(n, dtype=np.float32)
+    step = np.empty(n, dtype=np.float32)
     for axis in range(3):
         mean = moving_mean(xyz[:, axis], width)
-        # The ends are padded with the end values: a hold may run to either end.
-        padded = np.concatenate([np.repeat(mean[:1], behind), mean, np.repeat(mean[-1:], ahead)])
-        step = padded[behind + ahead :] - padded[:n]
+        _mean_step(mean, behind, ahead, out=step)
         step *= step
         change += step
     np.sqrt(change, out=change)
@@ -279,6 +285,19 @@ def rest_holds(
         reach = params.baseline_window_s * rate_hz
         place_rest[1:-1] = ~((back < 0.5 * away) & (starts[went_to] - ends[came_from] <= reach))
     return starts, ends, levels, np.repeat(place_rest, last - first + 1)
+
+
+def _mean_step(mean: np.ndarray, behind: int, ahead: int, out: np.ndarray) -> np.ndarray:
+    """mean[i + ahead] - mean[i - behind] for every i, the ends held at the end values (a
+    hold may run to either end); written into `out` without a padded copy."""
+    n, width = len(mean), behind + ahead
+    if n <= width:  # too short for the three parts: the padded copy is small
+        padded = np.concatenate([np.repeat(mean[:1], behind), mean, np.repeat(mean[-1:], ahead)])
+        return np.subtract(padded[width:], padded[:n], out=out)
+    np.subtract(mean[ahead:width], mean[0], out=out[:behind])
+    np.subtract(mean[width:], mean[: n - width], out=out[behind : n - ahead])
+    np.subtract(mean[n - 1], mean[n - width : n - behind], out=out[n - ahead :])
+    return out
 
 
 def _angle_deg(first: np.ndarray, second: np.ndarray) -> np.ndarray:
