@@ -1,0 +1,248 @@
+"""Hostile inputs to the readers and the grid: one line, exit 2, nothing written; or read right."""
+
+from __future__ import annotations
+
+import builtins
+import gzip
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from sleepmove.cli import main
+from sleepmove.detection.grid import estimate_rate, regularize
+from sleepmove.sensor.formats import read_recording
+
+START = 1742082720.0
+
+
+def good_text(seconds: float = 660.0, rate: float = 25.0) -> str:
+    rng = np.random.default_rng(1)
+    t = START + np.arange(0, seconds, 1 / rate)
+    xyz = rng.normal(0, 0.01, (len(t), 3)) + [0.05, -0.2, -0.97]
+    return "time,x,y,z\n" + "".join(
+        f"{a:.3f},{x:.4f},{y:.4f},{z:.4f}\n" for a, (x, y, z) in zip(t, xyz)
+    )
+
+
+def refused(capsys, tmp_path, args: list[str], words: str) -> str:
+    out = tmp_path / "out"
+    assert main(["analyze", *args, "--out", str(out), "--no-report"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert words in err, err
+    assert not out.exists() or not any(out.iterdir())
+    return err
+
+
+def test_non_utf8_file_name_is_read(tmp_path):  # defect 5
+    name = os.fsdecode(bytes(tmp_path) + b"/n\xe9.csv")
+    with open(name, "w") as handle:
+        handle.write(good_text(60))
+    assert len(read_recording(name).time_s) == 1500
+
+
+def test_empty_timezone_is_refused(capsys, tmp_path):  # defect 7
+    path = tmp_path / "iso.csv"
+    path.write_text("time,x,y,z\n2025-03-15T23:52:00.000,0,0,1\n2025-03-15T23:52:00.040,0,0,1\n")
+    refused(capsys, tmp_path, [str(path), "--timezone="], "unknown time zone ''")
+
+
+@pytest.mark.parametrize("size", [100, 929, 1024, 1025])
+def test_cwa_without_a_whole_block(capsys, tmp_path, size):  # defects 8, 35
+    path = tmp_path / "t.cwa"
+    path.write_bytes(b"MD" + (1020).to_bytes(2, "little") + b"\0" * (size - 4))
+    refused(capsys, tmp_path, [str(path)], f"of {size} bytes")
+
+
+def _gt3x(path, info: str, log: bytes = b"\x1e" + b"\0" * 8) -> str:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("info.txt", info)
+        archive.writestr("log.bin", log)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "line", ["Sample Rate: x", "Sample Rate: 0", "Acceleration Scale: abc",
+             "Acceleration Scale: 0", "Acceleration Scale: 1e300"],
+)  # fmt: skip
+def test_gt3x_info_numbers_that_are_no_numbers(capsys, tmp_path, line):  # defect 9
+    info = "Sample Rate: 30\nAcceleration Scale: 256\n" + line + "\n"
+    err = refused(capsys, tmp_path, [_gt3x(tmp_path / "a.gt3x", info)], "info.txt's")
+    assert "RuntimeWarning" not in err
+
+
+def test_gt3x_log_bomb_is_refused_before_inflating(capsys, tmp_path):  # defect 15
+    path = _gt3x(tmp_path / "b.gt3x", "Sample Rate: 30\n", b"\0" * 100_000_000)
+    refused(capsys, tmp_path, [path], "inflates to 100 MB")
+
+
+def test_gzip_is_decompressed_as_parsed(tmp_path):  # defect 15
+    import sleepmove.sensor.readers as readers
+
+    text = good_text(60).encode()
+    path = tmp_path / "n.csv.gz"
+    path.write_bytes(gzip.compress(text))
+    reads: list[int] = []
+    original = readers._GzipText.read
+
+    def spy(self, size=-1):
+        data = original(self, size)
+        reads.append(len(data))
+        return data
+
+    readers._GzipText.read = spy
+    try:
+        plain = tmp_path / "n.csv"
+        plain.write_bytes(text)
+        a, b = read_recording(str(path)), read_recording(str(plain))
+    finally:
+        readers._GzipText.read = original
+    assert np.array_equal(a.time_s, b.time_s) and np.array_equal(a.xyz_g, b.xyz_g)
+    assert reads and max(reads) <= readers.SNIFF_BYTES + readers.GZIP_CHUNK * 4
+
+
+def test_gzip_cut_short_keeps_what_came_before(tmp_path):
+    path = tmp_path / "cut.csv.gz"
+    packed = gzip.compress(good_text(120).encode())
+    path.write_bytes(packed[: len(packed) * 2 // 3])
+    rec = read_recording(str(path))
+    assert any("cut short" in w for w in rec.warnings) and len(rec.time_s) > 1000
+
+
+def test_gzip_of_one_long_line_is_refused(capsys, tmp_path):  # defects 15, 30
+    path = tmp_path / "bomb.csv.gz"
+    path.write_bytes(gzip.compress(b"time,x,y,z\n" + b"0" * 40_000_000))
+    refused(capsys, tmp_path, [str(path)], "a line longer than 16 MB (line 2)")
+
+
+def test_first_line_too_long(capsys, tmp_path):  # defect 30
+    path = tmp_path / "wide.csv"
+    path.write_text("time,x,y,z" + ",w" * 50_000 + "\n1,0,0,1\n")
+    refused(capsys, tmp_path, [str(path)], "the first line is longer than 64 KB")
+
+
+def test_unreadable_file_says_so(capsys, tmp_path, monkeypatch):  # defect 28
+    path = tmp_path / "perm.csv"
+    path.write_text(good_text(10))
+    real_open = builtins.open
+
+    def denied(file, *args, **kwargs):
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", denied)
+    err = refused(capsys, tmp_path, [str(path)], "cannot be read (Permission denied)")
+    assert "cannot write" not in err
+
+
+@pytest.mark.parametrize(("sep", "name"), [("\t", "tabs"), ("|", "'|'"), (" ", "spaces")])
+def test_other_delimiters(capsys, tmp_path, sep, name):  # defect 31
+    path = tmp_path / "d.csv"
+    path.write_text(good_text(10).replace(",", sep))
+    refused(capsys, tmp_path, [str(path)], f"fields separated by {name}, not commas")
+
+
+def test_cells_shown_as_written(capsys, tmp_path):  # defect 32
+    path = tmp_path / "b.csv"
+    path.write_text("time,x,y,z\n" + "".join(f"{START + i / 25},true,false,1\n" for i in range(50)))
+    refused(capsys, tmp_path, [str(path)], "not a number in column 'x': 'true'")
+    path.write_text("time,x,y,z\n" + "".join(f"{START + i / 25},nan,nan,nan\n" for i in range(50)))
+    refused(capsys, tmp_path, [str(path)], "no values in column 'x': every cell is empty or NaN")
+
+
+def test_parquet_numbers_stored_as_text_are_read(tmp_path):  # defect 32
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = START + np.arange(500) / 25
+    table = pa.table({"time": t, "x": ["0.0504"] * 500, "y": ["0.1"] * 500, "z": ["0.99"] * 500})
+    pq.write_table(table, tmp_path / "s.parquet")
+    rec = read_recording(str(tmp_path / "s.parquet"))
+    assert rec.xyz_g[0, 0] == pytest.approx(0.0504)
+
+
+def test_unreadable_time_counted_once(tmp_path):  # defect 25
+    lines = good_text(20).splitlines()
+    lines[10] = "2025-13-45T99:99:99.000,0,0,1"
+    lines[20] = lines[20].split(",")[0] + ",nan,0,1"
+    (tmp_path / "j.csv").write_text("\n".join(lines) + "\n")
+    warnings = read_recording(str(tmp_path / "j.csv")).warnings
+    assert any("1 rows whose time is unreadable dropped (first at line 11" in w for w in warnings)
+    assert "1 rows with missing, NaN or infinite values dropped (first at line 21)" in warnings
+
+
+def test_time_of_day_only_is_time_from_the_start(tmp_path):  # defect 22
+    seconds = 23 * 3600 + 59 * 60 + np.arange(0, 120, 0.04)  # across midnight
+    text = "time,x,y,z\n" + "".join(
+        f"{int(s // 3600) % 24:02d}:{int(s // 60) % 60:02d}:{s % 60:06.3f},0,0,1\n" for s in seconds
+    )
+    (tmp_path / "h.csv").write_text(text)
+    rec = read_recording(str(tmp_path / "h.csv"))
+    assert rec.clock == "relative" and rec.time_s[0] == 0.0
+    assert np.all(np.diff(rec.time_s) > 0) and rec.time_s[-1] == pytest.approx(119.96)
+    assert any("without a date" in w for w in rec.warnings)
+
+
+def test_autumn_change_inside_the_repeated_hour(tmp_path):  # defect 23
+    from sleepmove.sensor.recording import Recording
+    from sleepmove.sensor.zones import apply_zone
+
+    base = 1761447300.0  # 2025-10-26T02:55 as if UTC
+    local = np.r_[base + np.arange(0, 300, 0.04), base + 300 - 3600 + np.arange(0, 420, 0.04)]
+    rec = Recording("x", local, np.zeros((len(local), 3), np.float32), "naive", "g")
+    out = apply_zone(rec, None, "Europe/Berlin")
+    assert np.all(np.diff(out.time_s) > 0) and np.max(np.diff(out.time_s)) < 0.05
+    assert any("daylight-saving" in w for w in out.warnings)
+
+
+def test_rate_not_lowered_by_lost_rows():  # defect 24
+    rng = np.random.default_rng(0)
+    t = START + np.arange(0, 3600, 1 / 25)
+    assert estimate_rate(t[rng.random(len(t)) > 0.05], 1.0) == 25.0
+    assert estimate_rate(np.delete(t, np.arange(0, len(t), 50)), 1.0) == 25.0
+
+
+def test_whole_second_stamps_start_at_the_first_stamp():  # defect 26
+    t = np.repeat(START + np.arange(60.0), 25)
+    grid = regularize(t, np.zeros((len(t), 3), np.float32))
+    assert grid.rate_hz == 25.0 and grid.start_s == START
+    assert grid.end_s == pytest.approx(START + 59.96)
+
+
+@pytest.mark.parametrize("kind", ["shuffled", "zones"])
+def test_stamps_out_of_order(capsys, tmp_path, kind):  # defect 33
+    lines = good_text(660).splitlines()
+    body = lines[1:]
+    if kind == "shuffled":
+        np.random.default_rng(2).shuffle(body)
+    else:
+        body = [
+            (row.replace(row.split(",")[0], str(float(row.split(",")[0]) + 7200)) if i % 2 else row)
+            for i, row in enumerate(body)
+        ]
+    (tmp_path / "u.csv").write_text("\n".join([lines[0], *body]) + "\n")
+    refused(capsys, tmp_path, [str(tmp_path / "u.csv")], "the rows are not in time order")
+
+
+def test_gt3x_zone_warnings(tmp_path):  # defect 35
+    from sleepmove.sensor.formats import gt3x
+
+    records = b""
+    for second in range(3):
+        payload = (np.full((30, 3), [0, 0, 256], "<i2")).tobytes()
+        head = bytes([0x1E, 0x1A]) + (1_600_000_000 + second).to_bytes(4, "little")
+        body = head + len(payload).to_bytes(2, "little") + payload
+        checksum = 0
+        for byte in body:
+            checksum ^= byte
+        records += body + bytes([~checksum & 0xFF])
+    path = _gt3x(tmp_path / "z.gt3x", "TimeZone: banana\nAcceleration Scale: 256\n", records)
+    rec, offset = gt3x.read(path, "auto")
+    assert offset is None
+    assert any("TimeZone 'banana' is unreadable" in w for w in rec.warnings)
+    path = _gt3x(tmp_path / "y.gt3x", "TimeZone: -04:00:00\nAcceleration Scale: 256\n", records)
+    rec, offset = gt3x.read(path, "auto")
+    assert offset == -14400 and not any("time zone unknown" in w for w in rec.warnings)
