@@ -133,7 +133,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
 
         write_cohort_tables(args.out, [row["id"] for row in rows if row["status"] == "ok"])
     also = f", {skipped} skipped (see nights.csv)" if skipped else ""
-    print(f"{len(rows) - failed - skipped} ok, {failed} failed{also}; {args.out}/{name}")
+    where = _printable(os.path.join(args.out, name))  # stdout may refuse a non-UTF-8 name
+    print(f"{len(rows) - failed - skipped} ok, {failed} failed{also}; {where}")
     return 1 if failed else 0
 
 

@@ -69,18 +69,19 @@ def read_night_table(path: str, types: dict[str, pa.DataType]) -> pa.Table:
         header = handle.readline().rstrip("\n").split(",")
     if header != list(types):
         raise ValueError(f"{path}: columns {header}, expected {list(types)}")
-    return pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(use_threads=False),  # a few kB: threads cost more
-        convert_options=pacsv.ConvertOptions(
-            column_types=types,
-            true_values=["true"],
-            false_values=["false"],
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-        ),
-    )
+    with open(path, "rb") as handle:  # Arrow cannot open a path that is not UTF-8 itself
+        return pacsv.read_csv(
+            handle,
+            read_options=pacsv.ReadOptions(use_threads=False),  # a few kB: threads cost more
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                true_values=["true"],
+                false_values=["false"],
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
 
 
 def _repeated(text: str, count: int) -> pa.Array:
@@ -108,7 +109,8 @@ def _write_one(out_dir: str, name: str, types: dict[str, pa.DataType], nights: l
     os.close(handle)
     rows = 0
     try:
-        with pq.ParquetWriter(temporary, schema) as writer:
+        # through a file object: Arrow cannot open a path that is not UTF-8 (an --out so named)
+        with open(temporary, "wb") as sink, pq.ParquetWriter(sink, schema) as writer:
             pending: list[pa.Table] = []
             pending_rows = 0
             for night in nights:  # a loop over nights

@@ -154,6 +154,17 @@ def test_a_file_name_that_is_not_utf8_leaves_the_tables_written(still, tmp_path,
     assert (tmp_path / "o" / "epochs.parquet").exists()
 
 
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS file names are always UTF-8")
+def test_an_out_folder_named_in_another_encoding_gets_its_tables(night, tmp_path, capsys):
+    out = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"o\xe9"))
+    assert batch(night, "--out", out) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    with open(os.path.join(out, "events.parquet"), "rb") as handle:  # Arrow's path: UTF-8
+        events = pd.read_parquet(handle)
+    per_night = pd.read_csv(os.path.join(out, "night", "events.csv"))
+    assert len(events) == len(per_night) > 0
+
+
 # 10. report on a single night: the SD of one value crashed the page
 
 
