@@ -65,27 +65,33 @@ def _rate_of_steps(steps: np.ndarray, outside: np.ndarray, uncounted: int = 0) -
     """The rate over `steps` but those at `outside` (gaps, backward steps) and `uncounted`
     zero steps (rows received twice).
 
-    Rows (or packets of rows sharing a stamp) lost under the gap length make steps of a
-    whole number of typical steps: those rows are counted as the steps say, so that lost
-    rows do not read as a slower rate."""
+    Rows lost under the gap length lower the rows per second covered, not the sensor's rate:
+    where the typical step (per row, or per packet of rows sharing a stamp) names a common
+    rate and the rows covered fall short of it by a loss's worth (up to a fifth), that rate
+    is the sensor's. The typical step alone is not trusted: arrival jitter moves it."""
     count = len(steps) - len(outside) - uncounted
     covered = float(steps.sum() - steps[outside].sum())
     if covered <= 0 or count <= 0:
         return 0.0
+    rate = count / covered
+    nearest = _common_rate_near(rate)
+    if nearest is not None:
+        return nearest
     sample = steps[:: max(1, len(steps) // 100_000)]  # the typical step, not every step
     sample = sample[sample > 0]
     if len(sample):
-        typical = float(np.median(sample))
-        long = np.flatnonzero(steps > 1.5 * typical)
-        long = long[~np.isin(long, outside)] if len(outside) else long
-        if len(long):
-            positive = len(steps) - len(outside) - int(np.count_nonzero(steps == 0))
-            rows_per_step = count / max(positive, 1)  # rows per stamp (one, or a packet's)
-            lost = float(np.sum(np.round(steps[long] / typical) - 1.0))
-            count += lost * rows_per_step
-    rate = count / covered
-    nearest = COMMON_RATES_HZ[np.argmin(np.abs(COMMON_RATES_HZ - rate))]
-    return float(nearest) if abs(nearest - rate) <= 0.02 * rate else rate
+        stamps = len(steps) - len(outside) - int(np.count_nonzero(steps == 0))
+        rows_per_stamp = count / max(stamps, 1)  # one, or a packet's rows
+        typical = _common_rate_near(rows_per_stamp / float(np.median(sample)))
+        if typical is not None and 0.8 * typical <= rate <= typical:
+            return typical
+    return rate
+
+
+def _common_rate_near(rate: float) -> float | None:
+    """The common sensor rate within 2 % of `rate`, if there is one."""
+    nearest = float(COMMON_RATES_HZ[np.argmin(np.abs(COMMON_RATES_HZ - rate))])
+    return nearest if abs(nearest - rate) <= 0.02 * rate else None
 
 
 def regularize(

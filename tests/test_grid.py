@@ -213,3 +213,20 @@ def test_a_file_of_packets_doubled_row_by_row_keeps_its_rate():
     assert doubled.rate_hz == clean.rate_hz == 100.0
     assert f"{len(t)} duplicated rows dropped" in doubled.notes
     np.testing.assert_allclose(doubled.xyz, clean.xyz, atol=1e-6)
+
+
+def test_stamps_of_uneven_arrival_keep_the_rate_they_cover():
+    """Arrival jitter makes long steps that lose no row (a late stamp, then a quick one):
+    counted as lost rows, they read a 100 Hz sensor as 112 Hz (a regression once)."""
+    rng = np.random.default_rng(7)
+    t = np.arange(60_000) / 100.0 + rng.exponential(0.004, 60_000)
+    t.sort()
+    grid = regularize(t, np.tile([0.0, 0.0, 1.0], (len(t), 1)))
+    assert grid.rate_hz == 100.0
+
+
+def test_rows_lost_here_and_there_do_not_lower_the_rate():
+    rng = np.random.default_rng(8)
+    t = np.arange(30_000) / 25.0
+    t = t[rng.random(len(t)) > 0.05]  # 5 % of rows lost, one by one
+    assert regularize(t, np.tile([0.0, 0.0, 1.0], (len(t), 1))).rate_hz == 25.0
