@@ -9,8 +9,12 @@ from sleepmove.base.errors import InputError
 
 
 def find_summaries(folders: list[str]) -> dict[str, dict]:
-    """Night name -> summary, from result folders or folders holding result folders."""
-    found: dict[str, dict] = {}
+    """Night name -> summary, from result folders or folders holding result folders.
+
+    A night is named by its folder (below the folder given, for folders that hold nights);
+    two nights of one name (n1 of two batches) are named by their paths as given instead,
+    so that neither replaces the other. One folder reached twice is one night."""
+    found: dict[str, dict[str, str]] = {}  # name -> real path of its summary -> shown path
     for folder in folders:
         if not os.path.isdir(folder):
             raise InputError(
@@ -18,7 +22,8 @@ def find_summaries(folders: list[str]) -> dict[str, dict]:
             )
         single = os.path.join(folder, "summary.json")
         if os.path.exists(single):
-            found[os.path.basename(os.path.abspath(folder))] = _load(single)
+            name = os.path.basename(os.path.abspath(folder))
+            found.setdefault(name, {}).setdefault(os.path.realpath(single), single)
             continue
         paths = sorted(
             os.path.join(root, "summary.json")
@@ -32,8 +37,14 @@ def find_summaries(folders: list[str]) -> dict[str, dict]:
                 expected="folders written by sleepmove analyze",
             )
         for path in paths:
-            found[os.path.relpath(os.path.dirname(path), folder)] = _load(path)
-    return found
+            name = os.path.relpath(os.path.dirname(path), folder)
+            found.setdefault(name, {}).setdefault(os.path.realpath(path), path)
+    summaries = {}
+    for name, paths in found.items():
+        for path in paths.values():
+            shown = name if len(paths) == 1 else os.path.normpath(os.path.dirname(path))
+            summaries[shown] = _load(path)
+    return summaries
 
 
 def _load(path: str) -> dict:

@@ -319,3 +319,19 @@ def test_two_files_with_one_night_id_are_refused(still, tmp_path, capsys, names)
     assert batch(folder, "--out", tmp_path / "o") == 2
     assert "gives the night id" in one_error_line(capsys)
     assert not (tmp_path / "o").exists()
+
+
+# Two nights of one name (n1 of two batches): the second replaced the first in the trend
+
+
+def test_report_keeps_two_nights_of_one_name(night, tmp_path, capsys):
+    for batch_out in ("A", "B"):
+        assert (
+            main(["analyze", night, "--out", str(tmp_path / batch_out / "n1"), "--no-report"]) == 0
+        )
+    folders = [str(tmp_path / "A"), str(tmp_path / "B"), str(tmp_path / "A" / "n1")]
+    capsys.readouterr()
+    assert main(["report", *folders, "--out", str(tmp_path / "t")]) == 0
+    assert capsys.readouterr().out.startswith("2 nights")
+    table = pd.read_csv(tmp_path / "t" / "nights.csv")
+    assert sorted(table["night"]) == [str(tmp_path / "A" / "n1"), str(tmp_path / "B" / "n1")]
