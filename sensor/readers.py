@@ -897,7 +897,9 @@ def _without_idle_sleep_fill(
 ) -> tuple[np.ndarray, np.ndarray]:
     """ActiLife exports a device's idle sleep (no samples recorded) as the last sample
     repeated: runs of a second or more of identical rows become gaps, as in the .gt3x,
-    rather than stillness. The run's first row, the last one recorded, stays."""
+    rather than stillness. The run's first row, the last one recorded, stays, unless it
+    follows a fill itself or is all zeros: then it is fill of another value (ActiLife
+    switches from the last sample to zeros), which the .gt3x does not hold either."""
     same = xyz[1:, 0] == xyz[:-1, 0]
     same &= xyz[1:, 1] == xyz[:-1, 1]
     same &= xyz[1:, 2] == xyz[:-1, 2]
@@ -908,7 +910,9 @@ def _without_idle_sleep_fill(
         return time_s, xyz
     keep = np.ones(len(time_s), dtype=bool)
     for first, last in zip(starts[long_runs], stops[long_runs]):  # a loop over fills
-        keep[first + 1 : last + 1] = False
+        # All zeros is no reading (gravity never leaves): fill from its first row on.
+        after_fill = (first > 0 and not keep[first - 1]) or not xyz[first].any()
+        keep[first + (0 if after_fill else 1) : last + 1] = False
     dropped = int((~keep).sum())
     warnings.append(
         f"{dropped / rate_hz:.0f} s of idle-sleep fill (one sample repeated, as ActiLife "

@@ -455,3 +455,23 @@ def test_real_gt3x_analyzes_with_clock_times_at_its_offset(real_data, tmp_path):
     recording = json.loads((out / "summary.json").read_text())["recording"]
     assert recording["start"] == "2019-09-17T18:40:00.000-04:00"
     assert recording["data_loss_h"] > 0.4  # idle sleep: gaps, not stillness
+
+
+def test_actilife_export_fill_of_the_last_sample_then_zeros_is_one_gap():
+    """ActiLife writes a device's idle sleep as its last sample repeated, then as zeros: both
+    runs are fill, and a zero row is no reading, so the gap is the .gt3x's, with no row of
+    zeros left in it (one was, splitting the gap and changing a real night's events)."""
+    from sleepmove.sensor.readers import _without_idle_sleep_fill
+
+    rate = 10.0
+    real = np.column_stack([np.linspace(0, 0.1, 20), np.zeros(20), np.ones(20)])
+    last = np.tile(real[-1], (15, 1))  # the last sample repeated for 1.5 s
+    zeros = np.zeros((30, 3))  # then zeros for 3 s
+    after = real + [0, 0.5, 0]
+    xyz = np.vstack([real, last, zeros, after, np.zeros((25, 3))])
+    time_s = np.arange(len(xyz)) / rate
+    warnings: list[str] = []
+    kept_t, kept = _without_idle_sleep_fill(time_s, xyz, rate, warnings)
+    assert np.array_equal(kept, np.vstack([real, after]))
+    assert kept_t[19] == pytest.approx(1.9) and kept_t[20] == pytest.approx(6.5)
+    assert "idle-sleep fill" in warnings[0]
