@@ -27,6 +27,13 @@ from sleepmove.sensor.recorder import DiskFull
 
 # What a recording leaves in its folder: a folder holding any of them is never written into.
 RECORDING_FILES = ("night.csv", "left.csv", "right.csv", "recording.json", "truth.json")
+LONGEST_S = 48 * 3600.0  # a night and a day: longer is a typo (1e9h), not a recording
+RATES_HZ = (10, 1000)  # the analysis needs 10 Hz; no supported sensor streams above 1000
+# An emulated night plays this many times faster at most: beyond, the emulators fall behind
+# and their backlog grows without bound (1e9 grew 37 MB/s). 1 is real time; slower is not
+# a night.
+SPEEDS = (1.0, 1000.0)
+NIGHT_PAST_END_H = 0.1  # the emulated night runs on past --duration: the end is recorded whole
 
 
 def check_destination(out: str) -> None:
@@ -45,15 +52,58 @@ def check_destination(out: str) -> None:
 
 
 def parse_duration(text: str) -> float:
-    """'9h', '30m', '45s' or seconds."""
+    """'9h', '30m', '45s' or seconds: above 0 and at most LONGEST_S."""
     units = {"h": 3600, "m": 60, "s": 1}
+    expected = f"e.g. 9h, 30m, 600: above 0 s and at most {LONGEST_S / 3600:g}h"
     try:
         if text[-1] in units:
-            return float(text[:-1]) * units[text[-1]]
-        return float(text)
+            seconds = float(text[:-1]) * units[text[-1]]
+        else:
+            seconds = float(text)
     except (ValueError, IndexError):
-        problem = f"cannot read {text!r}"
-    raise InputError("--duration", problem, expected="e.g. 9h, 30m, 600")
+        raise InputError("--duration", f"cannot read {text!r}", expected=expected) from None
+    if not 0 < seconds <= LONGEST_S:  # nan too
+        raise InputError("--duration", repr(text), expected=expected)
+    return seconds
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse, in one line and before anything is made, what cannot be recorded: a session
+    found wrong only once the folder holds its files leaves them there (--duration 0m)."""
+    duration = parse_duration(args.duration)
+    low, high = RATES_HZ
+    if not low <= args.rate <= high:
+        raise InputError("--rate", str(args.rate), expected=f"samples per second, {low} to {high}")
+    if not args.emulate:
+        return
+    if args.device or args.device_right:
+        given = "--device" if args.device else "--device-right"
+        raise InputError(
+            given,
+            "is for real sensors, and --emulate records emulated ones",
+            expected="one of them; two emulated legs are --emulate MODEL,MODEL",
+        )
+    slowest, fastest = SPEEDS
+    if not slowest <= args.speed <= fastest:  # nan too
+        raise InputError(
+            "--speed", f"{args.speed:g}", expected=f"times real time, {slowest:g} to {fastest:g}"
+        )
+    from sleepmove.sensor.simulate import shortest_hours
+    from sleepmove.sensor.simulate_night import SCENARIOS
+
+    if args.scenario not in SCENARIOS:
+        raise InputError(
+            "--scenario", repr(args.scenario), expected="one of " + ", ".join(SCENARIOS)
+        )
+    least = shortest_hours("hinge", args.scenario)
+    if duration / 3600 + NIGHT_PAST_END_H < least:
+        raise InputError(
+            "--duration",
+            repr(args.duration),
+            expected=f"at least {(least - NIGHT_PAST_END_H) * 60:.0f}m for a {args.scenario} night",
+        )
+    if args.seed < 0:
+        raise InputError("--seed", str(args.seed), expected="a whole number 0 or above")
 
 
 async def record(
@@ -74,7 +124,7 @@ async def record(
         families = [described for _, described in models]
         rate = families[0].rate_for(args.rate)
         sources, plan = simulated_night(
-            args.scenario, duration / 3600 + 0.1, rate, sides, args.seed
+            args.scenario, duration / 3600 + NIGHT_PAST_END_H, rate, sides, args.seed
         )
         radio, emulators = await emulate(models, sources, rate, args.speed)
         wanted = [e.address for e in emulators]
@@ -127,6 +177,7 @@ def run_record_command(args: argparse.Namespace) -> int:
     from sleepmove.checks import check_destination as check_writable
     from sleepmove.checks import require_extra
 
+    check_arguments(args)
     if args.emulate:  # before the folder is made: a missing extra leaves nothing behind
         require_extra("bumble", "emulator", "--emulate")
     check_destination(args.out)  # before the adapter is tried: a refusal costs nothing
