@@ -8,6 +8,7 @@ through `LABELS`, one documented table.
 from __future__ import annotations
 
 import json
+import math
 import re
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
@@ -106,12 +107,30 @@ def read_reference(path: str, start_s: float | None = None) -> Reference:
         raise InputError(path, "file not found") from None
 
 
+TRUTH_EXPECTED = "a simulator's truth.json (events, start_unix, sleep, sensors, data_gaps_s)"
+
+
 def _read_truth(path: str) -> Reference:
-    with open(path, encoding="utf-8") as handle:
-        truth = json.load(handle)
-    if "events" not in truth or "start_unix" not in truth:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            truth = json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(path, f"not JSON ({error})", expected=TRUTH_EXPECTED) from None
+    if not isinstance(truth, dict) or "events" not in truth or "start_unix" not in truth:
         raise InputError(path, "not a simulator truth.json", expected="events and start_unix")
-    start = truth["start_unix"]
+    try:
+        return _truth_reference(path, truth)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        # A hand-edited or cut file: name what is missing instead of a traceback.
+        raise InputError(
+            path,
+            f"not a simulator truth.json ({type(error).__name__}: {error})",
+            expected=TRUTH_EXPECTED,
+        ) from None
+
+
+def _truth_reference(path: str, truth: dict) -> Reference:
+    start = float(truth["start_unix"])
     rows = [
         {
             "onset_abs_s": start + e["onset_s"],
@@ -168,13 +187,22 @@ def _read_xml(path: str, start_s: float | None) -> Reference:
     scored = root.iter("ScoredEvent")
     items = []
     origin = start_s
-    for event in scored:
+    for number, event in enumerate(scored, start=1):
         concept = (event.findtext("EventConcept") or event.findtext("Name") or "").strip()
-        onset = float(event.findtext("Start") or 0.0)
-        duration = float(event.findtext("Duration") or 0.0)
+        where = f"ScoredEvent {number}" + (f" ({concept})" if concept else "")
+        onset = _seconds(path, event.findtext("Start"), "Start", where)
+        duration = _seconds(path, event.findtext("Duration"), "Duration", where)
         if concept.lower().startswith("recording start time"):
             clock = (event.findtext("ClockTime") or "").strip()
-            origin = _xml_clock(clock, start_s) if clock else origin
+            try:
+                origin = _xml_clock(clock, start_s) if clock else origin
+            except ValueError:  # month 13, hour 25
+                raise InputError(
+                    path,
+                    f"ClockTime {clock!r} is not a clock time",
+                    where=where,
+                    expected="dd.mm.yy hh.mm.ss, or hh.mm.ss",
+                ) from None
             continue
         items.append((onset, duration, concept.split("|")[0]))
     if origin is None:
@@ -187,6 +215,23 @@ def _read_xml(path: str, start_s: float | None) -> Reference:
     rows = [_event(origin + onset, duration, label) for onset, duration, label in items]
     stages = _stages([(origin + o, d, label) for o, d, label in items])
     return Reference(path, _frame([r for r in rows if r]), stages)
+
+
+def _seconds(path: str, text: str | None, name: str, where: str) -> float:
+    """A Start or Duration: seconds, 0 or more (absent: 0). Unreadable ones are refused:
+    left out, the event would go missing from the reference unsaid."""
+    try:
+        value = float(text or 0.0)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise InputError(
+            path,
+            f"{name} {(text or '').strip()!r} is not a time",
+            where=where,
+            expected="seconds, 0 or more",
+        )
+    return value
 
 
 def _xml_clock(text: str, start_s: float | None) -> float | None:
@@ -205,6 +250,20 @@ def _xml_clock(text: str, start_s: float | None) -> float | None:
             moment += timedelta(days=1)
         return moment.timestamp()
     return start_s
+
+
+def _time_of_day(text: str, start_s: float) -> float:
+    """HH:MM[:SS[.fff]] as the first such time from 12 h before the recording's start (a
+    night's times after midnight fall on the next day)."""
+    hour, minute, *rest = text.strip().split(":")
+    seconds = float(rest[0]) if rest else 0.0
+    base = datetime.fromtimestamp(start_s, tz=timezone.utc).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    moment = base.timestamp() + int(hour) * 3600 + int(minute) * 60 + seconds
+    while moment < start_s - 12 * 3600:
+        moment += 86400.0
+    return moment
 
 
 def _stages(items: list[tuple[float, float, str]]) -> list[tuple[float, float]] | None:
@@ -248,10 +307,11 @@ def _read_csv(path: str, start_s: float | None) -> Reference:
     duration = next((names[n] for n in ("duration", "duration_s", "dur") if n in names), None)
     side = next((names[n] for n in ("side", "leg", "channel", "location") if n in names), None)
     onsets = _csv_onsets(path, table[onset], start_s)
+    durations = _csv_durations(path, table[duration]) if duration else None
     rows = [
         _event(
             o,
-            float(table[duration].iloc[i]) if duration else 0.0,
+            durations[i] if durations is not None else 0.0,
             str(table[label].iloc[i]),
             str(table[side].iloc[i]) if side else "",
         )
@@ -259,11 +319,31 @@ def _read_csv(path: str, start_s: float | None) -> Reference:
     ]
     stages = _stages(
         [
-            (o, float(table[duration].iloc[i]) if duration else 30.0, str(table[label].iloc[i]))
+            (o, durations[i] if durations is not None else 30.0, str(table[label].iloc[i]))
             for i, o in enumerate(onsets)
         ]
     )
     return Reference(path, _frame([r for r in rows if r]), stages)
+
+
+def _csv_durations(path: str, column: pd.Series) -> list[float]:
+    """Durations in seconds, 0 or more; a row with another is refused, naming its line (a
+    NaN duration used to drop the event from the reference unsaid)."""
+    numeric = pd.to_numeric(column, errors="coerce").astype(float)
+    bad = ~(numeric.abs() < math.inf) | (numeric < 0)  # NaN and inf too
+    if bad.any():
+        first = int(bad.to_numpy().argmax())
+        raise InputError(
+            path,
+            f"duration {str(column.iloc[first])!r} is not a length of time",
+            where=f"line {first + 2}",
+            expected="seconds, 0 or more",
+        )
+    return numeric.tolist()
+
+
+# A clock time without a date (23:38:10): the recording's date, as in NSRR XML.
+TIME_OF_DAY = r"\s*\d{1,2}:\d{2}(:\d{2}(\.\d*)?)?\s*"
 
 
 def _csv_onsets(path: str, column: pd.Series, start_s: float | None) -> list[float]:
@@ -271,7 +351,20 @@ def _csv_onsets(path: str, column: pd.Series, start_s: float | None) -> list[flo
     if numeric.notna().all():
         if start_s is None:
             raise InputError(path, "onsets in seconds but no recording start to count from")
+        finite = numeric.abs() < math.inf
+        if not finite.all():
+            line = int((~finite).to_numpy().argmax()) + 2
+            raise InputError(
+                path,
+                f"not a time: {column.iloc[line - 2]!r}",
+                where=f"line {line}",
+                expected="seconds from the start, or clock times",
+            )
         return list(start_s + numeric.astype(float))
+    text = column.astype(str)
+    if start_s is not None and text.str.fullmatch(TIME_OF_DAY).all():
+        # pandas would date them today, a night that is not the recording's.
+        return [_time_of_day(value, start_s) for value in text]
     parsed = pd.to_datetime(column, errors="coerce", format="mixed")
     if parsed.notna().all():
         if parsed.dt.tz is not None:

@@ -33,6 +33,26 @@ from sleepmove.detection.table import Table
 from sleepmove.sensor.annotations import Reference, read_reference
 
 KINDS = {"lm": "lm", "plm": "lm", "jerk": "jerk"}
+# A tolerance wider than the shortest interval of a PLM series (5 s) would pair a reference
+# movement with its neighbour's detection; 10 s leaves room for sloppy scoring.
+MOST_TOLERANCE_S = 10.0
+MOST_OFFSET_S = 86400.0  # a clock a day off is another night
+
+
+def check_matching_options(tolerance_s: float, jerk_tolerance_s: float, offset_s: float) -> None:
+    """Refuse tolerances and offsets that cannot mean anything (negative, nan, inf), before
+    any file is read."""
+    for option, value in (("--tolerance", tolerance_s), ("--jerk-tolerance", jerk_tolerance_s)):
+        if not 0 < value <= MOST_TOLERANCE_S:
+            raise InputError(
+                option, f"{value:g}", expected=f"seconds above 0, at most {MOST_TOLERANCE_S:g}"
+            )
+    if not abs(offset_s) <= MOST_OFFSET_S:
+        raise InputError(
+            "--offset",
+            f"{offset_s:g}",
+            expected=f"seconds from -{MOST_OFFSET_S:g} to {MOST_OFFSET_S:g}",
+        )
 
 
 def origin_of(summary: dict, path: str) -> float:
@@ -193,6 +213,8 @@ def validate_night(
         ],
         dtype=bool,
     )
+    inside = ((units["offset_s"] > 0) & (units["onset_s"] < duration)).to_numpy(bool)
+    warnings = _unmatchable(reference_path, result_dir, summary, units, inside)
     units = units[seen].reset_index(drop=True)
     if reference.sleep is not None:
         sleep_spans = [(a - origin, b - origin) for a, b in reference.sleep]
@@ -258,7 +280,38 @@ def validate_night(
         "units": units,
         "detected": detected,
         "threshold": summary["assessment"]["threshold_per_h"],
+        "warnings": warnings,
     }
+
+
+def _unmatchable(
+    reference_path: str, result_dir: str, summary: dict, units: pd.DataFrame, inside: np.ndarray
+) -> list[str]:
+    """Refuse a reference none of whose events falls in the recording (another night's, or
+    a clock or --offset that is off): its F1 of 0 would say nothing about the detector. A
+    reference with no events, or with some outside the recording, is warned of."""
+    shown = f"{reference_path} (for {result_dir})"
+    if not len(units):
+        return [f"{shown}: holds no limb movement or jerk: nothing to match"]
+    start = summary["recording"].get("start") or "its start"
+    hours = summary["recording"]["duration_h"]
+    if not inside.any():
+        first, last = units["onset_s"].min(), units["onset_s"].max()
+        raise InputError(
+            reference_path,
+            f"none of its {len(units)} event(s) falls within the recording {result_dir} "
+            f"({start}, {hours:g} h): they lie {first / 3600:+.3g} h to {last / 3600:+.3g} h "
+            "from its start",
+            expected="the reference of this night (references in the order of the result "
+            "folders), or --offset SECONDS for a clock offset",
+        )
+    outside = int((~inside).sum())
+    if outside:
+        return [
+            f"{shown}: {outside} of its {len(units)} events fall outside the recording "
+            f"({start}, {hours:g} h) and are left out"
+        ]
+    return []
 
 
 def pooled(nights: list[dict]) -> dict:
