@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sleepmove.detection.night import NightScore
+from sleepmove.detection.night import MIN_LM_INDEX_FOR_PI, NightScore
 from sleepmove.detection.params import AnalysisParameters
 from sleepmove.reports.clock import iso_time
 
@@ -90,6 +90,23 @@ def build_summary(
     return summary
 
 
+def _unreliable_periodicity(score: NightScore, params: AnalysisParameters) -> str:
+    """Why the periodicity index means little, when it does: the true reason (too little
+    sleep to count movements per hour of it was once reported as too few movements)."""
+    if score.indices["periodicity_index_reliable"]:
+        return ""
+    lm_index = score.indices["lm_index"]
+    if lm_index is None:
+        return (
+            f"; not meaningful here: under {params.sleep.min_index_h * 60:.0f} minutes of "
+            "sleep, too little to count limb movements per hour of sleep"
+        )
+    return (
+        f"; not meaningful here: {lm_index:.1f} limb movements per hour of sleep, fewer than "
+        f"the {MIN_LM_INDEX_FOR_PI:g} it needs"
+    )
+
+
 def assessment(score: NightScore, params: AnalysisParameters) -> dict:
     threshold = params.plm_threshold
     rules = params.rules.name
@@ -121,10 +138,9 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
     statements += _in_bed_statements(score, params)
     pi = score.indices["periodicity_index"]
     if pi is not None:
-        reliable = score.indices["periodicity_index_reliable"]
         statements.append(
             f"Periodicity index {pi:.2f} (Ferri 2006; 0 = none periodic, 1 = all)"
-            + ("" if reliable else "; not meaningful here: fewer than 10 limb movements per hour")
+            + _unreliable_periodicity(score, params)
             + "."
         )
     statements += _wake_jerk_statements(score, params)

@@ -55,6 +55,24 @@ def check_destination(out_dir: str, option: str = "--out") -> None:
     os.unlink(probe)
 
 
+def check_two_sensors(inputs: dict[str, str]) -> None:
+    """Refuse one file given as both legs (--left and --right): it would be scored as two
+    legs moving in perfect step, every movement bilateral."""
+    if len(inputs) != 2:
+        return
+    left, right = inputs.values()
+    try:
+        same = os.path.samefile(left, right)
+    except OSError:  # a missing file is the reader's to name
+        same = os.path.realpath(left) == os.path.realpath(right)
+    if same:
+        raise InputError(
+            f"{left} and {right}",
+            "the same file given for both legs",
+            expected="one recording per leg: --left LEFT_FILE --right RIGHT_FILE",
+        )
+
+
 def require_extra(module: str, extra: str, needed_for: str) -> None:
     """Refuse in one line, naming the extra to install, when an optional package is missing."""
     try:

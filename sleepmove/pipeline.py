@@ -30,12 +30,12 @@ from sleepmove.reports.clock import zoned
 from sleepmove.sensor.readers import read_recording
 from sleepmove.sensor.recording import Recording
 from sleepmove.sensor.split import LONGEST_NIGHT_H
-from sleepmove.window import parse_sleep_window
+from sleepmove.settings import LEAST_MIN_DURATION_MIN
+from sleepmove.window import check_within, parse_sleep_window
 
 MIN_DURATION_S = 600.0
-# What --min-duration cannot go below: the sleep model weighs each 30 s epoch with its
-# neighbours, which a recording under a minute does not have.
-SHORTEST_ALLOWED_S = 60.0
+# What --min-duration cannot go below (settings.LEAST_MIN_DURATION_MIN says why).
+SHORTEST_ALLOWED_S = LEAST_MIN_DURATION_MIN * 60.0
 
 
 @dataclass
@@ -105,6 +105,9 @@ def analyze(
             for side, path in request.inputs.items()
         }
     stages.lap("read")
+    # Before the clocks are aligned: Unix seconds against seconds from the start would be
+    # searched for an offset of 55 years (an array of hundreds of GiB).
+    clock = zoned(_common_clock(recordings), next(iter(recordings.values())).timezone)
 
     envelopes: dict[str, Envelope] = {}  # two sensors: each leg's activity for the clocks
 
@@ -126,7 +129,6 @@ def analyze(
     stages.lap("preprocess")
     # Independent of detection: on the second core meanwhile (see detection.parallel).
     clipping_of = {side: in_background(saturation, grid.xyz) for side, grid in grids.items()}
-    clock = zoned(_common_clock(recordings), next(iter(recordings.values())).timezone)
     origin = min(grid.start_s for grid in grids.values())
     end = max(grid.end_s for grid in grids.values())
     if len(grids) == 2:
@@ -135,6 +137,8 @@ def analyze(
     window = (
         parse_sleep_window(request.sleep_window, origin, clock) if request.sleep_window else None
     )
+    if window is not None:
+        check_within(window, duration, request.sleep_window)
     events, legs = detect_movements(grids, origin, params.detection, params.rules, signals)
     stages.lap("detect")
     gaps = union_gaps(

@@ -27,6 +27,19 @@ def parse_sleep_window(text: str, origin_s: float, clock: str) -> tuple[float, f
     return start, end
 
 
+def check_within(window: tuple[float, float], duration_s: float, text: str) -> None:
+    """Refuse a sleep window wholly outside the recording (another date, a typo): it would
+    score no sleep at all and say only "no sleep was found"."""
+    start, end = window
+    if end <= 0 or start >= duration_s:
+        when = "ends before the recording starts" if end <= 0 else "starts after the recording ends"
+        raise InputError(
+            WHERE,
+            f"{text!r} {when} ({duration_s / 3600:.2f} h recorded)",
+            expected="lights out and on within the recording",
+        )
+
+
 def _one(text: str, origin_s: float, clock: str, after: float | None) -> float:
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return float(text)
