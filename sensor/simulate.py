@@ -11,11 +11,32 @@ import numpy as np
 
 from sleepmove.base.atomic import write_file
 from sleepmove.sensor.simulate_clock import ClockError
-from sleepmove.sensor.simulate_night import SCENARIOS, WRIST_SCENARIOS, NightPlan, plan_night
+from sleepmove.sensor.simulate_night import (
+    SCENARIOS,
+    SHORTEST_HOURS,
+    WRIST_SCENARIOS,
+    NightPlan,
+    plan_night,
+)
 from sleepmove.sensor.simulate_signal import SensorPhysics, draw_physics, leg_signal
 from sleepmove.sensor.simulator_families import SIMULATOR_FAMILIES
 
 NIGHT_START_UNIX = 1_741_991_400.0  # 2025-03-14 22:30 UTC; the seed moves it by days and minutes
+
+# What `sleepmove simulate` accepts. A night is at most LONGEST_NIGHT_H (analyze reads no
+# longer night); 0.1 h is the shortest every family plans (the stages family needs it; hinge
+# and kinematic plan shorter ones, but none of them can be analyzed: 10 min is the usual
+# minimum). The simulator holds a night in memory, about 0.3 KB a sample: MOST_SAMPLES
+# (30 h at 100 Hz, 3 h at 1000 Hz) keeps it near 3 GB.
+SHORTEST_NIGHT_H = 0.1
+RATES_HZ = (10.0, 1000.0)
+MOST_SAMPLES = 30 * 3600 * 100
+SEEDS = (0, 2**63 - 1)
+
+
+def shortest_hours(family: str, scenario: str) -> float:
+    """The shortest night the family's scenario can be planned for, hours."""
+    return max(SHORTEST_NIGHT_H, SHORTEST_HOURS.get(scenario, 0.0) if family == "hinge" else 0.0)
 
 
 def simulate(

@@ -28,6 +28,11 @@ SCENARIOS = {
 # `NightPlan.leg_events` (written to legs.json beside truth.json).
 WRIST_SCENARIOS = ("wrist-plmd", "wrist-healthy")
 
+# Scenarios whose events need a longer night (hours), measured: cramps keep 30 min clear of
+# sleep onset and offset on both sides; an infant's first sleep bout starts up to 20 min in
+# and needs 20 min more. Shorter nights are refused (sleepmove simulate).
+SHORTEST_HOURS = {"cramps": 1.2, "infant": 0.7}
+
 
 @dataclass
 class TruthEvent:

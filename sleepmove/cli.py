@@ -5,11 +5,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import NoReturn
 
 from sleepmove.detection.params import RULE_SETS, WASM2016  # stdlib only: --help stays fast
 from sleepmove.sensor.simulator_families import SIMULATOR_FAMILIES
 
 RULES = tuple(RULE_SETS)  # the rule-set names, defined once (detection/params.py)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with the project's one-line refusals: what is wrong and where to look, no
+    usage block (8-10 lines that bury the one that matters); exit status 2 as before."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
 
 
 def add_analysis_options(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +96,7 @@ def record_protocols() -> tuple[str, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="sleepmove",
         description="Find sleep movements (brief jerks, limb movements, PLM series) in "
         "wearable accelerometer recordings.",
@@ -257,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--gzip", action="store_true", help="write .csv.gz")
     parser.commands = {"analyze": analyze, "batch": batch}  # those that take --config
+    # Each command's own parser: its refusals name the command (`sleepmove validate: ...`)
+    parser.subcommands = dict(commands.choices)
     return parser
 
 
@@ -266,13 +277,14 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     parser = build_parser()
     args = parser.parse_args(argv)
+    command = parser.subcommands[args.command]
     from sleepmove.base.errors import InputError
 
     try:
         if getattr(args, "config", None):
             args = _with_settings(parser, argv, args)
         if args.command == "analyze":
-            return _analyze(parser, args)
+            return _analyze(command, args)
         if args.command == "report":
             return _report(args)
         if args.command == "batch":
@@ -281,15 +293,15 @@ def main(argv: list[str] | None = None) -> int:
             return _scan(args)
         if args.command == "record":
             if not (args.emulate or args.device):
-                parser.error("give --device NAME_OR_ADDRESS, or --emulate polar-verity")
+                command.error("give --device NAME_OR_ADDRESS, or --emulate polar-verity")
             from sleepmove.record import run_record_command
 
             return run_record_command(args)
         if args.command == "validate":
-            return _validate(parser, args)
-        return _simulate(parser, args)
+            return _validate(command, args)
+        return _simulate(command, args)
     except InputError as error:
-        print(f"sleepmove: error: {error}", file=sys.stderr)
+        print(f"sleepmove: error: {_from_settings(error, args)}", file=sys.stderr)
         return 2
     except OSError as error:  # the destination failed mid-way (a full disk): still one line
         where = f" {error.filename}" if error.filename else ""
@@ -323,7 +335,35 @@ def _with_settings(
     command.set_defaults(**defaults)
     args = parser.parse_args(argv)
     args.parameter_changes = settings.changes
+    # The options the file gave and the command line did not change: a refusal of one of
+    # them must name the file, not an option the user never typed (_from_settings).
+    args.from_settings = {
+        name: value
+        for name, value in settings.options.items()
+        if getattr(args, OPTIONS[name], None) == defaults[OPTIONS[name]]
+    }
     return args
+
+
+# The settings file's options whose values are checked only once the recording is read, by
+# the option name their refusal gives.
+CHECKED_LATER = {"--sleep-window": "sleep_window", "--timezone": "timezone"}
+
+
+def _from_settings(error: Exception, args: argparse.Namespace) -> object:
+    """The refusal, naming the --config file's line when the refused value came from it."""
+    name = CHECKED_LATER.get(getattr(error, "path", ""))
+    given = getattr(args, "from_settings", {})
+    if name is None or name not in given:
+        return error
+    from sleepmove.base.errors import InputError
+
+    return InputError(
+        args.config,
+        f"[options] {name} = {given[name]!r}: {error.problem}",
+        where=error.where,
+        expected=error.expected,
+    )
 
 
 def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -337,13 +377,14 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         inputs = {"left": args.left} if args.left else {"right": args.right}
     else:
         parser.error("give a recording: FILE, or --left and --right")
-    from sleepmove.checks import check_destination, replacing_outputs
+    from sleepmove.checks import check_destination, check_two_sensors, replacing_outputs
 
+    check_two_sensors(inputs)
     check_destination(args.out)  # before the read: a bad --out must not cost the analysis
     shorter = min_duration_option(args)
     from sleepmove.prefetch import finish_reading, start_reading
 
-    if args.timezone:
+    if args.timezone is not None:  # "" too: it names no zone
         from sleepmove.sensor.zones import check_zone
 
         check_zone(args.timezone)
@@ -381,11 +422,20 @@ def min_duration_option(args: argparse.Namespace) -> dict[str, float]:
     (a settings file always names it: a batch's resume key then stays that of a plain run)."""
     if args.min_duration is None:
         return {}
-    if not args.min_duration >= 0:
+    from sleepmove.pipeline import MIN_DURATION_S
+    from sleepmove.settings import LEAST_MIN_DURATION_MIN as least
+    from sleepmove.settings import MAX_MIN_DURATION_MIN
+
+    if not least <= args.min_duration <= MAX_MIN_DURATION_MIN:  # nan and inf too
         from sleepmove.base.errors import InputError
 
-        raise InputError("--min-duration", f"{args.min_duration:g}", expected="minutes >= 0")
-    from sleepmove.pipeline import MIN_DURATION_S
+        raise InputError(
+            "--min-duration",
+            f"{args.min_duration:g}",
+            expected=f"minutes from {least:g} to {MAX_MIN_DURATION_MIN:g}: sleep is scored on "
+            "30 s epochs weighed with their neighbours, so no option analyzes less than "
+            f"{least:g}, and no night is longer than a day",
+        )
 
     seconds = args.min_duration * 60.0
     return {} if seconds == MIN_DURATION_S else {"min_duration_s": seconds}
@@ -460,6 +510,9 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             f"{len(args.results)} result folders but {len(args.reference)} references: "
             "give one reference per night, in the same order"
         )
+    from sleepmove.validate import check_matching_options
+
+    check_matching_options(args.tolerance, args.jerk_tolerance, args.offset)
     import json
 
     from sleepmove.checks import check_destination, require_extra
@@ -495,6 +548,8 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     }
     files |= validation_files(nights, summary["pooled"], parameters)
     write_files(args.out, files)
+    for warning in (w for night in nights for w in night["warnings"]):
+        print(f"sleepmove: warning: {warning}", file=sys.stderr)
     lm = summary["pooled"]["lm"]
     print(f"{len(nights)} night(s): LM F1 {lm['f1']:.3f}; results in {args.out}/")
     return 0
@@ -523,8 +578,16 @@ def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             f"choose from {', '.join(scenarios)}"
         )
     sides = [s for s in args.sides.split(",") if s]
-    if any(s not in ("left", "right") for s in sides) or len(set(sides)) != len(sides):
-        parser.error("--sides takes left, right or left,right")
+    if (
+        any(s not in ("left", "right") for s in sides)
+        or len(set(sides)) != len(sides)
+        or (args.sides and not sides)  # "," names no side
+    ):
+        parser.error(f"--sides {args.sides!r}: expected left, right or left,right")
+    _check_simulation(args)
+    from sleepmove.checks import check_destination
+
+    check_destination(args.out)  # an existing file as --out: refused before anything is made
     truth = simulate_family(
         args.family,
         args.out,
@@ -537,6 +600,36 @@ def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     print(f"wrote {', '.join(truth['files'].values())} and truth.json to {args.out}/")
     return 0
+
+
+def _check_simulation(args: argparse.Namespace) -> None:
+    """Refuse, in one line and before anything is written, a night the simulator cannot
+    plan or that would not fit in memory (sensor.simulate says why each bound)."""
+    from sleepmove.base.errors import InputError
+    from sleepmove.sensor.simulate import MOST_SAMPLES, RATES_HZ, shortest_hours
+    from sleepmove.sensor.split import LONGEST_NIGHT_H
+
+    least = shortest_hours(args.family, args.scenario)
+    if not least <= args.hours <= LONGEST_NIGHT_H:  # nan, inf too
+        raise InputError(
+            "--hours",
+            f"{args.hours:g}",
+            expected=f"hours from {least:g} to {LONGEST_NIGHT_H:g} for a {args.family} "
+            f"{args.scenario} night",
+        )
+    low, high = RATES_HZ
+    if not low <= args.rate <= high:
+        raise InputError("--rate", f"{args.rate:g}", expected=f"Hz from {low:g} to {high:g}")
+    samples = args.hours * 3600 * args.rate
+    if samples > MOST_SAMPLES:
+        raise InputError(
+            f"--hours {args.hours:g} --rate {args.rate:g}",
+            f"{samples / 1e6:.1f} million samples per sensor",
+            expected=f"at most {MOST_SAMPLES / 1e6:.1f} million (30 h at 100 Hz, 3 h at 1000 "
+            "Hz): the simulator holds the night in memory",
+        )
+    if args.seed < 0:
+        raise InputError("--seed", str(args.seed), expected="a whole number 0 or above")
 
 
 def _version() -> str:

@@ -46,6 +46,9 @@ OPTIONS = {
 }
 OPTION_TYPES = {"clock_alignment": bool, "min_duration_min": float}
 MAX_MIN_DURATION_MIN = 1440.0  # a day: no night is longer
+# The least min_duration_min: the sleep model weighs each 30 s epoch with its neighbours,
+# which a recording under a minute does not have (pipeline.SHORTEST_ALLOWED_S).
+LEAST_MIN_DURATION_MIN = 1.0
 
 
 @dataclass
@@ -147,11 +150,13 @@ def read_settings(path: str) -> Settings:
             raise InputError(
                 path, f"[options] {name} = {value!r}", expected=f"a {wanted.__name__} value"
             )
-        if name == "min_duration_min" and not 0 <= value <= MAX_MIN_DURATION_MIN:
+        if name == "min_duration_min" and not (
+            LEAST_MIN_DURATION_MIN <= value <= MAX_MIN_DURATION_MIN
+        ):
             raise InputError(
                 path,
                 f"[options] {name} = {value!r}",
-                expected=f"minutes from 0 to {MAX_MIN_DURATION_MIN:g}",
+                expected=f"minutes from {LEAST_MIN_DURATION_MIN:g} to {MAX_MIN_DURATION_MIN:g}",
             )
     groups = {name: dict(data.get(name, {})) for name in GROUPS if name in data}
     named = groups.get("rules", {}).pop("name", None)

@@ -85,7 +85,8 @@ def test_options_on_the_command_line_win_and_keep_the_files_changes(plm_night, t
         ("[rules]\nname = 'rls1999'\n", "one of wasm2016, aasm2012"),
         ("[options]\nplacement = 'forehead'\n", "one of ankle, wrist"),
         ("[options]\nclock_alignment = 'yes'\n", "a bool value"),
-        ("[options]\nmin_duration_min = -5\n", "minutes from 0 to 1440"),
+        ("[options]\nmin_duration_min = -5\n", "minutes from 1 to 1440"),
+        ("[options]\nmin_duration_min = 0.5\n", "minutes from 1 to 1440"),
         ("detection = 3\n", "detection = 3 is not a section"),
         ("[detection]\nonset_factor = nan\n", "onset_factor = nan; expected a number above 0"),
         ("[detection]\nonset_factor = inf\n", "onset_factor = inf"),
@@ -147,8 +148,8 @@ def test_a_default_settings_file_keeps_a_batchs_finished_nights(plm_night, tmp_p
     night, out = str(plm_night[0] / "night.csv"), tmp_path / "batch"
     plain = ["batch", night, "--out", str(out), "--no-report", "--workers", "1"]
     assert main(plain) == 0
-    assert analyze(night, tmp_path / "one", "--min-duration", "0.71") == 0
-    assert "min_duration_min = 0.71\n" in (tmp_path / "one" / "settings.toml").read_text()
+    assert analyze(night, tmp_path / "one", "--min-duration", "1.71") == 0
+    assert "min_duration_min = 1.71\n" in (tmp_path / "one" / "settings.toml").read_text()
     assert analyze(night, tmp_path / "defaults") == 0
     capsys.readouterr()
     config = str(tmp_path / "defaults" / "settings.toml")
