@@ -49,7 +49,7 @@ def test_under_a_minute_no_option_helps(tmp_path, capsys):
     assert main(["analyze", path, "--out", str(tmp_path / "o"), "--min-duration", "0"]) == 2
     assert "no option analyzes less" in capsys.readouterr().err
     assert main(["analyze", path, "--out", str(tmp_path / "o"), "--min-duration", "-1"]) == 2
-    assert "--min-duration: -1; expected minutes >= 0" in capsys.readouterr().err
+    assert "--min-duration: -1; expected minutes from 1 to 1440" in capsys.readouterr().err
 
 
 def test_batch_passes_min_duration_on(tmp_path):
