@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sleepmove.detection.filters import moving_mean_in_spans, ranges_index, span_means, true_runs
+from sleepmove.detection.filters import (
+    disjoint_span_means,
+    moving_mean_in_spans,
+    moving_mean_twice_in_spans,
+    ranges_index,
+    span_means,
+    true_runs,
+)
 from sleepmove.detection.parallel import in_background
 from sleepmove.detection.params import DetectionParameters
 from sleepmove.detection.preprocess import LegSignals
@@ -150,6 +157,8 @@ def describe(
         smooth_width = max(int(round(params.rotation_smoothing_s * rate)), 1)
         # The smoothing for the rotation runs on the second core meanwhile.
         smooth = in_background(moving_mean_in_spans, sig.xyz, starts, ends, smooth_width)
+        # The tilt held: the same mean twice, which leaves far less of a vibration.
+        steady = in_background(moving_mean_twice_in_spans, sig.xyz, starts, ends, smooth_width)
         # The root of the largest square: the square root is monotonic, one root per event.
         peak = np.sqrt(span_max(sig.deviation_sq, starts, ends)).astype(np.float64)
         # Brief jerks are judged on the short envelope alone: the slow signal cannot see them.
@@ -162,8 +171,11 @@ def describe(
         before, after = _rests_around(sig.xyz, starts, ends, context, guard)
         posture = _angle_deg(before, after)
         rotation, held = _rotation_profile(before, smooth.result(), ends - starts, offsets)
+        tilt, _ = _rotation_profile(before, steady.result(), ends - starts, offsets)
+        mean_tilt = _angle_deg(before, disjoint_span_means(sig.xyz, starts, ends))
+        floor = sig.floor_at(starts).astype(np.float64)
     else:
-        peak = peak_factor = posture = rotation = held = np.zeros(0)
+        peak = peak_factor = posture = rotation = held = tilt = mean_tilt = floor = np.zeros(0)
         twitch = np.zeros(0, dtype=bool)
     return Table(
         {
@@ -177,6 +189,9 @@ def describe(
             "twitch": twitch,  # judged for brief spans only
             "rotation_deg": rotation,
             "held_share": held,
+            "tilt_deg": tilt,  # the rotation through a second mean (see classify)
+            "mean_tilt_deg": mean_tilt,  # the event's mean orientation from the rest before
+            "floor_g": floor,  # the envelope's noise floor at the onset
             "posture_change_deg": posture,
             "rest_before": before if len(starts) else np.zeros((0, 3)),
             "rest_after": after if len(starts) else np.zeros((0, 3)),
@@ -279,7 +294,21 @@ def classify(events: Table, params: DetectionParameters, lm_max_s: float) -> np.
     kind[cramp] = "cramp"
     # A bed shaking under a still foot: acceleration that averages out over half a second,
     # without the rotation (or sustained push) that moves a limb.
-    vibration = (events["rotation_deg"] < params.min_rotation_deg) & (duration >= params.jerk_max_s)
+    # A shank-worn sensor sees a foot's small LMs only as a small tilt of the shank: where the
+    # sensor is quiet, a tilt `rotation_floor_factor` x its noise floor (as an angle) will do,
+    # down to `min_tilt_deg`, which the 0.5 s mean taken twice leaves of no vibration under
+    # 0.1 g; and held: the event's mean orientation `held_tilt_share` of that from the rest
+    # (an oscillation, however slow its swing, averages out over the event).
+    needed = np.clip(
+        params.rotation_floor_factor * np.degrees(events["floor_g"]),
+        params.min_tilt_deg,
+        params.min_rotation_deg,
+    )
+    tilted = (events["tilt_deg"] >= needed) & (
+        events["mean_tilt_deg"] >= params.held_tilt_share * needed
+    )
+    still = (events["rotation_deg"] < params.min_rotation_deg) & ~tilted
+    vibration = still & (duration >= params.jerk_max_s)
     weak_jerk = (
         (duration < params.jerk_max_s)
         & (events["peak_factor"] < params.jerk_min_peak_factor)

@@ -82,6 +82,12 @@ class DetectionParameters:
     cramp_return_deg: float = 4.0  # ...back within this of where it started
     min_rotation_deg: float = 1.5  # LMs rotate the foot; bed vibrations do not
     rotation_smoothing_s: float = 0.5  # averages vibrations (>= 2 Hz) out of the rotation
+    # ...or, on a quiet sensor, a tilt (the 0.5 s mean taken twice) this many times the noise
+    # floor as an angle, down to min_tilt_deg, held: the event's mean orientation tilted this
+    # share of that (events.classify)
+    rotation_floor_factor: float = 3.0
+    min_tilt_deg: float = 0.5
+    held_tilt_share: float = 0.6
     blip_max_factor: float = 5.0  # a brief burst weaker than this is noise, dropped early
     jerk_min_peak_factor: float = 7.0  # a jerk's 0.1 s envelope stands this far above the floor
     # ...or, a twitch too brief for that envelope, its samples do (deviation from rest):
@@ -188,7 +194,10 @@ INFANT_MERGE_GAP_S = 0.1
 
 # Infants: the jerks of a cluster, 1-5 a second, are told apart where the limb returns to
 # rest between them for this long (the 0.5 s slow signal bridges such rests).
-INFANT_DETECTION: dict[str, object] = {"jerk_rest_s": 0.04}
+# An infant's jerks come in runs of 1-5 a second; fused into one burst they leave a small net
+# tilt the quiet-sensor bar (min_tilt_deg) would take for an LM: infants keep the 1.5 degree
+# bar for every event.
+INFANT_DETECTION: dict[str, object] = {"jerk_rest_s": 0.04, "min_tilt_deg": 1.5}
 
 
 # A wrist (--placement wrist): the forearm's movements are the events (issue 23). Tuned on
