@@ -18,6 +18,13 @@ a side sleeper's slow flexion about the vertical, a toe twitch) is not an event 
 recording holds: it goes to `hidden_events`, not `events`. `transient_only` lists the events
 (indices) that tilt no sensor by that much and show only as linear acceleration at their
 start and end (a side sleeper's flexion about the vertical).
+
+An event's kind follows the README's convention, from the leg's kinematics: an event that
+leaves a leg it moves resting at 5 degrees or more from where it rested before (the angle
+between the gravity direction in the sensor frame at rest before and at rest after) is a
+posture change, kind `movement` (a turn, or a leg shift that repositions the shank);
+otherwise the duration decides (`jerk` < 0.5 s, `lm` up to 10 s, `movement` beyond). PLM
+series are planned from pulses only (the leg returns to where it was), never a posture change.
 """
 
 from __future__ import annotations
@@ -34,13 +41,14 @@ from sleepmove.sensor.simulate_kinematic_hypnogram import segments, sleep_period
 from sleepmove.sensor.simulate_kinematic_leg import draw_geometry
 from sleepmove.sensor.simulate_kinematic_plan import build_plan
 from sleepmove.sensor.simulate_kinematic_profiles import PROFILES
-from sleepmove.sensor.simulate_kinematic_render import render_leg
+from sleepmove.sensor.simulate_kinematic_render import render_leg, rest_turns
 from sleepmove.sensor.simulate_kinematic_sensor import draw_spec, gaps_of, link, measure, write_csv
 
 KINEMATIC_SCENARIOS: dict[str, str] = {name: p.description for name, p in PROFILES.items()}
 ORIGIN_UNIX = 1_704_067_200.0  # 2024-01-01 00:00 UTC
 FLOOR_G = 0.008  # an event under max(FLOOR_G, 3 x noise) on every leg is hidden
 INTERNAL_HZ = 160.0  # movements are computed at least this finely, then low-passed
+POSTURE_DEG = 5.0  # a rest-to-rest change of the gravity direction this large: posture change
 
 
 def simulate_kinematic(
@@ -73,6 +81,7 @@ def simulate_kinematic(
     peaks: dict[str, dict[int, float]] = {}
     tilts: dict[str, dict[int, float]] = {}
     floors: dict[str, float] = {}
+    turns: dict[str, dict[int, float]] = {}
     for i, leg in enumerate(legs):  # a loop over sensors
         leg_rng = np.random.default_rng([seed, 0x5E45, i, zlib.crc32(scenario.encode())])
         geometry = draw_geometry(leg_rng, signs[leg])
@@ -85,6 +94,7 @@ def simulate_kinematic(
         n = int((night_s - offset) * true_rate)
         times = offset + np.arange(n) / true_rate
         moving = [c for c in plan.components if c.leg in ("body", leg)]
+        turns[leg] = rest_turns(moving, plan.q0[leg], geometry)
         oversample = max(2, int(np.ceil(INTERNAL_HZ / rate)))
         clean, peaks[leg], tilts[leg] = render_leg(
             moving, plan.q0[leg], geometry, offset, true_rate, n, oversample
@@ -108,7 +118,7 @@ def simulate_kinematic(
             sensors[key]["clock_error"] = clock.truth()
         gaps_out[key] = gaps
         floors[leg] = max(FLOOR_G, 3 * spec.noise_g)
-    events, hidden, series, transient = _truth_events(plan, legs, peaks, tilts, floors)
+    events, hidden, series, transient = _truth_events(plan, legs, peaks, tilts, floors, turns)
     onset, offset_s, bouts = sleep_period(plan.stages)
     truth = {
         "scenario": scenario,
@@ -139,23 +149,37 @@ def _sign(leg: str, rng) -> float:
     return float(rng.choice([-1.0, 1.0]))
 
 
-def _truth_events(plan, legs, peaks, tilts, floors):
+def _kind(e: dict, turned_deg: float) -> tuple[str, bool]:
+    """(kind, posture_change) of a planned event whose legs' resting orientation changes by
+    at most `turned_deg`: the README's convention, whatever the planner called it."""
+    if turned_deg >= POSTURE_DEG:
+        return "movement", True
+    if e["duration_s"] < 0.5:
+        return "jerk", False
+    return ("lm" if e["duration_s"] <= 10.0 else "movement"), False
+
+
+def _truth_events(plan, legs, peaks, tilts, floors, turns):
     """Visible events (the contract's fields), hidden ones, and the planned PLM series as
     indices into the visible events, and the visible events that tilt no sensor by its floor
-    (seen only through their linear acceleration: flexion about the vertical)."""
+    (seen only through their linear acceleration: flexion about the vertical). `turns`: each
+    leg's rest-to-rest orientation change per event (degrees), which decides posture changes."""
     events, hidden, index_of, transient = [], [], {}, []
     for k, e in enumerate(plan.events):
+        kind, posture = _kind(e, max(turns[leg].get(k, 0.0) for leg in e["legs"]))
+        if e["series"] is not None and (posture or kind != "lm"):
+            raise AssertionError(f"PLM series member {k} is not an LM: {kind}")
         amplitude = max(peaks[leg].get(k, 0.0) for leg in e["legs"])
         seen = any(peaks[leg].get(k, 0.0) >= floors[leg] for leg in e["legs"])
         side = "bilateral" if len(legs) == 2 and len(e["legs"]) == 2 else e["legs"][0]
         record = {
             "onset_s": round(e["onset_s"], 3),
             "duration_s": round(e["duration_s"], 3),
-            "kind": e["kind"],
+            "kind": kind,
             "side": side,
             "amplitude": round(amplitude, 4),
             "hypnic": bool(e["hypnic"]),
-            "posture_change": bool(e["posture_change"]),
+            "posture_change": posture,
         }
         if seen:
             index_of[k] = len(events)

@@ -2,8 +2,13 @@
 
 Everything is placed against the hypnogram; no two movements of one leg come within a
 second of each other (so each truth event is one movement), brief jerks within 0.6 s.
-Posture changes are placed first, PLM series next (a turn ends a series), then the rest
-wherever a leg is free.
+Posture changes are placed first, PLM series next, then the rest wherever a leg is free.
+A series is only kept off the turns' and shifts' own time spans: one may fall between two
+of its members (`plm_series_planned` is the plan, not a scoring of the truth's events).
+
+Kinds here are provisional for turns and leg shifts: the truth (simulate_kinematic) calls an
+event a posture change when the leg's resting orientation changes by 5 degrees or more,
+which needs the sensor's geometry; PLM series members are pulses and never change posture.
 """
 
 from __future__ import annotations
@@ -165,6 +170,7 @@ class Planner:
                 new = poses[leg] + self.rng.normal(0, 6, 5) * [1, 0.5, 1, 1, 1]
                 new[0], new[3] = max(new[0], -5), max(new[3], 0)
                 comps = mv.leg_shift(self.rng, leg, t, poses[leg], new)
+                # planned as an LM; the truth makes it a posture change if the shank turns 5+ deg
                 if self.try_add(comps) is not None:
                     poses = {**poses, leg: new}
                     last = t

@@ -80,6 +80,29 @@ def render_leg(
     return out, peaks, tilts
 
 
+def rest_turns(components: list[Component], q0: np.ndarray, leg: LegGeometry) -> dict[int, float]:
+    """Each event's rest-to-rest change of the leg's orientation (degrees): the angle between
+    the gravity direction in the sensor frame at rest before the event and at rest after it.
+
+    Only persistent (`step`) components leave a leg elsewhere; movements of one leg never
+    overlap in time, so the rest before an event is q0 plus every earlier event's steps."""
+    by_event: dict[int, list[Component]] = {}
+    for c in sorted(components, key=lambda c: c.onset):
+        by_event.setdefault(c.event, []).append(c)
+    baseline = np.array(q0, dtype=np.float64)
+    turns: dict[int, float] = {}
+    for event, comps in sorted(by_event.items(), key=lambda kv: kv[1][0].onset):
+        after = baseline.copy()
+        for c in comps:
+            if c.shape.persistent:
+                after[c.dof] += c.amp
+        before_g, after_g = gravity_only(np.stack([baseline, after]), leg)
+        cosine = float(np.clip(np.dot(before_g, after_g), -1.0, 1.0))
+        turns[event] = float(np.degrees(np.arccos(cosine)))
+        baseline = after
+    return turns
+
+
 def _spans(comps: list[Component]):
     """Groups of components whose windows (with margins) overlap."""
     group: list[Component] = []

@@ -227,3 +227,57 @@ def test_analyze_and_validate_read_a_night(tmp_path):
     with open(tmp_path / "val" / "validation.csv") as handle:
         row = next(csv.DictReader(handle))
     assert float(row["lm_f1"]) > 0.5
+
+
+def _rest_angles(tmp_path, name: str, hours: float, seed: int, monkeypatch):
+    """A night's truth and, for every event (visible or hidden), the largest angle over the
+    legs it moves between the noise-free gravity direction at rest before it and at rest after
+    it (just before the leg's next movement), read from the clean signal the sensor sampled."""
+    import sleepmove.sensor.simulate_kinematic as kinematic
+
+    clean_of = []
+    measure = kinematic.measure
+
+    def keep(spec, clean, times, rng):
+        clean_of.append((clean.copy(), times.copy()))
+        return measure(spec, clean, times, rng)
+
+    monkeypatch.setattr(kinematic, "measure", keep)
+    truth = simulate_kinematic(str(tmp_path), hours=hours, seed=seed, scenario=name)
+    legs = list(PROFILES[name].sides) or [""]
+    events = truth["events"] + truth["hidden_events"]
+    angles = [0.0] * len(events)
+    for leg, (clean, times) in zip(legs, clean_of):
+        mine = sorted(
+            (e["onset_s"], i) for i, e in enumerate(events) if e["side"] in (leg, "bilateral")
+        )
+        # movements of one leg are at least 0.6 s apart: 0.35 s before an onset it is still
+        rests = [t - 0.35 for t, _ in mine[1:]] + [times[-1]]
+        for (onset, i), after in zip(mine, rests):
+            if onset - 0.35 < times[0]:
+                continue
+            a = clean[np.searchsorted(times, onset - 0.35)]
+            b = clean[min(np.searchsorted(times, after), len(times) - 1)]
+            a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
+            angle = float(np.degrees(np.arccos(np.clip(a @ b, -1, 1))))
+            angles[i] = max(angles[i], angle)
+    return truth, events, angles
+
+
+@pytest.mark.parametrize("name", ["two-legs", "side-sleeper"])
+def test_kinds_follow_the_rest_to_rest_posture_convention(tmp_path, monkeypatch, name):
+    """README: a posture change (the resting orientation changes by 5 degrees or more) is a
+    `movement`, never an `lm`; a leg shift that repositions the shank is one too."""
+    truth, events, angles = _rest_angles(tmp_path, name, 2.0, 7, monkeypatch)
+    for e, angle in zip(events, angles):
+        if e["kind"] == "lm":
+            assert angle < 5.0, e
+        assert e["posture_change"] == (angle >= 5.0), (e, angle)
+        if e["posture_change"]:
+            assert e["kind"] == "movement"
+    members = {i for series in truth["plm_series_planned"] for i in series}
+    assert all(truth["events"][i]["kind"] == "lm" for i in members)
+    assert any(e["posture_change"] for e in events) and any(e["kind"] == "lm" for e in events)
+    # a shift of one leg that moved its shank 5 degrees or more, not only whole-body turns
+    moved_leg = [e for e in events if e["posture_change"] and e["side"] != "bilateral"]
+    assert name != "two-legs" or moved_leg
