@@ -422,15 +422,16 @@ def test_real_link_gt3x_matches_its_actilife_export(real_data):
     device = read_recording(str(folder / "TAS1H30182785_2019-09-17.gt3x"))
     export = read_recording(str(folder / "TAS1H30182785_2019-09-17.csv.gz"))
     # The export starts at 18:40:00 local and fills idle sleep up to the download (240500
-    # rows) with one sample repeated, read as gaps; the .gt3x holds the 33000 samples
-    # recorded, 330 one-second records, on -04:00.
-    assert len(export.time_s) == 33001 and export.time_s[0] == 1568745600
+    # rows) with one sample repeated, then zeros, read as gaps; the .gt3x holds the 33000
+    # samples recorded, 330 one-second records, on -04:00. The export lacks one: a recorded
+    # sample equal to the one before it, where the fill begins, cannot be told from fill.
+    assert len(export.time_s) == 32999 and export.time_s[0] == 1568745600
     assert device.time_s[0] == export.time_s[0] + 4 * 3600
     device_rows = np.round((device.time_s - device.time_s[0]) * 100).astype(int)
     export_rows = np.round((export.time_s - export.time_s[0]) * 100).astype(int)
     assert device_rows[-1] == 215899
     shared, at_device, at_export = np.intersect1d(device_rows, export_rows, return_indices=True)
-    assert len(shared) == 32999  # one sample each side differs only in where a fill begins
+    assert len(shared) == 32999  # every exported sample is one the device recorded
     np.testing.assert_allclose(export.xyz_g[at_export], device.xyz_g[at_device], atol=0.0005 + 1e-6)
 
 

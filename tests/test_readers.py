@@ -183,8 +183,9 @@ def test_real_imu_export_with_gyroscope_columns(real_data):
 
 def test_real_actilife_raw_export(real_data):
     rec = read_recording(str(real_data / "readgt3x_actigraph/TAS1H30182785_2019-09-17.csv.gz"))
-    # 240500 rows, of which the device's idle sleep, exported as one sample repeated: gaps.
-    assert rec.nominal_rate_hz == 100 and rec.clock == "naive" and len(rec.time_s) == 33001
+    # 240500 rows, of which the device's idle sleep, exported as one sample repeated and then
+    # zeros: gaps (the 33000 samples the .gt3x holds but one equal to its predecessor).
+    assert rec.nominal_rate_hz == 100 and rec.clock == "naive" and len(rec.time_s) == 32999
     assert "2075 s of idle-sleep fill" in rec.warnings[0]
     assert rec.time_s[0] == pytest.approx(1568745600.0)  # 2019-09-17 18:40:00 as written
     np.testing.assert_allclose(rec.xyz_g[1], [0.016, 0.0, 1.008], atol=1e-6)
