@@ -68,11 +68,12 @@ def leg_signals(
     xyz: np.ndarray, valid: np.ndarray, rate_hz: float, params: DetectionParameters
 ) -> LegSignals:
     block, env_width, _ = widths(rate_hz, params)
-    quantum = in_background(_quantum, xyz)
+    # The rests the limb holds still in need only the samples: found meanwhile.
+    holds = in_background(_lowest_and_holds, xyz, valid, block, rate_hz, params)
     delta, level = _departure_from_rest(xyz, block, params)  # one array per axis
-    lowest = max(params.min_floor_g, quantum.result())
-    if params.hold_min_s > 0:  # a wrist: rests are where the limb holds still
-        delta = _departure_from_holds(xyz, valid, delta, block, rate_hz, params, lowest)
+    lowest, found = holds.result()
+    if found is not None:
+        delta = _departure_from_holds(xyz, delta, rate_hz, params, found)
     # The two time scales depend only on the departure: the slow one runs meanwhile.
     slow_ratio = in_background(_slow_ratio, delta, valid, block, rate_hz, params, lowest)
     deviation_sq = _squared_norm(delta)
@@ -171,16 +172,25 @@ def _departure_from_rest(
     return delta, level
 
 
+def _lowest_and_holds(
+    xyz: np.ndarray, valid: np.ndarray, block: int, rate_hz: float, params: DetectionParameters
+) -> tuple[float, tuple | None]:
+    """The lowest noise floor (the sensor's resolution, or min_floor_g) and, where rests
+    come from holds (`hold_min_s` > 0), `rest_holds`."""
+    lowest = max(params.min_floor_g, _quantum(xyz))
+    if params.hold_min_s <= 0:
+        return lowest, None
+    return lowest, rest_holds(xyz, valid, block, rate_hz, params, lowest)
+
+
 def _departure_from_holds(
     xyz: np.ndarray,
-    valid: np.ndarray,
     delta: list[np.ndarray],
-    block: int,
     rate_hz: float,
     params: DetectionParameters,
-    lowest: float,
+    holds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ) -> list[np.ndarray]:
-    """xyz minus the rest the limb holds still in (`rest_holds`), one array per axis; in
+    """xyz minus the rest the limb holds still in (`holds`: `rest_holds`), one array per axis; in
     `delta` (the departure from the 25 s rest) the samples far from any such rest.
 
     In a rest the departure is from its own level; between two rests, from the nearer of
@@ -189,7 +199,7 @@ def _departure_from_holds(
     movement, and neighbouring movements merged into one long one.
     """
     n = len(xyz)
-    starts, ends, levels, rest = rest_holds(xyz, valid, block, rate_hz, params, lowest)
+    starts, ends, levels, rest = holds
     starts, ends, levels = starts[rest], ends[rest], levels[rest].astype(np.float32)
     if len(starts) == 0:
         return delta
