@@ -6,8 +6,7 @@ import numpy as np
 
 from sleepmove.detection.filters import (
     disjoint_span_means,
-    moving_mean_in_spans,
-    moving_mean_twice_in_spans,
+    moving_means_in_spans,
     ranges_index,
     span_means,
     true_runs,
@@ -155,10 +154,9 @@ def describe(
     guard = int(round(0.3 * rate))
     if len(starts):
         smooth_width = max(int(round(params.rotation_smoothing_s * rate)), 1)
-        # The smoothing for the rotation runs on the second core meanwhile.
-        smooth = in_background(moving_mean_in_spans, sig.xyz, starts, ends, smooth_width)
-        # The tilt held: the same mean twice, which leaves far less of a vibration.
-        steady = in_background(moving_mean_twice_in_spans, sig.xyz, starts, ends, smooth_width)
+        # The smoothing for the rotation runs on the second core meanwhile, and the same mean
+        # taken twice, for the tilt held (see classify).
+        smoothed = in_background(moving_means_in_spans, sig.xyz, starts, ends, smooth_width)
         # The root of the largest square: the square root is monotonic, one root per event.
         peak = np.sqrt(span_max(sig.deviation_sq, starts, ends)).astype(np.float64)
         # Brief jerks are judged on the short envelope alone: the slow signal cannot see them.
@@ -170,8 +168,10 @@ def describe(
         twitch[brief] = twitch_shown(sig, starts[brief], ends[brief], params)
         before, after = _rests_around(sig.xyz, starts, ends, context, guard)
         posture = _angle_deg(before, after)
-        rotation, held = _rotation_profile(before, smooth.result(), ends - starts, offsets)
-        tilt, _ = _rotation_profile(before, steady.result(), ends - starts, offsets)
+        smooth, steady = smoothed.result()
+        rotation, held = _rotation_profile(before, smooth, ends - starts, offsets)
+        tilt, _ = _rotation_profile(before, steady, ends - starts, offsets)
+        del smooth, steady
         mean_tilt = _angle_deg(before, disjoint_span_means(sig.xyz, starts, ends))
         floor = sig.floor_at(starts).astype(np.float64)
     else:

@@ -171,6 +171,33 @@ def disjoint_span_means(values: np.ndarray, starts: np.ndarray, ends: np.ndarray
     return sums / (ends - starts).reshape(-1, *([1] * (values.ndim - 1)))
 
 
+# Spans reaching over more than this share of the night (a restless night, where events fill
+# most of it) are cut from a whole-night mean: contiguous passes, where gathering each span's
+# samples costs several times more (0.3 s against 0.05 s for 68 % of an 8 h 100 Hz night).
+WHOLE_NIGHT_SHARE = 0.25
+
+
+def _mean_f64(column: np.ndarray, before: int, after: int) -> np.ndarray:
+    """Centred moving mean of a 1-D column over `before` samples back to `after` - 1 ahead,
+    the window clipped at the ends, from a float64 running sum (as the span means are)."""
+    n = len(column)
+    width = before + after
+    cumulative = np.zeros(n + 1)
+    np.cumsum(column, out=cumulative[1:])
+    out = np.empty(n)
+    if n >= width:
+        np.subtract(
+            cumulative[width:], cumulative[: n + 1 - width], out=out[before : n - after + 1]
+        )
+        out[before : n - after + 1] /= width
+    head = np.arange(min(before, n))
+    tail = np.arange(max(n - after + 1, before, len(head)), n)
+    for edge in (head, tail):  # windows clipped by an end: a few samples each
+        low, high = np.maximum(edge - before, 0), np.minimum(edge + after, n)
+        out[edge] = (cumulative[high] - cumulative[low]) / (high - low)
+    return out
+
+
 def moving_mean_in_spans(
     values: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int
 ) -> np.ndarray:
@@ -182,6 +209,13 @@ def moving_mean_in_spans(
     # Each span's samples need values from `before` ahead of it to `after` past it.
     reach_lo = np.maximum(starts - before, 0)
     reach_hi = np.minimum(ends - 1 + after, n)
+    if np.sum(reach_hi - reach_lo) > n * WHOLE_NIGHT_SHARE:  # a restless night
+        samples, _ = ranges_index(starts, ends)
+        columns = values.reshape(n, -1)
+        out = np.column_stack(
+            [_mean_f64(columns[:, k], before, after)[samples] for k in range(columns.shape[1])]
+        )
+        return out if values.ndim == 2 else out[:, 0]
     gathered, reach_at = ranges_index(reach_lo, reach_hi)
     samples, _ = ranges_index(starts, ends)
     shift = np.repeat(reach_at - reach_lo, np.asarray(ends) - starts)  # sample -> gathered
@@ -214,6 +248,16 @@ def moving_mean_twice_in_spans(
     # The second mean at a span's samples takes the first from `before` ahead to `after` past.
     reach_lo = np.maximum(starts - before, 0)
     reach_hi = np.minimum(ends - 1 + after, n)
+    if np.sum(reach_hi - reach_lo) > n * WHOLE_NIGHT_SHARE:  # a restless night
+        samples, _ = ranges_index(starts, ends)
+        columns = values.reshape(n, -1)
+        out = np.column_stack(
+            [
+                _mean_f64(_mean_f64(columns[:, k], before, after), before, after)[samples]
+                for k in range(columns.shape[1])
+            ]
+        )
+        return out if values.ndim == 2 else out[:, 0]
     once = moving_mean_in_spans(values, reach_lo, reach_hi, width)
     _, reach_at = ranges_index(reach_lo, reach_hi)
     samples, _ = ranges_index(starts, ends)
@@ -231,6 +275,33 @@ def moving_mean_twice_in_spans(
         np.subtract(cumulative[high], cumulative[low], out=out[:, axis])
         out[:, axis] /= count
     return out if values.ndim == 2 else out[:, 0]
+
+
+def moving_means_in_spans(
+    values: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """`moving_mean_in_spans` and `moving_mean_twice_in_spans` of the same spans; on a
+    restless night from one whole-night first mean per column."""
+    width = max(int(width), 1)
+    n = len(values)
+    before, after = width // 2, width - width // 2
+    reach = np.minimum(ends - 1 + after, n) - np.maximum(starts - before, 0)
+    if np.sum(reach) <= n * WHOLE_NIGHT_SHARE:
+        return (
+            moving_mean_in_spans(values, starts, ends, width),
+            moving_mean_twice_in_spans(values, starts, ends, width),
+        )
+    samples, _ = ranges_index(starts, ends)
+    columns = values.reshape(n, -1)
+    once = np.empty((len(samples), columns.shape[1]))
+    twice = np.empty_like(once)
+    for k in range(columns.shape[1]):  # one column at a time
+        first = _mean_f64(columns[:, k], before, after)
+        once[:, k] = first[samples]
+        twice[:, k] = _mean_f64(first, before, after)[samples]
+    if values.ndim == 1:
+        return once[:, 0], twice[:, 0]
+    return once, twice
 
 
 def rolling_rank(values: np.ndarray, window: int, rank: int, hop: int = 1) -> np.ndarray:

@@ -128,3 +128,21 @@ def test_moving_mean_keeps_float32_precise_over_a_long_signal():
 def test_true_runs_are_the_start_and_end_of_each_run(mask, runs):
     starts, ends = true_runs(np.array(mask, dtype=bool))
     assert list(zip(starts.tolist(), ends.tolist())) == runs
+
+
+def test_span_means_of_a_restless_night_equal_those_gathered_span_by_span(monkeypatch):
+    """Spans covering most of the night are cut from whole-night means (faster); the numbers
+    are those of the span-by-span path, to float64 rounding."""
+    from sleepmove.detection import filters
+
+    rng = np.random.default_rng(2)
+    values = np.asfortranarray(rng.normal(0, 1, (6000, 3)).astype(np.float32))
+    starts, ends = np.array([0, 40, 2500, 5990]), np.array([30, 2400, 5900, 6000])
+    fast = filters.moving_means_in_spans(values, starts, ends, 50)
+    monkeypatch.setattr(filters, "WHOLE_NIGHT_SHARE", 10.0)  # span by span
+    gathered = filters.moving_means_in_spans(values, starts, ends, 50)
+    for mine, theirs in zip(fast, gathered):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=1e-12)
+    once = filters.moving_mean(values[:, 1].astype(np.float64), 50)
+    samples = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
+    np.testing.assert_allclose(fast[0][:, 1], once[samples], rtol=1e-9, atol=1e-12)
