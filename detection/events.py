@@ -169,9 +169,12 @@ def describe(
         before, after = _rests_around(sig.xyz, starts, ends, context, guard)
         posture = _angle_deg(before, after)
         smooth, steady = smoothed.result()
-        rotation, held = _rotation_profile(before, smooth, ends - starts, offsets)
-        tilt, _ = _rotation_profile(before, steady, ends - starts, offsets)
-        del smooth, steady
+        counts = ends - starts
+        unit = before / np.maximum(np.linalg.norm(before, axis=1), 1e-12)[:, None]
+        rest = np.repeat(unit, counts, axis=0)  # each sample's rest: one copy for both
+        rotation, held = _rotation_profile(rest, smooth, counts, offsets)
+        tilt, _ = _rotation_profile(rest, steady, counts, offsets, held_share=False)
+        del smooth, steady, rest
         mean_tilt = _angle_deg(before, disjoint_span_means(sig.xyz, starts, ends))
         floor = sig.floor_at(starts).astype(np.float64)
     else:
@@ -254,18 +257,23 @@ def twitch_shown(
 
 
 def _rotation_profile(
-    reference: np.ndarray, vectors: np.ndarray, counts: np.ndarray, offsets: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per event, the largest angle between its reference vector and its `counts` vectors
-    (concatenated, event by event, starting at `offsets`), and the share of its samples
-    tilted at least half that far: a held flexion (a cramp) keeps its tilt, a restless
-    swing does not. The largest angle has the smallest cosine: one arccos per event."""
-    unit = reference / np.maximum(np.linalg.norm(reference, axis=1), 1e-12)[:, None]
-    per_sample = np.repeat(unit, counts, axis=0)
-    dot = np.einsum("ij,ij->i", per_sample, vectors)
+    rest: np.ndarray,
+    vectors: np.ndarray,
+    counts: np.ndarray,
+    offsets: np.ndarray,
+    held_share: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per event, the largest angle between its rest (`rest`: the unit rest vector of each
+    of its samples) and its `counts` vectors (concatenated, event by event, starting at
+    `offsets`), and (`held_share`) the share of its samples tilted at least half that far: a
+    held flexion (a cramp) keeps its tilt, a restless swing does not. The largest angle has
+    the smallest cosine: one arccos per event."""
+    dot = np.einsum("ij,ij->i", rest, vectors)
     cosine = dot / np.maximum(np.sqrt(np.einsum("ij,ij->i", vectors, vectors)), 1e-12)
     smallest = np.clip(np.minimum.reduceat(cosine, offsets), -1.0, 1.0)
     largest = np.arccos(smallest)
+    if not held_share:
+        return np.degrees(largest), None
     half_way = np.repeat(np.cos(largest / 2), counts)
     held = np.add.reduceat((cosine <= half_way).astype(np.int32), offsets) / counts
     return np.degrees(largest), held

@@ -135,9 +135,9 @@ def test_reader_and_detector_agree_on_the_sample_rate(plm_night):
 def test_rotation_is_the_largest_angle_from_the_resting_vector_within_each_event():
     from sleepmove.detection.events import _rotation_profile
 
-    reference = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 2.0]])
+    rest = np.array([[0.0, 0.0, 1.0]] * 4)  # each sample's unit rest vector
     vectors = np.array([[0, 0, 1], [0, 1, 1], [0, 1, 0], [1, 0, 1.0]])  # 3 + 1 samples
-    angles, held = _rotation_profile(reference, vectors, np.array([3, 1]), np.array([0, 3]))
+    angles, held = _rotation_profile(rest, vectors, np.array([3, 1]), np.array([0, 3]))
     np.testing.assert_allclose(angles, [90.0, 45.0])
     # 0, 45 and 90 degrees against a largest of 90: two of three at least half-way.
     np.testing.assert_allclose(held, [2 / 3, 1.0])
