@@ -77,8 +77,10 @@ def _rate_of_steps(steps: np.ndarray, outside: np.ndarray, uncounted: int = 0) -
     nearest = _common_rate_near(rate)
     if nearest is not None:
         return nearest
-    sample = steps[:: max(1, len(steps) // 100_000)]  # the typical step, not every step
-    sample = sample[sample > 0]
+    # The typical step between stamps (zero steps are rows sharing a packet's stamp), from
+    # a sample of them rather than every one.
+    positive = steps[steps > 0]
+    sample = positive[:: max(1, len(positive) // 100_000)]
     if len(sample):
         stamps = len(steps) - len(outside) - int(np.count_nonzero(steps == 0))
         rows_per_stamp = count / max(stamps, 1)  # one, or a packet's rows
