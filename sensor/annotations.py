@@ -12,7 +12,7 @@ import math
 import re
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pandas as pd
 
@@ -91,9 +91,10 @@ def _event(onset: float, duration: float, label: str, side_text: str = "") -> di
     }
 
 
-def read_reference(path: str, start_s: float | None = None) -> Reference:
+def read_reference(path: str, start_s: float | None = None, utc_offset_s: float = 0.0) -> Reference:
     """`start_s`: absolute time of the recording's first sample, for references that count
-    seconds from their own start without a clock time (then assumed to start together)."""
+    seconds from their own start without a clock time (then assumed to start together);
+    `utc_offset_s`: its clock's offset from UTC, where clock times without a date fall."""
     lower = path.lower()
     try:
         if lower.endswith(".json"):
@@ -101,8 +102,8 @@ def read_reference(path: str, start_s: float | None = None) -> Reference:
         if lower.endswith((".edf", ".bdf")):
             return _read_edf(path)
         if lower.endswith(".xml"):
-            return _read_xml(path, start_s)
-        return _read_csv(path, start_s)
+            return _read_xml(path, start_s, utc_offset_s)
+        return _read_csv(path, start_s, utc_offset_s)
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
 
@@ -179,7 +180,7 @@ def _read_edf(path: str) -> Reference:
     )
 
 
-def _read_xml(path: str, start_s: float | None) -> Reference:
+def _read_xml(path: str, start_s: float | None, utc_offset_s: float = 0.0) -> Reference:
     try:
         root = ElementTree.parse(path).getroot()
     except ElementTree.ParseError as error:
@@ -195,7 +196,7 @@ def _read_xml(path: str, start_s: float | None) -> Reference:
         if concept.lower().startswith("recording start time"):
             clock = (event.findtext("ClockTime") or "").strip()
             try:
-                origin = _xml_clock(clock, start_s) if clock else origin
+                origin = _xml_clock(clock, start_s, utc_offset_s) if clock else origin
             except ValueError:  # month 13, hour 25
                 raise InputError(
                     path,
@@ -234,7 +235,7 @@ def _seconds(path: str, text: str | None, name: str, where: str) -> float:
     return value
 
 
-def _xml_clock(text: str, start_s: float | None) -> float | None:
+def _xml_clock(text: str, start_s: float | None, utc_offset_s: float = 0.0) -> float | None:
     """NSRR writes 'dd.mm.yy hh.mm.ss'; a clock time alone takes the recording's date."""
     numbers = [int(n) for n in re.findall(r"\d+", text)]
     if len(numbers) >= 6:
@@ -244,23 +245,25 @@ def _xml_clock(text: str, start_s: float | None) -> float | None:
         return moment.timestamp()
     if len(numbers) >= 3 and start_s is not None:
         hour, minute, second = numbers[-3:]
-        base = datetime.fromtimestamp(start_s, tz=timezone.utc)
-        moment = base.replace(hour=hour, minute=minute, second=second, microsecond=0)
-        if moment.timestamp() < start_s - 12 * 3600:
-            moment += timedelta(days=1)
-        return moment.timestamp()
+        return _on_the_recordings_night(hour * 3600 + minute * 60 + second, start_s, utc_offset_s)
     return start_s
 
 
-def _time_of_day(text: str, start_s: float) -> float:
-    """HH:MM[:SS[.fff]] as the first such time from 12 h before the recording's start (a
-    night's times after midnight fall on the next day)."""
+def _time_of_day(text: str, start_s: float, utc_offset_s: float = 0.0) -> float:
+    """HH:MM[:SS[.fff]] on the recording's night (see `_on_the_recordings_night`)."""
     hour, minute, *rest = text.strip().split(":")
     seconds = float(rest[0]) if rest else 0.0
-    base = datetime.fromtimestamp(start_s, tz=timezone.utc).replace(
-        hour=0, minute=0, second=0, microsecond=0
+    return _on_the_recordings_night(
+        int(hour) * 3600 + int(minute) * 60 + seconds, start_s, utc_offset_s
     )
-    moment = base.timestamp() + int(hour) * 3600 + int(minute) * 60 + seconds
+
+
+def _on_the_recordings_night(of_day_s: float, start_s: float, utc_offset_s: float) -> float:
+    """A clock time of day (seconds after midnight, on the recording's clock, `utc_offset_s`
+    from UTC) as the first such moment from 12 h before the recording's start: a night's
+    times after midnight fall on the next day."""
+    local_start = start_s + utc_offset_s
+    moment = local_start - local_start % 86400.0 + of_day_s - utc_offset_s
     while moment < start_s - 12 * 3600:
         moment += 86400.0
     return moment
@@ -280,7 +283,7 @@ def _stages(items: list[tuple[float, float, str]]) -> list[tuple[float, float]] 
     return sorted(spans) if found else None
 
 
-def _read_csv(path: str, start_s: float | None) -> Reference:
+def _read_csv(path: str, start_s: float | None, utc_offset_s: float = 0.0) -> Reference:
     try:
         table = pd.read_csv(path)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
@@ -306,7 +309,7 @@ def _read_csv(path: str, start_s: float | None) -> Reference:
         )
     duration = next((names[n] for n in ("duration", "duration_s", "dur") if n in names), None)
     side = next((names[n] for n in ("side", "leg", "channel", "location") if n in names), None)
-    onsets = _csv_onsets(path, table[onset], start_s)
+    onsets = _csv_onsets(path, table[onset], start_s, utc_offset_s)
     durations = _csv_durations(path, table[duration]) if duration else None
     rows = [
         _event(
@@ -346,7 +349,9 @@ def _csv_durations(path: str, column: pd.Series) -> list[float]:
 TIME_OF_DAY = r"\s*\d{1,2}:\d{2}(:\d{2}(\.\d*)?)?\s*"
 
 
-def _csv_onsets(path: str, column: pd.Series, start_s: float | None) -> list[float]:
+def _csv_onsets(
+    path: str, column: pd.Series, start_s: float | None, utc_offset_s: float = 0.0
+) -> list[float]:
     numeric = pd.to_numeric(column, errors="coerce")
     if numeric.notna().all():
         if start_s is None:
@@ -364,7 +369,7 @@ def _csv_onsets(path: str, column: pd.Series, start_s: float | None) -> list[flo
     text = column.astype(str)
     if start_s is not None and text.str.fullmatch(TIME_OF_DAY).all():
         # pandas would date them today, a night that is not the recording's.
-        return [_time_of_day(value, start_s) for value in text]
+        return [_time_of_day(value, start_s, utc_offset_s) for value in text]
     parsed = pd.to_datetime(column, errors="coerce", format="mixed")
     if parsed.notna().all():
         if parsed.dt.tz is not None:

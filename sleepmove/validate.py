@@ -66,6 +66,14 @@ def origin_of(summary: dict, path: str) -> float:
     return moment.timestamp()
 
 
+def utc_offset_of(summary: dict) -> float:
+    """The offset of the recording's clock times from UTC at its start (0 for zone-less
+    clocks): where a reference's clock times without a date fall."""
+    start = summary["recording"].get("start")
+    offset = datetime.fromisoformat(start).utcoffset() if start else None
+    return offset.total_seconds() if offset is not None else 0.0
+
+
 def load_result(folder: str) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     paths = [os.path.join(folder, name) for name in ("summary.json", "events.csv", "epochs.csv")]
     missing = [p for p in paths if not os.path.exists(p)]
@@ -196,7 +204,7 @@ def validate_night(
 ) -> dict:
     summary, detected, epochs = load_result(result_dir)
     origin = origin_of(summary, result_dir)
-    reference = read_reference(reference_path, start_s=origin)
+    reference = read_reference(reference_path, start_s=origin, utc_offset_s=utc_offset_of(summary))
     units = reference_units(reference, origin, offset_s)
     duration = summary["recording"]["duration_h"] * 3600
     if reference.gaps:  # the simulator knows where the link really dropped

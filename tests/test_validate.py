@@ -134,6 +134,27 @@ def test_csv_reference_with_clock_times(analyzed, tmp_path):
     assert pooled["lm"]["f1"] == 1.0
 
 
+def test_dateless_clock_times_fall_on_the_recordings_night_in_its_zone(plm_night, tmp_path):
+    """A reference of local clock times alone (HH:MM:SS.fff) for a recording shown in a
+    zone: the times are that zone's, not UTC (they were placed 4-5 h off and refused)."""
+    folder, _ = plm_night
+    out = tmp_path / "night"
+    argv = ["analyze", str(folder / "night.csv"), "--out", str(out), "--no-report"]
+    assert main([*argv, "--timezone", "America/New_York"]) == 0
+    lms = detected_events(out, 0.0)
+    lms = lms[lms["kind"] == "lm"]
+    times = pd.to_datetime(lms["onset"], format="ISO8601")
+    reference = pd.DataFrame(
+        {"onset": times.map(lambda t: t.strftime("%H:%M:%S.%f")[:-3]), "type": "Limb movement"}
+    )
+    reference["duration"] = lms["duration_s"].to_numpy()
+    path = tmp_path / "ref.csv"
+    reference.to_csv(path, index=False)
+    result = tmp_path / "validation"
+    assert main(["validate", str(out), "--reference", str(path), "--out", str(result)]) == 0
+    assert json.loads((result / "validation.json").read_text())["pooled"]["lm"]["f1"] == 1.0
+
+
 def test_validating_against_truth_reproduces_the_accuracy_benchmark(analyzed, tmp_path):
     folder, out = analyzed
     result = tmp_path / "validation"
