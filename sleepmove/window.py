@@ -53,7 +53,7 @@ def _one(text: str, origin_s: float, clock: str, after: float | None) -> float:
     match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
     if match:
         hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
-        if hour > 23 or minute > 59:
+        if hour > 23 or minute > 59 or second > 59:
             raise InputError(WHERE, f"not a clock time: {text!r}", expected=EXPECTED)
         candidate = origin.replace(hour=hour, minute=minute, second=second, microsecond=0)
         seconds = (candidate - origin).total_seconds()

@@ -342,3 +342,15 @@ def test_the_periodicity_message_gives_the_true_reason():
     )
     fine = SimpleNamespace(indices={"periodicity_index_reliable": True, "lm_index": 40.0})
     assert _unreliable_periodicity(fine, params) == ""
+
+
+def test_a_clock_time_with_sixty_seconds_is_refused_in_one_line(tmp_path, capsys):
+    from sleepmove.sensor.simulate import simulate
+
+    simulate(str(tmp_path / "in"), hours=0.2, rate_hz=25, seed=1)
+    out = tmp_path / "out"
+    argv = ["analyze", str(tmp_path / "in" / "night.csv"), "--out", str(out)]
+    assert main([*argv, "--sleep-window", "23:00:60,23:10"]) == 2
+    err = capsys.readouterr().err
+    assert "not a clock time: '23:00:60'" in err and "Traceback" not in err
+    assert not out.exists()
