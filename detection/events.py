@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sleepmove.detection.filters import (
+    angle_deg,
     disjoint_span_means,
     moving_means_in_spans,
     ranges_index,
@@ -164,10 +165,10 @@ def describe(
         peak_factor = np.maximum.reduceat(sig.envelope[inside] / sig.floor_at(inside), offsets)
         # Only a brief span can be a twitch (see classify): longer ones need no look.
         twitch = np.zeros(len(starts), dtype=bool)
-        brief = np.flatnonzero((ends - starts) / rate < params.jerk_max_s)
+        brief = np.flatnonzero(is_brief((ends - starts) / rate, params))
         twitch[brief] = twitch_shown(sig, starts[brief], ends[brief], params)
         before, after = _rests_around(sig.xyz, starts, ends, context, guard)
-        posture = _angle_deg(before, after)
+        posture = angle_deg(before, after)
         smooth, steady = smoothed.result()
         counts = ends - starts
         unit = before / np.maximum(np.linalg.norm(before, axis=1), 1e-12)[:, None]
@@ -175,7 +176,7 @@ def describe(
         rotation, held = _rotation_profile(rest, smooth, counts, offsets)
         tilt, _ = _rotation_profile(rest, steady, counts, offsets, held_share=False)
         del smooth, steady, rest
-        mean_tilt = _angle_deg(before, disjoint_span_means(sig.xyz, starts, ends))
+        mean_tilt = angle_deg(before, disjoint_span_means(sig.xyz, starts, ends))
         floor = sig.floor_at(starts).astype(np.float64)
     else:
         peak = peak_factor = posture = rotation = held = tilt = mean_tilt = floor = np.zeros(0)
@@ -279,18 +280,17 @@ def _rotation_profile(
     return np.degrees(largest), held
 
 
-def _angle_deg(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Angle between paired rows of two (k, 3) arrays of vectors."""
-    dot = np.einsum("ij,ij->i", first, second)
-    norms = np.linalg.norm(first, axis=1) * np.linalg.norm(second, axis=1)
-    return np.degrees(np.arccos(np.clip(dot / np.maximum(norms, 1e-12), -1.0, 1.0)))
+def is_brief(duration_s: np.ndarray, params: DetectionParameters) -> np.ndarray:
+    """A jerk's length: the spans `classify` calls jerks and `describe` looks at for twitches."""
+    return duration_s < params.jerk_max_s
 
 
 def classify(events: Table, params: DetectionParameters, lm_max_s: float) -> np.ndarray:
     """jerk (< 0.5 s), movement (posture change or > lm_max_s), lm otherwise; cramp: a
     strong flexion held for tens of seconds that the foot returns from; '' = vibration."""
     duration = events["duration_s"]
-    kind = np.where(duration < params.jerk_max_s, "jerk", "lm").astype(object)
+    brief = is_brief(duration, params)
+    kind = np.where(brief, "jerk", "lm").astype(object)
     posture = events["posture_change_deg"] >= params.posture_change_deg
     kind[(duration > lm_max_s) | posture] = "movement"
     cramp = (
@@ -316,12 +316,8 @@ def classify(events: Table, params: DetectionParameters, lm_max_s: float) -> np.
         events["mean_tilt_deg"] >= params.held_tilt_share * needed
     )
     still = (events["rotation_deg"] < params.min_rotation_deg) & ~tilted
-    vibration = still & (duration >= params.jerk_max_s)
-    weak_jerk = (
-        (duration < params.jerk_max_s)
-        & (events["peak_factor"] < params.jerk_min_peak_factor)
-        & ~events["twitch"]
-    )
+    vibration = still & ~brief
+    weak_jerk = brief & (events["peak_factor"] < params.jerk_min_peak_factor) & ~events["twitch"]
     kind[vibration | weak_jerk] = ""
     return kind
 
@@ -340,7 +336,7 @@ def join_cramps(events: Table, kind: np.ndarray, params: DetectionParameters) ->
     # The next large tilt decides: a cramp's release, or something else. Each tilt and the
     # next, judged at once: the release is a tilt as large as the pull, back to the same rest.
     pull, release = away[:-1], away[1:]
-    back = _angle_deg(events["rest_before"][pull], events["rest_after"][release])
+    back = angle_deg(events["rest_before"][pull], events["rest_after"][release])
     held_s = offset[release] - onset[pull]
     # Held: a cramping leg is locked in its contraction; its tremor and wobble keep the
     # activity up without the discrete movements of a free leg. An LM between the pull and

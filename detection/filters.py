@@ -134,6 +134,13 @@ def block_median(values: np.ndarray, block: int) -> np.ndarray:
     return out
 
 
+def angle_deg(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Angle between paired rows of two (k, 3) arrays of vectors."""
+    dot = np.einsum("ij,ij->i", first, second)
+    norms = np.linalg.norm(first, axis=1) * np.linalg.norm(second, axis=1)
+    return np.degrees(np.arccos(np.clip(dot / np.maximum(norms, 1e-12), -1.0, 1.0)))
+
+
 def ranges_index(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Indices of every [start, end) range, concatenated, and where each range begins in them."""
     lengths = np.asarray(ends) - np.asarray(starts)
@@ -209,13 +216,6 @@ def moving_mean_in_spans(
     # Each span's samples need values from `before` ahead of it to `after` past it.
     reach_lo = np.maximum(starts - before, 0)
     reach_hi = np.minimum(ends - 1 + after, n)
-    if np.sum(reach_hi - reach_lo) > n * WHOLE_NIGHT_SHARE:  # a restless night
-        samples, _ = ranges_index(starts, ends)
-        columns = values.reshape(n, -1)
-        out = np.column_stack(
-            [_mean_f64(columns[:, k], before, after)[samples] for k in range(columns.shape[1])]
-        )
-        return out if values.ndim == 2 else out[:, 0]
     gathered, reach_at = ranges_index(reach_lo, reach_hi)
     samples, _ = ranges_index(starts, ends)
     shift = np.repeat(reach_at - reach_lo, np.asarray(ends) - starts)  # sample -> gathered
@@ -248,16 +248,6 @@ def moving_mean_twice_in_spans(
     # The second mean at a span's samples takes the first from `before` ahead to `after` past.
     reach_lo = np.maximum(starts - before, 0)
     reach_hi = np.minimum(ends - 1 + after, n)
-    if np.sum(reach_hi - reach_lo) > n * WHOLE_NIGHT_SHARE:  # a restless night
-        samples, _ = ranges_index(starts, ends)
-        columns = values.reshape(n, -1)
-        out = np.column_stack(
-            [
-                _mean_f64(_mean_f64(columns[:, k], before, after), before, after)[samples]
-                for k in range(columns.shape[1])
-            ]
-        )
-        return out if values.ndim == 2 else out[:, 0]
     once = moving_mean_in_spans(values, reach_lo, reach_hi, width)
     _, reach_at = ranges_index(reach_lo, reach_hi)
     samples, _ = ranges_index(starts, ends)

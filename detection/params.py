@@ -209,11 +209,9 @@ WRIST_DETECTION: dict[str, object] = {
     # them on the hinge family's training nights (1.0: LM F1 0.93 -> 0.96, PLM index -8 %
     # -> +3 %; 0.7 overshot, +5 %). The partner's jolts still never passed for LMs.
     "min_rotation_deg": 1.0,
-    # A busy hand, awake, is flexed more often than not: the median of a 25 s window is then
-    # the posture its movements hold, and the rests between them looked like movement
-    # (neighbours merged into long movements: LM F1 0.77 on a hinge training night). Rests
-    # are where the arm holds still for 1 s, at any orientation (0.97; 0.5-1.5 s alike).
-    "hold_min_s": 1.0,
+    # Rests from holds (hold_min_s, now every placement's default) were found on the wrist: a
+    # busy hand, awake, is flexed more often than not, and the 25 s rest alone merged its
+    # movements (LM F1 0.77 on a hinge training night; 0.97 with 1 s holds, 0.5-1.5 s alike).
     # A wrist has no leg cramps (a foot's held plantar flexion): none is a candidate. In busy
     # wake an arm turned away and back to within 4 degrees passed for one, and the LMs
     # between were dropped with it (1002: 0.970 -> 0.981).

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sleepmove.detection.filters import (
+    angle_deg,
     block_mean,
     block_median,
     blockwise,
@@ -281,17 +282,17 @@ def rest_holds(
     levels = disjoint_span_means(xyz, starts, ends)
     # Neighbouring holds closer than the smallest movement are one place (a held flexion
     # with a second push in it): the limb's path is judged from place to place.
-    moved = _angle_deg(levels[:-1], levels[1:]) >= params.min_rotation_deg
+    moved = angle_deg(levels[:-1], levels[1:]) >= params.min_rotation_deg
     first = np.flatnonzero(np.concatenate([[True], moved]))  # each place's first hold
     last = np.append(first[1:] - 1, len(starts) - 1)  # ...and its last
     place_rest = np.ones(len(first), dtype=bool)
     if len(first) >= 3:
         came_from, went_to = last[:-2], first[2:]  # the holds either side of each place
         away = np.minimum(
-            _angle_deg(levels[came_from], levels[first[1:-1]]),
-            _angle_deg(levels[last[1:-1]], levels[went_to]),
+            angle_deg(levels[came_from], levels[first[1:-1]]),
+            angle_deg(levels[last[1:-1]], levels[went_to]),
         )
-        back = _angle_deg(levels[came_from], levels[went_to])
+        back = angle_deg(levels[came_from], levels[went_to])
         reach = params.baseline_window_s * rate_hz
         place_rest[1:-1] = ~((back < 0.5 * away) & (starts[went_to] - ends[came_from] <= reach))
     return starts, ends, levels, np.repeat(place_rest, last - first + 1)
@@ -308,13 +309,6 @@ def _mean_step(mean: np.ndarray, behind: int, ahead: int, out: np.ndarray) -> np
     np.subtract(mean[width:], mean[: n - width], out=out[behind : n - ahead])
     np.subtract(mean[n - 1], mean[n - width : n - behind], out=out[n - ahead :])
     return out
-
-
-def _angle_deg(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Angle between paired rows of two (k, 3) arrays of vectors."""
-    dot = np.einsum("ij,ij->i", first, second)
-    norms = np.linalg.norm(first, axis=1) * np.linalg.norm(second, axis=1)
-    return np.degrees(np.arccos(np.clip(dot / np.maximum(norms, 1e-12), -1.0, 1.0)))
 
 
 def _block_levels(signal: np.ndarray, valid: np.ndarray, block: int) -> np.ndarray:

@@ -120,7 +120,7 @@ def _refuse_inside(item: str, out: str, out_dir: str) -> None:
         )
 
 
-def _batch_results(folder: str, names: set[str]) -> bool:
+def _batch_results(names: set[str]) -> bool:
     """Whether a folder (holding these file names) is the --out of a batch run."""
     return any(BATCH_RECORD.fullmatch(name) for name in names)
 
@@ -159,7 +159,7 @@ def _walk(top: str, reported: set[str] | None = None, out: str | None = None) ->
             continue
         if out is not None and os.path.realpath(folder) == out:
             continue
-        if _batch_results(folder, {entry.name for entry in entries}):
+        if _batch_results({entry.name for entry in entries}):
             real = os.path.realpath(folder)
             if real not in reported:
                 reported.add(real)
