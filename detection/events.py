@@ -211,7 +211,9 @@ def _rests_around(
     wake the next movement often starts within the context; a window reaching into it
     measured that movement's tilt as this one's posture change, and an LM between two
     movements came out `movement`. Where the gap to a neighbour is shorter than the guard,
-    the window is the gap itself (at least one sample)."""
+    the window is one sample: the first after the neighbour before ends, the last before the
+    neighbour after starts (a noisy measure; measuring across the whole short gap is
+    untried)."""
     n = len(xyz)
     previous_end = np.concatenate([[0], ends[:-1]])
     next_start = np.concatenate([starts[1:], [n]])
