@@ -29,9 +29,7 @@ NIGHT_START_UNIX = 1_741_991_400.0  # 2025-03-14 22:30 UTC; the seed moves it by
 # minimum). The simulator holds a night in memory, about 0.3 KB a sample: MOST_SAMPLES
 # (30 h at 100 Hz, 3 h at 1000 Hz) keeps it near 3 GB.
 SHORTEST_NIGHT_H = 0.1
-RATES_HZ = (10.0, 1000.0)
 MOST_SAMPLES = 30 * 3600 * 100
-SEEDS = (0, 2**63 - 1)
 
 
 def shortest_hours(family: str, scenario: str) -> float:

@@ -606,7 +606,8 @@ def _check_simulation(args: argparse.Namespace) -> None:
     """Refuse, in one line and before anything is written, a night the simulator cannot
     plan or that would not fit in memory (sensor.simulate says why each bound)."""
     from sleepmove.base.errors import InputError
-    from sleepmove.sensor.simulate import MOST_SAMPLES, RATES_HZ, shortest_hours
+    from sleepmove.base.limits import RATES_HZ
+    from sleepmove.sensor.simulate import MOST_SAMPLES, shortest_hours
     from sleepmove.sensor.split import LONGEST_NIGHT_H
 
     least = shortest_hours(args.family, args.scenario)

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from sleepmove.base.errors import InputError
+from sleepmove.base.limits import RATES_HZ
 from sleepmove.record_devices import (
     Radio,
     choose_families,
@@ -28,7 +29,6 @@ from sleepmove.sensor.recorder import DiskFull
 # What a recording leaves in its folder: a folder holding any of them is never written into.
 RECORDING_FILES = ("night.csv", "left.csv", "right.csv", "recording.json", "truth.json")
 LONGEST_S = 48 * 3600.0  # a night and a day: longer is a typo (1e9h), not a recording
-RATES_HZ = (10, 1000)  # the analysis needs 10 Hz; no supported sensor streams above 1000
 # An emulated night plays this many times faster at most: beyond, the emulators fall behind
 # and their backlog grows without bound (1e9 grew 37 MB/s). 1 is real time; slower is not
 # a night.
@@ -73,7 +73,9 @@ def check_arguments(args: argparse.Namespace) -> None:
     duration = parse_duration(args.duration)
     low, high = RATES_HZ
     if not low <= args.rate <= high:
-        raise InputError("--rate", str(args.rate), expected=f"samples per second, {low} to {high}")
+        raise InputError(
+            "--rate", str(args.rate), expected=f"samples per second, {low:g} to {high:g}"
+        )
     if not args.emulate:
         return
     if args.device or args.device_right:
