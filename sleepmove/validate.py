@@ -222,7 +222,7 @@ def validate_night(
         dtype=bool,
     )
     inside = ((units["offset_s"] > 0) & (units["onset_s"] < duration)).to_numpy(bool)
-    warnings = _unmatchable(reference_path, result_dir, summary, units, inside)
+    warnings = _unmatchable(reference_path, result_dir, summary, units, inside, seen)
     units = units[seen].reset_index(drop=True)
     if reference.sleep is not None:
         sleep_spans = [(a - origin, b - origin) for a, b in reference.sleep]
@@ -293,7 +293,12 @@ def validate_night(
 
 
 def _unmatchable(
-    reference_path: str, result_dir: str, summary: dict, units: pd.DataFrame, inside: np.ndarray
+    reference_path: str,
+    result_dir: str,
+    summary: dict,
+    units: pd.DataFrame,
+    inside: np.ndarray,
+    seen: np.ndarray,
 ) -> list[str]:
     """Refuse a reference none of whose events falls in the recording (another night's, or
     a clock or --offset that is off): its F1 of 0 would say nothing about the detector. A
@@ -314,11 +319,14 @@ def _unmatchable(
             "folders), or --offset SECONDS for a clock offset",
         )
     outside = int((~inside).sum())
+    unseen = int((inside & ~seen).sum())  # across its start or end, or in a data gap
+    parts = []
     if outside:
-        return [
-            f"{shown}: {outside} of its {len(units)} events fall outside the recording "
-            f"({start}, {hours:g} h) and are left out"
-        ]
+        parts.append(f"{outside} fall outside the recording ({start}, {hours:g} h)")
+    if unseen:
+        parts.append(f"{unseen} straddle its start or end or lie in a data gap")
+    if parts:
+        return [f"{shown}: of its {len(units)} events, {' and '.join(parts)}: left out"]
     return []
 
 

@@ -302,10 +302,14 @@ def test_validate_dates_clock_times_on_the_recordings_night(analyzed, night, tmp
 
 
 def test_validate_warns_of_events_outside_the_recording(analyzed, tmp_path, capsys):
-    reference = write(tmp_path / "ref.csv", "onset,duration,type\n60,1,lm\n99999,1,lm\n")
+    """Every event left out is counted: outside the recording, and across its start."""
+    body = "onset,duration,type\n60,1,lm\n99999,1,lm\n-0.5,1,lm\n"
+    reference = write(tmp_path / "ref.csv", body)
     out = tmp_path / "v"
     assert main(["validate", str(analyzed), "--reference", reference, "--out", str(out)]) == 0
-    assert "1 of its 2 events fall outside the recording" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "of its 3 events, 1 fall outside the recording" in err
+    assert "1 straddle its start or end or lie in a data gap: left out" in err
 
 
 @pytest.mark.parametrize(
