@@ -84,9 +84,13 @@ def check_sleep_window(text: str) -> None:
     if len(parts) != 2 or not all(parts):
         raise InputError(WHERE, f"cannot read {text!r}", expected=EXPECTED)
     start, end = (_time(WHERE, None, part) for part in parts)
-    # Only what analyze would refuse for every recording: two numbers, or two datetimes
-    # alike in having a zone, out of order (analyze reads a zone-less one in the night's).
-    alike = type(start) is type(end) and not isinstance(start, str)
+    # Only what analyze would refuse for every recording: two numbers, two datetimes alike
+    # in having a zone (analyze reads a zone-less one in the night's), or two clock times,
+    # out of order or equal.
+    alike = type(start) is type(end)
+    if isinstance(start, str) and alike:  # clock times: the end is the first after the start
+        start, end = _of_day(start), _of_day(end)
+        end += 86400.0 if end < start else 0.0
     if isinstance(start, datetime) and alike:
         alike = (start.tzinfo is None) == (end.tzinfo is None)
     if alike and end <= start:
@@ -107,6 +111,12 @@ def _check_times(path: str, where: str, lights_out: str, lights_on: str) -> None
             raise InputError(path, f"lights on {lights_on!r} is not after {lights_out!r}", where)
     elif all(isinstance(moment, float) for moment in moments) and moments[1] <= moments[0]:
         raise InputError(path, f"lights on {lights_on!r} is not after {lights_out!r}", where)
+
+
+def _of_day(clock_time: str) -> float:
+    """Seconds after midnight of an HH:MM[:SS] clock time (checked by `_time`)."""
+    hour, minute, *second = (int(part) for part in clock_time.split(":"))
+    return hour * 3600.0 + minute * 60.0 + (second[0] if second else 0)
 
 
 def _time(path: str, where: str | None, text: str) -> float | datetime | str:

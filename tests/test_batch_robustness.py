@@ -201,6 +201,7 @@ def test_pairs_pattern_may_name_a_placeholder_twice(still, tmp_path):
         (["--sleep-window", "23:00"], "--sleep-window: cannot read '23:00'"),
         (["--sleep-window", "100,50"], "--sleep-window: the end '50' is not after the start"),
         (["--sleep-window", "23:00:75,07:00"], "--sleep-window: not a clock time: '23:00:75'"),
+        (["--sleep-window", "23:00,23:00:00"], "--sleep-window: the end '23:00:00' is not after"),
         (["--workers", "0"], "--workers: 0; expected"),
         (["--workers", "-1"], "--workers: -1; expected"),
     ],
