@@ -424,17 +424,17 @@ def min_duration_option(args: argparse.Namespace) -> dict[str, float]:
         return {}
     from sleepmove.pipeline import MIN_DURATION_S
     from sleepmove.settings import LEAST_MIN_DURATION_MIN as least
-    from sleepmove.settings import MAX_MIN_DURATION_MIN
+    from sleepmove.settings import MIN_DURATION_RANGE, min_duration_allowed
 
-    if not least <= args.min_duration <= MAX_MIN_DURATION_MIN:  # nan and inf too
+    if not min_duration_allowed(args.min_duration):
         from sleepmove.base.errors import InputError
 
         raise InputError(
             "--min-duration",
             f"{args.min_duration:g}",
-            expected=f"minutes from {least:g} to {MAX_MIN_DURATION_MIN:g}: sleep is scored on "
-            "30 s epochs weighed with their neighbours, so no option analyzes less than "
-            f"{least:g}, and no night is longer than a day",
+            expected=f"{MIN_DURATION_RANGE}: sleep is scored on 30 s epochs weighed with "
+            f"their neighbours, so no option analyzes less than {least:g}, and no night is "
+            "longer than a day",
         )
 
     seconds = args.min_duration * 60.0

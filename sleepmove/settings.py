@@ -49,6 +49,12 @@ MAX_MIN_DURATION_MIN = 1440.0  # a day: no night is longer
 # The least min_duration_min: the sleep model weighs each 30 s epoch with its neighbours,
 # which a recording under a minute does not have (pipeline.SHORTEST_ALLOWED_S).
 LEAST_MIN_DURATION_MIN = 1.0
+MIN_DURATION_RANGE = f"minutes from {LEAST_MIN_DURATION_MIN:g} to {MAX_MIN_DURATION_MIN:g}"
+
+
+def min_duration_allowed(minutes: float) -> bool:
+    """Whether a minimum duration (minutes) lies in its range (NaN and inf do not)."""
+    return LEAST_MIN_DURATION_MIN <= minutes <= MAX_MIN_DURATION_MIN
 
 
 @dataclass
@@ -150,14 +156,8 @@ def read_settings(path: str) -> Settings:
             raise InputError(
                 path, f"[options] {name} = {value!r}", expected=f"a {wanted.__name__} value"
             )
-        if name == "min_duration_min" and not (
-            LEAST_MIN_DURATION_MIN <= value <= MAX_MIN_DURATION_MIN
-        ):
-            raise InputError(
-                path,
-                f"[options] {name} = {value!r}",
-                expected=f"minutes from {LEAST_MIN_DURATION_MIN:g} to {MAX_MIN_DURATION_MIN:g}",
-            )
+        if name == "min_duration_min" and not min_duration_allowed(value):
+            raise InputError(path, f"[options] {name} = {value!r}", expected=MIN_DURATION_RANGE)
     groups = {name: dict(data.get(name, {})) for name in GROUPS if name in data}
     named = groups.get("rules", {}).pop("name", None)
     if named is not None:
