@@ -105,12 +105,13 @@ def regularize(
     # `rows`: the input row of each sample, in time order (None: as they come). The (n, 3)
     # samples are read through it once, at interpolation, rather than reordered.
     rows: np.ndarray | None = None
-    # One night-long buffer serves in turn as the steps between stamps, the stamps with
-    # shared ones spread, and the positions in grid steps: each new night-long array would
-    # cost fresh pages.
+    # One night-long buffer serves in turn as the steps between stamps and the positions in
+    # grid steps: each new night-long array would cost fresh pages.
     buffer = np.empty(len(time_s))
     steps = np.subtract(time_s[1:], time_s[:-1], out=buffer[:-1])
-    backwards = np.flatnonzero(steps < 0)
+    # Backward steps and shared stamps (zero steps) are found in one pass over the night.
+    still = np.flatnonzero(steps <= 0)
+    backwards = still[steps[still] < 0]
     resets = backwards[steps[backwards] < -max_gap_s]
     if len(resets) > max(STRAY_MAX_ROWS, len(steps) // 100):
         # Clock resets are rare events: stamps that jump back this often are out of order.
@@ -136,7 +137,8 @@ def regularize(
         xyz = kept
         buffer = np.empty(len(time_s))
         steps = np.subtract(time_s[1:], time_s[:-1], out=buffer[:-1])
-        backwards = np.flatnonzero(steps < 0)
+        still = np.flatnonzero(steps <= 0)
+        backwards = still[steps[still] < 0]
         resets = backwards[steps[backwards] < -max_gap_s]
     if len(resets):
         time_s = _after_clock_resets(time_s, resets, max_gap_s)
@@ -146,7 +148,8 @@ def regularize(
             "unknown length"
         )
         steps = np.subtract(time_s[1:], time_s[:-1], out=buffer[:-1])
-        backwards = np.flatnonzero(steps < 0)
+        still = np.flatnonzero(steps <= 0)
+        backwards = still[steps[still] < 0]
     if len(backwards):
         notes.append(
             f"time went backwards by under {max_gap_s:g} s {len(backwards)} "
@@ -155,7 +158,8 @@ def regularize(
         rows = np.argsort(time_s, kind="stable")
         time_s = time_s[rows]
         steps = np.subtract(time_s[1:], time_s[:-1], out=buffer[:-1])
-    repeats = np.flatnonzero(steps == 0) + 1  # rows stamped like the row before them
+        still = np.flatnonzero(steps <= 0)
+    repeats = still[steps[still] == 0] + 1  # rows stamped like the row before them
     repeated = _repeated_rows(repeats, xyz, rows, len(time_s))
     if repeated.any():
         notes.append(f"{int(repeated.sum())} duplicated rows dropped")
@@ -173,18 +177,21 @@ def regularize(
             f"other{typical}",
             "raw samples at 10 Hz or more (not epochs)",
         )
-    # Before the spread stamps overwrite the steps; sharing spreads stamps by a packet at most.
+    # Before the positions overwrite the steps; sharing spreads stamps by a packet at most.
     _check_grid_length(steps, gap_after, (time_s[-1] - time_s[0]) * rate, rate, len(time_s))
-    stamps = _spread_shared_stamps(time_s, rate, repeats, out=buffer, copies=repeated)
-    start, end = float(stamps[0]), float(stamps[-1])
+    # The spread stamps are the input's but in runs of shared stamps: those few are kept
+    # apart (`in_run`, `run_stamps`) rather than in a night-long copy of the stamps.
+    in_run, run_stamps = _spread_runs(time_s, rate, repeats, copies=repeated)
+    ends = _stamps_at(np.array([0, len(time_s) - 1]), time_s, in_run, run_stamps)
+    start, end = float(ends[0]), float(ends[1])
     n = int(np.floor((end - start) * rate + 1e-9)) + 1
-    gaps = (
-        np.column_stack([stamps[gap_after], stamps[gap_after + 1]])
-        if len(gap_after)
-        else np.empty((0, 2))
-    )
-    position = np.subtract(stamps, start, out=buffer)  # in grid steps, non-decreasing
+    edges = np.column_stack([gap_after, gap_after + 1])  # the rows around each gap
+    gaps = _stamps_at(edges, time_s, in_run, run_stamps)
+    position = np.subtract(time_s, start, out=buffer)  # in grid steps, non-decreasing
     position *= rate
+    mended = np.subtract(run_stamps, start)
+    mended *= rate
+    position[in_run] = mended
     values = _resample(position, xyz, rows, n)
     valid = np.ones(n, dtype=bool)
     for gap_start, gap_end in gaps:
@@ -258,11 +265,14 @@ def _resample(position: np.ndarray, xyz: np.ndarray, rows: np.ndarray | None, n:
     stops = np.append(firsts[1:], n)
     lows = np.searchsorted(position, firsts, side="right") - 1
     highs = np.searchsorted(position, stops - 1, side="right")
+    # A span's grid points counted from its first, made once: numpy's arange per span cost
+    # as much as a gather.
+    span_points = np.arange(RESAMPLE_SPAN, dtype=np.float64)
 
     def interpolate(spans: range) -> None:
         for span in spans:  # a loop over spans
             first, stop, low, high = firsts[span], stops[span], lows[span], highs[span]
-            _interpolate_span(out[first:stop], position, xyz, rows, first, low, high)
+            _interpolate_span(out[first:stop], position, xyz, rows, first, low, high, span_points)
 
     # The spans are independent: the later half runs on the second core meanwhile.
     half = (len(firsts) + 1) // 2
@@ -283,13 +293,15 @@ def _interpolate_span(
     first: int,
     low: int,
     high: int,
+    span_points: np.ndarray,
 ) -> None:
     """Grid points first .. first + len(out) - 1, whose `before` samples are low .. high - 1
-    (`low` at or before the first point, samples up to `high` at or before the last)."""
+    (`low` at or before the first point, samples up to `high` at or before the last).
+    `span_points`: 0.0, 1.0, ... (float64), at least one per grid point."""
     count = len(out)
-    # Samples at or before each grid point: one histogram of the samples' next grid point and
-    # its cumulative sum. A zero step (equal stamps) is never read: `before` is the last of
-    # equal samples.
+    # Samples at or before each grid point, counted from `low`: one histogram of the samples'
+    # next grid point and its cumulative sum. A zero step (equal stamps) is never read:
+    # `before` is the last of equal samples.
     after_low = np.ceil(position[low + 1 : high]).astype(np.intp)
     after_low -= first
     before = np.bincount(after_low, minlength=count)[:count]
@@ -300,22 +312,25 @@ def _interpolate_span(
     step = np.empty_like(segment)
     np.subtract(segment[1:], segment[:-1], out=step[:-1])
     step[-1] = 1.0
-    weight = np.arange(first, first + count, dtype=np.float64)
-    weight -= segment[before]
-    weight /= step[before]
+    # Each grid point (a whole number: exact) less its `before` sample's position, in steps to
+    # the next sample. Gathers whose indices are in range use mode "wrap": take's fastest.
+    weight = np.add(span_points[:count], first)
+    weight -= np.take(segment, before, mode="wrap")
+    weight /= np.take(step, before, mode="wrap")
     weight = weight.astype(np.float32)
-    before += low
-    # The next sample is read through a view shifted by one; "clip" keeps the last sample for
-    # the grid's last point.
+    # Samples are read through views from `low` (the next sample's from `low` + 1): "clip"
+    # keeps the last sample for the grid's last point.
     if rows is None:
-        low_rows, high_rows, shift = before, before, 1
+        low_rows, high_rows, low_from, high_from = before, before, low, low + 1
     else:
-        low_rows, high_rows, shift = rows[before], np.take(rows[1:], before, mode="clip"), 0
+        low_rows = np.take(rows[low:], before, mode="wrap")
+        high_rows = np.take(rows[low + 1 :], before, mode="clip")
+        low_from, high_from = 0, 0
     high_values = np.empty(count, dtype=np.float32)
     for axis in range(3):  # 1-D gathers: several times faster than gathering (n, 3) rows
         column, low_values = xyz[:, axis], out[:, axis]
-        np.take(column, low_rows, out=low_values, mode="clip")
-        np.take(column[shift:], high_rows, out=high_values, mode="clip")
+        np.take(column[low_from:], low_rows, out=low_values, mode="wrap")
+        np.take(column[high_from:], high_rows, out=high_values, mode="clip")
         high_values -= low_values
         high_values *= weight
         low_values += high_values
@@ -349,82 +364,100 @@ def _repeated_rows(
     def same_values(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
         if rows is not None:
             later, earlier = rows[later], rows[earlier]
-        same = np.ones(len(later), dtype=bool)
+        # Axis by axis, only the pairs equal so far: most differ on the first, and each
+        # gather from the night's columns costs a cache miss per row.
+        equal = np.arange(len(later))
         for axis in range(3):  # 1-D gathers: (n, 3) row gathers are several times slower
             column = xyz[:, axis]
-            same &= column[later] == column[earlier]
+            equal = equal[column[later[equal]] == column[earlier[equal]]]
+        same = np.zeros(len(later), dtype=bool)
+        same[equal] = True
         return same
 
-    run_id, run_first, run_size = _runs(repeats)
+    run_id, run_first, run_size, run_start = _runs(repeats)
     size = run_size[run_id]
     half = size // 2
-    second_half = (size % 2 == 0) & (repeats - run_first[run_id] >= half)
+    offset = repeats - run_first[run_id]  # each row's place in its run (the first's: 0)
+    second_half = (size % 2 == 0) & (offset >= half)
     matching = same_values(repeats[second_half], repeats[second_half] - half[second_half])
     mismatches = np.bincount(run_id[second_half], weights=~matching, minlength=len(run_first))
     packet_again = (run_size % 2 == 0) & (mismatches == 0)
     # Every row received twice in a row (a whole file doubled row by row): each odd row of
     # the run repeats the row before it. Runs of one packet doubled so grow to twice the
-    # night's usual run, where the excess below would see nothing unusual.
-    odd = (size % 2 == 0) & ~packet_again[run_id] & ((repeats - run_first[run_id]) % 2 == 1)
+    # night's usual run, where the excess below would see nothing unusual. A run of two is
+    # settled above: its second row repeats the first (the packet again) or differs from it,
+    # so neither test below would find it; they skip it (most runs, with host stamps).
+    longer = size > 2
+    odd = longer & (size % 2 == 0) & ~packet_again[run_id] & (offset % 2 == 1)
     pairs_match = same_values(repeats[odd], repeats[odd] - 1)
     unpaired = np.bincount(run_id[odd], weights=~pairs_match, minlength=len(run_first))
-    paired = (run_size % 2 == 0) & ~packet_again & (unpaired == 0)
+    paired = (run_size > 2) & (run_size % 2 == 0) & ~packet_again & (unpaired == 0)
     pair_copy = odd & paired[run_id]
     # Rows equal to the row before them, in runs longer than usual, up to the excess.
     singles = n_rows - int(run_size.sum())  # rows whose stamp no other row shares: runs of 1
     sizes = np.bincount(run_size)
     sizes[1] += singles
     excess = np.maximum(run_size - int(np.argmax(sizes)), 0)
-    candidate = ~packet_again[run_id] & ~paired[run_id] & (excess[run_id] > 0)
+    candidate = longer & ~packet_again[run_id] & ~paired[run_id] & (excess[run_id] > 0)
     candidate[candidate] = same_values(repeats[candidate], repeats[candidate] - 1)
     rank = np.cumsum(candidate)  # candidates so far; less those of earlier runs
-    rank -= np.concatenate([[0], rank[:-1]])[np.searchsorted(run_id, run_id)]
+    rank -= np.concatenate([[0], rank[:-1]])[run_start[run_id]]
     row_again = candidate & (rank <= excess[run_id])
     return (second_half & packet_again[run_id]) | pair_copy | row_again
 
 
-def _runs(repeats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _runs(repeats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Runs of equal stamps from the positions of their second and later rows: the run of
-    each of those rows, and each run's first row and size."""
+    each of those rows, and each run's first row, size, and second row's place in
+    `repeats`."""
     new_run = np.ones(len(repeats), dtype=bool)
     new_run[1:] = repeats[1:] != repeats[:-1] + 1
     run_id = np.cumsum(new_run) - 1
-    run_first = repeats[new_run] - 1
-    return run_id, run_first, np.bincount(run_id) + 1
+    run_start = np.flatnonzero(new_run)
+    run_first = repeats[run_start] - 1
+    return run_id, run_first, np.bincount(run_id) + 1, run_start
 
 
-def _spread_shared_stamps(
-    time_s: np.ndarray,
-    rate: float,
-    repeats: np.ndarray | None = None,
-    out: np.ndarray | None = None,
-    copies: np.ndarray | None = None,
-) -> np.ndarray:
-    """Samples sharing one stamp (packet-level stamping) are spread back from it at the rate.
-
-    `repeats`: the second and later rows of each run of equal stamps (default: all of them).
-    `copies`: which of them are rows received twice: those take the spread stamp of the row
-    before them and are left out of the spread. Only the samples in runs of equal stamps are
-    touched, so a clean file costs one comparison. The spread stamps go to `out` if given (a
-    night-long buffer), else to a new array; with nothing to spread, `time_s` itself is
-    returned.
-    """
-    if repeats is None:
-        repeats = np.flatnonzero(time_s[1:] == time_s[:-1]) + 1
+def _spread_shared_stamps(time_s: np.ndarray, rate: float) -> np.ndarray:
+    """The stamps with those of samples sharing one (packet-level stamping) spread at the
+    rate (see _spread_runs); with nothing to spread, `time_s` itself."""
+    repeats = np.flatnonzero(time_s[1:] == time_s[:-1]) + 1
     if len(repeats) == 0:
         return time_s
-    kept = np.ones(len(repeats), dtype=bool) if copies is None else ~copies
-    run_id, run_first, run_rows = _runs(repeats)
-    # Each kept row's place among its run's kept rows (the run's first row, never a copy,
-    # is place 0), and each run's count of kept rows.
+    in_run, run_stamps = _spread_runs(time_s, rate, repeats)
+    spread = time_s.copy()
+    spread[in_run] = run_stamps
+    return spread
+
+
+def _spread_runs(
+    time_s: np.ndarray, rate: float, repeats: np.ndarray, copies: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Samples sharing one stamp (packet-level stamping) are spread back from it at the rate.
+
+    `repeats`: the second and later rows of each run of equal stamps. `copies`: which of them
+    are rows received twice: those take the spread stamp of the row before them and are left
+    out of the spread. Gives every row of the runs, in order, and its spread stamp: only
+    those are touched, so a clean file costs nothing here.
+    """
+    if len(repeats) == 0:
+        return repeats, np.empty(0)
+    run_id, run_first, run_rows, run_start = _runs(repeats)
+    # Every row of every run, in order: each run's first row (never a copy), then its repeats.
+    first_place = run_start + np.arange(len(run_first))
+    head = np.zeros(len(repeats) + len(run_first), dtype=bool)
+    head[first_place] = True
+    in_run = np.empty(len(head), dtype=np.intp)
+    in_run[head] = run_first
+    in_run[~head] = repeats
+    run_of = np.cumsum(head) - 1
+    kept = head.copy()
+    kept[~head] = True if copies is None else ~copies
+    # Each kept row's place among its run's kept rows (the first row is place 0), and each
+    # run's count of kept rows.
     count = np.cumsum(kept)
-    place = count - np.concatenate([[0], count[:-1]])[np.searchsorted(run_id, run_id)]
-    run_size = np.bincount(run_id, weights=kept, minlength=len(run_first)).astype(np.intp) + 1
-    members = np.concatenate([run_first, repeats[kept]])
-    run_of = np.concatenate([np.arange(len(run_first)), run_id[kept]])
-    position = np.concatenate([np.zeros(len(run_first), dtype=np.intp), place[kept]])
-    spread = np.empty_like(time_s) if out is None else out
-    spread[:] = time_s
+    place = count - count[first_place][run_of]
+    run_size = np.bincount(run_of, weights=kept, minlength=len(run_first)).astype(np.intp)
     probe = time_s[:: max(1, len(time_s) // 10_000)]
     if np.all(probe == np.floor(probe)):
         # Stamps in whole seconds (ISO times written without a fraction): each stamp is the
@@ -434,16 +467,29 @@ def _spread_shared_stamps(
         after_run = np.where(
             after < len(time_s), time_s[np.minimum(after, len(time_s) - 1)], np.inf
         )[run_of]
-        moved = time_s[members] + position / rate
-        spread[members] = np.minimum(moved, np.nextafter(after_run, -np.inf))
+        moved = time_s[in_run] + place / rate
+        stamps = np.minimum(moved, np.nextafter(after_run, -np.inf))
     else:
         # A packet's stamp is its last sample's: its rows spread back from it.
-        moved = time_s[members] - (run_size[run_of] - 1 - position) / rate
+        moved = time_s[in_run] - (run_size[run_of] - 1 - place) / rate
         # Never back past the sample before the run (kept in place: no run ends with a moved
         # sample), so the stamps stay in order without a pass over the whole night.
         before_run = np.where(run_first > 0, time_s[np.maximum(run_first - 1, 0)], -np.inf)
-        spread[members] = np.maximum(moved, before_run[run_of])
+        stamps = np.maximum(moved, before_run[run_of])
     if not kept.all():  # each copy: the stamp of the last kept row before it in its run
-        last_kept = np.maximum.accumulate(np.where(kept, repeats, run_first[run_id]))
-        spread[repeats[~kept]] = spread[last_kept[~kept]]
-    return spread
+        last_kept = np.maximum.accumulate(np.where(kept, np.arange(len(kept)), 0))
+        stamps[~kept] = stamps[last_kept[~kept]]
+    return in_run, stamps
+
+
+def _stamps_at(
+    index: np.ndarray, time_s: np.ndarray, in_run: np.ndarray, run_stamps: np.ndarray
+) -> np.ndarray:
+    """The spread stamps of rows `index` (any shape): the input's, or for rows of runs
+    (`in_run`, in order) their `run_stamps`."""
+    stamps = time_s[index]
+    if len(in_run):
+        found = np.minimum(np.searchsorted(in_run, index), len(in_run) - 1)
+        spread = in_run[found] == index
+        stamps[spread] = run_stamps[found[spread]]
+    return stamps

@@ -98,6 +98,22 @@ def test_samples_sharing_a_stamp_are_spread_back_at_the_rate():
     )
 
 
+def test_the_grid_and_its_gaps_start_at_spread_stamps():
+    # Packets of 4 rows stamped with their last sample's time at 25 Hz, and a 10 s loss: the
+    # grid starts at the first packet's first spread stamp, and the gap ends at the first
+    # spread stamp after it (regularize looks these up among the runs' stamps).
+    from sleepmove.detection.grid import _spread_shared_stamps
+
+    t = np.repeat(np.arange(1, 51) * 0.16, 4)
+    t[100:] += 10.0
+    xyz = np.random.default_rng(4).normal(size=(len(t), 3))
+    grid = regularize(t, xyz, rate_hz=25.0)
+    spread = _spread_shared_stamps(t, 25.0)
+    assert grid.start_s == spread[0] == t[0] - 3 / 25
+    assert grid.gaps_s.tolist() == [[spread[99], spread[100]]]
+    assert spread[100] == t[100] - 3 / 25 and spread[99] == t[99]
+
+
 # The grid is interpolated a span of grid points at a time: spans of one point, of a few
 # (their edges falling inside packets and gaps), and the default.
 SPANS = [1, 7, None]
