@@ -98,8 +98,8 @@ def detect_movements(
         _mark_trains(both, "alma", params, trains, sides=both["side"])
         for side, frame in bursts.items():
             frame["used"][both["row"][both["used"] & (both["side"] == side)]] = True
-    for frame in bursts.values():
-        _mark_trains(frame, "hft", params, trains, sides=None)
+    for side, frame in bursts.items():
+        _mark_trains(frame, "hft", params, trains, sides=None, sig=signals[side])
     for side, grid in grids.items():
         legs.append(_finish_leg(side, grid, signals[side], bursts[side], origin_s, params, rules))
     events = Table.concat([leg.events for leg in legs] + trains, EVENT_COLUMNS)
@@ -123,8 +123,10 @@ def _mark_trains(
     params: DetectionParameters,
     trains: list[Table],
     sides: np.ndarray | None,
+    sig: LegSignals | None = None,
 ) -> None:
-    """Find trains among the bursts not yet used, mark their members used, add the trains."""
+    """Find trains among the bursts not yet used, mark their members used, add the trains.
+    `sig`: the leg's signals, for the length of tremor bursts (hft)."""
     available = np.flatnonzero(~frame["used"])
     if len(available) < params.train_min_bursts:
         return
@@ -144,12 +146,16 @@ def _mark_trains(
         params.train_max_interval_cv,
         None if sides is None else sides[available],
     )
-    if kind == "hft":  # foot tremor bursts last about a quarter second or more; jerks do not
-        durations = offsets - onsets
+    if kind == "hft" and found:  # tremor bursts last a quarter second or more; jerks do not
+        members = np.concatenate([np.arange(start, end + 1) for start, end in found])
+        lengths = np.zeros(len(onsets))
+        lengths[members] = _burst_lengths(
+            sig, frame["start"][available[members]], frame["end"][available[members]]
+        )
         found = [
             (start, end)
             for start, end in found  # a loop over trains
-            if np.median(durations[start : end + 1]) >= params.hft_min_burst_s
+            if np.median(lengths[start : end + 1]) >= params.hft_min_burst_s
         ]
     if not found:
         return
@@ -169,6 +175,18 @@ def _mark_trains(
         train[name] = np.full(len(found), np.nan)
     train["duration_s"] = train["offset_s"] - train["onset_s"]
     trains.append(train)
+
+
+def _burst_lengths(sig: LegSignals, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Seconds each burst's 0.1 s envelope stays over half its peak. Not the burst's span:
+    the 0.5 s signal stretches a 70 ms jerk to a half-second burst, and a run of jerks a
+    couple of seconds apart passed for foot tremor (its bursts last 250 ms or more)."""
+    inside, offsets = ranges_index(starts, ends)
+    envelope = sig.envelope[inside]
+    peak = np.maximum.reduceat(envelope, offsets)
+    counts = ends - starts
+    above = envelope >= 0.5 * np.repeat(peak, counts)
+    return np.add.reduceat(above, offsets) / sig.rate_hz
 
 
 def _finish_leg(

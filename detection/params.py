@@ -85,7 +85,11 @@ class DetectionParameters:
     # ...or, on a quiet sensor, a tilt (the 0.5 s mean taken twice) this many times the noise
     # floor as an angle, down to min_tilt_deg, held: the event's mean orientation tilted this
     # share of that (events.classify)
-    rotation_floor_factor: float = 3.0
+    # 2: the tilt is a mean of ~50 samples taken twice; its noise is about a tenth of the
+    # envelope's floor, so 2 x that floor is still ~4 SD of the noise's largest excursion over
+    # an event, and vibrations >= 2 Hz under 0.1 g leave under 0.3 deg (3 gave 6 SD, and
+    # dropped small held flexions of a quiet shank: 0.6-0.9 deg at a 5 mg floor).
+    rotation_floor_factor: float = 2.0
     min_tilt_deg: float = 0.5
     held_tilt_share: float = 0.6
     blip_max_factor: float = 5.0  # a brief burst weaker than this is noise, dropped early

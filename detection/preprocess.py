@@ -280,9 +280,11 @@ def rest_holds(
     long = ends - starts >= max(int(round(params.hold_min_s * rate_hz)), 1)
     starts, ends = starts[long], ends[long]
     levels = disjoint_span_means(xyz, starts, ends)
-    # Neighbouring holds closer than the smallest movement are one place (a held flexion
-    # with a second push in it): the limb's path is judged from place to place.
-    moved = angle_deg(levels[:-1], levels[1:]) >= params.min_rotation_deg
+    # Neighbouring holds closer than the smallest tilt an LM may have (events.classify's
+    # floor, min_tilt_deg) are one place (a held flexion with a second push in it): the
+    # limb's path is judged from place to place. Not the 1.5 deg rotation bar: a small
+    # flexion held a second and released (0.9 deg) was its own rest and vanished.
+    moved = angle_deg(levels[:-1], levels[1:]) >= params.min_tilt_deg
     first = np.flatnonzero(np.concatenate([[True], moved]))  # each place's first hold
     last = np.append(first[1:] - 1, len(starts) - 1)  # ...and its last
     place_rest = np.ones(len(first), dtype=bool)

@@ -100,6 +100,47 @@ def test_rhythmic_foot_tremor_is_one_hft_train_not_clms():
     assert abs(events["duration_s"].iloc[0] - 9.05) < 0.5
 
 
+def test_a_run_of_brief_jerks_seconds_apart_is_jerks_not_foot_tremor():
+    """Tremor bursts last 250 ms or more (AASM): five 60 ms jerks 2.4 s apart, each settling
+    for a quarter second after, are jerks, although their bursts (0.3 s) would make a
+    regular train of long enough bursts (they did)."""
+    t, xyz = quiet_leg()
+    for k in range(5):
+        tilt(xyz, 50.0, 200 + 2.4 * k, 0.06, 10.0)
+        tilt(xyz, 50.0, 200 + 2.4 * k + 0.06, 0.24, 1.5)  # the limb settling back
+    events = detect(t, xyz)
+    assert events["kind"].tolist() == ["jerk"] * 5
+    assert np.allclose(events["onset_s"], 200 + 2.4 * np.arange(5), atol=0.1)
+
+
+def quantized_flexion(degrees, hold_s, ramp_s, seed=0, rate=50.0):
+    """A quiet shank (4 mg noise, 1/256 g steps) that flexes by `degrees` over `ramp_s` at
+    300 s, holds, and returns as smoothly."""
+    rng = np.random.default_rng(seed)
+    n = int(600 * rate)
+    t = np.arange(n) / rate
+    rest = np.array([-0.77, -0.566, -0.18])
+    rest /= np.linalg.norm(rest)
+    away = np.cross(rest, [1.0, 0.0, 0.0])
+    away /= np.linalg.norm(away)
+    ramp = np.minimum((t - 300) / ramp_s, (300 + 2 * ramp_s + hold_s - t) / ramp_s)
+    angle = np.radians(degrees) * np.clip(ramp, 0, 1)
+    xyz = np.cos(angle)[:, None] * rest + np.sin(angle)[:, None] * away
+    xyz += rng.normal(0, 0.004, (n, 3))
+    return t, np.round(xyz * 256) / 256
+
+
+def test_a_small_flexion_held_and_released_is_an_lm():
+    """0.9 degrees held 2.5 s: the hold there is no rest of its own (the foot returns to
+    where it came from), so the flexion departs from the rest around it (it was taken for
+    a rest, the smallest place a 1.5 degree bar allowed, and vanished)."""
+    for seed in range(3):
+        events = detect(*quantized_flexion(0.9, 2.5, 0.3, seed))
+        assert events["kind"].tolist() == ["lm"], seed
+        assert abs(events["onset_s"].iloc[0] - 300.0) < 0.5
+        assert abs(events["duration_s"].iloc[0] - 3.1) < 0.6
+
+
 def test_posture_change_is_a_movement():
     """Turning over: the leg rotates by 60 degrees over 3 s and stays there."""
     t, xyz = quiet_leg()
