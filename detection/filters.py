@@ -149,39 +149,57 @@ def ranges_index(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.n
     return index, offsets
 
 
+# Spans reaching over more than this share of the night (a restless night, where events fill
+# most of it) are cut from a whole-night mean: contiguous passes, where gathering each span's
+# samples costs several times more (0.3 s against 0.05 s for 68 % of an 8 h 100 Hz night).
+WHOLE_NIGHT_SHARE = 0.25
+
+
 def span_means(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Mean of values[start:end] along axis 0 for each non-empty span (spans may overlap)."""
     if len(starts) == 0:
         return np.empty((0, *values.shape[1:]))
     index, offsets = ranges_index(starts, ends)
-    sums = np.add.reduceat(values[index], offsets, axis=0, dtype=np.float64)
+    # Column by column: gathering a column of column-order samples is a third of gathering
+    # rows, and reduceat sums each span alike (its first value plus the pairwise rest).
+    columns = values.reshape(len(values), -1)
+    sums = np.column_stack(
+        [
+            np.add.reduceat(columns[:, k][index], offsets, dtype=np.float64)
+            for k in range(columns.shape[1])
+        ]
+    )
+    if values.ndim == 1:
+        sums = sums[:, 0]
     return sums / (np.asarray(ends) - starts).reshape(-1, *([1] * (values.ndim - 1)))
 
 
 def disjoint_span_means(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Mean of values[start:end] along axis 0 for sorted, disjoint, non-empty spans: sums by
-    reduceat over the spans' bounds, without gathering their samples."""
+    reduceat over the spans' bounds where they cover much of the night (holds), over their
+    gathered samples where they cover little of it (events)."""
     if len(starts) == 0:
         return np.zeros((0, *values.shape[1:]))
-    bounds = np.column_stack([starts, ends]).ravel()
-    if bounds[-1] == len(values):  # reduceat takes the last span to the end by itself
-        bounds = bounds[:-1]
-    if values.ndim == 2:  # column by column: along axis 0 of column-order samples is 3 x slower
-        sums = np.column_stack(
-            [
-                np.add.reduceat(values[:, k], bounds, dtype=np.float64)[::2]
-                for k in range(values.shape[1])
-            ]
-        )
+    # Column by column: along axis 0 of column-order samples is 3 x slower.
+    columns = values.reshape(len(values), -1)
+    whole = np.sum(ends - starts) > len(values) * WHOLE_NIGHT_SHARE
+    if not whole:
+        # Few samples (events): gathered, rather than a float64 copy of the whole column
+        # made and summed between the spans too. reduceat sums a span alike wherever it
+        # lies (its first value plus the pairwise sum of the rest): the same numbers.
+        index, offsets = ranges_index(starts, ends)
+        parts = [columns[:, k][index] for k in range(columns.shape[1])]
     else:
-        sums = np.add.reduceat(values, bounds, dtype=np.float64)[::2]
+        offsets = np.column_stack([starts, ends]).ravel()
+        if offsets[-1] == len(values):  # reduceat takes the last span to the end by itself
+            offsets = offsets[:-1]
+        parts = [columns[:, k] for k in range(columns.shape[1])]
+    sums = np.column_stack([np.add.reduceat(part, offsets, dtype=np.float64) for part in parts])
+    if whole:  # every other sum is of the samples between two spans
+        sums = sums[::2]
+    if values.ndim == 1:
+        sums = sums[:, 0]
     return sums / (ends - starts).reshape(-1, *([1] * (values.ndim - 1)))
-
-
-# Spans reaching over more than this share of the night (a restless night, where events fill
-# most of it) are cut from a whole-night mean: contiguous passes, where gathering each span's
-# samples costs several times more (0.3 s against 0.05 s for 68 % of an 8 h 100 Hz night).
-WHOLE_NIGHT_SHARE = 0.25
 
 
 def _mean_f64(column: np.ndarray, before: int, after: int) -> np.ndarray:

@@ -1,0 +1,43 @@
+"""Faster paths of the detection filters give the very numbers of the plain ones, bit for bit."""
+
+import numpy as np
+
+from sleepmove.detection import filters
+
+
+def _night(n: int = 20_000, seed: int = 3) -> np.ndarray:
+    """Column-order float32 samples, as a grid holds them."""
+    rng = np.random.default_rng(seed)
+    return np.asfortranarray(rng.normal(0, 1, (n, 3)).astype(np.float32))
+
+
+def _spans(n: int, count: int, longest: int, seed: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted, disjoint, non-empty spans, the last reaching the end."""
+    rng = np.random.default_rng(seed)
+    starts = np.sort(rng.choice(np.arange(0, n, longest + 1), count, replace=False))
+    ends = np.minimum(starts + rng.integers(1, longest + 1, count), n)
+    ends[-1] = n
+    return starts, ends
+
+
+def test_disjoint_span_means_gathered_equal_those_of_whole_columns(monkeypatch):
+    values = _night()
+    starts, ends = _spans(len(values), 40, 60)
+    gathered = filters.disjoint_span_means(values, starts, ends)  # few samples: gathered
+    monkeypatch.setattr(filters, "WHOLE_NIGHT_SHARE", 0.0)  # whole columns
+    whole = filters.disjoint_span_means(values, starts, ends)
+    assert gathered.tobytes() == whole.tobytes()
+    one = filters.disjoint_span_means(values[:, 2].copy(), starts, ends)
+    assert one.tobytes() == whole[:, 2].tobytes()
+
+
+def test_span_means_column_by_column_equal_those_of_gathered_rows():
+    values = _night()
+    rng = np.random.default_rng(5)
+    starts = rng.integers(0, len(values) - 1, 300)  # overlapping spans
+    ends = np.minimum(starts + rng.integers(1, 300, 300), len(values))
+    rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
+    offsets = np.cumsum(ends - starts) - (ends - starts)
+    sums = np.add.reduceat(values[rows], offsets, axis=0, dtype=np.float64)
+    expected = sums / (ends - starts)[:, None]
+    assert filters.span_means(values, starts, ends).tobytes() == expected.tobytes()
