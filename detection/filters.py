@@ -6,6 +6,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 MEAN_SPAN = 1 << 16  # moving-mean outputs per pass (temporaries of 0.25 MB in float32)
+POSITIVE_INF_BITS = np.uint32(0x7F800000)  # float32 +inf's bits, the largest of +0..+inf
 
 
 def moving_mean(values: np.ndarray, width: int) -> np.ndarray:
@@ -120,14 +121,25 @@ def block_median(values: np.ndarray, block: int) -> np.ndarray:
     Each block sorted: numpy's vectorized sort of short rows beats its selection, which
     pays a call per row (4.6 against 5.7 ms for an 8 h 100 Hz night). A span of blocks at a
     time: the sorted copy stays in the core's cache instead of costing a night's fresh pages.
+    float32 rows are sorted by their bits as unsigned integers (3.0 against 4.3 ms): for
+    +0 to +inf, the order of the values. A row holding anything else (a negative value, -0,
+    NaN) sorts its largest key past +inf's, and is sorted again as floats.
     """
     n_full = len(values) // block
     rows = values[: n_full * block].reshape(n_full, block)
     out = np.empty(n_full + (len(values) > n_full * block), dtype=values.dtype)
+    keys = rows.view(np.uint32) if values.dtype == np.float32 else None
     per_pass = max(MEAN_SPAN // block, 1)
     for first in range(0, n_full, per_pass):  # a loop over spans of blocks
         span = slice(first, min(first + per_pass, n_full))
-        out[span] = np.sort(rows[span], axis=1)[:, block // 2]
+        if keys is None:
+            out[span] = np.sort(rows[span], axis=1)[:, block // 2]
+            continue
+        ordered = np.sort(keys[span], axis=1)
+        out[span] = ordered[:, block // 2].view(np.float32)
+        other = first + np.flatnonzero(ordered[:, -1] > POSITIVE_INF_BITS)
+        if len(other):
+            out[other] = np.sort(rows[other], axis=1)[:, block // 2]
     tail = values[n_full * block :]
     if len(tail):
         out[-1] = np.partition(tail, len(tail) // 2)[len(tail) // 2]
