@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -12,30 +14,63 @@ POSITIVE_INF_BITS = np.uint32(0x7F800000)  # float32 +inf's bits, the largest of
 def moving_mean(values: np.ndarray, width: int) -> np.ndarray:
     """Centred moving mean along axis 0, in the values' precision (at least float32); the
     window shrinks at the ends."""
+    out = np.empty_like(values, dtype=np.result_type(values.dtype, np.float32))
+    for _ in _mean_pieces(values, width, out):  # each piece is written into `out`
+        pass
+    return out
+
+
+def moving_mean_pieces(values: np.ndarray, width: int) -> Iterator[tuple[int, np.ndarray]]:
+    """`moving_mean(values, width)` a piece at a time, in order: each piece's first index and
+    its means, the very numbers of the whole night's. A piece fits the core's cache, so what
+    is done with it next costs no night-long pass or temporary."""
+    return _mean_pieces(values, width, None)
+
+
+def _mean_pieces(
+    values: np.ndarray, width: int, out: np.ndarray | None
+) -> Iterator[tuple[int, np.ndarray]]:
+    """The pieces of `moving_mean`, each written into `out` where given."""
     width = max(int(width), 1)
     n = len(values)
     before, after = width // 2, width - width // 2
-    out = np.empty_like(values, dtype=np.result_type(values.dtype, np.float32))
-    if n >= width:
-        interior = out[before : n - after + 1]
-        # A span at a time: the sums' temporaries stay in the core's cache. Each sum is the
-        # same additions wherever its span starts, so the numbers equal the whole night's.
-        for first in range(0, len(interior), MEAN_SPAN):  # a loop over spans
-            stop = min(first + MEAN_SPAN, len(interior))
-            sums = window_sums(values[first : stop + width - 1], width)
-            np.divide(sums, width, out=interior[first:stop])
-        head, tail = np.arange(min(before, n)), np.arange(max(n - after + 1, before), n)
-    else:
-        head, tail = np.arange(n), np.arange(0)
-    for edges in (head, tail):  # windows clipped by an end: a short cumulative sum each
-        if len(edges):
-            low = np.maximum(edges - before, 0)
-            high = np.minimum(edges + after, n)
-            first = low[0]
-            cumulative = np.zeros((high[-1] - first + 1, *values.shape[1:]))
-            np.cumsum(values[first : high[-1]], axis=0, out=cumulative[1:])
-            count = (high - low).reshape(-1, *([1] * (values.ndim - 1)))
-            out[edges] = (cumulative[high - first] - cumulative[low - first]) / count
+    dtype = np.result_type(values.dtype, np.float32)
+
+    def place(first: int, stop: int) -> np.ndarray:  # where the means of [first, stop) go
+        if out is None:
+            return np.empty((stop - first, *values.shape[1:]), dtype=dtype)
+        return out[first:stop]
+
+    if n < width:
+        if n:
+            yield 0, _clipped_means(values, np.arange(n), before, after, place(0, n))
+        return
+    if before:
+        yield 0, _clipped_means(values, np.arange(before), before, after, place(0, before))
+    # A span at a time: the sums' temporaries stay in the core's cache. Each sum is the
+    # same additions wherever its span starts, so the numbers equal the whole night's.
+    for first in range(before, n - after + 1, MEAN_SPAN):  # a loop over spans
+        stop = min(first + MEAN_SPAN, n - after + 1)
+        sums = window_sums(values[first - before : stop - before + width - 1], width)
+        yield first, np.divide(sums, width, out=place(first, stop))
+    if after > 1:
+        tail = np.arange(n - after + 1, n)
+        yield tail[0], _clipped_means(values, tail, before, after, place(tail[0], n))
+
+
+def _clipped_means(
+    values: np.ndarray, edges: np.ndarray, before: int, after: int, out: np.ndarray
+) -> np.ndarray:
+    """The means at `edges` (consecutive), whose windows an end clips: from a short
+    cumulative sum."""
+    n = len(values)
+    low = np.maximum(edges - before, 0)
+    high = np.minimum(edges + after, n)
+    first = low[0]
+    cumulative = np.zeros((high[-1] - first + 1, *values.shape[1:]))
+    np.cumsum(values[first : high[-1]], axis=0, out=cumulative[1:])
+    count = (high - low).reshape(-1, *([1] * (values.ndim - 1)))
+    out[...] = (cumulative[high - first] - cumulative[low - first]) / count
     return out
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from sleepmove.detection.filters import (
+    MEAN_SPAN,
     angle_deg,
     block_mean,
     block_median,
     blockwise,
     disjoint_span_means,
     moving_mean,
+    moving_mean_pieces,
     ranges_index,
     rolling_rank,
     true_runs,
@@ -103,14 +106,16 @@ def _slow_ratio(
     # Averaging the deviation *vector* cancels noise but keeps the quasi-static tilt of a
     # rotating foot: small, slow LMs stand out of a noisy sensor at this scale.
     slow_width = widths(rate_hz, params)[2]
-    slow = None
-    for component in delta:  # one axis at a time: a third of the memory of the whole vector
-        mean = moving_mean(component, slow_width)
-        mean *= mean
-        if slow is None:
-            slow = mean
-        else:
-            slow += mean
+    slow = np.empty(len(valid), dtype=np.float32)
+    # The three axes' means a piece at a time, squared and summed while in the core's cache:
+    # no night-long mean per axis, nor passes over them.
+    pieces = [moving_mean_pieces(component, slow_width) for component in delta]
+    for (first, x), (_, y), (_, z) in zip(*pieces):
+        part = np.multiply(x, x, out=slow[first : first + len(x)])
+        y *= y
+        part += y
+        z *= z
+        part += z
     np.sqrt(slow, out=slow)
     if not valid.all():
         slow[~valid] = 0.0
@@ -261,12 +266,8 @@ def rest_holds(
     ahead = width // 2  # the centred mean `ahead` samples on covers the `width` after
     behind = width - ahead  # ...and `behind` samples back, the `width` before
     change = np.zeros(n, dtype=np.float32)
-    step = np.empty(n, dtype=np.float32)
     for axis in range(3):
-        mean = moving_mean(xyz[:, axis], width)
-        _mean_step(mean, behind, ahead, out=step)
-        step *= step
-        change += step
+        _add_squared_steps(moving_mean(xyz[:, axis], width), behind, ahead, change)
     np.sqrt(change, out=change)
     if not valid.all():
         change[~valid] = np.inf
@@ -311,6 +312,32 @@ def _mean_step(mean: np.ndarray, behind: int, ahead: int, out: np.ndarray) -> np
     np.subtract(mean[width:], mean[: n - width], out=out[behind : n - ahead])
     np.subtract(mean[n - 1], mean[n - width : n - behind], out=out[n - ahead :])
     return out
+
+
+def _add_squared_steps(mean: np.ndarray, behind: int, ahead: int, change: np.ndarray) -> None:
+    """change += `_mean_step`(mean, behind, ahead) ** 2, a span at a time: each span's steps
+    are squared and added while in the core's cache, with no night-long array of steps."""
+    n, width = len(mean), behind + ahead
+    if n <= width:  # too short for spans
+        step = _mean_step(mean, behind, ahead, out=np.empty(n, dtype=change.dtype))
+        step *= step
+        change += step
+        return
+    for first, step in _step_spans(mean, behind, ahead):
+        step *= step
+        change[first : first + len(step)] += step
+
+
+def _step_spans(mean: np.ndarray, behind: int, ahead: int) -> Iterator[tuple[int, np.ndarray]]:
+    """`_mean_step`'s steps of a signal longer than its window, a span at a time: each
+    span's first index and steps. The ends held at the end values, as there."""
+    n, width = len(mean), behind + ahead
+    yield 0, np.subtract(mean[ahead:width], mean[0])
+    for first in range(behind, n - ahead, MEAN_SPAN):  # a loop over spans
+        stop = min(first + MEAN_SPAN, n - ahead)
+        later, earlier = mean[first + ahead : stop + ahead], mean[first - behind : stop - behind]
+        yield first, np.subtract(later, earlier)
+    yield n - ahead, np.subtract(mean[n - 1], mean[n - width : n - behind])
 
 
 def _block_levels(signal: np.ndarray, valid: np.ndarray, block: int) -> np.ndarray:

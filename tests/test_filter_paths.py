@@ -62,3 +62,32 @@ def test_block_median_of_float32_bits_equals_that_of_sorted_floats():
         assert got[:n_full].tobytes() == rows[:, block // 2].tobytes()
         as_double = filters.block_median(values.astype(np.float64), block)
         assert np.array_equal(as_double, got.astype(np.float64), equal_nan=True)
+
+
+def test_moving_mean_pieces_are_the_whole_nights_means(monkeypatch):
+    monkeypatch.setattr(filters, "MEAN_SPAN", 64)  # many pieces
+    values = _night(1000)[:, 1]
+    for n in (0, 1, 5, 49, 50, 51, 1000):
+        for width in (1, 2, 10, 50):
+            whole = filters.moving_mean(values[:n], width)
+            pieces = list(filters.moving_mean_pieces(values[:n], width))
+            joined = np.concatenate([piece for _, piece in pieces]) if pieces else whole[:0]
+            lengths = [len(piece) for _, piece in pieces]
+            assert [first for first, _ in pieces] == [sum(lengths[:k]) for k in range(len(pieces))]
+            assert joined.tobytes() == whole.tobytes()
+
+
+def test_squared_steps_added_span_by_span_equal_those_of_the_whole_night(monkeypatch):
+    from sleepmove.detection import preprocess
+
+    monkeypatch.setattr(preprocess, "MEAN_SPAN", 64)
+    rng = np.random.default_rng(7)
+    for n in (3, 50, 51, 300):
+        mean = rng.normal(0, 1, n).astype(np.float32)
+        for behind, ahead in ((1, 0), (25, 25), (26, 25)):
+            step = preprocess._mean_step(mean, behind, ahead, out=np.empty(n, np.float32))
+            start = rng.normal(0, 1, n).astype(np.float32)
+            expected = start + step * step
+            change = start.copy()
+            preprocess._add_squared_steps(mean, behind, ahead, change)
+            assert change.tobytes() == expected.tobytes()
