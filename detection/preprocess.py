@@ -72,11 +72,16 @@ def leg_signals(
     xyz: np.ndarray, valid: np.ndarray, rate_hz: float, params: DetectionParameters
 ) -> LegSignals:
     block, env_width, _ = widths(rate_hz, params)
-    # The rests the limb holds still in need only the samples: found meanwhile.
-    holds = in_background(_lowest_and_holds, xyz, valid, block, rate_hz, params)
+    # The rests the limb holds still in need only the samples: the steps of its 0.5 s mean
+    # are found meanwhile; here, the sensor's resolution that bounds their floor, and the
+    # departure from the 25 s rest.
+    steps = None
+    if params.hold_min_s > 0:  # rests come from holds (`rest_holds`)
+        steps = in_background(_hold_steps, xyz, valid, block, rate_hz, params)
+    lowest = max(params.min_floor_g, _quantum(xyz))
     delta, level = _departure_from_rest(xyz, block, params)  # one array per axis
-    lowest, found = holds.result()
-    if found is not None:
+    if steps is not None:
+        found = _holds_of_steps(*steps.result(), xyz, block, rate_hz, params, lowest)
         delta = _departure_from_holds(xyz, delta, rate_hz, params, found)
     # The two time scales depend only on the departure: the slow one runs meanwhile.
     slow_ratio = in_background(_slow_ratio, delta, valid, block, rate_hz, params, lowest)
@@ -178,17 +183,6 @@ def _departure_from_rest(
     return delta, level
 
 
-def _lowest_and_holds(
-    xyz: np.ndarray, valid: np.ndarray, block: int, rate_hz: float, params: DetectionParameters
-) -> tuple[float, tuple | None]:
-    """The lowest noise floor (the sensor's resolution, or min_floor_g) and, where rests
-    come from holds (`hold_min_s` > 0), `rest_holds`."""
-    lowest = max(params.min_floor_g, _quantum(xyz))
-    if params.hold_min_s <= 0:
-        return lowest, None
-    return lowest, rest_holds(xyz, valid, block, rate_hz, params, lowest)
-
-
 def _departure_from_holds(
     xyz: np.ndarray,
     delta: list[np.ndarray],
@@ -261,6 +255,15 @@ def rest_holds(
     its noise floor). Returns their [start, end), mean orientation (k, 3) and whether each
     is a rest: it is, unless the limb came to it from the orientation it then returns to
     within the rest window, `baseline_window_s` (a flexion held, then released)."""
+    steps = _hold_steps(xyz, valid, block, rate_hz, params)
+    return _holds_of_steps(*steps, xyz, block, rate_hz, params, lowest)
+
+
+def _hold_steps(
+    xyz: np.ndarray, valid: np.ndarray, block: int, rate_hz: float, params: DetectionParameters
+) -> tuple[np.ndarray, np.ndarray]:
+    """`rest_holds`' change of orientation at each sample (inf in data gaps) and its median
+    per block: all of it that needs no noise floor."""
     n = len(xyz)
     width = widths(rate_hz, params)[2]
     ahead = width // 2  # the centred mean `ahead` samples on covers the `width` after
@@ -271,10 +274,23 @@ def rest_holds(
     np.sqrt(change, out=change)
     if not valid.all():
         change[~valid] = np.inf
+    return change, _block_levels(change, valid, block)
+
+
+def _holds_of_steps(
+    change: np.ndarray,
+    change_blocks: np.ndarray,
+    xyz: np.ndarray,
+    block: int,
+    rate_hz: float,
+    params: DetectionParameters,
+    lowest: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`rest_holds` from `_hold_steps`."""
     # Two 0.5 s means differ by far less than single samples: the envelope's lowest floor
     # (quantization) is too high a bound for them.
-    floor = _noise_floor(_block_levels(change, valid, block), params, lowest / 4)
-    still = np.empty(n, dtype=bool)
+    floor = _noise_floor(change_blocks, params, lowest / 4)
+    still = np.empty(len(change), dtype=bool)
     blockwise(np.less, change, floor * np.float32(params.hold_still_factor), block, out=still)
     del change
     starts, ends = true_runs(still)
