@@ -79,10 +79,12 @@ def leg_signals(
     if params.hold_min_s > 0:  # rests come from holds (`rest_holds`)
         steps = in_background(_hold_steps, xyz, valid, block, rate_hz, params)
     lowest = max(params.min_floor_g, _quantum(xyz))
-    delta, level = _departure_from_rest(xyz, block, params)  # one array per axis
+    rest, level = _rest_orientation(xyz, block, params)
     if steps is not None:
         found = _holds_of_steps(*steps.result(), xyz, block, rate_hz, params, lowest)
-        delta = _departure_from_holds(xyz, delta, rate_hz, params, found)
+        delta = _departure_from_holds(xyz, rest, block, rate_hz, params, found)
+    else:
+        delta = _departure_from_rest(xyz, rest, block)  # one array per axis
     # The two time scales depend only on the departure: the slow one runs meanwhile.
     slow_ratio = in_background(_slow_ratio, delta, valid, block, rate_hz, params, lowest)
     deviation_sq = _squared_norm(delta)
@@ -140,12 +142,11 @@ def _squared_norm(components: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def _departure_from_rest(
+def _rest_orientation(
     xyz: np.ndarray, block: int, params: DetectionParameters
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """xyz minus the nearest of three resting orientations (preceding, centred, following),
-    one array per axis: three 11 MB arrays are reused from the heap, where one (n, 3) array
-    of a night (35 MB) would be mapped fresh (see `sleepmove.memory`).
+) -> tuple[np.ndarray, np.ndarray]:
+    """The nearest of three resting orientations (preceding, centred, following) per block
+    (float32), and the block's mean orientation.
 
     Rest comes from medians of 1 s block means over windows longer than twice any CLM, so an
     LM, even a held one, never dominates them: an LM departs from all three, while around a
@@ -168,7 +169,13 @@ def _departure_from_rest(
         ]
     )
     distance = ((candidates - level) ** 2).sum(axis=2)
-    rest = candidates[distance.argmin(axis=0), blocks].astype(np.float32)
+    return candidates[distance.argmin(axis=0), blocks].astype(np.float32), level
+
+
+def _departure_from_rest(xyz: np.ndarray, rest: np.ndarray, block: int) -> list[np.ndarray]:
+    """xyz minus its block's rest (`_rest_orientation`), one array per axis: three 11 MB
+    arrays are reused from the heap, where one (n, 3) array of a night (35 MB) would be
+    mapped fresh (see `sleepmove.memory`)."""
     full = len(xyz) // block * block
     delta = []
     for axis in range(3):
@@ -180,18 +187,19 @@ def _departure_from_rest(
         )
         component[full:] = xyz[full:, axis] - rest[-1, axis]
         delta.append(component)
-    return delta, level
+    return delta
 
 
 def _departure_from_holds(
     xyz: np.ndarray,
-    delta: list[np.ndarray],
+    rest_blocks: np.ndarray,
+    block: int,
     rate_hz: float,
     params: DetectionParameters,
     holds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ) -> list[np.ndarray]:
-    """xyz minus the rest the limb holds still in (`holds`: `rest_holds`), one array per axis; in
-    `delta` (the departure from the 25 s rest) the samples far from any such rest.
+    """xyz minus the rest the limb holds still in (`holds`: `rest_holds`), one array per axis;
+    the samples far from any such rest minus their block's 25 s rest (`rest_blocks`).
 
     In a rest the departure is from its own level; between two rests, from the nearer of
     the two. Where movements crowd a 25 s window (a busy hand, awake), the window's median
@@ -202,7 +210,7 @@ def _departure_from_holds(
     starts, ends, levels, rest = holds
     starts, ends, levels = starts[rest], ends[rest], levels[rest].astype(np.float32)
     if len(starts) == 0:
-        return delta
+        return _departure_from_rest(xyz, rest_blocks, block)
     # The night as segments: before the first rest, each rest and the gap after it. The
     # rests either side of each segment (a rest is both of its own).
     bounds = np.concatenate([[0], np.column_stack([starts, ends]).ravel(), [n]])
@@ -229,15 +237,25 @@ def _departure_from_holds(
         closer -= to_after
     nearer_after = closer > 0
     to_after_samples = inside[nearer_after]
-    far_samples = np.repeat(far, length) if far.any() else None
+    # The far samples' departure from the 25 s rest: where they are few (a sleeping night),
+    # found for them alone rather than for the whole night.
+    far_samples, far_whole = None, None
+    if length[far].sum() > n // 8:
+        far_samples = np.repeat(far, length)
+        far_whole = _departure_from_rest(xyz, rest_blocks, block)
+    elif far.any():
+        far_samples, _ = ranges_index(bounds[:-1][far], bounds[1:][far])
     out = []
     for axis in range(3):
         rest_level = np.repeat(levels[before, axis], length)
         after_level = np.repeat(levels[after[between], axis], length[between])
         rest_level[to_after_samples] = after_level[nearer_after]
         component = np.subtract(xyz[:, axis], rest_level, dtype=np.float32, out=rest_level)
-        if far_samples is not None:
-            np.copyto(component, delta[axis], where=far_samples)
+        if far_whole is not None:
+            np.copyto(component, far_whole[axis], where=far_samples)
+        elif far_samples is not None:  # as `_departure_from_rest` finds them
+            rest_far = rest_blocks[far_samples // block, axis]
+            component[far_samples] = np.subtract(xyz[far_samples, axis], rest_far)
         out.append(component)
     return out
 

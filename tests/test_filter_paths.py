@@ -1,6 +1,7 @@
 """Faster paths of the detection filters give the very numbers of the plain ones, bit for bit."""
 
 import numpy as np
+import pytest
 
 from sleepmove.detection import filters
 
@@ -91,3 +92,29 @@ def test_squared_steps_added_span_by_span_equal_those_of_the_whole_night(monkeyp
             change = start.copy()
             preprocess._add_squared_steps(mean, behind, ahead, change)
             assert change.tobytes() == expected.tobytes()
+
+
+def test_far_from_holds_the_departure_is_that_from_the_25_s_rest():
+    """Far from any rest, a sample departs from its block's 25 s rest: found for the far
+    samples alone where they are few, from the whole night's departure where many."""
+    from sleepmove.detection import preprocess
+    from sleepmove.detection.params import DetectionParameters
+
+    params = DetectionParameters()
+    rate, block = 100.0, 100
+    for n, far_share in ((100_000, 0.07), (12_000, 0.58)):
+        xyz = _night(n, seed=n)
+        starts, ends = np.array([1000, 9000]), np.array([2000, n - 1000])
+        if far_share > 0.5:
+            ends[1] = 10_000
+        levels = np.array([[0.1, 0.2, 0.9], [0.3, -0.1, 0.8]])
+        holds = (starts, ends, levels, np.array([True, True]))
+        rest, _ = preprocess._rest_orientation(xyz, block, params)
+        got = preprocess._departure_from_holds(xyz, rest, block, rate, params, holds)
+        whole = preprocess._departure_from_rest(xyz, rest, block)
+        far = slice(2000, 9000)
+        assert (9000 - 2000) / n == pytest.approx(far_share, abs=0.01)
+        for axis in range(3):
+            assert got[axis][far].tobytes() == whole[axis][far].tobytes()
+            in_rest = xyz[1000:2000, axis] - np.float32(levels[0, axis])
+            assert got[axis][1000:2000].tobytes() == in_rest.tobytes()
