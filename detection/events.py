@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from sleepmove.detection.filters import (
     angle_deg,
     disjoint_span_means,
+    moving_mean_in_spans,
+    moving_mean_twice_in_spans,
     moving_means_in_spans,
     ranges_index,
     span_means,
+    spans_reach_far,
     true_runs,
 )
 from sleepmove.detection.parallel import in_background
@@ -155,9 +160,9 @@ def describe(
     guard = int(round(0.3 * rate))
     if len(starts):
         smooth_width = max(int(round(params.rotation_smoothing_s * rate)), 1)
-        # The smoothing for the rotation runs on the second core meanwhile, and the same mean
-        # taken twice, for the tilt held (see classify).
-        smoothed = in_background(moving_means_in_spans, sig.xyz, starts, ends, smooth_width)
+        # The smoothing for the rotation, and the same mean taken twice for the tilt held
+        # (see classify): started on the second core, to be finished after the rest.
+        smoothed = _start_smoothing(sig.xyz, starts, ends, smooth_width)
         # The root of the largest square: the square root is monotonic, one root per event.
         peak = np.sqrt(span_max(sig.deviation_sq, starts, ends)).astype(np.float64)
         # Brief jerks are judged on the short envelope alone: the slow signal cannot see them.
@@ -169,7 +174,7 @@ def describe(
         twitch[brief] = twitch_shown(sig, starts[brief], ends[brief], params)
         before, after = _rests_around(sig.xyz, starts, ends, context, guard)
         posture = angle_deg(before, after)
-        smooth, steady = smoothed.result()
+        smooth, steady = smoothed()
         counts = ends - starts
         unit = before / np.maximum(np.linalg.norm(before, axis=1), 1e-12)[:, None]
         rest = np.repeat(unit, counts, axis=0)  # each sample's rest: one copy for both
@@ -201,6 +206,18 @@ def describe(
             "rest_after": after if len(starts) else np.zeros((0, 3)),
         }
     )
+
+
+def _start_smoothing(
+    xyz: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int
+) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+    """`moving_means_in_spans` begun on the second core; call the result for both means.
+    Over the spans alone, the second core takes the mean taken twice (two thirds of the
+    work) and the caller the first, when it asks for them, rather than waiting on both."""
+    if spans_reach_far(len(xyz), starts, ends, width):  # one first mean serves both
+        return in_background(moving_means_in_spans, xyz, starts, ends, width).result
+    twice = in_background(moving_mean_twice_in_spans, xyz, starts, ends, width)
+    return lambda: (moving_mean_in_spans(xyz, starts, ends, width), twice.result())
 
 
 def _rests_around(

@@ -332,6 +332,16 @@ def moving_mean_twice_in_spans(
     return out if values.ndim == 2 else out[:, 0]
 
 
+def spans_reach_far(n: int, starts: np.ndarray, ends: np.ndarray, width: int) -> bool:
+    """Whether the samples that means of `width` over the spans reach cover more than
+    WHOLE_NIGHT_SHARE of the night's `n`: `moving_means_in_spans` then takes whole-night
+    means."""
+    width = max(int(width), 1)
+    before, after = width // 2, width - width // 2
+    reach = np.minimum(ends - 1 + after, n) - np.maximum(starts - before, 0)
+    return bool(np.sum(reach) > n * WHOLE_NIGHT_SHARE)
+
+
 def moving_means_in_spans(
     values: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -340,8 +350,7 @@ def moving_means_in_spans(
     width = max(int(width), 1)
     n = len(values)
     before, after = width // 2, width - width // 2
-    reach = np.minimum(ends - 1 + after, n) - np.maximum(starts - before, 0)
-    if np.sum(reach) <= n * WHOLE_NIGHT_SHARE:
+    if not spans_reach_far(n, starts, ends, width):
         return (
             moving_mean_in_spans(values, starts, ends, width),
             moving_mean_twice_in_spans(values, starts, ends, width),
