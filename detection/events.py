@@ -178,8 +178,10 @@ def describe(
         counts = ends - starts
         unit = before / np.maximum(np.linalg.norm(before, axis=1), 1e-12)[:, None]
         rest = np.repeat(unit, counts, axis=0)  # each sample's rest: one copy for both
+        # The two profiles are independent: the held tilt's on the second core meanwhile.
+        tilted = in_background(_rotation_profile, rest, steady, counts, offsets, False)
         rotation, held = _rotation_profile(rest, smooth, counts, offsets)
-        tilt, _ = _rotation_profile(rest, steady, counts, offsets, held_share=False)
+        tilt, _ = tilted.result()
         del smooth, steady, rest
         mean_tilt = angle_deg(before, disjoint_span_means(sig.xyz, starts, ends))
         floor = sig.floor_at(starts).astype(np.float64)

@@ -118,3 +118,13 @@ def test_far_from_holds_the_departure_is_that_from_the_25_s_rest():
             assert got[axis][far].tobytes() == whole[axis][far].tobytes()
             in_rest = xyz[1000:2000, axis] - np.float32(levels[0, axis])
             assert got[axis][1000:2000].tobytes() == in_rest.tobytes()
+
+
+def test_valid_blocks_are_those_of_reduceat():
+    from sleepmove.detection import preprocess
+
+    rng = np.random.default_rng(8)
+    for n, block in ((1000, 100), (1037, 100), (5, 7), (64, 1)):
+        valid = rng.random(n) > 0.01
+        expected = np.logical_and.reduceat(valid, np.arange(0, n, block))
+        assert np.array_equal(preprocess._valid_blocks(valid, block), expected)
