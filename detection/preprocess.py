@@ -71,17 +71,23 @@ def signals_at_rate(
 def leg_signals(
     xyz: np.ndarray, valid: np.ndarray, rate_hz: float, params: DetectionParameters
 ) -> LegSignals:
-    block, env_width, _ = widths(rate_hz, params)
-    # The rests the limb holds still in need only the samples: the steps of its 0.5 s mean
-    # are found meanwhile; here, the sensor's resolution that bounds their floor, and the
-    # departure from the 25 s rest.
-    steps = None
-    if params.hold_min_s > 0:  # rests come from holds (`rest_holds`)
-        steps = in_background(_hold_steps, xyz, valid, block, rate_hz, params)
+    block, env_width, slow_width = widths(rate_hz, params)
+    # The rests the limb holds still in (`rest_holds`) and the 25 s rest need only the
+    # samples. The worker takes the holds' steps over two axes, then the 25 s rest (needed
+    # once the holds are known); here, the sensor's resolution, the third axis and the holds.
+    by_holds = params.hold_min_s > 0
+    if by_holds:
+        two_axes = in_background(_squared_hold_steps, xyz, (0, 1), rate_hz, params)
+    resting = in_background(_rest_orientation, xyz, block, params)
     lowest = max(params.min_floor_g, _quantum(xyz))
-    rest, level = _rest_orientation(xyz, block, params)
-    if steps is not None:
-        found = _holds_of_steps(*steps.result(), xyz, block, rate_hz, params, lowest)
+    if by_holds:
+        mean = moving_mean(xyz[:, 2], slow_width)
+        change = two_axes.result()  # the axes' squares in order, as `_squared_hold_steps`
+        _add_squared_steps(mean, *_hold_reach(slow_width), change)
+        del mean
+        found = _holds_of_change(change, valid, xyz, block, rate_hz, params, lowest)
+    rest, level = resting.result()
+    if by_holds:
         delta = _departure_from_holds(xyz, rest, block, rate_hz, params, found)
     else:
         delta = _departure_from_rest(xyz, rest, block)  # one array per axis
@@ -277,41 +283,45 @@ def rest_holds(
     its noise floor). Returns their [start, end), mean orientation (k, 3) and whether each
     is a rest: it is, unless the limb came to it from the orientation it then returns to
     within the rest window, `baseline_window_s` (a flexion held, then released)."""
-    steps = _hold_steps(xyz, valid, block, rate_hz, params)
-    return _holds_of_steps(*steps, xyz, block, rate_hz, params, lowest)
+    change = _squared_hold_steps(xyz, (0, 1, 2), rate_hz, params)
+    return _holds_of_change(change, valid, xyz, block, rate_hz, params, lowest)
 
 
-def _hold_steps(
-    xyz: np.ndarray, valid: np.ndarray, block: int, rate_hz: float, params: DetectionParameters
-) -> tuple[np.ndarray, np.ndarray]:
-    """`rest_holds`' change of orientation at each sample (inf in data gaps) and its median
-    per block: all of it that needs no noise floor."""
-    n = len(xyz)
-    width = widths(rate_hz, params)[2]
+def _hold_reach(width: int) -> tuple[int, int]:
+    """The samples back and ahead between the two 0.5 s means a hold's step compares."""
     ahead = width // 2  # the centred mean `ahead` samples on covers the `width` after
     behind = width - ahead  # ...and `behind` samples back, the `width` before
-    change = np.zeros(n, dtype=np.float32)
-    for axis in range(3):
-        _add_squared_steps(moving_mean(xyz[:, axis], width), behind, ahead, change)
-    np.sqrt(change, out=change)
-    if not valid.all():
-        change[~valid] = np.inf
-    return change, _block_levels(change, valid, block)
+    return behind, ahead
 
 
-def _holds_of_steps(
+def _squared_hold_steps(
+    xyz: np.ndarray, axes: tuple[int, ...], rate_hz: float, params: DetectionParameters
+) -> np.ndarray:
+    """The squared steps of the 0.5 s mean (`rest_holds`) summed over `axes`, in order."""
+    width = widths(rate_hz, params)[2]
+    change = np.zeros(len(xyz), dtype=np.float32)
+    for axis in axes:
+        _add_squared_steps(moving_mean(xyz[:, axis], width), *_hold_reach(width), change)
+    return change
+
+
+def _holds_of_change(
     change: np.ndarray,
-    change_blocks: np.ndarray,
+    valid: np.ndarray,
     xyz: np.ndarray,
     block: int,
     rate_hz: float,
     params: DetectionParameters,
     lowest: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """`rest_holds` from `_hold_steps`."""
+    """`rest_holds` from the squared steps over the three axes (`_squared_hold_steps`);
+    their root is taken in place."""
+    np.sqrt(change, out=change)
+    if not valid.all():
+        change[~valid] = np.inf
     # Two 0.5 s means differ by far less than single samples: the envelope's lowest floor
     # (quantization) is too high a bound for them.
-    floor = _noise_floor(change_blocks, params, lowest / 4)
+    floor = _noise_floor(_block_levels(change, valid, block), params, lowest / 4)
     still = np.empty(len(change), dtype=bool)
     blockwise(np.less, change, floor * np.float32(params.hold_still_factor), block, out=still)
     del change
