@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,16 +72,17 @@ def detect_movements(
     trains: list[Table] = []
     computed = computed or {}
 
-    def bursts_of(side: str) -> tuple[LegSignals, np.ndarray, np.ndarray]:
-        return _bursts(grids[side], params, computed.get(side))
+    def bursts_of(side: str) -> tuple[LegSignals, np.ndarray, np.ndarray, Future[np.ndarray]]:
+        return _bursts(grids[side], params, computed.get(side), origin_s)
 
     if len(grids) == 1:
         found = {side: bursts_of(side) for side in grids}
     else:  # the legs are independent, and numpy releases the GIL on whole arrays
         with ThreadPoolExecutor(max_workers=len(grids)) as pool:
             found = dict(zip(grids, pool.map(bursts_of, list(grids))))
+    activity_per_min: dict[str, Future[np.ndarray]] = {}
     for side, grid in grids.items():
-        sig, starts, ends = found[side]
+        sig, starts, ends, activity_per_min[side] = found[side]
         offset = grid.start_s - origin_s
         frame = Table({"start": starts, "end": ends})
         frame["onset_s"] = starts / grid.rate_hz + offset
@@ -101,20 +102,26 @@ def detect_movements(
     for side, frame in bursts.items():
         _mark_trains(frame, "hft", params, trains, sides=None, sig=signals[side])
     for side, grid in grids.items():
-        legs.append(_finish_leg(side, grid, signals[side], bursts[side], origin_s, params, rules))
+        leg = _finish_leg(
+            side, grid, signals[side], bursts[side], activity_per_min[side], origin_s, params, rules
+        )
+        legs.append(leg)
     events = Table.concat([leg.events for leg in legs] + trains, EVENT_COLUMNS)
     return events.sorted_by("onset_s", "side"), legs
 
 
 def _bursts(
-    grid: Grid, params: DetectionParameters, computed: LegSignals | None = None
-) -> tuple[LegSignals, np.ndarray, np.ndarray]:
+    grid: Grid, params: DetectionParameters, computed: LegSignals | None, origin_s: float
+) -> tuple[LegSignals, np.ndarray, np.ndarray, Future[np.ndarray]]:
+    """The leg's signals, its bursts, and its activity per minute (`_activity_per_minute`,
+    begun on the second core: it needs only the signals)."""
     sig = None
     if computed is not None:
         sig = signals_at_rate(computed, grid.xyz, grid.valid, grid.rate_hz, params)
     if sig is None:  # none yet, or the grid was resampled since (a clock reset)
         sig = leg_signals(grid.xyz, grid.valid, grid.rate_hz, params)
-    return sig, *_drop_blips(sig, *find_bursts(sig, params), params)
+    activity_per_min = in_background(_activity_per_minute, sig, grid, origin_s)
+    return sig, *_drop_blips(sig, *find_bursts(sig, params), params), activity_per_min
 
 
 def _mark_trains(
@@ -194,11 +201,11 @@ def _finish_leg(
     grid: Grid,
     sig: LegSignals,
     bursts: Table,
+    activity_per_min: Future[np.ndarray],
     origin_s: float,
     params: DetectionParameters,
     rules: ScoringRules,
 ) -> LegResult:
-    activity_per_min = in_background(_activity_per_minute, sig, grid, origin_s)
     free = bursts[~bursts["used"]]
     merge_gap = int(round(rules.same_leg_merge_gap_s * grid.rate_hz))
     starts, ends = merge_close(free["start"], free["end"], merge_gap)
