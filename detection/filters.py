@@ -282,20 +282,12 @@ def moving_mean_in_spans(
     reach_lo = np.maximum(starts - before, 0)
     reach_hi = np.minimum(ends - 1 + after, n)
     gathered, reach_at = ranges_index(reach_lo, reach_hi)
-    samples, _ = ranges_index(starts, ends)
-    shift = np.repeat(reach_at - reach_lo, np.asarray(ends) - starts)  # sample -> gathered
-    low = np.maximum(samples - before, 0)
-    high = np.minimum(samples + after, n)
-    count = high - low
-    low += shift
-    high += shift
+    low, high, count = _windows_in_reach(starts, ends, n, before, after, reach_lo, reach_at)
     columns = values.reshape(n, -1)
-    out = np.empty((len(samples), columns.shape[1]))
+    out = np.empty((len(low), columns.shape[1]))
     cumulative = np.zeros(len(gathered) + 1)
-    for axis in range(columns.shape[1]):  # one column at a time: 1-D gathers are cheaper
-        np.cumsum(columns[:, axis][gathered], axis=0, out=cumulative[1:])
-        np.subtract(cumulative[high], cumulative[low], out=out[:, axis])
-        out[:, axis] /= count
+    for k in range(columns.shape[1]):  # one column at a time: 1-D gathers are cheaper
+        _window_means(columns[:, k][gathered], low, high, count, cumulative, out[:, k])
     return out if values.ndim == 2 else out[:, 0]
 
 
@@ -314,22 +306,52 @@ def moving_mean_twice_in_spans(
     reach_lo = np.maximum(starts - before, 0)
     reach_hi = np.minimum(ends - 1 + after, n)
     once = moving_mean_in_spans(values, reach_lo, reach_hi, width)
-    _, reach_at = ranges_index(reach_lo, reach_hi)
+    lengths = reach_hi - reach_lo
+    reach_at = np.cumsum(lengths) - lengths  # where each span's reach begins in `once`
+    low, high, count = _windows_in_reach(starts, ends, n, before, after, reach_lo, reach_at)
+    columns = once.reshape(len(once), -1)
+    out = np.empty((len(low), columns.shape[1]))
+    cumulative = np.zeros(len(once) + 1)
+    for k in range(columns.shape[1]):  # one column at a time
+        _window_means(columns[:, k], low, high, count, cumulative, out[:, k])
+    return out if values.ndim == 2 else out[:, 0]
+
+
+def _windows_in_reach(
+    starts: np.ndarray,
+    ends: np.ndarray,
+    n: int,
+    before: int,
+    after: int,
+    reach_lo: np.ndarray,
+    reach_at: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every sample of the spans, concatenated: its window [low, high) as positions in
+    the spans' reaches laid end to end (reach k from `reach_lo[k]`, at `reach_at[k]`), and
+    its count of samples, the window clipped by the night's ends."""
     samples, _ = ranges_index(starts, ends)
-    shift = np.repeat(reach_at - reach_lo, np.asarray(ends) - starts)  # sample -> `once`
+    shift = np.repeat(reach_at - reach_lo, np.asarray(ends) - starts)  # sample -> reach
     low = np.maximum(samples - before, 0)
     high = np.minimum(samples + after, n)
     count = high - low
     low += shift
     high += shift
-    columns = once.reshape(len(once), -1)
-    out = np.empty((len(samples), columns.shape[1]))
-    cumulative = np.zeros(len(once) + 1)
-    for axis in range(columns.shape[1]):  # one column at a time
-        np.cumsum(columns[:, axis], out=cumulative[1:])
-        np.subtract(cumulative[high], cumulative[low], out=out[:, axis])
-        out[:, axis] /= count
-    return out if values.ndim == 2 else out[:, 0]
+    return low, high, count
+
+
+def _window_means(
+    column: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    count: np.ndarray,
+    cumulative: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """The mean of `column[low:high]` for each window into `out`: the difference of a
+    float64 running sum (in `cumulative`, its first value 0), over the count."""
+    np.cumsum(column, out=cumulative[1:])
+    np.subtract(cumulative[high], cumulative[low], out=out)
+    out /= count
 
 
 def spans_reach_far(n: int, starts: np.ndarray, ends: np.ndarray, width: int) -> bool:
