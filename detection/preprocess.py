@@ -234,14 +234,15 @@ def _departure_from_holds(
     inside, _ = ranges_index(bounds[between], bounds[between + 1])
     closer = np.zeros(len(inside), dtype=np.float32)  # squared distance: before less after
     for axis in range(3):
-        samples = xyz[inside, axis]
+        samples = xyz[:, axis].take(inside)  # gathering from the column: a third faster
         to_before = samples - np.repeat(levels[before[between], axis], length[between])
         to_after = samples - np.repeat(levels[after[between], axis], length[between])
         to_before *= to_before
         to_after *= to_after
         closer += to_before
         closer -= to_after
-    nearer_after = closer > 0
+    # As positions: gathering by them is ten times faster than by a mask of random look.
+    nearer_after = np.flatnonzero(closer > 0)
     to_after_samples = inside[nearer_after]
     # The far samples' departure from the 25 s rest: where they are few (a sleeping night),
     # found for them alone rather than for the whole night.
@@ -255,7 +256,7 @@ def _departure_from_holds(
     def on_axis(axis: int) -> np.ndarray:
         rest_level = np.repeat(levels[before, axis], length)
         after_level = np.repeat(levels[after[between], axis], length[between])
-        rest_level[to_after_samples] = after_level[nearer_after]
+        rest_level[to_after_samples] = after_level.take(nearer_after)
         component = np.subtract(xyz[:, axis], rest_level, dtype=np.float32, out=rest_level)
         if far_whole is not None:
             np.copyto(component, far_whole[axis], where=far_samples)
