@@ -154,6 +154,7 @@ def _mark_trains(
         None if sides is None else sides[available],
     )
     if kind == "hft" and found:  # tremor bursts last a quarter second or more; jerks do not
+        assert sig is not None, "foot tremor trains need the leg's signals"
         members = np.concatenate([np.arange(start, end + 1) for start, end in found])
         lengths = np.zeros(len(onsets))
         lengths[members] = _burst_lengths(
@@ -184,16 +185,30 @@ def _mark_trains(
     trains.append(train)
 
 
+# A burst whose envelope peaks this early in it is a jerk settling, not a tremor's swing
+# (a sine-shaped burst peaks at half its span; jerks in simulated runs at 0.23-0.29).
+EARLY_PEAK = 0.4
+
+
 def _burst_lengths(sig: LegSignals, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Seconds each burst's 0.1 s envelope stays over half its peak. Not the burst's span:
-    the 0.5 s signal stretches a 70 ms jerk to a half-second burst, and a run of jerks a
-    couple of seconds apart passed for foot tremor (its bursts last 250 ms or more)."""
+    """Seconds of each burst that count for foot tremor (bursts of 250 ms or more): its span,
+    unless its 0.1 s envelope peaks in the first `EARLY_PEAK` of it, then the time that
+    envelope is over half its peak. A jerk is an abrupt twitch that then settles: its peak
+    comes early, and the settling stretched a 70 ms jerk into a third of a second, so runs
+    of jerks seconds apart passed for tremor. A tremor burst swings smoothly, its peak mid-
+    burst (over half its peak for only about half its length, which would read as brief)."""
     inside, offsets = ranges_index(starts, ends)
     envelope = sig.envelope[inside]
-    peak = np.maximum.reduceat(envelope, offsets)
     counts = ends - starts
-    above = envelope >= 0.5 * np.repeat(peak, counts)
-    return np.add.reduceat(above, offsets) / sig.rate_hz
+    peak = np.repeat(np.maximum.reduceat(envelope, offsets), counts)
+    # Each burst's first sample at its peak: the first one at or after the burst's start.
+    at_peak = np.flatnonzero(envelope == peak)
+    peak_at = at_peak[np.searchsorted(at_peak, offsets)] - offsets
+    early = (peak_at + 0.5) < EARLY_PEAK * counts
+    lengths = counts.astype(np.float64)
+    if early.any():
+        lengths[early] = np.add.reduceat(envelope >= 0.5 * peak, offsets)[early]
+    return lengths / sig.rate_hz
 
 
 def _finish_leg(

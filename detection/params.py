@@ -106,11 +106,10 @@ class DetectionParameters:
     hft_freq_hz: tuple[float, float] = (0.3, 4.0)
     hft_max_burst_s: float = 1.0
     # ...and they last 250 ms or more (AASM 2012): a run of brief jerks, as in myoclonus,
-    # is no tremor even where its rhythm is regular enough. Judged by the median over the
-    # train of the time each burst's 0.1 s envelope is over half its peak: a jerk's active
-    # phase (50-150 ms), not its settling after, which made it a 0.3 s burst. The cost: a
-    # smooth (sine-shaped) tremor burst is over half its peak for about half its length,
-    # so bursts under about 0.4 s now read as jerks (0.25 s ones did before, too).
+    # is no tremor even where its rhythm is regular enough (median of the train's bursts;
+    # 0.2: a detected burst runs a sample or more short of a 0.25 s one). A burst that peaks
+    # early, a jerk settling after its twitch, counts only its time over half its peak
+    # (movements._burst_lengths): the settling made a 70 ms jerk a 0.3 s burst.
     hft_min_burst_s: float = 0.2
     alma_freq_hz: tuple[float, float] = (0.5, 3.0)
     alma_max_burst_s: float = 0.5

@@ -100,6 +100,22 @@ def test_rhythmic_foot_tremor_is_one_hft_train_not_clms():
     assert abs(events["duration_s"].iloc[0] - 9.05) < 0.5
 
 
+def test_smooth_tremor_bursts_of_a_third_of_a_second_are_one_hft_train():
+    """Sine-shaped tremor bursts (0.3 s, peak mid-burst) are over half their peak for only
+    about half their length: judged by that alone they read as brief jerks (they did)."""
+    t, xyz = quiet_leg()
+    n = int(0.3 * 50)
+    shape = np.sin(np.pi * np.arange(n) / n) ** 2
+    for k in range(10):
+        a = int((100 + 0.9 * k) * 50)
+        angle = np.radians(6.0) * shape
+        y, z = xyz[a : a + n, 1].copy(), xyz[a : a + n, 2].copy()
+        xyz[a : a + n, 1] = y * np.cos(angle) - z * np.sin(angle)
+        xyz[a : a + n, 2] = y * np.sin(angle) + z * np.cos(angle)
+    events = detect(t, xyz)
+    assert events["kind"].tolist() == ["hft"]
+
+
 def test_a_run_of_brief_jerks_seconds_apart_is_jerks_not_foot_tremor():
     """Tremor bursts last 250 ms or more (AASM): five 60 ms jerks 2.4 s apart, each settling
     for a quarter second after, are jerks, although their bursts (0.3 s) would make a
