@@ -234,8 +234,13 @@ def _open_source(path: str, warnings: list[str]) -> _Source:
     return source
 
 
+# Control characters that text holds none of (tabs, line ends and form feeds aside).
+CONTROL_BYTES = bytes(byte for byte in range(32) if byte < 9 or byte > 13)
+
+
 def _binary_share(sniff: bytes) -> float:
-    control = sum(1 for byte in sniff if byte < 9 or 13 < byte < 32)
+    # Counted by deleting them, in C: a loop in Python over the 64 KB took ~1.4 ms.
+    control = len(sniff) - len(sniff.translate(None, CONTROL_BYTES))
     return control / max(len(sniff), 1)
 
 
