@@ -40,3 +40,41 @@ def test_quantiles_are_numpys(seed: int) -> None:
         found = quantiles(values.copy(), (0.01, 0.5, 0.99))
         assert found.dtype == expected.dtype
         assert found.tobytes() == expected.tobytes()
+
+
+def test_binary_share_counts_control_bytes() -> None:
+    from sleepmove.sensor.readers import _binary_share
+
+    rng = np.random.default_rng(2)
+    for size in (0, 1, 100, 65536):
+        sniff = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+        expected = sum(1 for byte in sniff if byte < 9 or 13 < byte < 32) / max(len(sniff), 1)
+        assert _binary_share(sniff) == expected
+
+
+@pytest.mark.parametrize("rows", [1, 5, 65536, 65537, 200_003])
+def test_column_order_is_asfortranarray(rows: int) -> None:
+    from sleepmove.sensor.formats.samples import column_order
+
+    rng = np.random.default_rng(rows)
+    six = rng.normal(size=(rows, 6)).astype(np.float32)
+    for samples in (six[:, :3].copy(), six[:, :3], six[:, :3].astype(np.float64)):
+        expected = np.asfortranarray(samples, dtype=np.float32)
+        for spare in (None, np.empty((rows, 3), np.float32), np.empty(7, np.float32)):
+            found = column_order(samples, spare)
+            assert found.dtype == expected.dtype and found.strides == expected.strides
+            assert found.tobytes("A") == expected.tobytes("A")
+
+
+def test_device_recording_seconds_are_the_nanoseconds_divided() -> None:
+    from sleepmove.sensor.formats.samples import device_recording
+
+    rng = np.random.default_rng(3)
+    rows = 200_003
+    stamps = np.cumsum(rng.integers(9_000_000, 11_000_000, rows)) + 1_700_000_000 * 10**9
+    expected = stamps.astype(np.int64) / 1e9
+    xyz = (rng.normal(size=(rows, 3)) * 0.01 + [0, 0, 1]).astype(np.float32)
+    recording = device_recording("x.cwa", "a test", stamps.copy(), xyz, "g", 100.0)
+    assert recording.time_s.dtype == np.float64 and recording.time_s.flags.c_contiguous
+    assert recording.time_s.tobytes() == expected.tobytes()
+    assert recording.xyz_g.tobytes("A") == np.asfortranarray(xyz).tobytes("A")

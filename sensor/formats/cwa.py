@@ -51,6 +51,7 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
         units,
         float(rate) or None,
         warnings,
+        spare=samples.get("gyroscope"),  # not analyzed: its memory takes the samples
     )
     return recording, None
 
