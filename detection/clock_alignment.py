@@ -128,7 +128,6 @@ def activity_envelope(grid: Grid, params: ClockAlignmentParameters) -> Envelope:
     total = np.zeros(max(bins, 0), dtype=np.float32)
     if bins < 1:
         return Envelope(grid.start_s, per_bin / grid.rate_hz, total, np.zeros(0, dtype=bool))
-    used = bins * per_bin
     # A span of bins at a time: the steps stay in the core's cache instead of costing a
     # night's fresh pages per axis. Bins summed by strided adds in sample order: numpy's
     # reshape-sum pays a loop per row of a few samples (7 times slower); under 8 samples a
@@ -136,6 +135,7 @@ def activity_envelope(grid: Grid, params: ClockAlignmentParameters) -> Envelope:
     per_pass = max(MEAN_SPAN // per_bin, 1)
     steps = np.empty(per_pass * per_bin, dtype=grid.xyz.dtype)
     sums = np.empty(per_pass, dtype=np.float32)
+    valid = np.empty(bins, dtype=bool)
     for first in range(0, bins, per_pass):  # a loop over spans of bins
         stop = min(first + per_pass, bins)
         step, part = steps[: (stop - first) * per_bin], sums[: stop - first]
@@ -147,11 +147,18 @@ def activity_envelope(grid: Grid, params: ClockAlignmentParameters) -> Envelope:
             for k in range(1, per_bin):  # a loop over a bin's samples (a handful)
                 part += step[k::per_bin]
             total[first:stop] += part
-    valid = grid.valid[per_bin : used + 1 : per_bin].copy()
-    for k in range(per_bin):  # a loop over a bin's samples: recording throughout
-        valid &= grid.valid[k:used:per_bin]
+        # A bin is recorded if its per_bin + 1 samples all are. Most spans hold no gap: one
+        # check instead of per_bin + 1 strided passes over the night's flags.
+        recording = grid.valid[first * per_bin : stop * per_bin + 1]
+        span_valid = valid[first:stop]
+        if recording.all():
+            span_valid[:] = True
+            continue
+        span_valid[:] = recording[per_bin::per_bin]
+        for k in range(per_bin):  # a loop over a bin's samples: recording throughout
+            span_valid &= recording[k:-1:per_bin]
     recorded = total[valid]
-    scale = float(np.median(recorded)) if len(recorded) else 0.0
+    scale = _median_by_selection(recorded) if len(recorded) else 0.0
     if scale <= 0 and len(recorded):  # a quantized still sensor: most steps are zero
         scale = float(np.percentile(recorded, 90)) or float(recorded.max()) or 1.0
     total /= scale or 1.0
@@ -519,6 +526,34 @@ def _row_nanmedians(m: np.ndarray) -> np.ndarray:
     low = ordered[rows, np.maximum((count - 1) // 2, 0)]
     high = ordered[rows, np.minimum(count // 2, m.shape[1] - 1)]
     return np.where(count > 0, (low + high) / 2, np.nan)
+
+
+SELECTION_SAMPLE = 4096  # values sampled to bracket the median of a night's bins
+
+
+def _median_by_selection(values: np.ndarray) -> float:
+    """float(np.median(values)), the same number: the middle values are bracketed from a
+    sample, then only the values between the brackets are partitioned. np.median partitions
+    the whole night's bins (~5 ms at 100 Hz); counting and gathering against two bounds
+    costs a fraction. Falls back to np.median when the brackets miss the middle (or NaNs)."""
+    n = len(values)
+    stride = n // SELECTION_SAMPLE
+    if stride < 4:
+        return float(np.median(values))
+    sample = np.sort(values[::stride])
+    middle, reach = len(sample) // 2, 4 * int(np.sqrt(len(sample)))
+    low = sample[max(middle - reach, 0)]
+    high = sample[min(middle + reach, len(sample) - 1)]
+    below = int(np.count_nonzero(values < low))
+    between = values[(values >= low) & (values <= high)]
+    above = int(np.count_nonzero(values > high))
+    half = n // 2
+    wanted = (half,) if n % 2 else (half - 1, half)
+    if below + len(between) + above != n or below > wanted[0] or below + len(between) <= half:
+        return float(np.median(values))
+    # The same one or two order statistics, averaged by np.mean as np.median does.
+    part = np.partition(between, tuple(k - below for k in wanted))
+    return float(np.mean(part[wanted[0] - below : half - below + 1]))
 
 
 def _median(values: np.ndarray) -> float:
