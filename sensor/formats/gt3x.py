@@ -347,9 +347,10 @@ def decode_log(
     # Records of one kind and count together: each group one gather of whole payloads.
     for kind, count in sorted(set(zip(is_wide.tolist(), counts.tolist()))):  # a loop over groups
         group = np.flatnonzero((is_wide == kind) & (counts == count))
-        rows = (first[group, None] + np.arange(count)).reshape(-1)
         if len(group) == len(counts):
-            rows = slice(None)  # one group: the samples in order, no scatter
+            rows = slice(None)  # one group: the samples in order, no scatter (nor its index)
+        else:
+            rows = (first[group, None] + np.arange(count)).reshape(-1)
         raw = _wide(data, starts[group], count) if kind else _packed(data, starts[group], count)
         offsets = np.arange(count) / rate_hz
         if isinstance(rows, slice):  # straight into the columns, no temporaries
