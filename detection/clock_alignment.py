@@ -38,17 +38,29 @@ class Envelope:
     def at(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Values (linear) and recording flags (nearest bin) at `times`; outside: 0, False."""
         j = (times - self.start_s) / self.step_s
+        return self._values_at(j), self._recording_at(j)
+
+    def values_at(self, times: np.ndarray) -> np.ndarray:
+        """at's values alone: the flags cost about as much as the interpolation."""
+        return self._values_at((times - self.start_s) / self.step_s)
+
+    def _values_at(self, j: np.ndarray) -> np.ndarray:
         n = len(self.values)
         if n == 0 or len(j) == 0:
-            return np.zeros(len(j)), np.zeros(len(j), dtype=bool)
-        inside = (j >= 0) & (j <= n - 1)
+            return np.zeros(len(j))
         # Only the bins these times reach (the same interpolation, bit for bit): a span of
         # times costs a span of bins, not the night's.
         low = int(min(max(np.floor(j.min()), 0), n - 1))
         high = int(min(max(np.ceil(j.max()) + 1, low + 1), n))
-        values = np.interp(j, np.arange(low, high), self.values[low:high], left=0.0, right=0.0)
+        return np.interp(j, np.arange(low, high), self.values[low:high], left=0.0, right=0.0)
+
+    def _recording_at(self, j: np.ndarray) -> np.ndarray:
+        n = len(self.values)
+        if n == 0 or len(j) == 0:
+            return np.zeros(len(j), dtype=bool)
+        inside = (j >= 0) & (j <= n - 1)
         nearest = np.clip(np.rint(j).astype(np.intp), 0, n - 1)
-        return values, inside & self.valid[nearest]
+        return inside & self.valid[nearest]
 
 
 @dataclass
@@ -293,8 +305,9 @@ def _coarse_lag(
         second.start_s + len(second.values) * second.step_s,
     )
     count = int((stop - origin) / step) + 1
-    a = _read(first, origin, dt, count * per)[0].reshape(count, per).mean(axis=1)
-    b = _read(second, origin, dt, count * per)[0].reshape(count, per).mean(axis=1)
+    # The values alone: the recording flags are not needed here.
+    a = _read(first, origin, dt, count * per, recording=False)[0].reshape(count, per).mean(axis=1)
+    b = _read(second, origin, dt, count * per, recording=False)[0].reshape(count, per).mean(axis=1)
     a -= a.mean()
     b -= b.mean()
     reach = min(int(params.max_offset_s / step), count - 1)
@@ -342,18 +355,27 @@ class _FirstWindows:
 
 
 def _read(
-    envelope: Envelope, begin: float, dt: float, count: int, lag: float | ClockAlignment = 0.0
-) -> tuple[np.ndarray, np.ndarray]:
+    envelope: Envelope,
+    begin: float,
+    dt: float,
+    count: int,
+    lag: float | ClockAlignment = 0.0,
+    recording: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """envelope.at(t + lag) at first-clock times t = begin + i * dt (i < count), the lag one
-    for all or a fit's at each t; a span at a time, so that the temporaries stay in the
-    core's cache instead of costing a night's fresh pages each."""
+    for all or a fit's at each t (the flags None unless `recording`); a span at a time, so
+    that the temporaries stay in the core's cache instead of costing a night's fresh pages
+    each."""
     values = np.empty(count)
-    ok = np.empty(count, dtype=bool)
+    ok = np.empty(count, dtype=bool) if recording else None
     for first in range(0, count, MEAN_SPAN):  # a loop over spans
         stop = min(first + MEAN_SPAN, count)
         c1 = begin + np.arange(first, stop) * dt
         times = c1 + (_lag_of(lag, c1) if isinstance(lag, ClockAlignment) else lag)
-        values[first:stop], ok[first:stop] = envelope.at(times)
+        if ok is None:
+            values[first:stop] = envelope.values_at(times)
+        else:
+            values[first:stop], ok[first:stop] = envelope.at(times)
     return values, ok
 
 
@@ -727,11 +749,11 @@ def _best_border(
     first, second = envelopes
     at = np.array([c[0] for c in candidates])
     times = np.arange(at.min() - 60, at.max() + 60, first.step_s)
-    a = first.at(times)[0]
+    a = first.values_at(times)
     scores = []
     for c1, _ in candidates:  # a loop over candidate borders
         lag = np.where(times < c1, offsets[0], offsets[1]) + drift * (times - reference)
-        scores.append(float(a @ second.at(times + lag)[0]))
+        scores.append(float(a @ second.values_at(times + lag)))
     return float(candidates[int(np.argmax(scores))][1])
 
 
