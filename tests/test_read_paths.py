@@ -78,3 +78,17 @@ def test_device_recording_seconds_are_the_nanoseconds_divided() -> None:
     assert recording.time_s.dtype == np.float64 and recording.time_s.flags.c_contiguous
     assert recording.time_s.tobytes() == expected.tobytes()
     assert recording.xyz_g.tobytes("A") == np.asfortranarray(xyz).tobytes("A")
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_magnitudes_are_norms(order: str) -> None:
+    from sleepmove.sensor.readers import magnitudes
+
+    rng = np.random.default_rng(4)
+    for rows in (2, 3, 17, 100_003, 400_000):
+        for scale in (1e-3, 1.0, 9.81, 1e3, 1e19):  # 1e19: squares overflow to inf
+            xyz = np.asarray(rng.normal(size=(rows, 3)) * scale, np.float32, order=order)
+            for sample in (xyz, xyz[:: max(1, rows // 200_000)]):
+                with np.errstate(over="ignore"):
+                    expected = np.linalg.norm(sample, axis=1)
+                    assert magnitudes(sample).tobytes() == expected.tobytes()
