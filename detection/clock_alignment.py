@@ -344,8 +344,10 @@ class _FirstWindows:
         self.enough = (covered >= params.min_covered) & (
             (a > 0).sum(axis=1) >= params.min_active_s / dt
         )
+        # Spectra of the windows that can count only (the others' rows are left unset: their
+        # lags are never used); _window_lags reads only rows still counting there.
         self.spectrum = np.empty((count, self.size // 2 + 1), dtype=complex)
-        for rows in _chunks(count):  # a loop over chunks of windows
+        for rows in _runs(self.enough):  # a loop over runs of windows
             # z-scores, as (a - a.mean()) / a.std() per window, in one temporary.
             az = a[rows] - a[rows].mean(axis=1, keepdims=True)
             a_sd = np.sqrt(np.square(az).sum(axis=1, keepdims=True) / self.length)
@@ -382,8 +384,16 @@ def _read(
 WINDOWS_PER_FFT = 16  # windows transformed at once: temporaries of about 1 MB, not 12
 
 
-def _chunks(count: int) -> list[slice]:
-    return [slice(a, min(a + WINDOWS_PER_FFT, count)) for a in range(0, count, WINDOWS_PER_FFT)]
+def _runs(wanted: np.ndarray) -> list[slice]:
+    """The wanted windows as runs of consecutive ones, WINDOWS_PER_FFT at most: slices, so
+    each run's windows stay a view of the one grid (no copy). Each window's transform is the
+    same whichever windows share its call."""
+    edges = np.flatnonzero(np.diff(wanted, prepend=False, append=False))
+    return [
+        slice(a, min(a + WINDOWS_PER_FFT, stop))
+        for start, stop in zip(edges[::2].tolist(), edges[1::2].tolist())
+        for a in range(start, stop, WINDOWS_PER_FFT)
+    ]
 
 
 def _views(values: np.ndarray, length: int, hop: int) -> np.ndarray:
@@ -419,8 +429,9 @@ def _window_lags(
         & (_views(b_ok_all[reach:], length, hop)[:count].mean(axis=1) >= params.min_covered)
         & ((b_inner > 0).sum(axis=1) >= min_active)
     )
-    corr = np.empty((count, 2 * reach + 1))
-    for rows in _chunks(count):  # a loop over chunks of windows
+    # Only windows that can count are correlated (the others stay 0 and are never used).
+    corr = np.zeros((count, 2 * reach + 1))
+    for rows in _runs(enough):  # a loop over runs of windows
         spectrum = np.fft.rfft(b[rows], windows.size)
         spectrum *= windows.spectrum[rows]
         corr[rows] = np.fft.irfft(spectrum, windows.size)[:, : 2 * reach + 1]
