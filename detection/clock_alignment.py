@@ -483,54 +483,73 @@ def _robust_line(
 ) -> tuple[float, float, np.ndarray, float]:
     """Offset (at `reference`), drift, inliers and their robust SD: the line most windows lie
     within `inlier_s` of (candidates: a repeated median, the median lag, lines through pairs
-    of windows), then least squares on those windows until they settle."""
+    of windows), then least squares on those windows until they settle.
+
+    Called ~70 times a night by the cut search on a few dozen windows each, so its numpy
+    calls are kept few (each value is computed as before, bit for bit)."""
     x = t - reference
     n = len(t)
     max_drift = params.max_drift_ppm * 1e-6
+    span = params.min_drift_span_s
 
-    def can_drift(mask: np.ndarray) -> bool:
-        return mask.sum() >= 3 and np.ptp(x[mask]) >= params.min_drift_span_s
-
-    drifting = can_drift(np.ones(n, dtype=bool))
-    lines = [np.array([[0.0, _median(y)]])]  # (drift, offset) candidates
+    drifting = n >= 3 and x.max() - x.min() >= span
+    # Candidate lines (drift, offset): the median lag, lines through pairs of windows, and
+    # a repeated median.
+    drifts, offsets = [np.zeros(1)], [np.array([_median(y)])]
     if drifting:
         i, j = _pairs(n)
-        apart = np.abs(x[j] - x[i]) >= params.min_drift_span_s / 2
+        step = x[j] - x[i]
+        apart = np.abs(step) >= span / 2
         i, j = i[apart], j[apart]
-        slopes = (y[j] - y[i]) / (x[j] - x[i])
+        slopes = (y[j] - y[i]) / step[apart]
         fine = np.abs(slopes) <= max_drift
         i, slopes = i[fine], slopes[fine]
-        lines.append(np.column_stack([slopes, y[i] - slopes * x[i]]))
+        drifts.append(slopes)
+        offsets.append(y[i] - slopes * x[i])
         dx = x[None, :] - x[:, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             pairwise = np.where(dx != 0, (y[None, :] - y[:, None]) / dx, np.nan)
         rows = _row_nanmedians(pairwise)
-        siegel = float(np.clip(_median(rows[~np.isnan(rows)]), -max_drift, max_drift))
-        lines.append(np.array([[siegel, _median(y - siegel * x)]]))
-    lines = np.concatenate(lines)
-    residuals = y[None, :] - lines[:, 1:2] - lines[:, 0:1] * x[None, :]
-    within = np.abs(residuals) <= params.inlier_s
-    score = within.sum(axis=1) - np.where(within, np.abs(residuals), 0).sum(
-        axis=1
-    ) / params.inlier_s / (n + 1)
-    drift, offset = (float(v) for v in lines[int(np.argmax(score))])
+        # np.clip's number, without its dispatch (NaN stays NaN).
+        siegel = min(max(float(_median(rows[~np.isnan(rows)])), -max_drift), max_drift)
+        drifts.append(np.array([siegel]))
+        offsets.append(np.array([_median(y - siegel * x)]))
+    drift_of, offset_of = np.concatenate(drifts), np.concatenate(offsets)
+    # Each window's distance from each line, windows down and lines across: the long axis
+    # (~300 lines, against a few dozen windows) inner, where numpy's loops are fast.
+    distance = y[:, None] - offset_of
+    distance -= x[:, None] * drift_of
+    np.abs(distance, out=distance)
+    within = distance <= params.inlier_s
+    count = np.count_nonzero(within, axis=0)
+    # The score is the count within, less under 1 for their distances: only the lines with
+    # the most windows within can have the highest score (the first of them, as argmax).
+    # Their distances summed along each line's row, contiguous, as numpy sums a row.
+    top = np.flatnonzero(count == count.max())
+    near = np.ascontiguousarray(np.where(within[:, top], distance[:, top], 0).T)
+    score = count[top] - near.sum(axis=1) / params.inlier_s / (n + 1)
+    best = top[int(np.argmax(score))]
+    drift, offset = float(drift_of[best]), float(offset_of[best])
     inliers = np.zeros(n, dtype=bool)
+    used = 0
     for _ in range(20):  # a loop over refits, until the inliers settle
-        residual = y - offset - drift * x
-        mad = 1.4826 * _median(np.abs(residual[inliers])) if inliers.sum() > 2 else np.inf
+        distance = np.abs(y - offset - drift * x)
+        mad = 1.4826 * _median(distance[inliers]) if used > 2 else np.inf
         tolerance = min(max(params.outlier_mads * mad, params.outlier_floor_s), params.inlier_s)
-        now = np.abs(residual) <= tolerance
-        if now.sum() < 1:
+        now = distance <= tolerance
+        count_now = int(np.count_nonzero(now))
+        if count_now < 1:
             break
-        if can_drift(now):
-            drift, offset = _line_fit(x[now], y[now])
+        x_now = x[now]
+        if count_now >= 3 and x_now.max() - x_now.min() >= span:
+            drift, offset = _line_fit(x_now, y[now])
         else:
             drift, offset = 0.0, _median(y[now])
-        if np.array_equal(now, inliers):
+        if count_now == used and np.array_equal(now, inliers):
             break
-        inliers = now
-    residual = y - offset - drift * x
-    spread = 1.4826 * _median(np.abs(residual[inliers])) if inliers.any() else np.inf
+        inliers, used = now, count_now
+    distance = np.abs(y - offset - drift * x)
+    spread = 1.4826 * _median(distance[inliers]) if used else np.inf
     return offset, drift, inliers, spread
 
 
@@ -603,7 +622,7 @@ def _median(values: np.ndarray) -> float:
 
 def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Least-squares slope and intercept (np.polyfit's line, without its general machinery)."""
-    mx, my = x.mean(), y.mean()
+    mx, my = x.sum() / len(x), y.sum() / len(y)  # np.mean's numbers, without its dispatch
     dx = x - mx
     slope = float(dx @ (y - my) / (dx @ dx))
     return slope, float(my - slope * mx)
