@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sleepmove.detection.clock_alignment import (
+    Envelope,
     _median_by_selection,
     activity_envelope,
 )
@@ -78,3 +79,39 @@ def test_median_by_selection_is_numpys(n: int) -> None:
     for values in cases:  # a loop over kinds of data
         expected = np.float64(np.median(values))
         assert np.array_equal(expected, np.float64(_median_by_selection(values)), equal_nan=True)
+
+
+def reference_at(envelope: Envelope, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Envelope.at as np.interp over all the bins and the nearest bin's flag."""
+    n = len(envelope.values)
+    j = (times - envelope.start_s) / envelope.step_s
+    values = np.interp(j, np.arange(n), envelope.values, left=0.0, right=0.0)
+    inside = (j >= 0) & (j <= n - 1)
+    return values, inside & envelope.valid[np.clip(np.rint(j).astype(np.intp), 0, n - 1)]
+
+
+def test_envelope_reads_are_numpys_interpolation() -> None:
+    """Times a bin apart (read by slices) and all others (np.interp): the same numbers."""
+    rng = np.random.default_rng(11)
+    sliced = 0
+    for trial in range(600):  # a loop over envelopes and grids of times
+        n = int(rng.integers(2, 3000))
+        values = np.log1p(np.maximum(rng.standard_normal(n), 0)).astype(np.float32)
+        values[rng.random(n) < 0.3] = 0
+        step = float(rng.choice([0.05, 0.04, 0.1]))
+        envelope = Envelope(1.7e9 + rng.uniform(0, 100), step, values, rng.random(n) > 0.05)
+        count = int(rng.integers(1, n + 50))
+        dt = step if trial % 2 else float(rng.choice([0.05, 0.04]))
+        offset = float(rng.choice([0.0, rng.uniform(-10, 10), rng.uniform(0, n)])) * step
+        if trial % 3 == 0:  # inside, off the bins' centres
+            offset = (int(rng.integers(0, max(n - count, 1))) + rng.random()) * step
+        times = envelope.start_s + offset + np.arange(count) * dt
+        if trial % 5 == 0:  # a drifting clock
+            times += rng.uniform(-3e-3, 3e-3) * (times - envelope.start_s) / (n * step)
+        j = (times - envelope.start_s) / step
+        sliced += envelope._one_bin_each(j)
+        got, expected = envelope.at(times), reference_at(envelope, times)
+        assert got[0].tobytes() == expected[0].tobytes()
+        assert np.array_equal(got[1], expected[1])
+        assert envelope.values_at(times).tobytes() == expected[0].tobytes()
+    assert sliced > 100  # both ways of reading were tried
