@@ -17,6 +17,7 @@ them.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -360,9 +361,9 @@ class _FirstWindows:
         self.centres = begin + np.arange(count) * (self.hop * dt) + params.window_s / 2
         values, recording = _read(first, begin, dt, (count - 1) * self.hop + self.length)
         a = _views(values, self.length, self.hop)
-        covered = _views(recording, self.length, self.hop).mean(axis=1)
+        covered = _window_counts(recording, self.length, self.hop, count) / self.length
         self.enough = (covered >= params.min_covered) & (
-            (a > 0).sum(axis=1) >= params.min_active_s / dt
+            _window_counts(values > 0, self.length, self.hop, count) >= params.min_active_s / dt
         )
         # Spectra of the windows that can count only (the others' rows are left unset: their
         # lags are never used); _window_lags reads only rows still counting there.
@@ -432,6 +433,17 @@ def _views(values: np.ndarray, length: int, hop: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(values, length)[::hop]
 
 
+def _window_counts(flags: np.ndarray, length: int, hop: int, count: int) -> np.ndarray:
+    """How many flags each window holds (`count` windows of `length`, every `hop`), as
+    _views(flags, length, hop)[:count].sum(axis=1), from counts per block of gcd(length, hop)
+    flags: each flag is counted once, not once for every window that holds it."""
+    block = math.gcd(length, hop)
+    per_block = np.count_nonzero(flags[: (count - 1) * hop + length].reshape(-1, block), axis=1)
+    running = np.concatenate([[0], np.cumsum(per_block)])
+    starts = np.arange(count) * (hop // block)
+    return running[starts + length // block] - running[starts]
+
+
 def _window_lags(
     windows: _FirstWindows,
     second: Envelope,
@@ -453,12 +465,10 @@ def _window_lags(
     else:
         at_centres = np.full(count, predicted)
     b = _views(b_all, length + 2 * reach, hop)
-    b_inner = _views(b_all[reach:], length, hop)[:count]
-    min_active = params.min_active_s / dt
+    covered = _window_counts(b_ok_all[reach:], length, hop, count) / length
+    active = _window_counts(b_all[reach:] > 0, length, hop, count)
     enough = (
-        windows.enough
-        & (_views(b_ok_all[reach:], length, hop)[:count].mean(axis=1) >= params.min_covered)
-        & ((b_inner > 0).sum(axis=1) >= min_active)
+        windows.enough & (covered >= params.min_covered) & (active >= params.min_active_s / dt)
     )
     # Only windows that can count are correlated (the others stay 0 and are never used).
     corr = np.zeros((count, 2 * reach + 1))

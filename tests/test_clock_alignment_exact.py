@@ -8,6 +8,7 @@ import pytest
 from sleepmove.detection.clock_alignment import (
     Envelope,
     _median_by_selection,
+    _window_counts,
     activity_envelope,
 )
 from sleepmove.detection.grid import Grid
@@ -115,3 +116,14 @@ def test_envelope_reads_are_numpys_interpolation() -> None:
         assert np.array_equal(got[1], expected[1])
         assert envelope.values_at(times).tobytes() == expected[0].tobytes()
     assert sliced > 100  # both ways of reading were tried
+
+
+@pytest.mark.parametrize(("length", "hop"), [(6000, 3000), (60, 25), (40, 70), (35, 35)])
+def test_window_counts_are_the_windows_sums(length: int, hop: int) -> None:
+    rng = np.random.default_rng(length + hop)
+    count = 23
+    flags = rng.random((count - 1) * hop + length + 17) < 0.7
+    windows = np.lib.stride_tricks.sliding_window_view(flags, length)[::hop][:count]
+    counts = _window_counts(flags, length, hop, count)
+    assert np.array_equal(counts, windows.sum(axis=1))
+    assert (counts / length).tobytes() == windows.mean(axis=1).tobytes()
