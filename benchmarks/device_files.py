@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import struct
 import sys
 import zipfile
@@ -232,7 +233,8 @@ def stored_member_offset(data: bytes, name: str) -> int:
 
 
 def build(folder: str, minutes: float, real: str = REAL, csv: bool = True) -> dict[str, str]:
-    """Write night.cwa, night.bin and night.gt3x (and night.csv of the .gt3x's samples)."""
+    """Write night.cwa, night.bin and night.gt3x, and (`csv`) each one's samples as a CSV:
+    night-cwa.csv, night-bin.csv and night-gt3x.csv, also named night.csv (the .gt3x's)."""
     os.makedirs(folder, exist_ok=True)
     paths = {fmt: os.path.join(folder, f"night.{fmt}") for fmt in SOURCES}
     with open(os.path.join(real, SOURCES["cwa"]), "rb") as handle:
@@ -243,8 +245,11 @@ def build(folder: str, minutes: float, real: str = REAL, csv: bool = True) -> di
     _write(paths["bin"], data)
     _write(paths["gt3x"], gt3x_night(os.path.join(real, SOURCES["gt3x"]), minutes))
     if csv:
+        for fmt in SOURCES:  # a loop over formats: each night as CSV, the same samples
+            paths[f"csv-{fmt}"] = os.path.join(folder, f"night-{fmt}.csv")
+            write_csv_of(paths[fmt], paths[f"csv-{fmt}"])
         paths["csv"] = os.path.join(folder, "night.csv")
-        write_csv_of(paths["gt3x"], paths["csv"])
+        shutil.copyfile(paths["csv-gt3x"], paths["csv"])
     return paths
 
 
@@ -258,6 +263,8 @@ def write_csv_of(device_path: str, csv_path: str) -> None:
     rec = read_recording(device_path)
     table = pa.table(
         {
+            # Milliseconds keep a 100 Hz night's stamps; a 60 Hz one's (16.67 ms apart) are
+            # rounded to them, as a CSV export would, and go back onto the grid.
             "time": pa.array(np.round(rec.time_s, 3)),
             "x": rec.xyz_g[:, 0],
             "y": rec.xyz_g[:, 1],
