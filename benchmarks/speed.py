@@ -12,10 +12,11 @@ their best and worst runs are shown). Also the time of grid, detection and scori
 already in memory. --cases picks nights (50hz-one, 50hz-two, 100hz-one, 100hz-two); --plain
 times only the floor and `analyze --no-report`.
 
---formats: the same night (8 h by default) as .cwa (AX6, 100 Hz), GENEActiv .bin (60 Hz, what
-the real file gives) and .gt3x (Link ACTIVITY2, 100 Hz), built from the real sample files
-by benchmarks/device_files.py, and as CSV (the .gt3x's samples; and each format's own
-samples as CSV, the same night, for "against the same night as CSV"): per format the
+--formats: a night (8 h by default) in each device format, each built from its own real
+sample file by benchmarks/device_files.py (so three different nights): .cwa (AX6, 100 Hz),
+GENEActiv .bin (60 Hz, what the real file gives) and .gt3x (Link ACTIVITY2, 100 Hz); and as
+CSV (the .gt3x's samples; and each format's own samples as CSV, the same night, for
+"against the same night as CSV"): per format the
 whole-process time of `analyze --no-report` against the bare decode of the file by the
 chosen library in a process of its own (actfast.read for .cwa and .bin, our log.bin decoder
 for .gt3x, pyarrow's CSV parse for the CSV), their ratio (target <= 1.6), and the CSV's time.
