@@ -418,18 +418,6 @@ def _runs(repeats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     return run_id, run_first, np.bincount(run_id) + 1, run_start
 
 
-def _spread_shared_stamps(time_s: np.ndarray, rate: float) -> np.ndarray:
-    """The stamps with those of samples sharing one (packet-level stamping) spread at the
-    rate (see _spread_runs); with nothing to spread, `time_s` itself."""
-    repeats = np.flatnonzero(time_s[1:] == time_s[:-1]) + 1
-    if len(repeats) == 0:
-        return time_s
-    in_run, run_stamps = _spread_runs(time_s, rate, repeats)
-    spread = time_s.copy()
-    spread[in_run] = run_stamps
-    return spread
-
-
 def _spread_runs(
     time_s: np.ndarray, rate: float, repeats: np.ndarray, copies: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:

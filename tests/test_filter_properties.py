@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from sleepmove.detection.filters import moving_mean, true_runs, window_sums
 from sleepmove.detection.grid import regularize
+from tests.spread_stamps import spread_shared_stamps
 
 SETTINGS = settings(max_examples=200, deadline=None)
 
@@ -64,9 +65,7 @@ def test_grid_equals_linear_interpolation_of_the_cleaned_samples(seed, shared, r
         np.insert(t, order, t[order]), np.insert(xyz, order, xyz[order], axis=0), rate_hz=50.0
     )
     np.testing.assert_array_equal(messy.xyz, clean.xyz)
-    from sleepmove.detection.grid import _spread_shared_stamps
-
-    spread = _spread_shared_stamps(t - t[0], 50.0)
+    spread = spread_shared_stamps(t - t[0], 50.0)
     grid_t = np.arange(clean.n) / 50.0
     for axis in range(3):
         expected = np.interp(grid_t, spread, xyz[:, axis])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from sleepmove.detection.grid import estimate_rate, regularize
+from tests.spread_stamps import spread_shared_stamps
 
 
 def test_jittered_stamps_are_resampled_at_the_nominal_rate():
@@ -83,10 +84,8 @@ def test_estimate_rate_ignores_gaps():
 
 
 def test_samples_sharing_a_stamp_are_spread_back_at_the_rate():
-    from sleepmove.detection.grid import _spread_shared_stamps
-
     stamps = np.array([0.0, 0.1, 0.1, 0.1, 0.2, 0.3, 0.3])
-    spread = _spread_shared_stamps(stamps, 30.0)
+    spread = spread_shared_stamps(stamps, 30.0)
     np.testing.assert_allclose(
         spread, [0.0, 0.1 - 2 / 30, 0.1 - 1 / 30, 0.1, 0.2, 0.3 - 1 / 30, 0.3]
     )
@@ -94,7 +93,7 @@ def test_samples_sharing_a_stamp_are_spread_back_at_the_rate():
     # before it stops there, so the stamps stay in time order.
     stamps = np.array([0.0, 0.0, 0.0, 0.01, 0.05, 0.05, 0.05, 0.05])
     np.testing.assert_allclose(
-        _spread_shared_stamps(stamps, 10.0), [-0.2, -0.1, 0.0, 0.01, 0.01, 0.01, 0.01, 0.05]
+        spread_shared_stamps(stamps, 10.0), [-0.2, -0.1, 0.0, 0.01, 0.01, 0.01, 0.01, 0.05]
     )
 
 
@@ -102,13 +101,11 @@ def test_the_grid_and_its_gaps_start_at_spread_stamps():
     # Packets of 4 rows stamped with their last sample's time at 25 Hz, and a 10 s loss: the
     # grid starts at the first packet's first spread stamp, and the gap ends at the first
     # spread stamp after it (regularize looks these up among the runs' stamps).
-    from sleepmove.detection.grid import _spread_shared_stamps
-
     t = np.repeat(np.arange(1, 51) * 0.16, 4)
     t[100:] += 10.0
     xyz = np.random.default_rng(4).normal(size=(len(t), 3))
     grid = regularize(t, xyz, rate_hz=25.0)
-    spread = _spread_shared_stamps(t, 25.0)
+    spread = spread_shared_stamps(t, 25.0)
     assert grid.start_s == spread[0] == t[0] - 3 / 25
     assert grid.gaps_s.tolist() == [[spread[99], spread[100]]]
     assert spread[100] == t[100] - 3 / 25 and spread[99] == t[99]
@@ -131,9 +128,7 @@ def test_resampling_equals_linear_interpolation_of_each_axis(span, monkeypatch):
     stamps_given = t.copy()
     grid = regularize(t, xyz, rate_hz=50.0)
     np.testing.assert_array_equal(t, stamps_given)  # the caller's stamps are left alone
-    from sleepmove.detection.grid import _spread_shared_stamps
-
-    spread = _spread_shared_stamps(t - t[0], 50.0)
+    spread = spread_shared_stamps(t - t[0], 50.0)
     grid_t = np.arange(grid.n) / 50.0
     assert grid.n > 2020 and grid.valid.all()  # the loss was bridged, not a gap
     for axis in range(3):
