@@ -3,9 +3,9 @@
     python benchmarks/device_files.py --out DIR [--minutes 480] [--real DIR]
 
 Writes night.cwa (Axivity AX6, 100 Hz), night.bin (GENEActiv, 60 Hz) and night.gt3x
-(ActiGraph Link ACTIVITY2, 100 Hz) into DIR, each `--minutes` long, and the CSV of the same
-samples (night.csv) for comparison. Every block is a real one, repeated: only what places it
-in time changes, and what checks it follows.
+(ActiGraph Link ACTIVITY2, 100 Hz) into DIR, each `--minutes` long, and each one's samples
+as a CSV (night-cwa.csv, night-bin.csv, night-gt3x.csv) for comparison. Every block is a
+real one, repeated: only what places it in time changes, and what checks it follows.
 - .cwa: each 512-byte block's sequence number and time stamp (whole seconds packed, and the
   fraction) move by a whole number of repetitions of the file; its checksum is recomputed.
 - GENEActiv .bin: each page's sequence number and `Page Time`; the header's page count.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import struct
 import sys
 import zipfile
@@ -234,7 +233,7 @@ def stored_member_offset(data: bytes, name: str) -> int:
 
 def build(folder: str, minutes: float, real: str = REAL, csv: bool = True) -> dict[str, str]:
     """Write night.cwa, night.bin and night.gt3x, and (`csv`) each one's samples as a CSV:
-    night-cwa.csv, night-bin.csv and night-gt3x.csv, also named night.csv (the .gt3x's)."""
+    night-cwa.csv, night-bin.csv and night-gt3x.csv (`paths["csv"]` is the .gt3x's)."""
     os.makedirs(folder, exist_ok=True)
     paths = {fmt: os.path.join(folder, f"night.{fmt}") for fmt in SOURCES}
     with open(os.path.join(real, SOURCES["cwa"]), "rb") as handle:
@@ -248,8 +247,7 @@ def build(folder: str, minutes: float, real: str = REAL, csv: bool = True) -> di
         for fmt in SOURCES:  # a loop over formats: each night as CSV, the same samples
             paths[f"csv-{fmt}"] = os.path.join(folder, f"night-{fmt}.csv")
             write_csv_of(paths[fmt], paths[f"csv-{fmt}"])
-        paths["csv"] = os.path.join(folder, "night.csv")
-        shutil.copyfile(paths["csv-gt3x"], paths["csv"])
+        paths["csv"] = paths["csv-gt3x"]
     return paths
 
 
