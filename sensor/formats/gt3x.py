@@ -44,14 +44,6 @@ def _first_member_name(head: bytes) -> str:
     return head[30 : 30 + name_length].decode("latin-1")
 
 
-def read_info(path: str) -> dict[str, str]:
-    import zipfile  # not at import: a CSV's read never pays for it
-
-    with zipfile.ZipFile(path) as archive:
-        text = archive.read("info.txt").decode("utf-8", errors="replace")
-    return _info_of(text.encode())
-
-
 def _info_of(data: bytes) -> dict[str, str]:
     text = data.decode("utf-8", errors="replace")
     pairs = (line.split(":", 1) for line in text.splitlines() if ":" in line)
