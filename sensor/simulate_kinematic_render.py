@@ -128,8 +128,3 @@ def _peaks(comps, span, a, first_s, rate_hz, peaks) -> None:
         i1 = int(np.clip(np.ceil((end - first_s) * rate_hz) + 1, i0 + 1, b))
         departure = np.linalg.norm(span[i0 - a : i1 - a] - span[i0 - a], axis=1).max()
         peaks[event] = max(peaks.get(event, 0.0), float(departure))
-
-
-def body_or(leg_name: str):
-    """Filter: components that move this leg (its own and the body's)."""
-    return lambda c: c.leg in ("body", leg_name)
