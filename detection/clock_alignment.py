@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from sleepmove.base.order_statistics import median, quantile
 from sleepmove.detection.filters import MEAN_SPAN
 from sleepmove.detection.grid import Grid
 from sleepmove.detection.params import ClockAlignmentParameters
@@ -215,7 +216,7 @@ def activity_envelope(grid: Grid, params: ClockAlignmentParameters) -> Envelope:
     recorded = total[valid]
     scale = _median_by_selection(recorded) if len(recorded) else 0.0
     if scale <= 0 and len(recorded):  # a quantized still sensor: most steps are zero
-        scale = float(np.percentile(recorded, 90)) or float(recorded.max()) or 1.0
+        scale = quantile(recorded, 0.9) or float(recorded.max()) or 1.0  # np.percentile 90
     total /= scale or 1.0
     total -= params.activity_over_median
     np.maximum(total, 0, out=total)
@@ -647,11 +648,12 @@ def _median_by_selection(values: np.ndarray) -> float:
     """float(np.median(values)), the same number: the middle values are bracketed from a
     sample, then only the values between the brackets are partitioned. np.median partitions
     the whole night's bins (~5 ms at 100 Hz); counting and gathering against two bounds
-    costs a fraction. Falls back to np.median when the brackets miss the middle (or NaNs)."""
+    costs a fraction. Falls back to the whole median when the brackets miss the middle (or
+    NaNs)."""
     n = len(values)
     stride = n // SELECTION_SAMPLE
     if stride < 4:
-        return float(np.median(values))
+        return median(values.copy())
     sample = np.sort(values[::stride])
     middle, reach = len(sample) // 2, 4 * int(np.sqrt(len(sample)))
     low = sample[max(middle - reach, 0)]
@@ -662,7 +664,7 @@ def _median_by_selection(values: np.ndarray) -> float:
     half = n // 2
     wanted = (half,) if n % 2 else (half - 1, half)
     if below + len(between) + above != n or below > wanted[0] or below + len(between) <= half:
-        return float(np.median(values))
+        return median(values.copy())
     # The same one or two order statistics, averaged by np.mean as np.median does.
     part = np.partition(between, tuple(k - below for k in wanted))
     return float(np.mean(part[wanted[0] - below : half - below + 1]))
@@ -728,7 +730,7 @@ def _pieces(
         drift = float(solution[0]) if drifting else 0.0
         offsets = solution[1:] if drifting else solution
         residual = y - offsets[piece_of] - drift * x
-        spread = 1.4826 * float(np.median(np.abs(residual[inliers])))
+        spread = 1.4826 * median(np.abs(residual[inliers]))
         tolerance = min(max(params.outlier_mads * spread, params.outlier_floor_s), params.inlier_s)
         now = np.abs(residual) <= tolerance
         settled = np.array_equal(now, inliers)
@@ -737,7 +739,7 @@ def _pieces(
             break
     residual = y - offsets[piece_of] - drift * x
     used_count = int(inliers.sum())
-    spread = 1.4826 * float(np.median(np.abs(residual[inliers]))) if used_count else np.inf
+    spread = 1.4826 * median(np.abs(residual[inliers])) if used_count else np.inf
     # Standard error of the fitted lag at each piece's first and last window: the largest.
     columns = design[inliers][:, slice(0 if drifting else 1, None)]
     sd = max(spread, 1e-3)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sleepmove.base.order_statistics import median, sorted_distinct
 from sleepmove.detection.parallel import in_background
 
 COMMON_RATES_HZ = np.array(
@@ -84,7 +85,7 @@ def _rate_of_steps(steps: np.ndarray, outside: np.ndarray, uncounted: int = 0) -
     if len(sample):
         stamps = len(steps) - len(outside) - int(np.count_nonzero(steps == 0))
         rows_per_stamp = count / max(stamps, 1)  # one, or a packet's rows
-        typical = _common_rate_near(rows_per_stamp / float(np.median(sample)))
+        typical = _common_rate_near(rows_per_stamp / median(sample.copy()))
         if typical is not None and 0.8 * typical <= rate <= typical:
             return typical
     return rate
@@ -229,7 +230,7 @@ def _stray_rows(
             found.append(np.arange(len(steps) - STRAY_MAX_ROWS + tail[0] + 1, len(time_s)))
     if not found:
         return np.empty(0, dtype=np.intp)
-    return np.unique(np.concatenate(found))
+    return sorted_distinct(np.concatenate(found))
 
 
 def _check_grid_length(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sleepmove.base.order_statistics import median
 from sleepmove.detection.events import (
     classify,
     describe,
@@ -163,7 +164,7 @@ def _mark_trains(
         found = [
             (start, end)
             for start, end in found  # a loop over trains
-            if np.median(lengths[start : end + 1]) >= params.hft_min_burst_s
+            if median(lengths[start : end + 1].copy()) >= params.hft_min_burst_s
         ]
     if not found:
         return
@@ -241,7 +242,7 @@ def _finish_leg(
         side=side,
         events=events[EVENT_COLUMNS],
         activity_per_min=activity_per_min.result(),
-        noise_floor_g=float(np.median(sig.floor_blocks)),  # one value per 1 s block
+        noise_floor_g=median(sig.floor_blocks.copy()),  # one value per 1 s block
         vibrations_rejected=rejected,
         orientation_per_s=_per_second_from_origin(sig.level_blocks, sig, grid, origin_s),
     )

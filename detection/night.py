@@ -169,7 +169,7 @@ def _counts(units: Table) -> dict:
         "plm": int((periodic & asleep).sum()),
         "plmw": int((periodic & ~asleep).sum()),
         "plm_in_bed": int((periodic & units["in_bed"]).sum()),
-        "plm_series": len(np.unique(units["series"][units["series"] >= 0])),
+        "plm_series": len(set(units["series"][units["series"] >= 0].tolist())),
         "movement": int((kind == "movement").sum()),
         "hft": int((kind == "hft").sum()),
         "alma": int((kind == "alma").sum()),

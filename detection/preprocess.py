@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from sleepmove.base.order_statistics import quantile, sorted_distinct
 from sleepmove.detection.filters import (
     MEAN_SPAN,
     angle_deg,
@@ -436,6 +437,6 @@ def _noise_floor(
 def _quantum(xyz: np.ndarray) -> float:
     """The sensor's resolution: the smallest step between distinct sample values."""
     sample = xyz[: min(len(xyz), 200_000), 0]
-    steps = np.diff(np.unique(sample))
+    steps = np.diff(sorted_distinct(sample))
     steps = steps[steps > 0]
-    return float(np.percentile(steps, 5)) if len(steps) else 0.0
+    return quantile(steps, 0.05) if len(steps) else 0.0  # np.percentile(steps, 5)

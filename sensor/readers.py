@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from sleepmove.base.errors import InputError
+from sleepmove.base.order_statistics import median, quantiles
 from sleepmove.sensor.recording import CLOCK_NAIVE, CLOCK_RELATIVE, CLOCK_UNIX, Recording
 
 STANDARD_GRAVITY = 9.80665
@@ -833,36 +834,6 @@ def _numeric_time(
     if scale != 1.0:
         values *= scale
     return values, CLOCK_RELATIVE
-
-
-# np.median and np.quantile check for masked arrays, which imports numpy.ma: 13-16 ms of a
-# read (nothing else in the analysis imports it). The two below give their values (same
-# selections, same arithmetic) on plain 1-D arrays, which they partition in place.
-
-
-def median(values: np.ndarray) -> float:
-    """np.median(values), with `values` (1-D) partitioned in place."""
-    half = len(values) // 2
-    even = len(values) % 2 == 0
-    values.partition([half - 1, half, -1] if even else [half, -1])
-    if np.isnan(values[-1]):  # NaN sorts last: the median of values with a NaN is NaN
-        return float("nan")
-    return float(np.mean(values[half - 1 : half + 1] if even else values[half : half + 1], axis=0))
-
-
-def quantiles(values: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
-    """np.quantile(values, qs) (its default, linear method) for values without NaN, with
-    `values` (1-D) partitioned in place."""
-    last = len(values) - 1
-    virtual = last * np.asarray(qs, dtype=np.float64)
-    beyond = virtual >= last
-    below = np.where(beyond, -1, np.floor(virtual)).astype(np.intp)
-    above = np.where(beyond, -1, np.floor(virtual) + 1).astype(np.intp)
-    values.partition(sorted({0, -1, *below.tolist(), *above.tolist()}))
-    low, high = values[below], values[above]
-    gamma = virtual - below
-    span = high - low
-    return np.where(gamma >= 0.5, high - span * (1 - gamma), low + span * gamma)
 
 
 def _read_actilife(source: _Source, head: list[str], units: str) -> Recording:

@@ -1,0 +1,48 @@
+"""The order statistics that stand in for numpy's give exactly numpy's numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sleepmove.base.order_statistics import quantile, sorted_distinct
+
+
+def _samples(seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for size in (*range(1, 30), 1000, 1001, 65_537):
+        arrays += [
+            rng.normal(size=size),
+            rng.integers(-3, 3, size=size).astype(np.float64),  # ties
+            np.abs(rng.normal(size=size)).astype(np.float32),  # float32: interpolated as such
+            (rng.integers(0, 50, size=size) * np.float32(0.0039)).astype(np.float32),
+        ]
+    return arrays
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("q", [0.0, 0.05, 0.5, 0.9, 0.999, 1.0])
+def test_quantile_is_numpys_percentile(seed: int, q: float) -> None:
+    for values in _samples(seed):
+        expected = np.percentile(values, q * 100) if q in (0.05, 0.9) else np.quantile(values, q)
+        found = quantile(values.copy(), q)
+        assert np.float64(found).tobytes() == np.float64(expected).tobytes()
+
+
+def test_quantile_known_values() -> None:
+    assert quantile(np.array([4.0, 1.0, 3.0, 2.0]), 0.5) == 2.5
+    assert quantile(np.array([4.0, 1.0, 3.0, 2.0]), 1.0) == 4.0
+    assert quantile(np.array([7.0]), 0.05) == 7.0
+    assert np.isnan(quantile(np.array([1.0, np.nan, 2.0]), 0.5))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sorted_distinct_is_numpys_unique(seed: int) -> None:
+    for values in _samples(seed):
+        expected = np.unique(values)
+        found = sorted_distinct(values)
+        assert found.dtype == expected.dtype
+        assert found.tobytes() == expected.tobytes()
+    assert sorted_distinct(np.array([3, 1, 3, 2, 1])).tolist() == [1, 2, 3]
+    assert len(sorted_distinct(np.array([], dtype=np.intp))) == 0
