@@ -67,7 +67,6 @@ def detect_movements(
     """Events of every leg, times in seconds from `origin_s`, sorted by onset. `computed`:
     legs' signals from `signals_of_legs`, used where they still hold for the grid (the same
     samples; its rate may have been aligned since)."""
-    legs: list[LegResult] = []
     bursts: dict[str, Table] = {}
     signals: dict[str, LegSignals] = {}
     trains: list[Table] = []
@@ -102,11 +101,16 @@ def detect_movements(
             frame["used"][both["row"][both["used"] & (both["side"] == side)]] = True
     for side, frame in bursts.items():
         _mark_trains(frame, "hft", params, trains, sides=None, sig=signals[side])
-    for side, grid in grids.items():
-        leg = _finish_leg(
-            side, grid, signals[side], bursts[side], activity_per_min[side], origin_s, params, rules
-        )
-        legs.append(leg)
+
+    def finish(side: str) -> LegResult:
+        found = (signals[side], bursts[side], activity_per_min[side])
+        return _finish_leg(side, grids[side], *found, origin_s, params, rules)
+
+    if len(grids) == 1:
+        legs = [finish(side) for side in grids]
+    else:  # describing one leg's events needs nothing of the other's: a thread each
+        with ThreadPoolExecutor(max_workers=len(grids)) as pool:
+            legs = list(pool.map(finish, list(grids)))
     events = Table.concat([leg.events for leg in legs] + trains, EVENT_COLUMNS)
     return events.sorted_by("onset_s", "side"), legs
 
