@@ -495,6 +495,16 @@ def _quiet_undecodable_rows() -> Iterator[None]:
 
 
 _keep_parse_memory = False
+_held_for_next_read = False
+
+
+def hold_parse_memory(held: bool) -> None:
+    """While held, `release_parse_memory` keeps the parse's memory: when a second file is
+    parsed right after the first (two sensors), its parse reuses the first's pages instead of
+    having the kernel zero fresh ones (measured: ~90 fewer 2 MB pages, no higher peak). The
+    reader that holds it releases it once every file is read (`sleepmove.prefetch`)."""
+    global _held_for_next_read
+    _held_for_next_read = held
 
 
 def keep_parse_memory() -> None:
@@ -511,7 +521,7 @@ def release_parse_memory() -> None:
 
     Called on a reading thread it may hand back nothing (measured: 280 MB kept): a program
     that reads on a thread calls it again from the main thread once the read is done."""
-    if not _keep_parse_memory:
+    if not (_keep_parse_memory or _held_for_next_read):
         pa.default_memory_pool().release_unused()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from sleepmove.sensor.readers import read_recording, release_parse_memory
+from sleepmove.sensor.readers import hold_parse_memory, read_recording, release_parse_memory
 from sleepmove.sensor.recording import Recording
 
 
@@ -18,6 +18,7 @@ def start_reading(
     """One future per side; `.result()` returns the recording or raises its InputError."""
     # One file after the other: each parse already uses every core, and two parses at once
     # would hold both files' parse buffers together (a third more peak memory, no faster).
+    hold_parse_memory(len(inputs) > 1)  # the second parse reuses the first's memory
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read")
     futures = {
         side: pool.submit(read_recording, path, units, timezone) for side, path in inputs.items()
@@ -28,7 +29,10 @@ def start_reading(
 
 def finish_reading(futures: dict[str, Future[Recording]]) -> dict[str, Recording]:
     """Every side's recording (or its InputError), the parse's memory handed back."""
-    # Popped: a finished future would otherwise keep the samples for the whole analysis.
-    recordings = {side: futures.pop(side).result() for side in list(futures)}
+    try:
+        # Popped: a finished future would otherwise keep the samples for the whole analysis.
+        recordings = {side: futures.pop(side).result() for side in list(futures)}
+    finally:
+        hold_parse_memory(False)
     release_parse_memory()  # from this thread: see release_parse_memory
     return recordings

@@ -36,3 +36,33 @@ def test_freed_arrays_stay_in_the_process_for_the_next_one():
     _, kept_by_default_mb = run("default")
     assert kept_mb > 30  # the freed 60 MB of arrays stay mapped for reuse
     assert kept_by_default_mb < 5  # glibc's default hands large blocks straight back
+
+
+class _CountingPool:
+    def __init__(self) -> None:
+        self.releases = 0
+
+    def release_unused(self) -> None:
+        self.releases += 1
+
+
+def test_parse_memory_is_held_between_two_files_and_released_after(monkeypatch, tmp_path):
+    from sleepmove import prefetch
+    from sleepmove.base.errors import InputError
+    from sleepmove.sensor import readers
+
+    pool = _CountingPool()
+    monkeypatch.setattr(readers.pa, "default_memory_pool", lambda: pool)
+    readers.hold_parse_memory(True)
+    readers.release_parse_memory()  # after the first file: kept for the second's parse
+    assert pool.releases == 0
+    readers.hold_parse_memory(False)
+    readers.release_parse_memory()
+    assert pool.releases == 1
+    # Two files read by the CLI's prefetch: held while reading, handed back even on a refusal.
+    missing = {"left": str(tmp_path / "a.csv"), "right": str(tmp_path / "b.csv")}
+    futures = prefetch.start_reading(missing, "auto")
+    with pytest.raises(InputError):
+        prefetch.finish_reading(futures)
+    readers.release_parse_memory()
+    assert pool.releases == 2
