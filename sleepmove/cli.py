@@ -393,8 +393,7 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from sleepmove.pipeline import AnalyzeRequest, analyze  # imports while the files parse
 
     recordings = finish_reading(reading)
-    if len(recordings) == 1:  # two sensors run on threads, whose arenas gained nothing
-        reuse_freed_memory()  # for the analysis's arrays, once the parse's threads are done
+    reuse_freed_memory()  # for the analysis's arrays, once the parse's threads are done
     with replacing_outputs(args.out):  # a rerun leaves no older report beside new tables
         result = analyze(
             AnalyzeRequest(

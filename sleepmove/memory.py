@@ -6,10 +6,12 @@ zeroing its pages again. With arrays under 32 MB (one axis of a night) served fr
 and the heap never trimmed, grid and detection took 0.23 s instead of 0.28 s on an 8-hour
 100 Hz night (2-core VM).
 
-Called once the file is read: set before, it slowed the parse's threads. Only for one
-sensor: two sensors' grids and legs run on threads, whose malloc arenas map heaps of their
-own, and there it measured no gain and a more variable sys time (so also not in batch). A
-long-running recorder should give memory back.
+Called once the files are read: set before, it slowed the parse's threads. Two sensors'
+grids and legs run on threads, whose malloc arenas map heaps of their own: there it first
+measured no gain, but once the second file's parse reused the first's memory
+(`readers.hold_parse_memory`) it took 8-h 100 Hz two-sensor nights from 37-40 k page faults
+to 28-30 k, at the same peak (about 515 MB). Batch pool workers keep it across nights
+(sleepmove.runners.settle_worker). A long-running recorder should give memory back.
 """
 
 from __future__ import annotations
