@@ -363,13 +363,18 @@ def join_cramps(events: Table, kind: np.ndarray, params: DetectionParameters) ->
     # activity up without the discrete movements of a free leg. An LM between the pull and
     # the release says the leg moved freely: busy wake (a posture change, LMs, a posture
     # change back near the first) is no cramp, and its LMs must not be swallowed by one.
-    lms = np.concatenate([[0], np.cumsum(kind == "lm")])
-    between = lms[release] - lms[pull + 1]
+    # Not a tremor's: a locked leg's wobble of a degree or two passes for LMs seconds apart,
+    # small beside the pull (under `cramp_free_lm_share` of its tilt).
+    lm_rotation = np.where(kind == "lm", np.nan_to_num(events["rotation_deg"]), 0.0)
+    freest = np.array(  # a loop over tilts
+        [lm_rotation[i + 1 : j].max(initial=0.0) for i, j in zip(pull, release)]
+    )
+    moved_freely = freest >= params.cramp_free_lm_share * events["posture_change_deg"][pull]
     cramp = (
         (onset[release] - onset[pull] <= params.cramp_max_s)
         & (back <= params.cramp_return_deg)
         & (held_s >= params.cramp_min_s)
-        & (between == 0)
+        & ~moved_freely
     )
     last_release = -1
     for i, j in zip(pull[cramp], release[cramp]):  # a loop over cramp candidates

@@ -80,6 +80,9 @@ class DetectionParameters:
     cramp_min_held_share: float = 0.75  # of its samples tilted at least half the largest
     cramp_max_s: float = 180.0  # ...or a tilt away and back to the same rest within this
     cramp_return_deg: float = 4.0  # ...back within this of where it started
+    # An LM in the hold that rotates this share of the pull or more says the leg moved
+    # freely; smaller ones are a locked leg's tremor
+    cramp_free_lm_share: float = 0.25
     min_rotation_deg: float = 1.5  # LMs rotate the foot; bed vibrations do not
     rotation_smoothing_s: float = 0.5  # averages vibrations (>= 2 Hz) out of the rotation
     # ...or, on a quiet sensor, a tilt (the 0.5 s mean taken twice) this many times the noise

@@ -5,7 +5,10 @@ import csv
 import numpy as np
 import pytest
 
+from sleepmove.detection.events import join_cramps
 from sleepmove.detection.matching import match_onsets
+from sleepmove.detection.params import DetectionParameters
+from sleepmove.detection.table import Table
 from sleepmove.pipeline import AnalyzeRequest, analyze
 from sleepmove.sensor.simulate import simulate
 
@@ -34,3 +37,33 @@ def test_restless_wake_and_plms_make_no_cramps(tmp_path):
     _, found, summary = cramps_found(tmp_path, "plmd-moderate", 300, 25.0)
     assert len(found) == 0
     assert not any("cramp" in s for s in summary["assessment"]["statements"])
+
+
+def held_flexion(lm_rotation_deg: float) -> tuple[Table, np.ndarray]:
+    """A 30 degree pull, three LMs 2 s apart in the hold, and the release to the same rest
+    60 s later, as `join_cramps` receives them."""
+    rest, flexed = [0.0, 0.0, 1.0], [0.0, 0.5, np.sqrt(0.75)]
+    onset = np.array([100.0, 110.0, 112.0, 114.0, 160.0])
+    events = Table(
+        {
+            "onset_s": onset,
+            "offset_s": onset + np.array([2.0, 1.3, 1.3, 1.3, 2.0]),
+            "end": (onset + 2.0) * 50,
+            "duration_s": np.array([2.0, 1.3, 1.3, 1.3, 2.0]),
+            "posture_change_deg": np.array([30.0, 0, 0, 0, 30.0]),
+            "rotation_deg": np.array([30.0, *[lm_rotation_deg] * 3, 30.0]),
+            "rest_before": np.array([rest, flexed, flexed, flexed, flexed]),
+            "rest_after": np.array([flexed, flexed, flexed, flexed, rest]),
+        }
+    )
+    kind = np.array(["movement", "lm", "lm", "lm", "movement"], dtype=object)
+    return events, kind
+
+
+def test_a_locked_legs_tremor_in_the_hold_leaves_a_cramp_but_free_lms_do_not():
+    params = DetectionParameters()
+    events, kind = held_flexion(lm_rotation_deg=1.5)  # 5 % of the pull: tremor
+    keep = join_cramps(events, kind, params)
+    assert list(kind[keep]) == ["cramp"] and events["offset_s"][0] == 162.0
+    events, kind = held_flexion(lm_rotation_deg=10.0)  # a third of it: the leg moved freely
+    assert join_cramps(events, kind, params).all() and "cramp" not in kind
