@@ -30,7 +30,7 @@ POSITIVE = {
     "latency_scale_min", "final_wake_scale_min", "night_h", "max_interval_s",
     "mean_sleep_bout_min", "mean_wake_bout_min", "min_rate_hz", "envelope_rate_hz",
     "coarse_rate_hz", "window_s", "window_step_s", "min_windows", "min_piece_windows",
-    "vigorous_span",
+    "vigorous_span", "vigorous_min_spread",
 }  # fmt: skip
 SHARES = {
     "cramp_min_held_share", "start_awake", "end_awake", "min_covered", "min_correlation",

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from sleepmove.base.order_statistics import quantiles
 from sleepmove.detection.params import SleepParameters
 from sleepmove.detection.table import Table
 
@@ -106,10 +107,7 @@ def epoch_features(
     variable_weight = _signed(
         np.fmax(size_spread, length_spread), params.variable_low, params.variable_high
     )
-    # Fidgets are quicker than PLMs: peak acceleration over the night's typical LM (its own
-    # scale: lever arm and mounting change the absolute figure from sensor to sensor).
-    typical = np.nanmedian(peak[small]) if small.any() and np.isfinite(peak[small]).any() else 1.0
-    vigour = np.log(np.maximum(np.nan_to_num(peak, nan=typical), 1e-6) / max(typical, 1e-6))
+    vigour = movement_vigour(peak, small, params)
     vigorous_weight = np.clip((vigour - params.vigorous_low) / params.vigorous_span, 0.0, 1.0)
     features = {
         "large": big,
@@ -119,6 +117,22 @@ def epoch_features(
         "variable": np.bincount(first[small], variable_weight[small], minlength=n_epochs),
     }
     return features
+
+
+def movement_vigour(peak_g: np.ndarray, small: np.ndarray, params: SleepParameters) -> np.ndarray:
+    """Per movement, how much quicker it is than the night's typical small movement: the log
+    of its peak acceleration over their median, in units of their spread (interquartile
+    range of the log peak, at least `params.vigorous_min_spread`). Fidgets are quicker than
+    PLMs, but each night is its own scale: lever arm and mounting change the absolute figure
+    from sensor to sensor, and one leg's LMs differ threefold in size where another's
+    differ by half (a fixed bar took a third of the first's PLMs for fidgets)."""
+    log_peak = np.log(np.maximum(peak_g, 1e-6))
+    usable = log_peak[small & np.isfinite(log_peak)]
+    if len(usable) == 0:
+        return np.zeros(len(peak_g))
+    low, typical, high = quantiles(usable, (0.25, 0.5, 0.75))
+    spread = max(high - low, params.vigorous_min_spread)
+    return np.nan_to_num((log_peak - typical) / spread, nan=0.0)
 
 
 def _signed(values: np.ndarray, low: float, high: float) -> np.ndarray:

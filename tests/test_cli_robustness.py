@@ -34,7 +34,7 @@ def refused(capsys, argv: list[str], *wanted: str) -> str:
 def night(tmp_path_factory) -> Path:
     """Two legs of an 18-minute night on Unix time, and its truth."""
     folder = tmp_path_factory.mktemp("night")
-    simulate(str(folder), hours=0.3, rate_hz=25, sides=["left", "right"], seed=2)
+    simulate(str(folder), hours=0.3, rate_hz=25, sides=["left", "right"], seed=3)
     return folder
 
 
@@ -83,11 +83,12 @@ def test_simulate_writes_short_nights(tmp_path, seed):
 
 
 def test_simulate_keeps_the_nights_that_worked(tmp_path):
-    """The short-night fix draws as before: a night that worked is the same, byte for byte."""
+    """The short-night fix draws as before: a night that worked is the same, byte for byte.
+    (Pinned again when the sleep latency and final wake were widened: same draws, new bounds.)"""
     out = tmp_path / "s"
     assert main(["simulate", "--out", str(out), "--hours", "0.2", "--rate", "25"]) == 0
     digest = {n: hashlib.sha256((out / n).read_bytes()).hexdigest()[:16] for n in os.listdir(out)}
-    assert digest == {"night.csv": "4f951131d462570d", "truth.json": "1c0c471d63b6ba9a"}
+    assert digest == {"night.csv": "e4ca58c0dea322a4", "truth.json": "304389e144b4510d"}
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,12 @@ import pytest
 from sleepmove.detection.night import score_night
 from sleepmove.detection.params import AnalysisParameters
 from sleepmove.detection.sleep import estimate_sleep
-from sleepmove.detection.sleep_model import local_spread, movement_irregularity, sleep_probability
+from sleepmove.detection.sleep_model import (
+    local_spread,
+    movement_irregularity,
+    movement_vigour,
+    sleep_probability,
+)
 from sleepmove.pipeline import AnalyzeRequest, analyze, seconds_lost
 from sleepmove.validate import validate_night
 from sleepmove.window import parse_sleep_window
@@ -68,6 +73,33 @@ def test_local_spread_is_the_sd_of_each_neighbourhood():
     spread = local_spread(values, 1)
     # [nan, 0, 1] has too few values; [0, 1, 2]: sd 1; [1, 2, nan]: too few.
     assert np.isnan(spread[0]) and spread[1] == pytest.approx(1.0) and np.isnan(spread[2])
+
+
+def test_vigour_is_the_log_peak_over_the_typical_in_units_of_the_nights_spread():
+    # Small movements' log peaks 0, 0, 1, 2, 3: quartiles 0, 1, 2, so the spread is 2.
+    peak = np.exp([0.0, 0.0, 1.0, 2.0, 3.0, 5.0, np.nan])
+    small = np.array([True] * 5 + [False, True])
+    vigour = movement_vigour(peak, small, PARAMS.sleep)
+    # The large movement (5) neither sets the scale nor escapes it; an unknown peak is typical.
+    assert vigour == pytest.approx([-0.5, -0.5, 0.0, 0.5, 1.0, 2.0, 0.0])
+    # LMs alike in size (quartiles 0.05, 0.1, 0.15): the spread is held at its minimum, 0.5.
+    alike = movement_vigour(np.exp([0.0, 0.1, 0.2]), np.ones(3, bool), PARAMS.sleep)
+    assert alike == pytest.approx([-0.2, 0.0, 0.2])
+
+
+def test_a_threefold_peak_is_vigorous_among_alike_lms_only():
+    """A movement three times the typical LM's peak stands out on a night of alike LMs; on a
+    night whose LMs differ 25-fold in size it is one of them."""
+    alike = np.r_[np.full(20, 0.1), 0.3]
+    varied = np.r_[np.geomspace(0.1 / 5, 0.1 * 5, 20), 0.3]
+    small = np.ones(21, dtype=bool)
+    sleep = PARAMS.sleep
+
+    def weight(vigour: float) -> float:  # as epoch_features weighs it
+        return float(np.clip((vigour - sleep.vigorous_low) / sleep.vigorous_span, 0, 1))
+
+    assert weight(movement_vigour(alike, small, sleep)[-1]) == 1.0
+    assert weight(movement_vigour(varied, small, sleep)[-1]) < 0.5
 
 
 def test_regular_intervals_are_regular_and_poisson_ones_are_not():
