@@ -127,8 +127,13 @@ def analyze(
     rates = {side or "single": grid.rate_hz for side, grid in grids.items()}
     alignment, signals = _align_clocks(grids, envelopes, params, request.clock_alignment)
     stages.lap("preprocess")
-    # Independent of detection: on the second core meanwhile (see detection.parallel).
-    clipping_of = {side: in_background(saturation, grid.xyz) for side, grid in grids.items()}
+    # Independent of detection: on the second core meanwhile (see detection.parallel); only
+    # for a grid not counted on its input's samples (every grid of _grid is).
+    clipping_of = {
+        side: in_background(saturation, grid.xyz)
+        for side, grid in grids.items()
+        if not grid.saturation
+    }
     origin = min(grid.start_s for grid in grids.values())
     end = max(grid.end_s for grid in grids.values())
     if len(grids) == 2:
