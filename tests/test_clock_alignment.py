@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from sleepmove.detection.clock_alignment import Envelope, _pieces, estimate_clock
+from sleepmove.detection.clock_alignment import PAIRS, Envelope, _pairs, _pieces, estimate_clock
 from sleepmove.detection.params import ClockAlignmentParameters
 
 PARAMS = ClockAlignmentParameters()
@@ -227,3 +227,12 @@ def test_leg_signals_computed_during_the_estimate_give_the_same_events():
     assert len(fresh) > 0
     for column in fresh.columns:  # a loop over columns
         assert np.array_equal(fresh[column], kept[column])
+
+
+def test_candidate_pairs_are_distinct_ordered_and_reach_every_window():
+    i, j = _pairs(20)  # 190 pairs: all of them
+    assert len(set(zip(i.tolist(), j.tolist()))) == 190 and (i < j).all()
+    i, j = _pairs(98)  # 4753 pairs: PAIRS of them, the same every time
+    assert len(set(zip(i.tolist(), j.tolist()))) == PAIRS and (i < j).all()
+    assert set(i.tolist()) | set(j.tolist()) == set(range(98))
+    assert np.array_equal(i, _pairs.__wrapped__(98)[0])
