@@ -1,7 +1,5 @@
 """`python -m sleepmove`: the same command as `sleepmove`."""
 
-import sys
+from sleepmove.cli import entry
 
-from sleepmove.cli import main
-
-sys.exit(main())
+entry()

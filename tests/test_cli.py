@@ -285,3 +285,24 @@ def test_read_ahead_errors_reach_the_caller(tmp_path):
     future = start_reading({"": str(tmp_path / "missing.csv")}, "auto")[""]
     with pytest.raises(InputError, match="file not found"):
         future.result()
+
+
+def test_the_command_leaves_complete_outputs_without_the_teardown(plm_night, tmp_path):
+    """`sleepmove analyze` exits without the interpreter's teardown (cli.DONE_ON_RETURN):
+    every file is there and equal to what main() writes in-process, with its exit status."""
+    folder, _ = plm_night
+    night = str(folder / "night.csv")
+    assert main(["analyze", night, "--out", str(tmp_path / "inproc"), "--no-report"]) == 0
+    command = [sys.executable, "-m", "sleepmove", "analyze", night, "--no-report"]
+    done = subprocess.run([*command, "--out", str(tmp_path / "cmd")], capture_output=True)
+    assert done.returncode == 0 and b"PLM index" in done.stdout
+    for name in ("events.csv", "epochs.csv", "summary.json", "settings.toml"):
+        assert (tmp_path / "cmd" / name).read_bytes() == (tmp_path / "inproc" / name).read_bytes()
+    missing = str(tmp_path / "no-such-night.csv")  # refused after the command is known
+    refused = subprocess.run(
+        [sys.executable, "-m", "sleepmove", "analyze", missing, "--out", str(tmp_path / "bad")],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "bad").exists()
