@@ -71,6 +71,7 @@ class VirtualAir:
         self._count = 0
         self.central = self.new_device(self.CENTRAL_ADDRESS)
         self.names: dict[str, str] = {}
+        self.epoch: float | None = None  # loop time of the emulated night's first sample
 
     def new_device(self, address: str, name: str | None = None) -> Device:
         self._count += 1
@@ -83,6 +84,17 @@ class VirtualAir:
 
     async def start(self) -> None:
         await self.central.power_on()
+        self.epoch = asyncio.get_event_loop().time()
+
+    def samples_since_epoch(self, rate_hz: float, speed: float) -> int:
+        """The emulated night's samples a sensor on this air has measured by now. Every
+        sensor plays the one night on the one clock from `epoch`, as sensors on two legs see
+        one night at once: each playing from its own start, two legs connected one after the
+        other were seconds of night apart at 100 x speed, a clock offset the alignment found."""
+        if self.epoch is None:
+            return 0
+        elapsed = asyncio.get_event_loop().time() - self.epoch
+        return max(int(round(elapsed * rate_hz * speed)), 0)
 
 
 class BumbleScanner(BaseBleakScanner):

@@ -84,6 +84,7 @@ class EmulatedSensor:
         """Always measuring; samples reach the link only while streaming to a connection."""
         loop = asyncio.get_event_loop()
         due = loop.time()
+        self.sent = self.air.samples_since_epoch(self.rate_hz, self.speed)
         while True:
             xyz = self.source(self.sent, self.block)
             first = self.sent

@@ -89,6 +89,7 @@ class EmulatedWitMotion:
         """Always measuring, like the real module; 5 samples per burst of notifications."""
         loop = asyncio.get_event_loop()
         due = loop.time()
+        self.sent = self.air.samples_since_epoch(self.rate_hz, self.speed)
         while True:
             block = 5 * self.scale
             xyz = self.source(self.sent, block)
