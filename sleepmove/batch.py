@@ -50,11 +50,27 @@ class NightTask:
 
     @property
     def key(self) -> str:
-        """What a finished night was made from: same key, same outputs."""
-        text = json.dumps(
-            {"inputs": self.inputs, "options": self.options, "version": __version__}, sort_keys=True
-        )
-        return hashlib.sha256(text.encode()).hexdigest()
+        """What a finished night was made from: same key, same outputs. The parameters are
+        the resolved ones, defaults included: a release that changes a default (the sleep
+        model's, a detection bar) analyzes every night again, where the options alone had
+        kept the older results and called them made "with these parameters"."""
+        made_from = {
+            "inputs": self.inputs,
+            "options": self.options,
+            "version": __version__,
+            "parameters": self.parameters(),
+        }
+        return hashlib.sha256(json.dumps(made_from, sort_keys=True).encode()).hexdigest()
+
+    def parameters(self) -> dict:
+        """The night's parameters as analyze resolves them from the options."""
+        from dataclasses import fields
+
+        from sleepmove.pipeline import AnalyzeRequest
+
+        known = {field.name for field in fields(AnalyzeRequest)}
+        chosen = {name: value for name, value in self.options.items() if name in known}
+        return AnalyzeRequest(self.inputs, self.out_dir, **chosen).parameters().as_dict()
 
 
 def discover(inputs: list[str], out_dir: str) -> list[str]:

@@ -338,9 +338,12 @@ def _with_settings(
     """The arguments again, with the --config file's options as the command's defaults (the
     command line still wins) and its parameter changes in `args.parameter_changes`."""
     from sleepmove.base.errors import InputError
-    from sleepmove.settings import OPTIONS, read_settings
+    from sleepmove.settings import OPTIONS, other_release_warning, read_settings
 
     settings = read_settings(args.config)
+    older = other_release_warning(args.config)
+    if older:
+        print(f"sleepmove: warning: {older}", file=sys.stderr)
     command = parser.commands[args.command]
     defaults = settings.argument_defaults()
     for action in command._actions:  # argparse checks choices of given values, not defaults

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -124,6 +125,30 @@ def _load_toml(path: str) -> dict:
         raise InputError(path, f"cannot read ({error.strerror or error})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InputError(path, f"not a settings file ({error})", expected=EXPECTED) from None
+
+
+def written_by(path: str) -> str | None:
+    """The release a settings file names in its first line (`# sleepmove X.Y.Z: ...`)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            first = handle.readline()
+    except OSError:
+        return None
+    found = re.match(r"# sleepmove (\S+):", first)
+    return found.group(1) if found else None
+
+
+def other_release_warning(path: str) -> str | None:
+    """One line when the file was written by another release: the parameters it does not
+    name take this release's defaults, and a parameter may have changed its meaning."""
+    release = written_by(path)
+    if release is None or release == __version__:
+        return None
+    return (
+        f"{path} was written by sleepmove {release}, this is {__version__}: parameters it "
+        "does not list take this release's defaults and some changed meaning, so the "
+        "results may differ from that release's"
+    )
 
 
 def read_settings(path: str) -> Settings:

@@ -91,6 +91,30 @@ def test_rerun_after_interruption_does_only_what_is_missing(cohort, tmp_path, ca
     assert json.loads((out / "batch.json").read_text())["counts"]["analyzed"] == 5
 
 
+def test_nights_made_with_other_default_parameters_are_analyzed_again(
+    cohort, tmp_path, monkeypatch
+):
+    """A release that changes a default (here the sleep model's quiet evidence) must not
+    keep the older results as if made with these parameters."""
+    from dataclasses import replace
+
+    import sleepmove.pipeline as pipeline
+
+    out = tmp_path / "r"
+    run([str(cohort), "--out", str(out), "--workers", "1"])
+    run([str(cohort), "--out", str(out), "--workers", "1"])
+    assert json.loads((out / "batch.json").read_text())["counts"]["skipped"] == 4
+    original = pipeline.default_parameters
+
+    def released_later(*args, **kwargs):
+        params = original(*args, **kwargs)
+        return replace(params, sleep=replace(params.sleep, quiet_log_odds=-0.6))
+
+    monkeypatch.setattr(pipeline, "default_parameters", released_later)
+    run([str(cohort), "--out", str(out), "--workers", "1"])
+    assert json.loads((out / "batch.json").read_text())["counts"]["skipped"] == 0
+
+
 def test_shards_split_the_nights_between_jobs(cohort, tmp_path):
     out = tmp_path / "s"
     for k in ("1/2", "2/2"):

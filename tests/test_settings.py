@@ -36,6 +36,22 @@ def test_the_saved_settings_reproduce_the_results_byte_for_byte(plm_night, tmp_p
     assert summary["criteria"]["parameters"]["sleep"]["mean_sleep_bout_min"] == 8.0  # infant
 
 
+def test_a_file_from_another_release_is_read_with_a_warning(plm_night, tmp_path, capsys):
+    """Its defaults and the meaning of some parameters may have changed since (0.2.0:
+    vigour in units of the night's spread): said in one line, and read all the same."""
+    night = plm_night[0] / "night.csv"
+    assert analyze(night, tmp_path / "a") == 0
+    saved = (tmp_path / "a" / "settings.toml").read_text()
+    assert "warning" not in capsys.readouterr().err
+    assert analyze(night, tmp_path / "b", "--config", str(tmp_path / "a" / "settings.toml")) == 0
+    assert "warning" not in capsys.readouterr().err  # this release's own file: no word
+    older = tmp_path / "older.toml"
+    older.write_text(saved.replace(saved.split(":")[0], "# sleepmove 0.1.0", 1))
+    assert analyze(night, tmp_path / "c", "--config", str(older)) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warned) == 1 and "written by sleepmove 0.1.0" in warned[0]
+
+
 def test_a_hand_written_file_changes_only_what_it_names(plm_night, tmp_path):
     night = plm_night[0] / "night.csv"
     config = tmp_path / "mine.toml"
