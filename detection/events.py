@@ -363,13 +363,17 @@ def join_cramps(events: Table, kind: np.ndarray, params: DetectionParameters) ->
     # activity up without the discrete movements of a free leg. An LM between the pull and
     # the release says the leg moved freely: busy wake (a posture change, LMs, a posture
     # change back near the first) is no cramp, and its LMs must not be swallowed by one.
-    # Not a tremor's: a locked leg's wobble of a degree or two passes for LMs seconds apart,
-    # small beside the pull (under `cramp_free_lm_share` of its tilt).
-    lm_rotation = np.where(kind == "lm", np.nan_to_num(events["rotation_deg"]), 0.0)
+    # Not a tremor's: a locked leg's wobble of a few degrees passes for LMs seconds apart
+    # (under `cramp_tremor_deg` or `cramp_tremor_share` of the pull, whichever is more; an
+    # LM without a measured rotation counts as one).
+    lm_rotation = np.where(kind == "lm", np.nan_to_num(events["rotation_deg"]), -np.inf)
     freest = np.array(  # a loop over tilts
-        [lm_rotation[i + 1 : j].max(initial=0.0) for i, j in zip(pull, release)]
+        [lm_rotation[i + 1 : j].max(initial=-np.inf) for i, j in zip(pull, release)]
     )
-    moved_freely = freest >= params.cramp_free_lm_share * events["posture_change_deg"][pull]
+    tremor = np.maximum(
+        params.cramp_tremor_deg, params.cramp_tremor_share * events["posture_change_deg"][pull]
+    )
+    moved_freely = freest >= tremor
     cramp = (
         (onset[release] - onset[pull] <= params.cramp_max_s)
         & (back <= params.cramp_return_deg)

@@ -34,7 +34,7 @@ POSITIVE = {
 }  # fmt: skip
 SHARES = {
     "cramp_min_held_share", "start_awake", "end_awake", "min_covered", "min_correlation",
-    "max_second_peak", "peak_dip",
+    "max_second_peak", "peak_dip", "cramp_tremor_share",
 }  # fmt: skip
 CHOICES = {"bilateral_mode": ("overlap", "onset")}
 # Pairs that must stay in order within their group: (lower, higher).

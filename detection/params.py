@@ -80,9 +80,11 @@ class DetectionParameters:
     cramp_min_held_share: float = 0.75  # of its samples tilted at least half the largest
     cramp_max_s: float = 180.0  # ...or a tilt away and back to the same rest within this
     cramp_return_deg: float = 4.0  # ...back within this of where it started
-    # An LM in the hold that rotates this share of the pull or more says the leg moved
-    # freely; smaller ones are a locked leg's tremor
-    cramp_free_lm_share: float = 0.25
+    # An LM in the hold rotating this much, or this share of the pull, whichever is more,
+    # says the leg moved freely; smaller ones are a locked leg's tremor, which grows with
+    # the cramp (1.4-2.7 deg in 26 deg pulls, 2.8-4.4 in a 54 deg one, on simulated nights)
+    cramp_tremor_deg: float = 3.0
+    cramp_tremor_share: float = 0.1
     min_rotation_deg: float = 1.5  # LMs rotate the foot; bed vibrations do not
     rotation_smoothing_s: float = 0.5  # averages vibrations (>= 2 Hz) out of the rotation
     # ...or, on a quiet sensor, a tilt (the 0.5 s mean taken twice) this many times the noise

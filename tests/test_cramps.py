@@ -1,6 +1,7 @@
 """Nocturnal leg cramp candidates: a strong flexion held, then released to the same rest."""
 
 import csv
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -62,8 +63,16 @@ def held_flexion(lm_rotation_deg: float) -> tuple[Table, np.ndarray]:
 
 def test_a_locked_legs_tremor_in_the_hold_leaves_a_cramp_but_free_lms_do_not():
     params = DetectionParameters()
-    events, kind = held_flexion(lm_rotation_deg=1.5)  # 5 % of the pull: tremor
+    events, kind = held_flexion(lm_rotation_deg=1.5)  # under 3 degrees: tremor
     keep = join_cramps(events, kind, params)
     assert list(kind[keep]) == ["cramp"] and events["offset_s"][0] == 162.0
-    events, kind = held_flexion(lm_rotation_deg=10.0)  # a third of it: the leg moved freely
+    events, kind = held_flexion(lm_rotation_deg=10.0)  # the leg moved freely
     assert join_cramps(events, kind, params).all() and "cramp" not in kind
+    # 0: any LM in the hold unmakes the cramp; a hold without LMs is a cramp still.
+    strict = replace(params, cramp_tremor_deg=0.0, cramp_tremor_share=0.0)
+    events, kind = held_flexion(lm_rotation_deg=1.5)
+    assert join_cramps(events, kind, strict).all() and "cramp" not in kind
+    events, kind = held_flexion(lm_rotation_deg=1.5)
+    kind[1:4] = "jerk"  # no LM between the pull and the release
+    keep = join_cramps(events, kind, strict)
+    assert list(kind[keep]) == ["cramp"]
