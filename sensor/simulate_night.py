@@ -78,9 +78,12 @@ def plan_night(
         return _wrist_night(scenario, hours, sides, rng)
     total = hours * 3600.0
     # Sleep latency 5-38 min and final wake 2-24 min in 8 h: people differ, and a latency
-    # nearly the same every night taught the sleep model a fixed one.
-    onset = rng.uniform(0.01, 0.08) * total
-    offset = total - rng.uniform(0.005, 0.05) * total
+    # nearly the same every night taught the sleep model a fixed one. These are a seed's
+    # first draws, the same for every scenario: turned by the scenario's place (a golden-
+    # ratio step around the unit interval), each scenario of a seed has its own.
+    turn = (list(SCENARIOS).index(scenario) * 0.6180339887) % 1.0
+    onset = (0.01 + 0.07 * ((rng.uniform() + turn) % 1.0)) * total
+    offset = total - (0.005 + 0.045 * ((rng.uniform() + 2 * turn) % 1.0)) * total
     bouts = _wake_bouts(onset, offset, rng)
     cramps = _cramp_times(onset, offset, bouts, rng) if scenario == "cramps" else []
     # A cramp wakes: the minutes after it are a wake bout (restless, like any other).
