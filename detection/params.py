@@ -201,7 +201,8 @@ INFANT_SLEEP = {
     "late_weight": 0.0,
     # The evidence weights infants were checked with (the adults' until 2026-11): the
     # adults' retune on nights of adults left infants out, and its heavier weight on every
-    # movement called a sleeping infant's twitch clusters wake.
+    # movement called a sleeping infant's twitch clusters wake. The vigour bar (0.3 and 0.7
+    # in log units then) is converted at the infants' spread of LM size (IQR 0.64-0.71).
     "quiet_log_odds": -0.5,
     "large_weight": 1.03,
     "irregular_weight": 0.41,

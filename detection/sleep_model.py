@@ -126,7 +126,7 @@ def movement_vigour(peak_g: np.ndarray, small: np.ndarray, params: SleepParamete
     PLMs, but each night is its own scale: lever arm and mounting change the absolute figure
     from sensor to sensor, and one leg's LMs differ threefold in size where another's
     differ by half (a fixed bar took a third of the first's PLMs for fidgets)."""
-    log_peak = np.log(np.maximum(peak_g, 1e-6))
+    log_peak = np.log(np.maximum(peak_g, 1e-3))  # a zero peak is no scale: 1 mg at least
     usable = log_peak[small & np.isfinite(log_peak)]
     if len(usable) == 0:
         return np.zeros(len(peak_g))

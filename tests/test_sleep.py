@@ -220,7 +220,8 @@ def test_recordings_shorter_than_the_evidence_window_are_scored():
 
 def test_a_short_recording_is_not_made_wake_by_a_nights_latency():
     """The position in the night is a night's: a quiet one-hour nap with a few isolated LMs
-    is mostly sleep, not 25 minutes of latency and 13 of final awakening."""
+    is mostly sleep, not the 12.5 minutes of latency and 5 of final awakening an 8-hour
+    night's quiet start and end are called."""
     rows = [(t, 2.0, "lm") for t in (400.0, 1100.0, 1900.0, 2600.0, 3100.0)]
     sleep = sleep_of(rows, 3600.0)
     assert asleep_share(sleep, 300.0, 3300.0) > 0.9
