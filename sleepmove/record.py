@@ -124,11 +124,13 @@ async def record(
         two = len(models) == 2
         sides = ["left", "right"] if two else [args.side or ""]
         families = [described for _, described in models]
-        rate = families[0].rate_for(args.rate)
+        # Each leg's night at its own sensor's rate: two families on two legs (Movesense 52
+        # Hz, MetaMotion 50) played one 52 Hz night at 50 Hz, 4 % slow, 96 s apart by 40 min.
+        rates = [family.rate_for(args.rate) for family in families]
         sources, plan = simulated_night(
-            args.scenario, duration / 3600 + NIGHT_PAST_END_H, rate, sides, args.seed
+            args.scenario, duration / 3600 + NIGHT_PAST_END_H, rates, sides, args.seed
         )
-        radio, emulators = await emulate(models, sources, rate, args.speed)
+        radio, emulators = await emulate(models, sources, rates, args.speed)
         wanted = [e.address for e in emulators]
     else:
         wanted = [args.device] + ([args.device_right] if args.device_right else [])

@@ -131,7 +131,7 @@ def emulated_families(emulate: str) -> list[tuple[str, SensorFamily]]:
 async def emulate(
     models: list[tuple[str, SensorFamily]],
     sources: list[Callable[[int, int], np.ndarray]],
-    rate_hz: int,
+    rates_hz: list[int],
     speed: float,
 ) -> tuple[Radio, list]:
     """Emulated sensors advertising on a fresh in-memory link, and the radio to reach them."""
@@ -141,8 +141,8 @@ async def emulate(
     await air.start()
     emulators = []
     all_models = emulated_models()
-    for index, ((name, _), source) in enumerate(zip(models, sources)):  # a loop over sensors
-        model = all_models[name][1]
+    for index, ((name, _), source, rate_hz) in enumerate(zip(models, sources, rates_hz)):
+        model = all_models[name][1]  # a loop over sensors
         address = f"E0:E1:E2:E3:E4:E{index}"
         emulator = model.build(air, address, source, rate_hz, speed, f"{model.advertised} {index}")
         await emulator.start()
@@ -157,17 +157,19 @@ async def emulate(
 
 
 def simulated_night(
-    scenario: str, hours: float, rate_hz: int, sides: list[str], seed: int
+    scenario: str, hours: float, rate_hz: int | list[int], sides: list[str], seed: int
 ) -> tuple[list[Callable[[int, int], np.ndarray]], NightPlan]:
-    """The simulator's night: one sample source per leg, and the plan (the truth)."""
+    """The simulator's night: one sample source per leg, and the plan (the truth); a rate
+    for all legs, or one per leg (two sensor families)."""
     from sleepmove.sensor.simulate_night import plan_night
     from sleepmove.sensor.simulate_signal import draw_physics, leg_signal
 
     rng = np.random.default_rng(seed)
     plan = plan_night(scenario, hours, [s for s in sides if s], rng)
+    rates = rate_hz if isinstance(rate_hz, list) else [rate_hz] * len(sides)
     sources = []
-    for side in sides:  # a loop over legs
-        physics = draw_physics(rng, float(rate_hz), scenario)
+    for side, rate in zip(sides, rates):  # a loop over legs
+        physics = draw_physics(rng, float(rate), scenario)
         _, xyz = leg_signal(plan, side, physics, 0.0, rng)
         sources.append(frames_of(xyz))
     return sources, plan
