@@ -274,7 +274,7 @@ def is_done(task: NightTask) -> bool:
     try:
         with open(os.path.join(task.out_dir, "batch-key.txt")) as handle:
             same = handle.read().strip() == task.key
-    except OSError:
+    except (OSError, ValueError):  # ValueError: parameters that cannot be resolved
         return False
     if not same or not os.path.exists(os.path.join(task.out_dir, "batch-rows.json")):
         return False

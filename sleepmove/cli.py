@@ -283,9 +283,14 @@ _command_run: list[str] = []  # the command main() ran, for entry()
 def entry() -> NoReturn:
     """The console script (`sleepmove`, `python -m sleepmove`): main() on sys.argv."""
     code = main()
-    if _command_run and _command_run[-1] in DONE_ON_RETURN:
-        sys.stdout.flush()
-        sys.stderr.flush()
+    # matplotlib (the report) removes its temporary cache folder at exit: the usual exit then.
+    if _command_run and _command_run[-1] in DONE_ON_RETURN and "matplotlib" not in sys.modules:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):  # closed, or a reader gone: as Python's own exit
+                code = code or 120
         os._exit(code)
     sys.exit(code)
 
@@ -358,6 +363,7 @@ def _with_settings(
     command.set_defaults(**defaults)
     args = parser.parse_args(argv)
     args.parameter_changes = settings.changes
+    _check_changes_fit(args)
     # The options the file gave and the command line did not change: a refusal of one of
     # them must name the file, not an option the user never typed (_from_settings).
     args.from_settings = {
@@ -366,6 +372,25 @@ def _with_settings(
         if getattr(args, OPTIONS[name], None) == defaults[OPTIONS[name]]
     }
     return args
+
+
+def _check_changes_fit(args: argparse.Namespace) -> None:
+    """The file's parameter changes on the defaults of the options as finally given: a rule
+    set named on the command line may not take them (a file's imi_max_s of 7.5 under
+    wasm2016's imi_min_s of 10). One line naming the file, not a traceback."""
+    from sleepmove.base.errors import InputError
+    from sleepmove.detection.parameter_changes import ParameterError, with_changes
+    from sleepmove.detection.params import default_parameters
+
+    if not args.parameter_changes or not hasattr(args, "criteria"):
+        return
+    defaults = default_parameters(
+        args.criteria, getattr(args, "age_group", "adult"), getattr(args, "placement", "ankle")
+    )
+    try:
+        with_changes(defaults, args.parameter_changes)
+    except ParameterError as error:
+        raise InputError(args.config, error.problem, expected=error.expected) from None
 
 
 # The settings file's options whose values are checked only once the recording is read, by

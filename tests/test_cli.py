@@ -306,3 +306,10 @@ def test_the_command_leaves_complete_outputs_without_the_teardown(plm_night, tmp
     )
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "bad").exists()
+    # stdout closed (a service, `>&-`): the results are written and the status is main()'s
+    closed = subprocess.run(
+        [*command, "--out", str(tmp_path / "closed")],
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert closed.returncode == 0 and (tmp_path / "closed" / "summary.json").exists()

@@ -52,6 +52,22 @@ def test_a_file_from_another_release_is_read_with_a_warning(plm_night, tmp_path,
     assert len(warned) == 1 and "written by sleepmove 0.1.0" in warned[0]
 
 
+def test_a_files_changes_that_do_not_fit_the_rules_named_on_the_command_line_are_refused(
+    plm_night, tmp_path, capsys
+):
+    """AASM's imi_max_s of 7.5 under --criteria wasm2016 (imi_min_s 10): one line naming the
+    file, exit 2, nothing written (it was a traceback)."""
+    night = plm_night[0] / "night.csv"
+    settings = tmp_path / "aasm.toml"
+    settings.write_text('[options]\ncriteria = "aasm2012"\n\n[rules]\nimi_max_s = 7.5\n')
+    assert analyze(night, tmp_path / "a", "--config", str(settings)) == 0
+    capsys.readouterr()
+    code = analyze(night, tmp_path / "b", "--config", str(settings), "--criteria", "wasm2016")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and str(settings) in err[0] and "imi_max_s" in err[0]
+    assert not (tmp_path / "b").exists()
+
+
 def test_a_hand_written_file_changes_only_what_it_names(plm_night, tmp_path):
     night = plm_night[0] / "night.csv"
     config = tmp_path / "mine.toml"

@@ -143,8 +143,8 @@ class EmulatedPolar:
         period = self.frame_samples / self.rate_hz / self.speed
         loop = asyncio.get_event_loop()
         due = loop.time()
-        if self.sent == 0:  # the first stream measures the night where it is now
-            self.sent = self.air.samples_since_epoch(self.rate_hz, self.speed)
+        # A stream measures the night where it is now: a stopped sensor measured nothing.
+        self.sent = max(self.sent, self.air.samples_since_epoch(self.rate_hz, self.speed))
         held: list[bytes] = []
         next_burst = due + self.burst_s / self.speed
         while self.running:
