@@ -648,7 +648,10 @@ def time_column(
     """
     kind = column.type
     if pa.types.is_timestamp(kind):
-        ns = column.cast(pa.timestamp("ns", tz=kind.tz)).to_numpy().astype("int64")
+        # As int64 nanoseconds an empty cell is null, NaN here: its row is dropped. Through
+        # numpy's datetime64 it was NaT, -9.2e9 s (the year 1677), and one empty time cell
+        # left a 15-minute night with "0.0 minutes recorded".
+        ns = column.cast(pa.timestamp("ns", tz=kind.tz)).cast(pa.int64()).to_numpy()
         clock = CLOCK_UNIX if kind.tz else CLOCK_NAIVE
         return ns / 1e9, clock
     if pa.types.is_floating(kind) or pa.types.is_integer(kind):

@@ -246,3 +246,16 @@ def test_gt3x_zone_warnings(tmp_path):  # defect 35
     path = _gt3x(tmp_path / "y.gt3x", "TimeZone: -04:00:00\nAcceleration Scale: 256\n", records)
     rec, offset = gt3x.read(path, "auto")
     assert offset == -14400 and not any("time zone unknown" in w for w in rec.warnings)
+
+
+def test_an_empty_iso_time_cell_drops_its_row(tmp_path):
+    """An ISO column is read as timestamps; an empty cell there was NaT, then -9.2e9 s (the
+    year 1677), and a 15-minute night came out as '0.0 minutes recorded'."""
+    rows = [f"2025-01-01T00:00:00.{20 * i:03d}Z,0.1,0.2,0.97" for i in range(5)]
+    rows[2] = ",0.1,0.2,0.97"
+    path = tmp_path / "iso.csv"
+    path.write_text("time,x,y,z\n" + "\n".join(rows) + "\n")
+    recording = read_recording(str(path))
+    assert np.allclose(recording.time_s - 1735689600.0, [0.0, 0.02, 0.06, 0.08])
+    dropped = "1 rows with missing, NaN or infinite values dropped (first at line 4)"
+    assert recording.warnings == [dropped]
