@@ -346,7 +346,7 @@ def _with_settings(
     from sleepmove.settings import OPTIONS, other_release_warning, read_settings
 
     settings = read_settings(args.config)
-    older = other_release_warning(args.config)
+    older = other_release_warning(settings)
     if older:
         print(f"sleepmove: warning: {older}", file=sys.stderr)
     command = parser.commands[args.command]

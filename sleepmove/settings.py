@@ -65,6 +65,7 @@ class Settings:
     path: str
     options: dict[str, object] = field(default_factory=dict)
     changes: dict[str, dict] = field(default_factory=dict)
+    release: str | None = None  # the release its first line names, if any
 
     def argument_defaults(self) -> dict[str, object]:
         """The options as argparse destinations and values (for `set_defaults`)."""
@@ -113,47 +114,40 @@ def _toml_value(value: object) -> str:
     return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def _load_toml(path: str) -> dict:
+def _load_toml(path: str) -> tuple[dict, str | None]:
+    """The file's tables, and the release its first line names (`# sleepmove X.Y.Z: ...`),
+    from one read (a piped --config can be read once only)."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover (Python 3.10)
         import tomli as tomllib
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            text = handle.read().decode("utf-8")
+        data = tomllib.loads(text)
     except OSError as error:
         raise InputError(path, f"cannot read ({error.strerror or error})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InputError(path, f"not a settings file ({error})", expected=EXPECTED) from None
+    found = re.match(r"# sleepmove (\S+):", text)
+    return data, found.group(1) if found else None
 
 
-def written_by(path: str) -> str | None:
-    """The release a settings file names in its first line (`# sleepmove X.Y.Z: ...`)."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            first = handle.readline()
-    except OSError:
-        return None
-    found = re.match(r"# sleepmove (\S+):", first)
-    return found.group(1) if found else None
-
-
-def other_release_warning(path: str) -> str | None:
+def other_release_warning(settings: Settings) -> str | None:
     """One line when the file was written by another release: the parameters it does not
     name take this release's defaults, and a parameter may have changed its meaning."""
-    release = written_by(path)
-    if release is None or release == __version__:
+    if settings.release is None or settings.release == __version__:
         return None
     return (
-        f"{path} was written by sleepmove {release}, this is {__version__}: parameters it "
-        "does not list take this release's defaults and some changed meaning, so the "
-        "results may differ from that release's"
+        f"{settings.path} was written by sleepmove {settings.release}, this is {__version__}: "
+        "parameters it does not list take this release's defaults and some changed meaning, "
+        "so the results may differ from that release's"
     )
 
 
 def read_settings(path: str) -> Settings:
     """Read and check a settings file; InputError names the first thing wrong in it."""
-    data = _load_toml(path)
+    data, release = _load_toml(path)
     unknown = set(data) - {"options", *GROUPS}
     if unknown:
         raise InputError(
@@ -212,4 +206,4 @@ def read_settings(path: str) -> Settings:
         changed = with_changes(base, groups)
     except ParameterError as error:
         raise InputError(path, error.problem, expected=error.expected) from None
-    return Settings(path, options, changes_between(base, changed))
+    return Settings(path, options, changes_between(base, changed), release)
