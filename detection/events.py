@@ -336,6 +336,17 @@ def classify(events: Table, params: DetectionParameters, lm_max_s: float) -> np.
     tilted = (events["tilt_deg"] >= needed) & (
         events["mean_tilt_deg"] >= params.held_tilt_share * needed
     )
+    if params.lasting_tilt_share > 0:  # ...or a tilt too large a share of the peak for a swing
+        above_noise = params.tilt_floor_factor * np.degrees(events["floor_g"])
+        tilted |= (
+            (events["peak_factor"] >= params.onset_factor)  # the envelope shows it, not drift
+            & (events["tilt_deg"] >= above_noise)
+            & (events["mean_tilt_deg"] >= params.held_tilt_share * above_noise)
+            & (
+                np.sin(np.radians(events["tilt_deg"]))
+                >= params.lasting_tilt_share * events["peak_g"]
+            )
+        )
     still = (events["rotation_deg"] < params.min_rotation_deg) & ~tilted
     vibration = still & ~brief
     weak_jerk = brief & (events["peak_factor"] < params.jerk_min_peak_factor) & ~events["twitch"]

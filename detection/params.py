@@ -96,6 +96,15 @@ class DetectionParameters:
     # dropped small held flexions of a quiet shank: 0.6-0.9 deg at a 5 mg floor).
     rotation_floor_factor: float = 2.0
     min_tilt_deg: float = 0.5
+    # ...or a tilt no vibration leaves (0: off): at least this share of the event's peak (as
+    # the sine of the tilt), `tilt_floor_factor` x the floor as an angle, and an envelope over
+    # the onset bar (the slow signal alone starts events on drifts of a few mg). The 0.5 s mean
+    # taken twice leaves a swing of 2 Hz or more under 5 % of its amplitude (sinc² peaks at
+    # 0.047), and the 2-10 Hz swings of benchmarks/vibrations.py under 14 % (2075 candidates); a
+    # foot's brief push tilts the shank a quarter of its peak and more (median 0.26 on the
+    # kinematic family's missed LMs, tilting 0.2-0.7 degrees under the bar above).
+    lasting_tilt_share: float = 0.2
+    tilt_floor_factor: float = 1.0
     held_tilt_share: float = 0.6
     blip_max_factor: float = 5.0  # a brief burst weaker than this is noise, dropped early
     jerk_min_peak_factor: float = 7.0  # a jerk's 0.1 s envelope stands this far above the floor
@@ -223,7 +232,11 @@ INFANT_MERGE_GAP_S = 0.1
 # An infant's jerks come in runs of 1-5 a second; fused into one burst they leave a small net
 # tilt the quiet-sensor bar (min_tilt_deg) would take for an LM: infants keep the 1.5 degree
 # bar for every event.
-INFANT_DETECTION: dict[str, object] = {"jerk_rest_s": 0.04, "min_tilt_deg": 1.5}
+INFANT_DETECTION: dict[str, object] = {
+    "jerk_rest_s": 0.04,
+    "min_tilt_deg": 1.5,
+    "lasting_tilt_share": 0.0,
+}
 
 
 # A wrist (--placement wrist): the forearm's movements are the events (issue 23). Tuned on

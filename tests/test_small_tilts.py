@@ -37,3 +37,41 @@ def test_bed_vibrations_without_tilt_stay_vibrations_on_a_quiet_sensor():
         shake[a : a + length] += wave[:, None] * direction / np.linalg.norm(direction)
     found = detect(t, rest + shake + noise)
     assert (found["kind"] == "lm").sum() == 0, found[["onset_s", "duration_s", "rotation_deg"]]
+
+
+def _push(shake, onset_s, peak_g, hz=4.0, length_s=0.6):
+    """A foot's brief push or a bed's jolt: a damped swing of acceleration along one axis."""
+    a = int(onset_s * RATE)
+    tt = np.arange(int(length_s * RATE)) / RATE
+    shake[a : a + len(tt), 1] += peak_g * np.sin(2 * np.pi * hz * tt) * np.exp(-tt / 0.25)
+
+
+def test_a_brief_push_that_tilts_the_shank_a_share_of_its_peak_is_an_lm():
+    """A foot's push reaches a shank sensor as a swing of acceleration and a small tilt
+    (0.45 degrees, under the 0.5 degree bar) that lasts the movement: a tilt of a quarter of
+    the peak, which no swing of 2 Hz or more leaves through the 0.5 s mean taken twice. The
+    same swing without the tilt, or with it but four times as strong, stays a vibration."""
+    t, rest, noise = quiet_leg(seconds=600, seed=6)
+    onsets = np.arange(30.0, 570.0, 30.0)
+    found = {}
+    for name, peak_g, degrees in (("push", 0.03, 0.45), ("swing", 0.03, 0.0), ("jolt", 0.12, 0.45)):
+        gravity, shake = rest.copy(), np.zeros_like(rest)
+        for onset in onsets:  # a loop over movements
+            lm(gravity, onset, 1.2, degrees)
+            _push(shake, onset, peak_g)
+        events = detect(t, gravity + shake + noise)
+        lms = events[events["kind"] == "lm"]["onset_s"].to_numpy()
+        found[name] = sum(np.any(np.abs(lms - onset) <= 1.0) for onset in onsets)
+    assert found["push"] >= 0.9 * len(onsets), found
+    assert found["swing"] == 0 and found["jolt"] == 0, found
+
+
+def test_a_slow_drift_the_envelope_does_not_show_is_no_lm():
+    """A tilt of 0.3 degrees drifting in over a second with no swing (a few mg of change,
+    under the onset bar of the envelope) is the sensor settling, not a movement."""
+    t, rest, noise = quiet_leg(seconds=600, seed=7)
+    gravity = rest.copy()
+    for onset in np.arange(30.0, 570.0, 30.0):  # a loop over drifts
+        lm(gravity, onset, 1.2, 0.3)
+    events = detect(t, gravity + noise)
+    assert (events["kind"] == "lm").sum() == 0, events[["onset_s", "duration_s", "kind"]]
