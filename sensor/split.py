@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -27,10 +28,14 @@ def _open(path: str):
     return pa.input_stream(path, compression="gzip" if path.endswith(".gz") else None)
 
 
+FIRST_LINE_BYTES = 1 << 16  # as the reader's sniff: a longer first line is refused there
+
+
 def _first_line(path: str) -> str:
+    # Bounded: readline() on a .gz of one endless line held it all (4 GB for a 2 MB file).
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt", errors="replace") as handle:
-        return handle.readline()
+        return handle.readline(FIRST_LINE_BYTES)
 
 
 def _reader(path: str, columns: list[str], has_header: bool):
@@ -61,7 +66,20 @@ def _device_format(path: str) -> bool:
 
 def recording_span_h(path: str, timezone: str | None = None) -> float:
     """Hours from the first to the last sample, streaming only a CSV's time column (other
-    formats are decoded whole: their files are compact, and their decoders fast)."""
+    formats are decoded whole: their files are compact, and their decoders fast).
+
+    0 when this quick look cannot read the file (damaged, not text, a pipe): the full reader
+    then says what is wrong in the words `analyze` uses, not this look's raw exception."""
+    from sleepmove.sensor.formats import check_plain_file
+
+    check_plain_file(path)  # a FIFO would block the look (InputError: the reader says it)
+    try:
+        return _span_h(path, timezone)
+    except (pa.ArrowException, OSError, EOFError, zlib.error, UnicodeError):
+        return 0.0
+
+
+def _span_h(path: str, timezone: str | None) -> float:
     if _device_format(path):
         from sleepmove.sensor.formats import read_recording
 
@@ -80,7 +98,9 @@ def recording_span_h(path: str, timezone: str | None = None) -> float:
     first = last = None
     try:
         for batch in _reader(path, [time_col], has_header):
-            seconds, _ = time_column(path, pa.chunked_array([batch.column(0)]), 0)
+            seconds, _ = time_column(
+                path, pa.chunked_array([batch.column(0)]), 0, name=time_col
+            )
             if len(seconds):
                 first = seconds[0] if first is None else first
                 last = seconds[-1]
@@ -100,14 +120,18 @@ def _span_from_ends(path: str, has_header: bool, time_col: str) -> float | None:
     skip = 1 if has_header else 0
     if len(head) <= skip or len(tail) < 2:
         return None
-    rows = [head[skip], tail[-2] if tail[-1].count(b",") < head[skip].count(b",") else tail[-1]]
+    # The first rows, not only the first: time from the start without a unit in its name
+    # takes the unit from the steps between rows (two rows read 0..720000 ms as 200 h).
+    first_rows = head[skip:-1][:50] or head[skip : skip + 1]  # head's last line may be cut
+    last = tail[-2] if tail[-1].count(b",") < head[skip].count(b",") else tail[-1]
+    rows = [*first_rows, last]
     text = b"\n".join(([head[0]] if has_header else []) + rows) + b"\n"
     try:
         table = pacsv.read_csv(
             io.BytesIO(text),
             read_options=pacsv.ReadOptions(autogenerate_column_names=not has_header),
         )
-        seconds, _ = time_column(path, table.column(time_col), 0)
+        seconds, _ = time_column(path, table.column(time_col), 0, name=time_col)
     except (pa.ArrowInvalid, KeyError, InputError):
         return None
     return float(seconds[-1] - seconds[0]) / 3600
@@ -166,7 +190,8 @@ def split_nights(
     lasts: dict[int, float] = {}
     try:
         for batch in _reader(path, [time_col, *axes], has_header):
-            seconds, clock = time_column(path, pa.chunked_array([batch.column(time_col)]), 0)
+            column = pa.chunked_array([batch.column(time_col)])
+            seconds, clock = time_column(path, column, 0, name=time_col)
             if clock == CLOCK_RELATIVE:
                 raise InputError(
                     path,

@@ -11,6 +11,8 @@ multi-day splitter all go through `identify` and `read_recording`.
 
 from __future__ import annotations
 
+import os
+import stat
 from types import ModuleType
 
 from sleepmove.base.errors import InputError
@@ -23,8 +25,34 @@ FORMATS: tuple[ModuleType, ...] = (cwa, geneactiv_bin, gt3x, parquet, csv_text)
 HEAD_BYTES = 4096
 
 
+def check_plain_file(path: str) -> None:
+    """Refuse a pipe, socket or device in one line, without opening it.
+
+    Opening a FIFO waits for a writer, and a recording is opened more than once (its head,
+    then the parse): `analyze <(zcat night.csv.gz)` would hang. A missing path or a folder
+    is left to the reader, which names it.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    what = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device or socket"
+    raise InputError(
+        path,
+        f"{what}, not a file",
+        expected="a recording saved as a file (it is read more than once)",
+    )
+
+
 def head_of(path: str) -> bytes:
-    """The first bytes; empty when the file cannot be opened (the CSV reader says why)."""
+    """The first bytes; empty when the file cannot be opened (the CSV reader says why), or
+    is not a plain file (`read_recording` says why)."""
+    try:
+        check_plain_file(path)
+    except InputError:
+        return b""
     try:
         with open(path, "rb") as handle:
             return handle.read(HEAD_BYTES)
@@ -50,6 +78,7 @@ def identify(path: str, head: bytes | None = None) -> ModuleType:
 def read_recording(path: str, units: str = "auto", timezone: str | None = None) -> Recording:
     """One sensor's recording, whatever the format; clock times made instants where the
     file or `timezone` says the zone (see sensor.zones)."""
+    check_plain_file(path)
     recording, stated_offset_s = identify(path).read(path, units)
     return apply_zone(recording, stated_offset_s, timezone)
 
