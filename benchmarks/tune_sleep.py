@@ -203,6 +203,7 @@ SEARCH_SPACE = {
     "final_wake_scale_min": (3.0, 20.0),
     "mean_sleep_bout_min": (10.0, 150.0),
     "mean_wake_bout_min": (0.5, 30.0),
+    "awake_series_weight": (0.0, 6.0),
 }
 
 

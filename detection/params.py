@@ -166,6 +166,14 @@ class SleepParameters:
     late_weight: float = 1.47  # at its end, rising over final_wake_scale_min
     latency_scale_min: float = 9.36
     final_wake_scale_min: float = 4.63
+    # A PLM series that begins this soon after the recording starts begins awake: sleep
+    # onset and the stable sleep (N2) that PLMS come in take longer after lights out. Its
+    # epochs carry this much evidence of wake each (restless legs' periodic movements
+    # before sleep; they are PLMW).
+    awake_series_min: float = 10.0
+    # 2: any weight from 1 to 4 makes such a series wake on the training nights and changes
+    # no other (benchmarks/tune_sleep.py)
+    awake_series_weight: float = 2.0
     night_h: float = 8.0  # both scales shrink in proportion for recordings shorter than this
     irregularity_reach: int = 3  # neighbours on each side whose intervals are compared
     irregular_low: float = 0.45  # SD of log-interval: PLMS trains about 0.2, Poisson 1.28
@@ -195,6 +203,7 @@ class SleepParameters:
             "moves": self.move_weight,
             "early": self.early_weight,
             "late": self.late_weight,
+            "awake_series": self.awake_series_weight,
         }
 
     def as_dict(self) -> dict:
@@ -208,6 +217,7 @@ INFANT_SLEEP = {
     "mean_wake_bout_min": 2.0,
     "early_weight": 0.0,
     "late_weight": 0.0,
+    "awake_series_weight": 0.0,  # no lights out: a series early in a recording is no sign
     # The evidence weights infants were checked with (the adults' until 2026-11): the
     # adults' retune on nights of adults left infants out, and its heavier weight on every
     # movement called a sleeping infant's twitch clusters wake. The vigour bar (0.3 and 0.7

@@ -4,7 +4,8 @@ The evidence and the model live in `detection.sleep_model`. Being scored periodi
 evidence of sleep: people awake in bed fidget into chance series. What tells the two apart is
 how regular and how alike the movements are and the large movements around them; regular
 trains of alike movements, as PLMS are, do speak for sleep, so restless-legs movements while
-awake pass for sleep (the summary warns when they start soon after lights out).
+awake pass for sleep, unless their train begins within minutes of lights out (the summary
+warns when PLMS start soon after it).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def estimate_sleep(
     the estimate: outside it is wake, inside the model still tells wake bouts."""
     n_epochs = max(int(np.ceil(duration_s / params.epoch_s)), 1)
     gaps = np.empty((0, 2)) if gaps_s is None else np.asarray(gaps_s, dtype=float)
-    features = epoch_features(units, gaps, n_epochs, params)
+    lights_out = window_s[0] if window_s is not None else 0.0
+    features = epoch_features(units, gaps, n_epochs, params, lights_out)
     log_odds = wake_log_odds(features, params)
     usable = _usable_epochs(loss_per_second, n_epochs, params.epoch_s)
     p_sleep = sleep_probability(log_odds, usable, params)

@@ -19,7 +19,9 @@ fidgeting and sleep with periodic movements:
 - how much quicker a movement is than the night's typical LM;
 - a quiet epoch is mild evidence of sleep.
 - the position in the night: evidence of wake fading over the first minutes (sleep
-  latency) and rising over the last (final awakening), and the model's start and end awake.
+  latency) and rising over the last (final awakening), and the model's start and end awake;
+- a PLM series begun within minutes of lights out began awake (sleep onset and the stable
+  sleep PLMS come in take longer): restless legs' periodic movements before sleep.
 """
 
 from __future__ import annotations
@@ -78,9 +80,14 @@ def movement_irregularity(
 
 
 def epoch_features(
-    units: Table, gaps_s: np.ndarray, n_epochs: int, params: SleepParameters
+    units: Table,
+    gaps_s: np.ndarray,
+    n_epochs: int,
+    params: SleepParameters,
+    lights_out_s: float = 0.0,
 ) -> dict[str, np.ndarray]:
-    """The per-epoch evidence the model weighs (each a count or share per epoch)."""
+    """The per-epoch evidence the model weighs (each a count or share per epoch).
+    `lights_out_s`: where the night in bed starts (the sleep window's, else the recording's)."""
     units = Table.of(units)
     epoch = params.epoch_s
     moving = np.isin(units["kind"], MOVING_KINDS)
@@ -115,8 +122,33 @@ def epoch_features(
         "moves": np.bincount(first[small], minlength=n_epochs).astype(float),
         "irregular": np.bincount(first[small], irregular_weight[small], minlength=n_epochs),
         "variable": np.bincount(first[small], variable_weight[small], minlength=n_epochs),
+        "awake_series": series_begun_awake(units, n_epochs, params, lights_out_s),
     }
     return features
+
+
+def series_begun_awake(
+    units: Table, n_epochs: int, params: SleepParameters, lights_out_s: float = 0.0
+) -> np.ndarray:
+    """Per epoch, 1 where a PLM series runs that began within `awake_series_min` of lights
+    out (from its first movement's onset to its last one's offset)."""
+    spanned = np.zeros(n_epochs)
+    if "series" not in units or len(units) == 0:
+        return spanned
+    series = np.asarray(units["series"])
+    members = series >= 0
+    if not members.any():
+        return spanned
+    ids, which = np.unique(series[members], return_inverse=True)
+    begins, ends = np.full(len(ids), np.inf), np.full(len(ids), -np.inf)
+    np.minimum.at(begins, which, np.asarray(units["onset_s"], dtype=float)[members])
+    np.maximum.at(ends, which, np.asarray(units["offset_s"], dtype=float)[members])
+    early = (begins >= lights_out_s) & (begins < lights_out_s + params.awake_series_min * 60)
+    for begin, end in zip(begins[early], ends[early]):  # a loop over series
+        first = int(begin // params.epoch_s)
+        last = min(int(end // params.epoch_s), n_epochs - 1)
+        spanned[first : last + 1] = 1.0
+    return spanned
 
 
 def movement_vigour(peak_g: np.ndarray, small: np.ndarray, params: SleepParameters) -> np.ndarray:
@@ -141,7 +173,7 @@ def _signed(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.nan_to_num(scaled, nan=0.0)
 
 
-EVIDENCE = ("large", "irregular", "variable", "vigorous", "moves", "early", "late")
+EVIDENCE = ("large", "irregular", "variable", "vigorous", "moves", "early", "late", "awake_series")
 
 
 def evidence(features: dict[str, np.ndarray], params: SleepParameters) -> dict[str, np.ndarray]:
@@ -171,6 +203,7 @@ def evidence(features: dict[str, np.ndarray], params: SleepParameters) -> dict[s
         "moves": around(features["moves"]),
         "early": np.exp(-minutes / (params.latency_scale_min * shrink)),
         "late": np.exp(-(minutes[-1] - minutes) / (params.final_wake_scale_min * shrink)),
+        "awake_series": features["awake_series"],
     }
 
 

@@ -179,7 +179,7 @@ def _wake_jerk_statements(score: NightScore, params: AnalysisParameters) -> list
     ]
 
 
-EARLY_PLM_WINDOW_MIN = 15.0  # PLMs this soon after the start of a recording may be RLS wake
+EARLY_PLM_WINDOW_MIN = 15.0  # PLMS this soon after lights out may be restless legs awake
 
 
 def _in_bed_statements(score: NightScore, params: AnalysisParameters) -> list[str]:
@@ -208,10 +208,11 @@ def _in_bed_statements(score: NightScore, params: AnalysisParameters) -> list[st
     lights_out = score.sleep.window_s[0] if score.sleep.window_s is not None else 0.0
     if len(onsets) and onsets.min() <= lights_out + EARLY_PLM_WINDOW_MIN * 60:
         statements.append(
-            "Periodic movements began within "
-            f"{EARLY_PLM_WINDOW_MIN:g} minutes of the start of the recording. People with "
-            "restless legs make such movements while still awake before sleep, and a motion "
-            "sensor cannot tell them from PLMs in sleep: if you lay awake with restless legs, "
+            "Periodic movements counted as in sleep began within "
+            f"{EARLY_PLM_WINDOW_MIN:g} minutes of lights out. People with restless legs make "
+            "such movements while still awake before sleep; a train that begins within "
+            f"{params.sleep.awake_series_min:g} minutes is taken as awake, a later one cannot be "
+            "told from PLMs in sleep by a motion sensor: if you lay awake with restless legs, "
             "the PLM index counts them as sleep; the in-bed index does not depend on it."
         )
     return statements
@@ -222,7 +223,8 @@ def _sleep_method(params: AnalysisParameters) -> str:
     return (
         f"two-state hidden Markov model over {sleep.epoch_s:g} s epochs: evidence of wake from "
         "large movements and posture changes, irregular, unlike and quick movements, the "
-        f"position in the night, summed over {sleep.window_epochs} epochs; expected bouts "
+        f"position in the night, summed over {sleep.window_epochs} epochs, and PLM series "
+        f"begun within {sleep.awake_series_min:g} min of lights out; expected bouts "
         f"{sleep.mean_sleep_bout_min:g} min of sleep, {sleep.mean_wake_bout_min:g} min of "
         "wake; asleep where the probability of sleep is at least 0.5"
     )

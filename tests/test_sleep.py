@@ -11,9 +11,12 @@ from sleepmove.detection.sleep_model import (
     local_spread,
     movement_irregularity,
     movement_vigour,
+    series_begun_awake,
     sleep_probability,
 )
+from sleepmove.detection.table import Table
 from sleepmove.pipeline import AnalyzeRequest, analyze, seconds_lost
+from sleepmove.reports.summary import _in_bed_statements
 from sleepmove.validate import validate_night
 from sleepmove.window import parse_sleep_window
 
@@ -250,3 +253,60 @@ def test_sleep_probability_is_the_exact_posterior():
         total += weight
         asleep_weight += weight * (np.array(path) == 0)
     assert sleep_probability(evidence, usable, params) == pytest.approx(asleep_weight / total)
+
+
+def test_a_series_begun_in_the_first_minutes_is_marked_as_begun_awake():
+    """From its first movement's onset to its last one's offset, only for a series whose first
+    movement comes within `awake_series_min` of the start."""
+    units = unit_table(plm_train(5 * 60, 30 * 60) + plm_train(60 * 60, 90 * 60))
+    units["series"] = np.where(units["onset_s"] < 45 * 60, 0, 1)
+    units.loc[units.index[-1], "series"] = -1  # an LM in no series adds nothing
+    spanned = series_begun_awake(Table.of(units), 240, PARAMS.sleep)
+    first_series = units[units["series"] == 0]
+    first = int(first_series["onset_s"].min() // 30)
+    last = int(first_series["offset_s"].max() // 30)
+    expected = np.zeros(240)
+    expected[first : last + 1] = 1.0
+    np.testing.assert_array_equal(spanned, expected)
+    assert first == 10 and PARAMS.sleep.awake_series_min == 10.0
+
+
+def test_a_periodic_train_from_lights_out_is_wake_until_it_stops():
+    """Restless legs: periodic movements from the first minutes on, for most of an hour,
+    before sleep; PLMS later in the night. The train is PLMW: sleep starts after it."""
+    rows = plm_train(4 * 60, 50 * 60, seed=2) + plm_train(1.5 * HOUR, 7.5 * HOUR, seed=3)
+    events = unit_table(rows).sort_values("onset_s")
+    duration = 8 * HOUR
+    score = score_night(
+        events, duration, np.empty((0, 2)), np.zeros(int(duration) + 1), np.zeros(480), False,
+        PARAMS,
+    )
+    units = score.units
+    awake_train = units["onset_s"] < 50 * 60
+    assert units["periodic"][awake_train].mean() > 0.9  # scored periodic: PLMW...
+    assert not units["asleep"][awake_train].any()  # ...not PLMS
+    sleep_train = units["onset_s"] >= 1.6 * HOUR
+    assert units["asleep"][sleep_train].mean() > 0.95
+
+
+def test_a_series_is_begun_awake_counting_from_lights_out_of_a_sleep_window():
+    units = unit_table(plm_train(5 * 60, 20 * 60) + plm_train(HOUR + 5 * 60, HOUR + 20 * 60))
+    units["series"] = np.where(units["onset_s"] < HOUR, 0, 1)
+    spanned = series_begun_awake(Table.of(units), 240, PARAMS.sleep, lights_out_s=HOUR)
+    assert spanned[: int(HOUR // 30)].sum() == 0  # before lights out: the window decides
+    assert spanned[int((HOUR + 6 * 60) // 30)] == 1.0
+
+
+@pytest.mark.parametrize(("start_min", "warned"), [(12.0, True), (4.0, False)])
+def test_the_summary_warns_of_plms_counted_soon_after_lights_out(start_min, warned):
+    """A train from minute 12 is counted as PLMS and may be restless legs awake: said. One
+    from minute 4 is taken as awake, and the PLMS of the night start later: nothing to say."""
+    rows = plm_train(start_min * 60, 50 * 60, seed=2) + plm_train(1.5 * HOUR, 7.5 * HOUR)
+    events = unit_table(rows).sort_values("onset_s")
+    duration = 8 * HOUR
+    score = score_night(
+        events, duration, np.empty((0, 2)), np.zeros(int(duration) + 1), np.zeros(480), False,
+        PARAMS,
+    )
+    said = " ".join(_in_bed_statements(score, PARAMS))
+    assert ("began within 15 minutes of lights out" in said) == warned, said
