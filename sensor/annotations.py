@@ -106,6 +106,12 @@ def read_reference(path: str, start_s: float | None = None, utc_offset_s: float 
         return _read_csv(path, start_s, utc_offset_s)
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
+    except IsADirectoryError:  # reached the CLI's catch-all as "cannot write", status 1
+        raise InputError(
+            path, "is a folder", expected="a reference file (CSV, EDF+, XML or truth.json)"
+        ) from None
+    except OSError as error:
+        raise InputError(path, f"cannot be read ({error.strerror or error})") from None
 
 
 TRUTH_EXPECTED = "a simulator's truth.json (events, start_unix, sleep, sensors, data_gaps_s)"

@@ -33,6 +33,8 @@ def check_destination(out_dir: str, option: str = "--out") -> None:
 
     Found after an hour's analysis, either would throw the hour away.
     """
+    if not out_dir.strip():  # "" passed the probe (the current folder), then failed to write
+        raise InputError(option, "an empty path", expected="a folder for the results")
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise InputError(out_dir, "is a file, not a folder", expected=f"a folder for {option}")
     existing = os.path.abspath(out_dir)

@@ -147,3 +147,83 @@ def test_batch_reads_time_from_the_start_in_milliseconds_as_analyze_does(tmp_pat
     (folder / "unnamed.csv").write_text("time,x,y,z\n" + rows(11, start=0, unit=1000))
     errors = batch_errors(folder, tmp_path / "out")
     assert errors == {"named": "", "unnamed": ""}
+
+
+# --- destinations and references ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["analyze", "report", "validate", "batch"])
+def test_an_empty_out_is_refused_before_any_work(command, good, earlier, tmp_path, capsys):
+    # "" passed the check (the current folder), was analyzed, then failed: status 1.
+    argv = {
+        "analyze": ["analyze", str(good)],
+        "report": ["report", str(earlier)],
+        "validate": ["validate", str(earlier), "--reference", str(tmp_path / "ref.csv")],
+        "batch": ["batch", str(good)],
+    }[command]
+    refused(capsys, [*argv, "--out", ""], "--out: an empty path")
+
+
+def test_validate_names_a_folder_given_as_reference(earlier, tmp_path, capsys):
+    # Was "cannot write <folder> (Is a directory)", exit status 1.
+    refused(
+        capsys,
+        ["validate", str(earlier), "--reference", str(tmp_path), "--out", str(tmp_path / "v")],
+        f"{tmp_path}: is a folder; expected a reference file",
+    )
+    assert not (tmp_path / "v").exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        (("sleep",), []),
+        (("recording",), None),
+        (("criteria",), "x"),
+        (("sleep", "total_sleep_h"), "x"),
+        (("assessment",), {}),
+        (("periodicity_index",), {}),
+        (("jerk_rate_per_min",), []),
+    ],
+)
+def test_report_refuses_a_damaged_summary_in_one_line(field, value, earlier, tmp_path, capsys):
+    import json
+
+    summary = json.loads((earlier / "summary.json").read_text())
+    where = summary
+    for key in field[:-1]:  # a loop over a field's path
+        where = where[key]
+    where[field[-1]] = value
+    (earlier / "summary.json").write_text(json.dumps(summary))
+    refused(
+        capsys,
+        ["report", str(earlier), "--out", str(tmp_path / "trend")],
+        "summary.json: a damaged summary: " + field[0],
+    )
+    assert not (tmp_path / "trend").exists()
+
+
+# --- columns and options that were silently ignored --------------------------------------
+
+
+def test_a_column_named_twice_is_refused(tmp_path, earlier, capsys):
+    # The first 'x' (all zeros here) was taken, the recorded one dropped, without a word.
+    text = "".join(line.replace(",", ",0,", 1) + "\n" for line in rows(11).splitlines())
+    path = tmp_path / "twice.csv"
+    path.write_text("time,x,x,y,z\n" + text)
+    before = fingerprint(earlier)
+    refused(
+        capsys,
+        ["analyze", str(path), "--out", str(earlier)],
+        "the column 'x' appears 2 times (header: time,x,x,y,z)",
+    )
+    assert fingerprint(earlier) == before
+
+
+def test_side_with_left_and_right_is_refused(good, tmp_path, capsys):
+    # --side right --left L.csv scored L as the left leg, --side ignored.
+    refused(
+        capsys,
+        ["analyze", "--side", "right", "--left", str(good), "--out", str(tmp_path / "o")],
+        "--side names the leg of one FILE",
+    )
