@@ -53,9 +53,42 @@ def _load(path: str) -> dict:
             summary = json.load(handle)
     except (OSError, json.JSONDecodeError) as error:
         raise InputError(path, f"unreadable summary ({error})", expected="summary.json") from None
-    if "plm_index" not in summary or "criteria" not in summary:
+    if not isinstance(summary, dict) or "plm_index" not in summary or "criteria" not in summary:
         raise InputError(path, "not a sleepmove summary", expected="summary.json from analyze")
+    for where, kinds in REPORTED.items():  # a loop over the fields the trend reads
+        value: object = summary
+        for key in where.split("."):  # a loop over a field's path
+            value = value.get(key, MISSING) if isinstance(value, dict) else MISSING
+        if value is MISSING and where in OPTIONAL:
+            continue
+        if not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds:
+            raise InputError(
+                path,
+                f"a damaged summary: {where} is {json.dumps(value, default=str)[:40]}",
+                expected="summary.json as analyze writes it (analyze the night again)",
+            )
     return summary
+
+
+MISSING = object()
+NUMBER = (int, float, type(None))
+# Every field the trend report reads, and what it may hold: a hand-edited or damaged
+# summary was a traceback deep in the report's tables.
+REPORTED: dict[str, tuple[type, ...]] = {
+    "plm_index": NUMBER,
+    "plmw_index": NUMBER,
+    "plm_index_in_bed": NUMBER,
+    "periodicity_index": NUMBER,
+    "periodicity_index_reliable": (bool,),
+    "jerk_rate_per_min": NUMBER,
+    "criteria.name": (str,),
+    "recording.start": (str, type(None)),
+    "recording.data_loss_h": NUMBER,
+    "sleep.total_sleep_h": NUMBER,
+    "imi.log_imi_mean": NUMBER,
+    "assessment.threshold_per_h": (int, float),
+}
+OPTIONAL = {"plm_index_in_bed", "periodicity_index_reliable"}  # read with a default
 
 
 def check_report_destination(out_dir: str) -> None:
