@@ -298,6 +298,14 @@ def find_columns(path: str, names: list[str]) -> tuple[str, list[str]]:
                 expected="three acceleration columns such as x,y,z or acc_x,acc_y,acc_z",
             )
         axes.append(match)
+    for name in (time_col, *axes):  # a loop over four names
+        if names.count(name) > 1:  # the parse took the first silently: maybe not the data
+            raise InputError(
+                path,
+                f"the column {name!r} appears {names.count(name)} times",
+                where="header: " + ",".join(names),
+                expected="one column of each name",
+            )
     return time_col, axes
 
 
