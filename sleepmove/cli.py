@@ -417,6 +417,8 @@ def _from_settings(error: Exception, args: argparse.Namespace) -> object:
 def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.file and (args.left or args.right):
         parser.error("give either FILE or --left/--right, not both")
+    if args.side and not args.file:  # was ignored: --side right --left L.csv scored a left leg
+        parser.error("--side names the leg of one FILE; --left and --right name theirs")
     if args.file:
         inputs = {args.side or "": args.file}
     elif args.left and args.right:
