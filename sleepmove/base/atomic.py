@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import tempfile
 
+from sleepmove.base.errors import InputError
+
 
 def _staged(target: str, data: bytes) -> str:
     """Write `data` to a fresh temporary beside `target`; return its name (removed on failure)."""
@@ -44,6 +46,12 @@ def write_file(path: str, data: str | bytes) -> None:
 
 def write_files(out_dir: str, files: dict[str, str | bytes]) -> None:
     """Write every file to a temporary name under `out_dir`, then rename each into place."""
+    for name in files:  # a loop over file names
+        target = os.path.join(out_dir, name)
+        if os.path.isdir(target):  # its rename would fail after the others were renamed
+            raise InputError(
+                target, "is a folder", expected=f"{name} to be a file of the results' own"
+            )
     os.makedirs(out_dir, exist_ok=True)
     staged: list[tuple[str, str]] = []
     try:
@@ -58,5 +66,10 @@ def write_files(out_dir: str, files: dict[str, str | bytes]) -> None:
         raise
     # summary.json goes last: its presence means every other file is complete.
     staged.sort(key=lambda pair: pair[1].endswith("summary.json"))
-    for temporary, target in staged:
-        os.replace(temporary, target)
+    for index, (temporary, target) in enumerate(staged):
+        try:
+            os.replace(temporary, target)
+        except BaseException:
+            for left, _ in staged[index:]:  # no .partial-* left behind
+                os.unlink(left)
+            raise
