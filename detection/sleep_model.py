@@ -127,11 +127,18 @@ def epoch_features(
     return features
 
 
+def night_shrink(n_epochs: int, params: SleepParameters) -> float:
+    """The scales of the position in the night are a night's; a shorter recording (a nap, a
+    test) shrinks them in proportion, or they alone would make most of an hour wake."""
+    return min(1.0, n_epochs * params.epoch_s / 3600 / params.night_h)
+
+
 def series_begun_awake(
     units: Table, n_epochs: int, params: SleepParameters, lights_out_s: float = 0.0
 ) -> np.ndarray:
     """Per epoch, 1 where a PLM series runs that began within `awake_series_min` of lights
-    out (from its first movement's onset to its last one's offset)."""
+    out (from its first movement's onset to its last one's offset); shorter in proportion
+    for a recording shorter than a night, as the latency's scale is."""
     spanned = np.zeros(n_epochs)
     if "series" not in units or len(units) == 0:
         return spanned
@@ -143,7 +150,8 @@ def series_begun_awake(
     begins, ends = np.full(len(ids), np.inf), np.full(len(ids), -np.inf)
     np.minimum.at(begins, which, np.asarray(units["onset_s"], dtype=float)[members])
     np.maximum.at(ends, which, np.asarray(units["offset_s"], dtype=float)[members])
-    early = (begins >= lights_out_s) & (begins < lights_out_s + params.awake_series_min * 60)
+    soon = params.awake_series_min * 60 * night_shrink(n_epochs, params)
+    early = (begins >= lights_out_s) & (begins < lights_out_s + soon)
     for begin, end in zip(begins[early], ends[early]):  # a loop over series
         first = int(begin // params.epoch_s)
         last = min(int(end // params.epoch_s), n_epochs - 1)
@@ -192,9 +200,7 @@ def evidence(features: dict[str, np.ndarray], params: SleepParameters) -> dict[s
         return full[first : first + n]
 
     minutes = (np.arange(n) + 0.5) * params.epoch_s / 60
-    # The scales are a night's; a shorter recording (a nap, a test) shrinks them in
-    # proportion, or they alone would make most of an hour wake.
-    shrink = min(1.0, n * params.epoch_s / 3600 / params.night_h)
+    shrink = night_shrink(n, params)
     return {
         "large": np.minimum(around(features["large"]), params.large_cap),
         "irregular": around(features["irregular"]),

@@ -92,7 +92,9 @@ def test_the_assessment_explains_the_in_bed_index_and_warns_of_early_plms():
     from sleepmove.reports.summary import assessment
 
     duration = 8 * HOUR
-    train = 300.0 + 25.0 * np.arange(100)  # periodic from the fifth minute
+    # Periodic from the twelfth minute: counted as PLMS (a train from within the first ten
+    # is taken as awake), early enough to be restless legs awake.
+    train = 720.0 + 25.0 * np.arange(100)
     events = pd.DataFrame({"onset_s": train, "duration_s": 2.0, "kind": "lm"})
     complete(events)
     loss = np.zeros(int(duration) + 1)

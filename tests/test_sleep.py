@@ -261,14 +261,20 @@ def test_a_series_begun_in_the_first_minutes_is_marked_as_begun_awake():
     units = unit_table(plm_train(5 * 60, 30 * 60) + plm_train(60 * 60, 90 * 60))
     units["series"] = np.where(units["onset_s"] < 45 * 60, 0, 1)
     units.loc[units.index[-1], "series"] = -1  # an LM in no series adds nothing
-    spanned = series_begun_awake(Table.of(units), 240, PARAMS.sleep)
+    spanned = series_begun_awake(Table.of(units), 960, PARAMS.sleep)  # 8 h
     first_series = units[units["series"] == 0]
     first = int(first_series["onset_s"].min() // 30)
     last = int(first_series["offset_s"].max() // 30)
-    expected = np.zeros(240)
+    expected = np.zeros(960)
     expected[first : last + 1] = 1.0
     np.testing.assert_array_equal(spanned, expected)
     assert first == 10 and PARAMS.sleep.awake_series_min == 10.0
+    # A 2-hour recording (a nap, a test) has a quarter of the night's 10 minutes, as the
+    # latency's scale shrinks: a series from minute 5 then began asleep, one from minute 2
+    # awake.
+    assert series_begun_awake(Table.of(units), 240, PARAMS.sleep).sum() == 0
+    units["onset_s"] -= 3 * 60
+    assert series_begun_awake(Table.of(units), 240, PARAMS.sleep)[4] == 1.0
 
 
 def test_a_periodic_train_from_lights_out_is_wake_until_it_stops():
@@ -292,7 +298,7 @@ def test_a_periodic_train_from_lights_out_is_wake_until_it_stops():
 def test_a_series_is_begun_awake_counting_from_lights_out_of_a_sleep_window():
     units = unit_table(plm_train(5 * 60, 20 * 60) + plm_train(HOUR + 5 * 60, HOUR + 20 * 60))
     units["series"] = np.where(units["onset_s"] < HOUR, 0, 1)
-    spanned = series_begun_awake(Table.of(units), 240, PARAMS.sleep, lights_out_s=HOUR)
+    spanned = series_begun_awake(Table.of(units), 960, PARAMS.sleep, lights_out_s=HOUR)
     assert spanned[: int(HOUR // 30)].sum() == 0  # before lights out: the window decides
     assert spanned[int((HOUR + 6 * 60) // 30)] == 1.0
 
