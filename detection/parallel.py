@@ -28,8 +28,11 @@ def use_threads(enabled: bool) -> None:
 
 
 def in_background(step: Callable[..., T], *args: object) -> Future[T]:
-    """Start `step(*args)`; `.result()` gives its value or raises its exception."""
-    if not _enabled:
+    """Start `step(*args)`; `.result()` gives its value or raises its exception. At once on
+    the caller's thread where background steps are off, or where the caller is not the main
+    thread: two sensors' legs already run a thread each, and their steps queued behind each
+    other on the one worker left each leg waiting on the other's."""
+    if not _enabled or threading.current_thread() is not threading.main_thread():
         done: Future[T] = Future()
         try:
             done.set_result(step(*args))

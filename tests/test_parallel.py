@@ -29,6 +29,19 @@ def test_a_step_runs_on_the_worker_or_at_once_on_the_callers_thread(threads):
         assert ran == [threading.current_thread().name]
 
 
+def test_a_step_started_off_the_main_thread_runs_at_once_on_that_thread(threads):
+    """Two sensors' legs run a thread each: their steps do not queue on the one worker."""
+    ran: list[str] = []
+
+    def leg() -> None:
+        parallel.in_background(lambda: ran.append(threading.current_thread().name)).result()
+
+    thread = threading.Thread(target=leg, name="leg")
+    thread.start()
+    thread.join()
+    assert ran == ["leg"]
+
+
 def test_a_steps_error_is_raised_where_its_result_is_asked_for(threads):
     step = parallel.in_background(int, "not a number")
     with pytest.raises(ValueError, match="not a number"):
