@@ -43,6 +43,13 @@ def read_csv(path: str, units: str = "auto") -> Recording:
     """Read one sensor's CSV recording; raise `InputError` with one clear line on bad input."""
     notes: list[str] = []
     source = _open_source(path, notes)
+    if b"\r" in source.head and b"\n" not in source.head:
+        # Old Mac text: the parse would read it as one endless line, or split it wrongly.
+        raise InputError(
+            path,
+            "the lines end in CR only (old Mac line endings), not LF or CR LF",
+            expected="one row per line; convert it, e.g. tr '\\r' '\\n' < OLD.csv > NEW.csv",
+        )
     if b"\n" not in source.head and len(source.head) == SNIFF_BYTES:
         raise InputError(
             path,
@@ -179,6 +186,14 @@ class _GzipText(io.RawIOBase):
         if not self._input:
             self._input = self._file.read(GZIP_CHUNK)
             if not self._input:
+                if self._fed and not self._inflater.eof and not self._produced:
+                    # Cut before any text: not an empty recording but a damaged file.
+                    raise InputError(
+                        self._path,
+                        "damaged gzip file: it ends before any data (truncated, "
+                        f"{self._file.tell()} bytes)",
+                        expected="a complete .csv.gz",
+                    )
                 if self._fed and not self._inflater.eof:
                     self._note(
                         f"the gzip file is cut short; the {self._produced / 1e6:.1f} MB "
@@ -970,6 +985,8 @@ def finish_recording(
         time_s, xyz = _without_non_finite_rows(time_s, xyz, warnings, header_lines, counted)
     if len(time_s) < 2:
         raise InputError(path, "fewer than two valid samples", expected="accelerometer samples")
+    if time_s[-1] < time_s[0]:  # cheap test first: the full count is a pass over the night
+        time_s, xyz = _reversed_if_descending(time_s, xyz, warnings)
     units_in = _detect_units(path, xyz, units)
     if units_in == "m/s2":
         xyz /= np.float32(STANDARD_GRAVITY)
@@ -1011,6 +1028,23 @@ def _without_non_finite_rows(
             f"(first at {where})"
         )
     return time_s[finite], xyz[finite]
+
+
+def _reversed_if_descending(
+    time_s: np.ndarray, xyz: np.ndarray, warnings: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows written newest first, put in time order with a warning saying so: the grid
+    alone would sort them as if every step were timestamp jitter."""
+    back = int(np.count_nonzero(time_s[1:] < time_s[:-1]))
+    if back * 2 <= len(time_s) - 1:  # mostly forward: a clock reset, left to the grid
+        return time_s, xyz
+    share = back / (len(time_s) - 1)
+    order = "in reverse time order" if share > 0.99 else "mostly in descending time order"
+    warnings.append(
+        f"the samples were {order} ({share:.0%} of the steps go back in time: rows "
+        "written newest first); they were read in time order"
+    )
+    return time_s[::-1].copy(), np.asfortranarray(xyz[::-1])
 
 
 def magnitudes(xyz: np.ndarray) -> np.ndarray:

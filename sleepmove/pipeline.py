@@ -339,8 +339,21 @@ def _check_overlap(
 ) -> None:
     start = max(grid.start_s for grid in grids.values())
     end = min(grid.end_s for grid in grids.values())
+    paths = " and ".join(rec.path for rec in recordings.values())
+    if end <= start:
+        # No --min-duration can help here: say how far apart the two recordings lie.
+        from sleepmove.reports.readable import duration as readable_duration  # error path
+
+        first = min(grids, key=lambda side: grids[side].end_s)
+        later = max(grids, key=lambda side: grids[side].start_s)
+        raise InputError(
+            paths,
+            f"the two sensors overlap for only 0 s: they do not overlap at all, "
+            f"{recordings[later].path} starts {readable_duration(start - end)} after "
+            f"{recordings[first].path} ends",
+            expected="the two legs recorded at the same time, on the same night",
+        )
     if end - start < max(min_duration_s, SHORTEST_ALLOWED_S):
-        paths = " and ".join(rec.path for rec in recordings.values())
         problem = f"the two sensors overlap for only {max(end - start, 0):.0f} s"
         raise _too_short(paths, problem, min_duration_s, "together, of the same night")
 

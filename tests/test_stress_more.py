@@ -1,0 +1,95 @@
+"""Hostile or careless use found by a second stress test: each test failed before its fix.
+
+Bad input is one line on stderr naming what is wrong, exit status 2; what is accepted says
+plainly what was done to it.
+"""
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sleepmove.cli import main
+
+START = 1742083080.0  # 2025-03-15T23:58:00Z
+
+
+def refused(capsys, argv: list[str], *wanted: str) -> str:
+    """Run the command; assert exit 2 and one line naming `wanted`; return the line."""
+    try:
+        code = main(argv)
+    except SystemExit as stop:  # argparse's refusals exit
+        code = stop.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    for text in wanted:
+        assert text in err, err
+    return err
+
+
+def rows(minutes: float, rate: float = 25.0, start: float = START) -> list[str]:
+    """`time,x,y,z` rows of a still leg."""
+    n = int(minutes * 60 * rate)
+    t = start + np.arange(n) / rate
+    noise = np.random.default_rng(0).normal(0, 0.01, (n, 3)) + [0.0, 0.0, 1.0]
+    return [f"{a:.3f},{x:.4f},{y:.4f},{z:.4f}" for a, (x, y, z) in zip(t, noise)]
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory) -> Path:
+    """A recording of 11 minutes."""
+    path = tmp_path_factory.mktemp("good") / "good.csv"
+    path.write_text("time,x,y,z\n" + "\n".join(rows(11)) + "\n")
+    return path
+
+
+# --- messages that pointed the wrong way -------------------------------------------------
+
+
+def test_legs_that_do_not_overlap_are_told_so_not_to_pass_min_duration(good, tmp_path, capsys):
+    # Was "overlap for only 0 s ... pass --min-duration", which cannot help.
+    late = tmp_path / "late.csv"
+    late.write_text("time,x,y,z\n" + "\n".join(rows(11, start=START + 3600)) + "\n")
+    line = refused(
+        capsys,
+        ["analyze", "--left", str(good), "--right", str(late), "--out", str(tmp_path / "o")],
+        "do not overlap at all",
+        f"{late} starts 49 min after {good} ends",
+    )
+    assert "--min-duration" not in line
+
+
+def test_a_gzip_cut_inside_its_header_is_damaged_not_empty(good, tmp_path, capsys):
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(gzip.compress(good.read_bytes())[:5])
+    line = refused(
+        capsys, ["analyze", str(cut), "--out", str(tmp_path / "o")], "damaged gzip", "truncated"
+    )
+    assert "empty" not in line
+
+
+@pytest.mark.parametrize("minutes", [11, 0.1])
+def test_cr_only_line_ends_are_named_with_a_way_to_convert(minutes, tmp_path, capsys):
+    # Was "the first line is longer than 64 KB", or "wrong number of fields" when short.
+    path = tmp_path / "mac.csv"
+    path.write_text("time,x,y,z\r" + "\r".join(rows(minutes)) + "\r", newline="")
+    refused(
+        capsys, ["analyze", str(path), "--out", str(tmp_path / "o")], "end in CR only", "tr '\\r'"
+    )
+
+
+def test_a_file_in_reverse_time_order_is_said_to_be_so(good, tmp_path):
+    # Was read with "time went backwards ... (timestamp jitter)".
+    lines = good.read_text().splitlines()
+    backwards = tmp_path / "backwards.csv"
+    backwards.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n")
+    out = tmp_path / "o"
+    assert main(["analyze", str(backwards), "--out", str(out), "--no-report"]) == 0
+    warnings = json.loads((out / "summary.json").read_text())["quality"]["warnings"]
+    assert any("reverse time order" in warning for warning in warnings), warnings
+    assert not any("jitter" in warning for warning in warnings), warnings
+    assert main(["analyze", str(good), "--out", str(tmp_path / "g"), "--no-report"]) == 0
+    assert (out / "events.csv").read_bytes() == (tmp_path / "g" / "events.csv").read_bytes()
