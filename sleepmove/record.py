@@ -76,6 +76,13 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise InputError(
             "--rate", str(args.rate), expected=f"samples per second, {low:g} to {high:g}"
         )
+    two = args.device_right or len([name for name in (args.emulate or "").split(",") if name]) > 1
+    if args.side and two:  # two sensors are left and right: --side was silently ignored
+        raise InputError(
+            "--side",
+            "names the leg of one sensor; two sensors record the left and the right leg",
+            expected="--side with one --device or one --emulate model",
+        )
     if not args.emulate:
         return
     if args.device or args.device_right:
@@ -226,7 +233,7 @@ def run_record_command(args: argparse.Namespace) -> int:
     except InputError as error:
         print(
             f"sleepmove: error: recorded {samples} samples into {args.out}/, but not "
-            f"analyzed: {error}",
+            f"analyzed: {error}{_then_short(error, files, args.out)}",
             file=sys.stderr,
         )
         return 1
@@ -249,3 +256,12 @@ def _analyze_command(files: dict[str, str], out: str) -> str:
         return f"sleepmove analyze --left {files['left']} --right {files['right']} --out {out}"
     side, path = next(iter(files.items()))
     return f"sleepmove analyze {path}{f' --side {side}' if side else ''} --out {out}"
+
+
+def _then_short(error: InputError, files: dict[str, str], out: str) -> str:
+    """For a refusal that points to --min-duration, which record does not take: the
+    analyze command that does."""
+    if "--min-duration" not in str(error):
+        return ""
+    command = f"{_analyze_command(files, out)} --min-duration MINUTES"
+    return f" (record takes no --min-duration: run '{command}')"

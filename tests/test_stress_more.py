@@ -93,3 +93,32 @@ def test_a_file_in_reverse_time_order_is_said_to_be_so(good, tmp_path):
     assert not any("jitter" in warning for warning in warnings), warnings
     assert main(["analyze", str(good), "--out", str(tmp_path / "g"), "--no-report"]) == 0
     assert (out / "events.csv").read_bytes() == (tmp_path / "g" / "events.csv").read_bytes()
+
+
+# --- record ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sensors",
+    [
+        ["--emulate", "polar-verity,polar-h10", "--speed", "1000"],
+        ["--device", "AA:BB:CC:DD:EE:01", "--device-right", "AA:BB:CC:DD:EE:02"],
+    ],
+)
+def test_record_refuses_side_with_two_sensors(sensors, tmp_path, capsys):
+    # --side left was silently ignored: the two legs were recorded as left and right.
+    pytest.importorskip("bumble")
+    out = tmp_path / "o"
+    argv = ["record", *sensors, "--side", "left", "--duration", "1m", "--out", str(out)]
+    refused(capsys, argv, "--side: names the leg of one sensor")
+    assert not out.exists()
+
+
+def test_a_short_recording_is_told_how_to_analyze_it_with_the_command_that_can(tmp_path, capsys):
+    # The line said "pass --min-duration", an option record does not take.
+    pytest.importorskip("bumble")
+    out = tmp_path / "short"
+    argv = ["record", "--emulate", "polar-verity", "--out", str(out), "--speed", "1000"]
+    assert main([*argv, "--duration", "2m", "--no-report"]) == 1
+    [line] = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert f"run 'sleepmove analyze {out}/night.csv --out {out} --min-duration MINUTES'" in line
