@@ -153,6 +153,8 @@ def _walk(top: str, reported: set[str] | None = None, out: str | None = None) ->
     line (once per link in `reported`, however many paths reach it). The folder `out` (a
     real path: this run's results) is passed over, and so, with a warning line, is the
     results folder of another batch (its Parquet tables would read as recordings)."""
+    from sleepmove.sensor.formats import CSV_SUFFIXES
+
     reported = set() if reported is None else reported
     stack = [(top, frozenset())]
     while stack:  # a loop over folders
@@ -193,7 +195,9 @@ def _walk(top: str, reported: set[str] | None = None, out: str | None = None) ->
                 folder_here = False
             if folder_here:
                 stack.append((entry.path, above | {here}))
-            elif os.path.exists(entry.path):  # not a link to nothing
+            elif os.path.exists(entry.path) or entry.name.lower().endswith(CSV_SUFFIXES):
+                # A CSV's link to nothing is a night whose file is missing: an error row
+                # naming it, as when named on the command line, not a silent skip.
                 files.append(entry.path)
         yield from reversed(files)
 

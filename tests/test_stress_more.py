@@ -122,3 +122,38 @@ def test_a_short_recording_is_told_how_to_analyze_it_with_the_command_that_can(t
     assert main([*argv, "--duration", "2m", "--no-report"]) == 1
     [line] = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
     assert f"run 'sleepmove analyze {out}/night.csv --out {out} --min-duration MINUTES'" in line
+
+
+# --- batch -------------------------------------------------------------------------------
+
+
+def read_nights(out: Path) -> dict[str, dict[str, str]]:
+    import csv
+
+    with open(out / "nights.csv", newline="") as handle:
+        return {row["id"]: row for row in csv.DictReader(handle)}
+
+
+def test_batch_names_a_csv_link_to_nothing_in_a_folder(good, tmp_path, capsys):
+    # Named on the command line it was an error row; found in a folder, skipped silently
+    # (exit 0, "every night ok") while the night's file was missing.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "n1.csv").write_bytes(good.read_bytes())
+    (folder / "n2.csv").symlink_to(tmp_path / "unmounted" / "n2.csv")
+    out = tmp_path / "out"
+    assert main(["batch", str(folder), "--out", str(out), "--no-report", "--workers", "1"]) == 1
+    nights = read_nights(out)
+    assert nights["n1"]["status"] == "ok"
+    assert nights["n2"]["status"] == "error"
+    assert "n2.csv: a symbolic link to a missing file" in nights["n2"]["error"]
+
+
+def test_analyze_says_a_link_points_to_nothing(tmp_path, capsys):
+    link = tmp_path / "night.cwa"
+    link.symlink_to(tmp_path / "gone.cwa")
+    refused(
+        capsys,
+        ["analyze", str(link), "--out", str(tmp_path / "o")],
+        f"a symbolic link to a missing file ({tmp_path}/gone.cwa)",
+    )

@@ -34,6 +34,14 @@ def check_plain_file(path: str) -> None:
     """
     try:
         mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):  # "file not found" of a name that is there misleads
+            raise InputError(
+                path,
+                f"a symbolic link to a missing file ({os.readlink(path)})",
+                expected="the recording it points to (moved, renamed, or on a drive not mounted)",
+            ) from None
+        return
     except (OSError, ValueError):
         return
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
