@@ -223,7 +223,7 @@ def make_tasks(
 ) -> list[NightTask]:
     root = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files]) if files else ""
     nights: dict[str, dict] = {}
-    regex = _pattern_regex(pairs) if pairs else None
+    regex = _pattern_regex(pairs) if pairs is not None else None  # "" is refused there
     for path in files:
         relative = os.path.relpath(os.path.abspath(path), root)
         match = (

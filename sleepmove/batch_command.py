@@ -78,11 +78,29 @@ def run_batch_command(args: argparse.Namespace) -> int:
                 f"({names}{more}); ignored",
                 file=sys.stderr,
             )
+    if args.pairs and all("" in task.inputs for task in tasks):
+        # Asked to pair and paired nothing: every night is one leg, which a mistyped
+        # pattern should not make silently (a warning: one command may serve every cohort).
+        print(
+            f"sleepmove: warning: --pairs {args.pairs!r} fits none of the {len(files)} "
+            f"recordings found (such as {os.path.basename(files[0])}); each is a night of "
+            "one sensor",
+            file=sys.stderr,
+        )
     tasks = shard(tasks, args.shard)
     done = [] if args.force else [t for t in tasks if is_done(t)]
     todo = [t for t in tasks if t not in done]
     rows = [row for t in done for row in finished_rows(t)]
     workers = args.workers or default_workers()
+    if args.workers and not args.scheduler and workers > default_workers():
+        # Each worker holds a night in memory: a pool of 1000 forked 1000 processes, and
+        # workers beyond the cores only share them.
+        print(
+            f"sleepmove: warning: --workers {workers}: more than this machine's "
+            f"{default_workers()} cores; using {default_workers()}",
+            file=sys.stderr,
+        )
+        workers = default_workers()
     progress = Progress(len(todo))
     if done:
         print(

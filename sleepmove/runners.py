@@ -72,6 +72,7 @@ def run_local(tasks: list[NightTask], workers: int) -> Iterator[list[dict]]:
     if workers <= 1 or len(tasks) <= 1:
         yield from run_serial(tasks)
         return
+    workers = min(workers, len(tasks))  # a forked pool starts every worker at once
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     with ProcessPoolExecutor(

@@ -157,3 +157,52 @@ def test_analyze_says_a_link_points_to_nothing(tmp_path, capsys):
         ["analyze", str(link), "--out", str(tmp_path / "o")],
         f"a symbolic link to a missing file ({tmp_path}/gone.cwa)",
     )
+
+
+def test_batch_starts_no_more_workers_than_nights_or_cores(good, tmp_path, monkeypatch, capsys):
+    # --workers 1000 forked 1000 processes for three nights (a forked pool starts them all).
+    import concurrent.futures
+
+    started = []
+
+    class Pool:
+        """Runs each task at once, here, and notes how many workers were asked for."""
+
+        def __init__(self, max_workers: int, **_: object) -> None:
+            started.append(max_workers)
+
+        def __enter__(self) -> "Pool":
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            pass
+
+        def submit(self, function, *args):
+            future = concurrent.futures.Future()
+            future.set_result(function(*args))
+            return future
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr("sleepmove.batch_command.default_workers", lambda: 8)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for night in ("n1", "n2", "n3"):  # a loop over nights
+        (folder / f"{night}.csv").write_bytes(good.read_bytes())
+    argv = ["batch", str(folder), "--out", str(tmp_path / "out"), "--no-report"]
+    assert main([*argv, "--workers", "1000"]) == 0
+    assert started == [3]
+    assert "--workers 1000: more than this machine's 8 cores; using 8" in capsys.readouterr().err
+
+
+def test_a_pairs_pattern_that_pairs_nothing_is_said_so(good, tmp_path, capsys):
+    # Every file became a one-leg night, exit 0, without a word; '' was taken as no --pairs.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for side in ("left", "right"):  # a loop over legs
+        (folder / f"n1_{side}.csv").write_bytes(good.read_bytes())
+    out = tmp_path / "out"
+    argv = ["batch", str(folder), "--out", str(out), "--no-report", "--workers", "1", "--pairs"]
+    refused(capsys, [*argv, ""], "--pairs: pattern '' lacks")
+    assert not out.exists()
+    assert main([*argv, "{side}_{night}.csv"]) == 0
+    assert "--pairs '{side}_{night}.csv' fits none of the 2 recordings" in capsys.readouterr().err
