@@ -108,7 +108,17 @@ def run_batch_command(args: argparse.Namespace) -> int:
             f"{len(todo)} to go"
         )
     results = run_dask(todo, args.scheduler) if args.scheduler else run_local(todo, workers)
+    given = args.sleep_window
+    logged = {
+        task.night_id
+        for task in todo
+        if args.sleep_log and task.options.get("sleep_window", given) != given
+    }
     for task_rows in results:
+        for row in task_rows:  # a loop over nights
+            if row["id"] in logged and row["error"].startswith("--sleep-window: "):
+                # The user gave no --sleep-window: name the line of the log that did.
+                row["error"] = f"{args.sleep_log}: lights_out,lights_on " + row["error"][16:]
         rows.extend(task_rows)
         progress.update(task_rows)
     rows.sort(key=lambda row: row["id"])

@@ -111,6 +111,10 @@ def _check_times(path: str, where: str, lights_out: str, lights_on: str) -> None
             raise InputError(path, f"lights on {lights_on!r} is not after {lights_out!r}", where)
     elif all(isinstance(moment, float) for moment in moments) and moments[1] <= moments[0]:
         raise InputError(path, f"lights on {lights_on!r} is not after {lights_out!r}", where)
+    elif all(isinstance(moment, str) for moment in moments) and _of_day(lights_on) == _of_day(
+        lights_out
+    ):  # an empty window, as --sleep-window refuses before the batch: not each night's error
+        raise InputError(path, f"lights on {lights_on!r} is lights out {lights_out!r}", where)
 
 
 def _of_day(clock_time: str) -> float:

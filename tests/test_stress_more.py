@@ -206,3 +206,20 @@ def test_a_pairs_pattern_that_pairs_nothing_is_said_so(good, tmp_path, capsys):
     assert not out.exists()
     assert main([*argv, "{side}_{night}.csv"]) == 0
     assert "--pairs '{side}_{night}.csv' fits none of the 2 recordings" in capsys.readouterr().err
+
+
+def test_a_sleep_log_window_is_named_as_the_logs_not_as_sleep_window(good, tmp_path, capsys):
+    # An empty window (23:59 to 23:59) failed each night in turn; a window outside a
+    # recording was told as "--sleep-window: ...", an option the user never gave.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for night in ("n1", "n2"):  # a loop over nights
+        (folder / f"{night}.csv").write_bytes(good.read_bytes())
+    log = tmp_path / "log.csv"
+    argv = ["batch", str(folder), "--no-report", "--workers", "1", "--sleep-log", str(log)]
+    log.write_text("night,lights_out,lights_on\nn1,23:59,23:59:00\n")
+    refused(capsys, [*argv, "--out", str(tmp_path / "o1")], "is lights out '23:59' (line 2)")
+    log.write_text("night,lights_out,lights_on\nn1,06:00,07:00\n")
+    assert main([*argv, "--out", str(tmp_path / "o2")]) == 1
+    error = read_nights(tmp_path / "o2")["n1"]["error"]
+    assert error.startswith(f"{log}: lights_out,lights_on '06:00,07:00' starts after"), error
