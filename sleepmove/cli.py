@@ -637,6 +637,7 @@ def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from sleepmove.checks import check_destination
 
     check_destination(args.out)  # an existing file as --out: refused before anything is made
+    _refuse_a_recording(args.out)
     truth = simulate_family(
         args.family,
         args.out,
@@ -649,6 +650,28 @@ def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     print(f"wrote {', '.join(truth['files'].values())} and truth.json to {args.out}/")
     return 0
+
+
+def _refuse_a_recording(out: str) -> None:
+    """A folder holding a recording that no simulation made (record's recording.json, or a
+    CSV without truth.json beside it) is refused: simulate would replace the recorded night.
+    An earlier simulation's folder is written over, as before."""
+    from sleepmove.base.errors import InputError
+
+    names = set(os.listdir(out)) if os.path.isdir(out) else set()
+    written = {f"{leg}.csv{gz}" for leg in ("night", "left", "right") for gz in ("", ".gz")}
+    recorded = sorted(
+        name
+        for name in names
+        if name == "recording.json" or ("truth.json" not in names and name in written)
+    )
+    if recorded:
+        raise InputError(
+            out,
+            f"holds a recording ({', '.join(recorded[:3])}) that simulate would replace; "
+            "nothing was changed",
+            expected="a new or empty folder for --out, or an earlier simulation's",
+        )
 
 
 def _check_simulation(args: argparse.Namespace) -> None:

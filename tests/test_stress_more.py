@@ -223,3 +223,22 @@ def test_a_sleep_log_window_is_named_as_the_logs_not_as_sleep_window(good, tmp_p
     assert main([*argv, "--out", str(tmp_path / "o2")]) == 1
     error = read_nights(tmp_path / "o2")["n1"]["error"]
     assert error.startswith(f"{log}: lights_out,lights_on '06:00,07:00' starts after"), error
+
+
+# --- simulate ----------------------------------------------------------------------------
+
+
+def test_simulate_never_replaces_a_recorded_night(good, tmp_path, capsys):
+    # `simulate --out` a folder holding a real night.csv replaced it without a word.
+    folder = tmp_path / "night"
+    folder.mkdir()
+    (folder / "night.csv").write_bytes(good.read_bytes())
+    argv = ["simulate", "--hours", "0.1", "--rate", "10", "--out"]
+    refused(capsys, [*argv, str(folder)], "holds a recording (night.csv)")
+    assert (folder / "night.csv").read_bytes() == good.read_bytes()
+    assert sorted(path.name for path in folder.iterdir()) == ["night.csv"]
+    (folder / "recording.json").write_text("{}")  # what record writes beside its CSV
+    (folder / "truth.json").write_text("{}")
+    refused(capsys, [*argv, str(folder)], "holds a recording (recording.json)")
+    again = tmp_path / "simulated"  # an earlier simulation's folder is written over
+    assert main([*argv, str(again)]) == 0 and main([*argv, str(again), "--seed", "1"]) == 0
