@@ -91,9 +91,10 @@ REPORTED: dict[str, tuple[type, ...]] = {
 OPTIONAL = {"plm_index_in_bed", "periodicity_index_reliable"}  # read with a default
 
 
-def check_report_destination(out_dir: str) -> None:
-    """Refuse an --out that holds a night's or a batch's results: the trend's report.html
-    and nights.csv would replace that night's report or that batch's table of nights."""
+def check_report_destination(out_dir: str, what: str = "the trend report") -> None:
+    """Refuse an --out that holds a night's, a batch's or the other report's results: the
+    trend's (or the validation's) report.html and nights.csv would replace that night's
+    report, that batch's table of nights, or the other report."""
     from sleepmove.batch import BATCH_RECORD
 
     try:
@@ -101,12 +102,17 @@ def check_report_destination(out_dir: str) -> None:
     except OSError:  # not there yet (made on writing), or check_destination has said why
         return
     held = sorted(name for name in names if name == "summary.json" or BATCH_RECORD.fullmatch(name))
+    whose = "an analyzed night's" if "summary.json" in held else "a batch's"
+    trend = os.path.exists(os.path.join(out_dir, "figures", "trend.png"))
+    if not held and what == "the trend report" and "validation.json" in names:
+        held, whose = ["validation.json"], "a validation's"
+    elif not held and what != "the trend report" and trend:
+        held, whose = ["figures/trend.png"], "a trend report's"
     if held:
-        whose = "an analyzed night's" if "summary.json" in held else "a batch's"
         raise InputError(
             out_dir,
-            f"holds {whose} results ({held[0]}), which the trend report would overwrite",
-            expected="a folder of its own for the trend report",
+            f"holds {whose} results ({held[0]}), which {what} would overwrite",
+            expected=f"a folder of its own for {what}",
         )
 
 

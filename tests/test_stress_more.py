@@ -242,3 +242,33 @@ def test_simulate_never_replaces_a_recorded_night(good, tmp_path, capsys):
     refused(capsys, [*argv, str(folder)], "holds a recording (recording.json)")
     again = tmp_path / "simulated"  # an earlier simulation's folder is written over
     assert main([*argv, str(again)]) == 0 and main([*argv, str(again), "--seed", "1"]) == 0
+
+
+# --- validate and report: one folder, one command's results ------------------------------
+
+
+@pytest.fixture
+def analyzed(tmp_path) -> tuple[Path, Path]:
+    """A simulated night analyzed with its report, and its truth.json."""
+    assert main(["simulate", "--out", str(tmp_path / "sim"), "--hours", "0.2", "--rate", "25"]) == 0
+    night = tmp_path / "night"
+    assert main(["analyze", str(tmp_path / "sim" / "night.csv"), "--out", str(night)]) == 0
+    return night, tmp_path / "sim" / "truth.json"
+
+
+def test_validate_and_report_never_overwrite_each_other_or_a_night(analyzed, tmp_path, capsys):
+    # validate --out NIGHT replaced the night's report.html; report --out a validation's
+    # folder replaced its report.html, and validate --out a trend's folder the trend's.
+    night, truth = analyzed
+    before = (night / "report.html").read_bytes()
+    validate = ["validate", str(night), "--reference", str(truth), "--out"]
+    refused(capsys, [*validate, str(night)], "holds an analyzed night's results (summary.json)")
+    assert (night / "report.html").read_bytes() == before
+    assert main([*validate, str(tmp_path / "v")]) == 0
+    capsys.readouterr()  # its warnings
+    refused(capsys, ["report", str(night), "--out", str(tmp_path / "v")], "a validation's")
+    assert main(["report", str(night), "--out", str(tmp_path / "t")]) == 0
+    capsys.readouterr()
+    refused(capsys, [*validate, str(tmp_path / "t")], "a trend report's")
+    assert main([*validate, str(tmp_path / "v")]) == 0  # a rerun into its own folder
+    assert main(["report", str(night), "--out", str(tmp_path / "t")]) == 0
