@@ -15,22 +15,9 @@ import numpy as np
 import pytest
 
 from sleepmove.cli import main
+from tests.test_cli_robustness import refused
 
 START = 1742083080.0  # 2025-03-15T23:58:00Z
-
-
-def refused(capsys, argv: list[str], *wanted: str) -> str:
-    """Run the command; assert exit 2 and one line naming `wanted`; return the line."""
-    try:
-        code = main(argv)
-    except SystemExit as stop:  # argparse's refusals exit
-        code = stop.code
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-    for text in wanted:
-        assert text in err, err
-    return err
 
 
 def rows(minutes: float, rate: float = 25.0, start: float = START, unit: float = 1.0) -> str:
