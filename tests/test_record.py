@@ -235,8 +235,11 @@ def test_the_live_view_counts_what_the_analysis_of_the_file_finds(tmp_path):
 
 
 def test_late_sensor_garbled_frames_and_a_refused_start(tmp_path):
+    sensors = []
+
     async def misbehave(devices):
         sensor = devices[0]
+        sensors.append(sensor)
         await sensor.device.stop_advertising()  # not there when the night starts
         await sensor.drop_link()
         await asyncio.sleep(1.0)
@@ -247,7 +250,11 @@ def test_late_sensor_garbled_frames_and_a_refused_start(tmp_path):
 
     result = run(args_for(tmp_path / "late"), misbehave)
     stats = result["stats"][0]
-    assert stats.bad_frames == 6  # reported and dropped, never decoded wrongly
+    # Every damaged frame that reached the recorder is reported and dropped, never decoded
+    # wrongly. One sent while the link was down is lost like any other frame then (a race
+    # of the emulation under load: 6 arrive as a rule, 5 once in a few full-suite runs).
+    assert 4 <= sensors[0].garbled_delivered <= 6
+    assert stats.bad_frames == sensors[0].garbled_delivered
     assert any("device in charger" in m for m in stats.messages)
     assert stats.samples > 0.5 * 11 * 60 * 52
     # Not a fixed length: when the sensor is found depends on where the recorder's back-off

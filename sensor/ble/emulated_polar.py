@@ -51,6 +51,7 @@ class EmulatedPolar:
         self.commands: list[bytes] = []
         self.last_frame = b""
         self.garble_next = 0  # frames to send damaged (cut, or random bytes)
+        self.garbled_delivered = 0  # ...of which reached a listener (not lost unconnected)
         self.refuse_next_start: int | None = None  # e.g. 13: device in charger
         self._task: asyncio.Task | None = None
         self.control = Characteristic(
@@ -145,14 +146,15 @@ class EmulatedPolar:
         due = loop.time()
         # A stream measures the night where it is now: a stopped sensor measured nothing.
         self.sent = max(self.sent, self.air.samples_since_epoch(self.rate_hz, self.speed))
-        held: list[bytes] = []
+        held: list[tuple[bytes, bool]] = []  # frames, and whether each was garbled
         next_burst = due + self.burst_s / self.speed
         while self.running:
             xyz = self.source(self.sent, self.frame_samples)
             self.sent += len(xyz)
             *whole, frame = self._fitting_frames(xyz, self.sent - 1)
-            held.extend(whole)
-            if self.garble_next:
+            held.extend((each, False) for each in whole)
+            garbled = bool(self.garble_next)
+            if garbled:
                 self.garble_next -= 1
                 frame = (
                     frame[: len(frame) // 3]
@@ -161,13 +163,14 @@ class EmulatedPolar:
                         np.random.default_rng(self.sent).integers(0, 256, len(frame), np.uint8)
                     )
                 )
-            held.append(frame)
+            held.append((frame, garbled))
             self.last_frame = frame
             if loop.time() >= next_burst or not self.burst_s:
                 next_burst += self.burst_s / self.speed
-                for frame in held:
+                for frame, garbled in held:
                     if self.device.connections:
                         await self.device.notify_subscribers(self.data, frame)
+                        self.garbled_delivered += garbled
                 held = []
             # else: like a real sensor, it keeps measuring with nobody listening; those
             # samples are lost, and the stream is still running at the next connection.
