@@ -117,9 +117,9 @@ async def choose_families(
 
 def emulated_families(emulate: str) -> list[tuple[str, SensorFamily]]:
     """The `--emulate` models asked for (one, or two for two legs) and their families."""
-    names = [name for name in emulate.split(",") if name]
+    names = emulate.split(",")  # "polar-verity," is a second model left out, not one
     models = emulated_models()
-    if not names or len(names) > 2 or any(name not in models for name in names):
+    if len(names) > 2 or any(name not in models for name in names):
         raise InputError(
             "--emulate",
             f"cannot emulate {emulate!r}",

@@ -259,3 +259,13 @@ def test_validate_and_report_never_overwrite_each_other_or_a_night(analyzed, tmp
     refused(capsys, [*validate, str(tmp_path / "t")], "a trend report's")
     assert main([*validate, str(tmp_path / "v")]) == 0  # a rerun into its own folder
     assert main(["report", str(night), "--out", str(tmp_path / "t")]) == 0
+
+
+def test_record_refuses_an_emulated_model_list_with_an_empty_name(tmp_path, capsys):
+    # "polar-verity," was taken as one sensor: a second model the user meant to name was
+    # silently left out, and one leg recorded.
+    pytest.importorskip("bumble")
+    out = tmp_path / "o"
+    argv = ["record", "--emulate", "polar-verity,", "--speed", "1000", "--duration", "11m"]
+    refused(capsys, [*argv, "--out", str(out)], "cannot emulate 'polar-verity,'")
+    assert not out.exists()
