@@ -166,7 +166,8 @@ class SleepParameters:
     late_weight: float = 1.47  # at its end, rising over final_wake_scale_min
     latency_scale_min: float = 9.36
     final_wake_scale_min: float = 4.63
-    # A PLM series that begins this soon after the recording starts begins awake: sleep
+    # A PLM series that begins this soon after lights out (the recording's start, or the
+    # sleep window's) begins awake: sleep
     # onset and the stable sleep (N2) that PLMS come in take longer after lights out. Its
     # epochs carry this much evidence of wake each (restless legs' periodic movements
     # before sleep; they are PLMW).

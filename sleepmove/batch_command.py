@@ -19,6 +19,9 @@ from sleepmove.base.errors import InputError
 from sleepmove.batch import ROW_COLUMNS, discover, finished_rows, is_done, make_tasks, shard
 from sleepmove.runners import Progress, default_workers, run_dask, run_local
 
+# How a night's refusal of its --sleep-window begins (InputError names the option).
+WINDOW_REFUSAL = "--sleep-window: "
+
 
 def options_of(args: argparse.Namespace) -> dict:
     options = {
@@ -116,9 +119,10 @@ def run_batch_command(args: argparse.Namespace) -> int:
     }
     for task_rows in results:
         for row in task_rows:  # a loop over nights
-            if row["id"] in logged and row["error"].startswith("--sleep-window: "):
+            if row["id"] in logged and row["error"].startswith(WINDOW_REFUSAL):
                 # The user gave no --sleep-window: name the line of the log that did.
-                row["error"] = f"{args.sleep_log}: lights_out,lights_on " + row["error"][16:]
+                told = row["error"].removeprefix(WINDOW_REFUSAL)
+                row["error"] = f"{args.sleep_log}: lights_out,lights_on {told}"
         rows.extend(task_rows)
         progress.update(task_rows)
     rows.sort(key=lambda row: row["id"])

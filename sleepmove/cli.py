@@ -567,10 +567,10 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from sleepmove.checks import check_destination, require_extra
 
     check_destination(args.out)
-    from sleepmove.report_command import check_report_destination
+    from sleepmove.report_command import TREND_MARK, check_report_destination
 
     # `validate DIR --out DIR` replaced the night's own report.html
-    check_report_destination(args.out, "the validation report")
+    check_report_destination(args.out, "the validation report", TREND_MARK)
     for reference in args.reference:  # a loop over files
         if reference.lower().endswith((".edf", ".bdf")):
             require_extra("edfio", "edf", reference)

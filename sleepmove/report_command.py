@@ -91,10 +91,18 @@ REPORTED: dict[str, tuple[type, ...]] = {
 OPTIONAL = {"plm_index_in_bed", "periodicity_index_reliable"}  # read with a default
 
 
-def check_report_destination(out_dir: str, what: str = "the trend report") -> None:
-    """Refuse an --out that holds a night's, a batch's or the other report's results: the
-    trend's (or the validation's) report.html and nights.csv would replace that night's
-    report, that batch's table of nights, or the other report."""
+# Each report's own mark in its folder: the other report refuses a folder holding it.
+TREND_MARK = ("figures/trend.png", "a trend report's")
+VALIDATION_MARK = ("validation.json", "a validation's")
+
+
+def check_report_destination(
+    out_dir: str, what: str = "the trend report", other: tuple[str, str] = VALIDATION_MARK
+) -> None:
+    """Refuse an --out that holds a night's, a batch's or the other report's results (its
+    mark `other`: a file, and whose it is): the trend's (or the validation's) report.html
+    and nights.csv would replace that night's report, that batch's table of nights, or the
+    other report."""
     from sleepmove.batch import BATCH_RECORD
 
     try:
@@ -103,11 +111,9 @@ def check_report_destination(out_dir: str, what: str = "the trend report") -> No
         return
     held = sorted(name for name in names if name == "summary.json" or BATCH_RECORD.fullmatch(name))
     whose = "an analyzed night's" if "summary.json" in held else "a batch's"
-    trend = os.path.exists(os.path.join(out_dir, "figures", "trend.png"))
-    if not held and what == "the trend report" and "validation.json" in names:
-        held, whose = ["validation.json"], "a validation's"
-    elif not held and what != "the trend report" and trend:
-        held, whose = ["figures/trend.png"], "a trend report's"
+    mark, marked = other
+    if not held and os.path.exists(os.path.join(out_dir, mark)):
+        held, whose = [mark], marked
     if held:
         raise InputError(
             out_dir,

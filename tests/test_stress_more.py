@@ -25,6 +25,14 @@ def rows(minutes: float, rate: float = 25.0, start: float = START) -> list[str]:
     return [f"{a:.3f},{x:.4f},{y:.4f},{z:.4f}" for a, (x, y, z) in zip(t, noise)]
 
 
+def copies_of(recording: Path, folder: Path, names: list[str]) -> Path:
+    """A batch input folder holding the recording under each name."""
+    folder.mkdir()
+    for name in names:  # a loop over files
+        (folder / name).write_bytes(recording.read_bytes())
+    return folder
+
+
 @pytest.fixture(scope="module")
 def good(tmp_path_factory) -> Path:
     """A recording of 11 minutes."""
@@ -171,10 +179,7 @@ def test_batch_starts_no_more_workers_than_nights_or_cores(good, tmp_path, monke
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
     monkeypatch.setattr("sleepmove.batch_command.default_workers", lambda: 8)
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for night in ("n1", "n2", "n3"):  # a loop over nights
-        (folder / f"{night}.csv").write_bytes(good.read_bytes())
+    folder = copies_of(good, tmp_path / "in", ["n1.csv", "n2.csv", "n3.csv"])
     argv = ["batch", str(folder), "--out", str(tmp_path / "out"), "--no-report"]
     assert main([*argv, "--workers", "1000"]) == 0
     assert started == [3]
@@ -183,10 +188,7 @@ def test_batch_starts_no_more_workers_than_nights_or_cores(good, tmp_path, monke
 
 def test_a_pairs_pattern_that_pairs_nothing_is_said_so(good, tmp_path, capsys):
     # Every file became a one-leg night, exit 0, without a word; '' was taken as no --pairs.
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for side in ("left", "right"):  # a loop over legs
-        (folder / f"n1_{side}.csv").write_bytes(good.read_bytes())
+    folder = copies_of(good, tmp_path / "in", ["n1_left.csv", "n1_right.csv"])
     out = tmp_path / "out"
     argv = ["batch", str(folder), "--out", str(out), "--no-report", "--workers", "1", "--pairs"]
     refused(capsys, [*argv, ""], "--pairs: pattern '' lacks")
@@ -198,10 +200,7 @@ def test_a_pairs_pattern_that_pairs_nothing_is_said_so(good, tmp_path, capsys):
 def test_a_sleep_log_window_is_named_as_the_logs_not_as_sleep_window(good, tmp_path, capsys):
     # An empty window (23:59 to 23:59) failed each night in turn; a window outside a
     # recording was told as "--sleep-window: ...", an option the user never gave.
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for night in ("n1", "n2"):  # a loop over nights
-        (folder / f"{night}.csv").write_bytes(good.read_bytes())
+    folder = copies_of(good, tmp_path / "in", ["n1.csv", "n2.csv"])
     log = tmp_path / "log.csv"
     argv = ["batch", str(folder), "--no-report", "--workers", "1", "--sleep-log", str(log)]
     log.write_text("night,lights_out,lights_on\nn1,23:59,23:59:00\n")
