@@ -167,10 +167,9 @@ class SleepParameters:
     latency_scale_min: float = 9.36
     final_wake_scale_min: float = 4.63
     # A PLM series that begins this soon after lights out (the recording's start, or the
-    # sleep window's) begins awake: sleep
-    # onset and the stable sleep (N2) that PLMS come in take longer after lights out. Its
-    # epochs carry this much evidence of wake each (restless legs' periodic movements
-    # before sleep; they are PLMW).
+    # sleep window's) begins awake: sleep onset and the stable sleep (N2) that PLMS come in
+    # take longer. Its epochs carry this much evidence of wake each (restless legs'
+    # periodic movements before sleep; they are PLMW).
     awake_series_min: float = 10.0
     # 2: any weight from 1 to 4 makes such a series wake on the training nights and changes
     # no other (benchmarks/tune_sleep.py)
