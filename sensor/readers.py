@@ -12,7 +12,7 @@ import io
 import re
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -30,6 +30,10 @@ AXIS_PREFIXES = {"", "a", "acc", "accel", "accelerometer", "acceleration", "raw"
 EPOCH_COUNT_NAMES = {"axis1", "axis2", "axis3", "vm", "steps", "counts", "activity", "lux"}
 NOT_ACCELERATION = ("gyr", "gyro", "mag", "angle", "rot", "quat", "euler", "temp")
 SNIFF_BYTES = 64 * 1024
+LONGEST_NIGHT_H = 30.0  # a recording longer than this holds several nights
+# Text whose rows all share one time stamp, this much of it, is no recording: BLE links
+# stamp a few samples alike, never a few hundred thousand rows.
+STILL_TIME_BYTES = 16 << 20
 
 
 def read_recording(path: str, units: str = "auto", timezone: str | None = None) -> Recording:
@@ -96,12 +100,24 @@ class _Source:
     notes: list[str] | None = None  # where the gzip stream says what it met (damage, a cut)
 
     @contextlib.contextmanager
-    def arrow_input(self) -> Iterator[str | io.RawIOBase]:
-        """What pyarrow parses: the path, at full speed, where pyarrow can take it."""
-        if not self.gzip and arrow_can_open(self.path):
-            yield self.path
-            return
+    def arrow_input(
+        self, watch: Callable[[int, bytes], None] | None = None
+    ) -> Iterator[str | io.RawIOBase]:
+        """What pyarrow parses: the path, at full speed, where pyarrow can take it. `watch`
+        sees a gzip file's text as it inflates (bytes so far, the latest bytes); a plain
+        file's size and end, once, before the parse."""
+        if not self.gzip:
+            if watch is not None:
+                with open(self.path, "rb") as handle:
+                    size = handle.seek(0, io.SEEK_END)
+                    handle.seek(max(size - SNIFF_BYTES, 0))
+                    watch(size, handle.read())
+            if arrow_can_open(self.path):
+                yield self.path
+                return
         with self.stream(self.notes) as stream:
+            if isinstance(stream, _GzipText):
+                stream.watch = watch
             yield stream
 
     def stream(self, notes: list[str] | None = None) -> io.RawIOBase:
@@ -157,6 +173,7 @@ class _GzipText(io.RawIOBase):
         self._fed = False
         self._done = False
         self._notes = notes
+        self.watch: Callable[[int, bytes], None] | None = None  # sees the text as it comes
 
     def readable(self) -> bool:
         return True
@@ -221,6 +238,8 @@ class _GzipText(io.RawIOBase):
         self._input = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
         self._buffer += out
         self._produced += len(out)
+        if self.watch is not None and out:
+            self.watch(self._produced, out[-SNIFF_BYTES:])
 
 
 def _open_source(path: str, warnings: list[str]) -> _Source:
@@ -382,6 +401,116 @@ def _refuse_other_delimiter(path: str, first_line: str) -> None:
             )
 
 
+def several_nights(path: str, span_h: float, at_least: bool = False) -> InputError:
+    """The refusal of a recording longer than one night."""
+    return InputError(
+        path,
+        f"the recording spans {'at least ' if at_least else ''}{span_h:.1f} h, several nights",
+        expected=f"one night (at most {LONGEST_NIGHT_H:g} h): 'sleepmove batch FILE --out "
+        "DIR' splits a longer recording into nights",
+    )
+
+
+def span_of_rows(
+    path: str,
+    header: list[bytes],
+    first_rows: list[bytes],
+    last_rows: list[bytes],
+    time_col: str,
+    column_names: list[str] | None = None,
+    dialect: tuple[str, str] = (",", "."),
+) -> float | None:
+    """Seconds from the first rows to the last ones, parsed as the whole file would be (the
+    first rows give time without a unit its unit); each end is its rows' median time, so a
+    corrupted stamp there (a flipped digit) moves it not. None where they do not parse."""
+    text = b"\n".join([*header, *first_rows, *last_rows]) + b"\n"
+    read = pacsv.ReadOptions(
+        skip_rows=1 if column_names is not None and header else 0,
+        column_names=column_names,
+        autogenerate_column_names=not header and column_names is None,
+    )
+    parse, convert = pacsv.ParseOptions(), pacsv.ConvertOptions(include_columns=[time_col])
+    if dialect != (",", "."):
+        parse.delimiter, convert.decimal_point = dialect
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text), read_options=read, parse_options=parse, convert_options=convert
+        )
+        seconds, _ = time_column(path, table.column(time_col), 0, name=time_col)
+    except (pa.ArrowInvalid, KeyError, InputError):
+        return None
+    first, last = seconds[: len(first_rows)], seconds[len(first_rows) :]
+    if len(seconds) != len(first_rows) + len(last_rows) or not (
+        np.isfinite(first).any() and np.isfinite(last).any()
+    ):
+        return None
+    return abs(float(np.nanmedian(last) - np.nanmedian(first)))
+
+
+def complete_lines(text: bytes, count: int) -> list[bytes]:
+    """The last `count` whole lines of a stretch of text that may start and end mid-line."""
+    lines = text.split(b"\n")[1:-1]  # the first and the last may be cut
+    return [line.rstrip(b"\r") for line in lines[-count:] if line.strip()]
+
+
+# The rows whose median time stands for each end of a file
+END_ROWS = 51
+LEAST_RATE_HZ = 1.0  # samples per second of a recording, at the very least
+
+
+class _SpanGuard:
+    """Refuses, while the text is read, a recording of several nights or one whose time
+    does not advance: parsed whole first, either filled memory before it was refused (a
+    300 KB gzip of one row repeated is 25 M rows: 3 GB). It reads the time of the latest
+    complete lines against the first rows'."""
+
+    def __init__(
+        self,
+        source: _Source,
+        has_header: bool,
+        time_col: str,
+        column_names: list[str] | None,
+        dialect: tuple[str, str],
+    ) -> None:
+        lines = source.head.splitlines()
+        skip = 1 if has_header else 0
+        self._path, self._gzip = source.path, source.gzip
+        self._header = lines[:skip]
+        # The head's last line may be cut: the rows before it.
+        self._first = lines[skip:-1][:END_ROWS] or lines[skip : skip + 1]
+        self._row_bytes = sum(map(len, self._first)) / max(len(self._first), 1) + 1
+        self._time_col, self._names, self._dialect = time_col, column_names, dialect
+
+    def __call__(self, text_bytes: int, latest: bytes) -> None:
+        last = complete_lines(latest, END_ROWS)
+        if not last or not self._first:
+            return
+        span = span_of_rows(
+            self._path,
+            self._header,
+            self._first,
+            last,
+            self._time_col,
+            self._names,
+            self._dialect,
+        )
+        if span is None:
+            return  # the parse will say what is wrong, in its words
+        # Rows enough for the span, at a rate no sensor goes under: else a clock jumped,
+        # which the grid tells apart (memory stays that of the rows).
+        filled = text_bytes / self._row_bytes >= span * LEAST_RATE_HZ
+        if span > LONGEST_NIGHT_H * 3600 and filled:
+            raise several_nights(self._path, span / 3600, at_least=self._gzip)
+        if span == 0 and text_bytes >= STILL_TIME_BYTES:
+            raise InputError(
+                self._path,
+                f"the time does not advance: {text_bytes / 1e6:.0f} MB of rows from the "
+                "first on all hold the first rows' time",
+                where=f"column {self._time_col!r}",
+                expected="a time stamp per sample that advances with the samples",
+            )
+
+
 def _read_table(
     source: _Source, first_line: str, units: str, dialect: tuple[str, str] = (",", ".")
 ) -> Recording:
@@ -393,7 +522,10 @@ def _read_table(
         raw = first_line.strip().lstrip("\ufeff").split(dialect[0])
         if any(name != name.strip() for name in raw):
             names = [name.strip().strip('"') for name in raw]
-    table, warnings = _parse_csv(source, has_header, wanted, column_names=names, dialect=dialect)
+    guard = _SpanGuard(source, has_header, time_col, names, dialect)
+    table, warnings = _parse_csv(
+        source, has_header, wanted, column_names=names, dialect=dialect, watch=guard
+    )
     header_lines = 1 if has_header else 0
     xyz = numeric_axes(path, table, axes, header_lines)
     dropped: list[np.ndarray] = []
@@ -412,8 +544,10 @@ def _parse_csv(
     skip_rows: int = 0,
     column_names: list[str] | None = None,
     dialect: tuple[str, str] = (",", "."),
+    watch: Callable[[int, bytes], None] | None = None,
 ) -> tuple[pa.Table, list[str]]:
-    """The table; `column_names`, if given, replace the header line's own."""
+    """The table; `column_names`, if given, replace the header line's own; `watch` sees the
+    text as it is read (Source.arrow_input) and may refuse it."""
     path = source.path
     invalid: list[tuple[int | None, str]] = []
 
@@ -437,7 +571,7 @@ def _parse_csv(
         parse.delimiter, convert.decimal_point = dialect
     table = None
     try:
-        with _quiet_undecodable_rows(), source.arrow_input() as data:
+        with _quiet_undecodable_rows(), source.arrow_input(watch) as data:
             table = pacsv.read_csv(
                 data, read_options=read, parse_options=parse, convert_options=convert
             )

@@ -14,13 +14,19 @@ import pyarrow.csv as pacsv
 
 from sleepmove.base.clock import CLOCK_RELATIVE, CLOCK_UNIX
 from sleepmove.base.errors import InputError
-from sleepmove.sensor.readers import table_layout, time_column
+from sleepmove.sensor.readers import (
+    END_ROWS,
+    LONGEST_NIGHT_H,  # noqa: F401 (batch reads it here)
+    complete_lines,
+    span_of_rows,
+    table_layout,
+    time_column,
+)
 from sleepmove.sensor.zones import zone_info
 
 # Module-level: functions here take a `timezone` argument, which shadows the module's name.
 UTC = timezone.utc
 
-LONGEST_NIGHT_H = 30.0  # a recording longer than this holds several nights
 BLOCK_BYTES = 1 << 24  # pyarrow parses 16 MB at a time: memory stays bounded
 
 
@@ -98,9 +104,7 @@ def _span_h(path: str, timezone: str | None) -> float:
     first = last = None
     try:
         for batch in _reader(path, [time_col], has_header):
-            seconds, _ = time_column(
-                path, pa.chunked_array([batch.column(0)]), 0, name=time_col
-            )
+            seconds, _ = time_column(path, pa.chunked_array([batch.column(0)]), 0, name=time_col)
             if len(seconds):
                 first = seconds[0] if first is None else first
                 last = seconds[-1]
@@ -111,30 +115,18 @@ def _span_h(path: str, timezone: str | None) -> float:
 
 def _span_from_ends(path: str, has_header: bool, time_col: str) -> float | None:
     """Plain files: parse only the first and the last complete lines."""
-    import io
-
     with open(path, "rb") as handle:
         head = handle.read(65536).splitlines()
         handle.seek(max(os.path.getsize(path) - 65536, 0))
-        tail = handle.read().splitlines()
+        last_rows = complete_lines(handle.read(), END_ROWS)
     skip = 1 if has_header else 0
-    if len(head) <= skip or len(tail) < 2:
+    if len(head) <= skip or not last_rows:
         return None
     # The first rows, not only the first: time from the start without a unit in its name
     # takes the unit from the steps between rows (two rows read 0..720000 ms as 200 h).
-    first_rows = head[skip:-1][:50] or head[skip : skip + 1]  # head's last line may be cut
-    last = tail[-2] if tail[-1].count(b",") < head[skip].count(b",") else tail[-1]
-    rows = [*first_rows, last]
-    text = b"\n".join(([head[0]] if has_header else []) + rows) + b"\n"
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(text),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=not has_header),
-        )
-        seconds, _ = time_column(path, table.column(time_col), 0, name=time_col)
-    except (pa.ArrowInvalid, KeyError, InputError):
-        return None
-    return float(seconds[-1] - seconds[0]) / 3600
+    first_rows = head[skip:-1][:END_ROWS] or head[skip : skip + 1]  # the last may be cut
+    span = span_of_rows(path, head[:skip], first_rows, last_rows, time_col)
+    return None if span is None else span / 3600
 
 
 def night_of(

@@ -627,8 +627,7 @@ def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     scenarios = family_scenarios()[args.family]
     if args.scenario not in scenarios:
         parser.error(
-            f"unknown {args.family} scenario {args.scenario!r}; "
-            f"choose from {', '.join(scenarios)}"
+            f"unknown {args.family} scenario {args.scenario!r}; choose from {', '.join(scenarios)}"
         )
     sides = [s for s in args.sides.split(",") if s]
     if (
@@ -683,8 +682,8 @@ def _check_simulation(args: argparse.Namespace) -> None:
     plan or that would not fit in memory (sensor.simulate says why each bound)."""
     from sleepmove.base.errors import InputError
     from sleepmove.base.limits import RATES_HZ
+    from sleepmove.sensor.readers import LONGEST_NIGHT_H
     from sleepmove.sensor.simulate import MOST_SAMPLES, shortest_hours
-    from sleepmove.sensor.split import LONGEST_NIGHT_H
 
     least = shortest_hours(args.family, args.scenario)
     if not least <= args.hours <= LONGEST_NIGHT_H:  # nan, inf too

@@ -27,9 +27,8 @@ from sleepmove.detection.quality import long_gap_notes, saturation, sensor_fault
 from sleepmove.detection.scoring import union_gaps
 from sleepmove.night_result import NightResult
 from sleepmove.reports.clock import zoned
-from sleepmove.sensor.readers import read_recording
+from sleepmove.sensor.readers import LONGEST_NIGHT_H, read_recording, several_nights
 from sleepmove.sensor.recording import Recording
-from sleepmove.sensor.split import LONGEST_NIGHT_H
 from sleepmove.settings import LEAST_MIN_DURATION_MIN
 from sleepmove.window import check_within, parse_sleep_window
 
@@ -291,12 +290,7 @@ def _grid(recording: Recording, params: AnalysisParameters, min_duration_s: floa
             expected="raw samples at 10 Hz or more (not epochs)",
         )
     if duration > LONGEST_NIGHT_H * 3600:  # scored as one night it would mean nothing
-        raise InputError(
-            path,
-            f"the recording spans {duration / 3600:.1f} h, several nights",
-            expected=f"one night (at most {LONGEST_NIGHT_H:g} h): 'sleepmove batch FILE --out "
-            "DIR' splits a longer recording into nights",
-        )
+        raise several_nights(path, duration / 3600)
     # Counted on the input's samples: interpolation smooths most clipped samples away.
     clipping = in_background(saturation, recording.xyz_g)
     grid.notes += long_gap_notes(grid.gaps_s, grid.start_s, params.quality)

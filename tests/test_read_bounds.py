@@ -1,0 +1,89 @@
+"""Inputs refused while they are read, before their samples fill memory: a time column that
+does not advance, and a recording of several nights (a gzip of them inflates a hundredfold)."""
+
+import gzip
+import os
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import pytest
+
+from sleepmove.cli import main
+from sleepmove.sensor.readers import END_ROWS, complete_lines, span_of_rows
+
+ROW = b"1741991400.000,0.010,0.020,1.000\n"
+
+
+def gzip_member(data: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    return packer.compress(data) + packer.flush()
+
+
+def peak_of_analyze(path: str, out: str) -> tuple[int, float, str]:
+    """Exit status, peak resident MB and stderr of `sleepmove analyze` in a child process."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "sleepmove", "analyze", path, "--out", out, "--no-report"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    error = child.stderr.read().decode()
+    child.stderr.close()
+    return os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024, error
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="wait4's peak memory")
+def test_a_small_gzip_of_one_row_repeated_is_refused_before_it_fills_memory(tmp_path):
+    # 25 million rows, 850 MB of text, in a 2 MB gzip: parsed whole, they took 3 GB and 13 s
+    # to be refused ("no two samples within 1 s"). Members one after another: as gzip -c
+    # appends them.
+    member = gzip_member(ROW * 100_000)
+    path = tmp_path / "stuck.csv.gz"
+    path.write_bytes(gzip_member(b"time,x,y,z\n") + member * 250)
+    status, peak_mb, error = peak_of_analyze(str(path), str(tmp_path / "out"))
+    assert status == 2 and "the time does not advance" in error and "column 'time'" in error
+    assert peak_mb < 400, peak_mb
+    assert not (tmp_path / "out").exists()
+
+
+def several_nights_text(hours: float, rate_hz: float = 10.0) -> bytes:
+    seconds = 1741991400.0 + np.arange(int(hours * 3600 * rate_hz)) / rate_hz
+    rows = np.char.add(np.char.mod("%.1f", seconds), ",0.010,0.020,1.000")
+    return b"time,x,y,z\n" + "\n".join(rows.tolist()).encode() + b"\n"
+
+
+def test_a_gzip_of_several_nights_is_refused_once_it_has_read_one(tmp_path, capsys):
+    path = tmp_path / "week.csv.gz"
+    path.write_bytes(gzip.compress(several_nights_text(40.0), compresslevel=1))
+    assert main(["analyze", str(path), "--out", str(tmp_path / "out"), "--no-report"]) == 2
+    error = capsys.readouterr().err
+    # Refused as the text passed 30 h, not after the parse of all 40 h
+    assert "the recording spans at least 3" in error and "several nights" in error
+    span = float(error.split("at least ")[1].split(" h")[0])
+    assert 30.0 < span < 34.0
+    assert "'sleepmove batch FILE --out DIR' splits" in error
+
+
+def test_a_plain_file_of_several_nights_is_refused_from_its_ends(tmp_path, capsys):
+    path = tmp_path / "two_nights.csv"
+    path.write_bytes(several_nights_text(31.0))
+    assert main(["analyze", str(path), "--out", str(tmp_path / "out"), "--no-report"]) == 2
+    assert "the recording spans 31.0 h, several nights" in capsys.readouterr().err
+
+
+def test_one_stray_stamp_at_an_end_moves_the_span_by_a_row_at_most():
+    # The ends' times are their rows' medians: a first stamp 30 years on (a flipped digit)
+    # makes no second night. (A clock that jumps for good is the grid's to refuse, with
+    # too few rows to fill the span: tests/test_bad_inputs.py, clock_jump_years.csv.)
+    first = [b"%.1f,0,0,1" % (1741991400 + i / 10) for i in range(END_ROWS)]
+    last = [b"%.1f,0,0,1" % (1741991400 + 3600 + i / 10) for i in range(END_ROWS)]
+    stray = [b"2720277659.9,0,0,1", *first[1:]]
+    span = span_of_rows("f.csv", [b"time,x,y,z"], stray, last, "time")
+    assert span == pytest.approx(3600.0, abs=0.11)
+
+
+def test_complete_lines_drops_the_cut_ends():
+    assert complete_lines(b"45,6\n1,2\n3,4\n5,", 5) == [b"1,2", b"3,4"]
+    assert complete_lines(b"45,6\r\n1,2\r\n3,4\r\n", 1) == [b"3,4"]
