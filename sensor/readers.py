@@ -31,9 +31,9 @@ EPOCH_COUNT_NAMES = {"axis1", "axis2", "axis3", "vm", "steps", "counts", "activi
 NOT_ACCELERATION = ("gyr", "gyro", "mag", "angle", "rot", "quat", "euler", "temp")
 SNIFF_BYTES = 64 * 1024
 LONGEST_NIGHT_H = 30.0  # a recording longer than this holds several nights
-# Text whose rows all share one time stamp, this much of it, is no recording: BLE links
-# stamp a few samples alike, never a few hundred thousand rows.
-STILL_TIME_BYTES = 16 << 20
+# Rows that all share one time stamp, this many of them, are no recording: BLE links stamp
+# a few samples alike, never a few hundred thousand rows.
+STILL_TIME_ROWS = 500_000
 
 
 def read_recording(path: str, units: str = "auto", timezone: str | None = None) -> Recording:
@@ -411,6 +411,16 @@ def several_nights(path: str, span_h: float, at_least: bool = False) -> InputErr
     )
 
 
+def time_stands_still(path: str, rows: int, time_col: str) -> InputError:
+    """The refusal of a time column that does not advance over `rows` rows."""
+    return InputError(
+        path,
+        f"the time does not advance: {rows:,} rows from the first on all hold the first rows' time",
+        where=f"column {time_col!r}",
+        expected="a time stamp per sample that advances with the samples",
+    )
+
+
 def span_of_rows(
     path: str,
     header: list[bytes],
@@ -496,19 +506,18 @@ class _SpanGuard:
         )
         if span is None:
             return  # the parse will say what is wrong, in its words
-        # Rows enough for the span, at a rate no sensor goes under: else a clock jumped,
-        # which the grid tells apart (memory stays that of the rows).
-        filled = text_bytes / self._row_bytes >= span * LEAST_RATE_HZ
-        if span > LONGEST_NIGHT_H * 3600 and filled:
-            raise several_nights(self._path, span / 3600, at_least=self._gzip)
-        if span == 0 and text_bytes >= STILL_TIME_BYTES:
-            raise InputError(
-                self._path,
-                f"the time does not advance: {text_bytes / 1e6:.0f} MB of rows from the "
-                "first on all hold the first rows' time",
-                where=f"column {self._time_col!r}",
-                expected="a time stamp per sample that advances with the samples",
-            )
+        check_span(self._path, span, int(text_bytes / self._row_bytes), self._time_col, self._gzip)
+
+
+def check_span(path: str, span_s: float, rows: int, time_col: str, at_least: bool) -> None:
+    """Refuse, before the samples are parsed, `rows` rows (so far) whose time spans `span_s`
+    seconds (at least, if `at_least`) when they are several nights or not a recording."""
+    # Rows enough for the span, at a rate no sensor goes under: else a clock jumped, which
+    # the grid tells apart (memory stays that of the rows).
+    if span_s > LONGEST_NIGHT_H * 3600 and rows >= span_s * LEAST_RATE_HZ:
+        raise several_nights(path, span_s / 3600, at_least=at_least)
+    if span_s == 0 and rows >= STILL_TIME_ROWS:
+        raise time_stands_still(path, rows, time_col)
 
 
 def _read_table(

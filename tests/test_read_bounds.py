@@ -1,8 +1,8 @@
 """Inputs refused while they are read, before their samples fill memory: a time column that
-does not advance, and a recording of several nights (a gzip of them inflates a hundredfold)."""
+does not advance (a gzip or Parquet file of one row repeated is a few hundred KB), and a CSV
+of several nights."""
 
 import gzip
-import os
 import subprocess
 import sys
 import zlib
@@ -21,17 +21,25 @@ def gzip_member(data: bytes) -> bytes:
     return packer.compress(data) + packer.flush()
 
 
+# A small launcher measures the child: a child forked straight from the test process would
+# count that (large) process's memory, held before its exec, in its own peak.
+LAUNCHER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+_, status, usage = os.wait4(child.pid, 0)
+sys.stderr.write(child.stderr.read().decode())
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024)
+"""
+
+
 def peak_of_analyze(path: str, out: str) -> tuple[int, float, str]:
     """Exit status, peak resident MB and stderr of `sleepmove analyze` in a child process."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "sleepmove", "analyze", path, "--out", out, "--no-report"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    command = [sys.executable, "-m", "sleepmove", "analyze", path, "--out", out, "--no-report"]
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *command], capture_output=True, text=True, check=True
     )
-    _, status, usage = os.wait4(child.pid, 0)
-    error = child.stderr.read().decode()
-    child.stderr.close()
-    return os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024, error
+    status, peak_mb = done.stdout.split()
+    return int(status), float(peak_mb), done.stderr
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="wait4's peak memory")
@@ -87,3 +95,42 @@ def test_one_stray_stamp_at_an_end_moves_the_span_by_a_row_at_most():
 def test_complete_lines_drops_the_cut_ends():
     assert complete_lines(b"45,6\n1,2\n3,4\n5,", 5) == [b"1,2", b"3,4"]
     assert complete_lines(b"45,6\r\n1,2\r\n3,4\r\n", 1) == [b"3,4"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="wait4's peak memory")
+def test_a_small_parquet_file_of_one_row_repeated_is_refused_from_its_statistics(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = 20_000_000  # 550 KB as Parquet; 2.4 GB to be refused when read whole
+    table = pa.table(
+        {
+            name: pa.array(np.full(rows, value))
+            for name, value in (("time", 1741991400.0), ("x", 0.01), ("y", 0.02), ("z", 1.0))
+        }
+    )
+    path = tmp_path / "stuck.parquet"
+    pq.write_table(table, path)
+    del table
+    status, peak_mb, error = peak_of_analyze(str(path), str(tmp_path / "out"))
+    assert status == 2 and "the time does not advance: 20,000,000 rows" in error
+    assert peak_mb < 400, peak_mb
+
+
+def test_a_parquet_week_is_still_read_whole_for_the_splitter(tmp_path):
+    # Several nights are batch's to split, from the file read whole: no refusal in the reader.
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from sleepmove.sensor.readers import read_recording
+
+    seconds = 1741991400.0 + np.arange(0, 40 * 3600, 0.1)
+    table = pa.table(
+        {
+            "time": seconds,
+            "x": np.zeros(len(seconds)),
+            "y": np.zeros(len(seconds)),
+            "z": np.ones(len(seconds)),
+        }
+    )
+    pq.write_table(table, tmp_path / "week.parquet")
+    recording = read_recording(str(tmp_path / "week.parquet"))
+    assert recording.duration_s == pytest.approx(40 * 3600, abs=1)

@@ -3,35 +3,76 @@
 from __future__ import annotations
 
 import contextlib
+import re
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sleepmove.base.errors import InputError
 from sleepmove.sensor.readers import (
+    STILL_TIME_ROWS,
     arrow_can_open,
     find_columns,
     finish_recording,
     numeric_axes,
     time_column,
+    time_stands_still,
 )
 from sleepmove.sensor.recording import Recording
 
 NAME = "a Parquet file"
+UNIX_LIKE = 1e8  # a number of at least this is Unix time (seconds or finer): it orders as time
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # ISO text orders as the time it names
 
 
 def recognizes(head: bytes, path: str) -> bool:
     return head[:4] == b"PAR1"
 
 
-def read(path: str, units: str) -> tuple[Recording, float | None]:
-    import pyarrow.parquet as pq
+def _check_span(path: str, parquet: pq.ParquetFile, time_col: str) -> None:
+    """Refuse a time that does not advance, from the row groups' minimum and maximum time,
+    before the samples are read: a 400 KB file of one row repeated 25 M times took 3 GB to
+    be refused. Only where the file keeps those statistics and they order as time does
+    (time stamps, Unix numbers, ISO text); else the reading decides."""
+    metadata = parquet.metadata
+    field = parquet.schema_arrow.field(time_col)
+    column = [metadata.schema.column(i).path for i in range(metadata.num_columns)].index(time_col)
+    lows, highs = [], []
+    for group in range(metadata.num_row_groups):  # a loop over row groups, not samples
+        statistics = metadata.row_group(group).column(column).statistics
+        if statistics is None or not statistics.has_min_max:
+            return
+        lows.append(statistics.min)
+        highs.append(statistics.max)
+    if not lows:
+        return
+    ends = pa.array([min(lows), max(highs)], type=field.type)
+    if not (
+        pa.types.is_timestamp(field.type)
+        or (
+            (pa.types.is_integer(field.type) or pa.types.is_floating(field.type))
+            and min(lows) >= UNIX_LIKE
+        )
+        or (pa.types.is_string(field.type) and all(ISO_DATE.match(end) for end in ends.to_pylist()))
+    ):
+        return
+    try:
+        seconds, _ = time_column(path, pa.chunked_array([ends]), 0, name=time_col)
+    except InputError:
+        return
+    # Several nights are no refusal here: batch's splitter reads a week's file whole.
+    if seconds[0] == seconds[1] and metadata.num_rows >= STILL_TIME_ROWS:
+        raise time_stands_still(path, metadata.num_rows, time_col)
 
+
+def read(path: str, units: str) -> tuple[Recording, float | None]:
     try:
         # pyarrow takes only names it can encode as UTF-8: other names, opened here
         with contextlib.nullcontext(path) if arrow_can_open(path) else open(path, "rb") as source:
-            names = pq.read_schema(source).names
-            time_col, axes = find_columns(path, names)
-            table = pq.read_table(source, columns=[time_col, *axes])
+            parquet = pq.ParquetFile(source)
+            time_col, axes = find_columns(path, parquet.schema_arrow.names)
+            _check_span(path, parquet, time_col)
+            table = parquet.read(columns=[time_col, *axes])
     except PermissionError as error:
         raise InputError(path, f"cannot be read ({error.strerror})") from None
     except (pa.ArrowInvalid, OSError) as error:
