@@ -36,3 +36,25 @@ def test_memory_is_given_back_when_the_nights_stop_early(monkeypatch):
     assert readers._held_for_next_read
     nights.close()  # the batch stopped (an interrupt) after the first night
     assert not readers._held_for_next_read
+
+
+def test_a_gzipped_night_is_read_once_for_its_span_and_its_analysis(tmp_path, monkeypatch):
+    # The span's quick look decompressed and parsed the whole file, then the analysis again.
+    import pandas as pd
+
+    from sleepmove import batch, pipeline
+    from sleepmove.cli import main
+    from sleepmove.sensor.simulate import simulate
+
+    truth = simulate(str(tmp_path / "in"), hours=0.4, rate_hz=25, seed=1, compress=True)
+    assert truth["files"]["single"].endswith(".csv.gz")
+
+    def twice(*args):
+        raise AssertionError("read a second time")
+
+    monkeypatch.setattr(batch, "_span_h", twice)
+    monkeypatch.setattr(pipeline, "read_recording", twice)
+    out = tmp_path / "out"
+    argv = ["batch", str(tmp_path / "in"), "--out", str(out), "--workers", "1", "--no-report"]
+    assert main(argv) == 0
+    assert list(pd.read_csv(out / "nights.csv").status) == ["ok"]
