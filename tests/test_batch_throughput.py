@@ -58,3 +58,36 @@ def test_a_gzipped_night_is_read_once_for_its_span_and_its_analysis(tmp_path, mo
     argv = ["batch", str(tmp_path / "in"), "--out", str(out), "--workers", "1", "--no-report"]
     assert main(argv) == 0
     assert list(pd.read_csv(out / "nights.csv").status) == ["ok"]
+
+
+def test_a_gzipped_multi_day_file_is_still_split_into_nights(tmp_path, monkeypatch):
+    # Read whole once, it spans 48.4 h: the quick look and the split decide, as before.
+    import time
+
+    import pandas as pd
+
+    from sleepmove.cli import main
+    from sleepmove.sensor.simulate import simulate
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        noon = 1_741_953_600.0  # 2025-03-14 12:00 UTC
+        frames = []
+        for index, (start, hours) in enumerate([(noon + 6 * 3600, 0.4), (noon + 54 * 3600, 0.4)]):
+            simulate(str(tmp_path / str(index)), hours=hours, rate_hz=25, seed=20 + index)
+            frame = pd.read_csv(tmp_path / str(index) / "night.csv")
+            frame["time"] = frame["time"] - frame["time"].iloc[0] + start
+            frames.append(frame)
+        (tmp_path / "in").mkdir()
+        whole = pd.concat(frames)
+        whole.to_csv(tmp_path / "in" / "week.csv.gz", index=False, float_format="%.4f")
+        out = tmp_path / "out"
+        argv = ["batch", str(tmp_path / "in"), "--out", str(out), "--workers", "1", "--no-report"]
+        assert main(argv) == 0
+        nights = pd.read_csv(out / "nights.csv", keep_default_na=False)
+        assert list(nights.id) == ["week/2025-03-14", "week/2025-03-16"]
+        assert list(nights.status) == ["ok", "ok"]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
