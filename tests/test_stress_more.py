@@ -158,6 +158,8 @@ def test_batch_starts_no_more_workers_than_nights_or_cores(good, tmp_path, monke
     # --workers 1000 forked 1000 processes for three nights (a forked pool starts them all).
     import concurrent.futures
 
+    from sleepmove.batch import run_task
+
     started = []
 
     class Pool:
@@ -172,9 +174,12 @@ def test_batch_starts_no_more_workers_than_nights_or_cores(good, tmp_path, monke
         def __exit__(self, *_: object) -> None:
             pass
 
-        def submit(self, function, *args):
+        def submit(self, function, task, *_):
+            # The night itself, not the worker's set-up (settle_worker): that would make this
+            # test process a pool worker (one Arrow thread, memory never trimmed) for every
+            # test after it.
             future = concurrent.futures.Future()
-            future.set_result(function(*args))
+            future.set_result(run_task(task))
             return future
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
