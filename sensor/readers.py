@@ -32,8 +32,11 @@ NOT_ACCELERATION = ("gyr", "gyro", "mag", "angle", "rot", "quat", "euler", "temp
 SNIFF_BYTES = 64 * 1024
 LONGEST_NIGHT_H = 30.0  # a recording longer than this holds several nights
 # Rows that all share one time stamp, this many of them, are no recording: BLE links stamp
-# a few samples alike, never a few hundred thousand rows.
+# a few samples alike, never a few hundred thousand rows. From this many rows on, their
+# time is also checked to advance at no more than MOST_RATE_HZ (accelerometers stream at up
+# to 3200 Hz): rows packed tighter are no recording either, and would fill memory first.
 STILL_TIME_ROWS = 500_000
+MOST_RATE_HZ = 5000.0
 
 
 def read_recording(path: str, units: str = "auto", timezone: str | None = None) -> Recording:
@@ -411,13 +414,23 @@ def several_nights(path: str, span_h: float, at_least: bool = False) -> InputErr
     )
 
 
-def time_stands_still(path: str, rows: int, time_col: str) -> InputError:
-    """The refusal of a time column that does not advance over `rows` rows."""
-    return InputError(
+def check_rate(path: str, span_s: float, rows: int, time_col: str) -> None:
+    """Refuse `rows` rows (STILL_TIME_ROWS or more) whose time spans only `span_s` seconds:
+    faster than any accelerometer streams, or no time at all."""
+    if rows < STILL_TIME_ROWS or rows <= span_s * MOST_RATE_HZ:
+        return
+    what = (
+        f"the time does not advance: {rows:,} rows from the first on all hold the first rows' time"
+        if span_s == 0
+        else f"{rows:,} rows in {span_s:.3g} s: {rows / span_s:,.0f} samples a second, more "
+        "than any accelerometer streams"
+    )
+    raise InputError(
         path,
-        f"the time does not advance: {rows:,} rows from the first on all hold the first rows' time",
+        what,
         where=f"column {time_col!r}",
-        expected="a time stamp per sample that advances with the samples",
+        expected=f"a time stamp per sample that advances with the samples (at most "
+        f"{MOST_RATE_HZ:g} a second)",
     )
 
 
@@ -516,8 +529,7 @@ def check_span(path: str, span_s: float, rows: int, time_col: str, at_least: boo
     # the grid tells apart (memory stays that of the rows).
     if span_s > LONGEST_NIGHT_H * 3600 and rows >= span_s * LEAST_RATE_HZ:
         raise several_nights(path, span_s / 3600, at_least=at_least)
-    if span_s == 0 and rows >= STILL_TIME_ROWS:
-        raise time_stands_still(path, rows, time_col)
+    check_rate(path, span_s, rows, time_col)
 
 
 def _read_table(

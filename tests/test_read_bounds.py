@@ -134,3 +134,15 @@ def test_a_parquet_week_is_still_read_whole_for_the_splitter(tmp_path):
     pq.write_table(table, tmp_path / "week.parquet")
     recording = read_recording(str(tmp_path / "week.parquet"))
     assert recording.duration_s == pytest.approx(40 * 3600, abs=1)
+
+
+def test_rows_packed_faster_than_any_accelerometer_are_refused_as_they_are_read(tmp_path):
+    # 25 M rows a microsecond apart (a 68 MB gzip) took 2.8 GB to be refused as "lasting only
+    # 25 s"; from 500,000 rows on, their time must advance at 5 kHz at the most.
+    seconds = 1741991400.0 + np.arange(600_000) * 1e-6
+    rows = np.char.add(np.char.mod("%.6f", seconds), ",0.010,0.020,1.000")
+    path = tmp_path / "packed.csv.gz"
+    path.write_bytes(gzip.compress(b"time,x,y,z\n" + "\n".join(rows.tolist()).encode()))
+    status, _, error = peak_of_analyze(str(path), str(tmp_path / "out"))
+    assert status == 2 and "samples a second, more than any accelerometer streams" in error
+    assert "at most 5000 a second" in error

@@ -10,13 +10,12 @@ import pyarrow.parquet as pq
 
 from sleepmove.base.errors import InputError
 from sleepmove.sensor.readers import (
-    STILL_TIME_ROWS,
     arrow_can_open,
+    check_rate,
     find_columns,
     finish_recording,
     numeric_axes,
     time_column,
-    time_stands_still,
 )
 from sleepmove.sensor.recording import Recording
 
@@ -30,10 +29,11 @@ def recognizes(head: bytes, path: str) -> bool:
 
 
 def _check_span(path: str, parquet: pq.ParquetFile, time_col: str) -> None:
-    """Refuse a time that does not advance, from the row groups' minimum and maximum time,
-    before the samples are read: a 400 KB file of one row repeated 25 M times took 3 GB to
-    be refused. Only where the file keeps those statistics and they order as time does
-    (time stamps, Unix numbers, ISO text); else the reading decides."""
+    """Refuse a time that does not advance, or advances faster than any accelerometer's,
+    from the row groups' minimum and maximum time, before the samples are read: a 400 KB
+    file of one row repeated 25 M times took 3 GB to be refused. Only where the file keeps
+    those statistics and they order as time does (time stamps, Unix numbers, ISO text);
+    else the reading decides."""
     metadata = parquet.metadata
     field = parquet.schema_arrow.field(time_col)
     column = [metadata.schema.column(i).path for i in range(metadata.num_columns)].index(time_col)
@@ -61,8 +61,7 @@ def _check_span(path: str, parquet: pq.ParquetFile, time_col: str) -> None:
     except InputError:
         return
     # Several nights are no refusal here: batch's splitter reads a week's file whole.
-    if seconds[0] == seconds[1] and metadata.num_rows >= STILL_TIME_ROWS:
-        raise time_stands_still(path, metadata.num_rows, time_col)
+    check_rate(path, float(seconds[1] - seconds[0]), metadata.num_rows, time_col)
 
 
 def read(path: str, units: str) -> tuple[Recording, float | None]:
