@@ -190,14 +190,17 @@ def build_parser() -> argparse.ArgumentParser:
         "(e.g. polar) or one of its models (e.g. polar-h10; an unknown name lists them all); "
         "two (comma-separated) for two legs",
     )
-    record.add_argument("--scenario", default="plmd-moderate", help="simulated night to play")
+    # No argparse defaults for the emulated night's options: one given without --emulate
+    # must be told from the default to be refused (record.EMULATION_DEFAULTS holds them).
+    record.add_argument(
+        "--scenario", help="simulated night to play, with --emulate (default plmd-moderate)"
+    )
     record.add_argument(
         "--speed",
         type=float,
-        default=1.0,
-        help="emulated nights play this many times faster than real time",
+        help="emulated nights play this many times faster than real time (default 1)",
     )
-    record.add_argument("--seed", type=int, default=0)
+    record.add_argument("--seed", type=int, help="the emulated night's seed (default 0)")
     record.add_argument("--no-report", action="store_true")
     add_clock_option(record)
 

@@ -34,6 +34,19 @@ LONGEST_S = 48 * 3600.0  # a night and a day: longer is a typo (1e9h), not a rec
 # a night.
 SPEEDS = (1.0, 1000.0)
 NIGHT_PAST_END_H = 0.1  # the emulated night runs on past --duration: the end is recorded whole
+# The options only an emulated night uses, and their defaults. argparse declares none, so an
+# option given without --emulate is told from its default and refused (it was ignored).
+EMULATION_DEFAULTS = {"scenario": "plmd-moderate", "speed": 1.0, "seed": 0}
+
+
+def emulation(args: argparse.Namespace) -> tuple[str, float, int]:
+    """`args`' --scenario, --speed and --seed, each its default where not given (None)."""
+
+    def given(name: str) -> object:
+        value = getattr(args, name, None)
+        return EMULATION_DEFAULTS[name] if value is None else value
+
+    return str(given("scenario")), float(given("speed")), int(given("seed"))
 
 
 def check_destination(out: str) -> None:
@@ -84,6 +97,14 @@ def check_arguments(args: argparse.Namespace) -> None:
             expected="--side with one --device or one --emulate model",
         )
     if not args.emulate:
+        given = [f"--{name}" for name in EMULATION_DEFAULTS if getattr(args, name) is not None]
+        if given:  # a real sensor's night has no scenario, speed or seed: it was ignored
+            verb = "is" if len(given) == 1 else "are"
+            raise InputError(
+                ", ".join(given),
+                f"{verb} for emulated sensors, and no --emulate was given",
+                expected="--emulate MODEL with it, or no " + " or ".join(given),
+            )
         return
     if args.device or args.device_right:
         given = "--device" if args.device else "--device-right"
@@ -92,27 +113,26 @@ def check_arguments(args: argparse.Namespace) -> None:
             "is for real sensors, and --emulate records emulated ones",
             expected="one of them; two emulated legs are --emulate MODEL,MODEL",
         )
+    scenario, speed, seed = emulation(args)
     slowest, fastest = SPEEDS
-    if not slowest <= args.speed <= fastest:  # nan too
+    if not slowest <= speed <= fastest:  # nan too
         raise InputError(
-            "--speed", f"{args.speed:g}", expected=f"times real time, {slowest:g} to {fastest:g}"
+            "--speed", f"{speed:g}", expected=f"times real time, {slowest:g} to {fastest:g}"
         )
     from sleepmove.sensor.simulate import shortest_hours
     from sleepmove.sensor.simulate_night import SCENARIOS
 
-    if args.scenario not in SCENARIOS:
-        raise InputError(
-            "--scenario", repr(args.scenario), expected="one of " + ", ".join(SCENARIOS)
-        )
-    least = shortest_hours("hinge", args.scenario)
+    if scenario not in SCENARIOS:
+        raise InputError("--scenario", repr(scenario), expected="one of " + ", ".join(SCENARIOS))
+    least = shortest_hours("hinge", scenario)
     if duration / 3600 + NIGHT_PAST_END_H < least:
         raise InputError(
             "--duration",
             repr(args.duration),
-            expected=f"at least {(least - NIGHT_PAST_END_H) * 60:.0f}m for a {args.scenario} night",
+            expected=f"at least {(least - NIGHT_PAST_END_H) * 60:.0f}m for a {scenario} night",
         )
-    if args.seed < 0:
-        raise InputError("--seed", str(args.seed), expected="a whole number 0 or above")
+    if seed < 0:
+        raise InputError("--seed", str(seed), expected="a whole number 0 or above")
 
 
 async def record(
@@ -125,6 +145,7 @@ async def record(
     how real (non-emulated) sensors are reached, the adapter unless given (tests give
     bumble's in-memory link, with emulated sensors on it, to take the hardware path)."""
     duration = parse_duration(args.duration)
+    scenario, speed, seed = emulation(args)
     models = emulated_families(args.emulate) if args.emulate else []
     check_destination(args.out)
     if models:
@@ -135,9 +156,9 @@ async def record(
         # Hz, MetaMotion 50) played one 52 Hz night at 50 Hz, 4 % slow, 96 s apart by 40 min.
         rates = [family.rate_for(args.rate) for family in families]
         sources, plan = simulated_night(
-            args.scenario, duration / 3600 + NIGHT_PAST_END_H, rates, sides, args.seed
+            scenario, duration / 3600 + NIGHT_PAST_END_H, rates, sides, seed
         )
-        radio, emulators = await emulate(models, sources, rates, args.speed)
+        radio, emulators = await emulate(models, sources, rates, speed)
         wanted = [e.address for e in emulators]
     else:
         wanted = [args.device] + ([args.device_right] if args.device_right else [])
@@ -172,7 +193,7 @@ async def record(
     start = plan_start(sessions[0], families[0], emulators[0]) if emulators else None
     if start is not None:
         try:
-            write_truth(args.out, plan, args.scenario, args.seed, sessions, start)
+            write_truth(args.out, plan, scenario, seed, sessions, start)
         except OSError as error:
             result["problems"].append(f"truth.json: cannot write ({error.strerror or error})")
     return result
