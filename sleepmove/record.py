@@ -23,7 +23,7 @@ from sleepmove.record_devices import (
     emulated_families,
     simulated_night,
 )
-from sleepmove.record_session import Sensor, plan_start, run_sessions, write_truth
+from sleepmove.record_session import Sensor, plan_start, run_sessions, truth_keeper, write_truth
 from sleepmove.sensor.recorder import DiskFull
 
 # What a recording leaves in its folder: a folder holding any of them is never written into.
@@ -177,6 +177,9 @@ async def record(
         "speed": radio.speed,
     }
     sensors = [Sensor(*described) for described in zip(wanted, sides, families)]
+    tick = None
+    if emulators:  # its truth.json as the night goes: a recording killed keeps its truth
+        tick = truth_keeper(args.out, plan, scenario, seed, families[0], emulators[0])
     result = await run_sessions(
         args.out,
         sensors,
@@ -186,6 +189,7 @@ async def record(
         stop,
         extra,
         (lambda: script(emulators)) if script is not None else None,
+        tick=tick,
     )
     result["emulators"] = emulators
     result["families"] = families

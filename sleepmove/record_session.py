@@ -29,6 +29,18 @@ if TYPE_CHECKING:
     from sleepmove.sensor.simulate_night import NightPlan
 
 
+# What truth.json's events and gaps cover: one written while recording is the truth of a
+# recording killed before its end (validate leaves out events past the recording's end).
+TRUTH_COVERS_SO_FAR = (
+    "written while recording: the events of the whole planned night, of which the recording "
+    "holds those before its last sample; data_gaps_s as they were when it was written"
+)
+TRUTH_COVERS_FINAL = (
+    "written when the recording ended: the events of the whole planned night, of which the "
+    "recording holds those before its last sample; every data gap"
+)
+
+
 @dataclass
 class Sensor:
     """One sensor of the night: how it is found, on which leg, and what it speaks."""
@@ -47,10 +59,13 @@ async def run_sessions(
     stop: asyncio.Event,
     extra: dict,
     script: Callable[[], Awaitable] | None = None,
+    *,
+    tick: Callable[[list[SensorSession]], None] | None = None,
 ) -> dict:
     """Record until `duration_s` of the radio's clock has passed or `stop` is set. Returns
     the files, each sensor's stats and session, and the problems (one line each) that
-    stopped writing; every sample written is kept whatever happens."""
+    stopped writing; every sample written is kept whatever happens. `tick(sessions)` runs
+    every second after recording.json is written (an emulated night's truth.json)."""
     deadline = radio.clock() + duration_s
     reserve = SpaceReserve(out)
     status = StatusLine([s.side for s in sensors], radio.speed)
@@ -94,6 +109,8 @@ async def run_sessions(
                 write_recording_json(path, stats, extra)
             except DiskFull:
                 pass  # the CSV comes first; the last write below has the reserve
+            if tick is not None:
+                tick(sessions)
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -134,8 +151,12 @@ def write_truth(
     seed: int,
     sessions: list[SensorSession],
     start_unix: float,
+    final: bool = True,
 ) -> None:
-    """The emulated night's truth, on the recording's clock, for `sleepmove validate`."""
+    """The emulated night's truth, on the recording's clock, for `sleepmove validate`: the
+    whole planned night's events, and the data gaps of `sessions` so far. Written as the
+    night is recorded (a recording killed keeps the truth of what it holds) and last at the
+    end; its `covers` says which."""
     from sleepmove.sensor.simulate import truth_record
 
     sides = [s.side for s in sessions]
@@ -149,4 +170,34 @@ def write_truth(
         for s in sessions
     }
     truth = truth_record(plan, legs, start_unix, files, sensors, gaps, scenario, seed)
+    truth["covers"] = TRUTH_COVERS_FINAL if final else TRUTH_COVERS_SO_FAR
     write_file(os.path.join(out, "truth.json"), json.dumps(truth, indent=1))  # never half
+
+
+def truth_keeper(
+    out: str,
+    plan: NightPlan,
+    scenario: str,
+    seed: int,
+    family: SensorFamily,
+    emulator: Any,
+) -> Callable[[list[SensorSession]], None]:
+    """`run_sessions`' tick for an emulated night: truth.json written once the night's start
+    is known (the first samples), again whenever the start or a data gap changes, so that a
+    recording killed (kill -9) keeps the truth of what it holds, up to its last second."""
+    written: list[tuple[float, list[int]]] = []  # what the truth.json on disk was made of
+
+    def keep(sessions: list[SensorSession]) -> None:
+        start = plan_start(sessions[0], family, emulator)
+        if start is None:
+            return
+        state = (start, [len(s.stats.gaps) for s in sessions])
+        if written and written[0] == state:
+            return
+        try:
+            write_truth(out, plan, scenario, seed, sessions, start, final=False)
+        except OSError:
+            return  # tried again next second; the write at the end reports a failure
+        written[:] = [state]
+
+    return keep

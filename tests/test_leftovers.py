@@ -1,7 +1,15 @@
 """Leftovers of the stress tests: each test here failed before its fix."""
 
+import json
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
+from sleepmove.cli import main
+from sleepmove.sensor.readers import read_recording
 from tests.test_cli_robustness import refused
 
 # --- record: the emulated night's options without --emulate -----------------------------
@@ -24,3 +32,44 @@ def test_record_refuses_emulation_options_for_a_real_sensor(tmp_path, capsys, op
     line = refused(capsys, [*argv, *options], wanted)
     assert "Bluetooth" not in line
     assert not out.exists()
+
+
+# --- record: a recording killed keeps its truth.json --------------------------------------
+
+
+def test_kill_9_of_an_emulated_night_keeps_its_truth(tmp_path):
+    """truth.json was written only at the end: kill -9 left a night no one could score. It
+    is written once the first samples are in and again whenever a gap changes, atomically;
+    its `covers` says it was written while recording. Its events are the whole planned
+    night; validate leaves out those past the recording's last sample, and scores the rest."""
+    pytest.importorskip("bumble")
+    out = tmp_path / "k"
+    argv = ["record", "--emulate", "polar-verity", "--out", str(out), "--speed", "200"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sleepmove.cli", *argv, "--duration", "9h", "--no-report"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline, samples = time.time() + 120, 0
+        while time.time() < deadline and samples < 52 * 3600 * 1.2:  # 72 min of the night
+            time.sleep(0.5)
+            if (out / "recording.json").exists():
+                samples = json.loads((out / "recording.json").read_text())["sensors"][0]["samples"]
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert samples >= 52 * 3600 * 1.2, "the emulated night did not reach 72 minutes"
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["covers"].startswith("written while recording")
+    recording = read_recording(str(out / "night.csv"))
+    # the planned night's sample 0, on the recording's clock: the emulator streams from it,
+    # the recording from the first connection, a moment (times --speed) later
+    assert 0 <= recording.time_s[0] - truth["start_unix"] < 120
+    analysis, validation = tmp_path / "analysis", tmp_path / "validation"
+    assert main(["analyze", str(out / "night.csv"), "--out", str(analysis), "--no-report"]) == 0
+    argv = ["validate", str(analysis), "--reference", str(out / "truth.json")]
+    assert main([*argv, "--out", str(validation)]) == 0
+    lm = json.loads((validation / "validation.json").read_text())["pooled"]["lm"]
+    assert lm["reference"] > 20 and lm["f1"] >= 0.9, lm
+
