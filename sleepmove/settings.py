@@ -148,6 +148,9 @@ def other_release_warning(settings: Settings) -> str | None:
 def read_settings(path: str) -> Settings:
     """Read and check a settings file; InputError names the first thing wrong in it."""
     data, release = _load_toml(path)
+    for name, value in data.items():  # lines above the first [section] header come first
+        if not isinstance(value, dict):
+            _refuse_top_level(path, name, value)
     unknown = set(data) - {"options", *GROUPS}
     if unknown:
         raise InputError(
@@ -155,13 +158,6 @@ def read_settings(path: str) -> Settings:
             f"unknown section [{sorted(unknown)[0]}]",
             expected="sections " + ", ".join(f"[{name}]" for name in ("options", *GROUPS)),
         )
-    for section, table in data.items():
-        if not isinstance(table, dict):
-            raise InputError(
-                path,
-                f"{section} = {table!r} is not a section",
-                expected=f"a [{section}] section of name = value lines",
-            )
     options = dict(data.get("options", {}))
     for name, value in options.items():
         if name not in OPTIONS:
@@ -207,3 +203,24 @@ def read_settings(path: str) -> Settings:
     except ParameterError as error:
         raise InputError(path, error.problem, expected=error.expected) from None
     return Settings(path, options, changes_between(base, changed), release)
+
+
+def _refuse_top_level(path: str, name: str, value: object) -> None:
+    """A `name = value` line above every [section] header: each setting belongs to one
+    (TOML reads it as the file's own key, which was reported as an unknown section)."""
+    sections = ["options"] if name in OPTIONS else []
+    groups = default_parameters(WASM2016.name, "adult", "ankle").as_dict()
+    sections += [group for group in GROUPS if name in groups[group]]
+    if sections:
+        expected = f"{name} under " + " or ".join(f"[{section}]" for section in sections)
+    elif name in ("options", *GROUPS):
+        raise InputError(
+            path,
+            f"{name} = {value!r} is not a section",
+            expected=f"a [{name}] section of name = value lines",
+        )
+    else:
+        expected = "settings under their sections: " + ", ".join(
+            f"[{section}]" for section in ("options", *GROUPS)
+        )
+    raise InputError(path, f"{name} = {value!r} lies outside any [section]", expected=expected)

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,31 @@ def test_kill_9_of_an_emulated_night_keeps_its_truth(tmp_path):
     lm = json.loads((validation / "validation.json").read_text())["pooled"]["lm"]
     assert lm["reference"] > 20 and lm["f1"] >= 0.9, lm
 
+
+# --- settings: a setting above every [section] header -------------------------------------
+
+SAMPLE = str(Path(__file__).resolve().parent.parent / "data" / "samples" / "night.csv.gz")
+
+
+@pytest.mark.parametrize(
+    "text, wanted",
+    [
+        (
+            "criteria = 5\n",
+            "criteria = 5 lies outside any [section]; expected criteria under [options]",
+        ),
+        ("criteria = 'aasm2012'\n[options]\nunits = 'g'\n", "expected criteria under [options]"),
+        ("onset_factor = 2.5\n", "expected onset_factor under [detection]"),
+        ("colour = 1\n", "colour = 1 lies outside any [section]; expected settings under"),
+        ("detection = 3\n", "detection = 3 is not a section"),  # as before
+    ],
+)
+def test_a_setting_outside_any_section_is_named_as_such(tmp_path, capsys, text, wanted):
+    """TOML reads a line above the first header as the file's own key: `criteria = 5` was
+    refused as an "unknown section [criteria]", which it is not."""
+    config = tmp_path / "s.toml"
+    config.write_text(text)
+    out = tmp_path / "o"
+    line = refused(capsys, ["analyze", SAMPLE, "--config", str(config), "--out", str(out)], wanted)
+    assert str(config) in line and "unknown section" not in line
+    assert not out.exists()
