@@ -100,9 +100,17 @@ def check_sleep_window(text: str) -> None:
 
 
 def _check_times(path: str, where: str, lights_out: str, lights_on: str) -> None:
-    """What can be checked without the recording: each time's form, and the order of two
-    datetimes (clock times are the first such time after lights out)."""
+    """What can be checked without the recording: each time's form, seconds not below 0,
+    and the order of two datetimes (clock times are the first such time after lights out)."""
     moments = [_time(path, where, text) for text in (lights_out, lights_on)]
+    for column, text, moment in zip(("lights_out", "lights_on"), (lights_out, lights_on), moments):
+        if isinstance(moment, float) and moment < 0:  # the night would start before its data
+            raise InputError(
+                path,
+                f"{column} {text!r} is seconds before the recording starts",
+                where,
+                "seconds from the start, 0 or more (or HH:MM, an ISO datetime)",
+            )
     if all(isinstance(moment, datetime) for moment in moments):
         first, last = moments
         if (first.tzinfo is None) != (last.tzinfo is None):

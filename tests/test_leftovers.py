@@ -1,6 +1,7 @@
 """Leftovers of the stress tests: each test here failed before its fix."""
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,3 +103,27 @@ def test_a_setting_outside_any_section_is_named_as_such(tmp_path, capsys, text, 
     line = refused(capsys, ["analyze", SAMPLE, "--config", str(config), "--out", str(out)], wanted)
     assert str(config) in line and "unknown section" not in line
     assert not out.exists()
+
+
+# --- batch --sleep-log: negative seconds --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "row, wanted",
+    [
+        ("n1,-300,1200", "lights_out '-300' is seconds before the recording starts (line 2)"),
+        ("n1,23:00,-60", "lights_on '-60' is seconds before the recording starts (line 2)"),
+    ],
+)
+def test_a_sleep_log_refuses_seconds_before_the_start(tmp_path, capsys, row, wanted):
+    """A lights out of -300 s was taken (the night scored from before its first sample)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SAMPLE, folder / "n1.csv.gz")
+    log = tmp_path / "log.csv"
+    log.write_text(f"night,lights_out,lights_on\n{row}\n")
+    out = tmp_path / "b"
+    argv = ["batch", str(folder), "--sleep-log", str(log), "--no-report", "--out", str(out)]
+    line = refused(capsys, argv, f"{log}: {wanted}; expected seconds from the start, 0 or more")
+    assert "Traceback" not in line
+    assert not out.exists() or not list(out.iterdir())
