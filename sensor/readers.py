@@ -1189,7 +1189,8 @@ def _reversed_if_descending(
     time_s: np.ndarray, xyz: np.ndarray, warnings: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows written newest first, put in time order with a warning saying so: the grid
-    alone would sort them as if every step were timestamp jitter."""
+    alone would sort them as if every step were timestamp jitter. The warning also says how
+    the later warnings count samples: from the file's last row, which is now the first."""
     back = int(np.count_nonzero(time_s[1:] < time_s[:-1]))
     if back * 2 <= len(time_s) - 1:  # mostly forward: a clock reset, left to the grid
         return time_s, xyz
@@ -1197,7 +1198,8 @@ def _reversed_if_descending(
     order = "in reverse time order" if share > 0.99 else "mostly in descending time order"
     warnings.append(
         f"the samples were {order} ({share:.0%} of the steps go back in time: rows "
-        "written newest first); they were read in time order"
+        "written newest first); they were read in time order, so a later warning's "
+        "'sample N' is the N-th sample from the end of the file"
     )
     return time_s[::-1].copy(), np.asfortranarray(xyz[::-1])
 

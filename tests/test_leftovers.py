@@ -1,6 +1,7 @@
 """Leftovers of the stress tests: each test here failed before its fix."""
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -127,3 +128,31 @@ def test_a_sleep_log_refuses_seconds_before_the_start(tmp_path, capsys, row, wan
     line = refused(capsys, argv, f"{log}: {wanted}; expected seconds from the start, 0 or more")
     assert "Traceback" not in line
     assert not out.exists() or not list(out.iterdir())
+
+
+# --- readers: a file in descending time order ---------------------------------------------
+
+
+def test_sample_numbers_after_a_reversed_file_are_told_from_its_end(tmp_path):
+    """A file written newest first is reversed; the grid's later warnings number samples in
+    the reversed order, which was not said: 'sample 1001' was the file's 1001st row from
+    the end. The reversal's warning says so, and the number leads to the corrupted line."""
+    import pandas as pd
+
+    from sleepmove.sensor.simulate import simulate
+
+    simulate(str(tmp_path / "sim"), hours=0.2, rate_hz=25, sides=[""], seed=5)
+    table = pd.read_csv(tmp_path / "sim" / "night.csv")
+    table.loc[1000, "time"] += 5000.0  # one corrupted stamp
+    descending = tmp_path / "descending.csv"
+    table.iloc[::-1].to_csv(descending, index=False)
+    out = tmp_path / "o"
+    assert main(["analyze", str(descending), "--out", str(out), "--no-report"]) == 0
+    warnings = json.loads((out / "summary.json").read_text())["quality"]["warnings"]
+    [reversal] = [w for w in warnings if "reverse time order" in w]
+    assert "'sample N' is the N-th sample from the end of the file" in reversal
+    [stray] = [w for w in warnings if "corrupted" in w]
+    sample = int(re.search(r"first at sample (\d+)", stray).group(1))
+    line = 1 + len(table) + 1 - sample  # the header, then the rows, the last one sample 1
+    stamp = descending.read_text().splitlines()[line - 1].split(",")[0]
+    assert float(stamp) == table.loc[1000, "time"]
