@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sleepmove.base.errors import InputError
 from sleepmove.sensor.readers import (
@@ -18,6 +18,9 @@ from sleepmove.sensor.readers import (
     time_column,
 )
 from sleepmove.sensor.recording import Recording
+
+if TYPE_CHECKING:  # imported when a Parquet file is read: pyarrow.parquet costs 20-40 ms
+    import pyarrow.parquet as pq
 
 NAME = "a Parquet file"
 UNIX_LIKE = 1e8  # a number of at least this is Unix time (seconds or finer): it orders as time
@@ -65,6 +68,8 @@ def _check_span(path: str, parquet: pq.ParquetFile, time_col: str) -> None:
 
 
 def read(path: str, units: str) -> tuple[Recording, float | None]:
+    import pyarrow.parquet as pq
+
     try:
         # pyarrow takes only names it can encode as UTF-8: other names, opened here
         with contextlib.nullcontext(path) if arrow_can_open(path) else open(path, "rb") as source:
