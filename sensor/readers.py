@@ -107,14 +107,19 @@ class _Source:
         self, watch: Callable[[int, bytes], None] | None = None
     ) -> Iterator[str | io.RawIOBase]:
         """What pyarrow parses: the path, at full speed, where pyarrow can take it. `watch`
-        sees a gzip file's text as it inflates (bytes so far, the latest bytes); a plain
-        file's size and end, once, before the parse."""
+        sees a gzip file's text as it inflates (the rows of each stretch, its last bytes); a
+        plain file's whole (its rows, estimated from its size) and end, once, before the
+        parse."""
         if not self.gzip:
             if watch is not None:
                 with open(self.path, "rb") as handle:
                     size = handle.seek(0, io.SEEK_END)
                     handle.seek(max(size - SNIFF_BYTES, 0))
-                    watch(size, handle.read())
+                    tail = handle.read()
+                # Its start, then the whole (rows from the end's own line length: the first
+                # lines may be longer) with its end.
+                watch(0, self.head)
+                watch(int(size * max(tail.count(b"\n"), 1) / max(len(tail), 1)), tail)
             if arrow_can_open(self.path):
                 yield self.path
                 return
@@ -242,7 +247,7 @@ class _GzipText(io.RawIOBase):
         self._buffer += out
         self._produced += len(out)
         if self.watch is not None and out:
-            self.watch(self._produced, out[-SNIFF_BYTES:])
+            self.watch(out.count(b"\n"), out[-SNIFF_BYTES:])
 
 
 def _open_source(path: str, warnings: list[str]) -> _Source:
@@ -404,26 +409,26 @@ def _refuse_other_delimiter(path: str, first_line: str) -> None:
             )
 
 
-def several_nights(path: str, span_h: float, at_least: bool = False) -> InputError:
+def several_nights(path: str, span_h: float) -> InputError:
     """The refusal of a recording longer than one night."""
     return InputError(
         path,
-        f"the recording spans {'at least ' if at_least else ''}{span_h:.1f} h, several nights",
+        f"the recording spans {span_h:.1f} h, several nights",
         expected=f"one night (at most {LONGEST_NIGHT_H:g} h): 'sleepmove batch FILE --out "
         "DIR' splits a longer recording into nights",
     )
 
 
 def check_rate(path: str, span_s: float, rows: int, time_col: str) -> None:
-    """Refuse `rows` rows (STILL_TIME_ROWS or more) whose time spans only `span_s` seconds:
-    faster than any accelerometer streams, or no time at all."""
-    if rows < STILL_TIME_ROWS or rows <= span_s * MOST_RATE_HZ:
+    """Refuse `rows` rows (STILL_TIME_ROWS or more) whose time spans only `span_s` seconds
+    (at most): faster than any accelerometer streams, or no time at all."""
+    if rows < STILL_TIME_ROWS or not too_fast(rows, span_s):
         return
     what = (
-        f"the time does not advance: {rows:,} rows from the first on all hold the first rows' time"
+        f"the time does not advance: {rows:,} rows all hold one time"
         if span_s == 0
-        else f"{rows:,} rows in {span_s:.3g} s: {rows / span_s:,.0f} samples a second, more "
-        "than any accelerometer streams"
+        else f"{rows:,} rows in {span_s:.3g} s of time: {rows / span_s:,.0f} samples a second, "
+        "more than any accelerometer streams"
     )
     raise InputError(
         path,
@@ -434,19 +439,25 @@ def check_rate(path: str, span_s: float, rows: int, time_col: str) -> None:
     )
 
 
+def too_fast(rows: int, span_s: float) -> bool:
+    # A margin of one: the rate shown in the refusal is then above the limit it names.
+    return rows > span_s * (MOST_RATE_HZ + 1)
+
+
 def span_of_rows(
     path: str,
     header: list[bytes],
-    first_rows: list[bytes],
-    last_rows: list[bytes],
+    rows: list[bytes],
     time_col: str,
     column_names: list[str] | None = None,
     dialect: tuple[str, str] = (",", "."),
+    halves: bool = False,
 ) -> float | None:
-    """Seconds from the first rows to the last ones, parsed as the whole file would be (the
-    first rows give time without a unit its unit); each end is its rows' median time, so a
-    corrupted stamp there (a flipped digit) moves it not. None where they do not parse."""
-    text = b"\n".join([*header, *first_rows, *last_rows]) + b"\n"
+    """The time `rows` span, parsed as the whole file would be (the rows' steps give time
+    without a unit its unit), in seconds: from their earliest to their latest time; with
+    `halves`, from the median time of the first half to that of the second (a corrupted
+    stamp at either end moves it not). None where they do not parse."""
+    text = b"\n".join([*header, *rows]) + b"\n"
     read = pacsv.ReadOptions(
         skip_rows=1 if column_names is not None and header else 0,
         column_names=column_names,
@@ -462,31 +473,39 @@ def span_of_rows(
         seconds, _ = time_column(path, table.column(time_col), 0, name=time_col)
     except (pa.ArrowInvalid, KeyError, InputError):
         return None
-    first, last = seconds[: len(first_rows)], seconds[len(first_rows) :]
-    if len(seconds) != len(first_rows) + len(last_rows) or not (
-        np.isfinite(first).any() and np.isfinite(last).any()
-    ):
+    if len(seconds) != len(rows):
         return None
-    # (The order-statistics median: numpy's imports numpy.ma on first use, 15 ms a process.)
-    return abs(median(last[np.isfinite(last)]) - median(first[np.isfinite(first)]))
+    if halves:
+        # (The order-statistics median: numpy's imports numpy.ma on first use, 15 ms.)
+        first, last = seconds[: len(rows) // 2], seconds[len(rows) // 2 :]
+        first, last = first[np.isfinite(first)], last[np.isfinite(last)]
+        return abs(median(last) - median(first)) if len(first) and len(last) else None
+    finite = seconds[np.isfinite(seconds)]
+    return float(finite.max() - finite.min()) if len(finite) > 1 else None
 
 
-def complete_lines(text: bytes, count: int) -> list[bytes]:
-    """The last `count` whole lines of a stretch of text that may start and end mid-line."""
+def complete_lines(text: bytes, count: int | None = None) -> list[bytes]:
+    """The last `count` (else all) whole lines of a stretch of text that may start and end
+    mid-line."""
     lines = text.split(b"\n")[1:-1]  # the first and the last may be cut
-    return [line.rstrip(b"\r") for line in lines[-count:] if line.strip()]
+    return [line.rstrip(b"\r") for line in lines[-(count or len(lines)) :] if line.strip()]
 
 
-# The rows whose median time stands for each end of a file
+# The rows whose median time stands for each end of a file (batch's look at its span)
 END_ROWS = 51
-LEAST_RATE_HZ = 1.0  # samples per second of a recording, at the very least
+# A stretch of text is judged from this many whole rows at least
+LEAST_JUDGED_ROWS = 100
 
 
-class _SpanGuard:
-    """Refuses, while the text is read, a recording of several nights or one whose time
-    does not advance: parsed whole first, either filled memory before it was refused (a
-    300 KB gzip of one row repeated is 25 M rows: 3 GB). It reads the time of the latest
-    complete lines against the first rows'."""
+class _RateGuard:
+    """Refuses, while the text is read, rows whose time does not advance or advances faster
+    than any accelerometer's, once STILL_TIME_ROWS are in: parsed whole first, they filled
+    memory before they were refused (a 2 MB gzip of one row repeated is 25 M rows: 3 GB).
+
+    Judged from the rows at the end of each stretch the text comes in (a few thousand), on
+    their own: a clock that wraps, restarts or jumps between stretches says nothing. Only a
+    file whose every stretch judged was so is refused: a glitch of stuck stamps in a night
+    is the grid's to mend."""
 
     def __init__(
         self,
@@ -496,41 +515,27 @@ class _SpanGuard:
         column_names: list[str] | None,
         dialect: tuple[str, str],
     ) -> None:
-        lines = source.head.splitlines()
-        skip = 1 if has_header else 0
-        self._path, self._gzip = source.path, source.gzip
-        self._header = lines[:skip]
-        # The head's last line may be cut: the rows before it.
-        self._first = lines[skip:-1][:END_ROWS] or lines[skip : skip + 1]
-        self._row_bytes = sum(map(len, self._first)) / max(len(self._first), 1) + 1
-        self._time_col, self._names, self._dialect = time_col, column_names, dialect
+        self._path, self._time_col = source.path, time_col
+        self._header = source.head.splitlines()[:1] if has_header else []
+        self._names, self._dialect = column_names, dialect
+        self._rows = 0
+        self._throughout = True  # every stretch judged so far was still or too fast
 
-    def __call__(self, text_bytes: int, latest: bytes) -> None:
-        last = complete_lines(latest, END_ROWS)
-        if not last or not self._first:
+    def __call__(self, rows: int, latest: bytes) -> None:
+        self._rows += rows
+        if not self._throughout:
             return
+        window = complete_lines(latest)
+        if len(window) < LEAST_JUDGED_ROWS:
+            return  # too few rows (very long lines) to judge: neither way
         span = span_of_rows(
-            self._path,
-            self._header,
-            self._first,
-            last,
-            self._time_col,
-            self._names,
-            self._dialect,
+            self._path, self._header, window, self._time_col, self._names, self._dialect
         )
-        if span is None:
-            return  # the parse will say what is wrong, in its words
-        check_span(self._path, span, int(text_bytes / self._row_bytes), self._time_col, self._gzip)
-
-
-def check_span(path: str, span_s: float, rows: int, time_col: str, at_least: bool) -> None:
-    """Refuse, before the samples are parsed, `rows` rows (so far) whose time spans `span_s`
-    seconds (at least, if `at_least`) when they are several nights or not a recording."""
-    # Rows enough for the span, at a rate no sensor goes under: else a clock jumped, which
-    # the grid tells apart (memory stays that of the rows).
-    if span_s > LONGEST_NIGHT_H * 3600 and rows >= span_s * LEAST_RATE_HZ:
-        raise several_nights(path, span_s / 3600, at_least=at_least)
-    check_rate(path, span_s, rows, time_col)
+        if span is None or not too_fast(len(window), span):
+            self._throughout = False
+            return
+        # The stretch's own rate stands for all the rows so far
+        check_rate(self._path, span * self._rows / len(window), self._rows, self._time_col)
 
 
 def _read_table(
@@ -544,7 +549,7 @@ def _read_table(
         raw = first_line.strip().lstrip("\ufeff").split(dialect[0])
         if any(name != name.strip() for name in raw):
             names = [name.strip().strip('"') for name in raw]
-    guard = _SpanGuard(source, has_header, time_col, names, dialect)
+    guard = _RateGuard(source, has_header, time_col, names, dialect)
     table, warnings = _parse_csv(
         source, has_header, wanted, column_names=names, dialect=dialect, watch=guard
     )

@@ -324,8 +324,8 @@ def run_task(task: NightTask) -> list[dict]:
     try:
         zone = task.options.get("timezone")
         read = _read_whole(paths[0], task.options, zone) if len(paths) == 1 else None
-        if read is not None and read.duration_s / 3600 <= LONGEST_NIGHT_H / 2:
-            several = False  # far from a multi-day file, however the quick look would count
+        if read is not None:  # what the quick look would decode to tell its span
+            several = read.duration_s / 3600 > LONGEST_NIGHT_H
         else:
             several = len(paths) == 1 and _span_h(paths[0], zone) > LONGEST_NIGHT_H
         if several:
@@ -353,22 +353,22 @@ def run_task(task: NightTask) -> list[dict]:
 
 
 def _read_whole(path: str, options: dict, zone: str | None) -> Recording | None:
-    """The recording, read as the analysis reads it, where the span's quick look would read
-    it whole too (a .csv.gz: its time column decompressed and parsed; a device file:
-    decoded), so that one read serves both: per 8-h night, 0.21 s of CPU saved for a 50 Hz
-    .csv.gz, 0.04-0.15 s for a .gt3x, .cwa or .bin. None for a plain CSV (the look reads
-    its first and last lines), for units other than auto with a device file (the look
-    decodes with auto), and for a file the reader refuses (the usual path says why)."""
+    """A device or Parquet file's recording, decoded as the analysis decodes it: the span's
+    quick look decodes such a file whole too (sensor.split.recording_span_h), so one decode
+    serves both (0.04-0.15 s of CPU saved per 8-h .gt3x, .cwa or .bin). None for CSV: the
+    look reads a plain file's ends and streams a .csv.gz's time column, in bounded memory,
+    where reading a week's .csv.gz whole would hold all of it; None also for units other
+    than auto (the look decodes with auto) and for a file the reader refuses (the usual
+    path says why)."""
     from sleepmove.sensor.formats import check_plain_file, csv_text, identify_quietly
     from sleepmove.sensor.readers import read_recording
 
     units = options.get("units", "auto")
     try:
         check_plain_file(path)  # a pipe would block
-        if not path.lower().endswith(".gz"):
-            fmt = identify_quietly(path)
-            if fmt is None or fmt is csv_text or units != "auto":
-                return None
+        fmt = identify_quietly(path)
+        if fmt is None or fmt is csv_text or units != "auto":
+            return None
         return read_recording(path, units, zone)
     except InputError:
         return None

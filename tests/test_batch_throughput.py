@@ -38,16 +38,17 @@ def test_memory_is_given_back_when_the_nights_stop_early(monkeypatch):
     assert not readers._held_for_next_read
 
 
-def test_a_gzipped_night_is_read_once_for_its_span_and_its_analysis(tmp_path, monkeypatch):
-    # The span's quick look decompressed and parsed the whole file, then the analysis again.
+def test_a_parquet_night_is_read_once_for_its_span_and_its_analysis(tmp_path, monkeypatch):
+    # The span's quick look decoded the whole file, then the analysis again.
     import pandas as pd
 
     from sleepmove import batch, pipeline
     from sleepmove.cli import main
     from sleepmove.sensor.simulate import simulate
 
-    truth = simulate(str(tmp_path / "in"), hours=0.4, rate_hz=25, seed=1, compress=True)
-    assert truth["files"]["single"].endswith(".csv.gz")
+    simulate(str(tmp_path / "sim"), hours=0.4, rate_hz=25, seed=1)
+    (tmp_path / "in").mkdir()
+    pd.read_csv(tmp_path / "sim" / "night.csv").to_parquet(tmp_path / "in" / "n.parquet")
 
     def twice(*args):
         raise AssertionError("read a second time")
@@ -60,8 +61,17 @@ def test_a_gzipped_night_is_read_once_for_its_span_and_its_analysis(tmp_path, mo
     assert list(pd.read_csv(out / "nights.csv").status) == ["ok"]
 
 
+def test_a_csv_gz_is_never_read_whole_for_its_span(tmp_path):
+    # A week's .csv.gz read whole would hold all of it: its span is streamed instead.
+    from sleepmove.batch import _read_whole
+    from sleepmove.sensor.simulate import simulate
+
+    truth = simulate(str(tmp_path), hours=0.4, rate_hz=25, seed=1, compress=True)
+    assert _read_whole(str(tmp_path / truth["files"]["single"]), {}, None) is None
+
+
 def test_a_gzipped_multi_day_file_is_still_split_into_nights(tmp_path, monkeypatch):
-    # Read whole once, it spans 48.4 h: the quick look and the split decide, as before.
+    # Its span streamed: the quick look and the split decide, as before.
     import time
 
     import pandas as pd

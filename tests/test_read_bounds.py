@@ -1,6 +1,6 @@
 """Inputs refused while they are read, before their samples fill memory: a time column that
-does not advance (a gzip or Parquet file of one row repeated is a few hundred KB), and a CSV
-of several nights."""
+does not advance, or advances faster than any accelerometer streams (a gzip or Parquet file
+of one row repeated is a few hundred KB); and recordings the guard must leave alone."""
 
 import gzip
 import subprocess
@@ -10,8 +10,9 @@ import zlib
 import numpy as np
 import pytest
 
+from sleepmove.base.errors import InputError
 from sleepmove.cli import main
-from sleepmove.sensor.readers import END_ROWS, complete_lines, span_of_rows
+from sleepmove.sensor.readers import END_ROWS, _RateGuard, _Source, complete_lines, span_of_rows
 
 ROW = b"1741991400.000,0.010,0.020,1.000\n"
 
@@ -56,39 +57,13 @@ def test_a_small_gzip_of_one_row_repeated_is_refused_before_it_fills_memory(tmp_
     assert not (tmp_path / "out").exists()
 
 
-def several_nights_text(hours: float, rate_hz: float = 10.0) -> bytes:
-    seconds = 1741991400.0 + np.arange(int(hours * 3600 * rate_hz)) / rate_hz
-    rows = np.char.add(np.char.mod("%.1f", seconds), ",0.010,0.020,1.000")
-    return b"time,x,y,z\n" + "\n".join(rows.tolist()).encode() + b"\n"
-
-
-def test_a_gzip_of_several_nights_is_refused_once_it_has_read_one(tmp_path, capsys):
-    path = tmp_path / "week.csv.gz"
-    path.write_bytes(gzip.compress(several_nights_text(40.0), compresslevel=1))
-    assert main(["analyze", str(path), "--out", str(tmp_path / "out"), "--no-report"]) == 2
-    error = capsys.readouterr().err
-    # Refused as the text passed 30 h, not after the parse of all 40 h
-    assert "the recording spans at least 3" in error and "several nights" in error
-    span = float(error.split("at least ")[1].split(" h")[0])
-    assert 30.0 < span < 34.0
-    assert "'sleepmove batch FILE --out DIR' splits" in error
-
-
-def test_a_plain_file_of_several_nights_is_refused_from_its_ends(tmp_path, capsys):
-    path = tmp_path / "two_nights.csv"
-    path.write_bytes(several_nights_text(31.0))
-    assert main(["analyze", str(path), "--out", str(tmp_path / "out"), "--no-report"]) == 2
-    assert "the recording spans 31.0 h, several nights" in capsys.readouterr().err
-
-
 def test_one_stray_stamp_at_an_end_moves_the_span_by_a_row_at_most():
-    # The ends' times are their rows' medians: a first stamp 30 years on (a flipped digit)
-    # makes no second night. (A clock that jumps for good is the grid's to refuse, with
-    # too few rows to fill the span: tests/test_bad_inputs.py, clock_jump_years.csv.)
+    # batch's look at a file's span: the ends' times are their rows' medians, so a first
+    # stamp 30 years on (a flipped digit) makes no second night.
     first = [b"%.1f,0,0,1" % (1741991400 + i / 10) for i in range(END_ROWS)]
     last = [b"%.1f,0,0,1" % (1741991400 + 3600 + i / 10) for i in range(END_ROWS)]
     stray = [b"2720277659.9,0,0,1", *first[1:]]
-    span = span_of_rows("f.csv", [b"time,x,y,z"], stray, last, "time")
+    span = span_of_rows("f.csv", [b"time,x,y,z"], [*stray, *last], "time", halves=True)
     assert span == pytest.approx(3600.0, abs=0.11)
 
 
@@ -112,7 +87,7 @@ def test_a_small_parquet_file_of_one_row_repeated_is_refused_from_its_statistics
     pq.write_table(table, path)
     del table
     status, peak_mb, error = peak_of_analyze(str(path), str(tmp_path / "out"))
-    assert status == 2 and "the time does not advance: 20,000,000 rows" in error
+    assert status == 2 and "the time does not advance: 20,000,000 rows all hold one" in error
     assert peak_mb < 400, peak_mb
 
 
@@ -146,3 +121,70 @@ def test_rows_packed_faster_than_any_accelerometer_are_refused_as_they_are_read(
     status, _, error = peak_of_analyze(str(path), str(tmp_path / "out"))
     assert status == 2 and "samples a second, more than any accelerometer streams" in error
     assert "at most 5000 a second" in error
+
+
+def rows_text(seconds: np.ndarray, header: bytes = b"time,x,y,z\n", fmt: str = "%.3f") -> bytes:
+    rows = np.char.add(np.char.mod(fmt, seconds), ",0.010,0.020,1.000")
+    return header + "\n".join(rows.tolist()).encode() + b"\n"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="wait4's peak memory")
+@pytest.mark.parametrize("start", [b"junk,0,0,1\n", b"1741991400.000," + b"0" * 2000 + b",0,1\n"])
+def test_one_row_repeated_is_refused_whatever_its_first_rows(start, tmp_path):
+    # A cell that is no time, or a few rows 2 KB long, among the first rows switched the
+    # guard off (3.7 and 4.1 GB): each stretch of the text is judged from its own rows.
+    member = gzip_member(ROW * 100_000)
+    path = tmp_path / "stuck.csv.gz"
+    path.write_bytes(gzip_member(b"time,x,y,z\n" + start * 60) + member * 200)
+    status, peak_mb, error = peak_of_analyze(str(path), str(tmp_path / "out"))
+    assert status == 2 and "the time does not advance" in error
+    assert peak_mb < 400, peak_mb
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="wait4's peak memory")
+@pytest.mark.parametrize("time", [1741991400.0, 0.0])
+def test_a_parquet_file_without_statistics_is_judged_from_its_time_column(time, tmp_path):
+    # No row-group statistics, or time from the start (no order to trust in them): 2.9 GB.
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = 20_000_000
+    columns = {"time": time, "x": 0.01, "y": 0.02, "z": 1.0}
+    table = pa.table({name: pa.array(np.full(rows, value)) for name, value in columns.items()})
+    pq.write_table(table, tmp_path / "stuck.parquet", write_statistics=time != 0.0)
+    del table
+    status, peak_mb, error = peak_of_analyze(str(tmp_path / "stuck.parquet"), str(tmp_path / "o"))
+    assert status == 2 and "the time does not advance" in error
+    assert peak_mb < 1200, peak_mb
+
+
+def guard_over(stretches: list[tuple[int, bytes]]) -> None:
+    """Feed a read guard stretches of text (rows in each, its last bytes)."""
+    source = _Source("night.csv", b"time,x,y,z\n")
+    guard = _RateGuard(source, True, "time", None, (",", "."))
+    for rows, text in stretches:
+        guard(rows, text)
+
+
+def test_the_guard_judges_each_stretch_on_its_own_rows():
+    fine = rows_text(1741991400.0 + np.arange(2000) / 100)
+    stuck = rows_text(np.full(2000, 1741991400.0))
+    # Stuck stamps after a stretch that advanced: a glitch in a night, the grid's to mend
+    guard_over([(130_000, fine)] + [(130_000, stuck)] * 10)
+    # A clock that restarts, wraps or jumps between stretches: each stretch advances
+    restart = rows_text(np.arange(2000) / 100)
+    guard_over([(130_000, fine), (130_000, restart), (130_000, fine)] * 4)
+    # Stuck from the first stretch on: refused once 500,000 rows are in
+    with pytest.raises(InputError, match="the time does not advance: 520,000 rows"):
+        guard_over([(130_000, stuck)] * 5)
+
+
+def test_a_clock_that_jumps_days_is_refused_by_the_grid_not_as_several_nights(tmp_path, capsys):
+    # 8 h at 25 Hz with the clock 3 days on after 4 h: the file's ends span 80 h, but it is
+    # one night with a broken clock (mend the stamps), not several nights (use batch).
+    seconds = 1741991400.0 + np.arange(8 * 3600 * 25) / 25
+    seconds[len(seconds) // 2 :] += 3 * 86400
+    path = tmp_path / "jump.csv"
+    path.write_bytes(rows_text(seconds))
+    assert main(["analyze", str(path), "--out", str(tmp_path / "out"), "--no-report"]) == 2
+    error = capsys.readouterr().err
+    assert "far more than the 8 h of samples could fill" in error and "several" not in error
