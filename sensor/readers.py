@@ -444,19 +444,16 @@ def too_fast(rows: int, span_s: float) -> bool:
     return rows > span_s * (MOST_RATE_HZ + 1)
 
 
-def span_of_rows(
+def times_of_rows(
     path: str,
     header: list[bytes],
     rows: list[bytes],
     time_col: str,
     column_names: list[str] | None = None,
     dialect: tuple[str, str] = (",", "."),
-    halves: bool = False,
-) -> float | None:
-    """The time `rows` span, parsed as the whole file would be (the rows' steps give time
-    without a unit its unit), in seconds: from their earliest to their latest time; with
-    `halves`, from the median time of the first half to that of the second (a corrupted
-    stamp at either end moves it not). None where they do not parse."""
+) -> np.ndarray | None:
+    """The time of each of `rows`, in seconds, parsed as the whole file would be (the rows'
+    steps give time without a unit its unit); None where they do not parse."""
     text = b"\n".join([*header, *rows]) + b"\n"
     read = pacsv.ReadOptions(
         skip_rows=1 if column_names is not None and header else 0,
@@ -473,15 +470,19 @@ def span_of_rows(
         seconds, _ = time_column(path, table.column(time_col), 0, name=time_col)
     except (pa.ArrowInvalid, KeyError, InputError):
         return None
-    if len(seconds) != len(rows):
+    return seconds if len(seconds) == len(rows) else None
+
+
+def span_of_rows(path: str, header: list[bytes], rows: list[bytes], time_col: str) -> float | None:
+    """Seconds from the median time of the first half of `rows` to that of the second (a
+    corrupted stamp at either end moves it not); None where they do not parse."""
+    seconds = times_of_rows(path, header, rows, time_col)
+    if seconds is None:
         return None
-    if halves:
-        # (The order-statistics median: numpy's imports numpy.ma on first use, 15 ms.)
-        first, last = seconds[: len(rows) // 2], seconds[len(rows) // 2 :]
-        first, last = first[np.isfinite(first)], last[np.isfinite(last)]
-        return abs(median(last) - median(first)) if len(first) and len(last) else None
-    finite = seconds[np.isfinite(seconds)]
-    return float(finite.max() - finite.min()) if len(finite) > 1 else None
+    first, last = seconds[: len(rows) // 2], seconds[len(rows) // 2 :]
+    first, last = first[np.isfinite(first)], last[np.isfinite(last)]
+    # (The order-statistics median: numpy's imports numpy.ma on first use, 15 ms.)
+    return abs(median(last) - median(first)) if len(first) and len(last) else None
 
 
 def complete_lines(text: bytes, count: int | None = None) -> list[bytes]:
@@ -502,10 +503,12 @@ class _RateGuard:
     than any accelerometer's, once STILL_TIME_ROWS are in: parsed whole first, they filled
     memory before they were refused (a 2 MB gzip of one row repeated is 25 M rows: 3 GB).
 
-    Judged from the rows at the end of each stretch the text comes in (a few thousand), on
-    their own: a clock that wraps, restarts or jumps between stretches says nothing. Only a
-    file whose every stretch judged was so is refused: a glitch of stuck stamps in a night
-    is the grid's to mend."""
+    Judged at the end of each stretch the text comes in (a gzip's 4 MB; a plain file's start,
+    then its end): the few thousand whole rows there on their own, and the rows since the
+    previous stretch against the time between the two. Only a file whose every judgment so
+    far failed is refused: one that passes (a stamp per second holds thousands of rows, but
+    a second passes between stretches) turns the guard off; so does a glitch, a restart or a
+    wrap of the clock, which the grid then sees to."""
 
     def __init__(
         self,
@@ -519,7 +522,8 @@ class _RateGuard:
         self._header = source.head.splitlines()[:1] if has_header else []
         self._names, self._dialect = column_names, dialect
         self._rows = 0
-        self._throughout = True  # every stretch judged so far was still or too fast
+        self._throughout = True  # every judgment so far failed
+        self._judged: list[tuple[int, float]] = []  # rows so far and median time, per stretch
 
     def __call__(self, rows: int, latest: bytes) -> None:
         self._rows += rows
@@ -528,14 +532,23 @@ class _RateGuard:
         window = complete_lines(latest)
         if len(window) < LEAST_JUDGED_ROWS:
             return  # too few rows (very long lines) to judge: neither way
-        span = span_of_rows(
+        seconds = times_of_rows(
             self._path, self._header, window, self._time_col, self._names, self._dialect
         )
-        if span is None or not too_fast(len(window), span):
+        finite = seconds[np.isfinite(seconds)] if seconds is not None else np.empty(0)
+        if len(finite) < LEAST_JUDGED_ROWS:
             self._throughout = False
             return
-        # The stretch's own rate stands for all the rows so far
-        check_rate(self._path, span * self._rows / len(window), self._rows, self._time_col)
+        middle = median(finite.copy())
+        fails = too_fast(len(finite), float(finite.max() - finite.min()))
+        if self._judged:  # and since the stretch before
+            rows_before, middle_before = self._judged[-1]
+            fails &= too_fast(self._rows - rows_before, abs(middle - middle_before))
+        if not fails:
+            self._throughout = False
+            return
+        self._judged.append((self._rows, middle))
+        check_rate(self._path, abs(middle - self._judged[0][1]), self._rows, self._time_col)
 
 
 def _read_table(

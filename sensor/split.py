@@ -125,7 +125,7 @@ def _span_from_ends(path: str, has_header: bool, time_col: str) -> float | None:
     # The first rows, not only the first: time from the start without a unit in its name
     # takes the unit from the steps between rows (two rows read 0..720000 ms as 200 h).
     first_rows = head[skip:-1][:END_ROWS] or head[skip : skip + 1]  # the last may be cut
-    span = span_of_rows(path, head[:skip], [*first_rows, *last_rows], time_col, halves=True)
+    span = span_of_rows(path, head[:skip], [*first_rows, *last_rows], time_col)
     return None if span is None else span / 3600
 
 

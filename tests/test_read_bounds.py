@@ -63,7 +63,7 @@ def test_one_stray_stamp_at_an_end_moves_the_span_by_a_row_at_most():
     first = [b"%.1f,0,0,1" % (1741991400 + i / 10) for i in range(END_ROWS)]
     last = [b"%.1f,0,0,1" % (1741991400 + 3600 + i / 10) for i in range(END_ROWS)]
     stray = [b"2720277659.9,0,0,1", *first[1:]]
-    span = span_of_rows("f.csv", [b"time,x,y,z"], [*stray, *last], "time", halves=True)
+    span = span_of_rows("f.csv", [b"time,x,y,z"], [*stray, *last], "time")
     assert span == pytest.approx(3600.0, abs=0.11)
 
 
@@ -173,6 +173,11 @@ def test_the_guard_judges_each_stretch_on_its_own_rows():
     # A clock that restarts, wraps or jumps between stretches: each stretch advances
     restart = rows_text(np.arange(2000) / 100)
     guard_over([(130_000, fine), (130_000, restart), (130_000, fine)] * 4)
+    # Whole-second stamps at 4000 Hz: each end's few thousand rows share one second, but
+    # 2.88 M rows lie 12 minutes apart (a plain file: its start, then the whole and its end)
+    head = rows_text(np.full(3000, 1709330400.0), fmt="%.0f")
+    tail = rows_text(np.full(3000, 1709330400.0 + 719), fmt="%.0f")
+    guard_over([(0, head), (2_880_000, tail)])
     # Stuck from the first stretch on: refused once 500,000 rows are in
     with pytest.raises(InputError, match="the time does not advance: 520,000 rows"):
         guard_over([(130_000, stuck)] * 5)
