@@ -473,18 +473,6 @@ def times_of_rows(
     return seconds if len(seconds) == len(rows) else None
 
 
-def span_of_rows(path: str, header: list[bytes], rows: list[bytes], time_col: str) -> float | None:
-    """Seconds from the median time of the first half of `rows` to that of the second (a
-    corrupted stamp at either end moves it not); None where they do not parse."""
-    seconds = times_of_rows(path, header, rows, time_col)
-    if seconds is None:
-        return None
-    first, last = seconds[: len(rows) // 2], seconds[len(rows) // 2 :]
-    first, last = first[np.isfinite(first)], last[np.isfinite(last)]
-    # (The order-statistics median: numpy's imports numpy.ma on first use, 15 ms.)
-    return abs(median(last) - median(first)) if len(first) and len(last) else None
-
-
 def complete_lines(text: bytes, count: int | None = None) -> list[bytes]:
     """The last `count` (else all) whole lines of a stretch of text that may start and end
     mid-line."""
@@ -492,8 +480,6 @@ def complete_lines(text: bytes, count: int | None = None) -> list[bytes]:
     return [line.rstrip(b"\r") for line in lines[-(count or len(lines)) :] if line.strip()]
 
 
-# The rows whose median time stands for each end of a file (batch's look at its span)
-END_ROWS = 51
 # A stretch of text is judged from this many whole rows at least
 LEAST_JUDGED_ROWS = 100
 
@@ -523,7 +509,8 @@ class _RateGuard:
         self._names, self._dialect = column_names, dialect
         self._rows = 0
         self._throughout = True  # every judgment so far failed
-        self._judged: list[tuple[int, float]] = []  # rows so far and median time, per stretch
+        self._first_middle: float | None = None  # the median time of the first stretch judged
+        self._previous: tuple[int, float] = (0, 0.0)  # rows so far and median time, the last
 
     def __call__(self, rows: int, latest: bytes) -> None:
         self._rows += rows
@@ -541,14 +528,16 @@ class _RateGuard:
             return
         middle = median(finite.copy())
         fails = too_fast(len(finite), float(finite.max() - finite.min()))
-        if self._judged:  # and since the stretch before
-            rows_before, middle_before = self._judged[-1]
+        if self._first_middle is None:
+            self._first_middle = middle
+        else:  # and since the stretch before
+            rows_before, middle_before = self._previous
             fails &= too_fast(self._rows - rows_before, abs(middle - middle_before))
         if not fails:
             self._throughout = False
             return
-        self._judged.append((self._rows, middle))
-        check_rate(self._path, abs(middle - self._judged[0][1]), self._rows, self._time_col)
+        self._previous = (self._rows, middle)
+        check_rate(self._path, abs(middle - self._first_middle), self._rows, self._time_col)
 
 
 def _read_table(

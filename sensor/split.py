@@ -14,20 +14,15 @@ import pyarrow.csv as pacsv
 
 from sleepmove.base.clock import CLOCK_RELATIVE, CLOCK_UNIX
 from sleepmove.base.errors import InputError
-from sleepmove.sensor.readers import (
-    END_ROWS,
-    LONGEST_NIGHT_H,  # noqa: F401 (batch reads it here)
-    complete_lines,
-    span_of_rows,
-    table_layout,
-    time_column,
-)
+from sleepmove.base.order_statistics import median
+from sleepmove.sensor.readers import complete_lines, table_layout, time_column, times_of_rows
 from sleepmove.sensor.zones import zone_info
 
 # Module-level: functions here take a `timezone` argument, which shadows the module's name.
 UTC = timezone.utc
 
 BLOCK_BYTES = 1 << 24  # pyarrow parses 16 MB at a time: memory stays bounded
+END_ROWS = 51  # the rows whose median time stands for each end of a plain file
 
 
 def _open(path: str):
@@ -125,8 +120,22 @@ def _span_from_ends(path: str, has_header: bool, time_col: str) -> float | None:
     # The first rows, not only the first: time from the start without a unit in its name
     # takes the unit from the steps between rows (two rows read 0..720000 ms as 200 h).
     first_rows = head[skip:-1][:END_ROWS] or head[skip : skip + 1]  # the last may be cut
-    span = span_of_rows(path, head[:skip], [*first_rows, *last_rows], time_col)
+    span = span_of_rows(path, head[:skip], first_rows, last_rows, time_col)
     return None if span is None else span / 3600
+
+
+def span_of_rows(
+    path: str, header: list[bytes], first_rows: list[bytes], last_rows: list[bytes], time_col: str
+) -> float | None:
+    """Seconds from the median time of `first_rows` to that of `last_rows` (a corrupted
+    stamp at either end moves it not); None where they do not parse."""
+    seconds = times_of_rows(path, header, [*first_rows, *last_rows], time_col)
+    if seconds is None:
+        return None
+    first, last = seconds[: len(first_rows)], seconds[len(first_rows) :]
+    first, last = first[np.isfinite(first)], last[np.isfinite(last)]
+    # (The order-statistics median: numpy's imports numpy.ma on first use, 15 ms.)
+    return abs(median(last) - median(first)) if len(first) and len(last) else None
 
 
 def night_of(

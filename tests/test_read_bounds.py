@@ -12,7 +12,8 @@ import pytest
 
 from sleepmove.base.errors import InputError
 from sleepmove.cli import main
-from sleepmove.sensor.readers import END_ROWS, _RateGuard, _Source, complete_lines, span_of_rows
+from sleepmove.sensor.readers import _RateGuard, _Source, complete_lines
+from sleepmove.sensor.split import END_ROWS, span_of_rows
 
 ROW = b"1741991400.000,0.010,0.020,1.000\n"
 
@@ -63,7 +64,7 @@ def test_one_stray_stamp_at_an_end_moves_the_span_by_a_row_at_most():
     first = [b"%.1f,0,0,1" % (1741991400 + i / 10) for i in range(END_ROWS)]
     last = [b"%.1f,0,0,1" % (1741991400 + 3600 + i / 10) for i in range(END_ROWS)]
     stray = [b"2720277659.9,0,0,1", *first[1:]]
-    span = span_of_rows("f.csv", [b"time,x,y,z"], [*stray, *last], "time")
+    span = span_of_rows("f.csv", [b"time,x,y,z"], stray, last, "time")
     assert span == pytest.approx(3600.0, abs=0.11)
 
 
