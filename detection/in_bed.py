@@ -2,7 +2,8 @@
 
 Ankle actigraphs (PAM-RL and others) count PLMs per hour of lying in bed. In bed is the
 sleep window when one is given; else the recording, less data gaps, less the stretches at
-its start and end where the lower leg stands upright.
+its start and end where the lower leg stands upright for minutes (getting up, not a knee
+drawn up in bed).
 
 Upright is recognized only where the orientation can tell it: when the limb rests in
 several postures during sleep, those gravity directions lie in one plane, the plane
@@ -19,6 +20,9 @@ MIN_SPREAD_DEG = 30.0  # sleep postures must span this much to define the shank'
 MAX_OFF_PLANE_DEG = 20.0  # ...and lie this close to one plane
 MIN_POSTURE_EPOCHS = 10  # a sleep posture is held for 5 minutes at least
 SLEEP_CORE_MARGIN_MIN = 60.0  # ...and counts this far inside the sleep period
+# Getting up holds the shank upright for minutes; a knee drawn up in bed, or a leg raised
+# while fidgeting, for seconds: a single upright epoch would otherwise cut the whole end.
+MIN_UPRIGHT_MIN = 2.0
 
 
 def shank_axis(sleep_gravity: np.ndarray) -> np.ndarray | None:
@@ -68,6 +72,17 @@ def upright_epochs(
     return tilt > max_tilt_deg
 
 
+def held_runs(flags: np.ndarray, min_length: int) -> np.ndarray:
+    """`flags` kept only in runs of at least `min_length` consecutive epochs."""
+    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    held = np.zeros(len(flags), dtype=bool)
+    for start, stop in zip(starts, stops):  # a loop over runs
+        if stop - start >= min_length:
+            held[start:stop] = True
+    return held
+
+
 def in_bed_epochs(
     n_epochs: int,
     epoch_s: float,
@@ -95,6 +110,7 @@ def in_bed_epochs(
     first, last = sleeping[0], sleeping[-1]
     # Only the stretches before the first and after the last sleep are trimmed: getting up
     # in the night is wake in bed by the in-bed convention.
+    upright = held_runs(upright, int(np.ceil(MIN_UPRIGHT_MIN * 60 / epoch_s)))
     lead = upright[:first]
     if lead.any():
         in_bed[: np.flatnonzero(lead)[-1] + 1] = False

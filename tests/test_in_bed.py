@@ -50,6 +50,23 @@ def test_a_given_window_is_the_time_in_bed():
     assert in_bed.tolist() == [False, False, True, True, True, True, True, False, False, False]
 
 
+def test_a_knee_drawn_up_for_a_moment_is_not_getting_up():
+    """After the last sleep, one epoch with the shank steep (a knee drawn up while awake in
+    bed) leaves the end in bed; four minutes upright (got up) end the time in bed there."""
+    n = 500  # 30 s epochs; asleep 5 .. 449, on the back then on the side (rolled about z)
+    asleep = np.zeros(n, dtype=bool)
+    asleep[5:450] = True
+    knee_up = np.zeros((n, 3))
+    knee_up[:250] = [1.0, 0, 0]
+    knee_up[250:] = [0, 1.0, 0]
+    knee_up[460] = [0, 0.5, 0.87]  # 60 degrees out of the lying plane, for one epoch
+    assert in_bed_epochs(n, 30.0, asleep, knee_up, None, 45.0).all()
+    got_up = knee_up.copy()
+    got_up[470:478] = [0, 0, 1.0]  # upright from epoch 470 for 4 minutes, then lying again
+    in_bed = in_bed_epochs(n, 30.0, asleep, got_up, None, 45.0)
+    assert in_bed.tolist() == [True] * 470 + [False] * 30
+
+
 def test_in_bed_plm_index_known_answer():
     """8 h: 30 min up and about, then in bed; one PLM train of 120 movements in sleep, a
     10-minute data gap. In bed = 7.5 h - 10 min, whatever the sleep estimate says."""
