@@ -126,8 +126,7 @@ def shortfall(figures: dict) -> dict[str, float]:
         if figures["jerk_f1"] is None
         else (1 - figures["jerk_f1"]) / (1 - TARGETS["jerk_f1"]),
         "plm_index": index_error(*figures["plm_index"]) / TARGETS["plm_index"],
-        "plm_index_in_bed": index_error(*figures["plm_index_in_bed"])
-        / TARGETS["plm_index_in_bed"],
+        "plm_index_in_bed": index_error(*figures["plm_index_in_bed"]) / TARGETS["plm_index_in_bed"],
         "total_sleep": abs(sleep_det - sleep_true) / sleep_true / TARGETS["total_sleep"],
     }
 
@@ -239,8 +238,7 @@ def _line(row: dict) -> str:
         f"{pair(row['total_sleep_h'], '4.2f')}  "
         f"{pair(row['periodicity_index'], '.2f', relative=False)}  "
         f"{'  -  ' if side is None else f'{side:.2f}'}  {'  -' if vib is None else f'{vib:.2f}'}"
-        f"  {worst:4.2f} {worst_name}"
-        + ("" if legs is None else f"  legs {legs:.1f}/h")
+        f"  {worst:4.2f} {worst_name}" + ("" if legs is None else f"  legs {legs:.1f}/h")
     )
 
 

@@ -60,9 +60,7 @@ def upright_epochs(
     # outweigh a short one in the fit. A posture counts once held for MIN_POSTURE_EPOCHS of
     # sleep: the edges of the estimate may reach into the minutes before lying down.
     unit = postures / np.linalg.norm(postures, axis=1, keepdims=True)
-    _, first, counts = np.unique(
-        np.round(unit * 6), axis=0, return_index=True, return_counts=True
-    )
+    _, first, counts = np.unique(np.round(unit * 6), axis=0, return_index=True, return_counts=True)
     axis = shank_axis(unit[np.sort(first[counts >= MIN_POSTURE_EPOCHS])])
     if axis is None:
         return np.zeros(len(gravity), dtype=bool)

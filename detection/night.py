@@ -233,9 +233,7 @@ def _with_jerk_clusters(
     return Table.concat([units, added], units.columns).sorted_by("onset_s")
 
 
-def _per_epoch_mean(
-    per_second: np.ndarray | None, epoch: int, n_epochs: int
-) -> np.ndarray | None:
+def _per_epoch_mean(per_second: np.ndarray | None, epoch: int, n_epochs: int) -> np.ndarray | None:
     """Mean of (seconds, 3) rows per epoch (NaN rows ignored; NaN where none)."""
     if per_second is None or len(per_second) == 0:
         return None

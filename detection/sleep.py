@@ -71,9 +71,7 @@ def estimate_sleep(
     )
 
 
-def _usable_epochs(
-    loss_per_second: np.ndarray | None, n_epochs: int, epoch_s: float
-) -> np.ndarray:
+def _usable_epochs(loss_per_second: np.ndarray | None, n_epochs: int, epoch_s: float) -> np.ndarray:
     """Epochs with at least half their data: the others carry no evidence and no sleep."""
     if loss_per_second is None:
         return np.ones(n_epochs, dtype=bool)

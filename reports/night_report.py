@@ -161,9 +161,9 @@ def _glance(score: NightScore, summary: dict, local: LocalClock) -> str:
     in_bed = _bars(_spans(minutes["in_bed"], 60.0), total_s, "bed")
     asleep = minutes["asleep"].astype(bool)
     sure = asleep & (minutes["p_sleep"] > 0.8)
-    sleep_bars = _bars(
-        _spans(asleep & ~sure, 60.0), total_s, "unsure"
-    ) + _bars(_spans(sure, 60.0), total_s, "sure")
+    sleep_bars = _bars(_spans(asleep & ~sure, 60.0), total_s, "unsure") + _bars(
+        _spans(sure, 60.0), total_s, "sure"
+    )
     units = score.units
     series = [
         (float(m["onset_s"].min()), float(m["offset_s"].max()))

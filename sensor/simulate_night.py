@@ -154,8 +154,11 @@ def _infant_night(hours: float, sides: list[str], rng: np.random.Generator) -> N
     # Other sleep events keep clear of the clusters: the truth stays unambiguous.
     _posture_changes(plan, legs, len(legs) == 2, rng)
     _isolated_lms(plan, legs, rng, per_hour=3.0)
-    plan.events = [e for e in plan.events if not any(a < e.onset_s + e.duration_s and
-                   e.onset_s < b for a, b in busy)]
+    plan.events = [
+        e
+        for e in plan.events
+        if not any(a < e.onset_s + e.duration_s and e.onset_s < b for a, b in busy)
+    ]
     plan.events.sort(key=lambda e: e.onset_s)
     _drop_overlaps(plan)
     plan.events += [e for run in clusters for c in run for e in [c, *c.members]]

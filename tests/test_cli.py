@@ -24,7 +24,15 @@ EVENT_COLUMNS = [
     "peak_g",
 ]
 EPOCH_COLUMNS = [
-    "start_s", "asleep", "p_sleep", "in_bed", "jerks", "lms", "plms", "activity", "data_loss_s"
+    "start_s",
+    "asleep",
+    "p_sleep",
+    "in_bed",
+    "jerks",
+    "lms",
+    "plms",
+    "activity",
+    "data_loss_s",
 ]
 
 

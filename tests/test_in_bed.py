@@ -160,7 +160,13 @@ def test_sitting_still_before_bed_is_trimmed_even_when_it_passes_for_sleep():
     orientation[seconds >= 4 * HOUR] = [0, 1.0, 0]
     loss = np.zeros(int(duration) + 1)
     score = score_night(
-        events, duration, np.empty((0, 2)), loss, np.zeros(480), False, PARAMS,
+        events,
+        duration,
+        np.empty((0, 2)),
+        loss,
+        np.zeros(480),
+        False,
+        PARAMS,
         orientation_per_s=orientation,
     )
     assert score.in_bed_s == pytest.approx(duration - 2700)

@@ -12,8 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 # Options of the scripts the README documents beside the CLI (benchmarks, Slurm).
 NOT_CLI = {
-    "--array", "--keep", "--linearity", "--repeats", "--seeds", "--help", "--families",
-    "--search", "--fit", "--formats",
+    "--array",
+    "--keep",
+    "--linearity",
+    "--repeats",
+    "--seeds",
+    "--help",
+    "--families",
+    "--search",
+    "--fit",
+    "--formats",
 }
 
 

@@ -116,7 +116,20 @@ def test_pipeline_live_and_validate_score_the_table_identically(rules):
 def test_the_table_scores_as_worked_out_by_hand():
     units = pipeline_path(WASM2016)
     assert units["onset_s"].tolist() == [
-        100, 120, 140, 150, 160, 180, 195, 215, 235, 255, 275, 295, 315, 335
+        100,
+        120,
+        140,
+        150,
+        160,
+        180,
+        195,
+        215,
+        235,
+        255,
+        275,
+        295,
+        315,
+        335,
     ]  # 263.8 lay in the joined gap
     assert units["side"].tolist()[:4] == ["left", "bilateral", "right", "bilateral"]
     assert units["parts"].tolist()[1] == 2 and units["kind"].tolist()[3] == "jerk"

@@ -151,7 +151,12 @@ def test_periodic_movements_in_fidgeting_wake_are_plmw_not_plms():
     events = unit_table(rows, rotation, peak).sort_values("onset_s")
     duration = 8 * HOUR
     score = score_night(
-        events, duration, np.empty((0, 2)), np.zeros(int(duration) + 1), np.zeros(480), False,
+        events,
+        duration,
+        np.empty((0, 2)),
+        np.zeros(int(duration) + 1),
+        np.zeros(480),
+        False,
         PARAMS,
     )
     units = score.units
@@ -284,7 +289,12 @@ def test_a_periodic_train_from_lights_out_is_wake_until_it_stops():
     events = unit_table(rows).sort_values("onset_s")
     duration = 8 * HOUR
     score = score_night(
-        events, duration, np.empty((0, 2)), np.zeros(int(duration) + 1), np.zeros(480), False,
+        events,
+        duration,
+        np.empty((0, 2)),
+        np.zeros(int(duration) + 1),
+        np.zeros(480),
+        False,
         PARAMS,
     )
     units = score.units
@@ -311,7 +321,12 @@ def test_the_summary_warns_of_plms_counted_soon_after_lights_out(start_min, warn
     events = unit_table(rows).sort_values("onset_s")
     duration = 8 * HOUR
     score = score_night(
-        events, duration, np.empty((0, 2)), np.zeros(int(duration) + 1), np.zeros(480), False,
+        events,
+        duration,
+        np.empty((0, 2)),
+        np.zeros(int(duration) + 1),
+        np.zeros(480),
+        False,
         PARAMS,
     )
     said = " ".join(_in_bed_statements(score, PARAMS))

@@ -216,9 +216,7 @@ def test_side_with_left_and_right_is_refused(good, tmp_path, capsys):
     )
 
 
-def test_a_folder_where_a_result_file_goes_leaves_the_earlier_result_whole(
-    good, earlier, capsys
-):
+def test_a_folder_where_a_result_file_goes_leaves_the_earlier_result_whole(good, earlier, capsys):
     # report.html a folder: events.csv and epochs.csv were replaced, summary.json kept the
     # old run's, two .partial-* files were left, and the line named a temporary file.
     (earlier / "report.html").mkdir()
