@@ -301,6 +301,8 @@ def _parameter_rows(parameters: dict, prefix: str = "") -> list[list[str]]:
         unit = UNITS.get(words[-1]) if len(words) > 1 else None
         if unit:
             words = words[:-1]
+        if unit and words and words[-1] == "per":  # wake_jerks_note_per_min 1 -> "1 /min"
+            words, unit = words[:-1], f"/{unit}"
         name = " ".join(WORDS.get(w, w) for w in words)
         name = name[:1].upper() + name[1:]
         suffix = f" {unit}" if unit else ""

@@ -125,15 +125,15 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
         above = plm_index > threshold
         statements.append(
             f"PLM index {plm_index:.1f}/h ({rules}) is {'above' if above else 'not above'} the "
-            f"{threshold:g}/h threshold for {params.age_group}s that the sleep disorder "
+            f"{threshold:g}/h {_threshold_of(params.age_group)} that the sleep disorder "
             "classification calls significant."
         )
         if params.placement == "wrist":
             statements[-1] = (
                 f"PLM index of the arm {plm_index:.1f}/h ({rules}; sensor on a wrist): "
-                f"{'above' if above else 'not above'} the {threshold:g}/h threshold for "
-                f"{params.age_group}s, a threshold set for leg movements; an arm shows fewer "
-                "periodic movements than the legs."
+                f"{'above' if above else 'not above'} the {threshold:g}/h "
+                f"{_threshold_of(params.age_group)}, a threshold set for leg movements; an arm "
+                "shows fewer periodic movements than the legs."
             )
     statements += _in_bed_statements(score, params)
     pi = score.indices["periodicity_index"]
@@ -163,6 +163,13 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
         "statements": statements,
         "caveats": caveats_for(params),
     }
+
+
+def _threshold_of(age_group: str) -> str:
+    """Whose threshold the PLM index is held against, in words."""
+    if age_group == "infant":  # none is published for infants: the paediatric one stands in
+        return "threshold for children (none is published for infants)"
+    return {"adult": "threshold for adults", "child": "threshold for children"}[age_group]
 
 
 def _wake_jerk_statements(score: NightScore, params: AnalysisParameters) -> list[str]:

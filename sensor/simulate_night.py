@@ -8,17 +8,17 @@ import numpy as np
 
 SCENARIOS = {
     "healthy": "few isolated limb movements, posture changes, a hypnic jerk or two",
-    "plmd-moderate": "PLM series through NREM sleep, PLM index about 20-35/h",
-    "plmd-severe": "long dense PLM series, PLM index above 50/h",
+    "plmd-moderate": "PLM series through NREM sleep, PLM index about 40-55/h",
+    "plmd-severe": "long dense PLM series, PLM index about 130-150/h",
     "myoclonus": "dense brief twitches in long spans, hypnic jerks at sleep onset",
     "alternating": "two legs, PLMs alternating between the legs",
     "bilateral": "two legs, PLMs on both legs at once",
     "lossy": "low rate, packet losses and disconnections",
     "hard": "small movements, noisy sensor, a restless bed partner, foot tremor",
-    "cramps": "a healthy night with 2-4 nocturnal leg cramps, each followed by waking",
+    "cramps": "a healthy night with up to 4 nocturnal leg cramps, each followed by waking",
     "infant": "an infant: sleep in 30-90 min bouts between 5-30 min awake, clusters of "
     "brief jerks (benign sleep myoclonus) in sleep only, often on both legs",
-    "wrist-plmd": "a wrist: leg PLM series (20-35/h) of which the arm joins a fifth to a half "
+    "wrist-plmd": "a wrist: leg PLM series (45-60/h) of which the arm joins a fifth to a half "
     "as smaller forearm flexions; the rest reach the wrist only as faint body jolts; arm "
     "repositioning, hand movements, a partner's arm jolting the mattress",
     "wrist-healthy": "a wrist, no PLMs: hand and forearm movements, arm repositioning, "
@@ -300,7 +300,8 @@ def _wake_bouts(onset: float, offset: float, rng: np.random.Generator) -> list[t
 def _cramp_times(
     onset: float, offset: float, bouts: list[tuple[float, float]], rng: np.random.Generator
 ) -> list[tuple[float, float]]:
-    """(onset, length) of 2-4 cramps of 20 s to 2 min in sleep, away from wake bouts."""
+    """(onset, length) of up to 4 cramps of 20 s to 2 min in sleep: 2-4 drawn, those near a
+    wake bout or another cramp left out."""
     cramps: list[tuple[float, float]] = []
     for _ in range(int(rng.integers(2, 5))):  # a loop over cramps
         t = rng.uniform(onset + 1800, offset - 1800)

@@ -253,19 +253,22 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--out", help="the folder to write (needed but for --scenario list)")
     simulate.add_argument("--hours", type=float, default=8.0)
     simulate.add_argument("--rate", type=float, default=50.0)
-    simulate.add_argument("--sides", default="", help="e.g. left,right for two sensors")
-    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument(
+        "--sides", default="", help="e.g. left,right for two sensors (default: one, night.csv)"
+    )
+    simulate.add_argument("--seed", type=int, default=0, help="(default 0)")
     simulate.add_argument(
         "--family",
         choices=tuple(SIMULATOR_FAMILIES),
         default="hinge",
-        help="simulator family: "
+        help="simulator family (default hinge): "
         + "; ".join(f"{name} ({what})" for name, what in SIMULATOR_FAMILIES.items()),
     )
     simulate.add_argument(
         "--scenario",
         default="plmd-moderate",
-        help="a scenario of the family; `--scenario list` prints every family's scenarios",
+        help="a scenario of the family (default plmd-moderate); `--scenario list` prints "
+        "every family's scenarios",
     )
     simulate.add_argument("--gzip", action="store_true", help="write .csv.gz")
     parser.commands = {"analyze": analyze, "batch": batch}  # those that take --config

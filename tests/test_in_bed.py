@@ -121,6 +121,28 @@ def test_the_assessment_explains_the_in_bed_index_and_warns_of_early_plms():
     assert "restless legs" in statements
 
 
+@pytest.mark.parametrize(
+    "age_group, words",
+    [
+        ("adult", "15/h threshold for adults"),
+        ("child", "5/h threshold for children"),
+        ("infant", "5/h threshold for children (none is published for infants)"),
+    ],
+)
+def test_the_threshold_is_named_by_whose_it_is(age_group, words):
+    from sleepmove.detection.params import default_parameters
+    from sleepmove.reports.summary import assessment
+
+    params = default_parameters(age_group=age_group)
+    duration = 8 * HOUR
+    events = pd.DataFrame({"onset_s": 3600.0 + 25.0 * np.arange(100), "duration_s": 2.0})
+    events["kind"] = "lm"
+    complete(events)
+    loss = np.zeros(int(duration) + 1)
+    score = score_night(events, duration, np.empty((0, 2)), loss, np.zeros(480), False, params)
+    assert words in " ".join(assessment(score, params)["statements"])
+
+
 def test_jerks_while_awake_are_counted_apart_and_said_plainly():
     from sleepmove.reports.summary import assessment
 

@@ -301,6 +301,8 @@ def test_night_page_speaks_plainly(one_leg_report, two_leg_report):
         # the settings: a table folded in <details>, the file beside it, no JSON dump
         details = visible[visible.index("<details>") : visible.index("</details>")]
         assert "<table>" in details and "Scoring rules" in details
+        # a rate reads as one: "Wake jerks note" 1 /min, not "Wake jerks note per" 1 min
+        assert "<td>Wake jerks note</td><td>1 /min</td>" in details.replace("\n", "")
         assert 'download="settings.toml"' in text and "<pre>" not in text
         offered = re.search(r'href="data:text/plain;charset=utf-8;base64,([^"]+)"', text)
         settings = base64.b64decode(offered.group(1)).decode()
