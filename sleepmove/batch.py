@@ -264,7 +264,10 @@ def _add_input(nights: dict[str, dict], night: str, side: str, path: str) -> Non
 
 
 def _night_id(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text.replace(os.sep, "_")).strip("_") or "night"
+    """A folder name under --out: never "." or "..", which would put a night's files in the
+    batch's own folder or above it, nor hidden (a leading dot)."""
+    night = re.sub(r"[^A-Za-z0-9._-]+", "_", text.replace(os.sep, "_"))
+    return re.sub(r"^\.+", "", night.strip("_")).strip("_") or "night"
 
 
 def shard(tasks: list[NightTask], spec: str | None) -> list[NightTask]:

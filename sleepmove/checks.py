@@ -7,6 +7,7 @@ folder holds one run's results, never a mix of two runs.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -75,6 +76,24 @@ def check_two_sensors(inputs: dict[str, str]) -> None:
         )
 
 
+def check_inputs_apart(inputs: dict[str, str], out_dir: str) -> None:
+    """Refuse a recording that is one of the files the results would replace (a recording
+    named events.csv given with --out its own folder): it would be written over."""
+    for path in inputs.values():  # a loop over the one or two recordings
+        for name in ANALYZE_OUTPUTS:  # a loop over file names
+            target = os.path.join(out_dir, name)
+            try:
+                same = os.path.samefile(path, target)
+            except OSError:  # either is missing: nothing to write over
+                continue
+            if same:
+                raise InputError(
+                    path,
+                    f"is where the results' {name} would be written, over the recording",
+                    expected="an --out folder apart from the recording, or the recording renamed",
+                )
+
+
 def require_extra(module: str, extra: str, needed_for: str) -> None:
     """Refuse in one line, naming the extra to install, when an optional package is missing."""
     try:
@@ -87,15 +106,33 @@ def require_extra(module: str, extra: str, needed_for: str) -> None:
         ) from None
 
 
+def _holds_results(out_dir: str) -> bool:
+    """Whether `out_dir` holds an earlier run's results: a summary.json that sleepmove wrote
+    (summary.json goes last, so it is there whenever the rest of that run is)."""
+    try:
+        with open(os.path.join(out_dir, "summary.json"), encoding="utf-8") as handle:
+            summary = json.loads(handle.read(SUMMARY_MAX_BYTES))
+    except (OSError, ValueError, RecursionError):  # none, not text, not whole JSON
+        return False
+    software = summary.get("software") if isinstance(summary, dict) else None
+    return isinstance(software, dict) and software.get("name") == "sleepmove"
+
+
+SUMMARY_MAX_BYTES = 64 << 20  # a night's summary.json is tens of kB
+
+
 @contextmanager
 def replacing_outputs(out_dir: str, owned: tuple[str, ...] = ANALYZE_OUTPUTS) -> Iterator[None]:
     """On success, remove the files of `owned` that the run inside did not write again.
 
     A rerun with --no-report would otherwise leave the last run's report beside the new
     tables. A file written again was renamed into place (atomic.write_files): a new inode.
-    On failure nothing is removed, and files not in `owned` are never touched.
+    On failure nothing is removed, and files not in `owned` are never touched; nor is any
+    file of a folder that holds no earlier results (a report.html of the user's own).
     """
     before = {}
+    if not _holds_results(out_dir):  # the user's own files, never ours to remove
+        owned = ()
     for name in owned:  # a loop over file names
         try:
             status = os.stat(os.path.join(out_dir, name))

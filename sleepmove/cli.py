@@ -433,10 +433,16 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         inputs = {"left": args.left} if args.left else {"right": args.right}
     else:
         parser.error("give a recording: FILE, or --left and --right")
-    from sleepmove.checks import check_destination, check_two_sensors, replacing_outputs
+    from sleepmove.checks import (
+        check_destination,
+        check_inputs_apart,
+        check_two_sensors,
+        replacing_outputs,
+    )
 
     check_two_sensors(inputs)
     check_destination(args.out)  # before the read: a bad --out must not cost the analysis
+    check_inputs_apart(inputs, args.out)
     shorter = min_duration_option(args)
     from sleepmove.prefetch import finish_reading, start_reading
 
