@@ -229,9 +229,16 @@ class _GzipText(io.RawIOBase):
         if self._inflater.eof:  # the next member
             self._inflater = zlib.decompressobj(wbits=31)
         self._fed = True
+        before = self._inflater.copy()  # a damaged stretch is inflated again, a little at a time
         try:
             out = self._inflater.decompress(self._input, GZIP_CHUNK)
         except zlib.error as exc:
+            # The failed call's text is lost with the exception (up to GZIP_CHUNK, all of it
+            # sound when only the checksum at the end is wrong): inflate the same input again
+            # in small steps, keeping what comes before the damage.
+            out = _inflate_until_damage(before, self._input)
+            self._buffer += out
+            self._produced += len(out)
             if not self._produced:
                 raise InputError(
                     self._path, f"damaged gzip file ({exc})", expected="a complete .csv.gz"
@@ -240,6 +247,8 @@ class _GzipText(io.RawIOBase):
                 f"the gzip file is damaged after {self._produced / 1e6:.1f} MB ({exc}); "
                 "what came before was read"
             )
+            if self.watch is not None and out:
+                self.watch(out.count(b"\n"), out[-SNIFF_BYTES:])
             self._done = True
             return
         inflater = self._inflater
@@ -248,6 +257,20 @@ class _GzipText(io.RawIOBase):
         self._produced += len(out)
         if self.watch is not None and out:
             self.watch(out.count(b"\n"), out[-SNIFF_BYTES:])
+
+
+def _inflate_until_damage(inflater: zlib._Decompress, data: bytes, step: int = 512) -> bytes:
+    """The text `inflater` gives from `data` before zlib finds the damage, `step` bytes of
+    input at a time (the text of the step that fails is lost: a few kB)."""
+    pieces = []
+    for first in range(0, len(data), step):  # a loop over small steps, on a damaged file only
+        try:
+            pieces.append(inflater.decompress(data[first : first + step]))
+        except zlib.error:
+            break
+        if inflater.eof:  # the member ended sound; what follows is the caller's to judge
+            break
+    return b"".join(pieces)
 
 
 def _open_source(path: str, warnings: list[str]) -> _Source:

@@ -111,6 +111,21 @@ def test_gzip_cut_short_keeps_what_came_before(tmp_path):
     assert any("cut short" in w for w in rec.warnings) and len(rec.time_s) > 1000
 
 
+def test_gzip_with_a_wrong_checksum_keeps_its_sound_text(tmp_path):
+    """Only the trailer's CRC is wrong: every row decompresses and all but the last few
+    (the step zlib refuses in) are kept; the call that failed once took 4 MB of text along,
+    and a file under that was refused whole."""
+    path = tmp_path / "crc.csv.gz"
+    text = good_text(660)
+    packed = bytearray(gzip.compress(text.encode()))
+    packed[-8] ^= 0xFF  # the CRC-32 of the trailer
+    path.write_bytes(bytes(packed))
+    rec = read_recording(str(path))
+    rows = text.count("\n") - 1
+    assert rows - 100 <= len(rec.time_s) <= rows
+    assert any("damaged after" in w for w in rec.warnings)
+
+
 def test_gzip_of_one_long_line_is_refused(capsys, tmp_path):  # defects 15, 30
     path = tmp_path / "bomb.csv.gz"
     path.write_bytes(gzip.compress(b"time,x,y,z\n" + b"0" * 40_000_000))
