@@ -87,7 +87,7 @@ def discover(inputs: list[str], out_dir: str) -> list[str]:
     A named input inside --out is refused: its results would land among the recordings, and
     a rerun could not tell them apart. Folders holding an earlier batch's results are not
     searched (one warning line each)."""
-    from sleepmove.sensor.formats import CSV_SUFFIXES, is_recording
+    from sleepmove.sensor.formats import CSV_SUFFIXES
 
     found: dict[str, str] = {}  # real path -> the path that names it
     out = os.path.realpath(out_dir)
@@ -119,7 +119,7 @@ def discover(inputs: list[str], out_dir: str) -> list[str]:
                 name not in RESULT_FILES
                 # CSVs by name whatever the case (.CSV from Windows tools); is_recording
                 # looks at the content of the rest
-                and (name.lower().endswith(CSV_SUFFIXES) or is_recording(path))
+                and (name.lower().endswith(CSV_SUFFIXES) or _readable_recording(path))
             ):
                 path = os.path.normpath(path)
                 found[real] = min(path, found.get(real, path), key=_fewer_links)
@@ -127,6 +127,25 @@ def discover(inputs: list[str], out_dir: str) -> list[str]:
         if not kept and len(inputs) > 1:  # the others may still hold nights
             print(f"sleepmove: warning: {item}: no recording found in it", file=sys.stderr)
     return sorted(found.values())
+
+
+def _readable_recording(path: str) -> bool:
+    """Whether a file found in a search is a recording by its content; one that cannot be
+    read is said in a warning line (it may be a night), not silently passed over."""
+    from sleepmove.sensor.formats import is_recording
+
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        _warn_unreadable(path, error)
+        return False
+    return is_recording(path)
+
+
+def _warn_unreadable(path: str, error: OSError) -> None:
+    reason = error.strerror or type(error).__name__
+    print(f"sleepmove: warning: {path}: cannot be read ({reason}); not searched", file=sys.stderr)
 
 
 def _refuse_inside(item: str, out: str, out_dir: str) -> None:
@@ -166,8 +185,9 @@ def _walk(top: str, reported: set[str] | None = None, out: str | None = None) ->
         try:
             info = os.stat(folder)
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name, reverse=True)
-        except OSError:
-            continue  # unreadable, as os.walk skips it
+        except OSError as error:  # nights may be in it: said, not silently passed over
+            _warn_unreadable(folder, error)
+            continue
         here = (info.st_dev, info.st_ino)
         if here in above:
             link = os.path.join(os.path.realpath(os.path.dirname(folder)), os.path.basename(folder))

@@ -336,3 +336,35 @@ def test_report_keeps_two_nights_of_one_name(night, tmp_path, capsys):
     assert capsys.readouterr().out.startswith("2 nights")
     table = pd.read_csv(tmp_path / "t" / "nights.csv")
     assert sorted(table["night"]) == [str(tmp_path / "A" / "n1"), str(tmp_path / "B" / "n1")]
+
+
+def test_a_folder_or_device_file_that_cannot_be_read_is_said_not_passed_over(
+    night, tmp_path, monkeypatch, capsys
+):
+    """Unreadable to this user (simulated: tests may run as root, who reads everything)."""
+    from sleepmove import batch
+
+    folder = tmp_path / "in"
+    (folder / "locked").mkdir(parents=True)
+    shutil.copy(night, folder / "a.csv")
+    shutil.copy(night, folder / "locked" / "b.csv")
+    (folder / "c.gt3x").write_bytes(b"PK\x03\x04")
+    real_scandir, real_open = os.scandir, open
+
+    def scandir(path):
+        if os.path.basename(path) == "locked":
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    def locked_open(path, *args, **kwargs):
+        if str(path).endswith("c.gt3x"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(batch.os, "scandir", scandir)
+    monkeypatch.setattr("builtins.open", locked_open)
+    found = batch.discover([str(folder)], str(tmp_path / "out"))
+    assert found == [str(folder / "a.csv")]
+    err = capsys.readouterr().err
+    assert f"{folder / 'locked'}: cannot be read (Permission denied)" in err
+    assert f"{folder / 'c.gt3x'}: cannot be read (Permission denied)" in err
