@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -135,8 +136,9 @@ def _readable_recording(path: str) -> bool:
     from sleepmove.sensor.formats import is_recording
 
     try:
-        with open(path, "rb"):
-            pass
+        if stat.S_ISREG(os.stat(path).st_mode):  # opening a pipe would wait for a writer
+            with open(path, "rb"):
+                pass
     except OSError as error:
         _warn_unreadable(path, error)
         return False

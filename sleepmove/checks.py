@@ -56,6 +56,12 @@ def check_destination(out_dir: str, option: str = "--out") -> None:
         ) from None
     os.close(handle)
     os.unlink(probe)
+    for name in ANALYZE_OUTPUTS:  # a loop over file names
+        folder = os.path.join(out_dir, os.path.dirname(name))
+        if os.path.dirname(name) and os.path.exists(folder) and not os.path.isdir(folder):
+            raise InputError(
+                folder, "is a file", expected=f"{os.path.dirname(name)}/ to be the results' folder"
+            )
 
 
 def check_two_sensors(inputs: dict[str, str]) -> None:

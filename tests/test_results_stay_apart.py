@@ -63,3 +63,37 @@ def test_batch_keeps_every_night_inside_out(name, recording_text, tmp_path):
     outside = {k: v for k, v in fingerprint(tmp_path / "parent").items() if not k.startswith("out")}
     assert outside == before
     shutil.rmtree(out)
+
+
+def test_a_file_named_figures_in_out_is_refused_before_the_analysis(
+    recording_text, tmp_path, capsys
+):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "figures").write_text("a file of the user's")
+    recording = tmp_path / "night.csv"
+    recording.write_text(recording_text)
+    refused(capsys, ["analyze", str(recording), "--out", str(folder)], "figures", "is a file")
+    assert sorted(p.name for p in folder.iterdir()) == ["figures"]
+
+
+def test_a_full_disk_names_the_file_it_could_not_write(
+    recording_text, tmp_path, monkeypatch, capsys
+):
+    import errno
+
+    from sleepmove.base import atomic
+
+    recording = tmp_path / "night.csv"
+    recording.write_text(recording_text)
+
+    def full(handle, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "write", full)
+    out = tmp_path / "out"
+    assert main(["analyze", str(recording), "--out", str(out), "--no-report"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "No space left on device" in err
+    assert f"cannot write {out}" in err  # the path of the file it was writing
+    assert not any(out.rglob("*.csv")) and not any(out.rglob(".partial-*"))

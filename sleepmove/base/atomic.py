@@ -25,6 +25,11 @@ def _staged(target: str, data: bytes) -> str:
         finally:
             os.close(handle)
         publishable(temporary)
+    except OSError as error:  # a full disk: os.write names no file, the message must
+        os.unlink(temporary)
+        if error.filename is None:
+            raise OSError(error.errno, error.strerror, target) from None
+        raise
     except BaseException:
         os.unlink(temporary)
         raise
