@@ -51,13 +51,42 @@ def offset_name(offset_s: float) -> str:
     return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+OFFSET_PATTERN = re.compile(r"([+-]?)\s*(\d{1,2}):?(\d\d)(?::(\d\d))?")
+
+
 def parse_offset(text: str) -> float | None:
     """Seconds east of UTC from `-04:00:00`, `02:00:00`, `GMT -04:00`, `+0100`; else None."""
-    match = re.search(r"([+-]?)\s*(\d{1,2}):?(\d\d)(?::(\d\d))?", text)
+    match = OFFSET_PATTERN.search(text)
     if not match:
         return None
     seconds = int(match[2]) * 3600 + int(match[3]) * 60 + int(match[4] or 0)
     return float(-seconds if match[1] == "-" else seconds)
+
+
+# The UTC offsets zones use: UTC-12:00 (Baker Island) to UTC+14:00 (Line Islands), in whole
+# minutes. Past a day an offset cannot even be shown; past these it is damage.
+OFFSET_RANGE_S = (-12 * 3600.0, 14 * 3600.0)
+
+
+def stated_offset(path: str, field: str, text: str) -> float | None:
+    """The offset a file states in `field` (as parse_offset), None if none can be read; one
+    that no zone has (`+99:99`, `24:00:00`) refused in one line when the file is read, not
+    when its clock times are written at the end of the analysis."""
+    match = OFFSET_PATTERN.search(text)
+    offset = parse_offset(text)
+    if match is None or offset is None:
+        return None
+    if (
+        int(match[3]) >= 60
+        or int(match[4] or 0) != 0
+        or not (OFFSET_RANGE_S[0] <= offset <= OFFSET_RANGE_S[1])
+    ):
+        raise InputError(
+            path,
+            f"{field} is {text[:20]!r}, a UTC offset that no time zone has",
+            expected="an offset from -12:00 to +14:00 in whole minutes, such as -05:00 or +05:30",
+        )
+    return offset
 
 
 def _offset_at(zone: tzinfo, local_s: float, fold: int = 0) -> float:

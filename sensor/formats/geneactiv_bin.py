@@ -15,7 +15,7 @@ import re
 from sleepmove.base.errors import InputError
 from sleepmove.sensor.formats.samples import decode_with_actfast, device_recording
 from sleepmove.sensor.recording import Recording
-from sleepmove.sensor.zones import parse_offset
+from sleepmove.sensor.zones import stated_offset
 
 NAME = "a GENEActiv .bin file"
 SAMPLES_PER_PAGE = 300
@@ -45,6 +45,12 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
             f"the file is cut short: {read_samples} samples read of the "
             f"{int(pages) * SAMPLES_PER_PAGE} its {pages} pages should hold"
         )
+    offset = stated_offset(path, "the header's Time Zone", zone)
+    if zone and offset is None:  # as for a .gt3x: said, not passed over in silence
+        warnings.append(
+            f"the header's Time Zone {zone[:20]!r} is unreadable: clock times kept as the "
+            "device wrote them (give --timezone)"
+        )
     recording = device_recording(
         path,
         NAME,
@@ -54,7 +60,7 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
         float(rate) if rate else None,
         warnings,
     )
-    return recording, parse_offset(zone) if zone else None
+    return recording, offset
 
 
 # A whole page: its lines of text, a page time, and 300 samples of 12 hex digits.

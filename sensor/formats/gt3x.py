@@ -22,7 +22,7 @@ from sleepmove.base.errors import InputError
 from sleepmove.sensor.formats.other import ZIP_MAGIC, zip_members
 from sleepmove.sensor.formats.samples import decode_with_actfast, device_recording
 from sleepmove.sensor.recording import Recording
-from sleepmove.sensor.zones import parse_offset
+from sleepmove.sensor.zones import stated_offset
 
 NAME = "an ActiGraph .gt3x file"
 RECORD_SEPARATOR = 0x1E
@@ -56,7 +56,7 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
     info = _info_of(members.get("info.txt", b""))
     rate = _info_number(path, info, "Sample Rate", RATE_RANGE_HZ, "Hz such as 30 or 100")
     zone = info.get("TimeZone", "")
-    offset = parse_offset(zone)
+    offset = stated_offset(path, "info.txt's TimeZone", zone)
     if zone and offset is None:
         warnings.append(
             f"info.txt's TimeZone {zone[:20]!r} is unreadable: clock times kept as the device "

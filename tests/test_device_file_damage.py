@@ -1,0 +1,94 @@
+"""Damaged or implausible device files: one line naming what is wrong (exit status 2, no
+traceback, nothing written), or the blocks that decode kept and the rest counted. Files are
+built byte by byte with tests/test_formats.py's builders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sleepmove.cli import main
+from sleepmove.sensor.formats import read_recording
+from tests.test_formats import (
+    T0,
+    geneactiv_bytes,
+    gt3x_bytes,
+    gt3x_record,
+    write,
+)
+
+
+def refused(tmp_path, capsys, path: str, *words: str) -> str:
+    """Analyzing `path` exits with status 2 and one line holding every word; nothing written."""
+    out = tmp_path / "out"
+    code = main(["analyze", path, "--out", str(out), "--no-report", "--min-duration", "1"])
+    error = capsys.readouterr().err.strip()
+    assert code == 2, error
+    assert "\n" not in error and "Traceback" not in error, error
+    for word in words:
+        assert word in error, error
+    assert not out.exists()
+    return error
+
+
+def geneactiv_night(tmp_path, old: str = "", new: str = "", seconds: int = 120) -> str:
+    """A GENEActiv .bin at 10 Hz (`seconds` long, still, z up), one header line changed."""
+    raw = np.zeros((300, 3), dtype=np.int64)
+    raw[:, 2] = 256
+    raw[::7, 0] = 3  # not quite still
+    pages = [
+        (f"2024-03-30 23:{59 - (seconds // 60) + p // 2:02d}:{p % 2 * 30:02d}:000", raw)
+        for p in range(seconds // 30)
+    ]
+    text = geneactiv_bytes(pages).decode()
+    if old:
+        assert old in text
+        text = text.replace(old, new, 1)
+    return write(tmp_path / "night.bin", text.encode())
+
+
+def gt3x_night(tmp_path, zone: str = "-04:00:00", members: dict | None = None) -> str:
+    """A .gt3x of ACTIVITY2 records at 10 Hz for two minutes, still, z up."""
+    values = np.tile(np.array([[1, -2, 256]], dtype="<i2"), (10, 1))
+    values[::3, 0] = 5
+    records = [gt3x_record(0x1A, T0 + i, values.tobytes()) for i in range(120)]
+    data = gt3x_bytes(records, 10, zone)
+    if members:
+        import io
+        import zipfile
+
+        out = io.BytesIO(data)
+        with zipfile.ZipFile(out, "a") as archive:
+            for name, member in members.items():  # a loop over members
+                archive.writestr(name, member)
+        data = out.getvalue()
+    return write(tmp_path / "night.gt3x", data)
+
+
+# --- time zones (defect 2) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("zone", ["24:00:00", "-24:00:00", "23:59:59", "99:99:99", "-13:00:00"])
+def test_gt3x_time_zone_no_zone_has_is_refused_when_read(tmp_path, capsys, zone):
+    path = gt3x_night(tmp_path, zone)
+    refused(tmp_path, capsys, path, "info.txt's TimeZone", repr(zone), "-12:00 to +14:00")
+
+
+@pytest.mark.parametrize(
+    "zone, offset_h", [("+14:00:00", 14.0), ("-12:00", -12.0), ("05:45:00", 5.75)]
+)
+def test_gt3x_time_zones_real_zones_have_are_read(tmp_path, zone, offset_h):
+    rec = read_recording(gt3x_night(tmp_path, zone))
+    assert rec.time_s[0] == pytest.approx(T0 - offset_h * 3600)
+
+
+def test_geneactiv_time_zone_no_zone_has_is_refused_when_read(tmp_path, capsys):
+    path = geneactiv_night(tmp_path, "Time Zone:GMT +01:00", "Time Zone:GMT +99:99")
+    refused(tmp_path, capsys, path, "Time Zone", "'GMT +99:99'", "-12:00 to +14:00")
+
+
+def test_geneactiv_time_zone_that_is_no_offset_is_said(tmp_path):
+    path = geneactiv_night(tmp_path, "Time Zone:GMT +01:00", "Time Zone:Europe/Berlin")
+    rec = read_recording(path)
+    assert rec.clock == "naive"
+    assert any("Time Zone 'Europe/Berlin' is unreadable" in w for w in rec.warnings)
