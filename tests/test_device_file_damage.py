@@ -92,3 +92,32 @@ def test_geneactiv_time_zone_that_is_no_offset_is_said(tmp_path):
     rec = read_recording(path)
     assert rec.clock == "naive"
     assert any("Time Zone 'Europe/Berlin' is unreadable" in w for w in rec.warnings)
+
+
+# --- GENEActiv header numbers (defect 1) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "old, new, words",
+    [
+        ("Measurement Frequency:10 Hz", "Measurement Frequency:sixty Hz", "'sixty Hz'"),
+        ("Measurement Frequency:10 Hz", "Measurement Frequency:nan Hz", "'nan Hz'"),
+        ("Measurement Frequency:10 Hz", "Measurement Frequency:inf Hz", "'inf Hz'"),
+        ("Measurement Frequency:10 Hz", "Measurement Frequency:-60 Hz", "'-60 Hz'"),
+        ("Measurement Frequency:10 Hz", "Measurement Frequency:0 Hz", "'0 Hz'"),
+        ("x gain:25600", "x gain:0", "x gain is '0'"),
+        ("y gain:25600", "y gain:abc", "y gain is 'abc'"),
+        ("z gain:25000", "z gan:25000", "no z gain"),
+        ("x offset:100", "x offset:nan", "x offset is 'nan'"),
+    ],
+)
+def test_geneactiv_header_number_no_device_writes_is_refused(tmp_path, capsys, old, new, words):
+    path = geneactiv_night(tmp_path, old, new)
+    error = refused(tmp_path, capsys, path, "night.bin", "the header", words, "expected")
+    assert "RuntimeWarning" not in error and "no two samples" not in error
+
+
+def test_geneactiv_header_without_a_frequency_takes_the_rate_from_the_pages(tmp_path):
+    path = geneactiv_night(tmp_path, "Measurement Frequency:10 Hz", "Measurement Frequency:")
+    rec = read_recording(path)
+    assert rec.nominal_rate_hz is None and len(rec.time_s) == 1200

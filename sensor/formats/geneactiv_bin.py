@@ -36,7 +36,19 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
         result = _decode_good_pages(path, warnings)
     samples = result["timeseries"].get("high_frequency", {})
     configuration = result["metadata"].get("Configuration Info", {})
-    rate = configuration.get("Measurement Frequency", "").split(" ")[0]
+    rate = _header_number(
+        path, configuration, "Measurement Frequency", RATE_RANGE_HZ, "a sample rate such as 50 Hz"
+    )
+    calibration = result["metadata"].get("Calibration Data", {})
+    for axis in "xyz":  # a loop over axes
+        # actfast takes a gain it cannot read as 1 (samples 25 000 times too large), and one
+        # of 0 made every sample infinite: each axis needs one.
+        gain = _header_number(path, calibration, f"{axis} gain", GAIN_RANGE, GAIN_EXPECTED)
+        if gain is None:
+            raise InputError(path, f"the header gives no {axis} gain", expected=GAIN_EXPECTED)
+        _header_number(
+            path, calibration, f"{axis} offset", OFFSET_RANGE, "a calibration offset such as -500"
+        )
     zone = configuration.get("Time Zone", "")
     pages = result["metadata"].get("Memory Status", {}).get("Number of Pages", "")
     read_samples = len(samples.get("datetime", []))
@@ -57,10 +69,36 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
         samples.get("datetime", []),
         samples.get("acceleration"),
         units,
-        float(rate) if rate else None,
+        rate,
         warnings,
     )
     return recording, offset
+
+
+# Header values no device writes, refused: the rate a GENEActiv samples at is 10 to 100 Hz, its
+# gains (raw x 100 per g) about 25 000, its offsets a few thousand. The bounds are wide: they
+# only keep out what would make no samples (a gain of 0), or no rate (nan, inf, -60).
+RATE_RANGE_HZ = (1.0, 10_000.0)
+GAIN_RANGE = (1.0, 1e9)
+GAIN_EXPECTED = "a positive calibration gain per axis, such as 25000 (Calibration Data)"
+OFFSET_RANGE = (-1e9, 1e9)
+
+
+def _header_number(
+    path: str, section: dict[str, str], key: str, bounds: tuple[float, float], expected: str
+) -> float | None:
+    """A number the header gives (before its unit: `60 Hz`); None if it gives none; a value
+    that is no number, or none a device writes, refused in one line."""
+    text = section.get(key, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text.split(" ")[0])
+    except ValueError:
+        value = float("nan")
+    if not bounds[0] <= value <= bounds[1]:  # NaN fails too
+        raise InputError(path, f"the header's {key} is {text[:20]!r}", expected=expected)
+    return value
 
 
 # A whole page: its lines of text, a page time, and 300 samples of 12 hex digits.
