@@ -121,3 +121,63 @@ def test_geneactiv_header_without_a_frequency_takes_the_rate_from_the_pages(tmp_
     path = geneactiv_night(tmp_path, "Measurement Frequency:10 Hz", "Measurement Frequency:")
     rec = read_recording(path)
     assert rec.nominal_rate_hz is None and len(rec.time_s) == 1200
+
+
+# --- .gt3x members (defects 3, 7, 8) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("calibration", [b"[1,2,3]", b'"text"', b"{not json", b"[" * 100_000])
+def test_gt3x_calibration_that_is_no_object_is_a_warning(tmp_path, calibration):
+    # calibration.json is optional ("sometimes"), and the device stores its samples
+    # calibrated: a malformed one is said, and the samples kept.
+    rec = read_recording(gt3x_night(tmp_path, members={"calibration.json": calibration}))
+    assert len(rec.time_s) == 1200
+    assert any("calibration.json is unreadable" in w for w in rec.warnings)
+
+
+@pytest.mark.parametrize("into, words", [(-40, "before its log.bin"), (30, "none of its")])
+def test_gt3x_cut_before_its_first_record_is_said_to_be_cut(tmp_path, capsys, into, words):
+    whole = open(gt3x_night(tmp_path), "rb").read()
+    log = whole.index(b"log.bin") + len("log.bin")  # info.txt first, then log.bin's records
+    path = write(tmp_path / "cut.gt3x", whole[: log + into])
+    error = refused(tmp_path, capsys, path, "cut short", words, "copy it again")
+    assert "epoch-only" not in error
+
+
+@pytest.mark.parametrize("cut", [4, 12])
+def test_zip_cut_inside_its_first_header_is_said_to_be_cut(tmp_path, capsys, cut):
+    whole = open(gt3x_night(tmp_path), "rb").read()
+    path = write(tmp_path / "cut.gt3x", whole[:cut])
+    refused(tmp_path, capsys, path, "cut short or damaged", "copy it again")
+
+
+def test_gt3x_of_the_older_activity_bin_layout_is_refused_without_actfast(tmp_path, capsys):
+    import io
+    import resource
+    import subprocess
+    import sys
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(
+            "info.txt", "Serial Number: X\r\nSample Rate: 30\r\nTimeZone: 01:00:00\r\n"
+        )
+        archive.writestr("activity.bin", bytes(range(256)) * 100)
+    path = write(tmp_path / "old.gt3x", out.getvalue())
+    refused(tmp_path, capsys, path, "activity.bin", "does not decode", "ActiLife")
+    # actfast reserved 2.4 GB for it before looking: under a 1.5 GB address-space limit the
+    # process aborted (Rust OOM, exit 134) instead of refusing.
+    limit = 1_500_000_000
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "sleepmove", "analyze", path, "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        preexec_fn=cap,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "activity.bin" in result.stderr, result.stderr[-500:]

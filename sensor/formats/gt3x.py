@@ -6,21 +6,24 @@ seconds), 2-byte payload size, payload, 1-byte checksum. ACTIVITY (0x00) records
 16-bit ones. Both are decoded here, vectorized: actfast skips ACTIVITY2 without a word
 (zero samples), and takes scale and rate from a PARAMETERS record, so that a file without
 one came out 65536 times too large at a wrong rate; info.txt is what ActiLife goes by.
-actfast reads only the older activity.bin layout. Each record is one second; idle-sleep
-seconds have no record and stay gaps (never filled with a repeated value, which would look
-like stillness). Samples are in counts of `Acceleration Scale` per g (info.txt): the
-device stores them calibrated.
+The older activity.bin layout (NHANES era) is not decoded: actfast 1.3 reads log.bin only
+(after reserving 2.4 GB, which aborts the process under a memory limit), so such a file is
+refused from its zip listing. Each record is one second; idle-sleep seconds have no record
+and stay gaps (never filled with a repeated value, which would look like stillness).
+Samples are in counts of `Acceleration Scale` per g (info.txt): the device stores them
+calibrated.
 """
 
 from __future__ import annotations
 
 import os
+from typing import NoReturn
 
 import numpy as np
 
 from sleepmove.base.errors import InputError
 from sleepmove.sensor.formats.other import ZIP_MAGIC, zip_members
-from sleepmove.sensor.formats.samples import decode_with_actfast, device_recording
+from sleepmove.sensor.formats.samples import device_recording
 from sleepmove.sensor.recording import Recording
 from sleepmove.sensor.zones import stated_offset
 
@@ -52,7 +55,9 @@ def _info_of(data: bytes) -> dict[str, str]:
 
 def read(path: str, units: str) -> tuple[Recording, float | None]:
     warnings: list[str] = []
-    members, damaged = _members(path, warnings)
+    members, damage = _members(path, warnings)
+    if "log.bin" not in members:
+        _refuse_without_log(path, members, damage)
     info = _info_of(members.get("info.txt", b""))
     rate = _info_number(path, info, "Sample Rate", RATE_RANGE_HZ, "Hz such as 30 or 100")
     zone = info.get("TimeZone", "")
@@ -62,23 +67,25 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
             f"info.txt's TimeZone {zone[:20]!r} is unreadable: clock times kept as the device "
             "wrote them (give --timezone)"
         )
-    if "log.bin" not in members:  # the older activity.bin layout (NHANES era)
-        samples = decode_with_actfast(path, NAME)["timeseries"].get("acceleration", {})
-        stamps, acceleration = samples.get("datetime", []), samples.get("acceleration")
-    else:
-        scale = _info_number(
-            path, info, "Acceleration Scale", SCALE_RANGE, "counts per g such as 256 or 341"
-        )
-        warnings += _calibration_warnings(members)
-        log = members["log.bin"]
-        if rate is None:
-            rate = _rate_of_records(log)
-            lost = "info.txt is lost" if not info else "info.txt gives no Sample Rate"
-            assumed = "" if scale else f", {DEFAULT_SCALE:g} counts per g assumed"
-            unknown = "" if offset is not None else ", the time zone unknown (give --timezone)"
-            warnings.append(f"{lost}: {rate:g} Hz taken from the records{assumed}{unknown}")
-        stamps, acceleration = decode_log(
-            log, rate, scale or DEFAULT_SCALE, warnings, check=damaged
+    scale = _info_number(
+        path, info, "Acceleration Scale", SCALE_RANGE, "counts per g such as 256 or 341"
+    )
+    warnings += _calibration_warnings(members)
+    log = members["log.bin"]
+    if rate is None:
+        rate = _rate_of_records(log)
+        lost = "info.txt is lost" if not info else "info.txt gives no Sample Rate"
+        assumed = "" if scale else f", {DEFAULT_SCALE:g} counts per g assumed"
+        unknown = "" if offset is not None else ", the time zone unknown (give --timezone)"
+        warnings.append(f"{lost}: {rate:g} Hz taken from the records{assumed}{unknown}")
+    stamps, acceleration = decode_log(
+        log, rate, scale or DEFAULT_SCALE, warnings, check=damage is not None
+    )
+    if damage and not len(stamps):  # "no samples could be decoded" would blame the device
+        raise InputError(
+            path,
+            f"{NAME} {damage}: none of its accelerometer records is whole",
+            expected="the whole file as the device or ActiLife wrote it (copy it again)",
         )
     recording = device_recording(path, NAME, stamps, acceleration, units, rate, warnings)
     return recording, offset
@@ -107,16 +114,36 @@ def _info_number(
     return value
 
 
-def _members(path: str, warnings: list[str]) -> tuple[dict[str, bytes], bool]:
-    """The members' bytes, and whether log.bin must be checked record by record: when its
-    zip CRC fails (read anyway), or the zip is cut short (its members read up to the cut)."""
+def _refuse_without_log(path: str, members: dict[str, bytes], damage: str | None) -> NoReturn:
+    """A .gt3x without log.bin: the older layout, or a zip cut short before log.bin."""
+    if "activity.bin" in members:
+        raise InputError(
+            path,
+            f"{NAME} of the older layout (activity.bin, NHANES-era GT3X), which this "
+            "program does not decode",
+            expected="its raw samples exported by ActiLife as a CSV file",
+        )
+    raise InputError(
+        path,
+        f"{NAME} {damage} before its log.bin: no accelerometer records are left"
+        if damage
+        else f"{NAME} without log.bin: it holds no accelerometer records",
+        expected="the whole file as the device or ActiLife wrote it (copy it again)",
+    )
+
+
+def _members(path: str, warnings: list[str]) -> tuple[dict[str, bytes], str | None]:
+    """The members' bytes, and what damage means log.bin must be checked record by record
+    (None: none): its zip CRC fails (read anyway), or the zip is cut short (its members read
+    up to the cut)."""
     import zipfile
 
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
-        return _salvaged_members(path, warnings), True
-    members, damaged = {}, False
+        return _salvaged_members(path, warnings), "cut short (its zip directory is lost)"
+    members: dict[str, bytes] = {}
+    damaged: str | None = None
     with archive:
         for info in archive.infolist():  # a loop over members
             _check_inflated(path, info.filename, info.file_size, info.compress_size)
@@ -124,7 +151,7 @@ def _members(path: str, warnings: list[str]) -> tuple[dict[str, bytes], bool]:
                 members[info.filename] = archive.read(info)
             except zipfile.BadZipFile:  # a failed CRC: the bytes as stored, checked below
                 members[info.filename] = _stored_bytes(path, info.header_offset, None)
-                damaged = True
+                damaged = f"damaged ({info.filename} fails its zip CRC)"
                 warnings.append(f"{info.filename} fails its zip CRC: read record by record")
     return members, damaged
 
@@ -218,8 +245,15 @@ def _calibration_warnings(members: dict[str, bytes]) -> list[str]:
         return []
     try:
         calibration = json.loads(members["calibration.json"])
-    except ValueError:
-        return ["calibration.json is unreadable; samples read as the device stored them"]
+    except (ValueError, RecursionError):
+        calibration = None
+    # Optional (the device stores its samples calibrated): one that is not an object of
+    # values is no reason to refuse the samples.
+    if not isinstance(calibration, dict):
+        return [
+            "calibration.json is unreadable (no JSON object); samples read as the device "
+            "stored them"
+        ]
     if calibration.get("isCalibrated", True) is False:
         return ["calibration.json says the device did not calibrate its samples: read as stored"]
     return []

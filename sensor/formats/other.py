@@ -30,9 +30,14 @@ def describe(head: bytes, path: str) -> tuple[str, str] | None:
                 "a zip holding info.txt but no log.bin or activity.bin: an incomplete .gt3x",
                 "the .gt3x as the device or ActiLife wrote it",
             )
+        if not members:  # "unreadable, not a .gt3x" misled for a .gt3x cut short
+            return (
+                "a zip archive whose directory cannot be read: cut short or damaged",
+                "the whole file as it was written (a .gt3x is a zip; copy it again)",
+            )
         shown = ", ".join(members[:4]) + (", ..." if len(members) > 4 else "")
         return (
-            f"a zip archive ({shown or 'unreadable'}), not a .gt3x (no info.txt and log.bin)",
+            f"a zip archive ({shown}), not a .gt3x (no info.txt and log.bin)",
             "a .gt3x, .cwa, GENEActiv .bin, Parquet or CSV file; unzip it first",
         )
     if head.startswith(OLE_MAGIC):
