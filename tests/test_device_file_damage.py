@@ -17,11 +17,13 @@ from tests.test_formats import (
     write,
 )
 
+ANALYZE = ["analyze", "--no-report", "--min-duration", "1"]
+
 
 def refused(tmp_path, capsys, path: str, *words: str) -> str:
     """Analyzing `path` exits with status 2 and one line holding every word; nothing written."""
     out = tmp_path / "out"
-    code = main(["analyze", path, "--out", str(out), "--no-report", "--min-duration", "1"])
+    code = main([*ANALYZE, path, "--out", str(out)])
     error = capsys.readouterr().err.strip()
     assert code == 2, error
     assert "\n" not in error and "Traceback" not in error, error
@@ -181,3 +183,65 @@ def test_gt3x_of_the_older_activity_bin_layout_is_refused_without_actfast(tmp_pa
         timeout=120,
     )
     assert result.returncode == 2 and "activity.bin" in result.stderr, result.stderr[-500:]
+
+
+# --- Parquet time stamps (defect 4) -------------------------------------------------------
+
+
+def _parquet(tmp_path, millis: np.ndarray, tz: str | None = None) -> str:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(1)
+    n = len(millis)
+    table = pa.table(
+        {
+            "time": pa.array(millis, pa.timestamp("ms", tz=tz)),
+            "x": rng.normal(0, 0.01, n),
+            "y": rng.normal(0, 0.01, n),
+            "z": 1 + rng.normal(0, 0.01, n),
+        }
+    )
+    path = tmp_path / "night.parquet"
+    pq.write_table(table, path)
+    return str(path)
+
+
+YEAR_2500_MS = 16725225600000
+
+
+def test_parquet_ms_stamp_past_2262_is_a_stray_row_as_in_a_csv(tmp_path, capsys):
+    import json
+
+    millis = 1_700_000_000_000 + np.arange(25 * 150) * 40  # 2.5 minutes at 25 Hz
+    millis[1000] = YEAR_2500_MS  # one row's clock glitched to the year 2500
+    path = _parquet(tmp_path, millis)
+    rec = read_recording(path)
+    assert rec.time_s[1000] == pytest.approx(YEAR_2500_MS / 1e3)
+    np.testing.assert_allclose(rec.time_s[:1000], millis[:1000] / 1e3)
+    out = tmp_path / "out"
+    assert main([*ANALYZE, path, "--out", str(out)]) == 0, capsys.readouterr()
+    warnings = json.loads((out / "summary.json").read_text())["quality"]["warnings"]
+    assert any("1 rows whose time stamp lies far" in w for w in warnings)
+
+
+def test_parquet_ms_stamp_past_2262_in_a_long_file(tmp_path):
+    # From 500 000 rows the rate is checked from the row groups' least and greatest time
+    # first: the same cast refused the file there as an 'unreadable Parquet file'.
+    millis = 1_700_000_000_000 + np.arange(500_100) * 40
+    millis[-5] = YEAR_2500_MS
+    rec = read_recording(_parquet(tmp_path, millis, "UTC"))
+    assert len(rec.time_s) == len(millis) and rec.clock == "unix"
+
+
+@pytest.mark.parametrize("zone", ["+99:99", "+25:00", "Mars/Olympus"])
+def test_parquet_time_zone_no_zone_has_is_ignored_with_a_warning(tmp_path, capsys, zone):
+    import json
+
+    millis = 1_700_000_000_000 + np.arange(25 * 150) * 40
+    path = _parquet(tmp_path, millis, zone)
+    out = tmp_path / "out"
+    # Was a traceback from reports/clock.py after the whole analysis had run.
+    assert main([*ANALYZE, path, "--out", str(out)]) == 0, capsys.readouterr()
+    warnings = json.loads((out / "summary.json").read_text())["quality"]["warnings"]
+    assert any(f"zone {zone!r} is no time zone" in w for w in warnings)
