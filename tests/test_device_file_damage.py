@@ -11,6 +11,8 @@ from sleepmove.cli import main
 from sleepmove.sensor.formats import read_recording
 from tests.test_formats import (
     T0,
+    cwa_bytes,
+    cwa_time,
     geneactiv_bytes,
     gt3x_bytes,
     gt3x_record,
@@ -245,3 +247,29 @@ def test_parquet_time_zone_no_zone_has_is_ignored_with_a_warning(tmp_path, capsy
     assert main([*ANALYZE, path, "--out", str(out)]) == 0, capsys.readouterr()
     warnings = json.loads((out / "summary.json").read_text())["quality"]["warnings"]
     assert any(f"zone {zone!r} is no time zone" in w for w in warnings)
+
+
+# --- .cwa blocks and header (defects 5, 6) ------------------------------------------------
+
+
+def _cwa(seconds: int, rate_byte: int = 0x4A, bad_time_at: int | None = None) -> bytes:
+    """A .cwa of one 80-sample block a second (block rate code 100 Hz), its header's rate
+    byte (offset 36) `rate_byte`; block `bad_time_at`'s time 0xFFFFFFFF, checksum kept."""
+    samples = np.tile(np.array([0, 0, 256], dtype=np.int16), (80, 1))
+    samples[::5, 0] = 4  # not quite still
+    start = cwa_time(2024, 3, 30, 23, 0, 0)
+    blocks = [(start + (i // 60 << 6) + i % 60, samples) for i in range(seconds)]
+    if bad_time_at is not None:
+        blocks[bad_time_at] = (0xFFFFFFFF, samples)  # cwa_bytes sets a valid checksum
+    data = bytearray(cwa_bytes(blocks))
+    data[36] = rate_byte
+    return bytes(data)
+
+
+def test_cwa_block_whose_time_is_no_date_is_left_out_and_counted(tmp_path):
+    rec = read_recording(write(tmp_path / "night.cwa", _cwa(10, bad_time_at=4)))
+    assert len(rec.time_s) == 9 * 80  # the other nine blocks kept
+    assert any(
+        "1 damaged data blocks (impossible time stamp; first at byte 3072)" in w
+        for w in rec.warnings
+    )

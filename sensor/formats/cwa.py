@@ -2,7 +2,8 @@
 
 Decoded by actfast; AX6 blocks' gyroscope samples are ignored. A .cwa states no zone.
 actfast refuses a whole file for one damaged block: then the blocks that fail their
-checksum (or are cut short) are left out and the rest decoded, with a warning."""
+checksum, or whose time stamp is no date (a checksum holds over bad bytes too), or that are
+cut short, are left out and the rest decoded, with a warning."""
 
 from __future__ import annotations
 
@@ -65,14 +66,30 @@ def good_blocks(data: bytes) -> np.ndarray:
     return tagged & (words.sum(axis=1, dtype=np.uint64) % 65536 == 0)
 
 
+def possible_times(blocks: np.ndarray) -> np.ndarray:
+    """Whether each block's packed time stamp (bytes 14-17: YYYYYYMM MMDDDDDh hhhhmmmm
+    mmssssss, from 2000) is a date and time of day: actfast refuses the file for one that
+    is not (0xFFFFFFFF is the 31st of month 15, 31:63:63)."""
+    packed = blocks[:, 14:18].copy().view("<u4")[:, 0].astype(np.int64)
+    year, month = 2000 + (packed >> 26 & 0x3F), packed >> 22 & 0x0F
+    day, hour = packed >> 17 & 0x1F, packed >> 12 & 0x1F
+    minute, second = packed >> 6 & 0x3F, packed & 0x3F
+    first = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("M8[M]")
+    days = ((first + 1).astype("M8[D]") - first.astype("M8[D]")).astype(np.int64)
+    date = (month >= 1) & (month <= 12) & (day >= 1) & (day <= days)
+    return date & (hour < 24) & (minute < 60) & (second < 60)
+
+
 def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
     import tempfile
 
     with open(path, "rb") as handle:
         data = handle.read()
-    intact = good_blocks(data)
-    count = len(intact)
+    summed = good_blocks(data)
+    count = len(summed)
     blocks = np.frombuffer(data, np.uint8, count * BLOCK_BYTES, HEADER_BYTES).reshape(count, -1)
+    timed = possible_times(blocks)
+    intact = summed & timed
     # Blocks that are neither data nor damaged (unused sectors of 0xFF) are not counted.
     unused = (blocks[:, :2] == 0xFF).all(axis=1)
     damaged = int((~intact & ~unused).sum())
@@ -89,8 +106,14 @@ def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
         os.unlink(repaired)
     if damaged:
         first = int(np.flatnonzero(~intact & ~unused)[0])
+        failed = (~summed & ~unused).any(), (summed & ~timed).any()
+        why = " or ".join(
+            reason
+            for reason, seen in zip(("failed checksum", "impossible time stamp"), failed)
+            if seen
+        )
         warnings.append(
-            f"{damaged} damaged data blocks (failed checksum; first at byte "
+            f"{damaged} damaged data blocks ({why}; first at byte "
             f"{HEADER_BYTES + first * BLOCK_BYTES}) left out; the other {int(intact.sum())} read"
         )
     if cut:
