@@ -273,3 +273,28 @@ def test_cwa_block_whose_time_is_no_date_is_left_out_and_counted(tmp_path):
         "1 damaged data blocks (impossible time stamp; first at byte 3072)" in w
         for w in rec.warnings
     )
+
+
+def test_cwa_header_rate_the_blocks_do_not_bear_out_gives_way_to_theirs(tmp_path, capsys):
+    import json
+
+    path = write(tmp_path / "night.cwa", _cwa(150, rate_byte=0xFF))  # 3200 Hz, says the header
+    rec = read_recording(path)
+    assert rec.nominal_rate_hz is None
+    assert any("the header's sample rate, 3200 Hz, is not the 100 Hz" in w for w in rec.warnings)
+    out = tmp_path / "out"
+    assert main([*ANALYZE, path, "--out", str(out)]) == 0, capsys.readouterr()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["recording"]["sample_rate_hz"]["single"] < 101  # was a 3200 Hz grid
+
+
+def test_cwa_header_rate_the_blocks_bear_out_is_kept(tmp_path):
+    rec = read_recording(write(tmp_path / "night.cwa", _cwa(10)))
+    assert rec.nominal_rate_hz == 100.0 and not rec.warnings
+
+
+def test_geneactiv_header_rate_its_pages_do_not_bear_out_gives_way_to_theirs(tmp_path):
+    path = geneactiv_night(tmp_path, "Measurement Frequency:10 Hz", "Measurement Frequency:1000 Hz")
+    rec = read_recording(path)
+    assert rec.nominal_rate_hz is None and len(rec.time_s) == 1200
+    assert any("the header's sample rate, 1000 Hz, is not the 10 Hz" in w for w in rec.warnings)
