@@ -357,7 +357,7 @@ def run_task(task: NightTask) -> list[dict]:
             read = None  # each night's slice is read on its own
             rows, shares = _split_and_analyze(task, paths[0], inputs)
         else:
-            options = _night_options(task.options)
+            options = _night_options(task.options, _the_one_date(task.options))
             recordings = None if read is None else {next(iter(task.inputs)): read}
             read = None  # the analysis releases the samples once on its grid
             rows = [
@@ -456,6 +456,20 @@ def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[di
         shutil.rmtree(parts_dir, ignore_errors=True)  # copies of the input: not kept
     total = sum(part.samples for part in parts) or 1
     return rows, [part.samples / total for part in parts]
+
+
+def _the_one_date(options: dict) -> str | None:
+    """A one-night file given a dated sleep-log entry (`<id>/<date>`) takes it: the log's
+    writer took it for part of a multi-day file, the window is still this night's. Several
+    dates for one night cannot all be it."""
+    dates = sorted(options.get("sleep_windows", {}))
+    if len(dates) > 1:
+        raise InputError(
+            "--sleep-log",
+            f"names {len(dates)} dates ({', '.join(dates)}) of a recording of one night",
+            expected="one entry for a night (its id alone, or one <id>/<date>)",
+        )
+    return dates[0] if dates else None
 
 
 def _night_options(options: dict, night: str | None = None) -> dict:

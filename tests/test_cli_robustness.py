@@ -206,6 +206,25 @@ def test_a_sleep_log_window_outside_its_night_is_an_error_row(night, tmp_path, c
     assert "Traceback" not in capsys.readouterr().err
 
 
+def test_a_dated_sleep_log_entry_for_a_one_night_file_is_used(night, tmp_path, capsys):
+    """`n1/<date>` was written for a multi-day file; the file holds one night: its window
+    is still that night's (it was silently dropped). Two dates for one night: an error row."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "n1.csv").write_bytes((night / "left.csv").read_bytes())
+    log = tmp_path / "log.csv"
+    log.write_text("night,lights_out,lights_on\nn1/2025-03-15,60,900\n")
+    argv = ["batch", str(folder), "--sleep-log", str(log), "--no-report", "--workers", "1"]
+    assert main([*argv, "--out", str(tmp_path / "b")]) == 0
+    row = pd.read_csv(tmp_path / "b" / "nights.csv").iloc[0]
+    assert row["status"] == "ok" and row["sleep_source"] == "given"
+    log.write_text("night,lights_out,lights_on\nn1/2025-03-15,60,900\nn1/2025-03-16,60,900\n")
+    assert main([*argv, "--out", str(tmp_path / "c")]) == 1
+    row = pd.read_csv(tmp_path / "c" / "nights.csv").iloc[0]
+    assert row["status"] == "error" and "names 2 dates" in row["error"]
+    assert "Traceback" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("value", ["inf", "nan", "0", "0.5", "-1", "1e9"])
 def test_min_duration_out_of_range_is_refused(night, tmp_path, capsys, value):
     out = tmp_path / "o"
