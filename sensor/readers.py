@@ -36,6 +36,8 @@ LONGEST_NIGHT_H = 30.0  # a recording longer than this holds several nights
 # time is also checked to advance at no more than MOST_RATE_HZ (accelerometers stream at up
 # to 3200 Hz): rows packed tighter are no recording either, and would fill memory first.
 STILL_TIME_ROWS = 500_000
+# ...and rows of such stretches after others passed (28 h of a 100 Hz sensor's rows)
+STILL_ROWS_BUDGET = 10_000_000
 MOST_RATE_HZ = 5000.0
 
 
@@ -534,12 +536,14 @@ class _RateGuard:
         self._throughout = True  # every judgment so far failed
         self._first_middle: float | None = None  # the median time of the first stretch judged
         self._previous: tuple[int, float] = (0, 0.0)  # rows so far and median time, the last
+        self._still_rows = 0  # rows of stretches judged still once the guard was passed
 
     def __call__(self, rows: int, latest: bytes) -> None:
         self._rows += rows
-        if not self._throughout:
-            return
-        window = complete_lines(latest)
+        # Once a judgment passed, later stretches are judged on fewer rows (a cost per 4 MB
+        # of text), and only their failures' rows count, against STILL_ROWS_BUDGET: 2 h of
+        # a night, then its last row repeated 40 M times, took 5.4 GB.
+        window = complete_lines(latest, None if self._throughout else LEAST_JUDGED_ROWS * 2)
         if len(window) < LEAST_JUDGED_ROWS:
             return  # too few rows (very long lines) to judge: neither way
         seconds = times_of_rows(
@@ -556,11 +560,21 @@ class _RateGuard:
         else:  # and since the stretch before
             rows_before, middle_before = self._previous
             fails &= too_fast(self._rows - rows_before, abs(middle - middle_before))
-        if not fails:
-            self._throughout = False
-            return
         self._previous = (self._rows, middle)
-        check_rate(self._path, abs(middle - self._first_middle), self._rows, self._time_col)
+        if self._throughout and not fails:
+            self._throughout = False
+        elif self._throughout:
+            check_rate(self._path, abs(middle - self._first_middle), self._rows, self._time_col)
+        elif fails:
+            self._still_rows += rows
+            if self._still_rows >= STILL_ROWS_BUDGET:
+                raise InputError(
+                    self._path,
+                    f"{self._still_rows / 1e6:.0f} million rows (of {self._rows / 1e6:.0f} "
+                    f"million read) whose time in {self._time_col!r} stands still or runs "
+                    f"faster than {MOST_RATE_HZ:g} samples a second",
+                    expected="one time stamp per sample, advancing at the sensor's rate",
+                )
 
 
 def _read_table(

@@ -166,6 +166,30 @@ def guard_over(stretches: list[tuple[int, bytes]]) -> None:
         guard(rows, text)
 
 
+def test_a_night_then_one_row_repeated_is_refused_once_the_still_rows_pass_the_budget(
+    tmp_path, monkeypatch, capsys
+):
+    """Two hours of a good night turned the guard off; 40 M copies of its last row then took
+    5.4 GB and were analyzed. Rows of stretches judged still count on (budget made small here:
+    10 M rows would take a gigabyte)."""
+    from sleepmove.sensor import readers
+
+    monkeypatch.setattr(readers, "STILL_ROWS_BUDGET", 300_000)
+    seconds = 1741991400.0 + np.arange(0, 1200, 0.04)  # 20 minutes at 25 Hz
+    good = rows_text(seconds)
+    stuck = good.rsplit(b"\n", 2)[-2] + b"\n"
+    path = tmp_path / "stuck.csv.gz"
+    path.write_bytes(gzip_member(good) + gzip_member(stuck * 100_000) * 5)
+    out = tmp_path / "out"
+    assert main(["analyze", str(path), "--out", str(out), "--no-report"]) == 2
+    error = capsys.readouterr().err
+    assert "million rows" in error and "stands still" in error and "Traceback" not in error
+    assert not out.exists()
+    # the same good night alone still reads
+    path.write_bytes(gzip_member(good))
+    assert main(["analyze", str(path), "--out", str(out), "--no-report"]) == 0
+
+
 def test_the_guard_judges_each_stretch_on_its_own_rows():
     fine = rows_text(1741991400.0 + np.arange(2000) / 100)
     stuck = rows_text(np.full(2000, 1741991400.0))
