@@ -464,6 +464,18 @@ def check_rate(path: str, span_s: float, rows: int, time_col: str) -> None:
     )
 
 
+def check_still_rows(path: str, still_rows: int, rows: int, time_col: str) -> None:
+    """Refuse a file with STILL_ROWS_BUDGET rows or more in stretches whose time stands still
+    or runs faster than any accelerometer's, whatever the rest of it holds."""
+    if still_rows >= STILL_ROWS_BUDGET:
+        raise InputError(
+            path,
+            f"{still_rows / 1e6:.0f} million rows (of {rows / 1e6:.0f} million) whose time in "
+            f"{time_col!r} stands still or runs faster than {MOST_RATE_HZ:g} samples a second",
+            expected="one time stamp per sample, advancing at the sensor's rate",
+        )
+
+
 def too_fast(rows: int, span_s: float) -> bool:
     # A margin of one: the rate shown in the refusal is then above the limit it names.
     return rows > span_s * (MOST_RATE_HZ + 1)
@@ -567,14 +579,7 @@ class _RateGuard:
             check_rate(self._path, abs(middle - self._first_middle), self._rows, self._time_col)
         elif fails:
             self._still_rows += rows
-            if self._still_rows >= STILL_ROWS_BUDGET:
-                raise InputError(
-                    self._path,
-                    f"{self._still_rows / 1e6:.0f} million rows (of {self._rows / 1e6:.0f} "
-                    f"million read) whose time in {self._time_col!r} stands still or runs "
-                    f"faster than {MOST_RATE_HZ:g} samples a second",
-                    expected="one time stamp per sample, advancing at the sensor's rate",
-                )
+            check_still_rows(self._path, self._still_rows, self._rows, self._time_col)
 
 
 def _read_table(

@@ -92,6 +92,30 @@ def test_a_small_parquet_file_of_one_row_repeated_is_refused_from_its_statistics
     assert peak_mb < 400, peak_mb
 
 
+def test_parquet_row_groups_of_one_time_are_refused_whatever_one_stray_row_says(
+    tmp_path, monkeypatch, capsys
+):
+    """50 M rows of one time and one row 27 h later: the file's minimum and maximum span
+    27 h, and it took 6.7 GB to be refused for another reason. Its row groups of one time
+    count against the budget (made small here)."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from sleepmove.sensor import readers
+
+    monkeypatch.setattr(readers, "STILL_ROWS_BUDGET", 400_000)
+    rows = 600_000
+    time = np.full(rows, 1741991400.0)
+    time[-1] += 100_000.0
+    table = pa.table({"time": time, "x": np.zeros(rows), "y": np.zeros(rows), "z": np.ones(rows)})
+    path = tmp_path / "stuck.parquet"
+    pq.write_table(table, path, row_group_size=100_000)
+    out = tmp_path / "out"
+    assert main(["analyze", str(path), "--out", str(out), "--no-report"]) == 2
+    error = capsys.readouterr().err
+    assert "million rows" in error and "stands still" in error and "Traceback" not in error
+    assert not out.exists()
+
+
 def test_a_parquet_week_is_still_read_whole_for_the_splitter(tmp_path):
     # Several nights are batch's to split, from the file read whole: no refusal in the reader.
     pa = pytest.importorskip("pyarrow")

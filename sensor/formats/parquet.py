@@ -14,6 +14,7 @@ from sleepmove.sensor.readers import (
     STILL_TIME_ROWS,
     arrow_can_open,
     check_rate,
+    check_still_rows,
     find_columns,
     finish_recording,
     numeric_axes,
@@ -57,6 +58,10 @@ def _check_rate(path: str, parquet: pq.ParquetFile, time_col: str) -> None:
     high = max(statistics.max for statistics in kept)
     if low == high:  # whatever the type: one time
         check_rate(path, 0.0, rows, time_col)
+    # Row groups of one time each, whatever the others hold (one stray row among 50 M of one
+    # time took 6.7 GB to be refused, for another reason)
+    still = [g for g, statistics in enumerate(kept) if statistics.min == statistics.max]
+    check_still_rows(path, sum(metadata.row_group(g).num_rows for g in still), rows, time_col)
     ends = pa.array([low, high], type=field.type)
     if not (
         pa.types.is_timestamp(field.type)
