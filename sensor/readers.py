@@ -399,6 +399,23 @@ def table_layout(
     path: str, first_line: str, delimiter: str = ",", decimal: str = "."
 ) -> tuple[bool, str, list[str]]:
     """(has a header, the time column, the x, y, z columns) of a table-style CSV."""
+    try:
+        return _table_layout(path, first_line, delimiter, decimal)
+    except InputError:
+        if not first_line.lstrip("\ufeff").startswith("#"):
+            raise
+    # A logger's notes above the table (a header `#time,x,y,z` is read as one, above)
+    raise InputError(
+        path,
+        f"starts with a comment line ({first_line.strip()[:40]!r})",
+        where="line 1",
+        expected="the column names (e.g. time,x,y,z) on the first line: delete the # lines",
+    )
+
+
+def _table_layout(
+    path: str, first_line: str, delimiter: str, decimal: str
+) -> tuple[bool, str, list[str]]:
     if delimiter == "," and "," not in first_line:
         _refuse_other_delimiter(path, first_line)
     fields = [f.strip().strip('"') for f in first_line.strip().lstrip("\ufeff").split(delimiter)]

@@ -274,3 +274,13 @@ def test_an_empty_iso_time_cell_drops_its_row(tmp_path):
     assert np.allclose(recording.time_s - 1735689600.0, [0.0, 0.02, 0.06, 0.08])
     dropped = "1 rows with missing, NaN or infinite values dropped (first at line 4)"
     assert recording.warnings == [dropped]
+
+
+@pytest.mark.parametrize("notes", ["# logger v1, device 12\n", "# logger v1 device 12\n"])
+def test_comment_lines_above_the_table_are_named(notes, capsys, tmp_path):
+    """They were told 'fields separated by spaces'; a header written `#time,x,y,z` still reads."""
+    path = tmp_path / "notes.csv"
+    path.write_text(notes + good_text())
+    refused(capsys, tmp_path, [str(path)], "starts with a comment line")
+    path.write_text("#" + good_text())
+    assert main(["analyze", str(path), "--out", str(tmp_path / "ok"), "--no-report"]) == 0
