@@ -934,9 +934,16 @@ def time_column(
     else:
         clock = CLOCK_NAIVE
     missing = parsed.isna().to_numpy()
-    seconds = parsed.to_numpy().astype("datetime64[ns]").astype("int64") / 1e9
+    # In the unit pandas chose: a stamp past 2262 in nanoseconds wrapped round to 1915, and
+    # was shown so in the warning that dropped it
+    stamps = parsed.to_numpy()
+    unit, count = np.datetime_data(stamps.dtype)
+    seconds = stamps.astype("int64") / (UNITS_PER_SECOND[unit] / count)
     seconds[missing] = np.nan
     return seconds, clock
+
+
+UNITS_PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 
 
 def _as_ascii(cells: pa.Array) -> pa.Array:

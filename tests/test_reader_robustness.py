@@ -284,3 +284,21 @@ def test_comment_lines_above_the_table_are_named(notes, capsys, tmp_path):
     refused(capsys, tmp_path, [str(path)], "starts with a comment line")
     path.write_text("#" + good_text())
     assert main(["analyze", str(path), "--out", str(tmp_path / "ok"), "--no-report"]) == 0
+
+
+def test_an_iso_stamp_past_2262_is_dropped_and_shown_as_its_year(tmp_path):
+    """As nanoseconds it wrapped round to 1915, and the warning showed -1.72e9 s."""
+    import datetime as dt
+
+    start = dt.datetime(2025, 3, 15, 23, 0, 0)
+    stamps = [(start + dt.timedelta(seconds=i / 25)).isoformat() for i in range(25 * 660)]
+    stamps[5000] = "2500-01-01T00:00:00"
+    path = tmp_path / "y2500.csv"
+    path.write_text("time,x,y,z\n" + "".join(f"{t},0.01,0.02,1.0\n" for t in stamps))
+    rec = read_recording(str(path))
+    assert rec.time_s[5000] == pytest.approx(16725225600.0)  # 2500-01-01, in seconds
+    from sleepmove.detection.grid import regularize
+
+    grid = regularize(rec.time_s, rec.xyz_g)
+    dropped = [n for n in grid.notes if "dropped" in n]
+    assert dropped and "1.67252e+10 s" in dropped[0], grid.notes
