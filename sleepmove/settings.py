@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from sleepmove import __version__
 from sleepmove.base.errors import InputError
+from sleepmove.base.limits import TEXT_FILE_BYTES, read_limited
 from sleepmove.detection.parameter_changes import ParameterError, changes_between, with_changes
 from sleepmove.detection.params import (
     GROUPS,
@@ -122,8 +123,8 @@ def _load_toml(path: str) -> tuple[dict, str | None]:
     else:  # pragma: no cover (Python 3.10)
         import tomli as tomllib
     try:
-        with open(path, "rb") as handle:
-            text = handle.read().decode("utf-8")
+        raw = read_limited(path, TEXT_FILE_BYTES, "a settings file", EXPECTED)
+        text = raw.decode("utf-8")
         data = tomllib.loads(text)
     except OSError as error:
         raise InputError(path, f"cannot read ({error.strerror or error})") from None

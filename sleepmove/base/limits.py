@@ -1,7 +1,53 @@
-"""Limits shared by the commands that make recordings (simulate, record)."""
+"""Limits shared by the commands: the sample rates of the commands that make recordings
+(simulate, record), and the size of the small text files the commands read whole."""
 
 from __future__ import annotations
+
+import os
+import stat
+
+from sleepmove.base.errors import InputError
 
 # Sample rates a recording may have: the analysis needs 10 Hz, and no supported sensor
 # streams above 1000.
 RATES_HZ = (10.0, 1000.0)
+
+# The most read of a file a person writes (a settings file, a sleep log, a diary): a few
+# kilobytes as written, 4 MB a sleep log of some 60,000 nights. Read whole and parsed into
+# Python objects (tens of bytes a cell), so /dev/zero or a wrong file held gigabytes.
+TEXT_FILE_BYTES = 4 << 20
+# A reference in JSON or XML: a simulator's truth.json of a week is a few hundred KB and an
+# NSRR night's XML about 1 MB; parsed, each small element costs some 100 bytes.
+REFERENCE_BYTES = 16 << 20
+# A reference CSV: 64 MB holds some 2 million events (no night has a thousandth of that).
+REFERENCE_CSV_BYTES = 64 << 20
+
+
+def check_not_device(path: str, expected: str) -> None:
+    """Refuse a device or a socket (/dev/zero, /dev/urandom never end). A pipe is taken:
+    `--config <(...)` is read once, and `read_limited` caps it. A missing path is left to
+    the reader, which says so in its own words."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        raise InputError(path, "a device or socket, not a file", expected=expected)
+
+
+def read_limited(path: str, limit: int, what: str, expected: str) -> bytes:
+    """The bytes of a small input file, read whole; InputError (one line) for a device or a
+    file over `limit` bytes, before it is read (`what`: "a settings file", said in the
+    refusal). OSError is left to the caller, which names the file its own way."""
+    check_not_device(path, expected)
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        # A pipe's size says nothing: read one byte more than allowed to know.
+        data = b"" if size > limit else handle.read(limit + 1)
+    if size > limit or len(data) > limit:
+        raise InputError(
+            path,
+            f"over {limit >> 20} MB, more than {what} holds",
+            expected=expected,
+        )
+    return data

@@ -1,0 +1,70 @@
+"""Small text inputs (settings, sleep logs, diaries, references, result folders) that broke
+the commands: found by a stress test, each test failed before its fix.
+
+Bad input is one line on stderr, exit status 2, no traceback. What could take gigabytes
+(a device read whole) runs in a child process whose address space is capped, so that a
+regression fails the test instead of filling the machine.
+"""
+
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.test_cli_robustness import refused
+
+ROOT = Path(__file__).resolve().parents[1]
+# Enough for the command's imports and a small night, far from what a device read whole takes.
+ADDRESS_SPACE_BYTES = 1_500_000_000
+
+
+def _capped() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_BYTES, ADDRESS_SPACE_BYTES))
+
+
+def refused_capped(argv: list[str], *wanted: str) -> str:
+    """`refused`, in a child process of capped address space: exit 2, one line, no traceback."""
+    done = subprocess.run(
+        [sys.executable, "-m", "sleepmove", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_capped,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    )
+    err = done.stderr
+    assert done.returncode == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    for text in wanted:
+        assert text in err, err
+    return err
+
+
+def analyze_with(config: Path, tmp_path: Path) -> list[str]:
+    """analyze with --config: the file is read before the recording (which need not exist)."""
+    return [
+        "analyze",
+        str(tmp_path / "night.csv"),
+        "--out",
+        str(tmp_path / "o"),
+        "--config",
+        str(config),
+    ]
+
+
+# --- settings files ------------------------------------------------------------------------
+
+
+def test_a_device_as_settings_file_is_refused_unread(tmp_path):
+    # /dev/zero was read whole: 3.7 GB, then MemoryError.
+    refused_capped(
+        analyze_with(Path("/dev/zero"), tmp_path), "/dev/zero: a device or socket, not a file"
+    )
+
+
+def test_a_settings_file_over_its_limit_is_refused(tmp_path, capsys):
+    config = tmp_path / "big.toml"
+    config.write_text("# " + "x" * (4 << 20) + "\n")  # 4 MB: TEXT_FILE_BYTES
+    refused(capsys, analyze_with(config, tmp_path), "big.toml: over 4 MB", "settings file")
