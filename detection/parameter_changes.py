@@ -10,6 +10,7 @@ what cannot mean anything, not what is merely unusual.
 from __future__ import annotations
 
 import math
+import reprlib
 from dataclasses import replace
 
 from sleepmove.detection.params import GROUPS, RULE_SET_IDENTITY, AnalysisParameters
@@ -47,6 +48,23 @@ ORDERED = {
 }  # fmt: skip
 
 
+# A value as a refusal shows it: a file may hold a string of megabytes, or lists nested
+# hundreds deep, which repr() prints whole or fails on (RecursionError).
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = _SHOWN.maxlong = 60
+_SHOWN.maxlevel = 3
+
+
+def shown(value: object) -> str:
+    """repr(value), cut short where long or deep."""
+    return _SHOWN.repr(value)
+
+
+def clipped(text: str) -> str:
+    """A name as written (a key of the file), cut short where long."""
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 class ParameterError(ValueError):
     """A setting that cannot be used: what is wrong and what was expected."""
 
@@ -75,7 +93,7 @@ def _checked_number(where: str, name: str, value: float, default: float) -> None
         or (value == low and not low_allowed)
     ):
         bound = f"{'at least' if low_allowed else 'above'} {low:g}"
-        raise ParameterError(f"{where} = {value!r}", f"a number {bound} and at most {high:g}")
+        raise ParameterError(f"{where} = {shown(value)}", f"a number {bound} and at most {high:g}")
 
 
 def checked_value(group: str, name: str, value: object, default: object) -> object:
@@ -87,27 +105,29 @@ def checked_value(group: str, name: str, value: object, default: object) -> obje
     where = f"[{group}] {name}"
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise ParameterError(f"{where} = {value!r}", "true or false")
+            raise ParameterError(f"{where} = {shown(value)}", "true or false")
         return value
     if isinstance(default, (int, float)):
         whole = isinstance(default, int)
         kinds = (int,) if whole else (int, float)
         if isinstance(value, bool) or not isinstance(value, kinds):
-            raise ParameterError(f"{where} = {value!r}", "a whole number" if whole else "a number")
+            raise ParameterError(
+                f"{where} = {shown(value)}", "a whole number" if whole else "a number"
+            )
         _checked_number(where, name, value, default)
         return value if whole else float(value)
     if isinstance(default, tuple):
         if not isinstance(value, (list, tuple)) or len(value) != len(default):
-            raise ParameterError(f"{where} = {value!r}", f"a list of {len(default)} numbers")
+            raise ParameterError(f"{where} = {shown(value)}", f"a list of {len(default)} numbers")
         pair = tuple(checked_value(group, name, v, d) for v, d in zip(value, default))
         if list(pair) != sorted(pair) or len(set(pair)) != len(pair):
-            raise ParameterError(f"{where} = {value!r}", "the lower value first")
+            raise ParameterError(f"{where} = {shown(value)}", "the lower value first")
         return pair
     if isinstance(default, str):
         choices = CHOICES.get(name)
         if not isinstance(value, str) or (choices and value not in choices):
             raise ParameterError(
-                f"{where} = {value!r}", "one of " + ", ".join(choices) if choices else "text"
+                f"{where} = {shown(value)}", "one of " + ", ".join(choices) if choices else "text"
             )
         return value
     raise ParameterError(where, "a setting that can be changed")
@@ -119,14 +139,14 @@ def with_changes(params: AnalysisParameters, changes: dict[str, dict]) -> Analys
     updated = {}
     for group, fields in changes.items():  # a loop over parameter groups
         if group not in GROUPS:
-            raise ParameterError(f"unknown parameter group [{group}]", ", ".join(GROUPS))
+            raise ParameterError(f"unknown parameter group [{clipped(group)}]", ", ".join(GROUPS))
         current = getattr(params, GROUPS[group])
         known = current.as_dict()
         values = {}
         for name, value in fields.items():
             if name not in known or (group == "rules" and name in RULE_SET_IDENTITY):
                 settable = [n for n in known if not (group == "rules" and n in RULE_SET_IDENTITY)]
-                raise ParameterError(f"[{group}] has no setting {name!r}", ", ".join(settable))
+                raise ParameterError(f"[{group}] has no setting {shown(name)}", ", ".join(settable))
             values[name] = checked_value(group, name, value, getattr(current, name))
         changed = replace(current, **values)
         for lower, higher in ORDERED.get(group, []):  # a loop over ordered pairs

@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from sleepmove import __version__
 from sleepmove.base.errors import InputError
 from sleepmove.base.limits import TEXT_FILE_BYTES, read_limited
-from sleepmove.detection.parameter_changes import ParameterError, changes_between, with_changes
+from sleepmove.detection.parameter_changes import (
+    ParameterError,
+    changes_between,
+    clipped,
+    shown,
+    with_changes,
+)
 from sleepmove.detection.params import (
     GROUPS,
     RULE_SET_IDENTITY,
@@ -125,13 +131,41 @@ def _load_toml(path: str) -> tuple[dict, str | None]:
     try:
         raw = read_limited(path, TEXT_FILE_BYTES, "a settings file", EXPECTED)
         text = raw.decode("utf-8")
+        _check_key_parts(path, text)
         data = tomllib.loads(text)
     except OSError as error:
         raise InputError(path, f"cannot read ({error.strerror or error})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InputError(path, f"not a settings file ({error})", expected=EXPECTED) from None
+    except RecursionError:  # the parser recurses once per level of [[[...]]]
+        raise InputError(
+            path, "not a settings file (lists nested too deeply)", expected=EXPECTED
+        ) from None
+    except ValueError:  # int() of over sys.get_int_max_str_digits() digits (4300)
+        raise InputError(
+            path, "not a settings file (a number of thousands of digits)", expected=EXPECTED
+        ) from None
     found = re.match(r"# sleepmove (\S+):", text)
     return data, found.group(1) if found else None
+
+
+# The parser's time grows with the square of a key's dotted parts (a.b.c = 1 or [a.b.c]):
+# 20,000 took 4 s. A setting has one part under its [section], two at most above them.
+MOST_KEY_PARTS = 64
+
+
+def _check_key_parts(path: str, text: str) -> None:
+    """Refuse a key of more than MOST_KEY_PARTS parts before the parser reads it."""
+    for number, line in enumerate(text.splitlines(), start=1):  # a loop over lines
+        if line.lstrip().startswith("#"):
+            continue
+        if line.partition("=")[0].count(".") >= MOST_KEY_PARTS:
+            raise InputError(
+                path,
+                f"a key of {MOST_KEY_PARTS} or more dotted parts",
+                f"line {number}",
+                EXPECTED,
+            )
 
 
 def other_release_warning(settings: Settings) -> str | None:
@@ -156,35 +190,37 @@ def read_settings(path: str) -> Settings:
     if unknown:
         raise InputError(
             path,
-            f"unknown section [{sorted(unknown)[0]}]",
+            f"unknown section [{clipped(sorted(unknown)[0])}]",
             expected="sections " + ", ".join(f"[{name}]" for name in ("options", *GROUPS)),
         )
     options = dict(data.get("options", {}))
     for name, value in options.items():
         if name not in OPTIONS:
             raise InputError(
-                path, f"[options] has no setting {name!r}", expected=", ".join(OPTIONS)
+                path, f"[options] has no setting {shown(name)}", expected=", ".join(OPTIONS)
             )
         wanted = OPTION_TYPES.get(name, str)
         if wanted is float and isinstance(value, int) and not isinstance(value, bool):
             options[name] = value = float(value)
         if not isinstance(value, wanted):
             raise InputError(
-                path, f"[options] {name} = {value!r}", expected=f"a {wanted.__name__} value"
+                path, f"[options] {name} = {shown(value)}", expected=f"a {wanted.__name__} value"
             )
         if name == "min_duration_min" and not min_duration_allowed(value):
-            raise InputError(path, f"[options] {name} = {value!r}", expected=MIN_DURATION_RANGE)
+            raise InputError(
+                path, f"[options] {name} = {shown(value)}", expected=MIN_DURATION_RANGE
+            )
     groups = {name: dict(data.get(name, {})) for name in GROUPS if name in data}
     named = groups.get("rules", {}).pop("name", None)
     if named is not None:
         if named not in RULE_SETS:
             raise InputError(
-                path, f"[rules] name = {named!r}", expected="one of " + ", ".join(RULE_SETS)
+                path, f"[rules] name = {shown(named)}", expected="one of " + ", ".join(RULE_SETS)
             )
         if options.setdefault("criteria", named) != named:
             raise InputError(
                 path,
-                f"[rules] name = {named!r} but [options] criteria = {options['criteria']!r}",
+                f"[rules] name = {named!r} but [options] criteria = {shown(options['criteria'])}",
                 expected="the same rule set in both",
             )
     for name in RULE_SET_IDENTITY[1:]:  # the reference follows from the name
@@ -192,7 +228,9 @@ def read_settings(path: str) -> Settings:
     criteria = options.get("criteria", WASM2016.name)
     if criteria not in RULE_SETS:
         raise InputError(
-            path, f"[options] criteria = {criteria!r}", expected="one of " + ", ".join(RULE_SETS)
+            path,
+            f"[options] criteria = {shown(criteria)}",
+            expected="one of " + ", ".join(RULE_SETS),
         )
     base = default_parameters(
         str(criteria),
@@ -217,11 +255,13 @@ def _refuse_top_level(path: str, name: str, value: object) -> None:
     elif name in ("options", *GROUPS):
         raise InputError(
             path,
-            f"{name} = {value!r} is not a section",
+            f"{clipped(name)} = {shown(value)} is not a section",
             expected=f"a [{name}] section of name = value lines",
         )
     else:
         expected = "settings under their sections: " + ", ".join(
             f"[{section}]" for section in ("options", *GROUPS)
         )
-    raise InputError(path, f"{name} = {value!r} lies outside any [section]", expected=expected)
+    raise InputError(
+        path, f"{clipped(name)} = {shown(value)} lies outside any [section]", expected=expected
+    )

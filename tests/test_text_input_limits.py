@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.test_cli_robustness import refused
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +57,51 @@ def analyze_with(config: Path, tmp_path: Path) -> list[str]:
 
 
 # --- settings files ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, wanted",
+    [
+        # a RecursionError traceback from the TOML parser
+        (
+            "[detection]\nonset_factor = " + "[" * 50_000 + "]" * 50_000,
+            "not a settings file (lists",
+        ),
+        # a RecursionError from repr() of the value in the refusal (and 50,000 parts took
+        # the parser 40 s: its time grows with their square)
+        (
+            "[options]\ncriteria" + ".a" * 2_000 + " = 1",
+            "dotted parts (line 2); expected a settings",
+        ),
+    ],
+)
+def test_settings_nested_too_deeply_are_refused(text, wanted, tmp_path, capsys):
+    config = tmp_path / "deep.toml"
+    config.write_text(text + "\n")
+    refused(capsys, analyze_with(config, tmp_path), "deep.toml: ", wanted)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[options]\ncriteria = "' + "x" * 100_000 + '"',
+        '[detection]\nonset_factor = "' + "x" * 100_000 + '"',
+        "[" + "x" * 100_000 + "]",
+    ],
+)
+def test_a_long_value_in_a_settings_file_is_shown_cut_short(text, tmp_path, capsys):
+    # The refusal printed the value whole: a line of 100 KB.
+    config = tmp_path / "long.toml"
+    config.write_text(text + "\n")
+    line = refused(capsys, analyze_with(config, tmp_path), "long.toml: ", "xxx...")
+    assert len(line) < 400, line
+
+
+def test_a_settings_number_of_thousands_of_digits_is_refused(tmp_path, capsys):
+    # Was ValueError "Exceeds the limit (4300 digits) for integer string conversion".
+    config = tmp_path / "long.toml"
+    config.write_text("[detection]\nonset_factor = 1" + "0" * 5000 + "\n")
+    refused(capsys, analyze_with(config, tmp_path), "long.toml: not a settings file", "digits")
 
 
 def test_a_device_as_settings_file_is_refused_unread(tmp_path):
