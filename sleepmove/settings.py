@@ -130,7 +130,9 @@ def _load_toml(path: str) -> tuple[dict, str | None]:
         import tomli as tomllib
     try:
         raw = read_limited(path, TEXT_FILE_BYTES, "a settings file", EXPECTED)
-        text = raw.decode("utf-8")
+        # "utf-8-sig": Windows Notepad starts a UTF-8 file with a byte order mark, which
+        # TOML refuses as an invalid statement.
+        text = raw.decode("utf-8-sig")
         _check_key_parts(path, text)
         data = tomllib.loads(text)
     except OSError as error:

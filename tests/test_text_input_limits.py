@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sleepmove.settings import read_settings
 from tests.test_cli_robustness import refused
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +103,13 @@ def test_a_settings_number_of_thousands_of_digits_is_refused(tmp_path, capsys):
     config = tmp_path / "long.toml"
     config.write_text("[detection]\nonset_factor = 1" + "0" * 5000 + "\n")
     refused(capsys, analyze_with(config, tmp_path), "long.toml: not a settings file", "digits")
+
+
+def test_a_settings_file_with_a_byte_order_mark_is_read(tmp_path):
+    # Windows Notepad writes one: was "Invalid statement (at line 1, column 1)".
+    config = tmp_path / "bom.toml"
+    config.write_bytes(b"\xef\xbb\xbf[detection]\nonset_factor = 2.5\n")
+    assert read_settings(str(config)).changes == {"detection": {"onset_factor": 2.5}}
 
 
 def test_a_device_as_settings_file_is_refused_unread(tmp_path):
