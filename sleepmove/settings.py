@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from sleepmove import __version__
 from sleepmove.base.errors import InputError
-from sleepmove.base.limits import TEXT_FILE_BYTES, read_limited
+from sleepmove.base.limits import SETTINGS_BYTES, read_limited
 from sleepmove.detection.parameter_changes import (
     ParameterError,
     changes_between,
@@ -129,7 +129,7 @@ def _load_toml(path: str) -> tuple[dict, str | None]:
     else:  # pragma: no cover (Python 3.10)
         import tomli as tomllib
     try:
-        raw = read_limited(path, TEXT_FILE_BYTES, "a settings file", EXPECTED)
+        raw = read_limited(path, SETTINGS_BYTES, "a settings file", EXPECTED)
         # "utf-8-sig": Windows Notepad starts a UTF-8 file with a byte order mark, which
         # TOML refuses as an invalid statement.
         text = raw.decode("utf-8-sig")

@@ -121,5 +121,5 @@ def test_a_device_as_settings_file_is_refused_unread(tmp_path):
 
 def test_a_settings_file_over_its_limit_is_refused(tmp_path, capsys):
     config = tmp_path / "big.toml"
-    config.write_text("# " + "x" * (4 << 20) + "\n")  # 4 MB: TEXT_FILE_BYTES
-    refused(capsys, analyze_with(config, tmp_path), "big.toml: over 4 MB", "settings file")
+    config.write_text("# " + "x" * (256 << 10) + "\n")  # SETTINGS_BYTES
+    refused(capsys, analyze_with(config, tmp_path), "big.toml: over 256 KB", "settings file")

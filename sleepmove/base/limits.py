@@ -12,10 +12,13 @@ from sleepmove.base.errors import InputError
 # streams above 1000.
 RATES_HZ = (10.0, 1000.0)
 
-# The most read of a file a person writes (a settings file, a sleep log, a diary): a few
-# kilobytes as written, 4 MB a sleep log of some 60,000 nights. Read whole and parsed into
-# Python objects (tens of bytes a cell), so /dev/zero or a wrong file held gigabytes.
+# The most read of a file a person writes (a sleep log, a diary): a few kilobytes as
+# written, 4 MB a sleep log of some 60,000 nights. Read whole and parsed into Python objects
+# (tens of bytes a cell), so /dev/zero or a wrong file held gigabytes.
 TEXT_FILE_BYTES = 4 << 20
+# A settings file: 3.5 KB as sleepmove writes it. The TOML parser's objects for a file of
+# many small tables take some 400 times its size (540 MB for 1 MB of [a.b.c] headers).
+SETTINGS_BYTES = 256 << 10
 # A reference in JSON or XML: a simulator's truth.json of a week is a few hundred KB and an
 # NSRR night's XML about 1 MB; parsed, each small element costs some 100 bytes.
 REFERENCE_BYTES = 16 << 20
@@ -47,7 +50,11 @@ def read_limited(path: str, limit: int, what: str, expected: str) -> bytes:
     if size > limit or len(data) > limit:
         raise InputError(
             path,
-            f"over {limit >> 20} MB, more than {what} holds",
+            f"over {_size(limit)}, more than {what} holds",
             expected=expected,
         )
     return data
+
+
+def _size(count: int) -> str:
+    return f"{count >> 20} MB" if count >= 1 << 20 else f"{count >> 10} KB"
