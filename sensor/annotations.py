@@ -7,6 +7,7 @@ through `LABELS`, one documented table.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -17,6 +18,12 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from sleepmove.base.errors import InputError
+from sleepmove.base.limits import (
+    REFERENCE_BYTES,
+    REFERENCE_CSV_BYTES,
+    check_not_device,
+    read_limited,
+)
 
 # Reference label (lower case, matched as a regular expression) -> (kind, periodic)
 LABELS: list[tuple[str, str, bool]] = [
@@ -100,6 +107,8 @@ def read_reference(path: str, start_s: float | None = None, utc_offset_s: float 
         if lower.endswith(".json"):
             return _read_truth(path)
         if lower.endswith((".edf", ".bdf")):
+            # A whole PSG may be gigabytes: no cap, but /dev/zero is no file.
+            check_not_device(path, REFERENCE_EXPECTED)
             return _read_edf(path)
         if lower.endswith(".xml"):
             return _read_xml(path, start_s, utc_offset_s)
@@ -107,27 +116,38 @@ def read_reference(path: str, start_s: float | None = None, utc_offset_s: float 
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
     except IsADirectoryError:  # reached the CLI's catch-all as "cannot write", status 1
-        raise InputError(
-            path, "is a folder", expected="a reference file (CSV, EDF+, XML or truth.json)"
-        ) from None
+        raise InputError(path, "is a folder", expected=REFERENCE_EXPECTED) from None
     except OSError as error:
         raise InputError(path, f"cannot be read ({error.strerror or error})") from None
 
 
+REFERENCE_EXPECTED = "a reference file (CSV, EDF+, XML or truth.json)"
+CSV_EXPECTED = "a CSV of onset,duration,type,side"
+XML_EXPECTED = "NSRR or Compumedics XML annotations"
 TRUTH_EXPECTED = "a simulator's truth.json (events, start_unix, sleep, sensors, data_gaps_s)"
 
 
 def _read_truth(path: str) -> Reference:
+    raw = read_limited(path, REFERENCE_BYTES, "a truth.json", TRUTH_EXPECTED)
     try:
-        with open(path, encoding="utf-8") as handle:
-            truth = json.load(handle)
+        truth = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InputError(path, f"not JSON ({error})", expected=TRUTH_EXPECTED) from None
+    except RecursionError:  # the parser recurses once per level of [[[...]]]
+        raise InputError(
+            path, "not a simulator truth.json (lists nested too deeply)", expected=TRUTH_EXPECTED
+        ) from None
+    except ValueError:  # int() of over sys.get_int_max_str_digits() digits (4300)
+        raise InputError(
+            path,
+            "not a simulator truth.json (a number of thousands of digits)",
+            expected=TRUTH_EXPECTED,
+        ) from None
     if not isinstance(truth, dict) or "events" not in truth or "start_unix" not in truth:
         raise InputError(path, "not a simulator truth.json", expected="events and start_unix")
     try:
         return _truth_reference(path, truth)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
         # A hand-edited or cut file: name what is missing instead of a traceback.
         raise InputError(
             path,
@@ -187,8 +207,9 @@ def _read_edf(path: str) -> Reference:
 
 
 def _read_xml(path: str, start_s: float | None, utc_offset_s: float = 0.0) -> Reference:
+    raw = read_limited(path, REFERENCE_BYTES, "an XML reference", XML_EXPECTED)
     try:
-        root = ElementTree.parse(path).getroot()
+        root = ElementTree.fromstring(raw)
     except ElementTree.ParseError as error:
         raise InputError(path, f"not well-formed XML ({error})") from None
     scored = root.iter("ScoredEvent")
@@ -290,8 +311,9 @@ def _stages(items: list[tuple[float, float, str]]) -> list[tuple[float, float]] 
 
 
 def _read_csv(path: str, start_s: float | None, utc_offset_s: float = 0.0) -> Reference:
+    raw = read_limited(path, REFERENCE_CSV_BYTES, "a reference CSV", CSV_EXPECTED)
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(io.BytesIO(raw))
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
         raise InputError(path, f"cannot read the reference CSV ({error})") from None
     names = {c.lower().strip(): c for c in table.columns}

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from sleepmove.cli import main
+from sleepmove.sensor.simulate import simulate
 from sleepmove.settings import read_settings
 from tests.test_cli_robustness import refused
 
@@ -123,3 +125,59 @@ def test_a_settings_file_over_its_limit_is_refused(tmp_path, capsys):
     config = tmp_path / "big.toml"
     config.write_text("# " + "x" * (256 << 10) + "\n")  # SETTINGS_BYTES
     refused(capsys, analyze_with(config, tmp_path), "big.toml: over 256 KB", "settings file")
+
+
+# --- references ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def analyzed(tmp_path_factory) -> Path:
+    """A 15-minute night, analyzed; its truth.json lies beside it."""
+    folder = tmp_path_factory.mktemp("night")
+    simulate(str(folder), hours=0.25, rate_hz=25, seed=1)
+    assert (
+        main(["analyze", str(folder / "night.csv"), "--out", str(folder / "r"), "--no-report"]) == 0
+    )
+    return folder / "r"
+
+
+def validate_with(result: Path, reference: Path, tmp_path: Path) -> list[str]:
+    return ["validate", str(result), "--reference", str(reference), "--out", str(tmp_path / "v")]
+
+
+@pytest.mark.parametrize(
+    "text, wanted",
+    [
+        # a RecursionError traceback from the JSON parser
+        ('{"events": ' + "[" * 100_000 + "]" * 100_000 + ', "start_unix": 0}', "nested"),
+        # ValueError "Exceeds the limit (4300 digits) for integer string conversion"
+        ('{"events": [], "start_unix": 1' + "0" * 5000 + "}", "thousands of digits"),
+        # OverflowError: int too large to convert to float
+        ('{"events": [], "start_unix": 1' + "0" * 400 + "}", "too large"),
+    ],
+)
+def test_a_truth_json_nested_too_deeply_or_of_huge_numbers_is_refused(
+    text, wanted, analyzed, tmp_path, capsys
+):
+    truth = tmp_path / "truth.json"
+    truth.write_text(text)
+    refused(capsys, validate_with(analyzed, truth, tmp_path), "truth.json: not a simulator", wanted)
+
+
+@pytest.mark.parametrize("name", ["ref.csv", "truth.json", "ref.xml", "ref.edf"])
+def test_a_device_as_reference_is_refused_unread(name, analyzed, tmp_path):
+    # /dev/zero named truth.json (or .csv, .xml) was read whole: GBs, then MemoryError.
+    if name.endswith(".edf"):
+        pytest.importorskip("edfio")
+    link = tmp_path / name
+    link.symlink_to("/dev/zero")
+    refused_capped(
+        validate_with(analyzed, link, tmp_path), f"{name}: a device or socket, not a file"
+    )
+
+
+def test_a_reference_over_its_limit_is_refused(analyzed, tmp_path, capsys):
+    truth = tmp_path / "truth.json"
+    # the night's own truth, padded past the 16 MB of REFERENCE_BYTES
+    truth.write_text((analyzed.parent / "truth.json").read_text() + " " * (16 << 20))
+    refused(capsys, validate_with(analyzed, truth, tmp_path), "truth.json: over 16 MB")
