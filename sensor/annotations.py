@@ -11,10 +11,12 @@ import io
 import json
 import math
 import re
+import warnings
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import numpy as np
 import pandas as pd
 
 from sleepmove.base.errors import InputError
@@ -398,10 +400,8 @@ def _csv_onsets(
     if start_s is not None and text.str.fullmatch(TIME_OF_DAY).all():
         # pandas would date them today, a night that is not the recording's.
         return [_time_of_day(value, start_s, utc_offset_s) for value in text]
-    parsed = pd.to_datetime(column, errors="coerce", format="mixed")
+    parsed = _datetimes(path, column)
     if parsed.notna().all():
-        if parsed.dt.tz is not None:
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
         # Explicit nanoseconds: pandas may keep parsed times at another resolution.
         return list(parsed.to_numpy().astype("datetime64[ns]").astype("int64") / 1e9)
     bad = int((parsed.isna() & numeric.isna()).to_numpy().argmax())
@@ -411,3 +411,40 @@ def _csv_onsets(
         where=f"line {bad + 2}",
         expected="seconds from the start, or clock times",
     )
+
+
+def _datetimes(path: str, column: pd.Series) -> pd.Series:
+    """Each onset as a zone-less UTC datetime (NaT where it is none). Offsets that change
+    within the file (a night across a change to or from summer time) are each converted;
+    onsets with a zone mixed with onsets without one are refused: the zone of the latter
+    would be a guess (pandas raised "Mixed timezones detected" for both)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # pandas 2: mixed offsets as objects
+        try:
+            parsed = pd.to_datetime(column, errors="coerce", format="mixed")
+        except ValueError:  # pandas 3: "Mixed timezones detected"
+            parsed = None
+    if parsed is not None and parsed.dtype != object:
+        if parsed.dt.tz is not None:
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        return parsed
+    parsed = pd.to_datetime(column, errors="coerce", format="mixed", utc=True)
+    texts = column.astype(str).tolist()
+    first: tuple[int, str, bool] | None = None
+    for index in np.flatnonzero(parsed.notna().to_numpy()):  # a loop over onsets
+        text = texts[index]
+        try:
+            zoned = pd.Timestamp(text).tzinfo is not None
+        except ValueError:  # read by to_datetime alone: says nothing of zones
+            continue
+        if first is None:
+            first = (index, text, zoned)
+        elif zoned != first[2]:
+            has = "has a time zone" if zoned else "has no time zone"
+            raise InputError(
+                path,
+                f"onset {text!r} {has}, unlike {first[1]!r} on line {first[0] + 2}",
+                where=f"line {index + 2}",
+                expected="onsets all with a zone (Z, +01:00) or all without",
+            )
+    return parsed.dt.tz_localize(None)

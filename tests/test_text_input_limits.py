@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from sleepmove.cli import main
+from sleepmove.sensor.annotations import read_reference
 from sleepmove.sensor.simulate import simulate
 from sleepmove.settings import read_settings
 from tests.test_cli_robustness import refused
@@ -181,3 +182,32 @@ def test_a_reference_over_its_limit_is_refused(analyzed, tmp_path, capsys):
     # the night's own truth, padded past the 16 MB of REFERENCE_BYTES
     truth.write_text((analyzed.parent / "truth.json").read_text() + " " * (16 << 20))
     refused(capsys, validate_with(analyzed, truth, tmp_path), "truth.json: over 16 MB")
+
+
+def test_csv_onsets_with_and_without_a_zone_are_refused_naming_the_line(analyzed, tmp_path, capsys):
+    # Was pandas' "Mixed timezones detected" ValueError traceback.
+    reference = tmp_path / "ref.csv"
+    reference.write_text(
+        "onset,duration,type,side\n"
+        "2025-03-15T23:00:00Z,1,lm,left\n"
+        "2025-03-15T23:01:00Z,1,lm,left\n"
+        "2025-03-15T23:02:00,1,lm,left\n"
+    )
+    refused(
+        capsys,
+        validate_with(analyzed, reference, tmp_path),
+        "ref.csv: onset '2025-03-15T23:02:00' has no time zone",
+        "(line 4)",
+    )
+
+
+def test_csv_onsets_across_a_change_of_summer_time_are_each_converted(tmp_path):
+    # Offsets that change within the night raised "Mixed timezones detected" too.
+    reference = tmp_path / "ref.csv"
+    reference.write_text(
+        "onset,duration,type,side\n"
+        "2025-03-30T01:59:00+01:00,1,lm,left\n"
+        "2025-03-30T03:01:00+02:00,1,lm,left\n"
+    )
+    onsets = read_reference(str(reference)).events["onset_abs_s"].tolist()
+    assert onsets == [1743296340.0, 1743296460.0]  # 00:59 and 01:01 UTC
