@@ -45,8 +45,9 @@ def read_limited(path: str, limit: int, what: str, expected: str) -> bytes:
     check_not_device(path, expected)
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
-        # A pipe's size says nothing: read one byte more than allowed to know.
-        data = b"" if size > limit else handle.read(limit + 1)
+        data = b"" if size > limit else handle.read(size + 1)
+        if len(data) > size:  # a pipe (its size says nothing), or a file that grew
+            data += handle.read(limit + 1 - len(data))  # one byte more than allowed, to know
     if size > limit or len(data) > limit:
         raise InputError(
             path,
