@@ -316,13 +316,26 @@ def _stage(label: str) -> bool | None:
     return next((asleep for name, asleep in STAGES.items() if text.startswith(name)), None)
 
 
+# The most rows a reference CSV may have. Each costs validate some 1 KB once scored (2
+# million held 1.5 GB), and rows can be 8 bytes, so the file's size bounds them too loosely.
+# A week of 30 s stages and every movement in it is some 40,000 rows.
+MOST_CSV_ROWS = 500_000
+
+
 def _csv_table(path: str) -> pd.DataFrame:
     """The CSV's table (its bytes let go once parsed)."""
     raw = read_limited(path, REFERENCE_CSV_BYTES, "a reference CSV", CSV_EXPECTED)
     try:
-        return pd.read_csv(io.BytesIO(raw))
+        table = pd.read_csv(io.BytesIO(raw))
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
         raise InputError(path, f"cannot read the reference CSV ({error})") from None
+    if len(table) > MOST_CSV_ROWS:
+        raise InputError(
+            path,
+            f"{len(table):,} rows, more than any night's reference holds",
+            expected=f"at most {MOST_CSV_ROWS:,} events and sleep stages",
+        )
+    return table
 
 
 def _read_csv(path: str, start_s: float | None, utc_offset_s: float = 0.0) -> Reference:
