@@ -6,6 +6,7 @@ import json
 import os
 
 from sleepmove.base.errors import InputError
+from sleepmove.base.limits import SUMMARY_BYTES, read_limited
 
 
 def find_summaries(folders: list[str]) -> dict[str, dict]:
@@ -43,19 +44,25 @@ def find_summaries(folders: list[str]) -> dict[str, dict]:
     for name, paths in found.items():
         for path in paths.values():
             shown = name if len(paths) == 1 else os.path.normpath(os.path.dirname(path))
-            summaries[shown] = _load(path)
+            summaries[shown] = load_summary(path)
     return summaries
 
 
-def _load(path: str) -> dict:
+def load_summary(path: str, fields: dict[str, tuple[type, ...]] | None = None) -> dict:
+    """A night's summary.json, each field that is read (`fields`: the trend's, REPORTED,
+    by default) of the type analyze writes; InputError (one line) if it is not."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            summary = json.load(handle)
-    except (OSError, json.JSONDecodeError) as error:
+        raw = read_limited(path, SUMMARY_BYTES, "a summary.json", "summary.json from analyze")
+        summary = json.loads(raw.decode("utf-8"))
+    except (OSError, ValueError) as error:  # JSON, UTF-8, int() of over 4300 digits
         raise InputError(path, f"unreadable summary ({error})", expected="summary.json") from None
+    except RecursionError:  # the parser recurses once per level of [[[...]]]
+        raise InputError(
+            path, "unreadable summary (nested too deeply)", expected="summary.json"
+        ) from None
     if not isinstance(summary, dict) or "plm_index" not in summary or "criteria" not in summary:
         raise InputError(path, "not a sleepmove summary", expected="summary.json from analyze")
-    for where, kinds in REPORTED.items():  # a loop over the fields the trend reads
+    for where, kinds in (REPORTED if fields is None else fields).items():  # a loop over fields
         value: object = summary
         for key in where.split("."):  # a loop over a field's path
             value = value.get(key, MISSING) if isinstance(value, dict) else MISSING
@@ -88,7 +95,15 @@ REPORTED: dict[str, tuple[type, ...]] = {
     "imi.log_imi_mean": NUMBER,
     "assessment.threshold_per_h": (int, float),
 }
-OPTIONAL = {"plm_index_in_bed", "periodicity_index_reliable"}  # read with a default
+# Read with a default: by the trend report, and by validate (summaries written before the
+# parameters were).
+OPTIONAL = {
+    "plm_index_in_bed",
+    "periodicity_index_reliable",
+    "criteria.parameters",
+    "criteria.parameters.rules",
+    "criteria.parameters.detection",
+}
 
 
 # Each report's own mark in its folder: the other report refuses a folder holding it.

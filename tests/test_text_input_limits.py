@@ -6,8 +6,10 @@ Bad input is one line on stderr, exit status 2, no traceback. What could take gi
 regression fails the test instead of filling the machine.
 """
 
+import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -240,3 +242,30 @@ def test_a_reference_csv_of_millions_of_rows_is_refused(analyzed, tmp_path):
     reference = tmp_path / "ref.csv"
     reference.write_text("onset,duration,type\n" + "100,0,lm\n" * 500_001)
     refused_capped(validate_with(analyzed, reference, tmp_path), "ref.csv: 500,001 rows")
+
+
+# --- damaged result folders ----------------------------------------------------------------
+
+
+def _edit_summary(folder: Path, edit) -> None:
+    path = folder / "summary.json"
+    summary = json.loads(path.read_text())
+    edit(summary)
+    path.write_text(json.dumps(summary))
+
+
+DAMAGES = {
+    # a RecursionError traceback from the JSON parser
+    "deep summary": (
+        lambda f: (f / "summary.json").write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+        "nested too deeply",
+    ),
+}
+
+
+def test_report_refuses_a_summary_nested_too_deeply(analyzed, tmp_path, capsys):
+    folder = tmp_path / "night"
+    shutil.copytree(analyzed, folder)
+    DAMAGES["deep summary"][0](folder)
+    argv = ["report", str(folder), "--out", str(tmp_path / "trend")]
+    refused(capsys, argv, "summary.json: unreadable summary (nested too deeply)")

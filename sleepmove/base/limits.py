@@ -22,6 +22,8 @@ SETTINGS_BYTES = 256 << 10
 # A reference in JSON or XML: a simulator's truth.json of a week is a few hundred KB and an
 # NSRR night's XML about 1 MB; parsed, each small element costs some 100 bytes.
 REFERENCE_BYTES = 16 << 20
+# A night's summary.json: 10-25 KB as analyze writes it.
+SUMMARY_BYTES = 16 << 20
 # A reference CSV: 64 MB holds some 2 million events (no night has a thousandth of that).
 REFERENCE_CSV_BYTES = 64 << 20
 
