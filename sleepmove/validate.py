@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from sleepmove.base.errors import InputError
+from sleepmove.base.limits import check_not_device
 from sleepmove.detection.bilateral import LM_KINDS
 from sleepmove.detection.indices import periodicity_index
 from sleepmove.detection.matching import (
@@ -20,9 +21,10 @@ from sleepmove.detection.matching import (
     match_onsets,
     onset_errors,
 )
-from sleepmove.detection.parameter_changes import ParameterError, with_changes
+from sleepmove.detection.parameter_changes import ParameterError, checked_value, with_changes
 from sleepmove.detection.params import (
     RULE_SET_IDENTITY,
+    RULE_SETS,
     DetectionParameters,
     ScoringRules,
     default_parameters,
@@ -30,6 +32,7 @@ from sleepmove.detection.params import (
 from sleepmove.detection.scoring import score_units, union_gaps
 from sleepmove.detection.series import gap_between
 from sleepmove.detection.table import Table
+from sleepmove.report_command import REPORTED, load_summary
 from sleepmove.sensor.annotations import Reference, read_reference
 
 KINDS = {"lm": "lm", "plm": "lm", "jerk": "jerk"}
@@ -60,21 +63,53 @@ def origin_of(summary: dict, path: str) -> float:
     start = summary["recording"].get("start")
     if not start:
         raise InputError(path, "the recording has no clock time", expected="a clock to align on")
-    moment = datetime.fromisoformat(start)
+    moment = _start(start, path)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
 
 
-def utc_offset_of(summary: dict) -> float:
+def utc_offset_of(summary: dict, path: str = "") -> float:
     """The offset of the recording's clock times from UTC at its start (0 for zone-less
     clocks): where a reference's clock times without a date fall."""
     start = summary["recording"].get("start")
-    offset = datetime.fromisoformat(start).utcoffset() if start else None
+    offset = _start(start, path).utcoffset() if start else None
     return offset.total_seconds() if offset is not None else 0.0
 
 
+def _start(text: str, folder: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:  # a hand-edited summary: was "Invalid isoformat string"
+        raise InputError(
+            os.path.join(folder, "summary.json"),
+            f"a damaged summary: recording.start is {json.dumps(text)[:40]}",
+            expected=DAMAGED,
+        ) from None
+
+
+DAMAGED = "summary.json as analyze writes it (analyze the night again)"
+# What validate reads of a summary besides what the trend report reads (REPORTED).
+VALIDATED: dict[str, tuple[type, ...]] = {
+    **REPORTED,
+    "recording.duration_h": (int, float),
+    "recording.data_gaps_s": (list,),
+    "criteria.parameters": (dict,),  # absent from summaries written before them
+    "criteria.parameters.rules": (dict,),
+    "criteria.parameters.detection": (dict,),
+}
+# A month: the grid of seconds scored over it is 2.7 million long (1e9 h asked for 29 PB).
+MOST_DURATION_H = 24 * 31.0
+# The columns validate reads from a night's tables: (numbers, others).
+TABLE_COLUMNS = {
+    "events.csv": (("onset_s",), ("kind", "side", "periodic")),
+    "epochs.csv": (("start_s",), ("asleep",)),
+}
+
+
 def load_result(folder: str) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """A night's summary, events and epochs, each checked for what validate reads of it:
+    a damaged folder is one line naming the file, as `report` says of it."""
     paths = [os.path.join(folder, name) for name in ("summary.json", "events.csv", "epochs.csv")]
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
@@ -83,10 +118,73 @@ def load_result(folder: str) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
             f"not an analyzed night ({os.path.basename(missing[0])} missing)",
             expected="a folder written by sleepmove analyze",
         )
-    with open(paths[0], encoding="utf-8") as handle:
-        summary = json.load(handle)
-    events = pd.read_csv(paths[1], keep_default_na=False, na_values={"series": [""], "imi_s": [""]})
-    return summary, events, pd.read_csv(paths[2])
+    summary = load_summary(paths[0], VALIDATED)
+    _check_summary(summary, paths[0])
+    events = _table(paths[1], keep_default_na=False, na_values={"series": [""], "imi_s": [""]})
+    return summary, events, _table(paths[2])
+
+
+def _check_summary(summary: dict, path: str) -> None:
+    """What the field types of VALIDATED do not say: a rule set of this release, a length
+    that can be scored second by second, gaps as pairs of seconds."""
+    recording = summary["recording"]
+    if summary["criteria"]["name"] not in RULE_SETS:
+        where = "criteria.name"
+        value = summary["criteria"]["name"]
+    elif not 0 <= recording["duration_h"] <= MOST_DURATION_H:  # NaN too
+        where, value = "recording.duration_h", recording["duration_h"]
+    else:
+        try:
+            np.array(recording["data_gaps_s"], dtype=float).reshape(-1, 2)
+        except (TypeError, ValueError):
+            where, value = "recording.data_gaps_s", recording["data_gaps_s"]
+        else:
+            _check_break_gap(summary, path)
+            return
+    shown = json.dumps(value, default=str)[:40]
+    raise InputError(path, f"a damaged summary: {where} is {shown}", expected=DAMAGED)
+
+
+def _check_break_gap(summary: dict, path: str) -> None:
+    """The one detection parameter validate scores by (`validate_night`), as a settings
+    file's is checked."""
+    detection = summary["criteria"].get("parameters", {}).get("detection", {})
+    if "series_break_gap_s" in detection:
+        default = DetectionParameters.series_break_gap_s
+        try:
+            checked_value(
+                "detection", "series_break_gap_s", detection["series_break_gap_s"], default
+            )
+        except ParameterError as error:
+            raise InputError(path, error.problem, expected=error.expected) from None
+
+
+def _table(path: str, **options: object) -> pd.DataFrame:
+    """events.csv or epochs.csv, with the columns validate reads (TABLE_COLUMNS)."""
+    expected = f"{os.path.basename(path)} as analyze writes it (analyze the night again)"
+    check_not_device(path, expected)
+    try:
+        table = pd.read_csv(path, **options)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else "empty"
+        raise InputError(path, f"a damaged table ({reason})", expected=expected) from None
+    numbers, others = TABLE_COLUMNS[os.path.basename(path)]
+    missing = [name for name in (*numbers, *others) if name not in table.columns]
+    if missing:
+        raise InputError(path, f"a damaged table: no column {missing[0]}", expected=expected)
+    for name in numbers:  # a loop over columns
+        values = pd.to_numeric(table[name], errors="coerce")
+        bad = values.isna().to_numpy()
+        if bad.any():
+            row = int(bad.argmax())
+            raise InputError(
+                path,
+                f"a damaged table: {name} {str(table[name].iloc[row])[:40]!r} is not a number",
+                where=f"line {row + 2}",
+                expected=expected,
+            )
+        table[name] = values
+    return table
 
 
 def reference_units(reference: Reference, origin: float, offset_s: float) -> pd.DataFrame:
@@ -204,7 +302,9 @@ def validate_night(
 ) -> dict:
     summary, detected, epochs = load_result(result_dir)
     origin = origin_of(summary, result_dir)
-    reference = read_reference(reference_path, start_s=origin, utc_offset_s=utc_offset_of(summary))
+    reference = read_reference(
+        reference_path, start_s=origin, utc_offset_s=utc_offset_of(summary, result_dir)
+    )
     units = reference_units(reference, origin, offset_s)
     duration = summary["recording"]["duration_h"] * 3600
     if reference.gaps:  # the simulator knows where the link really dropped

@@ -255,12 +255,52 @@ def _edit_summary(folder: Path, edit) -> None:
 
 
 DAMAGES = {
+    # JSONDecodeError traceback
+    "cut summary": (lambda f: (f / "summary.json").write_text('{"x":1'), "unreadable summary"),
+    # pandas ParserError traceback
+    "bad events": (lambda f: (f / "events.csv").write_text('garbage,"\n'), "a damaged table"),
+    # ValueError: Invalid isoformat string
+    "bad start": (
+        lambda f: _edit_summary(f, lambda s: s["recording"].update(start="garbage")),
+        'recording.start is "garbage"',
+    ),
+    # np.arange over 1e9 hours: MemoryError
+    "endless night": (
+        lambda f: _edit_summary(f, lambda s: s["recording"].update(duration_h=1e9)),
+        "recording.duration_h is 1000000000.0",
+    ),
+    # KeyError: 'x' (default_parameters of an unknown rule set)
+    "unknown rules": (
+        lambda f: _edit_summary(f, lambda s: s["criteria"].update(name="x")),
+        'criteria.name is "x"',
+    ),
+    # ValueError from numpy on gaps that are not pairs
+    "odd gaps": (
+        lambda f: _edit_summary(f, lambda s: s["recording"].update(data_gaps_s=[[1]])),
+        "recording.data_gaps_s is [[1]]",
+    ),
+    # ValueError: could not convert string to float
+    "text onset": (
+        lambda f: (f / "events.csv").write_text("onset_s,kind,side,periodic\nx,lm,,false\n"),
+        "onset_s 'x' is not a number (line 2)",
+    ),
     # a RecursionError traceback from the JSON parser
     "deep summary": (
         lambda f: (f / "summary.json").write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"),
         "nested too deeply",
     ),
 }
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_validate_refuses_a_damaged_result_folder_in_one_line(damage, analyzed, tmp_path, capsys):
+    folder = tmp_path / "night"
+    shutil.copytree(analyzed, folder)
+    edit, wanted = DAMAGES[damage]
+    edit(folder)
+    truth = analyzed.parent / "truth.json"
+    refused(capsys, validate_with(folder, truth, tmp_path), str(folder), wanted)
+    assert not (tmp_path / "v").exists()
 
 
 def test_report_refuses_a_summary_nested_too_deeply(analyzed, tmp_path, capsys):
