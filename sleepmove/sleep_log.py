@@ -13,12 +13,14 @@ changes with its window, and a rerun redoes exactly the nights whose window chan
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sleepmove.base.errors import InputError
+from sleepmove.base.limits import TEXT_FILE_BYTES, read_limited
 from sleepmove.batch import NightTask
 
 WHERE = "--sleep-log"
@@ -38,17 +40,19 @@ class LogEntry:
 def read_sleep_log(path: str) -> list[LogEntry]:
     """The log's entries, each time checked; InputError (one line) for anything unreadable."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            first = handle.readline()
-            handle.seek(0)
-            # a spreadsheet set to a European locale writes ";"
-            delimiter = ";" if ";" in first and "," not in first else ","
-            rows = list(csv.reader(handle, delimiter=delimiter))
+        # Read once, capped: /dev/zero was read whole (GBs), and a pipe cannot seek back.
+        text = read_limited(path, TEXT_FILE_BYTES, "a sleep log", "a CSV").decode("utf-8-sig")
+        first = text.partition("\n")[0]
+        # a spreadsheet set to a European locale writes ";"
+        delimiter = ";" if ";" in first and "," not in first else ","
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except OSError as error:
         reason = error.strerror or str(error)
         raise InputError(path, f"cannot read the sleep log ({reason})", expected="a CSV") from None
     except UnicodeDecodeError:
         raise InputError(path, "the sleep log is not text", expected="a UTF-8 CSV") from None
+    except csv.Error as error:  # a cell of over 128 KB: was a traceback
+        raise InputError(path, f"the sleep log is not a CSV ({error})", expected="a CSV") from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise InputError(path, "the sleep log is empty", expected=EXPECTED_HEADER)

@@ -20,6 +20,7 @@ from sleepmove.cli import main
 from sleepmove.sensor.annotations import read_reference
 from sleepmove.sensor.simulate import simulate
 from sleepmove.settings import read_settings
+from sleepmove.sleep_log import read_sleep_log
 from tests.test_cli_robustness import refused
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -309,3 +310,52 @@ def test_report_refuses_a_summary_nested_too_deeply(analyzed, tmp_path, capsys):
     DAMAGES["deep summary"][0](folder)
     argv = ["report", str(folder), "--out", str(tmp_path / "trend")]
     refused(capsys, argv, "summary.json: unreadable summary (nested too deeply)")
+
+
+# --- sleep logs and diaries ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recordings(analyzed, tmp_path_factory) -> Path:
+    """A batch's input folder: the night's recording alone."""
+    folder = tmp_path_factory.mktemp("in")
+    shutil.copy(analyzed.parent / "night.csv", folder / "night.csv")
+    return folder
+
+
+def batch_with(log: Path, recordings: Path, tmp_path: Path) -> list[str]:
+    out = str(tmp_path / "b")
+    return ["batch", str(recordings), "--out", out, "--no-report", "--sleep-log", str(log)]
+
+
+def test_a_device_as_sleep_log_is_refused_unread(recordings, tmp_path):
+    refused_capped(
+        batch_with(Path("/dev/zero"), recordings, tmp_path),
+        "/dev/zero: a device or socket, not a file",
+    )
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_sleep_log_over_its_limit_is_refused(recordings, tmp_path, capsys):
+    log = tmp_path / "log.csv"
+    log.write_text("night,lights_out,lights_on\n" + "\n" * (4 << 20))  # TEXT_FILE_BYTES
+    refused(capsys, batch_with(log, recordings, tmp_path), "log.csv: over 4 MB", "sleep log")
+
+
+def test_a_sleep_log_cell_over_the_csv_limit_is_refused(recordings, tmp_path, capsys):
+    # Was _csv.Error: field larger than field limit (131072), a traceback.
+    log = tmp_path / "log.csv"
+    log.write_text('night,lights_out,lights_on\n"' + "x" * 200_000 + '",23:00,07:00\n')
+    refused(capsys, batch_with(log, recordings, tmp_path), "log.csv: the sleep log is not a CSV")
+
+
+def test_a_piped_sleep_log_is_read(tmp_path):
+    # `--sleep-log <(...)`: was "cannot read the sleep log (underlying stream is not seekable)".
+    read, write = os.pipe()
+    os.write(write, b"night,lights_out,lights_on\nnight,23:00,07:00\n")
+    os.close(write)
+    try:
+        entries = read_sleep_log(f"/dev/fd/{read}")
+    finally:
+        os.close(read)
+    assert [(entry.night, entry.window) for entry in entries] == [("night", "23:00,07:00")]
