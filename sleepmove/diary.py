@@ -11,10 +11,12 @@ before anything is written.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from datetime import date
 
 from sleepmove.base.errors import InputError
+from sleepmove.base.limits import TEXT_FILE_BYTES, read_limited
 from sleepmove.reports.diary import DiaryEntry
 
 EXPECTED_HEADER = "a header with date, tag and optionally from"
@@ -25,8 +27,9 @@ NO = {"no", "n", "false", "0", ""}
 def read_diary(path: str) -> list[DiaryEntry]:
     """The diary's entries, each checked; InputError (one line) for anything unreadable."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.reader(handle))
+        # Capped: /dev/zero was read whole (GBs, then MemoryError).
+        text = read_limited(path, TEXT_FILE_BYTES, "a diary", "a CSV").decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text, newline="")))
     except OSError as error:
         reason = error.strerror or str(error)
         raise InputError(path, f"cannot read the diary ({reason})", expected="a CSV") from None

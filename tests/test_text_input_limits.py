@@ -359,3 +359,21 @@ def test_a_piped_sleep_log_is_read(tmp_path):
     finally:
         os.close(read)
     assert [(entry.night, entry.window) for entry in entries] == [("night", "23:00,07:00")]
+
+
+def report_with(diary: Path, analyzed: Path, tmp_path: Path) -> list[str]:
+    return ["report", str(analyzed), "--out", str(tmp_path / "trend"), "--diary", str(diary)]
+
+
+def test_a_device_as_diary_is_refused_unread(analyzed, tmp_path):
+    refused_capped(
+        report_with(Path("/dev/zero"), analyzed, tmp_path),
+        "/dev/zero: a device or socket, not a file",
+    )
+    assert not (tmp_path / "trend").exists()
+
+
+def test_a_diary_over_its_limit_is_refused(analyzed, tmp_path, capsys):
+    diary = tmp_path / "diary.csv"
+    diary.write_text("date,tag\n" + "\n" * (4 << 20))  # TEXT_FILE_BYTES
+    refused(capsys, report_with(diary, analyzed, tmp_path), "diary.csv: over 4 MB", "diary")
