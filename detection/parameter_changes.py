@@ -31,8 +31,51 @@ POSITIVE = {
     "latency_scale_min", "final_wake_scale_min", "night_h", "max_interval_s",
     "mean_sleep_bout_min", "mean_wake_bout_min", "min_rate_hz", "envelope_rate_hz",
     "coarse_rate_hz", "window_s", "window_step_s", "min_windows", "min_piece_windows",
-    "vigorous_span", "vigorous_min_spread",
+    "vigorous_span", "vigorous_min_spread", "hft_freq_hz", "alma_freq_hz", "inlier_s",
 }  # fmt: skip
+# Ranges of their own, tighter than their unit's, from what each setting means
+# (detection/params.py), checked on an 8-hour night (one sensor, and two for
+# [clock_alignment]; memory grows with the night, to 30 h): outside them a width rounded to
+# no samples, a frequency divided by zero, or an array sized by it took gigabytes. Each
+# leaves room around its default, and takes every parameter set of detection/params.py.
+# A lowest of 0 is "above 0" where POSITIVE.
+RANGES: dict[str, tuple[float, float]] = {
+    # [detection]: the windows of the signals. A day's envelope window ran out of memory,
+    # a day's rest window asked for 14 GiB (its cost: the night's blocks x the window's),
+    # 0.1 s blocks took 1 GB and 0.01 s 2.5 GB; a day's noise window (blocks x window
+    # / 10) 3.7 GB at 30 h.
+    "envelope_window_s": (0.0, 10.0),  # the RMS of brief jerks: 0.1 s
+    "slow_window_s": (0.0, 60.0),  # small slow rotations: 0.5 s
+    "rotation_smoothing_s": (0.0, 60.0),  # vibrations of 2 Hz and more out: 0.5 s
+    "baseline_block_s": (0.5, 10.0),  # block medians of the rest: 1 s
+    "baseline_window_s": (0.0, 120.0),  # rest before and after each sample: 25 s
+    "noise_window_s": (0.0, 1800.0),  # the noise floor tracked over 5 minutes
+    # Bursts a second of a tremor's train: HFT 0.3-4, ALMA 0.5-3 (0 divided by zero).
+    "hft_freq_hz": (0.0, 10.0),
+    "alma_freq_hz": (0.0, 10.0),
+    # Losses shorter than this are interpolated: under two samples' interval at 10 Hz every
+    # sample was a gap, and the file was refused as far too sparse.
+    "max_gap_bridged_s": (0.25, 60.0),
+    # [sleep]: excessive fragmentary myoclonus over whole minutes (under 1: numpy's "v
+    # cannot be empty"); neighbours compared on each side (10,000: 200 MB more at 8 h).
+    "efm_min_span_min": (1.0, 1440.0),
+    "irregularity_reach": (1, 100),
+    "epoch_s": (0.0, 60.0),  # and one of EPOCHS_S
+    # [clock_alignment]: the windows' spectra take (night / step) x (window + 2 x search)
+    # x rate x 16 bytes: a 1 ms step asked for 91 GiB, 10 kHz envelopes took 1.35 GB, a
+    # search of 0 or 1 ms held no lag beside the peak (IndexError). With these the worst
+    # corner adds 260 MB at 8 h.
+    "envelope_rate_hz": (5.0, 40.0),  # activity envelopes compared at 20 Hz
+    "coarse_rate_hz": (0.1, 40.0),  # the whole night first at 2 Hz (0 divided by zero)
+    "window_s": (10.0, 600.0),  # windows of 5 minutes...
+    "window_step_s": (60.0, 3600.0),  # ...150 s apart
+    "search_s": (0.2, 60.0),  # lags 6 s either side of the whole night's (drift, 30 h)
+    "refine_search_s": (0.2, 10.0),  # then 1 s either side of the first fit
+}
+# Epochs are counted in whole seconds (detection/sleep.py) and gathered whole into the
+# minutes of epochs.csv (detection/night.py): 0.5 s was a reshape error, 7.5 s or 90 s put
+# epochs in the wrong minutes without a word.
+EPOCHS_S = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
 SHARES = {
     "cramp_min_held_share", "start_awake", "end_awake", "min_covered", "min_correlation",
     "max_second_peak", "peak_dip", "cramp_tremor_share",
@@ -77,6 +120,9 @@ def _number_range(name: str, default: float) -> tuple[float, float, bool]:
     """(lowest, highest, lowest itself allowed) for a numeric setting."""
     if name in SHARES:
         return 0.0, 1.0, True
+    if name in RANGES:
+        low, high = RANGES[name]
+        return low, high, low > 0 or name not in POSITIVE
     high = next((limit for unit, limit in UNIT_LIMITS.items() if name.endswith(unit)), MAX_NUMBER)
     if isinstance(default, int):
         high = MAX_COUNT
@@ -115,6 +161,11 @@ def checked_value(group: str, name: str, value: object, default: object) -> obje
                 f"{where} = {shown(value)}", "a whole number" if whole else "a number"
             )
         _checked_number(where, name, value, default)
+        if name == "epoch_s" and value not in EPOCHS_S:
+            raise ParameterError(
+                f"{where} = {shown(value)}",
+                "whole seconds that divide a minute: " + ", ".join(map(str, EPOCHS_S)),
+            )
         return value if whole else float(value)
     if isinstance(default, tuple):
         if not isinstance(value, (list, tuple)) or len(value) != len(default):

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from sleepmove.cli import main
+from sleepmove.detection.parameter_changes import with_changes
+from sleepmove.detection.params import GROUPS, RULE_SET_IDENTITY, RULE_SETS, default_parameters
 from sleepmove.sensor.annotations import read_reference
 from sleepmove.sensor.simulate import simulate
 from sleepmove.settings import read_settings
@@ -377,3 +379,80 @@ def test_a_diary_over_its_limit_is_refused(analyzed, tmp_path, capsys):
     diary = tmp_path / "diary.csv"
     diary.write_text("date,tag\n" + "\n" * (4 << 20))  # TEXT_FILE_BYTES
     refused(capsys, report_with(diary, analyzed, tmp_path), "diary.csv: over 4 MB", "diary")
+
+
+# --- parameter bounds ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "group, setting, says",
+    [
+        # ZeroDivisionError
+        ("detection", "hft_freq_hz = [0.0, 4.0]", "hft_freq_hz = 0.0; expected a number above 0"),
+        # ValueError: v cannot be empty
+        ("sleep", "efm_min_span_min = 0.001", "at least 1 and at most 1440"),
+        # a reshape error
+        ("sleep", "epoch_s = 0.001", "whole seconds that divide a minute"),
+        # epochs silently in the wrong minutes of epochs.csv
+        ("sleep", "epoch_s = 7.5", "whole seconds that divide a minute"),
+        # IndexError (two sensors)
+        ("clock_alignment", "search_s = 0.001", "at least 0.2 and at most 60"),
+        ("clock_alignment", "refine_search_s = 0.001", "at least 0.2 and at most 10"),
+        # 14 GiB asked for
+        ("detection", "baseline_window_s = 86400", "above 0 and at most 120"),
+        # 0.8-2.5 GB
+        ("detection", "baseline_block_s = 0.01", "at least 0.5 and at most 10"),
+        ("detection", "baseline_block_s = 0.001", "at least 0.5 and at most 10"),
+        # 1.35 GB (two sensors)
+        ("clock_alignment", "envelope_rate_hz = 10000", "at least 5 and at most 40"),
+        # 91 GiB asked for (two sensors)
+        ("clock_alignment", "window_step_s = 0.001", "at least 60 and at most 3600"),
+        # a day's envelope window: out of memory on an 8-hour night
+        ("detection", "envelope_window_s = 86400", "above 0 and at most 10"),
+        # a day's noise window: 3.7 GB on a 30-hour one
+        ("detection", "noise_window_s = 86400", "above 0 and at most 1800"),
+        # 149 GiB asked for (two sensors)
+        ("clock_alignment", "coarse_rate_hz = 1e-9", "at least 0.1 and at most 40"),
+        # division warnings on stderr (two sensors)
+        ("clock_alignment", "inlier_s = 0", "above 0"),
+        ("clock_alignment", "window_s = 0.001", "at least 10 and at most 600"),
+        # every sample a gap: the file refused as "far too sparse", blamed on its rate
+        ("detection", "max_gap_bridged_s = 0", "at least 0.25 and at most 60"),
+    ],
+)
+def test_settings_that_crashed_or_took_gigabytes_are_refused_up_front(
+    group, setting, says, tmp_path, capsys
+):
+    config = tmp_path / "bounds.toml"
+    config.write_text(f"[{group}]\n{setting}\n")
+    name = setting.split(" = ")[0]
+    refused(capsys, analyze_with(config, tmp_path), f"bounds.toml: [{group}] {name} = ", says)
+
+
+def test_every_parameter_set_of_the_project_is_within_its_bounds():
+    for criteria in RULE_SETS:  # a loop over rule sets, age groups and placements
+        for age in ("adult", "child", "infant"):
+            for placement in ("ankle", "wrist"):
+                params = default_parameters(criteria, age, placement)
+                written = params.as_dict()
+                changes = {group: dict(written[group]) for group in GROUPS}
+                for name in RULE_SET_IDENTITY:
+                    del changes["rules"][name]
+                assert with_changes(params, changes) == params
+
+
+@pytest.mark.parametrize(
+    "group, setting",
+    [
+        ("sleep", "epoch_s = 60"),
+        ("sleep", "epoch_s = 1"),
+        ("detection", "baseline_block_s = 0.5"),
+        ("detection", "hft_freq_hz = [0.05, 10.0]"),
+        ("clock_alignment", "envelope_rate_hz = 40.0"),
+        ("clock_alignment", "window_step_s = 60"),
+    ],
+)
+def test_the_edges_of_the_bounds_are_taken(group, setting, tmp_path):
+    config = tmp_path / "edge.toml"
+    config.write_text(f"[{group}]\n{setting}\n")
+    assert group in read_settings(str(config)).changes
