@@ -35,14 +35,14 @@ def _capped() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_BYTES, ADDRESS_SPACE_BYTES))
 
 
-def refused_capped(argv: list[str], *wanted: str) -> str:
+def refused_capped(argv: list[str], *wanted: str, timeout: float = 60) -> str:
     """`refused`, in a child process of capped address space: exit 2, one line, no traceback."""
     done = subprocess.run(
         [sys.executable, "-m", "sleepmove", *argv],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         preexec_fn=_capped,
         env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
     )
@@ -126,6 +126,15 @@ def test_a_device_as_settings_file_is_refused_unread(tmp_path):
     refused_capped(
         analyze_with(Path("/dev/zero"), tmp_path), "/dev/zero: a device or socket, not a file"
     )
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_a_named_pipe_nobody_writes_to_is_refused_without_waiting(tmp_path):
+    # Opening it waited for a writer for ever.
+    fifo = tmp_path / "settings.toml"
+    os.mkfifo(fifo)
+    argv = analyze_with(fifo, tmp_path)
+    refused_capped(argv, "settings.toml: a pipe (FIFO) that nothing was written to", timeout=20)
 
 
 def test_a_settings_file_over_its_limit_is_refused(tmp_path, capsys):

@@ -30,8 +30,8 @@ REFERENCE_CSV_BYTES = 64 << 20
 
 def check_not_device(path: str, expected: str) -> None:
     """Refuse a device or a socket (/dev/zero, /dev/urandom never end). A pipe is taken:
-    `--config <(...)` is read once, and `read_limited` caps it. A missing path is left to
-    the reader, which says so in its own words."""
+    `--config <(...)` is read once, and `read_limited` caps it and does not wait for a
+    writer. A missing path is left to the reader, which says so in its own words."""
     try:
         mode = os.stat(path).st_mode
     except (OSError, ValueError):
@@ -45,11 +45,20 @@ def read_limited(path: str, limit: int, what: str, expected: str) -> bytes:
     file over `limit` bytes, before it is read (`what`: "a settings file", said in the
     refusal). OSError is left to the caller, which names the file its own way."""
     check_not_device(path, expected)
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
+    # Opened without waiting for a writer (a named pipe nobody wrote to hung for ever), then
+    # read as usual: the pipe of `--config <(...)` has its writer from the start.
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
+    descriptor = os.open(path, os.O_RDONLY | nonblocking)
+    if nonblocking:
+        os.set_blocking(descriptor, True)
+    with open(descriptor, "rb") as handle:
+        status = os.fstat(descriptor)
+        size = status.st_size
         data = b"" if size > limit else handle.read(size + 1)
         if len(data) > size:  # a pipe (its size says nothing), or a file that grew
             data += handle.read(limit + 1 - len(data))  # one byte more than allowed, to know
+    if stat.S_ISFIFO(status.st_mode) and not data:
+        raise InputError(path, "a pipe (FIFO) that nothing was written to", expected=expected)
     if size > limit or len(data) > limit:
         raise InputError(
             path,
