@@ -41,18 +41,18 @@ def check_not_device(path: str, expected: str) -> None:
 
 
 def read_limited(path: str, limit: int, what: str, expected: str) -> bytes:
-    """The bytes of a small input file, read whole; InputError (one line) for a device or a
-    file over `limit` bytes, before it is read (`what`: "a settings file", said in the
-    refusal). OSError is left to the caller, which names the file its own way."""
+    """The bytes of a small input file, read whole; InputError (one line) for a device, an
+    empty pipe, or more than `limit` bytes (of a file, refused unread; of a pipe, once one
+    byte past it is read). `what` ("a settings file") is said in the refusal. OSError is left
+    to the caller, which names the file its own way."""
     check_not_device(path, expected)
     # Opened without waiting for a writer (a named pipe nobody wrote to hung for ever), then
     # read as usual: the pipe of `--config <(...)` has its writer from the start.
     nonblocking = getattr(os, "O_NONBLOCK", 0)
-    descriptor = os.open(path, os.O_RDONLY | nonblocking)
-    if nonblocking:
-        os.set_blocking(descriptor, True)
-    with open(descriptor, "rb") as handle:
-        status = os.fstat(descriptor)
+    with open(os.open(path, os.O_RDONLY | nonblocking), "rb") as handle:
+        if nonblocking:
+            os.set_blocking(handle.fileno(), True)
+        status = os.fstat(handle.fileno())
         size = status.st_size
         data = b"" if size > limit else handle.read(size + 1)
         if len(data) > size:  # a pipe (its size says nothing), or a file that grew
