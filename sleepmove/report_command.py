@@ -69,9 +69,10 @@ def load_summary(path: str, fields: dict[str, tuple[type, ...]] | None = None) -
         if value is MISSING and where in OPTIONAL:
             continue
         if not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds:
+            shown = "missing" if value is MISSING else json.dumps(value, default=str)[:40]
             raise InputError(
                 path,
-                f"a damaged summary: {where} is {json.dumps(value, default=str)[:40]}",
+                f"a damaged summary: {where} is {shown}",
                 expected="summary.json as analyze writes it (analyze the night again)",
             )
     return summary

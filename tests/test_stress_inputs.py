@@ -165,6 +165,7 @@ def test_validate_names_a_folder_given_as_reference(earlier, tmp_path, capsys):
     ("field", "value"),
     [
         (("sleep",), []),
+        (("sleep",), None),
         (("recording",), None),
         (("criteria",), "x"),
         (("sleep", "total_sleep_h"), "x"),
@@ -182,11 +183,12 @@ def test_report_refuses_a_damaged_summary_in_one_line(field, value, earlier, tmp
         where = where[key]
     where[field[-1]] = value
     (earlier / "summary.json").write_text(json.dumps(summary))
-    refused(
+    line = refused(
         capsys,
         ["report", str(earlier), "--out", str(tmp_path / "trend")],
         "summary.json: a damaged summary: " + field[0],
     )
+    assert "object at 0x" not in line  # a field under a null group: "missing", not a sentinel
     assert not (tmp_path / "trend").exists()
 
 
