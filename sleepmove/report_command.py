@@ -69,13 +69,17 @@ def load_summary(path: str, fields: dict[str, tuple[type, ...]] | None = None) -
         if value is MISSING and where in OPTIONAL:
             continue
         if not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds:
-            shown = "missing" if value is MISSING else json.dumps(value, default=str)[:40]
-            raise InputError(
-                path,
-                f"a damaged summary: {where} is {shown}",
-                expected="summary.json as analyze writes it (analyze the night again)",
-            )
+            raise damaged_summary(path, where, value)
     return summary
+
+
+DAMAGED = "summary.json as analyze writes it (analyze the night again)"
+
+
+def damaged_summary(path: str, where: str, value: object) -> InputError:
+    """The refusal of a summary whose field `where` is not what analyze writes."""
+    shown = "missing" if value is MISSING else json.dumps(value, default=str)[:40]
+    return InputError(path, f"a damaged summary: {where} is {shown}", expected=DAMAGED)
 
 
 MISSING = object()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime, timezone
 
@@ -32,7 +31,7 @@ from sleepmove.detection.params import (
 from sleepmove.detection.scoring import score_units, union_gaps
 from sleepmove.detection.series import gap_between
 from sleepmove.detection.table import Table
-from sleepmove.report_command import REPORTED, load_summary
+from sleepmove.report_command import REPORTED, damaged_summary, load_summary
 from sleepmove.sensor.annotations import Reference, read_reference
 
 KINDS = {"lm": "lm", "plm": "lm", "jerk": "jerk"}
@@ -81,14 +80,11 @@ def _start(text: str, folder: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:  # a hand-edited summary: was "Invalid isoformat string"
-        raise InputError(
-            os.path.join(folder, "summary.json"),
-            f"a damaged summary: recording.start is {json.dumps(text)[:40]}",
-            expected=DAMAGED,
+        raise damaged_summary(
+            os.path.join(folder, "summary.json"), "recording.start", text
         ) from None
 
 
-DAMAGED = "summary.json as analyze writes it (analyze the night again)"
 # What validate reads of a summary besides what the trend report reads (REPORTED).
 VALIDATED: dict[str, tuple[type, ...]] = {
     **REPORTED,
@@ -141,8 +137,7 @@ def _check_summary(summary: dict, path: str) -> None:
         else:
             _check_break_gap(summary, path)
             return
-    shown = json.dumps(value, default=str)[:40]
-    raise InputError(path, f"a damaged summary: {where} is {shown}", expected=DAMAGED)
+    raise damaged_summary(path, where, value)
 
 
 def _check_break_gap(summary: dict, path: str) -> None:
