@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sleepmove.base.errors import InputError
+from sleepmove.base.limits import SUMMARY_BYTES, read_limited
 
 # Every file `analyze` may write into its folder: only these are ever removed by a rerun.
 ANALYZE_OUTPUTS = (
@@ -115,16 +116,13 @@ def require_extra(module: str, extra: str, needed_for: str) -> None:
 def _holds_results(out_dir: str) -> bool:
     """Whether `out_dir` holds an earlier run's results: a summary.json that sleepmove wrote
     (summary.json goes last, so it is there whenever the rest of that run is)."""
+    path = os.path.join(out_dir, "summary.json")
     try:
-        with open(os.path.join(out_dir, "summary.json"), encoding="utf-8") as handle:
-            summary = json.loads(handle.read(SUMMARY_MAX_BYTES))
-    except (OSError, ValueError, RecursionError):  # none, not text, not whole JSON
+        summary = json.loads(read_limited(path, SUMMARY_BYTES, "a summary.json", "summary.json"))
+    except (OSError, InputError, ValueError, RecursionError):  # none, too big, not JSON
         return False
     software = summary.get("software") if isinstance(summary, dict) else None
     return isinstance(software, dict) and software.get("name") == "sleepmove"
-
-
-SUMMARY_MAX_BYTES = 64 << 20  # a night's summary.json is tens of kB
 
 
 @contextmanager
