@@ -232,31 +232,29 @@ class _GzipText(io.RawIOBase):
             self._inflater = zlib.decompressobj(wbits=31)
         self._fed = True
         before = self._inflater.copy()  # a damaged stretch is inflated again, a little at a time
+        damage = None
         try:
             out = self._inflater.decompress(self._input, GZIP_CHUNK)
         except zlib.error as exc:
             # The failed call's text is lost with the exception (up to GZIP_CHUNK, all of it
             # sound when only the checksum at the end is wrong): inflate the same input again
             # in small steps, keeping what comes before the damage.
-            out = _inflate_until_damage(before, self._input)
-            self._buffer += out
-            self._produced += len(out)
-            if not self._produced:
-                raise InputError(
-                    self._path, f"damaged gzip file ({exc})", expected="a complete .csv.gz"
-                ) from None
-            self._note(
-                f"the gzip file is damaged after {self._produced / 1e6:.1f} MB ({exc}); "
-                "what came before was read"
-            )
-            if self.watch is not None and out:
-                self.watch(out.count(b"\n"), out[-SNIFF_BYTES:])
-            self._done = True
-            return
-        inflater = self._inflater
-        self._input = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
+            out, damage = _inflate_until_damage(before, self._input), exc
+        else:
+            inflater = self._inflater
+            self._input = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
         self._buffer += out
         self._produced += len(out)
+        if damage is not None:
+            if not self._produced:
+                raise InputError(
+                    self._path, f"damaged gzip file ({damage})", expected="a complete .csv.gz"
+                )
+            self._note(
+                f"the gzip file is damaged after {self._produced / 1e6:.1f} MB ({damage}); "
+                "what came before was read"
+            )
+            self._done = True
         if self.watch is not None and out:
             self.watch(out.count(b"\n"), out[-SNIFF_BYTES:])
 
