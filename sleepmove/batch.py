@@ -133,16 +133,20 @@ def discover(inputs: list[str], out_dir: str) -> list[str]:
 def _readable_recording(path: str) -> bool:
     """Whether a file found in a search is a recording by its content; one that cannot be
     read is said in a warning line (it may be a night), not silently passed over."""
-    from sleepmove.sensor.formats import is_recording
+    from sleepmove.sensor.formats import HEAD_BYTES, csv_text, identify
 
     try:
-        if stat.S_ISREG(os.stat(path).st_mode):  # opening a pipe would wait for a writer
-            with open(path, "rb"):
-                pass
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe would wait for a writer
+            return False
+        with open(path, "rb") as handle:  # opened once: its head tells the format
+            head = handle.read(HEAD_BYTES)
     except OSError as error:
         _warn_unreadable(path, error)
         return False
-    return is_recording(path)
+    try:
+        return identify(path, head) is not csv_text
+    except InputError:  # a known kind that is no recording (a workbook, an epoch file)
+        return False
 
 
 def _warn_unreadable(path: str, error: OSError) -> None:
