@@ -118,7 +118,7 @@ def discover(inputs: list[str], out_dir: str) -> list[str]:
             name = os.path.basename(path)
             if named or (
                 name not in RESULT_FILES
-                # CSVs by name whatever the case (.CSV from Windows tools); is_recording
+                # CSVs by name whatever the case (.CSV from Windows tools); _readable_recording
                 # looks at the content of the rest
                 and (name.lower().endswith(CSV_SUFFIXES) or _readable_recording(path))
             ):

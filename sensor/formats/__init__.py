@@ -94,15 +94,6 @@ def read_recording(path: str, units: str = "auto", timezone: str | None = None) 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 
 
-def is_recording(path: str) -> bool:
-    """Whether a file found in a folder is a recording to analyze: a CSV by its name (a
-    folder holds other text files too), any other format by its content, whatever its name."""
-    if path.endswith(CSV_SUFFIXES):
-        return True
-    fmt = identify_quietly(path)
-    return fmt is not None and fmt is not csv_text
-
-
 def identify_quietly(path: str) -> ModuleType | None:
     try:
         return identify(path)
