@@ -891,12 +891,14 @@ def time_column(
     """
     kind = column.type
     if pa.types.is_timestamp(kind):
-        # As int64 nanoseconds an empty cell is null, NaN here: its row is dropped. Through
-        # numpy's datetime64 it was NaT, -9.2e9 s (the year 1677), and one empty time cell
-        # left a 15-minute night with "0.0 minutes recorded".
-        ns = column.cast(pa.timestamp("ns", tz=kind.tz)).cast(pa.int64()).to_numpy()
+        # As int64 an empty cell is null, NaN here: its row is dropped. Through numpy's
+        # datetime64 it was NaT, -9.2e9 s (the year 1677), and one empty time cell left a
+        # 15-minute night with "0.0 minutes recorded". In the stamps' own unit: a cast to
+        # nanoseconds refused a whole file for one stamp past 2262 (a glitched row, which
+        # the grid drops as a stray row) with "would result in out of bounds timestamp".
+        stamps = column.cast(pa.int64()).to_numpy()
         clock = CLOCK_UNIX if kind.tz else CLOCK_NAIVE
-        return ns / 1e9, clock
+        return stamps / UNITS_PER_SECOND[kind.unit], clock
     if pa.types.is_floating(kind) or pa.types.is_integer(kind):
         return _numeric_time(column, name, warnings)
     if pa.types.is_null(kind):  # no cell holds anything

@@ -20,7 +20,7 @@ from sleepmove.sensor.readers import (
     numeric_axes,
     time_column,
 )
-from sleepmove.sensor.recording import CLOCK_NAIVE, CLOCK_UNIX, Recording
+from sleepmove.sensor.recording import Recording
 from sleepmove.sensor.zones import zone_info
 
 if TYPE_CHECKING:  # imported when a Parquet file is read: pyarrow.parquet costs 20-40 ms
@@ -49,7 +49,7 @@ def _check_rate(path: str, parquet: pq.ParquetFile, time_col: str) -> None:
     column = [metadata.schema.column(i).path for i in range(metadata.num_columns)].index(time_col)
     kept = [metadata.row_group(g).column(column).statistics for g in range(metadata.num_row_groups)]
     if not all(statistics is not None and statistics.has_min_max for statistics in kept):
-        seconds, _ = _time_seconds(path, parquet.read(columns=[time_col]).column(0), time_col)
+        seconds, _ = time_column(path, parquet.read(columns=[time_col]).column(0), 0, name=time_col)
         finite = seconds[np.isfinite(seconds)]
         if len(finite):
             check_rate(path, float(finite.max() - finite.min()), rows, time_col)
@@ -73,7 +73,7 @@ def _check_rate(path: str, parquet: pq.ParquetFile, time_col: str) -> None:
     ):
         return
     try:
-        seconds, _ = _time_seconds(path, pa.chunked_array([ends]), time_col)
+        seconds, _ = time_column(path, pa.chunked_array([ends]), 0, name=time_col)
     except InputError:
         return
     if np.isfinite(seconds).all():
@@ -101,7 +101,7 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
         raise InputError(path, "no data rows", expected="accelerometer samples")
     warnings: list[str] = []
     xyz = numeric_axes(path, table, axes, 0)
-    time_s, clock = _time_seconds(path, table.column(time_col), time_col, warnings)
+    time_s, clock = time_column(path, table.column(time_col), 0, warnings, time_col)
     zone = table.schema.field(time_col).type
     stated = getattr(zone, "tz", None)
     if stated and not _known_zone(stated):  # its times are instants: only their display
@@ -114,21 +114,6 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
     if stated and stated.upper() not in ("UTC", "Z", "+00:00"):
         recording.timezone = stated  # shown in the zone the file names
     return recording, None
-
-
-def _time_seconds(
-    path: str, column: pa.ChunkedArray, name: str, warnings: list[str] | None = None
-) -> tuple[np.ndarray, str]:
-    """time_column's seconds, time stamps taken in their own unit: its cast to nanoseconds
-    refused a whole file for one stamp past 2262 (a glitched row, which a CSV's read drops
-    as a stray row) with 'would result in out of bounds timestamp'."""
-    kind = column.type
-    if not pa.types.is_timestamp(kind):
-        return time_column(path, column, 0, warnings, name)
-    per_second = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[kind.unit]
-    # int64 of the stamps' unit, an empty cell NaN (its row dropped), then seconds
-    seconds = column.cast(pa.int64()).to_numpy() / per_second
-    return seconds, CLOCK_UNIX if kind.tz else CLOCK_NAIVE
 
 
 def _known_zone(name: str) -> bool:
