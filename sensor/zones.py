@@ -57,8 +57,10 @@ OFFSET_PATTERN = re.compile(r"([+-]?)\s*(\d{1,2}):?(\d\d)(?::(\d\d))?")
 def parse_offset(text: str) -> float | None:
     """Seconds east of UTC from `-04:00:00`, `02:00:00`, `GMT -04:00`, `+0100`; else None."""
     match = OFFSET_PATTERN.search(text)
-    if not match:
-        return None
+    return _seconds_east(match) if match else None
+
+
+def _seconds_east(match: re.Match) -> float:
     seconds = int(match[2]) * 3600 + int(match[3]) * 60 + int(match[4] or 0)
     return float(-seconds if match[1] == "-" else seconds)
 
@@ -73,9 +75,9 @@ def stated_offset(path: str, field: str, text: str) -> float | None:
     that no zone has (`+99:99`, `24:00:00`) refused in one line when the file is read, not
     when its clock times are written at the end of the analysis."""
     match = OFFSET_PATTERN.search(text)
-    offset = parse_offset(text)
-    if match is None or offset is None:
+    if match is None:
         return None
+    offset = _seconds_east(match)
     if (
         int(match[3]) >= 60
         or int(match[4] or 0) != 0
