@@ -23,7 +23,7 @@ from sleepmove.base.errors import InputError
 from sleepmove.base.limits import (
     REFERENCE_BYTES,
     REFERENCE_CSV_BYTES,
-    check_not_device,
+    check_regular_file,
     read_limited,
 )
 
@@ -110,8 +110,9 @@ def read_reference(path: str, start_s: float | None = None, utc_offset_s: float 
         if lower.endswith(".json"):
             return _read_truth(path)
         if lower.endswith((".edf", ".bdf")):
-            # A whole PSG may be gigabytes: no cap, but /dev/zero is no file.
-            check_not_device(path, REFERENCE_EXPECTED)
+            # A whole PSG may be gigabytes: no cap, but /dev/zero is no file, and edfio
+            # would wait on a named pipe for a writer.
+            check_regular_file(path, REFERENCE_EXPECTED)
             return _read_edf(path)
         if lower.endswith(".xml"):
             return _read_xml(path, start_s, utc_offset_s)

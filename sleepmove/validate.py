@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sleepmove.base.errors import InputError
-from sleepmove.base.limits import check_not_device
+from sleepmove.base.limits import check_regular_file
 from sleepmove.detection.bilateral import LM_KINDS
 from sleepmove.detection.indices import periodicity_index
 from sleepmove.detection.matching import (
@@ -157,7 +157,7 @@ def _check_break_gap(summary: dict, path: str) -> None:
 def _table(path: str, **options: object) -> pd.DataFrame:
     """events.csv or epochs.csv, with the columns validate reads (TABLE_COLUMNS)."""
     expected = f"{os.path.basename(path)} as analyze writes it (analyze the night again)"
-    check_not_device(path, expected)
+    check_regular_file(path, expected)  # analyze writes files: a pipe would block
     try:
         table = pd.read_csv(path, **options)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:

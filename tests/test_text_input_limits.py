@@ -192,6 +192,31 @@ def test_a_device_as_reference_is_refused_unread(name, analyzed, tmp_path):
     )
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_a_named_pipe_as_edf_reference_is_refused_without_waiting(analyzed, tmp_path):
+    # edfio opened the pipe itself and waited for a writer for ever.
+    pytest.importorskip("edfio")
+    fifo = tmp_path / "psg.edf"
+    os.mkfifo(fifo)
+    refused_capped(
+        validate_with(analyzed, fifo, tmp_path), "psg.edf: a named pipe (FIFO), not a file"
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+@pytest.mark.parametrize("table", ["events.csv", "epochs.csv"])
+def test_a_named_pipe_in_a_result_folder_is_refused_without_waiting(table, analyzed, tmp_path):
+    # pandas opened the pipe and waited for a writer for ever.
+    folder = tmp_path / "night"
+    shutil.copytree(analyzed, folder)
+    (folder / table).unlink()
+    os.mkfifo(folder / table)
+    truth = analyzed.parent / "truth.json"
+    refused_capped(
+        validate_with(folder, truth, tmp_path), f"{table}: a named pipe (FIFO), not a file"
+    )
+
+
 def test_a_reference_over_its_limit_is_refused(analyzed, tmp_path, capsys):
     truth = tmp_path / "truth.json"
     # the night's own truth, padded past the 16 MB of REFERENCE_BYTES

@@ -40,6 +40,20 @@ def check_not_device(path: str, expected: str) -> None:
         raise InputError(path, "a device or socket, not a file", expected=expected)
 
 
+def check_regular_file(path: str, expected: str) -> None:
+    """Refuse anything but a plain file, for inputs read by a library that opens the path
+    itself (an EDF+ reference, a result folder's tables): a named pipe there blocks the read
+    until a writer comes, which may be never. A missing path is left to the reader."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return
+    if stat.S_ISFIFO(mode):
+        raise InputError(path, "a named pipe (FIFO), not a file", expected=expected)
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):  # a folder: the reader says so
+        raise InputError(path, "a device or socket, not a file", expected=expected)
+
+
 def read_limited(path: str, limit: int, what: str, expected: str) -> bytes:
     """The bytes of a small input file, read whole; InputError (one line) for a device, an
     empty pipe, or more than `limit` bytes (of a file, refused unread; of a pipe, once one
