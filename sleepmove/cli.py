@@ -301,11 +301,28 @@ def entry() -> NoReturn:
     sys.exit(code)
 
 
+# Options whose value is a pair that may start with a minus (seconds before the start).
+PAIR_OPTIONS = ("--sleep-window",)
+
+
+def _pairs_joined(argv: list[str]) -> list[str]:
+    """`--sleep-window -5,100` as `--sleep-window=-5,100`: argparse takes a value that starts
+    with "-" and is no plain number for an option, and refused the window."""
+    joined: list[str] = []
+    for token in argv:  # a loop over a command line's words
+        if joined and joined[-1] in PAIR_OPTIONS and token[:1] == "-" and "," in token:
+            joined[-1] = f"{joined[-1]}={token}"
+        else:
+            joined.append(token)
+    return joined
+
+
 def main(argv: list[str] | None = None) -> int:
     # No command uses BLAS, yet numpy's OpenBLAS starts a thread per core that spins for a
     # while after the import: 0.1 s of CPU taken from the parse (measured on 2 cores).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     parser = build_parser()
+    argv = _pairs_joined(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     _command_run.append(args.command)
     command = parser.subcommands[args.command]

@@ -58,8 +58,8 @@ def test_argparse_refusals_are_one_line_naming_the_command(tmp_path, capsys):
     assert "usage" not in line
     refused(
         capsys,
-        ["analyze", "x.csv", "--sleep-window", "-100,300", "--out", str(tmp_path / "o")],
-        "sleepmove analyze: error:",
+        ["analyze", "x.csv", "--min-duration", "--out", str(tmp_path / "o")],
+        "sleepmove analyze: error: argument --min-duration",
     )
 
 
@@ -190,6 +190,14 @@ def test_a_sleep_window_outside_the_recording_is_refused(night, tmp_path, capsys
     out = tmp_path / "o"
     argv = ["analyze", str(night / "left.csv"), f"--sleep-window={window}", "--out", str(out)]
     refused(capsys, argv, "--sleep-window", wanted)
+    assert not out.exists()
+
+
+def test_a_sleep_window_starting_with_a_minus_needs_no_equals_sign(night, tmp_path, capsys):
+    # argparse took "-900,-600" for an option: "expected one argument".
+    out = tmp_path / "o"
+    argv = ["analyze", str(night / "left.csv"), "--sleep-window", "-900,-600", "--out", str(out)]
+    refused(capsys, argv, "--sleep-window", "ends before the recording starts")
     assert not out.exists()
 
 
