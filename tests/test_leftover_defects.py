@@ -1,0 +1,194 @@
+"""Defects left from the fifth stress test (/tmp/stress5): each test failed before its fix.
+
+Bad input is one line on stderr, exit status 2; recorded data is never lost for a flaw
+elsewhere in the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+
+import numpy as np
+
+import sleepmove.sensor.readers as readers
+from sleepmove.cli import main
+from sleepmove.sensor.formats import read_recording
+from tests.test_cli_robustness import refused
+
+START = 1745625000.0
+RATE = 25.0
+
+
+def samples(minutes: float) -> np.ndarray:
+    """(time, x, y, z) rows of a leg at rest, as a logger writes them (3 and 4 decimals)."""
+    n = int(minutes * 60 * RATE)
+    rows = np.empty((n, 4))
+    rows[:, 0] = np.round(START + np.arange(n) / RATE, 3)
+    noise = np.random.default_rng(0).normal(0, 0.01, (n, 3)) + [0.05, -0.2, 0.97]
+    rows[:, 1:] = np.round(noise, 4)
+    return rows
+
+
+def text_of(rows: np.ndarray) -> bytes:
+    lines = [f"{t:.3f},{x:.4f},{y:.4f},{z:.4f}" for t, x, y, z in rows]
+    return ("time,x,y,z\n" + "\n".join(lines) + "\n").encode()
+
+
+def inflated(packed: bytes) -> tuple[bytes, str | None]:
+    """All the text a damaged gzip inflates to, and zlib's complaint."""
+    inflater, pieces = zlib.decompressobj(wbits=31), []
+    for first in range(0, len(packed), 512):  # a loop over small steps of a test file
+        try:
+            pieces.append(inflater.decompress(packed[first : first + 512]))
+        except zlib.error as exc:
+            return b"".join(pieces), str(exc)
+    return b"".join(pieces), None
+
+
+def flipped_inside(text: bytes) -> tuple[bytes, int]:
+    """The gzip of `text` with one byte flipped inside its deflate stream where the stream
+    still inflates to its end (only the checksum fails) and the first line it garbles has
+    the wrong number of fields; and that line's number."""
+    packed = gzip.compress(text, mtime=0)
+    lines = text.split(b"\n")
+    for position in range(len(packed) // 2, len(packed) - 8, 997):  # a loop over tries
+        damaged = bytearray(packed)
+        damaged[position] ^= 0x55
+        garbled, complaint = inflated(bytes(damaged))
+        if complaint is None or "incorrect data check" not in complaint:
+            continue
+        for number, (line, sound) in enumerate(zip(garbled.split(b"\n"), lines), 1):
+            if line != sound:  # a loop over lines, in a test
+                if line.count(b",") != 3:
+                    return bytes(damaged), number
+                break
+    raise AssertionError("no flip that garbles a row and leaves the rest inflating")
+
+
+# --- 1. a flipped byte inside a .csv.gz ---------------------------------------------------
+
+
+def test_a_flipped_byte_inside_a_gzip_keeps_the_rows_before_the_garbling(tmp_path):
+    """The night was refused ("wrong number of fields") for a byte flipped in its gzip. The
+    rows before the garbling are read, exactly as written; none after it (garbled rows can
+    read as plausible numbers); the warning names the file, the line and the rows dropped."""
+    rows = samples(12)
+    text = text_of(rows)
+    packed, garbled_line = flipped_inside(text)
+    path = tmp_path / "flip.csv.gz"
+    path.write_bytes(packed)
+    recording = read_recording(str(path))
+    kept = len(recording.time_s)
+    garbled_row = garbled_line - 2  # less the header, from 0
+    assert kept <= garbled_row
+    # what is dropped before the garbling is the margin, no more
+    margin_rows = readers.GARBLED_MARGIN_BYTES // len(text.split(b"\n")[1])
+    assert kept >= garbled_row - margin_rows - 2
+    assert np.array_equal(recording.time_s, rows[:kept, 0])
+    assert np.array_equal(recording.xyz_g, rows[:kept, 1:].astype(np.float32))
+    warning = recording.warnings[0]
+    assert str(path) in warning and f"garbled from line {garbled_line:,} on" in warning
+    assert "incorrect data check" in warning and f"the {kept:,} rows before read" in warning
+    assert not any("what came before was read" in w for w in recording.warnings)
+
+
+def test_a_flipped_byte_inside_a_gzip_is_analyzed_with_its_warning(tmp_path, capsys):
+    path = tmp_path / "flip.csv.gz"
+    path.write_bytes(flipped_inside(text_of(samples(12)))[0])
+    out = tmp_path / "out"
+    assert (
+        main(["analyze", str(path), "--out", str(out), "--no-report", "--min-duration", "1"]) == 0
+    )
+    warnings = json.loads((out / "summary.json").read_text())["quality"]["warnings"]
+    assert any(str(path) in w and "damaged gzip file" in w for w in warnings), warnings
+
+
+def crc_damaged(text: bytes) -> bytes:
+    """The gzip of `text`, its trailer's checksum wrong: every byte of `text` inflates."""
+    packed = bytearray(gzip.compress(text, mtime=0))
+    packed[-8] ^= 0xFF
+    return bytes(packed)
+
+
+def test_garbled_numbers_with_other_decimals_are_not_read(tmp_path):
+    """Garbling often changes a cell into another number (`0.4121` -> `0.21`) that reads:
+    where a column is written with as many decimals throughout, a cell with other marks
+    the garbling too, in a gzip whose checksum fails."""
+    rows = samples(12)
+    lines = text_of(rows).split(b"\n")
+    at = 15_000  # line number of the garbled row
+    lines[at - 1] = b"1745625599.49697,0.21,-0.2000,0.9700"  # as a flipped byte leaves it
+    path = tmp_path / "digits.csv.gz"
+    path.write_bytes(crc_damaged(b"\n".join(lines)))
+    recording = read_recording(str(path))
+    kept = len(recording.time_s)
+    assert at - 2 - readers.GARBLED_MARGIN_BYTES // 30 < kept < at - 2
+    assert np.array_equal(recording.xyz_g, rows[:kept, 1:].astype(np.float32))
+    assert f"garbled from line {at:,} on" in recording.warnings[0]
+
+
+def test_a_sound_gzip_with_a_wrong_row_is_still_refused(tmp_path, capsys):
+    """Only damage the gzip stream itself reports lets rows go unread: a row of the wrong
+    length in a sound file is the file's own, and refused as before."""
+    lines = text_of(samples(12)).split(b"\n")
+    lines[9_000] = b"1745625359.960,0.05,-0.2"
+    path = tmp_path / "short_row.csv.gz"
+    path.write_bytes(gzip.compress(b"\n".join(lines), mtime=0))
+    refused(
+        capsys,
+        ["analyze", str(path), "--out", str(tmp_path / "o"), "--no-report"],
+        "wrong number of fields",
+        "line 9001",
+    )
+
+
+def test_garbling_near_the_start_leaves_nothing_and_says_so(tmp_path, capsys):
+    lines = text_of(samples(12)).split(b"\n")
+    lines[100] = b"17456250003.960,0.05,-0.20.9700"
+    path = tmp_path / "early.csv.gz"
+    path.write_bytes(crc_damaged(b"\n".join(lines)))
+    refused(
+        capsys,
+        ["analyze", str(path), "--out", str(tmp_path / "o"), "--no-report"],
+        "damaged gzip file",
+        "garbled from line 101 on",
+        "too near its start",
+    )
+
+
+def test_a_sound_gzip_is_read_without_looking_for_garbling(tmp_path, monkeypatch):
+    """The look for garbled rows is a damaged file's cost only: a sound gzip's read is the
+    parse alone."""
+
+    def looked(*args: object) -> None:
+        raise AssertionError("a sound gzip was searched for garbled rows")
+
+    monkeypatch.setattr(readers, "_first_unreadable_line", looked)
+    rows = samples(2)
+    path = tmp_path / "sound.csv.gz"
+    path.write_bytes(gzip.compress(text_of(rows), mtime=0))
+    assert np.array_equal(read_recording(str(path)).time_s, rows[:, 0])
+
+
+def test_a_gzip_whose_text_reads_throughout_keeps_every_row(tmp_path):
+    """A checksum that fails where every row reads (its trailer damaged) keeps the text, as
+    before: nothing shows where garbling would be."""
+    rows = samples(12)
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(crc_damaged(text_of(rows)))
+    recording = read_recording(str(path))
+    assert len(rows) - 100 <= len(recording.time_s) <= len(rows)
+    assert not any("garbled" in w for w in recording.warnings)
+
+
+def test_the_first_row_of_the_wrong_length_is_where_the_garbling_shows(tmp_path):
+    rows = samples(12)
+    lines = text_of(rows).split(b"\n")
+    lines[15_000] = b"1745625600.000,0.05"
+    path = tmp_path / "g.csv.gz"
+    path.write_bytes(crc_damaged(b"\n".join(lines)))
+    source = readers._open_source(str(path), [])
+    layout = readers._TableLayout(True, "time", ["x", "y", "z"], None, (",", "."))
+    assert readers._first_unreadable_line(source, layout) == 15_001
