@@ -11,11 +11,13 @@ import json
 import zlib
 
 import numpy as np
+import pytest
 
 import sleepmove.sensor.readers as readers
 from sleepmove.cli import main
 from sleepmove.sensor.formats import read_recording
 from tests.test_cli_robustness import refused
+from tests.test_formats import T0, cwa_bytes, cwa_time, gt3x_record, write
 
 START = 1745625000.0
 RATE = 25.0
@@ -192,3 +194,53 @@ def test_the_first_row_of_the_wrong_length_is_where_the_garbling_shows(tmp_path)
     source = readers._open_source(str(path), [])
     layout = readers._TableLayout(True, "time", ["x", "y", "z"], None, (",", "."))
     assert readers._first_unreadable_line(source, layout) == 15_001
+
+
+# --- 2. device files that hold no samples, for a reason other than "epoch-only" ------------
+
+
+def gt3x_with_two_logs(cut_directory: bool) -> bytes:
+    """A .gt3x holding log.bin twice (a whole one, then a stub), its zip directory kept or
+    lost (a file cut short: its members are then found by their local headers)."""
+    import io
+    import warnings
+    import zipfile
+
+    values = np.tile(np.array([[1, -2, 256]], dtype="<i2"), (10, 1))
+    log = b"".join(gt3x_record(0x1A, T0 + i, values.tobytes()) for i in range(120))
+    out = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "w") as archive:
+        warnings.simplefilter("ignore")  # zipfile's "Duplicate name": the point here
+        archive.writestr("info.txt", "Sample Rate: 10\r\nAcceleration Scale: 256.0\r\n")
+        archive.writestr("log.bin", log)
+        archive.writestr("log.bin", log[:1000])
+    data = out.getvalue()
+    return data[: data.index(b"PK\x01\x02")] if cut_directory else data
+
+
+@pytest.mark.parametrize("cut_directory", [False, True])
+def test_a_gt3x_with_two_log_bins_says_so(tmp_path, capsys, cut_directory):
+    # Was "records hold no accelerometer samples ... (the file may be an epoch-only
+    # recording)": the second log.bin, a stub, replaced the first.
+    path = write(tmp_path / "two.gt3x", gt3x_with_two_logs(cut_directory))
+    line = refused(
+        capsys,
+        ["analyze", path, "--out", str(tmp_path / "o"), "--no-report", "--min-duration", "1"],
+        "holds two log.bin members",
+        "1,000 bytes",
+        "which one is the recording cannot be told",
+    )
+    assert "epoch-only" not in line
+
+
+def test_a_cwa_whose_blocks_hold_no_samples_says_so(tmp_path, capsys):
+    empty = np.zeros((0, 3), dtype=np.int16)
+    blocks = [(cwa_time(2024, 3, 30, 23, 59, i), empty) for i in range(5)]
+    path = write(tmp_path / "empty.cwa", cwa_bytes(blocks))
+    line = refused(
+        capsys,
+        ["analyze", path, "--out", str(tmp_path / "o"), "--no-report", "--min-duration", "1"],
+        "whose 5 data blocks hold no samples",
+        "sample count of 0",
+    )
+    assert "epoch-only" not in line

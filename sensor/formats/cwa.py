@@ -43,6 +43,8 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
         if cut:
             warnings.append(_cut_warning(cut))
     samples = result["timeseries"].get("high_frequency", {})
+    if not len(samples.get("datetime", [])):
+        _refuse_empty_blocks(path)
     rate = result["metadata"].get("configuration", {}).get("sample_rate_hz") or 0
     recording = device_recording(
         path,
@@ -119,6 +121,22 @@ def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
     if cut:
         warnings.append(_cut_warning(cut))
     return result
+
+
+def _refuse_empty_blocks(path: str) -> None:
+    """Refuse a file whose data blocks all state a sample count of 0, in those words: "no
+    samples that could be decoded (the file may be an epoch-only recording)" misled."""
+    count = (os.path.getsize(path) - HEADER_BYTES) // BLOCK_BYTES
+    blocks = np.memmap(path, np.uint8, "r", HEADER_BYTES, (count, BLOCK_BYTES))
+    tagged = (blocks[:, 0] == ord("A")) & (blocks[:, 1] == ord("X"))
+    samples = blocks[:, 28:30][tagged].copy().view("<u2")
+    if tagged.any() and not samples.any():
+        raise InputError(
+            path,
+            f"{NAME} whose {int(tagged.sum()):,} data blocks hold no samples (each states a "
+            "sample count of 0)",
+            expected="data blocks holding samples, as the device wrote them",
+        )
 
 
 def _cut_warning(cut: int) -> str:

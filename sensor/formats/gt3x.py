@@ -145,6 +145,7 @@ def _members(path: str, warnings: list[str]) -> tuple[dict[str, bytes], str | No
     members: dict[str, bytes] = {}
     damaged: str | None = None
     with archive:
+        _refuse_repeated(path, [(info.filename, info.file_size) for info in archive.infolist()])
         for info in archive.infolist():  # a loop over members
             _check_inflated(path, info.filename, info.file_size, info.compress_size)
             try:
@@ -201,6 +202,27 @@ def _check_inflated(path: str, name: str, size: int, packed: int) -> None:
         )
 
 
+def _refuse_repeated(path: str, members: list[tuple[str, int]]) -> None:
+    """Refuse a zip holding log.bin or info.txt twice (name, size): which one is the
+    recording cannot be told, and reading either (the zip's last, as a dict of members
+    kept) said the samples were not there."""
+    for wanted in ("log.bin", "info.txt"):  # a loop over two names
+        sizes = [size for name, size in members if name == wanted]
+        if len(sizes) > 1:
+            count = {2: "two", 3: "three"}.get(len(sizes), str(len(sizes)))
+            raise InputError(
+                path,
+                f"{NAME} that holds {count} {wanted} members (of {_listed(sizes)} bytes): "
+                "which one is the recording cannot be told",
+                expected=f"one {wanted}, as the device or ActiLife wrote the file",
+            )
+
+
+def _listed(numbers: list[int]) -> str:
+    shown = [f"{number:,}" for number in numbers]
+    return ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
 def _salvaged_members(path: str, warnings: list[str]) -> dict[str, bytes]:
     """A zip cut short: each member from its local header, the last up to the cut."""
     members: dict[str, bytes] = {}
@@ -214,6 +236,8 @@ def _salvaged_members(path: str, warnings: list[str]) -> dict[str, bytes]:
                 break
             name = handle.read(int.from_bytes(local[26:28], "little")).decode("latin-1")
             stored = int.from_bytes(local[18:22], "little")
+            if name in members:
+                _refuse_repeated(path, [(name, len(members[name])), (name, stored)])
             members[name] = _stored_bytes(path, offset, stored or None)
             start = offset + 30 + len(name) + int.from_bytes(local[28:30], "little")
             if not stored or start + stored > size_of_file:
