@@ -17,7 +17,7 @@ import sleepmove.sensor.readers as readers
 from sleepmove.cli import main
 from sleepmove.sensor.formats import read_recording
 from tests.test_cli_robustness import refused
-from tests.test_formats import T0, cwa_bytes, cwa_time, gt3x_record, write
+from tests.test_formats import T0, cwa_bytes, cwa_time, gt3x_bytes, gt3x_record, write
 
 START = 1745625000.0
 RATE = 25.0
@@ -244,3 +244,38 @@ def test_a_cwa_whose_blocks_hold_no_samples_says_so(tmp_path, capsys):
         "sample count of 0",
     )
     assert "epoch-only" not in line
+
+
+# --- 3. a .gt3x whose info.txt states a rate its records do not hold -----------------------
+
+
+def gt3x_stating(rate: str) -> bytes:
+    """Two minutes of ACTIVITY2 records of 10 samples each (10 Hz), info.txt stating `rate`."""
+    values = np.tile(np.array([[1, -2, 256]], dtype="<i2"), (10, 1))
+    values[::3, 0] = 5
+    records = [gt3x_record(0x1A, T0 + i, values.tobytes()) for i in range(120)]
+    return gt3x_bytes(records, rate)
+
+
+@pytest.mark.parametrize("stated", ["10000", "1e4", "3"])
+def test_a_gt3x_rate_its_records_do_not_hold_gives_way_to_theirs(tmp_path, stated):
+    # 10000 was refused with "the time stamps span 0.03 h, far more than the 0.0003 h of
+    # samples could fill" (each second's samples spread over 1 ms); 3 kept 3 of each
+    # second's 10 samples, and spread them over the second.
+    recording = read_recording(write(tmp_path / "r.gt3x", gt3x_stating(stated)))
+    assert len(recording.time_s) == 1200 and recording.nominal_rate_hz == 10.0
+    np.testing.assert_allclose(np.diff(recording.time_s), 0.1, atol=1e-6)
+    assert any(
+        f"Sample Rate, {float(stated):g} Hz, is not the 10 samples a second its records hold" in w
+        for w in recording.warnings
+    ), recording.warnings
+
+
+def test_a_gt3x_rate_no_device_writes_is_refused_naming_the_range(tmp_path, capsys):
+    path = write(tmp_path / "r.gt3x", gt3x_stating("20000"))
+    refused(
+        capsys,
+        ["analyze", path, "--out", str(tmp_path / "o"), "--no-report", "--min-duration", "1"],
+        "info.txt's Sample Rate is '20000'",
+        "expected 1 to 10,000 Hz",
+    )

@@ -59,7 +59,10 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
     if "log.bin" not in members:
         _refuse_without_log(path, members, damage)
     info = _info_of(members.get("info.txt", b""))
-    rate = _info_number(path, info, "Sample Rate", RATE_RANGE_HZ, "Hz such as 30 or 100")
+    low, high = RATE_RANGE_HZ
+    rate = _info_number(
+        path, info, "Sample Rate", RATE_RANGE_HZ, f"{low:g} to {high:,g} Hz, such as 30 or 100"
+    )
     zone = info.get("TimeZone", "")
     offset = stated_offset(path, "info.txt's TimeZone", zone)
     if zone and offset is None:
@@ -78,7 +81,7 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
         assumed = "" if scale else f", {DEFAULT_SCALE:g} counts per g assumed"
         unknown = "" if offset is not None else ", the time zone unknown (give --timezone)"
         warnings.append(f"{lost}: {rate:g} Hz taken from the records{assumed}{unknown}")
-    stamps, acceleration = decode_log(
+    stamps, acceleration, rate = decode_log(
         log, rate, scale or DEFAULT_SCALE, warnings, check=damage is not None
     )
     if damage and not len(stamps):  # "no samples could be decoded" would blame the device
@@ -252,14 +255,17 @@ def _salvaged_members(path: str, warnings: list[str]) -> dict[str, bytes]:
 
 def _rate_of_records(log: bytes) -> float:
     types, _, _, sizes = record_table(log)
+    return float(_held_rate(types, sizes))
+
+
+def _held_rate(types: np.ndarray, sizes: np.ndarray) -> int:
+    """The samples a second the records hold (each record is a second): the most common
+    count of whole samples in an activity record; 0 if none holds one."""
     per_record = np.where(
         types == ACTIVITY2, sizes // 6, np.where(types == ACTIVITY, sizes * 8 // 36, 0)
     )
     per_record = per_record[per_record > 0]
-    if not len(per_record):
-        return 0.0
-    values, counts = np.unique(per_record, return_counts=True)
-    return float(values[np.argmax(counts)])
+    return int(np.argmax(np.bincount(per_record))) if len(per_record) else 0
 
 
 def _calibration_warnings(members: dict[str, bytes]) -> list[str]:
@@ -356,9 +362,9 @@ def decode_log(
     scale: float,
     warnings: list[str] | None = None,
     check: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(times in s on the local clock, (n, 3) samples in g, column order) of log.bin's
-    activity records.
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """(times in s on the local clock, (n, 3) samples in g, column order, the rate) of
+    log.bin's activity records.
 
     Each record holds one second of samples, the first at the record's time.
     - ACTIVITY: 12-bit two's-complement values, big-endian, packed without padding between
@@ -366,8 +372,19 @@ def decode_log(
     - ACTIVITY2: x, y, z as little-endian int16.
     A record that holds no whole sample (the 1-byte ones written around idle sleep) adds
     none: idle-sleep seconds stay gaps. With `check`, records whose checksum fails are left
-    out and counted."""
+    out and counted. A `rate_hz` (info.txt's) other than the samples a second the records
+    hold gives way to theirs, with a warning: taken as stated, 10000 Hz spread each
+    second's 100 samples over 10 ms (and the night was refused as gaps), 30 Hz kept 30 of
+    each second's 100 and spread them over the second."""
     types, times, starts, sizes = record_table(log, check)
+    held = _held_rate(types, sizes)
+    if held and int(round(rate_hz)) != held:
+        if warnings is not None:
+            warnings.append(
+                f"info.txt's Sample Rate, {rate_hz:g} Hz, is not the {held} samples a second "
+                "its records hold: the records' rate used"
+            )
+        rate_hz = float(held)
     whole = record_table(log, False)[0] if check else types
     if warnings is not None:
         end = int(starts[-1] + sizes[-1] + 1) if len(times) else 0
@@ -411,7 +428,7 @@ def decode_log(
             for axis in range(3):  # a loop over axes
                 xyz[rows, axis] = (raw[:, :, axis] / np.float32(scale)).reshape(-1)
             time_s[rows] = (times[group, None] + offsets).reshape(-1)
-    return time_s, xyz
+    return time_s, xyz, rate_hz
 
 
 def _payloads(data: np.ndarray, starts: np.ndarray, nbytes: int) -> np.ndarray:
