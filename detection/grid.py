@@ -176,7 +176,7 @@ def regularize(
         raise UnusableTimes(
             f"sample rate too low: no two samples are within {max_gap_s:g} s of each "
             f"other{typical}",
-            "raw samples at 10 Hz or more (not epochs)",
+            f"raw samples, at least one every {max_gap_s:g} s (not epochs)",
         )
     # Before the positions overwrite the steps; sharing spreads stamps by a packet at most.
     _check_grid_length(steps, gap_after, (time_s[-1] - time_s[0]) * rate, rate, len(time_s))

@@ -284,10 +284,12 @@ def _grid(recording: Recording, params: AnalysisParameters, min_duration_s: floa
         what = fmt.NAME if fmt is not None else "the recording"
         raise _too_short(path, f"{what} that lasts only {shown}", min_duration_s, "of data")
     if grid.rate_hz < params.quality.min_rate_hz:
+        least = params.quality.min_rate_hz  # the settings' own, not the default's 10 Hz
         raise InputError(
             path,
-            f"sample rate {grid.rate_hz:.3g} Hz is too low to see brief movements",
-            expected="raw samples at 10 Hz or more (not epochs)",
+            f"sample rate {grid.rate_hz:.3g} Hz is below the least allowed, {least:,g} Hz "
+            "([quality] min_rate_hz)",
+            expected="raw samples fast enough to show brief movements (not epochs)",
         )
     if duration > LONGEST_NIGHT_H * 3600:  # scored as one night it would mean nothing
         raise several_nights(path, duration / 3600)

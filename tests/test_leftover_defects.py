@@ -279,3 +279,32 @@ def test_a_gt3x_rate_no_device_writes_is_refused_naming_the_range(tmp_path, caps
         "info.txt's Sample Rate is '20000'",
         "expected 1 to 10,000 Hz",
     )
+
+
+# --- 4. the least sample rate, as the settings set it --------------------------------------
+
+
+@pytest.mark.parametrize("least, rate", [(10_000, 25.0), (None, 5.0)])
+def test_a_rate_below_the_least_names_the_least_the_settings_set(tmp_path, capsys, least, rate):
+    # With min_rate_hz = 10000 the refusal still said "raw samples at 10 Hz or more".
+    n = int(12 * 60 * rate)
+    lines = [f"{START + i / rate:.3f},0.0500,-0.2000,0.9700" for i in range(n)]
+    path = tmp_path / "night.csv"
+    path.write_text("time,x,y,z\n" + "\n".join(lines) + "\n")
+    argv = ["analyze", str(path), "--out", str(tmp_path / "o"), "--no-report"]
+    if least is not None:
+        settings = tmp_path / "settings.toml"
+        settings.write_text(f"[quality]\nmin_rate_hz = {least}\n")
+        argv += ["--config", str(settings)]
+    shown = f"{least or 10:,g} Hz"
+    line = refused(capsys, argv, f"sample rate {rate:g} Hz is below the least allowed, {shown}")
+    assert "[quality] min_rate_hz" in line and "10 Hz or more" not in line
+
+
+def test_samples_further_apart_than_a_gap_name_the_gap_not_a_fixed_rate():
+    from sleepmove.detection.grid import UnusableTimes, regularize
+
+    epochs = START + 60.0 * np.arange(600)
+    with pytest.raises(UnusableTimes) as refusal:
+        regularize(epochs, np.zeros((600, 3), np.float32), 2.0)
+    assert refusal.value.expected == "raw samples, at least one every 2 s (not epochs)"
