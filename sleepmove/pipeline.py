@@ -287,7 +287,7 @@ def _grid(recording: Recording, params: AnalysisParameters, min_duration_s: floa
         least = params.quality.min_rate_hz  # the settings' own, not the default's 10 Hz
         raise InputError(
             path,
-            f"sample rate {grid.rate_hz:.3g} Hz is below the least allowed, {least:,g} Hz "
+            f"sample rate {grid.rate_hz:.3g} Hz is too low: the least allowed is {least:,g} Hz "
             "([quality] min_rate_hz)",
             expected="raw samples fast enough to show brief movements (not epochs)",
         )

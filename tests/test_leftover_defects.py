@@ -296,8 +296,8 @@ def test_a_rate_below_the_least_names_the_least_the_settings_set(tmp_path, capsy
         settings = tmp_path / "settings.toml"
         settings.write_text(f"[quality]\nmin_rate_hz = {least}\n")
         argv += ["--config", str(settings)]
-    shown = f"{least or 10:,g} Hz"
-    line = refused(capsys, argv, f"sample rate {rate:g} Hz is below the least allowed, {shown}")
+    shown = f"the least allowed is {least or 10:,g} Hz"
+    line = refused(capsys, argv, f"sample rate {rate:g} Hz is too low: {shown}")
     assert "[quality] min_rate_hz" in line and "10 Hz or more" not in line
 
 
