@@ -458,11 +458,11 @@ def _refuse_other_delimiter(path: str, first_line: str) -> None:
             )
 
 
-def several_nights(path: str, span_h: float) -> InputError:
-    """The refusal of a recording longer than one night."""
+def several_nights(path: str, span_h: float, at_least: bool = False) -> InputError:
+    """The refusal of a recording longer than one night (`at_least`: read only in part)."""
     return InputError(
         path,
-        f"the recording spans {span_h:.1f} h, several nights",
+        f"the recording spans {'at least ' if at_least else ''}{span_h:.1f} h, several nights",
         expected=f"one night (at most {LONGEST_NIGHT_H:g} h): 'sleepmove batch FILE --out "
         "DIR' splits a longer recording into nights",
     )
@@ -566,11 +566,14 @@ class _RateGuard:
         dialect: tuple[str, str],
     ) -> None:
         self._path, self._time_col = source.path, time_col
+        self._in_order = source.gzip  # stretches as the text comes (else its start, then end)
         self._header = source.head.splitlines()[:1] if has_header else []
         self._names, self._dialect = column_names, dialect
         self._rows = 0
         self._throughout = True  # every judgment so far failed
         self._first_middle: float | None = None  # the median time of the first stretch judged
+        self._first_rows = 0  # rows before it
+        self._first_rate = 0.0  # its rows a second
         self._previous: tuple[int, float] = (0, 0.0)  # rows so far and median time, the last
         self._still_rows = 0  # rows of stretches judged still once the guard was passed
 
@@ -592,7 +595,9 @@ class _RateGuard:
         middle = median(finite.copy())
         fails = too_fast(len(finite), float(finite.max() - finite.min()))
         if self._first_middle is None:
-            self._first_middle = middle
+            self._first_middle, self._first_rows = middle, self._rows
+            span = float(finite.max() - finite.min())
+            self._first_rate = (len(finite) - 1) / span if span > 0 else 0.0
         else:  # and since the stretch before
             rows_before, middle_before = self._previous
             fails &= too_fast(self._rows - rows_before, abs(middle - middle_before))
@@ -604,6 +609,19 @@ class _RateGuard:
         elif fails:
             self._still_rows += rows
             check_still_rows(self._path, self._still_rows, self._rows, self._time_col)
+        self._check_span(middle)
+
+    def _check_span(self, middle: float) -> None:
+        """Refuse text whose time already spans more than a night, with rows enough to fill
+        half that span at the rate of its first stretch: a plain file's from its ends, before
+        the parse (a week's CSV was parsed whole, gigabytes, to be refused after), a gzip's
+        as it inflates. The grid's duration is never shorter than the span of the rows' times;
+        a span the rows could not fill is a broken clock, left to the grid, which says so."""
+        span = abs(middle - (self._first_middle or middle))
+        if span <= LONGEST_NIGHT_H * 3600 or not self._first_rate > 0:
+            return
+        if 2 * (self._rows - self._first_rows) / self._first_rate >= span:
+            raise several_nights(self._path, span / 3600, at_least=self._in_order)
 
 
 @dataclass

@@ -308,3 +308,75 @@ def test_samples_further_apart_than_a_gap_name_the_gap_not_a_fixed_rate():
     with pytest.raises(UnusableTimes) as refusal:
         regularize(epochs, np.zeros((600, 3), np.float32), 2.0)
     assert refusal.value.expected == "raw samples, at least one every 2 s (not epochs)"
+
+
+# --- 5. a recording of several nights, refused from a look at its ends ---------------------
+
+
+def stamped_rows(seconds: np.ndarray) -> bytes:
+    return "".join(f"{t:.2f},0.0500,-0.2000,0.9700\n" for t in seconds).encode()
+
+
+def guard_sees(hours_between_ends: float, hours_of_rows: float) -> None:
+    """A plain file's read guard given its head and its tail (as before the parse): ends
+    `hours_between_ends` apart, and as many rows as fill `hours_of_rows` at 10 Hz."""
+    source = readers._Source("night.csv", b"time,x,y,z\n")
+    guard = readers._RateGuard(source, True, "time", None, (",", "."))
+    head = START + np.arange(2000) / 10
+    guard(0, b"time,x,y,z\n" + stamped_rows(head))
+    guard(int(hours_of_rows * 36_000), stamped_rows(head + hours_between_ends * 3600))
+
+
+def test_the_read_guard_tells_several_nights_from_a_file_s_ends():
+    guard_sees(29.0, 29.0)  # one long night
+    guard_sees(80.0, 8.0)  # a broken clock: the grid says so, not "several nights"
+    guard_sees(31.0, 15.0)  # 15 h of samples with gaps: a grid of 31 h, as analyze finds
+    with pytest.raises(readers.InputError, match=r"spans 168.0 h, several nights"):
+        guard_sees(168.0, 168.0)
+
+
+def test_a_week_of_plain_csv_is_refused_before_it_is_parsed(tmp_path, capsys, monkeypatch):
+    """A week at 25 Hz (434 MB) was parsed whole, 3 s and 1.6 GB, to be refused as several
+    nights; its ends and size tell it at once (here 31 h at 10 Hz)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    seconds = START + np.arange(31 * 3600 * 10) / 10
+    constant = np.full(len(seconds), 0.97)
+    table = pa.table({"time": seconds, "x": constant, "y": constant, "z": constant})
+    path = tmp_path / "week.csv"
+    pacsv.write_csv(table, path)
+    parse = pacsv.read_csv
+
+    def only_the_ends(data, *args, **kwargs):  # the guard parses its few rows from memory
+        assert not isinstance(data, str), "the whole file was parsed"
+        return parse(data, *args, **kwargs)
+
+    monkeypatch.setattr(readers.pacsv, "read_csv", only_the_ends)
+    refused(
+        capsys,
+        ["analyze", str(path), "--out", str(tmp_path / "o"), "--no-report"],
+        "several nights",
+        "sleepmove batch",
+    )
+
+
+def test_several_nights_of_csv_gz_are_refused_as_they_decompress(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    seconds = START + np.arange(40 * 3600 * 10) / 10
+    constant = np.full(len(seconds), 0.97)
+    table = pa.table({"time": seconds, "x": constant, "y": constant, "z": constant})
+    text = tmp_path / "nights.csv"
+    pacsv.write_csv(table, text)
+    path = tmp_path / "nights.csv.gz"
+    path.write_bytes(gzip.compress(text.read_bytes(), 1))
+    line = refused(
+        capsys,
+        ["analyze", str(path), "--out", str(tmp_path / "o"), "--no-report"],
+        "the recording spans at least ",
+        "several nights",
+    )
+    # refused once the text read passed a night, before the rest of it was read
+    assert 30 < float(line.split("at least ")[1].split(" h")[0]) < 40
