@@ -616,9 +616,12 @@ class _RateGuard:
         half that span at the rate of its first stretch: a plain file's from its ends, before
         the parse (a week's CSV was parsed whole, gigabytes, to be refused after), a gzip's
         as it inflates. The grid's duration is never shorter than the span of the rows' times;
-        a span the rows could not fill is a broken clock, left to the grid, which says so."""
+        a span the rows could not fill is a broken clock, left to the grid, which says so.
+        An hour's margin: a zone-less clock's span is a wall clock's, an hour longer than
+        the night's across the change to summer time (the pipeline's check, after the
+        zone, says it)."""
         span = abs(middle - (self._first_middle or middle))
-        if span <= LONGEST_NIGHT_H * 3600 or not self._first_rate > 0:
+        if span <= (LONGEST_NIGHT_H + 1) * 3600 or not self._first_rate > 0:
             return
         if 2 * (self._rows - self._first_rows) / self._first_rate >= span:
             raise several_nights(self._path, span / 3600, at_least=self._in_order)

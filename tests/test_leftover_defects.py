@@ -329,6 +329,7 @@ def guard_sees(hours_between_ends: float, hours_of_rows: float) -> None:
 
 def test_the_read_guard_tells_several_nights_from_a_file_s_ends():
     guard_sees(29.0, 29.0)  # one long night
+    guard_sees(30.9, 30.9)  # a wall clock's 30.9 h may be a night across summer time's start
     guard_sees(80.0, 8.0)  # a broken clock: the grid says so, not "several nights"
     guard_sees(31.0, 15.0)  # 15 h of samples with gaps: a grid of 31 h, as analyze finds
     with pytest.raises(readers.InputError, match=r"spans 168.0 h, several nights"):
@@ -337,11 +338,11 @@ def test_the_read_guard_tells_several_nights_from_a_file_s_ends():
 
 def test_a_week_of_plain_csv_is_refused_before_it_is_parsed(tmp_path, capsys, monkeypatch):
     """A week at 25 Hz (434 MB) was parsed whole, 3 s and 1.6 GB, to be refused as several
-    nights; its ends and size tell it at once (here 31 h at 10 Hz)."""
+    nights; its ends and size tell it at once (here 33 h at 10 Hz)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    seconds = START + np.arange(31 * 3600 * 10) / 10
+    seconds = START + np.arange(33 * 3600 * 10) / 10
     constant = np.full(len(seconds), 0.97)
     table = pa.table({"time": seconds, "x": constant, "y": constant, "z": constant})
     path = tmp_path / "week.csv"
