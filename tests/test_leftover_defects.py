@@ -13,6 +13,7 @@ import zlib
 import numpy as np
 import pytest
 
+import sleepmove.sensor.gzip_garbling as garbling
 import sleepmove.sensor.readers as readers
 from sleepmove.cli import main
 from sleepmove.sensor.formats import read_recording
@@ -86,7 +87,7 @@ def test_a_flipped_byte_inside_a_gzip_keeps_the_rows_before_the_garbling(tmp_pat
     garbled_row = garbled_line - 2  # less the header, from 0
     assert kept <= garbled_row
     # what is dropped before the garbling is the margin, no more
-    margin_rows = readers.GARBLED_MARGIN_BYTES // len(text.split(b"\n")[1])
+    margin_rows = garbling.GARBLED_MARGIN_BYTES // len(text.split(b"\n")[1])
     assert kept >= garbled_row - margin_rows - 2
     assert np.array_equal(recording.time_s, rows[:kept, 0])
     assert np.array_equal(recording.xyz_g, rows[:kept, 1:].astype(np.float32))
@@ -126,7 +127,7 @@ def test_garbled_numbers_with_other_decimals_are_not_read(tmp_path):
     path.write_bytes(crc_damaged(b"\n".join(lines)))
     recording = read_recording(str(path))
     kept = len(recording.time_s)
-    assert at - 2 - readers.GARBLED_MARGIN_BYTES // 30 < kept < at - 2
+    assert at - 2 - garbling.GARBLED_MARGIN_BYTES // 30 < kept < at - 2
     assert np.array_equal(recording.xyz_g, rows[:kept, 1:].astype(np.float32))
     assert f"garbled from line {at:,} on" in recording.warnings[0]
 
@@ -167,7 +168,7 @@ def test_a_sound_gzip_is_read_without_looking_for_garbling(tmp_path, monkeypatch
     def looked(*args: object) -> None:
         raise AssertionError("a sound gzip was searched for garbled rows")
 
-    monkeypatch.setattr(readers, "_first_unreadable_line", looked)
+    monkeypatch.setattr(garbling, "first_unreadable_line", looked)
     rows = samples(2)
     path = tmp_path / "sound.csv.gz"
     path.write_bytes(gzip.compress(text_of(rows), mtime=0))
@@ -193,7 +194,7 @@ def test_the_first_row_of_the_wrong_length_is_where_the_garbling_shows(tmp_path)
     path.write_bytes(crc_damaged(b"\n".join(lines)))
     source = readers._open_source(str(path), [])
     layout = readers._TableLayout(True, "time", ["x", "y", "z"], None, (",", "."))
-    assert readers._first_unreadable_line(source, layout) == 15_001
+    assert garbling.first_unreadable_line(source, layout) == 15_001
 
 
 # --- 2. device files that hold no samples, for a reason other than "epoch-only" ------------

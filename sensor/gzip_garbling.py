@@ -1,0 +1,227 @@
+"""A damaged .csv.gz whose damage garbled its text: the rows before the garbling, read.
+
+Only the error path of `readers._read_table` comes here (a gzip stream that reports damage),
+so none of this is imported for a sound file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from sleepmove.base.errors import InputError
+from sleepmove.sensor.readers import (
+    GZIP_CHUNK,
+    TIME_OF_DAY_PATTERN,
+    _csv_options,
+    _GzipText,
+    _line_of,
+    _quiet_undecodable_rows,
+    _read_rows,
+    _Source,
+    _TableLayout,
+)
+from sleepmove.sensor.recording import Recording
+
+# A damaged .csv.gz (its checksum fails, or zlib stops part-way) whose text holds rows that
+# do not read: a flipped byte garbles the text from there, and deflate's back-references
+# copy the garbling on, often to the end, into values that still read as numbers (a digit
+# changed). Such rows cannot be told from sound ones, so the text is read up to the first
+# row that does not read, less GARBLED_MARGIN_BYTES: the garbling can begin a little before
+# the first row that shows it (over 700 single flipped bytes in a night's gzip, 64 KB
+# before covered all but 2; 4 KB, all but 16).
+GARBLED_MARGIN_BYTES = 64 * 1024
+# Cells of a damaged text that read: numbers (a decimal point or comma), infinities (NaN
+# and empty cells are null); times as numbers, ISO-8601 or times of day.
+READABLE_NUMBER = r"(?i)^\s*[-+]?((\d+[.,]?\d*|[.,]\d+)(e[-+]?\d+)?|inf|infinity)\s*$"
+READABLE_ISO_TIME = (
+    r"^\s*\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d([.,]\d+)?)?)?\s*(Z|[+-]\d\d(:?\d\d)?)?\s*$"
+)
+
+
+def gzip_damage(path: str) -> str | None:
+    """zlib's complaint about a gzip file, if it is damaged (the whole file is inflated)."""
+    with _GzipText(path, None) as stream:
+        while stream.read(GZIP_CHUNK):
+            pass
+        return stream.damage
+
+
+def read_before_garbling(
+    source: _Source, layout: _TableLayout, units: str, damage: str
+) -> Recording | None:
+    """A damaged gzip file's recording from its text before the garbling (see
+    GARBLED_MARGIN_BYTES), with a warning saying what was dropped; None if no row of its
+    text shows garbling."""
+    path = source.path
+    garbled_line = first_unreadable_line(source, layout)
+    if garbled_line is None:
+        return None
+    garbled_at, lines = _line_offsets(source, garbled_line)
+    cut_line, cut_at = _line_before(source, max(garbled_at - GARBLED_MARGIN_BYTES, 0))
+    what = f"its text garbled from line {garbled_line:,} on ({damage})"
+    kept_rows = cut_line - 1 - layout.header_lines
+    if kept_rows < 2:
+        raise InputError(
+            path,
+            f"damaged gzip file, {what}: too near its start to keep any rows",
+            expected="a complete .csv.gz",
+        )
+    before = _Source(path, source.head[:cut_at], gzip=True, notes=[], limit=cut_at)
+    try:
+        recording = _read_rows(before, layout, units)
+    except InputError as refusal:
+        raise InputError(
+            path,
+            f"damaged gzip file, {what}: the {kept_rows:,} rows before it do not read "
+            f"({refusal.problem})",
+            expected="a complete .csv.gz",
+        ) from None
+    if source.notes is not None:
+        source.notes.clear()  # the stream's own word on the damage: said again, below
+    recording.warnings.insert(
+        0,
+        f"{path}: damaged gzip file, {what}: the {lines - cut_line + 1:,} lines from line "
+        f"{cut_line:,} to the end were dropped, the {kept_rows:,} rows before read (garbled "
+        "text can read as wrong numbers, and the garbling may begin up to "
+        f"{GARBLED_MARGIN_BYTES >> 10} KB before the first line that shows it)",
+    )
+    return recording
+
+
+def first_unreadable_line(source: _Source, layout: _TableLayout) -> int | None:
+    """The number of the first line of a table's text that does not read (the wrong number
+    of fields, a cell that is no number or no time, or, where the file writes each column's
+    numbers with as many decimals, one with other), read a block at a time up to it; None
+    if every line reads (a last line cut short aside)."""
+    invalid: list[str] = []  # the first two rows of the wrong length (one may be the last)
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        # Skipped, never an error: a reader that parses ahead would raise it before the
+        # blocks before it, which may hold the first bad row, came out
+        if len(invalid) < 2:
+            invalid.append(row.text)
+        return "skip"
+
+    wanted = [layout.time_col, *layout.axes]
+    read, parse, convert = _csv_options(
+        layout.has_header, wanted, 0, layout.names, layout.dialect, on_invalid, 1 << 20
+    )
+    convert.column_types = {name: pa.binary() for name in wanted}  # no cell refused
+    convert.strings_can_be_null = True  # NaN and empty cells as a number column has them
+    shapes: list[tuple[str | None, int | None]] = []  # each column's pattern and decimals
+    point = layout.dialect[1]
+    rows_before, unreadable, invalid_line = 0, None, None
+    with _quiet_undecodable_rows(), source.stream() as stream:
+        try:
+            batches = pacsv.open_csv(
+                stream, read_options=read, parse_options=parse, convert_options=convert
+            )
+            for batch in batches:  # a loop over blocks of text, up to the first bad row
+                if unreadable is not None:
+                    break  # it was the last row of the block before, and not the text's last
+                if not shapes:
+                    patterns = [_time_pattern(batch.column(0))] + [READABLE_NUMBER] * 3
+                    decimals = [_fixed_decimals(column, point) for column in batch.columns]
+                    shapes = list(zip(patterns, decimals))
+                for column, shape in zip(batch.columns, shapes):  # a loop over 4 columns
+                    bad = np.flatnonzero(_unreadable_cells(column, *shape, point))
+                    if len(bad) and (unreadable is None or rows_before + bad[0] < unreadable):
+                        unreadable = rows_before + int(bad[0])
+                rows_before += batch.num_rows
+                if unreadable is not None and unreadable < rows_before - 1:
+                    break
+                if invalid and invalid_line is None:
+                    invalid_line = _line_of(source, invalid[0])
+                if invalid_line is not None and rows_before + layout.header_lines >= invalid_line:
+                    break  # the rows read since cannot come before it
+            else:
+                if unreadable == rows_before - 1:
+                    unreadable = None  # the text's last line, cut short as the damage leaves it
+        except (pa.ArrowInvalid, pa.ArrowKeyError):  # text that does not parse at all
+            if unreadable is None:
+                unreadable = rows_before  # garbled, at the latest, from the rows not yet seen
+    lines = [] if unreadable is None else [unreadable + layout.header_lines + 1]
+    if invalid:
+        if len(invalid) == 1 and unreadable is None:
+            last = source.last_line().decode("utf-8", errors="replace")
+            if invalid[0].strip() == last.strip():
+                return None  # the last line cut short
+        lines.append(invalid_line or _line_of(source, invalid[0]))
+    return min(lines) if lines else None
+
+
+# A column's first this many cells tell whether its numbers are written with as many
+# decimals each (as loggers write them: a garbled cell often has other)
+SHAPE_CELLS = 1000
+
+
+def _fixed_decimals(cells: pa.Array, point: str) -> int | None:
+    """The decimals each of the first SHAPE_CELLS cells has, if all have as many."""
+    decimals = np.unique(_decimals(cells.drop_null()[:SHAPE_CELLS], point))
+    return int(decimals[0]) if len(decimals) == 1 else None
+
+
+def _decimals(cells: pa.Array, point: str) -> np.ndarray:
+    """The characters after each cell's decimal point (-1 without one; null cells too)."""
+    import pyarrow.compute as pc
+
+    dot = pc.find_substring(cells, point)
+    after = pc.subtract(pc.subtract(pc.binary_length(cells), dot), 1)
+    return pc.if_else(pc.less(dot, 0), -1, after).fill_null(-1).to_numpy(zero_copy_only=False)
+
+
+def _unreadable_cells(
+    cells: pa.Array, pattern: str | None, decimals: int | None, point: str
+) -> np.ndarray:
+    """Which cells do not read: not matching `pattern`, or, if given, with other decimals
+    (empty and NaN cells, null, read: they are missing values, counted later)."""
+    import pyarrow.compute as pc
+
+    unreadable = np.zeros(len(cells), dtype=bool)
+    if pattern is not None:
+        reads = pc.match_substring_regex(cells, pattern).fill_null(True)
+        unreadable |= ~reads.to_numpy(zero_copy_only=False)
+    if decimals is not None:
+        unreadable |= (_decimals(cells, point) != decimals) & cells.is_valid().to_numpy(False)
+    return unreadable
+
+
+def _time_pattern(times: pa.Array) -> str | None:
+    """The pattern a text's time cells match, told from its first: None if none of ours."""
+    import pyarrow.compute as pc
+
+    first = times.drop_null()[:1]
+    for pattern in (READABLE_NUMBER, READABLE_ISO_TIME, TIME_OF_DAY_PATTERN):
+        if len(first) and pc.match_substring_regex(first, pattern)[0].as_py():
+            return pattern
+    return None
+
+
+def _line_offsets(source: _Source, line: int) -> tuple[int, int]:
+    """(the offset in the text where line number `line` starts, the number of lines)."""
+    start, lines, offset, unfinished = None, 0, 0, False
+    for chunk in source.chunks():  # a loop over chunks of a few MB
+        count = chunk.count(b"\n")
+        if start is None and lines + count >= line - 1:
+            ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == ord("\n"))
+            start = offset + int(ends[line - 2 - lines]) + 1 if line > 1 else 0
+        lines += count
+        offset += len(chunk)
+        unfinished = not chunk.endswith(b"\n")
+    return (offset if start is None else start), lines + unfinished
+
+
+def _line_before(source: _Source, offset: int) -> tuple[int, int]:
+    """(the number of the line that starts at or before `offset`, the offset it starts at)."""
+    lines, start, seen = 0, 0, 0
+    for chunk in source.chunks():  # a loop over chunks of a few MB
+        part = chunk[: max(offset - seen, 0)]
+        lines += part.count(b"\n")
+        end = part.rfind(b"\n")
+        if end >= 0:
+            start = seen + end + 1
+        seen += len(chunk)
+        if seen >= offset:
+            break
+    return lines + 1, start
