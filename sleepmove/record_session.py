@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -122,7 +121,7 @@ async def run_sessions(
             write_recording_json(path, stats, extra)
         except DiskFull as error:
             problems.append(f"{error}; it describes the recording as it was before")
-        sys.stderr.write("\n")
+        status.write("\n")
     return {
         "files": {s.side: w.path for s, w in zip(stats, writers)},
         "stats": stats,

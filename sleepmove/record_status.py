@@ -17,11 +17,12 @@ class StatusLine:
 
     def __init__(self, sides: list[str], speed: float = 1.0) -> None:
         self.windows = {side: LiveWindow() for side in sides}
-        self.view = LiveView(self.windows)
+        self.view = LiveView(self.windows, lambda line: self.write(f"\nsleepmove: {line}\n"))
         # An emulated night runs `speed` times faster: its minutes pass sooner.
         self.every_s = max(LIVE_EVERY_S / speed, 1.0)
         self.live: dict | None = None
         self.last_live = time.monotonic()
+        self.shown = True  # False once stderr is gone
 
     def update(self, stats: list[SessionStats], extra: dict) -> None:
         if time.monotonic() - self.last_live >= self.every_s:
@@ -30,10 +31,22 @@ class StatusLine:
                 extra["live"] = self.live
             if self.view.errors:
                 extra["live_errors"] = self.view.errors
-        show(stats, self.live)
+        self.write(line(stats, self.live))
+
+    def write(self, text: str) -> None:
+        """`text` onto stderr while it takes it. A terminal closed (ssh gone: EIO) or a log
+        reader that left (`| tee`: EPIPE) made every later write fail, and the first failure
+        stopped the night: the status line goes quiet instead, the recording goes on."""
+        if not self.shown:
+            return
+        try:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        except (OSError, ValueError, AttributeError):  # gone, closed, or None
+            self.shown = False
 
 
-def show(stats: list[SessionStats], live: dict | None) -> None:
+def line(stats: list[SessionStats], live: dict | None) -> str:
     """Each sensor's state, and what the last minutes held: in place on a terminal, a line
     at a time elsewhere (a log)."""
     parts = [
@@ -46,9 +59,9 @@ def show(stats: list[SessionStats], live: dict | None) -> None:
             f"last {live['minutes']:.0f} min: {live['jerks_per_min']:.1f} jerks/min, "
             f"{live['lms']} LMs, PLM series {live['series_length']}"
         )
-    line = " | ".join(parts)
-    if sys.stderr.isatty():
-        sys.stderr.write("\r" + line[:150].ljust(150))
-    else:
-        sys.stderr.write(line + "\n")
-    sys.stderr.flush()
+    text = " | ".join(parts)
+    try:
+        on_terminal = sys.stderr.isatty()
+    except (OSError, ValueError, AttributeError):
+        on_terminal = False
+    return "\r" + text[:150].ljust(150) if on_terminal else text + "\n"
