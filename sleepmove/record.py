@@ -171,6 +171,10 @@ async def record(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    if hasattr(signal, "SIGHUP"):
+        # The terminal went away (an ssh session closed): the night goes on, as under nohup
+        # (the status line goes quiet). Its default ended the process, the rest unrecorded.
+        loop.add_signal_handler(signal.SIGHUP, lambda: None)
     extra = {
         "duration_planned_s": duration,
         "emulated": bool(models),

@@ -61,3 +61,56 @@ def test_a_status_line_nobody_reads_any_more_never_stops_the_recording(tmp_path,
     info = json.loads((tmp_path / "r" / "recording.json").read_text())
     assert info["sensors"][0]["samples"] == stats.samples
 
+
+def record_process(out, duration="12m", stderr=None):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sleepmove.cli",
+            "record",
+            "--emulate",
+            "polar-verity",
+            "--out",
+            str(out),
+            "--speed",
+            "100",
+            "--duration",
+            duration,
+            "--no-report",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=stderr if stderr is not None else subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+
+
+def wait_for(path, seconds=60):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="no SIGHUP here")
+def test_a_closed_ssh_session_sighup_leaves_the_night_recording(tmp_path):
+    """ssh closing sends SIGHUP: its default ended the process on the spot, the night's rest
+    unrecorded, recording.json saying 'streaming' and the 1 MB reserve left in the folder."""
+    import signal
+
+    out = tmp_path / "hup"
+    process = record_process(out)
+    wait_for(out / "recording.json")
+    process.send_signal(signal.SIGHUP)
+    assert process.wait(timeout=120) == 0  # recorded to the end, then analyzed
+    sensor = json.loads((out / "recording.json").read_text())["sensors"][0]
+    assert sensor["state"] == "stopped"
+    recording = read_recording(str(out / "night.csv"))
+    assert len(recording.time_s) == sensor["samples"] and recording.duration_s > 600
+    assert not (out / ".recording-reserve").exists()
