@@ -266,6 +266,13 @@ def run_record_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    except KeyboardInterrupt:  # a second Ctrl-C: cli's own line said nothing was written
+        print(
+            f"sleepmove: interrupted; recorded {samples} samples into {args.out}/, not "
+            f"analyzed: run '{_analyze_command(files, args.out)}'",
+            file=sys.stderr,
+        )
+        return 130
     except OSError as error:  # the recording is whole; only the results could not be written
         print(
             f"sleepmove: error: recorded {samples} samples into {args.out}/, but the "

@@ -114,3 +114,23 @@ def test_a_closed_ssh_session_sighup_leaves_the_night_recording(tmp_path):
     recording = read_recording(str(out / "night.csv"))
     assert len(recording.time_s) == sensor["samples"] and recording.duration_s > 600
     assert not (out / ".recording-reserve").exists()
+
+
+def test_ctrl_c_during_the_analysis_says_the_recording_is_kept(tmp_path, monkeypatch, capsys):
+    """A second Ctrl-C while the night is analyzed said 'interrupted; nothing was written'
+    of a folder holding the whole recording."""
+    import sleepmove.pipeline
+    from sleepmove.cli import main
+
+    def interrupted(_request):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sleepmove.pipeline, "analyze", interrupted)
+    out = tmp_path / "int"
+    argv = ["record", "--emulate", "polar-verity", "--out", str(out), "--speed", "100"]
+    assert main([*argv, "--duration", "6m", "--no-report"]) == 130
+    err = capsys.readouterr().err
+    [line] = [each for each in err.splitlines() if each.startswith("sleepmove:")]
+    assert "nothing was written" not in line and "Traceback" not in err
+    samples = json.loads((out / "recording.json").read_text())["sensors"][0]["samples"]
+    assert f"recorded {samples} samples" in line and "sleepmove analyze" in line
