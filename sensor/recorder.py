@@ -40,8 +40,10 @@ class CsvAppender:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.tell: Callable[[str], None] = lambda _message: None  # the session's messages
         try:
-            self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            # Readable too: a file removed while recording is written again from this one.
+            self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
             self.size = os.fstat(self.fd).st_size
         except OSError as error:
             raise DiskFull(f"{path}: cannot write ({error.strerror or error})") from None
@@ -84,9 +86,46 @@ class CsvAppender:
     def sync(self) -> None:
         try:
             os.fsync(self.fd)
+            removed = os.fstat(self.fd).st_nlink == 0
         except OSError as error:
             raise DiskFull(f"{self.path}: cannot write ({error.strerror or error})") from None
         self.last_sync = time.monotonic()
+        if removed:
+            self._write_again()
+
+    def _write_again(self) -> None:
+        """The file (or its folder) was removed while recording: appending to the open file
+        went on, into a file nobody could reach, and the whole night was lost at the exit.
+        It is written again, whole, from the open one, and recording goes on into it."""
+        try:
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            # never over a file someone made in its place
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        except OSError as error:
+            raise DiskFull(
+                f"{self.path}: removed while recording, and cannot be written again "
+                f"({error.strerror or error})"
+            ) from None
+        try:
+            copied = 0
+            while copied < self.size:  # a loop over 1 MB blocks of the file
+                block = os.pread(self.fd, min(1 << 20, self.size - copied), copied)
+                if not block:
+                    break
+                view = memoryview(block)
+                while view:
+                    view = view[os.write(fd, view) :]
+                copied += len(block)
+            os.fsync(fd)
+        except OSError as error:
+            os.close(fd)
+            raise DiskFull(
+                f"{self.path}: removed while recording, and cannot be written again "
+                f"({error.strerror or error})"
+            ) from None
+        os.close(self.fd)
+        self.fd = fd
+        self.tell(f"{self.path} was removed while recording: written again, nothing lost")
 
     def close(self) -> None:
         if self.fd < 0:

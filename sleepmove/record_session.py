@@ -91,6 +91,7 @@ async def run_sessions(
             connect_lock,
             status.windows[sensor.side].add,
         )
+        writer.tell = session._note
         # A scheduling hiccup of an emulated night lasts `speed` times longer.
         session.reanchor_s = 2.0 * max(radio.speed / 10, 1.0)
         sessions.append(session)

@@ -134,3 +134,32 @@ def test_ctrl_c_during_the_analysis_says_the_recording_is_kept(tmp_path, monkeyp
     assert "nothing was written" not in line and "Traceback" not in err
     samples = json.loads((out / "recording.json").read_text())["sensors"][0]["samples"]
     assert f"recorded {samples} samples" in line and "sleepmove analyze" in line
+
+
+async def streaming(sensor, settle: float = 0.5) -> None:
+    while not (getattr(sensor, "running", True) and sensor.device.connections):
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(settle)
+
+
+def test_a_folder_removed_while_recording_is_written_again_whole(tmp_path):
+    """`rm -r` of the folder mid-night: the recorder went on writing into the removed file,
+    then said the samples were kept there; all of them, before and after, were gone."""
+    import shutil
+
+    out = tmp_path / "gone"
+
+    async def remove(devices):
+        await streaming(devices[0], settle=2.0)
+        shutil.rmtree(out)
+
+    result = run(args_for(out), remove)
+    stats = result["stats"][0]
+    recording = read_recording(str(out / "night.csv"))
+    assert len(recording.time_s) == stats.samples
+    span = (recording.time_s[-1] - recording.time_s[0]) * 52 + 1
+    assert stats.samples == pytest.approx(span, rel=0.005) and recording.duration_s > 500
+    assert any("removed while recording" in m for m in stats.messages)
+    info = json.loads((out / "recording.json").read_text())
+    assert info["sensors"][0]["samples"] == stats.samples
+    assert result["problems"] == []
