@@ -28,6 +28,32 @@ FIRMWARE_REVISION = "00002a26-0000-1000-8000-00805f9b34fb"
 SYNC_EVERY_S = 1.0
 
 
+def _ticks() -> float:
+    """Seconds from a clock no one sets: CLOCK_BOOTTIME where there is one (it goes on
+    through a suspend), else the monotonic clock."""
+    if hasattr(time, "CLOCK_BOOTTIME"):
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    return time.monotonic()
+
+
+class HostClock:
+    """The host's time for a recording: the wall clock at the start, then the time that
+    passed. NTP stepping the wall clock mid-night (a Raspberry Pi without a real-time clock
+    whose network comes up late) moved every later sample with it: an unstamped sensor's
+    samples, re-anchored to the host, went an hour back and were dropped as repeats, or
+    an hour forward as a loss that never was. `stepped_s` says how far the wall clock has
+    moved away since the start."""
+
+    def __init__(self) -> None:
+        self.start, self.origin = time.time(), _ticks()
+
+    def __call__(self) -> float:
+        return self.start + (_ticks() - self.origin)
+
+    def stepped_s(self) -> float:
+        return time.time() - self()
+
+
 class DiskFull(Exception):
     """Writing failed (disk full, removed drive): stop, keeping all that was written."""
 
@@ -210,7 +236,7 @@ class SensorSession:
         writer: CsvAppender,
         stats: SessionStats,
         connect: Callable,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         connect_lock: asyncio.Lock | None = None,
         on_samples: Callable[[np.ndarray, np.ndarray], None] | None = None,
     ) -> None:
@@ -219,7 +245,7 @@ class SensorSession:
         self.writer = writer
         self.stats = stats
         self.connect = connect  # address, disconnected callback -> BleakClient (not connected)
-        self.clock = clock
+        self.clock = clock or HostClock()
         self.offset_s: float | None = None  # host time minus sensor time
         self.count = 0  # samples so far: the clock of sensors that send no stamps
         self.reanchor_s = 2.0  # how far that clock may part from the host's before it is reset

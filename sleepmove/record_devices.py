@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sleepmove.base.errors import InputError
+from sleepmove.sensor.recorder import HostClock
 from sleepmove.sensor.registry import SensorFamily, emulated_models, family, family_of
 from sleepmove.sensor.scan import advertised
 
@@ -44,7 +45,7 @@ class Radio:
 
     scanner: dict = field(default_factory=dict)
     client: dict = field(default_factory=dict)
-    clock: Callable[[], float] = time.time
+    clock: Callable[[], float] = field(default_factory=HostClock)
     speed: float = 1.0
 
     async def find(self, wanted: str, timeout: float = FIND_TIMEOUT_S) -> tuple[Any, Any] | None:

@@ -163,3 +163,54 @@ def test_a_folder_removed_while_recording_is_written_again_whole(tmp_path):
     info = json.loads((out / "recording.json").read_text())
     assert info["sensors"][0]["samples"] == stats.samples
     assert result["problems"] == []
+
+
+class StoppedClocks:
+    """The host's clocks, moved by hand: `wall` is time.time (NTP may step it), `ticks`
+    the clocks no one sets (time.monotonic, CLOCK_BOOTTIME)."""
+
+    def __init__(self, monkeypatch) -> None:
+        import time
+
+        self.wall, self.ticks = 1.7e9, 1000.0
+        monkeypatch.setattr(time, "time", lambda: self.wall)
+        monkeypatch.setattr(time, "monotonic", lambda: self.ticks)
+        monkeypatch.setattr(time, "clock_gettime", lambda _which: self.ticks, raising=False)
+
+    def advance(self, seconds: float) -> None:
+        self.wall += seconds
+        self.ticks += seconds
+
+
+def witmotion_session(tmp_path, clock):
+    from sleepmove.sensor.protocols.witmotion import WitMotionSession
+    from sleepmove.sensor.recorder import CsvAppender, SessionStats
+
+    writer = CsvAppender(str(tmp_path / "wit.csv"))
+    stats = SessionStats("x", "witmotion", "", 50, 16)
+    return WitMotionSession("x", "", writer, stats, connect=None, clock=clock), writer
+
+
+def test_the_host_clock_stepped_back_by_ntp_drops_no_samples(tmp_path, monkeypatch):
+    """An unstamped sensor's samples are re-anchored to the host clock: when NTP stepped
+    that clock back an hour, the samples after the step were timed an hour back, before the
+    last one written, and dropped as repeats (silently) until the clock caught up."""
+    import numpy as np
+
+    from sleepmove.record_devices import Radio
+    from sleepmove.sensor.protocols.witmotion import encode
+
+    clocks = StoppedClocks(monkeypatch)
+    radio = Radio()
+    session, writer = witmotion_session(tmp_path, radio.clock)
+    frame = bytearray(encode(np.tile([0.0, 0.0, 1.0], (10, 1))))
+    for index in range(300):  # a loop over frames: 60 s at 50 Hz
+        clocks.advance(0.2)
+        if index == 150:
+            clocks.wall -= 3600.0  # NTP steps the wall clock back an hour
+        session._on_data(None, frame)
+    writer.close()
+    recording = read_recording(writer.path)
+    assert session.stats.samples == len(recording.time_s) == 3000
+    assert np.all(np.diff(recording.time_s) > 0) and session.stats.data_loss_s == 0
+    assert radio.clock.stepped_s() == pytest.approx(-3600.0)
