@@ -359,14 +359,22 @@ class SensorSession:
         self.stats.frames += 1
         sensor_times = decoded.times_s
         if sensor_times is None:
-            # No stamps: the nominal rate is the clock, re-anchored to the host whenever the
-            # two part by more than `reanchor_s` (samples were lost, or the link came back).
+            # No stamps: the nominal rate is the clock, re-anchored to the host whenever it
+            # falls behind by more than `reanchor_s` (samples were lost, or the link came
+            # back).
             sensor_times = (self.count + np.arange(len(decoded.xyz_g))) / self.stats.rate_hz
             self.count += len(decoded.xyz_g)
             if self.offset_s is not None:
                 lag = self.clock() - (sensor_times[-1] + self.offset_s)
-                if abs(lag) > self.reanchor_s:
+                if lag > self.reanchor_s:
                     self.offset_s += lag
+                elif lag < -self.reanchor_s:
+                    # Ahead of the host: re-anchored back, these samples fell before the
+                    # last one written and were dropped as repeats. They follow it instead.
+                    self._note(
+                        "samples came faster than the sensor's rate (a backlog let through "
+                        "at once, or a wrong rate): kept in order, timed ahead of the host"
+                    )
         if self.offset_s is None:
             # Host-anchored: the sensor clock (possibly years off) only spaces the samples.
             self.offset_s = self.clock() - sensor_times[-1]

@@ -181,6 +181,9 @@ class StoppedClocks:
         self.wall += seconds
         self.ticks += seconds
 
+    def time_now(self) -> float:
+        return self.wall
+
 
 def witmotion_session(tmp_path, clock):
     from sleepmove.sensor.protocols.witmotion import WitMotionSession
@@ -214,3 +217,27 @@ def test_the_host_clock_stepped_back_by_ntp_drops_no_samples(tmp_path, monkeypat
     assert session.stats.samples == len(recording.time_s) == 3000
     assert np.all(np.diff(recording.time_s) > 0) and session.stats.data_loss_s == 0
     assert radio.clock.stepped_s() == pytest.approx(-3600.0)
+
+
+def test_an_unstamped_sensors_backlog_let_through_at_once_is_kept(tmp_path, monkeypatch):
+    """A link that stalls for 5 s, then lets the sensor's backlog through at once: the
+    samples ran ahead of the host clock, were re-anchored back before the last one written
+    and dropped as repeats (5 s of the night, silently)."""
+    import numpy as np
+
+    from sleepmove.sensor.protocols.witmotion import encode
+
+    clocks = StoppedClocks(monkeypatch)
+    session, writer = witmotion_session(tmp_path, clocks.time_now)
+    frame = bytearray(encode(np.tile([0.0, 0.0, 1.0], (10, 1))))
+    for index in range(300):  # a loop over frames: 60 s at 50 Hz
+        if index < 100 or index >= 125:
+            clocks.advance(0.2)
+        elif index == 100:
+            clocks.advance(5.0)  # stalled; the next 25 frames (5 s) come at once
+        session._on_data(None, frame)
+    writer.close()
+    recording = read_recording(writer.path)
+    assert session.stats.samples == len(recording.time_s) == 3000
+    assert np.all(np.diff(recording.time_s) > 0)
+    assert any("faster than" in m for m in session.stats.messages)
