@@ -249,6 +249,8 @@ class SensorSession:
         self.offset_s: float | None = None  # host time minus sensor time
         self.count = 0  # samples so far: the clock of sensors that send no stamps
         self.reanchor_s = 2.0  # how far that clock may part from the host's before it is reset
+        self.reanchor_next = False  # the next stamped frame may re-anchor a clock that jumped
+        self.untimed_since: float | None = None  # frames whose stamps fit nowhere, since
         self.last_time: float | None = None
         self.lost = asyncio.Event()
         self.control_replies: asyncio.Queue = asyncio.Queue()
@@ -271,6 +273,7 @@ class SensorSession:
                         client = made
                         await client.connect()
                 self.stats.state = "configuring"
+                self.reanchor_next = True  # a sensor that restarted counts from 0 again
                 await self._read_battery(client)
                 await self._configure(client)
                 self.stats.state = "streaming"
@@ -349,6 +352,23 @@ class SensorSession:
     def _on_data(self, _, data: bytearray) -> None:
         self._deliver(self.decoder.decode(bytes(data)))
 
+    def _far(self, departure_s: float) -> bool:
+        """Whether a stamped sample `departure_s` from the host clock says the sensor's clock
+        jumped: ahead by more than the link's jitter (none comes from the future), or behind
+        by more than a link holds samples back."""
+        return departure_s > 2 * self.reanchor_s or departure_s < -30 * self.reanchor_s
+
+    def _untimed(self) -> None:
+        """A frame dropped for its stamps alone. When frames have come for a while and none
+        could be placed (the sensor's clock jumped while linked), the next may re-anchor."""
+        now = self.clock()
+        if self.untimed_since is None:
+            self.untimed_since = now
+        elif now - self.untimed_since > 5 * self.reanchor_s:
+            self.untimed_since = None
+            self.reanchor_next = True
+            self.decoder.forget_clock()
+
     def _deliver(self, decoded: Decoded) -> None:
         """Map decoded samples onto host time, count losses, write them."""
         if decoded.problems:  # dropped bytes or frames; any good samples still count
@@ -378,6 +398,26 @@ class SensorSession:
         if self.offset_s is None:
             # Host-anchored: the sensor clock (possibly years off) only spaces the samples.
             self.offset_s = self.clock() - sensor_times[-1]
+        elif decoded.times_s is not None:
+            departure = sensor_times[-1] + self.offset_s - self.clock()
+            if self.reanchor_next and self._far(departure):
+                # The sensor restarted (its clock from 0, or from its default date): mapped
+                # as before, every later sample fell before the last one written and was
+                # dropped. Anchored anew, never before the last sample written.
+                self.offset_s -= departure
+                if self.last_time is not None:
+                    after = self.last_time + 1.0 / self.stats.rate_hz - sensor_times[0]
+                    self.offset_s = max(self.offset_s, after)
+                self._note(
+                    f"the sensor's clock jumped {departure:+.0f} s (it restarted?): "
+                    "re-anchored to the host clock"
+                )
+            elif departure > 2 * self.reanchor_s:  # none comes from the future: a glitch
+                self.stats.bad_frames += 1
+                self._note("frame stamped in the future (an impossible time stamp): dropped")
+                self._untimed()
+                return
+        self.reanchor_next = False
         times = sensor_times + self.offset_s
         if self.last_time is not None:
             gap = times[0] - self.last_time - 1.0 / self.stats.rate_hz
@@ -386,6 +426,13 @@ class SensorSession:
                 if gap >= 1.0:
                     self.stats.gaps.append([round(self.last_time, 3), round(times[0], 3)])
             keep = times > self.last_time  # a repeated frame adds nothing
+            if not keep.all():
+                self._note(
+                    "samples stamped at or before the last one written: dropped (a repeated "
+                    "frame, or the sensor's clock went back)"
+                )
+                if not keep.any():
+                    self._untimed()
             times, decoded.xyz_g = times[keep], decoded.xyz_g[keep]
         if len(times):
             try:
@@ -399,6 +446,7 @@ class SensorSession:
                 return
             self.stats.samples += len(times)
             self.last_time = float(times[-1])
+            self.untimed_since = None
             if self.on_samples is not None:
                 try:
                     self.on_samples(times, decoded.xyz_g)

@@ -241,3 +241,94 @@ def test_an_unstamped_sensors_backlog_let_through_at_once_is_kept(tmp_path, monk
     assert session.stats.samples == len(recording.time_s) == 3000
     assert np.all(np.diff(recording.time_s) > 0)
     assert any("faster than" in m for m in session.stats.messages)
+
+
+def movesense_uptime(sensor, at_first_ms: int) -> None:
+    """Movesense stamps count milliseconds since the sensor was powered on: `at_first_ms`
+    when it sends its next sample."""
+    from sleepmove.sensor.protocols import movesense
+
+    since = int(sensor.sent / sensor.rate_hz * 1000)
+
+    def encode(first, xyz):
+        stamp_ms = int(first / sensor.rate_hz * 1000) - since + at_first_ms
+        return movesense.encode(sensor.reference, stamp_ms, xyz, mtu_payload=244)
+
+    sensor.encode = encode
+
+
+@pytest.mark.parametrize("device", ["polar-verity", "movesense"])
+def test_a_sensor_that_restarts_with_its_clock_reset_is_recorded_on(tmp_path, device):
+    """A stamped sensor's clock is mapped onto the host's once. After the sensor restarted
+    (its clock from 0, or from its default date) every later sample was timed before the
+    last one written and dropped: the rest of the night, silently for Movesense."""
+    family = device.split("-")[0]
+
+    async def restart(devices):
+        sensor = devices[0]
+        if family == "movesense":
+            movesense_uptime(sensor, 10 * 3600 * 1000)  # on since the evening
+        else:
+            sensor.clock_offset_s = 8e8  # set by its app: 2025, in seconds from 2000
+        await streaming(sensor, settle=1.5)
+        # It restarts (a brown-out, a watchdog): its clock starts again elsewhere.
+        if family == "movesense":
+            movesense_uptime(sensor, 5000)
+        else:
+            sensor.clock_offset_s = 0.0  # back to its default date
+        await sensor.drop_link()
+
+    result = run(args_for(tmp_path / family, device=device), restart)
+    stats = result["stats"][0]
+    rate = stats.rate_hz
+    recording = read_recording(result["files"][""])
+    assert len(recording.time_s) == stats.samples
+    assert recording.duration_s > 550 and stats.reconnections >= 1
+    span = (recording.time_s[-1] - recording.time_s[0]) * rate + 1
+    assert stats.samples + stats.data_loss_s * rate == pytest.approx(span, rel=0.01)
+    assert stats.data_loss_s < 120  # the reconnection, not the rest of the night
+    assert any("clock jumped" in m for m in stats.messages)
+
+
+@pytest.mark.parametrize("family", ["polar", "movesense"])
+@pytest.mark.parametrize("jump_s", [-3600.0, 3600.0])
+def test_a_sensor_clock_that_jumps_while_linked_costs_seconds_not_the_night(
+    tmp_path, family, jump_s
+):
+    """The clock of a linked sensor set an hour back or forward (by its app over a second
+    link, a firmware glitch): every later frame was dropped, as before the last sample or
+    as from the future, for as long as the link lasted (the night)."""
+    import numpy as np
+
+    from sleepmove.sensor.protocols import movesense, polar
+    from sleepmove.sensor.recorder import CsvAppender, SessionStats
+
+    now = [1.7e9]
+    writer = CsvAppender(str(tmp_path / "jump.csv"))
+    stats = SessionStats("x", family, "", 52, 8)
+    if family == "polar":
+        session = polar.PolarSession("x", "", writer, stats, connect=None, clock=lambda: now[0])
+    else:
+        session = movesense.MovesenseSession("x", "", writer, stats, None, lambda: now[0])
+        session.decoder = movesense.MovesenseDecoder(52)
+    xyz = np.tile([0.0, 0.0, 1.0], (13, 1))
+    sensor_s = 8e4  # its own clock
+    for index in range(480):  # a loop over frames: 2 minutes, 13 samples each 0.25 s
+        now[0] += 0.25
+        sensor_s += 0.25
+        if index == 120:
+            sensor_s += jump_s
+        if family == "polar":
+            frame = polar.encode_compressed(xyz * 1000, int(sensor_s * 1e9))
+            session._on_data(None, bytearray(frame))
+        else:
+            for packet in movesense.encode(1, int(sensor_s * 1000), xyz):
+                session._on_data(None, bytearray(packet))
+    session._deliver(session.decoder.flush())
+    writer.close()
+    recording = read_recording(writer.path)
+    assert len(recording.time_s) == stats.samples and np.all(np.diff(recording.time_s) > 0)
+    assert recording.time_s[-1] > now[0] - 2  # recorded to the end, on the host's clock
+    assert 5 < stats.data_loss_s < 20  # a few seconds to tell a jump from a glitch
+    assert stats.samples + stats.data_loss_s * 52 == pytest.approx(480 * 13, rel=0.01)
+    assert any("clock jumped" in m for m in stats.messages)

@@ -32,6 +32,10 @@ class Decoder:
         """Samples held back for a later notification (called when the stream ends)."""
         return Decoded()
 
+    def forget_clock(self) -> None:
+        """Forget the stamps seen so far (the sensor's clock jumped): the next frame's stamp
+        is taken as it comes."""
+
 
 def signed(values: np.ndarray, bits: int) -> np.ndarray:
     """Two's complement of unsigned integers of the given width."""

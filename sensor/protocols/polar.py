@@ -98,6 +98,7 @@ class PolarDecoder(Decoder):
     rate_hz: float
     factor: float = 1.0
     previous_stamp_ns: int | None = None
+    stepped_back: int = 0  # frames dropped as stamped before the previous one
 
     def decode(self, frame: bytes) -> Decoded:
         if len(frame) < 11:
@@ -117,6 +118,7 @@ class PolarDecoder(Decoder):
             return Decoded.bad("PMD frame without samples")
         times = self._times(stamp, len(milli_g))
         if times is None:
+            self.stepped_back += 1
             return Decoded.bad("PMD frame stamped before the previous one: dropped")
         return Decoded(milli_g / 1000.0, times)
 
@@ -168,6 +170,9 @@ class PolarDecoder(Decoder):
         last = stamp_ns / 1e9
         return last - step * np.arange(count - 1, -1, -1)
 
+    def forget_clock(self) -> None:
+        self.previous_stamp_ns = None
+
 
 def encode_raw(milli_g: np.ndarray, stamp_ns: int) -> bytes:
     """A raw int16 ACC frame (frame type 1)."""
@@ -205,6 +210,9 @@ class PolarSession(SensorSession):
         return await asyncio.wait_for(self.control_replies.get(), 5.0)
 
     async def _configure(self, client) -> None:
+        # A new stream, a new decoder: the last stamp of the one before refused every frame
+        # of a sensor that restarted with its clock set back.
+        self.decoder = PolarDecoder(rate_hz=self.stats.rate_hz)
         await client.start_notify(CONTROL_POINT, self._on_control)
         await client.start_notify(DATA, self._on_data)
         # A stream left running by an earlier connection answers "already in state": stop it.
@@ -230,10 +238,14 @@ class PolarSession(SensorSession):
 
     def _on_data(self, _, data: bytearray) -> None:
         before = self.decoder.previous_stamp_ns
+        stepped_back = self.decoder.stepped_back
         decoded = self.decoder.decode(bytes(data))
+        if self.decoder.stepped_back != stepped_back:
+            self._untimed()
         if (
             decoded.times_s is not None
             and self.offset_s is not None
+            and not self.reanchor_next  # the first frame of a link: _deliver re-anchors
             and decoded.times_s[-1] + self.offset_s > self.clock() + 2 * self.reanchor_s
         ):
             # A stamp in the future cannot be: drop the frame and forget its stamp, or every
@@ -241,6 +253,7 @@ class PolarSession(SensorSession):
             self.decoder.previous_stamp_ns = before
             self.stats.bad_frames += 1
             self._note("PMD frame with an impossible timestamp (in the future): dropped")
+            self._untimed()
             return
         self._deliver(decoded)
 
