@@ -240,12 +240,18 @@ def run_record_command(args: argparse.Namespace) -> int:
     files = result["files"]
     samples = sum(s.samples for s in result["stats"])
     if result["problems"]:
-        print(
-            f"sleepmove: error: {result['problems'][0]}; the recording stopped there, and the "
-            f"{samples} samples written are kept in {args.out}/: free some space, then run "
-            f"'{_analyze_command(files, args.out)}'",
-            file=sys.stderr,
-        )
+        command = _analyze_command(files, args.out)
+        if any(session.write_error for session in result["sessions"]):
+            told = (
+                f"the recording stopped there, and the {samples} samples written are kept in "
+                f"{args.out}/: free some space, then run '{command}'"
+            )
+        else:  # only recording.json or truth.json: the CSV took every sample
+            told = (
+                f"the recording itself is whole, {samples} samples in {args.out}/: run "
+                f"'{command}' where it can write"
+            )
+        print(f"sleepmove: error: {result['problems'][0]}; {told}", file=sys.stderr)
         return 1
     if not samples:
         print(f"sleepmove: error: nothing was recorded into {args.out}/", file=sys.stderr)

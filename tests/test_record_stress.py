@@ -332,3 +332,29 @@ def test_a_sensor_clock_that_jumps_while_linked_costs_seconds_not_the_night(
     assert 5 < stats.data_loss_s < 20  # a few seconds to tell a jump from a glitch
     assert stats.samples + stats.data_loss_s * 52 == pytest.approx(480 * 13, rel=0.01)
     assert any("clock jumped" in m for m in stats.messages)
+
+
+def test_a_folder_that_refuses_new_files_keeps_the_whole_night_and_says_so(
+    tmp_path, monkeypatch, capsys
+):
+    """A folder made read-only mid-night (or remounted so): the open CSV takes every sample,
+    recording.json cannot be replaced. The last line said the recording 'stopped there' and
+    to free some space, of a CSV that holds the whole night."""
+    import errno
+
+    import sleepmove.record_session
+    from sleepmove.cli import main
+    from sleepmove.sensor import recorder
+
+    def refused(path, *_args):
+        raise recorder.DiskFull(f"{path}: cannot write ({errno.errorcode[errno.EACCES]})")
+
+    monkeypatch.setattr(sleepmove.record_session, "write_recording_json", refused)
+    out = tmp_path / "ro"
+    argv = ["record", "--emulate", "polar-verity", "--out", str(out), "--speed", "100"]
+    assert main([*argv, "--duration", "6m", "--no-report"]) == 1
+    [line] = [x for x in capsys.readouterr().err.splitlines() if x.startswith("sleepmove:")]
+    recording = read_recording(str(out / "night.csv"))
+    assert recording.duration_s > 300  # the whole 6-minute night
+    assert "recording.json" in line and "stopped there" not in line
+    assert f"{len(recording.time_s)} samples" in line and "sleepmove analyze" in line
