@@ -268,10 +268,13 @@ class SensorSession:
                 async with self.connect_lock:  # one connection attempt at a time per adapter
                     made = self.connect(self.address, lambda _=None: self.lost.set())
                     if inspect.isawaitable(made):
-                        client = await made  # found and connected (with retries)
+                        # found and connected (with retries)
+                        client = await self._unless_stopped(stop, made)
                     else:
                         client = made
-                        await client.connect()
+                        await self._unless_stopped(stop, client.connect())
+                if stop.is_set():
+                    continue  # the link, if made, is closed below
                 self.stats.state = "configuring"
                 self.reanchor_next = True  # a sensor that restarted counts from 0 again
                 await self._read_battery(client)
@@ -290,9 +293,28 @@ class SensorSession:
                 break
             self.stats.state = "reconnecting"
             self.stats.reconnections += 1
-            await asyncio.sleep(backoff)
+            try:
+                await asyncio.wait_for(stop.wait(), backoff)  # Ctrl-C ends the wait
+            except asyncio.TimeoutError:
+                pass
             backoff = min(backoff * 2, 30.0)
         self.stats.state = "disk full" if self.disk_full else "stopped"
+
+    @staticmethod
+    async def _unless_stopped(stop: asyncio.Event, awaitable):
+        """`awaitable`'s result, or None when `stop` comes first (it is then cancelled): a
+        scan for a sensor out of range lasts 10 s and more, and Ctrl-C (or systemd's
+        SIGTERM) waited for it, then for a back-off of up to 30 s."""
+        work = asyncio.ensure_future(awaitable)
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({work, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not work.done():
+                work.cancel()
+                await asyncio.wait({work})  # its own clean-up (the scan stops)
+        return None if work.cancelled() else work.result()
 
     async def _read_battery(self, client) -> None:
         """The standard battery level and firmware revision, when the sensor has them."""

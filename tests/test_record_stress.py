@@ -358,3 +358,37 @@ def test_a_folder_that_refuses_new_files_keeps_the_whole_night_and_says_so(
     assert recording.duration_s > 300  # the whole 6-minute night
     assert "recording.json" in line and "stopped there" not in line
     assert f"{len(recording.time_s)} samples" in line and "sleepmove analyze" in line
+
+
+def test_ctrl_c_while_the_sensor_is_being_looked_for_stops_at_once(tmp_path):
+    """A sensor out of range: each try scans for 10 s (more with bleak-retry-connector's
+    attempts), then the back-off waits up to 30 s. Ctrl-C (or systemd's SIGTERM) was seen
+    only between the two: 40 s and more of a recorder that seemed hung (then kill -9, the
+    last recording.json and the analysis lost)."""
+    import time
+
+    from sleepmove.sensor.protocols.polar import PolarSession
+    from sleepmove.sensor.recorder import CsvAppender, SessionStats
+
+    async def never_found(_address, _lost):
+        await asyncio.sleep(3600)  # scanning for a sensor that does not come
+
+    async def refused(_address, _lost):
+        raise LookupError("not found; still looking")
+
+    async def stop_after(connect, seconds: float, backoff_first: bool) -> float:
+        writer = CsvAppender(str(tmp_path / f"{connect.__name__}.csv"))
+        stats = SessionStats("x", "polar-pmd", "", 52, 8)
+        session = PolarSession("x", "", writer, stats, connect)
+        stop = asyncio.Event()
+        task = asyncio.create_task(session.run(stop, time.time() + 3600))
+        await asyncio.sleep(seconds)
+        stop.set()
+        stopped = time.monotonic()
+        await asyncio.wait_for(task, 30)
+        writer.close()
+        assert stats.state == "stopped" and stats.reconnections >= backoff_first
+        return time.monotonic() - stopped
+
+    assert asyncio.run(stop_after(never_found, 0.5, False)) < 1.0
+    assert asyncio.run(stop_after(refused, 4.0, True)) < 1.0  # in a back-off of 4 s
