@@ -104,9 +104,9 @@ async def run_sessions(
     try:
         while not all(t.done() for t in tasks):
             await asyncio.sleep(1.0)
-            stepped = getattr(radio.clock, "stepped_s", None)
-            if stepped is not None and abs(stepped()) >= 1.0:  # NTP, or a hand-set clock
-                extra["host_clock_stepped_s"] = round(stepped(), 1)
+            stepped = getattr(radio.clock, "stepped_s", lambda: 0.0)()
+            if abs(stepped) >= 1.0 or "host_clock_stepped_s" in extra:  # NTP, or by hand
+                extra["host_clock_stepped_s"] = round(stepped, 1)  # kept up to date once told
             status.update(stats, extra)
             try:
                 write_recording_json(path, stats, extra)
