@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from sleepmove.base.clock import CLOCK_TIME_OF_DAY
 from sleepmove.base.errors import InputError
 from sleepmove.base.order_statistics import median, quantiles
 from sleepmove.sensor.recording import CLOCK_NAIVE, CLOCK_RELATIVE, CLOCK_UNIX, Recording
@@ -1018,7 +1019,7 @@ def time_column(
 
     values = text.to_pandas()
     if (pc.sum(pc.match_substring_regex(head, TIME_OF_DAY_PATTERN)).as_py() or 0) > len(head) / 2:
-        return _time_of_day(path, text, values, header_lines, warnings, dropped), CLOCK_RELATIVE
+        return _time_of_day(path, text, values, header_lines, warnings, dropped), CLOCK_TIME_OF_DAY
     parsed = pd.to_datetime(values, errors="coerce", utc=False, format="mixed")
     bad = np.flatnonzero(parsed.isna().to_numpy() & values.notna().to_numpy())
     _check_junk(path, text, bad, header_lines, warnings, dropped)
@@ -1064,9 +1065,9 @@ def _time_of_day(
     warnings: list[str] | None,
     dropped: list[np.ndarray] | None,
 ) -> np.ndarray:
-    """Clock times without a date (`23:52:00.000`) as seconds from the first: no date is
-    invented, and past midnight the clock goes on (a step back of over 12 h is the next day,
-    not a clock reset)."""
+    """Clock times without a date (`23:52:00.000`) as seconds from the midnight before the
+    first: no date is invented, and past midnight the clock goes on (a step back of over
+    12 h is the next day, not a clock reset)."""
     import pandas as pd
 
     parsed = pd.to_timedelta(values, errors="coerce")
@@ -1079,12 +1080,12 @@ def _time_of_day(
     present = seconds[finite]
     days = np.cumsum(np.diff(present) < -43200.0)
     present[1:] += days * 86400.0
-    first = float(present[0])
-    seconds[finite] = present - first
+    seconds[finite] = present
     if warnings is not None:
         warnings.append(
             f"the time column holds clock times without a date (first "
-            f"{text[int(finite[0])].as_py().strip()!r}): read as time from the start"
+            f"{text[int(finite[0])].as_py().strip()!r}): read as time from the start, "
+            "a sleep window may be given in clock times"
         )
     return seconds
 
@@ -1313,14 +1314,16 @@ def finish_recording(
     units_in = _detect_units(path, xyz, units)
     if units_in == "m/s2":
         xyz /= np.float32(STANDARD_GRAVITY)
+    time_of_day = clock == CLOCK_TIME_OF_DAY
     return Recording(
         path=path,
         time_s=time_s,
         xyz_g=xyz,
-        clock=clock,
+        clock=CLOCK_RELATIVE if time_of_day else clock,
         units_in=units_in,
         nominal_rate_hz=nominal_rate,
         warnings=warnings,
+        time_of_day=time_of_day,
     )
 
 

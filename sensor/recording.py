@@ -18,7 +18,10 @@ class Recording:
     `time_s` is seconds since 1970-01-01 for `unix` and `naive` clocks (naive times are
     counted as if they were UTC and printed back without a zone) and seconds from the
     start for `relative` clocks. `timezone` (an IANA name or +HH:MM) is where `unix`
-    clock times are shown; None: the computer's own zone.
+    clock times are shown; None: the computer's own zone. `time_of_day`: a `relative`
+    clock read from clock times without a date, its seconds counted from the midnight
+    before the first (on past midnight): a clock-time sleep window falls by them, and two
+    such files are put side by side by them.
     """
 
     path: str
@@ -29,6 +32,7 @@ class Recording:
     nominal_rate_hz: float | None = None
     warnings: list[str] = field(default_factory=list)
     timezone: str | None = None
+    time_of_day: bool = False
 
     @property
     def duration_s(self) -> float:

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from sleepmove.base.clock import CLOCK_RELATIVE, CLOCK_UNIX
+from sleepmove.base.clock import CLOCK_RELATIVE, CLOCK_TIME_OF_DAY, CLOCK_UNIX
 from sleepmove.base.errors import InputError
 from sleepmove.base.order_statistics import median
 from sleepmove.sensor.readers import complete_lines, table_layout, time_column, times_of_rows
@@ -193,7 +193,7 @@ def split_nights(
         for batch in _reader(path, [time_col, *axes], has_header):
             column = pa.chunked_array([batch.column(time_col)])
             seconds, clock = time_column(path, column, 0, name=time_col)
-            if clock == CLOCK_RELATIVE:
+            if clock in (CLOCK_RELATIVE, CLOCK_TIME_OF_DAY):
                 raise InputError(
                     path,
                     "a multi-day recording without clock times",

@@ -107,6 +107,7 @@ def analyze(
     # Before the clocks are aligned: Unix seconds against seconds from the start would be
     # searched for an offset of 55 years (an array of hundreds of GiB).
     clock = zoned(_common_clock(recordings), next(iter(recordings.values())).timezone)
+    time_of_day = _place_times_of_day(recordings)
 
     envelopes: dict[str, Envelope] = {}  # two sensors: each leg's activity for the clocks
 
@@ -139,7 +140,9 @@ def analyze(
         _check_overlap(recordings, grids, request.min_duration_s)
     duration = end - origin
     window = (
-        parse_sleep_window(request.sleep_window, origin, clock) if request.sleep_window else None
+        parse_sleep_window(request.sleep_window, origin, clock, time_of_day)
+        if request.sleep_window
+        else None
     )
     if window is not None:
         check_within(window, duration, request.sleep_window)
@@ -328,6 +331,27 @@ def _common_clock(recordings: dict[str, Recording]) -> str:
             expected="the same clock in both",
         )
     return clocks.pop()
+
+
+def _place_times_of_day(recordings: dict[str, Recording]) -> bool:
+    """Whether every recording's times are clock times without a date (`time_of_day`):
+    two such files are put side by side by them (started 70 s apart, they were each
+    counted from their own first sample and were 70 s out), the later-started one a day on
+    where its first time is over 12 h before the other's (it started past midnight). A
+    time-of-day file beside one of seconds from the start is counted from its first
+    sample, as that one is."""
+    of_day = [rec.time_of_day for rec in recordings.values()]
+    if all(of_day):
+        first = {side: float(rec.time_s[0]) for side, rec in recordings.items()}
+        latest = max(first.values())
+        for side, rec in recordings.items():  # a loop over the (one or two) sensors
+            if latest - first[side] > 43200.0:
+                recordings[side] = replace(rec, time_s=rec.time_s + 86400.0)
+        return True
+    for side, rec in recordings.items():  # a loop over the two sensors
+        if rec.time_of_day:
+            recordings[side] = replace(rec, time_s=rec.time_s - rec.time_s[0], time_of_day=False)
+    return False
 
 
 def _check_overlap(

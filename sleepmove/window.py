@@ -13,13 +13,17 @@ WHERE = "--sleep-window"
 EXPECTED = "START,END as HH:MM, ISO datetimes or seconds from the start, e.g. 23:00,07:00"
 
 
-def parse_sleep_window(text: str, origin_s: float, clock: str) -> tuple[float, float]:
-    """(start, end) in seconds from the recording's first sample."""
+def parse_sleep_window(
+    text: str, origin_s: float, clock: str, time_of_day: bool = False
+) -> tuple[float, float]:
+    """(start, end) in seconds from the recording's first sample. `time_of_day`: a
+    `relative` clock whose `origin_s` is seconds from a midnight (clock times without a
+    date): HH:MM falls by it, a date cannot."""
     parts = [part.strip() for part in text.split(",")]
     if len(parts) != 2 or not all(parts):
         raise InputError(WHERE, f"cannot read {text!r}", expected=EXPECTED)
-    start = _one(parts[0], origin_s, clock, after=None)
-    end = _one(parts[1], origin_s, clock, after=start)
+    start = _one(parts[0], origin_s, clock, None, time_of_day)
+    end = _one(parts[1], origin_s, clock, start, time_of_day)
     if end <= start:
         raise InputError(
             WHERE, f"the end {parts[1]!r} is not after the start {parts[0]!r}", expected=EXPECTED
@@ -40,17 +44,24 @@ def check_within(window: tuple[float, float], duration_s: float, text: str) -> N
         )
 
 
-def _one(text: str, origin_s: float, clock: str, after: float | None) -> float:
+def _one(text: str, origin_s: float, clock: str, after: float | None, time_of_day: bool) -> float:
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return float(text)
-    if clock == CLOCK_RELATIVE:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
+    if clock == CLOCK_RELATIVE and time_of_day and not match:
+        raise InputError(
+            WHERE,
+            f"{text!r} given but the recording has clock times without a date",
+            expected="HH:MM or seconds from the start",
+        )
+    if clock == CLOCK_RELATIVE and not time_of_day:
         raise InputError(
             WHERE,
             f"clock time {text!r} given but the recording has no clock time",
             expected="seconds from the start",
         )
-    origin = _as_datetime(origin_s, clock)
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
+    # A time of day's seconds from its midnight are a naive clock's on its first day.
+    origin = _as_datetime(origin_s, CLOCK_NAIVE if time_of_day else clock)
     if match:
         hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
         if hour > 23 or minute > 59 or second > 59:

@@ -4,3 +4,7 @@ CLOCK_UNIX = "unix"  # absolute instants (Unix seconds, or ISO with a zone)
 CLOCK_NAIVE = "naive"  # wall-clock times without a zone (kept as written)
 CLOCK_RELATIVE = "relative"  # seconds from the start; no clock time known
 CLOCKS = (CLOCK_UNIX, CLOCK_NAIVE, CLOCK_RELATIVE)
+# What a time column of clock times without a date (`23:52:00.000`) gives a reader: seconds
+# from the midnight before its first time. A recording holds it as `relative`, with
+# `time_of_day` set (sensor.recording.Recording).
+CLOCK_TIME_OF_DAY = "time of day"
