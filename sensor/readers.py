@@ -232,6 +232,7 @@ class _GzipText(io.RawIOBase):
                         f"the gzip file is cut short; the {self._produced / 1e6:.1f} MB "
                         "before the cut were read"
                     )
+                    self._drop_cut_line()
                 self._done = True
                 return
         if self._inflater.eof:  # the next member
@@ -264,9 +265,17 @@ class _GzipText(io.RawIOBase):
                 f"the gzip file is damaged after {self._produced / 1e6:.1f} MB ({damage}); "
                 "what came before was read"
             )
+            self._drop_cut_line()
             self._done = True
         if self.watch is not None and out:
             self.watch(out.count(b"\n"), out[-SNIFF_BYTES:])
+
+    def _drop_cut_line(self) -> None:
+        """Where the text stops at a cut or damage, its last line is cut at a byte no one
+        chose: `...,0.1234` cut to `...,0.` read as a sample of 0 g. The text not yet given
+        out is kept up to its last line's end."""
+        end = self._buffer.rfind(b"\n")
+        del self._buffer[end + 1 :]
 
 
 def _inflate_until_damage(inflater: zlib._Decompress, data: bytes, step: int = 512) -> bytes:

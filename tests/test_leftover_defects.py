@@ -382,3 +382,32 @@ def test_several_nights_of_csv_gz_are_refused_as_they_decompress(tmp_path, capsy
     )
     # refused once the text read passed a night, before the rest of it was read
     assert 30 < float(line.split("at least ")[1].split(" h")[0]) < 40
+
+
+def cut_after(text: bytes, keep: int) -> bytes:
+    """A gzip of `text` cut off where its first `keep` bytes of text end: flushed there, so
+    the cut file inflates to exactly those bytes."""
+    packer = zlib.compressobj(wbits=31)
+    head = packer.compress(text[:keep]) + packer.flush(zlib.Z_FULL_FLUSH)
+    return head  # the rest of the stream, and its trailer, never written
+
+
+@pytest.mark.parametrize("where", ["in the last number", "after the last comma", "at a line end"])
+def test_a_gzip_cut_mid_line_drops_the_cut_line_not_reads_it(tmp_path, where):
+    """A power cut stops the text at a byte no one chose: `...,0.9712` cut to `...,0.` read
+    as a sample of 0 g, a step of a whole g: a jerk that never was."""
+    rows = samples(12)
+    text = text_of(rows)
+    line_end = text.index(b"\n", len(text) // 2)  # the end of a row half way through
+    row = text[:line_end].count(b"\n") - 1  # that row's index (the header is line 0)
+    last = text.rfind(b",", 0, line_end)  # its z cell starts after this comma
+    keep = {"in the last number": last + 3, "after the last comma": last + 1}.get(
+        where, line_end + 1
+    )
+    path = tmp_path / "cut.csv.gz"
+    path.write_bytes(cut_after(text, keep))
+    recording = read_recording(str(path))
+    whole_rows = row + 1 if where == "at a line end" else row  # the cut row is left out
+    assert len(recording.time_s) == whole_rows
+    assert np.array_equal(recording.xyz_g[:, 2], rows[:whole_rows, 3].astype(np.float32))
+    assert any("cut short" in w for w in recording.warnings)
