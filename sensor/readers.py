@@ -873,16 +873,24 @@ def release_parse_memory() -> None:
 
 
 def _line_of(source: _Source, text: str) -> int:
-    """The line holding `text` (streamed: error path only); 1 if not found."""
-    needle, lines, carry = text.encode(), 0, b""
-    for chunk in source.chunks():
-        data = carry + chunk
-        position = data.find(needle)
-        if position >= 0:
-            return lines + data.count(b"\n", 0, position) + 1
-        cut = max(len(data) - len(needle) + 1, 0)  # the tail a match may still start in
+    """The first line that is `text` (streamed: error path only); 1 if none is. Whole lines
+    only: a search for the text anywhere found a longer line holding it (a garbled row's
+    first digits `17419` are in line 2's time), and named a line far too early."""
+    needle = b"\n" + text.encode()
+    lines, data = 0, b"\n"  # a newline before the first line: it is found as any other
+    for chunk in [*source.chunks(), None]:  # a loop over chunks of a few MB, then the end
+        data += chunk or b""
+        start = 0
+        while (position := data.find(needle, start)) >= 0:  # a loop over candidates
+            after = data[position + len(needle) : position + len(needle) + 1]
+            if after in (b"\n", b"\r") or (chunk is None and not after):
+                return lines + data.count(b"\n", 0, position) + 1
+            if not after:
+                break  # the next chunk says whether the line ends here
+            start = position + 1
+        cut = max(len(data) - len(needle), 0)  # the tail a match may still start in
         lines += data.count(b"\n", 0, cut)
-        carry = data[cut:]
+        data = data[cut:]
     return 1
 
 

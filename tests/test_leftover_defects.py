@@ -411,3 +411,19 @@ def test_a_gzip_cut_mid_line_drops_the_cut_line_not_reads_it(tmp_path, where):
     assert len(recording.time_s) == whole_rows
     assert np.array_equal(recording.xyz_g[:, 2], rows[:whole_rows, 3].astype(np.float32))
     assert any("cut short" in w for w in recording.warnings)
+
+
+def test_a_garbled_row_is_found_as_a_whole_line_not_inside_an_earlier_one(tmp_path):
+    """A row garbled into `17456` and the rest: its text was searched for anywhere, found in
+    line 2's time, and the whole night refused as garbled "too near its start"."""
+    rows = samples(12)
+    lines = text_of(rows).split(b"\n")
+    lines[15_000:15_001] = [lines[15_000][:5], lines[15_000][5:]]
+    path = tmp_path / "g.csv.gz"
+    path.write_bytes(crc_damaged(b"\n".join(lines)))
+    source = readers._open_source(str(path), [])
+    layout = readers._TableLayout(True, "time", ["x", "y", "z"], None, (",", "."))
+    assert garbling.first_unreadable_line(source, layout) == 15_001
+    recording = read_recording(str(path))
+    margin_rows = garbling.GARBLED_MARGIN_BYTES // len(lines[1])
+    assert 15_000 - margin_rows - 2 <= len(recording.time_s) < 15_000
