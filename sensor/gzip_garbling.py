@@ -5,6 +5,8 @@ so none of this is imported for a sound file."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -138,9 +140,15 @@ def first_unreadable_line(source: _Source, layout: _TableLayout) -> int | None:
             else:
                 if unreadable == rows_before - 1:
                     unreadable = None  # the text's last line, cut short as the damage leaves it
-        except (pa.ArrowInvalid, pa.ArrowKeyError):  # text that does not parse at all
-            if unreadable is None:
-                unreadable = rows_before  # garbled, at the latest, from the rows not yet seen
+        except (pa.ArrowInvalid, pa.ArrowKeyError) as error:  # text that does not parse
+            # A row Arrow names (one with bytes that are no UTF-8 is not handed to
+            # `on_invalid`): garbled from there; else from the rows not yet seen, at the latest.
+            named = re.search(r"Expected \d+ columns, got \d+: (.+)", str(error))
+            if named is not None:
+                invalid_line = _line_of(source, named[1].rstrip("\r"))
+                invalid.insert(0, named[1])
+            elif unreadable is None:
+                unreadable = rows_before
     lines = [] if unreadable is None else [unreadable + layout.header_lines + 1]
     if invalid:
         if len(invalid) == 1 and unreadable is None:

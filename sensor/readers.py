@@ -789,22 +789,23 @@ def _csv_options(
 
 def _refuse_parse(source: _Source, error: str, block_bytes: int) -> None:
     """The parse's failure as one line: Arrow's words where they say little (a line too
-    long for its blocks), else its first line."""
+    long for its blocks), else its first line. Rows that do not read: in a damaged gzip
+    file, where the damage garbled the text (see UnreadableRow)."""
     if "straddl" in error:
         line = _first_long_line(source, block_bytes)
-        raise InputError(
+        raise UnreadableRow(
             source.path,
             f"a line longer than {block_bytes >> 20} MB",
             where=f"line {line}" if line else None,
             expected="one row of samples per line",
         )
     if "columns" in error and "exceeds" in error:
-        raise InputError(
+        raise UnreadableRow(
             source.path,
             "far too many columns (" + error.splitlines()[0][:80] + ")",
             expected="a time column and x, y, z",
         )
-    raise InputError(source.path, f"cannot parse as CSV ({error.splitlines()[0]})")
+    raise UnreadableRow(source.path, f"cannot parse as CSV ({error.splitlines()[0]})")
 
 
 def _first_long_line(source: _Source, limit: int) -> int | None:
@@ -875,20 +876,18 @@ def release_parse_memory() -> None:
 def _line_of(source: _Source, text: str) -> int:
     """The first line that is `text` (streamed: error path only); 1 if none is. Whole lines
     only: a search for the text anywhere found a longer line holding it (a garbled row's
-    first digits `17419` are in line 2's time), and named a line far too early."""
-    needle = b"\n" + text.encode()
+    first digits `17419` are in line 2's time), and named a line far too early. Arrow shows
+    bytes that are no UTF-8 as U+FFFD: any such bytes match one."""
+    body = b"[\x80-\xff]+".join(re.escape(part.encode()) for part in text.split("\ufffd"))
+    within, at_end = re.compile(b"\n" + body + b"(?=[\r\n])"), re.compile(b"\n" + body + b"\\Z")
+    reach = 4 * len(text.encode()) + 2  # the most bytes a match can take
     lines, data = 0, b"\n"  # a newline before the first line: it is found as any other
     for chunk in [*source.chunks(), None]:  # a loop over chunks of a few MB, then the end
         data += chunk or b""
-        start = 0
-        while (position := data.find(needle, start)) >= 0:  # a loop over candidates
-            after = data[position + len(needle) : position + len(needle) + 1]
-            if after in (b"\n", b"\r") or (chunk is None and not after):
-                return lines + data.count(b"\n", 0, position) + 1
-            if not after:
-                break  # the next chunk says whether the line ends here
-            start = position + 1
-        cut = max(len(data) - len(needle), 0)  # the tail a match may still start in
+        found = within.search(data) or (at_end.search(data) if chunk is None else None)
+        if found:
+            return lines + data.count(b"\n", 0, found.start()) + 1
+        cut = max(len(data) - reach, 0)  # the tail a match may still start in
         lines += data.count(b"\n", 0, cut)
         data = data[cut:]
     return 1

@@ -427,3 +427,17 @@ def test_a_garbled_row_is_found_as_a_whole_line_not_inside_an_earlier_one(tmp_pa
     recording = read_recording(str(path))
     margin_rows = garbling.GARBLED_MARGIN_BYTES // len(lines[1])
     assert 15_000 - margin_rows - 2 <= len(recording.time_s) < 15_000
+
+
+def test_a_garbled_row_that_is_not_utf8_keeps_the_rows_before_it(tmp_path):
+    """A byte garbled into one that is no UTF-8 (`\\x93` for a comma) failed the parse
+    itself, outside the look for garbled rows: the night was refused."""
+    rows = samples(12)
+    lines = text_of(rows).split(b"\n")
+    lines[15_000] = lines[15_000].replace(b",", b"\x93", 1)
+    path = tmp_path / "g.csv.gz"
+    path.write_bytes(crc_damaged(b"\n".join(lines)))
+    recording = read_recording(str(path))
+    margin_rows = garbling.GARBLED_MARGIN_BYTES // len(lines[1])
+    assert 15_000 - margin_rows - 2 <= len(recording.time_s) < 15_000
+    assert np.array_equal(recording.time_s, rows[: len(recording.time_s), 0])
