@@ -261,9 +261,16 @@ class _GzipText(io.RawIOBase):
                 raise InputError(
                     self._path, f"damaged gzip file ({damage})", expected="a complete .csv.gz"
                 )
+            # zlib finds a wrong checksum only at the member's end: the damaged byte may be
+            # anywhere before, and garbled values that still read as numbers cannot be told.
+            anywhere = (
+                "; a damaged byte may have changed values anywhere before"
+                if "incorrect data check" in str(damage)
+                else ""
+            )
             self._note(
                 f"the gzip file is damaged after {self._produced / 1e6:.1f} MB ({damage}); "
-                "what came before was read"
+                f"what came before was read{anywhere}"
             )
             self._drop_cut_line()
             self._done = True

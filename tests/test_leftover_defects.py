@@ -184,6 +184,8 @@ def test_a_gzip_whose_text_reads_throughout_keeps_every_row(tmp_path):
     recording = read_recording(str(path))
     assert len(rows) - 100 <= len(recording.time_s) <= len(rows)
     assert not any("garbled" in w for w in recording.warnings)
+    # ...but a failed checksum says nothing of where the damage is: the warning says so
+    assert any("may have changed values anywhere" in w for w in recording.warnings)
 
 
 def test_the_first_row_of_the_wrong_length_is_where_the_garbling_shows(tmp_path):
