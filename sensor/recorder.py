@@ -258,6 +258,7 @@ class SensorSession:
         self.on_samples = on_samples  # the live view's copy of what was written
         self.disk_full = False
         self.write_error: str | None = None  # why writing stopped (disk full), in one line
+        self.ended_s: float | None = None  # when its recording ended, on `clock`
 
     async def run(self, stop: asyncio.Event, deadline: float) -> None:
         backoff = 0.5
@@ -298,7 +299,29 @@ class SensorSession:
             except asyncio.TimeoutError:
                 pass
             backoff = min(backoff * 2, 30.0)
+        self.ended_s = min(self.clock(), deadline)
         self.stats.state = "disk full" if self.disk_full else "stopped"
+
+    def count_loss_to(self, end_s: float, start_s: float) -> str | None:
+        """At the end of the recording: the time from the last sample written to `end_s`
+        (from `start_s` when none was) is lost, and counted so, with a gap to the end. Losses
+        were measured between samples only: a sensor gone for good at 2 a.m. said '0.0 s
+        lost'. Up to `reanchor_s` is what the link still held when the stream was stopped,
+        not a loss. Returns the line that says what was lost, or None."""
+        since = start_s if self.last_time is None else self.last_time + 1.0 / self.stats.rate_hz
+        lost = end_s - since
+        if lost <= self.reanchor_s:
+            return None
+        self.stats.data_loss_s += lost
+        first = start_s if self.last_time is None else self.last_time
+        self.stats.gaps.append([round(first, 3), round(end_s, 3)])
+        if self.last_time is None:
+            told = f"nothing recorded: all {_span(lost)} of the recording lost"
+        else:
+            at = datetime.fromtimestamp(self.last_time).strftime("%H:%M:%S")
+            told = f"nothing recorded after {at}: the last {_span(lost)} of the recording lost"
+        self._note(told)
+        return told
 
     @staticmethod
     async def _unless_stopped(stop: asyncio.Event, awaitable):
@@ -474,6 +497,15 @@ class SensorSession:
                     self.on_samples(times, decoded.xyz_g)
                 except Exception as error:  # the live view must never stop the recording
                     self._note(f"live view: {type(error).__name__}: {error}"[:200])
+
+
+def _span(seconds: float) -> str:
+    """45 s, 12.5 min, 4.2 h: how long a loss lasted, at a glance."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def write_recording_json(path: str, sessions: list[SessionStats], extra: dict) -> None:

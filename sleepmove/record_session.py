@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sleepmove.base.atomic import write_file
 from sleepmove.record_devices import Radio
-from sleepmove.record_status import StatusLine
+from sleepmove.record_status import StatusLine, line
 from sleepmove.sensor.recorder import (
     CsvAppender,
     DiskFull,
@@ -119,19 +119,38 @@ async def run_sessions(
         await asyncio.gather(*tasks, return_exceptions=True)
         for writer in writers:
             writer.close()
+        losses = _count_losses_to_the_end(sessions, deadline - duration_s, deadline, radio)
         reserve.release()  # room for the last recording.json even on a full disk
         problems = [s.write_error for s in sessions if s.write_error]
         try:
             write_recording_json(path, stats, extra)
         except DiskFull as error:
             problems.append(f"{error}; it describes the recording as it was before")
+        status.write(line(stats, status.live))  # the figures as they ended, losses to the end
         status.write("\n")
+        for told in losses:  # a loop over sensors
+            status.write(f"sleepmove: {told}\n")
     return {
         "files": {s.side: w.path for s, w in zip(stats, writers)},
         "stats": stats,
         "sessions": sessions,
         "problems": problems,  # one line each: writing failed (disk full)
     }
+
+
+def _count_losses_to_the_end(
+    sessions: list[SensorSession], start: float, deadline: float, radio: Radio
+) -> list[str]:
+    """Each sensor's loss from its last sample to the end of the recording (the stop, the
+    end of --duration, or when its own recording stopped: a full disk), counted into its
+    figures; one line for each sensor that lost any."""
+    told = []
+    for session in sessions:  # a loop over sensors
+        ended = session.ended_s if session.ended_s is not None else radio.clock()
+        lost = session.count_loss_to(min(ended, deadline), start)
+        if lost is not None:
+            told.append(f"{session.side or 'sensor'}: {lost}")
+    return told
 
 
 def plan_start(session: SensorSession, family: SensorFamily, emulator: Any) -> float | None:

@@ -392,3 +392,44 @@ def test_ctrl_c_while_the_sensor_is_being_looked_for_stops_at_once(tmp_path):
 
     assert asyncio.run(stop_after(never_found, 0.5, False)) < 1.0
     assert asyncio.run(stop_after(refused, 4.0, True)) < 1.0  # in a back-off of 4 s
+
+
+def two_legs(out, duration="12m"):
+    args = args_for(out, duration=duration)
+    args.emulate = "polar-verity,polar-verity"
+    return args
+
+
+async def gone_for_good(sensor) -> None:
+    """The sensor leaves for the rest of the night (battery flat, strap off and away)."""
+    await sensor.device.stop_advertising()
+    await sensor.drop_link()
+
+
+def test_a_sensor_gone_for_good_counts_the_rest_of_the_night_as_lost(tmp_path, capsys):
+    """Losses were measured between samples only: a sensor that dropped out at 2 a.m. and
+    never came back said '0.0 s lost' in recording.json and on the last status line."""
+    out = tmp_path / "gone"
+
+    async def right_leaves(devices):
+        await streaming(devices[1], settle=1.0)
+        await gone_for_good(devices[1])
+
+    result = run(two_legs(out), right_leaves)
+    left, right = result["stats"]
+    kept = read_recording(result["files"]["right"]).time_s
+    end = read_recording(result["files"]["left"]).time_s[-1]  # the live leg, to the end
+    assert left.data_loss_s < 1.0  # a stream stopped at the end loses nothing
+    assert right.data_loss_s > 300
+    assert right.data_loss_s == pytest.approx(end - kept[-1], abs=25)  # 0.25 s at 100 x
+    # what was kept plus what was counted as lost spans the recording, to its end
+    assert right.samples + right.data_loss_s * 52 == pytest.approx((end - kept[0]) * 52, rel=0.01)
+    assert right.gaps[-1][0] == pytest.approx(kept[-1], abs=0.01)
+    assert right.gaps[-1][1] == pytest.approx(end, abs=25)
+    info = json.loads((out / "recording.json").read_text())
+    assert info["sensors"][1]["data_loss_s"] == right.data_loss_s
+    err = capsys.readouterr().err.splitlines()
+    [told] = [each for each in err if each.startswith("sleepmove: right:")]
+    assert "nothing recorded after" in told and "of the recording lost" in told
+    [last_status] = [each for each in err if "right: stopped" in each][-1:]
+    assert f"{right.data_loss_s:.1f} s lost" in last_status
