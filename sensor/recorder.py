@@ -26,6 +26,14 @@ BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
 FIRMWARE_REVISION = "00002a26-0000-1000-8000-00805f9b34fb"
 
 SYNC_EVERY_S = 1.0
+# recording.json lists this many gaps of a sensor, then counts the rest: a link flapping all
+# night made ~11,500 (0.4 MB rewritten every second).
+GAPS_LISTED = 100
+# A link's delivered rate is measured over this much host time (and 15 times its jitter,
+# `reanchor_s`, which grows with an emulated night's speed); off by more than RATE_OFF times
+# the rate in use, it is no loss or burst of the link but a rate the sensor did not take.
+RATE_WINDOW_S = 30.0
+RATE_OFF = 1.5
 
 
 def _ticks() -> float:
@@ -211,7 +219,9 @@ class SessionStats:
     bad_frames: int = 0
     reconnections: int = 0
     data_loss_s: float = 0.0
-    gaps: list = field(default_factory=list)
+    gaps: list = field(default_factory=list)  # the first GAPS_LISTED, and the one to the end
+    gaps_unlisted: int = 0  # gaps past those listed, counted in data_loss_s all the same
+    delivered_rate_hz: float | None = None  # samples a second the last link delivered
     battery_percent: int | None = None
     firmware: str | None = None
     messages: list = field(default_factory=list)
@@ -259,6 +269,12 @@ class SensorSession:
         self.disk_full = False
         self.write_error: str | None = None  # why writing stopped (disk full), in one line
         self.ended_s: float | None = None  # when its recording ended, on `clock`
+        self.rate_hz = float(stats.rate_hz)  # what times its samples: the rate it delivers
+        self.rates_hz: tuple[int, ...] = ()  # the rates its family offers (a setting not taken)
+        self.rate_since: float | None = None  # this link's delivered rate: measured since,
+        self.rate_samples = 0  # ...with this many samples
+        self.on_warning: Callable[[str], None] | None = None  # shown to the user, once a night
+        self.rate_told = False
 
     async def run(self, stop: asyncio.Event, deadline: float) -> None:
         backoff = 0.5
@@ -278,6 +294,8 @@ class SensorSession:
                     continue  # the link, if made, is closed below
                 self.stats.state = "configuring"
                 self.reanchor_next = True  # a sensor that restarted counts from 0 again
+                self._retime(self.stats.rate_hz)  # the rate is set again: measured again
+                self.rate_since = None
                 await self._read_battery(client)
                 await self._configure(client)
                 self.stats.state = "streaming"
@@ -308,13 +326,13 @@ class SensorSession:
         were measured between samples only: a sensor gone for good at 2 a.m. said '0.0 s
         lost'. Up to `reanchor_s` is what the link still held when the stream was stopped,
         not a loss. Returns the line that says what was lost, or None."""
-        since = start_s if self.last_time is None else self.last_time + 1.0 / self.stats.rate_hz
+        since = start_s if self.last_time is None else self.last_time + 1.0 / self.rate_hz
         lost = end_s - since
         if lost <= self.reanchor_s:
             return None
         self.stats.data_loss_s += lost
         first = start_s if self.last_time is None else self.last_time
-        self.stats.gaps.append([round(first, 3), round(end_s, 3)])
+        self.stats.gaps.append([round(first, 3), round(end_s, 3)])  # listed, past the cap too
         if self.last_time is None:
             told = f"nothing recorded: all {_span(lost)} of the recording lost"
         else:
@@ -403,6 +421,57 @@ class SensorSession:
         by more than a link holds samples back."""
         return departure_s > 2 * self.reanchor_s or departure_s < -30 * self.reanchor_s
 
+    def _check_rate(self, count: int, stamped: bool) -> None:
+        """The samples a second this link delivers (over RATE_WINDOW_S of host time or more)
+        against the rate in use. A WitMotion whose rate command did not take sent 10 Hz timed
+        as 50: a gap every 2.5 s all night, no message naming why. Told once a night; an
+        unstamped sensor that delivers one of its family's other rates is timed by it from
+        then on, for this link (the next one sets the rate again): its samples were squeezed
+        into a fifth of the time, the rest counted lost. Falling short of every rate it
+        offers is a lossy link (or a sensor that sends on change) and keeps the rate: timed
+        by a rate it does not keep, an unstamped sensor's samples would run ahead of the
+        host. Stamped sensors' samples are timed by their stamps: told, nothing changed."""
+        now = self.clock()
+        if self.rate_since is None:  # from this frame's arrival: its samples came before
+            self.rate_since, self.rate_samples = now, 0
+            return
+        self.rate_samples += count
+        elapsed = now - self.rate_since
+        if elapsed < max(RATE_WINDOW_S, 15 * self.reanchor_s):
+            return
+        delivered = self.rate_samples / elapsed
+        self.rate_since, self.rate_samples = now, 0
+        self.stats.delivered_rate_hz = round(delivered, 1)
+        if 1 / RATE_OFF <= delivered / self.rate_hz <= RATE_OFF:
+            return
+        shown = f"{delivered:.0f}" if delivered >= 9.5 else f"{delivered:.1f}"
+        told = f"delivers {shown} Hz, not the {self.stats.rate_hz} Hz set"
+        taken = [rate for rate in self.rates_hz if abs(delivered / rate - 1) <= 0.1]
+        if taken and not stamped:
+            self._retime(taken[0])
+            told += f" (its rate setting did not take?): timed at {taken[0]} Hz from here"
+        else:
+            told += ": samples lost on the link, or a rate setting the sensor did not take"
+        self._note(told)
+        if not self.rate_told and self.on_warning is not None:
+            self.rate_told = True
+            self.on_warning(told)
+
+    def _retime(self, rate_hz: float) -> None:
+        """Time an unstamped sensor's next samples by `rate_hz`: the next one where it was
+        due, those after it 1/`rate_hz` apart."""
+        if self.offset_s is not None:
+            self.offset_s += self.count / self.rate_hz
+            self.count = 0
+        self.rate_hz = float(rate_hz)
+
+    def _gap(self, first: float, last: float) -> None:
+        """A gap of 1 s or more between two samples, listed while there are few."""
+        if len(self.stats.gaps) < GAPS_LISTED:
+            self.stats.gaps.append([round(first, 3), round(last, 3)])
+        else:
+            self.stats.gaps_unlisted += 1
+
     def _untimed(self) -> None:
         """A frame dropped for its stamps alone. When frames have come for a while and none
         could be placed (the sensor's clock jumped while linked), the next may re-anchor."""
@@ -422,12 +491,12 @@ class SensorSession:
         if len(decoded.xyz_g) == 0:
             return
         self.stats.frames += 1
+        self._check_rate(len(decoded.xyz_g), decoded.times_s is not None)
         sensor_times = decoded.times_s
         if sensor_times is None:
-            # No stamps: the nominal rate is the clock, re-anchored to the host whenever it
-            # falls behind by more than `reanchor_s` (samples were lost, or the link came
-            # back).
-            sensor_times = (self.count + np.arange(len(decoded.xyz_g))) / self.stats.rate_hz
+            # No stamps: the rate is the clock, re-anchored to the host whenever it falls
+            # behind by more than `reanchor_s` (samples were lost, or the link came back).
+            sensor_times = (self.count + np.arange(len(decoded.xyz_g))) / self.rate_hz
             self.count += len(decoded.xyz_g)
             if self.offset_s is not None:
                 lag = self.clock() - (sensor_times[-1] + self.offset_s)
@@ -451,7 +520,7 @@ class SensorSession:
                 # dropped. Anchored anew, never before the last sample written.
                 self.offset_s -= departure
                 if self.last_time is not None:
-                    after = self.last_time + 1.0 / self.stats.rate_hz - sensor_times[0]
+                    after = self.last_time + 1.0 / self.rate_hz - sensor_times[0]
                     self.offset_s = max(self.offset_s, after)
                 self._note(
                     f"the sensor's clock jumped {departure:+.0f} s (it restarted?): "
@@ -465,11 +534,11 @@ class SensorSession:
         self.reanchor_next = False
         times = sensor_times + self.offset_s
         if self.last_time is not None:
-            gap = times[0] - self.last_time - 1.0 / self.stats.rate_hz
-            if gap > 0.5 / self.stats.rate_hz:
+            gap = times[0] - self.last_time - 1.0 / self.rate_hz
+            if gap > 0.5 / self.rate_hz:
                 self.stats.data_loss_s += gap
                 if gap >= 1.0:
-                    self.stats.gaps.append([round(self.last_time, 3), round(times[0], 3)])
+                    self._gap(self.last_time, float(times[0]))
             keep = times > self.last_time  # a repeated frame adds nothing
             if not keep.all():
                 self._note(

@@ -34,6 +34,10 @@ TRUTH_COVERS_SO_FAR = (
     "written while recording: the events of the whole planned night, of which the recording "
     "holds those before its last sample; data_gaps_s as they were when it was written"
 )
+TRUTH_GAPS_UNLISTED = (
+    "data_gaps_s left empty: recording.json lists only the first of many gaps, and validate "
+    "then takes the analysis' data gaps, found in the CSV itself"
+)
 TRUTH_COVERS_FINAL = (
     "written when the recording ended: the events of the whole planned night, of which the "
     "recording holds those before its last sample; every data gap"
@@ -92,6 +96,8 @@ async def run_sessions(
             status.windows[sensor.side].add,
         )
         writer.tell = session._note
+        session.rates_hz = sensor.family.rates_hz
+        session.on_warning = _warning_line(status, sensor.side)
         # A scheduling hiccup of an emulated night lasts `speed` times longer.
         session.reanchor_s = 2.0 * max(radio.speed / 10, 1.0)
         sessions.append(session)
@@ -136,6 +142,10 @@ async def run_sessions(
         "sessions": sessions,
         "problems": problems,  # one line each: writing failed (disk full)
     }
+
+
+def _warning_line(status: StatusLine, side: str) -> Callable[[str], None]:
+    return lambda text: status.write(f"\nsleepmove: {side or 'sensor'}: {text}\n")
 
 
 def _count_losses_to_the_end(
@@ -191,8 +201,13 @@ def write_truth(
         s.side or "single": [[a - start_unix, b - start_unix] for a, b in s.stats.gaps]
         for s in sessions
     }
+    unlisted = any(s.stats.gaps_unlisted for s in sessions)
+    if unlisted:  # a partial list would score the events in the others as missed
+        gaps = {}
     truth = truth_record(plan, legs, start_unix, files, sensors, gaps, scenario, seed)
     truth["covers"] = TRUTH_COVERS_FINAL if final else TRUTH_COVERS_SO_FAR
+    if unlisted:
+        truth["covers"] += f"; {TRUTH_GAPS_UNLISTED}"
     write_file(os.path.join(out, "truth.json"), json.dumps(truth, indent=1))  # never half
 
 
@@ -213,7 +228,7 @@ def truth_keeper(
         start = plan_start(sessions[0], family, emulator)
         if start is None:
             return
-        state = (start, [len(s.stats.gaps) for s in sessions])
+        state = (start, [(len(s.stats.gaps), s.stats.gaps_unlisted > 0) for s in sessions])
         if written and written[0] == state:
             return
         try:

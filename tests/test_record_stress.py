@@ -433,3 +433,57 @@ def test_a_sensor_gone_for_good_counts_the_rest_of_the_night_as_lost(tmp_path, c
     assert "nothing recorded after" in told and "of the recording lost" in told
     [last_status] = [each for each in err if "right: stopped" in each][-1:]
     assert f"{right.data_loss_s:.1f} s lost" in last_status
+
+
+def test_a_rate_setting_the_sensor_did_not_take_is_named_and_timed_by(tmp_path, capsys):
+    """A WitMotion whose rate command did not take sends 10 Hz, timed as the 50 Hz set: its
+    samples were squeezed into a fifth of the time with a gap every few seconds, all night,
+    and no message said why."""
+    import numpy as np
+
+    args = args_for(tmp_path / "slow", duration="6m", device="witmotion")
+    args.speed = 25.0
+
+    async def rate_not_taken(devices):
+        devices[0].takes_rate = False  # before it is connected: it stays at 10 Hz
+
+    result = run(args, rate_not_taken)
+    stats = result["stats"][0]
+    assert stats.rate_hz == 50 and stats.delivered_rate_hz == pytest.approx(10, rel=0.05)
+    [told] = [m for m in stats.messages if "delivers" in m]
+    assert "10 Hz, not the 50 Hz set" in told and "timed at 10 Hz" in told
+    assert capsys.readouterr().err.count("not the 50 Hz set") == 1  # told once
+    recording = read_recording(result["files"][""])
+    assert len(recording.time_s) == stats.samples and recording.duration_s > 300
+    # Once measured (75 s here: a fast night's jitter is longer), 0.1 s apart, as sent.
+    late = np.diff(recording.time_s[recording.time_s > recording.time_s[0] + 120])
+    assert np.median(late) == pytest.approx(0.1, abs=1e-3) and (late > 1).sum() == 0
+    assert len(stats.gaps) <= 15 and stats.data_loss_s < 90  # that time, not the night
+
+
+def test_a_link_flapping_all_night_keeps_recording_json_small_and_its_loss_exact(
+    tmp_path, monkeypatch
+):
+    """Every gap was listed in recording.json, rewritten every second: a link that lost
+    samples every few seconds all night grew it to ~0.4 MB. The first ones are listed, the
+    rest counted; the time lost stays exact."""
+    import numpy as np
+
+    from sleepmove.sensor.protocols.witmotion import encode
+    from sleepmove.sensor.recorder import GAPS_LISTED, write_recording_json
+
+    clocks = StoppedClocks(monkeypatch)
+    session, writer = witmotion_session(tmp_path, clocks.time_now)
+    frame = bytearray(encode(np.tile([0.0, 0.0, 1.0], (10, 1))))  # 0.2 s at 50 Hz
+    for _ in range(500):  # a loop over frames: each 3 s after the last one's end
+        clocks.advance(3.2)
+        session._on_data(None, frame)
+    writer.close()
+    stats = session.stats
+    assert len(stats.gaps) == GAPS_LISTED and stats.gaps_unlisted == 499 - GAPS_LISTED
+    assert stats.data_loss_s == pytest.approx(499 * 3.0, rel=1e-6)
+    assert stats.samples == len(read_recording(writer.path).time_s) == 5000
+    path = tmp_path / "recording.json"
+    write_recording_json(str(path), [stats], {})
+    assert path.stat().st_size < 20_000
+    assert json.loads(path.read_text())["sensors"][0]["gaps_unlisted"] == 499 - GAPS_LISTED

@@ -41,6 +41,7 @@ class EmulatedWitMotion:
         self.first_streamed: int | None = None  # index of the first sample a subscriber got
         self.played_s = 0.0  # the sensor's own time: what it has measured so far
         self.commands: list[bytes] = []
+        self.takes_rate = True  # False: its rate command is acknowledged, not taken (10 Hz)
         self.data = Characteristic(
             UUID(witmotion.NOTIFY), Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
         )
@@ -82,7 +83,7 @@ class EmulatedWitMotion:
     def _on_command(self, connection, value: bytes) -> None:
         value = bytes(value)
         self.commands.append(value)
-        if value[:3] == bytes([0xFF, 0xAA, 0x03]) and value[3] in CODE_RATES:
+        if value[:3] == bytes([0xFF, 0xAA, 0x03]) and value[3] in CODE_RATES and self.takes_rate:
             self.rate_hz = CODE_RATES[value[3]]
 
     async def _stream(self) -> None:
