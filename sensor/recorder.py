@@ -282,7 +282,7 @@ class SensorSession:
             self.lost.clear()
             client = None
             try:
-                async with self.connect_lock:  # one connection attempt at a time per adapter
+                async with self.connect_lock:  # one attempt at a time, where shared
                     made = self.connect(self.address, lambda _=None: self.lost.set())
                     if inspect.isawaitable(made):
                         # found and connected (with retries)

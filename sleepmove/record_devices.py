@@ -7,8 +7,10 @@ on bumble's in-memory link; the sessions reach both the same way (`Radio.connect
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,39 @@ if TYPE_CHECKING:
     from sleepmove.sensor.simulate_night import NightPlan
 
 FIND_TIMEOUT_S = 10.0  # how long one scan for a sensor lasts before the next try
+SCAN_TURN_S = 2.0  # how long a scan keeps the adapter while another sensor waits for it
+
+
+class AdapterTurns:
+    """One scan or connection at a time on the adapter: BlueZ answers a second one while
+    the first is under way with org.bluez.Error.InProgress, and a connection is made by
+    scanning for its peer. A scan gives way after SCAN_TURN_S to a sensor that waits for a
+    turn: a second sensor out of range scanned for 10 s at a time, holding up the live
+    sensor's reconnection as long (its samples lost meanwhile)."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()  # first come, first served
+        self._waiting = 0
+        self._asked = asyncio.Event()  # set while a sensor waits for a turn
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        self._waiting += 1
+        self._asked.set()
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
+            if not self._waiting:
+                self._asked.clear()
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    async def asked(self) -> None:
+        """Returns once a sensor waits for a turn."""
+        await self._asked.wait()
 
 
 class SimulatedClock:
@@ -47,12 +82,19 @@ class Radio:
     client: dict = field(default_factory=dict)
     clock: Callable[[], float] = field(default_factory=HostClock)
     speed: float = 1.0
+    turns: AdapterTurns = field(default_factory=AdapterTurns)
 
     async def find(self, wanted: str, timeout: float = FIND_TIMEOUT_S) -> tuple[Any, Any] | None:
         """(device, advertisement) of the sensor whose address or advertised name is
-        `wanted`, or None when none was seen within `timeout`."""
-        from bleak import BleakScanner
+        `wanted`, or None when none was seen within `timeout` of scanning, in turns of the
+        adapter (`AdapterTurns`)."""
+        async with self._finding(wanted, timeout) as found:
+            return found
 
+    @asynccontextmanager
+    async def _finding(self, wanted: str, timeout: float) -> AsyncIterator[tuple[Any, Any] | None]:
+        """`find`'s answer, with the adapter's turn in which the sensor was seen held while
+        the body runs: its connection follows, no other sensor's scan between the two."""
         seen: dict = {}
 
         def match(device, advertisement) -> bool:
@@ -64,26 +106,60 @@ class Radio:
                 return True
             return False
 
-        device = await BleakScanner.find_device_by_filter(match, timeout=timeout, **self.scanner)
-        return None if device is None else (device, seen["advertisement"])
+        loop = asyncio.get_running_loop()
+        left = timeout
+        while left > 0:  # a loop over turns of the adapter
+            async with self.turns.turn():
+                began = loop.time()
+                device = await self._scan_turn(match, left)
+                if device is not None:
+                    yield device, seen["advertisement"]
+                    return
+                left -= loop.time() - began
+        yield None
+
+    async def _scan_turn(self, match: Callable, left: float) -> Any:
+        """The device `match` takes, scanning for up to `left` s, or None: not seen, or
+        SCAN_TURN_S passed while another sensor waits for the adapter."""
+        from bleak import BleakScanner
+
+        loop = asyncio.get_running_loop()
+        given_way = loop.time() + SCAN_TURN_S
+
+        async def give_way() -> None:
+            await asyncio.sleep(max(given_way - loop.time(), 0.0))
+            await self.turns.asked()
+
+        scan = asyncio.ensure_future(
+            BleakScanner.find_device_by_filter(match, timeout=left, **self.scanner)
+        )
+        other = asyncio.ensure_future(give_way())
+        try:
+            await asyncio.wait({scan, other}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            other.cancel()
+            if not scan.done():
+                scan.cancel()
+                await asyncio.wait({scan})  # the scan stops before the turn is given
+        return None if scan.cancelled() else scan.result()
 
     async def connect(self, wanted: str, on_lost: Callable) -> tuple[Any, Any]:
         """Find the sensor by address or name, then connect with bleak-retry-connector."""
         from bleak import BleakClient
         from bleak_retry_connector import establish_connection
 
-        found = await self.find(wanted)
-        if found is None:
-            raise LookupError(f"{wanted} not found; still looking")
-        device = found[0]
-        return await establish_connection(
-            BleakClient,
-            device,
-            device.name or wanted,
-            disconnected_callback=on_lost,
-            max_attempts=3,
-            **self.client,
-        )
+        async with self._finding(wanted, FIND_TIMEOUT_S) as found:  # no scan while connecting
+            if found is None:
+                raise LookupError(f"{wanted} not found; still looking")
+            device = found[0]
+            return await establish_connection(
+                BleakClient,
+                device,
+                device.name or wanted,
+                disconnected_callback=on_lost,
+                max_attempts=3,
+                **self.client,
+            )
 
 
 async def choose_families(

@@ -74,7 +74,6 @@ async def run_sessions(
     status = StatusLine([s.side for s in sensors], radio.speed)
     sessions: list[SensorSession] = []
     writers, stats = [], []
-    connect_lock = asyncio.Lock()
     for sensor in sensors:  # a loop over sensors
         writer = CsvAppender(os.path.join(out, f"{sensor.side or 'night'}.csv"))
         info = SessionStats(
@@ -92,7 +91,9 @@ async def run_sessions(
             info,
             radio.connect,
             radio.clock,
-            connect_lock,
+            # The radio takes turns on the adapter itself: a lock shared around the whole
+            # of `connect` let a dead sensor's 10 s scans hold up the live one's reconnection.
+            None,
             status.windows[sensor.side].add,
         )
         writer.tell = session._note

@@ -487,3 +487,32 @@ def test_a_link_flapping_all_night_keeps_recording_json_small_and_its_loss_exact
     write_recording_json(str(path), [stats], {})
     assert path.stat().st_size < 20_000
     assert json.loads(path.read_text())["sensors"][0]["gaps_unlisted"] == 499 - GAPS_LISTED
+
+
+def test_a_dead_second_sensors_scans_do_not_hold_up_the_live_ones_reconnection(tmp_path):
+    """The sensors took turns on the adapter around the whole of a connection attempt: a
+    second sensor gone for good scanned for 10 s at a time, and the live one, its link
+    dropped, waited out each scan before its own (10 s of its samples lost each time)."""
+    import time
+
+    waited = []
+
+    async def right_gone_then_left_drops(devices):
+        left, right = devices
+        await streaming(right, settle=1.0)
+        await gone_for_good(right)
+        await asyncio.sleep(1.5)  # the right's first scan has begun (after a 0.5 s back-off)
+        await left.drop_link()
+        dropped = time.monotonic()
+        await asyncio.sleep(0.1)
+        await streaming(left, settle=0.0)
+        waited.append(time.monotonic() - dropped)
+
+    args = two_legs(tmp_path / "turns", duration="5m")
+    args.speed = 20.0
+    result = run(args, right_gone_then_left_drops)
+    left = result["stats"][0]
+    # its own 0.5 s back-off, the dead sensor's scan giving way (2 s into it), then its own
+    [seconds] = waited
+    assert seconds < 4.0, seconds
+    assert left.reconnections == 1 and left.data_loss_s < 60  # 20 x: a real second is 20 s
