@@ -266,9 +266,11 @@ def run_record_command(args: argparse.Namespace) -> int:
         )
         analysis = analyze(request)
     except InputError as error:
+        alone = _one_leg_alone(error, result["sessions"], files, args.out)
+        told = alone or f"{error}{_then_short(error, files, args.out)}"
         print(
             f"sleepmove: error: recorded {samples} samples into {args.out}/, but not "
-            f"analyzed: {error}{_then_short(error, files, args.out)}",
+            f"analyzed: {told}",
             file=sys.stderr,
         )
         return 1
@@ -298,6 +300,29 @@ def _analyze_command(files: dict[str, str], out: str) -> str:
         return f"sleepmove analyze --left {files['left']} --right {files['right']} --out {out}"
     side, path = next(iter(files.items()))
     return f"sleepmove analyze {path}{f' --side {side}' if side else ''} --out {out}"
+
+
+def _one_leg_alone(
+    error: InputError, sessions: list, files: dict[str, str], out: str
+) -> str | None:
+    """For two legs refused because one sensor recorded too little (it was lost early, or
+    never found) while the other recorded enough: the refusal, and the command that analyzes
+    that leg alone. The refusal's own way forward (--min-duration) analyzed only the minutes
+    the two have in common, or nothing."""
+    from sleepmove.pipeline import MIN_DURATION_S
+
+    if set(files) != {"left", "right"}:
+        return None
+    recorded = {s.side: s.stats.samples / s.rate_hz for s in sessions}
+    short = [side for side, seconds in recorded.items() if seconds < MIN_DURATION_S]
+    if len(short) != 1 or files[short[0]] not in error.path:
+        return None
+    kept = "right" if short[0] == "left" else "left"
+    command = _analyze_command({kept: files[kept]}, out)
+    return (
+        f"{error.path}: {error.problem}, and the {kept} leg holds "
+        f"{recorded[kept] / 60:.1f} min: analyze it alone with '{command}'"
+    )
 
 
 def _then_short(error: InputError, files: dict[str, str], out: str) -> str:

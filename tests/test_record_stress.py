@@ -516,3 +516,31 @@ def test_a_dead_second_sensors_scans_do_not_hold_up_the_live_ones_reconnection(t
     [seconds] = waited
     assert seconds < 4.0, seconds
     assert left.reconnections == 1 and left.data_loss_s < 60  # 20 x: a real second is 20 s
+
+
+@pytest.mark.parametrize("when", ["early", "never"])
+def test_a_short_night_with_one_leg_dead_points_to_the_live_leg_alone(
+    tmp_path, monkeypatch, capsys, when
+):
+    """Two legs, one sensor lost early (or never found), the night too short for
+    --min-duration to matter: the analysis was refused with a hint to pass --min-duration to
+    the two-leg command, which analyzes only the minutes the legs share (or nothing)."""
+    import sleepmove.record
+    from sleepmove.cli import main
+
+    async def right_dead(devices):
+        if when == "early":
+            await streaming(devices[1], settle=1.0)
+        await gone_for_good(devices[1])
+
+    recorded = sleepmove.record.record
+    monkeypatch.setattr(sleepmove.record, "record", lambda args: recorded(args, right_dead))
+    out = tmp_path / when
+    argv = ["record", "--emulate", "polar-verity,polar-verity", "--out", str(out)]
+    assert main([*argv, "--speed", "100", "--duration", "12m", "--no-report"]) == 1
+    err = capsys.readouterr().err
+    [line] = [each for each in err.splitlines() if each.startswith("sleepmove: error:")]
+    command = f"sleepmove analyze {out}/left.csv --side left --out {out}"
+    assert f"'{command}'" in line and "--min-duration" not in line, line
+    assert "right.csv" in line and "the left leg holds" in line
+    assert main([*command.split()[1:], "--no-report"]) == 0  # and it does analyze
