@@ -422,15 +422,16 @@ class SensorSession:
         return departure_s > 2 * self.reanchor_s or departure_s < -30 * self.reanchor_s
 
     def _check_rate(self, count: int, stamped: bool) -> None:
-        """The samples a second this link delivers (over RATE_WINDOW_S of host time or more)
-        against the rate in use. A WitMotion whose rate command did not take sent 10 Hz timed
-        as 50: a gap every 2.5 s all night, no message naming why. Told once a night; an
-        unstamped sensor that delivers one of its family's other rates is timed by it from
-        then on, for this link (the next one sets the rate again): its samples were squeezed
-        into a fifth of the time, the rest counted lost. Falling short of every rate it
-        offers is a lossy link (or a sensor that sends on change) and keeps the rate: timed
-        by a rate it does not keep, an unstamped sensor's samples would run ahead of the
-        host. Stamped sensors' samples are timed by their stamps: told, nothing changed."""
+        """The samples a second this link delivers (written: repeats left out), over
+        RATE_WINDOW_S of host time or more, against the rate in use. A WitMotion whose rate
+        command did not take sent 10 Hz timed as 50: a gap every 2.5 s all night, no message
+        naming why. Told once a night; an unstamped sensor that delivers one of its family's
+        other rates is timed by it from then on, for this link (the next one sets the rate
+        again): its samples were squeezed into a fifth of the time, the rest counted lost.
+        Falling short of every rate it offers is a lossy link (or a sensor that sends on
+        change) and keeps the rate: timed by a rate it does not keep, an unstamped sensor's
+        samples would run ahead of the host. Stamped sensors' samples are timed by their
+        stamps: told, nothing changed."""
         now = self.clock()
         if self.rate_since is None:  # from this frame's arrival: its samples came before
             self.rate_since, self.rate_samples = now, 0
@@ -450,6 +451,8 @@ class SensorSession:
         if taken and not stamped:
             self._retime(taken[0])
             told += f" (its rate setting did not take?): timed at {taken[0]} Hz from here"
+        elif delivered > self.rate_hz:
+            told += " (a rate setting the sensor did not take?)"
         else:
             told += ": samples lost on the link, or a rate setting the sensor did not take"
         self._note(told)
@@ -491,7 +494,6 @@ class SensorSession:
         if len(decoded.xyz_g) == 0:
             return
         self.stats.frames += 1
-        self._check_rate(len(decoded.xyz_g), decoded.times_s is not None)
         sensor_times = decoded.times_s
         if sensor_times is None:
             # No stamps: the rate is the clock, re-anchored to the host whenever it falls
@@ -561,6 +563,7 @@ class SensorSession:
             self.stats.samples += len(times)
             self.last_time = float(times[-1])
             self.untimed_since = None
+            self._check_rate(len(times), decoded.times_s is not None)  # repeats left out
             if self.on_samples is not None:
                 try:
                     self.on_samples(times, decoded.xyz_g)
