@@ -427,11 +427,11 @@ class SensorSession:
         command did not take sent 10 Hz timed as 50: a gap every 2.5 s all night, no message
         naming why. Told once a night; an unstamped sensor that delivers one of its family's
         other rates is timed by it from then on, for this link (the next one sets the rate
-        again): its samples were squeezed into a fifth of the time, the rest counted lost.
-        Falling short of every rate it offers is a lossy link (or a sensor that sends on
-        change) and keeps the rate: timed by a rate it does not keep, an unstamped sensor's
-        samples would run ahead of the host. Stamped sensors' samples are timed by their
-        stamps: told, nothing changed."""
+        again) or until its samples run ahead of the host (`_deliver`): they were squeezed
+        into a fifth of the time, the rest counted lost. Falling short of every rate it
+        offers is a lossy link (or a sensor that sends on change) and keeps the rate: timed
+        by a rate it does not keep, an unstamped sensor's samples would run ahead of the
+        host. Stamped sensors' samples are timed by their stamps: told, nothing changed."""
         now = self.clock()
         if self.rate_since is None:  # from this frame's arrival: its samples came before
             self.rate_since, self.rate_samples = now, 0
@@ -448,6 +448,10 @@ class SensorSession:
         shown = f"{delivered:.0f}" if delivered >= 9.5 else f"{delivered:.1f}"
         told = f"delivers {shown} Hz, not the {self.stats.rate_hz} Hz set"
         taken = [rate for rate in self.rates_hz if abs(delivered / rate - 1) <= 0.1]
+        if taken and not stamped and taken[0] == self.stats.rate_hz:  # the rate set, after all
+            self._retime(taken[0])
+            self._note(f"delivers the {taken[0]} Hz set again: timed by it from here")
+            return
         if taken and not stamped:
             self._retime(taken[0])
             told += f" (its rate setting did not take?): timed at {taken[0]} Hz from here"
@@ -495,6 +499,7 @@ class SensorSession:
             return
         self.stats.frames += 1
         sensor_times = decoded.times_s
+        rate_not_kept = False
         if sensor_times is None:
             # No stamps: the rate is the clock, re-anchored to the host whenever it falls
             # behind by more than `reanchor_s` (samples were lost, or the link came back).
@@ -511,6 +516,9 @@ class SensorSession:
                         "samples came faster than the sensor's rate (a backlog let through "
                         "at once, or a wrong rate): kept in order, timed ahead of the host"
                     )
+                    # Timed by a rate it delivered once but does not keep, they would stay
+                    # ahead (none is moved back): the rate set times the next ones.
+                    rate_not_kept = self.rate_hz != self.stats.rate_hz
         if self.offset_s is None:
             # Host-anchored: the sensor clock (possibly years off) only spaces the samples.
             self.offset_s = self.clock() - sensor_times[-1]
@@ -535,6 +543,9 @@ class SensorSession:
                 return
         self.reanchor_next = False
         times = sensor_times + self.offset_s
+        if rate_not_kept:  # from the next frame on: this one is placed
+            self._retime(self.stats.rate_hz)
+            self.rate_since = None
         if self.last_time is not None:
             gap = times[0] - self.last_time - 1.0 / self.rate_hz
             if gap > 0.5 / self.rate_hz:

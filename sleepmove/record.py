@@ -24,7 +24,7 @@ from sleepmove.record_devices import (
     simulated_night,
 )
 from sleepmove.record_session import Sensor, plan_start, run_sessions, truth_keeper, write_truth
-from sleepmove.sensor.recorder import DiskFull
+from sleepmove.sensor.recorder import DiskFull, SensorSession
 
 # What a recording leaves in its folder: a folder holding any of them is never written into.
 RECORDING_FILES = ("night.csv", "left.csv", "right.csv", "recording.json", "truth.json")
@@ -303,7 +303,7 @@ def _analyze_command(files: dict[str, str], out: str) -> str:
 
 
 def _one_leg_alone(
-    error: InputError, sessions: list, files: dict[str, str], out: str
+    error: InputError, sessions: list[SensorSession], files: dict[str, str], out: str
 ) -> str | None:
     """For two legs refused because one sensor recorded too little (it was lost early, or
     never found) while the other recorded enough: the refusal, and the command that analyzes

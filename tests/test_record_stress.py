@@ -544,3 +544,27 @@ def test_a_short_night_with_one_leg_dead_points_to_the_live_leg_alone(
     assert f"'{command}'" in line and "--min-duration" not in line, line
     assert "right.csv" in line and "the left leg holds" in line
     assert main([*command.split()[1:], "--no-report"]) == 0  # and it does analyze
+
+
+def test_a_sensor_back_at_the_rate_set_is_not_left_running_ahead(tmp_path, monkeypatch):
+    """Timed by the 10 Hz it delivered, an unstamped sensor that then sends the 50 Hz set
+    (on the same link) ran ahead of the host by four times the measuring window, and stayed
+    there all night: samples are never moved back."""
+    import numpy as np
+
+    from sleepmove.sensor.protocols.witmotion import encode
+
+    clocks = StoppedClocks(monkeypatch)
+    session, writer = witmotion_session(tmp_path, clocks.time_now)
+    session.rates_hz = (10, 20, 50, 100, 200)
+    frame = bytearray(encode(np.tile([0.0, 0.0, 1.0], (5, 1))))
+    for seconds, rate in ((120, 10), (120, 50)):  # the rate it sends
+        for _ in range(seconds * rate // 5):  # a loop over frames of 5 samples
+            clocks.advance(5 / rate)
+            session._on_data(None, frame)
+    writer.close()
+    recording = read_recording(writer.path)
+    assert any("timed at 10 Hz" in m for m in session.stats.messages)
+    assert session.rate_hz == 50 and np.all(np.diff(recording.time_s) > 0)
+    assert recording.time_s[-1] - clocks.time_now() < 2 * session.reanchor_s
+    assert len(recording.time_s) == session.stats.samples == 120 * 10 + 120 * 50
