@@ -217,6 +217,16 @@ def test_a_named_pipe_in_a_result_folder_is_refused_without_waiting(table, analy
     )
 
 
+def test_a_folder_in_a_result_folder_s_place_of_events_csv_is_refused(analyzed, tmp_path):
+    # pandas' IsADirectoryError was reported as "cannot write", exit 1
+    folder = tmp_path / "night"
+    shutil.copytree(analyzed, folder)
+    (folder / "events.csv").unlink()
+    (folder / "events.csv").mkdir()
+    truth = analyzed.parent / "truth.json"
+    refused_capped(validate_with(folder, truth, tmp_path), "events.csv: is a folder")
+
+
 def test_a_reference_over_its_limit_is_refused(analyzed, tmp_path, capsys):
     truth = tmp_path / "truth.json"
     # the night's own truth, padded past the 16 MB of REFERENCE_BYTES

@@ -50,7 +50,9 @@ def check_regular_file(path: str, expected: str) -> None:
         return
     if stat.S_ISFIFO(mode):
         raise InputError(path, "a named pipe (FIFO), not a file", expected=expected)
-    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):  # a folder: the reader says so
+    if stat.S_ISDIR(mode):  # pandas' IsADirectoryError read as "cannot write"
+        raise InputError(path, "is a folder", expected=expected)
+    if not stat.S_ISREG(mode):
         raise InputError(path, "a device or socket, not a file", expected=expected)
 
 
