@@ -34,6 +34,9 @@ GAPS_LISTED = 100
 # the rate in use, it is no loss or burst of the link but a rate the sensor did not take.
 RATE_WINDOW_S = 30.0
 RATE_OFF = 1.5
+# How fast a sensor's clock may run off the host's and be told from a jump: crystals keep
+# 20-200 ppm, Bluetooth's sleep clock may be 500 ppm off.
+DRIFT_MOST = 1e-3
 
 
 def _ticks() -> float:
@@ -261,6 +264,13 @@ class SensorSession:
         self.reanchor_s = 2.0  # how far that clock may part from the host's before it is reset
         self.reanchor_next = False  # the next stamped frame may re-anchor a clock that jumped
         self.untimed_since: float | None = None  # frames whose stamps fit nowhere, since
+        self.untimed_frames = self.placed_frames = 0  # ...and how many of each came since
+        # How far ahead of the host the mapping places frames that came at once: the first
+        # frame's delay, and the drift of the sensor's clock since (the largest departure
+        # over the last one or two windows of RATE_WINDOW_S, and when a frame was placed).
+        self.leads = [0.0, 0.0]
+        self.lead_since = 0.0
+        self.placed_at: float | None = None
         self.last_time: float | None = None
         self.lost = asyncio.Event()
         self.control_replies: asyncio.Queue = asyncio.Queue()
@@ -326,7 +336,9 @@ class SensorSession:
         were measured between samples only: a sensor gone for good at 2 a.m. said '0.0 s
         lost'. Up to `reanchor_s` is what the link still held when the stream was stopped,
         not a loss. Returns the line that says what was lost, or None."""
-        since = start_s if self.last_time is None else self.last_time + 1.0 / self.rate_hz
+        since = start_s
+        if self.last_time is not None:  # on the host's clock: less a drifting clock's lead
+            since = self.last_time + 1.0 / self.rate_hz - max(self.leads)
         lost = end_s - since
         if lost <= self.reanchor_s:
             return None
@@ -415,11 +427,46 @@ class SensorSession:
     def _on_data(self, _, data: bytearray) -> None:
         self._deliver(self.decoder.decode(bytes(data)))
 
+    def _jumped(self, departure_s: float) -> float:
+        """How far a stamped frame `departure_s` from the host clock is from where the
+        sensor's clock was lately, less the drift it may have had since (0 within it). The
+        offset is fixed at the first frame, that frame's delay included, and a crystal 150
+        ppm fast runs 4 s ahead in 8 hours: taken as a jump, minutes of the night were
+        dropped as frames from the future."""
+        beyond = departure_s - max(self.leads)
+        now = self.clock()
+        drift = DRIFT_MOST * (now - self.placed_at) if self.placed_at is not None else 0.0
+        return float(np.sign(beyond) * max(abs(beyond) - drift, 0.0))
+
     def _far(self, departure_s: float) -> bool:
-        """Whether a stamped sample `departure_s` from the host clock says the sensor's clock
-        jumped: ahead by more than the link's jitter (none comes from the future), or behind
-        by more than a link holds samples back."""
-        return departure_s > 2 * self.reanchor_s or departure_s < -30 * self.reanchor_s
+        """Whether a stamped frame `departure_s` from the host clock says the sensor's clock
+        jumped: ahead of where it was by more than the link's jitter (none comes from the
+        future), or behind by more than a link holds samples back."""
+        jumped = self._jumped(departure_s)
+        return jumped > 2 * self.reanchor_s or jumped < -30 * self.reanchor_s
+
+    def from_future(self, last_s: float) -> bool:
+        """Whether a stamped frame whose last sample is at `last_s` on the sensor's clock
+        is stamped in the future: ahead of where the sensor's clock was lately by more than
+        the link's jitter and its drift."""
+        if self.offset_s is None:
+            return False
+        return self._jumped(last_s + self.offset_s - self.clock()) > 2 * self.reanchor_s
+
+    def _placed_lead(self, departure_s: float) -> None:
+        """A stamped frame placed `departure_s` from the host clock: the lead follows it up,
+        and down over one or two windows (a clock that runs slow)."""
+        now = self.clock()
+        if now - self.lead_since >= max(RATE_WINDOW_S, 15 * self.reanchor_s):
+            self.leads = [self.leads[1], departure_s]
+            self.lead_since = now
+        else:
+            self.leads[1] = max(self.leads[1], departure_s)
+        self.placed_at = now
+
+    def _anchored(self) -> None:
+        """The offset was set anew: the frame that set it came at once."""
+        self.leads, self.lead_since, self.placed_at = [0.0, 0.0], self.clock(), self.clock()
 
     def _check_rate(self, count: int, stamped: bool) -> None:
         """The samples a second this link delivers (written: repeats left out), over
@@ -480,15 +527,27 @@ class SensorSession:
             self.stats.gaps_unlisted += 1
 
     def _untimed(self) -> None:
-        """A frame dropped for its stamps alone. When frames have come for a while and none
-        could be placed (the sensor's clock jumped while linked), the next may re-anchor."""
+        """A frame dropped for its stamps alone. When, over 5 x reanchor_s, most frames could
+        not be placed (the sensor's clock jumped while linked), the next may re-anchor. Judged
+        over that window: a frame placed now and then among them put it off for good, as
+        with a clock drifting over the limit, every few frames."""
         now = self.clock()
         if self.untimed_since is None:
-            self.untimed_since = now
-        elif now - self.untimed_since > 5 * self.reanchor_s:
+            self.untimed_since, self.untimed_frames, self.placed_frames = now, 0, 0
+        self.untimed_frames += 1
+        if now - self.untimed_since > 5 * self.reanchor_s:
+            if self.untimed_frames > self.placed_frames:
+                self.reanchor_next = True
+                self.decoder.forget_clock()
             self.untimed_since = None
-            self.reanchor_next = True
-            self.decoder.forget_clock()
+
+    def _placed(self) -> None:
+        """A frame placed: counted into the window that judges frames that were not."""
+        if self.untimed_since is None:
+            return
+        self.placed_frames += 1
+        if self.clock() - self.untimed_since > 5 * self.reanchor_s:
+            self.untimed_since = None  # mostly placed: no jump
 
     def _deliver(self, decoded: Decoded) -> None:
         """Map decoded samples onto host time, count losses, write them."""
@@ -522,25 +581,30 @@ class SensorSession:
         if self.offset_s is None:
             # Host-anchored: the sensor clock (possibly years off) only spaces the samples.
             self.offset_s = self.clock() - sensor_times[-1]
+            self._anchored()
         elif decoded.times_s is not None:
             departure = sensor_times[-1] + self.offset_s - self.clock()
             if self.reanchor_next and self._far(departure):
                 # The sensor restarted (its clock from 0, or from its default date): mapped
                 # as before, every later sample fell before the last one written and was
                 # dropped. Anchored anew, never before the last sample written.
+                jumped = self._jumped(departure)
                 self.offset_s -= departure
                 if self.last_time is not None:
                     after = self.last_time + 1.0 / self.rate_hz - sensor_times[0]
                     self.offset_s = max(self.offset_s, after)
+                self._anchored()
                 self._note(
-                    f"the sensor's clock jumped {departure:+.0f} s (it restarted?): "
+                    f"the sensor's clock jumped {jumped:+.0f} s (it restarted?): "
                     "re-anchored to the host clock"
                 )
-            elif departure > 2 * self.reanchor_s:  # none comes from the future: a glitch
+            elif self.from_future(sensor_times[-1]):  # a glitch: none comes from the future
                 self.stats.bad_frames += 1
                 self._note("frame stamped in the future (an impossible time stamp): dropped")
                 self._untimed()
                 return
+            else:  # a clock that drifts, followed: its spacing is kept (no resampling)
+                self._placed_lead(departure)
         self.reanchor_next = False
         times = sensor_times + self.offset_s
         if rate_not_kept:  # from the next frame on: this one is placed
@@ -573,7 +637,7 @@ class SensorSession:
                 return
             self.stats.samples += len(times)
             self.last_time = float(times[-1])
-            self.untimed_since = None
+            self._placed()
             self._check_rate(len(times), decoded.times_s is not None)  # repeats left out
             if self.on_samples is not None:
                 try:

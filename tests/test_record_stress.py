@@ -568,3 +568,56 @@ def test_a_sensor_back_at_the_rate_set_is_not_left_running_ahead(tmp_path, monke
     assert session.rate_hz == 50 and np.all(np.diff(recording.time_s) > 0)
     assert recording.time_s[-1] - clocks.time_now() < 2 * session.reanchor_s
     assert len(recording.time_s) == session.stats.samples == 120 * 10 + 120 * 50
+
+
+@pytest.mark.parametrize("family", ["polar", "movesense"])
+@pytest.mark.parametrize("ppm", [400.0, -400.0])
+def test_a_sensor_clock_that_drifts_loses_nothing_and_is_not_called_a_jump(tmp_path, family, ppm):
+    """A stamped sensor's clock mapped onto the host's once, at its first frame (that frame's
+    delay of 1.5 s included): a crystal a few hundred ppm fast crossed 4 s ahead of the host
+    within hours, and from then on frames were dropped as stamped in the future, on and off
+    (minutes of the night), or the next link said the clock 'jumped (it restarted?)'. One
+    a few hundred ppm slow was counted as lost at the end by as much as it lagged."""
+    import numpy as np
+
+    from sleepmove.sensor.protocols import movesense, polar
+    from sleepmove.sensor.recorder import SessionStats
+
+    class Kept:  # the writer: keeps what it is given
+        def __init__(self):
+            self.times = []
+
+        def append(self, times, _xyz):
+            self.times.append(times.copy())
+
+    now = [1.7e9]
+    writer, stats = Kept(), SessionStats("x", family, "", 52, 8)
+    if family == "polar":
+        session = polar.PolarSession("x", "", writer, stats, connect=None, clock=lambda: now[0])
+    else:
+        session = movesense.MovesenseSession("x", "", writer, stats, None, lambda: now[0])
+        session.decoder = movesense.MovesenseDecoder(52)
+    xyz = np.tile([0.0, 0.0, 1.0], (26, 1))
+    delays = np.random.default_rng(1).uniform(0.02, 0.3, 21_600)
+    delays[0] = 1.5  # the first frame waited in the link
+    start = now[0]
+    for index, delay in enumerate(delays):  # a loop over frames: 3 hours, 0.5 s each
+        first_s = index * 0.5  # when its first sample was taken
+        sensor_s = 8e4 + first_s * (1 + ppm * 1e-6)  # its own clock
+        now[0] = start + first_s + 0.5 + delay
+        if 12_000 <= index < 12_120:  # the link is lost for a minute
+            session._deliver(session.decoder.flush())
+            continue
+        session.reanchor_next |= index == 12_120  # ...and made again: a new link
+        if family == "polar":
+            frame = polar.encode_raw(xyz * 1000, int((sensor_s + 25 / 52) * 1e9))
+            session._on_data(None, bytearray(frame))
+        else:
+            for packet in movesense.encode(1, int(sensor_s * 1000), xyz):
+                session._on_data(None, bytearray(packet))
+    session._deliver(session.decoder.flush())
+    times = np.concatenate(writer.times)
+    assert len(times) == stats.samples == (21_600 - 120) * 26 and stats.bad_frames == 0
+    assert np.all(np.diff(times) > 0) and stats.data_loss_s == pytest.approx(60, abs=0.1)
+    assert not any("jumped" in m or "future" in m for m in stats.messages), stats.messages
+    assert session.count_loss_to(now[0], start) is None  # a slow clock's lag is no loss

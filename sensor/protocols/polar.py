@@ -244,9 +244,8 @@ class PolarSession(SensorSession):
             self._untimed()
         if (
             decoded.times_s is not None
-            and self.offset_s is not None
             and not self.reanchor_next  # the first frame of a link: _deliver re-anchors
-            and decoded.times_s[-1] + self.offset_s > self.clock() + 2 * self.reanchor_s
+            and self.from_future(decoded.times_s[-1])
         ):
             # A stamp in the future cannot be: drop the frame and forget its stamp, or every
             # later (true) frame would look older and be dropped too.
