@@ -172,9 +172,11 @@ def plan_start(session: SensorSession, family: SensorFamily, emulator: Any) -> f
         return None
     if family.stamped:
         return session.offset_s
-    if emulator.first_streamed is None:
+    if emulator.first_streamed is None or session.anchor_s is None:
         return None
-    return session.offset_s - emulator.first_streamed / session.stats.rate_hz
+    # Where that first sample was placed: the offset moves with each link and rate it is
+    # timed by (and as its samples are brought back to the host's time).
+    return session.anchor_s - emulator.first_streamed / session.stats.rate_hz
 
 
 def write_truth(

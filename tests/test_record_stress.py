@@ -621,3 +621,61 @@ def test_a_sensor_clock_that_drifts_loses_nothing_and_is_not_called_a_jump(tmp_p
     assert np.all(np.diff(times) > 0) and stats.data_loss_s == pytest.approx(60, abs=0.1)
     assert not any("jumped" in m or "future" in m for m in stats.messages), stats.messages
     assert session.count_loss_to(now[0], start) is None  # a slow clock's lag is no loss
+
+
+def unstamped_night(tmp_path, monkeypatch, real_hz, hours, lose=0.0):
+    """A WitMotion set to 50 Hz whose samples come at `real_hz`, 5 a frame, for `hours`,
+    each frame a little late (up to 0.1 s), a share `lose` of them lost on the link."""
+    import numpy as np
+
+    from sleepmove.sensor.protocols.witmotion import encode
+
+    clocks = StoppedClocks(monkeypatch)
+    session, writer = witmotion_session(tmp_path, clocks.time_now)
+    frame = bytearray(encode(np.tile([0.0, 0.0, 1.0], (5, 1))))
+    rng = np.random.default_rng(3)
+    frames = int(hours * 3600 * real_hz / 5)
+    start, lost = clocks.wall, 0
+    for index, late in enumerate(rng.uniform(0.0, 0.1, frames)):  # a loop over frames
+        clocks.advance(max(start + (index + 1) * 5 / real_hz + late - clocks.wall, 0.0))
+        if rng.random() < lose:
+            lost += 5
+            continue
+        session._on_data(None, frame)
+    writer.close()
+    return session, read_recording(writer.path), lost, clocks
+
+
+@pytest.mark.parametrize("real_hz", [51.0, 49.0])
+def test_an_unstamped_sensor_off_its_rate_stays_on_the_host_clock(tmp_path, monkeypatch, real_hz):
+    """A sensor without stamps is timed by its rate. One whose clock ran 2 % fast (51 Hz for
+    the 50 set) was never brought back: its samples ran ahead of the host without limit
+    (+576 s in 8 hours, minutes apart from a stamped other leg); one 2 % slow got a 2 s gap
+    invented, and counted lost, every 100 s. Its real rate is read from when the frames
+    arrive, and times them."""
+    import numpy as np
+
+    session, recording, lost, clocks = unstamped_night(tmp_path, monkeypatch, real_hz, 1.0)
+    stats = session.stats
+    assert lost == 0 and len(recording.time_s) == stats.samples == int(3600 * real_hz) // 5 * 5
+    assert np.all(np.diff(recording.time_s) > 0)
+    assert abs(recording.time_s[-1] - clocks.time_now()) < session.reanchor_s
+    assert session.rate_hz == pytest.approx(real_hz, rel=1e-4)
+    late = recording.time_s[recording.time_s > recording.time_s[0] + 600]  # in ms: spans
+    assert (late[-1] - late[0]) / (len(late) - 1) == pytest.approx(1 / real_hz, rel=1e-4)
+    # Read within 1 minute when faster (it cannot be a loss), 5 when slower: before that,
+    # a few gaps of 2 s (it was 36 in the hour).
+    assert stats.data_loss_s == 0 if real_hz > 50 else stats.data_loss_s < 10
+    word = "fast" if real_hz > 50 else "slow"
+    assert any(f"runs 2.0% {word}" in m for m in stats.messages), stats.messages
+
+
+def test_a_link_losing_frames_at_a_steady_pace_is_not_taken_for_a_slow_clock(tmp_path, monkeypatch):
+    """Frames lost on the link, 2 % of them at random, show a rate 2 % below the one set,
+    as a slow clock does; timed by it, the loss would hide in stretched samples. The lost
+    frames step off the line a clean clock keeps: the rate set times the samples, and the
+    loss is counted."""
+    session, recording, lost, _ = unstamped_night(tmp_path, monkeypatch, 50.0, 1.0, 0.02)
+    assert session.rate_hz == 50 and not any("runs" in m for m in session.stats.messages)
+    assert session.stats.data_loss_s == pytest.approx(lost / 50, rel=0.05)
+    assert len(recording.time_s) == session.stats.samples == 180_000 - lost
