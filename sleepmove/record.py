@@ -12,7 +12,8 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 from sleepmove.base.errors import InputError
 from sleepmove.base.limits import RATES_HZ
@@ -135,6 +136,24 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise InputError("--seed", str(seed), expected="a whole number 0 or above")
 
 
+@contextmanager
+def hangup_ignored() -> Iterator[None]:
+    """SIGHUP ignored (the terminal went away: an ssh session closed), then as it was: the
+    night goes on, as under nohup, and the status line goes quiet. Its default ended the
+    process, the rest unrecorded. The loop's own handler for it was removed with the loop,
+    and asyncio put back the default, not nohup's 'ignore': a terminal closed during the
+    analysis after the night killed it, its results unwritten."""
+    try:
+        previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    except (AttributeError, ValueError):  # no SIGHUP here, or not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL if previous is None else previous)
+
+
 async def record(
     args: argparse.Namespace,
     script: Callable[[list], Awaitable[None]] | None = None,
@@ -144,6 +163,15 @@ async def record(
     problems. `script(emulators)`: a coroutine that misbehaves on purpose (tests). `radio`:
     how real (non-emulated) sensors are reached, the adapter unless given (tests give
     bumble's in-memory link, with emulated sensors on it, to take the hardware path)."""
+    with hangup_ignored():
+        return await _record(args, script, radio)
+
+
+async def _record(
+    args: argparse.Namespace,
+    script: Callable[[list], Awaitable[None]] | None,
+    radio: Radio | None,
+) -> dict:
     duration = parse_duration(args.duration)
     scenario, speed, seed = emulation(args)
     models = emulated_families(args.emulate) if args.emulate else []
@@ -171,10 +199,6 @@ async def record(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    if hasattr(signal, "SIGHUP"):
-        # The terminal went away (an ssh session closed): the night goes on, as under nohup
-        # (the status line goes quiet). Its default ended the process, the rest unrecorded.
-        loop.add_signal_handler(signal.SIGHUP, lambda: None)
     extra = {
         "duration_planned_s": duration,
         "emulated": bool(models),
@@ -214,6 +238,11 @@ async def _adapter_ready() -> None:
 
 
 def run_record_command(args: argparse.Namespace) -> int:
+    with hangup_ignored():  # the night and its analysis
+        return _run_record_command(args)
+
+
+def _run_record_command(args: argparse.Namespace) -> int:
     from sleepmove.checks import check_destination as check_writable
     from sleepmove.checks import require_extra
 

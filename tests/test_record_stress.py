@@ -679,3 +679,45 @@ def test_a_link_losing_frames_at_a_steady_pace_is_not_taken_for_a_slow_clock(tmp
     assert session.rate_hz == 50 and not any("runs" in m for m in session.stats.messages)
     assert session.stats.data_loss_s == pytest.approx(lost / 50, rel=0.05)
     assert len(recording.time_s) == session.stats.samples == 180_000 - lost
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="no SIGHUP here")
+def test_nohup_record_is_not_killed_by_a_sighup_during_the_analysis(tmp_path):
+    """Under nohup (SIGHUP ignored), the loop's own handler for SIGHUP was removed with the
+    loop after the night, and asyncio put back the default, not nohup's 'ignore': the
+    terminal closing while the night was analyzed killed the process, no results written.
+    SIGHUP is ignored for the whole command, then left as it was."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "nohup"
+    hangup_in_the_analysis = f"""
+import os, signal, sys
+import sleepmove.pipeline
+from sleepmove.cli import main
+
+analyze = sleepmove.pipeline.analyze
+
+def hung_up(request):
+    os.kill(os.getpid(), signal.SIGHUP)  # the ssh session closes now
+    return analyze(request)
+
+sleepmove.pipeline.analyze = hung_up
+code = main(["record", "--emulate", "polar-verity", "--out", {str(out)!r}, "--speed", "100",
+             "--duration", "11m", "--no-report"])
+print("after:", signal.getsignal(signal.SIGHUP) is signal.SIG_IGN)
+sys.exit(code)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", hangup_in_the_analysis],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),  # as nohup does
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert (out / "summary.json").exists()
+    assert "after: True" in done.stdout  # nohup's 'ignore' put back
