@@ -25,6 +25,7 @@ from sleepmove.record_devices import (
     simulated_night,
 )
 from sleepmove.record_session import Sensor, plan_start, run_sessions, truth_keeper, write_truth
+from sleepmove.record_status import say
 from sleepmove.sensor.recorder import DiskFull, SensorSession
 
 # What a recording leaves in its folder: a folder holding any of them is never written into.
@@ -264,7 +265,7 @@ def _run_record_command(args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(record(args))
     except DiskFull as error:  # not even a CSV's header could be written
-        print(f"sleepmove: error: {error}; nothing was recorded", file=sys.stderr)
+        say(f"sleepmove: error: {error}; nothing was recorded", sys.stderr)
         return 1
     files = result["files"]
     samples = sum(s.samples for s in result["stats"])
@@ -280,10 +281,10 @@ def _run_record_command(args: argparse.Namespace) -> int:
                 f"the recording itself is whole, {samples} samples in {args.out}/: run "
                 f"'{command}' where it can write"
             )
-        print(f"sleepmove: error: {result['problems'][0]}; {told}", file=sys.stderr)
+        say(f"sleepmove: error: {result['problems'][0]}; {told}", sys.stderr)
         return 1
     if not samples:
-        print(f"sleepmove: error: nothing was recorded into {args.out}/", file=sys.stderr)
+        say(f"sleepmove: error: nothing was recorded into {args.out}/", sys.stderr)
         return 1
     from sleepmove.pipeline import AnalyzeRequest, analyze
 
@@ -297,30 +298,30 @@ def _run_record_command(args: argparse.Namespace) -> int:
     except InputError as error:
         alone = _one_leg_alone(error, result["sessions"], files, args.out)
         told = alone or f"{error}{_then_short(error, files, args.out)}"
-        print(
+        say(
             f"sleepmove: error: recorded {samples} samples into {args.out}/, but not "
             f"analyzed: {told}",
-            file=sys.stderr,
+            sys.stderr,
         )
         return 1
     except KeyboardInterrupt:  # a second Ctrl-C: cli's own line said nothing was written
-        print(
+        say(
             f"sleepmove: interrupted; recorded {samples} samples into {args.out}/, not "
             f"analyzed: run '{_analyze_command(files, args.out)}'",
-            file=sys.stderr,
+            sys.stderr,
         )
         return 130
     except OSError as error:  # the recording is whole; only the results could not be written
-        print(
+        say(
             f"sleepmove: error: recorded {samples} samples into {args.out}/, but the "
             f"analysis could not be written ({error.strerror or error}); run "
             f"'{_analyze_command(files, args.out)}' when there is room",
-            file=sys.stderr,
+            sys.stderr,
         )
         return 1
     plm_index = analysis.summary["plm_index"]
     shown = "n/a" if plm_index is None else f"{plm_index:.1f}/h"
-    print(f"recorded {samples} samples; PLM index {shown}; results in {args.out}/")
+    say(f"recorded {samples} samples; PLM index {shown}; results in {args.out}/")
     return 0
 
 

@@ -46,6 +46,20 @@ class StatusLine:
             self.shown = False
 
 
+def say(text: str, stream=None) -> bool:
+    """One line onto `stream` (stdout unless given), False when nobody reads it any more
+    (a `| tee` killed: EPIPE; an ssh terminal closed: EIO): `record`'s last lines are said
+    after the night and its results are written, and their loss must not turn a whole night
+    into exit status 1 ('cannot write (Broken pipe)')."""
+    stream = sys.stdout if stream is None else stream
+    try:
+        stream.write(text + "\n")
+        stream.flush()
+        return True
+    except (OSError, ValueError, AttributeError):  # gone, closed, or None
+        return False
+
+
 def line(stats: list[SessionStats], live: dict | None) -> str:
     """Each sensor's state, and what the last minutes held: in place on a terminal, a line
     at a time elsewhere (a log)."""

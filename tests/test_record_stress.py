@@ -62,7 +62,7 @@ def test_a_status_line_nobody_reads_any_more_never_stops_the_recording(tmp_path,
     assert info["sensors"][0]["samples"] == stats.samples
 
 
-def record_process(out, duration="12m", stderr=None):
+def record_process(out, duration="12m", stderr=None, stdout=None):
     import os
     import subprocess
     import sys
@@ -83,7 +83,7 @@ def record_process(out, duration="12m", stderr=None):
             duration,
             "--no-report",
         ],
-        stdout=subprocess.DEVNULL,
+        stdout=stdout if stdout is not None else subprocess.DEVNULL,
         stderr=stderr if stderr is not None else subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
@@ -721,3 +721,37 @@ sys.exit(code)
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
     assert (out / "summary.json").exists()
     assert "after: True" in done.stdout  # nohup's 'ignore' put back
+
+
+def test_a_whole_night_analyzed_exits_0_when_its_output_has_gone(tmp_path):
+    """stdout read by a `| tee` that was killed during the night: the last line ('recorded
+    N samples; PLM index ...') failed with EPIPE after the night and its results were
+    written, and the command exited 1 with 'cannot write (Broken pipe)'."""
+    import os
+
+    out = tmp_path / "tee"
+    read, write = os.pipe()
+    os.close(read)  # nobody reads stdout any more
+    with open(tmp_path / "stderr", "wb") as stderr:
+        process = record_process(out, duration="11m", stderr=stderr, stdout=write)
+        os.close(write)
+        assert process.wait(timeout=300) == 0
+    err = (tmp_path / "stderr").read_text()
+    assert (out / "summary.json").exists() and "cannot write" not in err
+    assert "Exception ignored" not in err and "Traceback" not in err
+
+
+def test_a_whole_night_analyzed_exits_0_when_the_terminal_has_gone(tmp_path, monkeypatch):
+    """Both streams gone (an ssh terminal closed: EIO on every write) after the night: the
+    same exit status 1, and the line saying so failed too (a traceback nobody saw)."""
+    import sys
+
+    import sleepmove.record
+    from sleepmove.cli import main
+
+    monkeypatch.setattr(sys, "stdout", GoneStream())
+    monkeypatch.setattr(sys, "stderr", GoneStream())
+    out = tmp_path / "eio"
+    argv = ["record", "--emulate", "polar-verity", "--out", str(out), "--speed", "100"]
+    assert main([*argv, "--duration", "11m", "--no-report"]) == 0
+    assert (out / "summary.json").exists() and sleepmove.record.say("x") is False
