@@ -8,6 +8,7 @@ most the last second, and the reader tolerates a cut last line.
 from __future__ import annotations
 
 import asyncio
+import errno
 import inspect
 import io
 import json
@@ -185,49 +186,83 @@ class CsvAppender:
     def _write_again(self) -> None:
         """The file (or its folder) was removed while recording: appending to the open file
         went on, into a file nobody could reach, and the whole night was lost at the exit.
-        It is written again, whole, from the open one, and recording goes on into it."""
+        It is written again, whole, from the open one, and recording goes on into it. Where
+        a file was made in its place, it is written beside it (never over it). A copy that
+        fails part-way (the disk full) is cut back to its last whole row and kept, and the
+        samples it holds are what is counted: it ended mid-row, the rest said kept."""
         try:
             os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-            # never over a file someone made in its place
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+            path, fd = self._new_file()
         except OSError as error:
+            counted, self.samples = self.samples, 0  # none on disk: the file is gone
             raise DiskFull(
                 f"{self.path}: removed while recording, and cannot be written again "
-                f"({error.strerror or error})"
+                f"({error.strerror or error}): none of its {counted} samples kept"
             ) from None
+        removed, counted, copied, rows = self.path, self.samples, 0, 0
         try:
-            copied = 0
             while copied < self.size:  # a loop over 1 MB blocks of the file
                 block = os.pread(self.fd, min(1 << 20, self.size - copied), copied)
                 if not block:
                     break
                 view = memoryview(block)
-                while view:
-                    view = view[os.write(fd, view) :]
-                copied += len(block)
+                while view:  # a full disk may take part of a block before it refuses the rest
+                    written = os.write(fd, view)
+                    rows += view[:written].tobytes().count(b"\n")
+                    copied, view = copied + written, view[written:]
             os.fsync(fd)
         except OSError as error:
-            os.close(fd)
+            self._keep_part(fd, path, copied, rows)
             raise DiskFull(
-                f"{self.path}: removed while recording, and cannot be written again "
-                f"({error.strerror or error})"
+                f"{removed}: removed while recording, and written again only in part "
+                f"({error.strerror or error}): {self.samples} of its {counted} samples kept, "
+                f"in {path}"
             ) from None
+        self._use(fd, path, self.size)
+        where = "" if path == removed else f" as {path} (a file was made in its place)"
+        self.tell(f"{removed} was removed while recording: written again{where}, nothing lost")
+
+    def _new_file(self) -> tuple[str, int]:
+        """The file written again: at its own path, or beside a file made there since."""
+        root, extension = os.path.splitext(self.path)
+        for number in range(10):  # a loop over names
+            path = self.path if number == 0 else f"{root}-recovered-{number}{extension}"
+            try:
+                flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND
+                return path, os.open(path, flags, 0o644)
+            except FileExistsError:
+                continue
+        raise FileExistsError(errno.EEXIST, "File exists")
+
+    def _keep_part(self, fd: int, path: str, copied: int, rows: int) -> None:
+        """A copy that failed part-way: cut back to its last whole row (after its header)."""
+        tail = os.pread(self.fd, min(copied, 1 << 20), copied - min(copied, 1 << 20))
+        end = copied - len(tail) + tail.rfind(b"\n") + 1 if b"\n" in tail else 0
+        try:
+            os.ftruncate(fd, end)
+            os.fsync(fd)
+        except OSError:
+            pass  # the reader still drops a cut last line
+        self._use(fd, path, end)
+        self.samples = max(rows - 1, 0)  # the header is a row too
+
+    def _use(self, fd: int, path: str, size: int) -> None:
         os.close(self.fd)
-        self.fd = fd
-        self.tell(f"{self.path} was removed while recording: written again, nothing lost")
+        self.fd, self.path, self.size = fd, path, size
 
     def close(self) -> None:
+        """Synced and closed; a DiskFull on the way (the file removed after the last
+        append, and not written again) is raised: it was swallowed, and nobody told."""
         if self.fd < 0:
             return
         try:
             self.sync()
-        except DiskFull:
-            pass  # already reported; what reached the disk stays there
-        try:
-            os.close(self.fd)
-        except OSError:
-            pass
-        self.fd = -1
+        finally:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = -1
 
 
 class SpaceReserve:
@@ -636,6 +671,17 @@ class SensorSession:
                 f"({rate:.2f} Hz for {self.nominal_hz:g}): its samples are timed by it"
             )
 
+    def writing_failed(self, error: DiskFull) -> None:
+        """Writing failed (the disk full, the file removed and not written again): the
+        recording stops, counting the samples its file holds."""
+        self._note(str(error))
+        if self.write_error is None:
+            self.write_error = str(error)
+        self.stats.state = "disk full"
+        self.disk_full = True
+        self.lost.set()
+        self.stats.samples = getattr(self.writer, "samples", self.stats.samples)
+
     def _gap(self, first: float, last: float) -> None:
         """A gap of 1 s or more between two samples, listed while there are few."""
         if len(self.stats.gaps) < GAPS_LISTED:
@@ -756,11 +802,7 @@ class SensorSession:
             try:
                 self.writer.append(times, decoded.xyz_g)
             except DiskFull as error:
-                self._note(str(error))
-                self.write_error = str(error)
-                self.stats.state = "disk full"
-                self.disk_full = True
-                self.lost.set()
+                self.writing_failed(error)
                 return
             self.stats.samples += len(times)
             self.last_time = float(times[-1])

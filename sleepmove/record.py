@@ -271,7 +271,9 @@ def _run_record_command(args: argparse.Namespace) -> int:
     samples = sum(s.samples for s in result["stats"])
     if result["problems"]:
         command = _analyze_command(files, args.out)
-        if any(session.write_error for session in result["sessions"]):
+        if any(session.write_error for session in result["sessions"]) and not samples:
+            told = f"nothing of the recording is kept in {args.out}/"
+        elif any(session.write_error for session in result["sessions"]):
             told = (
                 f"the recording stopped there, and the {samples} samples written are kept in "
                 f"{args.out}/: free some space, then run '{command}'"

@@ -124,8 +124,11 @@ async def run_sessions(
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for writer in writers:
-            writer.close()
+        for session, writer in zip(sessions, writers):  # a loop over sensors
+            try:
+                writer.close()
+            except DiskFull as error:  # the file removed after its last append: said now
+                session.writing_failed(error)
         losses = _count_losses_to_the_end(sessions, deadline - duration_s, deadline, radio)
         reserve.release()  # room for the last recording.json even on a full disk
         problems = [s.write_error for s in sessions if s.write_error]

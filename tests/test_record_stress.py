@@ -755,3 +755,88 @@ def test_a_whole_night_analyzed_exits_0_when_the_terminal_has_gone(tmp_path, mon
     argv = ["record", "--emulate", "polar-verity", "--out", str(out), "--speed", "100"]
     assert main([*argv, "--duration", "11m", "--no-report"]) == 0
     assert (out / "summary.json").exists() and sleepmove.record.say("x") is False
+
+
+def test_a_removed_csv_written_again_only_in_part_keeps_whole_rows_and_says_how_many(
+    tmp_path, monkeypatch
+):
+    """The CSV removed while recording, and the disk full 3 MB into writing it again: the
+    copy ended mid-row and the last line still said all 200000 samples were kept."""
+    import errno
+    import os
+
+    import numpy as np
+
+    from sleepmove.sensor import recorder
+
+    path = tmp_path / "night.csv"
+    writer = recorder.CsvAppender(str(path))
+    times = 1.7e9 + np.arange(200_000) / 50
+    writer.append(times, np.tile([0.01, 0.02, 0.98], (len(times), 1)))
+    os.remove(path)  # rm while recording
+    write, room = os.write, [3_000_000]
+
+    def full(fd, data):  # the copy fills the disk 3 MB in, part of a block taken
+        if fd == writer.fd:
+            return write(fd, data)
+        if room[0] <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        taken = write(fd, bytes(data[: room[0]]))
+        room[0] -= taken
+        return taken
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(recorder.DiskFull) as failed:
+        writer.sync()
+    monkeypatch.setattr(os, "write", write)
+    writer.close()
+    data = path.read_bytes()
+    kept = data.count(b"\n") - 1
+    assert data.endswith(b"\n") and 70_000 < kept < 200_000
+    assert writer.samples == kept == len(read_recording(str(path)).time_s)
+    assert f"{kept} of its 200000 samples kept" in str(failed.value)
+
+
+def test_a_csv_removed_after_its_last_append_is_not_lost_without_a_word(
+    tmp_path, monkeypatch, capsys
+):
+    """Removed once the last samples were appended (or during a long disconnection), with a
+    file made in its place: closing it could not write it again, said nothing, and the last
+    line said the samples were kept. It is written beside that file; where even that cannot
+    be, the recording's end says nothing of it is kept."""
+    import os
+
+    import numpy as np
+
+    from sleepmove.cli import main
+    from sleepmove.sensor import recorder
+
+    writer = recorder.CsvAppender(str(tmp_path / "beside.csv"))
+    told = []
+    writer.tell = told.append
+    writer.append(1.7e9 + np.arange(1000) / 50, np.tile([0.0, 0.0, 1.0], (1000, 1)))
+    os.remove(writer.path)
+    (tmp_path / "beside.csv").write_text("time,x,y,z\n")  # someone else's
+    writer.close()
+    assert len(read_recording(str(tmp_path / "beside-recovered-1.csv")).time_s) == 1000
+    assert "beside-recovered-1.csv" in told[0] and "nothing lost" in told[0]
+
+    close = recorder.CsvAppender.close
+
+    def removed_and_taken(self):  # and each name it could take beside it
+        os.remove(self.path)
+        root = self.path[: -len(".csv")]
+        for name in [self.path] + [f"{root}-recovered-{n}.csv" for n in range(1, 10)]:
+            with open(name, "w") as taken:
+                taken.write("time,x,y,z\n")
+        close(self)
+
+    monkeypatch.setattr(recorder.CsvAppender, "close", removed_and_taken)
+    out = tmp_path / "taken"
+    argv = ["record", "--emulate", "polar-verity", "--out", str(out), "--speed", "100"]
+    assert main([*argv, "--duration", "6m", "--no-report"]) == 1
+    [line] = [x for x in capsys.readouterr().err.splitlines() if x.startswith("sleepmove:")]
+    assert "cannot be written again" in line and "none of its" in line
+    assert "nothing of the recording is kept" in line and "samples written are kept" not in line
+    sensor = json.loads((out / "recording.json").read_text())["sensors"][0]
+    assert sensor["samples"] == 0 and sensor["state"] == "disk full"
