@@ -437,10 +437,10 @@ class SensorSession:
         first = start_s if self.last_time is None else self.last_time
         self.stats.gaps.append([round(first, 3), round(end_s, 3)])  # listed, past the cap too
         if self.last_time is None:
-            told = f"nothing recorded: all {_span(lost)} of the recording lost"
+            told = f"nothing recorded: all {span(lost)} of the recording lost"
         else:
             at = datetime.fromtimestamp(self.last_time).strftime("%H:%M:%S")
-            told = f"nothing recorded after {at}: the last {_span(lost)} of the recording lost"
+            told = f"nothing recorded after {at}: the last {span(lost)} of the recording lost"
         self._note(told)
         return told
 
@@ -815,7 +815,7 @@ class SensorSession:
                     self._note(f"live view: {type(error).__name__}: {error}"[:200])
 
 
-def _span(seconds: float) -> str:
+def span(seconds: float) -> str:
     """45 s, 12.5 min, 4.2 h: how long a loss lasted, at a glance."""
     if seconds < 90:
         return f"{seconds:.0f} s"

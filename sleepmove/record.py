@@ -26,7 +26,7 @@ from sleepmove.record_devices import (
 )
 from sleepmove.record_session import Sensor, plan_start, run_sessions, truth_keeper, write_truth
 from sleepmove.record_status import say
-from sleepmove.sensor.recorder import DiskFull, SensorSession
+from sleepmove.sensor.recorder import DiskFull, SensorSession, span
 
 # What a recording leaves in its folder: a folder holding any of them is never written into.
 RECORDING_FILES = ("night.csv", "left.csv", "right.csv", "recording.json", "truth.json")
@@ -39,6 +39,7 @@ NIGHT_PAST_END_H = 0.1  # the emulated night runs on past --duration: the end is
 # The options only an emulated night uses, and their defaults. argparse declares none, so an
 # option given without --emulate is told from its default and refused (it was ignored).
 EMULATION_DEFAULTS = {"scenario": "plmd-moderate", "speed": 1.0, "seed": 0}
+CLOCK_STEP_TOLD_S = 60.0  # a wall clock set by more than this during the night is told
 
 
 def emulation(args: argparse.Namespace) -> tuple[str, float, int]:
@@ -222,6 +223,8 @@ async def _record(
     )
     result["emulators"] = emulators
     result["families"] = families
+    # How far the wall clock moved from the recording's clock (NTP, or by hand).
+    result["host_clock_stepped_s"] = getattr(radio.clock, "stepped_s", lambda: 0.0)()
     sessions = result["sessions"]
     start = plan_start(sessions[0], families[0], emulators[0]) if emulators else None
     if start is not None:
@@ -269,6 +272,9 @@ def _run_record_command(args: argparse.Namespace) -> int:
         return 1
     files = result["files"]
     samples = sum(s.samples for s in result["stats"])
+    stepped = result.get("host_clock_stepped_s", 0.0)
+    if abs(stepped) > CLOCK_STEP_TOLD_S:
+        say(_clock_stepped(stepped), sys.stderr)
     if result["problems"]:
         command = _analyze_command(files, args.out)
         if any(session.write_error for session in result["sessions"]) and not samples:
@@ -325,6 +331,20 @@ def _run_record_command(args: argparse.Namespace) -> int:
     shown = "n/a" if plm_index is None else f"{plm_index:.1f}/h"
     say(f"recorded {samples} samples; PLM index {shown}; results in {args.out}/")
     return 0
+
+
+def _clock_stepped(stepped_s: float) -> str:
+    """The wall clock set during the night (a Raspberry Pi without a real-time clock starts
+    with a stale one, then NTP sets it): the samples keep the clock as it was at the start
+    (an NTP step mid-night moved no sample), so their times are off by the step if the
+    clock was wrong then. recording.json's host_clock_stepped_s said so; nothing read it."""
+    way = "forward" if stepped_s > 0 else "back"
+    side = "behind" if stepped_s > 0 else "ahead of"
+    return (
+        f"sleepmove: warning: the system clock was set {way} by {span(abs(stepped_s))} during "
+        f"the night (NTP, or by hand): the recording's times follow the clock as it was at "
+        f"the start, {span(abs(stepped_s))} {side} the clock now"
+    )
 
 
 def _analyze_command(files: dict[str, str], out: str) -> str:

@@ -840,3 +840,22 @@ def test_a_csv_removed_after_its_last_append_is_not_lost_without_a_word(
     assert "nothing of the recording is kept" in line and "samples written are kept" not in line
     sensor = json.loads((out / "recording.json").read_text())["sensors"][0]
     assert sensor["samples"] == 0 and sensor["state"] == "disk full"
+
+
+def test_a_system_clock_set_during_the_night_is_told_at_the_end(tmp_path, monkeypatch, capsys):
+    """A Raspberry Pi without a real-time clock starts with a stale wall clock, and NTP sets
+    it once the network is up: every sample keeps the clock at the start (no sample moves
+    mid-night), and nothing said that the night's times were an hour off."""
+    import sleepmove.record_devices
+    from sleepmove.cli import main
+
+    monkeypatch.setattr(
+        sleepmove.record_devices.SimulatedClock, "stepped_s", lambda _: 3600.0, raising=False
+    )
+    out = tmp_path / "stale"
+    argv = ["record", "--emulate", "polar-verity", "--out", str(out), "--speed", "100"]
+    assert main([*argv, "--duration", "11m", "--no-report"]) == 0
+    [line] = [x for x in capsys.readouterr().err.splitlines() if "clock was set" in x]
+    assert line.startswith("sleepmove: warning: the system clock was set forward by 60.0 min")
+    assert "follow the clock as it was at the start, 60.0 min behind the clock now" in line
+    assert json.loads((out / "recording.json").read_text())["host_clock_stepped_s"] == 3600.0
