@@ -12,23 +12,11 @@ pytest.importorskip("bumble")
 from sleepmove.cli import build_parser  # noqa: E402
 from sleepmove.record import record  # noqa: E402
 from sleepmove.sensor.readers import read_recording  # noqa: E402
+from tests.test_record_safety import record_argv  # noqa: E402
 
 
 def args_for(out, duration="11m", device="polar-verity"):
-    return build_parser().parse_args(
-        [
-            "record",
-            "--emulate",
-            device,
-            "--out",
-            str(out),
-            "--speed",
-            "100",
-            "--duration",
-            duration,
-            "--no-report",
-        ]
-    )
+    return build_parser().parse_args(record_argv(out, duration, "100", device))
 
 
 def run(args, script=None):
@@ -68,21 +56,7 @@ def record_process(out, duration="12m", stderr=None, stdout=None):
     import sys
 
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sleepmove.cli",
-            "record",
-            "--emulate",
-            "polar-verity",
-            "--out",
-            str(out),
-            "--speed",
-            "100",
-            "--duration",
-            duration,
-            "--no-report",
-        ],
+        [sys.executable, "-m", "sleepmove.cli", *record_argv(out, duration, "100")],
         stdout=stdout if stdout is not None else subprocess.DEVNULL,
         stderr=stderr if stderr is not None else subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
