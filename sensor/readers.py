@@ -672,10 +672,11 @@ def _read_table(
         recording = _read_rows(source, layout, units)
     except UnreadableRow:
         # Rows that do not read in a damaged gzip file show where the damage garbled its
-        # text (the whole file is inflated once more to know: an error path)
+        # text (unless the parse read to the damage, the whole file is inflated once more to
+        # know: an error path)
         from sleepmove.sensor.gzip_garbling import gzip_damage, read_before_garbling
 
-        damage = gzip_damage(path) if source.gzip else None
+        damage = (source.damage or gzip_damage(path)) if source.gzip else None
         if damage is None:
             raise
         recording = read_before_garbling(source, layout, units, damage)
