@@ -412,6 +412,8 @@ def test_two_emulated_legs_on_the_hosts_clock_need_no_alignment(tmp_path):
     analysis = analyze(AnalyzeRequest(result["files"], str(tmp_path / "out"), report=False))
     found = analysis.summary["recording"]["clock_alignment"]
     assert found["windows_used"] >= 6, found
-    # At 60 x speed a millisecond of the event loop's jitter in when a frame arrives (the
-    # host's stamp) is 60 ms of night: near zero here is within half a second.
-    assert abs(found["offset_s"]) < 0.5 and abs(found["drift_ppm"]) < 50, found
+    # At 60 x speed a millisecond of the event loop's jitter in when a leg's first frame
+    # arrives (its anchor on the host's clock) is 60 ms of night: 19 ms on a CI machine
+    # running tests side by side put the legs 1.13 s apart. Near zero is within 1.5 s here
+    # (25 ms of jitter); the legs played from their own starts were 4.3 s apart at 100 x.
+    assert abs(found["offset_s"]) < 1.5 and abs(found["drift_ppm"]) < 50, found
