@@ -40,6 +40,14 @@ STILL_TIME_ROWS = 500_000
 # ...and rows of such stretches after others passed (28 h of a 100 Hz sensor's rows)
 STILL_ROWS_BUDGET = 10_000_000
 MOST_RATE_HZ = 5000.0
+# Time runs forward: the grid refuses stamps that jump back by more than its gap (1 s unless
+# set) at over 1 in 100 steps. A stretch whose stamps jump back and forth by more than
+# ORDER_JUMP_S that often, each way, is judged like one whose time stands still: rows of
+# one time and one 8 h on, in turn, passed the span and rate checks (50 M rows of a small
+# gzip took 4.5 GB to be refused by the grid). Each way: rows written newest first only go
+# back (they are read in time order), a gap or a clock reset is one jump.
+ORDER_JUMP_S = 1.0
+OUT_OF_ORDER_SHARE = 0.01
 
 
 def read_recording(path: str, units: str = "auto", timezone: str | None = None) -> Recording:
@@ -506,15 +514,42 @@ def check_rate(path: str, span_s: float, rows: int, time_col: str) -> None:
 
 
 def check_still_rows(path: str, still_rows: int, rows: int, time_col: str) -> None:
-    """Refuse a file with STILL_ROWS_BUDGET rows or more in stretches whose time stands still
-    or runs faster than any accelerometer's, whatever the rest of it holds."""
+    """Refuse a file with STILL_ROWS_BUDGET rows or more in stretches whose time stands still,
+    runs faster than any accelerometer's or jumps back and forth, whatever the rest holds."""
     if still_rows >= STILL_ROWS_BUDGET:
         raise InputError(
             path,
             f"{still_rows / 1e6:.0f} million rows (of {rows / 1e6:.0f} million) whose time in "
-            f"{time_col!r} stands still or runs faster than {MOST_RATE_HZ:g} samples a second",
+            f"{time_col!r} stands still, runs faster than {MOST_RATE_HZ:g} samples a second, "
+            f"or jumps back and forth by more than {ORDER_JUMP_S:g} s",
             expected="one time stamp per sample, advancing at the sensor's rate",
         )
+
+
+def disorder_of(seconds: np.ndarray) -> float:
+    """The share of steps between `seconds` (in row order) that jump back by more than
+    ORDER_JUMP_S, where as many jump forward by that much, and more than the grid takes (and
+    more than two each way: a stray stamp is one); else 0: rows in order or newest first."""
+    steps = np.diff(seconds)
+    back = int(np.count_nonzero(steps < -ORDER_JUMP_S))
+    each_way = min(back, int(np.count_nonzero(steps > ORDER_JUMP_S)))
+    share = each_way / max(len(steps), 1)
+    return share if share > OUT_OF_ORDER_SHARE and each_way > 2 else 0.0
+
+
+def check_order(path: str, rows: int, share: float, time_col: str) -> None:
+    """Refuse `rows` rows (STILL_TIME_ROWS or more) whose every stretch judged so far jumps
+    back and forth in time (`share`: of the last one's steps, each way)."""
+    if rows < STILL_TIME_ROWS:
+        return
+    raise InputError(
+        path,
+        f"the time jumps back and forth: {share:.0%} of the steps go back by more than "
+        f"{ORDER_JUMP_S:g} s, and as many forward, in every stretch judged of the first "
+        f"{rows:,} rows",
+        where=f"column {time_col!r}",
+        expected="rows in time order, with times in one zone",
+    )
 
 
 def too_fast(rows: int, span_s: float) -> bool:
@@ -562,30 +597,24 @@ def complete_lines(text: bytes, count: int | None = None) -> list[bytes]:
 LEAST_JUDGED_ROWS = 100
 
 
-class _RateGuard:
-    """Refuses, while the text is read, rows whose time does not advance or advances faster
-    than any accelerometer's, once STILL_TIME_ROWS are in: parsed whole first, they filled
-    memory before they were refused (a 2 MB gzip of one row repeated is 25 M rows: 3 GB).
+class TimeGuard:
+    """Refuses, while a file is read, rows whose time does not advance, advances faster than
+    any accelerometer's or jumps back and forth, once STILL_TIME_ROWS are in: read whole
+    first, they filled memory before they were refused (a 2 MB gzip of one row repeated is
+    25 M rows: 3 GB).
 
-    Judged at the end of each stretch the text comes in (a gzip's 4 MB; a plain file's start,
-    then its end): the few thousand whole rows there on their own, and the rows since the
-    previous stretch against the time between the two. Only a file whose every judgment so
-    far failed is refused: one that passes (a stamp per second holds thousands of rows, but
-    a second passes between stretches) turns the guard off; so does a glitch, a restart or a
-    wrap of the clock, which the grid then sees to."""
+    Judged at the end of each stretch the rows come in (a gzip's 4 MB of text; a plain file's
+    start, then its end; a Parquet file's batches): a few thousand rows there on their own,
+    and the rows since the previous stretch against the time between the two. Only a file
+    whose every judgment so far failed is refused: one that passes (a stamp per second holds
+    thousands of rows, but a second passes between stretches) turns the guard off; so does a
+    glitch, a restart or a wrap of the clock, which the grid then sees to. Rows that jump
+    back and forth fail whatever the time between stretches: their medians move by chance."""
 
-    def __init__(
-        self,
-        source: _Source,
-        has_header: bool,
-        time_col: str,
-        column_names: list[str] | None,
-        dialect: tuple[str, str],
-    ) -> None:
-        self._path, self._time_col = source.path, time_col
-        self._in_order = source.gzip  # stretches as the text comes (else its start, then end)
-        self._header = source.head.splitlines()[:1] if has_header else []
-        self._names, self._dialect = column_names, dialect
+    def __init__(self, path: str, time_col: str, in_order: bool, nights: bool = True) -> None:
+        self._path, self._time_col = path, time_col
+        self._in_order = in_order  # stretches as the rows come (else a start, then the end)
+        self._nights = nights  # refuse rows that span several nights (batch splits Parquet)
         self._rows = 0
         self._throughout = True  # every judgment so far failed
         self._first_middle: float | None = None  # the median time of the first stretch judged
@@ -594,21 +623,33 @@ class _RateGuard:
         self._previous: tuple[int, float] = (0, 0.0)  # rows so far and median time, the last
         self._still_rows = 0  # rows of stretches judged still once the guard was passed
 
-    def __call__(self, rows: int, latest: bytes) -> None:
-        self._rows += rows
-        # Once a judgment passed, later stretches are judged on fewer rows (a cost per 4 MB
-        # of text), and only their failures' rows count, against STILL_ROWS_BUDGET: 2 h of
-        # a night, then its last row repeated 40 M times, took 5.4 GB.
-        window = complete_lines(latest, None if self._throughout else LEAST_JUDGED_ROWS * 2)
-        if len(window) < LEAST_JUDGED_ROWS:
-            return  # too few rows (very long lines) to judge: neither way
-        seconds = times_of_rows(
-            self._path, self._header, window, self._time_col, self._names, self._dialect
+    @property
+    def window_rows(self) -> int | None:
+        """How many of a stretch's last rows to judge (None: all at hand). Once a judgment
+        passed, fewer (a cost per stretch), and only failures' rows count, against
+        STILL_ROWS_BUDGET: 2 h of a night, then its last row repeated 40 M times, took 5.4 GB."""
+        return None if self._throughout else LEAST_JUDGED_ROWS * 2
+
+    def settled(self, rows_left: int) -> bool:
+        """Whether `rows_left` more rows could not be refused, whatever they hold (the guard
+        passed, they cannot fill the budget, nights are not counted): no need to judge them."""
+        return not (self._throughout or self._nights) and (
+            self._still_rows + rows_left < STILL_ROWS_BUDGET
         )
+
+    def skip(self, rows: int) -> None:
+        """`rows` more rows, too few of them at hand to judge: neither way."""
+        self._rows += rows
+
+    def judge(self, rows: int, seconds: np.ndarray | None) -> None:
+        """`rows` more rows, `seconds` the times of the last of them in row order (None: they
+        do not read as times)."""
+        self._rows += rows
         finite = seconds[np.isfinite(seconds)] if seconds is not None else np.empty(0)
         if len(finite) < LEAST_JUDGED_ROWS:
             self._throughout = False
             return
+        disorder = disorder_of(finite)
         middle = median(finite.copy())
         fails = too_fast(len(finite), float(finite.max() - finite.min()))
         if self._first_middle is None:
@@ -618,15 +659,19 @@ class _RateGuard:
         else:  # and since the stretch before
             rows_before, middle_before = self._previous
             fails &= too_fast(self._rows - rows_before, abs(middle - middle_before))
+        fails |= disorder > 0
         self._previous = (self._rows, middle)
         if self._throughout and not fails:
             self._throughout = False
+        elif self._throughout and disorder:
+            check_order(self._path, self._rows, disorder, self._time_col)
         elif self._throughout:
             check_rate(self._path, abs(middle - self._first_middle), self._rows, self._time_col)
         elif fails:
             self._still_rows += rows
             check_still_rows(self._path, self._still_rows, self._rows, self._time_col)
-        self._check_span(middle)
+        if self._nights:
+            self._check_span(middle)
 
     def _check_span(self, middle: float) -> None:
         """Refuse text whose time already spans more than a night, with rows enough to fill
@@ -642,6 +687,33 @@ class _RateGuard:
             return
         if 2 * (self._rows - self._first_rows) / self._first_rate >= span:
             raise several_nights(self._path, span / 3600, at_least=self._in_order)
+
+
+class _RateGuard(TimeGuard):
+    """A CSV's TimeGuard, given its text as it is read (Source.arrow_input's `watch`): the
+    rows of each stretch, and its last bytes, whose whole rows are judged."""
+
+    def __init__(
+        self,
+        source: _Source,
+        has_header: bool,
+        time_col: str,
+        column_names: list[str] | None,
+        dialect: tuple[str, str],
+    ) -> None:
+        super().__init__(source.path, time_col, in_order=source.gzip)
+        self._header = source.head.splitlines()[:1] if has_header else []
+        self._names, self._dialect = column_names, dialect
+
+    def __call__(self, rows: int, latest: bytes) -> None:
+        window = complete_lines(latest, self.window_rows)
+        if len(window) < LEAST_JUDGED_ROWS:
+            self.skip(rows)  # too few rows (very long lines) to judge
+            return
+        seconds = times_of_rows(
+            self._path, self._header, window, self._time_col, self._names, self._dialect
+        )
+        self.judge(rows, seconds)
 
 
 @dataclass

@@ -242,3 +242,75 @@ def test_a_clock_that_jumps_days_is_refused_by_the_grid_not_as_several_nights(tm
     assert main(["analyze", str(path), "--out", str(tmp_path / "out"), "--no-report"]) == 2
     error = capsys.readouterr().err
     assert "far more than the 8 h of samples could fill" in error and "several" not in error
+
+
+# Rows of one time and one 8 h on, in turn: every stretch spans 8 h, so no rate is too fast,
+# yet the time never advances (the grid refuses it as out of order, once read whole).
+SWING = b"1741991400.000,0.010,0.020,1.000\n1742020200.000,0.010,0.020,1.000\n"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="wait4's peak memory")
+def test_a_small_gzip_whose_time_swings_back_and_forth_is_refused_before_it_fills_memory(
+    tmp_path,
+):
+    # 10 M rows in 0.9 MB: 1.2 GB to be refused by the grid (50 M rows: 5 GB)
+    member = gzip_member(SWING * 50_000)
+    path = tmp_path / "swing.csv.gz"
+    path.write_bytes(gzip_member(b"time,x,y,z\n") + member * 100)
+    status, peak_mb, error = peak_of_analyze(str(path), str(tmp_path / "out"))
+    assert status == 2 and "the time jumps back and forth: 50% of the steps go back" in error
+    assert "column 'time'" in error and "rows in time order" in error
+    assert peak_mb < 400, peak_mb
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_plain_csv_whose_time_swings_is_refused_from_its_ends_before_the_parse(
+    tmp_path, monkeypatch, capsys
+):
+    from sleepmove.sensor import readers
+
+    path = tmp_path / "swing.csv"
+    path.write_bytes(b"time,x,y,z\n" + SWING * 300_000)
+    parse = readers.pacsv.read_csv
+
+    def only_the_ends(data, *args, **kwargs):  # the guard parses its few rows from memory
+        assert not isinstance(data, str), "the whole file was parsed"
+        return parse(data, *args, **kwargs)
+
+    monkeypatch.setattr(readers.pacsv, "read_csv", only_the_ends)
+    assert main(["analyze", str(path), "--out", str(tmp_path / "out"), "--no-report"]) == 2
+    error = capsys.readouterr().err
+    assert "the time jumps back and forth" in error and "Traceback" not in error
+
+
+def test_the_guard_tells_time_that_swings_from_rows_newest_first_and_stray_stamps():
+    seconds = 1741991400.0 + np.arange(2000) / 100
+    # Newest first (read in time order), a clock reset, a gap, stray stamps: time that runs
+    swings = seconds.copy()
+    swings[1::2] += 8 * 3600
+    strays = seconds.copy()
+    strays[[100, 900, 1500]] += 30 * 365 * 86400.0  # one flipped digit each
+    reset = np.r_[seconds[:1000], seconds[:1000] - 3600]
+    for sound in (seconds[::-1], reset, strays, np.r_[seconds[:1000], seconds[1000:] + 600]):
+        guard_over([(130_000, rows_text(sound))] * 5)
+    # Every second row of the few thousand judged is enough; every tenth pair too
+    with pytest.raises(InputError, match="the time jumps back and forth: 50% of the steps"):
+        guard_over([(130_000, rows_text(swings))] * 5)
+    blocks = seconds.copy()
+    blocks[(np.arange(2000) // 10) % 2 == 1] += 8 * 3600
+    with pytest.raises(InputError, match="jumps back and forth: 5% of the steps"):
+        guard_over([(130_000, rows_text(blocks))] * 5)
+
+
+def test_time_that_swings_after_a_good_start_counts_against_the_budget(monkeypatch):
+    # The swing fails a stretch whatever the time between stretches says
+    from sleepmove.sensor import readers
+
+    monkeypatch.setattr(readers, "STILL_ROWS_BUDGET", 1_000_000)
+    seconds = 1741991400.0 + np.arange(2000) / 100
+    swings = seconds.copy()
+    swings[1::2] += 8 * 3600
+    good = [(130_000, rows_text(seconds))]
+    guard_over(good + [(130_000, rows_text(swings))] * 7)  # 910,000 rows: under the budget
+    with pytest.raises(InputError, match="or jumps back and forth by more than 1 s"):
+        guard_over(good + [(130_000, rows_text(swings))] * 8)
