@@ -264,6 +264,22 @@ def test_a_small_gzip_whose_time_swings_back_and_forth_is_refused_before_it_fill
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="wait4's peak memory")
+def test_a_small_parquet_file_whose_time_swings_is_refused_a_batch_at_a_time(tmp_path):
+    # 10 M rows in one row group, 0.2 MB: its statistics span 8 h; read whole, 580 MB.
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = 10_000_000
+    time = np.where(np.arange(rows) % 2 == 0, 1741991400.0, 1741991400.0 + 8 * 3600)
+    axes = {name: np.full(rows, value, np.float32) for name, value in zip("xyz", (0, 0, 1))}
+    path = tmp_path / "swing.parquet"
+    pq.write_table(pa.table({"time": time, **axes}), path, row_group_size=rows)
+    del time, axes
+    status, peak_mb, error = peak_of_analyze(str(path), str(tmp_path / "out"))
+    assert status == 2 and "the time jumps back and forth" in error
+    assert peak_mb < 400, peak_mb
+
+
 def test_a_plain_csv_whose_time_swings_is_refused_from_its_ends_before_the_parse(
     tmp_path, monkeypatch, capsys
 ):

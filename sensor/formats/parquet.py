@@ -12,6 +12,7 @@ import pyarrow as pa
 from sleepmove.base.errors import InputError
 from sleepmove.sensor.readers import (
     STILL_TIME_ROWS,
+    TimeGuard,
     arrow_can_open,
     check_rate,
     check_still_rows,
@@ -36,11 +37,13 @@ def recognizes(head: bytes, path: str) -> bool:
 
 
 def _check_rate(path: str, parquet: pq.ParquetFile, time_col: str) -> None:
-    """Refuse a time that does not advance, or advances faster than any accelerometer's,
-    before the samples are read: a 400 KB file of one row repeated 25 M times took 3 GB to
-    be refused. From the row groups' minimum and maximum time where the file keeps them (a
-    span only where they order as time does: time stamps, Unix numbers, ISO text); else
-    from the time column alone, a fraction of the samples' memory."""
+    """Refuse a time that does not advance, advances faster than any accelerometer's or
+    jumps back and forth, before the samples are read: a 400 KB file of one row repeated
+    25 M times took 3 GB to be refused. From the row groups' minimum and maximum time where
+    the file keeps them (a span only where they order as time does: time stamps, Unix
+    numbers, ISO text); then from the time column, a batch at a time (TimeGuard): rows of
+    one time and one 8 h on, in turn, span 8 h in every row group (50 M rows, 1 MB, took
+    4.5 GB to be refused by the grid)."""
     metadata = parquet.metadata
     rows = metadata.num_rows
     if rows < STILL_TIME_ROWS:
@@ -48,12 +51,15 @@ def _check_rate(path: str, parquet: pq.ParquetFile, time_col: str) -> None:
     field = parquet.schema_arrow.field(time_col)
     column = [metadata.schema.column(i).path for i in range(metadata.num_columns)].index(time_col)
     kept = [metadata.row_group(g).column(column).statistics for g in range(metadata.num_row_groups)]
-    if not all(statistics is not None and statistics.has_min_max for statistics in kept):
-        seconds, _ = time_column(path, parquet.read(columns=[time_col]).column(0), 0, name=time_col)
-        finite = seconds[np.isfinite(seconds)]
-        if len(finite):
-            check_rate(path, float(finite.max() - finite.min()), rows, time_col)
-        return
+    if all(statistics is not None and statistics.has_min_max for statistics in kept):
+        _check_statistics(path, metadata, field, kept, time_col)
+    _guard_time_column(path, parquet, time_col)
+
+
+def _check_statistics(
+    path: str, metadata: pq.FileMetaData, field: pa.Field, kept: list[pq.Statistics], time_col: str
+) -> None:
+    rows = metadata.num_rows
     low = min(statistics.min for statistics in kept)
     high = max(statistics.max for statistics in kept)
     if low == high:  # whatever the type: one time
@@ -78,6 +84,28 @@ def _check_rate(path: str, parquet: pq.ParquetFile, time_col: str) -> None:
         return
     if np.isfinite(seconds).all():
         check_rate(path, float(seconds[1] - seconds[0]), rows, time_col)
+
+
+# The time column is judged this many rows at a time (1 MB of numbers): memory stays that
+# of a batch, whatever the file's row groups hold; each batch's last rows are judged.
+GUARD_BATCH_ROWS = 1 << 17
+GUARD_WINDOW_ROWS = 2000
+
+
+def _guard_time_column(path: str, parquet: pq.ParquetFile, time_col: str) -> None:
+    # Several nights are batch's to split, from the file read whole: not refused here.
+    guard = TimeGuard(path, time_col, in_order=True, nights=False)
+    rows_left = parquet.metadata.num_rows
+    for batch in parquet.iter_batches(GUARD_BATCH_ROWS, columns=[time_col]):  # over batches
+        window = batch.column(0)[-(guard.window_rows or GUARD_WINDOW_ROWS) :]
+        try:
+            seconds, _ = time_column(path, pa.chunked_array([window]), 0, name=time_col)
+        except InputError:  # cells that are no times: the read says so
+            seconds = None
+        guard.judge(batch.num_rows, seconds)
+        rows_left -= batch.num_rows
+        if guard.settled(rows_left):  # a sound night, at its first batch: not read twice
+            return
 
 
 def read(path: str, units: str) -> tuple[Recording, float | None]:
