@@ -33,9 +33,11 @@ from sleepmove.sensor.recording import Recording
 # the first row that shows it (over 700 single flipped bytes in a night's gzip, 64 KB
 # before covered all but 2; 4 KB, all but 16).
 GARBLED_MARGIN_BYTES = 64 * 1024
-# Cells of a damaged text that read: numbers (a decimal point or comma), infinities (NaN
+# Cells of a damaged text that read: numbers (a decimal point or comma), infinities and NaN
+# (as Arrow reads them in a sound file: values dropped with their rows, not garbling; `nan`
 # and empty cells are null); times as numbers, ISO-8601 or times of day.
-READABLE_NUMBER = r"(?i)^\s*[-+]?((\d+[.,]?\d*|[.,]\d+)(e[-+]?\d+)?|inf|infinity)\s*$"
+READABLE_NUMBER = r"(?i)^\s*[-+]?((\d+[.,]?\d*|[.,]\d+)(e[-+]?\d+)?|inf|infinity|nan)\s*$"
+NOT_FINITE = r"(?i)^\s*[-+]?(inf|infinity|nan)\s*$"
 READABLE_ISO_TIME = (
     r"^\s*\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d([.,]\d+)?)?)?\s*(Z|[+-]\d\d(:?\d\d)?)?\s*$"
 )
@@ -165,18 +167,25 @@ SHAPE_CELLS = 1000
 
 
 def _fixed_decimals(cells: pa.Array, point: str) -> int | None:
-    """The decimals each of the first SHAPE_CELLS cells has, if all have as many."""
-    decimals = np.unique(_decimals(cells.drop_null()[:SHAPE_CELLS], point))
+    """The decimals each of the first SHAPE_CELLS numbers has, if all have as many."""
+    decimals = _decimals(cells.drop_null()[:SHAPE_CELLS], point)
+    decimals = np.unique(decimals[decimals != NO_DECIMALS])
     return int(decimals[0]) if len(decimals) == 1 else None
 
 
+NO_DECIMALS = -2  # an infinity or NaN: written without decimals, whatever the column's are
+
+
 def _decimals(cells: pa.Array, point: str) -> np.ndarray:
-    """The characters after each cell's decimal point (-1 without one; null cells too)."""
+    """The characters after each cell's decimal point (-1 without one; null cells too;
+    NO_DECIMALS for infinities and NaN)."""
     import pyarrow.compute as pc
 
     dot = pc.find_substring(cells, point)
     after = pc.subtract(pc.subtract(pc.binary_length(cells), dot), 1)
-    return pc.if_else(pc.less(dot, 0), -1, after).fill_null(-1).to_numpy(zero_copy_only=False)
+    decimals = pc.if_else(pc.less(dot, 0), -1, after).fill_null(-1)
+    not_finite = pc.match_substring_regex(cells, NOT_FINITE).fill_null(False)
+    return pc.if_else(not_finite, NO_DECIMALS, decimals).to_numpy(zero_copy_only=False)
 
 
 def _unreadable_cells(
@@ -191,7 +200,9 @@ def _unreadable_cells(
         reads = pc.match_substring_regex(cells, pattern).fill_null(True)
         unreadable |= ~reads.to_numpy(zero_copy_only=False)
     if decimals is not None:
-        unreadable |= (_decimals(cells, point) != decimals) & cells.is_valid().to_numpy(False)
+        found = _decimals(cells, point)
+        differs = (found != decimals) & (found != NO_DECIMALS)
+        unreadable |= differs & cells.is_valid().to_numpy(False)
     return unreadable
 
 

@@ -126,6 +126,32 @@ def test_gzip_with_a_wrong_checksum_keeps_its_sound_text(tmp_path):
     assert any("damaged after" in w for w in rec.warnings)
 
 
+@pytest.mark.parametrize("value", ["inf", "-inf", "Infinity", "+nan", "NAN", "nan"])
+def test_a_damaged_gzip_reads_infinities_and_nan_as_the_plain_file_does(value, tmp_path):
+    """A column of numbers with 4 decimals, one cell `inf`: the damaged gzip's look for
+    garbled text took it for garbling (other decimals) and dropped the night from 64 KB
+    before it. As in the plain file, its row is dropped and counted."""
+    lines = good_text(660).splitlines(keepends=True)
+    # x, twice, and y within the first cells, which set the column's decimals
+    for line, column in ((500, 2), (3000, 1), (12000, 1)):
+        cells = lines[line].split(",")
+        cells[column] = value
+        lines[line] = ",".join(cells)
+    text = "".join(lines).encode()
+    (tmp_path / "plain.csv").write_bytes(text)
+    plain = read_recording(str(tmp_path / "plain.csv"))
+    packed = bytearray(gzip.compress(text))
+    packed[-8] ^= 0xFF  # the CRC-32 of the trailer: a damaged file
+    (tmp_path / "crc.csv.gz").write_bytes(bytes(packed))
+    damaged = read_recording(str(tmp_path / "crc.csv.gz"))
+    assert "3 rows with missing, NaN or infinite values dropped (first at line 501)" in (
+        plain.warnings
+    )
+    assert plain.warnings[0] in damaged.warnings, damaged.warnings
+    assert not any("garbled" in warning for warning in damaged.warnings), damaged.warnings
+    assert len(plain.time_s) - 100 <= len(damaged.time_s) <= len(plain.time_s)
+
+
 def test_gzip_of_one_long_line_is_refused(capsys, tmp_path):  # defects 15, 30
     path = tmp_path / "bomb.csv.gz"
     path.write_bytes(gzip.compress(b"time,x,y,z\n" + b"0" * 40_000_000))
