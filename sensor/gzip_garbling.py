@@ -43,54 +43,96 @@ READABLE_ISO_TIME = (
 )
 
 
-def gzip_damage(path: str) -> str | None:
-    """zlib's complaint about a gzip file, if it is damaged (the whole file is inflated)."""
-    with _GzipText(path, None) as stream:
+def gzip_damage(source: _Source) -> str | None:
+    """zlib's complaint about a gzip file, if it is damaged (the whole file is inflated);
+    the damaged members' text is noted in `source`."""
+    with _GzipText(source.path, None) as stream:
         while stream.read(GZIP_CHUNK):
             pass
+        source.damage, source.damaged_spans = stream.damage, stream.damaged_spans
         return stream.damage
 
 
 def read_before_garbling(
     source: _Source, layout: _TableLayout, units: str, damage: str
 ) -> Recording | None:
-    """A damaged gzip file's recording from its text before the garbling (see
-    GARBLED_MARGIN_BYTES), with a warning saying what was dropped; None if no row of its
-    text shows garbling."""
+    """A damaged gzip file's recording without the garbled text of its damaged members (see
+    GARBLED_MARGIN_BYTES): the text before, and the text of sound members after, read, with a
+    warning saying what was dropped; None if no row of a damaged member's text shows
+    garbling."""
     path = source.path
-    garbled_line = first_unreadable_line(source, layout)
-    if garbled_line is None:
-        return None
-    garbled_at, lines = _line_offsets(source, garbled_line)
-    cut_line, cut_at = _line_before(source, max(garbled_at - GARBLED_MARGIN_BYTES, 0))
-    what = f"its text garbled from line {garbled_line:,} on ({damage})"
-    kept_rows = cut_line - 1 - layout.header_lines
-    if kept_rows < 2:
-        raise InputError(
-            path,
-            f"damaged gzip file, {what}: too near its start to keep any rows",
-            expected="a complete .csv.gz",
+    if not source.damaged_spans:
+        gzip_damage(source)
+    whole = _Source(path, source.head, gzip=True, notes=[])  # the text as the stream gives it
+    dropped: list[str] = []  # what each garbled stretch's warning says
+    view = whole
+    for _ in source.damaged_spans:  # a loop over damaged members: one garbled stretch each
+        garbled_line = first_unreadable_line(view, layout)
+        if garbled_line is None:
+            break
+        garbled_at, lines = _line_offsets(view, garbled_line)
+        if view.omit:  # where it lies in the whole text
+            garbled_at = _whole_offset(garbled_at, view.omit)
+            garbled_line = _line_before(whole, garbled_at)[0]
+        member = next((m for m in source.damaged_spans if m.start <= garbled_at < m.end), None)
+        if member is None:
+            break  # a row of a sound member: the file's own, refused as such
+        cut_line, cut_at = _line_before(whole, max(garbled_at - GARBLED_MARGIN_BYTES, member.start))
+        what = f"its text garbled from line {garbled_line:,} on ({member.complaint})"
+        if member.followed:  # the sound members after it are read on
+            end_line = _line_before(whole, member.end)[0]
+            dropped.append(
+                f"{path}: damaged gzip file, {what}: the {end_line - cut_line:,} lines from line "
+                f"{cut_line:,} to the end of its damaged gzip member were dropped, the rows "
+                "before and those of the sound members after read (garbled"
+            )
+            view = _Source(
+                path, source.head, gzip=True, notes=[], omit=[*view.omit, (cut_at, member.end)]
+            )
+            continue
+        kept_rows = cut_line - 1 - layout.header_lines
+        if kept_rows < 2:
+            raise InputError(
+                path,
+                f"damaged gzip file, {what}: too near its start to keep any rows",
+                expected="a complete .csv.gz",
+            )
+        if view.omit:
+            lines = _line_offsets(whole, cut_line)[1]
+        dropped.append(
+            f"{path}: damaged gzip file, {what}: the {lines - cut_line + 1:,} lines from line "
+            f"{cut_line:,} to the end were dropped, the {kept_rows:,} rows before read (garbled"
         )
-    before = _Source(path, source.head[:cut_at], gzip=True, notes=[], limit=cut_at)
+        head = source.head[:cut_at]
+        view = _Source(path, head, gzip=True, notes=[], limit=cut_at, omit=view.omit)
+        break
+    if not dropped:
+        return None
     try:
-        recording = _read_rows(before, layout, units)
+        recording = _read_rows(view, layout, units)
     except InputError as refusal:
         raise InputError(
             path,
-            f"damaged gzip file, {what}: the {kept_rows:,} rows before it do not read "
-            f"({refusal.problem})",
+            f"damaged gzip file, {what}: the rows kept do not read ({refusal.problem})",
             expected="a complete .csv.gz",
         ) from None
-    if source.notes is not None:
+    if source.notes is not None and not any(m.followed for m in source.damaged_spans):
         source.notes.clear()  # the stream's own word on the damage: said again, below
-    recording.warnings.insert(
-        0,
-        f"{path}: damaged gzip file, {what}: the {lines - cut_line + 1:,} lines from line "
-        f"{cut_line:,} to the end were dropped, the {kept_rows:,} rows before read (garbled "
-        "text can read as wrong numbers, and the garbling may begin up to "
-        f"{GARBLED_MARGIN_BYTES >> 10} KB before the first line that shows it)",
-    )
+    recording.warnings[:0] = [
+        warning + " text can read as wrong numbers, and the garbling may begin up to "
+        f"{GARBLED_MARGIN_BYTES >> 10} KB before the first line that shows it)"
+        for warning in dropped
+    ]
     return recording
+
+
+def _whole_offset(offset: int, omitted: list[tuple[int, int]]) -> int:
+    """Where `offset` of a text read without the `omitted` stretches lies in the whole."""
+    for start, end in sorted(omitted):  # a loop over the few stretches left out
+        if offset < start:
+            break
+        offset += end - start
+    return offset
 
 
 def first_unreadable_line(source: _Source, layout: _TableLayout) -> int | None:

@@ -13,8 +13,9 @@ import re
 import sys
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -103,6 +104,15 @@ def dialect(head_lines: list[str]) -> tuple[str, str]:
 GZIP_CHUNK = 1 << 22
 
 
+class DamagedMember(NamedTuple):
+    """A damaged gzip member's text, as the stream gives it: what came before the damage."""
+
+    start: int
+    end: int
+    complaint: str  # zlib's
+    followed: bool  # by a sound member's text, from `end` on
+
+
 @dataclass
 class _Source:
     """A CSV's text: plain files are parsed from the path, so the whole file is never held
@@ -114,6 +124,8 @@ class _Source:
     notes: list[str] | None = None  # where the gzip stream says what it met (damage, a cut)
     limit: int | None = None  # a gzip file's text is read up to here (a garbled rest left out)
     damage: str | None = None  # zlib's complaint, once a parse has read a damaged gzip through
+    damaged_spans: list[DamagedMember] = field(default_factory=list)  # ...and where
+    omit: list[tuple[int, int]] = field(default_factory=list)  # text left out (garbled)
 
     @contextlib.contextmanager
     def arrow_input(
@@ -141,11 +153,12 @@ class _Source:
                 stream.watch = watch
             yield stream
             self.damage = getattr(stream, "damage", None)
+            self.damaged_spans = getattr(stream, "damaged_spans", [])
 
     def stream(self, notes: list[str] | None = None) -> io.RawIOBase:
         """The text as a file: decompressed for a gzip file (damage noted in `notes`)."""
         if self.gzip:
-            return _GzipText(self.path, notes, self.limit)
+            return _GzipText(self.path, notes, self.limit, self.omit)
         return open(self.path, "rb")  # noqa: SIM115 (the caller closes it)
 
     def chunks(self) -> Iterator[bytes]:
@@ -182,18 +195,31 @@ class _GzipText(io.RawIOBase):
 
     All that decompresses is read: a recording cut off by a power loss keeps what it has,
     and a member damaged part-way keeps what came before (each said once, in `notes`). A
-    .gz file may hold several members one after the other."""
+    .gz file may hold several members one after the other (`cat a.gz b.gz`): after a damaged
+    one, the text goes on with the next sound member (see _next_sound_member)."""
 
-    def __init__(self, path: str, notes: list[str] | None, limit: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        notes: list[str] | None,
+        limit: int | None = None,
+        omit: list[tuple[int, int]] | None = None,
+    ) -> None:
         super().__init__()
         self._path = path
         self._limit = limit  # bytes of text to give, if not all
+        self._omit = sorted(omit or [])  # stretches of the text not to give (garbled)
         self.damage: str | None = None  # zlib's complaint, where the stream is damaged
+        self.damaged_spans: list[DamagedMember] = []  # each damaged member's text kept
         self._file = open(path, "rb")  # noqa: SIM115 (closed with the stream)
         self._inflater = zlib.decompressobj(wbits=31)
+        self._member_at = 0  # where the member being inflated starts in the file
+        self._member_text_at = 0  # ...and in the text
         self._input = b""
         self._buffer = bytearray()
-        self._produced = 0
+        self._produced = 0  # the text so far (the end of the buffer's text)
+        self._given = 0  # the text given out so far, what `omit` leaves out included
+        self._to_line_end = False  # a member read after damage: its first line is left out
         self._fed = False
         self._done = False
         self._notes = notes
@@ -207,12 +233,18 @@ class _GzipText(io.RawIOBase):
         super().close()
 
     def read(self, size: int = -1) -> bytes:
-        while not self._done and (size < 0 or len(self._buffer) < size):
-            self._fill()
-        size = len(self._buffer) if size < 0 else min(size, len(self._buffer))
-        out = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return out
+        while True:  # a loop over stretches of text, when `omit` leaves one out whole
+            while not self._done and (size < 0 or len(self._buffer) < size):
+                self._fill()
+            size = len(self._buffer) if size < 0 else min(size, len(self._buffer))
+            out = bytes(self._buffer[:size])
+            del self._buffer[:size]
+            first, self._given = self._given, self._given + len(out)
+            if not self._omit or not out:
+                return out
+            kept = _without_stretches(out, first, self._omit)
+            if kept:
+                return kept
 
     def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
         data = self.read(len(buffer))
@@ -245,6 +277,8 @@ class _GzipText(io.RawIOBase):
                 return
         if self._inflater.eof:  # the next member
             self._inflater = zlib.decompressobj(wbits=31)
+            self._member_at = self._file.tell() - len(self._input)
+            self._member_text_at = self._produced
         self._fed = True
         before = self._inflater.copy()  # a damaged stretch is inflated again, a little at a time
         damage = None
@@ -258,39 +292,123 @@ class _GzipText(io.RawIOBase):
         else:
             inflater = self._inflater
             self._input = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
+        if self._to_line_end:  # the rest of a line whose start the damage took
+            line_end = out.find(b"\n")
+            out, self._to_line_end = (b"", True) if line_end < 0 else (out[line_end + 1 :], False)
         if self._limit is not None and self._produced + len(out) >= self._limit:
             out, damage = out[: self._limit - self._produced], None  # damage beyond: not ours
             self._done = True
         self._buffer += out
         self._produced += len(out)
         if damage is not None:
-            self.damage = str(damage)
-            if not self._produced:
-                raise InputError(
-                    self._path, f"damaged gzip file ({damage})", expected="a complete .csv.gz"
-                )
-            # zlib finds a wrong checksum only at the member's end: the damaged byte may be
-            # anywhere before, and garbled values that still read as numbers cannot be told.
-            anywhere = (
-                "; a damaged byte may have changed values anywhere before"
-                if "incorrect data check" in str(damage)
-                else ""
+            self._after_damage(str(damage))
+        if self.watch is not None and out:
+            self.watch(out.count(b"\n"), out[-SNIFF_BYTES:])
+
+    def _after_damage(self, damage: str) -> None:
+        """Note the damage, keep the text before it, and go on with the next sound member."""
+        self.damage = self.damage or damage
+        resume_at = _next_sound_member(self._path, self._member_at + 1)
+        if not self._produced and resume_at is None:
+            raise InputError(
+                self._path, f"damaged gzip file ({damage})", expected="a complete .csv.gz"
             )
+        # zlib finds a wrong checksum only at the member's end: the damaged byte may be
+        # anywhere before, and garbled values that still read as numbers cannot be told.
+        anywhere = (
+            "; a damaged byte may have changed values anywhere before"
+            if "incorrect data check" in damage
+            else ""
+        )
+        self._drop_cut_line()
+        member = DamagedMember(self._member_text_at, self._produced, damage, resume_at is not None)
+        self.damaged_spans.append(member)
+        if resume_at is None:
             self._note(
                 f"the gzip file is damaged after {self._produced / 1e6:.1f} MB ({damage}); "
                 f"what came before was read{anywhere}"
             )
-            self._drop_cut_line()
             self._done = True
-        if self.watch is not None and out:
-            self.watch(out.count(b"\n"), out[-SNIFF_BYTES:])
+            return
+        self._note(
+            f"the gzip file is damaged after {self._produced / 1e6:.1f} MB of text "
+            f"({damage}); what came before was read{anywhere}; the text lost in between is a "
+            f"gap, and the next sound gzip member, at byte {resume_at:,} of the file, was read "
+            "on (its first line left out: it may be the rest of a line cut by the damage)"
+        )
+        self._file.seek(resume_at)
+        self._input, self._inflater = b"", zlib.decompressobj(wbits=31)
+        self._member_at, self._member_text_at = resume_at, self._produced
+        self._to_line_end = True
 
     def _drop_cut_line(self) -> None:
         """Where the text stops at a cut or damage, its last line is cut at a byte no one
         chose: `...,0.1234` cut to `...,0.` read as a sample of 0 g. The text not yet given
         out is kept up to its last line's end."""
         end = self._buffer.rfind(b"\n")
+        self._produced -= len(self._buffer) - (end + 1)
         del self._buffer[end + 1 :]
+
+
+def _without_stretches(text: bytes, first: int, stretches: list[tuple[int, int]]) -> bytes:
+    """`text`, which starts at offset `first` of the whole, less the parts of it that lie in
+    `stretches` (start, end) of the whole."""
+    last = first + len(text)
+    kept, at = [], first
+    for start, end in stretches:  # a loop over the few stretches left out
+        if end <= at or start >= last:
+            continue
+        kept.append(text[at - first : max(start, at) - first])
+        at = min(end, last)
+    kept.append(text[at - first :])
+    return b"".join(kept)
+
+
+# A gzip member starts with these bytes (the magic, then deflate as the method)
+GZIP_MEMBER_START = b"\x1f\x8b\x08"
+# A member after damage is read on once this much of its text inflates sound (or all of it)
+SOUND_MEMBER_TEXT = 64 * 1024
+
+
+def _next_sound_member(path: str, start: int) -> int | None:
+    """Where in the file, from `start` on, the next sound gzip member begins: its first
+    SOUND_MEMBER_TEXT bytes of text (or the whole member) inflate without a fault and hold
+    no control bytes, as no member start found by chance inside compressed bytes does.
+    Streamed a chunk at a time (a damaged file only)."""
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        at, carry = start, b""
+        while chunk := handle.read(GZIP_CHUNK):  # a loop over chunks of the file
+            data = carry + chunk
+            found = data.find(GZIP_MEMBER_START)
+            while found >= 0:  # a loop over candidates: a few in a damaged member
+                if _sound_member_at(path, at - len(carry) + found):
+                    return at - len(carry) + found
+                found = data.find(GZIP_MEMBER_START, found + 1)
+            carry = data[-(len(GZIP_MEMBER_START) - 1) :]
+            at += len(chunk)
+    return None
+
+
+def _sound_member_at(path: str, offset: int) -> bool:
+    inflater = zlib.decompressobj(wbits=31)
+    text = 0
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        pending = b""
+        while text < SOUND_MEMBER_TEXT and not inflater.eof:  # a loop over small steps
+            pending = pending or handle.read(SOUND_MEMBER_TEXT)
+            if not pending:
+                return False  # cut short before enough text: not to be told from chance
+            try:
+                out = inflater.decompress(pending, SOUND_MEMBER_TEXT)
+            except zlib.error:
+                return False
+            pending = inflater.unconsumed_tail
+            if len(out) != len(out.translate(None, CONTROL_BYTES)):
+                return False
+            text += len(out)
+    return True
 
 
 def _inflate_until_damage(inflater: zlib._Decompress, data: bytes, step: int = 512) -> bytes:
@@ -748,7 +866,7 @@ def _read_table(
         # know: an error path)
         from sleepmove.sensor.gzip_garbling import gzip_damage, read_before_garbling
 
-        damage = (source.damage or gzip_damage(path)) if source.gzip else None
+        damage = (source.damage or gzip_damage(source)) if source.gzip else None
         if damage is None:
             raise
         recording = read_before_garbling(source, layout, units, damage)

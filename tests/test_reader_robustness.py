@@ -152,6 +152,54 @@ def test_a_damaged_gzip_reads_infinities_and_nan_as_the_plain_file_does(value, t
     assert len(plain.time_s) - 100 <= len(damaged.time_s) <= len(plain.time_s)
 
 
+def three_members(tmp_path, damage: str, third: bytes | None = None) -> tuple[list[bytes], str]:
+    """A night's text in three gzip members (as `cat a.gz b.gz c.gz` joins them), the second
+    damaged: a byte flipped half way through its deflate data, or its checksum; `third`
+    replaces the third member."""
+    lines = good_text(660).encode().splitlines(keepends=True)
+    parts = [lines[:5001], lines[5001:10001], lines[10001:]]
+    members = [gzip.compress(b"".join(part), mtime=0) for part in parts]
+    middle = bytearray(members[1])
+    middle[len(middle) // 2 if damage == "flipped" else -8] ^= 0xFF
+    path = tmp_path / f"{damage}.csv.gz"
+    path.write_bytes(members[0] + bytes(middle) + (members[2] if third is None else third))
+    return lines, str(path)
+
+
+def times_of(lines: list[bytes]) -> np.ndarray:
+    return np.array([float(line.split(b",")[0]) for line in lines])
+
+
+@pytest.mark.parametrize("damage", ["flipped", "checksum"])
+def test_gzip_members_after_a_damaged_one_are_read_on(damage, tmp_path):
+    """After a damaged member, the members after it were never read: a third of the night
+    lost. They are read on, all but their first line (it may be the rest of a line the
+    damage cut); the damaged member keeps what it kept before."""
+    lines, path = three_members(tmp_path, damage)
+    recording = read_recording(path)
+    first, last = times_of(lines[1:5001]), times_of(lines[10002:])
+    assert np.array_equal(recording.time_s[:5000], first)
+    assert np.array_equal(recording.time_s[-len(last) :], last)
+    middle = recording.time_s[5000 : -len(last)]
+    assert np.array_equal(middle, times_of(lines[5001 : 5001 + len(middle)]))
+    assert (damage == "flipped") == any("garbled" in w for w in recording.warnings)
+    if damage == "checksum":  # all but the few rows of the step zlib refused in
+        assert len(middle) >= 5000 - 100
+    read_on = [w for w in recording.warnings if "the next sound gzip member" in w]
+    assert len(read_on) == 1 and "its first line left out" in read_on[0], recording.warnings
+
+
+def test_bytes_that_only_look_like_a_gzip_member_are_not_read_on(tmp_path):
+    # A member's start by chance, or a sound member of binary data: no text of a recording
+    rng = np.random.default_rng(5)
+    junk = b"\x1f\x8b\x08\x00" + bytes(6) + rng.bytes(4000)
+    binary = gzip.compress(bytes(range(256)) * 400, mtime=0)
+    lines, path = three_members(tmp_path, "flipped", junk + binary)
+    recording = read_recording(path)
+    assert recording.time_s[-1] < times_of(lines[5001:10001])[-1]
+    assert not any("next sound gzip member" in w for w in recording.warnings)
+
+
 def test_gzip_of_one_long_line_is_refused(capsys, tmp_path):  # defects 15, 30
     path = tmp_path / "bomb.csv.gz"
     path.write_bytes(gzip.compress(b"time,x,y,z\n" + b"0" * 40_000_000))
