@@ -413,12 +413,16 @@ def _sound_member_at(path: str, offset: int) -> bool:
 
 def _inflate_until_damage(inflater: zlib._Decompress, data: bytes, step: int = 512) -> bytes:
     """The text `inflater` gives from `data` before zlib finds the damage, `step` bytes of
-    input at a time (the text of the step that fails is lost: a few kB)."""
+    input at a time; the step that fails, again a byte at a time: its text was lost with it
+    (a few kB, all of it sound where only the checksum at the member's end is wrong)."""
     pieces = []
     for first in range(0, len(data), step):  # a loop over small steps, on a damaged file only
+        before = inflater.copy() if step > 1 else inflater
         try:
             pieces.append(inflater.decompress(data[first : first + step]))
         except zlib.error:
+            if step > 1:
+                pieces.append(_inflate_until_damage(before, data[first : first + step], 1))
             break
         if inflater.eof:  # the member ended sound; what follows is the caller's to judge
             break
