@@ -26,7 +26,8 @@ from sleepmove.record_devices import (
 )
 from sleepmove.record_session import Sensor, plan_start, run_sessions, truth_keeper, write_truth
 from sleepmove.record_status import say
-from sleepmove.sensor.recorder import DiskFull, SensorSession, span
+from sleepmove.sensor.recorder import SensorSession, span
+from sleepmove.sensor.recording_files import DiskFull
 
 # What a recording leaves in its folder: a folder holding any of them is never written into.
 RECORDING_FILES = ("night.csv", "left.csv", "right.csv", "recording.json", "truth.json")

@@ -13,15 +13,8 @@ from typing import TYPE_CHECKING, Any
 from sleepmove.base.atomic import write_file
 from sleepmove.record_devices import Radio
 from sleepmove.record_status import StatusLine, line
-from sleepmove.sensor.recorder import (
-    CsvAppender,
-    DiskFull,
-    SensorSession,
-    SessionStats,
-    SpaceReserve,
-    iso_now,
-    write_recording_json,
-)
+from sleepmove.sensor.recorder import SensorSession, SessionStats, iso_now, write_recording_json
+from sleepmove.sensor.recording_files import CsvAppender, DiskFull, SpaceReserve
 from sleepmove.sensor.registry import SensorFamily
 
 if TYPE_CHECKING:

@@ -154,7 +154,8 @@ def test_too_small_an_mtu_shows_as_cut_frames(tmp_path):
     from sleepmove.sensor.ble.bumble_backend import BumbleClient, VirtualAir
     from sleepmove.sensor.ble.emulated_polar import EmulatedPolar
     from sleepmove.sensor.protocols.polar import PolarSession
-    from sleepmove.sensor.recorder import CsvAppender, SessionStats
+    from sleepmove.sensor.recorder import SessionStats
+    from sleepmove.sensor.recording_files import CsvAppender
 
     async def scenario():
         air = VirtualAir()
@@ -191,7 +192,8 @@ def test_a_sensor_that_never_appears_is_looked_for_until_the_end(tmp_path):
 
     from sleepmove.sensor.ble.bumble_backend import BumbleClient, VirtualAir
     from sleepmove.sensor.protocols.polar import PolarSession
-    from sleepmove.sensor.recorder import CsvAppender, SessionStats
+    from sleepmove.sensor.recorder import SessionStats
+    from sleepmove.sensor.recording_files import CsvAppender
 
     async def scenario():
         air = VirtualAir()
@@ -269,9 +271,9 @@ def test_late_sensor_garbled_frames_and_a_refused_start(tmp_path):
 def test_disk_full_stops_cleanly_and_keeps_what_was_written(tmp_path, monkeypatch):
     import errno
 
-    from sleepmove.sensor import recorder
+    from sleepmove.sensor import recording_files
 
-    real_savetxt = recorder.np.savetxt
+    real_savetxt = recording_files.np.savetxt
     calls = {"n": 0}
 
     def failing_savetxt(handle, rows, **kwargs):
@@ -280,7 +282,7 @@ def test_disk_full_stops_cleanly_and_keeps_what_was_written(tmp_path, monkeypatc
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_savetxt(handle, rows, **kwargs)
 
-    monkeypatch.setattr(recorder.np, "savetxt", failing_savetxt)
+    monkeypatch.setattr(recording_files.np, "savetxt", failing_savetxt)
     result = run(args_for(tmp_path / "full"))
     stats = result["stats"][0]
     assert stats.state == "disk full" and "No space left on device" in stats.messages[-1]
@@ -367,7 +369,8 @@ class MovesenseMidPacket:
 @pytest.mark.parametrize("replies", [True, False])
 def test_a_movesense_stop_keeps_the_packet_in_flight_whole(tmp_path, replies):
     from sleepmove.sensor.protocols.movesense import MovesenseSession
-    from sleepmove.sensor.recorder import CsvAppender, SessionStats
+    from sleepmove.sensor.recorder import SessionStats
+    from sleepmove.sensor.recording_files import CsvAppender
 
     async def stop_mid_packet():
         stats = SessionStats("x", "movesense", "", 52, 8)

@@ -195,7 +195,8 @@ def test_a_really_full_disk(small_disk, capsys):
 
 
 def test_write_recording_json_on_a_full_disk_leaves_the_last_whole_file(tmp_path, monkeypatch):
-    from sleepmove.sensor.recorder import DiskFull, SessionStats, write_recording_json
+    from sleepmove.sensor.recorder import SessionStats, write_recording_json
+    from sleepmove.sensor.recording_files import DiskFull
 
     path = str(tmp_path / "recording.json")
     stats = [SessionStats("x", "polar-pmd", "", 52, 8, samples=10)]

@@ -161,7 +161,8 @@ class StoppedClocks:
 
 def witmotion_session(tmp_path, clock):
     from sleepmove.sensor.protocols.witmotion import WitMotionSession
-    from sleepmove.sensor.recorder import CsvAppender, SessionStats
+    from sleepmove.sensor.recorder import SessionStats
+    from sleepmove.sensor.recording_files import CsvAppender
 
     writer = CsvAppender(str(tmp_path / "wit.csv"))
     stats = SessionStats("x", "witmotion", "", 50, 16)
@@ -275,7 +276,8 @@ def test_a_sensor_clock_that_jumps_while_linked_costs_seconds_not_the_night(
     import numpy as np
 
     from sleepmove.sensor.protocols import movesense, polar
-    from sleepmove.sensor.recorder import CsvAppender, SessionStats
+    from sleepmove.sensor.recorder import SessionStats
+    from sleepmove.sensor.recording_files import CsvAppender
 
     now = [1.7e9]
     writer = CsvAppender(str(tmp_path / "jump.csv"))
@@ -318,10 +320,10 @@ def test_a_folder_that_refuses_new_files_keeps_the_whole_night_and_says_so(
 
     import sleepmove.record_session
     from sleepmove.cli import main
-    from sleepmove.sensor import recorder
+    from sleepmove.sensor import recording_files
 
     def refused(path, *_args):
-        raise recorder.DiskFull(f"{path}: cannot write ({errno.errorcode[errno.EACCES]})")
+        raise recording_files.DiskFull(f"{path}: cannot write ({errno.errorcode[errno.EACCES]})")
 
     monkeypatch.setattr(sleepmove.record_session, "write_recording_json", refused)
     out = tmp_path / "ro"
@@ -342,7 +344,8 @@ def test_ctrl_c_while_the_sensor_is_being_looked_for_stops_at_once(tmp_path):
     import time
 
     from sleepmove.sensor.protocols.polar import PolarSession
-    from sleepmove.sensor.recorder import CsvAppender, SessionStats
+    from sleepmove.sensor.recorder import SessionStats
+    from sleepmove.sensor.recording_files import CsvAppender
 
     async def never_found(_address, _lost):
         await asyncio.sleep(3600)  # scanning for a sensor that does not come
@@ -741,10 +744,10 @@ def test_a_removed_csv_written_again_only_in_part_keeps_whole_rows_and_says_how_
 
     import numpy as np
 
-    from sleepmove.sensor import recorder
+    from sleepmove.sensor import recording_files
 
     path = tmp_path / "night.csv"
-    writer = recorder.CsvAppender(str(path))
+    writer = recording_files.CsvAppender(str(path))
     times = 1.7e9 + np.arange(200_000) / 50
     writer.append(times, np.tile([0.01, 0.02, 0.98], (len(times), 1)))
     os.remove(path)  # rm while recording
@@ -760,7 +763,7 @@ def test_a_removed_csv_written_again_only_in_part_keeps_whole_rows_and_says_how_
         return taken
 
     monkeypatch.setattr(os, "write", full)
-    with pytest.raises(recorder.DiskFull) as failed:
+    with pytest.raises(recording_files.DiskFull) as failed:
         writer.sync()
     monkeypatch.setattr(os, "write", write)
     writer.close()
@@ -783,9 +786,9 @@ def test_a_csv_removed_after_its_last_append_is_not_lost_without_a_word(
     import numpy as np
 
     from sleepmove.cli import main
-    from sleepmove.sensor import recorder
+    from sleepmove.sensor import recording_files
 
-    writer = recorder.CsvAppender(str(tmp_path / "beside.csv"))
+    writer = recording_files.CsvAppender(str(tmp_path / "beside.csv"))
     told = []
     writer.tell = told.append
     writer.append(1.7e9 + np.arange(1000) / 50, np.tile([0.0, 0.0, 1.0], (1000, 1)))
@@ -795,7 +798,7 @@ def test_a_csv_removed_after_its_last_append_is_not_lost_without_a_word(
     assert len(read_recording(str(tmp_path / "beside-recovered-1.csv")).time_s) == 1000
     assert "beside-recovered-1.csv" in told[0] and "nothing lost" in told[0]
 
-    close = recorder.CsvAppender.close
+    close = recording_files.CsvAppender.close
 
     def removed_and_taken(self):  # and each name it could take beside it
         os.remove(self.path)
@@ -805,7 +808,7 @@ def test_a_csv_removed_after_its_last_append_is_not_lost_without_a_word(
                 taken.write("time,x,y,z\n")
         close(self)
 
-    monkeypatch.setattr(recorder.CsvAppender, "close", removed_and_taken)
+    monkeypatch.setattr(recording_files.CsvAppender, "close", removed_and_taken)
     out = tmp_path / "taken"
     argv = ["record", "--emulate", "polar-verity", "--out", str(out), "--speed", "100"]
     assert main([*argv, "--duration", "6m", "--no-report"]) == 1
