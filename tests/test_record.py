@@ -293,7 +293,7 @@ def test_disk_full_stops_cleanly_and_keeps_what_was_written(tmp_path, monkeypatc
 def test_a_witmotion_sensor_without_timestamps(tmp_path):
     """Frames split across notifications, no stamps, a link drop: losses still accounted."""
     args = args_for(tmp_path / "wit")
-    args.emulate, args.speed, args.duration = "witmotion", 25.0, "4m"
+    args.emulate, args.speed, args.duration = "witmotion", 10.0, "2m"
     dropped = []
 
     async def drop(devices):
