@@ -197,6 +197,26 @@ class SensorSession:
         self.rate_told = False
 
     async def run(self, stop: asyncio.Event, deadline: float) -> None:
+        """Link, stream and reconnect until `stop` is set or `deadline` passes on `clock`."""
+        # Either ends a scan or a back-off: a dead sensor's ended at a stop only, and the
+        # recording ran 10-40 s past its --duration.
+        ended = asyncio.Event()
+        watch = asyncio.create_task(self._end_at(stop, deadline, ended))
+        try:
+            await self._links(ended, deadline)
+        finally:
+            watch.cancel()
+        self.ended_s = min(self.clock(), deadline)
+        self.stats.state = "disk full" if self.disk_full else "stopped"
+
+    async def _end_at(self, stop: asyncio.Event, deadline: float, ended: asyncio.Event) -> None:
+        """Sets `ended` at `stop`, or once `deadline` has passed (polled: an emulated night's
+        clock runs faster than the loop's)."""
+        while not stop.is_set() and self.clock() < deadline:
+            await asyncio.sleep(0.05)
+        ended.set()
+
+    async def _links(self, stop: asyncio.Event, deadline: float) -> None:
         backoff = 0.5
         while not stop.is_set() and self.clock() < deadline:
             self.lost.clear()
@@ -233,12 +253,10 @@ class SensorSession:
             self.stats.state = "reconnecting"
             self.stats.reconnections += 1
             try:
-                await asyncio.wait_for(stop.wait(), backoff)  # Ctrl-C ends the wait
+                await asyncio.wait_for(stop.wait(), backoff)  # Ctrl-C, or the end, ends it
             except asyncio.TimeoutError:
                 pass
             backoff = min(backoff * 2, 30.0)
-        self.ended_s = min(self.clock(), deadline)
-        self.stats.state = "disk full" if self.disk_full else "stopped"
 
     def count_loss_to(self, end_s: float, start_s: float) -> str | None:
         """At the end of the recording: the time from the last sample written to `end_s`

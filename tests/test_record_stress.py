@@ -371,6 +371,36 @@ def test_ctrl_c_while_the_sensor_is_being_looked_for_stops_at_once(tmp_path):
     assert asyncio.run(stop_after(refused, 4.0, True)) < 1.0  # in a back-off of 4 s
 
 
+def test_a_dead_sensors_scan_or_back_off_ends_with_the_night(tmp_path):
+    """A sensor that never comes back: its scan (10 s and more) and its back-off (up to 30
+    s) were cut by a stop only, not by the end of --duration: the recording ended 10-40 s
+    after it, the live leg's last seconds and the analysis waiting on a dead one."""
+    import time
+
+    from sleepmove.sensor.protocols.polar import PolarSession
+    from sleepmove.sensor.recorder import SessionStats
+    from sleepmove.sensor.recording_files import CsvAppender
+
+    async def never_found(_address, _lost):
+        await asyncio.sleep(3600)  # scanning for a sensor that does not come
+
+    async def refused(_address, _lost):
+        raise LookupError("not found; still looking")
+
+    async def late_after(connect, night_s: float) -> float:
+        writer = CsvAppender(str(tmp_path / f"{connect.__name__}.csv"))
+        stats = SessionStats("x", "polar-pmd", "", 52, 8)
+        session = PolarSession("x", "", writer, stats, connect)
+        end = time.time() + night_s
+        await asyncio.wait_for(session.run(asyncio.Event(), end), 30)
+        writer.close()
+        assert stats.state == "stopped" and session.ended_s == pytest.approx(end, abs=0.01)
+        return time.time() - end
+
+    assert asyncio.run(late_after(never_found, 0.5)) < 1.0
+    assert asyncio.run(late_after(refused, 4.0)) < 1.0  # in a back-off of 4 s (3.5 to 7.5)
+
+
 def two_legs(out, duration="12m"):
     args = args_for(out, duration=duration)
     args.emulate = "polar-verity,polar-verity"
