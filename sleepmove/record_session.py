@@ -62,7 +62,8 @@ async def run_sessions(
     the files, each sensor's stats and session, and the problems (one line each) that
     stopped writing; every sample written is kept whatever happens. `tick(sessions)` runs
     every second after recording.json is written (an emulated night's truth.json)."""
-    deadline = radio.clock() + duration_s
+    start = radio.clock()
+    deadline = start + duration_s
     reserve = SpaceReserve(out)
     status = StatusLine([s.side for s in sensors], radio.speed)
     sessions: list[SensorSession] = []
@@ -98,7 +99,7 @@ async def run_sessions(
         writers.append(writer)
         stats.append(info)
     path = os.path.join(out, "recording.json")
-    tasks = [asyncio.create_task(s.run(stop, deadline)) for s in sessions]
+    tasks = [asyncio.create_task(s.run(stop, deadline, start)) for s in sessions]
     if script is not None:
         asyncio.create_task(script())
     try:
@@ -122,7 +123,7 @@ async def run_sessions(
                 writer.close()
             except DiskFull as error:  # the file removed after its last append: said now
                 session.writing_failed(error)
-        losses = _count_losses_to_the_end(sessions, deadline - duration_s, deadline, radio)
+        losses = _count_losses_to_the_end(sessions, start, deadline, radio)
         reserve.release()  # room for the last recording.json even on a full disk
         problems = [s.write_error for s in sessions if s.write_error]
         try:

@@ -442,6 +442,35 @@ def test_a_sensor_gone_for_good_counts_the_rest_of_the_night_as_lost(tmp_path, c
     assert f"{right.data_loss_s:.1f} s lost" in last_status
 
 
+def test_a_sensor_first_found_late_counts_the_time_before_it_as_lost(tmp_path, monkeypatch):
+    """A leg whose sensor first came at 3 a.m. of a night started at 23:00 said '0.0 s lost'
+    of the four hours before it (the hours after a sensor's last sample were counted)."""
+    import sleepmove.record_devices
+
+    # Scans of 0.3 s, not 10: the first try ends, unlinked, within the second it is away.
+    monkeypatch.setattr(sleepmove.record_devices, "FIND_TIMEOUT_S", 0.3)
+    out = tmp_path / "late"
+
+    async def right_comes_late(devices):
+        await gone_for_good(devices[1])
+        await asyncio.sleep(1.0)  # 100 s of the night
+        await devices[1].start_advertising()
+
+    result = run(two_legs(out, duration="6m"), right_comes_late)
+    left, right = result["stats"]
+    start = result["sessions"][0].started_s
+    kept = read_recording(result["files"]["right"]).time_s
+    assert left.data_loss_s < 1.0  # found at once: the link being made is no loss
+    assert kept[0] - start > 90 and right.data_loss_s == pytest.approx(kept[0] - start, abs=1)
+    assert right.gaps[0] == [round(start, 3), round(kept[0], 3)]
+    # what was kept plus what was counted as lost spans the recording, from its start
+    span = (kept[-1] - start) * 52
+    assert right.samples + right.data_loss_s * 52 == pytest.approx(span, rel=0.01)
+    assert any(m.startswith("nothing recorded before") for m in right.messages)
+    info = json.loads((out / "recording.json").read_text())
+    assert info["sensors"][1]["data_loss_s"] == right.data_loss_s
+
+
 def test_a_rate_setting_the_sensor_did_not_take_is_named_and_timed_by(tmp_path, capsys):
     """A WitMotion whose rate command did not take sends 10 Hz, timed as the 50 Hz set: its
     samples were squeezed into a fifth of the time with a gap every few seconds, all night,
