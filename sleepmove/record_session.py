@@ -69,7 +69,7 @@ async def run_sessions(
     sessions: list[SensorSession] = []
     writers, stats = [], []
     for sensor in sensors:  # a loop over sensors
-        writer = CsvAppender(os.path.join(out, f"{sensor.side or 'night'}.csv"))
+        writer = CsvAppender(_csv_path(out, sensor))
         info = SessionStats(
             device=sensor.wanted,
             protocol=sensor.family.label,
@@ -132,7 +132,7 @@ async def run_sessions(
             problems.append(f"{error}; it describes the recording as it was before")
         status.write(line(stats, status.live))  # the figures as they ended, losses to the end
         status.write("\n")
-        for told in losses:  # a loop over sensors
+        for told in losses + _moved(sensors, writers, out):  # a loop over sensors
             status.write(f"sleepmove: {told}\n")
     return {
         "files": {s.side: w.path for s, w in zip(stats, writers)},
@@ -144,6 +144,24 @@ async def run_sessions(
 
 def _warning_line(status: StatusLine, side: str) -> Callable[[str], None]:
     return lambda text: status.write(f"\nsleepmove: {side or 'sensor'}: {text}\n")
+
+
+def _csv_path(out: str, sensor: Sensor) -> str:
+    return os.path.join(out, f"{sensor.side or 'night'}.csv")
+
+
+def _moved(sensors: list[Sensor], writers: list[CsvAppender], out: str) -> list[str]:
+    """One line for each CSV written again beside a file made in its place (`-recovered-N`):
+    said in recording.json only, the night's samples sat under a name nobody was told."""
+    told = []
+    for sensor, writer in zip(sensors, writers):  # a loop over sensors
+        asked = _csv_path(out, sensor)
+        if writer.path != asked:
+            told.append(
+                f"{sensor.side or 'sensor'}: {asked} was removed while recording and another "
+                f"file made in its place: the recording is in {writer.path}"
+            )
+    return told
 
 
 def _count_losses_to_the_end(

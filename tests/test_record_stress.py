@@ -940,6 +940,27 @@ def test_a_csv_removed_after_its_last_append_is_not_lost_without_a_word(
     assert sensor["samples"] == 0 and sensor["state"] == "disk full"
 
 
+def test_a_csv_written_again_under_another_name_is_told_on_the_terminal(tmp_path, capsys):
+    """Removed while recording, a file made in its place: the night went on into
+    night-recovered-1.csv, said in recording.json only; the terminal named no file."""
+    import os
+
+    out = tmp_path / "moved"
+
+    async def removed_and_taken(devices):
+        await streaming(devices[0], settle=0.5)
+        os.remove(out / "night.csv")
+        (out / "night.csv").write_text("someone else's\n")
+
+    result = run(args_for(out, duration="4m"), removed_and_taken)
+    recovered = str(out / "night-recovered-1.csv")
+    assert result["files"][""] == recovered
+    assert len(read_recording(recovered).time_s) == result["stats"][0].samples
+    err = capsys.readouterr().err.splitlines()
+    [told] = [each for each in err if each.startswith("sleepmove: ") and recovered in each]
+    assert str(out / "night.csv") in told and "removed while recording" in told
+
+
 def test_a_system_clock_set_during_the_night_is_told_at_the_end(tmp_path, monkeypatch, capsys):
     """A Raspberry Pi without a real-time clock starts with a stale wall clock, and NTP sets
     it once the network is up: every sample keeps the clock at the start (no sample moves
