@@ -194,7 +194,6 @@ class SensorSession:
         self.rates_hz: tuple[int, ...] = ()  # the rates its family offers (a setting not taken)
         self.rate_since: float | None = None  # this link's delivered rate: measured since,
         self.rate_samples = 0  # ...with this many samples
-        self.rate_joined = 0  # ...and frames that followed the one before without a gap
         self.on_warning: Callable[[str], None] | None = None  # shown to the user, once a night
         self.rate_told = False
 
@@ -412,43 +411,28 @@ class SensorSession:
         into a fifth of the time, the rest counted lost. Falling short of every rate it
         offers is a lossy link (or a sensor that sends on change) and keeps the rate: timed
         by a rate it does not keep, an unstamped sensor's samples would run ahead of the
-        host. A stamped sensor's samples are placed by its stamps, but a frame's are spaced by
-        the rate (Polar's where stamps are far apart, Movesense's always) and losses counted
-        by it: a Polar sending 26 Hz when 52 was set had each frame squeezed into half its
-        time, the other half counted lost. It is spaced and counted by the rate it delivers
-        when none of its frames followed the one before without a gap: a lossy link's still
-        do now and then, and a slower rate taken wrongly would overlap its frames."""
+        host. Stamped sensors' samples are timed by their stamps: told, nothing changed."""
         now = self.clock()
         if self.rate_since is None:  # from this frame's arrival: its samples came before
-            self.rate_since, self.rate_samples, self.rate_joined = now, 0, 0
+            self.rate_since, self.rate_samples = now, 0
             return
         self.rate_samples += count
         elapsed = now - self.rate_since
         if elapsed < max(RATE_WINDOW_S, 15 * self.reanchor_s):
             return
         delivered = self.rate_samples / elapsed
-        joined = self.rate_joined
-        self.rate_since, self.rate_samples, self.rate_joined = now, 0, 0
+        self.rate_since, self.rate_samples = now, 0
         self.stats.delivered_rate_hz = round(delivered, 1)
         if 1 / RATE_OFF <= delivered / self.nominal_hz <= RATE_OFF:
             return
         shown = f"{delivered:.0f}" if delivered >= 9.5 else f"{delivered:.1f}"
         told = f"delivers {shown} Hz, not the {self.stats.rate_hz} Hz set"
         taken = [rate for rate in self.rates_hz if abs(delivered / rate - 1) <= 0.1]
-        taken.sort(key=lambda rate: abs(delivered / rate - 1))  # Polar offers 25 and 26 Hz
-        if stamped and joined:
-            taken = []
-        if taken and taken[0] == self.stats.rate_hz:  # the rate set, after all
+        if taken and not stamped and taken[0] == self.stats.rate_hz:  # the rate set, after all
             self._retime(taken[0])
             self._note(f"delivers the {taken[0]} Hz set again: timed by it from here")
             return
-        if taken and stamped:
-            self._retime(taken[0])
-            told += (
-                f" (its rate setting did not take?): its samples spaced and its losses counted "
-                f"at {taken[0]} Hz from here"
-            )
-        elif taken:
+        if taken and not stamped:
             self._retime(taken[0])
             told += f" (its rate setting did not take?): timed at {taken[0]} Hz from here"
         elif delivered > self.nominal_hz:
@@ -474,9 +458,6 @@ class SensorSession:
             if rate_hz == self.stats.rate_hz and self.clean_hz is not None:
                 rate_hz = self.clean_hz  # a crystal keeps its rate from one link to the next
         self.rate_hz = float(rate_hz)
-        decoder = getattr(self, "decoder", None)  # none yet before a family's first link
-        if hasattr(decoder, "rate_hz"):  # a stamped family's: it spaces a frame's samples
-            decoder.rate_hz = self.rate_hz
 
     def _fit_reset(self) -> None:
         self.fit_from: float | None = None  # host time the arrivals are counted from
@@ -666,8 +647,6 @@ class SensorSession:
                 self.stats.data_loss_s += gap
                 if gap >= 1.0:
                     self._gap(self.last_time, float(times[0]))
-            else:
-                self.rate_joined += 1
             keep = times > self.last_time  # a repeated frame adds nothing
             if not keep.all():
                 self._note(

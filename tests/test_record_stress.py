@@ -497,68 +497,6 @@ def test_a_rate_setting_the_sensor_did_not_take_is_named_and_timed_by(tmp_path, 
     assert len(stats.gaps) <= 15 and stats.data_loss_s < 90  # that time, not the night
 
 
-def test_a_stamped_sensor_at_a_rate_it_was_not_set_to_loses_nothing_for_it(tmp_path):
-    """A Polar sending 26 Hz when 52 was set was named, but spaced and counted at 52: each
-    frame's samples squeezed into half its time, the other half counted lost, all night."""
-    import numpy as np
-
-    args = args_for(tmp_path / "half", duration="4m")
-    args.speed = 40.0
-
-    async def at_26_hz(devices):
-        devices[0].rate_hz = 26  # before it streams: the start command's rate is not taken
-
-    result = run(args, at_26_hz)
-    stats = result["stats"][0]
-    assert stats.rate_hz == 52 and stats.delivered_rate_hz == pytest.approx(26, rel=0.05)
-    told = next(m for m in stats.messages if "delivers" in m)
-    assert "not the 52 Hz set" in told and "at 26 Hz from here" in told
-    recording = read_recording(result["files"][""])
-    assert len(recording.time_s) == stats.samples
-    # Measured over its first 2 minutes (a night at 40 x has more jitter), half of which was
-    # counted lost; after, 1/26 s apart, as sent, and nothing lost (it was 120 s of the 240).
-    later = recording.time_s[recording.time_s > recording.time_s[0] + 150]
-    assert np.median(np.diff(later)) == pytest.approx(1 / 26, abs=1e-3)  # times in ms
-    assert (later[-1] - later[0]) * 26 == pytest.approx(len(later) - 1, rel=0.01)
-    assert stats.data_loss_s < 80
-
-
-def test_a_stamped_sensor_losing_half_its_frames_is_not_taken_for_a_slower_rate():
-    """A link losing half a stamped sensor's frames delivers half its rate, as a rate setting
-    not taken does. Spaced by that rate, a Movesense's frames would overlap, and the samples
-    of each frame that came right after another dropped as repeats."""
-    import numpy as np
-
-    from sleepmove.sensor.protocols import movesense
-    from sleepmove.sensor.recorder import SessionStats
-
-    class Kept:  # the writer: keeps what it is given
-        def __init__(self):
-            self.times = []
-
-        def append(self, times, _xyz):
-            self.times.append(times.copy())
-
-    now = [1.7e9]
-    writer, stats = Kept(), SessionStats("x", "movesense", "", 52, 8)
-    session = movesense.MovesenseSession("x", "", writer, stats, None, lambda: now[0])
-    session.decoder = movesense.MovesenseDecoder(52)
-    session.rates_hz = movesense.FAMILY.rates_hz
-    xyz = np.tile([0.0, 0.0, 1.0], (13, 1))  # 0.25 s a frame
-    arrived = np.random.default_rng(2).random(2400) < 0.5  # 10 minutes, half of it lost
-    for index in np.flatnonzero(arrived):  # a loop over frames
-        now[0] = 1.7e9 + (index + 1) * 0.25 + 0.05
-        for packet in movesense.encode(1, int(1e6 + index * 250), xyz):
-            session._on_data(None, bytearray(packet))
-    session._deliver(session.decoder.flush())
-    times = np.concatenate(writer.times)
-    assert len(times) == stats.samples == arrived.sum() * 13
-    assert stats.delivered_rate_hz == pytest.approx(26, rel=0.1)
-    assert np.median(np.diff(times)) == pytest.approx(1 / 52, rel=1e-4)
-    lost_s = (~arrived[arrived.argmax() : len(arrived) - arrived[::-1].argmax()]).sum() * 0.25
-    assert stats.data_loss_s == pytest.approx(lost_s, rel=1e-3)
-
-
 def test_a_link_flapping_all_night_keeps_recording_json_small_and_its_loss_exact(
     tmp_path, monkeypatch
 ):
