@@ -320,6 +320,11 @@ class _GzipText(io.RawIOBase):
             if "incorrect data check" in damage
             else ""
         )
+        # Only the trailer wrong: the member's text is whole, and where it ends on a line's
+        # end the next member's first line is a whole row (a damaged middle lost an unknown
+        # rest, so the next first line may be a line's rest).
+        trailer = "incorrect data check" in damage or "incorrect length check" in damage
+        whole_lines = trailer and self._buffer[-1:] == b"\n"
         self._drop_cut_line()
         member = DamagedMember(self._member_text_at, self._produced, damage, resume_at is not None)
         self.damaged_spans.append(member)
@@ -334,12 +339,16 @@ class _GzipText(io.RawIOBase):
             f"the gzip file is damaged after {self._produced / 1e6:.1f} MB of text "
             f"({damage}); what came before was read{anywhere}; the text lost in between is a "
             f"gap, and the next sound gzip member, at byte {resume_at:,} of the file, was read "
-            "on (its first line left out: it may be the rest of a line cut by the damage)"
+            + (
+                "on"
+                if whole_lines
+                else "on (its first line left out: it may be the rest of a line cut by the damage)"
+            )
         )
         self._file.seek(resume_at)
         self._input, self._inflater = b"", zlib.decompressobj(wbits=31)
         self._member_at, self._member_text_at = resume_at, self._produced
-        self._to_line_end = True
+        self._to_line_end = not whole_lines
 
     def _drop_cut_line(self) -> None:
         """Where the text stops at a cut or damage, its last line is cut at a byte no one
