@@ -220,6 +220,7 @@ class _GzipText(io.RawIOBase):
         self._produced = 0  # the text so far (the end of the buffer's text)
         self._given = 0  # the text given out so far, what `omit` leaves out included
         self._to_line_end = False  # a member read after damage: its first line is left out
+        self._last_byte = b""  # of the text so far
         self._fed = False
         self._done = False
         self._notes = notes
@@ -300,6 +301,7 @@ class _GzipText(io.RawIOBase):
             self._done = True
         self._buffer += out
         self._produced += len(out)
+        self._last_byte = out[-1:] or self._last_byte
         if damage is not None:
             self._after_damage(str(damage))
         if self.watch is not None and out:
@@ -320,11 +322,9 @@ class _GzipText(io.RawIOBase):
             if "incorrect data check" in damage
             else ""
         )
-        # Only the trailer wrong: the member's text is whole, and where it ends on a line's
-        # end the next member's first line is a whole row (a damaged middle lost an unknown
-        # rest, so the next first line may be a line's rest).
-        trailer = "incorrect data check" in damage or "incorrect length check" in damage
-        whole_lines = trailer and self._buffer[-1:] == b"\n"
+        # The member's text whole and ending a line: the next member's first line is a row
+        # (after a damaged middle it may be the rest of a line the damage cut).
+        whole_lines = self._last_byte == b"\n" and self._member_text_whole(damage, resume_at)
         self._drop_cut_line()
         member = DamagedMember(self._member_text_at, self._produced, damage, resume_at is not None)
         self.damaged_spans.append(member)
@@ -349,6 +349,19 @@ class _GzipText(io.RawIOBase):
         self._input, self._inflater = b"", zlib.decompressobj(wbits=31)
         self._member_at, self._member_text_at = resume_at, self._produced
         self._to_line_end = not whole_lines
+
+    def _member_text_whole(self, damage: str, resume_at: int | None) -> bool:
+        """Whether the damaged member gave all its text: its length was checked (zlib checks
+        the CRC first), or the CRC failed but the length its trailer states (the 4 bytes
+        before the next member) is the text's. A flipped byte in the compressed data fails
+        the CRC too, and may lengthen the text to end on a newline by chance."""
+        if "incorrect length check" in damage:
+            return True
+        if "incorrect data check" not in damage or resume_at is None or resume_at < 4:
+            return False
+        self._file.seek(resume_at - 4)
+        stated = int.from_bytes(self._file.read(4), "little")
+        return (self._produced - self._member_text_at) % (1 << 32) == stated
 
     def _drop_cut_line(self) -> None:
         """Where the text stops at a cut or damage, its last line is cut at a byte no one
@@ -740,7 +753,8 @@ class TimeGuard:
     whose every judgment so far failed is refused: one that passes (a stamp per second holds
     thousands of rows, but a second passes between stretches) turns the guard off; so does a
     glitch, a restart or a wrap of the clock, which the grid then sees to. Rows that jump
-    back and forth fail whatever the time between stretches: their medians move by chance."""
+    back and forth fail whatever the time between stretches (their medians move by chance);
+    judged in stretches as the rows come only: a plain file's order is left to the grid."""
 
     def __init__(self, path: str, time_col: str, in_order: bool, nights: bool = True) -> None:
         self._path, self._time_col = path, time_col

@@ -396,3 +396,26 @@ def test_an_iso_stamp_past_2262_is_dropped_and_shown_as_its_year(tmp_path):
     grid = regularize(rec.time_s, rec.xyz_g)
     dropped = [n for n in grid.notes if "dropped" in n]
     assert dropped and "1.67252e+10 s" in dropped[0], grid.notes
+
+
+def test_a_flip_that_fails_the_checksum_and_ends_a_line_by_chance_keeps_no_rest_of_a_row(
+    tmp_path,
+):
+    """Members split mid-row (as BGZF splits text); a flipped byte in the middle member's
+    compressed data fails its CRC, as a damaged trailer does, and here lengthens its text by
+    2 bytes to end on a newline by chance. Taken as whole, the next member's first line, the
+    rest of a row ('0,0.010,0.020,1.000'), was read as a row at time 0. Whole text is now
+    its trailer's stated length."""
+    times = 1.7e9 + np.arange(30000) / 50
+    rows = [f"{x:.3f},0.010,0.020,1.000\n".encode() for x in times]
+    text = b"time,x,y,z\n" + b"".join(rows)
+    cut1, cut2 = 11 + 10000 * len(rows[0]) + 7, 11 + 20000 * len(rows[0]) + 13  # mid-row
+    members = [gzip.compress(part, mtime=0) for part in (text[:cut1], text[cut1:cut2], text[cut2:])]
+    middle = bytearray(members[1])
+    middle[266] ^= 0x01
+    path = tmp_path / "split.csv.gz"
+    path.write_bytes(members[0] + bytes(middle) + members[2])
+    recording = read_recording(str(path))
+    assert "incorrect data check" in " ".join(recording.warnings)  # the case this test is for
+    assert np.isin(np.round(recording.time_s, 3), np.round(times, 3)).all()
+    assert any("its first line left out" in w for w in recording.warnings)
