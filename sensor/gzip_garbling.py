@@ -65,6 +65,9 @@ def read_before_garbling(
         gzip_damage(source)
     whole = _Source(path, source.head, gzip=True, notes=[])  # the text as the stream gives it
     dropped: list[str] = []  # what each garbled stretch's warning says
+    rows_at = 0  # where the rows start in the text: after the header lines
+    for _ in range(layout.header_lines):  # a loop over the header's few lines
+        rows_at = source.head.find(b"\n", rows_at) + 1
     view = whole
     for _ in source.damaged_spans:  # a loop over damaged members: one garbled stretch each
         garbled_line = first_unreadable_line(view, layout)
@@ -77,7 +80,10 @@ def read_before_garbling(
         member = next((m for m in source.damaged_spans if m.start <= garbled_at < m.end), None)
         if member is None:
             break  # a row of a sound member: the file's own, refused as such
-        cut_line, cut_at = _line_before(whole, max(garbled_at - GARBLED_MARGIN_BYTES, member.start))
+        # Never before the rows: a first member garbled within the margin of its start took
+        # the header with it, and the rows of the sound members after read as no CSV.
+        earliest = max(garbled_at - GARBLED_MARGIN_BYTES, member.start, rows_at)
+        cut_line, cut_at = _line_before(whole, earliest)
         what = f"its text garbled from line {garbled_line:,} on ({member.complaint})"
         if member.followed:  # the sound members after it are read on
             end_line = _line_before(whole, member.end)[0]

@@ -419,3 +419,23 @@ def test_a_flip_that_fails_the_checksum_and_ends_a_line_by_chance_keeps_no_rest_
     assert "incorrect data check" in " ".join(recording.warnings)  # the case this test is for
     assert np.isin(np.round(recording.time_s, 3), np.round(times, 3)).all()
     assert any("its first line left out" in w for w in recording.warnings)
+
+
+def test_a_first_gzip_member_garbled_near_its_start_keeps_the_header_for_the_members_after(
+    tmp_path,
+):
+    """The first member garbled within the 64 KB margin of its start: the text left out began
+    at the member's start and took the header with it, and the sound members after were
+    refused as a CSV without its 'time' column (6 members of 2,000 rows: none read)."""
+    rows = good_text(600).encode().split(b"\n", 1)[1].splitlines(keepends=True)
+    header = [b"time,x,y,z\n"] + [b""] * 5
+    blocks = [b"".join(rows[index * 2000 : (index + 1) * 2000]) for index in range(6)]
+    members = [gzip.compress(head + block, mtime=0) for head, block in zip(header, blocks)]
+    first = bytearray(members[0])
+    first[len(first) // 2] ^= 0xFF
+    path = tmp_path / "first.csv.gz"
+    path.write_bytes(bytes(first) + b"".join(members[1:]))
+    recording = read_recording(str(path))
+    later = times_of(rows[2001:12000])  # the next member's first line left out
+    assert np.array_equal(recording.time_s[-len(later) :], later)
+    assert any("garbled from line" in w for w in recording.warnings)
