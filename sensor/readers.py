@@ -221,6 +221,7 @@ class _GzipText(io.RawIOBase):
         self._given = 0  # the text given out so far, what `omit` leaves out included
         self._to_line_end = False  # a member read after damage: its first line is left out
         self._last_byte = b""  # of the text so far
+        self._member_inflated = 0  # text inflated from the member, a first line left out too
         self._fed = False
         self._done = False
         self._notes = notes
@@ -279,7 +280,7 @@ class _GzipText(io.RawIOBase):
         if self._inflater.eof:  # the next member
             self._inflater = zlib.decompressobj(wbits=31)
             self._member_at = self._file.tell() - len(self._input)
-            self._member_text_at = self._produced
+            self._member_text_at, self._member_inflated = self._produced, 0
         self._fed = True
         before = self._inflater.copy()  # a damaged stretch is inflated again, a little at a time
         damage = None
@@ -293,6 +294,7 @@ class _GzipText(io.RawIOBase):
         else:
             inflater = self._inflater
             self._input = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
+        self._member_inflated += len(out)  # all of it: the trailer's length counts it all
         if self._to_line_end:  # the rest of a line whose start the damage took
             line_end = out.find(b"\n")
             out, self._to_line_end = (b"", True) if line_end < 0 else (out[line_end + 1 :], False)
@@ -348,6 +350,7 @@ class _GzipText(io.RawIOBase):
         self._file.seek(resume_at)
         self._input, self._inflater = b"", zlib.decompressobj(wbits=31)
         self._member_at, self._member_text_at = resume_at, self._produced
+        self._member_inflated = 0
         self._to_line_end = not whole_lines
 
     def _member_text_whole(self, damage: str, resume_at: int | None) -> bool:
@@ -361,7 +364,7 @@ class _GzipText(io.RawIOBase):
             return False
         self._file.seek(resume_at - 4)
         stated = int.from_bytes(self._file.read(4), "little")
-        return (self._produced - self._member_text_at) % (1 << 32) == stated
+        return self._member_inflated % (1 << 32) == stated
 
     def _drop_cut_line(self) -> None:
         """Where the text stops at a cut or damage, its last line is cut at a byte no one

@@ -439,3 +439,21 @@ def test_a_first_gzip_member_garbled_near_its_start_keeps_the_header_for_the_mem
     later = times_of(rows[2001:12000])  # the next member's first line left out
     assert np.array_equal(recording.time_s[-len(later) :], later)
     assert any("garbled from line" in w for w in recording.warnings)
+
+
+def test_a_whole_member_entered_after_damage_keeps_the_next_members_first_row(tmp_path):
+    """Member 2 is read after member 1's damage (its first line left out) and only its CRC is
+    wrong: its text is whole. Its length was compared with its trailer's less that left-out
+    line, never matched, and member 3's first row, sound, was left out too."""
+    times = 1.7e9 + np.arange(30000) / 50
+    rows = [f"{x:.3f},0.010,0.020,1.000\n".encode() for x in times]
+    parts = [b"time,x,y,z\n" + b"".join(rows[:10000]), b"".join(rows[10000:20000])]
+    members = [bytearray(gzip.compress(p, mtime=0)) for p in [*parts, b"".join(rows[20000:])]]
+    members[0][-8] ^= 1  # member 1: CRC and length wrong: not taken as whole
+    members[0][-1] ^= 1
+    members[1][-8] ^= 1  # member 2: only its CRC wrong
+    path = tmp_path / "entered.csv.gz"
+    path.write_bytes(b"".join(map(bytes, members)))
+    recording = read_recording(str(path))
+    kept = np.isin(np.round(times, 3), np.round(recording.time_s, 3))
+    assert np.flatnonzero(~kept).tolist() == [10000]  # member 2's first line, left out
