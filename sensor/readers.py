@@ -278,9 +278,7 @@ class _GzipText(io.RawIOBase):
                 self._done = True
                 return
         if self._inflater.eof:  # the next member
-            self._inflater = zlib.decompressobj(wbits=31)
-            self._member_at = self._file.tell() - len(self._input)
-            self._member_text_at, self._member_inflated = self._produced, 0
+            self._start_member(self._file.tell() - len(self._input))
         self._fed = True
         before = self._inflater.copy()  # a damaged stretch is inflated again, a little at a time
         damage = None
@@ -348,10 +346,14 @@ class _GzipText(io.RawIOBase):
             )
         )
         self._file.seek(resume_at)
-        self._input, self._inflater = b"", zlib.decompressobj(wbits=31)
-        self._member_at, self._member_text_at = resume_at, self._produced
-        self._member_inflated = 0
+        self._input = b""
+        self._start_member(resume_at)
         self._to_line_end = not whole_lines
+
+    def _start_member(self, at: int) -> None:
+        """A member begins at byte `at` of the file, its text at the text so far."""
+        self._inflater = zlib.decompressobj(wbits=31)
+        self._member_at, self._member_text_at, self._member_inflated = at, self._produced, 0
 
     def _member_text_whole(self, damage: str, resume_at: int | None) -> bool:
         """Whether the damaged member gave all its text: its length was checked (zlib checks

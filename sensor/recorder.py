@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from sleepmove.base.atomic import write_file
+from sleepmove.base.interrupt import unless_first
 from sleepmove.sensor.protocols._common import Decoded, Decoder
 from sleepmove.sensor.recording_files import CsvAppender, DiskFull
 
@@ -291,16 +292,7 @@ class SensorSession:
         """`awaitable`'s result, or None when `stop` comes first (it is then cancelled): a
         scan for a sensor out of range lasts 10 s and more, and Ctrl-C (or systemd's
         SIGTERM) waited for it, then for a back-off of up to 30 s."""
-        work = asyncio.ensure_future(awaitable)
-        stopped = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({work, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopped.cancel()
-            if not work.done():
-                work.cancel()
-                await asyncio.wait({work})  # its own clean-up (the scan stops)
-        return None if work.cancelled() else work.result()
+        return await unless_first(awaitable, stop.wait())
 
     async def _read_battery(self, client) -> None:
         """The standard battery level and firmware revision, when the sensor has them."""

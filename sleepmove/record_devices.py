@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sleepmove.base.errors import InputError
+from sleepmove.base.interrupt import unless_first
 from sleepmove.sensor.recorder import HostClock
 from sleepmove.sensor.registry import SensorFamily, emulated_models, family, family_of
 from sleepmove.sensor.scan import advertised
@@ -130,18 +131,9 @@ class Radio:
             await asyncio.sleep(max(given_way - loop.time(), 0.0))
             await self.turns.asked()
 
-        scan = asyncio.ensure_future(
-            BleakScanner.find_device_by_filter(match, timeout=left, **self.scanner)
-        )
-        other = asyncio.ensure_future(give_way())
-        try:
-            await asyncio.wait({scan, other}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            other.cancel()
-            if not scan.done():
-                scan.cancel()
-                await asyncio.wait({scan})  # the scan stops before the turn is given
-        return None if scan.cancelled() else scan.result()
+        # The scan stops before the turn is given
+        scan = BleakScanner.find_device_by_filter(match, timeout=left, **self.scanner)
+        return await unless_first(scan, give_way())
 
     async def connect(self, wanted: str, on_lost: Callable) -> tuple[Any, Any]:
         """Find the sensor by address or name, then connect with bleak-retry-connector."""

@@ -265,6 +265,17 @@ def test_a_sensor_that_restarts_with_its_clock_reset_is_recorded_on(tmp_path, de
     assert any("clock jumped" in m for m in stats.messages)
 
 
+def stamped_session(family: str, writer, stats, now: list[float]):
+    """A Polar or Movesense session at 52 Hz writing to `writer`, on the clock `now[0]`."""
+    from sleepmove.sensor.protocols import movesense, polar
+
+    if family == "polar":
+        return polar.PolarSession("x", "", writer, stats, connect=None, clock=lambda: now[0])
+    session = movesense.MovesenseSession("x", "", writer, stats, None, lambda: now[0])
+    session.decoder = movesense.MovesenseDecoder(52)
+    return session
+
+
 @pytest.mark.parametrize("family", ["polar", "movesense"])
 @pytest.mark.parametrize("jump_s", [-3600.0, 3600.0])
 def test_a_sensor_clock_that_jumps_while_linked_costs_seconds_not_the_night(
@@ -282,11 +293,7 @@ def test_a_sensor_clock_that_jumps_while_linked_costs_seconds_not_the_night(
     now = [1.7e9]
     writer = CsvAppender(str(tmp_path / "jump.csv"))
     stats = SessionStats("x", family, "", 52, 8)
-    if family == "polar":
-        session = polar.PolarSession("x", "", writer, stats, connect=None, clock=lambda: now[0])
-    else:
-        session = movesense.MovesenseSession("x", "", writer, stats, None, lambda: now[0])
-        session.decoder = movesense.MovesenseDecoder(52)
+    session = stamped_session(family, writer, stats, now)
     xyz = np.tile([0.0, 0.0, 1.0], (13, 1))
     sensor_s = 8e4  # its own clock
     for index in range(480):  # a loop over frames: 2 minutes, 13 samples each 0.25 s
@@ -628,11 +635,7 @@ def test_a_sensor_clock_that_drifts_loses_nothing_and_is_not_called_a_jump(tmp_p
 
     now = [1.7e9]
     writer, stats = Kept(), SessionStats("x", family, "", 52, 8)
-    if family == "polar":
-        session = polar.PolarSession("x", "", writer, stats, connect=None, clock=lambda: now[0])
-    else:
-        session = movesense.MovesenseSession("x", "", writer, stats, None, lambda: now[0])
-        session.decoder = movesense.MovesenseDecoder(52)
+    session = stamped_session(family, writer, stats, now)
     xyz = np.tile([0.0, 0.0, 1.0], (26, 1))
     delays = np.random.default_rng(1).uniform(0.02, 0.3, 21_600)
     delays[0] = 1.5  # the first frame waited in the link
