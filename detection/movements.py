@@ -14,6 +14,7 @@ from sleepmove.detection.events import (
     find_bursts,
     join_cramps,
     merge_close,
+    settled_jerk,
     split_jerk_runs,
     twitch_shown,
 )
@@ -233,6 +234,12 @@ def _finish_leg(
         starts, ends = split_jerk_runs(sig, starts, ends, merge_gap, params)
     events = describe(sig, starts, ends, params)
     kind = classify(events, params, rules.lm_max_s)
+    # A jerk that settled is as long as it was active: its settling is no movement.
+    settled = (kind == "jerk") & settled_jerk(events, params)
+    events["offset_s"] = np.where(
+        settled, events["onset_s"] + events["active_s"], events["offset_s"]
+    )
+    events["duration_s"] = events["offset_s"] - events["onset_s"]
     joined = join_cramps(events, kind, params)
     events, kind = events[joined], kind[joined]
     rejected = int((kind == "").sum())

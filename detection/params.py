@@ -73,6 +73,13 @@ class DetectionParameters:
     offset_factor: float = 1.8  # offset: back under 1.8 x its noise floor
     min_floor_g: float = 0.0005  # below this the floor is quantization, not noise
     jerk_max_s: float = 0.5
+    # A strong jerk's settling (skin and strap ringing) is no part of it: a span is a jerk
+    # where its envelope falls under this share of its peak within `jerk_max_s`, it rotates
+    # the limb less than `settle_max_rotation_deg`, and all of it, settling included, is
+    # shorter than `settle_max_s` (events.settled_jerk). Longer ringing is the bed's.
+    settle_share: float = 0.1
+    settle_max_rotation_deg: float = 3.0
+    settle_max_s: float = 1.0
     posture_change_deg: float = 5.0  # a lasting orientation change: posture, not an LM
     # A leg cramp candidate: a strong plantar flexion held, then released to the same rest.
     cramp_min_s: float = 15.0

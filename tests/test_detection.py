@@ -83,6 +83,52 @@ def test_a_brief_damped_shock_is_a_jerk():
     assert abs(events["onset_s"].iloc[0] - 200.0) < 0.1
 
 
+def twitch_then_ringing(xyz, rate, start_s, ring_g, ring_tau_s, ring_s=1.2):
+    """A 0.16 s twitch of 0.3 g (one swing out and back: no lasting tilt), then the skin and
+    strap ringing on at 12 Hz from `ring_g`, decaying with `ring_tau_s`, for `ring_s`."""
+    a = int(start_s * rate)
+    swing = np.arange(int(0.16 * rate)) / rate
+    xyz[a : a + len(swing), 0] += 0.3 * np.sin(2 * np.pi * swing / 0.16)
+    b = a + len(swing)
+    ring = np.arange(int(ring_s * rate)) / rate
+    xyz[b : b + len(ring), 0] += ring_g * np.exp(-ring / ring_tau_s) * np.sin(2 * np.pi * 12 * ring)
+
+
+def test_a_twitch_that_rings_on_is_a_brief_jerk_not_an_lm():
+    """The ringing keeps the envelope over the offset bar to 0.52 s (it was an LM); it stays
+    under a tenth of the twitch's peak, so the twitch is a jerk, as long as it was active."""
+    for ring_g, ring_tau_s in ((0.02, 0.5), (0.025, 0.5), (0.015, 1.0)):
+        t, xyz = quiet_leg()
+        twitch_then_ringing(xyz, 50.0, 200.0, ring_g, ring_tau_s)
+        events = detect(t, xyz)
+        assert events["kind"].tolist() == ["jerk"], (ring_g, ring_tau_s)
+        assert abs(events["onset_s"].iloc[0] - 200.0) < 0.1
+        assert 0.1 <= events["duration_s"].iloc[0] < 0.3
+
+
+def test_a_swing_that_rings_on_for_seconds_is_no_jerk():
+    """The same swing ringing on for 2.2 s over the offset bar is no twitch's settling (a
+    thump on the bed rings so): it keeps its whole length, as before settling was cut."""
+    t, xyz = quiet_leg()
+    twitch_then_ringing(xyz, 50.0, 200.0, 0.03, 2.0, ring_s=3.0)
+    events = detect(t, xyz)
+    assert events["kind"].tolist() == ["lm"]
+    assert events["duration_s"].iloc[0] > 2.0
+
+
+def test_a_jolt_that_starts_a_small_held_tilt_stays_an_lm():
+    """After a 1 g jolt the held 4 degree tilt stays under a tenth of the jolt's envelope, as
+    a jerk's settling does; but it turns the foot, which settling does not."""
+    t, xyz = quiet_leg()
+    a = int(300 * 50)
+    swing = np.arange(8) / 50.0
+    xyz[a : a + 8, 0] += 1.0 * np.sin(2 * np.pi * swing / 0.16)
+    tilt(xyz, 50.0, 300.0, 0.7, 4.0)
+    events = detect(t, xyz)
+    assert events["kind"].tolist() == ["lm"]
+    assert abs(events["duration_s"].iloc[0] - 0.7) < 0.1
+
+
 def test_bed_vibration_without_rotation_is_not_a_limb_movement():
     t, xyz = quiet_leg()
     a, n = int(250 * 50), int(3 * 50)
