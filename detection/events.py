@@ -304,6 +304,34 @@ def twitch_shown(
     return (peak >= params.twitch_peak_factor**2) & supported
 
 
+def lone_spikes(
+    sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
+) -> np.ndarray:
+    """Per span: a sensor glitch, one sample thrown off and back. The span is at most
+    `spike_max_samples` long and its largest departure from rest stands alone: the two
+    samples either side of it depart under `spike_neighbour_share` of it. A twitch of
+    `twitch_min_s` or more moves the samples beside its peak (a third of it and more, by
+    the sampling's phase), but only where it spans more than two sample intervals: at lower
+    rates a twitch may be one sample too, and nothing is called a glitch."""
+    found = np.zeros(len(starts), dtype=bool)
+    if len(starts) == 0 or sig.rate_hz * params.twitch_min_s <= 2:
+        return found
+    short = np.flatnonzero(ends - starts <= params.spike_max_samples)
+    if len(short) == 0:
+        return found
+    inside, offsets = ranges_index(starts[short], ends[short])
+    departure = sig.deviation_sq[inside]
+    largest = np.maximum.reduceat(departure, offsets)
+    at_largest = np.flatnonzero(
+        departure == np.repeat(largest, np.diff(offsets, append=len(inside)))
+    )
+    peak = inside[at_largest[np.searchsorted(at_largest, offsets)]]
+    last = len(sig.deviation_sq) - 1
+    beside = np.stack([sig.deviation_sq[np.clip(peak + k, 0, last)] for k in (-2, -1, 1, 2)])
+    found[short] = beside.max(axis=0) < params.spike_neighbour_share**2 * largest
+    return found
+
+
 def _rotation_profile(
     rest: np.ndarray,
     vectors: np.ndarray,

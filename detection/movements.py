@@ -13,6 +13,7 @@ from sleepmove.detection.events import (
     describe,
     find_bursts,
     join_cramps,
+    lone_spikes,
     merge_close,
     settled_jerk,
     split_jerk_runs,
@@ -280,7 +281,8 @@ def _drop_blips(
     A brief burst is judged on the short envelope alone. The 0.5 s scale cannot resolve it:
     there a twitch's oscillation leaves echoes a quarter second before and after it, and
     merged with the twitch they made a 0.6 s "movement" without rotation, dropped as a bed
-    vibration (small twitches were missed that way)."""
+    vibration (small twitches were missed that way). A sensor glitch (events.lone_spikes)
+    goes too, however large."""
     if len(starts) == 0:
         return starts, ends
     brief = np.flatnonzero((ends - starts) < params.jerk_max_s * sig.rate_hz)
@@ -289,6 +291,7 @@ def _drop_blips(
     inside, offsets = ranges_index(starts[brief], ends[brief])
     peak = np.maximum.reduceat(sig.envelope[inside] / sig.floor_at(inside), offsets)
     weak = (peak < params.blip_max_factor) & ~twitch_shown(sig, starts[brief], ends[brief], params)
+    weak |= lone_spikes(sig, starts[brief], ends[brief], params)
     keep = np.ones(len(starts), dtype=bool)
     keep[brief[weak]] = False
     return starts[keep], ends[keep]

@@ -129,6 +129,33 @@ def test_a_jolt_that_starts_a_small_held_tilt_stays_an_lm():
     assert abs(events["duration_s"].iloc[0] - 0.7) < 0.1
 
 
+def test_a_single_glitched_sample_is_no_jerk_however_large():
+    for size_g in (0.1, 0.5, 1.2):  # all were jerks
+        t, xyz = quiet_leg()
+        xyz[200 * 50, 1] += size_g
+        assert len(detect(t, xyz)) == 0, size_g
+
+
+def test_a_50_ms_twitch_is_a_jerk_at_any_phase_of_the_sampling():
+    """Its samples beside the peak depart a third of it and more: no glitch."""
+    for phase_s in (0.0, 0.005, 0.01, 0.015):
+        t, xyz = quiet_leg()
+        around = np.arange(200 * 50 - 3, 200 * 50 + 6)
+        since = around / 50.0 - 200.0 - phase_s
+        inside = (since >= 0) & (since <= 0.05)
+        xyz[around, 1] += np.where(inside, 0.15 * np.sin(np.pi * np.clip(since, 0, 0.05) / 0.05), 0)
+        events = detect(t, xyz)
+        assert events["kind"].tolist() == ["jerk"], phase_s
+        assert abs(events["onset_s"].iloc[0] - 200.0) < 0.1
+
+
+def test_at_25_hz_a_lone_sample_may_be_a_twitch_and_stays_a_jerk():
+    """A 50 ms twitch spans barely more than one sample interval at 25 Hz."""
+    t, xyz = quiet_leg(rate=25.0)
+    xyz[200 * 25, 1] += 0.3
+    assert detect(t, xyz)["kind"].tolist() == ["jerk"]
+
+
 def test_bed_vibration_without_rotation_is_not_a_limb_movement():
     t, xyz = quiet_leg()
     a, n = int(250 * 50), int(3 * 50)
