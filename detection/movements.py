@@ -240,7 +240,7 @@ def _finish_leg(
     events["offset_s"] = np.where(
         settled, events["onset_s"] + events["active_s"], events["offset_s"]
     )
-    events["duration_s"] = events["offset_s"] - events["onset_s"]
+    events["duration_s"] = np.where(settled, events["active_s"], events["duration_s"])
     joined = join_cramps(events, kind, params)
     events, kind = events[joined], kind[joined]
     rejected = int((kind == "").sum())
@@ -285,15 +285,13 @@ def _drop_blips(
     goes too, however large."""
     if len(starts) == 0:
         return starts, ends
-    brief = np.flatnonzero((ends - starts) < params.jerk_max_s * sig.rate_hz)
-    if len(brief) == 0:
-        return starts, ends
-    inside, offsets = ranges_index(starts[brief], ends[brief])
-    peak = np.maximum.reduceat(sig.envelope[inside] / sig.floor_at(inside), offsets)
-    weak = (peak < params.blip_max_factor) & ~twitch_shown(sig, starts[brief], ends[brief], params)
-    weak |= lone_spikes(sig, starts[brief], ends[brief], params)
-    keep = np.ones(len(starts), dtype=bool)
-    keep[brief[weak]] = False
+    keep = ~lone_spikes(sig, starts, ends, params)
+    brief = np.flatnonzero(((ends - starts) < params.jerk_max_s * sig.rate_hz) & keep)
+    if len(brief):
+        inside, offsets = ranges_index(starts[brief], ends[brief])
+        peak = np.maximum.reduceat(sig.envelope[inside] / sig.floor_at(inside), offsets)
+        shown = twitch_shown(sig, starts[brief], ends[brief], params)
+        keep[brief[(peak < params.blip_max_factor) & ~shown]] = False
     return starts[keep], ends[keep]
 
 

@@ -75,10 +75,12 @@ class DetectionParameters:
     jerk_max_s: float = 0.5
     # A strong jerk's settling (skin and strap ringing) is no part of it: a span is a jerk
     # where its envelope falls under this share of its peak within `jerk_max_s`, it rotates
-    # the limb less than `settle_max_rotation_deg`, and all of it, settling included, is
-    # shorter than `settle_max_s` (events.settled_jerk). Longer ringing is the bed's.
+    # the limb less than `settle_max_rotation_deg`, its mean orientation stays within
+    # `settle_max_held_deg` of the rest, and all of it, settling included, is shorter than
+    # `settle_max_s` (events.settled_jerk). Longer ringing is the bed's.
     settle_share: float = 0.1
     settle_max_rotation_deg: float = 3.0
+    settle_max_held_deg: float = 1.0
     settle_max_s: float = 1.0
     posture_change_deg: float = 5.0  # a lasting orientation change: posture, not an LM
     # A leg cramp candidate: a strong plantar flexion held, then released to the same rest.
@@ -114,11 +116,8 @@ class DetectionParameters:
     tilt_floor_factor: float = 1.0
     held_tilt_share: float = 0.6
     blip_max_factor: float = 5.0  # a brief burst weaker than this is noise, dropped early
-    # ...as is a sensor glitch: a burst of at most this many samples whose largest departure
-    # stands alone, the samples two either side of it under this share of it (events.lone_
-    # spikes). On training nights: 10 of 38 false jerks, no true one (a hypnic jerk's sharp
-    # peak stood as alone, 0.1 of it, in a burst of 7 samples).
-    spike_max_samples: int = 2
+    # ...as is a sensor glitch: a burst whose largest departure stands alone, every other
+    # sample of it under this share of it (events.lone_spikes).
     spike_neighbour_share: float = 0.15
     jerk_min_peak_factor: float = 7.0  # a jerk's 0.1 s envelope stands this far above the floor
     # ...or, a twitch too brief for that envelope, its samples do (deviation from rest):

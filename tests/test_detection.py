@@ -149,6 +149,49 @@ def test_a_50_ms_twitch_is_a_jerk_at_any_phase_of_the_sampling():
         assert abs(events["onset_s"].iloc[0] - 200.0) < 0.1
 
 
+def test_a_glitched_sample_is_no_event_at_any_rate_or_place():
+    """Where the 0.5 s mean's smoothing is not trimmed (an even window, 52-256 Hz, the edges
+    of the recording), a glitch's burst spans the whole slow window: it was an LM or, cut to
+    its active part, a jerk (review)."""
+    for rate, at in (
+        (52.0, 0.5),
+        (100.0, 0.5),
+        (104.0, 0.5),
+        (200.0, 0.5),
+        (50.0, 0.0),
+        (50.0, 1.0),
+    ):
+        t, xyz = quiet_leg(rate=rate)
+        xyz[min(int(at * (len(t) - 1)), len(t) - 1), 1] += 0.5
+        assert len(detect(t, xyz)) == 0, (rate, at)
+
+
+def test_a_small_tilt_held_after_a_brisk_push_stays_an_lm():
+    """The held 1.6-2.8 degree tilt stays under a tenth of a 0.6 g push's envelope, as a
+    jerk's ringing does, and under the rotation bar for settling; but it holds the foot's
+    mean orientation away from rest, which ringing does not (review: it was a jerk)."""
+    rest = np.array([0.3, -0.2, 0.93]) / np.linalg.norm([0.3, -0.2, 0.93])
+    for degrees in (1.6, 2.0, 2.5, 2.8):
+        t, xyz = quiet_leg()
+        push = 0.6 * np.sin(2 * np.pi * (np.arange(8) / 50.0) / 0.16)
+        xyz[300 * 50 : 300 * 50 + 8] += np.outer(push, rest)  # along the limb: no rotation
+        tilt(xyz, 50.0, 300.0, 0.7, degrees)
+        events = detect(t, xyz)
+        assert events["kind"].tolist() == ["lm"], degrees
+        assert abs(events["duration_s"].iloc[0] - 0.7) < 0.05
+
+
+def test_an_lm_of_exactly_half_a_second_keeps_its_exact_duration():
+    """Recomputed as offset - onset it was 0.49999999999997 at some starts: too short for a
+    candidate LM (review). Only settled jerks have their duration recomputed."""
+    for start in (12776, 12779):
+        t, xyz = quiet_leg()
+        tilt(xyz, 50.0, start / 50.0, 0.5, 15.0)
+        events = detect(t, xyz)
+        assert events["kind"].tolist() == ["lm"]
+        assert events["duration_s"].iloc[0] == 0.5
+
+
 def test_at_25_hz_a_lone_sample_may_be_a_twitch_and_stays_a_jerk():
     """A 50 ms twitch spans barely more than one sample interval at 25 Hz."""
     t, xyz = quiet_leg(rate=25.0)
