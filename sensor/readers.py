@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import re
 import sys
 import zlib
@@ -1115,7 +1116,8 @@ def _line_of(source: _Source, text: str) -> int:
     within, at_end = re.compile(b"\n" + body + b"(?=[\r\n])"), re.compile(b"\n" + body + b"\\Z")
     reach = 4 * len(text.encode()) + 2  # the most bytes a match can take
     lines, data = 0, b"\n"  # a newline before the first line: it is found as any other
-    for chunk in [*source.chunks(), None]:  # a loop over chunks of a few MB, then the end
+    # A loop over chunks of a few MB, then the end; inflated only up to the match
+    for chunk in itertools.chain(source.chunks(), [None]):
         data += chunk or b""
         found = within.search(data) or (at_end.search(data) if chunk is None else None)
         if found:
