@@ -105,6 +105,17 @@ def dialect(head_lines: list[str]) -> tuple[str, str]:
 GZIP_CHUNK = 1 << 22
 
 
+class ResumePoint(NamedTuple):
+    """Where the text goes on after a damaged member: the next sound member, at byte `at` of
+    the file, gives the text from `text_at` on. A stream can start there (`_GzipText`'s
+    `start`) without inflating what comes before."""
+
+    at: int
+    text_at: int
+    to_line_end: bool  # its first line is left out (it may be the rest of a line cut short)
+    last_byte: bytes  # the last byte inflated before it: a later member's lines are judged by it
+
+
 class DamagedMember(NamedTuple):
     """A damaged gzip member's text, as the stream gives it: what came before the damage."""
 
@@ -112,6 +123,9 @@ class DamagedMember(NamedTuple):
     end: int
     complaint: str  # zlib's
     followed: bool  # by a sound member's text, from `end` on
+    member_at: int = 0  # where the member starts in the file
+    damage_at: int = 0  # the byte of the file zlib refuses: the text is what the bytes before give
+    resume: ResumePoint | None = None  # where the text goes on, if `followed`
 
 
 @dataclass
@@ -126,7 +140,12 @@ class _Source:
     limit: int | None = None  # a gzip file's text is read up to here (a garbled rest left out)
     damage: str | None = None  # zlib's complaint, once a parse has read a damaged gzip through
     damaged_spans: list[DamagedMember] = field(default_factory=list)  # ...and where
+    line_cuts: list[tuple[int, int]] = field(default_factory=list)  # ...and lines cut (_GzipText)
     omit: list[tuple[int, int]] = field(default_factory=list)  # text left out (garbled)
+    # Damaged members already found, by where they start in the file: inflated again, each
+    # is read up to its damage at once, without the search for the damaged byte or the next
+    # sound member (the passes over a damaged file's text, gzip_garbling)
+    known_damage: dict[int, DamagedMember] | None = None
 
     @contextlib.contextmanager
     def arrow_input(
@@ -155,11 +174,12 @@ class _Source:
             yield stream
             self.damage = getattr(stream, "damage", None)
             self.damaged_spans = getattr(stream, "damaged_spans", [])
+            self.line_cuts = getattr(stream, "line_cuts", [])
 
     def stream(self, notes: list[str] | None = None) -> io.RawIOBase:
         """The text as a file: decompressed for a gzip file (damage noted in `notes`)."""
         if self.gzip:
-            return _GzipText(self.path, notes, self.limit, self.omit)
+            return _GzipText(self.path, notes, self.limit, self.omit, self.known_damage)
         return open(self.path, "rb")  # noqa: SIM115 (the caller closes it)
 
     def chunks(self) -> Iterator[bytes]:
@@ -197,7 +217,12 @@ class _GzipText(io.RawIOBase):
     All that decompresses is read: a recording cut off by a power loss keeps what it has,
     and a member damaged part-way keeps what came before (each said once, in `notes`). A
     .gz file may hold several members one after the other (`cat a.gz b.gz`): after a damaged
-    one, the text goes on with the next sound member (see _next_sound_member)."""
+    one, the text goes on with the next sound member (see _next_sound_member).
+
+    `known_damage` (damaged members found before, by where they start in the file), `start`
+    (a place after a damaged member to begin at) and `align` serve the error path's passes
+    over a damaged file's text (gzip_garbling): the text given is the same (see
+    `line_cuts`)."""
 
     def __init__(
         self,
@@ -205,11 +230,18 @@ class _GzipText(io.RawIOBase):
         notes: list[str] | None,
         limit: int | None = None,
         omit: list[tuple[int, int]] | None = None,
+        known_damage: dict[int, DamagedMember] | None = None,
+        start: ResumePoint | None = None,
+        align: int | None = None,
     ) -> None:
         super().__init__()
         self._path = path
         self._limit = limit  # bytes of text to give, if not all
         self._omit = sorted(omit or [])  # stretches of the text not to give (garbled)
+        self._known_damage = known_damage or {}
+        # Reads end at multiples of `align` of the text: as a stream from the start read in
+        # blocks of that size, for one that starts part-way (`start`)
+        self._align = align
         self.damage: str | None = None  # zlib's complaint, where the stream is damaged
         self.damaged_spans: list[DamagedMember] = []  # each damaged member's text kept
         self._file = open(path, "rb")  # noqa: SIM115 (closed with the stream)
@@ -223,19 +255,39 @@ class _GzipText(io.RawIOBase):
         self._to_line_end = False  # a member read after damage: its first line is left out
         self._last_byte = b""  # of the text so far
         self._member_inflated = 0  # text inflated from the member, a first line left out too
+        self._damage_at = 0  # the byte of the file zlib refused, at the latest damage
+        # Each cut line dropped (_drop_cut_line): where the last whole line before it ended,
+        # and where the text inflated at once with the cut began. Where a read ended between
+        # the two, the cut line's start was given out, and stays: the text kept then depends
+        # on the sizes the stream was read in (a gzip_garbling search looks again, as before)
+        self.line_cuts: list[tuple[int, int]] = []
+        self._line_end = 0  # where the last whole line of the text so far ends
+        self._fill_at = 0  # where the text inflated by the latest fill begins
         self._fed = False
         self._done = False
         self._notes = notes
         self.watch: Callable[[int, bytes], None] | None = None  # sees the text as it comes
+        if start is not None:  # the text from a sound member after damage on, as it goes on
+            self._file.seek(start.at)
+            self._produced = self._given = self._line_end = start.text_at
+            self._start_member(start.at)
+            self._to_line_end, self._last_byte, self._fed = start.to_line_end, start.last_byte, True
 
     def readable(self) -> bool:
         return True
+
+    @property
+    def given(self) -> int:
+        """Where in the whole text (what `omit` leaves out counted) the reads so far end."""
+        return self._given
 
     def close(self) -> None:
         self._file.close()
         super().close()
 
     def read(self, size: int = -1) -> bytes:
+        if self._align and size > 0:
+            size = min(size, self._align - self._given % self._align)
         while True:  # a loop over stretches of text, when `omit` leaves one out whole
             while not self._done and (size < 0 or len(self._buffer) < size):
                 self._fill()
@@ -259,6 +311,7 @@ class _GzipText(io.RawIOBase):
             self._notes.append(text)
 
     def _fill(self) -> None:
+        self._fill_at = self._produced
         if not self._input:
             self._input = self._file.read(GZIP_CHUNK)
             if not self._input:
@@ -281,18 +334,24 @@ class _GzipText(io.RawIOBase):
         if self._inflater.eof:  # the next member
             self._start_member(self._file.tell() - len(self._input))
         self._fed = True
-        before = self._inflater.copy()  # a damaged stretch is inflated again, a little at a time
-        damage = None
-        try:
-            out = self._inflater.decompress(self._input, GZIP_CHUNK)
-        except zlib.error as exc:
-            # The failed call's text is lost with the exception (up to GZIP_CHUNK, all of it
-            # sound when only the checksum at the end is wrong): inflate the same input again
-            # in small steps, keeping what comes before the damage.
-            out, damage = _inflate_until_damage(before, self._input), exc
+        input_at = self._file.tell() - len(self._input)  # where the input starts in the file
+        known = self._known_damage.get(self._member_at)
+        damage: str | None = None
+        if known is not None and input_at <= known.damage_at < input_at + len(self._input):
+            out, damage = self._inflate_to_known_damage(known.damage_at - input_at, known)
         else:
-            inflater = self._inflater
-            self._input = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
+            before = self._inflater.copy()  # a damaged stretch is inflated again, in steps
+            try:
+                out = self._inflater.decompress(self._input, GZIP_CHUNK)
+            except zlib.error as exc:
+                # The failed call's text is lost with the exception (up to GZIP_CHUNK, all of
+                # it sound when only the checksum at the end is wrong): inflate the same input
+                # again in small steps, keeping what comes before the damage.
+                out, sound = _inflate_until_damage(before, self._input)
+                damage, self._damage_at = str(exc), input_at + sound
+            else:
+                inflater = self._inflater
+                self._input = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
         self._member_inflated += len(out)  # all of it: the trailer's length counts it all
         if self._to_line_end:  # the rest of a line whose start the damage took
             line_end = out.find(b"\n")
@@ -301,17 +360,39 @@ class _GzipText(io.RawIOBase):
             out, damage = out[: self._limit - self._produced], None  # damage beyond: not ours
             self._done = True
         self._buffer += out
+        line_end = out.rfind(b"\n")
+        if line_end >= 0:
+            self._line_end = self._produced + line_end + 1
         self._produced += len(out)
         self._last_byte = out[-1:] or self._last_byte
         if damage is not None:
-            self._after_damage(str(damage))
+            self._after_damage(damage)
         if self.watch is not None and out:
             self.watch(out.count(b"\n"), out[-SNIFF_BYTES:])
+
+    def _inflate_to_known_damage(
+        self, sound: int, known: DamagedMember
+    ) -> tuple[bytes, str | None]:
+        """The text of the input's first `sound` bytes, those before the byte zlib refuses in a
+        member damaged as `known` says: what _inflate_until_damage finds, in one step. The
+        damage is reached once they have given all their text (in the same stretches as when
+        zlib refused the input: a stream's `watch` sees the same)."""
+        self._damage_at = known.damage_at
+        out = self._inflater.decompress(self._input[:sound], GZIP_CHUNK)
+        rest = self._inflater.unconsumed_tail
+        if rest or len(out) == GZIP_CHUNK:  # text before the damage still to come
+            self._input = rest + self._input[sound:]
+            return out, None
+        return out, known.complaint
 
     def _after_damage(self, damage: str) -> None:
         """Note the damage, keep the text before it, and go on with the next sound member."""
         self.damage = self.damage or damage
-        resume_at = _next_sound_member(self._path, self._member_at + 1)
+        known = self._known_damage.get(self._member_at)
+        if known is not None:
+            resume_at = known.resume.at if known.resume is not None else None
+        else:
+            resume_at = _next_sound_member(self._path, self._member_at + 1)
         if not self._produced and resume_at is None:
             raise InputError(
                 self._path, f"damaged gzip file ({damage})", expected="a complete .csv.gz"
@@ -327,7 +408,18 @@ class _GzipText(io.RawIOBase):
         # (after a damaged middle it may be the rest of a line the damage cut).
         whole_lines = self._last_byte == b"\n" and self._member_text_whole(damage, resume_at)
         self._drop_cut_line()
-        member = DamagedMember(self._member_text_at, self._produced, damage, resume_at is not None)
+        resume = None
+        if resume_at is not None:
+            resume = ResumePoint(resume_at, self._produced, not whole_lines, self._last_byte)
+        member = DamagedMember(
+            self._member_text_at,
+            self._produced,
+            damage,
+            resume is not None,
+            self._member_at,
+            self._damage_at,
+            resume,
+        )
         self.damaged_spans.append(member)
         if resume_at is None:
             self._note(
@@ -373,6 +465,7 @@ class _GzipText(io.RawIOBase):
         """Where the text stops at a cut or damage, its last line is cut at a byte no one
         chose: `...,0.1234` cut to `...,0.` read as a sample of 0 g. The text not yet given
         out is kept up to its last line's end."""
+        self.line_cuts.append((self._line_end, self._fill_at))
         end = self._buffer.rfind(b"\n")
         self._produced -= len(self._buffer) - (end + 1)
         del self._buffer[end + 1 :]
@@ -439,22 +532,28 @@ def _sound_member_at(path: str, offset: int) -> bool:
     return True
 
 
-def _inflate_until_damage(inflater: zlib._Decompress, data: bytes, step: int = 512) -> bytes:
+def _inflate_until_damage(
+    inflater: zlib._Decompress, data: bytes, step: int = 512
+) -> tuple[bytes, int]:
     """The text `inflater` gives from `data` before zlib finds the damage, `step` bytes of
     input at a time; the step that fails, again a byte at a time: its text was lost with it
-    (a few kB, all of it sound where only the checksum at the member's end is wrong)."""
-    pieces = []
+    (a few kB, all of it sound where only the checksum at the member's end is wrong). With
+    it, how many bytes of `data` came before the one zlib refused."""
+    pieces, sound = [], len(data)
     for first in range(0, len(data), step):  # a loop over small steps, on a damaged file only
         before = inflater.copy() if step > 1 else inflater
         try:
             pieces.append(inflater.decompress(data[first : first + step]))
         except zlib.error:
+            sound = first
             if step > 1:
-                pieces.append(_inflate_until_damage(before, data[first : first + step], 1))
+                text, sound_in_step = _inflate_until_damage(before, data[first : first + step], 1)
+                pieces.append(text)
+                sound += sound_in_step
             break
         if inflater.eof:  # the member ended sound; what follows is the caller's to judge
             break
-    return b"".join(pieces)
+    return b"".join(pieces), sound
 
 
 def _open_source(path: str, warnings: list[str]) -> _Source:
