@@ -5,7 +5,11 @@ so none of this is imported for a sound file."""
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -14,7 +18,10 @@ import pyarrow.csv as pacsv
 from sleepmove.base.errors import InputError
 from sleepmove.sensor.readers import (
     GZIP_CHUNK,
+    SNIFF_BYTES,
     TIME_OF_DAY_PATTERN,
+    DamagedMember,
+    ResumePoint,
     _csv_options,
     _GzipText,
     _line_of,
@@ -41,6 +48,8 @@ NOT_FINITE = r"(?i)^\s*[-+]?(inf|infinity|nan)\s*$"
 READABLE_ISO_TIME = (
     r"^\s*\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d([.,]\d+)?)?)?\s*(Z|[+-]\d\d(:?\d\d)?)?\s*$"
 )
+# A look for garbled rows parses the text in blocks of this size (a batch of rows each)
+LOOK_BLOCK = 1 << 20
 
 
 def gzip_damage(source: _Source) -> str | None:
@@ -50,6 +59,7 @@ def gzip_damage(source: _Source) -> str | None:
         while stream.read(GZIP_CHUNK):
             pass
         source.damage, source.damaged_spans = stream.damage, stream.damaged_spans
+        source.line_cuts = stream.line_cuts
         return stream.damage
 
 
@@ -59,42 +69,38 @@ def read_before_garbling(
     """A damaged gzip file's recording without the garbled text of its damaged members (see
     GARBLED_MARGIN_BYTES): the text before, and the text of sound members after, read, with a
     warning saying what was dropped; None if no row of a damaged member's text shows
-    garbling."""
+    garbling.
+
+    Each garbled stretch is looked for in the text with the stretches before left out; each
+    look, and each count of lines, goes on from where the one before left off (_GarbleSearch),
+    so the time grows with the text, not with the text times the damaged members."""
     path = source.path
     if not source.damaged_spans:
         gzip_damage(source)
-    whole = _Source(path, source.head, gzip=True, notes=[])  # the text as the stream gives it
+    search = _GarbleSearch(source, layout)
     dropped: list[str] = []  # what each garbled stretch's warning says
-    rows_at = 0  # where the rows start in the text: after the header lines
-    for _ in range(layout.header_lines):  # a loop over the header's few lines
-        rows_at = source.head.find(b"\n", rows_at) + 1
-    view = whole
+    view = search.view()  # the text as the stream gives it, the garbled stretches found left out
     for _ in source.damaged_spans:  # a loop over damaged members: one garbled stretch each
-        garbled_line = first_unreadable_line(view, layout)
+        garbled_line = search.first_unreadable_line(view)
         if garbled_line is None:
             break
-        garbled_at, lines = _line_offsets(view, garbled_line)
-        if view.omit:  # where it lies in the whole text
-            garbled_at = _whole_offset(garbled_at, view.omit)
-            garbled_line = _line_before(whole, garbled_at)[0]
+        garbled_at, garbled_line = search.where_line_starts(view, garbled_line)
         member = next((m for m in source.damaged_spans if m.start <= garbled_at < m.end), None)
         if member is None:
             break  # a row of a sound member: the file's own, refused as such
         # Never before the rows: a first member garbled within the margin of its start took
         # the header with it, and the rows of the sound members after read as no CSV.
-        earliest = max(garbled_at - GARBLED_MARGIN_BYTES, member.start, rows_at)
-        cut_line, cut_at = _line_before(whole, earliest)
+        earliest = max(garbled_at - GARBLED_MARGIN_BYTES, member.start, search.rows_at)
+        cut_line, cut_at = search.line_before(earliest)
         what = f"its text garbled from line {garbled_line:,} on ({member.complaint})"
         if member.followed:  # the sound members after it are read on
-            end_line = _line_before(whole, member.end)[0]
+            end_line = search.leave_out(cut_line, cut_at, member)
             dropped.append(
                 f"{path}: damaged gzip file, {what}: the {end_line - cut_line:,} lines from line "
                 f"{cut_line:,} to the end of its damaged gzip member were dropped, the rows "
                 "before and those of the sound members after read (garbled"
             )
-            view = _Source(
-                path, source.head, gzip=True, notes=[], omit=[*view.omit, (cut_at, member.end)]
-            )
+            view = search.view()
             continue
         kept_rows = cut_line - 1 - layout.header_lines
         if kept_rows < 2:
@@ -103,14 +109,13 @@ def read_before_garbling(
                 f"damaged gzip file, {what}: too near its start to keep any rows",
                 expected="a complete .csv.gz",
             )
-        if view.omit:
-            lines = _line_offsets(whole, cut_line)[1]
+        lines = search.line_count()
         dropped.append(
             f"{path}: damaged gzip file, {what}: the {lines - cut_line + 1:,} lines from line "
             f"{cut_line:,} to the end were dropped, the {kept_rows:,} rows before read (garbled"
         )
         head = source.head[:cut_at]
-        view = _Source(path, head, gzip=True, notes=[], limit=cut_at, omit=view.omit)
+        view = search.view(head, limit=cut_at)
         break
     if not dropped:
         return None
@@ -132,6 +137,511 @@ def read_before_garbling(
     return recording
 
 
+class _Place(NamedTuple):
+    """A place in a damaged gzip file's whole text where a stream can start: the text's
+    start, or where it goes on after a damaged member (its next sound member)."""
+
+    text_at: int
+    resume: ResumePoint | None  # None: the file's start
+    newlines: int  # in the whole text before it
+    line_start: int  # where the line it lies in starts (the line's first byte)
+
+
+class _Omitted(NamedTuple):
+    """A garbled stretch of the whole text, left out."""
+
+    start: int
+    end: int
+    newlines: int  # in it
+
+
+class _Window(NamedTuple):
+    """The text a look was given from `place` on, as its reads: the view's, which is the
+    whole text's where no stretch left out follows the place (`whole_text`)."""
+
+    place: _Place
+    reads: list[bytes]
+    to_end: bool  # it reaches the text's end
+    whole_text: bool
+
+
+class _LookUnsure(Exception):
+    """A look that started part-way cannot tell what a look from the text's start would."""
+
+
+# A look from a place is first given the text up to the end of the block after the next
+# damaged member's text, held in memory (Arrow reads up to 32 blocks ahead of the rows it
+# hands over, all inflated), this much at most; if that does not tell, the text streamed on.
+LOOK_WINDOW_BYTES = 16 * LOOK_BLOCK
+
+
+class _GarbleSearch:
+    """One search of a damaged gzip file's text for its garbled stretches, with what it has
+    learnt so far, so that no look or count goes over the text from its start again:
+
+    - the damaged members (`known_damage`): a stream reads each to its damage at once,
+      without the byte-by-byte search for the damaged byte and for the next sound member;
+    - places where a stream can start (`places`): the text's start, and where it goes on after
+      each stretch left out, with the lines before them;
+    - the last place before which a look read every line of the view as one readable row
+      (`verified`): the next look starts there, and finds what a look from the start would;
+    - the view's column shapes and first lines, told by the look that read its first block;
+    - the text the last look was given (`window`), which the counts after it read again.
+
+    Held for one read: nothing outlives it."""
+
+    def __init__(self, source: _Source, layout: _TableLayout) -> None:
+        self.path, self.head, self.layout = source.path, source.head, layout
+        self.damaged = source.damaged_spans
+        self.known_damage = {member.member_at: member for member in source.damaged_spans}
+        self.rows_at = 0  # where the rows start in the text: after the header lines
+        for _ in range(layout.header_lines):  # a loop over the header's few lines
+            self.rows_at = source.head.find(b"\n", self.rows_at) + 1
+        self.places = [_Place(0, None, 0, 0)]  # in the text's order
+        self.omitted: list[_Omitted] = []  # the garbled stretches found, in the text's order
+        self.verified = self.places[0]
+        # Every stream gives the same text however it is read (see _GzipText.line_cuts): no
+        # line cut at damage began before the end of a block that a look's read could end
+        # at. Else (or once a stretch left out holds a place) the search makes the passes it
+        # always made, each from the text's start.
+        self.shortcuts = all(
+            fill_at // LOOK_BLOCK * LOOK_BLOCK <= line_end for line_end, fill_at in source.line_cuts
+        )
+        # Where the last look started, and whether it read every row before the line it found
+        self.last_look: tuple[_Place, bool] = (self.places[0], False)
+        # The view's column shapes and first lines (its header), from the last look that read
+        # its first block; `first_block_changed` by a stretch left out since
+        self.shapes: list[tuple[str | None, int | None]] = []
+        self.lead: bytes | None = None
+        self.first_block_changed = False
+        self.window: _Window | None = None
+        self.end: _TextEnd | None = None  # the text's end, once counted
+
+    def view(self, head: bytes | None = None, limit: int | None = None) -> _Source:
+        """The text with the garbled stretches found left out, up to `limit` if given."""
+        return _Source(
+            self.path,
+            self.head if head is None else head,
+            gzip=True,
+            notes=[],
+            limit=limit,
+            omit=[(stretch.start, stretch.end) for stretch in self.omitted],
+            known_damage=self.known_damage,
+        )
+
+    # --- the look for the view's first line that does not read ------------------------------
+
+    def first_unreadable_line(self, view: _Source) -> int | None:
+        """first_unreadable_line of the view: from the last verified place on, where a look
+        from there tells the same; else from the text's start."""
+        if self.first_block_changed:
+            self._check_first_block(view)
+        if not self.shapes:  # told again: every row is read again
+            self.verified = self.places[0]
+        place = self.verified
+        if place is self.places[0]:
+            self.shapes, self.lead = [], None
+        if self.shortcuts:
+            lead = self._first_lines(view) if place.text_at else b""
+            if lead is not None:
+                try:
+                    return self._look_from(place, lead)
+                except _LookUnsure:
+                    pass
+        self.verified, self.shapes, self.lead = self.places[0], [], None
+        look = Look(shapes=self.shapes)
+        line = first_unreadable_line(view, self.layout, look)
+        self.last_look = (self.places[0], look.rows_all_read)
+        return line
+
+    def _look_from(self, place: _Place, lead: bytes) -> int | None:
+        """The look from `place` on, after the view's first lines (`lead`; none from the
+        start). From a verified place, it finds what a look from the start would: every line
+        of the view before was read by the looks before, as one row each, all readable, and
+        none of them matches a row of the wrong length; the view's first block, whose cells set
+        the column shapes, reads alike; and the view from the place on is read in the same
+        blocks (Arrow's: a row cut where a block ends is read as two), with the view's first
+        lines (the header: the column names, their count) before it.
+
+        It is first given the text up to the end of the block after the next damaged
+        member's (where the garbling usually shows); if that does not tell, the text streamed
+        on (from the text's start: _LookUnsure, for the caller's look)."""
+        # The view's lines before the text from `place` on, and its rows, less the lead's
+        before = self._view_newlines(place) - lead.count(b"\n")
+        next_end = next((m.end for m in self.damaged if m.end > place.text_at), None)
+        if next_end is not None:
+            first_block = place.text_at // LOOK_BLOCK * LOOK_BLOCK
+            block_end = -(-next_end // LOOK_BLOCK) * LOOK_BLOCK
+            window_end = min(block_end, first_block + LOOK_WINDOW_BYTES)
+            window = self.window = self._window_from(place, window_end)
+            look = Look(before, before, place.text_at > 0, self.shapes, window_end)
+            if window.to_end:
+                look.window_end = None
+            text = _ReadsInMemory(
+                self.path, lead, reads=[lead, *window.reads], look_last_line=self._last_line
+            )
+            try:
+                return self._looked(place, first_unreadable_line(text, self.layout, look), look)
+            except _LookUnsure:
+                pass
+        if place.resume is None:
+            raise _LookUnsure
+        look = Look(before, before, True, self.shapes)
+        stream = _TextFrom(
+            self.path,
+            lead,
+            gzip=True,
+            known_damage=self.known_damage,
+            omit=self._omit_after(place),
+            lead=lead,
+            start=place.resume,
+            look_last_line=self._last_line,
+        )
+        return self._looked(place, first_unreadable_line(stream, self.layout, look), look)
+
+    def _looked(self, place: _Place, line: int | None, look: Look) -> int | None:
+        self.last_look = (place, look.rows_all_read)
+        return line
+
+    def _window_from(self, place: _Place, end: int) -> _Window:
+        """The view from `place` up to the end of the line that holds offset `end` of the
+        whole text (a block's end), read as a look reads it: a block of the whole at a time,
+        the stretches left out taken out."""
+        reads: list[bytes] = []
+        omit = self._omit_after(place)
+        past_end = False
+        with self._stream_from(place, LOOK_BLOCK, omit) as stream:
+            while read := stream.read(LOOK_BLOCK):
+                if past_end:  # a read from `end` on: up to its first line's end
+                    line_end = read.find(b"\n")
+                    if line_end >= 0:
+                        reads.append(read[: line_end + 1])
+                        return _Window(place, reads, False, not omit)
+                reads.append(read)
+                past_end = stream.given >= end
+        return _Window(place, reads, True, not omit)
+
+    def _check_first_block(self, view: _Source) -> None:
+        """A stretch left out in the view's first block: the column shapes told from it again
+        (a block's text, parsed in memory). Alike, the looks before still tell (they judged
+        the lines they read alike); else the next look starts at the text's start."""
+        self.first_block_changed, self.lead = False, None
+        if self.shapes:
+            with view.stream() as stream:
+                first = stream.read(LOOK_BLOCK)  # as a look's first read
+            if _first_block_shapes(first, self.layout) != self.shapes:
+                self.shapes = []
+
+    def _first_lines(self, view: _Source) -> bytes | None:
+        """The view's header lines (its first line, if it has none: the column count is told
+        from it), if they lie in its first read."""
+        if self.lead is None:
+            with view.stream() as stream:
+                text = stream.read(LOOK_BLOCK)  # as a look's first read
+            end = 0
+            for _ in range(self.layout.header_lines or 1):  # a loop over one line, or a few
+                end = text.find(b"\n", end) + 1
+                if not end:
+                    break
+            self.lead = text[:end]
+        return self.lead or None
+
+    def _last_line(self) -> bytes:
+        """The view's last line (Source.last_line): the whole text's, where no stretch left
+        out reaches its last SNIFF_BYTES, or the newline before its last line."""
+        end = self._text_end()
+        if self.omitted and self.omitted[-1].end > end.tail_from:
+            raise _LookUnsure
+        return end.last_line
+
+    # --- where lines are ---------------------------------------------------------------
+
+    def where_line_starts(self, view: _Source, line: int) -> tuple[int, int]:
+        """Where line number `line` of the view starts in the whole text (after the view's
+        (line - 1)th newline, or at the text's end if it has fewer), and its number there
+        (the view's, when nothing is left out)."""
+        at = 0
+        if line > 1:  # counted from the last place before it
+            places = self.places if self.shortcuts else self.places[:1]
+            place = next(p for p in reversed(places) if self._view_newlines(p) < line - 1)
+            at = self._after_view_newlines(place, line - 1 - self._view_newlines(place))
+        at = _whole_offset(at, view.omit)
+        return at, (self.line_before(at)[0] if view.omit else line)
+
+    def line_before(self, offset: int) -> tuple[int, int]:
+        """The number of the whole text's line that holds `offset` (or ends at it, at the
+        text's end), and where that line starts; counted from the last place before it."""
+        place = self._place_before(offset)
+        walked = self._walk(place, offset)
+        return place.newlines + walked.newlines + 1, walked.line_start
+
+    def leave_out(self, cut_line: int, cut_at: int, member: DamagedMember) -> int:
+        """Leave the garbled stretch from `cut_at` (line `cut_line`) to the end of `member`'s
+        text out, and note where the text goes on after it; the number of the line there."""
+        place = self._place_before(member.end)
+        walked = self._walk(place, member.end)
+        end_line = place.newlines + walked.newlines + 1
+        stretch = _Omitted(cut_at, member.end, end_line - cut_line)
+        if any(cut_at < p.text_at < member.end for p in self.places) or any(
+            o.start < stretch.end and stretch.start < o.end for o in self.omitted
+        ):
+            self.shortcuts = False  # a place left out: no look or count starts there
+        # The look read every row of the view from its place to the stretch, all readable:
+        # one each? Then a look after the stretch finds what a look from the start would.
+        look_place, rows_all_read = self.last_look
+        verified = (
+            self.shortcuts
+            and rows_all_read
+            and look_place is self.verified
+            and look_place.text_at <= cut_at
+            and self._lines_are_rows(look_place, cut_at)
+        )
+        self.omitted.append(stretch)
+        self.omitted.sort()
+        if self.shortcuts and member.resume is not None and member.resume.text_at == member.end:
+            new_place = _Place(member.end, member.resume, end_line - 1, walked.line_start)
+            self.places.append(new_place)
+            self.places.sort(key=lambda p: p.text_at)
+            if verified:
+                self.verified = new_place
+        if cut_at < LOOK_BLOCK:  # the view's first block changed
+            self.first_block_changed = True
+        self.window = None
+        return end_line
+
+    def line_count(self) -> int:
+        """The whole text's lines, a last one without a newline counted."""
+        end = self._text_end()
+        return end.newlines + (not end.ends_line)
+
+    def _view_newlines(self, place: _Place) -> int:
+        """The view's newlines before `place`."""
+        return place.newlines - sum(o.newlines for o in self.omitted if o.end <= place.text_at)
+
+    def _omit_after(self, place: _Place) -> list[tuple[int, int]]:
+        return [(o.start, o.end) for o in self.omitted if o.start >= place.text_at]
+
+    def _place_before(self, offset: int) -> _Place:
+        return next(place for place in reversed(self.places) if place.text_at <= offset)
+
+    def _stream_from(
+        self, place: _Place, block: int, omit: list[tuple[int, int]] | None = None
+    ) -> _GzipText:
+        """The text from `place` on, its reads ending where a stream's from the start, read
+        `block` at a time, end."""
+        return _GzipText(self.path, None, None, omit, self.known_damage, place.resume, block)
+
+    def _chunks_from(self, place: _Place, view: bool = False) -> Iterator[bytes]:
+        """The whole text from `place` on, or the view's (the stretches after it left out),
+        read as Source.chunks reads it: the last look's text, from memory, where it is that."""
+        skip = 0
+        window = self.window
+        if window is not None and window.place == place and (view or window.whole_text):
+            for read in window.reads:  # a loop over the blocks it read
+                yield read
+                skip += len(read)  # the text after it, if wanted, is inflated again
+        omit = self._omit_after(place) if view else None
+        with self._stream_from(place, GZIP_CHUNK, omit) as stream:
+            while chunk := stream.read(GZIP_CHUNK):
+                if skip:
+                    chunk, skip = chunk[skip:], max(skip - len(chunk), 0)
+                if chunk:
+                    yield chunk
+
+    def _walk(self, place: _Place, to: int) -> _Walked:
+        """The whole text from `place` up to `to`: its newlines, and where the line holding
+        `to` starts."""
+        at, newlines, line_start = place.text_at, 0, place.line_start
+        if at < to:
+            for chunk in self._chunks_from(place):  # a loop over chunks of a few MB
+                part = chunk[: to - at]
+                newlines += part.count(b"\n")
+                last = part.rfind(b"\n")
+                if last >= 0:
+                    line_start = at + last + 1
+                at += len(chunk)
+                if at >= to:
+                    break
+        return _Walked(newlines, line_start)
+
+    def _lines_are_rows(self, place: _Place, to: int) -> bool:
+        """Whether each line of the view from `place` to `to` (a line's start) reads as one
+        row (see _RowLines), the stretches left out between taken out."""
+        lines = _RowLines(self.layout.dialect[0])
+        kept = [(place.text_at, to)]  # the stretches of the whole text the view keeps there
+        for o in self.omitted:  # a loop over the few stretches left out
+            start, end = kept[-1]
+            if start <= o.start < end:
+                kept[-1:] = [(start, o.start), (o.end, end)]
+        at = place.text_at
+        for chunk in self._chunks_from(place):  # a loop over chunks of a few MB
+            for start, end in kept:  # a loop over a stretch or a few
+                if start < at + len(chunk) and at < end:
+                    lines.feed(chunk[max(start - at, 0) : end - at], start >= at)
+            at += len(chunk)
+            if at >= to or not lines.all_rows:
+                break
+        return lines.all_rows and not lines.unfinished
+
+    def _after_view_newlines(self, place: _Place, count: int) -> int:
+        """Where, in the view, the text after the `count`th newline from `place` on starts
+        (the view's end if it has fewer)."""
+        at = place.text_at - sum(o.end - o.start for o in self.omitted if o.end <= place.text_at)
+        for chunk in self._chunks_from(place, view=True):  # a loop over chunks of a few MB
+            found = chunk.count(b"\n")
+            if found >= count:
+                ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == ord("\n"))
+                return at + int(ends[count - 1]) + 1
+            count -= found
+            at += len(chunk)
+        return at
+
+    def _text_end(self) -> _TextEnd:
+        """The whole text's end, counted once: from the last place, or from the start where
+        less than SNIFF_BYTES of text follow that."""
+        if self.end is None:
+            for place in (self.places[-1], self.places[0]):  # the last place, else the start
+                at, newlines, tail = place.text_at, place.newlines, b""
+                for chunk in self._chunks_from(place):  # a loop over chunks of a few MB
+                    at += len(chunk)
+                    newlines += chunk.count(b"\n")
+                    tail = (tail + chunk[-SNIFF_BYTES:])[-SNIFF_BYTES:]
+                if at - place.text_at >= SNIFF_BYTES or place.text_at == 0:
+                    break
+            stripped = tail.rstrip()
+            last_newline = stripped.rfind(b"\n")
+            self.end = _TextEnd(
+                at,
+                newlines,
+                tail.endswith(b"\n"),
+                stripped.rsplit(b"\n", 1)[-1],
+                max(at - SNIFF_BYTES, at - len(tail) + last_newline if last_newline >= 0 else -1),
+            )
+        return self.end
+
+
+class _Walked(NamedTuple):
+    newlines: int  # in the text walked
+    line_start: int  # where the line holding the walk's end starts
+
+
+class _TextEnd(NamedTuple):
+    length: int
+    newlines: int
+    ends_line: bool  # the text ends with a newline
+    last_line: bytes  # as Source.last_line tells it
+    # A view whose text from here on (or later) is the whole text's has its last line: the
+    # whole text's last SNIFF_BYTES, or the newline before its last line, lie after it
+    tail_from: int
+
+
+class _RowLines:
+    """Whether lines of text each read as one row of a CSV, to Arrow as to a count of
+    newlines: none is empty (Arrow skips it), none ends in a lone carriage return (Arrow ends
+    a row there), and none opens a quoted field that it does not close (Arrow reads on into
+    the next line). Fed the text a piece at a time."""
+
+    def __init__(self, delimiter: str) -> None:
+        cell = re.escape(delimiter.encode())
+        # A field: quoted, closed on its line (what follows the closing quote, up to the
+        # delimiter, is read as text), or not quoted (a quote inside it is text)
+        field = rb'(?:"(?:[^"\r\n]|"")*"[^' + cell + rb"\r\n]*"
+        field += rb'|[^"' + cell + rb"\r\n][^" + cell + rb"\r\n]*|)"
+        self._closed_lines = re.compile(rb"(?:" + field + rb"(?:" + cell + field + rb")*\r?\n)*")
+        self._carry = b""
+        self.all_rows = True
+
+    @property
+    def unfinished(self) -> bool:
+        """A line fed in part."""
+        return bool(self._carry)
+
+    def feed(self, text: bytes, starts_line: bool = False) -> None:
+        """More text; `starts_line`: it starts a line (after a stretch left out)."""
+        if starts_line and self._carry:
+            self.all_rows = False  # a line cut where a stretch was left out
+        text = self._carry + text
+        end = text.rfind(b"\n") + 1
+        lines, self._carry = text[:end], text[end:]
+        if len(self._carry) > LOOK_BLOCK:
+            self.all_rows = False  # a line longer than a look's block: not told apart
+        if not lines or not self.all_rows:
+            return
+        empty = lines[:1] in (b"\n", b"\r") or b"\n\n" in lines or b"\n\r" in lines
+        lone_return = lines.count(b"\r") != lines.count(b"\r\n")
+        open_quote = b'"' in lines and self._closed_lines.match(lines).end() != len(lines)
+        if empty or lone_return or open_quote:
+            self.all_rows = False
+
+
+@dataclass
+class _TextFrom(_Source):
+    """A view's text from a place after a stretch left out on (`start`, the stretches after
+    it in `omit`), the view's first lines (`lead`, its header) before it: what a look that
+    starts there parses, in the same blocks as a look from the start (its reads end where
+    that look's end)."""
+
+    lead: bytes = b""
+    start: ResumePoint | None = None
+    look_last_line: Callable[[], bytes] | None = None
+
+    def stream(self, notes: list[str] | None = None) -> io.RawIOBase:
+        text = _GzipText(
+            self.path, None, None, self.omit, self.known_damage, self.start, LOOK_BLOCK
+        )
+        return _Reads([self.lead], text)
+
+    def last_line(self) -> bytes:
+        assert self.look_last_line is not None
+        return self.look_last_line()
+
+
+@dataclass
+class _ReadsInMemory(_Source):
+    """A text given as the reads (`reads`) a look would make of a view: its last line is the
+    view's."""
+
+    reads: list[bytes] = field(default_factory=list)
+    look_last_line: Callable[[], bytes] | None = None
+
+    def stream(self, notes: list[str] | None = None) -> io.RawIOBase:
+        return _Reads(self.reads)
+
+    def last_line(self) -> bytes:
+        assert self.look_last_line is not None
+        return self.look_last_line()
+
+
+class _Reads(io.RawIOBase):
+    """`reads`, each as a read of its own (none longer than asked), then `text`'s reads."""
+
+    def __init__(self, reads: list[bytes], text: io.RawIOBase | None = None) -> None:
+        super().__init__()
+        self._reads, self._text = [read for read in reads if read][::-1], text
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if self._text is not None:
+            self._text.close()
+        super().close()
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._reads:
+            return self._text.read(size) if self._text is not None else b""
+        read = self._reads.pop()
+        if 0 <= size < len(read):
+            self._reads.append(read[size:])
+            read = read[:size]
+        return read
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def _whole_offset(offset: int, omitted: list[tuple[int, int]]) -> int:
     """Where `offset` of a text read without the `omitted` stretches lies in the whole."""
     for start, end in sorted(omitted):  # a loop over the few stretches left out
@@ -141,12 +651,45 @@ def _whole_offset(offset: int, omitted: list[tuple[int, int]]) -> int:
     return offset
 
 
-def first_unreadable_line(source: _Source, layout: _TableLayout) -> int | None:
+@dataclass
+class Look:
+    """How a look (first_unreadable_line) reads a text that starts part-way into a view's,
+    and what it tells of the rows before the line it finds. The text given is the view's
+    first lines (its header, or first row), then the view's text from a line's start on;
+    the lines before that were read as one row each, all readable (_GarbleSearch)."""
+
+    rows_before: int = 0  # added to a row's index in the text given, it is the view's
+    lines_before: int = 0  # ...to a line's number
+    part_way: bool = False  # the text given starts part-way into the view's
+    # The columns' shapes: given, or (empty) told from the first block and put here
+    shapes: list[tuple[str | None, int | None]] = field(default_factory=list)
+    # Where the text given ends (at the end of the line there), if before the view's: a look
+    # that reads to its end, or stops in its last block, or fails, does not tell
+    window_end: int | None = None
+    # Told by the look: every row before the line it found was read. Not so where Arrow
+    # refused a row whole (its bytes no UTF-8): that row is where the garbling shows, though
+    # rows of the wrong length it had handed over, or rows not yet read, may come before.
+    rows_all_read: bool = True
+
+
+def first_unreadable_line(
+    source: _Source, layout: _TableLayout, look: Look | None = None
+) -> int | None:
     """The number of the first line of a table's text that does not read (the wrong number
     of fields, a cell that is no number or no time, or, where the file writes each column's
     numbers with as many decimals, one with other), read a block at a time up to it; None
-    if every line reads (a last line cut short aside)."""
+    if every line reads (a last line cut short aside).
+
+    `look`: how to read a text that starts part-way into the table's, and what the look
+    tells besides (_GarbleSearch's looks)."""
+    look = Look() if look is None else look
     invalid: list[str] = []  # the first two rows of the wrong length (one may be the last)
+    shapes = look.shapes  # each column's pattern and decimals
+    windowed = look.window_end is not None
+
+    def line_of(text: str) -> int:
+        line = _line_of(source, text)
+        return line + look.lines_before if line > 1 else line  # 1: not found
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         # Skipped, never an error: a reader that parses ahead would raise it before the
@@ -155,27 +698,18 @@ def first_unreadable_line(source: _Source, layout: _TableLayout) -> int | None:
             invalid.append(row.text)
         return "skip"
 
-    wanted = [layout.time_col, *layout.axes]
-    read, parse, convert = _csv_options(
-        layout.has_header, wanted, 0, layout.names, layout.dialect, on_invalid, 1 << 20
-    )
-    convert.column_types = {name: pa.binary() for name in wanted}  # no cell refused
-    convert.strings_can_be_null = True  # NaN and empty cells as a number column has them
-    shapes: list[tuple[str | None, int | None]] = []  # each column's pattern and decimals
+    options = _look_options(layout, on_invalid)
     point = layout.dialect[1]
-    rows_before, unreadable, invalid_line = 0, None, None
+    rows_before = look.rows_before
+    unreadable, invalid_line = None, None
     with _quiet_undecodable_rows(), source.stream() as stream:
         try:
-            batches = pacsv.open_csv(
-                stream, read_options=read, parse_options=parse, convert_options=convert
-            )
+            batches = pacsv.open_csv(stream, *options)
             for batch in batches:  # a loop over blocks of text, up to the first bad row
                 if unreadable is not None:
                     break  # it was the last row of the block before, and not the text's last
                 if not shapes:
-                    patterns = [_time_pattern(batch.column(0))] + [READABLE_NUMBER] * 3
-                    decimals = [_fixed_decimals(column, point) for column in batch.columns]
-                    shapes = list(zip(patterns, decimals))
+                    shapes[:] = _shapes(batch, point)
                 for column, shape in zip(batch.columns, shapes):  # a loop over 4 columns
                     bad = np.flatnonzero(_unreadable_cells(column, *shape, point))
                     if len(bad) and (unreadable is None or rows_before + bad[0] < unreadable):
@@ -184,29 +718,89 @@ def first_unreadable_line(source: _Source, layout: _TableLayout) -> int | None:
                 if unreadable is not None and unreadable < rows_before - 1:
                     break
                 if invalid and invalid_line is None:
-                    invalid_line = _line_of(source, invalid[0])
+                    invalid_line = line_of(invalid[0])
                 if invalid_line is not None and rows_before + layout.header_lines >= invalid_line:
                     break  # the rows read since cannot come before it
             else:
+                if windowed:
+                    raise _LookUnsure  # the view's text goes on
                 if unreadable == rows_before - 1:
                     unreadable = None  # the text's last line, cut short as the damage leaves it
+            if windowed and _last_batch(batches):
+                raise _LookUnsure  # stopped in the block the window's end cut short
         except (pa.ArrowInvalid, pa.ArrowKeyError) as error:  # text that does not parse
+            if windowed:
+                raise _LookUnsure from None
             # A row Arrow names (one with bytes that are no UTF-8 is not handed to
             # `on_invalid`): garbled from there; else from the rows not yet seen, at the latest.
             named = re.search(r"Expected \d+ columns, got \d+: (.+)", str(error))
             if named is not None:
-                invalid_line = _line_of(source, named[1].rstrip("\r"))
+                invalid_line = line_of(named[1].rstrip("\r"))
                 invalid.insert(0, named[1])
+                look.rows_all_read = False  # rows handed over before it are passed over
             elif unreadable is None:
+                if look.part_way:  # where it stopped depends on blocks begun before
+                    raise _LookUnsure from None
                 unreadable = rows_before
     lines = [] if unreadable is None else [unreadable + layout.header_lines + 1]
     if invalid:
         if len(invalid) == 1 and unreadable is None:
             last = source.last_line().decode("utf-8", errors="replace")
             if invalid[0].strip() == last.strip():
+                if windowed:
+                    raise _LookUnsure  # a row of the window like the view's last
                 return None  # the last line cut short
-        lines.append(invalid_line or _line_of(source, invalid[0]))
+        lines.append(invalid_line or line_of(invalid[0]))
     return min(lines) if lines else None
+
+
+def _look_options(
+    layout: _TableLayout, on_invalid: Callable[[pacsv.InvalidRow], str]
+) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
+    """How a look reads a table's text: its cells as they are written, a block at a time."""
+    wanted = [layout.time_col, *layout.axes]
+    read, parse, convert = _csv_options(
+        layout.has_header, wanted, 0, layout.names, layout.dialect, on_invalid, LOOK_BLOCK
+    )
+    convert.column_types = {name: pa.binary() for name in wanted}  # no cell refused
+    convert.strings_can_be_null = True  # NaN and empty cells as a number column has them
+    return read, parse, convert
+
+
+def _shapes(batch: pa.RecordBatch, point: str) -> list[tuple[str | None, int | None]]:
+    """The columns' shapes, told from a text's first batch: the time's pattern, and the
+    decimals each column's numbers are written with, if all have as many."""
+    patterns = [_time_pattern(batch.column(0))] + [READABLE_NUMBER] * 3
+    decimals = [_fixed_decimals(column, point) for column in batch.columns]
+    return list(zip(patterns, decimals))
+
+
+def _first_block_shapes(
+    text: bytes, layout: _TableLayout
+) -> list[tuple[str | None, int | None]] | None:
+    """The shapes a look tells from its first batch, given its first read (`text`); None
+    if that holds no whole line, or does not parse."""
+    if b"\n" not in text:
+        return None  # the first block goes on into the next read
+    try:
+        with _quiet_undecodable_rows():
+            batches = pacsv.open_csv(pa.BufferReader(text), *_look_options(layout, _skip))
+            return _shapes(batches.read_next_batch(), layout.dialect[1])
+    except (pa.ArrowInvalid, pa.ArrowKeyError, StopIteration):
+        return None
+
+
+def _skip(row: pacsv.InvalidRow) -> str:
+    return "skip"
+
+
+def _last_batch(batches: pacsv.CSVStreamingReader) -> bool:
+    """Whether the batch read last was the last."""
+    try:
+        batches.read_next_batch()
+    except StopIteration:
+        return True
+    return False
 
 
 # A column's first this many cells tell whether its numbers are written with as many
@@ -277,18 +871,3 @@ def _line_offsets(source: _Source, line: int) -> tuple[int, int]:
         offset += len(chunk)
         unfinished = not chunk.endswith(b"\n")
     return (offset if start is None else start), lines + unfinished
-
-
-def _line_before(source: _Source, offset: int) -> tuple[int, int]:
-    """(the number of the line that starts at or before `offset`, the offset it starts at)."""
-    lines, start, seen = 0, 0, 0
-    for chunk in source.chunks():  # a loop over chunks of a few MB
-        part = chunk[: max(offset - seen, 0)]
-        lines += part.count(b"\n")
-        end = part.rfind(b"\n")
-        if end >= 0:
-            start = seen + end + 1
-        seen += len(chunk)
-        if seen >= offset:
-            break
-    return lines + 1, start
