@@ -145,6 +145,7 @@ class _Place(NamedTuple):
     resume: ResumePoint | None  # None: the file's start
     newlines: int  # in the whole text before it
     line_start: int  # where the line it lies in starts (the line's first byte)
+    empty_lines: int = 0  # the view's before it, where verified (Arrow reads no row there)
 
 
 class _Omitted(NamedTuple):
@@ -266,15 +267,17 @@ class _GarbleSearch:
         It is first given the text up to the end of the block after the next damaged
         member's (where the garbling usually shows); if that does not tell, the text streamed
         on (from the text's start: _LookUnsure, for the caller's look)."""
-        # The view's lines before the text from `place` on, and its rows, less the lead's
+        # The view's lines before the text from `place` on, less the lead's; its rows, less
+        # the empty lines too
         before = self._view_newlines(place) - lead.count(b"\n")
+        rows_before = before - place.empty_lines
         next_end = next((m.end for m in self.damaged if m.end > place.text_at), None)
         if next_end is not None:
             first_block = place.text_at // LOOK_BLOCK * LOOK_BLOCK
             block_end = -(-next_end // LOOK_BLOCK) * LOOK_BLOCK
             window_end = min(block_end, first_block + LOOK_WINDOW_BYTES)
             window = self.window = self._window_from(place, window_end)
-            look = Look(before, before, place.text_at > 0, self.shapes, window_end)
+            look = Look(rows_before, before, place.text_at > 0, self.shapes, window_end)
             if window.to_end:
                 look.window_end = None
             text = _ReadsInMemory(
@@ -286,7 +289,7 @@ class _GarbleSearch:
                 pass
         if place.resume is None:
             raise _LookUnsure
-        look = Look(before, before, True, self.shapes)
+        look = Look(rows_before, before, True, self.shapes)
         stream = _TextFrom(
             self.path,
             lead,
@@ -343,7 +346,9 @@ class _GarbleSearch:
                 end = text.find(b"\n", end) + 1
                 if not end:
                     break
-            self.lead = text[:end]
+            lines = text[:end].split(b"\n")[:-1]
+            empty = any(line in (b"", b"\r") for line in lines)  # Arrow would skip it
+            self.lead = b"" if empty else text[:end]
         return self.lead or None
 
     def _last_line(self) -> bytes:
@@ -394,12 +399,16 @@ class _GarbleSearch:
             and rows_all_read
             and look_place is self.verified
             and look_place.text_at <= cut_at
-            and self._lines_are_rows(look_place, cut_at)
         )
+        lines = self._row_lines(look_place, cut_at) if verified else None
+        verified = lines is not None and lines.all_rows
         self.omitted.append(stretch)
         self.omitted.sort()
         if self.shortcuts and member.resume is not None and member.resume.text_at == member.end:
-            new_place = _Place(member.end, member.resume, end_line - 1, walked.line_start)
+            empty_lines = look_place.empty_lines + lines.empty if lines is not None else 0
+            new_place = _Place(
+                member.end, member.resume, end_line - 1, walked.line_start, empty_lines
+            )
             self.places.append(new_place)
             self.places.sort(key=lambda p: p.text_at)
             if verified:
@@ -464,9 +473,9 @@ class _GarbleSearch:
                     break
         return _Walked(newlines, line_start)
 
-    def _lines_are_rows(self, place: _Place, to: int) -> bool:
-        """Whether each line of the view from `place` to `to` (a line's start) reads as one
-        row (see _RowLines), the stretches left out between taken out."""
+    def _row_lines(self, place: _Place, to: int) -> _RowLines:
+        """The lines of the view from `place` to `to` (a line's start), the stretches left out
+        between taken out: whether each reads as one row, or none (see _RowLines)."""
         lines = _RowLines(self.layout.dialect[0])
         kept = [(place.text_at, to)]  # the stretches of the whole text the view keeps there
         for o in self.omitted:  # a loop over the few stretches left out
@@ -481,7 +490,8 @@ class _GarbleSearch:
             at += len(chunk)
             if at >= to or not lines.all_rows:
                 break
-        return lines.all_rows and not lines.unfinished
+        lines.all_rows = lines.all_rows and not lines.unfinished
+        return lines
 
     def _after_view_newlines(self, place: _Place, count: int) -> int:
         """Where, in the view, the text after the `count`th newline from `place` on starts
@@ -536,10 +546,10 @@ class _TextEnd(NamedTuple):
 
 
 class _RowLines:
-    """Whether lines of text each read as one row of a CSV, to Arrow as to a count of
-    newlines: none is empty (Arrow skips it), none ends in a lone carriage return (Arrow ends
-    a row there), and none opens a quoted field that it does not close (Arrow reads on into
-    the next line). Fed the text a piece at a time."""
+    """Whether lines of text each read as one row of a CSV to Arrow, as to a count of
+    newlines, or as none (`empty`, counted: Arrow skips them): none ends in a lone carriage
+    return (Arrow ends a row there), none opens a quoted field that it does not close (Arrow
+    reads on into the next line). Fed the text a piece at a time."""
 
     def __init__(self, delimiter: str) -> None:
         cell = re.escape(delimiter.encode())
@@ -550,6 +560,7 @@ class _RowLines:
         self._closed_lines = re.compile(rb"(?:" + field + rb"(?:" + cell + field + rb")*\r?\n)*")
         self._carry = b""
         self.all_rows = True
+        self.empty = 0  # lines
 
     @property
     def unfinished(self) -> bool:
@@ -567,11 +578,15 @@ class _RowLines:
             self.all_rows = False  # a line longer than a look's block: not told apart
         if not lines or not self.all_rows:
             return
-        empty = lines[:1] in (b"\n", b"\r") or b"\n\n" in lines or b"\n\r" in lines
         lone_return = lines.count(b"\r") != lines.count(b"\r\n")
         open_quote = b'"' in lines and self._closed_lines.match(lines).end() != len(lines)
-        if empty or lone_return or open_quote:
+        if lone_return or open_quote:
             self.all_rows = False
+        elif b"\n\n" in lines or b"\n\r" in lines or lines[:1] in (b"\n", b"\r"):
+            text = np.frombuffer(lines, np.uint8)
+            ends = np.flatnonzero(text == ord("\n"))
+            starts = np.r_[0, ends[:-1] + 1]
+            self.empty += int(np.count_nonzero((ends == starts) | (text[starts] == ord("\r"))))
 
 
 @dataclass

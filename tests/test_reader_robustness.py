@@ -534,14 +534,17 @@ def crafted_damage(tmp_path, kind: str) -> str:
         "short rows": {1: 2000, 3: 100},
     }.get(kind, {})
     if kind == "empty lines":  # Arrow skips them: its rows are not the lines there
-        parts[0][700:700] = [b"\n", b"\n"]
+        parts[0][700:700] = [b"\n", b"\r\n", b"\n"]
+        parts[2][100:100] = [b"\n"]
+    if kind == "lone CR":  # Arrow ends a row there: two rows in one line
+        parts[0][300] = parts[0][300].replace(b"\n", b"\r")
     for member, row in damaged.items():
         cells = parts[member][row].split(b",")
         separator = b"\x93" if kind == "masked" and member == 3 else b","
         parts[member][row] = separator.join(cells[:2]) + b"\n"
     members = [bytearray(gzip.compress(b"".join(part), mtime=0)) for part in parts]
     for index, member in enumerate(members):
-        if kind in ("flipped", "empty lines") or (kind == "junk" and index % 2):
+        if kind in ("flipped", "empty lines", "lone CR") or (kind == "junk" and index % 2):
             member[len(member) * 4 // 5] ^= 0x55
         elif index in damaged or (kind == "junk" and index == 2):
             member[-8] ^= 1  # its checksum
@@ -556,7 +559,9 @@ def crafted_damage(tmp_path, kind: str) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("kind", ["flipped", "junk", "short rows", "masked", "empty lines"])
+@pytest.mark.parametrize(
+    "kind", ["flipped", "junk", "short rows", "masked", "empty lines", "lone CR"]
+)
 def test_the_search_for_garbled_members_finds_what_its_passes_from_the_start_found(
     kind, tmp_path, monkeypatch
 ):
@@ -580,4 +585,5 @@ def test_the_search_for_garbled_members_finds_what_its_passes_from_the_start_fou
     assert np.array_equal(recording.xyz_g, as_before.xyz_g)
     garbled = [w for w in recording.warnings if "garbled from line" in w]
     expected = {"flipped": 5, "junk": 2, "short rows": 2, "masked": 3, "empty lines": 5}
+    expected["lone CR"] = 5
     assert len(garbled) == expected[kind], garbled
