@@ -175,6 +175,7 @@ def describe(
         twitch = np.zeros(len(starts), dtype=bool)
         brief = np.flatnonzero(is_brief((ends - starts) / rate, params))
         twitch[brief] = twitch_shown(sig, starts[brief], ends[brief], params)
+        glitch_unseen = _glitch_unseen(sig, starts, ends, params)
         before, after = _rests_around(sig.xyz, starts, ends, context, guard)
         posture = angle_deg(before, after)
         smooth, steady = smoothed()
@@ -191,7 +192,7 @@ def describe(
     else:
         peak = peak_factor = posture = rotation = held = tilt = mean_tilt = floor = np.zeros(0)
         active_s = np.zeros(0)
-        twitch = np.zeros(0, dtype=bool)
+        twitch = glitch_unseen = np.zeros(0, dtype=bool)
     return Table(
         {
             "start": starts,
@@ -203,6 +204,7 @@ def describe(
             "peak_factor": peak_factor.astype(np.float64),
             "active_s": active_s,  # from the onset until the settling (_active_seconds)
             "twitch": twitch,  # judged for brief spans only
+            "glitch_unseen": glitch_unseen,  # see _glitch_unseen
             "rotation_deg": rotation,
             "held_share": held,
             "tilt_deg": tilt,  # the rotation through a second mean (see classify)
@@ -279,29 +281,51 @@ def twitch_shown(
     sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
 ) -> np.ndarray:
     """Per span: a brief twitch the 0.1 s envelope dilutes: its departure from rest reaches
-    `twitch_peak_factor` x the noise floor, and stays over `twitch_support_factor` x it for
-    `twitch_min_s` on end. Sensor noise never does either (its largest samples stay under 3 x the
-    floor). The span is widened by the envelope's half window: the burst's edges took that
-    smoothing back, the twitch's own samples may reach past them."""
+    `twitch_peak_factor` x the noise floor, and is held (`departure_held`). Sensor noise never
+    does either (its largest samples stay under 3 x the floor)."""
+    peak_sq, held = departure_held(sig, starts, ends, params)
+    return (peak_sq >= params.twitch_peak_factor**2) & held
+
+
+def _glitch_unseen(
+    sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
+) -> np.ndarray:
+    """Per span: it may be a glitched sample that `lone_spikes` cannot judge, at a rate where
+    a twitch of `twitch_min_s` may be one sample too; its departure is not held for two
+    samples. Only spans that may be jerks (under `settle_max_s`) are looked at."""
+    unseen = np.zeros(len(starts), dtype=bool)
+    if sig.rate_hz * params.twitch_min_s > 2:  # lone_spikes judges glitches here
+        return unseen
+    may_jerk = np.flatnonzero((ends - starts) / sig.rate_hz < params.settle_max_s)
+    unseen[may_jerk] = ~departure_held(sig, starts[may_jerk], ends[may_jerk], params)[1]
+    return unseen
+
+
+def departure_held(
+    sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per span: its largest departure from rest over the noise floor, squared; and whether
+    the departure stays over `twitch_support_factor` x the floor for `twitch_min_s` on end,
+    two samples at least (a single glitched sample is no movement). The span is widened by
+    the envelope's half window: the burst's edges took that smoothing back, the movement's
+    own samples may reach past them."""
     if len(starts) == 0:
-        return np.zeros(0, dtype=bool)
+        return np.zeros(0), np.zeros(0, dtype=bool)
     half = int(round(params.envelope_window_s * sig.rate_hz / 2))
     inside, offsets = ranges_index(
         np.maximum(starts - half, 0), np.minimum(ends + half, len(sig.deviation_sq))
     )
     floor_sq = np.square(sig.floor_at(inside))
     deviation_sq = sig.deviation_sq[inside]
-    peak = np.maximum.reduceat(deviation_sq / floor_sq, offsets)
-    # Consecutive samples over the support level, `least` of them (at least two: a single
-    # glitched sample is no movement), within one span.
+    peak_sq = np.maximum.reduceat(deviation_sq / floor_sq, offsets)
+    # Consecutive samples over the support level, `least` of them, within one span.
     least = max(int(round(params.twitch_min_s * sig.rate_hz)), 2)
     above = deviation_sq > floor_sq * params.twitch_support_factor**2
     runs = np.concatenate([[0], np.cumsum(above, dtype=np.int64)])
     span = np.repeat(np.arange(len(offsets)), np.diff(np.append(offsets, len(inside))))
     first = np.arange(max(len(inside) - least + 1, 0))
     held = (runs[first + least] - runs[first] == least) & (span[first] == span[first + least - 1])
-    supported = np.bincount(span[first][held], minlength=len(offsets)) > 0
-    return (peak >= params.twitch_peak_factor**2) & supported
+    return peak_sq, np.bincount(span[first][held], minlength=len(offsets)) > 0
 
 
 def lone_spikes(
@@ -428,7 +452,12 @@ def classify(events: Table, params: DetectionParameters, lm_max_s: float) -> np.
         )
     still = (events["rotation_deg"] < params.min_rotation_deg) & ~tilted
     vibration = still & ~brief
-    weak_jerk = brief & (events["peak_factor"] < params.jerk_min_peak_factor) & ~events["twitch"]
+    # A jerk stands `jerk_min_peak_factor` x the floor in its 0.1 s envelope, or
+    # `jerk_lone_peak_factor` x where it may be a glitch nothing else tells apart.
+    bar = np.where(
+        events["glitch_unseen"], params.jerk_lone_peak_factor, params.jerk_min_peak_factor
+    )
+    weak_jerk = brief & (events["peak_factor"] < bar) & ~events["twitch"]
     kind[vibration | weak_jerk] = ""
     return kind
 

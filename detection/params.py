@@ -127,6 +127,13 @@ class DetectionParameters:
     # sample of it under this share of it (events.lone_spikes).
     spike_neighbour_share: float = 0.15
     jerk_min_peak_factor: float = 4.5  # see blip_max_factor
+    # ...and 7 (the bar before) at 40 Hz or less where its departure from rest is not held
+    # over 3 x the floor for two samples (events._glitch_unseen): a glitched sample 10 x the
+    # noise SD on one axis reaches 5-6 x the floor in the 0.1 s envelope at 25 Hz, where its
+    # shape cannot tell it from a twitch (events.lone_spikes needs more than two samples in
+    # 50 ms). Above 40 Hz lone_spikes judges glitches: small twitches of one or two samples
+    # over 3 x the floor were most of what the lower bar found (stages noisy, myoclonus).
+    jerk_lone_peak_factor: float = 7.0
     # ...or, a twitch too brief for that envelope, its samples do (deviation from rest):
     # (the envelope's floor is about 1.25 x the noise SD of one axis: 6 x it is 7.5 SD, which
     # three-axis Gaussian noise reaches about once in 10^12 samples)

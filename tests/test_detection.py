@@ -6,6 +6,7 @@ import pandas as pd
 from sleepmove.detection.grid import regularize
 from sleepmove.detection.movements import detect_movements
 from sleepmove.detection.params import WASM2016, DetectionParameters
+from sleepmove.detection.preprocess import leg_signals
 from sleepmove.pipeline import AnalyzeRequest, analyze
 from sleepmove.sensor.readers import read_recording
 from sleepmove.validate import validate_night
@@ -197,6 +198,21 @@ def test_at_25_hz_a_lone_sample_may_be_a_twitch_and_stays_a_jerk():
     t, xyz = quiet_leg(rate=25.0)
     xyz[200 * 25, 1] += 0.3
     assert detect(t, xyz)["kind"].tolist() == ["jerk"]
+
+
+def test_a_jerk_stands_four_and_a_half_times_the_noise_floor():
+    """Brief buzzes (0.1 s, alternating each sample, under the twitch's 6 x peak): 5.5 x the
+    envelope's floor is a jerk (the bar of 7 found 6 of 10), 3.5 x is noise."""
+    t, xyz = quiet_leg()
+    grid = regularize(t, xyz)
+    signals = leg_signals(grid.xyz, grid.valid, grid.rate_hz, DetectionParameters())
+    floor = float(np.median(signals.floor_blocks))
+    for factor, expected in ((5.5, 10), (3.5, 0)):
+        t, xyz = quiet_leg()
+        for k in range(10):
+            at = (60 + 50 * k) * 50
+            xyz[at : at + 5, 1] += factor * floor * np.array([1, -1, 1, -1, 1])
+        assert (detect(t, xyz)["kind"] == "jerk").sum() == expected, factor
 
 
 def test_bed_vibration_without_rotation_is_not_a_limb_movement():
