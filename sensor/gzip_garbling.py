@@ -872,17 +872,3 @@ def _time_pattern(times: pa.Array) -> str | None:
         if len(first) and pc.match_substring_regex(first, pattern)[0].as_py():
             return pattern
     return None
-
-
-def _line_offsets(source: _Source, line: int) -> tuple[int, int]:
-    """(the offset in the text where line number `line` starts, the number of lines)."""
-    start, lines, offset, unfinished = None, 0, 0, False
-    for chunk in source.chunks():  # a loop over chunks of a few MB
-        count = chunk.count(b"\n")
-        if start is None and lines + count >= line - 1:
-            ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == ord("\n"))
-            start = offset + int(ends[line - 2 - lines]) + 1 if line > 1 else 0
-        lines += count
-        offset += len(chunk)
-        unfinished = not chunk.endswith(b"\n")
-    return (offset if start is None else start), lines + unfinished
