@@ -81,7 +81,7 @@ def read_before_garbling(
     dropped: list[str] = []  # what each garbled stretch's warning says
     view = search.view()  # the text as the stream gives it, the garbled stretches found left out
     for _ in source.damaged_spans:  # a loop over damaged members: one garbled stretch each
-        garbled_line = search.first_unreadable_line(view)
+        garbled_line = search.unreadable_line_from_verified(view)
         if garbled_line is None:
             break
         garbled_at, garbled_line = search.where_line_starts(view, garbled_line)
@@ -232,7 +232,7 @@ class _GarbleSearch:
 
     # --- the look for the view's first line that does not read ------------------------------
 
-    def first_unreadable_line(self, view: _Source) -> int | None:
+    def unreadable_line_from_verified(self, view: _Source) -> int | None:
         """first_unreadable_line of the view: from the last verified place on, where a look
         from there tells the same; else from the text's start."""
         if self.first_block_changed:
