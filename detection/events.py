@@ -169,8 +169,8 @@ def describe(
         inside, offsets = ranges_index(starts, ends)
         over_floor = sig.envelope[inside] / sig.floor_at(inside)
         peak_factor = np.maximum.reduceat(over_floor, offsets)
-        active_s = _active_seconds(over_floor, peak_factor, offsets, sig.rate_hz, params)
         del over_floor
+        active_s = _active_seconds(sig, starts, ends, peak_factor, params)
         # Only a brief span can be a twitch (see classify): longer ones need no look.
         twitch = np.zeros(len(starts), dtype=bool)
         brief = np.flatnonzero(is_brief((ends - starts) / rate, params))
@@ -218,24 +218,30 @@ def describe(
 
 
 def _active_seconds(
-    over_floor: np.ndarray,
+    sig: LegSignals,
+    starts: np.ndarray,
+    ends: np.ndarray,
     peak_factor: np.ndarray,
-    offsets: np.ndarray,
-    rate_hz: float,
     params: DetectionParameters,
 ) -> np.ndarray:
     """Per event, the seconds from its onset to the last sample whose 0.1 s envelope is at
-    least `settle_share` of the event's peak: its length without the settling that follows a
-    strong brief jerk. Skin and strap ring on after a twitch of 0.1-0.2 s, and the envelope
-    stays over the offset bar (a small multiple of the floor) for a few tenths of a second
-    more: such jerks measured 0.5-0.8 s, and were taken for LMs or, without rotation, for
-    bed vibrations (events.classify)."""
-    position = np.arange(len(over_floor))
-    strong = over_floor >= params.settle_share * np.repeat(
-        peak_factor, np.diff(offsets, append=len(over_floor))
-    )
-    last = np.maximum.reduceat(np.where(strong, position, -1), offsets)
-    return (last + 1 - offsets) / rate_hz
+    least `settle_share` of the event's peak (`peak_factor`, over the floor): its length
+    without the settling that follows a strong brief jerk. Skin and strap ring on after a
+    twitch of 0.1-0.2 s, and the envelope stays over the offset bar (a small multiple of the
+    floor) for a few tenths of a second more: such jerks measured 0.5-0.8 s, and were taken
+    for LMs or, without rotation, for bed vibrations (events.classify). Looked at only for
+    spans that may be such a jerk (settled_jerk); the others keep their whole length."""
+    active = (ends - starts) / sig.rate_hz
+    maybe = np.flatnonzero(~is_brief(active, params) & (active < params.settle_max_s))
+    if len(maybe) == 0:
+        return active
+    inside, offsets = ranges_index(starts[maybe], ends[maybe])
+    over_floor = sig.envelope[inside] / sig.floor_at(inside)
+    counts = np.diff(offsets, append=len(inside))
+    strong = over_floor >= params.settle_share * np.repeat(peak_factor[maybe], counts)
+    last = np.maximum.reduceat(np.where(strong, np.arange(len(inside)), -1), offsets)
+    active[maybe] = (last + 1 - offsets) / sig.rate_hz
+    return active
 
 
 def _start_smoothing(
