@@ -293,7 +293,10 @@ def test_disk_full_stops_cleanly_and_keeps_what_was_written(tmp_path, monkeypatc
 def test_a_witmotion_sensor_without_timestamps(tmp_path):
     """Frames split across notifications, no stamps, a link drop: losses still accounted."""
     args = args_for(tmp_path / "wit")
-    args.emulate, args.speed, args.duration = "witmotion", 10.0, "2m"
+    # 5 x: at 10 x a starved host's 0.26 s stall (CI, -n 4 on 2 cores) was counted lost and
+    # its samples, delayed not lost, were written too (the recorder's known over-count for a
+    # sensor without stamps): 2.2 % over the span once.
+    args.emulate, args.speed, args.duration = "witmotion", 5.0, "2m"
     dropped = []
 
     async def drop(devices):
