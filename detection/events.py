@@ -9,6 +9,7 @@ import numpy as np
 from sleepmove.detection.filters import (
     angle_deg,
     disjoint_span_means,
+    first_at_max,
     moving_mean_in_spans,
     moving_mean_twice_in_spans,
     moving_means_in_spans,
@@ -167,9 +168,7 @@ def describe(
         peak = np.sqrt(span_max(sig.deviation_sq, starts, ends)).astype(np.float64)
         # Brief jerks are judged on the short envelope alone: the slow signal cannot see them.
         inside, offsets = ranges_index(starts, ends)
-        over_floor = sig.envelope[inside] / sig.floor_at(inside)
-        peak_factor = np.maximum.reduceat(over_floor, offsets)
-        del over_floor
+        peak_factor = np.maximum.reduceat(sig.envelope[inside] / sig.floor_at(inside), offsets)
         active_s = _active_seconds(sig, starts, ends, peak_factor, params)
         # Only a brief span can be a twitch (see classify): longer ones need no look.
         twitch = np.zeros(len(starts), dtype=bool)
@@ -193,7 +192,7 @@ def describe(
         peak = peak_factor = posture = rotation = held = tilt = mean_tilt = floor = np.zeros(0)
         active_s = np.zeros(0)
         twitch = glitch_unseen = np.zeros(0, dtype=bool)
-    return Table(
+    events = Table(
         {
             "start": starts,
             "end": ends,
@@ -215,6 +214,8 @@ def describe(
             "rest_after": after if len(starts) else np.zeros((0, 3)),
         }
     )
+    events["settled"] = settled_jerk(events, params)  # see classify
+    return events
 
 
 def _active_seconds(
@@ -300,7 +301,7 @@ def _glitch_unseen(
     a twitch of `twitch_min_s` may be one sample too; its departure is not held for two
     samples. Only spans that may be jerks (under `settle_max_s`) are looked at."""
     unseen = np.zeros(len(starts), dtype=bool)
-    if sig.rate_hz * params.twitch_min_s > 2:  # lone_spikes judges glitches here
+    if glitches_judged(sig.rate_hz, params):
         return unseen
     may_jerk = np.flatnonzero((ends - starts) / sig.rate_hz < params.settle_max_s)
     unseen[may_jerk] = ~departure_held(sig, starts[may_jerk], ends[may_jerk], params)[1]
@@ -317,10 +318,7 @@ def departure_held(
     own samples may reach past them."""
     if len(starts) == 0:
         return np.zeros(0), np.zeros(0, dtype=bool)
-    half = int(round(params.envelope_window_s * sig.rate_hz / 2))
-    inside, offsets = ranges_index(
-        np.maximum(starts - half, 0), np.minimum(ends + half, len(sig.deviation_sq))
-    )
+    inside, offsets = _widened_by_envelope(sig, starts, ends, params)
     floor_sq = np.square(sig.floor_at(inside))
     deviation_sq = sig.deviation_sq[inside]
     peak_sq = np.maximum.reduceat(deviation_sq / floor_sq, offsets)
@@ -346,25 +344,40 @@ def lone_spikes(
     called a glitch. A glitch lights the 0.5 s mean for that long, so a span of up to a slow
     window may be one: how far the span's edges were trimmed depends on the rate."""
     found = np.zeros(len(starts), dtype=bool)
-    if len(starts) == 0 or sig.rate_hz * params.twitch_min_s <= 2:
+    if len(starts) == 0 or not glitches_judged(sig.rate_hz, params):
         return found
     longest = int(round(params.slow_window_s * sig.rate_hz)) + 1
     short = np.flatnonzero(ends - starts <= longest)
     if len(short) == 0:
         return found
-    half = int(round(params.envelope_window_s * sig.rate_hz / 2))
-    first = np.maximum(starts[short] - half, 0)
-    inside, offsets = ranges_index(first, np.minimum(ends[short] + half, len(sig.deviation_sq)))
+    inside, offsets = _widened_by_envelope(sig, starts[short], ends[short], params)
     departure = sig.deviation_sq[inside]
-    counts = np.diff(offsets, append=len(inside))
-    largest = np.maximum.reduceat(departure, offsets)
-    at_largest = np.flatnonzero(departure == np.repeat(largest, counts))
-    peak_at = at_largest[np.searchsorted(at_largest, offsets)]
+    largest, peak_at = first_at_max(departure, offsets)
     others = departure.copy()
     others[peak_at] = 0.0
     alone = np.maximum.reduceat(others, offsets) < params.spike_neighbour_share**2 * largest
+    counts = np.diff(offsets, append=len(inside))
     found[short] = alone & (counts > 1) & (largest > 0)
     return found
+
+
+def glitches_judged(rate_hz: float, params: DetectionParameters) -> bool:
+    """Whether a glitched sample can be told from a twitch by its shape (lone_spikes): only
+    where a twitch of `twitch_min_s` spans more than two sample intervals, so it moves the
+    samples beside its peak; at lower rates it may be one sample too."""
+    return rate_hz * params.twitch_min_s > 2
+
+
+def _widened_by_envelope(
+    sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
+) -> tuple[np.ndarray, np.ndarray]:
+    """`ranges_index` of the spans widened by the envelope's half window either side
+    (within the recording): their edges took that smoothing back, and the movement's own
+    samples may reach past them."""
+    half = int(round(params.envelope_window_s * sig.rate_hz / 2))
+    return ranges_index(
+        np.maximum(starts - half, 0), np.minimum(ends + half, len(sig.deviation_sq))
+    )
 
 
 def _rotation_profile(
@@ -419,7 +432,7 @@ def classify(events: Table, params: DetectionParameters, lm_max_s: float) -> np.
     """jerk (< 0.5 s), movement (posture change or > lm_max_s), lm otherwise; cramp: a
     strong flexion held for tens of seconds that the foot returns from; '' = vibration."""
     duration = events["duration_s"]
-    brief = is_brief(duration, params) | settled_jerk(events, params)
+    brief = is_brief(duration, params) | events["settled"]
     kind = np.where(brief, "jerk", "lm").astype(object)
     posture = events["posture_change_deg"] >= params.posture_change_deg
     kind[(duration > lm_max_s) | posture] = "movement"

@@ -196,6 +196,16 @@ def ranges_index(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.n
     return index, offsets
 
 
+def first_at_max(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per range of `values` (concatenated, each starting at `offsets`, as `ranges_index`
+    gives them; none empty): its largest value, and the position in `values` of its first
+    sample at that value."""
+    counts = np.diff(offsets, append=len(values))
+    largest = np.maximum.reduceat(values, offsets)
+    at_largest = np.flatnonzero(values == np.repeat(largest, counts))
+    return largest, at_largest[np.searchsorted(at_largest, offsets)]
+
+
 # Spans reaching over more than this share of the night (a restless night, where events fill
 # most of it) are cut from a whole-night mean: contiguous passes, where gathering each span's
 # samples costs several times more (0.3 s against 0.05 s for 68 % of an 8 h 100 Hz night).

@@ -15,11 +15,10 @@ from sleepmove.detection.events import (
     join_cramps,
     lone_spikes,
     merge_close,
-    settled_jerk,
     split_jerk_runs,
     twitch_shown,
 )
-from sleepmove.detection.filters import block_mean, blockwise, ranges_index
+from sleepmove.detection.filters import block_mean, blockwise, first_at_max, ranges_index
 from sleepmove.detection.grid import Grid
 from sleepmove.detection.parallel import in_background
 from sleepmove.detection.params import DetectionParameters, ScoringRules
@@ -207,11 +206,9 @@ def _burst_lengths(sig: LegSignals, starts: np.ndarray, ends: np.ndarray) -> np.
     inside, offsets = ranges_index(starts, ends)
     envelope = sig.envelope[inside]
     counts = ends - starts
-    peak = np.repeat(np.maximum.reduceat(envelope, offsets), counts)
-    # Each burst's first sample at its peak: the first one at or after the burst's start.
-    at_peak = np.flatnonzero(envelope == peak)
-    peak_at = at_peak[np.searchsorted(at_peak, offsets)] - offsets
-    early = (peak_at + 0.5) < EARLY_PEAK * counts
+    largest, first_peak = first_at_max(envelope, offsets)
+    peak = np.repeat(largest, counts)
+    early = (first_peak - offsets + 0.5) < EARLY_PEAK * counts
     lengths = counts.astype(np.float64)
     if early.any():
         lengths[early] = np.add.reduceat(envelope >= 0.5 * peak, offsets)[early]
@@ -236,7 +233,7 @@ def _finish_leg(
     events = describe(sig, starts, ends, params)
     kind = classify(events, params, rules.lm_max_s)
     # A jerk that settled is as long as it was active: its settling is no movement.
-    settled = (kind == "jerk") & settled_jerk(events, params)
+    settled = (kind == "jerk") & events["settled"]
     events["offset_s"] = np.where(
         settled, events["onset_s"] + events["active_s"], events["offset_s"]
     )

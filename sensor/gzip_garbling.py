@@ -404,7 +404,7 @@ class _GarbleSearch:
         verified = lines is not None and lines.all_rows
         self.omitted.append(stretch)
         self.omitted.sort()
-        if self.shortcuts and member.resume is not None and member.resume.text_at == member.end:
+        if self.shortcuts and member.followed:  # its resume point is at `member.end`
             empty_lines = look_place.empty_lines + lines.empty if lines is not None else 0
             new_place = _Place(
                 member.end, member.resume, end_line - 1, walked.line_start, empty_lines

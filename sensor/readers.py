@@ -120,12 +120,16 @@ class DamagedMember(NamedTuple):
     """A damaged gzip member's text, as the stream gives it: what came before the damage."""
 
     start: int
-    end: int
+    end: int  # where the text goes on, from the next sound member (`resume`), if any
     complaint: str  # zlib's
-    followed: bool  # by a sound member's text, from `end` on
     member_at: int = 0  # where the member starts in the file
     damage_at: int = 0  # the byte of the file zlib refuses: the text is what the bytes before give
-    resume: ResumePoint | None = None  # where the text goes on, if `followed`
+    resume: ResumePoint | None = None  # where a sound member's text goes on, from `end`
+
+    @property
+    def followed(self) -> bool:
+        """Whether a sound member's text follows, from `end` on."""
+        return self.resume is not None
 
 
 @dataclass
@@ -415,7 +419,6 @@ class _GzipText(io.RawIOBase):
             self._member_text_at,
             self._produced,
             damage,
-            resume is not None,
             self._member_at,
             self._damage_at,
             resume,
