@@ -82,6 +82,11 @@ class DetectionParameters:
     settle_max_rotation_deg: float = 3.0
     settle_max_held_deg: float = 1.0
     settle_max_s: float = 1.0
+    # A span measured brief that turns the limb more than this many degrees per g of its
+    # peak acceleration is a small smooth movement's peak, not a jerk (events.slow_glimpse;
+    # 0: off). Training seeds 1000-1001 of all families: 10 / 15 / 20 put 12 / 10 / 11
+    # nights past the jerk F1 target (13 without), LM F1 unchanged.
+    jerk_max_rotation_per_g: float = 15.0
     posture_change_deg: float = 5.0  # a lasting orientation change: posture, not an LM
     # A leg cramp candidate: a strong plantar flexion held, then released to the same rest.
     cramp_min_s: float = 15.0
@@ -277,6 +282,7 @@ INFANT_DETECTION: dict[str, object] = {
     # for one more cluster of jerks in wake on the test night (tests/test_infant.py).
     "blip_max_factor": 5.0,
     "jerk_min_peak_factor": 7.0,
+    "jerk_max_rotation_per_g": 0.0,  # fused jerk runs turn the limb (events.slow_glimpse)
 }
 
 
