@@ -48,8 +48,8 @@ NOT_FINITE = r"(?i)^\s*[-+]?(inf|infinity|nan)\s*$"
 READABLE_ISO_TIME = (
     r"^\s*\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d([.,]\d+)?)?)?\s*(Z|[+-]\d\d(:?\d\d)?)?\s*$"
 )
-# A look for garbled rows parses the text in blocks of this size (a batch of rows each)
-LOOK_BLOCK = 1 << 20
+# A scan for garbled rows parses the text in blocks of this size (a batch of rows each)
+SCAN_BLOCK_BYTES = 1 << 20
 
 
 def gzip_damage(source: _Source) -> str | None:
@@ -71,8 +71,8 @@ def read_before_garbling(
     warning saying what was dropped; None if no row of a damaged member's text shows
     garbling.
 
-    Each garbled stretch is looked for in the text with the stretches before left out; each
-    look, and each count of lines, goes on from where the one before left off (_GarbleSearch),
+    Each garbled stretch is searched for in the text with the stretches before left out; each
+    scan, and each count of lines, goes on from where the one before left off (_GarbleSearch),
     so the time grows with the text, not with the text times the damaged members."""
     path = source.path
     if not source.damaged_spans:
@@ -137,8 +137,8 @@ def read_before_garbling(
     return recording
 
 
-class _Place(NamedTuple):
-    """A place in a damaged gzip file's whole text where a stream can start: the text's
+class _StartPoint(NamedTuple):
+    """A point in a damaged gzip file's whole text where a stream can start: the text's
     start, or where it goes on after a damaged member (its next sound member)."""
 
     text_at: int
@@ -148,7 +148,7 @@ class _Place(NamedTuple):
     empty_lines: int = 0  # the view's before it, where verified (Arrow reads no row there)
 
 
-class _Omitted(NamedTuple):
+class _OmittedStretch(NamedTuple):
     """A garbled stretch of the whole text, left out."""
 
     start: int
@@ -156,38 +156,40 @@ class _Omitted(NamedTuple):
     newlines: int  # in it
 
 
-class _Window(NamedTuple):
-    """The text a look was given from `place` on, as its reads: the view's, which is the
-    whole text's where no stretch left out follows the place (`whole_text`)."""
+class _ScanWindow(NamedTuple):
+    """The text a scan was given in memory from `start_point` on, as its reads: the view's,
+    which is the whole text's where no stretch left out follows the start point
+    (`whole_text`)."""
 
-    place: _Place
+    start_point: _StartPoint
     reads: list[bytes]
-    to_end: bool  # it reaches the text's end
+    reaches_end: bool  # it reaches the text's end
     whole_text: bool
 
 
-class _LookUnsure(Exception):
-    """A look that started part-way cannot tell what a look from the text's start would."""
+class _ScanInconclusive(Exception):
+    """A scan that started part-way cannot tell what a scan from the text's start would."""
 
 
-# A look from a place is first given the text up to the end of the block after the next
+# A scan from a start point is first given the text up to the end of the block after the next
 # damaged member's text, held in memory (Arrow reads up to 32 blocks ahead of the rows it
 # hands over, all inflated), this much at most; if that does not tell, the text streamed on.
-LOOK_WINDOW_BYTES = 16 * LOOK_BLOCK
+SCAN_WINDOW_BYTES = 16 * SCAN_BLOCK_BYTES
 
 
 class _GarbleSearch:
     """One search of a damaged gzip file's text for its garbled stretches, with what it has
-    learnt so far, so that no look or count goes over the text from its start again:
+    learnt so far, so that no scan or count goes over the text from its start again:
 
     - the damaged members (`known_damage`): a stream reads each to its damage at once,
       without the byte-by-byte search for the damaged byte and for the next sound member;
-    - places where a stream can start (`places`): the text's start, and where it goes on after
-      each stretch left out, with the lines before them;
-    - the last place before which a look read every line of the view as one readable row
-      (`verified`): the next look starts there, and finds what a look from the start would;
-    - the view's column shapes and first lines, told by the look that read its first block;
-    - the text the last look was given (`window`), which the counts after it read again.
+    - points where a stream can start (`start_points`): the text's start, and where it goes on
+      after each stretch left out, with the lines before them;
+    - the last start point before which a scan read every line of the view as one readable row
+      (`verified_start`): the next scan starts there, and finds what a scan from the start
+      would;
+    - the view's column shapes and first lines, told by the scan that read its first block;
+    - the text the last scan was given (`window`), which the counts after it read again.
 
     Held for one read: nothing outlives it."""
 
@@ -198,24 +200,25 @@ class _GarbleSearch:
         self.rows_at = 0  # where the rows start in the text: after the header lines
         for _ in range(layout.header_lines):  # a loop over the header's few lines
             self.rows_at = source.head.find(b"\n", self.rows_at) + 1
-        self.places = [_Place(0, None, 0, 0)]  # in the text's order
-        self.omitted: list[_Omitted] = []  # the garbled stretches found, in the text's order
-        self.verified = self.places[0]
+        self.start_points = [_StartPoint(0, None, 0, 0)]  # in the text's order
+        self.omitted: list[_OmittedStretch] = []  # the garbled stretches found, in the text's order
+        self.verified_start = self.start_points[0]
         # Every stream gives the same text however it is read (see _GzipText.line_cuts): no
-        # line cut at damage began before the end of a block that a look's read could end
-        # at. Else (or once a stretch left out holds a place) the search makes the passes it
-        # always made, each from the text's start.
+        # line cut at damage began before the end of a block that a scan's read could end
+        # at. Else (or once a stretch left out holds a start point) the search makes the passes
+        # it always made, each from the text's start.
         self.shortcuts = all(
-            fill_at // LOOK_BLOCK * LOOK_BLOCK <= line_end for line_end, fill_at in source.line_cuts
+            fill_at // SCAN_BLOCK_BYTES * SCAN_BLOCK_BYTES <= line_end
+            for line_end, fill_at in source.line_cuts
         )
-        # Where the last look started, and whether it read every row before the line it found
-        self.last_look: tuple[_Place, bool] = (self.places[0], False)
-        # The view's column shapes and first lines (its header), from the last look that read
+        # Where the last scan started, and whether it read every row before the line it found
+        self.last_scan: tuple[_StartPoint, bool] = (self.start_points[0], False)
+        # The view's column shapes and first lines (its header), from the last scan that read
         # its first block; `first_block_changed` by a stretch left out since
         self.shapes: list[tuple[str | None, int | None]] = []
-        self.lead: bytes | None = None
+        self.leading_lines: bytes | None = None
         self.first_block_changed = False
-        self.window: _Window | None = None
+        self.window: _ScanWindow | None = None
         self.end: _TextEnd | None = None  # the text's end, once counted
 
     def view(self, head: bytes | None = None, limit: int | None = None) -> _Source:
@@ -230,117 +233,131 @@ class _GarbleSearch:
             known_damage=self.known_damage,
         )
 
-    # --- the look for the view's first line that does not read ------------------------------
+    # --- the scan for the view's first line that does not read ------------------------------
 
     def unreadable_line_from_verified(self, view: _Source) -> int | None:
-        """first_unreadable_line of the view: from the last verified place on, where a look
-        from there tells the same; else from the text's start."""
+        """first_unreadable_line of the view: from the last verified start point on, where a
+        scan from there tells the same; else from the text's start."""
         if self.first_block_changed:
             self._check_first_block(view)
         if not self.shapes:  # told again: every row is read again
-            self.verified = self.places[0]
-        place = self.verified
-        if place is self.places[0]:
-            self.shapes, self.lead = [], None
+            self.verified_start = self.start_points[0]
+        start_point = self.verified_start
+        if start_point is self.start_points[0]:
+            self.shapes, self.leading_lines = [], None
         if self.shortcuts:
-            lead = self._first_lines(view) if place.text_at else b""
-            if lead is not None:
+            leading_lines = self._view_leading_lines(view) if start_point.text_at else b""
+            if leading_lines is not None:
                 try:
-                    return self._look_from(place, lead)
-                except _LookUnsure:
+                    return self._scan_from(start_point, leading_lines)
+                except _ScanInconclusive:
                     pass
-        self.verified, self.shapes, self.lead = self.places[0], [], None
-        look = Look(shapes=self.shapes)
-        line = first_unreadable_line(view, self.layout, look)
-        self.last_look = (self.places[0], look.rows_all_read)
+        self.verified_start, self.shapes, self.leading_lines = self.start_points[0], [], None
+        scan = UnreadableLineScan(shapes=self.shapes)
+        line = first_unreadable_line(view, self.layout, scan)
+        self.last_scan = (self.start_points[0], scan.rows_all_read)
         return line
 
-    def _look_from(self, place: _Place, lead: bytes) -> int | None:
-        """The look from `place` on, after the view's first lines (`lead`; none from the
-        start). From a verified place, it finds what a look from the start would: every line
-        of the view before was read by the looks before, as one row each, all readable, and
-        none of them matches a row of the wrong length; the view's first block, whose cells set
-        the column shapes, reads alike; and the view from the place on is read in the same
-        blocks (Arrow's: a row cut where a block ends is read as two), with the view's first
-        lines (the header: the column names, their count) before it.
+    def _scan_from(self, start_point: _StartPoint, leading_lines: bytes) -> int | None:
+        """The scan from `start_point` on, after the view's first lines (`leading_lines`; none
+        from the start). From a verified start point, it finds what a scan from the start
+        would: every line of the view before was read by the scans before, as one row each, all
+        readable, and none of them matches a row of the wrong length; the view's first block,
+        whose cells set the column shapes, reads alike; and the view from the start point on is
+        read in the same blocks (Arrow's: each block is parsed up to its last newline, a row cut
+        at its end carried whole into the next block, so where a scan stops depends on where
+        the blocks end), with the view's first lines (the header: the column names, their
+        count) before it.
 
         It is first given the text up to the end of the block after the next damaged
         member's (where the garbling usually shows); if that does not tell, the text streamed
-        on (from the text's start: _LookUnsure, for the caller's look)."""
-        # The view's lines before the text from `place` on, less the lead's; its rows, less
-        # the empty lines too
-        before = self._view_newlines(place) - lead.count(b"\n")
-        rows_before = before - place.empty_lines
-        next_end = next((m.end for m in self.damaged if m.end > place.text_at), None)
+        on (from the text's start: _ScanInconclusive, for the caller's scan)."""
+        # The view's lines before the text from `start_point` on, less those of
+        # `leading_lines`; its rows, less the empty lines too
+        before = self._view_newlines(start_point) - leading_lines.count(b"\n")
+        rows_before = before - start_point.empty_lines
+        next_end = next((m.end for m in self.damaged if m.end > start_point.text_at), None)
         if next_end is not None:
-            first_block = place.text_at // LOOK_BLOCK * LOOK_BLOCK
-            block_end = -(-next_end // LOOK_BLOCK) * LOOK_BLOCK
-            window_end = min(block_end, first_block + LOOK_WINDOW_BYTES)
-            window = self.window = self._window_from(place, window_end)
-            look = Look(rows_before, before, place.text_at > 0, self.shapes, window_end)
-            if window.to_end:
-                look.window_end = None
-            text = _ReadsInMemory(
-                self.path, lead, reads=[lead, *window.reads], look_last_line=self._last_line
+            first_block = start_point.text_at // SCAN_BLOCK_BYTES * SCAN_BLOCK_BYTES
+            block_end = -(-next_end // SCAN_BLOCK_BYTES) * SCAN_BLOCK_BYTES
+            window_end = min(block_end, first_block + SCAN_WINDOW_BYTES)
+            window = self.window = self._read_window(start_point, window_end)
+            scan = UnreadableLineScan(
+                rows_before, before, start_point.text_at > 0, self.shapes, window_end
+            )
+            if window.reaches_end:
+                scan.window_end = None
+            text = _InMemoryScanText(
+                self.path,
+                leading_lines,
+                reads=[leading_lines, *window.reads],
+                view_last_line=self._last_line,
             )
             try:
-                return self._looked(place, first_unreadable_line(text, self.layout, look), look)
-            except _LookUnsure:
+                return self._record_scan(
+                    start_point, first_unreadable_line(text, self.layout, scan), scan
+                )
+            except _ScanInconclusive:
                 pass
-        if place.resume is None:
-            raise _LookUnsure
-        look = Look(rows_before, before, True, self.shapes)
-        stream = _TextFrom(
+        if start_point.resume is None:
+            raise _ScanInconclusive
+        scan = UnreadableLineScan(rows_before, before, True, self.shapes)
+        stream = _StreamedScanText(
             self.path,
-            lead,
+            leading_lines,
             gzip=True,
             known_damage=self.known_damage,
-            omit=self._omit_after(place),
-            lead=lead,
-            start=place.resume,
-            look_last_line=self._last_line,
+            omit=self._omit_after(start_point),
+            leading_lines=leading_lines,
+            resume=start_point.resume,
+            view_last_line=self._last_line,
         )
-        return self._looked(place, first_unreadable_line(stream, self.layout, look), look)
+        return self._record_scan(
+            start_point, first_unreadable_line(stream, self.layout, scan), scan
+        )
 
-    def _looked(self, place: _Place, line: int | None, look: Look) -> int | None:
-        self.last_look = (place, look.rows_all_read)
+    def _record_scan(
+        self, start_point: _StartPoint, line: int | None, scan: UnreadableLineScan
+    ) -> int | None:
+        """`line`, found by `scan` from `start_point`: noted as the last scan."""
+        self.last_scan = (start_point, scan.rows_all_read)
         return line
 
-    def _window_from(self, place: _Place, end: int) -> _Window:
-        """The view from `place` up to the end of the line that holds offset `end` of the
-        whole text (a block's end), read as a look reads it: a block of the whole at a time,
+    def _read_window(self, start_point: _StartPoint, end: int) -> _ScanWindow:
+        """The view from `start_point` up to the end of the line that holds offset `end` of the
+        whole text (a block's end), read as a scan reads it: a block of the whole at a time,
         the stretches left out taken out."""
         reads: list[bytes] = []
-        omit = self._omit_after(place)
+        omit = self._omit_after(start_point)
         past_end = False
-        with self._stream_from(place, LOOK_BLOCK, omit) as stream:
-            while read := stream.read(LOOK_BLOCK):
+        with self._stream_from(start_point, SCAN_BLOCK_BYTES, omit) as stream:
+            while read := stream.read(SCAN_BLOCK_BYTES):
                 if past_end:  # a read from `end` on: up to its first line's end
                     line_end = read.find(b"\n")
                     if line_end >= 0:
                         reads.append(read[: line_end + 1])
-                        return _Window(place, reads, False, not omit)
+                        return _ScanWindow(start_point, reads, False, not omit)
                 reads.append(read)
                 past_end = stream.given >= end
-        return _Window(place, reads, True, not omit)
+        return _ScanWindow(start_point, reads, True, not omit)
 
     def _check_first_block(self, view: _Source) -> None:
         """A stretch left out in the view's first block: the column shapes told from it again
-        (a block's text, parsed in memory). Alike, the looks before still tell (they judged
-        the lines they read alike); else the next look starts at the text's start."""
-        self.first_block_changed, self.lead = False, None
+        (a block's text, parsed in memory). Alike, the scans before still tell (they judged
+        the lines they read alike); else the next scan starts at the text's start."""
+        self.first_block_changed, self.leading_lines = False, None
         if self.shapes:
             with view.stream() as stream:
-                first = stream.read(LOOK_BLOCK)  # as a look's first read
+                first = stream.read(SCAN_BLOCK_BYTES)  # as a scan's first read
             if _first_block_shapes(first, self.layout) != self.shapes:
                 self.shapes = []
 
-    def _first_lines(self, view: _Source) -> bytes | None:
+    def _view_leading_lines(self, view: _Source) -> bytes | None:
         """The view's header lines (its first line, if it has none: the column count is told
         from it), if they lie in its first read."""
-        if self.lead is None:
+        if self.leading_lines is None:
             with view.stream() as stream:
-                text = stream.read(LOOK_BLOCK)  # as a look's first read
+                text = stream.read(SCAN_BLOCK_BYTES)  # as a scan's first read
             end = 0
             for _ in range(self.layout.header_lines or 1):  # a loop over one line, or a few
                 end = text.find(b"\n", end) + 1
@@ -348,15 +365,15 @@ class _GarbleSearch:
                     break
             lines = text[:end].split(b"\n")[:-1]
             empty = any(line in (b"", b"\r") for line in lines)  # Arrow would skip it
-            self.lead = b"" if empty else text[:end]
-        return self.lead or None
+            self.leading_lines = b"" if empty else text[:end]
+        return self.leading_lines or None
 
     def _last_line(self) -> bytes:
         """The view's last line (Source.last_line): the whole text's, where no stretch left
         out reaches its last SNIFF_BYTES, or the newline before its last line."""
         end = self._text_end()
         if self.omitted and self.omitted[-1].end > end.tail_from:
-            raise _LookUnsure
+            raise _ScanInconclusive
         return end.last_line
 
     # --- where lines are ---------------------------------------------------------------
@@ -366,54 +383,57 @@ class _GarbleSearch:
         (line - 1)th newline, or at the text's end if it has fewer), and its number there
         (the view's, when nothing is left out)."""
         at = 0
-        if line > 1:  # counted from the last place before it
-            places = self.places if self.shortcuts else self.places[:1]
-            place = next(p for p in reversed(places) if self._view_newlines(p) < line - 1)
-            at = self._after_view_newlines(place, line - 1 - self._view_newlines(place))
+        if line > 1:  # counted from the last start point before it
+            start_points = self.start_points if self.shortcuts else self.start_points[:1]
+            start_point = next(
+                p for p in reversed(start_points) if self._view_newlines(p) < line - 1
+            )
+            at = self._after_view_newlines(start_point, line - 1 - self._view_newlines(start_point))
         at = _whole_offset(at, view.omit)
         return at, (self.line_before(at)[0] if view.omit else line)
 
     def line_before(self, offset: int) -> tuple[int, int]:
         """The number of the whole text's line that holds `offset` (or ends at it, at the
-        text's end), and where that line starts; counted from the last place before it."""
-        place = self._place_before(offset)
-        walked = self._walk(place, offset)
-        return place.newlines + walked.newlines + 1, walked.line_start
+        text's end), and where that line starts; counted from the last start point before
+        it."""
+        start_point = self._start_point_before(offset)
+        counted = self._lines_up_to(start_point, offset)
+        return start_point.newlines + counted.newlines + 1, counted.line_start
 
     def leave_out(self, cut_line: int, cut_at: int, member: DamagedMember) -> int:
         """Leave the garbled stretch from `cut_at` (line `cut_line`) to the end of `member`'s
         text out, and note where the text goes on after it; the number of the line there."""
-        place = self._place_before(member.end)
-        walked = self._walk(place, member.end)
-        end_line = place.newlines + walked.newlines + 1
-        stretch = _Omitted(cut_at, member.end, end_line - cut_line)
-        if any(cut_at < p.text_at < member.end for p in self.places) or any(
+        start_point = self._start_point_before(member.end)
+        counted = self._lines_up_to(start_point, member.end)
+        end_line = start_point.newlines + counted.newlines + 1
+        stretch = _OmittedStretch(cut_at, member.end, end_line - cut_line)
+        if any(cut_at < p.text_at < member.end for p in self.start_points) or any(
             o.start < stretch.end and stretch.start < o.end for o in self.omitted
         ):
-            self.shortcuts = False  # a place left out: no look or count starts there
-        # The look read every row of the view from its place to the stretch, all readable:
-        # one each? Then a look after the stretch finds what a look from the start would.
-        look_place, rows_all_read = self.last_look
+            self.shortcuts = False  # a start point left out: no scan or count starts there
+        # The scan read every row of the view from its start point to the stretch, all readable:
+        # one each? Then a scan after the stretch finds what a scan from the start would.
+        scan_start_point, rows_all_read = self.last_scan
         verified = (
             self.shortcuts
             and rows_all_read
-            and look_place is self.verified
-            and look_place.text_at <= cut_at
+            and scan_start_point is self.verified_start
+            and scan_start_point.text_at <= cut_at
         )
-        lines = self._row_lines(look_place, cut_at) if verified else None
+        lines = self._row_lines(scan_start_point, cut_at) if verified else None
         verified = lines is not None and lines.all_rows
         self.omitted.append(stretch)
         self.omitted.sort()
         if self.shortcuts and member.followed:  # its resume point is at `member.end`
-            empty_lines = look_place.empty_lines + lines.empty if lines is not None else 0
-            new_place = _Place(
-                member.end, member.resume, end_line - 1, walked.line_start, empty_lines
+            empty_lines = scan_start_point.empty_lines + lines.empty if lines is not None else 0
+            new_start_point = _StartPoint(
+                member.end, member.resume, end_line - 1, counted.line_start, empty_lines
             )
-            self.places.append(new_place)
-            self.places.sort(key=lambda p: p.text_at)
+            self.start_points.append(new_start_point)
+            self.start_points.sort(key=lambda p: p.text_at)
             if verified:
-                self.verified = new_place
-        if cut_at < LOOK_BLOCK:  # the view's first block changed
+                self.verified_start = new_start_point
+        if cut_at < SCAN_BLOCK_BYTES:  # the view's first block changed
             self.first_block_changed = True
         self.window = None
         return end_line
@@ -423,46 +443,49 @@ class _GarbleSearch:
         end = self._text_end()
         return end.newlines + (not end.ends_line)
 
-    def _view_newlines(self, place: _Place) -> int:
-        """The view's newlines before `place`."""
-        return place.newlines - sum(o.newlines for o in self.omitted if o.end <= place.text_at)
+    def _view_newlines(self, start_point: _StartPoint) -> int:
+        """The view's newlines before `start_point`."""
+        return start_point.newlines - sum(
+            o.newlines for o in self.omitted if o.end <= start_point.text_at
+        )
 
-    def _omit_after(self, place: _Place) -> list[tuple[int, int]]:
-        return [(o.start, o.end) for o in self.omitted if o.start >= place.text_at]
+    def _omit_after(self, start_point: _StartPoint) -> list[tuple[int, int]]:
+        return [(o.start, o.end) for o in self.omitted if o.start >= start_point.text_at]
 
-    def _place_before(self, offset: int) -> _Place:
-        return next(place for place in reversed(self.places) if place.text_at <= offset)
+    def _start_point_before(self, offset: int) -> _StartPoint:
+        return next(p for p in reversed(self.start_points) if p.text_at <= offset)
 
     def _stream_from(
-        self, place: _Place, block: int, omit: list[tuple[int, int]] | None = None
+        self, start_point: _StartPoint, block: int, omit: list[tuple[int, int]] | None = None
     ) -> _GzipText:
-        """The text from `place` on, its reads ending where a stream's from the start, read
-        `block` at a time, end."""
-        return _GzipText(self.path, None, None, omit, self.known_damage, place.resume, block)
+        """The text from `start_point` on, its reads ending where a stream's from the start,
+        read `block` at a time, end."""
+        return _GzipText(self.path, None, None, omit, self.known_damage, start_point.resume, block)
 
-    def _chunks_from(self, place: _Place, view: bool = False) -> Iterator[bytes]:
-        """The whole text from `place` on, or the view's (the stretches after it left out),
-        read as Source.chunks reads it: the last look's text, from memory, where it is that."""
+    def _chunks_from(self, start_point: _StartPoint, view: bool = False) -> Iterator[bytes]:
+        """The whole text from `start_point` on, or the view's (the stretches after it left
+        out), read as Source.chunks reads it: the last scan's text, from memory, where it is
+        that."""
         skip = 0
         window = self.window
-        if window is not None and window.place == place and (view or window.whole_text):
+        if window is not None and window.start_point == start_point and (view or window.whole_text):
             for read in window.reads:  # a loop over the blocks it read
                 yield read
                 skip += len(read)  # the text after it, if wanted, is inflated again
-        omit = self._omit_after(place) if view else None
-        with self._stream_from(place, GZIP_CHUNK, omit) as stream:
+        omit = self._omit_after(start_point) if view else None
+        with self._stream_from(start_point, GZIP_CHUNK, omit) as stream:
             while chunk := stream.read(GZIP_CHUNK):
                 if skip:
                     chunk, skip = chunk[skip:], max(skip - len(chunk), 0)
                 if chunk:
                     yield chunk
 
-    def _walk(self, place: _Place, to: int) -> _Walked:
-        """The whole text from `place` up to `to`: its newlines, and where the line holding
-        `to` starts."""
-        at, newlines, line_start = place.text_at, 0, place.line_start
+    def _lines_up_to(self, start_point: _StartPoint, to: int) -> _LinesUpTo:
+        """The whole text from `start_point` up to `to`: its newlines, and where the line
+        holding `to` starts."""
+        at, newlines, line_start = start_point.text_at, 0, start_point.line_start
         if at < to:
-            for chunk in self._chunks_from(place):  # a loop over chunks of a few MB
+            for chunk in self._chunks_from(start_point):  # a loop over chunks of a few MB
                 part = chunk[: to - at]
                 newlines += part.count(b"\n")
                 last = part.rfind(b"\n")
@@ -471,19 +494,19 @@ class _GarbleSearch:
                 at += len(chunk)
                 if at >= to:
                     break
-        return _Walked(newlines, line_start)
+        return _LinesUpTo(newlines, line_start)
 
-    def _row_lines(self, place: _Place, to: int) -> _RowLines:
-        """The lines of the view from `place` to `to` (a line's start), the stretches left out
-        between taken out: whether each reads as one row, or none (see _RowLines)."""
+    def _row_lines(self, start_point: _StartPoint, to: int) -> _RowLines:
+        """The lines of the view from `start_point` to `to` (a line's start), the stretches
+        left out between taken out: whether each reads as one row, or none (see _RowLines)."""
         lines = _RowLines(self.layout.dialect[0])
-        kept = [(place.text_at, to)]  # the stretches of the whole text the view keeps there
+        kept = [(start_point.text_at, to)]  # the stretches of the whole text the view keeps there
         for o in self.omitted:  # a loop over the few stretches left out
             start, end = kept[-1]
             if start <= o.start < end:
                 kept[-1:] = [(start, o.start), (o.end, end)]
-        at = place.text_at
-        for chunk in self._chunks_from(place):  # a loop over chunks of a few MB
+        at = start_point.text_at
+        for chunk in self._chunks_from(start_point):  # a loop over chunks of a few MB
             for start, end in kept:  # a loop over a stretch or a few
                 if start < at + len(chunk) and at < end:
                     lines.feed(chunk[max(start - at, 0) : end - at], start >= at)
@@ -493,11 +516,13 @@ class _GarbleSearch:
         lines.all_rows = lines.all_rows and not lines.unfinished
         return lines
 
-    def _after_view_newlines(self, place: _Place, count: int) -> int:
-        """Where, in the view, the text after the `count`th newline from `place` on starts
-        (the view's end if it has fewer)."""
-        at = place.text_at - sum(o.end - o.start for o in self.omitted if o.end <= place.text_at)
-        for chunk in self._chunks_from(place, view=True):  # a loop over chunks of a few MB
+    def _after_view_newlines(self, start_point: _StartPoint, count: int) -> int:
+        """Where, in the view, the text after the `count`th newline from `start_point` on
+        starts (the view's end if it has fewer)."""
+        at = start_point.text_at - sum(
+            o.end - o.start for o in self.omitted if o.end <= start_point.text_at
+        )
+        for chunk in self._chunks_from(start_point, view=True):  # a loop over chunks of a few MB
             found = chunk.count(b"\n")
             if found >= count:
                 ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == ord("\n"))
@@ -507,16 +532,17 @@ class _GarbleSearch:
         return at
 
     def _text_end(self) -> _TextEnd:
-        """The whole text's end, counted once: from the last place, or from the start where
-        less than SNIFF_BYTES of text follow that."""
+        """The whole text's end, counted once: from the last start point, or from the start
+        where less than SNIFF_BYTES of text follow that."""
         if self.end is None:
-            for place in (self.places[-1], self.places[0]):  # the last place, else the start
-                at, newlines, tail = place.text_at, place.newlines, b""
-                for chunk in self._chunks_from(place):  # a loop over chunks of a few MB
+            # The last start point, else the text's start
+            for start_point in (self.start_points[-1], self.start_points[0]):
+                at, newlines, tail = start_point.text_at, start_point.newlines, b""
+                for chunk in self._chunks_from(start_point):  # a loop over chunks of a few MB
                     at += len(chunk)
                     newlines += chunk.count(b"\n")
                     tail = (tail + chunk[-SNIFF_BYTES:])[-SNIFF_BYTES:]
-                if at - place.text_at >= SNIFF_BYTES or place.text_at == 0:
+                if at - start_point.text_at >= SNIFF_BYTES or start_point.text_at == 0:
                     break
             stripped = tail.rstrip()
             last_newline = stripped.rfind(b"\n")
@@ -530,9 +556,11 @@ class _GarbleSearch:
         return self.end
 
 
-class _Walked(NamedTuple):
-    newlines: int  # in the text walked
-    line_start: int  # where the line holding the walk's end starts
+class _LinesUpTo(NamedTuple):
+    """The whole text's lines from a start point up to an offset (_lines_up_to)."""
+
+    newlines: int  # in the text counted
+    line_start: int  # where the line holding the offset starts
 
 
 class _TextEnd(NamedTuple):
@@ -574,8 +602,8 @@ class _RowLines:
         text = self._carry + text
         end = text.rfind(b"\n") + 1
         lines, self._carry = text[:end], text[end:]
-        if len(self._carry) > LOOK_BLOCK:
-            self.all_rows = False  # a line longer than a look's block: not told apart
+        if len(self._carry) > SCAN_BLOCK_BYTES:
+            self.all_rows = False  # a line longer than a scan's block: not told apart
         if not lines or not self.all_rows:
             return
         lone_return = lines.count(b"\r") != lines.count(b"\r\n")
@@ -590,44 +618,44 @@ class _RowLines:
 
 
 @dataclass
-class _TextFrom(_Source):
-    """A view's text from a place after a stretch left out on (`start`, the stretches after
-    it in `omit`), the view's first lines (`lead`, its header) before it: what a look that
-    starts there parses, in the same blocks as a look from the start (its reads end where
-    that look's end)."""
+class _StreamedScanText(_Source):
+    """A view's text streamed from a start point after a stretch left out on (`resume`, the
+    stretches after it in `omit`), the view's first lines (`leading_lines`, its header) before
+    it: what a scan that starts there parses, in the same blocks as a scan from the start (its
+    reads end where that scan's end)."""
 
-    lead: bytes = b""
-    start: ResumePoint | None = None
-    look_last_line: Callable[[], bytes] | None = None
+    leading_lines: bytes = b""
+    resume: ResumePoint | None = None
+    view_last_line: Callable[[], bytes] | None = None
 
     def stream(self, notes: list[str] | None = None) -> io.RawIOBase:
         text = _GzipText(
-            self.path, None, None, self.omit, self.known_damage, self.start, LOOK_BLOCK
+            self.path, None, None, self.omit, self.known_damage, self.resume, SCAN_BLOCK_BYTES
         )
-        return _Reads([self.lead], text)
+        return _ReplayedReads([self.leading_lines], text)
 
     def last_line(self) -> bytes:
-        assert self.look_last_line is not None
-        return self.look_last_line()
+        assert self.view_last_line is not None
+        return self.view_last_line()
 
 
 @dataclass
-class _ReadsInMemory(_Source):
-    """A text given as the reads (`reads`) a look would make of a view: its last line is the
-    view's."""
+class _InMemoryScanText(_Source):
+    """A text given in memory as the reads (`reads`) a scan would make of a view: its last
+    line is the view's."""
 
     reads: list[bytes] = field(default_factory=list)
-    look_last_line: Callable[[], bytes] | None = None
+    view_last_line: Callable[[], bytes] | None = None
 
     def stream(self, notes: list[str] | None = None) -> io.RawIOBase:
-        return _Reads(self.reads)
+        return _ReplayedReads(self.reads)
 
     def last_line(self) -> bytes:
-        assert self.look_last_line is not None
-        return self.look_last_line()
+        assert self.view_last_line is not None
+        return self.view_last_line()
 
 
-class _Reads(io.RawIOBase):
+class _ReplayedReads(io.RawIOBase):
     """`reads`, each as a read of its own (none longer than asked), then `text`'s reads."""
 
     def __init__(self, reads: list[bytes], text: io.RawIOBase | None = None) -> None:
@@ -667,8 +695,8 @@ def _whole_offset(offset: int, omitted: list[tuple[int, int]]) -> int:
 
 
 @dataclass
-class Look:
-    """How a look (first_unreadable_line) reads a text that starts part-way into a view's,
+class UnreadableLineScan:
+    """How a scan (first_unreadable_line) reads a text that starts part-way into a view's,
     and what it tells of the rows before the line it finds. The text given is the view's
     first lines (its header, or first row), then the view's text from a line's start on;
     the lines before that were read as one row each, all readable (_GarbleSearch)."""
@@ -678,33 +706,33 @@ class Look:
     part_way: bool = False  # the text given starts part-way into the view's
     # The columns' shapes: given, or (empty) told from the first block and put here
     shapes: list[tuple[str | None, int | None]] = field(default_factory=list)
-    # Where the text given ends (at the end of the line there), if before the view's: a look
+    # Where the text given ends (at the end of the line there), if before the view's: a scan
     # that reads to its end, or stops in its last block, or fails, does not tell
     window_end: int | None = None
-    # Told by the look: every row before the line it found was read. Not so where Arrow
+    # Told by the scan: every row before the line it found was read. Not so where Arrow
     # refused a row whole (its bytes no UTF-8): that row is where the garbling shows, though
     # rows of the wrong length it had handed over, or rows not yet read, may come before.
     rows_all_read: bool = True
 
 
 def first_unreadable_line(
-    source: _Source, layout: _TableLayout, look: Look | None = None
+    source: _Source, layout: _TableLayout, scan: UnreadableLineScan | None = None
 ) -> int | None:
     """The number of the first line of a table's text that does not read (the wrong number
     of fields, a cell that is no number or no time, or, where the file writes each column's
     numbers with as many decimals, one with other), read a block at a time up to it; None
     if every line reads (a last line cut short aside).
 
-    `look`: how to read a text that starts part-way into the table's, and what the look
-    tells besides (_GarbleSearch's looks)."""
-    look = Look() if look is None else look
+    `scan`: how to read a text that starts part-way into the table's, and what the scan
+    tells besides (_GarbleSearch's scans)."""
+    scan = UnreadableLineScan() if scan is None else scan
     invalid: list[str] = []  # the first two rows of the wrong length (one may be the last)
-    shapes = look.shapes  # each column's pattern and decimals
-    windowed = look.window_end is not None
+    shapes = scan.shapes  # each column's pattern and decimals
+    windowed = scan.window_end is not None
 
     def line_of(text: str) -> int:
         line = _line_of(source, text)
-        return line + look.lines_before if line > 1 else line  # 1: not found
+        return line + scan.lines_before if line > 1 else line  # 1: not found
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         # Skipped, never an error: a reader that parses ahead would raise it before the
@@ -713,9 +741,9 @@ def first_unreadable_line(
             invalid.append(row.text)
         return "skip"
 
-    options = _look_options(layout, on_invalid)
+    options = _scan_csv_options(layout, on_invalid)
     point = layout.dialect[1]
-    rows_before = look.rows_before
+    rows_before = scan.rows_before
     unreadable, invalid_line = None, None
     with _quiet_undecodable_rows(), source.stream() as stream:
         try:
@@ -738,24 +766,24 @@ def first_unreadable_line(
                     break  # the rows read since cannot come before it
             else:
                 if windowed:
-                    raise _LookUnsure  # the view's text goes on
+                    raise _ScanInconclusive  # the view's text goes on
                 if unreadable == rows_before - 1:
                     unreadable = None  # the text's last line, cut short as the damage leaves it
             if windowed and _last_batch(batches):
-                raise _LookUnsure  # stopped in the block the window's end cut short
+                raise _ScanInconclusive  # stopped in the block the window's end cut short
         except (pa.ArrowInvalid, pa.ArrowKeyError) as error:  # text that does not parse
             if windowed:
-                raise _LookUnsure from None
+                raise _ScanInconclusive from None
             # A row Arrow names (one with bytes that are no UTF-8 is not handed to
             # `on_invalid`): garbled from there; else from the rows not yet seen, at the latest.
             named = re.search(r"Expected \d+ columns, got \d+: (.+)", str(error))
             if named is not None:
                 invalid_line = line_of(named[1].rstrip("\r"))
                 invalid.insert(0, named[1])
-                look.rows_all_read = False  # rows handed over before it are passed over
+                scan.rows_all_read = False  # rows handed over before it are passed over
             elif unreadable is None:
-                if look.part_way:  # where it stopped depends on blocks begun before
-                    raise _LookUnsure from None
+                if scan.part_way:  # where it stopped depends on blocks begun before
+                    raise _ScanInconclusive from None
                 unreadable = rows_before
     lines = [] if unreadable is None else [unreadable + layout.header_lines + 1]
     if invalid:
@@ -763,19 +791,19 @@ def first_unreadable_line(
             last = source.last_line().decode("utf-8", errors="replace")
             if invalid[0].strip() == last.strip():
                 if windowed:
-                    raise _LookUnsure  # a row of the window like the view's last
+                    raise _ScanInconclusive  # a row of the window like the view's last
                 return None  # the last line cut short
         lines.append(invalid_line or line_of(invalid[0]))
     return min(lines) if lines else None
 
 
-def _look_options(
+def _scan_csv_options(
     layout: _TableLayout, on_invalid: Callable[[pacsv.InvalidRow], str]
 ) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
-    """How a look reads a table's text: its cells as they are written, a block at a time."""
+    """How a scan reads a table's text: its cells as they are written, a block at a time."""
     wanted = [layout.time_col, *layout.axes]
     read, parse, convert = _csv_options(
-        layout.has_header, wanted, 0, layout.names, layout.dialect, on_invalid, LOOK_BLOCK
+        layout.has_header, wanted, 0, layout.names, layout.dialect, on_invalid, SCAN_BLOCK_BYTES
     )
     convert.column_types = {name: pa.binary() for name in wanted}  # no cell refused
     convert.strings_can_be_null = True  # NaN and empty cells as a number column has them
@@ -793,13 +821,13 @@ def _shapes(batch: pa.RecordBatch, point: str) -> list[tuple[str | None, int | N
 def _first_block_shapes(
     text: bytes, layout: _TableLayout
 ) -> list[tuple[str | None, int | None]] | None:
-    """The shapes a look tells from its first batch, given its first read (`text`); None
+    """The shapes a scan tells from its first batch, given its first read (`text`); None
     if that holds no whole line, or does not parse."""
     if b"\n" not in text:
         return None  # the first block goes on into the next read
     try:
         with _quiet_undecodable_rows():
-            batches = pacsv.open_csv(pa.BufferReader(text), *_look_options(layout, _skip))
+            batches = pacsv.open_csv(pa.BufferReader(text), *_scan_csv_options(layout, _skip))
             return _shapes(batches.read_next_batch(), layout.dialect[1])
     except (pa.ArrowInvalid, pa.ArrowKeyError, StopIteration):
         return None
