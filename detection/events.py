@@ -173,7 +173,7 @@ def describe(
         # Only a brief span can be a twitch (see classify): longer ones need no look.
         twitch = np.zeros(len(starts), dtype=bool)
         brief = np.flatnonzero(is_brief((ends - starts) / rate, params))
-        peak[brief] = _brief_peak(sig, starts[brief], ends[brief], params)
+        peak[brief] = _brief_peak(sig, starts, ends, brief, params)
         twitch[brief] = twitch_shown(sig, starts[brief], ends[brief], params)
         glitch_unseen = _glitch_unseen(sig, starts, ends, params)
         before, after = _rests_around(sig.xyz, starts, ends, context, guard)
@@ -216,6 +216,10 @@ def describe(
         }
     )
     events["settled"] = settled_jerk(events, params)  # see classify
+    # The rotation is measured from the rest before: a rest window reaching into a data
+    # gap reads the gap's fill, and the turn across it (review).
+    rests_whole = ~_gap_within(sig.valid, starts - context, ends + context)
+    events["slow_glimpse"] = slow_glimpse(events, rate, params) & rests_whole  # see classify
     return events
 
 
@@ -370,14 +374,25 @@ def glitches_judged(rate_hz: float, params: DetectionParameters) -> bool:
 
 
 def _brief_peak(
-    sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
+    sig: LegSignals,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    brief: np.ndarray,
+    params: DetectionParameters,
 ) -> np.ndarray:
-    """The largest departure from rest of brief spans, their edges widened by the
-    envelope's half window: at 25 Hz the slow scale's edges, its smoothing taken back,
-    fell one sample past a lone twitch, whose peak then read 0.01 g for 0.3 g."""
-    if len(starts) == 0:
+    """The largest departure from rest of the spans `brief` (indices into the sorted,
+    disjoint `starts`/`ends`), their edges widened by the envelope's half window but not
+    into a neighbouring span: at 25 Hz the slow scale's edges, its smoothing taken back,
+    fell one sample past a lone twitch, whose peak then read 0.01 g for 0.3 g; an infant's
+    jerks, split a few samples apart, would read each other's (review)."""
+    if len(brief) == 0:
         return np.zeros(0)
-    inside, offsets = _widened_by_envelope(sig, starts, ends, params)
+    half = int(round(params.envelope_window_s * sig.rate_hz / 2))
+    previous_end = np.concatenate([[0], ends[:-1]])[brief]
+    next_start = np.concatenate([starts[1:], [len(sig.deviation_sq)]])[brief]
+    lo = np.maximum(starts[brief] - half, previous_end)
+    hi = np.minimum(ends[brief] + half, next_start)
+    inside, offsets = ranges_index(lo, hi)
     return np.sqrt(np.maximum.reduceat(sig.deviation_sq[inside], offsets)).astype(np.float64)
 
 
@@ -491,23 +506,40 @@ def classify(events: Table, params: DetectionParameters, lm_max_s: float) -> np.
         events["glitch_unseen"], params.jerk_lone_peak_factor, params.jerk_min_peak_factor
     )
     weak_jerk = brief & (events["peak_factor"] < bar) & ~events["twitch"]
-    kind[vibration | weak_jerk | slow_glimpse(events, params)] = ""
+    kind[vibration | weak_jerk] = ""
+    # Only what would be a jerk: a brief turn to a new posture stays a movement (review).
+    kind[(kind == "jerk") & events["slow_glimpse"]] = ""
     return kind
 
 
-def slow_glimpse(events: Table, params: DetectionParameters) -> np.ndarray:
+def slow_glimpse(events: Table, rate_hz: float, params: DetectionParameters) -> np.ndarray:
     """Spans measured brief that turned the limb too far for their peak acceleration to be
     a jerk: the peak of a small smooth movement, the rest of it under the noise bar.
 
     A jerk is impulsive: much acceleration, little rotation. A smooth movement turns the
     limb with little acceleration; its rotation per g of peak grows with the square of its
     time scale, which a small movement's span above the bar understates (a 3 degree
-    flexion of 0.7 s measured 0.4 s: 28 degrees per g; jerks 1-7). Such a span is neither
-    a jerk nor a measurable LM. Off (0) for infants: their fused jerk runs turn the limb."""
-    if params.jerk_max_rotation_per_g <= 0:
+    flexion of 0.7 s measured 0.42 s: 33-37 degrees per g; simulated jerks 1-10). Such a
+    span is neither a jerk nor a measurable LM. Only a span that barely clears the bar
+    (`slow_glimpse_max_factor`) is judged. Off (0) for infants: their fused jerk runs turn
+    the limb.
+    Judged only where the envelope's 0.1 s holds two samples or more: sampled slower (12.5
+    Hz), a jerk's peak falls between samples and its rotation per g reads high (17-18)."""
+    if params.jerk_max_rotation_per_g <= 0 or rate_hz * params.envelope_window_s < 2:
         return np.zeros(len(events["duration_s"]), dtype=bool)
     turned = events["rotation_deg"] > params.jerk_max_rotation_per_g * events["peak_g"]
-    return is_brief(events["duration_s"], params) & turned
+    # A glimpse: the span barely clears the bar. A turn far above it that measured brief
+    # was brief (a quick roll of the forearm turns the limb without accelerating it).
+    faint = events["peak_factor"] < params.slow_glimpse_max_factor
+    return is_brief(events["duration_s"], params) & turned & faint
+
+
+def _gap_within(valid: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per range [start, end) (clipped to the recording): whether it holds a sample that is
+    not valid (a data gap, filled on the grid)."""
+    lost = np.concatenate([[0], np.cumsum(~valid, dtype=np.int64)])
+    n = len(valid)
+    return lost[np.clip(ends, 0, n)] > lost[np.clip(starts, 0, n)]
 
 
 def join_cramps(events: Table, kind: np.ndarray, params: DetectionParameters) -> np.ndarray:

@@ -87,6 +87,7 @@ class DetectionParameters:
     # 0: off). Training seeds 1000-1001 of all families: 10 / 15 / 20 put 12 / 10 / 11
     # nights past the jerk F1 target (13 without), LM F1 unchanged.
     jerk_max_rotation_per_g: float = 15.0
+    slow_glimpse_max_factor: float = 20.0  # ...where its envelope peaks under this x the floor
     posture_change_deg: float = 5.0  # a lasting orientation change: posture, not an LM
     # A leg cramp candidate: a strong plantar flexion held, then released to the same rest.
     cramp_min_s: float = 15.0
