@@ -12,6 +12,7 @@ from sleepmove.detection.events import (
     classify,
     describe,
     find_bursts,
+    is_brief,
     join_cramps,
     lone_spikes,
     merge_close,
@@ -44,7 +45,8 @@ class LegResult:
     events: Table
     activity_per_min: np.ndarray  # mean movement acceleration (g) per minute from the origin
     noise_floor_g: float  # median noise floor of the night
-    vibrations_rejected: int
+    vibrations_rejected: int  # spans of 0.5 s or more without a tilt: the bed shaking
+    brief_rejected: int  # brief bursts that are no jerk: too weak, or a slow movement's peak
     # Per second from the origin (NaN before this leg's first sample), for the time in bed:
     orientation_per_s: np.ndarray  # (seconds, 3) mean acceleration: the limb's orientation
 
@@ -240,7 +242,9 @@ def _finish_leg(
     events["duration_s"] = np.where(settled, events["active_s"], events["duration_s"])
     joined = join_cramps(events, kind, params)
     events, kind = events[joined], kind[joined]
-    rejected = int((kind == "").sum())
+    rejected = kind == ""
+    brief = is_brief(events["duration_s"], params) | events["settled"]  # as classify judges
+    vibrations, brief_rejected = int((rejected & ~brief).sum()), int((rejected & brief).sum())
     events = events[kind != ""]
     events["kind"] = kind[kind != ""]
     offset = grid.start_s - origin_s
@@ -252,7 +256,8 @@ def _finish_leg(
         events=events[EVENT_COLUMNS],
         activity_per_min=activity_per_min.result(),
         noise_floor_g=median(sig.floor_blocks.copy()),  # one value per 1 s block
-        vibrations_rejected=rejected,
+        vibrations_rejected=vibrations,
+        brief_rejected=brief_rejected,
         orientation_per_s=_per_second_from_origin(sig.level_blocks, sig, grid, origin_s),
     )
 

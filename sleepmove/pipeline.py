@@ -188,6 +188,7 @@ def analyze(
         "saturation": clipping,
         "noise_floor_g": {leg.side or "single": round(leg.noise_floor_g, 5) for leg in legs},
         "vibrations_rejected": {leg.side or "single": leg.vibrations_rejected for leg in legs},
+        "brief_bursts_rejected": {leg.side or "single": leg.brief_rejected for leg in legs},
         "warnings": [w for rec in recordings.values() for w in rec.warnings]
         + [f"{side or 'sensor'}: {note}" for side, g in grids.items() for note in g.notes]
         + [

@@ -473,3 +473,29 @@ def test_the_rotation_per_g_bar_is_off_for_infants_and_under_20_hz():
     # Far above the bar a span that measured brief was brief (a quick roll of the forearm).
     events["peak_factor"] = np.array([25.0, 25.0, 25.0])
     assert slow_glimpse(events, 50.0, adult).tolist() == [False, False, False]
+
+
+def test_the_summary_counts_rejected_vibrations_and_brief_bursts_apart(tmp_path):
+    """Bed shaking (3 s, no tilt) and a small flexion seen only at its peak (a brief burst
+    that is no jerk) are both dropped; quality names each (the first was counted as a
+    vibration too)."""
+    t, xyz = quiet_leg()
+    xyz += np.random.default_rng(1).normal(0, 0.005, xyz.shape)
+    n = 3 * 50
+    xyz[250 * 50 : 250 * 50 + n, 2] += (
+        0.05 * np.sin(2 * np.pi * 5 * np.arange(n) / 50) * np.hanning(n)
+    )
+    smooth_flexion(xyz, 50.0, 400.0, 0.6, 3.0)
+    frame = pd.DataFrame({"time": 1.7e9 + t, "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2]})
+    frame.to_csv(tmp_path / "night.csv", index=False)
+    result = analyze(
+        AnalyzeRequest(
+            {"": str(tmp_path / "night.csv")},
+            str(tmp_path / "out"),
+            report=False,
+            min_duration_s=60,
+        )
+    )
+    quality = result.summary["quality"]
+    assert quality["vibrations_rejected"] == {"single": 1}
+    assert quality["brief_bursts_rejected"] == {"single": 1}
