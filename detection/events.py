@@ -381,30 +381,35 @@ def _brief_peak(
     params: DetectionParameters,
 ) -> np.ndarray:
     """The largest departure from rest of the spans `brief` (indices into the sorted,
-    disjoint `starts`/`ends`), their edges widened by the envelope's half window but not
-    into a neighbouring span: at 25 Hz the slow scale's edges, its smoothing taken back,
-    fell one sample past a lone twitch, whose peak then read 0.01 g for 0.3 g; an infant's
-    jerks, split a few samples apart, would read each other's (review)."""
+    disjoint `starts`/`ends`), widened by the envelope but not into a neighbouring span: at
+    25 Hz the slow scale's edges, its smoothing taken back, fell one sample past a lone
+    twitch, whose peak then read 0.01 g for 0.3 g; an infant's jerks, split a few samples
+    apart, would read each other's (review)."""
     if len(brief) == 0:
         return np.zeros(0)
-    half = int(round(params.envelope_window_s * sig.rate_hz / 2))
     previous_end = np.concatenate([[0], ends[:-1]])[brief]
     next_start = np.concatenate([starts[1:], [len(sig.deviation_sq)]])[brief]
-    lo = np.maximum(starts[brief] - half, previous_end)
-    hi = np.minimum(ends[brief] + half, next_start)
-    inside, offsets = ranges_index(lo, hi)
+    inside, offsets = _widened_by_envelope(
+        sig, starts[brief], ends[brief], params, (previous_end, next_start)
+    )
     return np.sqrt(np.maximum.reduceat(sig.deviation_sq[inside], offsets)).astype(np.float64)
 
 
 def _widened_by_envelope(
-    sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
+    sig: LegSignals,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    params: DetectionParameters,
+    within: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """`ranges_index` of the spans widened by the envelope's half window either side
-    (within the recording): their edges took that smoothing back, and the movement's own
-    samples may reach past them."""
+    (within the recording, and within `within`'s bounds where given): their edges took that
+    smoothing back, and the movement's own samples may reach past them."""
     half = int(round(params.envelope_window_s * sig.rate_hz / 2))
+    lowest, highest = within if within is not None else (0, len(sig.deviation_sq))
     return ranges_index(
-        np.maximum(starts - half, 0), np.minimum(ends + half, len(sig.deviation_sq))
+        np.maximum(np.maximum(starts - half, 0), lowest),
+        np.minimum(np.minimum(ends + half, len(sig.deviation_sq)), highest),
     )
 
 
@@ -456,12 +461,18 @@ def settled_jerk(events: Table, params: DetectionParameters) -> np.ndarray:
     )
 
 
+def judged_brief(events: Table, params: DetectionParameters) -> np.ndarray:
+    """The spans classify judges as jerks may be: measured brief, or a jerk and its
+    settling (settled_jerk)."""
+    return is_brief(events["duration_s"], params) | events["settled"]
+
+
 def classify(events: Table, params: DetectionParameters, lm_max_s: float) -> np.ndarray:
     """jerk (< 0.5 s), movement (posture change or > lm_max_s), lm otherwise; cramp: a
     strong flexion held for tens of seconds that the foot returns from; '' = vibration, or
     a brief span that is no jerk (too weak, or a slow movement's peak: slow_glimpse)."""
     duration = events["duration_s"]
-    brief = is_brief(duration, params) | events["settled"]
+    brief = judged_brief(events, params)
     kind = np.where(brief, "jerk", "lm").astype(object)
     posture = events["posture_change_deg"] >= params.posture_change_deg
     kind[(duration > lm_max_s) | posture] = "movement"

@@ -12,8 +12,8 @@ from sleepmove.detection.events import (
     classify,
     describe,
     find_bursts,
-    is_brief,
     join_cramps,
+    judged_brief,
     lone_spikes,
     merge_close,
     split_jerk_runs,
@@ -243,7 +243,7 @@ def _finish_leg(
     joined = join_cramps(events, kind, params)
     events, kind = events[joined], kind[joined]
     rejected = kind == ""
-    brief = is_brief(events["duration_s"], params) | events["settled"]  # as classify judges
+    brief = judged_brief(events, params)
     vibrations, brief_rejected = int((rejected & ~brief).sum()), int((rejected & brief).sum())
     events = events[kind != ""]
     events["kind"] = kind[kind != ""]
