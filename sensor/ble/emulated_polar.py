@@ -10,7 +10,7 @@ import numpy as np
 from bumble.core import UUID, AdvertisingData
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
-from sleepmove.sensor.ble.bumble_backend import VirtualAir
+from sleepmove.sensor.ble.bumble_backend import VirtualAir, listened
 from sleepmove.sensor.protocols import polar
 
 FEATURES = bytes([0x0F, 0x04, 0x00])  # accelerometer supported
@@ -168,7 +168,10 @@ class EmulatedPolar:
             if loop.time() >= next_burst or not self.burst_s:
                 next_burst += self.burst_s / self.speed
                 for frame, garbled in held:
-                    if self.device.connections:
+                    # Only a central that enabled notifications gets them (bumble sends
+                    # nothing otherwise): a link up but not yet subscribed again counted
+                    # garbled frames as delivered that the recorder never saw.
+                    if self.device.connections and listened(self.device, self.data):
                         await self.device.notify_subscribers(self.data, frame)
                         self.garbled_delivered += garbled
                 held = []
