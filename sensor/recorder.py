@@ -190,7 +190,11 @@ class SensorSession:
         self.rate_hz = float(stats.rate_hz)  # what times its samples: the rate it delivers
         self.nominal_hz = self.rate_hz  # the rate it runs at: the one set, or one it delivers
         self.clean_hz: float | None = None  # its real rate at the one set, where measured
-        self.anchor_s: float | None = None  # where its first sample was placed
+        # Where its first sample belongs on the host clock. Unstamped: the least-delayed
+        # frame's arrival less the samples before it at the rate set, the line its samples
+        # are brought back to (a first frame that came late placed them late, at first).
+        self.anchor_s: float | None = None
+        self.delivered = 0  # samples an unstamped sensor delivered, over every link
         self._fit_reset()
         self.rates_hz: tuple[int, ...] = ()  # the rates its family offers (a setting not taken)
         self.rate_since: float | None = None  # this link's delivered rate: measured since,
@@ -577,6 +581,9 @@ class SensorSession:
             # behind by more than `reanchor_s` (samples were lost, or the link came back).
             sensor_times = (self.count + np.arange(len(decoded.xyz_g))) / self.rate_hz
             self.count += len(decoded.xyz_g)
+            self.delivered += len(decoded.xyz_g)
+            first_s = self.clock() - (self.delivered - 1) / self.stats.rate_hz
+            self.anchor_s = first_s if self.anchor_s is None else min(self.anchor_s, first_s)
             if self.offset_s is not None:
                 lag = self.clock() - (sensor_times[-1] + self.offset_s)
                 if lag > self.reanchor_s:
@@ -601,7 +608,8 @@ class SensorSession:
         if self.offset_s is None:
             # Host-anchored: the sensor clock (possibly years off) only spaces the samples.
             self.offset_s = self.clock() - sensor_times[-1]
-            self.anchor_s = self.offset_s + sensor_times[0]
+            if decoded.times_s is not None:
+                self.anchor_s = self.offset_s + sensor_times[0]
             self._anchored()
         elif decoded.times_s is not None:
             departure = sensor_times[-1] + self.offset_s - self.clock()

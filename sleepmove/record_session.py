@@ -189,8 +189,9 @@ def plan_start(session: SensorSession, family: SensorFamily, emulator: Any) -> f
         return session.offset_s
     if emulator.first_streamed is None or session.anchor_s is None:
         return None
-    # Where that first sample was placed: the offset moves with each link and rate it is
-    # timed by (and as its samples are brought back to the host's time).
+    # Where the recorder's timeline puts that first sample: not where its first frame was
+    # placed, which came late by however long the host took to take it (under load, 3 ms is
+    # 1 s of a night played at 300 x), and its samples were brought back to the host's time.
     return session.anchor_s - emulator.first_streamed / session.stats.rate_hz
 
 

@@ -218,6 +218,32 @@ def test_an_unstamped_sensors_backlog_let_through_at_once_is_kept(tmp_path, monk
     assert any("faster than" in m for m in session.stats.messages)
 
 
+def test_an_unstamped_sensors_first_sample_is_where_its_timeline_puts_it(tmp_path, monkeypatch):
+    """The first frame taken 1.5 s late (a busy host): its samples are brought back to the
+    host's time, and the first sample's place (the truth of an emulated night is laid from
+    it) moves with them. Taken from the first frame, the truth of a 300 x night on a loaded
+    machine sat 1 s after every event recorded (LM F1 0.867 instead of 1.0)."""
+    import numpy as np
+
+    from sleepmove.sensor.protocols.witmotion import encode
+
+    clocks = StoppedClocks(monkeypatch)
+    session, writer = witmotion_session(tmp_path, clocks.time_now)
+    frame = bytearray(encode(np.tile([0.0, 0.0, 1.0], (10, 1))))
+    measured = 1.7e9  # when the frame's last sample was taken, on the host clock
+    for index in range(300):  # a loop over frames: 60 s at 50 Hz
+        measured += 0.2
+        clocks.wall = measured + (1.5 if index == 0 else 0.001 * (index % 3))
+        session._on_data(None, frame)
+    writer.close()
+    recording = read_recording(writer.path)
+    first_sample = 1.7e9 + 0.2 - 9 / 50
+    assert session.anchor_s == pytest.approx(first_sample, abs=1e-6)
+    # The last 30 s of samples lie where they were taken, as the anchor says.
+    expected = first_sample + np.arange(3000) / 50
+    assert np.abs(recording.time_s[1500:] - expected[1500:]).max() < 0.01
+
+
 def movesense_uptime(sensor, at_first_ms: int) -> None:
     """Movesense stamps count milliseconds since the sensor was powered on: `at_first_ms`
     when it sends its next sample."""
