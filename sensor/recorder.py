@@ -190,11 +190,14 @@ class SensorSession:
         self.rate_hz = float(stats.rate_hz)  # what times its samples: the rate it delivers
         self.nominal_hz = self.rate_hz  # the rate it runs at: the one set, or one it delivers
         self.clean_hz: float | None = None  # its real rate at the one set, where measured
-        # Where its first sample belongs on the host clock. Unstamped: the least-delayed
-        # frame's arrival less the samples before it at the rate set, the line its samples
-        # are brought back to (a first frame that came late placed them late, at first).
+        # An unstamped sensor's first sample, where the timeline its samples settle on puts
+        # it: the earliest of each frame's placement less the samples delivered before at
+        # the rate set. The first frame's own placement is late by however long the host
+        # took to take it, and later frames are brought back from it; samples lost on the
+        # link re-anchor later, never earlier. For an emulated night's truth (plan_start):
+        # it assumes the sensor keeps the rate set.
         self.anchor_s: float | None = None
-        self.delivered = 0  # samples an unstamped sensor delivered, over every link
+        self.samples_delivered = 0  # by an unstamped sensor, over every link
         self._fit_reset()
         self.rates_hz: tuple[int, ...] = ()  # the rates its family offers (a setting not taken)
         self.rate_since: float | None = None  # this link's delivered rate: measured since,
@@ -581,9 +584,6 @@ class SensorSession:
             # behind by more than `reanchor_s` (samples were lost, or the link came back).
             sensor_times = (self.count + np.arange(len(decoded.xyz_g))) / self.rate_hz
             self.count += len(decoded.xyz_g)
-            self.delivered += len(decoded.xyz_g)
-            first_s = self.clock() - (self.delivered - 1) / self.stats.rate_hz
-            self.anchor_s = first_s if self.anchor_s is None else min(self.anchor_s, first_s)
             if self.offset_s is not None:
                 lag = self.clock() - (sensor_times[-1] + self.offset_s)
                 if lag > self.reanchor_s:
@@ -608,8 +608,6 @@ class SensorSession:
         if self.offset_s is None:
             # Host-anchored: the sensor clock (possibly years off) only spaces the samples.
             self.offset_s = self.clock() - sensor_times[-1]
-            if decoded.times_s is not None:
-                self.anchor_s = self.offset_s + sensor_times[0]
             self._anchored()
         elif decoded.times_s is not None:
             departure = sensor_times[-1] + self.offset_s - self.clock()
@@ -638,6 +636,9 @@ class SensorSession:
         times = sensor_times + self.offset_s
         if decoded.times_s is None:
             self._fit_arrival(len(times))  # for the next frames: this one is placed
+            self.samples_delivered += len(times)
+            first_s = float(times[-1]) - (self.samples_delivered - 1) / self.stats.rate_hz
+            self.anchor_s = first_s if self.anchor_s is None else min(self.anchor_s, first_s)
         if rate_not_kept:  # from the next frame on: this one is placed
             self._retime(self.stats.rate_hz)
             self.rate_since = None

@@ -189,9 +189,10 @@ def plan_start(session: SensorSession, family: SensorFamily, emulator: Any) -> f
         return session.offset_s
     if emulator.first_streamed is None or session.anchor_s is None:
         return None
-    # Where the recorder's timeline puts that first sample: not where its first frame was
-    # placed, which came late by however long the host took to take it (under load, 3 ms is
-    # 1 s of a night played at 300 x), and its samples were brought back to the host's time.
+    # The line the recorder's timeline settles on, not where its first frame was placed:
+    # that frame came late by however long the host took to take it (under load, 3 ms is
+    # 1 s of a night played at 300 x; an emulator sends a block's samples at once), and the
+    # samples after it were brought back to the host's time.
     return session.anchor_s - emulator.first_streamed / session.stats.rate_hz
 
 

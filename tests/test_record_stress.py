@@ -238,7 +238,7 @@ def test_an_unstamped_sensors_first_sample_is_where_its_timeline_puts_it(tmp_pat
     writer.close()
     recording = read_recording(writer.path)
     first_sample = 1.7e9 + 0.2 - 9 / 50
-    assert session.anchor_s == pytest.approx(first_sample, abs=1e-6)
+    assert session.anchor_s == pytest.approx(first_sample, abs=1e-3)
     # The last 30 s of samples lie where they were taken, as the anchor says.
     expected = first_sample + np.arange(3000) / 50
     assert np.abs(recording.time_s[1500:] - expected[1500:]).max() < 0.01
