@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sleepmove.base.order_statistics import quantile, sorted_distinct
+from sleepmove.base.order_statistics import median, quantile, sorted_distinct
 from sleepmove.detection.filters import (
     MEAN_SPAN,
     angle_deg,
@@ -399,7 +399,7 @@ def _block_levels(signal: np.ndarray, valid: np.ndarray, block: int) -> np.ndarr
         return blocks
     valid_blocks = _valid_blocks(valid, block)
     if valid_blocks.any():
-        blocks[~valid_blocks] = np.median(blocks[valid_blocks].astype(np.float64))
+        blocks[~valid_blocks] = median(blocks[valid_blocks].astype(np.float64))
     return blocks
 
 

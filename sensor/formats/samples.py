@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sleepmove.base.errors import InputError
+from sleepmove.base.order_statistics import median
 from sleepmove.sensor.readers import finish_recording
 from sleepmove.sensor.recording import CLOCK_NAIVE, Recording
 
@@ -74,7 +75,7 @@ def rate_borne_out(rate_hz: float | None, time_s: np.ndarray, warnings: list[str
         return rate_hz
     # A sample's step (gaps are few), and samples over time (blocks whose own rate byte is
     # wrong space their samples wrongly, but their times are right): either will do.
-    kept, mean = 1.0 / float(np.median(steps)), (len(around) - 1) / span
+    kept, mean = 1.0 / median(steps), (len(around) - 1) / span
     if any(1 / RATE_TOLERANCE <= rate_hz / rate <= RATE_TOLERANCE for rate in (kept, mean)):
         return rate_hz
     warnings.append(
