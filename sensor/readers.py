@@ -26,6 +26,7 @@ from sleepmove.base.clock import CLOCK_TIME_OF_DAY
 from sleepmove.base.errors import InputError
 from sleepmove.base.order_statistics import median, quantiles
 from sleepmove.sensor.recording import CLOCK_NAIVE, CLOCK_RELATIVE, CLOCK_UNIX, Recording
+from sleepmove.sensor.zones import offset_name
 
 STANDARD_GRAVITY = 9.80665
 TIME_NAMES = {"time", "timestamp", "t", "epoch", "datetime", "date", "unixtime", "ts", "clock"}
@@ -1036,7 +1037,33 @@ def _read_rows(source: _Source, layout: _TableLayout, units: str) -> Recording:
     )
     del table
     release_parse_memory()
-    return finish_recording(path, time_s, xyz, clock, units, None, warnings, header_lines, dropped)
+    recording = finish_recording(
+        path, time_s, xyz, clock, units, None, warnings, header_lines, dropped
+    )
+    if clock == CLOCK_UNIX:
+        recording.timezone = stated_zone(source.head, header_lines)
+    return recording
+
+
+# A clock time with the offset it states: `2025-04-26T01:50:00.040+02:00`, `... 01:50Z`.
+STATED_OFFSET = re.compile(
+    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(Z|[+-]\d\d(?::?\d\d)?)(?![\d:])"
+)
+
+
+def stated_zone(head: bytes, header_lines: int) -> str | None:
+    """The offset (+HH:MM) the first row's clock time states: the times are instants
+    already, and are shown in the local time the file wrote (as a device file's stated
+    offset is), not in the computer's zone. None where it states none, or UTC (`Z`: an
+    export's convention, seldom the sleeper's clock; the computer's zone or --timezone's)."""
+    lines = head.decode("utf-8", "replace").lstrip("\ufeff").splitlines()[header_lines:]
+    match = STATED_OFFSET.search(lines[0]) if lines else None
+    if match is None or match.group(1) == "Z":
+        return None
+    stated = match.group(1)
+    digits = stated[1:].replace(":", "")
+    minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0)
+    return offset_name((-60 if stated[0] == "-" else 60) * minutes)
 
 
 class UnreadableRow(InputError):

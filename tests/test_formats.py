@@ -350,6 +350,55 @@ def test_unknown_timezone_is_one_clear_line(tmp_path, capsys):
     assert check_zone("America/New_York") == "America/New_York"
 
 
+def _stated_csv(tmp_path, stamp: str, zone: str) -> str:
+    """Fifty minutes at 10 Hz from 01:50 local, times written with `zone` (`+02:00`, `Z`)
+    in the layout `stamp` gives (a strftime pattern), a kick every 30 s from minute 15."""
+    from datetime import datetime, timedelta
+
+    start = datetime(2025, 4, 26, 1, 50)
+    t = np.arange(0, 3000, 0.1)
+    x = np.random.default_rng(0).normal(0, 0.004, len(t))
+    for onset in np.arange(900, 2700, 30.0):  # a loop over kicks
+        x[(t >= onset) & (t < onset + 1.5)] += 0.4  # the foot tilts the shank
+    lines = ["time,x,y,z"] + [
+        f"{(start + timedelta(seconds=float(s))).strftime(stamp)[:-3]}{zone},{v:.4f},0,1"
+        for s, v in zip(t, x)
+    ]
+    return write(tmp_path / "n.csv", ("\n".join(lines) + "\n").encode())
+
+
+@pytest.mark.parametrize("stamp", ["%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f"])
+def test_csv_times_that_state_an_offset_are_shown_and_windowed_in_it(tmp_path, stamp):
+    """`+02:00` in the file: output clock times carry it, and a clock-time sleep window is
+    read in it. Shown in the computer's zone, 01:50+02:00 came out as 23:50+00:00 and the
+    window 02:00-02:40 was refused as after the recording's end."""
+    import json
+
+    path = _stated_csv(tmp_path, stamp, "+02:00")
+    rec = read_recording(path)
+    assert rec.clock == "unix" and rec.timezone == "+02:00"
+    assert rec.time_s[0] == pytest.approx(1745625000.0, abs=1e-3)  # 2025-04-25 23:50 UTC
+    out = tmp_path / "out"
+    argv = ["analyze", path, "--out", str(out), "--no-report", "--sleep-window", "02:00,02:40"]
+    assert main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["recording"]["start"] == "2025-04-26T01:50:00.000+02:00"
+    rows = [line.split(",") for line in (out / "events.csv").read_text().splitlines()[1:]]
+    first_kick = min(rows, key=lambda row: abs(float(row[0]) - 900))[1]  # 02:05 local
+    assert first_kick[:19] in ("2025-04-26T02:04:59", "2025-04-26T02:05:00")
+    assert first_kick.endswith("+02:00")
+    # The window 02:00-02:40 as the file's clock reads: 40 minutes in bed, inside the night.
+    assert summary["sleep"]["source"] == "given"
+    assert summary["sleep"]["in_bed_h"] == pytest.approx(40 / 60, abs=1e-3)
+
+
+def test_csv_times_in_utc_or_another_offset(tmp_path):
+    assert read_recording(_stated_csv(tmp_path, "%Y-%m-%dT%H:%M:%S.%f", "Z")).timezone is None
+    rec = read_recording(_stated_csv(tmp_path, "%Y-%m-%dT%H:%M:%S.%f", "-03:30"))
+    assert rec.timezone == "-03:30" and rec.clock == "unix"
+    assert read_recording(rec.path, timezone="Asia/Tokyo").timezone == "Asia/Tokyo"
+
+
 # --- clocks -----------------------------------------------------------------------------
 
 
