@@ -1692,8 +1692,8 @@ def finish_recording(
     if time_s[-1] < time_s[0]:  # cheap test first: the full count is a pass over the night
         time_s, xyz = _reversed_if_descending(time_s, xyz, warnings)
     units_in = _detect_units(path, xyz, units)
-    if units_in == "m/s2":
-        xyz /= np.float32(STANDARD_GRAVITY)
+    if units_in in UNIT_SCALE:
+        xyz /= np.float32(UNIT_SCALE[units_in])
     time_of_day = clock == CLOCK_TIME_OF_DAY
     return Recording(
         path=path,
@@ -1764,17 +1764,30 @@ def magnitudes(xyz: np.ndarray) -> np.ndarray:
     return np.sqrt(total, out=total)
 
 
+# Units other than g, and what one g is in them. Milli-g: Polar's SDK and many apps' exports.
+UNIT_SCALE = {"m/s2": STANDARD_GRAVITY, "mg": 1000.0}
+
+
 def _detect_units(path: str, xyz: np.ndarray, units: str) -> str:
     step = max(1, len(xyz) // 200_000)
     with np.errstate(over="ignore"):  # a huge value's magnitude is inf: still above 30
         magnitude = median(magnitudes(xyz[::step]))
-    looks = "g" if 0.3 < magnitude < 3.0 else "m/s2" if 3.0 <= magnitude < 30.0 else None
+    looks = (
+        "g"
+        if 0.3 < magnitude < 3.0
+        else "m/s2"
+        if 3.0 <= magnitude < 30.0
+        else "mg"
+        if 300.0 <= magnitude < 3000.0
+        else None
+    )
     if units == "auto":
         if looks is None:
             raise InputError(
                 path,
                 f"cannot tell the units: median acceleration magnitude is {magnitude:.3g}",
-                expected="about 1 (g) or 9.81 (m/s²) at rest; pass --units",
+                expected="about 1 (g), 9.81 (m/s²) or 1000 (mg) at rest: acceleration, "
+                "of a sensor that senses gravity",
             )
         return looks
     if looks is not None and looks != units:
@@ -1782,6 +1795,6 @@ def _detect_units(path: str, xyz: np.ndarray, units: str) -> str:
             path,
             f"--units {units} does not fit the data: median magnitude {magnitude:.3g} "
             f"looks like {looks}",
-            expected="about 1 for g, 9.81 for m/s²",
+            expected="about 1 for g, 9.81 for m/s², 1000 for mg",
         )
     return units

@@ -31,7 +31,7 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--units",
-        choices=("auto", "g", "m/s2"),
+        choices=("auto", "g", "m/s2", "mg"),
         default="auto",
         help="acceleration units (default: detected from the data)",
     )

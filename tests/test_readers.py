@@ -106,6 +106,23 @@ def test_metres_per_second_squared_are_detected_and_converted(tmp_path):
     np.testing.assert_allclose(rec.xyz_g[0], [0.01, 0.02, 1.0], atol=1e-5)
 
 
+def test_milli_g_are_detected_and_converted(tmp_path):
+    """Polar's SDK and many apps export milli-g: refused before, with advice to pass a
+    --units that had no such choice."""
+    rec = read_recording(write(tmp_path / "mg.csv", csv("time,x,y,z", rows(scale=1000.0))))
+    assert rec.units_in == "mg"
+    np.testing.assert_allclose(rec.xyz_g[0], [0.01, 0.02, 1.0], atol=1e-5)
+    assert read_recording(rec.path, units="mg").units_in == "mg"
+    with pytest.raises(InputError, match="looks like mg"):
+        read_recording(rec.path, units="g")
+
+
+def test_magnitudes_of_no_unit_are_refused_naming_the_units_it_reads(tmp_path):
+    path = write(tmp_path / "c.csv", csv("time,x,y,z", rows(scale=100.0)))  # centi-g?
+    with pytest.raises(InputError, match=r"about 1 \(g\), 9.81 \(m/s²\) or 1000 \(mg\)"):
+        read_recording(path)
+
+
 def test_units_given_against_the_data_are_refused(tmp_path):
     path = write(tmp_path / "m.csv", csv("time,x,y,z", rows(scale=9.80665)))
     with pytest.raises(InputError, match="does not fit the data"):
