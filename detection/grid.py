@@ -172,7 +172,12 @@ def regularize(
     rate = rate_hz or _rate_of_steps(steps, gap_after, int(repeated.sum()))
     if not rate > 0 or not np.isfinite(rate):
         positive = steps[steps > 0]
-        typical = f" (median step {np.median(positive):.3g} s)" if len(positive) else ""
+        if len(positive) == 0:  # all stamps alike: no rate, however fast or slow
+            raise UnusableTimes(
+                f"the time does not advance: all {len(time_s):,} samples hold one time stamp",
+                "a time stamp per sample that advances with the samples",
+            )
+        typical = f" (median step {median(positive):.3g} s)"
         raise UnusableTimes(
             f"sample rate too low: no two samples are within {max_gap_s:g} s of each "
             f"other{typical}",

@@ -170,6 +170,15 @@ def test_samples_further_apart_than_a_gap_are_refused_not_divided_by_zero():
         regularize(t[0] + 60.0 * np.arange(600), xyz, 1.0)  # one-minute epochs
 
 
+def test_stamps_that_never_advance_are_refused_as_such():
+    """Said before: 'no two samples are within 1 s of each other' (they are all 0 s apart)."""
+    from sleepmove.detection.grid import UnusableTimes
+
+    _, xyz = _night(900)
+    with pytest.raises(UnusableTimes, match="the time does not advance: all 900 samples hold"):
+        regularize(np.full(900, 1.7e9), xyz, 1.0)
+
+
 def test_corrupted_stamps_are_dropped_and_counted():
     # A flipped digit (31 years on), a stamp 1e7 s back, a burst of three stamps an hour on,
     # and a first stamp from an unset clock (0): each far from both neighbours, dropped.
