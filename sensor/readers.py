@@ -1683,12 +1683,21 @@ def finish_recording(
     `header_lines`: a text file's lines above its first row, to name rows by their line."""
     # A column's sum is finite only when every value is: a reduction, without the temporary
     # of a check per value (an overflow to inf merely sends the night to the exact check).
-    with np.errstate(over="ignore"):
+    # (inf + -inf is NaN: "invalid", as harmless here as an overflow)
+    with np.errstate(over="ignore", invalid="ignore"):
         sums = [np.sum(column) for column in (xyz[:, 0], xyz[:, 1], xyz[:, 2], time_s)]
+    rows, told = len(time_s), len(warnings)
     if not np.isfinite(sums).all():
         time_s, xyz = _without_non_finite_rows(time_s, xyz, warnings, header_lines, counted)
     if len(time_s) < 2:
-        raise InputError(path, "fewer than two valid samples", expected="accelerometer samples")
+        # Said alone, it hid why: every row of x ~ 1e296 (past float32's 3.4e38: infinite).
+        why = f" ({warnings[-1]}, of {rows:,})" if len(warnings) > told else ""
+        raise InputError(
+            path,
+            f"fewer than two valid samples{why}",
+            expected="accelerometer samples: finite numbers, an acceleration within "
+            "a few hundred g",
+        )
     if time_s[-1] < time_s[0]:  # cheap test first: the full count is a pass over the night
         time_s, xyz = _reversed_if_descending(time_s, xyz, warnings)
     units_in = _detect_units(path, xyz, units)

@@ -387,3 +387,22 @@ def test_a_clock_time_with_sixty_seconds_is_refused_in_one_line(tmp_path, capsys
     err = capsys.readouterr().err
     assert "not a clock time: '23:00:60'" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_values_past_any_acceleration_say_why_no_sample_is_left(tmp_path, capsys):
+    """x ~ 1e296 in every row (past float32: infinite): numpy's RuntimeWarning reached the
+    terminal (two more lines), and 'fewer than two valid samples' did not say why."""
+    import warnings
+
+    rows = [f"{1.7e9 + i / 25:.2f},{(-1) ** i * 3.7e296:.4e},0.09,0.99" for i in range(3000)]
+    path = tmp_path / "absurd.csv"
+    path.write_text("time,x,y,z\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would be an error here
+        line = refused(
+            capsys,
+            ["analyze", str(path), "--out", str(tmp_path / "o"), "--no-report"],
+            "fewer than two valid samples (3000 rows with missing, NaN or infinite values",
+            "(first at line 2), of 3,000)",
+        )
+    assert "finite numbers" in line and not (tmp_path / "o").exists()
