@@ -280,11 +280,14 @@ def _grid(recording: Recording, params: AnalysisParameters, min_duration_s: floa
     except UnusableTimes as error:
         raise InputError(path, error.problem, expected=error.expected) from None
     duration = grid.end_s - grid.start_s  # after clock resets are undone
-    if duration < max(min_duration_s, SHORTEST_ALLOWED_S):
+    least = max(min_duration_s, SHORTEST_ALLOWED_S)
+    if duration < least:
         from sleepmove.sensor.formats import identify_quietly  # only when refusing: name the format
 
         fmt = identify_quietly(path)
         shown = f"{duration:.1f} s" if duration < 60 else f"{duration / 60:.1f} min"
+        if float(shown.split()[0]) * (1 if duration < 60 else 60) >= least:
+            shown = f"{duration:.2f} s"  # "lasts only 3.0 min; expected at least 3 min"
         what = fmt.NAME if fmt is not None else "the recording"
         raise _too_short(path, f"{what} that lasts only {shown}", min_duration_s, "of data")
     if grid.rate_hz < params.quality.min_rate_hz:

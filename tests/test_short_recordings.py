@@ -30,6 +30,15 @@ def test_a_short_recording_is_refused_with_the_way_forward(tmp_path, capsys):
     assert "\n" not in error and not out.exists()
 
 
+def test_a_recording_just_short_of_the_minimum_is_not_said_to_last_it(tmp_path, capsys):
+    """3 minutes of samples span 2 min 59.98 s: 'lasts only 3.0 min; expected at least
+    3 min' contradicted itself."""
+    argv = ["analyze", short_night(tmp_path, 3), "--out", str(tmp_path / "o")]
+    assert main([*argv, "--min-duration", "3"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "lasts only 179.98 s; expected at least 3 min of data" in error
+
+
 def test_min_duration_analyzes_a_short_recording_and_says_how_little_it_rests_on(tmp_path, capsys):
     out = tmp_path / "out"
     path = short_night(tmp_path, 3)
