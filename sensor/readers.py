@@ -751,10 +751,12 @@ def check_rate(path: str, span_s: float, rows: int, time_col: str) -> None:
     (at most): faster than any accelerometer streams, or no time at all."""
     if rows < STILL_TIME_ROWS or not too_fast(rows, span_s):
         return
+    # A plain file's rows are estimated from its size (10,003,052 of 10,000,000): rounded.
+    many = f"{rows / 1e6:.1f} million" if rows >= 1e6 else f"about {round(rows, -3):,}"
     what = (
-        f"the time does not advance: {rows:,} rows all hold one time"
+        f"the time does not advance: {many} rows all hold one time"
         if span_s == 0
-        else f"{rows:,} rows in {span_s:.3g} s of time: {rows / span_s:,.0f} samples a second, "
+        else f"{many} rows in {span_s:.3g} s of time: {rows / span_s:,.0f} samples a second, "
         "more than any accelerometer streams"
     )
     raise InputError(
