@@ -95,6 +95,37 @@ def to_png(figure: plt.Figure, dpi: int = WIDE.dpi) -> bytes:
     return buffer.getvalue()
 
 
+# The rule set that scored a figure's movements, named on one line at the figure's top right
+# in its smallest text: the same night under other rules may draw alike.
+NOTE_PAD_IN = 0.05  # above the line, and again below it
+
+
+def rules_note(rules: str) -> str:
+    """The words that name the rule set in a figure and its caption: "rules wasm2016"."""
+    return f"rules {rules}"
+
+
+def note_in(shape: Shape) -> float:
+    """The height in inches the rules' line takes at a figure's top."""
+    return 2 * NOTE_PAD_IN + shape.font_pt * 1.25 / 72
+
+
+def _name_rules(figure: plt.Figure, rules: str, shape: Shape, right: float = 0.15) -> None:
+    """The rule set on a line of its own above the plots (the figure's top gives it room);
+    its gid, "rules", lets a test find it."""
+    width, height = figure.get_size_inches()
+    figure.text(
+        1 - right / width,
+        1 - NOTE_PAD_IN / height,
+        rules_note(rules),
+        ha="right",
+        va="top",
+        fontsize=shape.font_pt,
+        color="#333333",
+        gid="rules",
+    )
+
+
 def _hours(seconds: np.ndarray | float) -> np.ndarray | float:
     return np.asarray(seconds) / 3600.0
 
@@ -170,12 +201,16 @@ def timeline(
     lanes: list[str],
     clock: LocalClock | None = None,
     shape: Shape = WIDE,
+    *,
+    rules: str,
 ) -> plt.Figure:
-    """Activity, sleep (shaded), every event by kind per leg, PLM series, data gaps (hatched)."""
+    """Activity, sleep (shaded), every event by kind per leg, PLM series, data gaps (hatched);
+    the rule set that scored the series named at the top."""
+    note = note_in(shape)
     figure, (top, bottom) = plt.subplots(
         2,
         1,
-        figsize=(shape.width_in, (3.6 if shape.phone else 2.6) + 0.45 * len(lanes)),
+        figsize=(shape.width_in, (3.6 if shape.phone else 2.6) + 0.45 * len(lanes) + note),
         sharex=True,
         gridspec_kw={"height_ratios": [2, max(len(lanes), 1)]},
     )
@@ -227,17 +262,20 @@ def timeline(
     line_in = shape.font_pt * 1.45 / 72
     rows = -(-len(labels) // ncol)
     figure.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, borderaxespad=0.2)
-    _margins(figure, left=0.8, bottom=0.35 + rows * line_in + 0.1, gap=0.12)
+    _margins(figure, left=0.8, bottom=0.35 + rows * line_in + 0.1, top=0.12 + note, gap=0.12)
+    _name_rules(figure, rules, shape)
     return figure
 
 
-def imi_histograms(imi: dict, shape: Shape = WIDE) -> plt.Figure:
-    """IMI in 2 s bins over 0-90 s with the periodic range marked, and ln(IMI)."""
+def imi_histograms(imi: dict, shape: Shape = WIDE, *, rules: str) -> plt.Figure:
+    """IMI in 2 s bins over 0-90 s with the periodic range marked, and ln(IMI); the rule set
+    whose periodic range it is named at the top."""
+    note = note_in(shape)
     if shape.phone:
-        figure, (left, right) = plt.subplots(2, 1, figsize=(shape.width_in, 5.0))
+        figure, (left, right) = plt.subplots(2, 1, figsize=(shape.width_in, 5.0 + note))
         figure.subplots_adjust(hspace=0.45)
     else:
-        figure, (left, right) = plt.subplots(1, 2, figsize=(shape.width_in, 3.2))
+        figure, (left, right) = plt.subplots(1, 2, figsize=(shape.width_in, 3.2 + note))
     edges = np.array(imi["histogram_2s"]["bin_edges_s"])
     low, high = imi["periodic_range_s"]
     left.axvspan(
@@ -272,11 +310,12 @@ def imi_histograms(imi: dict, shape: Shape = WIDE) -> plt.Figure:
             left=0.6 / width,
             right=1 - 0.2 / width,
             bottom=0.5 / height,
-            top=1 - 0.1 / height,
-            hspace=0.75 / ((height - 0.6) / 2),
+            top=1 - (0.1 + note) / height,
+            hspace=0.75 / ((height - 0.6 - note) / 2),
         )
     else:
-        _margins(figure, left=0.65, bottom=0.55, right=0.2, gap=0.8)
+        _margins(figure, left=0.65, bottom=0.55, top=0.12 + note, right=0.2, gap=0.8)
+    _name_rules(figure, rules, shape, right=0.2)
     return figure
 
 
@@ -287,12 +326,16 @@ def over_the_night(
     threshold: float,
     clock: LocalClock | None = None,
     shape: Shape = WIDE,
+    *,
+    rules: str,
 ) -> plt.Figure:
-    """PLM index per hour of the night, and brief jerks per minute with proxy EFM spans."""
+    """PLM index per hour of the night, and brief jerks per minute with proxy EFM spans; the
+    rule set that scored the PLMs named at the top."""
+    note = note_in(shape)
     figure, (upper, lower) = plt.subplots(
         2,
         1,
-        figsize=(shape.width_in, 4.4 if shape.phone else 4.2),
+        figsize=(shape.width_in, (4.4 if shape.phone else 4.2) + note),
         sharex=True,
     )
     n_hours = int(np.ceil(len(minutes) / 60))
@@ -324,16 +367,27 @@ def over_the_night(
     if efm_spans_min:
         handles, labels = lower.get_legend_handles_labels()
         lower.legend(handles[:1], labels[:1], frameon=False)
-    _margins(figure, left=0.75, bottom=0.4 if clock and not clock.relative else 0.6, gap=0.15)
+    _margins(
+        figure,
+        left=0.75,
+        bottom=0.4 if clock and not clock.relative else 0.6,
+        top=0.12 + note,
+        gap=0.15,
+    )
+    _name_rules(figure, rules, shape)
     return figure
 
 
-def side_raster(units: Table, alternation: float | None, shape: Shape = WIDE) -> plt.Figure:
-    """One row per PLM series (numbered from 1, as in the table), one mark per movement, by leg."""
+def side_raster(
+    units: Table, alternation: float | None, shape: Shape = WIDE, *, rules: str
+) -> plt.Figure:
+    """One row per PLM series (numbered from 1, as in the table), one mark per movement, by
+    leg; the rule set that made the series named at the top, the legend below it."""
     series = units[units["series"] >= 0]
     ids = np.unique(series["series"])
     per_row = 0.2 if shape.phone else 0.18
-    figure, axis = plt.subplots(figsize=(shape.width_in, 1.6 + per_row * max(len(ids), 1)))
+    note = note_in(shape)
+    figure, axis = plt.subplots(figsize=(shape.width_in, 1.6 + per_row * max(len(ids), 1) + note))
     row = np.searchsorted(ids, series["series"])
     position = _rank_within(row)  # order within the series
     sides = series["side"]
@@ -345,14 +399,22 @@ def side_raster(units: Table, alternation: float | None, shape: Shape = WIDE) ->
             continue
         label = "both" if side == "bilateral" else side
         axis.scatter(position[mine], row[mine], c=colour, marker=marker, s=22, label=label)
-    figure.legend(frameon=False, ncol=3, loc="upper center", borderaxespad=0.1)
+    height = figure.get_size_inches()[1]
+    figure.legend(
+        frameon=False,
+        ncol=3,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - note / height),
+        borderaxespad=0.1,
+    )
     axis.set_xlabel("movement within the series")
     axis.set_ylabel("series")
     every = max(1, int(np.ceil(len(ids) / (14 if shape.phone else 25))))
     axis.set_yticks(np.arange(len(ids))[::every], [str(int(i) + 1) for i in ids[::every]])
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.invert_yaxis()
-    _margins(figure, left=0.65, bottom=0.55, top=0.4)
+    _margins(figure, left=0.65, bottom=0.55, top=0.4 + note)
+    _name_rules(figure, rules, shape)
     return figure
 
 

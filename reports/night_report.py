@@ -34,20 +34,27 @@ def night_report_files(
     local = LocalClock(origin_s, clock, summary["recording"]["duration_h"] * 3600)
     sleep_spans = _spans(score.sleep.asleep, score.sleep.epoch_s)
     threshold = summary["assessment"]["threshold_per_h"]
+    rules = summary["criteria"]["name"]  # each figure names the rule set that scored it
     shown = {
         "figures/timeline.png": figures.render(
-            lambda shape: figures.timeline(units, minutes, sleep_spans, gaps_s, lanes, local, shape)
+            lambda shape: figures.timeline(
+                units, minutes, sleep_spans, gaps_s, lanes, local, shape, rules=rules
+            )
         ),
-        "figures/imi.png": figures.render(lambda shape: figures.imi_histograms(score.imi, shape)),
+        "figures/imi.png": figures.render(
+            lambda shape: figures.imi_histograms(score.imi, shape, rules=rules)
+        ),
         "figures/over_the_night.png": figures.render(
             lambda shape: figures.over_the_night(
-                units, minutes, score.efm_spans_min, threshold, local, shape
+                units, minutes, score.efm_spans_min, threshold, local, shape, rules=rules
             )
         ),
     }
     if len(lanes) == 2:
         shown["figures/sides.png"] = figures.render(
-            lambda shape: figures.side_raster(units, summary["alternation_index"], shape)
+            lambda shape: figures.side_raster(
+                units, summary["alternation_index"], shape, rules=rules
+            )
         )
     html = _html(summary, score, shown, local, lanes, settings)
     return {**{path: variants["wide"][0] for path, variants in shown.items()}, "report.html": html}
@@ -370,6 +377,9 @@ def _html(
     files = ", ".join(recording["files"].values())
     day = local.day()
     alternation = summary.get("alternation_index")
+    rules = escape(figures.rules_note(summary["criteria"]["name"]))
+    low, high = score.imi["periodic_range_s"]
+    threshold = summary["assessment"]["threshold_per_h"]
     sections = [
         "<h1>Sleep movements" + (f", night of {escape(day)}" if day else "") + "</h1>",
         f"<p>{escape(local.time(0))} to "
@@ -389,22 +399,23 @@ def _html(
             "night timeline",
             "Activity above; below, each movement by kind"
             + (" and leg" if two_legs else "")
-            + ". Sleep shaded blue, PLM series yellow, data gaps hatched.",
+            + f". Sleep shaded blue, PLM series yellow, data gaps hatched. Scored by {rules}.",
         ),
         f"<h2>Time between movements ({term('imi', 'IMI')})</h2>"
         + picture(
             shown["figures/imi.png"],
             "IMI histograms",
             "Intervals between candidate limb movements in sleep; periodic ones fall in the "
-            "shaded range. The second panel shows the same on a log scale.",
+            f"shaded range ({low:g}-{high:g} s under {rules}). The second panel shows the same "
+            "on a log scale.",
         ),
         "<h2>Over the night</h2>"
         + picture(
             shown["figures/over_the_night.png"],
             "PLM index per hour and jerks per minute",
             "PLM index for each hour with at least 15 minutes of sleep (dashed: the "
-            f"threshold), and {term('jerk', 'brief jerks')} per minute"
-            f" ({term('efm', 'EFM proxy')} stretches dotted).",
+            f"{threshold:g}/h threshold), and {term('jerk', 'brief jerks')} per minute"
+            f" ({term('efm', 'EFM proxy')} stretches dotted). Scored by {rules}.",
         ),
     ]
     if "figures/sides.png" in shown:
@@ -415,7 +426,7 @@ def _html(
                 "legs in each PLM series",
                 "One row per PLM series, numbered as in the table below; one mark per "
                 f"movement, by leg. {term('alternation')} "
-                f"{escape(_fmt(alternation, '.2f'))}.",
+                f"{escape(_fmt(alternation, '.2f'))}. Scored by {rules}.",
             )
         )
     sections += [

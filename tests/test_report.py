@@ -172,7 +172,7 @@ def test_side_raster_marks_each_movement_by_leg_at_its_place_in_its_series():
             "side": ["left", "right", "left", "bilateral", "right", "left"],
         }
     )
-    figure = side_raster(units, 0.5)
+    figure = side_raster(units, 0.5, rules="wasm2016")
     marks = {c.get_label(): c.get_offsets().data.tolist() for c in figure.axes[0].collections}
     # (movement within the series, series row); the unscored movement (-1) is not drawn
     assert marks["left"] == [[0, 0], [1, 1]]
@@ -180,6 +180,113 @@ def test_side_raster_marks_each_movement_by_leg_at_its_place_in_its_series():
     assert marks["both"] == [[2, 0]]
     # rows are named by the series' numbers in the table (series 0 is "1", series 3 is "4")
     assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == ["1", "4"]
+
+
+# --- Every figure names the rule set that scored it ---
+
+
+def small_night():
+    """Two hours: units in two PLM series on two legs, minutes, and the IMI histograms."""
+    import numpy as np
+
+    from sleepmove.detection.table import Table
+
+    onsets = np.r_[np.arange(600.0, 900.0, 25.0), np.arange(4000.0, 4300.0, 30.0)]
+    n = len(onsets)
+    units = Table(
+        {
+            "onset_s": onsets,
+            "offset_s": onsets + 2.0,
+            "series": np.r_[np.zeros(12, int), np.ones(n - 12, int)],
+            "side": np.where(np.arange(n) % 2, "left", "right"),
+            "kind": np.full(n, "lm"),
+            "periodic": np.ones(n, bool),
+            "clm": np.ones(n, bool),
+            "asleep": np.ones(n, bool),
+        }
+    )
+    minutes = Table(
+        {
+            "start_s": np.arange(120) * 60.0,
+            "activity": np.full(120, 0.002),
+            "data_loss_s": np.zeros(120),
+            "jerks": np.zeros(120),
+            "asleep": np.r_[np.zeros(5), np.ones(115)],
+        }
+    )
+    edges = np.arange(0, 92, 2.0)
+    log_edges = np.linspace(0, 4.5, 19)
+    imi = {
+        "histogram_2s": {"bin_edges_s": edges, "counts": np.ones(len(edges) - 1)},
+        "log_histogram": {"bin_edges_ln_s": log_edges, "counts": np.ones(len(log_edges) - 1)},
+        "periodic_range_s": [10.0, 90.0],
+        "log_imi_mean": 3.3,
+    }
+    return units, minutes, imi
+
+
+def rules_named(figure) -> list[str]:
+    """The texts of the figure's artists that carry the gid "rules"."""
+    from matplotlib.text import Text
+
+    found = [a for a in figure.findobj() if a.get_gid() == "rules"]
+    return [t.get_text() for a in found for t in ([a] if isinstance(a, Text) else a.findobj(Text))]
+
+
+@pytest.mark.parametrize("rules", ["wasm2016", "aasm2012"])
+def test_each_night_figure_names_its_rule_set_clear_of_the_plots(rules):
+    from sleepmove.reports import figures
+
+    units, minutes, imi = small_night()
+    draw = {
+        "timeline": lambda shape: figures.timeline(
+            units, minutes, [(300.0, 7200.0)], [], ["left", "right"], None, shape, rules=rules
+        ),
+        "imi": lambda shape: figures.imi_histograms(imi, shape, rules=rules),
+        "over_the_night": lambda shape: figures.over_the_night(
+            units, minutes, [], 15.0, None, shape, rules=rules
+        ),
+        "sides": lambda shape: figures.side_raster(units, 0.5, shape, rules=rules),
+    }
+    for name, make in draw.items():
+        for shape in figures.SHAPES:
+            with figures.plt.rc_context(figures._style(shape)):
+                figure = make(shape)
+            assert rules_named(figure) == [f"rules {rules}"], (name, shape.name)
+            (note,) = [t for t in figure.texts if t.get_gid() == "rules"]
+            assert note.get_fontsize() == shape.font_pt  # the figure's smallest text
+            figure.canvas.draw()
+            box = note.get_window_extent()
+            assert figure.bbox.contains(box.x0, box.y0) and figure.bbox.contains(box.x1, box.y1)
+            for other in [*figure.axes, *figure.legends]:  # on a line of its own
+                assert not box.overlaps(other.get_window_extent()), (name, shape.name, other)
+            figures.plt.close(figure)
+
+
+@pytest.fixture(scope="module")
+def aasm_report(plm_night, tmp_path_factory):
+    folder, _ = plm_night
+    out = tmp_path_factory.mktemp("aasm") / "night"
+    command = ["analyze", str(folder / "night.csv"), "--criteria", "aasm2012", "--out", str(out)]
+    assert main(command) == 0
+    return out
+
+
+def test_night_captions_name_the_rule_set(one_leg_report, two_leg_report, aasm_report):
+    for report, rules, figures_shown in (
+        (one_leg_report, "wasm2016", 3),
+        (two_leg_report, "wasm2016", 4),
+        (aasm_report, "aasm2012", 3),
+    ):
+        assert json.loads((report / "summary.json").read_text())["criteria"]["name"] == rules
+        captions = re.findall(
+            r"<figcaption>(.*?)</figcaption>", (report / "report.html").read_text()
+        )
+        assert len(captions) == figures_shown
+        for caption in captions:
+            assert f"rules {rules}" in caption, caption
+    aasm = (aasm_report / "report.html").read_text()
+    assert "shaded range (5-90 s under rules aasm2012)" in aasm
 
 
 # --- Read on a phone and on a desktop (issue 21) ---
