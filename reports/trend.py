@@ -96,6 +96,12 @@ def _with_gaps(x: list[datetime], y: np.ndarray) -> tuple[list, np.ndarray]:
     return xs, np.array(ys, dtype=float)
 
 
+# Nights scored by different rules: one mark per rule set, the same in both plots (the first
+# filled, the others hollow, so grey print still tells them apart).
+RULE_MARKERS = ("o", "D", "^", "v", "P", "X")
+PLM_COLOUR, PI_COLOUR = "#0072B2", "#009E73"
+
+
 def trend_figure(
     nights: pd.DataFrame,
     threshold: float,
@@ -104,7 +110,11 @@ def trend_figure(
 ):
     """PLM and periodicity index on a date axis; unreliable periodicity left out. Nights with
     diary tags (a `tags` column) marked at the top; `changes` (dates) as dotted lines at the
-    midnight that opens each date, between the nights before and those from then on."""
+    midnight that opens each date, between the nights before and those from then on.
+
+    The rule set (the `rules` column) is named at the top; nights scored by different rule
+    sets get a mark per rule set, named in a legend above the plots, and a line joins only
+    nights scored alike."""
     import matplotlib.dates as mdates
 
     plt = figures.plt
@@ -118,9 +128,44 @@ def trend_figure(
         layout="constrained",
     )
     x = [placed[i] for i in dated]
-    plm = nights["plm_index"].astype(float).to_numpy()[dated]
-    upper.plot(*_with_gaps(x, plm), "-", color="#0072B2", lw=1)
-    upper.plot(x, plm, "o", color="#0072B2", label="PLM index")
+    rules = nights["rules"].astype(str).to_numpy()
+    names = sorted(set(rules[dated]))  # in the order the page lists them
+    mixed = len(names) > 1
+    plm = nights["plm_index"].astype(float).to_numpy()
+    pi = _reliable_pi(nights).to_numpy()
+    for k, name in enumerate(names):  # a loop over rule sets
+        mine = [i for i in dated if rules[i] == name]
+        at = [placed[i] for i in mine]
+        marker = RULE_MARKERS[k % len(RULE_MARKERS)] if mixed else "o"
+        upper.plot(
+            *_with_gaps(at, plm[mine]),
+            "-",
+            color=PLM_COLOUR,
+            lw=1,
+            label="PLM index" if mixed and k == 0 else "_nolegend_",
+        )
+        upper.plot(
+            at,
+            plm[mine],
+            marker,
+            ls="none",
+            color=PLM_COLOUR,
+            mfc=PLM_COLOUR if k == 0 else "white",
+            label="_nolegend_" if mixed else "PLM index",
+            gid=figures.rules_note(name),
+        )
+        lower.plot(*_with_gaps(at, pi[mine]), "-", color=PI_COLOUR, lw=1)
+        lower.plot(
+            at,
+            pi[mine],
+            marker if mixed else "s",
+            ls="none",
+            color=PI_COLOUR,
+            mfc=PI_COLOUR if k == 0 else "white",
+            label="periodicity index",
+            gid=figures.rules_note(name),
+        )
+    _name_rules(figure, names, shape)
     upper.axhline(threshold, color="black", ls="--", lw=1, label=f"{threshold:g}/h")
     upper.set_ylabel("PLM index (/h)")
     upper.set_ylim(bottom=0)
@@ -129,9 +174,6 @@ def trend_figure(
         upper.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncols=2)
     else:
         upper.legend(frameon=False, loc="upper left")
-    pi = _reliable_pi(nights).to_numpy()[dated]
-    lower.plot(*_with_gaps(x, pi), "-", color="#009E73", lw=1)
-    lower.plot(x, pi, "s", color="#009E73", label="periodicity index")
     lower.set_ylim(0, 1.05)
     lower.set_ylabel("periodicity")
     if x:
@@ -140,6 +182,41 @@ def trend_figure(
     lower.xaxis.set_major_locator(locator)
     lower.xaxis.set_major_formatter(mdates.DateFormatter("%-d %b"))
     return figure
+
+
+def _name_rules(figure, names: list[str], shape: figures.Shape) -> None:
+    """One rule set: named at the top right, as on a night's figures. Several: a legend of
+    their marks above both plots. Either carries the gid "rules" that tests read."""
+    plt = figures.plt
+    if len(names) <= 1:
+        figure.suptitle(
+            figures.rules_note(names[0]) if names else "",
+            x=0.99,
+            ha="right",
+            fontsize=shape.font_pt,
+            color="#333333",
+        ).set_gid("rules")
+        return
+    handles = [
+        plt.Line2D(
+            [],
+            [],
+            ls="none",
+            marker=RULE_MARKERS[k % len(RULE_MARKERS)],
+            color="#333333",
+            mfc="#333333" if k == 0 else "white",
+        )
+        for k in range(len(names))
+    ]
+    figure.legend(
+        handles,
+        [figures.rules_note(name) for name in names],
+        loc="outside upper center",
+        ncols=len(names),
+        frameon=False,
+        title="nights scored by different rules",
+        title_fontsize=shape.font_pt,
+    ).set_gid("rules")
 
 
 def _diary_marks(nights: pd.DataFrame, placed: list, changes: list[date], axes) -> bool:
@@ -258,7 +335,13 @@ def trend_files(
                 "trend over nights",
                 f"Each night on its date (dashed: the {threshold:g}/h threshold). A missing "
                 "night leaves a gap; the periodicity index of a night with too few movements "
-                "to judge is left out, here and in the mean."
+                "to judge is left out, here and in the mean. "
+                + (
+                    f"Nights scored by different rules ({escape(', '.join(rules))}) have a "
+                    "mark each, named above the plots; a line joins only nights scored alike."
+                    if len(rules) > 1
+                    else f"Scored by {escape(figures.rules_note(rules[0]))}."
+                )
                 + (
                     " ▼: a night with a diary entry; dotted line: a change noted in the diary, "
                     "from that date on."

@@ -289,6 +289,49 @@ def test_night_captions_name_the_rule_set(one_leg_report, two_leg_report, aasm_r
     assert "shaded range (5-90 s under rules aasm2012)" in aasm
 
 
+def test_trend_figure_names_one_rule_set_and_tells_mixed_ones_apart(dated_nights):
+    from sleepmove.reports.trend import nights_table, trend_figure, trend_files
+
+    folder, out = dated_nights
+    summaries = {
+        p.name: json.loads((p / "summary.json").read_text()) for p in sorted(folder.glob("n*"))
+    }
+    table = nights_table(summaries)
+    one = trend_figure(table, 15.0)
+    assert rules_named(one) == ["rules wasm2016"]
+    (caption,) = re.findall(r"<figcaption>(.*?)</figcaption>", (out / "report.html").read_text())
+    assert "Scored by rules wasm2016." in caption
+
+    mixed = table.copy()
+    mixed.loc[[1, 3, 4], "rules"] = "aasm2012"
+    figure = trend_figure(mixed, 15.0)
+    assert rules_named(figure) == [
+        "nights scored by different rules",
+        "rules aasm2012",
+        "rules wasm2016",
+    ]
+    for axis in figure.axes:
+        marks = {line.get_gid(): line for line in axis.lines if line.get_gid()}
+        assert sorted(marks) == ["rules aasm2012", "rules wasm2016"]
+        aasm, wasm = marks["rules aasm2012"], marks["rules wasm2016"]
+        assert len(aasm.get_xdata()) == 3 and len(wasm.get_xdata()) == 3
+        assert not set(aasm.get_xdata()) & set(wasm.get_xdata())
+        assert (aasm.get_marker(), aasm.get_markerfacecolor()) != (
+            wasm.get_marker(),
+            wasm.get_markerfacecolor(),
+        )
+        # a line joins only nights scored alike: the points it passes are one rule set's
+        for line in axis.lines:
+            if line.get_linestyle() == "-" and len(line.get_xdata()) > 1:
+                passed = {x for x, y in zip(line.get_xdata(), line.get_ydata()) if y == y}
+                assert passed <= set(aasm.get_xdata()) or passed <= set(wasm.get_xdata())
+    for name in ("n1", "n3", "n4"):  # the same nights, in the order they began
+        summaries[name]["criteria"]["name"] = "aasm2012"
+    page = trend_files(summaries)["report.html"]
+    (caption,) = re.findall(r"<figcaption>(.*?)</figcaption>", page)
+    assert "different rules (aasm2012, wasm2016) have a mark each" in caption
+
+
 # --- Read on a phone and on a desktop (issue 21) ---
 
 # Measures the page from inside: a parent page holds the report in an iframe of the wanted
