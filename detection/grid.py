@@ -11,6 +11,7 @@ from sleepmove.detection.parallel import in_background
 
 COMMON_RATES_HZ = np.array(
     [10, 12.5, 13, 20, 25, 26, 30, 50, 52, 60, 64, 100, 104, 128, 200, 208, 256, 400, 416]
+    + [500, 800, 833, 1000, 1600, 1666, 3200]  # Axivity, MetaMotion, Movesense at their fastest
 )
 # A run of at most this many rows whose stamps lie far from both neighbours, which agree with
 # each other, holds corrupted stamps (a flipped digit, a glitching clock): dropped.

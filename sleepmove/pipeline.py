@@ -124,7 +124,8 @@ def analyze(
     else:
         with ThreadPoolExecutor(max_workers=len(recordings)) as pool:  # one thread per sensor
             grids = dict(zip(list(recordings), pool.map(grid_of, list(recordings))))
-    rates = {side or "single": grid.rate_hz for side, grid in grids.items()}
+    # Rounded for the summary only (a 1000 Hz file's stamps gave 999.9999999396006).
+    rates = {side or "single": round(grid.rate_hz, 6) for side, grid in grids.items()}
     alignment, signals = _align_clocks(grids, envelopes, params, request.clock_alignment)
     stages.lap("preprocess")
     # Independent of detection: on the second core meanwhile (see detection.parallel); only

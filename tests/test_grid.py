@@ -170,6 +170,15 @@ def test_samples_further_apart_than_a_gap_are_refused_not_divided_by_zero():
         regularize(t[0] + 60.0 * np.arange(600), xyz, 1.0)  # one-minute epochs
 
 
+@pytest.mark.parametrize("rate", [500.0, 800.0, 1000.0, 1666.0, 3200.0])
+def test_the_fastest_sensors_rates_are_taken_exactly(rate):
+    """Stamps to the millisecond, which a 1000 Hz file's are: its rate was 999.9999999396."""
+    n = int(rate * 20)
+    stamps = np.round(1.7e9 + np.arange(n) / rate, 3)
+    xyz = np.random.default_rng(0).normal(0, 0.01, (n, 3)).astype(np.float32)
+    assert regularize(stamps, xyz, 1.0).rate_hz == rate
+
+
 def test_stamps_that_never_advance_are_refused_as_such():
     """Said before: 'no two samples are within 1 s of each other' (they are all 0 s apart)."""
     from sleepmove.detection.grid import UnusableTimes
