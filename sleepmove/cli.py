@@ -288,7 +288,12 @@ _command_run: list[str] = []  # the command main() ran, for entry()
 
 def entry() -> NoReturn:
     """The console script (`sleepmove`, `python -m sleepmove`): main() on sys.argv."""
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # between main's own handling and the exit: one line, no trace
+        print(f"sleepmove: interrupted; {_what_was_written()}", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(130)
     # matplotlib (the report) removes its temporary cache folder at exit: the usual exit then.
     if _command_run and _command_run[-1] in DONE_ON_RETURN and "matplotlib" not in sys.modules:
         for stream in (sys.stdout, sys.stderr):
@@ -325,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = _pairs_joined(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     _command_run.append(args.command)
+    _written.clear()  # of this command (tests call main again and again)
     command = parser.subcommands[args.command]
     from sleepmove.base.errors import InputError
 
@@ -356,8 +362,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sleepmove: error: cannot write{where} ({error.strerror or error})", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("sleepmove: interrupted; nothing was written", file=sys.stderr)
+        print(f"sleepmove: interrupted; {_what_was_written()}", file=sys.stderr)
         return 130
+
+
+_written: list[str] = []  # output folders whose results this process has written whole
+
+
+def _what_was_written() -> str:
+    if _written:
+        return f"the results were written to {_written[-1]}"
+    return "nothing was written"
 
 
 def _with_settings(
@@ -491,6 +506,7 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             ),
             recordings=recordings,
         )
+    _written.append(args.out)  # an interrupt from here on no longer undoes anything
     print(_headline(result.summary, args.out, report=not args.no_report))
     return 0
 

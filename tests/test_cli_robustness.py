@@ -406,3 +406,41 @@ def test_values_past_any_acceleration_say_why_no_sample_is_left(tmp_path, capsys
             "(first at line 2), of 3,000)",
         )
     assert "finite numbers" in line and not (tmp_path / "o").exists()
+
+
+def test_ctrl_c_once_the_results_are_written_says_so(night, tmp_path, monkeypatch, capsys):
+    """Interrupted while the headline printed, the line said 'nothing was written' of a
+    folder holding every result; between main's return and the exit, Python died of the
+    signal (status -2) instead (a stress test's finding)."""
+    import sleepmove.cli
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sleepmove.cli, "_headline", interrupted)
+    out = tmp_path / "n"
+    assert main(["analyze", str(night / "left.csv"), "--out", str(out), "--no-report"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == f"sleepmove: interrupted; the results were written to {out}"
+    assert (out / "summary.json").exists() and (out / "events.csv").exists()
+    # The next command's interrupt, before it wrote anything, says nothing was written.
+    monkeypatch.setattr(sleepmove.cli, "_simulate", interrupted)
+    assert main(["simulate", "--out", str(tmp_path / "s")]) == 130
+    assert capsys.readouterr().err.strip() == "sleepmove: interrupted; nothing was written"
+
+
+def test_ctrl_c_after_the_command_returned_exits_130_in_one_line(monkeypatch, capsys):
+    import sleepmove.cli
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    def exit_now(code):
+        raise SystemExit(code)
+
+    monkeypatch.setattr(sleepmove.cli, "main", interrupted)
+    monkeypatch.setattr(os, "_exit", exit_now)
+    with pytest.raises(SystemExit) as stop:
+        sleepmove.cli.entry()
+    assert stop.value.code == 130
+    assert capsys.readouterr().err.strip() == "sleepmove: interrupted; nothing was written"
