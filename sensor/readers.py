@@ -8,6 +8,7 @@ Epoch-count exports are refused: they hold counts, not acceleration.
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import itertools
 import re
@@ -1043,29 +1044,42 @@ def _read_rows(source: _Source, layout: _TableLayout, units: str) -> Recording:
         path, time_s, xyz, clock, units, None, warnings, header_lines, dropped
     )
     if clock == CLOCK_UNIX:
-        recording.timezone = stated_zone(source.head, header_lines)
+        recording.timezone = stated_zone(source.head, layout)
     return recording
 
 
-# A clock time with the offset it states: `2025-04-26T01:50:00.040+02:00`, `... 01:50Z`.
+# A clock time and the offset it states: `2025-04-26T01:50:00.040+02:00`, `... 01:50Z`.
 STATED_OFFSET = re.compile(
-    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(Z|[+-]\d\d(?::?\d\d)?)(?![\d:])"
+    r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(Z|[+-]\d\d(?::?\d\d)?)?$"
 )
+STATED_ROWS_READ = 50  # rows whose time cell is empty or junk (dropped later) passed over
 
 
-def stated_zone(head: bytes, header_lines: int) -> str | None:
-    """The offset (+HH:MM) the first row's clock time states: the times are instants
-    already, and are shown in the local time the file wrote (as a device file's stated
-    offset is), not in the computer's zone. None where it states none, or UTC (`Z`: an
-    export's convention, seldom the sleeper's clock; the computer's zone or --timezone's)."""
-    lines = head.decode("utf-8", "replace").lstrip("\ufeff").splitlines()[header_lines:]
-    match = STATED_OFFSET.search(lines[0]) if lines else None
-    if match is None or match.group(1) == "Z":
-        return None
-    stated = match.group(1)
-    digits = stated[1:].replace(":", "")
-    minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0)
-    return offset_name((-60 if stated[0] == "-" else 60) * minutes)
+def stated_zone(head: bytes, layout: _TableLayout) -> str | None:
+    """The offset (+HH:MM) the first clock time of the time column states: the times are
+    instants already, and are shown in the local time the file wrote (as a device file's
+    stated offset is), not in the computer's zone. None where it states none, or UTC (`Z`,
+    `+00:00`: an export's convention, seldom the sleeper's clock; the computer's zone, or
+    --timezone's, shows them). A later change (daylight saving) keeps the first offset."""
+    text = head.decode("utf-8", "replace").lstrip("\ufeff")
+    rows = csv.reader(io.StringIO(text), delimiter=layout.dialect[0])
+    index = 0
+    if layout.has_header:
+        names = [name.strip().strip('"') for name in next(rows, [])]
+        if layout.time_col not in names:
+            return None
+        index = names.index(layout.time_col)
+    for row in itertools.islice(rows, STATED_ROWS_READ):  # a loop over a few rows
+        match = STATED_OFFSET.match(row[index].strip()) if len(row) > index else None
+        if match is None:
+            continue  # an empty or unreadable time: that row is dropped, and counted
+        stated = match.group(1)
+        if stated is None or stated == "Z":
+            return None
+        digits = stated[1:].replace(":", "")
+        minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0)
+        return offset_name((-60 if stated[0] == "-" else 60) * minutes) if minutes else None
+    return None
 
 
 class UnreadableRow(InputError):

@@ -394,6 +394,8 @@ def test_csv_times_that_state_an_offset_are_shown_and_windowed_in_it(tmp_path, s
 
 def test_csv_times_in_utc_or_another_offset(tmp_path):
     assert read_recording(_stated_csv(tmp_path, "%Y-%m-%dT%H:%M:%S.%f", "Z")).timezone is None
+    utc = _stated_csv(tmp_path, "%Y-%m-%dT%H:%M:%S.%f", "+00:00")  # pandas' and isoformat's UTC
+    assert read_recording(utc).timezone is None
     rec = read_recording(_stated_csv(tmp_path, "%Y-%m-%dT%H:%M:%S.%f", "-03:30"))
     assert rec.timezone == "-03:30" and rec.clock == "unix"
     assert read_recording(rec.path, timezone="Asia/Tokyo").timezone == "Asia/Tokyo"
@@ -525,3 +527,15 @@ def test_actilife_export_fill_of_the_last_sample_then_zeros_is_one_gap():
     assert np.array_equal(kept, np.vstack([real, after]))
     assert kept_t[19] == pytest.approx(1.9) and kept_t[20] == pytest.approx(6.5)
     assert "idle-sleep fill" in warnings[0]
+
+
+def test_the_offset_is_the_time_columns_first_readable_one(tmp_path):
+    """Read from the time column, past a row whose time is unreadable (dropped), not from
+    another clock time earlier in the row (an upload time in UTC)."""
+    rows = ["uploaded,time,x,y,z", "2025-04-27T08:00:00+00:00,n/a,0,0,1"] + [
+        f"2025-04-27T08:00:00+00:00,2025-04-26T01:{50 + i // 600:02d}:{i % 600 / 10:04.1f}"
+        f"+05:30,0.0{i % 7},0,1"
+        for i in range(6000)
+    ]
+    rec = read_recording(write(tmp_path / "n.csv", ("\n".join(rows) + "\n").encode()))
+    assert rec.timezone == "+05:30" and rec.clock == "unix"
