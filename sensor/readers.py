@@ -1716,7 +1716,7 @@ def finish_recording(
         )
     if time_s[-1] < time_s[0]:  # cheap test first: the full count is a pass over the night
         time_s, xyz = _reversed_if_descending(time_s, xyz, warnings)
-    units_in = _detect_units(path, xyz, units)
+    units_in = _detect_units(path, xyz, units, warnings)
     if units_in in UNIT_SCALE:
         xyz /= np.float32(UNIT_SCALE[units_in])
     time_of_day = clock == CLOCK_TIME_OF_DAY
@@ -1793,7 +1793,12 @@ def magnitudes(xyz: np.ndarray) -> np.ndarray:
 UNIT_SCALE = {"m/s2": STANDARD_GRAVITY, "mg": 1000.0}
 
 
-def _detect_units(path: str, xyz: np.ndarray, units: str) -> str:
+# Milli-g are taken from the magnitude only this near 1000: raw ADC counts of 512 or 2048
+# per g are not (refused, as no unit), and of 1024 per g, read as mg, the chance is told.
+MG_AT_REST = (850.0, 1180.0)
+
+
+def _detect_units(path: str, xyz: np.ndarray, units: str, warnings: list[str]) -> str:
     step = max(1, len(xyz) // 200_000)
     with np.errstate(over="ignore"):  # a huge value's magnitude is inf: still above 30
         magnitude = median(magnitudes(xyz[::step]))
@@ -1803,7 +1808,7 @@ def _detect_units(path: str, xyz: np.ndarray, units: str) -> str:
         else "m/s2"
         if 3.0 <= magnitude < 30.0
         else "mg"
-        if 300.0 <= magnitude < 3000.0
+        if MG_AT_REST[0] <= magnitude < MG_AT_REST[1]
         else None
     )
     if units == "auto":
@@ -1811,8 +1816,13 @@ def _detect_units(path: str, xyz: np.ndarray, units: str) -> str:
             raise InputError(
                 path,
                 f"cannot tell the units: median acceleration magnitude is {magnitude:.3g}",
-                expected="about 1 (g), 9.81 (m/s²) or 1000 (mg) at rest: acceleration, "
-                "of a sensor that senses gravity",
+                expected="about 1 (g), 9.81 (m/s²) or 1000 (mg) at rest: acceleration of "
+                "a sensor that senses gravity (raw counts: convert them to g)",
+            )
+        if looks == "mg" and magnitude >= 1012.0:  # nearer 1024 than 1000
+            warnings.append(
+                f"read as milli-g (median magnitude {magnitude:.0f}); an accelerometer's "
+                "raw counts at 1024 per g look alike: if these are counts, convert them to g"
             )
         return looks
     if looks is not None and looks != units:

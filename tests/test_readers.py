@@ -115,6 +115,18 @@ def test_milli_g_are_detected_and_converted(tmp_path):
     assert read_recording(rec.path, units="mg").units_in == "mg"
     with pytest.raises(InputError, match="looks like mg"):
         read_recording(rec.path, units="g")
+    assert not rec.warnings
+
+
+@pytest.mark.parametrize("per_g, read", [(512, None), (1024, "mg"), (2048, None)])
+def test_raw_counts_are_not_taken_for_milli_g_unsaid(tmp_path, per_g, read):
+    path = write(tmp_path / "c.csv", csv("time,x,y,z", rows(scale=float(per_g))))
+    if read is None:
+        with pytest.raises(InputError, match="raw counts: convert them to g"):
+            read_recording(path)
+        return
+    rec = read_recording(path)  # 2.4 % off, if counts: told
+    assert rec.units_in == "mg" and any("raw counts at 1024 per g" in w for w in rec.warnings)
 
 
 def test_magnitudes_of_no_unit_are_refused_naming_the_units_it_reads(tmp_path):
