@@ -1707,10 +1707,11 @@ def finish_recording(
         time_s, xyz = _without_non_finite_rows(time_s, xyz, warnings, header_lines, counted)
     if len(time_s) < 2:
         # Said alone, it hid why: every row of x ~ 1e296 (past float32's 3.4e38: infinite).
-        why = f" ({warnings[-1]}, of {rows:,})" if len(warnings) > told else ""
+        if len(warnings) == told:  # too few rows, not rows of no numbers
+            raise InputError(path, "fewer than two valid samples", expected="accelerometer samples")
         raise InputError(
             path,
-            f"fewer than two valid samples{why}",
+            f"fewer than two valid samples ({warnings[-1]}, of {rows:,})",
             expected="accelerometer samples: finite numbers, an acceleration within "
             "a few hundred g",
         )

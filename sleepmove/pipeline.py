@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -288,7 +289,8 @@ def _grid(recording: Recording, params: AnalysisParameters, min_duration_s: floa
         fmt = identify_quietly(path)
         shown = f"{duration:.1f} s" if duration < 60 else f"{duration / 60:.1f} min"
         if float(shown.split()[0]) * (1 if duration < 60 else 60) >= least:
-            shown = f"{duration:.2f} s"  # "lasts only 3.0 min; expected at least 3 min"
+            # "lasts only 3.0 min; expected at least 3 min": hundredths, rounded down
+            shown = f"{math.floor(duration * 100) / 100:.2f} s"
         what = fmt.NAME if fmt is not None else "the recording"
         raise _too_short(path, f"{what} that lasts only {shown}", min_duration_s, "of data")
     if grid.rate_hz < params.quality.min_rate_hz:

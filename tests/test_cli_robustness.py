@@ -444,3 +444,10 @@ def test_ctrl_c_after_the_command_returned_exits_130_in_one_line(monkeypatch, ca
         sleepmove.cli.entry()
     assert stop.value.code == 130
     assert capsys.readouterr().err.strip() == "sleepmove: interrupted; nothing was written"
+
+
+def test_a_single_row_is_too_few_samples_not_a_wrong_number(tmp_path, capsys):
+    path = tmp_path / "one.csv"
+    path.write_text("time,x,y,z\n1700000000.0,0.1,0.2,0.98\n")
+    line = refused(capsys, ["analyze", str(path), "--out", str(tmp_path / "o")], "fewer than two")
+    assert "finite numbers" not in line  # its one row is fine: there is only one

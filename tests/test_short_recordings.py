@@ -30,13 +30,16 @@ def test_a_short_recording_is_refused_with_the_way_forward(tmp_path, capsys):
     assert "\n" not in error and not out.exists()
 
 
-def test_a_recording_just_short_of_the_minimum_is_not_said_to_last_it(tmp_path, capsys):
+@pytest.mark.parametrize("rate, shown", [(50.0, "179.98 s"), (256.0, "179.99 s")])
+def test_a_recording_just_short_of_the_minimum_is_not_said_to_last_it(
+    tmp_path, capsys, rate, shown
+):
     """3 minutes of samples span 2 min 59.98 s: 'lasts only 3.0 min; expected at least
-    3 min' contradicted itself."""
-    argv = ["analyze", short_night(tmp_path, 3), "--out", str(tmp_path / "o")]
+    3 min' contradicted itself (at 256 Hz, '180.00 s' did, rounded up)."""
+    argv = ["analyze", short_night(tmp_path, 3, rate), "--out", str(tmp_path / "o")]
     assert main([*argv, "--min-duration", "3"]) == 2
     error = capsys.readouterr().err.strip()
-    assert "lasts only 179.98 s; expected at least 3 min of data" in error
+    assert f"lasts only {shown}; expected at least 3 min of data" in error
 
 
 def test_min_duration_analyzes_a_short_recording_and_says_how_little_it_rests_on(tmp_path, capsys):
