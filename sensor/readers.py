@@ -1044,7 +1044,9 @@ def _read_rows(source: _Source, layout: _TableLayout, units: str) -> Recording:
         path, time_s, xyz, clock, units, None, warnings, header_lines, dropped
     )
     if clock == CLOCK_UNIX:
-        recording.timezone = stated_zone(source.head, layout)
+        recording.timezone = stated_zone(
+            source.head, layout.has_header, layout.time_col, layout.dialect[0]
+        )
     return recording
 
 
@@ -1055,20 +1057,20 @@ STATED_OFFSET = re.compile(
 STATED_ROWS_READ = 50  # rows whose time cell is empty or junk (dropped later) passed over
 
 
-def stated_zone(head: bytes, layout: _TableLayout) -> str | None:
+def stated_zone(head: bytes, has_header: bool, time_col: str, delimiter: str = ",") -> str | None:
     """The offset (+HH:MM) the first clock time of the time column states: the times are
     instants already, and are shown in the local time the file wrote (as a device file's
     stated offset is), not in the computer's zone. None where it states none, or UTC (`Z`,
     `+00:00`: an export's convention, seldom the sleeper's clock; the computer's zone, or
     --timezone's, shows them). A later change (daylight saving) keeps the first offset."""
     text = head.decode("utf-8", "replace").lstrip("\ufeff")
-    rows = csv.reader(io.StringIO(text), delimiter=layout.dialect[0])
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
     index = 0
-    if layout.has_header:
+    if has_header:
         names = [name.strip().strip('"') for name in next(rows, [])]
-        if layout.time_col not in names:
+        if time_col not in names:
             return None
-        index = names.index(layout.time_col)
+        index = names.index(time_col)
     for row in itertools.islice(rows, STATED_ROWS_READ):  # a loop over a few rows
         match = STATED_OFFSET.match(row[index].strip()) if len(row) > index else None
         if match is None:

@@ -15,7 +15,13 @@ import pyarrow.csv as pacsv
 from sleepmove.base.clock import CLOCK_RELATIVE, CLOCK_TIME_OF_DAY, CLOCK_UNIX
 from sleepmove.base.errors import InputError
 from sleepmove.base.order_statistics import median
-from sleepmove.sensor.readers import complete_lines, table_layout, time_column, times_of_rows
+from sleepmove.sensor.readers import (
+    complete_lines,
+    stated_zone,
+    table_layout,
+    time_column,
+    times_of_rows,
+)
 from sleepmove.sensor.zones import zone_info
 
 # Module-level: functions here take a `timezone` argument, which shadows the module's name.
@@ -183,6 +189,11 @@ def split_nights(
     if found is None:
         raise InputError(path, "cannot split a file without a time column into nights")
     has_header, time_col, axes = found
+    with _open(path) as stream:
+        head = stream.read(FIRST_LINE_BYTES)
+    # Times that state an offset keep it (each night's file is written in it, as local time
+    # with the offset), and their nights are cut at its noon, not the computer's.
+    zone = timezone or stated_zone(head, has_header, time_col)
     os.makedirs(folder, exist_ok=True)
     writers: dict[int, pacsv.CSVWriter] = {}
     files: dict[int, str] = {}
@@ -199,10 +210,10 @@ def split_nights(
                     "a multi-day recording without clock times",
                     expected="Unix or ISO times to find the nights",
                 )
-            nights = night_of(seconds, clock, noon_hour)
+            nights = night_of(seconds, clock, noon_hour, zone)
             stamps = pa.array(
                 (seconds * 1e9).astype("int64"),
-                pa.timestamp("ns", tz="UTC" if clock == CLOCK_UNIX else None),
+                pa.timestamp("ns", tz=(zone or "UTC") if clock == CLOCK_UNIX else None),
             )
             table = pa.table(
                 {

@@ -3,6 +3,7 @@ a rerun re-splits nothing, and each night gets its own share of the file's time.
 
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -73,3 +74,25 @@ def test_each_night_of_a_split_file_has_its_own_seconds(stub_file, tmp_path):
     seconds = nights(out)["seconds"].tolist()
     assert seconds[0] < seconds[1] and seconds[0] < seconds[2]  # the stub: a few samples
     assert sum(seconds) <= wall + 0.1  # shares of the file's time, not copies of it
+
+
+def test_a_csv_whose_times_state_an_offset_is_split_at_its_noon_and_keeps_it(tmp_path, utc):
+    """On a computer in UTC, times written at +10:00 were cut at UTC noon (22:00 local, in
+    the middle of a night) and each night's part lost the offset: shown in UTC."""
+    from datetime import datetime, timedelta, timezone
+
+    from sleepmove.sensor.readers import read_recording
+    from sleepmove.sensor.split import split_nights
+
+    local = timezone(timedelta(hours=10))
+    start = datetime(2025, 4, 25, 20, 0, tzinfo=local).timestamp()  # 10:00 UTC
+    seconds = start + np.arange(0, 40 * 3600, 2.0)  # to 12:00 local two days on
+    rows = [
+        f"{datetime.fromtimestamp(s, local).isoformat(timespec='milliseconds')},0.0{i % 5},0,1"
+        for i, s in enumerate(seconds)
+    ]
+    (tmp_path / "two.csv").write_text("time,x,y,z\n" + "\n".join(rows) + "\n")
+    parts = split_nights(str(tmp_path / "two.csv"), str(tmp_path / "parts"))
+    assert [part.night for part in parts] == ["2025-04-25", "2025-04-26"]
+    assert parts[1].first_s == datetime(2025, 4, 26, 12, 0, tzinfo=local).timestamp()
+    assert [read_recording(part.path).timezone for part in parts] == ["+10:00", "+10:00"]
