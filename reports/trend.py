@@ -184,6 +184,19 @@ def trend_figure(
     return figure
 
 
+def _rules_caption(shown: pd.DataFrame) -> str:
+    """What the figure says of the rules, of the nights it plots (those with a date): an
+    undated night scored by other rules had the caption promise marks the figure lacked."""
+    dated = [d is not None for d in _night_dates(shown)]
+    names = sorted(set(shown["rules"].astype(str)[dated]))
+    if len(names) > 1:
+        return (
+            f"Nights scored by different rules ({escape(', '.join(names))}) have a mark "
+            "each, named above the plots; a line joins only nights scored alike."
+        )
+    return f"Scored by {escape(figures.rules_note(names[0]))}." if names else ""
+
+
 def _name_rules(figure, names: list[str], shape: figures.Shape) -> None:
     """One rule set: named at the top right, as on a night's figures. Several: a legend of
     their marks above both plots. Either carries the gid "rules" that tests read."""
@@ -336,12 +349,7 @@ def trend_files(
                 f"Each night on its date (dashed: the {threshold:g}/h threshold). A missing "
                 "night leaves a gap; the periodicity index of a night with too few movements "
                 "to judge is left out, here and in the mean. "
-                + (
-                    f"Nights scored by different rules ({escape(', '.join(rules))}) have a "
-                    "mark each, named above the plots; a line joins only nights scored alike."
-                    if len(rules) > 1
-                    else f"Scored by {escape(figures.rules_note(rules[0]))}."
-                )
+                + _rules_caption(shown)
                 + (
                     " ▼: a night with a diary entry; dotted line: a change noted in the diary, "
                     "from that date on."

@@ -330,6 +330,14 @@ def test_trend_figure_names_one_rule_set_and_tells_mixed_ones_apart(dated_nights
     page = trend_files(summaries)["report.html"]
     (caption,) = re.findall(r"<figcaption>(.*?)</figcaption>", page)
     assert "different rules (aasm2012, wasm2016) have a mark each" in caption
+    # An undated night (no clock time) is not plotted: its rules are not promised a mark.
+    for name, summary in summaries.items():
+        summary["criteria"]["name"] = "aasm2012" if name == "n0" else "wasm2016"
+    summaries["n0"]["recording"]["start"] = ""
+    page = trend_files(summaries)["report.html"]
+    (caption,) = re.findall(r"<figcaption>(.*?)</figcaption>", page)
+    assert "Scored by rules wasm2016." in caption and "have a mark each" not in caption
+    assert "scored with different rules (aasm2012, wasm2016)" in page  # the page still warns
 
 
 # --- Read on a phone and on a desktop (issue 21) ---
