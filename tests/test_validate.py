@@ -18,7 +18,7 @@ from sleepmove.detection.matching import (
     match_onsets,
 )
 from sleepmove.sensor.annotations import map_label
-from sleepmove.validate import origin_of
+from sleepmove.validate import origin_of, utc_offset_of
 from tests.annotation_writers import write_edf_annotations, write_nsrr_xml
 
 
@@ -85,9 +85,12 @@ def analyzed(plm_night, tmp_path_factory):
 
 
 def whole_second_start(out):
-    """EDF and NSRR clocks have whole seconds: events are written from that second."""
-    origin = origin_of(json.loads((out / "summary.json").read_text()), str(out))
-    return datetime.fromtimestamp(math.floor(origin), tz=timezone.utc), origin % 1
+    """EDF and NSRR clocks have whole seconds: events are written from that second. Their
+    start is the PSG's local wall clock: the recording's, as its summary shows it."""
+    summary = json.loads((out / "summary.json").read_text())
+    origin = origin_of(summary, str(out))
+    local = origin + utc_offset_of(summary, str(out))
+    return datetime.fromtimestamp(math.floor(local), tz=timezone.utc), origin % 1
 
 
 def detected_events(out, shift):
@@ -97,9 +100,16 @@ def detected_events(out, shift):
     return events
 
 
+@pytest.mark.parametrize("zone", [None, "Asia/Kolkata"])
 @pytest.mark.parametrize("fmt", ["edf", "xml"])
-def test_round_trip_of_annotations_matches_perfectly(analyzed, tmp_path, fmt):
-    _, out = analyzed
+def test_round_trip_of_annotations_matches_perfectly(analyzed, tmp_path, fmt, zone):
+    """In a zone (+05:30 here), the PSG's local start was read as UTC: every reference event
+    5.5 h off, LM F1 0.02, and exit 0."""
+    folder, out = analyzed
+    if zone:
+        out = tmp_path / "zoned"
+        argv = ["analyze", str(folder / "night.csv"), "--out", str(out), "--no-report"]
+        assert main([*argv, "--timezone", zone]) == 0
     start, shift = whole_second_start(out)
     events = detected_events(out, shift)
     path = tmp_path / f"reference.{fmt}"
@@ -203,3 +213,26 @@ def test_validate_refuses_unpaired_inputs_and_non_results(analyzed, tmp_path, ca
         == 2
     )
     assert "not an analyzed night" in capsys.readouterr().err
+
+
+def test_an_edf_reference_cut_short_is_refused(analyzed, tmp_path, capsys):
+    """Read on, edfio kept the records before the cut: 5 of 201 reference LMs, F1 0.05,
+    exit 0, and its own warning's raw Python lines on the terminal."""
+    import warnings
+
+    _, out = analyzed
+    start, shift = whole_second_start(out)
+    path = tmp_path / "reference.edf"
+    write_edf_annotations(str(path), detected_events(out, shift), start.replace(tzinfo=None), 2.1)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code = main(["validate", str(out), "--reference", str(path), "--out", str(tmp_path / "v")])
+    assert code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.endswith(
+        "the EDF+ file is cut short (its last data record is incomplete); "
+        "expected the whole EDF+ file, as the PSG system wrote it"
+    )
+    assert "\n" not in error and not (tmp_path / "v").exists()
