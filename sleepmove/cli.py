@@ -370,6 +370,8 @@ _written: list[str] = []  # output folders whose results this process has writte
 
 
 def _what_was_written() -> str:
+    if _command_run and _command_run[-1] == "batch":  # its nights are written one by one
+        return "the nights finished are kept; the same command again does the rest"
     if _written:
         return f"the results were written to {_written[-1]}"
     return "nothing was written"

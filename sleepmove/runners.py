@@ -107,13 +107,26 @@ def run_local(tasks: list[NightTask], workers: int) -> Iterator[list[dict]]:
     workers = min(workers, len(tasks))  # a forked pool starts every worker at once
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)
-    ) as pool:
+    )
+    try:
         threads = parse_threads_per_worker(workers)
         futures = [pool.submit(run_task_on_one_core, task, threads, True) for task in tasks]
         for future in as_completed(futures):
             yield future.result()
+    except BaseException:
+        # Ctrl-C (or the caller gone): the queued nights are dropped and the workers ended
+        # now. Left to the pool's own exit, it waited for every queued night: Ctrl-C ran the
+        # batch to its end. A night cut short is done again by the next run (its key is
+        # written last).
+        pool.shutdown(wait=False, cancel_futures=True)
+        import multiprocessing
+
+        for worker in multiprocessing.active_children():  # a loop over the pool's workers
+            worker.terminate()
+        raise
+    pool.shutdown(wait=True)
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h

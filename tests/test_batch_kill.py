@@ -132,3 +132,43 @@ def test_without_the_signal_the_watching_thread_ends_an_orphaned_worker():
     if alive(worker):
         os.kill(worker, signal.SIGKILL)
         pytest.fail("the orphaned worker kept running")
+
+
+def test_ctrl_c_stops_a_batch_of_workers_at_once_and_a_rerun_does_the_rest(tmp_path):
+    """Ctrl-C (SIGINT to the terminal's process group) with --workers 2: the pool's exit
+    waited for every queued night, so the batch ran to its end and then said 'nothing was
+    written' of a folder of finished nights."""
+    work, cohort, out = tmp_path / "sim", tmp_path / "cohort", tmp_path / "out"
+    cohort.mkdir()
+    simulate(str(work), hours=0.4, rate_hz=25, seed=1)
+    for night in range(NIGHTS):
+        shutil.copy(work / "night.csv", cohort / f"n{night:02d}.csv")
+    command = [sys.executable, "-m", "sleepmove.cli", "batch", str(cohort), "--out", str(out)]
+    batch = subprocess.Popen(
+        [*command, "--workers", "2", "--no-report"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's job
+    )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (out.exists() and finished(out)):
+            time.sleep(0.05)
+        os.killpg(batch.pid, signal.SIGINT)
+        interrupted = time.time()
+        _, err = batch.communicate(timeout=60)
+        stopped_s = time.time() - interrupted
+    finally:
+        if batch.poll() is None:
+            os.killpg(batch.pid, signal.SIGKILL)
+    assert batch.returncode == 130 and stopped_s < 5, (stopped_s, err)
+    assert err.strip().splitlines()[-1] == (
+        "sleepmove: interrupted; the nights finished are kept; the same command again does the rest"
+    )
+    done = finished(out)
+    assert 0 < len(done) < NIGHTS
+    rerun = subprocess.run([*command, "--workers", "2", "--no-report"], capture_output=True)
+    assert rerun.returncode == 0
+    counts = json.loads((out / "batch.json").read_text())["counts"]
+    assert counts["skipped"] >= len(done) and counts["ok"] == NIGHTS
