@@ -82,7 +82,7 @@ def check_sleep_window(text: str) -> None:
     """--sleep-window, checked as far as it can be without a recording, in the words of
     sleepmove.window: before a batch starts, so that a bad window stops it as it stops
     analyze, and not every night in turn."""
-    from sleepmove.window import EXPECTED, WHERE
+    from sleepmove.window import EXPECTED, WHERE, check_clock_span
 
     parts = [part.strip() for part in text.split(",")]
     if len(parts) != 2 or not all(parts):
@@ -95,6 +95,7 @@ def check_sleep_window(text: str) -> None:
     if isinstance(start, str) and alike:  # clock times: the end is the first after the start
         start, end = _of_day(start), _of_day(end)
         end += 86400.0 if end < start else 0.0
+        check_clock_span(end - start, parts[0], parts[1], WHERE)
     if isinstance(start, datetime) and alike:
         alike = (start.tzinfo is None) == (end.tzinfo is None)
     if alike and end <= start:
@@ -123,10 +124,13 @@ def _check_times(path: str, where: str, lights_out: str, lights_on: str) -> None
             raise InputError(path, f"lights on {lights_on!r} is not after {lights_out!r}", where)
     elif all(isinstance(moment, float) for moment in moments) and moments[1] <= moments[0]:
         raise InputError(path, f"lights on {lights_on!r} is not after {lights_out!r}", where)
-    elif all(isinstance(moment, str) for moment in moments) and _of_day(lights_on) == _of_day(
-        lights_out
-    ):  # an empty window, as --sleep-window refuses before the batch: not each night's error
-        raise InputError(path, f"lights on {lights_on!r} is lights out {lights_out!r}", where)
+    elif all(isinstance(moment, str) for moment in moments):
+        from sleepmove.window import check_clock_span
+
+        span = (_of_day(lights_on) - _of_day(lights_out)) % 86400.0
+        if span == 0:  # an empty window, as --sleep-window refuses before the batch
+            raise InputError(path, f"lights on {lights_on!r} is lights out {lights_out!r}", where)
+        check_clock_span(span, lights_out, lights_on, path, where)
 
 
 def _of_day(clock_time: str) -> float:

@@ -28,7 +28,28 @@ def parse_sleep_window(
         raise InputError(
             WHERE, f"the end {parts[1]!r} is not after the start {parts[0]!r}", expected=EXPECTED
         )
+    if all(re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", part) for part in parts):
+        check_clock_span(end - start, parts[0], parts[1], WHERE)
     return start, end
+
+
+LONGEST_CLOCK_WINDOW_H = 20  # a night in bed given as two clock times
+
+
+def check_clock_span(
+    span_s: float, lights_out: str, lights_on: str, path: str, where: str | None = None
+) -> None:
+    """Lights on as a clock time is the first such time after lights out: 23:00,22:00 was
+    read as 23 hours in bed, not refused as lights on before lights out."""
+    if span_s > LONGEST_CLOCK_WINDOW_H * 3600:
+        raise InputError(
+            path,
+            f"lights on {lights_on} comes {span_s / 3600:.0f} h after lights out "
+            f"{lights_out}: lights on before lights out?",
+            where,
+            f"lights out, then lights on within {LONGEST_CLOCK_WINDOW_H} h (dates, for a "
+            "longer window)",
+        )
 
 
 def check_within(window: tuple[float, float], duration_s: float, text: str) -> None:

@@ -202,6 +202,7 @@ def test_pairs_pattern_may_name_a_placeholder_twice(still, tmp_path):
         (["--sleep-window", "100,50"], "--sleep-window: the end '50' is not after the start"),
         (["--sleep-window", "23:00:75,07:00"], "--sleep-window: not a clock time: '23:00:75'"),
         (["--sleep-window", "23:00,23:00:00"], "--sleep-window: the end '23:00:00' is not after"),
+        (["--sleep-window", "23:00,22:00"], "--sleep-window: lights on 22:00 comes 23 h after"),
         (["--workers", "0"], "--workers: 0; expected"),
         (["--workers", "-1"], "--workers: -1; expected"),
     ],

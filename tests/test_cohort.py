@@ -176,6 +176,11 @@ def test_a_sleep_log_gives_some_nights_their_window(nights, tmp_path, capsys):
             "is not after",
         ),
         ("night,lights_out,lights_on\na.csv,1,2\na,1,2\n", "names a night given before"),
+        (
+            "night,lights_out,lights_on\na,23:00,22:00\n",  # was read as 23 hours in bed
+            "lights on 22:00 comes 23 h after lights out 23:00: lights on before lights out? "
+            "(line 2)",
+        ),
     ],
 )
 def test_a_bad_sleep_log_stops_the_batch_before_any_night(nights, tmp_path, capsys, text, says):

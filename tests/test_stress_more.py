@@ -176,6 +176,9 @@ def test_batch_starts_no_more_workers_than_nights_or_cores(good, tmp_path, monke
         def __exit__(self, *_: object) -> None:
             pass
 
+        def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+            pass
+
         def submit(self, function, task, *_):
             # The night itself, not the worker's set-up (settle_worker): that would make this
             # test process a pool worker (one Arrow thread, memory never trimmed) for every
