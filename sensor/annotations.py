@@ -341,9 +341,27 @@ MOST_CSV_ROWS = 500_000
 def _csv_table(path: str) -> pd.DataFrame:
     """The CSV's table (its bytes let go once parsed)."""
     raw = read_limited(path, REFERENCE_CSV_BYTES, "a reference CSV", CSV_EXPECTED)
+    if not raw.strip():
+        raise InputError(path, "the reference CSV is empty", expected=CSV_EXPECTED)
+    # Tab- or ';'-separated (with decimal commas) exports read as such: refused before as
+    # lacking an onset and a type column, which they had.
+    header = raw.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    sep, decimal = ",", "."
+    if b"," not in header and (b"\t" in header or b";" in header):
+        sep, decimal = ("\t", ".") if b"\t" in header else (";", ",")
     try:
-        table = pd.read_csv(io.BytesIO(raw))
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+        raw.decode("utf-8")  # where it is not: pandas' error named a position in its chunk
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise InputError(
+            path,
+            f"byte {raw[error.start]:#04x} is not UTF-8 text",
+            where=f"line {line}",
+            expected="a UTF-8 CSV (save it as UTF-8)",
+        ) from None
+    try:
+        table = pd.read_csv(io.BytesIO(raw), sep=sep, decimal=decimal)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise InputError(path, f"cannot read the reference CSV ({error})") from None
     if len(table) > MOST_CSV_ROWS:
         raise InputError(
@@ -447,7 +465,7 @@ def _csv_onsets(
             line = int((~finite).to_numpy().argmax()) + 2
             raise InputError(
                 path,
-                f"not a time: {column.iloc[line - 2]!r}",
+                f"not a time: {_cell(column.iloc[line - 2])}",
                 where=f"line {line}",
                 expected="seconds from the start, or clock times",
             )
@@ -463,10 +481,17 @@ def _csv_onsets(
     bad = int((parsed.isna() & numeric.isna()).to_numpy().argmax())
     raise InputError(
         path,
-        f"not a time: {column.iloc[bad]!r}",
+        f"not a time: {_cell(column.iloc[bad])}",
         where=f"line {bad + 2}",
         expected="seconds from the start, or clock times",
     )
+
+
+def _cell(value: object) -> str:
+    """A cell as the file holds it: an empty one read as NaN was shown as np.float64(nan)."""
+    if isinstance(value, float) and math.isnan(value):
+        return "an empty cell"
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _datetimes(path: str, column: pd.Series) -> pd.Series:

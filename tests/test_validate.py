@@ -236,3 +236,40 @@ def test_an_edf_reference_cut_short_is_refused(analyzed, tmp_path, capsys):
         "expected the whole EDF+ file, as the PSG system wrote it"
     )
     assert "\n" not in error and not (tmp_path / "v").exists()
+
+
+@pytest.mark.parametrize("sep", ["\t", ";"])
+def test_tab_and_semicolon_references_are_read(analyzed, tmp_path, sep):
+    """Refused before as 'needs an onset and a type column', which they had."""
+    _, out = analyzed
+    events = detected_events(out, 0.0)
+    lms = events[events["kind"] == "lm"]
+    table = pd.DataFrame({"onset": lms["onset_s"], "duration": lms["duration_s"], "type": "LM"})
+    path = tmp_path / "ref.csv"
+    table.to_csv(path, sep=sep, decimal="," if sep == ";" else ".", index=False)
+    argv = ["validate", str(out), "--reference", str(path), "--out", str(tmp_path / "v")]
+    assert main(argv) == 0
+    assert pd.read_csv(tmp_path / "v" / "validation.csv").iloc[0]["lm_f1"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "data, says",
+    [
+        (b"", "the reference CSV is empty; expected a CSV of onset,duration,type,side"),
+        (b"onset,duration,type\n5,1,LM\n,1,LM\n", "not a time: an empty cell (line 3)"),
+        (
+            b"onset,duration,type\n5,1,LM\n9,1,Mouvement jamb\xe9\n",
+            "byte 0xe9 is not UTF-8 text (line 3); expected a UTF-8 CSV",
+        ),
+    ],
+)
+def test_reference_csv_faults_are_named_in_one_line(analyzed, tmp_path, capsys, data, says):
+    """Said before: pandas' 'No columns to parse from file', 'not a time: np.float64(nan)',
+    and a UTF-8 error's position in pandas' chunk, with no line."""
+    _, out = analyzed
+    path = tmp_path / "ref.csv"
+    path.write_bytes(data)
+    argv = ["validate", str(out), "--reference", str(path), "--out", str(tmp_path / "v")]
+    assert main(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert says in error and "\n" not in error
