@@ -293,7 +293,18 @@ def _night_id(text: str) -> str:
     """A folder name under --out: never "." or "..", which would put a night's files in the
     batch's own folder or above it, nor hidden (a leading dot)."""
     night = re.sub(r"[^A-Za-z0-9._-]+", "_", text.replace(os.sep, "_"))
-    return re.sub(r"^\.+", "", night.strip("_")).strip("_") or "night"
+    night = re.sub(r"^\.+", "", night.strip("_")).strip("_") or "night"
+    if len(night) > LONGEST_NIGHT_ID:
+        # A folder name has 255 bytes at most: deep, long folders made an id no night's
+        # folder could take ("File name too long", an error row). Its ends, and a digest of
+        # the whole that keeps it its own (the same every run, so a rerun finds it done).
+        digest = hashlib.sha1(night.encode()).hexdigest()[:12]
+        half = (LONGEST_NIGHT_ID - len(digest) - 2) // 2
+        night = f"{night[:half]}_{digest}_{night[-half:]}"
+    return night
+
+
+LONGEST_NIGHT_ID = 200  # characters (ASCII): room under 255 for the names made from it
 
 
 def shard(tasks: list[NightTask], spec: str | None) -> list[NightTask]:

@@ -369,3 +369,18 @@ def test_a_folder_or_device_file_that_cannot_be_read_is_said_not_passed_over(
     err = capsys.readouterr().err
     assert f"{folder / 'locked'}: cannot be read (Permission denied)" in err
     assert f"{folder / 'c.gt3x'}: cannot be read (Permission denied)" in err
+
+
+def test_a_recording_deep_in_long_folders_gets_a_night_id_a_folder_can_take(still, tmp_path):
+    """The id joins the folder names: past 255 bytes its folder could not be made ("File
+    name too long", an error row). Shortened, it stays its own and the same on a rerun."""
+    for folder, name in (("D" * 200, "F" * 200), ("D" * 199 + "E", "F" * 200), ("o", "x")):
+        (tmp_path / "in" / folder).mkdir(parents=True)
+        shutil.copy(still, tmp_path / "in" / folder / f"{name}.csv")
+    out = tmp_path / "out"
+    assert batch(tmp_path / "in", "--out", out) == 0
+    table = nights(out)
+    assert (table["status"] == "ok").all() and table["id"].nunique() == 3
+    assert all(len(night) <= 200 for night in table["id"])
+    assert batch(tmp_path / "in", "--out", out) == 0  # all found done, nothing redone
+    assert json.loads((out / "batch.json").read_text())["counts"]["skipped"] == 3
