@@ -85,3 +85,18 @@ def test_scan_without_an_adapter_says_so(capsys):
     if code == 0:
         pytest.skip("this machine has a Bluetooth adapter")
     assert code == 2 and "cannot scan for Bluetooth devices" in capsys.readouterr().err
+
+
+def test_the_emulations_chatter_stays_off_the_terminal():
+    """bumble's warnings (a notification after a subscriber left, as a link goes down on
+    Ctrl-C) reached stderr through logging's last-resort handler, beside the recorder's."""
+    import subprocess
+    import sys
+
+    script = (
+        "import logging, sleepmove.sensor.ble.bumble_backend\n"
+        "logging.getLogger('bumble.gatt_client').warning('!!! received notification with no "
+        "subscriber')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == ""

@@ -9,6 +9,7 @@ the real recording code through the real bleak API.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -27,6 +28,11 @@ from bumble.hci import Address
 from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
+
+# The emulation's own chatter ("received notification with no subscriber" as a link goes
+# down) reached the terminal through logging's last-resort handler, beside the recorder's
+# lines; what the recorder makes of the link it reports itself.
+logging.getLogger("bumble").addHandler(logging.NullHandler())
 
 PROPERTY_NAMES = {
     Characteristic.Properties.READ: "read",
