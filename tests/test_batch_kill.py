@@ -140,9 +140,11 @@ def test_ctrl_c_stops_a_batch_of_workers_at_once_and_a_rerun_does_the_rest(tmp_p
     written' of a folder of finished nights."""
     work, cohort, out = tmp_path / "sim", tmp_path / "cohort", tmp_path / "out"
     cohort.mkdir()
-    simulate(str(work), hours=0.4, rate_hz=25, seed=1)
-    for night in range(NIGHTS):
-        shutil.copy(work / "night.csv", cohort / f"n{night:02d}.csv")
+    # Nights long enough (0.2-0.3 s each, 3 s in all) that the batch cannot end before the
+    # signal; hard links, not copies: the same bytes, each its own night.
+    simulate(str(work), hours=6.0, rate_hz=25, seed=1)
+    for night in range(SLOW_NIGHTS):
+        os.link(work / "night.csv", cohort / f"n{night:02d}.csv")
     command = [sys.executable, "-m", "sleepmove.cli", "batch", str(cohort), "--out", str(out)]
     batch = subprocess.Popen(
         [*command, "--workers", "2", "--no-report"],
@@ -167,8 +169,11 @@ def test_ctrl_c_stops_a_batch_of_workers_at_once_and_a_rerun_does_the_rest(tmp_p
         "sleepmove: interrupted; the nights finished are kept; the same command again does the rest"
     )
     done = finished(out)
-    assert 0 < len(done) < NIGHTS
+    assert 0 < len(done) < SLOW_NIGHTS
     rerun = subprocess.run([*command, "--workers", "2", "--no-report"], capture_output=True)
     assert rerun.returncode == 0
     counts = json.loads((out / "batch.json").read_text())["counts"]
-    assert counts["skipped"] >= len(done) and counts["ok"] == NIGHTS
+    assert counts["skipped"] >= len(done) and counts["ok"] == SLOW_NIGHTS
+
+
+SLOW_NIGHTS = 24
