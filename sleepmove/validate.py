@@ -106,6 +106,9 @@ TABLE_COLUMNS = {
 def load_result(folder: str) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """A night's summary, events and epochs, each checked for what validate reads of it:
     a damaged folder is one line naming the file, as `report` says of it."""
+    if not os.path.isdir(folder):  # was "not an analyzed night (summary.json missing)"
+        problem = "not a folder" if os.path.exists(folder) else "does not exist"
+        raise InputError(folder, problem, expected="a folder written by sleepmove analyze")
     paths = [os.path.join(folder, name) for name in ("summary.json", "events.csv", "epochs.csv")]
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:

@@ -1,0 +1,39 @@
+"""What `validate` reports and refuses: the rules named, mixed rules, undefined figures,
+repeated inputs, missing folders, duplicated reference events."""
+
+import pytest
+
+from sleepmove.cli import main
+from sleepmove.sensor.simulate import simulate
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory):
+    """A short simulated night analyzed under wasm2016 and under aasm2012, and its truth."""
+    folder = tmp_path_factory.mktemp("vrep")
+    simulate(str(folder / "sim"), hours=1.0, rate_hz=25, seed=1, scenario="plmd-moderate")
+    night = str(folder / "sim" / "night.csv")
+    wasm, aasm = folder / "wasm", folder / "aasm"
+    analyze = ["analyze", night, "--no-report", "--out"]
+    assert main([*analyze, str(wasm)]) == 0
+    assert main([*analyze, str(aasm), "--criteria", "aasm2012"]) == 0
+    return wasm, aasm, folder / "sim" / "truth.json"
+
+
+def validate(results, references, out) -> int:
+    argv = ["validate", *map(str, results), "--reference", *map(str, references)]
+    return main([*argv, "--out", str(out)])
+
+
+def test_a_missing_result_folder_is_said_not_to_exist(nights, tmp_path, capsys):
+    _, _, truth = nights
+    missing = tmp_path / "nonexistent"
+    assert validate([missing], [truth], tmp_path / "v") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"sleepmove: error: {missing}: does not exist; expected a folder written by "
+        "sleepmove analyze"
+    ]
+    assert not (tmp_path / "v").exists()
+    assert validate([truth], [truth], tmp_path / "v") == 2
+    assert f"{truth}: not a folder" in capsys.readouterr().err
