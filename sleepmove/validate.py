@@ -428,7 +428,30 @@ def _unmatchable(
     return []
 
 
+def refuse_repeated_nights(nights: list[dict]) -> None:
+    """A result folder given twice (by any path to it) is refused: its night would count
+    twice in the figures across nights (ICC, Bland-Altman, the pooled F1s). Refused rather
+    than counted once: it is a slip (a night meant was left out, or a reference paired with
+    the wrong folder), and counting once would drop a row the command line asked for."""
+    seen: dict[str, str] = {}
+    for night in nights:  # a loop over nights
+        given = night["row"]["result"]
+        real = os.path.realpath(given)
+        if real in seen:
+            same = given if seen[real] == given else f"{seen[real]} and {given}"
+            raise InputError(
+                given,
+                f"the same result folder given twice ({same}): its night would count twice "
+                "across nights",
+                expected="each analyzed night once",
+            )
+        seen[real] = given
+
+
 def pooled(nights: list[dict]) -> dict:
+    """Agreement over all nights: the events' counts summed, the PLM index's ICC, Pearson r,
+    Bland-Altman and classification. Raises InputError for a night given twice."""
+    refuse_repeated_nights(nights)
     rows = pd.DataFrame([n["row"] for n in nights])
     result = {}
     for name in ("lm", "plm", "jerk"):

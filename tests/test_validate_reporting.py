@@ -37,3 +37,18 @@ def test_a_missing_result_folder_is_said_not_to_exist(nights, tmp_path, capsys):
     assert not (tmp_path / "v").exists()
     assert validate([truth], [truth], tmp_path / "v") == 2
     assert f"{truth}: not a folder" in capsys.readouterr().err
+
+
+def test_a_result_folder_given_twice_is_refused_before_anything_is_written(
+    nights, tmp_path, capsys
+):
+    wasm, _, truth = nights
+    link = tmp_path / "same"
+    link.symlink_to(wasm)
+    for second in (wasm, link):  # the same path, or another way to the same folder
+        out = tmp_path / f"v-{second.name}"
+        assert validate([wasm, second], [truth, truth], out) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "the same result folder given twice" in err[0]
+        assert err[0].startswith(f"sleepmove: error: {second}: ")
+        assert not out.exists()
