@@ -461,11 +461,25 @@ def pooled(nights: list[dict]) -> dict:
     detected = both["plm_index_detected"].to_numpy(float)
     reference = both["plm_index_reference"].to_numpy(float)
     threshold = nights[0]["threshold"]
+    spread = _varies(detected) or _varies(reference)
     result["plm_index"] = {
         "nights": int(len(both)),
-        "icc_2_1": icc_agreement(detected, reference),
-        "pearson_r": float(np.corrcoef(detected, reference)[0, 1]) if len(both) > 2 else None,
+        # Without spread between nights (every night's index the same, in each column) the
+        # ICC is 0/0 in truth and the formula's 0 meant nothing; Pearson r was nan.
+        "icc_2_1": icc_agreement(detected, reference) if spread else None,
+        "pearson_r": _pearson(detected, reference) if len(both) > 2 else None,
         "bland_altman": bland_altman(detected, reference),
         "classification": classification(detected, reference, threshold),
     }
     return result
+
+
+def _varies(values: np.ndarray) -> bool:
+    return len(values) > 1 and not np.allclose(values, values[0], rtol=1e-9, atol=1e-9)
+
+
+def _pearson(first: np.ndarray, second: np.ndarray) -> float | None:
+    """Pearson r, or None where a column does not vary (it is undefined there, not nan)."""
+    if not (_varies(first) and _varies(second)):
+        return None
+    return float(np.corrcoef(first, second)[0, 1])

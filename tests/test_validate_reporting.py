@@ -1,6 +1,10 @@
 """What `validate` reports and refuses: the rules named, mixed rules, undefined figures,
 repeated inputs, missing folders, duplicated reference events."""
 
+import json
+import re
+import shutil
+
 import pytest
 
 from sleepmove.cli import main
@@ -52,3 +56,23 @@ def test_a_result_folder_given_twice_is_refused_before_anything_is_written(
         assert len(err) == 1 and "the same result folder given twice" in err[0]
         assert err[0].startswith(f"sleepmove: error: {second}: ")
         assert not out.exists()
+
+
+def test_icc_is_null_where_the_nights_do_not_vary(nights, tmp_path):
+    """Two copies of one night: every index alike, so ICC(2,1) is undefined (it read 0.00)."""
+    wasm, _, truth = nights
+    copy = tmp_path / "copy"
+    shutil.copytree(wasm, copy)
+    out = tmp_path / "v"
+    assert validate([wasm, copy], [truth, truth], out) == 0
+    stats = json.loads((out / "validation.json").read_text())["pooled"]["plm_index"]
+    assert stats["nights"] == 2 and stats["icc_2_1"] is None and stats["pearson_r"] is None
+    assert "0.00" not in _card(out, "PLM index ICC(2,1)")
+    assert "n/a" in _card(out, "PLM index ICC(2,1)")
+
+
+def _card(out, title: str) -> str:
+    """The text of the report's card of that title."""
+    html = (out / "report.html").read_text()
+    start = html.index(f'<div class="t">{title}</div>')
+    return re.sub(r"<[^>]+>", " ", html[start : html.index("</div></div>", start)])
