@@ -303,7 +303,7 @@ def validate_night(
     reference = read_reference(
         reference_path, start_s=origin, utc_offset_s=utc_offset_of(summary, result_dir)
     )
-    units = reference_units(reference, origin, offset_s)
+    units, repeated = _counted_once(reference_units(reference, origin, offset_s))
     duration = summary["recording"]["duration_h"] * 3600
     if reference.gaps:  # the simulator knows where the link really dropped
         gaps = np.array([(a - origin, b - origin) for a, b in reference.gaps]).reshape(-1, 2)
@@ -321,6 +321,12 @@ def validate_night(
     )
     inside = ((units["offset_s"] > 0) & (units["onset_s"] < duration)).to_numpy(bool)
     warnings = _unmatchable(reference_path, result_dir, summary, units, inside, seen)
+    if repeated:
+        warnings.insert(
+            0,
+            f"{reference_path}: {repeated} event(s) repeat another exactly (same onset, kind "
+            "and side): each counted once",
+        )
     units = units[seen].reset_index(drop=True)
     if reference.sleep is not None:
         sleep_spans = [(a - origin, b - origin) for a, b in reference.sleep]
@@ -388,6 +394,25 @@ def validate_night(
         "threshold": summary["assessment"]["threshold_per_h"],
         "warnings": warnings,
     }
+
+
+def _counted_once(units: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The reference's events with exact repeats (same onset, kind and side) left out, and
+    how many there were. A movement cannot start twice on one leg at one instant: a repeat
+    is a copy (an export run twice, files joined), and counted it left a reference event no
+    detection could match, each halving sensitivity and F1 without a word. A repeat marked
+    periodic keeps its mark on the event that stays."""
+    keys = [
+        units["onset_abs_s"],
+        units["kind"].astype(str),
+        units["side"].fillna("").astype(str),
+    ]
+    repeat = pd.concat(keys, axis=1).duplicated().to_numpy()
+    if not repeat.any():
+        return units, 0
+    units = units.copy()
+    units["periodic"] = units["periodic"].astype(bool).groupby(keys).transform("any")
+    return units[~repeat].reset_index(drop=True), int(repeat.sum())
 
 
 def _unmatchable(

@@ -5,6 +5,7 @@ import json
 import re
 import shutil
 
+import pandas as pd
 import pytest
 
 from sleepmove.cli import main
@@ -76,3 +77,40 @@ def _card(out, title: str) -> str:
     html = (out / "report.html").read_text()
     start = html.index(f'<div class="t">{title}</div>')
     return re.sub(r"<[^>]+>", " ", html[start : html.index("</div></div>", start)])
+
+
+def _lm_reference(result, path, repeat: int = 1, side: str = "left"):
+    """A CSV reference of the night's own detected LMs, each row `repeat` times."""
+    events = pd.read_csv(result / "events.csv", keep_default_na=False)
+    lms = events[events["kind"] == "lm"]
+    reference = pd.DataFrame(
+        {"onset": lms["onset"], "duration": lms["duration_s"], "type": "Limb movement"}
+    )
+    reference["side"] = side
+    pd.concat([reference] * repeat).sort_values("onset").to_csv(path, index=False)
+    return len(lms)
+
+
+def test_a_reference_listing_each_event_twice_is_warned_of_and_counted_once(
+    nights, tmp_path, capsys
+):
+    wasm, _, _ = nights
+    path = tmp_path / "twice.csv"
+    n = _lm_reference(wasm, path, repeat=2)
+    out = tmp_path / "v"
+    assert validate([wasm], [path], out) == 0
+    err = capsys.readouterr().err
+    said = f"{path}: {n} event(s) repeat another exactly (same onset, kind and side)"
+    assert f"sleepmove: warning: {said}: each counted once" in err.splitlines()
+    row = pd.read_csv(out / "validation.csv").iloc[0]
+    assert row["lm_reference"] == n and row["lm_f1"] == 1.0  # was 2n and 2/3
+
+
+def test_events_at_one_onset_on_two_legs_are_not_repeats(nights, tmp_path, capsys):
+    wasm, _, _ = nights
+    left, right, both = tmp_path / "l.csv", tmp_path / "r.csv", tmp_path / "both.csv"
+    _lm_reference(wasm, left, side="left")
+    _lm_reference(wasm, right, side="right")
+    pd.concat([pd.read_csv(left), pd.read_csv(right)]).to_csv(both, index=False)
+    assert validate([wasm], [both], tmp_path / "v") == 0
+    assert "repeat another" not in capsys.readouterr().err
