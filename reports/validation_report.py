@@ -1,6 +1,10 @@
-"""Validation figures and page: agreement per night, Bland-Altman across nights."""
+"""Validation figures and page: agreement per night, Bland-Altman across nights. Each
+figure, and each figure pooled over nights, names the rules that scored it: nights scored
+by different rules are compared per rule set (sleepmove.validate.pooled)."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -8,8 +12,12 @@ import pandas as pd
 from sleepmove.reports import figures
 from sleepmove.reports.html import card, escape, image, page, table
 
+RULES_PT, RULES_COLOUR = 8, "#333333"  # the rules' line: the figures' smallest text
 
-def bland_altman_figure(detected: np.ndarray, reference: np.ndarray, stats: dict):
+
+def bland_altman_figure(detected: np.ndarray, reference: np.ndarray, stats: dict, rules: str):
+    """`rules`: the rules that scored the nights' PLM indices (one label of
+    validate.rules_label), named at the top right; its text has the gid "rules"."""
     plt = figures.plt
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     top = max(np.max(detected, initial=0), np.max(reference, initial=0)) * 1.05 + 1
@@ -29,11 +37,16 @@ def bland_altman_figure(detected: np.ndarray, reference: np.ndarray, stats: dict
     right.set_xlabel("mean of the two (/h)")
     right.set_ylabel("detected - reference (/h)")
     right.set_title("Bland-Altman (limits: bias ± 1.96 SD)")
+    figure.suptitle(
+        figures.rules_note(rules), x=0.99, ha="right", fontsize=RULES_PT, color=RULES_COLOUR
+    ).set_gid("rules")
     figure.tight_layout()
     return figure
 
 
-def night_figure(name: str, reference: pd.DataFrame, detected: pd.DataFrame):
+def night_figure(name: str, reference: pd.DataFrame, detected: pd.DataFrame, rules: str):
+    """Both event sets of a night; `rules`, that scored the detected ones, named at the top
+    right (gid "rules")."""
     plt = figures.plt
     figure, axis = plt.subplots(figsize=(11, 1.8))
     for lane, frame in ((1, reference), (0, detected)):
@@ -52,6 +65,9 @@ def night_figure(name: str, reference: pd.DataFrame, detected: pd.DataFrame):
     axis.set_ylim(-0.6, 1.6)
     axis.set_xlabel("hours from the start of the recording")
     axis.set_title(f"{name}: both event sets")
+    axis.set_title(
+        figures.rules_note(rules), loc="right", fontsize=RULES_PT, color=RULES_COLOUR
+    ).set_gid("rules")
     if axis.get_legend_handles_labels()[0]:
         axis.legend(
             frameon=False, fontsize=7, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.5)
@@ -61,47 +77,57 @@ def night_figure(name: str, reference: pd.DataFrame, detected: pd.DataFrame):
 
 
 def validation_files(nights: list[dict], pooled: dict, parameters: dict) -> dict[str, str | bytes]:
+    """The figures and report.html. `pooled`: sleepmove.validate.pooled's answer; where its
+    `rules` is None the nights were scored by different rules, and PLM agreement and the
+    PLM index across nights are shown per rule set (`by_rules`), under a warning."""
     rows = pd.DataFrame([n["row"] for n in nights])
-    stats = pooled["plm_index"]
-    both = rows.dropna(subset=["plm_index_detected", "plm_index_reference"])
-    pngs = {
-        "figures/bland_altman.png": figures.to_png(
+    mixed = pooled["rules"] is None
+    parts = pooled["by_rules"] if mixed else {pooled["rules"]: pooled}
+    pngs: dict[str, bytes] = {}
+    across = []  # per rule set: its cards, heading and Bland-Altman figure
+    for label, part in parts.items():
+        mine = rows[rows["rules"] == label]
+        both = mine.dropna(subset=["plm_index_detected", "plm_index_reference"])
+        name = _unused(
+            f"figures/bland_altman_{_slug(label)}" if mixed else "figures/bland_altman", pngs
+        )
+        pngs[name] = figures.to_png(
             bland_altman_figure(
                 both["plm_index_detected"].to_numpy(float),
                 both["plm_index_reference"].to_numpy(float),
-                stats,
+                part["plm_index"],
+                label,
             )
         )
-    }
+        cards = '<div class="cards">' + "".join(_plm_cards(part, label, not mixed)) + "</div>"
+        heading = f"{len(mine)} night(s) scored by rules {label}" if mixed else "across nights"
+        heading = f"<h2>PLM index {escape(heading)}</h2>"
+        figure = _figure(
+            pngs[name],
+            f"Bland-Altman, rules {label}",
+            f"The PLM index of each night scored by {figures.rules_note(label)}: detected "
+            "against reference, and their difference against their mean.",
+        )
+        # One rule set: the headline cards first, as the page always had them.
+        across.append(heading + cards + figure if mixed else cards + heading + figure)
+    night_pngs = []
     for night in nights:
-        name = night["row"]["night"]
-        pngs[f"figures/{name}.png"] = figures.to_png(
-            night_figure(name, night["units"], night["detected"])
+        row = night["row"]
+        name = _unused(f"figures/{row['night']}", pngs)
+        pngs[name] = figures.to_png(
+            night_figure(row["night"], night["units"], night["detected"], row["rules"])
         )
-    cls = stats["classification"]
-
-    def fmt(value, spec=".2f"):
-        return "n/a" if value is None else format(value, spec)
-
-    cards = [
-        card(
-            f"{kind.upper()} F1 (pooled)",
-            fmt(pooled[kind]["f1"]),
-            f"sensitivity {fmt(pooled[kind]['sensitivity'])}, "
-            f"precision {fmt(pooled[kind]['precision'])}",
+        night_pngs.append(
+            _figure(
+                pngs[name],
+                row["night"],
+                f"{row['night']}: reference events above, detected below; detected events "
+                f"scored by {figures.rules_note(row['rules'])}.",
+            )
         )
-        for kind in ("lm", "plm", "jerk")
-    ]
-    cards += [
-        card("PLM index ICC(2,1)", fmt(stats["icc_2_1"]), f"Pearson r {fmt(stats['pearson_r'])}"),
-        card(
-            f"Above {cls['threshold_per_h']:g}/h",
-            f"accuracy {fmt(cls['accuracy'])}",
-            f"sensitivity {fmt(cls['sensitivity'])}, specificity {fmt(cls['specificity'])}",
-        ),
-    ]
     columns = [
         "night",
+        "rules",
         "lm_f1",
         "plm_f1",
         "jerk_f1",
@@ -113,20 +139,44 @@ def validation_files(nights: list[dict], pooled: dict, parameters: dict) -> dict
         "total_sleep_h_reference",
     ]
     body = [
-        [fmt(v) if isinstance(v, float) else v for v in r]
+        [_fmt(v) if isinstance(v, float) else v for v in r]
         for r in rows[columns].itertuples(index=False)
     ]
+    rules = list(parts)
+    if mixed:
+        said = "; ".join(
+            f"{label}: {', '.join(rows.loc[rows['rules'] == label, 'night'])}" for label in rules
+        )
+        scored = (
+            f"<p><b>The nights were scored by different rules ({escape(said)}). PLMs and the "
+            "PLM index are what the rules define, so their agreement is given per rule set "
+            "and not pooled across them; limb movements and jerks are pooled over all "
+            "nights.</b></p>"
+        )
+        cards = [_event_card(pooled, kind, "all nights") for kind in ("lm", "jerk")]
+    else:
+        scored = ""
+        cards = []
     sections = [
         "<h1>Validation against reference scoring</h1>",
-        f"<p>{len(nights)} night(s); onset tolerance {parameters['tolerance_s']:g} s for limb "
-        f"movements, {parameters['jerk_tolerance_s']:g} s for jerks; clock offset "
-        f"{parameters['offset_s']:g} s.</p>",
-        '<div class="cards">' + "".join(cards) + "</div>",
-        "<h2>PLM index across nights</h2>"
-        + image(pngs["figures/bland_altman.png"], "Bland-Altman"),
-        "<h2>Per night</h2>" + table(columns, body),
+        f"<p>{len(nights)} night(s), scored by rules {escape(', '.join(rules))}; onset "
+        f"tolerance {parameters['tolerance_s']:g} s for limb movements, "
+        f"{parameters['jerk_tolerance_s']:g} s for jerks; clock offset "
+        f"{parameters['offset_s']:g} s.</p>" + scored,
     ]
-    sections += [image(pngs[f"figures/{n['row']['night']}.png"], n["row"]["night"]) for n in nights]
+    if cards:
+        sections.append('<div class="cards">' + "".join(cards) + "</div>")
+    sections += across
+    sections.append("<h2>Per night</h2>" + table(columns, body))
+    sections += night_pngs
+    shown = set(pooled.get("warnings", []))
+    warnings = [w for n in nights for w in n["warnings"] if w not in shown]
+    if warnings:
+        sections.append(
+            "<h2>Warnings</h2><ul>"
+            + "".join(f"<li>{escape(w)}</li>" for w in dict.fromkeys(warnings))
+            + "</ul>"
+        )
     sections.append(
         "<p>"
         + escape(
@@ -137,3 +187,56 @@ def validation_files(nights: list[dict], pooled: dict, parameters: dict) -> dict
         + "</p>"
     )
     return {**pngs, "report.html": page("sleepmove validation", sections)}
+
+
+def _fmt(value, spec=".2f"):
+    return "n/a" if value is None else format(value, spec)
+
+
+def _event_card(part: dict, kind: str, over: str) -> str:
+    counts = part[kind]
+    return card(
+        f"{kind.upper()} F1 ({over})",
+        _fmt(counts["f1"]),
+        f"sensitivity {_fmt(counts['sensitivity'])}, precision {_fmt(counts['precision'])}",
+    )
+
+
+def _plm_cards(part: dict, rules: str, all_kinds: bool = True) -> list[str]:
+    """F1 (of LMs and jerks too where all nights share the rules), ICC and classification
+    of the nights scored by `rules`, each card naming them."""
+    over = f"pooled, rules {rules}"
+    kinds = ("lm", "plm", "jerk") if all_kinds else ("plm",)
+    stats = part["plm_index"]
+    cls = stats["classification"]
+    icc_note = f"Pearson r {_fmt(stats['pearson_r'])}"
+    if stats["icc_2_1"] is None:
+        why = "fewer than 2 nights" if stats["nights"] < 2 else "the nights' indices do not vary"
+        icc_note += f"; ICC undefined: {why}"
+    return [_event_card(part, kind, over) for kind in kinds] + [
+        card(f"PLM index ICC(2,1), rules {rules}", _fmt(stats["icc_2_1"]), icc_note),
+        card(
+            f"Above {cls['threshold_per_h']:g}/h, rules {rules}",
+            f"accuracy {_fmt(cls['accuracy'])}",
+            f"sensitivity {_fmt(cls['sensitivity'])}, specificity {_fmt(cls['specificity'])}",
+        ),
+    ]
+
+
+def _figure(png: bytes, alt: str, caption: str) -> str:
+    return f"<figure>{image(png, alt)}<figcaption>{escape(caption)}</figcaption></figure>"
+
+
+def _slug(label: str) -> str:
+    """A rules label as part of a file name: "wasm2016 (imi_max_s=30)" -> wasm2016_imi_max_s_30."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", label).strip("_")
+
+
+def _unused(stem: str, taken: dict) -> str:
+    """stem.png, or stem_2.png and on where taken: two nights' folders of one name (a/night,
+    b/night) wrote one figure, and the page showed the second night's twice."""
+    name, k = f"{stem}.png", 1
+    while name in taken:
+        k += 1
+        name = f"{stem}_{k}.png"
+    return name

@@ -229,6 +229,28 @@ def rules_of(summary: dict) -> ScoringRules:
         raise InputError("summary.json", error.problem, expected=error.expected) from None
 
 
+def rules_label(summary: dict) -> str:
+    """The rules a night was scored by, as validate names them: the rule set, and the
+    numbers that differ from its published ones (a settings file's changes, an infant's
+    merge gap), e.g. "wasm2016 (imi_max_s=30)". Nights of one label were scored alike."""
+    rules = rules_of(summary)
+    named = RULE_SETS[rules.name].as_dict()
+    changed = [
+        f"{key}={_shown(value)}"
+        for key, value in rules.as_dict().items()
+        if key not in RULE_SET_IDENTITY and value != named[key]
+    ]
+    return f"{rules.name} ({', '.join(changed)})" if changed else rules.name
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_shown(v) for v in value) + ")"
+    return str(value)
+
+
 def score_reference(
     units: pd.DataFrame,
     gaps: np.ndarray,
@@ -383,7 +405,7 @@ def validate_night(
             "total_sleep_h_detected": summary["sleep"]["total_sleep_h"],
             "total_sleep_h_reference": scored["total_sleep_h"],
             "reference_sleep": sleep_source,
-            "rules": summary["criteria"]["name"],
+            "rules": rules_label(summary),
         }
     )
     return {
@@ -474,9 +496,52 @@ def refuse_repeated_nights(nights: list[dict]) -> None:
 
 
 def pooled(nights: list[dict]) -> dict:
-    """Agreement over all nights: the events' counts summed, the PLM index's ICC, Pearson r,
-    Bland-Altman and classification. Raises InputError for a night given twice."""
+    """Agreement over the nights, naming the rules they were scored by (`rules`: the one
+    label, or None; `nights_by_rules`: label -> result folders). LMs and jerks: counts
+    summed over all nights. PLMs and the PLM index (ICC, Pearson r, Bland-Altman,
+    classification): over all nights where one rule set scored them all; where the nights
+    were scored by different rules, only per rule set (`by_rules`), `plm` and `plm_index`
+    None, and a warning in `warnings`, also added to the last night's warnings (the ones
+    the command prints). Raises InputError for a night given twice."""
     refuse_repeated_nights(nights)
+    groups: dict[str, list[dict]] = {}
+    for night in nights:  # a loop over nights
+        groups.setdefault(night["row"]["rules"], []).append(night)
+    labels = list(groups)
+    result: dict = {
+        "rules": labels[0] if len(labels) == 1 else None,
+        "nights_by_rules": {
+            label: [n["row"]["result"] for n in mine] for label, mine in groups.items()
+        },
+        "warnings": [],
+    }
+    result |= _pooled_alike(nights)
+    if len(labels) == 1:
+        return result
+    # A PLM and the PLM index are what the rules define (aasm2012 takes intervals from 5 s,
+    # wasm2016 from 10 s, and merges the legs' movements otherwise): agreement pooled
+    # across rule sets would be no rule set's agreement, so it is given per rule set only.
+    # LMs and jerks are the detector's events, defined alike by the rule sets (0.5-10 s).
+    result["plm"] = result["plm_index"] = None
+    result["by_rules"] = {
+        label: {"nights": result["nights_by_rules"][label], **_pooled_alike(mine)}
+        for label, mine in groups.items()
+    }
+    named = "; ".join(
+        f"{label}: {', '.join(folders)}" for label, folders in result["nights_by_rules"].items()
+    )
+    warning = (
+        f"the nights were scored by different rules ({named}): PLM agreement and the PLM "
+        "index across nights are given per rule set, not pooled; LMs and jerks are pooled "
+        "over all nights"
+    )
+    result["warnings"].append(warning)
+    nights[-1]["warnings"].append(warning)
+    return result
+
+
+def _pooled_alike(nights: list[dict]) -> dict:
+    """Agreement pooled over nights: counts summed, and the PLM index across them."""
     rows = pd.DataFrame([n["row"] for n in nights])
     result = {}
     for name in ("lm", "plm", "jerk"):

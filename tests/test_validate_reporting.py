@@ -4,11 +4,16 @@ repeated inputs, missing folders, duplicated reference events."""
 import json
 import re
 import shutil
+from html import unescape
 
+import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.text import Text
 
 from sleepmove.cli import main
+from sleepmove.reports import figures
+from sleepmove.reports.validation_report import bland_altman_figure, night_figure
 from sleepmove.sensor.simulate import simulate
 
 
@@ -68,15 +73,16 @@ def test_icc_is_null_where_the_nights_do_not_vary(nights, tmp_path):
     assert validate([wasm, copy], [truth, truth], out) == 0
     stats = json.loads((out / "validation.json").read_text())["pooled"]["plm_index"]
     assert stats["nights"] == 2 and stats["icc_2_1"] is None and stats["pearson_r"] is None
-    assert "0.00" not in _card(out, "PLM index ICC(2,1)")
-    assert "n/a" in _card(out, "PLM index ICC(2,1)")
+    said = _card(out, "PLM index ICC(2,1), rules wasm2016")
+    assert "0.00" not in said and "n/a" in said
+    assert "ICC undefined: the nights' indices do not vary" in said
 
 
 def _card(out, title: str) -> str:
     """The text of the report's card of that title."""
     html = (out / "report.html").read_text()
     start = html.index(f'<div class="t">{title}</div>')
-    return re.sub(r"<[^>]+>", " ", html[start : html.index("</div></div>", start)])
+    return unescape(re.sub(r"<[^>]+>", " ", html[start : html.index("</div></div>", start)]))
 
 
 def _lm_reference(result, path, repeat: int = 1, side: str = "left"):
@@ -114,3 +120,100 @@ def test_events_at_one_onset_on_two_legs_are_not_repeats(nights, tmp_path, capsy
     pd.concat([pd.read_csv(left), pd.read_csv(right)]).to_csv(both, index=False)
     assert validate([wasm], [both], tmp_path / "v") == 0
     assert "repeat another" not in capsys.readouterr().err
+
+
+def _rules_texts(figure) -> list[str]:
+    """The text of the figure's artists that name its rules (gid "rules")."""
+    return [t.get_text() for t in figure.findobj(Text) if t.get_gid() == "rules"]
+
+
+def test_the_figures_name_their_rules():
+    stats = {"bland_altman": {"bias": None}}
+    figure = bland_altman_figure(np.array([20.0, 30]), np.array([22.0, 29]), stats, "aasm2012")
+    assert _rules_texts(figure) == ["rules aasm2012"]
+    events = pd.DataFrame({"onset_s": [10.0], "kind": ["lm"]})
+    figure = night_figure("n1", events, events, "wasm2016 (imi_max_s=30)")
+    assert _rules_texts(figure) == ["rules wasm2016 (imi_max_s=30)"]
+
+
+def _figures_drawn(monkeypatch) -> list[list[str]]:
+    """Each figure the command draws, as the texts naming its rules."""
+    drawn = []
+    original = figures.to_png
+
+    def to_png(figure, *args, **kwargs):
+        drawn.append(_rules_texts(figure))
+        return original(figure, *args, **kwargs)
+
+    monkeypatch.setattr(figures, "to_png", to_png)
+    return drawn
+
+
+def test_one_rule_set_is_named_in_the_json_page_and_figures(nights, tmp_path, monkeypatch):
+    wasm, _, truth = nights
+    drawn = _figures_drawn(monkeypatch)
+    out = tmp_path / "v"
+    assert validate([wasm], [truth], out) == 0
+    pooled = json.loads((out / "validation.json").read_text())["pooled"]
+    assert pooled["rules"] == "wasm2016" and pooled["warnings"] == []
+    assert pooled["nights_by_rules"] == {"wasm2016": [str(wasm)]}
+    assert pooled["plm"]["f1"] is not None and "by_rules" not in pooled
+    html = (out / "report.html").read_text()
+    assert "1 night(s), scored by rules wasm2016;" in html
+    assert "PLM index ICC(2,1), rules wasm2016" in html
+    assert drawn == [["rules wasm2016"], ["rules wasm2016"]]  # Bland-Altman, the night
+
+
+def test_nights_scored_by_different_rules_are_warned_of_and_not_pooled(
+    nights, tmp_path, monkeypatch, capsys
+):
+    wasm, aasm, truth = nights
+    drawn = _figures_drawn(monkeypatch)
+    out = tmp_path / "v"
+    assert validate([wasm, aasm], [truth, truth], out) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if "different rules" in line]
+    assert err == [
+        "sleepmove: warning: the nights were scored by different rules (wasm2016: "
+        f"{wasm}; aasm2012: {aasm}): PLM agreement and the PLM index across nights are given "
+        "per rule set, not pooled; LMs and jerks are pooled over all nights"
+    ]
+    pooled = json.loads((out / "validation.json").read_text())["pooled"]
+    assert pooled["rules"] is None and pooled["warnings"] == [err[0].split("warning: ", 1)[1]]
+    assert pooled["nights_by_rules"] == {"wasm2016": [str(wasm)], "aasm2012": [str(aasm)]}
+    assert pooled["plm"] is None and pooled["plm_index"] is None  # no rule set's agreement
+    assert pooled["lm"]["reference"] == sum(
+        part["lm"]["reference"] for part in pooled["by_rules"].values()
+    )
+    for label, folder in (("wasm2016", wasm), ("aasm2012", aasm)):
+        part = pooled["by_rules"][label]
+        assert part["nights"] == [str(folder)] and part["plm_index"]["nights"] == 1
+    html = (out / "report.html").read_text()
+    assert "The nights were scored by different rules (wasm2016: wasm; aasm2012: aasm)" in html
+    assert "PLM index 1 night(s) scored by rules aasm2012" in html
+    assert "PLM F1 (pooled, rules wasm2016)" in html and "PLM F1 (pooled)" not in html
+    assert sorted(p.name for p in (out / "figures").iterdir()) == [
+        "aasm.png",
+        "bland_altman_aasm2012.png",
+        "bland_altman_wasm2016.png",
+        "wasm.png",
+    ]
+    assert sorted(map(tuple, drawn)) == sorted([("rules wasm2016",), ("rules aasm2012",)] * 2)
+
+
+def test_changed_rule_numbers_are_named_and_part_the_nights(nights, tmp_path, capsys):
+    """A settings file's change is part of the rules: a night scored with it is not pooled
+    with nights scored by the published rule set."""
+    wasm, _, truth = nights
+    config = tmp_path / "mine.toml"
+    config.write_text("[rules]\nimi_max_s = 30\n")
+    changed = tmp_path / "changed"
+    night = str(truth.parent / "night.csv")
+    argv = ["analyze", night, "--no-report", "--config", str(config), "--out", str(changed)]
+    assert main(argv) == 0
+    out = tmp_path / "v"
+    assert validate([wasm, changed], [truth, truth], out) == 0
+    assert "wasm2016 (imi_max_s=30)" in capsys.readouterr().err
+    result = json.loads((out / "validation.json").read_text())
+    assert [row["rules"] for row in result["nights"]] == ["wasm2016", "wasm2016 (imi_max_s=30)"]
+    assert set(result["pooled"]["by_rules"]) == {"wasm2016", "wasm2016 (imi_max_s=30)"}
+    assert (out / "figures" / "bland_altman_wasm2016_imi_max_s_30.png").exists()
