@@ -48,7 +48,8 @@ def night_figure(name: str, reference: pd.DataFrame, detected: pd.DataFrame, rul
     """Both event sets of a night; `rules`, that scored the detected ones, named at the top
     right (gid "rules")."""
     plt = figures.plt
-    figure, axis = plt.subplots(figsize=(11, 1.8))
+    figure, axis = plt.subplots(figsize=(11, 1.8), layout="constrained")
+    labelled = set()  # each kind once in the legend, from whichever lane has it
     for lane, frame in ((1, reference), (0, detected)):
         for kind, (colour, marker, label) in figures.KIND_STYLE.items():
             rows = frame[frame["kind"] == kind]
@@ -59,8 +60,9 @@ def night_figure(name: str, reference: pd.DataFrame, detected: pd.DataFrame, rul
                     c=colour,
                     marker=marker,
                     s=12,
-                    label=label if lane == 1 else None,
+                    label=None if kind in labelled else label,
                 )
+                labelled.add(kind)
     axis.set_yticks([0, 1], ["detected", "reference"])
     axis.set_ylim(-0.6, 1.6)
     axis.set_xlabel("hours from the start of the recording")
@@ -68,11 +70,8 @@ def night_figure(name: str, reference: pd.DataFrame, detected: pd.DataFrame, rul
     axis.set_title(
         figures.rules_note(rules), loc="right", fontsize=RULES_PT, color=RULES_COLOUR
     ).set_gid("rules")
-    if axis.get_legend_handles_labels()[0]:
-        axis.legend(
-            frameon=False, fontsize=7, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.5)
-        )
-    figure.tight_layout()
+    if labelled:  # below the axis label: it was drawn over it
+        figure.legend(frameon=False, fontsize=7, ncols=5, loc="outside lower center")
     return figure
 
 

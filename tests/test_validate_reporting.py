@@ -217,3 +217,15 @@ def test_changed_rule_numbers_are_named_and_part_the_nights(nights, tmp_path, ca
     assert [row["rules"] for row in result["nights"]] == ["wasm2016", "wasm2016 (imi_max_s=30)"]
     assert set(result["pooled"]["by_rules"]) == {"wasm2016", "wasm2016 (imi_max_s=30)"}
     assert (out / "figures" / "bland_altman_wasm2016_imi_max_s_30.png").exists()
+
+
+def test_the_night_figures_legend_clears_its_axis_label():
+    events = pd.DataFrame({"onset_s": [10.0, 900.0, 1800.0], "kind": ["lm", "jerk", "lm"]})
+    only_detected = pd.DataFrame({"onset_s": [60.0], "kind": ["movement"]})
+    figure = night_figure("n1", events, pd.concat([events, only_detected]), "wasm2016")
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    legend = figure.legends[0].get_window_extent(renderer)
+    label = figure.axes[0].xaxis.label.get_window_extent(renderer)
+    assert not legend.overlaps(label)  # the legend was drawn over "hours from the start..."
+    assert len(figure.legends[0].get_texts()) == 3  # a kind only detected is named too
