@@ -14,6 +14,7 @@ h1{font-size:1.5em;margin:.3em 0}h2{font-size:1.2em;margin-top:1.4em;border-bott
 .card{border:1px solid #999;border-radius:6px;padding:8px 10px;flex:1 1 150px;min-width:140px}
 .card .v{font-size:1.5em;font-weight:600}.card .t{font-size:.85em;color:#333}
 .flag{font-weight:700}.alert{border:3px solid #000}
+.warn{border:3px solid #000;border-radius:6px;padding:2px 10px;margin:.6em 0}
 img{max-width:100%;height:auto;display:block;margin:6px 0}
 figure{margin:0}figcaption{font-size:.9em;color:#333}
 table{border-collapse:collapse;font-size:.9em;max-width:100%}

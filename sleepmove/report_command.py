@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 from sleepmove.base.errors import InputError
 from sleepmove.base.limits import SUMMARY_BYTES, read_limited
@@ -99,11 +100,19 @@ REPORTED: dict[str, tuple[type, ...]] = {
     "sleep.total_sleep_h": NUMBER,
     "imi.log_imi_mean": NUMBER,
     "assessment.threshold_per_h": (int, float),
+    # how the night was analyzed: the report names nights that differ in these
+    "assessment.age_group": (str,),
+    "recording.placement": (str,),
+    "software.version": (str,),
+    "criteria.parameters": (dict,),
 }
 # Read with a default: by the trend report, and by validate (summaries written before the
 # parameters were).
 OPTIONAL = {
     "plm_index_in_bed",
+    "assessment.age_group",
+    "recording.placement",
+    "software.version",
     "periodicity_index_reliable",
     "criteria.parameters",
     "criteria.parameters.rules",
@@ -144,13 +153,24 @@ def check_report_destination(
 
 def write_trend(folders: list[str], out_dir: str, diary: str | None = None) -> int:
     """Write the trend report of the nights in `folders`; the diary, if any, is read and
-    checked first, so a bad one stops the command before anything is written."""
+    checked first, so a bad one stops the command before anything is written.
+
+    Nights not analyzed alike (rules, placement, age group, release, settings) are reported,
+    each judged by its own summary and never pooled; the page says how they differ, and a
+    warning line here says so as well."""
     from sleepmove.base.atomic import write_files
     from sleepmove.diary import read_diary
-    from sleepmove.reports.trend import trend_files
+    from sleepmove.reports.trend import not_alike, trend_files
 
     check_report_destination(out_dir)
     entries = read_diary(diary) if diary is not None else None
     summaries = find_summaries(folders)
     write_files(out_dir, trend_files(summaries, entries))
+    differ = not_alike(summaries)
+    if differ:
+        print(
+            f"sleepmove: warning: the nights were not all analyzed alike ({', '.join(differ)}):"
+            " each is judged by its own summary and none are pooled; report.html names them",
+            file=sys.stderr,
+        )
     return len(summaries)

@@ -337,7 +337,7 @@ def test_trend_figure_names_one_rule_set_and_tells_mixed_ones_apart(dated_nights
     page = trend_files(summaries)["report.html"]
     (caption,) = re.findall(r"<figcaption>(.*?)</figcaption>", page)
     assert "Scored by rules wasm2016." in caption and "have a mark each" not in caption
-    assert "scored with different rules (aasm2012, wasm2016)" in page  # the page still warns
+    assert "Rules: aasm2012 (n0); wasm2016 (n1, n2, n3, n4, n5)." in page  # the page still warns
 
 
 # --- Read on a phone and on a desktop (issue 21) ---
