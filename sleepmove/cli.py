@@ -596,7 +596,8 @@ def _report(args: argparse.Namespace) -> int:
     from sleepmove.report_command import write_trend
 
     count = write_trend(args.folders, args.out, diary=args.diary)
-    print(f"{count} nights: {args.out}/report.html, {args.out}/nights.csv")
+    nights = "1 night" if count == 1 else f"{count} nights"
+    print(f"{nights}: {args.out}/report.html, {args.out}/nights.csv")
     return 0
 
 

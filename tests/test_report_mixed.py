@@ -261,9 +261,10 @@ def test_nights_analyzed_alike_are_pooled_without_a_warning(analyzed, tmp_path, 
     assert "2 nights from 1 Mar 2025 to 2 Mar 2025 (2 days)." in page
 
 
-def test_one_night_is_said_in_the_singular(analyzed, tmp_path):
+def test_one_night_is_said_in_the_singular(analyzed, tmp_path, capsys):
     paths = make_nights(analyzed, tmp_path / "nights", [("a1", "ankle", 1, 20.0)])
     page, _ = report(paths, tmp_path / "out")
+    assert capsys.readouterr().out.startswith("1 night: ")  # the command's line too
     assert "1 night, dated 1 Mar 2025." in page
     assert "1 of 1 night above 15/h; the PLM index was 20/h." in page
     assert not re.search(r"\b1 (nights|days)\b", page)
