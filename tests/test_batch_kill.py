@@ -152,6 +152,9 @@ def test_ctrl_c_stops_a_batch_of_workers_at_once_and_a_rerun_does_the_rest(tmp_p
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a terminal's job
+        # as a terminal's job also: Ctrl-C not ignored (a pytest-xdist worker ignores it, and
+        # a child inherits that, so the batch ran on to its end)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.time() + 120
