@@ -178,6 +178,12 @@ def regularize(
                 f"the time does not advance: all {len(time_s):,} samples hold one time stamp",
                 "a time stamp per sample that advances with the samples",
             )
+        if len(positive) * 2 < len(steps):  # mostly alike (899 of 900): not "too slow"
+            raise UnusableTimes(
+                f"the time mostly stands still: {len(steps) - len(positive):,} of "
+                f"{len(time_s):,} samples hold the time stamp of the one before",
+                "a time stamp per sample that advances with the samples",
+            )
         typical = f" (median step {median(positive):.3g} s)"
         raise UnusableTimes(
             f"sample rate too low: no two samples are within {max_gap_s:g} s of each "

@@ -186,6 +186,9 @@ def test_stamps_that_never_advance_are_refused_as_such():
     _, xyz = _night(900)
     with pytest.raises(UnusableTimes, match="the time does not advance: all 900 samples hold"):
         regularize(np.full(900, 1.7e9), xyz, 1.0)
+    one_later = np.append(np.full(899, 1.7e9), 1.7e9 + 5)  # was: "median step 5 s"
+    with pytest.raises(UnusableTimes, match="mostly stands still: 898 of 900 samples hold"):
+        regularize(one_later, xyz, 1.0)
 
 
 def test_corrupted_stamps_are_dropped_and_counted():
