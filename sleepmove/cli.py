@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from typing import NoReturn
 
@@ -308,14 +309,19 @@ def entry() -> NoReturn:
 
 # Options whose value is a pair that may start with a minus (seconds before the start).
 PAIR_OPTIONS = ("--sleep-window",)
+# ...and whose value has a unit: `--duration -1m` is refused by its own range, in its words.
+UNIT_OPTIONS = ("--duration",)
 
 
 def _pairs_joined(argv: list[str]) -> list[str]:
     """`--sleep-window -5,100` as `--sleep-window=-5,100`: argparse takes a value that starts
-    with "-" and is no plain number for an option, and refused the window."""
+    with "-" and is no plain number for an option, and refused the window ("expected one
+    argument"); so too `--duration -1m`."""
     joined: list[str] = []
     for token in argv:  # a loop over a command line's words
-        if joined and joined[-1] in PAIR_OPTIONS and token[:1] == "-" and "," in token:
+        pair = joined and joined[-1] in PAIR_OPTIONS and "," in token
+        unit = joined and joined[-1] in UNIT_OPTIONS and re.fullmatch(r"-[\d.]+[a-z]*", token)
+        if token[:1] == "-" and (pair or unit):
             joined[-1] = f"{joined[-1]}={token}"
         else:
             joined.append(token)
