@@ -138,7 +138,7 @@ def test_simulate_into_a_file_is_exit_2(tmp_path, capsys):
         (["--duration", "0m"], "--duration: '0m'"),
         (["--duration", "nanh"], "--duration: 'nanh'"),
         (["--duration", "1e9h"], "at most 48h"),
-        (["--duration", "-1m"], "--duration: '-1m'; expected"),  # was argparse's "expected one
+        (["--duration", "-1m"], "--duration: '-1m'; expected"),  # not argparse's own line
         (["--rate", "0"], "--rate: 0; expected samples per second, 10 to 1000"),
         (["--rate", "-1"], "--rate: -1"),
         (["--rate", "100000"], "--rate: 100000"),
