@@ -655,7 +655,8 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     }
     files |= validation_files(nights, summary["pooled"], parameters)
     write_files(args.out, files)
-    for warning in (w for night in nights for w in night["warnings"]):
+    told = [w for night in nights for w in night["warnings"]] + summary["pooled"]["warnings"]
+    for warning in told:  # a loop over warnings
         print(f"sleepmove: warning: {warning}", file=sys.stderr)
     lm = summary["pooled"]["lm"]
     print(f"{len(nights)} night(s): LM F1 {lm['f1']:.3f}; results in {args.out}/")

@@ -501,8 +501,8 @@ def pooled(nights: list[dict]) -> dict:
     summed over all nights. PLMs and the PLM index (ICC, Pearson r, Bland-Altman,
     classification): over all nights where one rule set scored them all; where the nights
     were scored by different rules, only per rule set (`by_rules`), `plm` and `plm_index`
-    None, and a warning in `warnings`, also added to the last night's warnings (the ones
-    the command prints). Raises InputError for a night given twice."""
+    None, and a warning in `warnings` (the command prints it after the nights' own).
+    Raises InputError for a night given twice."""
     refuse_repeated_nights(nights)
     groups: dict[str, list[dict]] = {}
     for night in nights:  # a loop over nights
@@ -536,7 +536,6 @@ def pooled(nights: list[dict]) -> dict:
         "over all nights"
     )
     result["warnings"].append(warning)
-    nights[-1]["warnings"].append(warning)
     return result
 
 
