@@ -100,14 +100,20 @@ def bland_altman(detected: np.ndarray, reference: np.ndarray) -> dict:
     }
 
 
-def classification(detected: np.ndarray, reference: np.ndarray, threshold: float) -> dict:
-    """Index above `threshold` as a test of the reference's index above it."""
-    test = np.asarray(detected, float) > threshold
-    truth = np.asarray(reference, float) > threshold
+def classification(
+    detected: np.ndarray, reference: np.ndarray, threshold: float | np.ndarray
+) -> dict:
+    """Index above `threshold` as a test of the reference's index above it; `threshold`
+    one per night where they differ (a child's 5/h beside an adult's 15/h), then given as
+    the list of those used."""
+    thresholds = np.broadcast_to(np.asarray(threshold, float), np.shape(detected))
+    test = np.asarray(detected, float) > thresholds
+    truth = np.asarray(reference, float) > thresholds
     tp, tn = int((test & truth).sum()), int((~test & ~truth).sum())
     fp, fn = int((test & ~truth).sum()), int((~test & truth).sum())
+    used = sorted(set(np.atleast_1d(np.asarray(threshold, float)).tolist()))
     return {
-        "threshold_per_h": threshold,
+        "threshold_per_h": used[0] if len(used) == 1 else used,
         "true_positive": tp,
         "true_negative": tn,
         "false_positive": fp,

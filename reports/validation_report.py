@@ -215,11 +215,18 @@ def _plm_cards(part: dict, rules: str, all_kinds: bool = True) -> list[str]:
     return [_event_card(part, kind, over) for kind in kinds] + [
         card(f"PLM index ICC(2,1), rules {rules}", _fmt(stats["icc_2_1"]), icc_note),
         card(
-            f"Above {cls['threshold_per_h']:g}/h, rules {rules}",
+            f"Above {_thresholds(cls['threshold_per_h'])}, rules {rules}",
             f"accuracy {_fmt(cls['accuracy'])}",
             f"sensitivity {_fmt(cls['sensitivity'])}, specificity {_fmt(cls['specificity'])}",
         ),
     ]
+
+
+def _thresholds(used: float | list[float]) -> str:
+    """5/h; or, nights judged by different thresholds, "each night's threshold (5, 15/h)"."""
+    if isinstance(used, list):
+        return f"each night's threshold ({', '.join(f'{t:g}' for t in used)}/h)"
+    return f"{used:g}/h"
 
 
 def _figure(png: bytes, alt: str, caption: str) -> str:

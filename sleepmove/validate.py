@@ -549,7 +549,10 @@ def _pooled_alike(nights: list[dict]) -> dict:
     both = rows.dropna(subset=["plm_index_detected", "plm_index_reference"])
     detected = both["plm_index_detected"].to_numpy(float)
     reference = both["plm_index_reference"].to_numpy(float)
-    threshold = nights[0]["threshold"]
+    # Each night by its own threshold: the first night's judged all (an adult at 5/h beside
+    # a child; the answer hung on the order of the folders).
+    judged = [nights[i]["threshold"] for i in both.index] or [nights[0]["threshold"]]
+    threshold = np.array(judged, dtype=float) if len(both) else judged[0]
     spread = _varies(detected) or _varies(reference)
     result["plm_index"] = {
         "nights": int(len(both)),

@@ -59,6 +59,18 @@ def test_classification_by_hand():
     assert (result["true_positive"], result["false_negative"]) == (1, 1)
     assert (result["false_positive"], result["true_negative"]) == (1, 1)
     assert result["sensitivity"] == result["specificity"] == result["accuracy"] == 0.5
+    assert result["threshold_per_h"] == 15
+
+
+def test_classification_by_each_nights_own_threshold():
+    """An adult's 10/h beside a child's: judged at the first night's threshold, the adult was
+    'above 5/h' or the child 'not above 15/h', by the order of the folders."""
+    detected, reference = np.array([10.0, 10.0]), np.array([65.0, 65.0])
+    result = classification(detected, reference, np.array([15.0, 5.0]))  # adult, child
+    assert (result["true_positive"], result["false_negative"]) == (1, 1)
+    assert result["threshold_per_h"] == [5.0, 15.0]
+    again = classification(detected[::-1], reference[::-1], np.array([5.0, 15.0]))
+    assert {k: again[k] for k in result} == result
 
 
 @pytest.mark.parametrize(
@@ -273,3 +285,22 @@ def test_reference_csv_faults_are_named_in_one_line(analyzed, tmp_path, capsys, 
     assert main(argv) == 2
     error = capsys.readouterr().err.strip()
     assert says in error and "\n" not in error
+
+
+def test_pooled_agreement_judges_each_night_by_its_own_threshold():
+    from sleepmove.validate import pooled
+
+    def night(folder: str, detected: float, threshold: float) -> dict:
+        counts = {
+            f"{k}_{v}": 10
+            for k in ("lm", "plm", "jerk")
+            for v in ("reference", "detected", "matched")
+        }
+        row = {"result": folder, "rules": "wasm2016", **counts}
+        row |= {"plm_index_detected": detected, "plm_index_reference": 65.0}
+        return {"row": row, "threshold": threshold, "warnings": []}
+
+    adult, child = night("/a/adult", 10.0, 15.0), night("/a/child", 10.0, 5.0)
+    for order in ([adult, child], [child, adult]):
+        judged = pooled(order)["plm_index"]["classification"]
+        assert (judged["true_positive"], judged["false_negative"]) == (1, 1)
