@@ -75,7 +75,8 @@ def nights_table(summaries: dict[str, dict]) -> pd.DataFrame:
                 ),
                 "threshold_per_h": threshold,
                 # each night against its own threshold, as its own summary judged it
-                "above_threshold": None if plm is None else bool(plm > threshold),
+                # (an index of NaN, a hand-edited summary's, is no index: not "not above")
+                "above_threshold": None if plm is None or plm != plm else bool(plm > threshold),
                 "software_version": _recorded(summary, "software.version"),
                 "tags": "",
             }

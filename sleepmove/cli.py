@@ -651,7 +651,7 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     }
     files = {
         "validation.csv": to_csv(pd.DataFrame([n["row"] for n in nights])),
-        "validation.json": json.dumps(summary, indent=2, default=_plain) + "\n",
+        "validation.json": json.dumps(_no_nan(summary), indent=2, default=_plain) + "\n",
     }
     files |= validation_files(nights, summary["pooled"], parameters)
     write_files(args.out, files)
@@ -666,6 +666,18 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 def _plain(value):
     """JSON for numpy scalars."""
     return value.item() if hasattr(value, "item") else str(value)
+
+
+def _no_nan(value):
+    """`value` with every NaN float as None: json.dumps writes NaN, which is not JSON (a
+    hand-edited summary's index of NaN reached validation.json so)."""
+    if isinstance(value, dict):
+        return {key: _no_nan(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_nan(item) for item in value]
+    if isinstance(value, float) and value != value:  # numpy's float64 is a float
+        return None
+    return value
 
 
 def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

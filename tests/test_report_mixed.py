@@ -302,3 +302,12 @@ def test_a_mixed_page_fits_the_screen(analyzed, width, tmp_path):
     out = tmp_path / "out"
     assert main(["report", *paths, "--out", str(out)]) == 0
     assert_fits(measure(out / "report.html", width, tmp_path), width)
+
+
+def test_a_night_without_an_index_is_not_judged_not_above(analyzed, tmp_path):
+    """A hand-edited summary's index of NaN was 'not above 15/h' (above_threshold False)."""
+    paths = make_nights(
+        analyzed, tmp_path / "nights", [("a1", "ankle", 1, float("nan")), ("a2", "ankle", 2, 20.0)]
+    )
+    _, table = report(paths, tmp_path / "out")
+    assert table.set_index("night")["above_threshold"].to_dict() == {"a1": "", "a2": "True"}

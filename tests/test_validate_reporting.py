@@ -229,3 +229,22 @@ def test_the_night_figures_legend_clears_its_axis_label():
     label = figure.axes[0].xaxis.label.get_window_extent(renderer)
     assert not legend.overlaps(label)  # the legend was drawn over "hours from the start..."
     assert len(figure.legends[0].get_texts()) == 3  # a kind only detected is named too
+
+
+def test_a_night_whose_index_is_nan_still_gives_valid_json(nights, tmp_path):
+    """A hand-edited summary's NaN index reached validation.json as NaN, which is not JSON."""
+    import shutil
+
+    wasm, _, truth = nights
+    edited = tmp_path / "edited"
+    shutil.copytree(wasm, edited)
+    summary = json.loads((edited / "summary.json").read_text())
+    summary["plm_index"] = float("nan")
+    (edited / "summary.json").write_text(json.dumps(summary))
+    out = tmp_path / "v"
+    assert validate([edited], [truth], out) == 0
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    json.loads((out / "validation.json").read_text(), parse_constant=refuse)
