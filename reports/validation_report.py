@@ -209,9 +209,8 @@ def _plm_cards(part: dict, rules: str, all_kinds: bool = True) -> list[str]:
     stats = part["plm_index"]
     cls = stats["classification"]
     icc_note = f"Pearson r {_fmt(stats['pearson_r'])}"
-    if stats["icc_2_1"] is None:
-        why = "fewer than 2 nights" if stats["nights"] < 2 else "the nights' indices do not vary"
-        icc_note += f"; ICC undefined: {why}"
+    if stats["icc_2_1"] is None:  # why, as validate found it (2 nights may vary, yet cancel)
+        icc_note += f"; ICC undefined: {stats['icc_undefined']}"
     return [_event_card(part, kind, over) for kind in kinds] + [
         card(f"PLM index ICC(2,1), rules {rules}", _fmt(stats["icc_2_1"]), icc_note),
         card(

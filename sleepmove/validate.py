@@ -554,11 +554,19 @@ def _pooled_alike(nights: list[dict]) -> dict:
     judged = [nights[i]["threshold"] for i in both.index] or [nights[0]["threshold"]]
     threshold = np.array(judged, dtype=float) if len(both) else judged[0]
     spread = _varies(detected) or _varies(reference)
+    icc = icc_agreement(detected, reference) if spread else None
     result["plm_index"] = {
         "nights": int(len(both)),
         # Without spread between nights (every night's index the same, in each column) the
         # ICC is 0/0 in truth and the formula's 0 meant nothing; Pearson r was nan.
-        "icc_2_1": icc_agreement(detected, reference) if spread else None,
+        "icc_2_1": icc,
+        "icc_undefined": None
+        if icc is not None
+        else "fewer than 2 nights"
+        if len(both) < 2
+        else "the nights' indices do not vary"
+        if not spread
+        else "its denominator is 0 for these nights",
         "pearson_r": _pearson(detected, reference) if len(both) > 2 else None,
         "bland_altman": bland_altman(detected, reference),
         "classification": classification(detected, reference, threshold),

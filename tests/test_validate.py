@@ -304,3 +304,28 @@ def test_pooled_agreement_judges_each_night_by_its_own_threshold():
     for order in ([adult, child], [child, adult]):
         judged = pooled(order)["plm_index"]["classification"]
         assert (judged["true_positive"], judged["false_negative"]) == (1, 1)
+
+
+def test_an_undefined_icc_says_why():
+    """Two nights that vary but cancel (10, 20 against 20, 10): the ICC's denominator is 0,
+    and the page said 'the nights' indices do not vary', which they do."""
+    from sleepmove.validate import pooled
+
+    def night(folder: str, detected: float, reference: float) -> dict:
+        counts = {
+            f"{k}_{v}": 5
+            for k in ("lm", "plm", "jerk")
+            for v in ("reference", "detected", "matched")
+        }
+        row = {"result": folder, "rules": "wasm2016", **counts}
+        row |= {"plm_index_detected": detected, "plm_index_reference": reference}
+        return {"row": row, "threshold": 15.0, "warnings": []}
+
+    cancel = pooled([night("/n1", 10.0, 20.0), night("/n2", 20.0, 10.0)])["plm_index"]
+    assert cancel["icc_2_1"] is None
+    assert cancel["icc_undefined"] == "its denominator is 0 for these nights"
+    flat = pooled([night("/n1", 10.0, 10.0), night("/n2", 10.0, 10.0)])["plm_index"]
+    assert flat["icc_undefined"] == "the nights' indices do not vary"
+    assert pooled([night("/n1", 10.0, 12.0)])["plm_index"]["icc_undefined"] == (
+        "fewer than 2 nights"
+    )
