@@ -166,7 +166,10 @@ def validation_files(nights: list[dict], pooled: dict, parameters: dict) -> dict
     if cards:
         sections.append('<div class="cards">' + "".join(cards) + "</div>")
     sections += across
-    sections.append("<h2>Per night</h2>" + table(columns, body))
+    # Headers in words, which wrap (periodicity_index_reference did not: 1,650 px on a
+    # desktop), and stacked on a phone.
+    headers = [NIGHT_HEADERS.get(name, name) for name in columns]
+    sections.append("<h2>Per night</h2>" + table(headers, body, stack=True))
     sections += night_pngs
     shown = set(pooled.get("warnings", []))
     warnings = [w for n in nights for w in n["warnings"] if w not in shown]
@@ -219,6 +222,19 @@ def _plm_cards(part: dict, rules: str, all_kinds: bool = True) -> list[str]:
             f"sensitivity {_fmt(cls['sensitivity'])}, specificity {_fmt(cls['specificity'])}",
         ),
     ]
+
+
+NIGHT_HEADERS = {
+    "lm_f1": "LM F1",
+    "plm_f1": "PLM F1",
+    "jerk_f1": "jerk F1",
+    "plm_index_detected": "PLM index, detected",
+    "plm_index_reference": "PLM index, reference",
+    "periodicity_index_detected": "periodicity, detected",
+    "periodicity_index_reference": "periodicity, reference",
+    "total_sleep_h_detected": "total sleep h, detected",
+    "total_sleep_h_reference": "total sleep h, reference",
+}
 
 
 def _thresholds(used: float | list[float]) -> str:

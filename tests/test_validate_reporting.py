@@ -248,3 +248,14 @@ def test_a_night_whose_index_is_nan_still_gives_valid_json(nights, tmp_path):
         raise ValueError(f"{constant} is not JSON")
 
     json.loads((out / "validation.json").read_text(), parse_constant=refuse)
+
+
+@pytest.mark.parametrize("width", [412, 1280])
+def test_the_validation_page_fits_the_screen(nights, tmp_path, width):
+    """Its per-night table needed about 1,500 px: on a phone the page scrolled sideways."""
+    from tests.test_report import assert_fits, measure
+
+    wasm, aasm, truth = nights
+    out = tmp_path / "v"
+    assert validate([wasm, aasm], [truth, truth], out) == 0
+    assert_fits(measure(out / "report.html", width, tmp_path), width)
