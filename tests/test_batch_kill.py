@@ -134,7 +134,7 @@ def test_without_the_signal_the_watching_thread_ends_an_orphaned_worker():
         pytest.fail("the orphaned worker kept running")
 
 
-def test_ctrl_c_stops_a_batch_of_workers_at_once_and_a_rerun_does_the_rest(tmp_path):
+def test_ctrl_c_stops_a_batch_of_workers_at_once_and_keeps_the_nights_finished(tmp_path):
     """Ctrl-C (SIGINT to the terminal's process group) with --workers 2: the pool's exit
     waited for every queued night, so the batch ran to its end and then said 'nothing was
     written' of a folder of finished nights."""
@@ -171,12 +171,9 @@ def test_ctrl_c_stops_a_batch_of_workers_at_once_and_a_rerun_does_the_rest(tmp_p
     assert err.strip().splitlines()[-1] == (
         "sleepmove: interrupted; the nights finished are kept; the same command again does the rest"
     )
-    done = finished(out)
-    assert 0 < len(done) < SLOW_NIGHTS
-    rerun = subprocess.run([*command, "--workers", "2", "--no-report"], capture_output=True)
-    assert rerun.returncode == 0
-    counts = json.loads((out / "batch.json").read_text())["counts"]
-    assert counts["skipped"] >= len(done) and counts["ok"] == SLOW_NIGHTS
+    # Stopped part-way, the nights finished kept (a rerun doing the rest is the SIGKILL
+    # test's; not repeated here, where 20 more nights would load the machine 5 s)
+    assert 0 < len(finished(out)) < SLOW_NIGHTS
 
 
 SLOW_NIGHTS = 24
