@@ -287,8 +287,9 @@ def _grid(recording: Recording, params: AnalysisParameters, min_duration_s: floa
         from sleepmove.sensor.formats import identify_quietly  # only when refusing: name the format
 
         fmt = identify_quietly(path)
-        shown = f"{duration:.1f} s" if duration < 60 else f"{duration / 60:.1f} min"
-        if float(shown.split()[0]) * (1 if duration < 60 else 60) >= least:
+        unit_s = 1.0 if duration < 60 else 60.0
+        shown = f"{duration:.1f} s" if unit_s == 1 else f"{duration / 60:.1f} min"
+        if round(duration / unit_s, 1) * unit_s >= least:
             # "lasts only 3.0 min; expected at least 3 min": hundredths, rounded down
             shown = f"{math.floor(duration * 100) / 100:.2f} s"
         what = fmt.NAME if fmt is not None else "the recording"

@@ -551,8 +551,11 @@ def _pooled_alike(nights: list[dict]) -> dict:
     reference = both["plm_index_reference"].to_numpy(float)
     # Each night by its own threshold: the first night's judged all (an adult at 5/h beside
     # a child; the answer hung on the order of the folders).
-    judged = [nights[i]["threshold"] for i in both.index] or [nights[0]["threshold"]]
-    threshold = np.array(judged, dtype=float) if len(both) else judged[0]
+    threshold = (
+        np.array([nights[i]["threshold"] for i in both.index], dtype=float)
+        if len(both)
+        else nights[0]["threshold"]  # no night to judge: the threshold it would have had
+    )
     spread = _varies(detected) or _varies(reference)
     icc = icc_agreement(detected, reference) if spread else None
     result["plm_index"] = {

@@ -48,22 +48,33 @@ def finished(out) -> set[str]:
     return {night.name for night in out.iterdir() if (night / "batch-key.txt").exists()}
 
 
-def test_workers_die_with_a_killed_batch_and_a_rerun_does_the_rest(tmp_path):
+def batch_of(tmp_path, nights: int, hours: float, place=shutil.copy):
+    """A cohort of `nights` copies (`place`) of one simulated night, the output folder and
+    the batch command that analyzes it."""
     work, cohort, out = tmp_path / "sim", tmp_path / "cohort", tmp_path / "out"
     cohort.mkdir()
-    simulate(str(work), hours=0.4, rate_hz=25, seed=1)
-    for night in range(NIGHTS):
-        shutil.copy(work / "night.csv", cohort / f"n{night:02d}.csv")
+    simulate(str(work), hours=hours, rate_hz=25, seed=1)
+    for night in range(nights):
+        place(work / "night.csv", cohort / f"n{night:02d}.csv")
     command = [sys.executable, "-m", "sleepmove.cli", "batch", str(cohort), "--out", str(out)]
+    return out, command
+
+
+def wait_for_a_finished_night(out) -> None:
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out.exists() and finished(out)):
+        time.sleep(0.05)
+
+
+def test_workers_die_with_a_killed_batch_and_a_rerun_does_the_rest(tmp_path):
+    out, command = batch_of(tmp_path, NIGHTS, 0.4)
     batch = subprocess.Popen(
         [*command, "--workers", "2", "--no-report"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline and not (out.exists() and finished(out)):
-            time.sleep(0.05)
+        wait_for_a_finished_night(out)
         workers = children_of(batch.pid)
         batch.send_signal(signal.SIGKILL)
         batch.wait()
@@ -138,14 +149,9 @@ def test_ctrl_c_stops_a_batch_of_workers_at_once_and_keeps_the_nights_finished(t
     """Ctrl-C (SIGINT to the terminal's process group) with --workers 2: the pool's exit
     waited for every queued night, so the batch ran to its end and then said 'nothing was
     written' of a folder of finished nights."""
-    work, cohort, out = tmp_path / "sim", tmp_path / "cohort", tmp_path / "out"
-    cohort.mkdir()
     # Nights long enough (0.2-0.3 s each, 3 s in all) that the batch cannot end before the
     # signal; hard links, not copies: the same bytes, each its own night.
-    simulate(str(work), hours=6.0, rate_hz=25, seed=1)
-    for night in range(SLOW_NIGHTS):
-        os.link(work / "night.csv", cohort / f"n{night:02d}.csv")
-    command = [sys.executable, "-m", "sleepmove.cli", "batch", str(cohort), "--out", str(out)]
+    out, command = batch_of(tmp_path, SLOW_NIGHTS, 6.0, place=os.link)
     batch = subprocess.Popen(
         [*command, "--workers", "2", "--no-report"],
         stdout=subprocess.DEVNULL,
@@ -157,9 +163,7 @@ def test_ctrl_c_stops_a_batch_of_workers_at_once_and_keeps_the_nights_finished(t
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline and not (out.exists() and finished(out)):
-            time.sleep(0.05)
+        wait_for_a_finished_night(out)
         os.killpg(batch.pid, signal.SIGINT)
         interrupted = time.time()
         _, err = batch.communicate(timeout=60)

@@ -287,20 +287,21 @@ def test_reference_csv_faults_are_named_in_one_line(analyzed, tmp_path, capsys, 
     assert says in error and "\n" not in error
 
 
+def validated_night(folder: str, detected: float, reference: float, threshold: float) -> dict:
+    """What validate_night gives `pooled`, by hand: event counts alike, the indices given."""
+    counts = {
+        f"{k}_{v}": 10 for k in ("lm", "plm", "jerk") for v in ("reference", "detected", "matched")
+    }
+    row = {"result": folder, "rules": "wasm2016", **counts}
+    row |= {"plm_index_detected": detected, "plm_index_reference": reference}
+    return {"row": row, "threshold": threshold, "warnings": []}
+
+
 def test_pooled_agreement_judges_each_night_by_its_own_threshold():
     from sleepmove.validate import pooled
 
-    def night(folder: str, detected: float, threshold: float) -> dict:
-        counts = {
-            f"{k}_{v}": 10
-            for k in ("lm", "plm", "jerk")
-            for v in ("reference", "detected", "matched")
-        }
-        row = {"result": folder, "rules": "wasm2016", **counts}
-        row |= {"plm_index_detected": detected, "plm_index_reference": 65.0}
-        return {"row": row, "threshold": threshold, "warnings": []}
-
-    adult, child = night("/a/adult", 10.0, 15.0), night("/a/child", 10.0, 5.0)
+    adult = validated_night("/a/adult", 10.0, 65.0, 15.0)
+    child = validated_night("/a/child", 10.0, 65.0, 5.0)
     for order in ([adult, child], [child, adult]):
         judged = pooled(order)["plm_index"]["classification"]
         assert (judged["true_positive"], judged["false_negative"]) == (1, 1)
@@ -312,14 +313,7 @@ def test_an_undefined_icc_says_why():
     from sleepmove.validate import pooled
 
     def night(folder: str, detected: float, reference: float) -> dict:
-        counts = {
-            f"{k}_{v}": 5
-            for k in ("lm", "plm", "jerk")
-            for v in ("reference", "detected", "matched")
-        }
-        row = {"result": folder, "rules": "wasm2016", **counts}
-        row |= {"plm_index_detected": detected, "plm_index_reference": reference}
-        return {"row": row, "threshold": 15.0, "warnings": []}
+        return validated_night(folder, detected, reference, 15.0)
 
     cancel = pooled([night("/n1", 10.0, 20.0), night("/n2", 20.0, 10.0)])["plm_index"]
     assert cancel["icc_2_1"] is None
