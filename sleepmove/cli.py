@@ -613,9 +613,11 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             f"{len(args.results)} result folders but {len(args.reference)} references: "
             "give one reference per night, in the same order"
         )
-    from sleepmove.validate import check_matching_options
+    from sleepmove.validate import check_matching_options, refuse_repeated_folders
 
     check_matching_options(args.tolerance, args.jerk_tolerance, args.offset)
+    # Before any night is read: a slip named at once, not after minutes of checking.
+    refuse_repeated_folders(args.results)
     import json
 
     from sleepmove.checks import check_destination, require_extra

@@ -475,14 +475,13 @@ def _unmatchable(
     return []
 
 
-def refuse_repeated_nights(nights: list[dict]) -> None:
+def refuse_repeated_folders(results: list[str]) -> None:
     """A result folder given twice (by any path to it) is refused: its night would count
     twice in the figures across nights (ICC, Bland-Altman, the pooled F1s). Refused rather
     than counted once: it is a slip (a night meant was left out, or a reference paired with
     the wrong folder), and counting once would drop a row the command line asked for."""
     seen: dict[str, str] = {}
-    for night in nights:  # a loop over nights
-        given = night["row"]["result"]
+    for given in results:  # a loop over folders
         real = os.path.realpath(given)
         if real in seen:
             same = given if seen[real] == given else f"{seen[real]} and {given}"
@@ -503,7 +502,7 @@ def pooled(nights: list[dict]) -> dict:
     were scored by different rules, only per rule set (`by_rules`), `plm` and `plm_index`
     None, and a warning in `warnings` (the command prints it after the nights' own).
     Raises InputError for a night given twice."""
-    refuse_repeated_nights(nights)
+    refuse_repeated_folders([night["row"]["result"] for night in nights])
     groups: dict[str, list[dict]] = {}
     for night in nights:  # a loop over nights
         groups.setdefault(night["row"]["rules"], []).append(night)

@@ -64,6 +64,17 @@ def test_a_result_folder_given_twice_is_refused_before_anything_is_written(
         assert not out.exists()
 
 
+def test_a_result_folder_given_twice_is_named_before_any_night_is_checked(nights, tmp_path, capsys):
+    """The slip is named at once: not after every night's reference was read (a broken
+    reference here would otherwise be the error the user sees first)."""
+    wasm, _, _ = nights
+    broken = tmp_path / "broken.csv"
+    broken.write_text("")
+    assert validate([wasm, wasm], [broken, broken], tmp_path / "v") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the same result folder given twice" in err[0]
+
+
 def test_icc_is_null_where_the_nights_do_not_vary(nights, tmp_path):
     """Two copies of one night: every index alike, so ICC(2,1) is undefined (it read 0.00)."""
     wasm, _, truth = nights
