@@ -248,11 +248,23 @@ def _settings(nights: pd.DataFrame, summaries: dict[str, dict]) -> tuple[list[st
 
 
 def _settings_key(summary: dict) -> str | None:
-    """The night's parameters (criteria.parameters) as text, less the age group and the
-    placement (aspects of their own); None where the summary has none (an older release)."""
+    """The night's parameters (criteria.parameters) that differ from the defaults its rule
+    set, age group and placement imply, as text: an infant's night beside an adult's differs
+    by its age group's defaults, an aspect of its own, not by settings. None where the
+    summary has none (an older release)."""
     parameters = summary["criteria"].get("parameters")
     if not isinstance(parameters, dict):
         return None
+    flat = _flat({k: v for k, v in parameters.items() if k not in ("age_group", "placement")})
+    defaults = _defaults_of(
+        summary["criteria"].get("name"), parameters.get("age_group"), parameters.get("placement")
+    )
+    changed = {k: v for k, v in flat.items() if k not in defaults or defaults[k] != v}
+    return json.dumps(changed, sort_keys=True, default=str)
+
+
+def _flat(parameters: dict) -> dict[str, object]:
+    """Nested parameter groups as one level of "group.name" keys, values as JSON has them."""
     flat: dict[str, object] = {}
 
     def walk(value: object, where: str) -> None:
@@ -262,8 +274,21 @@ def _settings_key(summary: dict) -> str | None:
         else:
             flat[where] = value
 
-    walk({k: v for k, v in parameters.items() if k not in ("age_group", "placement")}, "")
-    return json.dumps(flat, sort_keys=True, default=str)
+    walk(json.loads(json.dumps(parameters, default=str)), "")
+    return flat
+
+
+def _defaults_of(rules: object, age_group: object, placement: object) -> dict[str, object]:
+    """The defaults of a rule set, age group and placement, flat; empty for a name this
+    release does not know (every parameter then counts as set)."""
+    from sleepmove.detection.params import default_parameters
+
+    try:
+        params = default_parameters(str(rules), str(age_group), str(placement))
+    except (KeyError, ValueError):
+        return {}
+    known = params.as_dict()
+    return _flat({k: v for k, v in known.items() if k not in ("age_group", "placement")})
 
 
 def _listed(names: list[str], most: int = 8) -> str:

@@ -15,6 +15,7 @@ from sleepmove.cli import main
 VARIANTS = {
     "ankle": [],
     "child": ["--age-group", "child"],
+    "infant": ["--age-group", "infant"],
     "wrist": ["--placement", "wrist"],
     "aasm": ["--criteria", "aasm2012"],
     "config": ["--config", "CONFIG"],
@@ -220,6 +221,18 @@ def test_nights_of_other_settings_are_named_with_what_differs(analyzed, tmp_path
     (said,) = warning_items(page)
     assert "different settings (detection.onset_factor differs)" in said
     assert "settings 1 (a1); settings 2 (tuned)" in said
+
+
+def test_an_infants_night_differs_by_its_age_group_not_by_settings(analyzed, tmp_path):
+    """The infant's own defaults (shorter bouts, the merge gap) are its age group's: named
+    once, as the age group, not as "different settings" sent to compare settings.toml."""
+    paths = make_nights(
+        analyzed, tmp_path / "nights", [("a1", "ankle", 1, 10.0), ("baby", "infant", 2, 3.0)]
+    )
+    page, _ = report(paths, tmp_path / "out")
+    (said,) = warning_items(page)
+    assert said.startswith("Age group and threshold: adult, 15/h (a1); infant, 5/h (baby).")
+    assert "settings" not in said.lower() and "<th>Settings</th>" not in page
 
 
 def test_diary_comparisons_stay_within_nights_analyzed_alike(analyzed, tmp_path):
