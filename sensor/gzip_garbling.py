@@ -17,20 +17,22 @@ import pyarrow.csv as pacsv
 
 from sleepmove.base.errors import InputError
 from sleepmove.sensor.readers import (
-    GZIP_CHUNK,
-    SNIFF_BYTES,
-    TIME_OF_DAY_PATTERN,
-    DamagedMember,
-    ResumePoint,
     _csv_options,
-    _GzipText,
     _line_of,
     _quiet_undecodable_rows,
     _read_rows,
-    _Source,
     _TableLayout,
 )
 from sleepmove.sensor.recording import Recording
+from sleepmove.sensor.text_source import (
+    GZIP_CHUNK,
+    SNIFF_BYTES,
+    DamagedMember,
+    ResumePoint,
+    _GzipText,
+    _Source,
+)
+from sleepmove.sensor.time_column import TIME_OF_DAY_PATTERN
 
 # A damaged .csv.gz (its checksum fails, or zlib stops part-way) whose text holds rows that
 # do not read: a flipped byte garbles the text from there, and deflate's back-references

@@ -15,13 +15,9 @@ import pyarrow.csv as pacsv
 from sleepmove.base.clock import CLOCK_RELATIVE, CLOCK_TIME_OF_DAY, CLOCK_UNIX
 from sleepmove.base.errors import InputError
 from sleepmove.base.order_statistics import median
-from sleepmove.sensor.readers import (
-    complete_lines,
-    stated_zone,
-    table_layout,
-    time_column,
-    times_of_rows,
-)
+from sleepmove.sensor.table_layout import table_layout
+from sleepmove.sensor.time_column import stated_zone, time_column
+from sleepmove.sensor.time_guards import complete_lines, times_of_rows
 from sleepmove.sensor.zones import zone_info
 
 # Module-level: functions here take a `timezone` argument, which shadows the module's name.

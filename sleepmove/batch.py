@@ -353,7 +353,7 @@ def run_task(task: NightTask) -> list[dict]:
     task killed half way is simply done again.
     """
     from sleepmove.base.atomic import write_files
-    from sleepmove.sensor.readers import LONGEST_NIGHT_H
+    from sleepmove.sensor.time_guards import LONGEST_NIGHT_H
 
     started = time.perf_counter()
     inputs = "; ".join(

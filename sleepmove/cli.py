@@ -751,8 +751,8 @@ def _check_simulation(args: argparse.Namespace) -> None:
     plan or that would not fit in memory (sensor.simulate says why each bound)."""
     from sleepmove.base.errors import InputError
     from sleepmove.base.limits import RATES_HZ
-    from sleepmove.sensor.readers import LONGEST_NIGHT_H
     from sleepmove.sensor.simulate import MOST_SAMPLES, shortest_hours
+    from sleepmove.sensor.time_guards import LONGEST_NIGHT_H
 
     least = shortest_hours(args.family, args.scenario)
     if not least <= args.hours <= LONGEST_NIGHT_H:  # nan, inf too

@@ -28,8 +28,9 @@ from sleepmove.detection.quality import long_gap_notes, saturation, sensor_fault
 from sleepmove.detection.scoring import union_gaps
 from sleepmove.night_result import NightResult
 from sleepmove.reports.clock import zoned
-from sleepmove.sensor.readers import LONGEST_NIGHT_H, read_recording, several_nights
+from sleepmove.sensor.readers import read_recording
 from sleepmove.sensor.recording import Recording
+from sleepmove.sensor.time_guards import LONGEST_NIGHT_H, several_nights
 from sleepmove.settings import LEAST_MIN_DURATION_MIN
 from sleepmove.window import check_within, parse_sleep_window
 

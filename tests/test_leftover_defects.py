@@ -15,6 +15,9 @@ import pytest
 
 import sleepmove.sensor.gzip_garbling as garbling
 import sleepmove.sensor.readers as readers
+import sleepmove.sensor.text_source as text_source
+import sleepmove.sensor.time_guards as time_guards
+from sleepmove.base.errors import InputError
 from sleepmove.cli import main
 from sleepmove.sensor.formats import read_recording
 from tests.test_cli_robustness import refused
@@ -194,7 +197,7 @@ def test_the_first_row_of_the_wrong_length_is_where_the_garbling_shows(tmp_path)
     lines[15_000] = b"1745625600.000,0.05"
     path = tmp_path / "g.csv.gz"
     path.write_bytes(crc_damaged(b"\n".join(lines)))
-    source = readers._open_source(str(path), [])
+    source = text_source._open_source(str(path), [])
     layout = readers._TableLayout(True, "time", ["x", "y", "z"], None, (",", "."))
     assert garbling.first_unreadable_line(source, layout) == 15_001
 
@@ -323,8 +326,8 @@ def stamped_rows(seconds: np.ndarray) -> bytes:
 def guard_sees(hours_between_ends: float, hours_of_rows: float) -> None:
     """A plain file's read guard given its head and its tail (as before the parse): ends
     `hours_between_ends` apart, and as many rows as fill `hours_of_rows` at 10 Hz."""
-    source = readers._Source("night.csv", b"time,x,y,z\n")
-    guard = readers._RateGuard(source, True, "time", None, (",", "."))
+    source = text_source._Source("night.csv", b"time,x,y,z\n")
+    guard = time_guards._RateGuard(source, True, "time", None, (",", "."))
     head = START + np.arange(2000) / 10
     guard(0, b"time,x,y,z\n" + stamped_rows(head))
     guard(int(hours_of_rows * 36_000), stamped_rows(head + hours_between_ends * 3600))
@@ -335,7 +338,7 @@ def test_the_read_guard_tells_several_nights_from_a_file_s_ends():
     guard_sees(30.9, 30.9)  # a wall clock's 30.9 h may be a night across summer time's start
     guard_sees(80.0, 8.0)  # a broken clock: the grid says so, not "several nights"
     guard_sees(31.0, 15.0)  # 15 h of samples with gaps: a grid of 31 h, as analyze finds
-    with pytest.raises(readers.InputError, match=r"spans 168.0 h, several nights"):
+    with pytest.raises(InputError, match=r"spans 168.0 h, several nights"):
         guard_sees(168.0, 168.0)
 
 
@@ -423,7 +426,7 @@ def test_a_garbled_row_is_found_as_a_whole_line_not_inside_an_earlier_one(tmp_pa
     lines[15_000:15_001] = [lines[15_000][:5], lines[15_000][5:]]
     path = tmp_path / "g.csv.gz"
     path.write_bytes(crc_damaged(b"\n".join(lines)))
-    source = readers._open_source(str(path), [])
+    source = text_source._open_source(str(path), [])
     layout = readers._TableLayout(True, "time", ["x", "y", "z"], None, (",", "."))
     assert garbling.first_unreadable_line(source, layout) == 15_001
     recording = read_recording(str(path))

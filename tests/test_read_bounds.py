@@ -12,8 +12,10 @@ import pytest
 
 from sleepmove.base.errors import InputError
 from sleepmove.cli import main
-from sleepmove.sensor.readers import _RateGuard, _Source, complete_lines, read_recording
+from sleepmove.sensor.readers import read_recording
 from sleepmove.sensor.split import END_ROWS, span_of_rows
+from sleepmove.sensor.text_source import _Source
+from sleepmove.sensor.time_guards import _RateGuard, complete_lines
 
 ROW = b"1741991400.000,0.010,0.020,1.000\n"
 
@@ -100,9 +102,9 @@ def test_parquet_row_groups_of_one_time_are_refused_whatever_one_stray_row_says(
     count against the budget (made small here)."""
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
-    from sleepmove.sensor import readers
+    from sleepmove.sensor import time_guards
 
-    monkeypatch.setattr(readers, "STILL_ROWS_BUDGET", 400_000)
+    monkeypatch.setattr(time_guards, "STILL_ROWS_BUDGET", 400_000)
     rows = 600_000
     time = np.full(rows, 1741991400.0)
     time[-1] += 100_000.0
@@ -197,9 +199,9 @@ def test_a_night_then_one_row_repeated_is_refused_once_the_still_rows_pass_the_b
     """Two hours of a good night turned the guard off; 40 M copies of its last row then took
     5.4 GB and were analyzed. Rows of stretches judged still count on (budget made small here:
     10 M rows would take a gigabyte)."""
-    from sleepmove.sensor import readers
+    from sleepmove.sensor import time_guards
 
-    monkeypatch.setattr(readers, "STILL_ROWS_BUDGET", 300_000)
+    monkeypatch.setattr(time_guards, "STILL_ROWS_BUDGET", 300_000)
     seconds = 1741991400.0 + np.arange(0, 1200, 0.04)  # 20 minutes at 25 Hz
     good = rows_text(seconds)
     stuck = good.rsplit(b"\n", 2)[-2] + b"\n"
@@ -288,9 +290,9 @@ def test_a_plain_csv_is_judged_on_its_order_by_the_grid_not_by_its_two_ends(
     (40 in each end's 1500 rows, 0.01 % of a 600,000-row file) refused a night the grid
     takes. Its parse costs memory by its size, so the grid refuses time that swings
     throughout."""
-    from sleepmove.sensor import readers
+    from sleepmove.sensor import time_guards
 
-    monkeypatch.setattr(readers, "STILL_TIME_ROWS", 10_000)  # judged from 10,000 rows on
+    monkeypatch.setattr(time_guards, "STILL_TIME_ROWS", 10_000)  # judged from 10,000 rows on
     rng = np.random.default_rng(0)
     count = 30_000
     seconds = 1.7e9 + np.arange(count) / 50.0
@@ -331,9 +333,9 @@ def test_the_guard_tells_time_that_swings_from_rows_newest_first_and_stray_stamp
 
 def test_time_that_swings_after_a_good_start_counts_against_the_budget(monkeypatch):
     # The swing fails a stretch whatever the time between stretches says
-    from sleepmove.sensor import readers
+    from sleepmove.sensor import time_guards
 
-    monkeypatch.setattr(readers, "STILL_ROWS_BUDGET", 1_000_000)
+    monkeypatch.setattr(time_guards, "STILL_ROWS_BUDGET", 1_000_000)
     seconds = 1741991400.0 + np.arange(2000) / 100
     swings = seconds.copy()
     swings[1::2] += 8 * 3600

@@ -8,7 +8,7 @@ import pytest
 
 
 def test_binary_share_counts_control_bytes() -> None:
-    from sleepmove.sensor.readers import _binary_share
+    from sleepmove.sensor.text_source import _binary_share
 
     rng = np.random.default_rng(2)
     for size in (0, 1, 100, 65536):
@@ -47,7 +47,7 @@ def test_device_recording_seconds_are_the_nanoseconds_divided() -> None:
 
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_magnitudes_are_norms(order: str) -> None:
-    from sleepmove.sensor.readers import magnitudes
+    from sleepmove.sensor.finish import magnitudes
 
     rng = np.random.default_rng(4)
     for rows in (2, 3, 17, 100_003, 400_000):

@@ -79,28 +79,28 @@ def test_gt3x_log_bomb_is_refused_before_inflating(capsys, tmp_path):  # defect 
 
 
 def test_gzip_is_decompressed_as_parsed(tmp_path):  # defect 15
-    import sleepmove.sensor.readers as readers
+    import sleepmove.sensor.text_source as text_source
 
     text = good_text(60).encode()
     path = tmp_path / "n.csv.gz"
     path.write_bytes(gzip.compress(text))
     reads: list[int] = []
-    original = readers._GzipText.read
+    original = text_source._GzipText.read
 
     def spy(self, size=-1):
         data = original(self, size)
         reads.append(len(data))
         return data
 
-    readers._GzipText.read = spy
+    text_source._GzipText.read = spy
     try:
         plain = tmp_path / "n.csv"
         plain.write_bytes(text)
         a, b = read_recording(str(path)), read_recording(str(plain))
     finally:
-        readers._GzipText.read = original
+        text_source._GzipText.read = original
     assert np.array_equal(a.time_s, b.time_s) and np.array_equal(a.xyz_g, b.xyz_g)
-    assert reads and max(reads) <= readers.SNIFF_BYTES + readers.GZIP_CHUNK * 4
+    assert reads and max(reads) <= text_source.SNIFF_BYTES + text_source.GZIP_CHUNK * 4
 
 
 def test_gzip_cut_short_keeps_what_came_before(tmp_path):
@@ -485,10 +485,10 @@ def test_damaged_gzip_members_are_each_inflated_a_few_times_not_once_per_member(
     was 40 and 76 times, with 6 and 12 damaged members), and twice the damaged members
     inflate about twice the text (it was nearly 4 times: 73 and 277 MB, 40 and 76 times the
     text)."""
-    import sleepmove.sensor.readers as readers
+    import sleepmove.sensor.text_source as text_source
 
     found_byte_by_byte, inflated = [0], [0]
-    until_damage, fill = readers._inflate_until_damage, readers._GzipText._fill
+    until_damage, fill = text_source._inflate_until_damage, text_source._GzipText._fill
 
     def counted_until_damage(inflater, data, step=512):
         found_byte_by_byte[0] += step > 1  # not its own steps of a byte
@@ -499,8 +499,8 @@ def test_damaged_gzip_members_are_each_inflated_a_few_times_not_once_per_member(
         fill(self)
         inflated[0] += max(self._produced - before, 0)
 
-    monkeypatch.setattr(readers, "_inflate_until_damage", counted_until_damage)
-    monkeypatch.setattr(readers._GzipText, "_fill", counted_fill)
+    monkeypatch.setattr(text_source, "_inflate_until_damage", counted_until_damage)
+    monkeypatch.setattr(text_source._GzipText, "_fill", counted_fill)
     counts, rows = {}, 8000
     for members in (6, 12):
         found_byte_by_byte[0] = inflated[0] = 0

@@ -252,7 +252,7 @@ def test_large_finite_values_whose_sum_overflows_are_kept(tmp_path):
 def test_numeric_values_read_arrow_buffers_with_offsets_and_empty_fields(tmp_path):
     import pyarrow.csv as pacsv
 
-    from sleepmove.sensor.readers import numeric_values
+    from sleepmove.sensor.numeric_columns import numeric_values
 
     path = write(tmp_path / "holes.csv", "t,x\n1,0.5\n,1.5\n3,\n4,2.5\n")
     table = pacsv.read_csv(path)

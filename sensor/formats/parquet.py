@@ -10,18 +10,13 @@ import numpy as np
 import pyarrow as pa
 
 from sleepmove.base.errors import InputError
-from sleepmove.sensor.readers import (
-    STILL_TIME_ROWS,
-    TimeGuard,
-    arrow_can_open,
-    check_rate,
-    check_still_rows,
-    find_columns,
-    finish_recording,
-    numeric_axes,
-    time_column,
-)
+from sleepmove.sensor.finish import finish_recording
+from sleepmove.sensor.numeric_columns import numeric_axes
 from sleepmove.sensor.recording import Recording
+from sleepmove.sensor.table_layout import find_columns
+from sleepmove.sensor.text_source import arrow_can_open
+from sleepmove.sensor.time_column import time_column
+from sleepmove.sensor.time_guards import STILL_TIME_ROWS, TimeGuard, check_rate, check_still_rows
 from sleepmove.sensor.zones import zone_info
 
 if TYPE_CHECKING:  # imported when a Parquet file is read: pyarrow.parquet costs 20-40 ms

@@ -6,7 +6,7 @@ import numpy as np
 
 from sleepmove.base.errors import InputError
 from sleepmove.base.order_statistics import median
-from sleepmove.sensor.readers import finish_recording
+from sleepmove.sensor.finish import finish_recording
 from sleepmove.sensor.recording import CLOCK_NAIVE, Recording
 
 

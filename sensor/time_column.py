@@ -1,0 +1,284 @@
+"""The time column's parse: Unix times by their magnitude, time from the start in its unit,
+ISO-8601 and clock times without a date as seconds, cells that are no time dropped or
+refused; and the offset a CSV's clock times state (`stated_zone`). Shared by the CSV and
+Parquet readers, the time guards and the splitter."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+
+import numpy as np
+import pyarrow as pa
+
+from sleepmove.base.clock import CLOCK_TIME_OF_DAY
+from sleepmove.base.order_statistics import median, quantiles
+from sleepmove.sensor.numeric_columns import UnreadableRow, arrow_backed_empty, numeric_values
+from sleepmove.sensor.recording import CLOCK_NAIVE, CLOCK_RELATIVE, CLOCK_UNIX
+from sleepmove.sensor.zones import offset_name
+
+
+def time_column(
+    path: str,
+    column: pa.ChunkedArray,
+    header_lines: int,
+    warnings: list[str] | None = None,
+    name: str = "",
+    dropped: list[np.ndarray] | None = None,
+) -> tuple[np.ndarray, str]:
+    """Seconds (Unix, naive wall clock, or from the start) and the kind of clock.
+
+    Numbers are Unix seconds, milliseconds, microseconds or nanoseconds by their magnitude,
+    else time from the start, in the unit the column's name gives (`time_ms`) or, without
+    one, the unit in which the steps between rows look like a sensor's. Cells that are not
+    times become NaN (the row is dropped and counted) with a warning naming the first,
+    unless most are: then the file is refused, naming the first; their rows are added to
+    `dropped`, if given, so that they are not counted again with other missing values.
+    Clock times without a date are time from the start (the date is unknown).
+    """
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        # As int64 an empty cell is null, NaN here: its row is dropped. Through numpy's
+        # datetime64 it was NaT, -9.2e9 s (the year 1677), and one empty time cell left a
+        # 15-minute night with "0.0 minutes recorded". In the stamps' own unit: a cast to
+        # nanoseconds refused a whole file for one stamp past 2262 (a glitched row, which
+        # the grid drops as a stray row) with "would result in out of bounds timestamp".
+        stamps = column.cast(pa.int64()).to_numpy()
+        clock = CLOCK_UNIX if kind.tz else CLOCK_NAIVE
+        return stamps / UNITS_PER_SECOND[kind.unit], clock
+    if pa.types.is_floating(kind) or pa.types.is_integer(kind):
+        return _numeric_time(column, name, warnings)
+    if pa.types.is_null(kind):  # no cell holds anything
+        _refuse_time(path, "", 0, header_lines)
+    text = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if pa.types.is_binary(text.type) or pa.types.is_large_binary(text.type):
+        text = _as_ascii(text)  # bytes that are not UTF-8 (a garbled cell)
+    elif not pa.types.is_string(text.type):
+        text = text.cast(pa.string())
+    import pyarrow.compute as pc
+
+    head = text.slice(0, 100).drop_null()
+    if (pc.sum(pc.match_substring_regex(head, NUMBER_PATTERN)).as_py() or 0) > len(head) / 2:
+        trimmed = pc.utf8_trim_whitespace(text)
+        number = pc.match_substring_regex(trimmed, NUMBER_PATTERN)
+        kept = pc.if_else(number, trimmed, pa.scalar(None, pa.string()))
+        junk = np.flatnonzero(
+            (~number.to_numpy(zero_copy_only=False)) & text.is_valid().to_numpy(False)
+        )
+        _check_junk(path, text, junk, header_lines, warnings, dropped)
+        return _numeric_time(pa.chunked_array([kept.cast(pa.float64())]), name, warnings)
+    import pandas as pd
+
+    values = text.to_pandas()
+    if (pc.sum(pc.match_substring_regex(head, TIME_OF_DAY_PATTERN)).as_py() or 0) > len(head) / 2:
+        return _time_of_day(path, text, values, header_lines, warnings, dropped), CLOCK_TIME_OF_DAY
+    parsed = pd.to_datetime(values, errors="coerce", utc=False, format="mixed")
+    bad = np.flatnonzero(parsed.isna().to_numpy() & values.notna().to_numpy())
+    _check_junk(path, text, bad, header_lines, warnings, dropped)
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        clock = CLOCK_UNIX
+    else:
+        clock = CLOCK_NAIVE
+    missing = parsed.isna().to_numpy()
+    # In the unit pandas chose: a stamp past 2262 in nanoseconds wrapped round to 1915, and
+    # was shown so in the warning that dropped it
+    stamps = parsed.to_numpy()
+    unit, count = np.datetime_data(stamps.dtype)
+    seconds = stamps.astype("int64") / (UNITS_PER_SECOND[unit] / count)
+    seconds[missing] = np.nan
+    return seconds, clock
+
+
+UNITS_PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
+
+
+def _as_ascii(cells: pa.Array) -> pa.Array:
+    """Binary cells as text, each byte outside ASCII replaced by '?' (one pass over the bytes;
+    times are ASCII, and the cell is junk either way)."""
+    validity, offsets, data = cells.buffers()
+    raw = np.frombuffer(data, np.uint8).copy() if data is not None else np.zeros(0, np.uint8)
+    raw[raw >= 0x80] = ord("?")
+    kind = pa.LargeStringArray if pa.types.is_large_binary(cells.type) else pa.StringArray
+    return kind.from_buffers(
+        len(cells), offsets, pa.py_buffer(raw), validity, cells.null_count, cells.offset
+    )
+
+
+NUMBER_PATTERN = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+TIME_OF_DAY_PATTERN = r"^\s*\d{1,2}:\d\d:\d\d(\.\d*)?\s*$"
+
+
+def _time_of_day(
+    path: str,
+    text: pa.Array,
+    values: object,
+    header_lines: int,
+    warnings: list[str] | None,
+    dropped: list[np.ndarray] | None,
+) -> np.ndarray:
+    """Clock times without a date (`23:52:00.000`) as seconds from the midnight before the
+    first: no date is invented, and past midnight the clock goes on (a step back of over
+    12 h is the next day, not a clock reset)."""
+    import pandas as pd
+
+    parsed = pd.to_timedelta(values, errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy() & values.notna().to_numpy())
+    _check_junk(path, text, bad, header_lines, warnings, dropped)
+    seconds = np.array(parsed.dt.total_seconds(), dtype=np.float64)  # writable, NaT as NaN
+    finite = np.flatnonzero(np.isfinite(seconds))
+    if not len(finite):
+        return seconds
+    present = seconds[finite]
+    days = np.cumsum(np.diff(present) < -43200.0)
+    present[1:] += days * 86400.0
+    seconds[finite] = present
+    if warnings is not None:
+        warnings.append(
+            f"the time column holds clock times without a date (first "
+            f"{text[int(finite[0])].as_py().strip()!r}): read as time from the start, "
+            "a sleep window may be given in clock times"
+        )
+    return seconds
+
+
+def _check_junk(
+    path: str,
+    text: pa.Array,
+    bad: np.ndarray,
+    header_lines: int,
+    warnings: list[str] | None,
+    dropped: list[np.ndarray] | None = None,
+) -> None:
+    """Cells of the time column that are not times: refused if most are, else counted."""
+    if not len(bad):
+        return
+    if dropped is not None:
+        dropped.append(bad)
+    row = int(bad[0])
+    value = text[row].as_py()
+    if len(bad) * 2 > len(text) - text.null_count or warnings is None:
+        # Name a cell that is no number either: in a column of numbers and junk, the numbers
+        # are not the fault.
+        import pyarrow.compute as pc
+
+        number = pc.match_substring_regex(text.take(pa.array(bad)), NUMBER_PATTERN)
+        other = np.flatnonzero(~number.to_numpy(zero_copy_only=False))
+        row = int(bad[other[0]]) if len(other) else row
+        _refuse_time(path, text[row].as_py(), row, header_lines)
+    warnings.append(
+        f"{len(bad)} rows whose time is unreadable dropped (first at line "
+        f"{header_lines + row + 1}: {str(value)[:40]!r})"
+    )
+
+
+def _refuse_time(path: str, value: object, row: int, header_lines: int) -> None:
+    raise UnreadableRow(
+        path,
+        f"not a time: {str(value)[:40]!r}",
+        where=f"line {header_lines + row + 1}",
+        expected="Unix seconds, milliseconds, microseconds or nanoseconds, seconds or "
+        "milliseconds from the start, or ISO-8601",
+    )
+
+
+# Unix times (1973 to 5138) in seconds, milliseconds, microseconds and nanoseconds: each in
+# its own decades, so the magnitude tells the unit.
+UNIX_SCALES = ((1e17, 1e-9), (1e14, 1e-6), (1e11, 1e-3), (1e8, 1.0))
+TIME_UNITS = {
+    "s": 1.0, "sec": 1.0, "secs": 1.0, "seconds": 1.0, "second": 1.0,
+    "ms": 1e-3, "msec": 1e-3, "millis": 1e-3, "milliseconds": 1e-3, "millisecond": 1e-3,
+    "us": 1e-6, "µs": 1e-6, "usec": 1e-6, "micros": 1e-6, "microseconds": 1e-6,
+    "ns": 1e-9, "nsec": 1e-9, "nanos": 1e-9, "nanoseconds": 1e-9,
+}  # fmt: skip
+# Steps between rows (in the file's unit) above which time from the start is taken to be
+# in milliseconds, microseconds, nanoseconds: each bound halfway (in decades) between a
+# sensor's steps in one unit (1 to 100 ms: 10 Hz to 1 kHz) and in the next.
+RELATIVE_STEP_UNITS = ((3e5, 1e-9), (300.0, 1e-6), (0.3, 1e-3))
+
+
+def _name_unit(name: str) -> float | None:
+    """Seconds per unit named in a time column's name (`time_ms`, `Time (µs)`), if any."""
+    words = re.findall(r"[a-zµ]+", name.lower())
+    for word in words[1:]:
+        if word in TIME_UNITS:
+            return TIME_UNITS[word]
+    if words:
+        glued = re.fullmatch(r"(?:time|timestamp|t|epoch|unixtime|ts|clock)(ms|us|ns)", words[0])
+        if glued:
+            return TIME_UNITS[glued.group(1)]
+    return None
+
+
+def _numeric_time(
+    column: pa.ChunkedArray, name: str, warnings: list[str] | None
+) -> tuple[np.ndarray, str]:
+    values = arrow_backed_empty(len(column), np.float64)
+    start = 0
+    for chunk in column.chunks:  # each chunk straight into place (see arrow_backed_empty)
+        values[start : start + len(chunk)] = numeric_values(chunk)
+        start += len(chunk)
+    sample = values[:: max(1, len(values) // 100_000)]  # the scale, not every stamp
+    finite = sample[np.isfinite(sample)]
+    if not len(finite):
+        return values, CLOCK_RELATIVE
+    low, typical, high = (float(q) for q in quantiles(finite, (0.01, 0.5, 0.99)))
+    # Unix times lie decades from zero; time from the start lies within its span of it
+    # (microseconds from the start reach Unix seconds' magnitude after 100 s).
+    if typical > 1e8 and typical > 2 * (high - low):
+        scale = next(scale for floor, scale in UNIX_SCALES if typical > floor)
+        if scale != 1.0:
+            values *= scale
+        return values, CLOCK_UNIX
+    scale = _name_unit(name)
+    if scale is None:
+        head = values[:10_001]
+        steps = np.diff(head[np.isfinite(head)])
+        steps = steps[steps > 0]
+        step = median(steps) if len(steps) >= 3 else 0.0
+        scale = next((scale for floor, scale in RELATIVE_STEP_UNITS if step > floor), 1.0)
+        if scale != 1.0 and warnings is not None:
+            unit = {1e-3: "milliseconds", 1e-6: "microseconds", 1e-9: "nanoseconds"}[scale]
+            warnings.append(
+                f"the time column was read as {unit} from the start (typical step "
+                f"{step:.4g}); name the column time_s or time_ms to say which"
+            )
+    if scale != 1.0:
+        values *= scale
+    return values, CLOCK_RELATIVE
+
+
+# A clock time and the offset it states: `2025-04-26T01:50:00.040+02:00`, `... 01:50Z`.
+STATED_OFFSET = re.compile(
+    r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(Z|[+-]\d\d(?::?\d\d)?)?$"
+)
+STATED_ROWS_READ = 50  # rows whose time cell is empty or junk (dropped later) passed over
+
+
+def stated_zone(head: bytes, has_header: bool, time_col: str, delimiter: str = ",") -> str | None:
+    """The offset (+HH:MM) the first clock time of the time column states: the times are
+    instants already, and are shown in the local time the file wrote (as a device file's
+    stated offset is), not in the computer's zone. None where it states none, or UTC (`Z`,
+    `+00:00`: an export's convention, seldom the sleeper's clock; the computer's zone, or
+    --timezone's, shows them). A later change (daylight saving) keeps the first offset."""
+    text = head.decode("utf-8", "replace").lstrip("\ufeff")
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    index = 0
+    if has_header:
+        names = [name.strip().strip('"') for name in next(rows, [])]
+        if time_col not in names:
+            return None
+        index = names.index(time_col)
+    for row in itertools.islice(rows, STATED_ROWS_READ):  # a loop over a few rows
+        match = STATED_OFFSET.match(row[index].strip()) if len(row) > index else None
+        if match is None:
+            continue  # an empty or unreadable time: that row is dropped, and counted
+        stated = match.group(1)
+        if stated is None or stated == "Z":
+            return None
+        digits = stated[1:].replace(":", "")
+        minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0)
+        return offset_name((-60 if stated[0] == "-" else 60) * minutes) if minutes else None
+    return None
