@@ -212,6 +212,25 @@ def test_geneactiv_page_is_calibrated_with_the_header_gain_and_offset(tmp_path):
     assert rec.time_s[300] - rec.time_s[0] == pytest.approx(30.0)
 
 
+@pytest.mark.parametrize("claimed", ["99999999999", "100000"])
+def test_geneactiv_header_claiming_more_pages_than_the_file_holds_reads_those_it_holds(
+    tmp_path, claimed
+):
+    """actfast reserves memory for every page the header claims: 99999999999 aborted the
+    process (a Rust allocation failure, no line, a batch lost with it); 100000 in a whole
+    file read as a file cut short."""
+    raw = np.zeros((300, 3), dtype=np.int64)
+    raw[:, 1] = 256
+    data = geneactiv_bytes([("2024-03-30 23:59:50:000", raw), ("2024-03-31 00:00:20:000", raw)])
+    data = data.replace(b"Number of Pages:2", f"Number of Pages:{claimed}".encode())
+    rec = read_recording(write(tmp_path / "n.bin", data))
+    assert len(rec.time_s) == 600
+    assert rec.warnings == [
+        f"the header's Number of Pages is {claimed}, far more than a file of {len(data)} "
+        "bytes can hold (damaged, or the file cut short): read as the 2 pages it holds"
+    ]
+
+
 # --- ActiGraph .gt3x --------------------------------------------------------------------
 
 

@@ -31,7 +31,7 @@ def recognizes(head: bytes, path: str) -> bool:
 def read(path: str, units: str) -> tuple[Recording, float | None]:
     warnings: list[str] = []
     try:
-        result = decode_with_actfast(path, NAME)
+        result = _decode_claiming_no_more_pages_than_held(path, warnings)
     except InputError:
         result = _decode_good_pages(path, warnings)
     samples = result["timeseries"].get("high_frequency", {})
@@ -101,6 +101,47 @@ def _header_number(
     return value
 
 
+# The fewest bytes a page takes: its 300 samples of 12 hex digits, less its text lines.
+LEAST_PAGE_BYTES = SAMPLES_PER_PAGE * 12
+_CLAIMED_PAGES = re.compile(rb"Number of Pages:[ \t]*(\d+)")
+# A file cut short claims more pages than it holds, and says so as such; a claim beyond this
+# many times what the file could hold is damage, whose reservation alone could end the process.
+CLAIM_SLACK = 4
+
+
+def _decode_claiming_no_more_pages_than_held(path: str, warnings: list[str]) -> dict:
+    """actfast's decode; where the header claims more pages than the file's size could hold,
+    of a copy whose header claims the pages the file holds. actfast reserves memory for every
+    page claimed: one damaged digit (99999999999 pages) aborted the process, the whole batch
+    with it, and 100 000 pages in a whole file read as a file cut short."""
+    with open(path, "rb") as handle:
+        head = handle.read(64 * 1024)
+    claimed = _CLAIMED_PAGES.search(head.split(PAGE_MARKER, 1)[0])
+    size = os.path.getsize(path)
+    if claimed is None or int(claimed[1]) * LEAST_PAGE_BYTES <= CLAIM_SLACK * size:
+        return decode_with_actfast(path, NAME)
+    import tempfile
+
+    with open(path, "rb") as handle:
+        data = handle.read()
+    held = data.count(b"\n" + PAGE_MARKER) + data.startswith(PAGE_MARKER)
+    mended = data[: claimed.start(1)] + str(held).encode() + data[claimed.end(1) :]
+    handle, copy = tempfile.mkstemp(suffix=".bin")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(mended)
+        result = decode_with_actfast(copy, NAME)
+    finally:
+        os.unlink(copy)
+    warnings.append(
+        f"the header's Number of Pages is {claimed[1].decode()[:20]}, far more than a file of "
+        f"{size} bytes can hold (damaged, or the file cut short): read as the {held} pages "
+        "it holds"
+    )
+    result["metadata"].setdefault("Memory Status", {})["Number of Pages"] = str(held)
+    return result
+
+
 # A whole page: its lines of text, a page time, and 300 samples of 12 hex digits.
 _WHOLE_PAGE = re.compile(
     rb"Recorded Data\r?\n(?:[ -~]*\r?\n)*?Page Time:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d:\d{3}\r?\n"
@@ -114,14 +155,17 @@ def _decode_good_pages(path: str, warnings: list[str]) -> dict:
     with open(path, "rb") as handle:
         data = handle.read()
     first = data.find(PAGE_MARKER)
-    if first < 0:
-        return decode_with_actfast(path, NAME)  # no pages at all: its own error
+    if first < 0:  # no pages at all: its own error
+        return _decode_claiming_no_more_pages_than_held(path, [])
     header, pages = data[:first], data[first:].split(b"\n" + PAGE_MARKER)
     pages = [pages[0]] + [PAGE_MARKER + page for page in pages[1:]]
     whole = [_WHOLE_PAGE.match(page) is not None for page in pages]  # a loop over pages
-    if not any(whole) or all(whole):
-        return decode_with_actfast(path, NAME)  # nothing to leave out: its own error
+    if not any(whole) or all(whole):  # nothing to leave out: its own error
+        return _decode_claiming_no_more_pages_than_held(path, [])
     kept = b"\n".join(page.rstrip(b"\r\n") for page, ok in zip(pages, whole) if ok) + b"\n"
+    claimed = _CLAIMED_PAGES.search(header)
+    if claimed is not None:  # the pages kept, as actfast reserves memory for those claimed
+        header = header[: claimed.start(1)] + str(sum(whole)).encode() + header[claimed.end(1) :]
     handle, repaired = tempfile.mkstemp(suffix=".bin")
     try:
         with os.fdopen(handle, "wb") as out:
