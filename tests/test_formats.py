@@ -185,6 +185,16 @@ def test_cwa_damaged_block_is_left_out_and_counted(tmp_path):
     assert any("cut short" in w for w in rec.warnings)
 
 
+def test_cwa_erased_blocks_among_the_data_are_left_out_not_the_file(tmp_path):
+    """A sector of 0xFF between data blocks: actfast refused the whole file for it."""
+    samples = np.tile(np.array([0, 0, 256], dtype=np.int16), (80, 1))
+    data = bytearray(cwa_bytes([(cwa_time(2024, 1, 1, 0, 0, i), samples) for i in range(4)]))
+    data[1024 + 512 : 1024 + 1024] = b"\xff" * 512  # the second block erased
+    rec = read_recording(write(tmp_path / "a.cwa", bytes(data)))
+    assert len(rec.time_s) == 240
+    assert rec.warnings == ["1 erased blocks (all bytes 0xFF) among the data left out"]
+
+
 def test_cwa_with_timezone_gives_instants(tmp_path):
     samples = np.tile(np.array([0, 0, 256], dtype=np.int16), (80, 1))
     path = write(tmp_path / "a.cwa", cwa_bytes([(cwa_time(2024, 7, 1, 22, 0, 0), samples)]))

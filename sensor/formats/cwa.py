@@ -96,7 +96,7 @@ def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
     unused = (blocks[:, :2] == 0xFF).all(axis=1)
     damaged = int((~intact & ~unused).sum())
     cut = (len(data) - HEADER_BYTES) % BLOCK_BYTES
-    if not intact.any() or (damaged == 0 and cut == 0):
+    if not intact.any() or (intact.all() and cut == 0):
         return decode_with_actfast(path, NAME)  # nothing to leave out: its own error
     kept = data[:HEADER_BYTES] + blocks[intact].tobytes()
     handle, repaired = tempfile.mkstemp(suffix=".cwa")
@@ -118,6 +118,11 @@ def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
             f"{damaged} damaged data blocks ({why}; first at byte "
             f"{HEADER_BYTES + first * BLOCK_BYTES}) left out; the other {int(intact.sum())} read"
         )
+    # Erased sectors among the data (a download interrupted, a card's bad sectors): actfast
+    # refused the whole file for them; those after the last data block are a file's tail.
+    erased = int(unused[: int(np.flatnonzero(intact)[-1])].sum())
+    if erased:
+        warnings.append(f"{erased} erased blocks (all bytes 0xFF) among the data left out")
     if cut:
         warnings.append(_cut_warning(cut))
     return result
