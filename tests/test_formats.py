@@ -244,6 +244,19 @@ def test_geneactiv_header_claiming_more_pages_than_the_file_holds_reads_those_it
 # --- ActiGraph .gt3x --------------------------------------------------------------------
 
 
+def test_gt3x_record_failing_its_checksum_in_a_sound_zip_is_left_out(tmp_path):
+    """The zip's CRC holds (a file re-zipped): the record's own checksum still decides; its
+    damaged byte read as a sample of up to 128 g in silence."""
+    values = np.array([[1, -2, 256], [-256, 100, 0], [3, 4, 250]])
+    records = [gt3x_record(0x00, T0 + i, pack12(values)) for i in range(4)]
+    broken = bytearray(records[1])
+    broken[9] ^= 0x7F  # a payload byte: the checksum no longer holds
+    records[1] = bytes(broken)
+    rec = read_recording(write(tmp_path / "n.gt3x", gt3x_bytes(records, 3)), "g")
+    assert len(rec.time_s) == 9 and np.abs(rec.xyz_g).max() <= 1.0
+    assert any("1 damaged records of log.bin (failed checksum)" in w for w in rec.warnings)
+
+
 def test_gt3x_activity_records_with_an_idle_sleep_gap(tmp_path):
     values = np.array([[1, -2, 256], [-256, 100, 0], [2046, -2047, 3]])
     records = [

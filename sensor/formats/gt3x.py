@@ -81,9 +81,10 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
         assumed = "" if scale else f", {DEFAULT_SCALE:g} counts per g assumed"
         unknown = "" if offset is not None else ", the time zone unknown (give --timezone)"
         warnings.append(f"{lost}: {rate:g} Hz taken from the records{assumed}{unknown}")
-    stamps, acceleration, rate = decode_log(
-        log, rate, scale or DEFAULT_SCALE, warnings, check=damage is not None
-    )
+    # Every record's checksum checked, not only after zip damage: a record damaged inside a
+    # zip whose CRC holds (re-zipped) read as up to 128 g in silence, and a broken separator
+    # ended the night there.
+    stamps, acceleration, rate = decode_log(log, rate, scale or DEFAULT_SCALE, warnings, check=True)
     if damage and not len(stamps):  # "no samples could be decoded" would blame the device
         raise InputError(
             path,
@@ -297,8 +298,8 @@ def record_table(
     A record's size is in its header, so finding the next one is sequential; but records
     of one size usually follow each other (one a second), so each run of them is found at
     once, and the loop is over runs. A record cut short at the end, or a broken separator,
-    ends the table: what came before is kept. With `check` (log.bin failed its zip CRC, or
-    was cut short) a broken separator is skipped to the next record whose checksum holds."""
+    ends the table: what came before is kept. With `check` (as the reader always asks) a
+    broken separator is skipped to the next record whose checksum holds."""
     data = np.frombuffer(log, dtype=np.uint8)
     end = len(log)
     runs: list[np.ndarray] = []
