@@ -257,6 +257,28 @@ def test_gt3x_record_failing_its_checksum_in_a_sound_zip_is_left_out(tmp_path):
     assert any("1 damaged records of log.bin (failed checksum)" in w for w in rec.warnings)
 
 
+def test_gt3x_members_it_does_not_decode_are_never_inflated(tmp_path, monkeypatch):
+    """Only log.bin, info.txt and calibration.json are read: every member was inflated, and
+    100 members of 63 MB of zeros (8 MB of file) took 5.4 GB."""
+    import zipfile
+
+    values = np.array([[1, -2, 256], [-256, 100, 0], [3, 4, 250]])
+    path = write(tmp_path / "n.gt3x", gt3x_bytes([gt3x_record(0x00, T0, pack12(values))], 3))
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("extra.bin", b"\0" * 5_000_000)
+    read: list[str] = []
+    original = zipfile.ZipFile.read
+    monkeypatch.setattr(
+        zipfile.ZipFile,
+        "read",
+        lambda self, name, *a: (
+            read.append(getattr(name, "filename", name)) or original(self, name, *a)
+        ),
+    )
+    rec = read_recording(path, "g")
+    assert len(rec.time_s) == 3 and "extra.bin" not in read and "log.bin" in read
+
+
 def test_gt3x_activity_records_with_an_idle_sleep_gap(tmp_path):
     values = np.array([[1, -2, 256], [-256, 100, 0], [2046, -2047, 3]])
     records = [
