@@ -356,9 +356,7 @@ def run_task(task: NightTask) -> list[dict]:
     from sleepmove.sensor.time_guards import LONGEST_NIGHT_H
 
     started = time.perf_counter()
-    inputs = "; ".join(
-        f"{side}={path}" if side else path for side, path in sorted(task.inputs.items())
-    )
+    inputs = _inputs_label(task.inputs)
     shares = None  # each row's share of the task's time: a split file's slices by samples
     paths = list(task.inputs.values())
     try:
@@ -518,6 +516,21 @@ def _analyze_one(
         message = str(error) if shown is None else str(error).replace(*shown)
         return _error_row(night_id, label, message)
     return {"id": night_id, "inputs": label, **summary_row(summary), "status": "ok", "error": ""}
+
+
+def crashed_row(task: NightTask) -> dict:
+    """The error row of a night whose analysis ended its process (a crash in native code,
+    a signal): written by the batch, as the night could write nothing."""
+    return _error_row(
+        task.night_id,
+        _inputs_label(task.inputs),
+        "the analysis of this night ended its process (a crash in a decoder or a signal, "
+        "no message): the file is likely damaged; it is tried again on the next run",
+    )
+
+
+def _inputs_label(inputs: dict) -> str:
+    return "; ".join(f"{side}={path}" if side else path for side, path in sorted(inputs.items()))
 
 
 def _error_row(night_id: str, inputs: str, message: str) -> dict:

@@ -101,20 +101,55 @@ def memory_kept_between_nights() -> Iterator[None]:
 
 
 def run_local(tasks: list[NightTask], workers: int) -> Iterator[list[dict]]:
+    """The nights on a pool of `workers` processes; one process's night alone for one worker.
+
+    A worker that dies (a crash in native code: a decoder's failed allocation, a signal)
+    breaks the pool and every night in it. The pool is fed at most `workers + 1` nights at
+    a time, so that on a break only those are in doubt: each is done again alone, in a
+    process of its own, where the one that kills it gets an error row; the rest go on in a
+    new pool. Before, the batch ended in a traceback, its table of nights unwritten."""
     if workers <= 1 or len(tasks) <= 1:
         yield from run_serial(tasks)
         return
     workers = min(workers, len(tasks))  # a forked pool starts every worker at once
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    queue = list(reversed(tasks))  # popped from the end: in the order given
+    while queue:  # a loop over pools: one more after each break
+        in_doubt = yield from _run_pool(queue, workers, parse_threads_per_worker(workers))
+        for task in in_doubt:  # a loop over the few nights a broken pool held
+            yield _run_alone(task)
 
-    pool = ProcessPoolExecutor(
+
+def _new_pool(workers: int):  # -> ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(
         max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)
     )
+
+
+def _run_pool(queue: list[NightTask], workers: int, threads: int) -> Iterator[list[dict]]:
+    """Nights from the end of `queue` on a new pool until it is empty (returns []) or the
+    pool breaks (returns the nights it held, unfinished)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = _new_pool(workers)
+    running: dict = {}  # future -> task
     try:
-        threads = parse_threads_per_worker(workers)
-        futures = [pool.submit(run_task_on_one_core, task, threads, True) for task in tasks]
-        for future in as_completed(futures):
-            yield future.result()
+        while queue or running:  # a loop over completions
+            while queue and len(running) < workers + 1:
+                task = queue.pop()
+                running[pool.submit(run_task_on_one_core, task, threads, True)] = task
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:  # a loop over the nights just finished
+                try:
+                    rows = future.result()
+                except BrokenProcessPool:
+                    in_doubt = list(running.values())
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    return in_doubt
+                del running[future]
+                yield rows
     except BaseException:
         # Ctrl-C (or the caller gone): the queued nights are dropped and the workers ended
         # now. Left to the pool's own exit, it waited for every queued night: Ctrl-C ran the
@@ -127,6 +162,22 @@ def run_local(tasks: list[NightTask], workers: int) -> Iterator[list[dict]]:
             worker.terminate()
         raise
     pool.shutdown(wait=True)
+    return []
+
+
+def _run_alone(task: NightTask) -> list[dict]:
+    """One night in a process of its own: its rows, or an error row if the process dies."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sleepmove.batch import crashed_row
+
+    pool = _new_pool(1)
+    try:
+        return pool.submit(run_task_on_one_core, task, default_workers(), True).result()
+    except BrokenProcessPool:
+        return [crashed_row(task)]
+    finally:
+        pool.shutdown(wait=True)
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
