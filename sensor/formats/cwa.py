@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from sleepmove.base.errors import InputError
-from sleepmove.sensor.formats.samples import decode_with_actfast, device_recording
+from sleepmove.sensor.formats.samples import decode_mended, decode_with_actfast, device_recording
 from sleepmove.sensor.recording import Recording
 
 NAME = "an Axivity .cwa file"
@@ -83,8 +83,6 @@ def possible_times(blocks: np.ndarray) -> np.ndarray:
 
 
 def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
-    import tempfile
-
     with open(path, "rb") as handle:
         data = handle.read()
     summed = good_blocks(data)
@@ -98,14 +96,7 @@ def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
     cut = (len(data) - HEADER_BYTES) % BLOCK_BYTES
     if not intact.any() or (intact.all() and cut == 0):
         return decode_with_actfast(path, NAME)  # nothing to leave out: its own error
-    kept = data[:HEADER_BYTES] + blocks[intact].tobytes()
-    handle, repaired = tempfile.mkstemp(suffix=".cwa")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(kept)
-        result = decode_with_actfast(repaired, NAME)
-    finally:
-        os.unlink(repaired)
+    result = decode_mended(data[:HEADER_BYTES] + blocks[intact].tobytes(), ".cwa", NAME)
     if damaged:
         first = int(np.flatnonzero(~intact & ~unused)[0])
         failed = (~summed & ~unused).any(), (summed & ~timed).any()

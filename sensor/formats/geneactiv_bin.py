@@ -13,7 +13,7 @@ import os
 import re
 
 from sleepmove.base.errors import InputError
-from sleepmove.sensor.formats.samples import decode_with_actfast, device_recording
+from sleepmove.sensor.formats.samples import decode_mended, decode_with_actfast, device_recording
 from sleepmove.sensor.recording import Recording
 from sleepmove.sensor.zones import stated_offset
 
@@ -120,19 +120,11 @@ def _decode_claiming_no_more_pages_than_held(path: str, warnings: list[str]) -> 
     size = os.path.getsize(path)
     if claimed is None or int(claimed[1]) * LEAST_PAGE_BYTES <= CLAIM_SLACK * size:
         return decode_with_actfast(path, NAME)
-    import tempfile
-
     with open(path, "rb") as handle:
         data = handle.read()
     held = data.count(b"\n" + PAGE_MARKER) + data.startswith(PAGE_MARKER)
     mended = data[: claimed.start(1)] + str(held).encode() + data[claimed.end(1) :]
-    handle, copy = tempfile.mkstemp(suffix=".bin")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(mended)
-        result = decode_with_actfast(copy, NAME)
-    finally:
-        os.unlink(copy)
+    result = decode_mended(mended, ".bin", NAME)
     warnings.append(
         f"the header's Number of Pages is {claimed[1].decode()[:20]}, far more than a file of "
         f"{size} bytes can hold (damaged, or the file cut short): read as the {held} pages "
@@ -150,8 +142,6 @@ _WHOLE_PAGE = re.compile(
 
 
 def _decode_good_pages(path: str, warnings: list[str]) -> dict:
-    import tempfile
-
     with open(path, "rb") as handle:
         data = handle.read()
     first = data.find(PAGE_MARKER)
@@ -166,13 +156,7 @@ def _decode_good_pages(path: str, warnings: list[str]) -> dict:
     claimed = _CLAIMED_PAGES.search(header)
     if claimed is not None:  # the pages kept, as actfast reserves memory for those claimed
         header = header[: claimed.start(1)] + str(sum(whole)).encode() + header[claimed.end(1) :]
-    handle, repaired = tempfile.mkstemp(suffix=".bin")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(header + kept)
-        result = decode_with_actfast(repaired, NAME)
-    finally:
-        os.unlink(repaired)
+    result = decode_mended(header + kept, ".bin", NAME)
     bad = [i for i, ok in enumerate(whole) if not ok]
     last_cut = bad[-1] == len(pages) - 1
     damaged = len(bad) - last_cut

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from sleepmove.base.errors import InputError
@@ -110,6 +112,20 @@ def column_order(samples: np.ndarray, spare: np.ndarray | None = None) -> np.nda
     for start in range(0, len(samples), BLOCK_ROWS):  # a loop over blocks
         columns[:, start : start + BLOCK_ROWS] = samples[start : start + BLOCK_ROWS].T
     return columns.T
+
+
+def decode_mended(data: bytes, suffix: str, what: str) -> dict:
+    """actfast's decode of `data`, a file's bytes mended (damaged blocks left out, a header
+    corrected): actfast reads only from a path, so through a temporary file."""
+    import tempfile
+
+    handle, mended = tempfile.mkstemp(suffix=suffix)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        return decode_with_actfast(mended, what)
+    finally:
+        os.unlink(mended)
 
 
 def decode_with_actfast(path: str, what: str) -> dict:
