@@ -299,7 +299,16 @@ def _calibration_warnings(members: dict[str, bytes]) -> list[str]:
 def record_table(
     log: bytes, check: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(type, time, payload start, payload size) of every whole record in log.bin.
+    """(type, time, payload start, payload size) of every whole record in log.bin; with
+    `check`, of those whose checksum holds (see `checked_record_table`)."""
+    return checked_record_table(log, check)[0]
+
+
+def checked_record_table(
+    log: bytes, check: bool = False
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], int]:
+    """record_table's answer, and how many whole records failed their checksum (with
+    `check`; 0 without).
 
     A record's size is in its header, so finding the next one is sequential; but records
     of one size usually follow each other (one a second), so each run of them is found at
@@ -326,13 +335,15 @@ def record_table(
         probe = probe * 2 if run == len(at) else 16  # long runs: look further ahead
     heads = np.concatenate(runs) if runs else np.empty(0, np.int64)
     sizes = data[heads + 6].astype(np.int64) | data[heads + 7].astype(np.int64) << 8
+    failed = 0
     if check and len(heads):
         good = _checksums_hold(data, heads, sizes)
+        failed = len(heads) - int(good.sum())
         heads, sizes = heads[good], sizes[good]
     times = np.zeros(len(heads), dtype=np.int64)
     for byte in range(4):  # a loop over the time's bytes
         times |= data[heads + 2 + byte].astype(np.int64) << (8 * byte)
-    return data[heads + 1], times, heads + 8, sizes
+    return (data[heads + 1], times, heads + 8, sizes), failed
 
 
 def _size_at(log: bytes, position: int) -> int:
@@ -383,7 +394,7 @@ def decode_log(
     hold gives way to theirs, with a warning: taken as stated, 10000 Hz spread each
     second's 100 samples over 10 ms (and the night was refused as gaps), 30 Hz kept 30 of
     each second's 100 and spread them over the second."""
-    types, times, starts, sizes = record_table(log, check)
+    (types, times, starts, sizes), failed = checked_record_table(log, check)
     held = _held_rate(types, sizes)
     if held and int(round(rate_hz)) != held:
         if warnings is not None:
@@ -392,12 +403,11 @@ def decode_log(
                 "its records hold: the records' rate used"
             )
         rate_hz = float(held)
-    whole = record_table(log, False)[0] if check else types
     if warnings is not None:
         end = int(starts[-1] + sizes[-1] + 1) if len(times) else 0
-        if check and len(whole) > len(types):
+        if failed:
             warnings.append(
-                f"{len(whole) - len(types)} damaged records of log.bin (failed checksum) left "
+                f"{failed} damaged records of log.bin (failed checksum) left "
                 f"out; the other {len(types)} read"
             )
         if end < len(log):
