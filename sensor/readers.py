@@ -30,7 +30,7 @@ from sleepmove.sensor.numeric_columns import UnreadableRow, numeric_axes
 from sleepmove.sensor.recording import CLOCK_NAIVE, CLOCK_UNIX, Recording
 from sleepmove.sensor.table_layout import dialect, table_layout
 from sleepmove.sensor.text_source import SNIFF_BYTES, _open_source, _Source
-from sleepmove.sensor.time_column import stated_zone, time_column
+from sleepmove.sensor.time_column import offset_change_note, stated_zone, time_column
 from sleepmove.sensor.time_guards import _RateGuard
 
 
@@ -140,6 +140,11 @@ def _read_rows(source: _Source, layout: _TableLayout, units: str) -> Recording:
         recording.timezone = stated_zone(
             source.head, layout.has_header, layout.time_col, layout.dialect[0]
         )
+        if recording.timezone is not None and not source.gzip:
+            note = offset_change_note(
+                path, recording.timezone, layout.has_header, time_col, layout.dialect[0]
+            )
+            recording.warnings.extend([note] if note else [])
     return recording
 
 

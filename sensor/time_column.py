@@ -9,6 +9,7 @@ import csv
 import io
 import itertools
 import re
+from collections.abc import Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -17,7 +18,7 @@ from sleepmove.base.clock import CLOCK_TIME_OF_DAY
 from sleepmove.base.order_statistics import median, quantiles
 from sleepmove.sensor.numeric_columns import UnreadableRow, arrow_backed_empty, numeric_values
 from sleepmove.sensor.recording import CLOCK_NAIVE, CLOCK_RELATIVE, CLOCK_UNIX
-from sleepmove.sensor.zones import offset_name
+from sleepmove.sensor.zones import OFFSET_CHANGE_NOTE, offset_name
 
 
 def time_column(
@@ -262,7 +263,8 @@ def stated_zone(head: bytes, has_header: bool, time_col: str, delimiter: str = "
     instants already, and are shown in the local time the file wrote (as a device file's
     stated offset is), not in the computer's zone. None where it states none, or UTC (`Z`,
     `+00:00`: an export's convention, seldom the sleeper's clock; the computer's zone, or
-    --timezone's, shows them). A later change (daylight saving) keeps the first offset."""
+    --timezone's, shows them). A later change (daylight saving) keeps the first offset
+    (`offset_change_note` says so)."""
     text = head.decode("utf-8", "replace").lstrip("\ufeff")
     rows = csv.reader(io.StringIO(text), delimiter=delimiter)
     index = 0
@@ -271,14 +273,62 @@ def stated_zone(head: bytes, has_header: bool, time_col: str, delimiter: str = "
         if time_col not in names:
             return None
         index = names.index(time_col)
-    for row in itertools.islice(rows, STATED_ROWS_READ):  # a loop over a few rows
+    stated = _first_offset(itertools.islice(rows, STATED_ROWS_READ), index)
+    return None if stated == "+00:00" else stated
+
+
+def _first_offset(rows: Iterable[list[str]], index: int) -> str | None:
+    """The offset the first clock time among `rows` states (UTC as +00:00); None where it
+    states none."""
+    for row in rows:  # a loop over a few rows
         match = STATED_OFFSET.match(row[index].strip()) if len(row) > index else None
         if match is None:
             continue  # an empty or unreadable time: that row is dropped, and counted
         stated = match.group(1)
-        if stated is None or stated == "Z":
+        if stated is None:
             return None
+        if stated == "Z":
+            return "+00:00"
         digits = stated[1:].replace(":", "")
         minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0)
-        return offset_name((-60 if stated[0] == "-" else 60) * minutes) if minutes else None
+        return offset_name((-60 if stated[0] == "-" else 60) * minutes)
     return None
+
+
+TAIL_BYTES = 4096
+
+
+def offset_change_note(
+    path: str, first: str, has_header: bool, time_col: str, delimiter: str = ","
+) -> str | None:
+    """A warning where the last clock time of a plain CSV states another offset than the
+    first (`first`, from stated_zone): a night across a daylight-saving change. Every time
+    is an instant and read right; only the clock times shown keep the first offset, which
+    --timezone mends. Reads the file's last 4 KiB only."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(size - TAIL_BYTES, 0))
+            tail = handle.read(TAIL_BYTES)
+            handle.seek(0)
+            header = handle.readline(TAIL_BYTES).decode("utf-8", "replace").lstrip("\ufeff")
+    except OSError:
+        return None
+    index = 0
+    if has_header:
+        names = [
+            name.strip().strip('"') for name in next(csv.reader([header], delimiter=delimiter))
+        ]
+        if time_col not in names:
+            return None
+        index = names.index(time_col)
+    lines = tail.decode("utf-8", "replace").splitlines()[1:]  # the first may be cut
+    last = _first_offset(csv.reader(reversed(lines), delimiter=delimiter), index)
+    if last is None or last == first:
+        return None
+    return (
+        f"{OFFSET_CHANGE_NOTE} {first} at the start and {last} at the end (a daylight-saving "
+        f"change): every time is read right, but clock times are shown at {first}; give "
+        "--timezone ZONE (e.g. Europe/Berlin) to show each at its own"
+    )

@@ -98,6 +98,11 @@ def _offset_at(zone: tzinfo, local_s: float, fold: int = 0) -> float:
     return moment.replace(tzinfo=zone, fold=fold).utcoffset().total_seconds()
 
 
+# How the warning of a CSV whose stated offsets change begins (time_column.offset_change_note):
+# dropped where --timezone names the zone, which shows each time at its own offset.
+OFFSET_CHANGE_NOTE = "the clock times state two UTC offsets,"
+
+
 def apply_zone(recording: Recording, stated_offset_s: float | None, zone: str | None) -> Recording:
     """Local clock times made instants where a zone is known; `timezone` set for display.
 
@@ -111,7 +116,10 @@ def apply_zone(recording: Recording, stated_offset_s: float | None, zone: str | 
     if zone is not None:
         check_zone(zone)  # an empty or unknown name: one line, whichever command passed it
     if recording.clock == CLOCK_UNIX:
-        return replace(recording, timezone=zone) if zone else recording
+        if zone is None:
+            return recording
+        kept = [w for w in recording.warnings if not w.startswith(OFFSET_CHANGE_NOTE)]
+        return replace(recording, timezone=zone, warnings=kept)
     if recording.clock != CLOCK_NAIVE or len(recording.time_s) == 0:
         return recording
     if stated_offset_s is not None:
