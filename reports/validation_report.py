@@ -98,7 +98,8 @@ def validation_files(nights: list[dict], pooled: dict, parameters: dict) -> dict
                 label,
             )
         )
-        cards = '<div class="cards">' + "".join(_plm_cards(part, label, not mixed)) + "</div>"
+        kinds = ("lm", "plm", "jerk") if not mixed else ("plm",) if pooled["lm"] else ("lm", "plm")
+        cards = '<div class="cards">' + "".join(_plm_cards(part, label, kinds)) + "</div>"
         heading = f"{len(mine)} night(s) scored by rules {label}" if mixed else "across nights"
         heading = f"<h2>PLM index {escape(heading)}</h2>"
         figure = _figure(
@@ -149,10 +150,16 @@ def validation_files(nights: list[dict], pooled: dict, parameters: dict) -> dict
         scored = (
             f"<p><b>The nights were scored by different rules ({escape(said)}). PLMs and the "
             "PLM index are what the rules define, so their agreement is given per rule set "
-            "and not pooled across them; limb movements and jerks are pooled over all "
-            "nights.</b></p>"
+            + (
+                "and not pooled across them; limb movements and jerks are pooled over all "
+                "nights.</b></p>"
+                if pooled["lm"]
+                else "and not pooled across them, and so are limb movements, whose duration "
+                "bounds differ; jerks are pooled over all nights.</b></p>"
+            )
         )
-        cards = [_event_card(pooled, kind, "all nights") for kind in ("lm", "jerk")]
+        kinds = ("lm", "jerk") if pooled["lm"] else ("jerk",)
+        cards = [_event_card(pooled, kind, "all nights") for kind in kinds]
     else:
         scored = ""
         cards = []
@@ -204,11 +211,11 @@ def _event_card(part: dict, kind: str, over: str) -> str:
     )
 
 
-def _plm_cards(part: dict, rules: str, all_kinds: bool = True) -> list[str]:
-    """F1 (of LMs and jerks too where all nights share the rules), ICC and classification
-    of the nights scored by `rules`, each card naming them."""
+def _plm_cards(part: dict, rules: str, kinds: tuple[str, ...] = ("lm", "plm", "jerk")) -> list[str]:
+    """F1 of `kinds` (LMs and jerks too where all nights share the rules; LMs where the
+    rules' LM bounds differ), ICC and classification of the nights scored by `rules`, each
+    card naming them."""
     over = f"pooled, rules {rules}"
-    kinds = ("lm", "plm", "jerk") if all_kinds else ("plm",)
     stats = part["plm_index"]
     cls = stats["classification"]
     icc_note = f"Pearson r {_fmt(stats['pearson_r'])}"

@@ -661,7 +661,9 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     for warning in told:  # a loop over warnings
         print(f"sleepmove: warning: {warning}", file=sys.stderr)
     lm = summary["pooled"]["lm"]
-    print(f"{len(nights)} night(s): LM F1 {lm['f1']:.3f}; results in {args.out}/")
+    # LMs scored by different duration bounds are not pooled (validate.pooled)
+    lm_f1 = f"LM F1 {lm['f1']:.3f}" if lm else "LM F1 per rule set (validation.json)"
+    print(f"{len(nights)} night(s): {lm_f1}; results in {args.out}/")
     return 0
 
 

@@ -229,6 +229,12 @@ def rules_of(summary: dict) -> ScoringRules:
         raise InputError("summary.json", error.problem, expected=error.expected) from None
 
 
+def _lm_bounds(summary: dict) -> tuple[float, float]:
+    """The durations an LM may have by the rules the night was scored by."""
+    rules = rules_of(summary)
+    return rules.lm_min_s, rules.lm_max_s
+
+
 def rules_label(summary: dict) -> str:
     """The rules a night was scored by, as validate names them: the rule set, and the
     numbers that differ from its published ones (a settings file's changes, an infant's
@@ -414,6 +420,7 @@ def validate_night(
         "units": units,
         "detected": detected,
         "threshold": summary["assessment"]["threshold_per_h"],
+        "lm_bounds_s": _lm_bounds(summary),
         "warnings": warnings,
     }
 
@@ -500,7 +507,8 @@ def pooled(nights: list[dict]) -> dict:
     summed over all nights. PLMs and the PLM index (ICC, Pearson r, Bland-Altman,
     classification): over all nights where one rule set scored them all; where the nights
     were scored by different rules, only per rule set (`by_rules`), `plm` and `plm_index`
-    None, and a warning in `warnings` (the command prints it after the nights' own).
+    None (and `lm`, where the rules' LM duration bounds differ), and a warning in
+    `warnings` (the command prints it after the nights' own).
     Raises InputError for a night given twice."""
     refuse_repeated_folders([night["row"]["result"] for night in nights])
     groups: dict[str, list[dict]] = {}
@@ -520,8 +528,12 @@ def pooled(nights: list[dict]) -> dict:
     # A PLM and the PLM index are what the rules define (aasm2012 takes intervals from 5 s,
     # wasm2016 from 10 s, and merges the legs' movements otherwise): agreement pooled
     # across rule sets would be no rule set's agreement, so it is given per rule set only.
-    # LMs and jerks are the detector's events, defined alike by the rule sets (0.5-10 s).
+    # LMs and jerks are the detector's events, defined alike by the rule sets (0.5-10 s),
+    # unless a settings file changed an LM's duration bounds: then LMs are per rule set too.
     result["plm"] = result["plm_index"] = None
+    lms_alike = len({night.get("lm_bounds_s") for night in nights}) == 1
+    if not lms_alike:
+        result["lm"] = None
     result["by_rules"] = {
         label: {"nights": result["nights_by_rules"][label], **_pooled_alike(mine)}
         for label, mine in groups.items()
@@ -529,10 +541,15 @@ def pooled(nights: list[dict]) -> dict:
     named = "; ".join(
         f"{label}: {', '.join(folders)}" for label, folders in result["nights_by_rules"].items()
     )
+    pooled_kinds = (
+        "LMs and jerks are pooled over all nights"
+        if lms_alike
+        else "so are LMs, whose duration bounds differ (lm_min_s, lm_max_s); jerks are "
+        "pooled over all nights"
+    )
     warning = (
         f"the nights were scored by different rules ({named}): PLM agreement and the PLM "
-        "index across nights are given per rule set, not pooled; LMs and jerks are pooled "
-        "over all nights"
+        f"index across nights are given per rule set, not pooled; {pooled_kinds}"
     )
     result["warnings"].append(warning)
     return result

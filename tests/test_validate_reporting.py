@@ -230,6 +230,32 @@ def test_changed_rule_numbers_are_named_and_part_the_nights(nights, tmp_path, ca
     assert (out / "figures" / "bland_altman_wasm2016_imi_max_s_30.png").exists()
 
 
+def test_lms_scored_by_other_duration_bounds_are_not_pooled(nights, tmp_path, capsys):
+    """lm_min_s changed: an LM is another thing, so LM agreement is per rule set too (it
+    was pooled over all nights, as if the two nights had counted the same events)."""
+    wasm, _, truth = nights
+    config = tmp_path / "short.toml"
+    config.write_text("[rules]\nlm_min_s = 0.3\n")
+    changed = tmp_path / "short"
+    night = str(truth.parent / "night.csv")
+    argv = ["analyze", night, "--no-report", "--config", str(config), "--out", str(changed)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    out = tmp_path / "v"
+    assert validate([wasm, changed], [truth, truth], out) == 0
+    captured = capsys.readouterr()
+    assert "so are LMs, whose duration bounds differ (lm_min_s, lm_max_s)" in captured.err
+    assert "LM F1 per rule set (validation.json)" in captured.out
+    pooled = json.loads((out / "validation.json").read_text())["pooled"]
+    assert pooled["lm"] is None and pooled["jerk"] is not None
+    parts = pooled["by_rules"]
+    assert set(parts) == {"wasm2016", "wasm2016 (lm_min_s=0.3)"}
+    assert all(part["lm"]["f1"] is not None for part in parts.values())
+    html = unescape((out / "report.html").read_text())
+    assert "LM F1 (pooled, rules wasm2016 (lm_min_s=0.3))" in html
+    assert "LM F1 (all nights)" not in html and "JERK F1 (all nights)" in html
+
+
 def test_the_night_figures_legend_clears_its_axis_label():
     events = pd.DataFrame({"onset_s": [10.0, 900.0, 1800.0], "kind": ["lm", "jerk", "lm"]})
     only_detected = pd.DataFrame({"onset_s": [60.0], "kind": ["movement"]})
