@@ -3,7 +3,11 @@
 Decoded by actfast; AX6 blocks' gyroscope samples are ignored. A .cwa states no zone.
 actfast refuses a whole file for one damaged block: then the blocks that fail their
 checksum, or whose time stamp is no date (a checksum holds over bad bytes too), or that are
-cut short, are left out and the rest decoded, with a warning."""
+cut short, are left out and the rest decoded, with a warning. So are blocks whose time stamp
+is a date far from both neighbours' (`samples.stray_blocks`), which actfast decodes.
+
+An AX6 block of 6 axes holds each sample's gyroscope, then its accelerometer (the real
+AX6 file and its CSV export agree: at rest the latter is 1 g); actfast takes the second."""
 
 from __future__ import annotations
 
@@ -12,7 +16,12 @@ import os
 import numpy as np
 
 from sleepmove.base.errors import InputError
-from sleepmove.sensor.formats.samples import decode_mended, decode_with_actfast, device_recording
+from sleepmove.sensor.formats.samples import (
+    decode_mended,
+    decode_with_actfast,
+    device_recording,
+    stray_blocks,
+)
 from sleepmove.sensor.recording import Recording
 
 NAME = "an Axivity .cwa file"
@@ -38,10 +47,11 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
         result = decode_with_actfast(path, NAME)
     except InputError:
         result = _decode_good_blocks(path, warnings)
-    else:  # actfast ignores a last block cut short without a word
-        cut = (os.path.getsize(path) - HEADER_BYTES) % BLOCK_BYTES
-        if cut:
-            warnings.append(_cut_warning(cut))
+    else:
+        if _stray_stamps(path).any():  # decoded, but far from the rest: left out
+            result = _decode_good_blocks(path, warnings)
+        elif cut := (os.path.getsize(path) - HEADER_BYTES) % BLOCK_BYTES:
+            warnings.append(_cut_warning(cut))  # actfast ignores it without a word
     samples = result["timeseries"].get("high_frequency", {})
     if not len(samples.get("datetime", [])):
         _refuse_empty_blocks(path)
@@ -82,6 +92,38 @@ def possible_times(blocks: np.ndarray) -> np.ndarray:
     return date & (hour < 24) & (minute < 60) & (second < 60)
 
 
+def block_seconds(blocks: np.ndarray) -> np.ndarray:
+    """Each block's time stamp in seconds from 1970 on the device's clock: the packed whole
+    seconds (see possible_times; a stamp that is no date gives nonsense) and, where bit 15
+    of bytes 4-5 is set, their low 15 bits in 1/32768 s."""
+    packed = blocks[:, 14:18].copy().view("<u4")[:, 0].astype(np.int64)
+    year, month = 2000 + (packed >> 26 & 0x3F), np.clip(packed >> 22 & 0x0F, 1, 12)
+    day, hour = packed >> 17 & 0x1F, packed >> 12 & 0x1F
+    minute, second = packed >> 6 & 0x3F, packed & 0x3F
+    days = ((year - 1970) * 12 + month - 1).astype("M8[M]").astype("M8[D]").astype(np.int64)
+    whole = (days + day - 1) * 86400 + hour * 3600 + minute * 60 + second
+    fraction = blocks[:, 4:6].copy().view("<u2")[:, 0]
+    return whole + np.where(fraction & 0x8000, (fraction & 0x7FFF) / 32768, 0.0)
+
+
+def _stray_stamps(
+    path: str, blocks: np.ndarray | None = None, among: np.ndarray | None = None
+) -> np.ndarray:
+    """Which blocks are data blocks (`among` these: else all tagged "AX") whose time stamp is
+    a date far from the others' (`stray_blocks`). Only each block's first 18 bytes are
+    copied: its tag, fraction and time stamp."""
+    if blocks is None:
+        count = (os.path.getsize(path) - HEADER_BYTES) // BLOCK_BYTES
+        blocks = np.memmap(path, np.uint8, "r", HEADER_BYTES, (count, BLOCK_BYTES))
+    heads = np.array(blocks[:, :18])
+    if among is None:
+        among = (heads[:, 0] == ord("A")) & (heads[:, 1] == ord("X"))
+    dated = among & possible_times(heads)
+    stray = np.zeros(len(heads), dtype=bool)
+    stray[dated] = stray_blocks(block_seconds(heads[dated]))
+    return stray
+
+
 def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
     with open(path, "rb") as handle:
         data = handle.read()
@@ -89,16 +131,18 @@ def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
     count = len(summed)
     blocks = np.frombuffer(data, np.uint8, count * BLOCK_BYTES, HEADER_BYTES).reshape(count, -1)
     timed = possible_times(blocks)
-    intact = summed & timed
+    stray = _stray_stamps(path, blocks, summed)  # among the blocks that sum to 0
+    intact = summed & timed & ~stray
     # Blocks that are neither data nor damaged (unused sectors of 0xFF) are not counted.
     unused = (blocks[:, :2] == 0xFF).all(axis=1)
-    damaged = int((~intact & ~unused).sum())
+    broken = ~(summed & timed) & ~unused
+    damaged = int(broken.sum())
     cut = (len(data) - HEADER_BYTES) % BLOCK_BYTES
     if not intact.any() or (intact.all() and cut == 0):
         return decode_with_actfast(path, NAME)  # nothing to leave out: its own error
     result = decode_mended(data[:HEADER_BYTES] + blocks[intact].tobytes(), ".cwa", NAME)
     if damaged:
-        first = int(np.flatnonzero(~intact & ~unused)[0])
+        first = int(np.flatnonzero(broken)[0])
         failed = (~summed & ~unused).any(), (summed & ~timed).any()
         why = " or ".join(
             reason
@@ -108,6 +152,14 @@ def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
         warnings.append(
             f"{damaged} damaged data blocks ({why}; first at byte "
             f"{HEADER_BYTES + first * BLOCK_BYTES}) left out; the other {int(intact.sum())} read"
+        )
+    if stray.any():
+        first = int(np.flatnonzero(stray)[0])
+        stamp = np.datetime64(int(block_seconds(blocks[first : first + 1])[0]), "s")
+        warnings.append(
+            f"{int(stray.sum())} data blocks whose time stamp lies far from both neighbours' "
+            f"(corrupted stamps; first at byte {HEADER_BYTES + first * BLOCK_BYTES}: "
+            f"{str(stamp).replace('T', ' ')}) left out; the other {int(intact.sum())} read"
         )
     # Erased sectors among the data (a download interrupted, a card's bad sectors): actfast
     # refused the whole file for them; those after the last data block are a file's tail.

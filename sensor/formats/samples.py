@@ -10,6 +10,7 @@ from sleepmove.base.errors import InputError
 from sleepmove.base.order_statistics import median
 from sleepmove.sensor.finish import finish_recording
 from sleepmove.sensor.recording import CLOCK_NAIVE, Recording
+from sleepmove.sensor.time_guards import LONGEST_NIGHT_H
 
 
 def device_recording(
@@ -85,6 +86,57 @@ def rate_borne_out(rate_hz: float | None, time_s: np.ndarray, warnings: list[str
         "time stamps keep: the stamps' rate used"
     )
     return None
+
+
+# A run of at most this many blocks (a .cwa's blocks, a GENEActiv's pages) whose time
+# stamp lies far from both neighbours' while those agree is a corrupted stamp, not time
+# the device lived through. Longer runs, and one jump alone (a clock reset), are the
+# grid's to judge.
+STRAY_MAX_BLOCKS = 4
+
+
+def stray_blocks(start_s: np.ndarray) -> np.ndarray:
+    """Which blocks (their time stamps in seconds, in file order) hold a corrupted stamp.
+
+    Within the file: a run of up to STRAY_MAX_BLOCKS blocks that jumps by more than four
+    blocks' length (and 1 s) one way and back the other, the blocks before and after it
+    agreeing (apart by at most twice the run's length and 1 s). A genuine recording's stamps
+    never go back, and a clock reset goes back once, not back and forth. At either end, a
+    run that steps back from the rest, or forward by more than a night: no pause of the
+    device does either. One stamp of 2060 amid a night refused the whole file ("the time
+    stamps span 3.2e5 h"): a block's samples all take its stamp, far more than the grid's
+    stray rows."""
+    stray = np.zeros(len(start_s), dtype=bool)
+    steps = np.diff(start_s)
+    forward = steps[steps > 0]
+    if len(start_s) < 2 * STRAY_MAX_BLOCKS or not len(forward):
+        return stray
+    length = median(forward.copy())  # a block's length in time
+    far = max(1.0, 4 * length)
+    breaks = np.flatnonzero(np.abs(steps) > far)
+    if not len(breaks) or not (steps[breaks] < 0).any() and steps.max() <= NIGHT_S:
+        return stray  # nothing goes back, nothing far forward: a clean file stops here
+    first, last = breaks[:-1], breaks[1:]  # blocks first + 1 .. last are off, if ...
+    run = last - first
+    around = start_s[last + 1] - start_s[first]
+    off = (
+        (run <= STRAY_MAX_BLOCKS)
+        & ((steps[first] < 0) != (steps[last] < 0))  # ... they jump one way and back
+        & (around >= 0)
+        & (around <= 2 * (run + 1) * length + 1.0)  # ... and those around them agree
+    )
+    for a, b in zip(first[off], last[off]):  # a loop over corrupted runs
+        stray[a + 1 : b + 1] = True
+    head, tail = int(breaks[0]), int(breaks[-1])
+    if head < STRAY_MAX_BLOCKS and (steps[head] < 0 or steps[head] > NIGHT_S):
+        stray[: head + 1] = True
+    if len(steps) - tail <= STRAY_MAX_BLOCKS and (steps[tail] < 0 or steps[tail] > NIGHT_S):
+        stray[tail + 1 :] = True
+    return stray
+
+
+# Forward by more than this at either end is no pause of the device: the longest night
+NIGHT_S = LONGEST_NIGHT_H * 3600
 
 
 # Rows converted at a time: a block's values (0.5 to 0.75 MB) stay in the cache between

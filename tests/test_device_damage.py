@@ -1,0 +1,123 @@
+"""Device files a stress test found read wrongly or refused for little: a block or page whose
+time stamp alone is absurd, a GENEActiv header lacking a line or holding a Latin-1 byte, a
+Parquet file with one damaged row group; and the AX6's 6-axis blocks, whose accelerometer is
+read from the right channels. Files are built byte by byte here (tests/test_formats.py's
+builders); the real AX6 file where ../shared/data/real is present."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+import pytest
+
+from sleepmove.cli import main
+from sleepmove.sensor.formats import read_recording
+from tests.test_device_file_damage import ANALYZE, refused
+from tests.test_formats import cwa_bytes, cwa_time, write
+
+# --- a .cwa block whose time stamp alone is absurd ----------------------------------------
+
+
+def _cwa_night(tmp_path, stamps: dict[int, int] | None = None, shift_from: int | None = None):
+    """A .cwa of 600 blocks of 80 samples at 100 Hz (one a second, 10 minutes of 2023),
+    block i's packed time replaced by `stamps[i]`; from block `shift_from` on, an hour
+    earlier (a clock reset)."""
+    samples = np.tile(np.array([0, 0, 256], dtype=np.int16), (80, 1))
+    samples[::5, 0] = 4  # not quite still
+    blocks = []
+    for i in range(600):  # a loop over blocks
+        hour = 22 if shift_from is not None and i >= shift_from else 23
+        blocks.append((cwa_time(2023, 11, 4, hour, i // 60, i % 60), samples))
+    for i, stamp in (stamps or {}).items():  # a loop over the stamps replaced
+        blocks[i] = (stamp, samples)
+    return write(tmp_path / "night.cwa", cwa_bytes(blocks))
+
+
+def _analyzed(tmp_path, capsys, path: str) -> list[str]:
+    out = tmp_path / "out"
+    assert main([*ANALYZE, path, "--out", str(out)]) == 0, capsys.readouterr().err
+    return json.loads((out / "summary.json").read_text())["quality"]["warnings"]
+
+
+@pytest.mark.parametrize(
+    "at, stamp, words",
+    [
+        ([300], cwa_time(2060, 3, 30, 23, 5, 0), "first at byte 154624: 2060-03-30 23:05:00"),
+        ([300], cwa_time(2001, 1, 1, 0, 0, 0), "first at byte 154624: 2001-01-01 00:00:00"),
+        ([300, 301], cwa_time(2060, 3, 30, 23, 5, 0), "first at byte 154624"),  # a run of two
+        ([0], cwa_time(2060, 3, 30, 23, 5, 0), "first at byte 1024"),  # at either end
+        ([599], cwa_time(2001, 1, 1, 0, 0, 0), "first at byte 307712"),
+    ],
+)
+def test_cwa_block_whose_stamp_lies_far_from_both_neighbours_is_left_out(
+    tmp_path, capsys, at, stamp, words
+):
+    """One absurd stamp refused the whole file ("the time stamps span 3.2e5 h")."""
+    path = _cwa_night(tmp_path, {i: stamp for i in at})
+    rec = read_recording(path)
+    assert len(rec.time_s) == (600 - len(at)) * 80  # every other block kept
+    assert rec.time_s.max() - rec.time_s.min() < 600
+    line = f"{len(at)} data blocks whose time stamp lies far from both neighbours'"
+    assert [w for w in rec.warnings if line in w and words in w], rec.warnings
+    assert "damaged" not in " ".join(rec.warnings)  # its checksum holds: not counted twice
+    assert any(line in w for w in _analyzed(tmp_path, capsys, path))
+
+
+def test_cwa_clock_reset_of_the_whole_second_half_is_still_the_grids(tmp_path, capsys):
+    path = _cwa_night(tmp_path, shift_from=300)  # the second half an hour earlier
+    rec = read_recording(path)
+    assert len(rec.time_s) == 600 * 80 and not rec.warnings
+    assert any("the clock went back 1 time(s)" in w for w in _analyzed(tmp_path, capsys, path))
+
+
+def test_cwa_whose_second_half_jumps_years_is_still_refused_as_one_broken_clock(tmp_path, capsys):
+    stamps = {i: cwa_time(2060, 3, 30, 23, i // 60 % 60, i % 60) for i in range(300, 600)}
+    path = _cwa_night(tmp_path, stamps)
+    refused(tmp_path, capsys, path, "the time stamps span", "continuous clock")
+
+
+# --- AX6: 6-axis blocks hold the gyroscope first, then the accelerometer --------------------
+
+
+def _ax6_bytes(gyro: np.ndarray, accel: np.ndarray, blocks: int) -> bytes:
+    """A .cwa of 6-axis blocks (40 samples each, 100 Hz): each sample's gyroscope, then its
+    accelerometer, as the AX6 writes them; accelerometer 2048 per g, gyroscope ±2000 dps."""
+    out = bytearray(1024)
+    out[0:4] = b"MD" + (1020).to_bytes(2, "little")
+    for sequence in range(blocks):  # a loop over blocks
+        block = bytearray(512)
+        block[0:2] = b"AX"
+        stamp = cwa_time(2023, 11, 4, 23, 0, 0) + sequence * 2 // 5  # 0.4 s each
+        struct.pack_into("<HHIII", block, 2, 508, 0, 0, sequence, stamp)
+        struct.pack_into("<H", block, 18, 3 << 13 | 2 << 10)  # the scales' codes
+        block[24], block[25] = 0x0A, 0x62  # 100 Hz; 6 axes of 2 bytes
+        struct.pack_into("<hH", block, 26, 0, 40)
+        rows = np.hstack([gyro, accel]).astype("<i2")
+        block[30 : 30 + rows.nbytes] = rows.tobytes()
+        words = np.frombuffer(bytes(block[:510]), "<u2")
+        struct.pack_into("<H", block, 510, -int(words.sum()) & 0xFFFF)
+        out += block
+    return bytes(out)
+
+
+def test_ax6_blocks_of_six_axes_give_the_accelerometer_not_the_gyroscope(tmp_path):
+    accel = np.tile(np.array([[-100, 300, 2048]]), (40, 1))  # about 1 g, z up
+    gyro = np.tile(np.array([[16000, -12000, 9000]]), (40, 1))  # turning fast
+    rec = read_recording(write(tmp_path / "ax6.cwa", _ax6_bytes(gyro, accel, 5)))
+    assert len(rec.time_s) == 200
+    np.testing.assert_array_equal(rec.xyz_g, np.tile(accel / 2048, (5, 1)).astype(np.float32))
+
+
+def test_real_ax6_file_whose_blocks_are_all_six_axes_reads_about_1_g(real_data):
+    path = real_data / "skdh_samples/ax6_sample.cwa"
+    data = path.read_bytes()
+    blocks = np.frombuffer(data, np.uint8, offset=1024).reshape(-1, 512)
+    assert (blocks[:, 25] == 0x62).all()  # every block holds 6 axes
+    rec = read_recording(str(path))
+    magnitude = np.linalg.norm(rec.xyz_g, axis=1)
+    assert np.median(magnitude) == pytest.approx(1.0, abs=0.03)  # the gyroscope's is 77 dps
+    # The first sample's last three channels, at 2048 per g (its first three are the gyro's)
+    raw = blocks[0, 30:42].copy().view("<i2")
+    np.testing.assert_allclose(rec.xyz_g[0], raw[3:] / 2048, atol=1e-6)
