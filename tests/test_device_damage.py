@@ -14,7 +14,7 @@ import pytest
 
 from sleepmove.cli import main
 from sleepmove.sensor.formats import read_recording
-from tests.test_device_file_damage import ANALYZE, refused
+from tests.test_device_file_damage import ANALYZE, geneactiv_night, refused
 from tests.test_formats import cwa_bytes, cwa_time, write
 
 # --- a .cwa block whose time stamp alone is absurd ----------------------------------------
@@ -76,6 +76,55 @@ def test_cwa_whose_second_half_jumps_years_is_still_refused_as_one_broken_clock(
     stamps = {i: cwa_time(2060, 3, 30, 23, i // 60 % 60, i % 60) for i in range(300, 600)}
     path = _cwa_night(tmp_path, stamps)
     refused(tmp_path, capsys, path, "the time stamps span", "continuous clock")
+
+
+# --- a GENEActiv page whose Page Time alone is absurd --------------------------------------
+
+
+@pytest.mark.parametrize("year", ["2089", "1990"])
+def test_geneactiv_page_whose_time_lies_far_from_both_neighbours_is_left_out(
+    tmp_path, capsys, year
+):
+    old = "Page Time:2024-03-30 23:54:00:000"  # page 11 of 20 (30 s each)
+    path = geneactiv_night(tmp_path, old, f"Page Time:{year}-03-30 23:54:00:000", seconds=600)
+    rec = read_recording(path)
+    assert len(rec.time_s) == 19 * 300 and rec.time_s.max() - rec.time_s.min() < 600
+    line = "1 pages whose Page Time lies far from both neighbours'"
+    assert any(
+        f"{line} (corrupted stamps; first is page 11: {year}-03-30" in w for w in rec.warnings
+    )
+    assert any(line in w for w in _analyzed(tmp_path, capsys, path))
+
+
+# --- a GENEActiv header lacking a line, or not UTF-8 ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "old, new, words",
+    [
+        ("Measurement Frequency:10 Hz\n", "", "lacks its 'Measurement Frequency' line (line 20)"),
+        ("Number of Pages:4\n", "", "lacks its 'Number of Pages' line (line 58)"),
+        ("Sex:\n", "", "lacks its 'Sex' line (line 41)"),
+        ("\nCalibration Data", "Calibration Data", "lacks a blank line (line 46)"),
+        ("Sex:\n", "Sex:\nNickname:Bo\n", "line 42, 'Nickname:Bo', is one too many"),
+    ],
+)
+def test_geneactiv_header_of_other_than_59_lines_names_the_line(tmp_path, capsys, old, new, words):
+    """actfast reads 59 lines as the header whatever they say: it said "Invalid hex data
+    'Recorded Data' at record 0" of a header lacking any line."""
+    path = geneactiv_night(tmp_path, old, new)
+    error = refused(tmp_path, capsys, path, "night.bin", words, "59 header lines")
+    assert "Invalid hex" not in error
+
+
+def test_geneactiv_header_with_a_latin1_name_is_read(tmp_path):
+    clean = read_recording(geneactiv_night(tmp_path))
+    path = geneactiv_night(tmp_path)
+    data = open(path, "rb").read().replace(b"Subject Notes:", b"Subject Notes:Ren\xe9e D\xfcrr")
+    rec = read_recording(write(tmp_path / "latin1.bin", data))
+    assert not rec.warnings and rec.timezone == "+01:00"
+    np.testing.assert_array_equal(rec.xyz_g, clean.xyz_g)
+    np.testing.assert_array_equal(rec.time_s, clean.time_s)
 
 
 # --- AX6: 6-axis blocks hold the gyroscope first, then the accelerometer --------------------

@@ -5,15 +5,28 @@ Decoded by actfast, which applies the header's gain and offset per axis
 device's clock. Pages carry no checksum: a damaged page is one actfast cannot read (bytes
 that are not text, a short or non-hex data line, an unreadable page time). Then the pages
 that are whole are decoded and the rest counted in a warning; a file cut short is read up
-to the cut, with a warning."""
+to the cut, with a warning. So are pages whose Page Time lies far from both neighbours'
+(`samples.stray_blocks`), which actfast decodes.
+
+actfast reads the header as its first 59 lines, whatever they say: a header lacking a line
+is refused naming that line, and text that is not UTF-8 (a name typed in Latin-1) is read
+as Windows-1252, as the device's Windows software writes it."""
 
 from __future__ import annotations
 
 import os
 import re
 
+import numpy as np
+
 from sleepmove.base.errors import InputError
-from sleepmove.sensor.formats.samples import decode_mended, decode_with_actfast, device_recording
+from sleepmove.sensor.formats.samples import (
+    NIGHT_S,
+    decode_mended,
+    decode_with_actfast,
+    device_recording,
+    stray_blocks,
+)
 from sleepmove.sensor.recording import Recording
 from sleepmove.sensor.zones import stated_offset
 
@@ -34,6 +47,13 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
         result = _decode_claiming_no_more_pages_than_held(path, warnings)
     except InputError:
         result = _decode_good_pages(path, warnings)
+    else:
+        # Each page's first sample (a page holds 300): one that goes back, or forward by more
+        # than a night, may be a page's stamp far from its neighbours', looked for then.
+        starts = result["timeseries"].get("high_frequency", {}).get("datetime", [])[::300]
+        steps = np.diff(np.asarray(starts, dtype=np.int64))
+        if len(steps) and (steps.min() < -1e9 or steps.max() > NIGHT_S * 1e9):
+            result = _decode_good_pages(path, warnings, result)
     samples = result["timeseries"].get("high_frequency", {})
     configuration = result["metadata"].get("Configuration Info", {})
     rate = _header_number(
@@ -136,35 +156,116 @@ def _decode_claiming_no_more_pages_than_held(path: str, warnings: list[str]) -> 
 
 # A whole page: its lines of text, a page time, and 300 samples of 12 hex digits.
 _WHOLE_PAGE = re.compile(
-    rb"Recorded Data\r?\n(?:[ -~]*\r?\n)*?Page Time:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d:\d{3}\r?\n"
+    rb"Recorded Data\r?\n(?:[ -~]*\r?\n)*?Page Time:(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d):(\d{3})\r?\n"
     rb"(?:[ -~]*\r?\n)*?[0-9A-Fa-f]{3600}\r?\n?$"
 )
 
+# The key of each of the 59 lines actfast reads as the header ("" a blank line), as every
+# GENEActiv file here has them.
+HEADER_KEYS = (
+    *("Device Identity", "Device Unique Serial Code", "Device Type", "Device Model"),
+    *("Device Firmware Version", "Calibration Date", "", "Device Capabilities"),
+    *("Accelerometer Range", "Accelerometer Resolution", "Accelerometer Units"),
+    *("Light Meter Range", "Light Meter Resolution", "Light Meter Units"),
+    *("Temperature Sensor Range", "Temperature Sensor Resolution", "Temperature Sensor Units"),
+    *("", "Configuration Info", "Measurement Frequency", "Measurement Period", "Start Time"),
+    *("Time Zone", "", "Trial Info", "Study Centre", "Study Code", "Investigator ID"),
+    *("Exercise Type", "Config Operator ID", "Config Time", "Config Notes"),
+    *("Extract Operator ID", "Extract Time", "Extract Notes", "", "Subject Info"),
+    *("Device Location Code", "Subject Code", "Date of Birth", "Sex", "Height", "Weight"),
+    *("Handedness Code", "Subject Notes", "", "Calibration Data", "x gain", "x offset"),
+    *("y gain", "y offset", "z gain", "z offset", "Volts", "Lux", "", "Memory Status"),
+    *("Number of Pages", ""),
+)
 
-def _decode_good_pages(path: str, warnings: list[str]) -> dict:
+
+def _readable_header(path: str, header: bytes) -> bytes:
+    """The header (the bytes before the first page) as actfast reads it: UTF-8, of 59 lines.
+    Text that is not UTF-8 is read as Windows-1252 (a byte it leaves undefined as Latin-1);
+    a header of more or fewer lines is refused naming the first line out of place (actfast
+    said "Invalid hex data 'Recorded Data'" of a header lacking any line)."""
+    try:
+        header.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            header = header.decode("cp1252").encode("utf-8")
+        except UnicodeDecodeError:
+            header = header.decode("latin-1").encode("utf-8")
+    lines = header.decode("utf-8").split("\n")[:-1]  # the last is the first page's
+    keys = [line.split(":", 1)[0].strip() for line in lines]
+    if len(keys) == len(HEADER_KEYS):
+        return header
+    line = next(
+        (i for i, (key, kept) in enumerate(zip(keys, HEADER_KEYS)) if key != kept),
+        min(len(keys), len(HEADER_KEYS)),
+    )
+    if len(keys) < len(HEADER_KEYS):
+        what = f"its {HEADER_KEYS[line]!r} line" if HEADER_KEYS[line] else "a blank line"
+        problem = f"the header lacks {what} (line {line + 1})"
+    else:
+        problem = f"the header's line {line + 1}, {lines[line].strip()[:40]!r}, is one too many"
+    raise InputError(
+        path,
+        f"{problem}: it has {len(keys)} lines",
+        expected=f"the {len(HEADER_KEYS)} header lines a GENEActiv device writes, "
+        f"{HEADER_KEYS[line] or 'a blank line'!r} as line {line + 1}",
+    )
+
+
+def _decode_good_pages(path: str, warnings: list[str], decoded: dict | None = None) -> dict:
+    """The whole pages' decode, less those whose Page Time lies far from both neighbours',
+    of a readable header (`_readable_header`); `decoded` (else actfast's own error) where
+    there is nothing to mend."""
     with open(path, "rb") as handle:
         data = handle.read()
     first = data.find(PAGE_MARKER)
     if first < 0:  # no pages at all: its own error
         return _decode_claiming_no_more_pages_than_held(path, [])
-    header, pages = data[:first], data[first:].split(b"\n" + PAGE_MARKER)
+    header = _readable_header(path, data[:first])
+    pages = data[first:].split(b"\n" + PAGE_MARKER)
     pages = [pages[0]] + [PAGE_MARKER + page for page in pages[1:]]
-    whole = [_WHOLE_PAGE.match(page) is not None for page in pages]  # a loop over pages
-    if not any(whole) or all(whole):  # nothing to leave out: its own error
+    matches = [_WHOLE_PAGE.match(page) for page in pages]  # a loop over pages
+    whole = np.array([match is not None for match in matches])
+    stray = np.zeros(len(pages), dtype=bool)
+    stray[whole] = stray_blocks(_page_seconds([m for m in matches if m is not None]))
+    kept = whole & ~stray
+    if not kept.any() or (whole.all() and not stray.any() and header == data[:first]):
+        # nothing to leave out or mend: its own error, or its decode
+        if decoded is not None:
+            return decoded
         return _decode_claiming_no_more_pages_than_held(path, [])
-    kept = b"\n".join(page.rstrip(b"\r\n") for page, ok in zip(pages, whole) if ok) + b"\n"
+    text = b"\n".join(page.rstrip(b"\r\n") for page, ok in zip(pages, kept) if ok) + b"\n"
     claimed = _CLAIMED_PAGES.search(header)
     if claimed is not None:  # the pages kept, as actfast reserves memory for those claimed
-        header = header[: claimed.start(1)] + str(sum(whole)).encode() + header[claimed.end(1) :]
-    result = decode_mended(header + kept, ".bin", NAME)
-    bad = [i for i, ok in enumerate(whole) if not ok]
-    last_cut = bad[-1] == len(pages) - 1
+        count = str(int(kept.sum())).encode()
+        header = header[: claimed.start(1)] + count + header[claimed.end(1) :]
+    result = decode_mended(header + text, ".bin", NAME)
+    bad = np.flatnonzero(~whole)
+    last_cut = len(bad) > 0 and bad[-1] == len(pages) - 1
     damaged = len(bad) - last_cut
     if damaged:
         warnings.append(
             f"{damaged} damaged pages (not readable as text, hex samples and a page time; "
-            f"first is page {bad[0] + 1}) left out; the other {sum(whole)} read"
+            f"first is page {bad[0] + 1}) left out; the other {int(kept.sum())} read"
+        )
+    if stray.any():
+        page = int(np.flatnonzero(stray)[0])
+        warnings.append(
+            f"{int(stray.sum())} pages whose Page Time lies far from both neighbours' "
+            f"(corrupted stamps; first is page {page + 1}: "
+            f"{matches[page][1].decode()} {matches[page][2].decode()}) left out; "
+            f"the other {int(kept.sum())} read"
         )
     if last_cut:
         warnings.append("the file is cut short: its last page, incomplete, left out")
     return result
+
+
+def _page_seconds(matches: list[re.Match]) -> np.ndarray:
+    """Each page's Page Time in seconds from 1970 (NaN where it is no date)."""
+    stamps = [b"%sT%s.%s" % match.groups() for match in matches]  # a loop over pages
+    try:
+        times = np.array(stamps, dtype="M8[ms]")
+    except ValueError:  # a page time that is no date: judged by actfast, not here
+        return np.full(len(stamps), np.nan)
+    return times.astype(np.int64) / 1e3
