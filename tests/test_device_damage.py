@@ -170,3 +170,49 @@ def test_real_ax6_file_whose_blocks_are_all_six_axes_reads_about_1_g(real_data):
     # The first sample's last three channels, at 2048 per g (its first three are the gyro's)
     raw = blocks[0, 30:42].copy().view("<i2")
     np.testing.assert_allclose(rec.xyz_g[0], raw[3:] / 2048, atol=1e-6)
+
+
+# --- Parquet: one row group that does not decode -------------------------------------------
+
+
+def _parquet(tmp_path, groups: int, damaged: list[int]) -> str:
+    """A Parquet file of 2-minute row groups at 50 Hz (6000 rows each), the header of
+    column z's first page in row groups `damaged` overwritten."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = groups * 6000
+    wave = 0.01 * np.sin(np.arange(n) / 7)
+    table = pa.table({"time": 1.7e9 + np.arange(n) / 50, "x": wave, "y": -wave, "z": 1.0 + wave})
+    path = tmp_path / "night.parquet"
+    pq.write_table(table, path, row_group_size=6000, compression="snappy", use_dictionary=False)
+    data = bytearray(path.read_bytes())
+    metadata = pq.ParquetFile(path).metadata
+    for group in damaged:  # a loop over row groups
+        chunk = metadata.row_group(group).column(3)
+        data[chunk.data_page_offset : chunk.data_page_offset + 16] = b"\xff" * 16
+    return write(path, bytes(data))
+
+
+def test_parquet_row_group_that_does_not_decode_is_left_out_and_named(tmp_path, capsys):
+    path = _parquet(tmp_path, 6, [2])
+    rec = read_recording(path)
+    assert len(rec.time_s) == 5 * 6000
+    assert not np.any((rec.time_s >= 1.7e9 + 240) & (rec.time_s < 1.7e9 + 360))
+    assert any(
+        "1 row groups that cannot be decoded (6,000 rows) left out (the first is row group 2 "
+        "of 6, counting from 0, rows 12,000 to 17,999" in w
+        for w in rec.warnings
+    ), rec.warnings
+
+
+def test_parquet_none_of_whose_row_groups_decode_is_refused_naming_the_first(tmp_path, capsys):
+    path = _parquet(tmp_path, 2, [0, 1])
+    refused(
+        tmp_path,
+        capsys,
+        path,
+        "none of its 2 row groups decode",
+        "first row group 0 of 2, counting from 0, rows 0 to 5,999",
+        "whose row groups decode",
+    )

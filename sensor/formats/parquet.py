@@ -1,4 +1,8 @@
-"""Parquet: the same column rules as CSV (a time column and x, y, z acceleration columns)."""
+"""Parquet: the same column rules as CSV (a time column and x, y, z acceleration columns).
+
+A row group that cannot be decoded (damaged bytes, a page that fails to inflate) is left out
+with a warning naming it and its rows, and the others read: each is read on its own only
+then, a batch at a time. A file none of whose row groups decode is refused naming the first."""
 
 from __future__ import annotations
 
@@ -31,7 +35,9 @@ def recognizes(head: bytes, path: str) -> bool:
     return head[:4] == b"PAR1"
 
 
-def _check_rate(path: str, parquet: pq.ParquetFile, time_col: str) -> None:
+def _check_rate(
+    path: str, parquet: pq.ParquetFile, time_col: str, groups: list[int] | None = None
+) -> None:
     """Refuse a time that does not advance, advances faster than any accelerometer's or
     jumps back and forth, before the samples are read: a 400 KB file of one row repeated
     25 M times took 3 GB to be refused. From the row groups' minimum and maximum time where
@@ -48,7 +54,7 @@ def _check_rate(path: str, parquet: pq.ParquetFile, time_col: str) -> None:
     kept = [metadata.row_group(g).column(column).statistics for g in range(metadata.num_row_groups)]
     if all(statistics is not None and statistics.has_min_max for statistics in kept):
         _check_statistics(path, metadata, field, kept, time_col)
-    _guard_time_column(path, parquet, time_col)
+    _guard_time_column(path, parquet, time_col, groups)
 
 
 def _check_statistics(
@@ -87,11 +93,17 @@ GUARD_BATCH_ROWS = 1 << 17
 GUARD_WINDOW_ROWS = 2000
 
 
-def _guard_time_column(path: str, parquet: pq.ParquetFile, time_col: str) -> None:
+def _guard_time_column(
+    path: str, parquet: pq.ParquetFile, time_col: str, groups: list[int] | None = None
+) -> None:
+    """Judge the time column (of row groups `groups`, else all) a batch at a time."""
     # Several nights are batch's to split, from the file read whole: not refused here.
     guard = TimeGuard(path, time_col, in_order=True, nights=False)
-    rows_left = parquet.metadata.num_rows
-    for batch in parquet.iter_batches(GUARD_BATCH_ROWS, columns=[time_col]):  # over batches
+    metadata = parquet.metadata
+    groups = list(range(metadata.num_row_groups)) if groups is None else groups
+    rows_left = sum(metadata.row_group(g).num_rows for g in groups)
+    batches = parquet.iter_batches(GUARD_BATCH_ROWS, row_groups=groups, columns=[time_col])
+    for batch in batches:  # a loop over batches
         window = batch.column(0)[-(guard.window_rows or GUARD_WINDOW_ROWS) :]
         try:
             seconds, _ = time_column(path, pa.chunked_array([window]), 0, name=time_col)
@@ -106,23 +118,32 @@ def _guard_time_column(path: str, parquet: pq.ParquetFile, time_col: str) -> Non
 def read(path: str, units: str) -> tuple[Recording, float | None]:
     import pyarrow.parquet as pq
 
+    warnings: list[str] = []
     try:
         # pyarrow takes only names it can encode as UTF-8: other names, opened here
         with contextlib.nullcontext(path) if arrow_can_open(path) else open(path, "rb") as source:
             parquet = pq.ParquetFile(source)
             time_col, axes = find_columns(path, parquet.schema_arrow.names)
-            _check_rate(path, parquet, time_col)
-            if not isinstance(source, str):
-                source.seek(0)
-            # read_table, not the ParquetFile's own read: 20-25 MB less at the peak
-            table = pq.read_table(source, columns=[time_col, *axes])
+            try:
+                _check_rate(path, parquet, time_col)
+                if not isinstance(source, str):
+                    source.seek(0)
+                # read_table, not the ParquetFile's own read: 20-25 MB less at the peak
+                table = pq.read_table(source, columns=[time_col, *axes])
+            except (pa.ArrowInvalid, OSError) as error:
+                if isinstance(error, PermissionError):
+                    raise
+                groups = _decodable_row_groups(path, parquet, [time_col, *axes], warnings)
+                if groups is None:  # each decodes: the damage is elsewhere
+                    raise
+                _check_rate(path, parquet, time_col, groups)
+                table = parquet.read_row_groups(groups, columns=[time_col, *axes])
     except PermissionError as error:
         raise InputError(path, f"cannot be read ({error.strerror})") from None
     except (pa.ArrowInvalid, OSError) as error:
-        raise InputError(path, f"unreadable Parquet file ({error})") from None
+        raise InputError(path, f"unreadable Parquet file ({_said(error)})") from None
     if table.num_rows == 0:
         raise InputError(path, "no data rows", expected="accelerometer samples")
-    warnings: list[str] = []
     xyz = numeric_axes(path, table, axes, 0)
     time_s, clock = time_column(path, table.column(time_col), 0, warnings, time_col)
     zone = table.schema.field(time_col).type
@@ -137,6 +158,55 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
     if stated and stated.upper() not in ("UTC", "Z", "+00:00"):
         recording.timezone = stated  # shown in the zone the file names
     return recording, None
+
+
+def _decodable_row_groups(
+    path: str, parquet: pq.ParquetFile, columns: list[str], warnings: list[str]
+) -> list[int] | None:
+    """The row groups whose `columns` decode, each read on its own a batch at a time (memory
+    of a batch), the others named in a warning; None if every one decodes. A file none of
+    whose row groups decode is refused naming the first: "unreadable Parquet file (Corrupt
+    snappy compressed data.)" said neither where nor how much of the file."""
+    metadata = parquet.metadata
+    count = metadata.num_row_groups
+    failed: dict[int, str] = {}
+    for group in range(count):  # a loop over row groups
+        try:
+            for _ in parquet.iter_batches(GUARD_BATCH_ROWS, row_groups=[group], columns=columns):
+                pass
+        except (pa.ArrowInvalid, OSError) as error:
+            if isinstance(error, PermissionError):
+                raise
+            failed[group] = _said(error)
+    if not failed:
+        return None
+    starts = np.cumsum([0] + [metadata.row_group(g).num_rows for g in range(count)])
+    first = min(failed)
+    where = (
+        f"row group {first} of {count}, counting from 0, rows {starts[first]:,} to "
+        f"{starts[first + 1] - 1:,}: {failed[first]}"
+    )
+    if len(failed) == count:
+        raise InputError(
+            path,
+            f"unreadable Parquet file: none of its {count} row groups decode",
+            where=f"first {where}",
+            expected="a Parquet file whose row groups decode (the file is damaged)",
+        )
+    kept = [g for g in range(count) if g not in failed]
+    lost = sum(int(starts[g + 1] - starts[g]) for g in failed)  # a loop over failed groups
+    warnings.append(
+        f"{len(failed)} row groups that cannot be decoded ({lost:,} rows) left out (the "
+        f"first is {where}); the other {len(kept)} read"
+    )
+    return kept
+
+
+def _said(error: Exception) -> str:
+    """pyarrow's message in one line of printable text: it may end in a second line
+    ("Deserializing page header failed.") and hold the control byte it choked on."""
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    return "".join(c if c.isprintable() else "?" for c in lines[0][:200])
 
 
 def _known_zone(name: str) -> bool:
