@@ -4,6 +4,15 @@ from __future__ import annotations
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office files (.xls)
+SAMPLES = "accelerometer samples (.cwa, .bin, .gt3x, Parquet or CSV)"
+ITSELF = "the recording itself"
+# Archives and compressors other than zip and gzip, told by their first bytes.
+ARCHIVES = (
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract it first (7z x)"),
+    (b"Rar!\x1a\x07", "a RAR archive", "extract it first (unrar x)"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file", "decompress it first (unxz)"),
+    (b"\x28\xb5\x2f\xfd", "a Zstandard-compressed file", "decompress it first (unzstd)"),
+)
 
 
 def zip_members(path: str) -> list[str]:
@@ -40,6 +49,11 @@ def describe(head: bytes, path: str) -> tuple[str, str] | None:
             f"a zip archive ({shown}), not a .gt3x (no info.txt and log.bin)",
             "a .gt3x, .cwa, GENEActiv .bin, Parquet or CSV file; unzip it first",
         )
+    return describe_content(head)
+
+
+def describe_content(head: bytes) -> tuple[str, str] | None:
+    """`describe` for what the first bytes alone tell."""
     if head.startswith(OLE_MAGIC):
         return "an Excel 97-2003 workbook (.xls)", "a CSV: export it as CSV"
     if head.startswith(b"SQLite format 3\x00"):
@@ -53,5 +67,18 @@ def describe(head: bytes, path: str) -> tuple[str, str] | None:
     if head.startswith(b"\x89HDF"):
         return "an HDF5 file", "a CSV or Parquet export of the samples"
     if len(head) >= 256 and head[:8] == b"0       " and head[184:192].strip().isdigit():
-        return "an EDF file", "accelerometer samples (.cwa, .bin, .gt3x, Parquet or CSV)"
+        return "an EDF file", SAMPLES
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "a PNG image", SAMPLES
+    if head.startswith(b"\xff\xd8\xff"):
+        return "a JPEG image", SAMPLES
+    if head[257:262] == b"ustar":  # POSIX and GNU tar: the magic of the first member's header
+        first = head[:100].split(b"\x00", 1)[0].decode("utf-8", "replace")
+        return f"a tar archive (first member: {first})", f"{ITSELF}: unpack it first (tar -xf)"
+    # bzip2: "BZh", the block size, then the first block's magic (pi in BCD)
+    if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] == b"1AY&SY":
+        return "a bzip2-compressed file", f"{ITSELF}: decompress it first (bunzip2)"
+    for magic, what, instead in ARCHIVES:  # a loop over a few signatures
+        if head.startswith(magic):
+            return what, f"{ITSELF}: {instead}"
     return None

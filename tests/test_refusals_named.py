@@ -1,0 +1,59 @@
+"""Files that are no recording are refused in one line naming what they are (a stress test
+found images, archives, a gzipped .cwa and UTF-16 text all called "binary data", and a file
+of three bytes said to lack a time column). Each file is built here, a few bytes of it."""
+
+from __future__ import annotations
+
+import bz2
+import io
+import lzma
+import tarfile
+
+import pytest
+
+from tests.test_cli_robustness import refused
+
+CSV = "time,x,y,z\n" + "".join(f"{i / 25:.2f},0.01,-0.02,0.98\n" for i in range(200))
+
+
+def _tar(name: str, data: bytes) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        member = tarfile.TarInfo(name)
+        member.size = len(data)
+        archive.addfile(member, io.BytesIO(data))
+    return out.getvalue()
+
+
+def _analyze_refuses(tmp_path, capsys, name: str, data: bytes, *wanted: str) -> str:
+    """`analyze` of `data` saved as `name`: exit 2, one line naming the file and `wanted`,
+    and no output folder."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    out = tmp_path / "out"
+    said = refused(capsys, ["analyze", str(path), "--out", str(out), "--no-report"], *wanted)
+    assert said.startswith(f"sleepmove: error: {path}: "), said
+    assert not out.exists()
+    return said
+
+
+@pytest.mark.parametrize(
+    "data, wanted",
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(100), ["a PNG image; expected accelerometer samples"]),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(100), ["a JPEG image; expected"]),
+        (
+            _tar("night.csv", CSV.encode()),
+            ["a tar archive (first member: night.csv)", "unpack it first (tar -xf)"],
+        ),
+        (bz2.compress(CSV.encode()), ["a bzip2-compressed file", "(bunzip2)"]),
+        (lzma.compress(CSV.encode()), ["an xz-compressed file", "(unxz)"]),
+        (b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(100), ["a 7-Zip archive", "extract it first"]),
+        (b"Rar!\x1a\x07\x01\x00" + bytes(100), ["a RAR archive", "extract it first"]),
+        (b"\x28\xb5\x2f\xfd" + bytes(100), ["a Zstandard-compressed file", "(unzstd)"]),
+    ],
+    ids=["png", "jpeg", "tar", "bz2", "xz", "7z", "rar", "zstd"],
+)
+def test_images_and_archives_are_named(tmp_path, capsys, data, wanted):
+    said = _analyze_refuses(tmp_path, capsys, "night.csv", data, *wanted)
+    assert "binary data" not in said
