@@ -9,6 +9,7 @@ import io
 import lzma
 import tarfile
 
+import numpy as np
 import pytest
 
 from tests.test_cli_robustness import refused
@@ -57,3 +58,22 @@ def _analyze_refuses(tmp_path, capsys, name: str, data: bytes, *wanted: str) -> 
 def test_images_and_archives_are_named(tmp_path, capsys, data, wanted):
     said = _analyze_refuses(tmp_path, capsys, "night.csv", data, *wanted)
     assert "binary data" not in said
+
+
+@pytest.mark.parametrize(
+    "data",
+    [CSV.encode("utf-16"), CSV.encode("utf-16-be"), b"\xfe\xff" + CSV.encode("utf-16-be")],
+    ids=["bom-le", "no-bom-be", "bom-be"],
+)
+def test_utf16_text_is_named_with_what_to_save_instead(tmp_path, capsys, data):
+    said = _analyze_refuses(
+        tmp_path, capsys, "night.csv", data, "UTF-16 text", 'Save as > "CSV UTF-8'
+    )
+    assert "binary data" not in said
+
+
+def test_small_16_bit_numbers_are_binary_data_not_utf16(tmp_path, capsys):
+    # NUL in every other byte, as UTF-16 has, but control bytes between them
+    data = (np.arange(4000) % 200).astype("<i2").tobytes()
+    said = _analyze_refuses(tmp_path, capsys, "night.csv", data, "binary data, not a CSV text")
+    assert "UTF-16" not in said

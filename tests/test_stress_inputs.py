@@ -105,7 +105,7 @@ def test_batch_says_what_analyze_says_of_damaged_and_non_text_files(tmp_path, go
     (folder / "wide.csv").write_text(good.read_text(), encoding="utf-16")
     errors = batch_errors(folder, tmp_path / "out")
     assert errors["garbled"].startswith(f"{folder}/garbled.csv.gz: damaged gzip file")
-    assert errors["wide"].startswith(f"{folder}/wide.csv: binary data")
+    assert errors["wide"].startswith(f"{folder}/wide.csv: UTF-16 text")
     assert errors["cut"].startswith(f"{folder}/cut.csv.gz: ")
     for error in errors.values():
         assert "Error" not in error.split(":")[0], error  # no exception's class name

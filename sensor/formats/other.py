@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sleepmove.sensor.text_source import CONTROL_BYTES
+
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office files (.xls)
 SAMPLES = "accelerometer samples (.cwa, .bin, .gt3x, Parquet or CSV)"
@@ -81,4 +83,25 @@ def describe_content(head: bytes) -> tuple[str, str] | None:
     for magic, what, instead in ARCHIVES:  # a loop over a few signatures
         if head.startswith(magic):
             return what, f"{ITSELF}: {instead}"
+    if is_utf16(head):
+        return (
+            'UTF-16 text (as Excel\'s "Unicode Text" saves)',
+            'a CSV in UTF-8: in Excel, File > Save as > "CSV UTF-8 (Comma delimited)"',
+        )
     return None
+
+
+def is_utf16(head: bytes) -> bool:
+    """Whether the bytes are UTF-16 text: its byte-order mark, or, without one, NUL in nine
+    of ten of every other byte (the high bytes of Latin text, as a CSV's header and numbers
+    are) and text in the rest. Binary data with NULs in every other byte (small 16-bit
+    numbers) has NULs or control bytes between them too."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return True
+    pairs = head[: len(head) // 2 * 2]
+    if len(pairs) < 8:
+        return False
+    for low, high in ((pairs[0::2], pairs[1::2]), (pairs[1::2], pairs[0::2])):  # LE, BE
+        if high.count(0) >= 0.9 * len(high):
+            return len(low.translate(None, CONTROL_BYTES)) == len(low)
+    return False
