@@ -502,8 +502,16 @@ def _open_source(path: str, warnings: list[str]) -> _Source:
             path, f"cannot be read ({exc.strerror or exc})", expected="a file you may read"
         ) from None
     if b"\x00" in source.head or _binary_share(source.head) > 0.05:
-        raise InputError(path, "binary data, not a CSV text file", expected="a CSV export")
+        problem, expected = _not_text(source)
+        raise InputError(path, problem, expected=expected)
     return source
+
+
+def _not_text(source: _Source) -> tuple[str, str]:
+    # Kinds the first bytes tell were named before (sensor.formats.identify): binary data left
+    if source.gzip:
+        return "a gzip file whose content is binary data, not CSV text", "a gzipped CSV export"
+    return "binary data, not a CSV text file", "a CSV export"
 
 
 # Control characters that text holds none of (tabs, line ends and form feeds aside).

@@ -77,10 +77,24 @@ def identify(path: str, head: bytes | None = None) -> ModuleType:
         if fmt.recognizes(head, path):
             return fmt
     what = other.describe(head, path)
+    if what is None and head.startswith(csv_text.GZIP_MAGIC):
+        what = _gzipped(head, path)
     if what is not None:
         problem, expected = what
         raise InputError(path, problem, expected=expected)
     return csv_text
+
+
+def _gzipped(head: bytes, path: str) -> tuple[str, str] | None:
+    """What a gzip file holds where it is no CSV text (a gzipped .cwa, a .tar.gz), from
+    the content its head inflates to; None for text, left to the CSV reader."""
+    content = other.inflated_head(head)
+    if not content:
+        return None
+    # A device format by its content (a gzipped .gt3x's zip directory is out of reach: its
+    # first member's name tells, as for a .gt3x cut short)
+    readable = next((fmt.NAME for fmt in FORMATS[:-1] if fmt.recognizes(content, path)), None)
+    return other.describe_gzipped(content, readable)
 
 
 def read_recording(path: str, units: str = "auto", timezone: str | None = None) -> Recording:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import zlib
+
 from sleepmove.sensor.text_source import CONTROL_BYTES
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office files (.xls)
+GZIP_MAGIC = b"\x1f\x8b"
 SAMPLES = "accelerometer samples (.cwa, .bin, .gt3x, Parquet or CSV)"
 ITSELF = "the recording itself"
+# A gzip file's content is judged from this much of it, inflated from the head already
+# read: enough for every signature here (a tar's sits at byte 257), bounded however far
+# the head would inflate.
+INFLATED_HEAD_BYTES = 4096
 # Archives and compressors other than zip and gzip, told by their first bytes.
 ARCHIVES = (
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract it first (7z x)"),
@@ -55,7 +62,10 @@ def describe(head: bytes, path: str) -> tuple[str, str] | None:
 
 
 def describe_content(head: bytes) -> tuple[str, str] | None:
-    """`describe` for what the first bytes alone tell."""
+    """`describe` for what the first bytes alone tell: also a gzip file's content, which has
+    no path of its own to open."""
+    if head.startswith(ZIP_MAGIC):
+        return "a zip archive", "a .gt3x, .cwa, GENEActiv .bin, Parquet or CSV file; unzip it first"
     if head.startswith(OLE_MAGIC):
         return "an Excel 97-2003 workbook (.xls)", "a CSV: export it as CSV"
     if head.startswith(b"SQLite format 3\x00"):
@@ -105,3 +115,30 @@ def is_utf16(head: bytes) -> bool:
         if high.count(0) >= 0.9 * len(high):
             return len(low.translate(None, CONTROL_BYTES)) == len(low)
     return False
+
+
+def inflated_head(head: bytes) -> bytes:
+    """The start of a gzip file's content, from its head alone (no more of the file is
+    read); empty where the head is damaged or cut before any (the CSV reader says so)."""
+    try:
+        return zlib.decompressobj(wbits=31).decompress(head, INFLATED_HEAD_BYTES)
+    except zlib.error:
+        return b""
+
+
+def describe_gzipped(content: bytes, readable: str | None) -> tuple[str, str] | None:
+    """(what, what to do instead) for a gzip file that holds no CSV text: `readable` names
+    the format read here that its `content` is in, if any (read as it is, never gzipped);
+    else the kind `describe_content` tells. None for text, or content of no known kind."""
+    if readable is not None:
+        return (
+            f"{readable} compressed with gzip",
+            "the file itself: gunzip it first (it is read as it is; only CSV text is read gzipped)",
+        )
+    if content.startswith(GZIP_MAGIC):
+        return "a gzip file compressed with gzip again", "a .csv.gz: gunzip it once"
+    what = describe_content(content)
+    if what is None:
+        return None
+    kind, instead = what
+    return f"{kind} compressed with gzip", instead
