@@ -501,10 +501,24 @@ def _open_source(path: str, warnings: list[str]) -> _Source:
         raise InputError(
             path, f"cannot be read ({exc.strerror or exc})", expected="a file you may read"
         ) from None
+    if len(source.head) < SHORTEST_TEXT:  # its whole text: "no time column (header: 1,2)" misled
+        size = f"{len(source.head)} byte" + "s" * (len(source.head) != 1)
+        raise InputError(
+            path,
+            ("a gzip file whose text is " if source.gzip else "") + f"only {size}, too short "
+            "to hold a recording",
+            expected="accelerometer samples (.cwa, .bin, .gt3x, Parquet or CSV)",
+        )
     if b"\x00" in source.head or _binary_share(source.head) > 0.05:
         problem, expected = _not_text(source)
         raise InputError(path, problem, expected=expected)
     return source
+
+
+# Text of fewer bytes than this is no recording (a file cut off, or written by mistake):
+# named by what its header lacks, it read as a table with a header of one or two letters.
+# From four bytes on it may be a header cut short, which that names well ("header: time").
+SHORTEST_TEXT = 4
 
 
 def _not_text(source: _Source) -> tuple[str, str]:

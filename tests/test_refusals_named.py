@@ -124,6 +124,25 @@ def test_small_16_bit_numbers_are_binary_data_not_utf16(tmp_path, capsys):
     assert "UTF-16" not in said
 
 
+@pytest.mark.parametrize(
+    "data, wanted",
+    [
+        (b"", "empty file"),
+        (b"\n \n", "empty file"),
+        (b"t", "only 1 byte, too short to hold a recording"),
+        (b"1,2", "only 3 bytes, too short to hold a recording"),
+        (b"MD\x00", "only 3 bytes, too short to hold a recording"),
+        (gzip.compress(b"abc"), "a gzip file whose text is only 3 bytes, too short"),
+        # Four bytes may be a header cut short: the reader says what it lacks
+        (b"time", "no x acceleration column (header: time)"),
+    ],
+    ids=["0", "blank", "1", "3", "3-binary", "gzip-3", "4"],
+)
+def test_a_file_of_a_few_bytes_says_so(tmp_path, capsys, data, wanted):
+    said = _analyze_refuses(tmp_path, capsys, "night.csv", data, wanted)
+    assert "no time column" not in said
+
+
 def test_a_gzipped_real_cwa_is_named(real_data, tmp_path, capsys):
     # Only its first 64 KB: the refusal needs no more (and none is copied into the project)
     with open(real_data / "skdh_samples" / "ax3_sample.cwa", "rb") as handle:
