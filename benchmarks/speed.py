@@ -12,14 +12,18 @@ their best and worst runs are shown). Also the time of grid, detection and scori
 already in memory. --cases picks nights (50hz-one, 50hz-two, 100hz-one, 100hz-two); --plain
 times only the floor and `analyze --no-report`.
 
---formats: a night (8 h by default) in each device format, each built from its own real
-sample file by benchmarks/device_files.py (so three different nights): .cwa (AX6, 100 Hz),
-GENEActiv .bin (60 Hz, what the real file gives) and .gt3x (Link ACTIVITY2, 100 Hz); and as
-CSV (the .gt3x's samples; and each format's own samples as CSV, the same night, for
-"against the same night as CSV"): per format the
-whole-process time of `analyze --no-report` against the bare decode of the file by the
-chosen library in a process of its own (actfast.read for .cwa and .bin, our log.bin decoder
-for .gt3x, pyarrow's CSV parse for the CSV), their ratio (target <= 1.6), and the CSV's time.
+--formats: two sections, each per device format the whole-process time of `analyze
+--no-report` against the bare decode of the file by the chosen library in a process of its
+own (actfast.read for .cwa and .bin, our log.bin decoder for .gt3x), their ratio (target
+<= 1.6), and the same samples written as a CSV (analyze of that CSV, and its ratio).
+1. The headline: a sleep night. One simulated night (seed 11, plmd-moderate, 100 Hz) written
+   in every format by benchmarks/device_night_writer.py: .cwa as the real AX6 (with its
+   gyroscope, 0) and as the real AX3 (packed), .gt3x (Link ACTIVITY2) and GENEActiv .bin
+   (whose reader honours the header's and pages' Measurement Frequency: 100 Hz too).
+   Headers and non-sample records come from the real files in ../shared/data/real.
+2. A night of continuous movement: the real blocks repeated (benchmarks/device_files.py;
+   three different nights: .cwa AX6 100 Hz, .bin 60 Hz, .gt3x 100 Hz). Someone moving a
+   sensor at a desk, start to end: detection, not the decode, bounds its time.
 """
 
 from __future__ import annotations
@@ -171,31 +175,53 @@ def spread(command: list[str], repeats: int) -> tuple[float, float]:
 
 
 def formats(work: str, hours: float, repeats: int) -> None:
-    """Per device format: analyze --no-report against the bare decode, and the CSV."""
+    """Per device format: analyze --no-report against the bare decode, and the same samples
+    as CSV; first a simulated sleep night in every format, then the real blocks repeated."""
     from benchmarks.device_files import build
+    from benchmarks.device_night_writer import write_night
 
+    print(f"{hours:g}-hour nights per format; best (worst) of {repeats} runs, whole processes")
+    folder = os.path.join(work, "sleep-night")
+    paths = write_night(folder, hours, 100.0, seed=11, scenario="plmd-moderate")
+    print(
+        "\n1. A sleep night: one simulated night (seed 11, plmd-moderate, 100 Hz) written in "
+        "every format"
+    )
+    rates = {"cwa": 100, "ax3.cwa": 100, "gt3x": 100, "bin": 100}
+    _format_rows(paths, rates, folder, repeats)
     paths = build(os.path.join(work, "formats"), hours * 60)
+    print(
+        "\n2. A night of continuous movement: the real blocks repeated (a different night per "
+        "format; detection-bound)"
+    )
+    _format_rows(
+        paths, {"cwa": 100, "gt3x": 100, "bin": 60}, os.path.join(work, "formats"), repeats
+    )
+
+
+def _format_rows(paths: dict[str, str], rates: dict[str, int], folder: str, repeats: int) -> None:
+    """Per format: analyze and decode; then its own samples as CSV, analyze and parse."""
     cli = [sys.executable, "-m", "sleepmove.cli", "analyze"]
-    print(f"{hours:g}-hour night per format; best (worst) of {repeats} runs, whole processes")
-    results = {}
-    for fmt in ("cwa", "gt3x", "bin", "csv"):
-        path = paths[fmt]
-        out = os.path.join(work, "formats", f"out-{fmt}")
+    labels = {"cwa": "cwa (AX6)", "ax3.cwa": "cwa (AX3)", "gt3x": "gt3x", "bin": "bin"}
+    for name, rate in rates.items():  # a loop over formats
+        path, as_csv = paths[name], paths[f"csv-{name}"]
+        out = os.path.join(folder, f"out-{name}")
         analyzed = spread([*cli, path, "--out", out, "--no-report"], repeats)
-        decoded = spread([sys.executable, "-c", DECODE[fmt], path], repeats)
-        results[fmt] = analyzed
-        size = os.path.getsize(path) / 1e6
+        decoded = spread([sys.executable, "-c", DECODE[name.split(".")[-1]], path], repeats)
+        out = os.path.join(folder, f"out-csv-{name}")
+        csv_analyzed = spread([*cli, as_csv, "--out", out, "--no-report"], repeats)
+        parsed = spread([sys.executable, "-c", DECODE["csv"], as_csv], repeats)
         print(
-            f"  {fmt:4} {size:6.1f} MB  analyze --no-report {analyzed[0]:.2f} s ({analyzed[1]:.2f})"
-            f"  bare decode {decoded[0]:.2f} s ({decoded[1]:.2f})  ratio "
-            f"{analyzed[0] / decoded[0]:.2f} x (target <= 1.6)"
+            f"  {labels[name]:9} {rate:3d} Hz {os.path.getsize(path) / 1e6:5.1f} MB  "
+            f"analyze --no-report {analyzed[0]:.2f} s ({analyzed[1]:.2f})  bare decode "
+            f"{decoded[0]:.2f} s ({decoded[1]:.2f})  ratio {analyzed[0] / decoded[0]:.2f} x "
+            "(target <= 1.6)"
         )
-    for fmt in ("cwa", "gt3x", "bin"):  # each against its own samples as a CSV
-        out = os.path.join(work, "formats", f"out-csv-{fmt}")
-        as_csv = spread([*cli, paths[f"csv-{fmt}"], "--out", out, "--no-report"], repeats)
         print(
-            f"  {fmt} against the same night as CSV: {results[fmt][0]:.2f} s vs "
-            f"{as_csv[0]:.2f} s ({results[fmt][0] / as_csv[0]:.2f} x)"
+            f"  {'':9}  as CSV {os.path.getsize(as_csv) / 1e6:5.1f} MB  analyze --no-report "
+            f"{csv_analyzed[0]:.2f} s ({csv_analyzed[1]:.2f})  parse {parsed[0]:.2f} s "
+            f"({parsed[1]:.2f})  ratio {csv_analyzed[0] / parsed[0]:.2f} x; the device file "
+            f"takes {analyzed[0] / csv_analyzed[0]:.2f} x the CSV's time"
         )
 
 
@@ -212,8 +238,9 @@ def main() -> None:
     parser.add_argument(
         "--formats",
         action="store_true",
-        help="only compare device formats (.cwa, .gt3x, .bin built from ../shared/data/real) "
-        "with their bare decode and with the same night as CSV",
+        help="only compare device formats (.cwa, .gt3x, .bin: a simulated sleep night written "
+        "in each, then the real blocks of ../shared/data/real repeated) with their bare "
+        "decode and with the same night as CSV",
     )
     parser.add_argument(
         "--cases",
