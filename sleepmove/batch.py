@@ -518,15 +518,17 @@ def _analyze_one(
     return {"id": night_id, "inputs": label, **summary_row(summary), "status": "ok", "error": ""}
 
 
-def crashed_row(task: NightTask) -> dict:
+def crashed_row(task: NightTask, seconds: float = 0.0) -> dict:
     """The error row of a night whose analysis ended its process (a crash in native code,
-    a signal): written by the batch, as the night could write nothing."""
-    return _error_row(
+    a signal): written by the batch, as the night could write nothing. `seconds`: how long
+    it ran, where known (every row has its time: the progress line reads it)."""
+    row = _error_row(
         task.night_id,
         _inputs_label(task.inputs),
         "the analysis of this night ended its process (a crash in a decoder or a signal, "
         "no message): the file is likely damaged; it is tried again on the next run",
     )
+    return row | {"seconds": round(seconds, 2)}
 
 
 def _inputs_label(inputs: dict) -> str:
