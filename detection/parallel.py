@@ -42,6 +42,17 @@ def in_background(step: Callable[..., T], *args: object) -> Future[T]:
     return _worker().submit(step, *args)
 
 
+def _forget_worker() -> None:
+    """In a forked child: the worker thread stayed in the parent, and steps queued for it
+    would wait forever (a batch's night process forked after an analysis in the parent)."""
+    global _lock, _pool
+    _lock, _pool = threading.Lock(), None
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_forget_worker)
+
+
 def _worker() -> ThreadPoolExecutor:
     global _pool
     with _lock:

@@ -46,3 +46,27 @@ def test_a_night_that_kills_a_pool_worker_gets_its_row_in_the_progress_and_table
     table = nights(out)
     assert table["status"].to_dict() == {"a": "ok", "bad": "error", "c": "ok"}
     assert "ended its process" in table.loc["bad", "error"]
+
+
+def test_background_steps_run_in_a_process_forked_after_an_analysis(monkeypatch):
+    """A process forked from one that has analyzed a night (a test, a library caller, before
+    a batch's process for its nights) kept a worker whose thread stayed behind: its steps
+    waited forever."""
+    import multiprocessing
+
+    from sleepmove.detection import parallel
+
+    monkeypatch.setattr(parallel, "_enabled", True)
+    assert parallel.in_background(sum, [1, 2]).result() == 3  # the worker thread started
+    child = multiprocessing.get_context("fork").Process(target=_a_background_step)
+    child.start()
+    child.join(timeout=20)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0
+
+
+def _a_background_step() -> None:
+    from sleepmove.detection import parallel
+
+    assert parallel.in_background(sum, [1, 2]).result(timeout=10) == 3
