@@ -518,15 +518,17 @@ def _analyze_one(
     return {"id": night_id, "inputs": label, **summary_row(summary), "status": "ok", "error": ""}
 
 
-def crashed_row(task: NightTask, seconds: float = 0.0) -> dict:
+def crashed_row(task: NightTask, ending: str = "", seconds: float = 0.0) -> dict:
     """The error row of a night whose analysis ended its process (a crash in native code,
-    a signal): written by the batch, as the night could write nothing. `seconds`: how long
-    it ran, where known (every row has its time: the progress line reads it)."""
+    a signal): written by the batch, as the night could write nothing. `ending`: how the
+    process ended, where known ("killed by SIGSEGV"); `seconds`: how long it ran, where
+    known (every row has its time: the progress line reads it)."""
+    how = f"{ending}: " if ending else ""
     row = _error_row(
         task.night_id,
         _inputs_label(task.inputs),
-        "the analysis of this night ended its process (a crash in a decoder or a signal, "
-        "no message): the file is likely damaged; it is tried again on the next run",
+        f"the analysis of this night ended its process ({how}a crash in a decoder or a "
+        "signal, no message): the file is likely damaged; it is tried again on the next run",
     )
     return row | {"seconds": round(seconds, 2)}
 

@@ -1,14 +1,18 @@
-"""batch: a night that kills its process (a crash in native code) costs that night alone,
-its error row in the table of nights and the progress line."""
+"""batch --workers 1 runs its nights in one child process: a night that kills its process
+(a crash in native code) costs that night alone, where it ended the whole batch, its table of
+nights unwritten; Ctrl-C still stops the batch at once."""
 
+import json
 import os
 import shutil
 import signal
+import time
 
 import pandas as pd
 import pytest
 
 from sleepmove import runners
+from sleepmove.batch import NightTask
 from sleepmove.cli import main
 from sleepmove.sensor.simulate import simulate
 
@@ -22,6 +26,45 @@ def night(tmp_path_factory) -> str:
 
 def nights(out) -> pd.DataFrame:
     return pd.read_csv(out / "nights.csv", keep_default_na=False).set_index("id")
+
+
+def test_a_night_that_kills_its_process_costs_that_night_alone_with_one_worker(
+    night, tmp_path, monkeypatch
+):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a", "bad", "c", "d"):
+        shutil.copy(night, folder / f"{name}.csv")
+    pids = tmp_path / "pids"
+    analyze, batch_pid = runners.run_task, os.getpid()
+
+    def analysis(task):  # in the nights' process (forked: it sees this patch)
+        with open(pids, "a") as handle:
+            handle.write(f"{task.night_id} {os.getpid()}\n")
+        if task.night_id == "bad":
+            # Not the batch's own process (that of this test): the kill would end it too.
+            assert os.getpid() != batch_pid, "a night ran in the batch's own process"
+            os.kill(os.getpid(), signal.SIGKILL)
+        return analyze(task)
+
+    monkeypatch.setattr(runners, "run_task", analysis)
+    out = tmp_path / "out"
+    argv = ["batch", str(folder), "--out", str(out), "--workers", "1", "--no-report"]
+    assert main(argv) == 1  # a night failed; the batch went on to its end
+    table = nights(out)
+    assert table["status"].to_dict() == {"a": "ok", "bad": "error", "c": "ok", "d": "ok"}
+    assert table.loc["bad", "error"].startswith(
+        "the analysis of this night ended its process (killed by SIGKILL: "
+    )
+    assert table.loc["bad", "inputs"] == str(folder / "bad.csv")
+    # One process for the nights up to the crash, a new one after it.
+    ran = dict(line.split() for line in pids.read_text().splitlines())
+    assert ran["a"] == ran["bad"] != ran["c"] == ran["d"]
+    # The nights done are kept; the one that crashed is done again by a rerun.
+    monkeypatch.setattr(runners, "run_task", analyze)
+    assert main(argv) == 0
+    assert json.loads((out / "batch.json").read_text())["counts"]["analyzed"] == 1
+    assert nights(out)["status"].eq("ok").all()
 
 
 def test_a_night_that_kills_a_pool_worker_gets_its_row_in_the_progress_and_table(
@@ -70,3 +113,34 @@ def _a_background_step() -> None:
     from sleepmove.detection import parallel
 
     assert parallel.in_background(sum, [1, 2]).result(timeout=10) == 3
+
+
+def test_ctrl_c_ends_the_nights_process_at_once(tmp_path, monkeypatch):
+    pid = tmp_path / "pid"
+
+    def analysis(task):
+        if task.night_id == "slow":
+            pid.write_text(str(os.getpid()))
+            time.sleep(60)
+        return [{"id": task.night_id, "status": "ok", "error": ""}]
+
+    def ctrl_c(*_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runners, "run_task", analysis)
+    names = ("a", "slow", "c")
+    tasks = [NightTask(name, {"": f"{name}.csv"}, str(tmp_path / name), {}) for name in names]
+    previous = signal.signal(signal.SIGALRM, ctrl_c)
+    try:
+        results = runners.run_in_child(tasks)
+        assert next(results)[0]["id"] == "a"
+        signal.setitimer(signal.ITIMER_REAL, 0.5)  # Ctrl-C while "slow" runs
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            next(results)
+        assert time.monotonic() - started < 5
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    with pytest.raises(ProcessLookupError):  # ended and reaped, not left to sleep on
+        os.kill(int(pid.read_text()), 0)
