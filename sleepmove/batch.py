@@ -84,7 +84,8 @@ def discover(inputs: list[str], out_dir: str) -> list[str]:
     (see `_fewer_links` for the path kept).
 
     A file named on the command line is a recording whatever its name (analyze says what is
-    wrong with it); a search takes CSVs by name, in any case, and other formats by content.
+    wrong with it); a search takes CSVs by name, in any case, other formats by content, and
+    a file named as a device's recording whatever it holds (see `_readable_recording`).
     A named input inside --out is refused: its results would land among the recordings, and
     a rerun could not tell them apart. Folders holding an earlier batch's results are not
     searched (one warning line each)."""
@@ -130,23 +131,44 @@ def discover(inputs: list[str], out_dir: str) -> list[str]:
     return sorted(found.values())
 
 
+# Suffixes only a device's recording (or a Parquet export of one) carries: a file so named
+# that its content does not read as one is a night gone wrong (a failed copy, a damaged or
+# mislabelled file), given its error row rather than silently passed over.
+DEVICE_SUFFIXES = (".cwa", ".gt3x", ".parquet")
+
+
 def _readable_recording(path: str) -> bool:
-    """Whether a file found in a search is a recording by its content; one that cannot be
-    read is said in a warning line (it may be a night), not silently passed over."""
+    """Whether a file found in a search is to be analyzed: a recording by its content, or a
+    file named as a device's recording whose content is not one (analyze's refusal, naming
+    what it is, becomes its error row). One that cannot be read is said in a warning line
+    (it may be a night), not silently passed over."""
     from sleepmove.sensor.formats import HEAD_BYTES, csv_text, identify
 
+    named_as_one = path.lower().endswith(DEVICE_SUFFIXES)
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe would wait for a writer
             return False
         with open(path, "rb") as handle:  # opened once: its head tells the format
             head = handle.read(HEAD_BYTES)
+    except FileNotFoundError as error:  # a link to nothing
+        if not named_as_one:
+            _warn_unreadable(path, error)
+        return named_as_one  # its row names the missing file, as a CSV's does
     except OSError as error:
         _warn_unreadable(path, error)
         return False
     try:
-        return identify(path, head) is not csv_text
+        fmt = identify(path, head)
     except InputError:  # a known kind that is no recording (a workbook, an epoch file)
-        return False
+        return named_as_one
+    # .bin is any program's binary (firmware, dumps): only a text one (or an empty one, a
+    # copy that failed), as a GENEActiv .bin is text (hex pages under a text header), is
+    # taken for a night its reader cannot read.
+    return fmt is not csv_text or named_as_one or _text_bin(path, head)
+
+
+def _text_bin(path: str, head: bytes) -> bool:
+    return path.lower().endswith(".bin") and b"\x00" not in head
 
 
 def _warn_unreadable(path: str, error: OSError) -> None:
@@ -225,9 +247,11 @@ def _walk(top: str, reported: set[str] | None = None, out: str | None = None) ->
                 folder_here = False
             if folder_here:
                 stack.append((entry.path, above | {here}))
-            elif os.path.exists(entry.path) or entry.name.lower().endswith(CSV_SUFFIXES):
-                # A CSV's link to nothing is a night whose file is missing: an error row
-                # naming it, as when named on the command line, not a silent skip.
+            elif os.path.exists(entry.path) or entry.name.lower().endswith(
+                CSV_SUFFIXES + DEVICE_SUFFIXES
+            ):
+                # A recording's link to nothing is a night whose file is missing: an error
+                # row naming it, as when named on the command line, not a silent skip.
                 files.append(entry.path)
         yield from reversed(files)
 

@@ -1,6 +1,7 @@
 """batch --workers 1 runs its nights in one child process: a night that kills its process
 (a crash in native code) costs that night alone, where it ended the whole batch, its table of
-nights unwritten; Ctrl-C still stops the batch at once."""
+nights unwritten; Ctrl-C still stops the batch at once. And a file named as a device's
+recording whose content is not one gets its error row, where a search passed it over."""
 
 import json
 import os
@@ -12,9 +13,11 @@ import pandas as pd
 import pytest
 
 from sleepmove import runners
-from sleepmove.batch import NightTask
+from sleepmove.batch import NightTask, discover
 from sleepmove.cli import main
 from sleepmove.sensor.simulate import simulate
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +147,55 @@ def test_ctrl_c_ends_the_nights_process_at_once(tmp_path, monkeypatch):
         signal.signal(signal.SIGALRM, previous)
     with pytest.raises(ProcessLookupError):  # ended and reaped, not left to sleep on
         os.kill(int(pid.read_text()), 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        ("night.cwa", PNG, "a PNG image; expected accelerometer samples"),
+        ("x.gt3x", b"PK\x03\x04" + bytes(40), "a zip archive whose directory cannot be read"),
+        ("z.PARQUET", b"time,x\n", "no y acceleration column"),  # a CSV saved under the wrong name
+        ("g.bin", b"Device Identity\r\n", "no time column"),  # a GENEActiv header, cut short
+    ],
+    ids=["png-as-cwa", "damaged-gt3x", "csv-as-parquet", "cut-short-geneactiv-bin"],
+)
+def test_a_file_named_as_a_recording_that_is_not_one_gets_its_error_row(
+    night, tmp_path, capsys, name, content, said
+):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(night, folder / "good.csv")
+    (folder / name).write_bytes(content)
+    assert main(["analyze", str(folder / name), "--out", str(tmp_path / "a")]) == 2
+    line = capsys.readouterr().err.strip().removeprefix("sleepmove: error: ")
+    assert line.startswith(f"{folder / name}: ") and said in line
+    out = tmp_path / "out"
+    assert main(["batch", str(folder), "--out", str(out), "--workers", "1", "--no-report"]) == 1
+    table = nights(out)
+    assert table["status"].to_dict() == {"good": "ok", os.path.splitext(name)[0]: "error"}
+    assert table.loc[os.path.splitext(name)[0], "error"] == line  # as analyze says it
+
+
+def test_a_device_file_link_to_nothing_in_a_folder_gets_its_error_row(night, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(night, folder / "good.csv")
+    (folder / "n2.cwa").symlink_to(tmp_path / "unmounted" / "n2.cwa")
+    out = tmp_path / "out"
+    assert main(["batch", str(folder), "--out", str(out), "--workers", "1", "--no-report"]) == 1
+    error = nights(out).loc["n2", "error"]
+    assert error.startswith(f"{folder / 'n2.cwa'}: a symbolic link to a missing file")
+
+
+def test_files_that_are_no_recording_by_name_or_content_stay_passed_over(night, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(night, folder / "good.csv")
+    (folder / "README.txt").write_text("nights of March\n")
+    (folder / "figure.png").write_bytes(PNG)
+    (folder / "notes.json").write_text("{}\n")
+    (folder / "firmware.bin").write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(64))  # binary
+    (folder / "photo.bin").write_bytes(PNG)  # a .bin that is something else known
+    (folder / "events.csv").write_text("night,onset_s\n")  # our own result file
+    (folder / "old.bin").symlink_to(tmp_path / "gone.bin")  # a .bin link to nothing
+    assert discover([str(folder)], str(tmp_path / "out")) == [str(folder / "good.csv")]
