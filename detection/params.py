@@ -420,6 +420,33 @@ GROUPS = {
 RULE_SET_IDENTITY = ("name", "reference")
 
 
+def rules_label(rules: ScoringRules) -> str:
+    """The rules as every figure names them: the rule set, and the numbers that differ from
+    its published ones (a settings file's changes, an infant's merge gap), e.g.
+    "wasm2016 (imi_max_s=30)". A figure labelled with the bare name under changed numbers
+    passed for the published rules' (a threshold of 60/h credited to the classification)."""
+    published = RULE_SETS[rules.name].as_dict()
+    changed = [
+        f"{key}={_shown(value)}"
+        for key, value in rules.as_dict().items()
+        if key not in RULE_SET_IDENTITY and value != published[key]
+    ]
+    return f"{rules.name} ({', '.join(changed)})" if changed else rules.name
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_shown(v) for v in value) + ")"
+    return str(value)
+
+
+def published_threshold(rules_name: str, age_group: str) -> float:
+    """The PLM index threshold the rule set publishes for the age group (see plm_threshold)."""
+    return AnalysisParameters(rules=RULE_SETS[rules_name], age_group=age_group).plm_threshold
+
+
 def default_parameters(
     criteria: str = WASM2016.name, age_group: str = "adult", placement: str = "ankle"
 ) -> AnalysisParameters:

@@ -13,6 +13,7 @@ from sleepmove.detection.table import Table
 from sleepmove.reports import figures
 from sleepmove.reports.html import card, escape, page, picture, table
 from sleepmove.reports.readable import LocalClock, duration, glossary_html, number, term
+from sleepmove.reports.summary import rules_shown
 
 LEG_NAME = {"left": "left", "right": "right", "bilateral": "both"}
 
@@ -34,7 +35,7 @@ def night_report_files(
     local = LocalClock(origin_s, clock, summary["recording"]["duration_h"] * 3600)
     sleep_spans = _spans(score.sleep.asleep, score.sleep.epoch_s)
     threshold = summary["assessment"]["threshold_per_h"]
-    rules = summary["criteria"]["name"]  # each figure names the rule set that scored it
+    rules = rules_shown(summary)  # each figure names the rules that scored it
     shown = {
         "figures/timeline.png": figures.render(
             lambda shape: figures.timeline(
@@ -71,7 +72,7 @@ def _fmt(value, spec: str, missing: str = "n/a") -> str:
 
 
 def _headline(summary: dict) -> str:
-    rules = summary["criteria"]["name"]
+    rules = rules_shown(summary)
     assessment = summary["assessment"]
     threshold = assessment["threshold_per_h"]
     sleep = summary["sleep"]
@@ -377,7 +378,7 @@ def _html(
     files = ", ".join(recording["files"].values())
     day = local.day()
     alternation = summary.get("alternation_index")
-    rules = escape(figures.rules_note(summary["criteria"]["name"]))
+    rules = escape(figures.rules_note(rules_shown(summary)))
     low, high = score.imi["periodic_range_s"]
     threshold = summary["assessment"]["threshold_per_h"]
     sections = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sleepmove.detection.night import MIN_LM_INDEX_FOR_PI, NightScore
-from sleepmove.detection.params import AnalysisParameters
+from sleepmove.detection.params import AnalysisParameters, published_threshold, rules_label
 from sleepmove.reports.clock import iso_time
 
 CAVEATS = [
@@ -80,6 +80,8 @@ def build_summary(
         },
         "criteria": {
             "name": rules.name,
+            # the rule set and any numbers changed from its published ones: what figures show
+            "label": rules_label(rules),
             "reference": rules.reference,
             "parameters": params.as_dict(),
         },
@@ -88,6 +90,12 @@ def build_summary(
         "software": software,
     }
     return summary
+
+
+def rules_shown(summary: dict) -> str:
+    """The rules a summary's figures were scored by, as figures name them (`criteria.label`;
+    a summary written before it gives the rule set's name)."""
+    return summary["criteria"].get("label") or summary["criteria"]["name"]
 
 
 def _unreliable_periodicity(score: NightScore, params: AnalysisParameters) -> str:
@@ -109,7 +117,8 @@ def _unreliable_periodicity(score: NightScore, params: AnalysisParameters) -> st
 
 def assessment(score: NightScore, params: AnalysisParameters) -> dict:
     threshold = params.plm_threshold
-    rules = params.rules.name
+    rules = rules_label(params.rules)
+    published = published_threshold(params.rules.name, params.age_group)
     plm_index = score.indices["plm_index"]
     statements = []
     if plm_index is None:
@@ -122,18 +131,27 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
             "depend on it."
         )
     else:
-        above = plm_index > threshold
-        statements.append(
-            f"PLM index {plm_index:.1f}/h ({rules}) is {'above' if above else 'not above'} the "
-            f"{threshold:g}/h {_threshold_of(params.age_group)} that the sleep disorder "
-            "classification calls significant."
+        above = "above" if plm_index > threshold else "not above"
+        # A threshold a settings file changed is the user's, never the classification's.
+        against = (
+            f"the {threshold:g}/h {_threshold_of(params.age_group)} that the sleep disorder "
+            "classification calls significant"
+            if threshold == published
+            else f"the {threshold:g}/h threshold the settings set (the sleep disorder "
+            f"classification's {_threshold_of(params.age_group)} is {published:g}/h)"
         )
+        statements.append(f"PLM index {plm_index:.1f}/h ({rules}) is {above} {against}.")
         if params.placement == "wrist":
             statements[-1] = (
                 f"PLM index of the arm {plm_index:.1f}/h ({rules}; sensor on a wrist): "
-                f"{'above' if above else 'not above'} the {threshold:g}/h "
-                f"{_threshold_of(params.age_group)}, a threshold set for leg movements; an arm "
-                "shows fewer periodic movements than the legs."
+                f"{above} the {threshold:g}/h "
+                + (
+                    _threshold_of(params.age_group)
+                    if threshold == published
+                    else f"threshold the settings set (the classification's is {published:g}/h)"
+                )
+                + ", a threshold set for leg movements; an arm shows fewer periodic movements "
+                "than the legs."
             )
     statements += _in_bed_statements(score, params)
     pi = score.indices["periodicity_index"]

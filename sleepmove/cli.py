@@ -547,7 +547,9 @@ def _headline(summary: dict, out: str, report: bool = False) -> str:
     def show(value, fmt):
         return "n/a" if value is None else format(value, fmt)
 
-    rules = summary["criteria"]["name"]
+    from sleepmove.reports.summary import rules_shown
+
+    rules = rules_shown(summary)
     sleep = summary["sleep"]
     lines = [
         f"PLM index {show(summary['plm_index'], '.1f')}/h  "

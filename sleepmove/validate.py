@@ -28,6 +28,7 @@ from sleepmove.detection.params import (
     ScoringRules,
     default_parameters,
 )
+from sleepmove.detection.params import rules_label as params_rules_label
 from sleepmove.detection.scoring import score_units, union_gaps
 from sleepmove.detection.series import gap_between
 from sleepmove.detection.table import Table
@@ -236,25 +237,9 @@ def _lm_bounds(summary: dict) -> tuple[float, float]:
 
 
 def rules_label(summary: dict) -> str:
-    """The rules a night was scored by, as validate names them: the rule set, and the
-    numbers that differ from its published ones (a settings file's changes, an infant's
-    merge gap), e.g. "wasm2016 (imi_max_s=30)". Nights of one label were scored alike."""
-    rules = rules_of(summary)
-    named = RULE_SETS[rules.name].as_dict()
-    changed = [
-        f"{key}={_shown(value)}"
-        for key, value in rules.as_dict().items()
-        if key not in RULE_SET_IDENTITY and value != named[key]
-    ]
-    return f"{rules.name} ({', '.join(changed)})" if changed else rules.name
-
-
-def _shown(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, tuple):
-        return "(" + ", ".join(_shown(v) for v in value) + ")"
-    return str(value)
+    """The rules a night was scored by, as every figure names them (params.rules_label):
+    nights of one label were scored alike."""
+    return params_rules_label(rules_of(summary))
 
 
 def score_reference(
