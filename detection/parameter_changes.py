@@ -13,7 +13,12 @@ import math
 import reprlib
 from dataclasses import replace
 
-from sleepmove.detection.params import GROUPS, RULE_SET_IDENTITY, AnalysisParameters
+from sleepmove.detection.params import (
+    GROUPS,
+    RULE_SET_IDENTITY,
+    AnalysisParameters,
+    SleepParameters,
+)
 
 # Upper bounds by the unit a name ends in: beyond them a setting is a typo, and some would
 # ask for arrays of that size (a smoothing window of a day of samples).
@@ -207,8 +212,24 @@ def with_changes(params: AnalysisParameters, changes: dict[str, dict]) -> Analys
                     f"{getattr(changed, higher)!r}",
                     f"{lower} below {higher}",
                 )
+        if group == "sleep":
+            _check_bouts_span_an_epoch(changed)
         updated[GROUPS[group]] = changed
     return replace(params, **updated)
+
+
+def _check_bouts_span_an_epoch(sleep: SleepParameters) -> None:
+    """The sleep model's mean bouts last an epoch or more: its chance to change state each
+    epoch is epoch / bout, which past 1 is no probability (a bout of 0.4 min found no sleep;
+    0.001 divided by zero)."""
+    epoch_min = sleep.epoch_s / 60
+    for name in ("mean_sleep_bout_min", "mean_wake_bout_min"):  # a loop over two settings
+        if getattr(sleep, name) < epoch_min:
+            raise ParameterError(
+                f"[sleep] {name} = {getattr(sleep, name)!r}, shorter than an epoch "
+                f"(epoch_s = {sleep.epoch_s:g} s)",
+                f"a mean bout of at least {epoch_min:g} min",
+            )
 
 
 def changes_between(base: AnalysisParameters, params: AnalysisParameters) -> dict[str, dict]:

@@ -218,3 +218,21 @@ def test_with_changes_and_changes_between_are_inverses():
     # a rule set is chosen by its name, never changed into another by a field
     with pytest.raises(ParameterError, match="has no setting 'name'"):
         with_changes(base, {"rules": {"name": WASM2016.name}})
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"mean_sleep_bout_min": 0.001},  # divided by zero in the sleep model
+        {"mean_wake_bout_min": 0.4},  # a change of state more likely than 1: no sleep found
+        {"epoch_s": 60.0, "mean_wake_bout_min": 0.9},  # shorter than the epoch it is set with
+    ],
+)
+def test_sleep_bouts_shorter_than_an_epoch_are_refused(changes):
+    with pytest.raises(ParameterError, match=r"shorter than an epoch.*expected a mean bout"):
+        with_changes(default_parameters(), {"sleep": changes})
+
+
+def test_a_bout_of_one_epoch_is_taken():
+    changed = with_changes(default_parameters(), {"sleep": {"mean_wake_bout_min": 0.5}})
+    assert changed.sleep.mean_wake_bout_min == 0.5
