@@ -184,7 +184,7 @@ def test_the_same_file_for_both_legs_is_refused(night, tmp_path, capsys):
     [
         ("2030-01-01T00:00,2030-01-02T00:00", "starts after the recording ends"),
         ("7200,9000", "starts after the recording ends"),
-        ("-900,-600", "ends before the recording starts"),
+        ("2000-01-01T00:00,2000-01-01T01:00", "ends before the recording starts"),
     ],
 )
 def test_a_sleep_window_outside_the_recording_is_refused(night, tmp_path, capsys, window, wanted):
@@ -198,7 +198,15 @@ def test_a_sleep_window_starting_with_a_minus_needs_no_equals_sign(night, tmp_pa
     # argparse took "-900,-600" for an option: "expected one argument".
     out = tmp_path / "o"
     argv = ["analyze", str(night / "left.csv"), "--sleep-window", "-900,-600", "--out", str(out)]
-    refused(capsys, argv, "--sleep-window", "ends before the recording starts")
+    refused(capsys, argv, "--sleep-window", "'-900' is seconds before the recording starts")
+    assert not out.exists()
+
+
+def test_negative_seconds_are_refused_in_a_sleep_window_as_in_a_sleep_log(night, tmp_path, capsys):
+    """-600,1700 was taken (a sleep log refuses -600): lights out before the data begins."""
+    out = tmp_path / "o"
+    argv = ["analyze", str(night / "left.csv"), "--sleep-window=-600,1700", "--out", str(out)]
+    refused(capsys, argv, "--sleep-window", "seconds from the start, 0 or more")
     assert not out.exists()
 
 
