@@ -108,6 +108,7 @@ def analyze(
     stages.lap("read")
     # Before the clocks are aligned: Unix seconds against seconds from the start would be
     # searched for an offset of 55 years (an array of hundreds of GiB).
+    _refuse_copied_leg(recordings)
     clock = zoned(_common_clock(recordings), next(iter(recordings.values())).timezone)
     time_of_day = _place_times_of_day(recordings)
 
@@ -328,6 +329,26 @@ def _mark_faults_as_gaps(grid: Grid, range_g: float | None, params: AnalysisPara
         added.append([grid.start_s + before / grid.rate_hz, grid.start_s + after / grid.rate_hz])
     gaps = np.concatenate([grid.gaps_s.reshape(-1, 2), np.array(added)])
     grid.gaps_s = union_gaps(gaps)
+
+
+def _refuse_copied_leg(recordings: dict[str, Recording]) -> None:
+    """Refuse two legs whose recordings hold the very same samples: one file copied under
+    another name (the same path twice is refused before reading, sleepmove.checks). Scored,
+    every movement was bilateral and the clocks agreed "within 20 ms", without a word."""
+    if len(recordings) != 2:
+        return
+    first, second = recordings.values()
+    if (
+        first.time_s.shape == second.time_s.shape
+        and np.array_equal(first.time_s, second.time_s)
+        and np.array_equal(first.xyz_g, second.xyz_g)
+    ):
+        raise InputError(
+            f"{first.path} and {second.path}",
+            "the two legs' recordings hold the same samples, time stamps and all: one "
+            "recording copied?",
+            expected="one recording per leg: --left LEFT_FILE --right RIGHT_FILE",
+        )
 
 
 def _common_clock(recordings: dict[str, Recording]) -> str:

@@ -179,6 +179,16 @@ def test_the_same_file_for_both_legs_is_refused(night, tmp_path, capsys):
     assert not out.exists()
 
 
+def test_a_copy_of_one_leg_given_as_the_other_is_refused(night, tmp_path, capsys):
+    """A byte-identical copy passed: 31 of 32 events bilateral, clocks "within 20 ms"."""
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes((night / "left.csv").read_bytes())
+    out = tmp_path / "o"
+    argv = ["analyze", "--left", str(night / "left.csv"), "--right", str(copy), "--out", str(out)]
+    refused(capsys, argv, "the two legs' recordings hold the same samples")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "window, wanted",
     [
