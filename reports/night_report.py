@@ -243,7 +243,7 @@ def _series_table(units: Table, local: LocalClock, two_legs: bool) -> str:
     if two_legs:
         headers.append("legs")
     rows = [[escape(c) for c in row] for row in rows]
-    return table(headers, rows, raw=True, numeric={0, 2, 3, 4})
+    return table(headers, rows, stack=True, raw=True, numeric={0, 2, 3, 4})
 
 
 def _legs(sides: np.ndarray) -> str:
@@ -265,7 +265,7 @@ def _hypnic_table(units: Table, local: LocalClock, two_legs: bool) -> str:
             row.append(LEG_NAME.get(side, side))
         rows.append(row + [f"{peak:.2f} g", f"{length:.1f} s"])
     headers = ["time", *(["leg"] if two_legs else []), "strength", "lasted"]
-    return table(headers, rows, numeric={len(headers) - 2, len(headers) - 1})
+    return table(headers, rows, stack=True, numeric={len(headers) - 2, len(headers) - 1})
 
 
 def _versions(summary: dict) -> dict:

@@ -472,7 +472,7 @@ def test_night_page_speaks_plainly(one_leg_report, two_leg_report):
     assert "<th>legs</th>" in two and " left" in two
     assert f"{summary['plm_index']:.1f}" in two
     # the first series is 1 in the figure's rows and in the table
-    assert '<td class="n">1</td>' in two
+    assert '<td class="n" data-label="#">1</td>' in two  # stacked on a phone
 
 
 def test_headline_names_the_report(two_leg_report):
