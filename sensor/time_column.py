@@ -1,7 +1,7 @@
-"""The time column's parse: Unix times by their magnitude, time from the start in its unit,
-ISO-8601 and clock times without a date as seconds, cells that are no time dropped or
-refused; and the offset a CSV's clock times state (`stated_zone`). Shared by the CSV and
-Parquet readers, the time guards and the splitter."""
+"""The time column's parse: Unix times by their magnitude or the unit in the column's name,
+time from the start in its unit, ISO-8601 and clock times without a date as seconds, cells
+that are no time dropped or refused; and the offset a CSV's clock times state
+(`stated_zone`). Shared by the CSV and Parquet readers, the time guards and the splitter."""
 
 from __future__ import annotations
 
@@ -31,12 +31,14 @@ def time_column(
 ) -> tuple[np.ndarray, str]:
     """Seconds (Unix, naive wall clock, or from the start) and the kind of clock.
 
-    Numbers are Unix seconds, milliseconds, microseconds or nanoseconds by their magnitude,
-    else time from the start, in the unit the column's name gives (`time_ms`) or, without
-    one, the unit in which the steps between rows look like a sensor's. Cells that are not
-    times become NaN (the row is dropped and counted) with a warning naming the first,
-    unless most are: then the file is refused, naming the first; their rows are added to
-    `dropped`, if given, so that they are not counted again with other missing values.
+    Numbers are read in the unit the column's name gives (`time_ms`): Unix time where that
+    makes a date from 2000 on, else time from the start (a sensor's uptime). Without one,
+    they are Unix seconds, milliseconds, microseconds or nanoseconds by their magnitude,
+    else time from the start in the unit in which the steps between rows look like a
+    sensor's. Cells that are not times become NaN (the row is dropped and counted) with a
+    warning naming the first, unless most are: then the file is refused, naming the first;
+    their rows are added to `dropped`, if given, so that they are not counted again with
+    other missing values.
     Clock times without a date are time from the start (the date is unknown).
     """
     kind = column.type
@@ -194,6 +196,7 @@ TIME_UNITS = {
     "us": 1e-6, "µs": 1e-6, "usec": 1e-6, "micros": 1e-6, "microseconds": 1e-6,
     "ns": 1e-9, "nsec": 1e-9, "nanos": 1e-9, "nanoseconds": 1e-9,
 }  # fmt: skip
+UNIT_NAMES = {1.0: "seconds", 1e-3: "milliseconds", 1e-6: "microseconds", 1e-9: "nanoseconds"}
 # Steps between rows (in the file's unit) above which time from the start is taken to be
 # in milliseconds, microseconds, nanoseconds: each bound halfway (in decades) between a
 # sensor's steps in one unit (1 to 100 ms: 10 Hz to 1 kHz) and in the next.
@@ -228,12 +231,27 @@ def _numeric_time(
     low, typical, high = (float(q) for q in quantiles(finite, (0.01, 0.5, 0.99)))
     # Unix times lie decades from zero; time from the start lies within its span of it
     # (microseconds from the start reach Unix seconds' magnitude after 100 s).
-    if typical > 1e8 and typical > 2 * (high - low):
+    far = typical > 2 * (high - low)
+    scale = _name_unit(name)
+    if scale is not None:
+        # The name says the unit: a date only where that unit makes one (a sensor's uptime
+        # in milliseconds, 5e8, is 5.8 days from its start, not 1985).
+        if far and typical * scale >= PLAUSIBLE_UNIX_S[0]:
+            if typical * scale < PLAUSIBLE_UNIX_S[1]:
+                values *= scale
+                return values, CLOCK_UNIX
+            scale = None  # past 2100 in the named unit: the name is wrong, the size tells
+        elif far and typical > UNIX_SCALES[-1][0] and warnings is not None:
+            warnings.append(
+                f"the time column {name!r} counts {typical * scale / 86400:.1f} days in "
+                f"{UNIT_NAMES[scale]}, no date (that would be before 2000): read as time from "
+                "the start (a sensor's uptime)"
+            )
+    if scale is None and typical > UNIX_SCALES[-1][0] and far:
         scale = next(scale for floor, scale in UNIX_SCALES if typical > floor)
         if scale != 1.0:
             values *= scale
         return values, CLOCK_UNIX
-    scale = _name_unit(name)
     if scale is None:
         head = values[:10_001]
         steps = np.diff(head[np.isfinite(head)])
@@ -241,14 +259,18 @@ def _numeric_time(
         step = median(steps) if len(steps) >= 3 else 0.0
         scale = next((scale for floor, scale in RELATIVE_STEP_UNITS if step > floor), 1.0)
         if scale != 1.0 and warnings is not None:
-            unit = {1e-3: "milliseconds", 1e-6: "microseconds", 1e-9: "nanoseconds"}[scale]
             warnings.append(
-                f"the time column was read as {unit} from the start (typical step "
+                f"the time column was read as {UNIT_NAMES[scale]} from the start (typical step "
                 f"{step:.4g}); name the column time_s or time_ms to say which"
             )
     if scale != 1.0:
         values *= scale
     return values, CLOCK_RELATIVE
+
+
+# Unix times from 2000 to 2100: raw accelerometer exports are younger than 2000, and time
+# from the start would need 30 years of a sensor's uptime to reach it.
+PLAUSIBLE_UNIX_S = (946_684_800.0, 4_102_444_800.0)
 
 
 # A clock time and the offset it states: `2025-04-26T01:50:00.040+02:00`, `... 01:50Z`.
