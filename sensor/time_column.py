@@ -1,7 +1,8 @@
 """The time column's parse: Unix times by their magnitude or the unit in the column's name,
-time from the start in its unit, ISO-8601 and clock times without a date as seconds, cells
-that are no time dropped or refused; and the offset a CSV's clock times state
-(`stated_zone`). Shared by the CSV and Parquet readers, the time guards and the splitter."""
+time from the start in its unit, Excel's day numbers, ISO-8601 and clock times without a
+date as seconds, cells that are no time dropped or refused; and the offset a CSV's clock
+times state (`stated_zone`). Shared by the CSV and Parquet readers, the time guards and the
+splitter."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def time_column(
     Numbers are read in the unit the column's name gives (`time_ms`): Unix time where that
     makes a date from 2000 on, else time from the start (a sensor's uptime). Without one,
     they are Unix seconds, milliseconds, microseconds or nanoseconds by their magnitude,
-    else time from the start in the unit in which the steps between rows look like a
+    Excel's day numbers (from 2000, in steps of a sensor's) as clock times without a
+    zone, else time from the start in the unit in which the steps between rows look like a
     sensor's. Cells that are not times become NaN (the row is dropped and counted) with a
     warning naming the first, unless most are: then the file is refused, naming the first;
     their rows are added to `dropped`, if given, so that they are not counted again with
@@ -257,6 +259,8 @@ def _numeric_time(
         steps = np.diff(head[np.isfinite(head)])
         steps = steps[steps > 0]
         step = median(steps) if len(steps) >= 3 else 0.0
+        if far and EXCEL_DAYS[0] <= typical < EXCEL_DAYS[1] and step < EXCEL_STEP_DAYS:
+            return _excel_days(values, float(finite[0]), warnings)
         scale = next((scale for floor, scale in RELATIVE_STEP_UNITS if step > floor), 1.0)
         if scale != 1.0 and warnings is not None:
             warnings.append(
@@ -271,6 +275,28 @@ def _numeric_time(
 # Unix times from 2000 to 2100: raw accelerometer exports are younger than 2000, and time
 # from the start would need 30 years of a sensor's uptime to reach it.
 PLAUSIBLE_UNIX_S = (946_684_800.0, 4_102_444_800.0)
+# Excel's serial dates (the 1900 date system: days since 1899-12-30, the day 25569 is
+# 1970-01-01) in those years, and a step between rows below which a column of them is days:
+# 8.6 s in days, while the same number of seconds would be a step of a 10 kHz sensor.
+EXCEL_UNIX_DAY = 25569.0
+EXCEL_DAYS = tuple(EXCEL_UNIX_DAY + seconds / 86400.0 for seconds in PLAUSIBLE_UNIX_S)
+EXCEL_STEP_DAYS = 1e-4
+
+
+def _excel_days(
+    values: np.ndarray, first: float, warnings: list[str] | None
+) -> tuple[np.ndarray, str]:
+    """Excel's day numbers as seconds of their clock: they carry no zone (Excel keeps local
+    clock times), so they are read as clock times without one."""
+    if warnings is not None:
+        clock = np.datetime64(round((first - EXCEL_UNIX_DAY) * 86400.0), "s")
+        warnings.append(
+            f"the time column holds Excel day numbers ({first:.6f} is {clock}): read as "
+            "clock times without a zone (Excel's 1900 date system)"
+        )
+    values -= EXCEL_UNIX_DAY
+    values *= 86400.0
+    return values, CLOCK_NAIVE
 
 
 # A clock time and the offset it states: `2025-04-26T01:50:00.040+02:00`, `... 01:50Z`.

@@ -1,5 +1,5 @@
 """Forms of the time column that were misread: a sensor's uptime in a unit the column's name
-gives (taken for Unix time)."""
+gives (taken for Unix time), and Excel's day numbers (taken for 0.02 s)."""
 
 import json
 from pathlib import Path
@@ -80,3 +80,29 @@ def test_analyze_and_batch_take_uptime_ms_for_one_night(tmp_path, night):
     assert main(["batch", str(tmp_path / "in"), "--out", str(tmp_path / "all")]) == 0
     nights = pd.read_csv(tmp_path / "all" / "nights.csv")
     assert nights.status.tolist() == ["ok"] and nights.duration_h.tolist() == [0.5]
+
+
+def excel_days(night: pd.DataFrame) -> np.ndarray:
+    return night.time / 86400 + 25569  # as a spreadsheet's =A2/86400+DATE(1970,1,1)
+
+
+def test_excel_day_numbers_are_read_as_clock_times(tmp_path, night):
+    path = write(tmp_path / "excel.csv", night, excel_days(night), "time", 10)
+    recording = read_recording(path)
+    # Clock times without a zone, as Excel keeps them; each row within Excel's precision
+    assert recording.clock == "naive" and len(recording.time_s) == len(night)
+    np.testing.assert_allclose(recording.time_s, night.time, rtol=0, atol=1e-4)
+    assert any("Excel day numbers" in warning for warning in recording.warnings)
+    # Analyzed whole, where it was "CSV text that lasts only 0.0 s"
+    summary = analyze(path, tmp_path / "out")
+    assert summary["start"] == "2025-03-15T23:57:59.998" and summary["duration_h"] == 0.5
+
+
+@pytest.mark.parametrize("start", [40_000.0, 60_000.0])
+def test_seconds_of_excel_day_numbers_size_stay_seconds(tmp_path, night, start):
+    # 11 or 17 hours from a start in seconds: rows 0.04 s apart, not the 1e-7 of days
+    time = start + (night.time - night.time[0])
+    recording = read_recording(write(tmp_path / "s.csv", night, time, "time"))
+    assert recording.clock == "relative"
+    np.testing.assert_allclose(recording.time_s, time, rtol=0, atol=1e-6)
+    assert not any("Excel" in warning for warning in recording.warnings)
