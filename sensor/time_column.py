@@ -7,8 +7,6 @@ splitter."""
 from __future__ import annotations
 
 import csv
-import io
-import itertools
 import re
 from collections.abc import Iterable
 
@@ -313,16 +311,29 @@ def stated_zone(head: bytes, has_header: bool, time_col: str, delimiter: str = "
     `+00:00`: an export's convention, seldom the sleeper's clock; the computer's zone, or
     --timezone's, shows them). A later change (daylight saving) keeps the first offset
     (`offset_change_note` says so)."""
-    text = head.decode("utf-8", "replace").lstrip("\ufeff")
-    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    # Lines end at CR, LF or CRLF, as Arrow's parse ends them: a stray CR (a row ending in
+    # CR among rows ending in LF) made the csv module raise "new-line character seen".
+    lines = head.decode("utf-8", "replace").lstrip("\ufeff").splitlines()
     index = 0
     if has_header:
-        names = [name.strip().strip('"') for name in next(rows, [])]
+        names = [name.strip().strip('"') for name in _cells(lines[:1], delimiter)]
         if time_col not in names:
             return None
         index = names.index(time_col)
-    stated = _first_offset(itertools.islice(rows, STATED_ROWS_READ), index)
+        lines = lines[1:]
+    rows = (_cells([line], delimiter) for line in lines[:STATED_ROWS_READ])
+    stated = _first_offset(rows, index)
     return None if stated == "+00:00" else stated
+
+
+def _cells(lines: list[str], delimiter: str) -> list[str]:
+    """The cells of the first of `lines` (none where there is none, or the csv module cannot
+    read it: a NUL byte on Python 3.10, a field past its size limit); the offsets are
+    sniffed, never refused, and the reader judges such a row."""
+    try:
+        return next(csv.reader(lines, delimiter=delimiter), [])
+    except csv.Error:
+        return []
 
 
 def _first_offset(rows: Iterable[list[str]], index: int) -> str | None:
@@ -360,19 +371,19 @@ def offset_change_note(
             handle.seek(max(size - TAIL_BYTES, 0))
             tail = handle.read(TAIL_BYTES)
             handle.seek(0)
-            header = handle.readline(TAIL_BYTES).decode("utf-8", "replace").lstrip("\ufeff")
+            head = handle.read(TAIL_BYTES).decode("utf-8", "replace").lstrip("\ufeff")
     except OSError:
         return None
     index = 0
     if has_header:
-        names = [
-            name.strip().strip('"') for name in next(csv.reader([header], delimiter=delimiter))
-        ]
+        # The header's line ends at CR too (readline, at LF only, took the rows after a
+        # header ending in CR along, and the csv module raised on the CR)
+        names = [name.strip().strip('"') for name in _cells(head.splitlines()[:1], delimiter)]
         if time_col not in names:
             return None
         index = names.index(time_col)
     lines = tail.decode("utf-8", "replace").splitlines()[1:]  # the first may be cut
-    last = _first_offset(csv.reader(reversed(lines), delimiter=delimiter), index)
+    last = _first_offset((_cells([line], delimiter) for line in reversed(lines)), index)
     if last is None or last == first:
         return None
     return (

@@ -1,5 +1,6 @@
 """Forms of the time column that were misread: a sensor's uptime in a unit the column's name
-gives (taken for Unix time), and Excel's day numbers (taken for 0.02 s)."""
+gives (taken for Unix time), Excel's day numbers (taken for 0.02 s), and stray CR line
+endings (a traceback from the sniff of the offset the times state)."""
 
 import json
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from sleepmove.cli import main
 from sleepmove.sensor.formats import read_recording
 from sleepmove.sensor.simulate import simulate
+from sleepmove.sensor.time_column import offset_change_note, stated_zone
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +108,63 @@ def test_seconds_of_excel_day_numbers_size_stay_seconds(tmp_path, night, start):
     assert recording.clock == "relative"
     np.testing.assert_allclose(recording.time_s, time, rtol=0, atol=1e-6)
     assert not any("Excel" in warning for warning in recording.warnings)
+
+
+def lines_of(night: pd.DataFrame) -> list[str]:
+    return night.to_csv(index=False, float_format="%.4f").splitlines()
+
+
+@pytest.mark.parametrize(
+    "join",
+    [
+        lambda lines: "\n".join(lines[:11]) + "\r" + "\n".join(lines[11:]) + "\n",  # line 11
+        lambda lines: lines[0] + "\n" + "\r".join(lines[1:]) + "\r",  # rows end in CR
+    ],
+)
+def test_stray_cr_line_endings_read_as_the_rows_they_end(tmp_path, capsys, night, join):
+    # The sniff of the times' offset raised "new-line character seen in unquoted field"
+    path = tmp_path / "cr.csv"
+    path.write_bytes(join(lines_of(night)).encode())
+    recording = read_recording(str(path))
+    assert recording.clock == "unix" and len(recording.time_s) == len(night)
+    assert analyze(str(path), tmp_path / "out")["duration_h"] == 0.5
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_offset_is_found_past_lines_ending_in_cr(tmp_path, night):
+    # ISO times at +01:00, the last 100 rows at +02:00 (a daylight-saving change)
+    local = pd.to_datetime(night.time, unit="s") + pd.to_timedelta(
+        np.where(night.index < len(night) - 100, 1, 2), unit="h"
+    )
+    stamps = local.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + np.where(
+        night.index < len(night) - 100, "+01:00", "+02:00"
+    )
+    rows = lines_of(night.assign(time=stamps))
+    path = tmp_path / "iso.csv"
+    # A header ending in CR, a row joined to the next by CR, and the last rows ending in CR
+    text = rows[0] + "\r" + "\n".join(rows[1:40]) + "\r" + "\n".join(rows[40:-5])
+    path.write_bytes((text + "\n" + "\r".join(rows[-5:]) + "\n").encode())
+    head = path.read_bytes()[:65536]
+    assert stated_zone(head, True, "time") == "+01:00"
+    note = offset_change_note(str(path), "+01:00", True, "time")
+    assert note is not None and "+01:00 at the start and +02:00 at the end" in note
+    recording = read_recording(str(path))
+    assert recording.timezone == "+01:00" and len(recording.time_s) == len(night)
+
+
+@pytest.mark.parametrize(
+    "head, stated",
+    [
+        (b'time,x\r"2025-03-14T22:30:00+01:00\r,1\n', "+01:00"),  # a quote left open
+        (b"time,x\n\x00\x00\r\x00,1\n2025-03-14T22:30:00+02:00,1\n", "+02:00"),  # NUL bytes
+        # a field past the csv module's size limit ("field larger than field limit")
+        (b"time,x\n" + b"9" * 200_000 + b"\n2025-03-14T22:30:00+02:00,1\n", "+02:00"),
+    ],
+)
+def test_the_offset_sniff_passes_over_rows_it_cannot_read(tmp_path, head, stated):
+    # The first and the last offset that a readable row states, at the start and the end
+    assert stated_zone(head, True, "time") == stated
+    path = tmp_path / "odd.csv"
+    path.write_bytes(head)
+    note = offset_change_note(str(path), "+05:00", True, "time")
+    assert note is not None and f"+05:00 at the start and {stated} at the end" in note
