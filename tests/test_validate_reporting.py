@@ -211,16 +211,22 @@ def test_nights_scored_by_different_rules_are_warned_of_and_not_pooled(
     assert sorted(map(tuple, drawn)) == sorted([("rules wasm2016",), ("rules aasm2012",)] * 2)
 
 
-def test_changed_rule_numbers_are_named_and_part_the_nights(nights, tmp_path, capsys):
-    """A settings file's change is part of the rules: a night scored with it is not pooled
-    with nights scored by the published rule set."""
-    wasm, _, truth = nights
+def _analyzed_with(truth, tmp_path, settings: str):
+    """The night of `truth` analyzed with a settings file holding `settings`: its folder."""
     config = tmp_path / "mine.toml"
-    config.write_text("[rules]\nimi_max_s = 30\n")
+    config.write_text(settings)
     changed = tmp_path / "changed"
     night = str(truth.parent / "night.csv")
     argv = ["analyze", night, "--no-report", "--config", str(config), "--out", str(changed)]
     assert main(argv) == 0
+    return changed
+
+
+def test_changed_rule_numbers_are_named_and_part_the_nights(nights, tmp_path, capsys):
+    """A settings file's change is part of the rules: a night scored with it is not pooled
+    with nights scored by the published rule set."""
+    wasm, _, truth = nights
+    changed = _analyzed_with(truth, tmp_path, "[rules]\nimi_max_s = 30\n")
     out = tmp_path / "v"
     assert validate([wasm, changed], [truth, truth], out) == 0
     assert "wasm2016 (imi_max_s=30)" in capsys.readouterr().err
@@ -234,12 +240,7 @@ def test_lms_scored_by_other_duration_bounds_are_not_pooled(nights, tmp_path, ca
     """lm_min_s changed: an LM is another thing, so LM agreement is per rule set too (it
     was pooled over all nights, as if the two nights had counted the same events)."""
     wasm, _, truth = nights
-    config = tmp_path / "short.toml"
-    config.write_text("[rules]\nlm_min_s = 0.3\n")
-    changed = tmp_path / "short"
-    night = str(truth.parent / "night.csv")
-    argv = ["analyze", night, "--no-report", "--config", str(config), "--out", str(changed)]
-    assert main(argv) == 0
+    changed = _analyzed_with(truth, tmp_path, "[rules]\nlm_min_s = 0.3\n")
     capsys.readouterr()
     out = tmp_path / "v"
     assert validate([wasm, changed], [truth, truth], out) == 0
