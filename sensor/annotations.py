@@ -2,7 +2,8 @@
 
 Every reader returns a `Reference`: events with onsets in absolute seconds (the same clock
 as the recordings: Unix seconds, or zone-less clock times counted as UTC) and kinds mapped
-through `LABELS`, one documented table.
+through `LABELS`, one documented table. A reference that counts seconds from its own start
+says from when (`counted_from`), so a recording without a clock can be matched with it.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ class Reference:
     events: pd.DataFrame  # onset_abs_s, duration_s, kind, side, periodic, label
     sleep: list[tuple[float, float]] | None = None  # asleep spans, absolute seconds
     gaps: list[tuple[float, float]] = field(default_factory=list)  # truth.json only
+    # Where its onsets are seconds from its own start: the absolute time of that start (the
+    # `start_s` it was read with; a truth.json's first sample). None where it places them by
+    # clock times it states (clock-time onsets, an EDF+ start, an XML ClockTime).
+    counted_from: float | None = None
 
 
 def map_label(label: str) -> tuple[str, bool] | None:
@@ -186,7 +191,9 @@ def _truth_reference(path: str, truth: dict) -> Reference:
         for leg in truth["data_gaps_s"].values()
         for a, b in leg
     ]
-    return Reference(path, _frame(rows), spans, sorted(gaps))
+    # Its onsets count from start_unix, and its sensors' samples from start_unix plus their
+    # offsets: a recording's first sample, read without a clock, is the earliest of these.
+    return Reference(path, _frame(rows), spans, sorted(gaps), counted_from=start + origin)
 
 
 def _read_edf(path: str, utc_offset_s: float = 0.0) -> Reference:
@@ -233,6 +240,7 @@ def _read_xml(path: str, start_s: float | None, utc_offset_s: float = 0.0) -> Re
     scored = root.iter("ScoredEvent")
     items = []
     origin = start_s
+    clocked = False  # a ClockTime placed its events
     for number, event in enumerate(scored, start=1):
         concept = (event.findtext("EventConcept") or event.findtext("Name") or "").strip()
         where = f"ScoredEvent {number}" + (f" ({concept})" if concept else "")
@@ -241,7 +249,7 @@ def _read_xml(path: str, start_s: float | None, utc_offset_s: float = 0.0) -> Re
         if concept.lower().startswith("recording start time"):
             clock = (event.findtext("ClockTime") or "").strip()
             try:
-                origin = _xml_clock(clock, start_s, utc_offset_s) if clock else origin
+                stated = _xml_clock(clock, start_s, utc_offset_s) if clock else None
             except ValueError:  # month 13, hour 25
                 raise InputError(
                     path,
@@ -249,6 +257,8 @@ def _read_xml(path: str, start_s: float | None, utc_offset_s: float = 0.0) -> Re
                     where=where,
                     expected="dd.mm.yy hh.mm.ss, or hh.mm.ss",
                 ) from None
+            if stated is not None:
+                origin, clocked = stated, True
             continue
         items.append((onset, duration, concept.split("|")[0]))
     if origin is None:
@@ -260,7 +270,8 @@ def _read_xml(path: str, start_s: float | None, utc_offset_s: float = 0.0) -> Re
         )
     rows = [_event(origin + onset, duration, label) for onset, duration, label in items]
     stages = _stages([(origin + o, d, label) for o, d, label in items])
-    return Reference(path, _frame([r for r in rows if r]), stages)
+    counted_from = None if clocked else origin
+    return Reference(path, _frame([r for r in rows if r]), stages, counted_from=counted_from)
 
 
 def _seconds(path: str, text: str | None, name: str, where: str) -> float:
@@ -282,7 +293,8 @@ def _seconds(path: str, text: str | None, name: str, where: str) -> float:
 
 def _xml_clock(text: str, start_s: float | None, utc_offset_s: float = 0.0) -> float | None:
     """NSRR writes 'dd.mm.yy hh.mm.ss'; a clock time alone takes the recording's date. Both
-    are the PSG's local wall clock, taken on the recording's (`utc_offset_s` from UTC)."""
+    are the PSG's local wall clock, taken on the recording's (`utc_offset_s` from UTC). None:
+    no clock time read (the events then count from `start_s`)."""
     numbers = [int(n) for n in re.findall(r"\d+", text)]
     if len(numbers) >= 6:
         day, month, year, hour, minute, second = numbers[:6]
@@ -292,7 +304,7 @@ def _xml_clock(text: str, start_s: float | None, utc_offset_s: float = 0.0) -> f
     if len(numbers) >= 3 and start_s is not None:
         hour, minute, second = numbers[-3:]
         return _on_the_recordings_night(hour * 3600 + minute * 60 + second, start_s, utc_offset_s)
-    return start_s
+    return None
 
 
 def _time_of_day(text: str, start_s: float, utc_offset_s: float = 0.0) -> float:
@@ -395,7 +407,7 @@ def _read_csv(path: str, start_s: float | None, utc_offset_s: float = 0.0) -> Re
         )
     duration = next((names[n] for n in ("duration", "duration_s", "dur") if n in names), None)
     side = next((names[n] for n in ("side", "leg", "channel", "location") if n in names), None)
-    onsets = _csv_onsets(path, table[onset], start_s, utc_offset_s)
+    onsets, counted = _csv_onsets(path, table[onset], start_s, utc_offset_s)
     durations = _csv_durations(path, table[duration]) if duration else np.zeros(len(onsets))
     # Column by column, each distinct label and side mapped once: row by row, 2 million
     # rows took 100 s of pandas indexing and 1.3 GB of dicts.
@@ -423,7 +435,8 @@ def _read_csv(path: str, start_s: float | None, utc_offset_s: float = 0.0) -> Re
         asleep = np.flatnonzero(np.array([bool(a) for a in staged], dtype=bool)[labels])
         lengths = durations[asleep] if duration else np.full(len(asleep), 30.0)
         stages = sorted(zip(onsets[asleep].tolist(), (onsets[asleep] + lengths).tolist()))
-    return Reference(path, _frame(columns if len(kept) else []), stages)
+    counted_from = start_s if counted else None
+    return Reference(path, _frame(columns if len(kept) else []), stages, counted_from=counted_from)
 
 
 def _distinct(column: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -454,8 +467,9 @@ TIME_OF_DAY = r"\s*\d{1,2}:\d{2}(:\d{2}(\.\d*)?)?\s*"
 
 def _csv_onsets(
     path: str, column: pd.Series, start_s: float | None, utc_offset_s: float = 0.0
-) -> np.ndarray:
-    """Onsets in absolute seconds (arrays: a list of 2 million floats held 100 MB)."""
+) -> tuple[np.ndarray, bool]:
+    """Onsets in absolute seconds (arrays: a list of 2 million floats held 100 MB), and
+    whether they were seconds from the start (True) or clock times (False)."""
     numeric = pd.to_numeric(column, errors="coerce")
     if numeric.notna().all():
         if start_s is None:
@@ -469,15 +483,16 @@ def _csv_onsets(
                 where=f"line {line}",
                 expected="seconds from the start, or clock times",
             )
-        return start_s + numeric.to_numpy(float)
+        return start_s + numeric.to_numpy(float), True
     text = column.astype(str)
     if start_s is not None and text.str.fullmatch(TIME_OF_DAY).all():
         # pandas would date them today, a night that is not the recording's.
-        return np.array([_time_of_day(value, start_s, utc_offset_s) for value in text], float)
+        onsets = [_time_of_day(value, start_s, utc_offset_s) for value in text]
+        return np.array(onsets, float), False
     parsed = _datetimes(path, column)
     if parsed.notna().all():
         # Explicit nanoseconds: pandas may keep parsed times at another resolution.
-        return parsed.to_numpy().astype("datetime64[ns]").astype("int64") / 1e9
+        return parsed.to_numpy().astype("datetime64[ns]").astype("int64") / 1e9, False
     bad = int((parsed.isna() & numeric.isna()).to_numpy().argmax())
     raise InputError(
         path,

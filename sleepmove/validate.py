@@ -59,7 +59,8 @@ def check_matching_options(tolerance_s: float, jerk_tolerance_s: float, offset_s
 
 
 def origin_of(summary: dict, path: str) -> float:
-    """Absolute seconds of the result's first sample (zone-less clocks counted as UTC)."""
+    """Absolute seconds of the result's first sample (zone-less clocks counted as UTC).
+    Raises InputError for a recording without a clock (`aligned_reference` matches those)."""
     start = summary["recording"].get("start")
     if not start:
         raise InputError(path, "the recording has no clock time", expected="a clock to align on")
@@ -67,6 +68,30 @@ def origin_of(summary: dict, path: str) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
+
+
+def aligned_reference(
+    summary: dict, result_dir: str, reference_path: str
+) -> tuple[Reference, float]:
+    """The reference, and the time of the result's first sample on the reference's times.
+    With a clock, the recording's start. Without one (times from the start, or clock times without
+    a date, which analyze counts from the first sample), a reference that counts seconds
+    from its own start (a CSV of seconds, a truth.json) is taken to start with the
+    recording, as a CSV of seconds always was; one that states clock times cannot be placed
+    and is refused in one line."""
+    if summary["recording"].get("start"):
+        origin = origin_of(summary, result_dir)
+        offset = utc_offset_of(summary, result_dir)
+        return read_reference(reference_path, start_s=origin, utc_offset_s=offset), origin
+    # 0: the recording's own seconds from its start are its clock.
+    reference = read_reference(reference_path, start_s=0.0)
+    if reference.counted_from is None:
+        raise InputError(
+            reference_path,
+            f"the reference gives clock times but the recording {result_dir} has none",
+            expected="onsets in seconds from the start, or a recording with clock times",
+        )
+    return reference, reference.counted_from
 
 
 def utc_offset_of(summary: dict, path: str = "") -> float:
@@ -312,10 +337,7 @@ def validate_night(
     offset_s: float = 0.0,
 ) -> dict:
     summary, detected, epochs = load_result(result_dir)
-    origin = origin_of(summary, result_dir)
-    reference = read_reference(
-        reference_path, start_s=origin, utc_offset_s=utc_offset_of(summary, result_dir)
-    )
+    reference, origin = aligned_reference(summary, result_dir, reference_path)
     units, repeated = _counted_once(reference_units(reference, origin, offset_s))
     duration = summary["recording"]["duration_h"] * 3600
     if reference.gaps:  # the simulator knows where the link really dropped
