@@ -372,7 +372,11 @@ def _csv_table(path: str) -> pd.DataFrame:
             expected="a UTF-8 CSV (save it as UTF-8)",
         ) from None
     try:
-        table = pd.read_csv(io.BytesIO(raw), sep=sep, decimal=decimal)
+        # Only an empty cell is missing: a cell that reads 'nan', 'NA' or 'None' is named as
+        # the file holds it, not called empty (nor an empty one 'nan').
+        table = pd.read_csv(
+            io.BytesIO(raw), sep=sep, decimal=decimal, keep_default_na=False, na_values=[""]
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise InputError(path, f"cannot read the reference CSV ({error})") from None
     if len(table) > MOST_CSV_ROWS:
@@ -452,9 +456,12 @@ def _csv_durations(path: str, column: pd.Series) -> np.ndarray:
     bad = ~(numeric.abs() < math.inf) | (numeric < 0)  # NaN and inf too
     if bad.any():
         first = int(bad.to_numpy().argmax())
+        cell = column.iloc[first]
+        # pandas reads an empty cell as NaN: shown as 'nan', it read as a value in the file.
+        empty = _is_empty(cell)
         raise InputError(
             path,
-            f"duration {str(column.iloc[first])!r} is not a length of time",
+            "duration is empty" if empty else f"duration {str(cell)!r} is not a length of time",
             where=f"line {first + 2}",
             expected="seconds, 0 or more",
         )
@@ -504,9 +511,16 @@ def _csv_onsets(
 
 def _cell(value: object) -> str:
     """A cell as the file holds it: an empty one read as NaN was shown as np.float64(nan)."""
-    if isinstance(value, float) and math.isnan(value):
+    if _is_empty(value):
         return "an empty cell"
     return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _is_empty(value: object) -> bool:
+    """Whether a cell holds nothing: read as NaN, or only spaces."""
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
 
 
 def _datetimes(path: str, column: pd.Series) -> pd.Series:

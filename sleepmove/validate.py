@@ -201,9 +201,13 @@ def _table(path: str, **options: object) -> pd.DataFrame:
         bad = values.isna().to_numpy()
         if bad.any():
             row = int(bad.argmax())
+            cell = table[name].iloc[row]
+            # An empty cell reads as NaN (or ''): shown as 'nan', it read as the file's text.
+            empty = pd.isna(cell) or not str(cell).strip()
+            shown = "is empty" if empty else f"{str(cell)[:40]!r} is not a number"
             raise InputError(
                 path,
-                f"a damaged table: {name} {str(table[name].iloc[row])[:40]!r} is not a number",
+                f"a damaged table: {name} {shown}",
                 where=f"line {row + 2}",
                 expected=expected,
             )

@@ -3,6 +3,7 @@ without a date): references that count seconds from their own start are matched 
 one; references that state clock times are refused in one line."""
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -136,3 +137,44 @@ def test_clock_times_against_a_night_without_a_clock_are_refused(
     assert error.endswith(f"{path}: " + CLOCK_REFUSED.format(out=outs[recording]))
     assert "\n" not in error and "Traceback" not in error
     assert not folder.exists()
+
+
+@pytest.mark.parametrize(
+    "rows, says",
+    [
+        ("12.3,,Limb Movement,left\n", "duration is empty (line 2)"),
+        ("5,1,LM,left\n12.3,   ,Limb Movement,left\n", "duration is empty (line 3)"),
+        ("12.3,abc,Limb Movement,left\n", "duration 'abc' is not a length of time (line 2)"),
+        (",1,Limb Movement,left\n", "not a time: an empty cell (line 2)"),
+        # What the file holds is named as it holds it, never called empty.
+        ("12.3,nan,Limb Movement,left\n", "duration 'nan' is not a length of time (line 2)"),
+        ("NA,1,Limb Movement,left\n", "not a time: 'NA' (line 2)"),
+    ],
+)
+def test_an_empty_cell_is_called_empty(nights, tmp_path, capsys, rows, says):
+    """An empty duration was "duration 'nan' is not a length of time": pandas' NaN shown as
+    if the file held 'nan' (and an onset 'NA' was called an empty cell)."""
+    _, outs, _, _ = nights
+    path = tmp_path / "ref.csv"
+    path.write_text("onset,duration,type,side\n" + rows)
+    argv = ["validate", str(outs["unix"]), "--reference", str(path), "--out", str(tmp_path / "v")]
+    assert main(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert f"{path}: {says}" in error
+    assert ("nan" in rows) == ("nan" in error) and "\n" not in error
+    assert not (tmp_path / "v").exists()
+
+
+def test_an_empty_cell_of_a_result_table_is_called_empty(nights, tmp_path, capsys):
+    """The same in a hand-edited epochs.csv: "start_s 'nan' is not a number" before."""
+    _, outs, references, _ = nights
+    damaged = tmp_path / "night"
+    shutil.copytree(outs["unix"], damaged)
+    epochs = (damaged / "epochs.csv").read_text().splitlines()
+    epochs[4] = "," + epochs[4].split(",", 1)[1]  # line 5 loses its start_s
+    (damaged / "epochs.csv").write_text("\n".join(epochs) + "\n")
+    argv = ["validate", str(damaged), "--reference", str(references["seconds.csv"])]
+    assert main([*argv, "--out", str(tmp_path / "v")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "epochs.csv: a damaged table: start_s is empty (line 5)" in error
+    assert "\n" not in error and not (tmp_path / "v").exists()
