@@ -343,9 +343,12 @@ def validate_night(
     summary, detected, epochs = load_result(result_dir)
     reference, origin = aligned_reference(summary, result_dir, reference_path)
     units, repeated = _counted_once(reference_units(reference, origin, offset_s))
+    # --offset moves all of the reference's times, its stages and gaps as its events: left
+    # behind, its sleep was offset from its PLMs (a PLM index of 94 for 131 at 300 s).
+    shift = offset_s - origin
     duration = summary["recording"]["duration_h"] * 3600
     if reference.gaps:  # the simulator knows where the link really dropped
-        gaps = np.array([(a - origin, b - origin) for a, b in reference.gaps]).reshape(-1, 2)
+        gaps = np.array([(a + shift, b + shift) for a, b in reference.gaps]).reshape(-1, 2)
     else:
         gaps = np.array(summary["recording"]["data_gaps_s"], dtype=float).reshape(-1, 2)
     gaps = union_gaps(gaps)  # two legs' gaps overlap; the search for a gap needs them disjoint
@@ -368,7 +371,7 @@ def validate_night(
         )
     units = units[seen].reset_index(drop=True)
     if reference.sleep is not None:
-        sleep_spans = [(a - origin, b - origin) for a, b in reference.sleep]
+        sleep_spans = [(a + shift, b + shift) for a, b in reference.sleep]
         sleep_source = "reference"
     else:
         asleep = epochs["asleep"].astype(str).str.lower().eq("true").to_numpy()

@@ -178,3 +178,30 @@ def test_an_empty_cell_of_a_result_table_is_called_empty(nights, tmp_path, capsy
     error = capsys.readouterr().err.strip()
     assert "epochs.csv: a damaged table: start_s is empty (line 5)" in error
     assert "\n" not in error and not (tmp_path / "v").exists()
+
+
+def test_offset_moves_the_references_sleep_stages_with_its_events(nights, tmp_path):
+    """The stages stayed where the reference's clock put them while its events moved: a
+    reference 300 s late, put back by --offset 300, had PLMs in its sleep counted as wake
+    (PLM index 94/h for 131/h)."""
+    root, outs, references, _ = nights
+    events = pd.read_csv(references["seconds.csv"])
+    stages = pd.DataFrame(
+        {"onset": [0.0, 600.0], "duration": [600.0, 1200.0], "type": ["Wake", "N2"], "side": ""}
+    )
+    staged = pd.concat([events, stages], ignore_index=True)
+    late = staged.assign(onset=staged["onset"] - 300.0)
+    late = late[late["onset"] >= 0]
+    paths = {"on time": root / "staged.csv", "late": root / "staged_late.csv"}
+    staged.to_csv(paths["on time"], index=False)
+    late.to_csv(paths["late"], index=False)
+    for recording in ("unix", "seconds"):
+        on_time = validated(outs[recording], paths["on time"], tmp_path / f"{recording}_on")
+        put_back = validated(
+            outs[recording], paths["late"], tmp_path / f"{recording}_late", "--offset", "300"
+        )
+        assert on_time["reference_sleep"] == "reference"
+        assert put_back["plm_index_reference"] == pytest.approx(on_time["plm_index_reference"])
+        assert put_back["total_sleep_h_reference"] == pytest.approx(
+            on_time["total_sleep_h_reference"]
+        )
