@@ -183,8 +183,10 @@ def test_report_of_a_single_night(night, tmp_path, capsys):
 def test_pairs_pattern_may_name_a_placeholder_twice(still, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
-    for side in ("left", "right"):
-        shutil.copy(still, folder / f"{side}_n1_{side}.csv")
+    shutil.copy(still, folder / "left_n1_left.csv")
+    frame = pd.read_csv(still)
+    frame["x"] = -frame["x"]  # another leg: a copy of one is refused (the same samples)
+    frame.to_csv(folder / "right_n1_right.csv", index=False)
     assert batch(folder, "--out", tmp_path / "o", "--pairs", "{side}_{night}_{side}.csv") == 0
     table = nights(tmp_path / "o")
     assert table["id"].tolist() == ["n1"]
