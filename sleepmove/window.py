@@ -94,11 +94,12 @@ def _one(text: str, origin_s: float, clock: str, after: float | None, time_of_da
         if hour > 23 or minute > 59 or second > 59:
             raise InputError(WHERE, f"not a clock time: {text!r}", expected=EXPECTED)
         candidate = origin.replace(hour=hour, minute=minute, second=second, microsecond=0)
-        seconds = (candidate - origin).total_seconds()
         floor = after if after is not None else -12 * 3600.0
-        while seconds < floor:  # the first such time after the start (or after START)
-            seconds += 86400.0
-        return seconds
+        # The first such time after the start (or after START): a day on the wall clock,
+        # which across a daylight-saving change is 23 or 25 hours.
+        while _seconds_between(candidate, origin) < floor:
+            candidate += timedelta(days=1)
+        return _seconds_between(candidate, origin)
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -109,6 +110,15 @@ def _one(text: str, origin_s: float, clock: str, after: float | None, time_of_da
         moment = moment.replace(tzinfo=zone) if zone else moment.astimezone()
     if clock == CLOCK_NAIVE and moment.tzinfo is not None:
         moment = moment.replace(tzinfo=None)
+    return _seconds_between(moment, origin)
+
+
+def _seconds_between(moment: datetime, origin: datetime) -> float:
+    """Seconds from `origin` to `moment` as instants. Python subtracts two datetimes of the
+    same zone as wall-clock times: across a daylight-saving change 03:15 came an hour late
+    (lights on 03:15 in Europe/Berlin on the spring night read as 04:15 +02:00)."""
+    if moment.tzinfo is not None and origin.tzinfo is not None:
+        return moment.timestamp() - origin.timestamp()
     return (moment - origin).total_seconds()
 
 

@@ -1,0 +1,59 @@
+"""A sleep window of clock times on a night across a daylight-saving change: each time is
+read at the offset the zone has then. Python subtracts two datetimes of one zone as
+wall-clock times, so lights on 03:15 on the spring night in Europe/Berlin came an hour
+late (04:15 +02:00, past the end of the recording), with no word."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from sleepmove.cli import main
+from sleepmove.reports.clock import zoned
+from sleepmove.sensor.recording import CLOCK_UNIX
+from sleepmove.window import parse_sleep_window
+
+# 01:30 CET on the spring night, 00:30 UTC: the clock jumps from 02:00 to 03:00 at 01:00 UTC.
+START = datetime(2025, 3, 30, 0, 30, tzinfo=timezone.utc).timestamp()
+BERLIN = zoned(CLOCK_UNIX, "Europe/Berlin")
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        "01:45,03:15",  # 00:45 UTC to 01:15 UTC: 15 to 45 minutes in
+        "2025-03-30T01:45:00,2025-03-30T03:15:00",  # the same, zone-less: the zone's offsets
+        "2025-03-30T01:45:00+01:00,2025-03-30T03:15:00+02:00",
+        "900,2700",
+    ],
+)
+def test_clock_times_across_the_spring_change_are_read_at_their_own_offset(window):
+    assert parse_sleep_window(window, START, BERLIN) == (900.0, 2700.0)
+
+
+def test_a_clock_time_after_the_change_on_the_autumn_night():
+    # 01:30 CEST on 26 October (23:30 UTC the day before); the clock goes back at 01:00 UTC.
+    start = datetime(2025, 10, 25, 23, 30, tzinfo=timezone.utc).timestamp()
+    # 04:00 CET is 03:00 UTC: three and a half hours in, not two and a half.
+    assert parse_sleep_window("01:45,04:00", start, BERLIN) == (900.0, 12600.0)
+
+
+def test_analyze_keeps_the_window_it_was_given(tmp_path):
+    t = np.arange(0, 3600, 0.08)  # 12.5 Hz, one real hour, 01:30 CET to 03:30 CEST, as wall clock
+    local = (START + t + np.where(START + t < START + 1800, 3600, 7200)).astype("datetime64[s]")
+    millis = (t * 1000 % 1000).astype(int)
+    noise = np.random.default_rng(0).normal(0, 0.003, len(t))
+    lines = ["time,x,y,z"] + [
+        f"{stamp}.{ms:03d},{x:.4f},0.01,1.0"
+        for stamp, ms, x in zip(local.astype(str), millis, noise)
+    ]
+    path = tmp_path / "spring.csv"
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    argv = ["analyze", str(path), "--out", str(out), "--no-report", "--timezone", "Europe/Berlin"]
+    assert main([*argv, "--sleep-window", "01:45,03:15"]) == 0
+    sleep = json.loads((out / "summary.json").read_text())["sleep"]
+    assert sleep["in_bed_h"] == pytest.approx(0.5, abs=1e-3)  # was 0.72: to the end
