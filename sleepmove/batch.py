@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -476,8 +477,9 @@ def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[di
         for part in parts:  # a loop over nights
             night_id, label = f"{task.night_id}/{part.night}", f"{inputs} [{part.night}]"
             if part.span_s < shortest:
+                held_min = math.floor(part.span_s / 6) / 10  # 599.9 s is not "10.0 min"
                 note = (
-                    f"{path} [{part.night}]: only {part.span_s / 60:.1f} min in this "
+                    f"{path} [{part.night}]: only {held_min:.1f} min in this "
                     f"noon-to-noon slice (under {shortest / 60:g} min); skipped"
                 )
                 rows.append({"id": night_id, "inputs": label, "status": "skipped", "error": note})
