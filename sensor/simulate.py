@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
+from typing import Concatenate, ParamSpec
 
 import numpy as np
 
@@ -32,11 +38,60 @@ SHORTEST_NIGHT_H = 0.1
 MOST_SAMPLES = 30 * 3600 * 100
 
 
+STAGING_PREFIX = ".partial-simulate-"
+
+Options = ParamSpec("Options")
+
+
+@contextmanager
+def staged_night(out_dir: str) -> Iterator[str]:
+    """A hidden folder inside `out_dir` to write one night's files into; once all are complete
+    they are moved into `out_dir`. An interrupt or a failed write (a full disk) removes the
+    folder, and `out_dir` when this made it: a half-written CSV, or one leg's without
+    truth.json, would look like a genuine recording (which a rerun refuses to replace). An
+    OSError names the file by the name it was to have in `out_dir`."""
+    made = not os.path.isdir(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    stage = tempfile.mkdtemp(dir=out_dir, prefix=STAGING_PREFIX)
+    try:
+        yield stage
+        # truth.json first: a folder holding it is an earlier simulation's, which a rerun
+        # writes over; a CSV alone would be taken for a recording.
+        for name in sorted(os.listdir(stage), key=lambda name: name != "truth.json"):
+            os.replace(os.path.join(stage, name), os.path.join(out_dir, name))
+        os.rmdir(stage)
+    except BaseException as error:
+        shutil.rmtree(stage, ignore_errors=True)
+        if made:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        inside = isinstance(error, OSError) and isinstance(error.filename, str)
+        if inside and os.path.dirname(os.path.abspath(error.filename)) == os.path.abspath(stage):
+            target = os.path.join(out_dir, os.path.basename(error.filename))
+            raise OSError(error.errno, error.strerror, target) from None
+        raise
+
+
+def written_whole(
+    simulate_night: Callable[Concatenate[str, Options], dict],
+) -> Callable[Concatenate[str, Options], dict]:
+    """`simulate_night(out_dir, ...)` writing into a staging folder (`staged_night`): its
+    files reach `out_dir` together, or none does. The same bytes as written in place (a
+    gzip header names the file's base name, which the staging folder keeps)."""
+
+    @functools.wraps(simulate_night)
+    def whole(out_dir: str, *args: Options.args, **kwargs: Options.kwargs) -> dict:
+        with staged_night(out_dir) as stage:
+            return simulate_night(stage, *args, **kwargs)
+
+    return whole
+
+
 def shortest_hours(family: str, scenario: str) -> float:
     """The shortest night the family's scenario can be planned for, hours."""
     return max(SHORTEST_NIGHT_H, SHORTEST_HOURS.get(scenario, 0.0) if family == "hinge" else 0.0)
 
 
+@written_whole  # every file or none: an interrupted night must not pass for a recording
 def simulate(
     out_dir: str,
     hours: float = 8.0,
@@ -142,9 +197,14 @@ def _link(t, xyz, physics: SensorPhysics, rng):
 def _write_csv(path: str, unix_s: np.ndarray, xyz: np.ndarray) -> None:
     body = np.column_stack([unix_s, xyz])
     opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "wt") as handle:
-        handle.write("time,x,y,z\n")
-        np.savetxt(handle, body, fmt=["%.3f", "%.4f", "%.4f", "%.4f"], delimiter=",")
+    try:
+        with opener(path, "wt") as handle:
+            handle.write("time,x,y,z\n")
+            np.savetxt(handle, body, fmt=["%.3f", "%.4f", "%.4f", "%.4f"], delimiter=",")
+    except OSError as error:  # a full disk: a write names no file, the message must
+        if error.filename is None:
+            raise OSError(error.errno, error.strerror, path) from None
+        raise
 
 
 def truth_record(plan: NightPlan, legs, start_unix, files, sensors, gaps, scenario, seed) -> dict:

@@ -36,6 +36,7 @@ import zlib
 import numpy as np
 
 from sleepmove.base.atomic import write_file
+from sleepmove.sensor.simulate import written_whole
 from sleepmove.sensor.simulate_clock import ClockError
 from sleepmove.sensor.simulate_kinematic_hypnogram import segments, sleep_period
 from sleepmove.sensor.simulate_kinematic_leg import draw_geometry
@@ -51,6 +52,7 @@ INTERNAL_HZ = 160.0  # movements are computed at least this finely, then low-pas
 POSTURE_DEG = 5.0  # a rest-to-rest change of the gravity direction this large: posture change
 
 
+@written_whole  # every file or none: an interrupted night must not pass for a recording
 def simulate_kinematic(
     out_dir: str,
     hours: float = 8.0,

@@ -17,6 +17,7 @@ import os
 import numpy as np
 
 from sleepmove.base.atomic import write_file
+from sleepmove.sensor.simulate import written_whole
 from sleepmove.sensor.simulate_clock import ClockError
 from sleepmove.sensor.simulate_stages_night import PROFILES, build_night, side_of
 from sleepmove.sensor.simulate_stages_signal import (
@@ -33,6 +34,7 @@ STAGES_SCENARIOS: dict[str, str] = {name: p.description for name, p in PROFILES.
 RATES_HZ = (12.5, 25.0, 50.0, 100.0)
 
 
+@written_whole  # every file or none: an interrupted night must not pass for a recording
 def simulate_stages(
     out_dir: str,
     hours: float = 8.0,

@@ -714,16 +714,32 @@ def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     check_destination(args.out)  # an existing file as --out: refused before anything is made
     _refuse_a_recording(args.out)
-    truth = simulate_family(
-        args.family,
-        args.out,
-        hours=args.hours,
-        rate_hz=args.rate,
-        sides=sides,
-        seed=args.seed,
-        scenario=args.scenario,
-        compress=args.gzip,
-    )
+    import signal
+    import threading
+
+    def terminated(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM as an interrupt: the night's staged files are then removed (its default action
+    # would leave them) and "nothing was written" stays true. Handlers: main thread only.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        truth = simulate_family(
+            args.family,
+            args.out,
+            hours=args.hours,
+            rate_hz=args.rate,
+            sides=sides,
+            seed=args.seed,
+            scenario=args.scenario,
+            compress=args.gzip,
+        )
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    _written.append(args.out)
     print(f"wrote {', '.join(truth['files'].values())} and truth.json to {args.out}/")
     return 0
 
