@@ -38,6 +38,9 @@ SHORTEST_NIGHT_H = 0.1
 MOST_SAMPLES = 30 * 3600 * 100
 
 
+# hinge's scenarios that are always two legs, whatever `sides` asks (the others: one sensor
+# unless `sides` names two). The other families say so in their profiles' `sides`.
+HINGE_TWO_LEGS = ("alternating", "bilateral")
 STAGING_PREFIX = ".partial-simulate-"
 
 Options = ParamSpec("Options")
@@ -112,7 +115,7 @@ def simulate(
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     sides = list(sides or [])
-    if scenario in ("alternating", "bilateral") and len(sides) < 2:
+    if scenario in HINGE_TWO_LEGS and len(sides) < 2:
         sides = ["left", "right"]
     rng = np.random.default_rng(seed)
     if scenario == "lossy":
@@ -264,6 +267,19 @@ def family_scenarios() -> dict[str, dict[str, str]]:
         "hinge": SCENARIOS,
         "stages": _family_stages()[0],
         "kinematic": _family_kinematic()[0],
+    }
+
+
+def two_leg_scenarios() -> dict[str, set[str]]:
+    """Each family's scenarios that write two legs (left.csv, right.csv) unless `sides`
+    names one: the benchmarks' nights of them have two."""
+    from sleepmove.sensor.simulate_kinematic_profiles import PROFILES as KINEMATIC
+    from sleepmove.sensor.simulate_stages_night import PROFILES as STAGES
+
+    return {
+        "hinge": set(HINGE_TWO_LEGS),
+        "stages": {name for name, profile in STAGES.items() if len(profile.sides) == 2},
+        "kinematic": {name for name, profile in KINEMATIC.items() if len(profile.sides) == 2},
     }
 
 

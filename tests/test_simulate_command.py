@@ -4,6 +4,7 @@ both legs whichever family draws them."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -150,3 +151,28 @@ def test_a_termination_removes_the_half_written_night(tmp_path):
         "sleepmove: interrupted; nothing was written",
     )
     assert nights(out) == []
+
+
+@pytest.mark.parametrize("family", ["stages", "kinematic"])
+def test_two_legs_writes_both_legs_with_sided_truth(tmp_path, capsys, family):
+    """The two-legs scenario without --sides is the benchmark's night: two sensors, every
+    event on a named leg (it was one unnamed sensor, every side '')."""
+    out = tmp_path / family
+    argv = ["simulate", "--family", family, "--scenario", "two-legs", *NIGHT, "--seed", "2"]
+    assert main([*argv, "--out", str(out)]) == 0
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["files"] == {"left": "left.csv", "right": "right.csv"}
+    sides = {event["side"] for event in truth["events"]}
+    assert sides <= {"left", "right", "bilateral"} and {"left", "right"} <= sides
+    assert (out / "left.csv").stat().st_size > 0 and (out / "right.csv").stat().st_size > 0
+    # --sides still chooses: one named leg when asked for one.
+    one = tmp_path / f"{family}-left"
+    assert main([*argv, "--sides", "left", "--out", str(one)]) == 0
+    assert json.loads((one / "truth.json").read_text())["files"] == {"left": "left.csv"}
+
+
+def test_the_list_says_which_scenarios_write_two_legs(capsys):
+    assert main(["simulate", "--scenario", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    two = [line.split()[0] for line in lines if line.endswith("[two legs: left.csv, right.csv]")]
+    assert two == ["alternating", "bilateral", "two-legs", "two-legs"]
