@@ -255,7 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--hours", type=float, default=8.0)
     simulate.add_argument("--rate", type=float, default=50.0)
     simulate.add_argument(
-        "--sides", default="", help="e.g. left,right for two sensors (default: one, night.csv)"
+        "--sides",
+        default="",
+        help="e.g. left,right for two sensors (default: the scenario's: night.csv, or "
+        "left.csv and right.csv for a two-leg scenario)",
     )
     simulate.add_argument("--seed", type=int, default=0, help="(default 0)")
     simulate.add_argument(
