@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -316,6 +317,10 @@ def _parent_alive(parent: int, batch_pid: int) -> bool:
     return True
 
 
+SCHEDULER_TIMEOUT_S = 30.0  # as Dask's own wait for a scheduler (comm.timeouts.connect)
+GREETING_BYTES = 1 << 16  # a scheduler's greeting is some 60 bytes
+
+
 def run_dask(tasks: list[NightTask], address: str) -> Iterator[list[dict]]:
     from sleepmove.base.errors import InputError
 
@@ -325,20 +330,123 @@ def run_dask(tasks: list[NightTask], address: str) -> Iterator[list[dict]]:
         raise InputError(
             "--scheduler", "Dask is not installed", expected="pip install 'sleepmove[cluster]'"
         ) from None
+    check_scheduler(address)
     try:
         client = Client(address)
     except (OSError, ValueError) as error:  # no scheduler there, or no address Dask reads
         reason = " ".join(str(error).split()) or type(error).__name__
         raise InputError(
+            "--scheduler", f"cannot connect to {address} ({reason})", expected=EXPECTED_SCHEDULER
+        ) from None
+    except Exception as error:  # a peer's bytes Dask misread (MemoryError...)
+        raise InputError(
             "--scheduler",
-            f"cannot connect to {address} ({reason})",
-            expected="the address of a running Dask scheduler, e.g. tcp://host:8786",
+            f"{address} is not a Dask scheduler (its answer could not be read: "
+            f"{type(error).__name__})",
+            expected=EXPECTED_SCHEDULER,
         ) from None
     with client:
         # pure=False: a night is never computed twice, not even from a cache
         futures = client.map(run_task_on_one_core, tasks, pure=False)
         for future in as_completed(futures):
             yield future.result()
+
+
+EXPECTED_SCHEDULER = "the address of a running Dask scheduler, e.g. tcp://host:8786"
+
+
+def check_scheduler(address: str, timeout_s: float | None = None) -> None:
+    """Refuse (InputError, one line) a TCP address whose listener is not a Dask scheduler,
+    reading at most its first `GREETING_BYTES`, within `timeout_s` in all.
+
+    Dask's Client bounds only the TCP connect: it then waits for the peer's handshake with
+    no time limit (a silent listener hung the batch forever) and sizes a buffer from the
+    peer's first 8 bytes (an SSH banner asked for 3 EiB: a traceback). A scheduler speaks
+    first, one small framed message, so a look of our own settles it. A TCP connection that
+    fails is left to Dask, which retries while a scheduler starts and says why it gave up;
+    other schemes (tls://, ...) are left to Dask too."""
+    from sleepmove.base.errors import InputError
+
+    scheme, _, location = address.rpartition("://")
+    host, _, port = location.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")  # an IPv6 address, tcp://[::1]:8786
+    if (scheme or "tcp") != "tcp" or not host or not port.isdigit() or int(port) > 65535:
+        return
+    timeout_s = SCHEDULER_TIMEOUT_S if timeout_s is None else timeout_s
+    deadline = time.monotonic() + timeout_s
+    try:
+        peer = socket.create_connection((host, int(port)), timeout=timeout_s)
+    except OSError:
+        return
+    with peer:
+        said, ended = _greeting(peer, deadline)
+    if _frames_message(said):
+        return
+    if not said:
+        why = (
+            "it closed the connection without a word"
+            if ended
+            else f"it took the connection but said nothing in {timeout_s:g} s"
+        )
+        raise InputError(
+            "--scheduler", f"cannot connect to {address} ({why})", expected=EXPECTED_SCHEDULER
+        )
+    first = said.split(b"\n", 1)[0].strip()[:40]
+    shown = f": {first.decode()!r}" if first.isascii() and first.decode().isprintable() else ""
+    raise InputError(
+        "--scheduler",
+        f"{address} is not a Dask scheduler (it answered in another protocol{shown})",
+        expected=EXPECTED_SCHEDULER,
+    )
+
+
+def _greeting(peer: socket.socket, deadline: float) -> tuple[bytes, bool]:
+    """What the peer says first, until `deadline`: up to the end of its first message as
+    Dask frames one, or only its first 8 bytes where they give no length a greeting has;
+    and whether it closed the connection."""
+    said = b""
+    wanted = 8
+    while len(said) < wanted:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        peer.settimeout(left)
+        try:
+            more = peer.recv(wanted - len(said))
+        except TimeoutError:
+            break
+        except OSError:  # reset by the peer
+            return said, True
+        if not more:
+            return said, True
+        said += more
+        if len(said) == 8:  # the message's length: read it whole if a greeting's size
+            length = int.from_bytes(said, "little")
+            if not 16 <= length <= GREETING_BYTES:  # another protocol: its first line, to say
+                return said + _more(peer, min(deadline - time.monotonic(), 0.5)), False
+            wanted = 8 + length
+    return said, False
+
+
+def _more(peer: socket.socket, wait_s: float) -> bytes:
+    """What else the peer has sent within `wait_s`, up to a line's worth."""
+    try:
+        peer.settimeout(max(wait_s, 0.001))
+        return peer.recv(72)
+    except OSError:  # TimeoutError too: nothing more
+        return b""
+
+
+def _frames_message(said: bytes) -> bool:
+    """Whether `said` begins with one message as Dask's TCP comm frames it: its length, its
+    number of frames, each frame's length, the frames (distributed.comm.tcp)."""
+    if len(said) < 24:
+        return False
+    total, count = int.from_bytes(said[:8], "little"), int.from_bytes(said[8:16], "little")
+    if not 1 <= count <= (total - 8) // 8 or 8 + total > len(said):
+        return False
+    lengths = [int.from_bytes(said[16 + 8 * i : 24 + 8 * i], "little") for i in range(count)]
+    return 8 + 8 * count + sum(lengths) == total
 
 
 class Progress:
