@@ -145,3 +145,46 @@ def test_a_scheduler_greeting_passes_the_look():
     pieces = [DASK_GREETING[:5], DASK_GREETING[5:30], DASK_GREETING[30:]]
     with listener(pieces) as address:  # the network may cut it anywhere
         runners.check_scheduler(address, timeout_s=5.0)
+
+
+@pytest.fixture(scope="module")
+def multi_day(tmp_path_factory):
+    """multi/md3.csv: three half-hour evenings a day apart (22:00 UTC, 2025-03-14 to 16)."""
+    import pandas as pd
+
+    work = tmp_path_factory.mktemp("md3")
+    frames = []
+    for day in range(3):
+        simulate(str(work / str(day)), 0.5, 25.0, None, seed=20 + day)
+        frame = pd.read_csv(work / str(day) / "night.csv")
+        frame["time"] = frame["time"] - frame["time"].iloc[0] + 1_741_989_600.0 + day * 86400
+        frames.append(frame)
+    (work / "multi").mkdir()
+    pd.concat(frames).to_csv(work / "multi" / "md3.csv", index=False, float_format="%.4f")
+    return work / "multi"
+
+
+@pytest.fixture
+def utc(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize("name", ["md3.csv", "md3"])
+def test_a_sleep_log_naming_a_multi_day_file_whole_is_refused(
+    multi_day, tmp_path, capsys, utc, name
+):
+    """One window for all three nights: it was applied to each (exit 0, all 'given')."""
+    log = tmp_path / "log.csv"
+    log.write_text(f"night,lights_out,lights_on\n{name},23:45,00:30\n")
+    out = tmp_path / "out"
+    assert main(["batch", str(multi_day), "--out", str(out), "--sleep-log", str(log)]) == 2
+    assert one_error_line(capsys) == (
+        f"{log}: {name!r} names a multi-day recording, which holds 3 nights (md3/2025-03-14, "
+        "md3/2025-03-15, md3/2025-03-16) (line 2); expected one night of it per line, "
+        "as md3/2025-03-15"
+    )
+    assert not out.exists()  # refused before any night runs
