@@ -383,6 +383,10 @@ def _what_was_written() -> str:
         return "the nights finished are kept; the same command again does the rest"
     if _written:
         return f"the results were written to {_written[-1]}"
+    record = sys.modules.get("sleepmove.record")  # loaded once a record command began
+    if _command_run and _command_run[-1] == "record" and record is not None:
+        # The night's samples (and its results) stay in its folder whenever the Ctrl-C came
+        return record.on_disk() or "nothing was written"
     return "nothing was written"
 
 

@@ -243,6 +243,9 @@ async def _adapter_ready() -> None:
 
 
 def run_record_command(args: argparse.Namespace) -> int:
+    """The record command: its exit status, its lines said. Interrupted (130), it leaves
+    Ctrl-C ignored: the process is on its way out."""
+    _last_night.clear()  # an earlier command's (tests run many in one process)
     with hangup_ignored():  # the night and its analysis
         return _run_record_command(args)
 
@@ -266,11 +269,43 @@ def _run_record_command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+    night: dict = {}  # the night's result, kept before the loop closes; "analyzed" after
+    _last_night[:] = [args, night]
+    previous = signal.getsignal(signal.SIGINT)
     try:
-        result = asyncio.run(record(args))
+        code = _record_and_analyze(args, night)
+    except KeyboardInterrupt:  # cli's own line would say "nothing was written"
+        # Ctrl-C stays ignored: the process is on its way out, and one more in the
+        # interpreter's exit killed it by the signal (status -2, not the 130 returned).
+        return _interrupted(args, night)
+    signal.signal(signal.SIGINT, previous)  # `_interrupt_once` never fired: as it was
+    return code
+
+
+async def _the_night(args: argparse.Namespace, night: dict) -> None:
+    """The recording, its result kept in `night` the moment it ends: a Ctrl-C in
+    asyncio.run's teardown (its loop closed, Python's own handler back) raised out of
+    asyncio.run and lost it, and cli said "nothing was written" of a whole night. From
+    here Ctrl-C raises once (`_interrupt_once`), where the loop's handler only stopped."""
+    night["result"] = await record(args)
+    asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+    signal.signal(signal.SIGINT, _interrupt_once)
+
+
+def _interrupt_once(_signum: int, _frame: object) -> None:
+    """The first Ctrl-C after the night: later ones ask the same, and one landing while
+    the first is said, or in the interpreter's exit, killed the process by the signal."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _record_and_analyze(args: argparse.Namespace, night: dict) -> int:
+    try:
+        asyncio.run(_the_night(args, night))
     except DiskFull as error:  # not even a CSV's header could be written
         say(f"sleepmove: error: {error}; nothing was recorded", sys.stderr)
         return 1
+    result = night["result"]
     files = result["files"]
     samples = sum(s.samples for s in result["stats"])
     stepped = result.get("host_clock_stepped_s", 0.0)
@@ -313,13 +348,6 @@ def _run_record_command(args: argparse.Namespace) -> int:
             sys.stderr,
         )
         return 1
-    except KeyboardInterrupt:  # a second Ctrl-C: cli's own line said nothing was written
-        say(
-            f"sleepmove: interrupted; recorded {samples} samples into {args.out}/, not "
-            f"analyzed: run '{_analyze_command(files, args.out)}'",
-            sys.stderr,
-        )
-        return 130
     except OSError as error:  # the recording is whole; only the results could not be written
         say(
             f"sleepmove: error: recorded {samples} samples into {args.out}/, but the "
@@ -328,10 +356,40 @@ def _run_record_command(args: argparse.Namespace) -> int:
             sys.stderr,
         )
         return 1
+    night["analyzed"] = True
     plm_index = analysis.summary["plm_index"]
     shown = "n/a" if plm_index is None else f"{plm_index:.1f}/h"
     say(f"recorded {samples} samples; PLM index {shown}; results in {args.out}/")
     return 0
+
+
+_last_night: list = []  # [args, night] of the record command this process runs (on_disk)
+
+
+def on_disk() -> str | None:
+    """What the folder of the record command this process ran holds, as a Ctrl-C's line
+    says it (cli's too, for one that lands after the command returned); None while it
+    holds no sample."""
+    if not _last_night:
+        return None
+    args, night = _last_night
+    result = night.get("result")
+    samples = sum(s.samples for s in result["stats"]) if result else 0
+    if not samples:
+        return None
+    if night.get("analyzed"):
+        return f"recorded {samples} samples and analyzed them; results in {args.out}/"
+    command = _analyze_command(result["files"], args.out)
+    return f"recorded {samples} samples into {args.out}/, not analyzed: run '{command}'"
+
+
+def _interrupted(args: argparse.Namespace, night: dict) -> int:
+    """Ctrl-C's one line: what the folder holds and, once a sample is in it, the command
+    that analyzes it (exit status 130)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the line below is said whole
+    told = on_disk() or "nothing was written"
+    say(f"sleepmove: interrupted; {told}", sys.stderr)
+    return 130
 
 
 def _clock_stepped(stepped_s: float) -> str:
