@@ -27,7 +27,7 @@ from sleepmove.record_devices import (
 from sleepmove.record_session import Sensor, plan_start, run_sessions, truth_keeper, write_truth
 from sleepmove.record_status import say
 from sleepmove.sensor.recorder import SensorSession, span
-from sleepmove.sensor.recording_files import DiskFull
+from sleepmove.sensor.recording_files import DiskFull, SpaceReserve
 
 # What a recording leaves in its folder: a folder holding any of them is never written into.
 RECORDING_FILES = ("night.csv", "left.csv", "right.csv", "recording.json", "truth.json")
@@ -269,15 +269,16 @@ def _run_record_command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+    made = not os.path.exists(args.out)  # only then is the folder ours to remove
     night: dict = {}  # the night's result, kept before the loop closes; "analyzed" after
     _last_night[:] = [args, night]
     previous = signal.getsignal(signal.SIGINT)
     try:
-        code = _record_and_analyze(args, night)
+        code = _record_and_analyze(args, night, made)
     except KeyboardInterrupt:  # cli's own line would say "nothing was written"
         # Ctrl-C stays ignored: the process is on its way out, and one more in the
         # interpreter's exit killed it by the signal (status -2, not the 130 returned).
-        return _interrupted(args, night)
+        return _interrupted(args, night, made)
     signal.signal(signal.SIGINT, previous)  # `_interrupt_once` never fired: as it was
     return code
 
@@ -299,10 +300,11 @@ def _interrupt_once(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _record_and_analyze(args: argparse.Namespace, night: dict) -> int:
+def _record_and_analyze(args: argparse.Namespace, night: dict, made: bool) -> int:
     try:
         asyncio.run(_the_night(args, night))
     except DiskFull as error:  # not even a CSV's header could be written
+        _discard_empty(args.out, None, made)
         say(f"sleepmove: error: {error}; nothing was recorded", sys.stderr)
         return 1
     result = night["result"]
@@ -311,6 +313,8 @@ def _record_and_analyze(args: argparse.Namespace, night: dict) -> int:
     stepped = result.get("host_clock_stepped_s", 0.0)
     if abs(stepped) > CLOCK_STEP_TOLD_S:
         say(_clock_stepped(stepped), sys.stderr)
+    if not samples and not result["problems"]:  # its files only blocked the next try
+        _discard_empty(args.out, files, made)  # (a full disk's are kept: they say what was lost)
     if result["problems"]:
         command = _analyze_command(files, args.out)
         if any(session.write_error for session in result["sessions"]) and not samples:
@@ -383,13 +387,64 @@ def on_disk() -> str | None:
     return f"recorded {samples} samples into {args.out}/, not analyzed: run '{command}'"
 
 
-def _interrupted(args: argparse.Namespace, night: dict) -> int:
+def _interrupted(args: argparse.Namespace, night: dict, made: bool) -> int:
     """Ctrl-C's one line: what the folder holds and, once a sample is in it, the command
     that analyzes it (exit status 130)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the line below is said whole
-    told = on_disk() or "nothing was written"
+    told = on_disk()
+    result = night.get("result")
+    if told is None and result and result["problems"]:  # a full disk: its files are kept
+        told = f"nothing was recorded into {args.out}/"
+    elif told is None:  # stopped before the recording ended (or before its first sample)
+        kept = _discard_empty(args.out, result["files"] if result else None, made)
+        command = _analyze_command(kept, args.out) if kept else ""
+        told = (
+            f"the recording is kept in {args.out}/, not analyzed: run '{command}'"
+            if kept
+            else f"nothing was recorded into {args.out}/"
+        )
     say(f"sleepmove: interrupted; {told}", sys.stderr)
     return 130
+
+
+CSV_HEADER = b"time,x,y,z\n"  # what CsvAppender writes first: a CSV holding only it is empty
+
+
+def _discard_empty(out: str, files: dict[str, str] | None, made: bool) -> dict[str, str]:
+    """Remove what a recording that got no sample made in `out` (its CSVs, header only,
+    recording.json, truth.json, the space reserve, and the folder if it made it), so that
+    the folder takes the next try: check_destination refused it for files that held
+    nothing. `files`: the CSVs by side, when the recording told them (else the names it
+    gives). Any CSV holding a sample keeps everything: returned by side, nothing removed.
+    check_destination found none of these names there before: they are the recording's."""
+    if files is None:
+        names = {"": "night.csv", "left": "left.csv", "right": "right.csv"}
+        files = {side: os.path.join(out, name) for side, name in names.items()}
+    held = {}
+    for side, path in files.items():  # a loop over sensors
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(len(CSV_HEADER) + 1)
+        except FileNotFoundError:
+            continue
+        except OSError:  # unreadable: it may hold samples, so nothing goes
+            head = b"unknown"
+        if not CSV_HEADER.startswith(head):  # a byte past the header: a sample, kept
+            held[side] = path
+    if held:
+        return held
+    others = ("recording.json", "truth.json", SpaceReserve.NAME)
+    for path in [*files.values(), *(os.path.join(out, name) for name in others)]:
+        try:
+            os.remove(path)
+        except OSError:  # not made (FileNotFoundError), or not ours to remove
+            pass
+    if made:
+        try:
+            os.rmdir(out)
+        except OSError:  # something else was put in it since: left as it is
+            pass
+    return {}
 
 
 def _clock_stepped(stepped_s: float) -> str:

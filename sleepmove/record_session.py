@@ -69,7 +69,16 @@ async def run_sessions(
     sessions: list[SensorSession] = []
     writers, stats = [], []
     for sensor in sensors:  # a loop over sensors
-        writer = CsvAppender(_csv_path(out, sensor))
+        try:
+            writer = CsvAppender(_csv_path(out, sensor))
+        except DiskFull:  # the second leg's CSV: the first's stayed open, the 1 MB reserve too
+            for made in writers:  # a loop over sensors
+                try:
+                    made.close()
+                except DiskFull:
+                    pass  # the error raised below is the one to say
+            reserve.release()
+            raise
         info = SessionStats(
             device=sensor.wanted,
             protocol=sensor.family.label,

@@ -1,8 +1,10 @@
 """`record` stopped by Ctrl-C at its awkward moments: once anything is recorded, every
-interrupt says what is on disk and how to analyze it (exit status 130)."""
+interrupt says what is on disk and how to analyze it (exit status 130); a recording stopped
+before its first sample leaves nothing of its own behind, so the folder takes the next try."""
 
 import asyncio
 import json
+import os
 import signal
 import sys
 
@@ -100,3 +102,79 @@ def test_ctrl_c_as_record_returns_still_names_the_night(tmp_path, monkeypatch, c
         f"sleepmove: interrupted; recorded {samples} samples into {out}/, not analyzed: "
         f"run 'sleepmove analyze {out / 'night.csv'} --out {out}'"
     )
+
+
+def stopped_before_the_first_sample(monkeypatch):
+    """Ctrl-C (a real SIGINT to this process) as the night starts: the sensor is not yet
+    linked, so no sample has arrived when the recording stops."""
+    real_record = sleepmove.record.record
+
+    async def ctrl_c(_emulators):
+        os.kill(os.getpid(), signal.SIGINT)
+
+    def record(args, script=None, radio=None, **kwargs):
+        return real_record(args, ctrl_c, radio, **kwargs)
+
+    monkeypatch.setattr(sleepmove.record, "record", record)
+
+
+@pytest.mark.parametrize("folder", ["new", "the user's"])
+def test_a_night_stopped_before_its_first_sample_leaves_the_folder_usable(
+    tmp_path, monkeypatch, capsys, folder
+):
+    """It left night.csv (its header only) and recording.json (0 samples): 'nothing was
+    recorded', yet the next try into the folder was refused ('already holds a recording')."""
+    out = tmp_path / "night"
+    if folder == "the user's":
+        out.mkdir()
+        (out / "notes.txt").write_text("left ankle, new strap\n")
+    stopped_before_the_first_sample(monkeypatch)
+    assert main(record_argv(out, "30m", "60")) == 1
+    err = capsys.readouterr().err
+    assert said(err)[-1] == f"sleepmove: error: nothing was recorded into {out}/"
+    if folder == "new":
+        assert not out.exists()  # made for the night, and the night left nothing
+    else:
+        assert sorted(os.listdir(out)) == ["notes.txt"]  # the user's file, untouched
+        assert (out / "notes.txt").read_text() == "left ankle, new strap\n"
+    sleepmove.record.check_destination(str(out))  # the next try is not refused
+
+
+def test_a_disk_too_full_for_the_second_leg_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
+    """Two legs, the right CSV not even creatable: 'nothing was recorded', yet left.csv (its
+    header) and the 1 MB .recording-reserve stayed, and the next try was refused."""
+    from sleepmove.record_session import CsvAppender
+    from sleepmove.sensor.recording_files import DiskFull
+
+    class NoRoomForTheRight(CsvAppender):
+        def __init__(self, path):
+            if path.endswith("right.csv"):
+                raise DiskFull(f"{path}: cannot write (No space left on device)")
+            super().__init__(path)
+
+    monkeypatch.setattr("sleepmove.record_session.CsvAppender", NoRoomForTheRight)
+    out = tmp_path / "night"
+    out.mkdir()
+    argv = record_argv(out, "30m", "60", "polar-verity,polar-verity")
+    assert main(argv) == 1
+    assert said(capsys.readouterr().err) == [
+        f"sleepmove: error: {out / 'right.csv'}: cannot write (No space left on device); "
+        "nothing was recorded"
+    ]
+    assert os.listdir(out) == []
+    sleepmove.record.check_destination(str(out))
+
+
+def test_a_reserve_left_by_kill_9_is_neither_refused_nor_taken_for_a_night(tmp_path):
+    """kill -9 leaves `.recording-reserve` (1 MB held for the last recording.json): a folder
+    holding only it takes a new recording, and batch does not take it for a night."""
+    from sleepmove.batch import discover
+    from sleepmove.sensor.recording_files import SpaceReserve
+
+    folder = tmp_path / "killed"
+    folder.mkdir()
+    SpaceReserve(str(folder))  # never released: the process was killed
+    assert (folder / ".recording-reserve").stat().st_size == SpaceReserve.SIZE
+    sleepmove.record.check_destination(str(folder))
+    (folder / "night.csv").write_text("time,x,y,z\n0,0,0,1\n0.02,0,0,1\n")
+    assert discover([str(tmp_path)], str(tmp_path / "results")) == [str(folder / "night.csv")]
