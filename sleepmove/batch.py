@@ -134,8 +134,9 @@ def discover(inputs: list[str], out_dir: str) -> list[str]:
 
 # Suffixes only a device's recording (or a Parquet export of one) carries: a file so named
 # that its content does not read as one is a night gone wrong (a failed copy, a damaged or
-# mislabelled file), given its error row rather than silently passed over.
-DEVICE_SUFFIXES = (".cwa", ".gt3x", ".parquet")
+# mislabelled file), given its error row rather than silently passed over; gzipped, as a
+# user may keep one (it is refused with "gunzip it first": device files are read as written).
+DEVICE_SUFFIXES = (".cwa", ".gt3x", ".parquet", ".cwa.gz", ".gt3x.gz", ".bin.gz", ".parquet.gz")
 
 
 def _readable_recording(path: str) -> bool:
@@ -291,7 +292,9 @@ def make_tasks(
             night = os.path.join(folder, match["night"])
             _add_input(nights, _night_id(night), match["side"], path)
         else:
-            stem = re.sub(r"(\.csv\.gz|\.[A-Za-z0-9]+)$", "", relative, flags=re.IGNORECASE)
+            stem = re.sub(
+                r"(\.(csv|cwa|gt3x|bin|parquet)\.gz|\.[A-Za-z0-9]+)$", "", relative, flags=re.I
+            )
             _add_input(nights, _night_id(stem), "", path)
     return [
         NightTask(night, inputs, os.path.join(out_dir, night), options)

@@ -3,6 +3,7 @@
 nights unwritten; Ctrl-C still stops the batch at once. And a file named as a device's
 recording whose content is not one gets its error row, where a search passed it over."""
 
+import gzip
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ from sleepmove import runners
 from sleepmove.batch import NightTask, discover
 from sleepmove.cli import main
 from sleepmove.sensor.simulate import simulate
+from tests.test_refusals_named import _cwa
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
 
@@ -156,8 +158,9 @@ def test_ctrl_c_ends_the_nights_process_at_once(tmp_path, monkeypatch):
         ("x.gt3x", b"PK\x03\x04" + bytes(40), "a zip archive whose directory cannot be read"),
         ("z.PARQUET", b"time,x\n", "no y acceleration column"),  # a CSV saved under the wrong name
         ("g.bin", b"Device Identity\r\n", "no time column"),  # a GENEActiv header, cut short
+        ("k.cwa.gz", gzip.compress(_cwa()), "compressed with gzip; expected the file itself"),
     ],
-    ids=["png-as-cwa", "damaged-gt3x", "csv-as-parquet", "cut-short-geneactiv-bin"],
+    ids=["png-as-cwa", "damaged-gt3x", "csv-as-parquet", "cut-short-geneactiv-bin", "gzipped-cwa"],
 )
 def test_a_file_named_as_a_recording_that_is_not_one_gets_its_error_row(
     night, tmp_path, capsys, name, content, said
@@ -172,8 +175,9 @@ def test_a_file_named_as_a_recording_that_is_not_one_gets_its_error_row(
     out = tmp_path / "out"
     assert main(["batch", str(folder), "--out", str(out), "--workers", "1", "--no-report"]) == 1
     table = nights(out)
-    assert table["status"].to_dict() == {"good": "ok", os.path.splitext(name)[0]: "error"}
-    assert table.loc[os.path.splitext(name)[0], "error"] == line  # as analyze says it
+    night_id = name.split(".")[0]
+    assert table["status"].to_dict() == {"good": "ok", night_id: "error"}
+    assert table.loc[night_id, "error"] == line  # as analyze says it
 
 
 def test_a_device_file_link_to_nothing_in_a_folder_gets_its_error_row(night, tmp_path):
