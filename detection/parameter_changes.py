@@ -17,7 +17,9 @@ from sleepmove.detection.params import (
     GROUPS,
     RULE_SET_IDENTITY,
     AnalysisParameters,
+    ScoringRules,
     SleepParameters,
+    default_parameters,
 )
 
 # Upper bounds by the unit a name ends in: beyond them a setting is a typo, and some would
@@ -230,6 +232,17 @@ def _check_bouts_span_an_epoch(sleep: SleepParameters) -> None:
                 f"(epoch_s = {sleep.epoch_s:g} s)",
                 f"a mean bout of at least {epoch_min:g} min",
             )
+
+
+def rules_written(criteria: dict) -> ScoringRules:
+    """The rules a summary's `criteria` say scored the night: the named rule set with the
+    numbers its `parameters.rules` hold (an infant's merge gap, a settings file's changes);
+    a summary from before the numbers were written gives the named rule set. ParameterError
+    (or KeyError) where they name no rule set or hold numbers no setting may have."""
+    named = default_parameters(criteria["name"])
+    written = criteria.get("parameters", {}).get("rules", {})
+    changes = {k: v for k, v in written.items() if k not in RULE_SET_IDENTITY}
+    return with_changes(named, {"rules": changes}).rules
 
 
 def changes_between(base: AnalysisParameters, params: AnalysisParameters) -> dict[str, dict]:

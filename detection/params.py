@@ -420,12 +420,14 @@ GROUPS = {
 RULE_SET_IDENTITY = ("name", "reference")
 
 
-def rules_label(rules: ScoringRules) -> str:
+def rules_label(rules: ScoringRules, baseline: ScoringRules | None = None) -> str:
     """The rules as every figure names them: the rule set, and the numbers that differ from
     its published ones (a settings file's changes, an infant's merge gap), e.g.
     "wasm2016 (imi_max_s=30)". A figure labelled with the bare name under changed numbers
-    passed for the published rules' (a threshold of 60/h credited to the classification)."""
-    published = RULE_SETS[rules.name].as_dict()
+    passed for the published rules' (a threshold of 60/h credited to the classification).
+    `baseline`: the numbers to differ from, where not the published ones (a report naming
+    an infant's age group apart from its rules)."""
+    published = (baseline or RULE_SETS[rules.name]).as_dict()
     changed = [
         f"{key}={_shown(value)}"
         for key, value in rules.as_dict().items()

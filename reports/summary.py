@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from sleepmove.detection.night import MIN_LM_INDEX_FOR_PI, NightScore
-from sleepmove.detection.params import AnalysisParameters, published_threshold, rules_label
+from sleepmove.detection.parameter_changes import ParameterError, rules_written
+from sleepmove.detection.params import (
+    AnalysisParameters,
+    default_parameters,
+    published_threshold,
+    rules_label,
+)
 from sleepmove.reports.clock import iso_time
 
 CAVEATS = [
@@ -92,10 +98,26 @@ def build_summary(
     return summary
 
 
-def rules_shown(summary: dict) -> str:
-    """The rules a summary's figures were scored by, as figures name them (`criteria.label`;
-    a summary written before it gives the rule set's name)."""
-    return summary["criteria"].get("label") or summary["criteria"]["name"]
+def rules_shown(summary: dict, beside_own_defaults: bool = False) -> str:
+    """The rules a summary's figures were scored by, as figures name them (the rule set and
+    the numbers changed from its published ones: params.rules_label), from its criteria; the
+    rule set's name alone where they cannot say more (an older or hand-edited summary).
+    `beside_own_defaults`: only numbers changed from what the night's age group and
+    placement imply (an infant's merge gap is its age group's, said apart)."""
+    criteria = summary["criteria"]
+    try:
+        rules = rules_written(criteria)
+        baseline = None
+        if beside_own_defaults:
+            parameters = criteria.get("parameters", {})
+            baseline = default_parameters(
+                rules.name,
+                parameters.get("age_group", "adult"),
+                parameters.get("placement", "ankle"),
+            ).rules
+        return rules_label(rules, baseline)
+    except (ParameterError, KeyError, TypeError, AttributeError, ValueError):
+        return str(criteria["name"])
 
 
 def _unreliable_periodicity(score: NightScore, params: AnalysisParameters) -> str:

@@ -21,6 +21,7 @@ from sleepmove.reports.diary import (
 )
 from sleepmove.reports.html import card, escape, page, picture, table
 from sleepmove.reports.readable import duration
+from sleepmove.reports.summary import rules_shown
 
 COLUMNS = [
     "night",
@@ -59,7 +60,8 @@ def nights_table(summaries: dict[str, dict]) -> pd.DataFrame:
             {
                 "night": name,
                 "start": summary["recording"]["start"] or "",
-                "rules": summary["criteria"]["name"],
+                # with the numbers a settings file changed (age group and placement: their own)
+                "rules": rules_shown(summary, beside_own_defaults=True),
                 "plm_index": plm,
                 "plmw_index": summary["plmw_index"],
                 "periodicity_index": summary["periodicity_index"],
@@ -259,7 +261,12 @@ def _settings_key(summary: dict) -> str | None:
     defaults = _defaults_of(
         summary["criteria"].get("name"), parameters.get("age_group"), parameters.get("placement")
     )
-    changed = {k: v for k, v in flat.items() if k not in defaults or defaults[k] != v}
+    changed = {
+        k: v
+        for k, v in flat.items()
+        # rule numbers are the rules' aspect (rules_shown names them), not settings
+        if (k not in defaults or defaults[k] != v) and not k.startswith("rules.")
+    }
     return json.dumps(changed, sort_keys=True, default=str)
 
 

@@ -20,13 +20,15 @@ from sleepmove.detection.matching import (
     match_onsets,
     onset_errors,
 )
-from sleepmove.detection.parameter_changes import ParameterError, checked_value, with_changes
+from sleepmove.detection.parameter_changes import (
+    ParameterError,
+    checked_value,
+    rules_written,
+)
 from sleepmove.detection.params import (
-    RULE_SET_IDENTITY,
     RULE_SETS,
     DetectionParameters,
     ScoringRules,
-    default_parameters,
 )
 from sleepmove.detection.params import rules_label as params_rules_label
 from sleepmove.detection.scoring import score_units, union_gaps
@@ -246,15 +248,10 @@ def reference_events(units: pd.DataFrame) -> Table:
 
 
 def rules_of(summary: dict) -> ScoringRules:
-    """The rules the result was scored by, numbers and all (an infant's merge gap, a settings
-    file's changes): the reference is scored by the same. Summaries from before the numbers
-    were written give the named rule set."""
-    criteria = summary["criteria"]
-    named = default_parameters(criteria["name"])
-    written = criteria.get("parameters", {}).get("rules", {})
-    changes = {k: v for k, v in written.items() if k not in RULE_SET_IDENTITY}
+    """The rules the result was scored by, numbers and all (parameter_changes.rules_written):
+    the reference is scored by the same."""
     try:
-        return with_changes(named, {"rules": changes}).rules
+        return rules_written(summary["criteria"])
     except ParameterError as error:
         raise InputError("summary.json", error.problem, expected=error.expected) from None
 

@@ -289,6 +289,14 @@ def test_night_captions_name_the_rule_set(one_leg_report, two_leg_report, aasm_r
     assert "shaded range (5-90 s under rules aasm2012)" in aasm
 
 
+def _scored_by(summary: dict, rule_set: str) -> None:
+    """A summary as the rule set would have written it: its name and its numbers."""
+    from sleepmove.detection.params import RULE_SETS
+
+    summary["criteria"]["name"] = rule_set
+    summary["criteria"]["parameters"]["rules"] = RULE_SETS[rule_set].as_dict()
+
+
 def test_trend_figure_names_one_rule_set_and_tells_mixed_ones_apart(dated_nights):
     from sleepmove.reports.trend import nights_table, trend_figure, trend_files
 
@@ -326,13 +334,13 @@ def test_trend_figure_names_one_rule_set_and_tells_mixed_ones_apart(dated_nights
                 passed = {x for x, y in zip(line.get_xdata(), line.get_ydata()) if y == y}
                 assert passed <= set(aasm.get_xdata()) or passed <= set(wasm.get_xdata())
     for name in ("n1", "n3", "n4"):  # the same nights, in the order they began
-        summaries[name]["criteria"]["name"] = "aasm2012"
+        _scored_by(summaries[name], "aasm2012")
     page = trend_files(summaries)["report.html"]
     (caption,) = re.findall(r"<figcaption>(.*?)</figcaption>", page)
     assert "different rules (aasm2012, wasm2016) have a mark each" in caption
     # An undated night (no clock time) is not plotted: its rules are not promised a mark.
     for name, summary in summaries.items():
-        summary["criteria"]["name"] = "aasm2012" if name == "n0" else "wasm2016"
+        _scored_by(summary, "aasm2012" if name == "n0" else "wasm2016")
     summaries["n0"]["recording"]["start"] = ""
     page = trend_files(summaries)["report.html"]
     (caption,) = re.findall(r"<figcaption>(.*?)</figcaption>", page)

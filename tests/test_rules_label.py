@@ -71,3 +71,24 @@ def test_published_rules_keep_the_classification_sentence(night, tmp_path, capsy
     first = summary["assessment"]["statements"][0]
     assert "(wasm2016) is above the 15/h threshold for adults that the sleep disorder " in first
     assert printed.splitlines()[0].endswith("rules wasm2016")
+
+
+def test_a_report_names_the_rule_numbers_a_settings_file_changed(night, tmp_path, capsys):
+    """`report` said "rules wasm2016" of nights scored with imi_max_s = 60, on the page,
+    in nights.csv and on the trend figure."""
+    _analyze(night, tmp_path, "[rules]\nimi_max_s = 60\n", capsys)
+    out = tmp_path / "report"
+    assert main(["report", str(tmp_path / "out"), "--out", str(out)]) == 0
+    import pandas as pd
+
+    assert pd.read_csv(out / "nights.csv")["rules"].tolist() == ["wasm2016 (imi_max_s=60)"]
+    assert "wasm2016 (imi_max_s=60)" in (out / "report.html").read_text()
+
+
+def test_an_infants_merge_gap_is_its_age_groups_in_a_report_not_a_rule_change():
+    from sleepmove.reports.summary import rules_shown
+
+    infant = default_parameters(age_group="infant")
+    summary = {"criteria": {"name": "wasm2016", "parameters": infant.as_dict()}}
+    assert rules_shown(summary).startswith("wasm2016 (same_leg_merge_gap_s=")
+    assert rules_shown(summary, beside_own_defaults=True) == "wasm2016"
