@@ -29,7 +29,7 @@ from sleepmove.detection.scoring import union_gaps
 from sleepmove.night_result import NightResult
 from sleepmove.reports.clock import zoned
 from sleepmove.sensor.readers import read_recording
-from sleepmove.sensor.recording import Recording
+from sleepmove.sensor.recording import CLOCK_NAIVE, CLOCK_UNIX, Recording
 from sleepmove.sensor.time_guards import LONGEST_NIGHT_H, several_nights
 from sleepmove.settings import LEAST_MIN_DURATION_MIN
 from sleepmove.window import check_within, parse_sleep_window
@@ -355,10 +355,17 @@ def _common_clock(recordings: dict[str, Recording]) -> str:
     clocks = {rec.clock for rec in recordings.values()}
     if len(clocks) > 1:
         paths = " and ".join(rec.path for rec in recordings.values())
+        # Clock times without a zone (a .cwa, a zone-less CSV) beside instants: --timezone
+        # makes them instants too; times from the start cannot be placed beside either.
+        hint = (
+            " (--timezone ZONE makes clock times without a zone instants, as the other's are)"
+            if clocks == {CLOCK_NAIVE, CLOCK_UNIX}
+            else ""
+        )
         raise InputError(
             paths,
             f"the two files use different kinds of time stamps ({', '.join(sorted(clocks))})",
-            expected="the same clock in both",
+            expected="the same clock in both" + hint,
         )
     return clocks.pop()
 

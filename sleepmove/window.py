@@ -99,6 +99,7 @@ def _one(text: str, origin_s: float, clock: str, after: float | None, time_of_da
         # which across a daylight-saving change is 23 or 25 hours.
         while _seconds_between(candidate, origin) < floor:
             candidate += timedelta(days=1)
+        _refuse_skipped(candidate, text)
         return _seconds_between(candidate, origin)
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -111,6 +112,22 @@ def _one(text: str, origin_s: float, clock: str, after: float | None, time_of_da
     if clock == CLOCK_NAIVE and moment.tzinfo is not None:
         moment = moment.replace(tzinfo=None)
     return _seconds_between(moment, origin)
+
+
+def _refuse_skipped(moment: datetime, text: str) -> None:
+    """Refuse a clock time the zone's clock skips that night (02:30 when daylight saving
+    starts at 02:00): it was read as 03:30, and lights on 03:20 then came a day later
+    ("lights on before lights out?")."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return
+    shown = moment.astimezone(timezone.utc).astimezone(moment.tzinfo)
+    if shown.replace(tzinfo=None) != moment.replace(tzinfo=None):
+        raise InputError(
+            WHERE,
+            f"{text} is not on the clock on {moment.date()}: daylight saving skips it",
+            expected="a clock time the night has (the hour after the change), or an ISO time "
+            "with its offset",
+        )
 
 
 def _seconds_between(moment: datetime, origin: datetime) -> float:

@@ -57,3 +57,29 @@ def test_analyze_keeps_the_window_it_was_given(tmp_path):
     assert main([*argv, "--sleep-window", "01:45,03:15"]) == 0
     sleep = json.loads((out / "summary.json").read_text())["sleep"]
     assert sleep["in_bed_h"] == pytest.approx(0.5, abs=1e-3)  # was 0.72: to the end
+
+
+def test_a_clock_time_the_spring_change_skips_is_refused_naming_it():
+    """02:30 does not exist that night: it was read as 03:30, so lights on 03:20 came a day
+    later and the refusal said "lights on before lights out?"."""
+    from sleepmove.base.errors import InputError
+
+    with pytest.raises(InputError, match="02:30 is not on the clock on 2025-03-30"):
+        parse_sleep_window("02:30,03:20", START, BERLIN)
+
+
+def test_clocks_of_two_kinds_say_how_to_pair_them(tmp_path, capsys):
+    """A .cwa (clock times without a zone) beside instants: --timezone pairs them."""
+    t = np.arange(0, 900, 0.08)
+    noise = np.random.default_rng(1).normal(0, 0.003, len(t))
+    unix = tmp_path / "left.csv"
+    unix.write_text(
+        "time,x,y,z\n" + "".join(f"{START + s:.2f},{x:.4f},0,1\n" for s, x in zip(t, noise))
+    )
+    naive = tmp_path / "right.csv"
+    stamps = (START + 3600 + t).astype("datetime64[ms]").astype(str)
+    naive.write_text("time,x,y,z\n" + "".join(f"{s},{x:.4f},0,1\n" for s, x in zip(stamps, noise)))
+    argv = ["analyze", "--left", str(unix), "--right", str(naive), "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "different kinds of time stamps (naive, unix)" in err and "--timezone ZONE" in err
