@@ -292,9 +292,9 @@ def make_tasks(
             night = os.path.join(folder, match["night"])
             _add_input(nights, _night_id(night), match["side"], path)
         else:
-            stem = re.sub(
-                r"(\.(csv|cwa|gt3x|bin|parquet)\.gz|\.[A-Za-z0-9]+)$", "", relative, flags=re.I
-            )
+            # k.cwa.gz keeps its inner suffix (night k.cwa): beside k.cwa, a gzipped copy
+            # would otherwise give the same id and stop the whole batch
+            stem = re.sub(r"(\.csv\.gz|\.[A-Za-z0-9]+)$", "", relative, flags=re.IGNORECASE)
             _add_input(nights, _night_id(stem), "", path)
     return [
         NightTask(night, inputs, os.path.join(out_dir, night), options)

@@ -175,7 +175,8 @@ def test_a_file_named_as_a_recording_that_is_not_one_gets_its_error_row(
     out = tmp_path / "out"
     assert main(["batch", str(folder), "--out", str(out), "--workers", "1", "--no-report"]) == 1
     table = nights(out)
-    night_id = name.split(".")[0]
+    # its suffix dropped; a gzipped one keeps its inner suffix (k.cwa.gz is night k.cwa)
+    night_id = name.removesuffix(".gz") if name.endswith(".gz") else name.rsplit(".", 1)[0]
     assert table["status"].to_dict() == {"good": "ok", night_id: "error"}
     assert table.loc[night_id, "error"] == line  # as analyze says it
 
@@ -203,3 +204,17 @@ def test_files_that_are_no_recording_by_name_or_content_stay_passed_over(night, 
     (folder / "events.csv").write_text("night,onset_s\n")  # our own result file
     (folder / "old.bin").symlink_to(tmp_path / "gone.bin")  # a .bin link to nothing
     assert discover([str(folder)], str(tmp_path / "out")) == [str(folder / "good.csv")]
+
+
+def test_a_gzipped_copy_beside_its_device_file_is_a_night_of_its_own(night, tmp_path):
+    """k.cwa.gz beside k.cwa gave the same night id and stopped the whole batch."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(night, folder / "good.csv")
+    (folder / "k.cwa").write_bytes(_cwa())
+    (folder / "k.cwa.gz").write_bytes(gzip.compress(_cwa()))
+    out = tmp_path / "out"
+    main(["batch", str(folder), "--out", str(out), "--workers", "1", "--no-report"])
+    table = nights(out)
+    assert sorted(table.index) == ["good", "k", "k.cwa"]
+    assert "gunzip it first" in table.loc["k.cwa", "error"]
