@@ -191,7 +191,6 @@ def apply_sleep_log(
         (index,) = found
         if index in windows:
             raise InputError(path, f"{entry.night!r} names a night given before", where)
-        _refuse_several_nights(tasks[index], entry, path)
         windows[index] = entry.window
     result = []
     for index, task in enumerate(tasks):  # a loop over nights
@@ -202,56 +201,6 @@ def apply_sleep_log(
             options["sleep_windows"] = dict(sorted(parts[index].items()))
         result.append(replace(task, options=options) if options != task.options else task)
     return result, unmatched
-
-
-SHOWN_NIGHTS = 4  # a month-long file's nights are not all listed
-
-
-def _refuse_several_nights(task: NightTask, entry: LogEntry, path: str) -> None:
-    """Refuse an entry that names a multi-day file whole: its window would be every one of
-    its nights' (it was, all three of a 3-day file's), where a log gives each night its own.
-    The file is looked at as the batch will (its span); a file it cannot read is left to the
-    night's own error row."""
-    from sleepmove.sensor.split import recording_span_h
-    from sleepmove.sensor.time_guards import LONGEST_NIGHT_H
-
-    if len(task.inputs) != 1:  # a pair of legs is never split
-        return
-    recording = next(iter(task.inputs.values()))
-    zone = task.options.get("timezone")
-    try:
-        if recording_span_h(recording, zone) <= LONGEST_NIGHT_H:
-            return
-        dates = _night_dates(recording, zone, task.options)
-    except (InputError, OSError):  # the night's own row says what is wrong
-        return
-    if not dates:
-        return
-    ids = [f"{task.night_id}/{date}" for date in dates]
-    shown = ", ".join(ids[:SHOWN_NIGHTS]) + (
-        f" and {len(ids) - SHOWN_NIGHTS} more" if len(ids) > SHOWN_NIGHTS else ""
-    )
-    raise InputError(
-        path,
-        f"{entry.night!r} names a multi-day recording, which holds {len(ids)} nights ({shown})",
-        f"line {entry.line}",
-        f"one night of it per line, as {ids[len(ids) // 2]}",
-    )
-
-
-def _night_dates(recording: str, zone: str | None, options: dict) -> list[str]:
-    """The dates of the nights the batch analyzes in a multi-day file: its noon-to-noon
-    slices but the stubs it skips, cut by the batch's own code (sensor.split) into a
-    folder that is then removed; only for a log about to be refused."""
-    import tempfile
-
-    from sleepmove.pipeline import MIN_DURATION_S, SHORTEST_ALLOWED_S
-    from sleepmove.sensor.split import split_nights
-
-    shortest = max(options.get("min_duration_s", MIN_DURATION_S), SHORTEST_ALLOWED_S)
-    with tempfile.TemporaryDirectory(prefix="sleepmove-log-") as folder:
-        parts = split_nights(recording, folder, timezone=zone)
-    return [part.night for part in parts if part.span_s >= shortest]
 
 
 def _names(task: NightTask) -> set[str]:
