@@ -241,6 +241,10 @@ def _numeric_time(
                 values *= scale
                 return values, CLOCK_UNIX
             scale = None  # past 2100 in the named unit: the name is wrong, the size tells
+        elif far and typical > UNIX_SCALES[-1][0] and _head_step(values) * scale < FASTEST_STEP_S:
+            # Steps that would be a sensor past 10 kHz in the named unit: the name is wrong
+            # (a time_ms column of Unix seconds, 0.02 "ms" apart), the size tells.
+            scale = None
         elif far and typical > UNIX_SCALES[-1][0] and warnings is not None:
             warnings.append(
                 f"the time column {name!r} counts {typical * scale / 86400:.1f} days in "
@@ -253,10 +257,7 @@ def _numeric_time(
             values *= scale
         return values, CLOCK_UNIX
     if scale is None:
-        head = values[:10_001]
-        steps = np.diff(head[np.isfinite(head)])
-        steps = steps[steps > 0]
-        step = median(steps) if len(steps) >= 3 else 0.0
+        step = _head_step(values)
         if far and EXCEL_DAYS[0] <= typical < EXCEL_DAYS[1] and step < EXCEL_STEP_DAYS:
             return _excel_days(values, float(finite[0]), warnings)
         scale = next((scale for floor, scale in RELATIVE_STEP_UNITS if step > floor), 1.0)
@@ -268,6 +269,17 @@ def _numeric_time(
     if scale != 1.0:
         values *= scale
     return values, CLOCK_RELATIVE
+
+
+def _head_step(values: np.ndarray) -> float:
+    """The typical step between the first 10,000 stamps (0 where fewer than 3 steps)."""
+    head = values[:10_001]
+    steps = np.diff(head[np.isfinite(head)])
+    steps = steps[steps > 0]
+    return median(steps) if len(steps) >= 3 else 0.0
+
+
+FASTEST_STEP_S = 1e-4  # 10 kHz: no wearable samples faster
 
 
 # Unix times from 2000 to 2100: raw accelerometer exports are younger than 2000, and time

@@ -168,3 +168,12 @@ def test_the_offset_sniff_passes_over_rows_it_cannot_read(tmp_path, head, stated
     path.write_bytes(head)
     note = offset_change_note(str(path), "+05:00", True, "time")
     assert note is not None and f"+05:00 at the start and {stated} at the end" in note
+
+
+def test_unix_seconds_in_a_column_named_ms_stay_unix_time(tmp_path, night):
+    """Steps of 0.04 "ms" would be a 25 kHz sensor: the name is wrong, the size tells (the
+    named unit made 30 minutes of Unix seconds 1.8 s of uptime)."""
+    recording = read_recording(write(tmp_path / "misnamed.csv", night, night.time, "time_ms"))
+    assert recording.clock == "unix"
+    np.testing.assert_allclose(recording.time_s[[0, -1]], night.time.iloc[[0, -1]], atol=1e-3)
+    assert not any("uptime" in warning for warning in recording.warnings)
