@@ -15,7 +15,7 @@ from typing import Concatenate, ParamSpec
 
 import numpy as np
 
-from sleepmove.base.atomic import write_file
+from sleepmove.base.atomic import STAGING_PREFIX, write_file
 from sleepmove.sensor.simulate_clock import ClockError
 from sleepmove.sensor.simulate_night import (
     SCENARIOS,
@@ -41,7 +41,6 @@ MOST_SAMPLES = 30 * 3600 * 100
 # hinge's scenarios that are always two legs, whatever `sides` asks (the others: one sensor
 # unless `sides` names two). The other families say so in their profiles' `sides`.
 HINGE_TWO_LEGS = ("alternating", "bilateral")
-STAGING_PREFIX = ".partial-simulate-"
 
 Options = ParamSpec("Options")
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sleepmove import __version__
+from sleepmove.base.atomic import STAGING_PREFIX
 from sleepmove.base.errors import InputError
 
 if TYPE_CHECKING:
@@ -247,6 +248,8 @@ def _walk(top: str, reported: set[str] | None = None, out: str | None = None) ->
                 folder_here = entry.is_dir()  # through a link too
             except OSError:
                 folder_here = False
+            if folder_here and entry.name.startswith(STAGING_PREFIX):
+                continue  # a simulated night's files killed half-written: never a night
             if folder_here:
                 stack.append((entry.path, above | {here}))
             elif os.path.exists(entry.path) or entry.name.lower().endswith(

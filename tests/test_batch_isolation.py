@@ -218,3 +218,13 @@ def test_a_gzipped_copy_beside_its_device_file_is_a_night_of_its_own(night, tmp_
     table = nights(out)
     assert sorted(table.index) == ["good", "k", "k.cwa"]
     assert "gunzip it first" in table.loc["k.cwa", "error"]
+
+
+def test_a_killed_simulations_staging_folder_is_never_a_night(night, tmp_path):
+    """simulate killed by kill -9 leaves its hidden staging folder with a cut-off CSV: a
+    later batch over the parent took it for a night."""
+    folder = tmp_path / "in"
+    (folder / "d" / ".partial-simulate-abc").mkdir(parents=True)
+    shutil.copy(night, folder / "d" / ".partial-simulate-abc" / "night.csv")
+    shutil.copy(night, folder / "good.csv")
+    assert discover([str(folder)], str(tmp_path / "out")) == [str(folder / "good.csv")]

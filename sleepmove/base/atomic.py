@@ -12,6 +12,10 @@ import tempfile
 
 from sleepmove.base.errors import InputError
 
+# The hidden folder a simulated night is written into before its files move into place
+# (sensor.simulate.staged_night): one left by a killed run is never a night (batch's search).
+STAGING_PREFIX = ".partial-simulate-"
+
 
 def _staged(target: str, data: bytes) -> str:
     """Write `data` to a fresh temporary beside `target`; return its name (removed on failure)."""
