@@ -117,16 +117,23 @@ def run_in_child(tasks: list[NightTask]) -> Iterator[list[dict]]:
     from sleepmove.batch import crashed_row
 
     queue = list(reversed(tasks))  # popped from the end: in the order given
+    fresh_deaths = 0  # children found dead before a night began, in a row
     while queue:  # a loop over children: one more after each night that kills one
         child = _NightChild()
         try:
             while queue:  # a loop over nights
+                if not child.process.is_alive() and fresh_deaths < CHILD_RETRIES:
+                    # Died between nights (the memory killer, say): the next night never
+                    # began there, so it is not blamed; a new child takes it.
+                    fresh_deaths += 1
+                    break
                 started = time.perf_counter()
                 rows = child.run(queue[-1])
                 task = queue.pop()
                 if rows is None:
                     yield [crashed_row(task, child.ending(), time.perf_counter() - started)]
                     break
+                fresh_deaths = 0
                 yield rows
         except BaseException:
             # Ctrl-C (or the caller gone): the night in hand is cut short, and done again by
@@ -134,6 +141,9 @@ def run_in_child(tasks: list[NightTask]) -> Iterator[list[dict]]:
             child.stop()
             raise
         child.close()
+
+
+CHILD_RETRIES = 3  # children that die before a night begins, in a row, before it is blamed
 
 
 class _NightChild:

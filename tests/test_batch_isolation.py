@@ -228,3 +228,34 @@ def test_a_killed_simulations_staging_folder_is_never_a_night(night, tmp_path):
     shutil.copy(night, folder / "d" / ".partial-simulate-abc" / "night.csv")
     shutil.copy(night, folder / "good.csv")
     assert discover([str(folder)], str(tmp_path / "out")) == [str(folder / "good.csv")]
+
+
+def test_a_child_that_dies_between_nights_blames_no_night(tmp_path, monkeypatch):
+    """Killed idle after a night (the memory killer, say), the child took the next night's
+    blame: "ended its process ... the file is likely damaged" for a night never begun."""
+    import threading
+
+    pid = tmp_path / "pid"
+
+    def analysis(task):  # in the nights' process (forked: it sees this patch)
+        if task.night_id == "n1":  # done; the process dies a moment later, between nights
+            pid.write_text(str(os.getpid()))
+            threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGKILL)).start()
+        return [{"id": task.night_id, "status": "ok", "error": "", "seconds": 0}]
+
+    def dead(number: int) -> bool:  # ended (a zombie until joined) or gone
+        try:
+            return open(f"/proc/{number}/stat").read().split(")")[-1].split()[0] in "ZX"
+        except FileNotFoundError:
+            return True
+
+    monkeypatch.setattr(runners, "run_task", analysis)
+    tasks = [NightTask(n, {"": f"{n}.csv"}, str(tmp_path / n), {}) for n in ("n1", "n2", "n3")]
+    statuses = []
+    for rows in runners.run_local(tasks, 1):  # a loop over the nights' rows
+        statuses.append((rows[0]["id"], rows[0]["status"]))
+        if rows[0]["id"] == "n1":  # the batch writes its progress meanwhile: dies idle
+            waited = time.monotonic()
+            while not dead(int(pid.read_text())) and time.monotonic() - waited < 30:
+                time.sleep(0.01)
+    assert statuses == [("n1", "ok"), ("n2", "ok"), ("n3", "ok")]
