@@ -201,7 +201,8 @@ def _kinds(nights: pd.DataFrame) -> tuple[list[str], list[str]]:
     kinds = [
         ", ".join(
             [figures.rules_note(aspects["rules"][i])]
-            + [aspects[name][i] for name in varying if name != "rules"]
+            # an aspect a night has none of (settings alike within its kind) adds no ", "
+            + [aspects[name][i] for name in varying if name != "rules" and aspects[name][i]]
         )
         for i in range(len(nights))
     ]

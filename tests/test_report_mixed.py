@@ -324,3 +324,26 @@ def test_a_night_without_an_index_is_not_judged_not_above(analyzed, tmp_path):
     )
     _, table = report(paths, tmp_path / "out")
     assert table.set_index("night")["above_threshold"].to_dict() == {"a1": "", "a2": "True"}
+
+
+def test_a_kind_without_settings_of_its_own_ends_without_a_comma():
+    """A wrist night beside ankle nights of two settings: its kind was "rules wasm2016,
+    wrist, adult, 15/h," (its settings empty, joined all the same)."""
+    import pandas as pd
+
+    from sleepmove.reports.trend import _kinds
+
+    nights = pd.DataFrame(
+        {
+            "rules": ["wasm2016"] * 3,
+            "placement": ["ankle", "ankle", "wrist"],
+            "settings": ["settings 1", "settings 2", ""],
+        }
+    )
+    kinds, varying = _kinds(nights)
+    assert varying == ["placement", "settings"]
+    assert kinds == [
+        "rules wasm2016, ankle, settings 1",
+        "rules wasm2016, ankle, settings 2",
+        "rules wasm2016, wrist",
+    ]
