@@ -122,14 +122,16 @@ def run_in_child(tasks: list[NightTask]) -> Iterator[list[dict]]:
         child = _NightChild()
         try:
             while queue:  # a loop over nights
-                if not child.process.is_alive() and fresh_deaths < CHILD_RETRIES:
-                    # Died between nights (the memory killer, say): the next night never
-                    # began there, so it is not blamed; a new child takes it.
-                    fresh_deaths += 1
-                    break
                 started = time.perf_counter()
                 rows = child.run(queue[-1])
+                if rows is NOT_BEGUN and fresh_deaths < CHILD_RETRIES:
+                    # Died between nights (the memory killer, say): the night never began
+                    # there, so it is not blamed; a new child takes it.
+                    fresh_deaths += 1
+                    break
                 task = queue.pop()
+                if rows is NOT_BEGUN:
+                    rows = None  # child after child died before it: this night's row says so
                 if rows is None:
                     yield [crashed_row(task, child.ending(), time.perf_counter() - started)]
                     break
@@ -144,6 +146,7 @@ def run_in_child(tasks: list[NightTask]) -> Iterator[list[dict]]:
 
 
 CHILD_RETRIES = 3  # children that die before a night begins, in a row, before it is blamed
+NOT_BEGUN = object()  # _NightChild.run: the child was gone before the night began
 
 
 class _NightChild:
@@ -159,12 +162,18 @@ class _NightChild:
         self.process.start()
         theirs.close()  # the child's end held only there: its death reads as the pipe's end
 
-    def run(self, task: NightTask) -> list[dict] | None:
-        """The night's rows; None when the process died on it."""
+    def run(self, task: NightTask) -> list[dict] | None | object:
+        """The night's rows; None when the process died on it; NOT_BEGUN when it was dead
+        before it said the night had begun."""
         try:
             self.connection.send(task)
+            self.connection.recv()  # "begun": sent before the analysis starts
+        except (EOFError, OSError):  # OSError: gone before it could take the night
+            self.process.join()
+            return NOT_BEGUN
+        try:
             return self.connection.recv()
-        except (EOFError, OSError):  # OSError: died before it could take the night
+        except (EOFError, OSError):
             self.process.join()
             return None
 
@@ -200,6 +209,7 @@ def _serve_nights(connection: Connection, batch_pid: int) -> None:
     # the process ends with the nights.
     settle_worker(default_workers(), keep_memory=True)
     while (task := connection.recv()) is not None:
+        connection.send("begun")  # a death from here on is this night's
         connection.send(run_task(task))
 
 
