@@ -308,10 +308,14 @@ def test_a_witmotion_sensor_without_timestamps(tmp_path):
     stats = result["stats"][0]
     assert stats.protocol == "witmotion" and stats.rate_hz == 50  # nearest to the 52 asked
     assert stats.reconnections >= 1 and dropped and stats.bad_frames == 0
-    # what was recorded plus what was counted as lost spans the whole recording
+    # what was recorded plus what was counted as lost spans the whole recording: never
+    # less (a loss unaccounted). More by a starved host's stalls: counted lost, then their
+    # delayed samples written too (the known over-count above; 2.2 % and 3.4 % over in CI
+    # runs on a loaded 2-core machine), bounded here at 10 %.
     recorded = read_recording(result["files"][""])
     span = (recorded.time_s[-1] - recorded.time_s[0]) * 50 + 1
-    assert stats.samples + stats.data_loss_s * 50 == pytest.approx(span, rel=0.02)
+    accounted = stats.samples + stats.data_loss_s * 50
+    assert span * 0.98 <= accounted <= span * 1.10
     assert stats.data_loss_s > 0
     assert bytes.fromhex("FFAA030800") in result["emulators"][0].commands  # 50 Hz
     assert len(read_recording(result["files"][""]).time_s) == stats.samples
