@@ -6,7 +6,7 @@ import gzip
 import os
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 
 import numpy as np
 import pyarrow as pa
@@ -145,12 +145,31 @@ def night_of(
 ) -> np.ndarray:
     """Night index: days since 1970 of the noon that opens each sample's night (local time:
     the recording's zone if known, else the computer's)."""
-    if clock == CLOCK_UNIX:
-        where = zone_info(zone) if zone else None
-        start = datetime.fromtimestamp(float(seconds[0]), tz=UTC)
-        offset = start.astimezone(where) if where else start.astimezone()
-        seconds = seconds + offset.utcoffset().total_seconds()
+    if clock == CLOCK_UNIX and len(seconds):
+        seconds = seconds + _offsets_at(seconds, zone_info(zone) if zone else None)
     return np.floor((seconds - noon_hour * 3600) / 86400).astype(np.int64)
+
+
+OFFSET_STEP_S = 900.0  # zones change their offset on the quarter hour (UTC)
+
+
+def _offsets_at(seconds: np.ndarray, where: tzinfo | None) -> np.ndarray:
+    """Each instant's UTC offset in `where` (None: the computer's zone), seconds: read on a
+    quarter-hour grid over the recording, where zones change theirs. One offset for all, from
+    the first sample, cut the night after a daylight-saving change at 13:00 (or 11:00)."""
+    finite = seconds[np.isfinite(seconds)]
+    if not len(finite):
+        return np.zeros(len(seconds))
+    first = np.floor(finite.min() / OFFSET_STEP_S) * OFFSET_STEP_S
+    grid = np.arange(first, finite.max() + OFFSET_STEP_S, OFFSET_STEP_S)
+    offsets = np.array(
+        [  # a loop over quarter hours (under 3,000 a month), not samples
+            datetime.fromtimestamp(float(t), tz=UTC).astimezone(where).utcoffset().total_seconds()
+            for t in grid
+        ]
+    )
+    at = np.clip(np.searchsorted(grid, seconds, side="right") - 1, 0, len(grid) - 1)
+    return offsets[at]
 
 
 @dataclass

@@ -83,3 +83,18 @@ def test_clocks_of_two_kinds_say_how_to_pair_them(tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "different kinds of time stamps (naive, unix)" in err and "--timezone ZONE" in err
+
+
+def test_a_multi_day_file_is_cut_at_noon_on_both_sides_of_the_spring_change():
+    """One offset for all, from the first sample, cut the night after the change at 13:00."""
+    from sleepmove.sensor.split import night_of
+
+    moments = [  # Europe/Berlin: +01:00 until 30 March 01:00 UTC, +02:00 after
+        datetime(2025, 3, 29, 10, 59, tzinfo=timezone.utc),  # 11:59+01:00: night of the 28th
+        datetime(2025, 3, 29, 11, 0, tzinfo=timezone.utc),  # 12:00+01:00: night of the 29th
+        datetime(2025, 3, 30, 9, 59, tzinfo=timezone.utc),  # 11:59+02:00: still the 29th's
+        datetime(2025, 3, 30, 10, 0, tzinfo=timezone.utc),  # 12:00+02:00: the 30th's
+    ]
+    seconds = np.array([moment.timestamp() for moment in moments])
+    nights = night_of(seconds, CLOCK_UNIX, 12, "Europe/Berlin")
+    assert (nights - nights[0]).tolist() == [0, 1, 1, 2]
