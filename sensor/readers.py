@@ -142,7 +142,12 @@ def _read_rows(source: _Source, layout: _TableLayout, units: str) -> Recording:
         )
         if recording.timezone is not None and not source.gzip:
             note = offset_change_note(
-                path, recording.timezone, layout.has_header, time_col, layout.dialect[0]
+                path,
+                source.head,
+                recording.timezone,
+                layout.has_header,
+                time_col,
+                layout.dialect[0],
             )
             recording.warnings.extend([note] if note else [])
     return recording

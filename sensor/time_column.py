@@ -323,19 +323,28 @@ def stated_zone(head: bytes, has_header: bool, time_col: str, delimiter: str = "
     `+00:00`: an export's convention, seldom the sleeper's clock; the computer's zone, or
     --timezone's, shows them). A later change (daylight saving) keeps the first offset
     (`offset_change_note` says so)."""
-    # Lines end at CR, LF or CRLF, as Arrow's parse ends them: a stray CR (a row ending in
-    # CR among rows ending in LF) made the csv module raise "new-line character seen".
-    lines = head.decode("utf-8", "replace").lstrip("\ufeff").splitlines()
-    index = 0
-    if has_header:
-        names = [name.strip().strip('"') for name in _cells(lines[:1], delimiter)]
-        if time_col not in names:
-            return None
-        index = names.index(time_col)
-        lines = lines[1:]
-    rows = (_cells([line], delimiter) for line in lines[:STATED_ROWS_READ])
+    lines = _lines(head)
+    index = _time_index(lines, has_header, time_col, delimiter)
+    if index is None:
+        return None
+    rows = (_cells([line], delimiter) for line in lines[int(has_header) :][:STATED_ROWS_READ])
     stated = _first_offset(rows, index)
     return None if stated == "+00:00" else stated
+
+
+def _lines(text: bytes) -> list[str]:
+    """Lines ending at CR, LF or CRLF, as Arrow's parse ends them: a stray CR (a row ending
+    in CR among rows ending in LF) made the csv module raise "new-line character seen"."""
+    return text.decode("utf-8", "replace").lstrip("\ufeff").splitlines()
+
+
+def _time_index(lines: list[str], has_header: bool, time_col: str, delimiter: str) -> int | None:
+    """The time column's place in a row (from the header's names); None where the header
+    does not name it."""
+    if not has_header:
+        return 0
+    names = [name.strip().strip('"') for name in _cells(lines[:1], delimiter)]
+    return names.index(time_col) if time_col in names else None
 
 
 def _cells(lines: list[str], delimiter: str) -> list[str]:
@@ -370,31 +379,23 @@ TAIL_BYTES = 4096
 
 
 def offset_change_note(
-    path: str, first: str, has_header: bool, time_col: str, delimiter: str = ","
+    path: str, head: bytes, first: str, has_header: bool, time_col: str, delimiter: str = ","
 ) -> str | None:
-    """A warning where the last clock time of a plain CSV states another offset than the
-    first (`first`, from stated_zone): a night across a daylight-saving change. Every time
-    is an instant and read right; only the clock times shown keep the first offset, which
-    --timezone mends. Reads the file's last 4 KiB only."""
+    """A warning where the last clock time of a plain CSV (`head`: its first bytes, read
+    already) states another offset than the first (`first`, from stated_zone): a night
+    across a daylight-saving change. Every time is an instant and read right; only the clock
+    times shown keep the first offset, which --timezone mends. Reads the file's last 4 KiB."""
+    index = _time_index(_lines(head), has_header, time_col, delimiter)
+    if index is None:
+        return None
     try:
         with open(path, "rb") as handle:
             handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(size - TAIL_BYTES, 0))
+            handle.seek(max(handle.tell() - TAIL_BYTES, 0))
             tail = handle.read(TAIL_BYTES)
-            handle.seek(0)
-            head = handle.read(TAIL_BYTES).decode("utf-8", "replace").lstrip("\ufeff")
     except OSError:
         return None
-    index = 0
-    if has_header:
-        # The header's line ends at CR too (readline, at LF only, took the rows after a
-        # header ending in CR along, and the csv module raised on the CR)
-        names = [name.strip().strip('"') for name in _cells(head.splitlines()[:1], delimiter)]
-        if time_col not in names:
-            return None
-        index = names.index(time_col)
-    lines = tail.decode("utf-8", "replace").splitlines()[1:]  # the first may be cut
+    lines = _lines(tail)[1:]  # the first may be cut
     last = _first_offset((_cells([line], delimiter) for line in reversed(lines)), index)
     if last is None or last == first:
         return None

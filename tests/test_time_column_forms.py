@@ -146,7 +146,7 @@ def test_the_offset_is_found_past_lines_ending_in_cr(tmp_path, night):
     path.write_bytes((text + "\n" + "\r".join(rows[-5:]) + "\n").encode())
     head = path.read_bytes()[:65536]
     assert stated_zone(head, True, "time") == "+01:00"
-    note = offset_change_note(str(path), "+01:00", True, "time")
+    note = offset_change_note(str(path), head, "+01:00", True, "time")
     assert note is not None and "+01:00 at the start and +02:00 at the end" in note
     recording = read_recording(str(path))
     assert recording.timezone == "+01:00" and len(recording.time_s) == len(night)
@@ -166,7 +166,7 @@ def test_the_offset_sniff_passes_over_rows_it_cannot_read(tmp_path, head, stated
     assert stated_zone(head, True, "time") == stated
     path = tmp_path / "odd.csv"
     path.write_bytes(head)
-    note = offset_change_note(str(path), "+05:00", True, "time")
+    note = offset_change_note(str(path), head, "+05:00", True, "time")
     assert note is not None and f"+05:00 at the start and {stated} at the end" in note
 
 
