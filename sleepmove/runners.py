@@ -9,7 +9,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from sleepmove.batch import NightTask, run_task
@@ -67,42 +66,6 @@ def settle_worker(parse_threads: int, keep_memory: bool) -> None:
 
 def parse_threads_per_worker(workers: int) -> int:
     return max(1, default_workers() // max(workers, 1))
-
-
-def run_serial(tasks: list[NightTask]) -> Iterator[list[dict]]:
-    """The nights one after the other in this process, each with every core (--workers 1)."""
-    if len(tasks) <= 1:  # no next night to keep memory for
-        yield from map(run_task, tasks)
-        return
-    with memory_kept_between_nights():
-        for task in tasks:  # a loop over nights
-            yield run_task(task)
-
-
-@contextmanager
-def memory_kept_between_nights() -> Iterator[None]:
-    """While this process analyzes night after night: each night's parse memory (Arrow's pool)
-    and arrays (the heap) kept for the next, as a pool worker keeps them (`settle_worker`),
-    rather than handed to the kernel and zeroed again; all handed back at the end, for the
-    process goes on (the batch's tables, or a caller's own work).
-
-    `--workers 1`, 8 nights of 8 h at 50 Hz, nights 2-8 (2-core VM, 2 runs each): CPU
-    0.318-0.325 -> 0.277-0.286 s a night, page faults 9-10 k -> 0.3-0.9 k."""
-    from sleepmove.memory import give_back_freed_memory, reuse_freed_memory
-    from sleepmove.sensor.readers import hold_parse_memory, release_parse_memory
-
-    if _settled is not None and _settled[1]:  # a pool worker's process keeps it for good
-        yield
-        return
-    hold_parse_memory(True)
-    reused = reuse_freed_memory()
-    try:
-        yield
-    finally:
-        hold_parse_memory(False)
-        release_parse_memory()
-        if reused:
-            give_back_freed_memory()
 
 
 def run_in_child(tasks: list[NightTask]) -> Iterator[list[dict]]:

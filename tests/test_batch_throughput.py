@@ -1,41 +1,4 @@
-"""Batch throughput (issue 22): what a batch keeps between its nights, and gives back after."""
-
-import pytest
-
-from sleepmove import runners
-from sleepmove.sensor import readers
-
-
-@pytest.fixture(autouse=True)
-def not_a_pool_worker(monkeypatch):
-    """As the batch's own process: an earlier test may have settled this one as a worker."""
-    monkeypatch.setattr(runners, "_settled", None)
-
-
-def test_nights_run_in_this_process_keep_parse_memory_for_the_next_and_give_it_back(
-    monkeypatch,
-):
-    held = []
-    monkeypatch.setattr(runners, "run_task", lambda task: held.append(readers._held_for_next_read))
-    assert list(runners.run_serial(["a", "b", "c"])) == [None, None, None]
-    assert held == [True, True, True]
-    assert not readers._held_for_next_read  # the process goes on: memory handed back
-
-
-def test_a_single_night_keeps_nothing(monkeypatch):
-    held = []
-    monkeypatch.setattr(runners, "run_task", lambda task: held.append(readers._held_for_next_read))
-    assert list(runners.run_serial(["a"])) == [None]
-    assert held == [False]
-
-
-def test_memory_is_given_back_when_the_nights_stop_early(monkeypatch):
-    monkeypatch.setattr(runners, "run_task", lambda task: [])
-    nights = runners.run_serial(["a", "b"])
-    next(nights)
-    assert readers._held_for_next_read
-    nights.close()  # the batch stopped (an interrupt) after the first night
-    assert not readers._held_for_next_read
+"""Batch throughput (issue 22): a night read once for its span and its analysis."""
 
 
 def test_a_parquet_night_is_read_once_for_its_span_and_its_analysis(tmp_path, monkeypatch):
