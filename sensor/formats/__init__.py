@@ -77,7 +77,7 @@ def identify(path: str, head: bytes | None = None) -> ModuleType:
         if fmt.recognizes(head, path):
             return fmt
     what = other.describe(head, path)
-    if what is None and head.startswith(csv_text.GZIP_MAGIC):
+    if what is None and head.startswith(other.GZIP_MAGIC):
         what = _gzipped(head, path)
     if what is not None:
         problem, expected = what

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from sleepmove.sensor.formats.other import GZIP_MAGIC
 from sleepmove.sensor.readers import read_csv
 from sleepmove.sensor.recording import Recording
 
 NAME = "CSV text"
-GZIP_MAGIC = b"\x1f\x8b"
 
 
 def recognizes(head: bytes, path: str) -> bool:
