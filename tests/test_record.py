@@ -293,9 +293,8 @@ def test_disk_full_stops_cleanly_and_keeps_what_was_written(tmp_path, monkeypatc
 def test_a_witmotion_sensor_without_timestamps(tmp_path):
     """Frames split across notifications, no stamps, a link drop: losses still accounted."""
     args = args_for(tmp_path / "wit")
-    # 5 x: at 10 x a starved host's 0.26 s stall (CI, -n 4 on 2 cores) was counted lost and
-    # its samples, delayed not lost, were written too (the recorder's known over-count for a
-    # sensor without stamps): 2.2 % over the span once.
+    # 5 x, not 10 x: a starved host (CI, -n 4 on 2 cores) stalls for a quarter second and
+    # more; the recorder now holds frames that come late until it knows them delayed or lost.
     args.emulate, args.speed, args.duration = "witmotion", 5.0, "2m"
     dropped = []
 
@@ -309,9 +308,9 @@ def test_a_witmotion_sensor_without_timestamps(tmp_path):
     assert stats.protocol == "witmotion" and stats.rate_hz == 50  # nearest to the 52 asked
     assert stats.reconnections >= 1 and dropped and stats.bad_frames == 0
     # what was recorded plus what was counted as lost spans the whole recording: never
-    # less (a loss unaccounted). More by a starved host's stalls: counted lost, then their
-    # delayed samples written too (the known over-count above; 2.2 % and 3.4 % over in CI
-    # runs on a loaded 2-core machine), bounded here at 10 %.
+    # less (a loss unaccounted). Before late frames were held, a starved host's stall was
+    # counted lost and its delayed samples written too (2-10 % over in loaded CI runs);
+    # the bound stays loose for the link drop's own timing.
     recorded = read_recording(result["files"][""])
     span = (recorded.time_s[-1] - recorded.time_s[0]) * 50 + 1
     accounted = stats.samples + stats.data_loss_s * 50

@@ -196,9 +196,11 @@ def test_the_host_clock_stepped_back_by_ntp_drops_no_samples(tmp_path, monkeypat
 
 
 def test_an_unstamped_sensors_backlog_let_through_at_once_is_kept(tmp_path, monkeypatch):
-    """A link that stalls for 5 s, then lets the sensor's backlog through at once: the
-    samples ran ahead of the host clock, were re-anchored back before the last one written
-    and dropped as repeats (5 s of the night, silently)."""
+    """A link (or a host) that stalls for 5 s, then lets the sensor's backlog through at
+    once: the samples ran ahead of the host clock, were re-anchored back before the last one
+    written and dropped as repeats (5 s of the night, silently). Then, re-anchored at the
+    first late frame, the stall was counted lost and its delayed samples written too, ahead
+    of the host. Delayed, not lost: every sample where it was due, nothing counted lost."""
     import numpy as np
 
     from sleepmove.sensor.protocols.witmotion import encode
@@ -215,8 +217,42 @@ def test_an_unstamped_sensors_backlog_let_through_at_once_is_kept(tmp_path, monk
     writer.close()
     recording = read_recording(writer.path)
     assert session.stats.samples == len(recording.time_s) == 3000
-    assert np.all(np.diff(recording.time_s) > 0)
-    assert any("faster than" in m for m in session.stats.messages)
+    assert np.diff(recording.time_s) == pytest.approx(0.02, abs=1e-5)
+    assert session.stats.data_loss_s == 0 and session.stats.gaps == []
+    assert not any("faster than" in m for m in session.stats.messages)
+
+
+def test_an_unstamped_sensors_loss_is_counted_by_its_least_lag_not_a_stall_after_it(
+    tmp_path, monkeypatch
+):
+    """A link that lost 5 s of samples, then a host that stalled 1.5 s on the first frame
+    after it: re-anchored at that frame, 6.5 s were counted lost and the next frames ran
+    ahead of the host. The lag that stays is the loss: 5 s, the samples after it 0.02 s
+    apart; a loss at a link's end is written when the link ends."""
+    import numpy as np
+
+    from sleepmove.sensor.protocols.witmotion import encode
+
+    clocks = StoppedClocks(monkeypatch)
+    session, writer = witmotion_session(tmp_path, clocks.time_now)
+    frame = bytearray(encode(np.tile([0.0, 0.0, 1.0], (10, 1))))
+    # a loop over frames: 60 s at 50 Hz, 5 s lost before frame 100, which the host took
+    # 1.5 s late, then the frames that came meanwhile at once
+    for index in range(300):
+        clocks.advance({100: 6.7, 108: 0.1}.get(index, 0.0 if 100 < index < 108 else 0.2))
+        session._on_data(None, frame)
+    clocks.advance(10.2)  # and a last frame, 10 s after the link lost the ones before it
+    session._on_data(None, frame)
+    assert len(read_recording(writer.path).time_s) < 3010  # held: lost or delayed, unknown
+    session.release_held()  # the link ended
+    writer.close()
+    times = read_recording(writer.path).time_s
+    assert session.stats.samples == len(times) == 3010
+    assert session.stats.data_loss_s == pytest.approx(15.0, abs=1e-4)
+    steps = np.diff(times)
+    assert sorted(steps[steps > 0.021]) == pytest.approx([5.02, 10.02], abs=1e-4)
+    assert steps[steps <= 0.021] == pytest.approx(0.02, abs=1e-4)
+    assert not any("faster than" in m for m in session.stats.messages)
 
 
 def test_an_unstamped_sensors_first_sample_is_where_its_timeline_puts_it(tmp_path, monkeypatch):
@@ -553,6 +589,7 @@ def test_a_link_flapping_all_night_keeps_recording_json_small_and_its_loss_exact
     for _ in range(500):  # a loop over frames: each 3 s after the last one's end
         clocks.advance(3.2)
         session._on_data(None, frame)
+    session.release_held()  # the link's end: a frame late by 3 s is held till the next
     writer.close()
     stats = session.stats
     assert len(stats.gaps) == GAPS_LISTED and stats.gaps_unlisted == 499 - GAPS_LISTED
