@@ -68,6 +68,11 @@ class DetectionParameters:
     # holds the posture the leg rests in between them: the rests looked like movement, and
     # LMs merged into long movements (hinge training nights: LM F1 0.85-0.87 -> 0.96-0.99).
     hold_min_s: float = 1.0
+    # ...and a held flexion released just before the leg moves on (a turn within a second)
+    # never holds still at its rest that long: a still spell of this long back where it came
+    # from shows the return too (preprocess._stopped_back). Not a rest itself: shorter still
+    # spells come mid-movement.
+    hold_stop_s: float = 0.4
     hold_still_factor: float = 3.0  # still: the 0.5 s mean moves under this x its floor
     onset_factor: float = 3.0  # onset: activity above 3 x its noise floor
     offset_factor: float = 1.8  # offset: back under 1.8 x its noise floor

@@ -329,6 +329,8 @@ def _holds_of_change(
     del change
     starts, ends = true_runs(still)
     long = ends - starts >= max(int(round(params.hold_min_s * rate_hz)), 1)
+    brief = ~long & (ends - starts >= max(int(round(params.hold_stop_s * rate_hz)), 1))
+    stop_starts, stop_ends = starts[brief], ends[brief]
     starts, ends = starts[long], ends[long]
     levels = disjoint_span_means(xyz, starts, ends)
     # Neighbouring holds closer than the smallest tilt an LM may have (events.classify's
@@ -348,7 +350,41 @@ def _holds_of_change(
         back = angle_deg(levels[came_from], levels[went_to])
         reach = params.baseline_window_s * rate_hz
         place_rest[1:-1] = ~((back < 0.5 * away) & (starts[went_to] - ends[came_from] <= reach))
+        place_rest[1:-1] &= ~_stopped_back(
+            xyz, (stop_starts, stop_ends), (starts, ends, levels), came_from, went_to, reach
+        )
     return starts, ends, levels, np.repeat(place_rest, last - first + 1)
+
+
+def _stopped_back(
+    xyz: np.ndarray,
+    stops: tuple[np.ndarray, np.ndarray],
+    holds: tuple[np.ndarray, np.ndarray, np.ndarray],
+    came_from: np.ndarray,
+    went_to: np.ndarray,
+    reach: float,
+) -> np.ndarray:
+    """Per place between holds `came_from` and `went_to`, whether the limb stopped briefly
+    back where it came from on its way to `went_to`: a flexion held, released, and the leg
+    moving on within a second (a turn) never holds still at its rest for `hold_min_s`, but
+    its brief stop there shows the return as well."""
+    stop_starts, stop_ends = stops
+    starts, ends, levels = holds
+    # The first brief stop after the place's last hold (the one before `went_to`)...
+    following = np.searchsorted(stop_starts, ends[went_to - 1])
+    seen = following < len(stop_starts)
+    following = np.minimum(following, max(len(stop_starts) - 1, 0))
+    if not seen.any():
+        return seen
+    # ...before the next place begins.
+    seen &= stop_starts[following] < starts[went_to]
+    chosen = following[seen]
+    stop_levels = disjoint_span_means(xyz, stop_starts[chosen], stop_ends[chosen])
+    origin = levels[came_from[seen]]
+    away = angle_deg(origin, levels[went_to[seen] - 1])
+    back = angle_deg(origin, stop_levels)
+    seen[seen] = (back < 0.5 * away) & (stop_starts[chosen] - ends[came_from[seen]] <= reach)
+    return seen
 
 
 def _mean_step(mean: np.ndarray, behind: int, ahead: int, out: np.ndarray) -> np.ndarray:

@@ -101,3 +101,18 @@ def test_without_rests_from_holds_busy_wake_merges():
     t, xyz, lms = busy_wake()
     events = detect(t, xyz, replace(DetectionParameters(), hold_min_s=0.0))
     assert (events["kind"] == "lm").sum() < len(lms)
+
+
+def test_a_held_flexion_released_just_before_the_leg_turns_is_one_lm():
+    """The limb's rest is where it holds still, unless it returns from there to where it
+    came from (a flexion held, then released). Released 1.2 s before the leg turned over, it
+    never held still at its rest a whole second: the flexion was taken for the rest and the
+    LM vanished, its release part of the turn (on a hinge night, its onset called a jerk).
+    A brief stop back at the rest (0.4 s) shows the return as well as a hold does."""
+    t, gravity, noise = quiet_leg()
+    lm(gravity, 300.0, 4.0, 4.0)
+    posture_change(gravity, 305.2, 2.0, [0.0, 1.0, 0.3], 40.0)
+    events = detect(t, gravity + noise)
+    assert events["kind"].tolist() == ["lm", "movement"]
+    assert abs(events["onset_s"].iloc[0] - 300.0) < 0.3
+    assert abs(events["duration_s"].iloc[0] - 4.0) < 0.5
