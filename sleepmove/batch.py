@@ -519,9 +519,16 @@ def _the_one_date(options: dict) -> str | None:
 
 def _night_options(options: dict, night: str | None = None) -> dict:
     """The analyze options of one night: a multi-day file's night (by its date) takes its own
-    sleep window from the sleep log where it has one."""
+    sleep window from the sleep log where it has one. A dated window given for the whole
+    file (a log entry naming it whole, or --sleep-window) is the night's it falls in: the
+    other nights were refused as lying outside it, and lost; clock times fit every night."""
+    from sleepmove.window import dated_night
+
     windows = options.get("sleep_windows", {})
     options = {name: value for name, value in options.items() if name != "sleep_windows"}
+    whole = options.get("sleep_window")
+    if night is not None and whole and dated_night(whole) not in (None, night):
+        del options["sleep_window"]
     if night in windows:
         options["sleep_window"] = windows[night]
     return options

@@ -52,6 +52,21 @@ def check_clock_span(
         )
 
 
+def dated_night(text: str, noon_hour: int = 12) -> str | None:
+    """The night a window's lights out falls in, where it is an ISO datetime: the date of
+    the noon that opens it, as a multi-day file's nights are named (its wall clock as
+    written). None for clock times and seconds from the start, which every night has."""
+    lights_out = text.split(",")[0].strip()
+    if not re.match(r"\d{4}-\d{2}-\d{2}", lights_out):
+        return None
+    try:
+        moment = datetime.fromisoformat(lights_out.replace("Z", "+00:00"))
+    except ValueError:
+        return None  # refused with its line where the window is read
+    day = moment.date() if moment.hour >= noon_hour else moment.date() - timedelta(days=1)
+    return day.isoformat()
+
+
 def check_within(window: tuple[float, float], duration_s: float, text: str) -> None:
     """Refuse a sleep window wholly outside the recording (another date, a typo): it would
     score no sleep at all and say only "no sleep was found"."""

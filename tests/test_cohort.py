@@ -227,6 +227,32 @@ def test_a_sleep_log_names_the_nights_of_a_multi_day_file(nights, tmp_path, utc)
     assert_tables_equal_the_csvs(out)
 
 
+def test_a_dated_window_naming_a_multi_day_file_whole_is_the_night_it_falls_in(
+    nights, tmp_path, utc
+):
+    """A log entry naming the file whole, with dates, gave its window to every night of it:
+    the night it does not fall in was an error row ('starts after the recording ends')."""
+    root = tmp_path / "multi"
+    root.mkdir()
+    noon = 1_741_953_600.0  # 2025-03-14 12:00 UTC
+    frames = []
+    for name, start in (("a", noon + 6 * 3600), ("b", noon + 36.5 * 3600)):
+        frame = pd.read_csv(nights / name / "night.csv")
+        frame["time"] = frame["time"] - frame["time"].iloc[0] + start
+        frames.append(frame)
+    pd.concat(frames).to_csv(root / "week.csv", index=False, float_format="%.4f")
+    out = tmp_path / "out"
+    log = sleep_log(tmp_path / "log.csv", "week.csv,2025-03-16T00:35:00,2025-03-16T00:50:00")
+    assert run(root, "--out", out, "--workers", "1", "--sleep-log", log) == 0
+    table = pd.read_csv(out / "nights.csv", keep_default_na=False).set_index("id")
+    assert table["status"].to_dict() == {"week/2025-03-14": "ok", "week/2025-03-15": "ok"}
+    assert table["sleep_source"].to_dict() == {
+        "week/2025-03-14": "estimated",
+        "week/2025-03-15": "given",
+    }
+    assert 0 < summary_of(out, "week/2025-03-15")["sleep"]["total_sleep_h"] <= 0.25
+
+
 def test_folders_reached_through_links_are_searched_and_a_loop_is_not_followed(
     nights, tmp_path, capsys
 ):

@@ -98,3 +98,16 @@ def test_a_multi_day_file_is_cut_at_noon_on_both_sides_of_the_spring_change():
     seconds = np.array([moment.timestamp() for moment in moments])
     nights = night_of(seconds, CLOCK_UNIX, 12, "Europe/Berlin")
     assert (nights - nights[0]).tolist() == [0, 1, 1, 2]
+
+
+def test_a_dated_window_belongs_to_the_night_its_lights_out_falls_in():
+    """Nights run noon to noon and are named by the date of the noon that opens them;
+    clock times and seconds fit every night."""
+    from sleepmove.window import dated_night
+
+    assert dated_night("2025-03-15T00:35:00,2025-03-15T07:00:00") == "2025-03-14"
+    assert dated_night("2025-03-15T12:00:00,2025-03-16T07:00:00") == "2025-03-15"
+    assert dated_night("2025-03-15T11:59:59+01:00,2025-03-15T13:00:00") == "2025-03-14"
+    assert dated_night("2025-01-01T01:00Z,2025-01-01T07:00Z") == "2024-12-31"
+    assert dated_night("23:00,07:00") is None
+    assert dated_night("600,1700") is None
