@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sleepmove.base.errors import InputError
 
@@ -16,7 +17,11 @@ class UnreadableRow(InputError):
     text."""
 
 
-def numeric_axes(path: str, table: pa.Table, axes: list[str], header_lines: int) -> np.ndarray:
+def numeric_axes(
+    path: str, table: pa.Table, axes: list[str], header_lines: int, decimal_point: str = "."
+) -> np.ndarray:
+    """The axes as one float32 (n, 3) array; a column that is not numeric is read from text
+    (`decimal_point` as the file writes it) or refused naming its first cell that is not."""
     # float32 from the start: sensors resolve far less than its 7 digits, and a float64 copy
     # of a night's samples is the largest array the analysis would hold. Column order, as
     # Arrow holds it: the analysis works one axis at a time on contiguous columns.
@@ -24,7 +29,7 @@ def numeric_axes(path: str, table: pa.Table, axes: list[str], header_lines: int)
     for index, name in enumerate(axes):
         column = table.column(name)
         if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
-            column = _as_numbers(path, column, name, header_lines)
+            column = _as_numbers(path, column, name, header_lines, decimal_point)
         start = 0
         for chunk in column.chunks:  # each chunk cast straight into place: no float64 copy
             values = numeric_values(chunk)
@@ -67,22 +72,27 @@ def numeric_values(chunk: pa.Array) -> np.ndarray:
 
 
 def _as_numbers(
-    path: str, column: pa.ChunkedArray, name: str, header_lines: int
+    path: str, column: pa.ChunkedArray, name: str, header_lines: int, decimal_point: str = "."
 ) -> pa.ChunkedArray:
     """A column that is not numeric: numbers stored as text (a Parquet string column) read
-    as numbers; else refused, naming the first cell that is no number, as written."""
+    as numbers; else refused, naming the first cell that is no number, as written. With
+    decimal commas, a column holding one text cell keeps every cell as text ('0,02'): they
+    are judged with a point, or the first of them was named (at line 2)."""
     if pa.types.is_null(column.type):  # every cell empty or NaN (Arrow reads "nan" as null)
         raise InputError(
             path,
             f"no values in column {name!r}: every cell is empty or NaN",
             expected="numeric acceleration",
         )
+    numbers = column
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        if decimal_point != ".":
+            numbers = pc.replace_substring(column, decimal_point, ".")
         try:
-            return column.cast(pa.float64())
+            return numbers.cast(pa.float64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
-    row = _first_non_numeric(column)
+    row = _first_non_numeric(numbers)
     cell = column.slice(row, 1)
     try:
         value = cell.cast(pa.string())[0].as_py()  # as written: `true`, not Python's True

@@ -126,7 +126,7 @@ def _read_rows(source: _Source, layout: _TableLayout, units: str) -> Recording:
         dialect=layout.dialect,
         watch=guard,
     )
-    xyz = numeric_axes(path, table, layout.axes, header_lines)
+    xyz = numeric_axes(path, table, layout.axes, header_lines, layout.dialect[1])
     dropped: list[np.ndarray] = []
     time_s, clock = time_column(
         path, table.column(time_col), header_lines, warnings, time_col, dropped

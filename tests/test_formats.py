@@ -356,6 +356,18 @@ def test_european_csv_semicolons_and_decimal_commas(tmp_path):
     np.testing.assert_allclose(rec.xyz_g[1], [0.01, -0.5, 0.866], rtol=1e-6)
 
 
+def test_a_text_cell_in_a_european_csv_is_named_where_it_is(tmp_path):
+    """With decimal commas, one text cell keeps a column as text: every cell of it was judged
+    with a decimal point, and the refusal named the first number ('0,02', line 2)."""
+    rows = [f"{T0 + i / 50:.2f};0,01;0,02;0,98".replace(".", ",", 1) for i in range(3000)]
+    rows[2000] = rows[2000].replace(";0,02;", ";abc;")
+    path = tmp_path / "eu.csv"
+    path.write_text("time;x;y;z\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError) as caught:
+        read_recording(str(path))
+    assert "'abc'" in str(caught.value) and "line 2002" in str(caught.value)
+
+
 # --- recognition and refusals -----------------------------------------------------------
 
 
