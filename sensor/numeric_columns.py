@@ -85,11 +85,14 @@ def _as_numbers(
             expected="numeric acceleration",
         )
     numbers = column
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        if decimal_point != ".":
-            numbers = pc.replace_substring(column, decimal_point, ".")
+    text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    if decimal_point != "." and text:
+        # Arrow read what it could with the file's point: a cell with another ('1.5', or
+        # '1.234,5' with a thousands point) is one it could not, and stays one.
+        numbers = pc.replace_substring(pc.replace_substring(column, ".", "?"), decimal_point, ".")
+    elif text:
         try:
-            return numbers.cast(pa.float64())
+            return column.cast(pa.float64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
     row = _first_non_numeric(numbers)

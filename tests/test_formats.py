@@ -366,6 +366,11 @@ def test_a_text_cell_in_a_european_csv_is_named_where_it_is(tmp_path):
     with pytest.raises(InputError) as caught:
         read_recording(str(path))
     assert "'abc'" in str(caught.value) and "line 2002" in str(caught.value)
+    # A point in a comma file is no number of it ('1.234' may mean 1234): named, not read.
+    rows[2000] = rows[2000].replace(";abc;", ";1.234;")
+    path.write_text("time;x;y;z\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError, match=r"'1\.234' \(line 2002\)"):
+        read_recording(str(path))
 
 
 # --- recognition and refusals -----------------------------------------------------------
