@@ -105,8 +105,20 @@ def test_ctrl_c_as_record_returns_still_names_the_night(tmp_path, monkeypatch, c
 
 
 def stopped_before_the_first_sample(monkeypatch):
-    """Ctrl-C (a real SIGINT to this process) as the night starts: the sensor is not yet
-    linked, so no sample has arrived when the recording stops."""
+    """Ctrl-C (a real SIGINT to this process) as the night starts, before any sample: the
+    sensor's sample notifications never reach the recorder (a loaded CI host once linked
+    and took 210 samples before the signal was handled)."""
+    from sleepmove.sensor.ble.bumble_backend import BumbleClient
+    from sleepmove.sensor.protocols.polar import DATA
+
+    real_start_notify = BumbleClient.start_notify
+
+    async def no_samples(self, characteristic, callback, **kwargs):
+        if characteristic.uuid.lower() == DATA:  # the control point still answers
+            return None
+        return await real_start_notify(self, characteristic, callback, **kwargs)
+
+    monkeypatch.setattr(BumbleClient, "start_notify", no_samples)
     real_record = sleepmove.record.record
 
     async def ctrl_c(_emulators):
