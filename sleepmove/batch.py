@@ -368,7 +368,8 @@ def is_done(task: NightTask) -> bool:
 
 def finished_rows(task: NightTask) -> list[dict]:
     with open(os.path.join(task.out_dir, "batch-rows.json"), encoding="utf-8") as handle:
-        rows = [row | {"seconds": 0.0} for row in json.load(handle)]
+        # The time each night took when it was analyzed (0.0: done before rows kept it).
+        rows = [{"seconds": 0.0} | row for row in json.load(handle)]
     root = os.path.dirname(task.out_dir)
     for row in rows:  # a loop over nights
         if row["status"] == "ok" and "sleep_source" not in row:  # finished before the column
@@ -413,12 +414,13 @@ def run_task(task: NightTask) -> list[dict]:
         rows = [_error_row(task.night_id, inputs, _os_error_line(error, paths))]
     except Exception as error:  # one bad night never stops the batch; say what happened
         rows = [_error_row(task.night_id, inputs, f"{type(error).__name__}: {error}")]
+    seconds = time.perf_counter() - started
+    shares = shares or [1.0]  # one row unless the file was split
+    rows = [row | {"seconds": round(seconds * share, 2)} for row, share in zip(rows, shares)]
     if all(row["status"] in DONE_STATUSES for row in rows):
         write_files(task.out_dir, {"batch-rows.json": json.dumps(rows, indent=1) + "\n"})
         write_files(task.out_dir, {"batch-key.txt": task.key + "\n"})
-    seconds = time.perf_counter() - started
-    shares = shares or [1.0]  # one row unless the file was split
-    return [row | {"seconds": round(seconds * share, 2)} for row, share in zip(rows, shares)]
+    return rows
 
 
 def _read_whole(path: str, options: dict, zone: str | None) -> Recording | None:

@@ -79,8 +79,11 @@ def test_parallel_equals_serial(cohort, tmp_path):
 def test_rerun_after_interruption_does_only_what_is_missing(cohort, tmp_path, capsys):
     out = tmp_path / "r"
     run([str(cohort), "--out", str(out), "--workers", "1"])
+    took = table(out).set_index("id")["seconds"]
     (out / "p2" / "summary.json").unlink()  # as if killed while writing this night
     run([str(cohort), "--out", str(out), "--workers", "1"])
+    # a night skipped keeps the time it took when analyzed (it said 0.0)
+    assert table(out).set_index("id")["seconds"]["p1"] == took["p1"] > 0
     record = json.loads((out / "batch.json").read_text())
     # p2 again, and the broken file (failures are retried); the rest is skipped
     assert record["counts"]["skipped"] == 3 and record["counts"]["analyzed"] == 2
