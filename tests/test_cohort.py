@@ -203,8 +203,9 @@ def utc(monkeypatch):
     time.tzset()
 
 
-def test_a_sleep_log_names_the_nights_of_a_multi_day_file(nights, tmp_path, utc):
-    """Two evenings in one file, 30 h apart (so batch splits it): one logged, one not."""
+def two_evenings(nights, tmp_path):
+    """A folder holding week.csv: nights a and b as two evenings 30 h apart (batch splits
+    it), from 2025-03-14 18:00 and 2025-03-16 00:30 UTC."""
     root = tmp_path / "multi"
     root.mkdir()
     noon = 1_741_953_600.0  # 2025-03-14 12:00 UTC
@@ -214,6 +215,12 @@ def test_a_sleep_log_names_the_nights_of_a_multi_day_file(nights, tmp_path, utc)
         frame["time"] = frame["time"] - frame["time"].iloc[0] + start
         frames.append(frame)
     pd.concat(frames).to_csv(root / "week.csv", index=False, float_format="%.4f")
+    return root
+
+
+def test_a_sleep_log_names_the_nights_of_a_multi_day_file(nights, tmp_path, utc):
+    """Two evenings in one file, 30 h apart (so batch splits it): one logged, one not."""
+    root = two_evenings(nights, tmp_path)
     out = tmp_path / "out"
     log = sleep_log(tmp_path / "log.csv", "week/2025-03-15,00:35,00:50")
     assert run(root, "--out", out, "--workers", "1", "--sleep-log", log) == 0
@@ -232,15 +239,7 @@ def test_a_dated_window_naming_a_multi_day_file_whole_is_the_night_it_falls_in(
 ):
     """A log entry naming the file whole, with dates, gave its window to every night of it:
     the night it does not fall in was an error row ('starts after the recording ends')."""
-    root = tmp_path / "multi"
-    root.mkdir()
-    noon = 1_741_953_600.0  # 2025-03-14 12:00 UTC
-    frames = []
-    for name, start in (("a", noon + 6 * 3600), ("b", noon + 36.5 * 3600)):
-        frame = pd.read_csv(nights / name / "night.csv")
-        frame["time"] = frame["time"] - frame["time"].iloc[0] + start
-        frames.append(frame)
-    pd.concat(frames).to_csv(root / "week.csv", index=False, float_format="%.4f")
+    root = two_evenings(nights, tmp_path)
     out = tmp_path / "out"
     log = sleep_log(tmp_path / "log.csv", "week.csv,2025-03-16T00:35:00,2025-03-16T00:50:00")
     assert run(root, "--out", out, "--workers", "1", "--sleep-log", log) == 0
