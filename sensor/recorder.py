@@ -32,6 +32,9 @@ GAPS_LISTED = 100
 # the rate in use, it is no loss or burst of the link but a rate the sensor did not take.
 RATE_WINDOW_S = 30.0
 RATE_OFF = 1.5
+# An unstamped sensor's late frames are held at most this many x `reanchor_s` of host time
+# while a backlog drains (SensorSession.release_if_settled).
+HOLD_LIMIT = 10
 # How fast a sensor's clock may run off the host's and be told from a jump: crystals keep
 # 20-200 ppm, Bluetooth's sleep clock may be 500 ppm off.
 DRIFT_MOST = 1e-3
@@ -204,8 +207,11 @@ class SensorSession:
         # Re-anchored at the first late frame, a stall was counted lost and its delayed
         # samples were written too, ahead of the host (6 % over a loaded CI run's night).
         self.held: list[Decoded] = []
+        self.held_samples = 0
         self.held_since: float | None = None
         self.held_lag = float("inf")  # the least lag of a held frame's last sample
+        self.held_lag_fell: float | None = None  # host time it last fell (a backlog drains)
+        self.held_lag_mark = float("inf")  # ...to this
         self.releasing = False
         self._fit_reset()
         self.rates_hz: tuple[int, ...] = ()  # the rates its family offers (a setting not taken)
@@ -228,6 +234,7 @@ class SensorSession:
             await self._links(ended, deadline)
         finally:
             watch.cancel()
+            self._release_at_end()
         self.ended_s = min(self.clock(), deadline)
         self.stats.state = "disk full" if self.disk_full else "stopped"
 
@@ -268,9 +275,10 @@ class SensorSession:
             except Exception as error:  # bleak raises many kinds; the night goes on
                 self._note(f"{type(error).__name__}: {error}"[:200])
             finally:
-                self.release_held()  # the link is gone: what was held late was lost before
+                self._release_at_end()  # the link is gone: what was held late was lost before
                 if client is not None:
                     await self._disconnect(client)
+                    self._release_at_end()  # frames that came while it closed
             if stop.is_set() or self.clock() >= deadline or self.disk_full:
                 break
             self.stats.state = "reconnecting"
@@ -343,6 +351,7 @@ class SensorSession:
     async def _wait(self, stop: asyncio.Event, deadline: float) -> None:
         while not (stop.is_set() or self.lost.is_set() or self.clock() >= deadline):
             await asyncio.sleep(0.05)
+            self.release_if_settled()  # a link gone quiet: nothing stays held
 
     async def _configure(self, client) -> None:
         raise NotImplementedError
@@ -589,10 +598,10 @@ class SensorSession:
             return
         self.stats.frames += 1
         if decoded.times_s is None:
-            if self.held and self.clock() - self.held_since >= self.reanchor_s:
-                self.release_held(lost=True)  # the lag stayed: samples were lost
+            self.release_if_settled()
             if self._held_back(len(decoded.xyz_g)):
                 self.held.append(decoded)
+                self.held_samples += len(decoded.xyz_g)
                 if self.held_lag <= self.reanchor_s:  # the lag went: delayed, not lost
                     self.release_held(lost=False)
                 return
@@ -601,19 +610,41 @@ class SensorSession:
     def _held_back(self, count: int) -> bool:
         """Whether an unstamped frame of `count` samples is to be held (`held`): it came more
         than `reanchor_s` late, or after one that did. Held frames are written once the lag
-        has gone (delayed: placed where they were due) or at the first frame after it stayed
-        for `reanchor_s` of host time (lost: re-anchored by the least lag)."""
+        has gone (delayed: placed where they were due), or as lost, re-anchored by the least
+        lag, once it has stopped falling (`release_if_settled`)."""
         if self.offset_s is None or self.releasing:
             return False
-        held = sum(len(frame.xyz_g) for frame in self.held)
-        last_s = self.offset_s + (self.count + held + count - 1) / self.rate_hz
-        lag = self.clock() - last_s
+        last_s = self.offset_s + (self.count + self.held_samples + count - 1) / self.rate_hz
+        now = self.clock()
+        lag = now - last_s
         if not self.held and lag <= self.reanchor_s:
             return False
         if self.held_since is None:
-            self.held_since = self.clock()
+            self.held_since, self.held_lag_fell, self.held_lag_mark = now, now, lag
+        if lag < self.held_lag_mark - self.reanchor_s / 10:  # a backlog draining, not jitter
+            self.held_lag_fell, self.held_lag_mark = now, lag
         self.held_lag = min(self.held_lag, lag)
         return True
+
+    def release_if_settled(self) -> None:
+        """Releases the frames held as lost once their lag has not fallen for `reanchor_s` of
+        host time (what stayed was lost), or they have been held HOLD_LIMIT x `reanchor_s`:
+        called per frame and by the waiting loop, so a link gone quiet keeps none back."""
+        if not self.held:
+            return
+        now = self.clock()
+        if (
+            now - self.held_lag_fell >= self.reanchor_s
+            or now - self.held_since >= HOLD_LIMIT * self.reanchor_s
+        ):
+            self.release_held(lost=True)
+
+    def _release_at_end(self) -> None:
+        """`release_held` where a link ends: a failure is noted, and the link still closed."""
+        try:
+            self.release_held()
+        except Exception as error:  # DiskFull is handled where samples are written
+            self._note(f"{type(error).__name__}: {error}"[:200])
 
     def release_held(self, lost: bool = True) -> None:
         """Writes the frames held back, re-anchored by their least lag when `lost` (at a link's
@@ -621,7 +652,8 @@ class SensorSession:
         if not self.held:
             return
         held, lag = self.held, self.held_lag
-        self.held, self.held_since, self.held_lag = [], None, float("inf")
+        self.held, self.held_samples, self.held_lag = [], 0, float("inf")
+        self.held_since = self.held_lag_fell = None
         if lost and self.offset_s is not None:
             self.offset_s += lag
         self.releasing = True

@@ -195,12 +195,17 @@ def test_the_host_clock_stepped_back_by_ntp_drops_no_samples(tmp_path, monkeypat
     assert radio.clock.stepped_s() == pytest.approx(-3600.0)
 
 
-def test_an_unstamped_sensors_backlog_let_through_at_once_is_kept(tmp_path, monkeypatch):
+@pytest.mark.parametrize("drained_in_s", [0.0, 5.0])
+def test_an_unstamped_sensors_backlog_let_through_at_once_is_kept(
+    tmp_path, monkeypatch, drained_in_s
+):
     """A link (or a host) that stalls for 5 s, then lets the sensor's backlog through at
     once: the samples ran ahead of the host clock, were re-anchored back before the last one
     written and dropped as repeats (5 s of the night, silently). Then, re-anchored at the
     first late frame, the stall was counted lost and its delayed samples written too, ahead
-    of the host. Delayed, not lost: every sample where it was due, nothing counted lost."""
+    of the host; held for `reanchor_s` only, a backlog that took 5 s to drain (at twice the
+    rate) was still counted 2.9 s lost. Delayed, not lost: every sample where it was due,
+    nothing counted lost."""
     import numpy as np
 
     from sleepmove.sensor.protocols.witmotion import encode
@@ -208,11 +213,11 @@ def test_an_unstamped_sensors_backlog_let_through_at_once_is_kept(tmp_path, monk
     clocks = StoppedClocks(monkeypatch)
     session, writer = witmotion_session(tmp_path, clocks.time_now)
     frame = bytearray(encode(np.tile([0.0, 0.0, 1.0], (10, 1))))
+    backlog = 25 + int(drained_in_s / 0.2)  # the stall's frames and those while it drains
     for index in range(300):  # a loop over frames: 60 s at 50 Hz
-        if index < 100 or index >= 125:
-            clocks.advance(0.2)
-        elif index == 100:
-            clocks.advance(5.0)  # stalled; the next 25 frames (5 s) come at once
+        if index == 100:
+            clocks.advance(5.0)  # stalled; the next frames come as fast as they drain
+        clocks.advance(drained_in_s / backlog if 100 <= index < 100 + backlog else 0.2)
         session._on_data(None, frame)
     writer.close()
     recording = read_recording(writer.path)
@@ -253,6 +258,109 @@ def test_an_unstamped_sensors_loss_is_counted_by_its_least_lag_not_a_stall_after
     assert sorted(steps[steps > 0.021]) == pytest.approx([5.02, 10.02], abs=1e-4)
     assert steps[steps <= 0.021] == pytest.approx(0.02, abs=1e-4)
     assert not any("faster than" in m for m in session.stats.messages)
+
+
+def test_a_late_frame_is_not_kept_back_by_a_link_gone_quiet(tmp_path):
+    """A frame that came late was held until the next one said whether samples were lost:
+    on a link that then went quiet (for the rest of the night, or the hours before a power
+    cut) it stayed in memory, unwritten. The loop that waits on the link writes it once its
+    lag has stayed `reanchor_s`."""
+    import asyncio
+
+    import numpy as np
+
+    from sleepmove.sensor.protocols.witmotion import encode
+
+    now = [1.7e9]
+    session, writer = witmotion_session(tmp_path, lambda: now[0])
+    frame = bytearray(encode(np.tile([0.0, 0.0, 1.0], (10, 1))))
+    for _ in range(50):  # a loop over frames: 10 s at 50 Hz
+        now[0] += 0.2
+        session._on_data(None, frame)
+    now[0] += 5.2  # 5 s of samples lost before this frame: held
+    session._on_data(None, frame)
+    assert session.stats.samples == 500 and len(session.held) == 1
+
+    async def link_gone_quiet():
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(0.3, stop.set)
+        now[0] += session.reanchor_s
+        await session._wait(stop, now[0] + 3600)
+
+    asyncio.run(link_gone_quiet())
+    assert session.stats.samples == 510 and not session.held
+    assert session.stats.data_loss_s == pytest.approx(5.0, abs=1e-3)
+    writer.close()
+    assert len(read_recording(writer.path).time_s) == 510
+
+
+def test_frames_that_come_while_the_link_closes_are_written(tmp_path):
+    """MetaMotion's stream is stopped by a command, not by unsubscribing: frames still in
+    flight came while the link closed, after the held frames had been released, and a late
+    one was held for good (30 of 1056 samples unwritten, and not counted lost)."""
+    import asyncio
+    import os
+
+    import numpy as np
+
+    from sleepmove.sensor.protocols.metamotion import (
+        BMI160,
+        MODULE_INFO,
+        STOP,
+        MetaMotionSession,
+        encode,
+    )
+    from sleepmove.sensor.recorder import SessionStats
+    from sleepmove.sensor.recording_files import CsvAppender
+
+    now = [1.7e9]
+    frame = encode(np.tile([0, 0, 1.0], (3, 1)), 4, BMI160)  # 3 samples
+
+    class Client:
+        def __init__(self):
+            self.handler, self.streaming, self.sent = None, False, 0
+
+        async def connect(self):
+            pass
+
+        async def start_notify(self, _uuid, handler):
+            self.handler = handler
+
+        async def stop_notify(self, _uuid):
+            self.handler = None
+
+        async def write_gatt_char(self, _uuid, command, response=True):
+            if command == MODULE_INFO:
+                answer = bytearray(MODULE_INFO + bytes([BMI160]))
+                asyncio.get_running_loop().call_soon(self.handler, None, answer)
+            elif command == bytes([3, 1, 1]):
+                self.streaming = True
+                asyncio.get_running_loop().create_task(self.stream())
+            elif command in STOP:
+                self.streaming = False
+
+        async def stream(self):
+            while self.streaming:
+                now[0] += 0.06
+                self.sent += 3
+                self.handler(None, bytearray(frame))
+                await asyncio.sleep(0.0005)
+
+        async def disconnect(self):
+            now[0] += 3.0  # the host stalls; the frames still in flight come now
+            for _ in range(10):
+                self.sent += 3
+                self.handler(None, bytearray(frame))
+
+    client = Client()
+    writer = CsvAppender(os.path.join(tmp_path, "m.csv"))
+    stats = SessionStats("x", "metamotion", "", 50, 4)
+    connect = lambda *_: client  # noqa: E731
+    session = MetaMotionSession("x", "", writer, stats, connect=connect, clock=lambda: now[0])
+    asyncio.run(session.run(asyncio.Event(), now[0] + 20.0))
+    writer.close()
+    assert not session.held and session.stats.samples == client.sent
+    assert len(read_recording(writer.path).time_s) == client.sent
 
 
 def test_an_unstamped_sensors_first_sample_is_where_its_timeline_puts_it(tmp_path, monkeypatch):
