@@ -181,6 +181,8 @@ class NightSlice:
     samples: int
     first_s: float
     last_s: float
+    clock: str = CLOCK_UNIX  # its times' clock, and the zone its noon is local to (None:
+    zone: str | None = None  # the computer's), as `night_of` took them
 
     @property
     def span_s(self) -> float:
@@ -254,7 +256,9 @@ def split_nights(
         for writer in writers.values():
             writer.close()
     return [
-        NightSlice(os.path.basename(files[n])[:-4], files[n], counts[n], firsts[n], lasts[n])
+        NightSlice(
+            os.path.basename(files[n])[:-4], files[n], counts[n], firsts[n], lasts[n], clock, zone
+        )
         for n in sorted(files)
     ]
 
@@ -298,6 +302,8 @@ def _split_device_file(
                 int(stop - first),
                 float(seconds[first]),
                 float(seconds[stop - 1]),
+                recording.clock,
+                recording.timezone,
             )
         )
     return slices

@@ -22,6 +22,7 @@ from sleepmove.base.errors import InputError
 
 if TYPE_CHECKING:
     from sleepmove.sensor.recording import Recording
+    from sleepmove.sensor.split import NightSlice
 
 # A night skipped (a stub slice of a multi-day file) is done too: a rerun does not retry it.
 DONE_STATUSES = ("ok", "skipped")
@@ -482,6 +483,7 @@ def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[di
     rows = []
     try:
         parts = split_nights(path, parts_dir, timezone=task.options.get("timezone"))
+        window_night = _whole_window_night(task.options, parts)
         for part in parts:  # a loop over nights
             night_id, label = f"{task.night_id}/{part.night}", f"{inputs} [{part.night}]"
             if part.span_s < shortest:
@@ -495,7 +497,7 @@ def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[di
             out_dir = os.path.join(task.out_dir, part.night)
             # The slice's file is a temporary copy: messages name the input and the night.
             shown = (part.path, f"{path} [{part.night}]")
-            options = _night_options(task.options, part.night)
+            options = _night_options(task.options, part.night, window_night)
             rows.append(
                 _analyze_one(night_id, {side: part.path}, out_dir, options, label, shown=shown)
             )
@@ -519,18 +521,31 @@ def _the_one_date(options: dict) -> str | None:
     return dates[0] if dates else None
 
 
-def _night_options(options: dict, night: str | None = None) -> dict:
-    """The analyze options of one night: a multi-day file's night (by its date) takes its own
-    sleep window from the sleep log where it has one. A dated window given for the whole
-    file (a log entry naming it whole, or --sleep-window) is the night's it falls in: the
-    other nights were refused as lying outside it, and lost; clock times fit every night."""
+def _whole_window_night(options: dict, parts: list[NightSlice]) -> str | None:
+    """The night of a multi-day file that a dated window given for the whole file (a sleep
+    log entry naming it whole, or --sleep-window) falls in: given to every night, the nights
+    it does not fall in were refused as lying outside it, and lost. None where it fits every
+    night (clock times, seconds) or none of them (a date the file does not hold: each night
+    refuses it, as for a file of one night)."""
     from sleepmove.window import dated_night
 
+    whole = options.get("sleep_window")
+    if not whole or not parts:
+        return None
+    night = dated_night(whole, parts[0].clock, parts[0].zone)
+    return night if night in {part.night for part in parts} else None
+
+
+def _night_options(
+    options: dict, night: str | None = None, window_night: str | None = None
+) -> dict:
+    """The analyze options of one night: a multi-day file's night (by its date) takes its own
+    sleep window from the sleep log where it has one. `window_night`: the night a window
+    given for the whole file belongs to (`_whole_window_night`); the others go without it."""
     windows = options.get("sleep_windows", {})
     options = {name: value for name, value in options.items() if name != "sleep_windows"}
-    whole = options.get("sleep_window")
-    if night is not None and whole and dated_night(whole) not in (None, night):
-        del options["sleep_window"]
+    if window_night is not None and night != window_night:
+        options.pop("sleep_window", None)
     if night in windows:
         options["sleep_window"] = windows[night]
     return options

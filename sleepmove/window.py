@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
+
 from sleepmove.base.clock import CLOCK_NAIVE, CLOCK_RELATIVE, CLOCK_UNIX
 from sleepmove.base.errors import InputError
 from sleepmove.reports.clock import display_zone
@@ -52,10 +54,15 @@ def check_clock_span(
         )
 
 
-def dated_night(text: str, noon_hour: int = 12) -> str | None:
+def dated_night(
+    text: str, clock: str = CLOCK_NAIVE, zone: str | None = None, noon_hour: int = 12
+) -> str | None:
     """The night a window's lights out falls in, where it is an ISO datetime: the date of
-    the noon that opens it, as a multi-day file's nights are named (its wall clock as
-    written). None for clock times and seconds from the start, which every night has."""
+    the noon that opens it, as a multi-day file's nights are named and cut (`clock` and
+    `zone` as the file's slices were: sensor.split.night_of). A time with its offset is that
+    instant where the clock is Unix time, read in `zone` (None: the computer's); a local
+    time is the clock's as written. None for clock times and seconds from the start, which
+    every night has."""
     lights_out = text.split(",")[0].strip()
     if not re.match(r"\d{4}-\d{2}-\d{2}", lights_out):
         return None
@@ -63,6 +70,11 @@ def dated_night(text: str, noon_hour: int = 12) -> str | None:
         moment = datetime.fromisoformat(lights_out.replace("Z", "+00:00"))
     except ValueError:
         return None  # refused with its line where the window is read
+    if moment.tzinfo is not None and clock == CLOCK_UNIX:
+        from sleepmove.sensor.split import night_of
+
+        index = night_of(np.array([moment.timestamp()]), CLOCK_UNIX, noon_hour, zone)[0]
+        return (datetime(1970, 1, 1) + timedelta(days=int(index))).date().isoformat()
     day = moment.date() if moment.hour >= noon_hour else moment.date() - timedelta(days=1)
     return day.isoformat()
 

@@ -252,6 +252,20 @@ def test_a_dated_window_naming_a_multi_day_file_whole_is_the_night_it_falls_in(
     assert 0 < summary_of(out, "week/2025-03-15")["sleep"]["total_sleep_h"] <= 0.25
 
 
+def test_a_dated_window_naming_a_multi_day_file_on_no_night_of_it_is_refused_by_each(
+    nights, tmp_path, utc
+):
+    """A date the file does not hold (a typo) is not dropped in silence: each night refuses
+    it, as a file of one night does."""
+    root = two_evenings(nights, tmp_path)
+    out = tmp_path / "out"
+    log = sleep_log(tmp_path / "log.csv", "week.csv,2025-03-19T22:00:00,2025-03-20T06:00:00")
+    assert run(root, "--out", out, "--workers", "1", "--sleep-log", log) == 1
+    table = pd.read_csv(out / "nights.csv", keep_default_na=False)
+    assert table["status"].tolist() == ["error", "error"]
+    assert table["error"].str.contains("starts after the recording ends").all()
+
+
 def test_folders_reached_through_links_are_searched_and_a_loop_is_not_followed(
     nights, tmp_path, capsys
 ):

@@ -109,5 +109,13 @@ def test_a_dated_window_belongs_to_the_night_its_lights_out_falls_in():
     assert dated_night("2025-03-15T12:00:00,2025-03-16T07:00:00") == "2025-03-15"
     assert dated_night("2025-03-15T11:59:59+01:00,2025-03-15T13:00:00") == "2025-03-14"
     assert dated_night("2025-01-01T01:00Z,2025-01-01T07:00Z") == "2024-12-31"
+    # With its offset, on a Unix clock: the instant, in the zone the file's nights are cut in
+    # (11:30Z is 12:30 in Berlin, the next night; read as written it was the night before).
+    assert dated_night("2025-03-15T11:30Z,2025-03-15T19:00Z", "unix", "Europe/Berlin") == (
+        "2025-03-15"
+    )
+    assert dated_night("2025-03-15T23:30+10:00,2025-03-16T06:00+10:00", "unix", "UTC") == (
+        "2025-03-15"
+    )
     assert dated_night("23:00,07:00") is None
     assert dated_night("600,1700") is None
