@@ -54,7 +54,8 @@ def staged_night(out_dir: str) -> Iterator[str]:
     OSError names the file by the name it was to have in `out_dir`."""
     made = not os.path.isdir(out_dir)
     os.makedirs(out_dir, exist_ok=True)
-    stage = tempfile.mkdtemp(dir=out_dir, prefix=STAGING_PREFIX)
+    _remove_abandoned_stages(out_dir)
+    stage = tempfile.mkdtemp(dir=out_dir, prefix=f"{STAGING_PREFIX}{os.getpid()}-")
     try:
         yield stage
         # truth.json first: a folder holding it is an earlier simulation's, which a rerun
@@ -71,6 +72,28 @@ def staged_night(out_dir: str) -> Iterator[str]:
             target = os.path.join(out_dir, os.path.basename(error.filename))
             raise OSError(error.errno, error.strerror, target) from None
         raise
+
+
+def _remove_abandoned_stages(out_dir: str) -> None:
+    """Staging folders left in `out_dir` by a simulation killed outright (kill -9, a power
+    cut: nothing could remove them), told by the process named in them being gone: a night's
+    half-written files, up to hundreds of MB, stayed for good."""
+    for entry in os.scandir(out_dir):  # a loop over the folder's entries
+        if not (entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False)):
+            continue
+        pid = entry.name[len(STAGING_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # gone; a number past any pid
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def written_whole(

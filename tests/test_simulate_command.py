@@ -176,3 +176,26 @@ def test_the_list_says_which_scenarios_write_two_legs(capsys):
     lines = capsys.readouterr().out.splitlines()
     two = [line.split()[0] for line in lines if line.endswith("[two legs: left.csv, right.csv]")]
     assert two == ["alternating", "bilateral", "two-legs", "two-legs"]
+
+
+def test_a_staging_folder_left_by_kill_9_goes_at_the_next_simulation(tmp_path):
+    """kill -9 (or a power cut) mid-write leaves the hidden staging folder with its half
+    night: nothing could remove it, and it stayed for good. The next simulation into the
+    folder removes those whose process is gone, and keeps a running one's."""
+    from sleepmove.base.atomic import STAGING_PREFIX
+
+    out = tmp_path / "night"
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
+    abandoned = out / f"{STAGING_PREFIX}{gone}-abc"
+    running = out / f"{STAGING_PREFIX}{os.getpid()}-def"
+    for folder in (abandoned, running):
+        folder.mkdir(parents=True)
+        (folder / "night.csv").write_text("time,x,y,z\n0,0,0,1\n")
+    assert main(["simulate", "--out", str(out), *NIGHT]) == 0
+    assert not abandoned.exists() and (running / "night.csv").exists()
+    assert nights(out) == sorted([running.name, "night.csv", "truth.json"])
