@@ -217,6 +217,7 @@ class SensorSession:
         self.rates_hz: tuple[int, ...] = ()  # the rates its family offers (a setting not taken)
         self.rate_since: float | None = None  # this link's delivered rate: measured since,
         self.rate_samples = 0  # ...with this many samples
+        self.rate_last: float | None = None  # when a frame was last counted
         self.on_warning: Callable[[str], None] | None = None  # shown to the user, once a night
         self.rate_told = False
 
@@ -432,7 +433,12 @@ class SensorSession:
         by a rate it does not keep, an unstamped sensor's samples would run ahead of the
         host. Stamped sensors' samples are timed by their stamps: told, nothing changed."""
         now = self.clock()
-        if self.rate_since is None:  # from this frame's arrival: its samples came before
+        silent = self.rate_last is not None and now - self.rate_last > 2 * self.reanchor_s
+        self.rate_last = now
+        # From this frame's arrival: its samples came before. A window with a silence in it
+        # (a host that stalled 20 s, then drained the backlog) says nothing of the rate: a
+        # stalled one read as 20 Hz retimed a 50 Hz sensor's samples 15 s ahead of the host.
+        if self.rate_since is None or silent:
             self.rate_since, self.rate_samples = now, 0
             return
         self.rate_samples += count
@@ -486,17 +492,20 @@ class SensorSession:
         self.fit_error = RATE_ERROR_MOST  # the standard error of the rate in use, if measured
         self.fit_told = False
 
-    def _fit_arrival(self, count: int) -> None:
+    def _fit_arrival(self, count: int, late: bool = False) -> None:
         """An unstamped sensor's frames arrive `count` samples at a time: its real rate, where
         they show one cleanly. Timed by the rate set, a sensor whose clock ran 2 % fast (51
         Hz for 50) ran ahead of the host without limit (+576 s in 8 hours), one 2 % slow got
         an invented 2 s gap every 100 s. The least delay of each bucket lies on a line whose
         slope is the rate's error; samples lost on the link step off it, and the line starts
-        again (their loss shows as gaps). The most precise line seen times the samples."""
+        again (their loss shows as gaps). The most precise line seen times the samples.
+        `late`: a frame held back late, whose samples are counted and its delay not."""
         now = self.clock()
         if self.fit_from is None:
             self.fit_from = now
         self.fit_count += count
+        if late:  # held back late (a backlog): off the line of least delays, not on it
+            return
         t = now - self.fit_from
         y = t - self.fit_count / self.nominal_hz  # the frame's delay, plus what the rate gained
         if self.fit_bucket is None:
@@ -602,6 +611,13 @@ class SensorSession:
             if self._held_back(len(decoded.xyz_g)):
                 self.held.append(decoded)
                 self.held_samples += len(decoded.xyz_g)
+                # The delivered rate counts a frame when it comes: counted when the held
+                # frames were written (up to HOLD_LIMIT x reanchor_s later), a backlog read
+                # as a made-up rate (10 Hz, then 100) and retimed them by it. A backlog's
+                # window says nothing of the rate: measured afresh once it has drained
+                # (`release_held`). Its delay is off the line of least delays.
+                self._fit_arrival(len(decoded.xyz_g), late=True)
+                self._check_rate(len(decoded.xyz_g), False)
                 if self.held_lag <= self.reanchor_s:  # the lag went: delayed, not lost
                     self.release_held(lost=False)
                 return
@@ -722,7 +738,8 @@ class SensorSession:
         self.reanchor_next = False
         times = sensor_times + self.offset_s
         if decoded.times_s is None:
-            self._fit_arrival(len(times))  # for the next frames: this one is placed
+            if not self.releasing:  # a held frame was counted when it came
+                self._fit_arrival(len(times))  # for the next frames: this one is placed
             self.samples_delivered += len(times)
             first_s = float(times[-1]) - (self.samples_delivered - 1) / self.stats.rate_hz
             self.anchor_s = first_s if self.anchor_s is None else min(self.anchor_s, first_s)
@@ -755,7 +772,8 @@ class SensorSession:
                 self._count_loss_before(float(times[0]))
             self.last_time = float(times[-1])
             self._placed()
-            self._check_rate(len(times), decoded.times_s is not None)  # repeats left out
+            if not self.releasing:  # repeats left out; a held frame counted when it came
+                self._check_rate(len(times), decoded.times_s is not None)
             if self.on_samples is not None:
                 try:
                     self.on_samples(times, decoded.xyz_g)

@@ -260,6 +260,33 @@ def test_an_unstamped_sensors_loss_is_counted_by_its_least_lag_not_a_stall_after
     assert not any("faster than" in m for m in session.stats.messages)
 
 
+def test_a_long_stall_and_its_backlog_are_not_read_as_another_rate(tmp_path, monkeypatch):
+    """A host that stalled 16 s, then drained the backlog at twice the rate: the delivered
+    rate was counted as held frames were written, and the stall read as 10 Hz; the 50 Hz
+    sensor was retimed at 10 Hz, its samples spread 5 x too wide, 112 s ahead of the host.
+    Frames count when they come, and a window with a silence in it judges no rate."""
+    import numpy as np
+
+    from sleepmove.sensor.protocols.witmotion import encode
+
+    clocks = StoppedClocks(monkeypatch)
+    session, writer = witmotion_session(tmp_path, clocks.time_now)
+    session.rates_hz = (10, 20, 50, 100, 200)  # the family's, as a link sets them
+    frame = bytearray(encode(np.tile([0.0, 0.0, 1.0], (10, 1))))
+    steps = [0.2] * 35 + [16.1] + [0.1] * 159 + [0.2] * 600  # a loop over frames below
+    for step in steps:
+        clocks.advance(step)
+        session._on_data(None, frame)
+    writer.close()
+    times = read_recording(writer.path).time_s
+    assert session.stats.samples == len(times) == 10 * len(steps)
+    assert np.diff(times) == pytest.approx(0.02, abs=1e-5)
+    assert session.stats.data_loss_s == 0
+    # Its drain may still be told as a burst ("delivers 76 Hz"), never timed by it.
+    assert not any("timed at" in message for message in session.stats.messages)
+    assert times[-1] == pytest.approx(clocks.wall, abs=0.05)
+
+
 def test_a_late_frame_is_not_kept_back_by_a_link_gone_quiet(tmp_path):
     """A frame that came late was held until the next one said whether samples were lost:
     on a link that then went quiet (for the rest of the night, or the hours before a power
