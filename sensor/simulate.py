@@ -7,7 +7,9 @@ import gzip
 import json
 import os
 import shutil
+import socket
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -55,7 +57,7 @@ def staged_night(out_dir: str) -> Iterator[str]:
     made = not os.path.isdir(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     _remove_abandoned_stages(out_dir)
-    stage = tempfile.mkdtemp(dir=out_dir, prefix=f"{STAGING_PREFIX}{os.getpid()}-")
+    stage = tempfile.mkdtemp(dir=out_dir, prefix=f"{STAGING_PREFIX}{os.getpid()}-{_HOST}-")
     try:
         yield stage
         # truth.json first: a folder holding it is an earlier simulation's, which a rerun
@@ -74,6 +76,10 @@ def staged_night(out_dir: str) -> Iterator[str]:
         raise
 
 
+# This computer, in a staging folder's name (its process id means nothing elsewhere).
+_HOST = f"{zlib.crc32(socket.gethostname().encode()):08x}"
+
+
 def _remove_abandoned_stages(out_dir: str) -> None:
     """Staging folders left in `out_dir` by a simulation killed outright (kill -9, a power
     cut: nothing could remove them), told by the process named in them being gone: a night's
@@ -81,8 +87,9 @@ def _remove_abandoned_stages(out_dir: str) -> None:
     for entry in os.scandir(out_dir):  # a loop over the folder's entries
         if not (entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False)):
             continue
-        pid = entry.name[len(STAGING_PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
+        pid, host = (entry.name[len(STAGING_PREFIX) :].split("-") + ["", ""])[:2]
+        # Only this computer's: a folder shared with another one holds its live stages too.
+        if host == _HOST and pid.isdigit() and not _running(int(pid)):
             shutil.rmtree(entry.path, ignore_errors=True)
 
 

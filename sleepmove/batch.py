@@ -483,7 +483,10 @@ def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[di
     rows = []
     try:
         parts = split_nights(path, parts_dir, timezone=task.options.get("timezone"))
-        window_night = _whole_window_night(task.options, parts)
+        # A stub slice is skipped: a window on it is on no night analyzed (each refuses it).
+        window_night = _whole_window_night(
+            task.options, [part for part in parts if part.span_s >= shortest]
+        )
         for part in parts:  # a loop over nights
             night_id, label = f"{task.night_id}/{part.night}", f"{inputs} [{part.night}]"
             if part.span_s < shortest:

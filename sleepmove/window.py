@@ -60,8 +60,9 @@ def dated_night(
     """The night a window's lights out falls in, where it is an ISO datetime: the date of
     the noon that opens it, as a multi-day file's nights are named and cut (`clock` and
     `zone` as the file's slices were: sensor.split.night_of). A time with its offset is that
-    instant where the clock is Unix time, read in `zone` (None: the computer's); a local
-    time is the clock's as written. None for clock times and seconds from the start, which
+    instant where the clock is Unix time or a zone is named (--timezone: local times are
+    read in it), read in `zone` (None: the computer's); a local time is the clock's as
+    written. None for clock times and seconds from the start, which
     every night has."""
     lights_out = text.split(",")[0].strip()
     if not re.match(r"\d{4}-\d{2}-\d{2}", lights_out):
@@ -70,7 +71,7 @@ def dated_night(
         moment = datetime.fromisoformat(lights_out.replace("Z", "+00:00"))
     except ValueError:
         return None  # refused with its line where the window is read
-    if moment.tzinfo is not None and clock == CLOCK_UNIX:
+    if moment.tzinfo is not None and (clock == CLOCK_UNIX or zone is not None):
         from sleepmove.sensor.split import night_of
 
         index = night_of(np.array([moment.timestamp()]), CLOCK_UNIX, noon_hour, zone)[0]

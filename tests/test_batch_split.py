@@ -96,3 +96,15 @@ def test_a_csv_whose_times_state_an_offset_is_split_at_its_noon_and_keeps_it(tmp
     assert [part.night for part in parts] == ["2025-04-25", "2025-04-26"]
     assert parts[1].first_s == datetime(2025, 4, 26, 12, 0, tzinfo=local).timestamp()
     assert [read_recording(part.path).timezone for part in parts] == ["+10:00", "+10:00"]
+
+
+def test_a_whole_file_window_on_the_skipped_stub_is_refused_by_every_night(stub_file, tmp_path):
+    """The stub (the 6 minutes before noon on 03-14, the night of 03-13) is skipped: a
+    window given for the whole file that falls on it was dropped by every night in silence."""
+    out = tmp_path / "out"
+    window = "2025-03-14T11:52:00,2025-03-14T11:58:00"
+    argv = ["batch", str(stub_file), "--out", str(out), "--workers", "1"]
+    assert main([*argv, "--sleep-window", window]) == 1
+    table = nights(out)
+    assert table["status"].tolist() == ["skipped", "error", "error"]
+    assert table["error"][1:].str.contains("ends before the recording starts").all()

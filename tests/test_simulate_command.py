@@ -181,8 +181,10 @@ def test_the_list_says_which_scenarios_write_two_legs(capsys):
 def test_a_staging_folder_left_by_kill_9_goes_at_the_next_simulation(tmp_path):
     """kill -9 (or a power cut) mid-write leaves the hidden staging folder with its half
     night: nothing could remove it, and it stayed for good. The next simulation into the
-    folder removes those whose process is gone, and keeps a running one's."""
+    folder removes this computer's whose process is gone, and keeps a running one's and
+    another computer's (a shared folder)."""
     from sleepmove.base.atomic import STAGING_PREFIX
+    from sleepmove.sensor.simulate import _HOST
 
     out = tmp_path / "night"
     gone = subprocess.run(
@@ -191,11 +193,12 @@ def test_a_staging_folder_left_by_kill_9_goes_at_the_next_simulation(tmp_path):
         capture_output=True,
         check=True,
     ).stdout.strip()
-    abandoned = out / f"{STAGING_PREFIX}{gone}-abc"
-    running = out / f"{STAGING_PREFIX}{os.getpid()}-def"
-    for folder in (abandoned, running):
+    abandoned = out / f"{STAGING_PREFIX}{gone}-{_HOST}-abc"
+    running = out / f"{STAGING_PREFIX}{os.getpid()}-{_HOST}-def"
+    elsewhere = out / f"{STAGING_PREFIX}{gone}-0badcafe-ghi"  # another computer's, live there
+    for folder in (abandoned, running, elsewhere):
         folder.mkdir(parents=True)
         (folder / "night.csv").write_text("time,x,y,z\n0,0,0,1\n")
     assert main(["simulate", "--out", str(out), *NIGHT]) == 0
     assert not abandoned.exists() and (running / "night.csv").exists()
-    assert nights(out) == sorted([running.name, "night.csv", "truth.json"])
+    assert nights(out) == sorted([running.name, elsewhere.name, "night.csv", "truth.json"])

@@ -117,5 +117,9 @@ def test_a_dated_window_belongs_to_the_night_its_lights_out_falls_in():
     assert dated_night("2025-03-15T23:30+10:00,2025-03-16T06:00+10:00", "unix", "UTC") == (
         "2025-03-15"
     )
+    # Local times read in a named zone (--timezone): the instant, in that zone.
+    assert dated_night("2025-03-15T11:30Z,2025-03-15T19:00Z", "naive", "Europe/Berlin") == (
+        "2025-03-15"
+    )
     assert dated_night("23:00,07:00") is None
     assert dated_night("600,1700") is None
