@@ -98,8 +98,8 @@ def _running(pid: int) -> bool:
         os.kill(pid, 0)
     except (ProcessLookupError, OverflowError):  # gone; a number past any pid
         return False
-    except PermissionError:  # another user's
-        return True
+    except PermissionError:  # another user's: running
+        pass
     return True
 
 

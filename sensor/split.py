@@ -150,6 +150,11 @@ def night_of(
     return np.floor((seconds - noon_hour * 3600) / 86400).astype(np.int64)
 
 
+def night_name(night: int) -> str:
+    """A night index (`night_of`) as its name: the date of the noon that opens it."""
+    return f"{datetime.fromtimestamp(int(night) * 86400, tz=UTC):%Y-%m-%d}"
+
+
 OFFSET_STEP_S = 900.0  # zones change their offset on the quarter hour (UTC)
 
 
@@ -248,8 +253,7 @@ def split_nights(
                 firsts[night] = min(firsts.get(night, np.inf), float(times.min()))
                 lasts[night] = max(lasts.get(night, -np.inf), float(times.max()))
                 if night not in writers:
-                    day = datetime.fromtimestamp(int(night) * 86400, tz=UTC)
-                    files[night] = os.path.join(folder, f"{day:%Y-%m-%d}.csv")
+                    files[night] = os.path.join(folder, f"{night_name(night)}.csv")
                     writers[night] = pacsv.CSVWriter(files[night], rows.schema)
                 writers[night].write_table(rows)
     finally:
@@ -283,8 +287,8 @@ def _split_device_file(
     edges = np.flatnonzero(np.diff(nights)) + 1
     slices = []
     for first, stop in zip(np.r_[0, edges], np.r_[edges, len(nights)]):  # a loop over nights
-        day = datetime.fromtimestamp(int(nights[first]) * 86400, tz=UTC)
-        target = os.path.join(folder, f"{day:%Y-%m-%d}.parquet")
+        name = night_name(nights[first])
+        target = os.path.join(folder, f"{name}.parquet")
         stamps = np.round(seconds[first:stop] * 1e9).astype("int64")
         table = pa.table(
             {
@@ -297,7 +301,7 @@ def _split_device_file(
         pq.write_table(table, target)
         slices.append(
             NightSlice(
-                f"{day:%Y-%m-%d}",
+                name,
                 target,
                 int(stop - first),
                 float(seconds[first]),

@@ -57,13 +57,14 @@ def check_clock_span(
 def dated_night(
     text: str, clock: str = CLOCK_NAIVE, zone: str | None = None, noon_hour: int = 12
 ) -> str | None:
-    """The night a window's lights out falls in, where it is an ISO datetime: the date of
-    the noon that opens it, as a multi-day file's nights are named and cut (`clock` and
-    `zone` as the file's slices were: sensor.split.night_of). A time with its offset is that
-    instant where the clock is Unix time or a zone is named (--timezone: local times are
-    read in it), read in `zone` (None: the computer's); a local time is the clock's as
-    written. None for clock times and seconds from the start, which
-    every night has."""
+    """The night a window's lights out falls in, where it is an ISO datetime, named and cut
+    as a multi-day file's nights are (sensor.split.night_of, with the `clock` and `zone` its
+    slices were cut by). A time with its offset is that instant where the clock is Unix time
+    or a zone is named (--timezone: local times are read in it), read in `zone` (None: the
+    computer's); a local time is the clock's as written. None for clock times and seconds
+    from the start, which every night has."""
+    from sleepmove.sensor.split import night_name, night_of
+
     lights_out = text.split(",")[0].strip()
     if not re.match(r"\d{4}-\d{2}-\d{2}", lights_out):
         return None
@@ -72,12 +73,11 @@ def dated_night(
     except ValueError:
         return None  # refused with its line where the window is read
     if moment.tzinfo is not None and (clock == CLOCK_UNIX or zone is not None):
-        from sleepmove.sensor.split import night_of
-
-        index = night_of(np.array([moment.timestamp()]), CLOCK_UNIX, noon_hour, zone)[0]
-        return (datetime(1970, 1, 1) + timedelta(days=int(index))).date().isoformat()
-    day = moment.date() if moment.hour >= noon_hour else moment.date() - timedelta(days=1)
-    return day.isoformat()
+        seconds, clock = moment.timestamp(), CLOCK_UNIX
+    else:  # the wall clock as written, counted as if UTC (a naive clock's seconds)
+        wall = moment.replace(tzinfo=None) - datetime(1970, 1, 1)
+        seconds, clock = wall.total_seconds(), CLOCK_NAIVE
+    return night_name(night_of(np.array([seconds]), clock, noon_hour, zone)[0])
 
 
 def check_within(window: tuple[float, float], duration_s: float, text: str) -> None:
