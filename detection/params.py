@@ -153,7 +153,9 @@ class DetectionParameters:
     twitch_support_factor: float = 3.0  # ...and over this for
     twitch_min_s: float = 0.05  # ...at least this long
     max_gap_bridged_s: float = 1.0  # shorter losses are interpolated; longer ones are gaps
-    series_break_gap_s: float = 2.0  # shorter gaps hide a whole LM too rarely to end a series
+    # Every data gap (a loss the grid does not bridge) ends a series, as the rules say: an LM
+    # may hide in it. A larger value lets shorter losses pass.
+    series_break_gap_s: float = 0.0
     train_min_bursts: int = 4
     hft_freq_hz: tuple[float, float] = (0.3, 4.0)
     hft_max_burst_s: float = 1.0
@@ -212,6 +214,8 @@ class SleepParameters:
     # 2: any weight from 1 to 4 makes such a series wake on the training nights and changes
     # no other (benchmarks/tune_sleep.py)
     awake_series_weight: float = 2.0
+    # A series begun this soon after the end of one begun awake continues its train.
+    awake_train_break_s: float = 90.0
     night_h: float = 8.0  # both scales shrink in proportion for recordings shorter than this
     irregularity_reach: int = 3  # neighbours on each side whose intervals are compared
     irregular_low: float = 0.45  # SD of log-interval: PLMS trains about 0.2, Poisson 1.28

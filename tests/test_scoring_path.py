@@ -1,7 +1,8 @@
 """One scoring path: the pipeline (score_night), live and validate score one event table alike.
 
-The table, two legs, WASM 2016 (IMI 10-90 s, series of 4 or more, gaps of 2 s or more end
-a series), with its answer worked out by hand:
+The table, two legs, WASM 2016 (IMI 10-90 s, series of 4 or more), scored as a settings file
+with `series_break_gap_s = 2` has it (gaps of 2 s or more end a series; by default every gap
+does, last test), with its answer worked out by hand:
 
     onset  leg(s)     kind      unit                          series  IMI
     100    L          lm        CLM                           0       -
@@ -27,6 +28,7 @@ series 0 on; without the joined gap 255 -> 275 (20 s) would make 215-335 one ser
 """
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -62,6 +64,7 @@ ROWS = [  # onset, offset, side, kind
     (315.0, 316.0, "right", "lm"),
     (335.0, 336.0, "left", "lm"),
 ]
+BREAK_GAP_S = 2.0  # a settings file's series_break_gap_s: shorter losses end no series
 COMPARED = ["onset_s", "offset_s", "kind", "side", "parts", "clm", "series", "periodic", "imi_s"]
 
 
@@ -73,9 +76,14 @@ def both_legs_gaps() -> np.ndarray:
     return np.concatenate([LEFT_GAPS, RIGHT_GAPS])  # as two legs give them: unsorted
 
 
-def pipeline_path(rules) -> pd.DataFrame:
-    """analyze's scoring step: the pipeline hands score_night the legs' gaps joined."""
+def parameters(rules, break_gap_s: float = BREAK_GAP_S) -> AnalysisParameters:
     params = AnalysisParameters(rules=rules)
+    return replace(params, detection=replace(params.detection, series_break_gap_s=break_gap_s))
+
+
+def pipeline_path(rules, break_gap_s: float = BREAK_GAP_S) -> pd.DataFrame:
+    """analyze's scoring step: the pipeline hands score_night the legs' gaps joined."""
+    params = parameters(rules, break_gap_s)
     gaps = union_gaps(both_legs_gaps())
     loss = seconds_lost(gaps, int(DURATION_S) + 1)
     score = score_night(event_table(), DURATION_S, gaps, loss, np.zeros(10), True, params)
@@ -84,7 +92,7 @@ def pipeline_path(rules) -> pd.DataFrame:
 
 
 def live_path(rules) -> pd.DataFrame:
-    params = AnalysisParameters(rules=rules)
+    params = parameters(rules)
     units = live_units(event_table(), [LEFT_GAPS, RIGHT_GAPS], True, params)
     return units.to_pandas()[COMPARED]
 
@@ -97,9 +105,8 @@ def reference(marked=()) -> pd.DataFrame:
 
 
 def score_whole_night_asleep(frame: pd.DataFrame, rules=WASM2016) -> dict:
-    break_gap_s = AnalysisParameters().detection.series_break_gap_s
     spans = [(0.0, DURATION_S)]
-    return score_reference(frame, both_legs_gaps(), spans, DURATION_S, rules, break_gap_s)
+    return score_reference(frame, both_legs_gaps(), spans, DURATION_S, rules, BREAK_GAP_S)
 
 
 def validate_path(rules) -> pd.DataFrame:
@@ -167,3 +174,12 @@ def test_gaps_are_joined_across_legs_before_the_shortest_that_ends_a_series_is_t
     assert series_breaking_gaps(union_gaps(both_legs_gaps()), 2.0).tolist() == [[262.0, 264.5]]
     units = score_units(event_table(), WASM2016, both_legs_gaps(), True, 2.0)
     assert units["series"].tolist()[-4:] == [1, 1, 1, 1]
+
+
+def test_by_default_every_data_gap_ends_a_series_as_the_rules_say():
+    """An LM may hide in any loss: the 0.8 s gap at 300.2 ends series 1 too, which leaves
+    two CLMs on each side of it (275, 295 | 315, 335): no series, 5 PLMs."""
+    assert AnalysisParameters().detection.series_break_gap_s == 0.0
+    units = pipeline_path(WASM2016, AnalysisParameters().detection.series_break_gap_s)
+    assert units["series"].tolist() == [0, 0, 0, -1, 0, 0] + [-1] * 8
+    assert int(units["periodic"].sum()) == 5
