@@ -136,27 +136,44 @@ def night_shrink(n_epochs: int, params: SleepParameters) -> float:
 def series_begun_awake(
     units: Table, n_epochs: int, params: SleepParameters, lights_out_s: float = 0.0
 ) -> np.ndarray:
-    """Per epoch, 1 where a PLM series runs that began within `awake_series_min` of lights
-    out (from its first movement's onset to its last one's offset); shorter in proportion
-    for a recording shorter than a night, as the latency's scale is."""
+    """Per epoch, 1 where a train of `awake_trains` runs (from its first movement's onset to
+    its last one's offset)."""
     spanned = np.zeros(n_epochs)
-    if "series" not in units or len(units) == 0:
-        return spanned
-    series = np.asarray(units["series"])
-    members = series >= 0
-    if not members.any():
-        return spanned
-    ids, which = np.unique(series[members], return_inverse=True)
-    begins, ends = np.full(len(ids), np.inf), np.full(len(ids), -np.inf)
-    np.minimum.at(begins, which, np.asarray(units["onset_s"], dtype=float)[members])
-    np.maximum.at(ends, which, np.asarray(units["offset_s"], dtype=float)[members])
-    soon = params.awake_series_min * 60 * night_shrink(n_epochs, params)
-    early = (begins >= lights_out_s) & (begins < lights_out_s + soon)
-    for begin, end in zip(begins[early], ends[early]):  # a loop over series
+    for begin, end in awake_trains(units, n_epochs, params, lights_out_s):  # a loop over trains
         first = int(begin // params.epoch_s)
         last = min(int(end // params.epoch_s), n_epochs - 1)
         spanned[first : last + 1] = 1.0
     return spanned
+
+
+def awake_trains(
+    units: Table, n_epochs: int, params: SleepParameters, lights_out_s: float = 0.0
+) -> list[tuple[float, float]]:
+    """(begin, end) seconds of each train of PLM series begun awake: a series that began
+    within `awake_series_min` of lights out, with the series that continue it, each begun
+    within `awake_train_break_s` of the end of the one before. A fidget under 10 s from a
+    PLM, or a skipped movement, breaks restless legs' train into series; its pieces are as
+    awake as its start. The minutes are shorter in proportion for a recording shorter than
+    a night, as the latency's scale is."""
+    if "series" not in units or len(units) == 0:
+        return []
+    series = np.asarray(units["series"])
+    members = series >= 0
+    if not members.any():
+        return []
+    ids, which = np.unique(series[members], return_inverse=True)
+    begins, ends = np.full(len(ids), np.inf), np.full(len(ids), -np.inf)
+    np.minimum.at(begins, which, np.asarray(units["onset_s"], dtype=float)[members])
+    np.maximum.at(ends, which, np.asarray(units["offset_s"], dtype=float)[members])
+    order = np.argsort(begins, kind="stable")
+    soon = params.awake_series_min * 60 * night_shrink(n_epochs, params)
+    trains: list[tuple[float, float]] = []
+    for begin, end in zip(begins[order], ends[order]):  # a loop over series
+        if trains and begin <= trains[-1][1] + params.awake_train_break_s:
+            trains[-1] = (trains[-1][0], max(trains[-1][1], end))
+        elif lights_out_s <= begin < lights_out_s + soon:
+            trains.append((begin, end))
+    return trains
 
 
 def movement_vigour(peak_g: np.ndarray, small: np.ndarray, params: SleepParameters) -> np.ndarray:

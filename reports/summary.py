@@ -12,6 +12,7 @@ from sleepmove.detection.params import (
     published_threshold,
     rules_label,
 )
+from sleepmove.detection.sleep_model import awake_trains
 from sleepmove.reports.clock import iso_time
 
 CAVEATS = [
@@ -253,7 +254,16 @@ def _in_bed_statements(score: NightScore, params: AnalysisParameters) -> list[st
     counted = units["periodic"].astype(bool) & units["clm"].astype(bool) & units["asleep"]
     onsets = units["onset_s"][counted]
     lights_out = score.sleep.window_s[0] if score.sleep.window_s is not None else 0.0
-    if len(onsets) and onsets.min() <= lights_out + EARLY_PLM_WINDOW_MIN * 60:
+    trains = awake_trains(units, len(score.sleep.asleep), params.sleep, lights_out)
+    if len(onsets) and trains and onsets.min() <= trains[-1][1] + EARLY_PLM_WINDOW_MIN * 60:
+        statements.append(
+            f"A periodic train from lights out, {(trains[-1][1] - trains[-1][0]) / 60:.0f} "
+            "minutes long, was taken as restless legs while awake; periodic movements "
+            f"counted as in sleep began {(onsets.min() - trains[-1][1]) / 60:.0f} minutes "
+            "after it. If you lay awake longer, the PLM index counts them as sleep; the "
+            "in-bed index does not depend on it."
+        )
+    elif len(onsets) and onsets.min() <= lights_out + EARLY_PLM_WINDOW_MIN * 60:
         statements.append(
             "Periodic movements counted as in sleep began within "
             f"{EARLY_PLM_WINDOW_MIN:g} minutes of lights out. People with restless legs make "
@@ -271,7 +281,8 @@ def _sleep_method(params: AnalysisParameters) -> str:
         f"two-state hidden Markov model over {sleep.epoch_s:g} s epochs: evidence of wake from "
         "large movements and posture changes, irregular, unlike and quick movements, the "
         f"position in the night, summed over {sleep.window_epochs} epochs, and PLM series "
-        f"begun within {sleep.awake_series_min:g} min of lights out; expected bouts "
+        f"begun within {sleep.awake_series_min:g} min of lights out (and those continuing "
+        f"them within {sleep.awake_train_break_s:g} s); expected bouts "
         f"{sleep.mean_sleep_bout_min:g} min of sleep, {sleep.mean_wake_bout_min:g} min of "
         "wake; asleep where the probability of sleep is at least 0.5"
     )

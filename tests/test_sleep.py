@@ -282,6 +282,29 @@ def test_a_series_begun_in_the_first_minutes_is_marked_as_begun_awake():
     assert series_begun_awake(Table.of(units), 240, PARAMS.sleep)[4] == 1.0
 
 
+def test_a_train_broken_into_series_stays_begun_awake_to_its_last_piece():
+    """Restless legs' train from minute 5, broken at minute 20 (a fidget under 10 s from a
+    PLM ends a series) and again at minute 35: its pieces, each begun within
+    `awake_train_break_s` (90 s) of the one before, began awake as its start did. A series
+    begun three minutes after the train's end, or one with no early start, did not."""
+    rows = plm_train(5 * 60, 20 * 60) + plm_train(20 * 60 + 30, 35 * 60)
+    rows += plm_train(35 * 60 + 80, 50 * 60) + plm_train(53 * 60, 70 * 60)
+    units = unit_table(rows)
+    units["series"] = np.searchsorted(
+        [20 * 60 + 30, 35 * 60 + 80, 53 * 60], units["onset_s"], "right"
+    )
+    spanned = series_begun_awake(Table.of(units), 960, PARAMS.sleep)
+    assert PARAMS.sleep.awake_train_break_s == 90.0
+    by_series = units.groupby("series")
+    first = (by_series["onset_s"].min() // 30).astype(int)
+    last = (by_series["offset_s"].max() // 30).astype(int)
+    assert spanned[first[0] : last[2] + 1].all()  # the train, minutes 5 to 50
+    assert spanned[last[2] + 1 :].sum() == 0  # the series from minute 53
+    units["onset_s"] += 10 * 60  # the train from minute 15: no piece of it began awake
+    units["offset_s"] += 10 * 60
+    assert series_begun_awake(Table.of(units), 960, PARAMS.sleep).sum() == 0
+
+
 def test_a_periodic_train_from_lights_out_is_wake_until_it_stops():
     """Restless legs: periodic movements from the first minutes on, for most of an hour,
     before sleep; PLMS later in the night. The train is PLMW: sleep starts after it."""
@@ -331,3 +354,24 @@ def test_the_summary_warns_of_plms_counted_soon_after_lights_out(start_min, warn
     )
     said = " ".join(_in_bed_statements(score, PARAMS))
     assert ("began within 15 minutes of lights out" in said) == warned, said
+
+
+def test_the_summary_warns_of_plms_counted_soon_after_a_train_taken_as_awake():
+    """A train from minute 4 to 30 is taken as restless legs awake; a train counted as PLMS
+    from minute 36, 6 minutes after it, may be the same restlessness: said, with both."""
+    rows = plm_train(4 * 60, 30 * 60, seed=2) + plm_train(36 * 60, 7.5 * HOUR)
+    events = unit_table(rows).sort_values("onset_s")
+    duration = 8 * HOUR
+    score = score_night(
+        events,
+        duration,
+        np.empty((0, 2)),
+        np.zeros(int(duration) + 1),
+        np.zeros(480),
+        False,
+        PARAMS,
+    )
+    assert score.units["asleep"][score.units["onset_s"] > HOUR].all()  # the night's PLMS
+    said = " ".join(_in_bed_statements(score, PARAMS))
+    assert "A periodic train from lights out, 26 minutes long, was taken as restless" in said
+    assert "began 6 minutes after it" in said
