@@ -192,6 +192,20 @@ def regularize(
         )
     # Before the positions overwrite the steps; sharing spreads stamps by a packet at most.
     _check_grid_length(steps, gap_after, (time_s[-1] - time_s[0]) * rate, rate, len(time_s))
+    # Rows stamped a fraction of a step after the row before share its packet too: stamped
+    # as they arrived, a few at a time (five rows 2 ms apart every half second at 10 Hz).
+    # Left there, the grid would hold each packet's noise in one place and interpolate
+    # smoothly between: a noise that comes and goes twice a second, read as movement.
+    bunched = still_packet_rows(steps, rate)
+    if len(bunched):
+        notes.append(
+            f"{len(bunched)} rows stamped under {BUNCHED_STEP:g} of a sample step after the "
+            f"row before (first at sample {bunched[0] + 1}): stamped as packets arrived; "
+            "spread back from the packet's last stamp at the rate"
+        )
+        copies = repeats[repeated]
+        repeats = np.union1d(repeats, bunched)
+        repeated = np.isin(repeats, copies)
     # The spread stamps are the input's but in runs of shared stamps: those few are kept
     # apart (`in_run`, `run_stamps`) rather than in a night-long copy of the stamps.
     in_run, run_stamps = _spread_runs(time_s, rate, repeats, copies=repeated)
@@ -213,6 +227,21 @@ def regularize(
         values[first:last] = values[first - 1 if first > 0 else 0]
         valid[first:last] = False
     return Grid(start, rate, values, valid, gaps, notes)
+
+
+BUNCHED_STEP = 0.25  # of a sample step: rows closer than this share a packet's stamp...
+BUNCHED_SHARE = 0.25  # ...where at least this share of the rows are so close
+
+
+def still_packet_rows(steps: np.ndarray, rate: float) -> np.ndarray:
+    """Rows (sorted) stamped after the row before by more than nothing but less than
+    BUNCHED_STEP of a sample step: the same packet, stamped row by row as it arrived. Only
+    where that is how the file is stamped (BUNCHED_SHARE of its rows: packets of two rows
+    make half): a few close stamps in jitter are the rows' own times."""
+    bunched = np.flatnonzero((steps > 0) & (steps < BUNCHED_STEP / rate)) + 1
+    if len(bunched) < BUNCHED_SHARE * len(steps):
+        return bunched[:0]
+    return bunched
 
 
 def _stray_rows(
@@ -471,8 +500,10 @@ def _spread_runs(
         moved = time_s[in_run] + place / rate
         stamps = np.minimum(moved, np.nextafter(after_run, -np.inf))
     else:
-        # A packet's stamp is its last sample's: its rows spread back from it.
-        moved = time_s[in_run] - (run_size[run_of] - 1 - place) / rate
+        # A packet's stamp is its last sample's: its rows spread back from it (from its
+        # last row's stamp: rows stamped as they arrived differ by a fraction of a step).
+        last_stamp = time_s[run_first + run_rows - 1]
+        moved = last_stamp[run_of] - (run_size[run_of] - 1 - place) / rate
         # Never back past the sample before the run (kept in place: no run ends with a moved
         # sample), so the stamps stay in order without a pass over the whole night.
         before_run = np.where(run_first > 0, time_s[np.maximum(run_first - 1, 0)], -np.inf)

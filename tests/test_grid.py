@@ -274,3 +274,18 @@ def test_packets_lost_here_and_there_do_not_lower_the_rate():
     t = np.repeat(packets, 4)
     xyz = np.column_stack([rng.normal(0, 0.01, (len(t), 2)), np.ones(len(t))])
     assert regularize(t, xyz).rate_hz == 100.0
+
+
+def test_rows_stamped_as_their_packet_arrived_are_spread_back_at_the_rate():
+    """Five rows 2 ms apart every half second, 10 Hz: stamped as each packet arrived. Spread
+    back from each packet's last stamp, every row lands on the grid point it was sampled
+    at, and noise stays noise: it is not gathered into one place twice a second."""
+    packets = 600
+    stamps = (np.arange(packets) * 0.5)[:, None] + np.arange(5) * 0.002
+    rng = np.random.default_rng(3)
+    xyz = rng.normal(0, 0.01, (packets * 5, 3)) + [0, 0, 1]
+    grid = regularize(stamps.ravel(), xyz)
+    assert grid.rate_hz == 10.0 and grid.n == packets * 5 and grid.valid.all()
+    assert grid.start_s == pytest.approx(0.008 - 0.4)
+    np.testing.assert_allclose(grid.xyz, xyz, atol=1e-6)
+    assert any("stamped as packets arrived" in note for note in grid.notes)
