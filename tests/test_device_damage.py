@@ -96,6 +96,24 @@ def test_geneactiv_page_whose_time_lies_far_from_both_neighbours_is_left_out(
     assert any(line in w for w in _analyzed(tmp_path, capsys, path))
 
 
+@pytest.mark.parametrize(
+    ("page", "stamp"),
+    [(2, "1900-03-30 23:49:30"), (19, "1900-03-30 23:58:00"), (11, "2024-13-45 99:54:00")],
+)
+def test_geneactiv_page_of_a_far_or_no_date_leaves_out_itself_only(tmp_path, capsys, page, stamp):
+    """Page 2 (or 19 of 20) of 1900: page 1 (or 20), sound, is read (it was left out with
+    it, taken for a run at the file's end). A page time that is no date (month 13) is a
+    damaged page, left out (the whole file was refused)."""
+    minute, second = 49 + (page - 1) // 2, (page - 1) % 2 * 30
+    old = f"Page Time:2024-03-30 23:{minute:02d}:{second:02d}:000"
+    path = geneactiv_night(tmp_path, old, f"Page Time:{stamp}:000", seconds=600)
+    rec = read_recording(path)
+    assert len(rec.time_s) == 19 * 300
+    assert rec.time_s.max() - rec.time_s.min() == pytest.approx(600 - 0.1)
+    said = "damaged pages" if stamp.startswith("2024") else "lies far from both neighbours'"
+    assert any(said in w and f"first is page {page}" in w for w in rec.warnings), rec.warnings
+
+
 # --- a GENEActiv header lacking a line, or not UTF-8 ----------------------------------------
 
 

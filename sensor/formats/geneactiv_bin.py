@@ -226,8 +226,10 @@ def _decode_good_pages(path: str, warnings: list[str], decoded: dict | None = No
     pages = [pages[0]] + [PAGE_MARKER + page for page in pages[1:]]
     matches = [_WHOLE_PAGE.match(page) for page in pages]  # a loop over pages
     whole = np.array([match is not None for match in matches])
+    seconds = _page_seconds([m for m in matches if m is not None])
+    whole[whole] = np.isfinite(seconds)  # a page time that is no date: a damaged page
     stray = np.zeros(len(pages), dtype=bool)
-    stray[whole] = stray_blocks(_page_seconds([m for m in matches if m is not None]))
+    stray[whole] = stray_blocks(seconds[np.isfinite(seconds)])
     kept = whole & ~stray
     if not kept.any() or (whole.all() and not stray.any() and header == data[:first]):
         # nothing to leave out or mend: its own error, or its decode
@@ -245,7 +247,8 @@ def _decode_good_pages(path: str, warnings: list[str], decoded: dict | None = No
     damaged = len(bad) - last_cut
     if damaged:
         warnings.append(
-            f"{damaged} damaged pages (not readable as text, hex samples and a page time; "
+            f"{damaged} damaged pages (not readable as text, hex samples and a page time "
+            "that is a date; "
             f"first is page {bad[0] + 1}) left out; the other {int(kept.sum())} read"
         )
     if stray.any():
@@ -265,7 +268,13 @@ def _page_seconds(matches: list[re.Match]) -> np.ndarray:
     """Each page's Page Time in seconds from 1970 (NaN where it is no date)."""
     stamps = [b"%sT%s.%s" % match.groups() for match in matches]  # a loop over pages
     try:
-        times = np.array(stamps, dtype="M8[ms]")
-    except ValueError:  # a page time that is no date: judged by actfast, not here
-        return np.full(len(stamps), np.nan)
-    return times.astype(np.int64) / 1e3
+        return np.array(stamps, dtype="M8[ms]").astype(np.int64) / 1e3
+    except ValueError:  # a page time that is no date (month 13): each page on its own
+        return np.array([_seconds_or_nan(stamp) for stamp in stamps])  # a loop over pages
+
+
+def _seconds_or_nan(stamp: bytes) -> float:
+    try:
+        return float(np.datetime64(stamp.decode(), "ms").astype(np.int64)) / 1e3
+    except ValueError:
+        return float("nan")

@@ -128,9 +128,16 @@ def stray_blocks(start_s: np.ndarray) -> np.ndarray:
     for a, b in zip(first[off], last[off]):  # a loop over corrupted runs
         stray[a + 1 : b + 1] = True
     head, tail = int(breaks[0]), int(breaks[-1])
-    if head < STRAY_MAX_BLOCKS and (steps[head] < 0 or steps[head] > NIGHT_S):
+    # A break that enters or leaves a corrupted run within the file says nothing of the
+    # blocks at the end beyond it (page 2 of 1900 left page 1 out with it).
+    inner = set(first[off].tolist()) | set(last[off].tolist())
+    if head < STRAY_MAX_BLOCKS and head not in inner and (steps[head] < 0 or steps[head] > NIGHT_S):
         stray[: head + 1] = True
-    if len(steps) - tail <= STRAY_MAX_BLOCKS and (steps[tail] < 0 or steps[tail] > NIGHT_S):
+    if (
+        len(steps) - tail <= STRAY_MAX_BLOCKS
+        and tail not in inner
+        and (steps[tail] < 0 or steps[tail] > NIGHT_S)
+    ):
         stray[tail + 1 :] = True
     return stray
 
