@@ -300,3 +300,49 @@ def test_geneactiv_header_rate_its_pages_do_not_bear_out_gives_way_to_theirs(tmp
     rec = read_recording(path)
     assert rec.nominal_rate_hz is None and len(rec.time_s) == 1200
     assert any("the header's sample rate, 1000 Hz, is not the 10 Hz" in w for w in rec.warnings)
+
+
+# --- damaged headers, named as the device files they are (a stress test) --------------------
+
+
+def test_cwa_whose_header_tag_is_damaged_is_read_with_it_mended(tmp_path):
+    """Byte 0 'X' for 'M': known by its first data block's tag, read (it was refused as
+    "binary data, not a CSV text file")."""
+    data = bytearray(_cwa(10))
+    data[0] = ord("X")
+    rec = read_recording(write(tmp_path / "night.cwa", bytes(data)))
+    assert len(rec.time_s) == 10 * 80 and rec.nominal_rate_hz == 100.0
+    assert any("the header begins b'XD" in w and "read with it mended" in w for w in rec.warnings)
+
+
+def test_cwa_whose_header_settings_are_lost_too_is_read_from_its_blocks(tmp_path):
+    data = bytearray(_cwa(10))
+    data[:40] = b"\x00" * 40  # its tag and the settings after it
+    rec = read_recording(write(tmp_path / "night.cwa", bytes(data)))
+    assert len(rec.time_s) == 10 * 80  # the blocks carry their own rate and time
+    assert any("read with it mended" in w for w in rec.warnings)
+
+
+def test_geneactiv_cut_inside_its_header_or_with_its_first_line_damaged_is_named(tmp_path, capsys):
+    whole = open(geneactiv_night(tmp_path), "rb").read()
+    cut = write(tmp_path / "cut.bin", whole[:34])  # "Device Identity\nDevice Unique Seri"
+    refused(tmp_path, capsys, cut, "a GENEActiv .bin file that cannot be decoded")
+    flipped = write(tmp_path / "flip.bin", whole.replace(b"Device Identity", b"DJvice Identity"))
+    refused(tmp_path, capsys, flipped, "a GENEActiv .bin file whose first line is damaged")
+
+
+def test_gt3x_zip_without_info_txt_is_read_from_its_records(tmp_path):
+    """A whole zip of log.bin without info.txt, as a .gt3x cut before it: the rate from
+    the records, said (it was refused as "no info.txt and log.bin", log.bin there)."""
+    import io
+    import zipfile
+
+    whole = zipfile.ZipFile(gt3x_night(tmp_path))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name in whole.namelist():  # a loop over members
+            if name != "info.txt":
+                archive.writestr(name, whole.read(name))
+    rec = read_recording(write(tmp_path / "noinfo.gt3x", out.getvalue()))
+    assert len(rec.time_s) == 120 * 10
+    assert any("info.txt is lost: 10 Hz taken from the records" in w for w in rec.warnings)

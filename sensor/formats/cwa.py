@@ -28,13 +28,51 @@ NAME = "an Axivity .cwa file"
 HEADER_BYTES, BLOCK_BYTES = 1024, 512
 
 
+HEADER_TAG = b"MD" + (1020).to_bytes(2, "little")  # "MD", the packet's length after these four
+BLOCK_TAG = b"AX" + (508).to_bytes(2, "little")
+
+
 def recognizes(head: bytes, path: str) -> bool:
-    # "MD" and the header packet's length (1020 bytes after these four).
-    return head[:2] == b"MD" and int.from_bytes(head[2:4], "little") == 1020
+    # Its header's tag, or, that damaged, a data block's where the first one starts.
+    return head[:4] == HEADER_TAG or head[HEADER_BYTES : HEADER_BYTES + 4] == BLOCK_TAG
+
+
+def _read_mended_header(path: str, units: str) -> tuple[Recording, float | None]:
+    """A file whose header tag is damaged (its blocks are there): decoded with it mended."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        result = decode_mended(HEADER_TAG + data[4:], ".cwa", NAME)
+    except InputError:
+        raise InputError(
+            path,
+            f"{NAME} whose header is damaged (it begins {data[:4]!r}, not {HEADER_TAG!r}) and "
+            "that cannot be decoded with that mended",
+            expected="a complete .cwa file, as the device wrote it",
+        ) from None
+    samples = result["timeseries"].get("high_frequency", {})
+    if not len(samples.get("datetime", [])):
+        _refuse_empty_blocks(path)
+    rate = result["metadata"].get("configuration", {}).get("sample_rate_hz") or 0
+    warning = f"the header begins {data[:4]!r}, not {HEADER_TAG!r} (damaged): read with it mended"
+    recording = device_recording(
+        path,
+        NAME,
+        samples.get("datetime", []),
+        samples.get("acceleration"),
+        units,
+        float(rate) or None,
+        [warning],
+        spare=samples.get("gyroscope"),
+    )
+    return recording, None
 
 
 def read(path: str, units: str) -> tuple[Recording, float | None]:
     warnings: list[str] = []
+    with open(path, "rb") as handle:
+        if handle.read(4) != HEADER_TAG:
+            return _read_mended_header(path, units)
     size = os.path.getsize(path)
     if size < HEADER_BYTES + BLOCK_BYTES:  # no whole block: actfast would say nothing useful
         inside = "cut short inside its header" if size < HEADER_BYTES else "no whole data block"

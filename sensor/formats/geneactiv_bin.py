@@ -36,13 +36,23 @@ PAGE_MARKER = b"Recorded Data"
 
 
 def recognizes(head: bytes, path: str) -> bool:
-    return head.lstrip(b"\xef\xbb\xbf").startswith(b"Device Identity") and (
-        b"GENEActiv" in head or b"Device Unique Serial Code" in head
+    # Its first line, or, that damaged, the header's lines below it: a file cut inside its
+    # header, or with a byte of its first line flipped, is a GENEActiv file still.
+    return head.lstrip(b"\xef\xbb\xbf").startswith(b"Device Identity") or (
+        b"\nDevice Unique Serial Code:" in head and b"\nCalibration Data" in head
     )
 
 
 def read(path: str, units: str) -> tuple[Recording, float | None]:
     warnings: list[str] = []
+    with open(path, "rb") as handle:
+        first_line = handle.readline(80).lstrip(b"\xef\xbb\xbf").rstrip(b"\r\n")
+    if not first_line.startswith(b"Device Identity"):  # actfast knows the file by it
+        raise InputError(
+            path,
+            f"{NAME} whose first line is damaged ({first_line[:30]!r}, not 'Device Identity')",
+            expected="a complete GENEActiv .bin file, as the device's software wrote it",
+        )
     try:
         result = _decode_claiming_no_more_pages_than_held(path, warnings)
     except InputError:

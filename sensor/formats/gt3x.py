@@ -39,7 +39,9 @@ def recognizes(head: bytes, path: str) -> bool:
     members = set(zip_members(path))
     if not members:  # a zip cut short has no directory: its first member's name tells
         return _first_member_name(head) in ("log.bin", "info.txt")
-    return "info.txt" in members and bool({"log.bin", "activity.bin"} & members)
+    # log.bin without info.txt is read as a .gt3x cut short before it is (rate from the
+    # records, with a warning): a whole zip of the same is no different.
+    return "log.bin" in members or {"info.txt", "activity.bin"} <= members
 
 
 def _first_member_name(head: bytes) -> str:

@@ -54,8 +54,14 @@ def describe(head: bytes, path: str) -> tuple[str, str] | None:
                 "the whole file as it was written (a .gt3x is a zip; copy it again)",
             )
         shown = ", ".join(members[:4]) + (", ..." if len(members) > 4 else "")
+        if "activity.bin" in members:
+            return (
+                f"a zip holding {shown} but no info.txt: an incomplete .gt3x (its sample "
+                "rate and scale are in info.txt)",
+                "the .gt3x as the device or ActiLife wrote it",
+            )
         return (
-            f"a zip archive ({shown}), not a .gt3x (no info.txt and log.bin)",
+            f"a zip archive ({shown}), not a .gt3x (it holds neither info.txt nor log.bin)",
             "a .gt3x, .cwa, GENEActiv .bin, Parquet or CSV file; unzip it first",
         )
     return describe_content(head)
