@@ -101,6 +101,8 @@ def _as_numbers(
         value = cell.cast(pa.string())[0].as_py()  # as written: `true`, not Python's True
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         value = cell[0].as_py()
+    if isinstance(value, bytes):  # a cell that is not UTF-8: as text, its odd bytes escaped
+        value = value.decode("utf-8", "backslashreplace")
     raise UnreadableRow(
         path,
         f"not a number in column {name!r}: {str(value)[:40]!r}",

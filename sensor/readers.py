@@ -88,9 +88,10 @@ def _read_table(
     path = source.path
     has_header, time_col, axes = table_layout(path, first_line, *dialect)
     names = None
-    if has_header:  # names padded with spaces (`time, x, y, z`): the header is read as named
+    if has_header:  # names padded with spaces (`time, x, y, z`), or a byte that is not
+        # UTF-8 in them (Arrow reads it otherwise): the header is read as named here
         raw = first_line.strip().lstrip("\ufeff").split(dialect[0])
-        if any(name != name.strip() for name in raw):
+        if any(name != name.strip() for name in raw) or "\ufffd" in first_line:
             names = [name.strip().strip('"') for name in raw]
     layout = _TableLayout(has_header, time_col, axes, names, dialect)
     try:

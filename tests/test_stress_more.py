@@ -278,3 +278,38 @@ def test_record_refuses_an_emulated_model_list_with_an_empty_name(tmp_path, caps
     argv = ["record", "--emulate", "polar-verity,", "--speed", "1000", "--duration", "11m"]
     refused(capsys, [*argv, "--out", str(out)], "cannot emulate 'polar-verity,'")
     assert not out.exists()
+
+
+def test_a_header_name_that_is_not_utf8_is_read_as_named(tmp_path, capsys):
+    """`x\\xe9` (Latin-1 in a header): Arrow was asked for the column as decoded here and
+    said "Column 'x\\ufffd' in include_columns does not exist", no line, no way forward."""
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"time,x\xe9,y,z\n" + "\n".join(rows(11)).encode() + b"\n")
+    out = tmp_path / "out"
+    assert main(["analyze", str(path), "--out", str(out), "--no-report"]) == 0, capsys.readouterr()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["recording"]["duration_h"] == pytest.approx(11 / 60, abs=0.01)
+
+
+def test_a_cell_that_is_not_utf8_is_shown_as_text(tmp_path, capsys):
+    lines = rows(11)
+    x = lines[4].split(",")
+    lines[4] = ",".join([x[0], "\udcff" + x[1], *x[2:]])
+    path = tmp_path / "odd.csv"
+    path.write_bytes(("time,x,y,z\n" + "\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+    error = refused(capsys, ["analyze", str(path), "--out", str(tmp_path / "out")])
+    assert f"not a number in column 'x': '\\\\xff{x[1]}' (line 6)" in error, error
+
+
+def test_a_parquet_file_cut_short_says_what_it_expected(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = START + np.arange(1000) / 25
+    table = pa.table({"time": t, "x": t * 0, "y": t * 0, "z": t * 0 + 1})
+    whole = tmp_path / "whole.parquet"
+    pq.write_table(table, whole)
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(whole.read_bytes()[:-100])
+    error = refused(capsys, ["analyze", str(cut), "--out", str(tmp_path / "out")])
+    assert "unreadable Parquet file" in error and "expected a whole Parquet file" in error

@@ -141,7 +141,11 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
     except PermissionError as error:
         raise InputError(path, f"cannot be read ({error.strerror})") from None
     except (pa.ArrowInvalid, OSError) as error:
-        raise InputError(path, f"unreadable Parquet file ({_said(error)})") from None
+        raise InputError(
+            path,
+            f"unreadable Parquet file ({_said(error)})",
+            expected="a whole Parquet file (cut short or damaged? write or copy it again)",
+        ) from None
     if table.num_rows == 0:
         raise InputError(path, "no data rows", expected="accelerometer samples")
     xyz = numeric_axes(path, table, axes, 0)
