@@ -134,3 +134,22 @@ def test_analyze_refuses_a_recording_of_several_nights(tmp_path, capsys):
     error = one_line(capsys)
     assert "several nights" in error and "sleepmove batch" in error and "week.csv" in error
     assert not out.exists()
+
+
+def test_a_full_disk_leaves_no_folder_it_made(night, tmp_path, capsys, monkeypatch):
+    """The disk fills at report.html: no file was written, and the folders made for them
+    (the results' and figures/) go again; an empty figures/ was left behind."""
+    import sleepmove.base.atomic as atomic
+
+    real = atomic._staged
+
+    def full_at_report(target: str, data: bytes) -> str:
+        if target.endswith("report.html"):
+            raise OSError(errno.ENOSPC, "No space left on device", target)
+        return real(target, data)
+
+    monkeypatch.setattr(atomic, "_staged", full_at_report)
+    out = tmp_path / "new" / "out"
+    assert main(["analyze", night, "--out", str(out)]) != 0
+    assert "No space left on device" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()

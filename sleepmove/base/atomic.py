@@ -53,6 +53,20 @@ def write_file(path: str, data: str | bytes) -> None:
     os.replace(_staged(path, encoded), path)
 
 
+def _make_folder(folder: str, created: list[str]) -> None:
+    """os.makedirs, noting in `created` each folder it made (outermost first)."""
+    missing = []
+    while folder and not os.path.isdir(folder):
+        missing.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    for path in reversed(missing):  # a loop over folders
+        os.makedirs(path, exist_ok=True)
+        created.append(path)
+
+
 def write_files(out_dir: str, files: dict[str, str | bytes]) -> None:
     """Write every file to a temporary name under `out_dir`, then rename each into place."""
     for name in files:  # a loop over file names
@@ -61,17 +75,23 @@ def write_files(out_dir: str, files: dict[str, str | bytes]) -> None:
             raise InputError(
                 target, "is a folder", expected=f"{name} to be a file of the results' own"
             )
-    os.makedirs(out_dir, exist_ok=True)
+    created: list[str] = []  # folders made here, removed again if nothing is written
+    _make_folder(out_dir, created)
     staged: list[tuple[str, str]] = []
     try:
         for name, text in files.items():
             target = os.path.join(out_dir, name)
-            os.makedirs(os.path.dirname(target), exist_ok=True)
+            _make_folder(os.path.dirname(target), created)
             data = text.encode("utf-8") if isinstance(text, str) else text
             staged.append((_staged(target, data), target))
     except BaseException:
         for temporary, _ in staged:
             os.unlink(temporary)
+        for folder in reversed(created):  # a full disk left an empty figures/ behind
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
         raise
     # summary.json goes last: its presence means every other file is complete.
     staged.sort(key=lambda pair: pair[1].endswith("summary.json"))
