@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -272,6 +273,9 @@ def _too_short(path: str, problem: str, min_duration_s: float, what: str) -> Inp
     return InputError(path, problem, expected=expected)
 
 
+DAMAGE_WORDS = re.compile(r"damaged|cut short")
+
+
 def _grid(recording: Recording, params: AnalysisParameters, min_duration_s: float) -> Grid:
     path = recording.path
     try:
@@ -295,7 +299,13 @@ def _grid(recording: Recording, params: AnalysisParameters, min_duration_s: floa
             # "lasts only 3.0 min; expected at least 3 min": hundredths, rounded down
             shown = f"{math.floor(duration * 100) / 100:.2f} s"
         what = fmt.NAME if fmt is not None else "the recording"
-        raise _too_short(path, f"{what} that lasts only {shown}", min_duration_s, "of data")
+        problem = f"{what} that lasts only {shown}"
+        # Short because damage ended the read: said, or the file would seem short itself.
+        damage = next((w for w in recording.warnings if DAMAGE_WORDS.search(w)), None)
+        if damage is not None:
+            said = re.split(r" \(|: ", damage.removeprefix(path + ": "))[0]
+            problem += f" as read ({said})"
+        raise _too_short(path, problem, min_duration_s, "of data")
     if grid.rate_hz < params.quality.min_rate_hz:
         least = params.quality.min_rate_hz  # the settings' own, not the default's 10 Hz
         raise InputError(

@@ -313,3 +313,15 @@ def test_a_parquet_file_cut_short_says_what_it_expected(tmp_path, capsys):
     cut.write_bytes(whole.read_bytes()[:-100])
     error = refused(capsys, ["analyze", str(cut), "--out", str(tmp_path / "out")])
     assert "unreadable Parquet file" in error and "expected a whole Parquet file" in error
+
+
+def test_a_recording_short_because_damage_ended_the_read_says_so(tmp_path, capsys):
+    """An 11-minute gzip garbled a third of the way in: short as read, and why (the
+    damage was said only with --min-duration)."""
+    data = bytearray(gzip.compress(("time,x,y,z\n" + "\n".join(rows(11)) + "\n").encode()))
+    for k in range(len(data) // 3, len(data) // 3 + 20):  # a loop over 20 bytes
+        data[k] ^= 0x55
+    path = tmp_path / "night.csv.gz"
+    path.write_bytes(bytes(data))
+    error = refused(capsys, ["analyze", str(path), "--out", str(tmp_path / "out")])
+    assert "that lasts only" in error and "as read (damaged gzip file" in error, error
