@@ -98,6 +98,13 @@ def test_geneactiv_time_zone_that_is_no_offset_is_said(tmp_path):
     assert any("Time Zone 'Europe/Berlin' is unreadable" in w for w in rec.warnings)
 
 
+def test_geneactiv_time_zone_line_whose_key_is_damaged_is_said(tmp_path):
+    path = geneactiv_night(tmp_path, "Time Zone:GMT +01:00", "_ime Zone:GMT +01:00")
+    rec = read_recording(path)
+    assert rec.clock == "naive"
+    assert any("the header states no Time Zone" in w for w in rec.warnings), rec.warnings
+
+
 # --- GENEActiv header numbers (defect 1) --------------------------------------------------
 
 

@@ -88,7 +88,12 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
             f"{int(pages) * SAMPLES_PER_PAGE} its {pages} pages should hold"
         )
     offset = stated_offset(path, "the header's Time Zone", zone)
-    if zone and offset is None:  # as for a .gt3x: said, not passed over in silence
+    if "Time Zone" not in configuration:  # its line is there (59 lines), its key damaged
+        warnings.append(
+            "the header states no Time Zone (its line is damaged): clock times kept as the "
+            "device wrote them (give --timezone)"
+        )
+    elif zone and offset is None:  # as for a .gt3x: said, not passed over in silence
         warnings.append(
             f"the header's Time Zone {zone[:20]!r} is unreadable: clock times kept as the "
             "device wrote them (give --timezone)"
