@@ -157,7 +157,11 @@ def test_ctrl_c_ends_the_nights_process_at_once(tmp_path, monkeypatch):
         ("night.cwa", PNG, "a PNG image; expected accelerometer samples"),
         ("x.gt3x", b"PK\x03\x04" + bytes(40), "a zip archive whose directory cannot be read"),
         ("z.PARQUET", b"time,x\n", "no y acceleration column"),  # a CSV saved under the wrong name
-        ("g.bin", b"Device Identity\r\n", "no time column"),  # a GENEActiv header, cut short
+        (
+            "g.bin",
+            b"Device Identity\r\n",
+            "a GENEActiv .bin file that cannot be decoded",
+        ),  # cut short
         ("k.cwa.gz", gzip.compress(_cwa()), "compressed with gzip; expected the file itself"),
     ],
     ids=["png-as-cwa", "damaged-gt3x", "csv-as-parquet", "cut-short-geneactiv-bin", "gzipped-cwa"],
