@@ -223,6 +223,10 @@ class SleepParameters:
     variable_low: float = 0.6  # SD of log size or log duration among neighbours
     variable_high: float = 1.2
     max_interval_s: float = 120.0  # longer intervals say nothing about a rhythm
+    # Intervals across a data gap this long say nothing about it either; across a shorter
+    # loss they do (an LM hides in one too rarely to garble a rhythm), though the gap
+    # ends a series (DetectionParameters.series_break_gap_s: every gap, by the rules).
+    rhythm_gap_s: float = 2.0
     mean_sleep_bout_min: float = 41.3  # the HMM's expected bout lengths
     mean_wake_bout_min: float = 9.03
     start_awake: float = 0.9  # a recording starts awake...

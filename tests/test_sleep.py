@@ -375,3 +375,25 @@ def test_the_summary_warns_of_plms_counted_soon_after_a_train_taken_as_awake():
     said = " ".join(_in_bed_statements(score, PARAMS))
     assert "A periodic train from lights out, 26 minutes long, was taken as restless" in said
     assert "began 6 minutes after it" in said
+
+
+def test_a_short_loss_ends_the_series_but_not_the_rhythm_sleep_reads():
+    """A 1.5 s loss inside a PLMS train: by the rules it ends the series (an LM may hide in
+    it), but the sleep estimate reads the rhythm across it (rhythm_gap_s, 2 s): the same
+    probability of sleep as without the loss. A 30 s loss is read as a break in it."""
+    rows = plm_train(40 * 60, 7 * HOUR, seed=4)
+    events = unit_table(rows).sort_values("onset_s")
+    duration = 8 * HOUR
+    middle = float(events["onset_s"].iloc[len(events) // 2]) + 5.0
+
+    def scored(gap_s: float):
+        gaps = np.array([[middle, middle + gap_s]]) if gap_s else np.empty((0, 2))
+        loss = np.zeros(int(duration) + 1)
+        loss[int(middle) : int(middle + gap_s)] = 1.0
+        return score_night(events, duration, gaps, loss, np.zeros(480), False, PARAMS)
+
+    whole, short = scored(0.0), scored(1.5)
+    assert whole.units["series"].max() == 0 and short.units["series"].max() == 1
+    np.testing.assert_array_equal(short.sleep.p_sleep, whole.sleep.p_sleep)
+    assert PARAMS.sleep.rhythm_gap_s == 2.0
+    assert not np.array_equal(scored(30.0).sleep.p_sleep, whole.sleep.p_sleep)
