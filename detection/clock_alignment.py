@@ -274,6 +274,19 @@ def estimate_clock(
             f"{error * 1e3:.0f} ms (spread {spread * 1e3:.0f} ms; at most "
             f"{params.max_uncertainty_s * 1e3:.0f} and {params.max_residual_s * 1e3:.0f} ms)",
         )
+    # Bilateral movements are not simultaneous (tenths of a second apart either way): on
+    # clocks that agree, a line through half the windows' lags was taken for an offset, a
+    # drift and a step. The fit must leave the windows' lags much closer than no correction.
+    none_off = _median(np.abs(lags))
+    fit_off = _median(np.abs(lags - _lag_of(result, centres)))
+    if fit_off > params.max_fit_over_none * none_off:
+        return _not_applied(
+            result,
+            params,
+            f"the {len(lags)} windows of movements both legs saw lie about as close to no "
+            f"correction (median {none_off * 1e3:.0f} ms) as to the fitted one "
+            f"({fit_off * 1e3:.0f} ms): the legs' own timing, not their clocks",
+        )
     grid_span = np.linspace(begin, end, 64)
     result.largest_s = float(np.max(np.abs(_lag_of(result, grid_span))))
     if len(pieces) == 1 and result.largest_s < params.negligible_s:

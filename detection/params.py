@@ -367,6 +367,9 @@ class ClockAlignmentParameters:
     min_windows: int = 6  # applied only with this many windows...
     max_residual_s: float = 0.1  # ...agreeing to within this (robust SD)...
     max_uncertainty_s: float = 0.02  # ...and fitting the lag to this (standard error) all night
+    # ...and leaving the windows' lags (median distance) at most this share of their
+    # distance from no correction: asynchronous bilateral movements fit a line by chance
+    max_fit_over_none: float = 0.5
     negligible_s: float = 0.02  # a correction under this all night is reported, not applied
     min_step_s: float = 0.2  # a clock step: pieces whose fits jump by this at their border
     min_piece_windows: int = 4
