@@ -9,7 +9,7 @@ import numpy as np
 from sleepmove.detection.in_bed import in_bed_epochs
 from sleepmove.detection.indices import imi_distribution, per_hour, periodicity_index
 from sleepmove.detection.myoclonus import efm_proxy_spans, hypnic_jerks, jerk_clusters
-from sleepmove.detection.params import AnalysisParameters
+from sleepmove.detection.params import AnalysisParameters, ScoringRules
 from sleepmove.detection.scoring import score_units, series_breaking_gaps, union_gaps
 from sleepmove.detection.sleep import SleepResult, asleep_at, estimate_sleep
 from sleepmove.detection.table import Table
@@ -31,6 +31,7 @@ class NightScore:
     in_bed: np.ndarray  # per sleep epoch: counted as in bed
     sleep_epoch_loss_s: np.ndarray  # per sleep epoch: seconds of data lost
     efm_spans_min: list[tuple[int, int, float]]
+    gaps_in_runs: int = 0  # data gaps between CLMs within the longest IMI of each other
 
 
 def score_night(
@@ -52,6 +53,7 @@ def score_night(
     onsets = units["onset_s"]
     # The sleep estimate's rhythm of movements reads across shorter losses (rhythm_gap_s)
     breaking = series_breaking_gaps(union_gaps(gaps_s), params.sleep.rhythm_gap_s)
+    breaking_series = series_breaking_gaps(union_gaps(gaps_s), break_gap_s)
     sleep = estimate_sleep(
         units, duration_s, params.sleep, sleep_window_s, breaking, loss_per_second
     )
@@ -126,7 +128,25 @@ def score_night(
         in_bed=in_bed,
         sleep_epoch_loss_s=loss_per_epoch,
         efm_spans_min=efm,
+        gaps_in_runs=gaps_in_runs(units["onset_s"][clm], breaking_series, rules),
     )
+
+
+def gaps_in_runs(clm_onsets_s: np.ndarray, gaps_s: np.ndarray, rules: ScoringRules) -> int:
+    """The data gaps with a CLM within the longest IMI before and after: each ends any PLM
+    series there (the rules: an LM may hide in it), so the PLM index leaves out what a
+    loss may have cut; many of them on a lossy link."""
+    gaps = np.asarray(gaps_s, dtype=float).reshape(-1, 2)
+    onsets = np.sort(np.asarray(clm_onsets_s, dtype=float))
+    if len(onsets) < 2 or not len(gaps):
+        return 0
+    before = np.searchsorted(onsets, gaps[:, 0], side="right") - 1
+    after = np.searchsorted(onsets, gaps[:, 1], side="left")
+    has_both = (before >= 0) & (after < len(onsets))
+    before, after = before[has_both], after[has_both]
+    near_before = gaps[has_both, 0] - onsets[before] <= rules.imi_max_s
+    near_after = onsets[after] - gaps[has_both, 1] <= rules.imi_max_s
+    return int((near_before & near_after).sum())
 
 
 def estimate_drives_index(plm_index: float | None, in_bed_index: float | None) -> bool:

@@ -177,6 +177,7 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
                 "than the legs."
             )
     statements += _in_bed_statements(score, params)
+    statements += _gap_statements(score, params)
     pi = score.indices["periodicity_index"]
     if pi is not None:
         statements.append(
@@ -224,6 +225,24 @@ def _wake_jerk_statements(score: NightScore, params: AnalysisParameters) -> list
         f"{count} brief jerks happened while awake ({rate:.1f} per minute of wake). Jerks in "
         "sleep are common and usually harmless; jerks like these in wakefulness are worth "
         "showing a doctor, to rule out other causes such as seizures."
+    ]
+
+
+GAPS_IN_RUNS_NOTE = 3  # data gaps inside runs of CLMs worth a word
+
+
+def _gap_statements(score: NightScore, params: AnalysisParameters) -> list[str]:
+    """Losses inside runs of periodic movements: each ended the series there, as the rules
+    say, and the PLM index reads low by what they may have cut."""
+    count = score.gaps_in_runs
+    if count < GAPS_IN_RUNS_NOTE:
+        return []
+    return [
+        f"{count} data gaps fell between limb movements less than "
+        f"{params.rules.imi_max_s:g} s apart on either side: by the rules each ended any PLM "
+        "series there (a movement may hide in a gap), so the PLM indices leave out series a "
+        "loss may have cut. A steadier link (sensor closer to the receiver) avoids it; "
+        "series_break_gap_s in a settings file lets short losses pass."
     ]
 
 

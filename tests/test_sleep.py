@@ -16,7 +16,7 @@ from sleepmove.detection.sleep_model import (
 )
 from sleepmove.detection.table import Table
 from sleepmove.pipeline import AnalyzeRequest, analyze, seconds_lost
-from sleepmove.reports.summary import _in_bed_statements
+from sleepmove.reports.summary import _in_bed_statements, assessment
 from sleepmove.validate import validate_night
 from sleepmove.window import parse_sleep_window
 
@@ -397,3 +397,28 @@ def test_a_short_loss_ends_the_series_but_not_the_rhythm_sleep_reads():
     np.testing.assert_array_equal(short.sleep.p_sleep, whole.sleep.p_sleep)
     assert PARAMS.sleep.rhythm_gap_s == 2.0
     assert not np.array_equal(scored(30.0).sleep.p_sleep, whole.sleep.p_sleep)
+
+
+def test_gaps_inside_runs_of_clms_are_counted_and_said():
+    from sleepmove.detection.night import gaps_in_runs
+
+    onsets = np.array([0.0, 20.0, 40.0, 200.0, 220.0])
+    gaps = np.array([[25.0, 27.0], [100.0, 102.0], [45.0, 150.0], [225.0, 230.0]])
+    # 25-27: CLMs 5 s before and 13 s after; 100-102: 98 s to the next; 45-150: 5 s and 50 s;
+    # 225-230: none after.
+    assert gaps_in_runs(onsets, gaps, PARAMS.rules) == 2
+    rows = plm_train(40 * 60, 7 * HOUR, seed=4)
+    events = unit_table(rows).sort_values("onset_s")
+    duration = 8 * HOUR
+    middles = events["onset_s"].to_numpy()[[100, 200, 300, 400]] + 5.0
+    gaps_s = np.column_stack([middles, middles + 1.5])
+    score = score_night(
+        events, duration, gaps_s, np.zeros(int(duration) + 1), np.zeros(480), False, PARAMS
+    )
+    assert score.gaps_in_runs == 4
+    said = " ".join(assessment(score, PARAMS)["statements"])
+    assert "4 data gaps fell between limb movements less than 90 s apart" in said, said
+    two = score_night(
+        events, duration, gaps_s[:2], np.zeros(int(duration) + 1), np.zeros(480), False, PARAMS
+    )
+    assert "data gaps fell between" not in " ".join(assessment(two, PARAMS)["statements"])
