@@ -8,7 +8,9 @@ import numpy as np
 
 from sleepmove.base.clock import CLOCK_NAIVE, CLOCK_RELATIVE, CLOCK_UNIX
 
-__all__ = ["CLOCK_NAIVE", "CLOCK_RELATIVE", "CLOCK_UNIX", "Recording"]
+__all__ = ["CLOCK_NAIVE", "CLOCK_RELATIVE", "CLOCK_UNIX", "LONGEST_NIGHT_H", "Recording"]
+
+LONGEST_NIGHT_H = 30.0  # a recording longer than this holds several nights
 
 
 @dataclass

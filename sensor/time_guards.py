@@ -14,10 +14,10 @@ import pyarrow.csv as pacsv
 
 from sleepmove.base.errors import InputError
 from sleepmove.base.order_statistics import median
+from sleepmove.sensor.recording import LONGEST_NIGHT_H
 from sleepmove.sensor.text_source import _Source
 from sleepmove.sensor.time_column import time_column
 
-LONGEST_NIGHT_H = 30.0  # a recording longer than this holds several nights
 # Rows that all share one time stamp, this many of them, are no recording: BLE links stamp
 # a few samples alike, never a few hundred thousand rows. From this many rows on, their
 # time is also checked to advance at no more than MOST_RATE_HZ (accelerometers stream at up

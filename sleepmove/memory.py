@@ -9,7 +9,7 @@ and the heap never trimmed, grid and detection took 0.23 s instead of 0.28 s on 
 Called once the files are read: set before, it slowed the parse's threads. Two sensors'
 grids and legs run on threads, whose malloc arenas map heaps of their own: there it first
 measured no gain, but once the second file's parse reused the first's memory
-(`readers.hold_parse_memory`) it took 8-h 100 Hz two-sensor nights from 37-40 k page faults
+(`parse_memory.hold_parse_memory`) it took 8-h 100 Hz two-sensor nights from 37-40 k page faults
 to 28-30 k, at the same peak (about 515 MB). Batch pool workers keep it across nights
 (sleepmove.runners.settle_worker), and a batch that analyzes its nights itself keeps it for
 the run only (`give_back_freed_memory`). A long-running recorder should give memory back.

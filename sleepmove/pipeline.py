@@ -29,9 +29,8 @@ from sleepmove.detection.quality import long_gap_notes, saturation, sensor_fault
 from sleepmove.detection.scoring import union_gaps
 from sleepmove.night_result import NightResult
 from sleepmove.reports.clock import zoned
-from sleepmove.sensor.readers import read_recording
-from sleepmove.sensor.recording import CLOCK_NAIVE, CLOCK_UNIX, Recording
-from sleepmove.sensor.time_guards import LONGEST_NIGHT_H, several_nights
+from sleepmove.sensor.formats import read_recording
+from sleepmove.sensor.recording import CLOCK_NAIVE, CLOCK_UNIX, LONGEST_NIGHT_H, Recording
 from sleepmove.settings import LEAST_MIN_DURATION_MIN
 from sleepmove.window import check_within, parse_sleep_window
 
@@ -315,6 +314,8 @@ def _grid(recording: Recording, params: AnalysisParameters, min_duration_s: floa
             expected="raw samples fast enough to show brief movements (not epochs)",
         )
     if duration > LONGEST_NIGHT_H * 3600:  # scored as one night it would mean nothing
+        from sleepmove.sensor.time_guards import several_nights  # pyarrow: only to refuse
+
         raise several_nights(path, duration / 3600)
     # Counted on the input's samples: interpolation smooths most clipped samples away.
     clipping = in_background(saturation, recording.xyz_g)

@@ -43,7 +43,7 @@ def settle_worker(parse_threads: int, keep_memory: bool) -> None:
     CPU median 3.18 -> 2.96 s, peak memory 263 -> 227 MB). A worker parses night after
     night, and each night's parse memory (Arrow's pool) and arrays (the heap, trimmed) went
     back to the kernel, to be zeroed again for the next (sleepmove.memory,
-    sensor.readers.keep_parse_memory). Nights 2-8 of 8-h 50 Hz nights, per night: one worker
+    sensor.parse_memory.keep_parse_memory). Nights 2-8 of 8-h 50 Hz nights, per night: one worker
     alone 6.5 k -> 0.7 k page faults, system CPU 0.071 -> 0.016 s, wall 0.358 -> 0.306 s
     (best of 3 each); two workers side by side 6.8 k -> 0.9 k faults, system CPU 0.044 ->
     0.023 s, wall best 0.325 -> 0.313 s (median 0.40 -> 0.33 on a loaded machine); peak
@@ -57,7 +57,7 @@ def settle_worker(parse_threads: int, keep_memory: bool) -> None:
         pyarrow.set_cpu_count(parse_threads)
     if keep_memory:
         from sleepmove.memory import reuse_freed_memory
-        from sleepmove.sensor.readers import keep_parse_memory
+        from sleepmove.sensor.parse_memory import keep_parse_memory
 
         reuse_freed_memory()
         keep_parse_memory()

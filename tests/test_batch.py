@@ -215,7 +215,7 @@ def test_a_pool_worker_keeps_its_memory_for_the_next_night():
     import sys
 
     script = (
-        "import pyarrow, sleepmove.sensor.readers as r; "
+        "import pyarrow, sleepmove.sensor.parse_memory as r; "
         "from sleepmove.runners import settle_worker; "
         "settle_worker(1, True); print(pyarrow.cpu_count(), r._keep_parse_memory)"
     )

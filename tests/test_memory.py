@@ -49,20 +49,20 @@ class _CountingPool:
 def test_parse_memory_is_held_between_two_files_and_released_after(monkeypatch, tmp_path):
     from sleepmove import prefetch
     from sleepmove.base.errors import InputError
-    from sleepmove.sensor import readers
+    from sleepmove.sensor import parse_memory
 
     pool = _CountingPool()
-    monkeypatch.setattr(readers.pa, "default_memory_pool", lambda: pool)
-    readers.hold_parse_memory(True)
-    readers.release_parse_memory()  # after the first file: kept for the second's parse
+    monkeypatch.setattr("pyarrow.default_memory_pool", lambda: pool)
+    parse_memory.hold_parse_memory(True)
+    parse_memory.release_parse_memory()  # after the first file: kept for the second's parse
     assert pool.releases == 0
-    readers.hold_parse_memory(False)
-    readers.release_parse_memory()
+    parse_memory.hold_parse_memory(False)
+    parse_memory.release_parse_memory()
     assert pool.releases == 1
     # Two files read by the CLI's prefetch: held while reading, handed back even on a refusal.
     missing = {"left": str(tmp_path / "a.csv"), "right": str(tmp_path / "b.csv")}
     futures = prefetch.start_reading(missing, "auto")
     with pytest.raises(InputError):
         prefetch.finish_reading(futures)
-    readers.release_parse_memory()
+    parse_memory.release_parse_memory()
     assert pool.releases == 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sleepmove.sensor.formats.other import GZIP_MAGIC
-from sleepmove.sensor.readers import read_csv
 from sleepmove.sensor.recording import Recording
 
 NAME = "CSV text"
@@ -17,4 +16,6 @@ def recognizes(head: bytes, path: str) -> bool:
 
 
 def read(path: str, units: str) -> tuple[Recording, float | None]:
+    from sleepmove.sensor.readers import read_csv  # pyarrow: only for a CSV
+
     return read_csv(path, units), None  # a CSV states no zone apart from its time stamps'

@@ -9,8 +9,7 @@ import numpy as np
 from sleepmove.base.errors import InputError
 from sleepmove.base.order_statistics import median
 from sleepmove.sensor.finish import finish_recording
-from sleepmove.sensor.recording import CLOCK_NAIVE, Recording
-from sleepmove.sensor.time_guards import LONGEST_NIGHT_H
+from sleepmove.sensor.recording import CLOCK_NAIVE, LONGEST_NIGHT_H, Recording
 
 
 def device_recording(
