@@ -277,9 +277,11 @@ def estimate_clock(
     # Bilateral movements are not simultaneous (tenths of a second apart either way): on
     # clocks that agree, a line through half the windows' lags was taken for an offset, a
     # drift and a step. The fit must leave the windows' lags much closer than no correction.
+    # A fit that leaves most windows close (clocks that agree, or a step late in the night)
+    # is no chance line: only one whose windows lie far from it too is compared.
     none_off = _median(np.abs(lags))
     fit_off = _median(np.abs(lags - _lag_of(result, centres)))
-    if fit_off > params.max_fit_over_none * none_off:
+    if fit_off > params.inlier_s / 2 and fit_off > params.max_fit_over_none * none_off:
         return _not_applied(
             result,
             params,

@@ -63,9 +63,12 @@ def estimate_rate(time_s: np.ndarray, max_gap_s: float) -> float:
     return _rate_of_steps(steps, np.flatnonzero((steps < 0) | (steps > max_gap_s)))
 
 
-def _rate_of_steps(steps: np.ndarray, outside: np.ndarray, uncounted: int = 0) -> float:
+def _rate_of_steps(
+    steps: np.ndarray, outside: np.ndarray, uncounted: int = 0, in_packets: np.ndarray | None = None
+) -> float:
     """The rate over `steps` but those at `outside` (gaps, backward steps) and `uncounted`
-    zero steps (rows received twice).
+    zero steps (rows received twice); `in_packets`: steps within a packet stamped as it
+    arrived (a fraction of a step), taken as shared stamps for the typical step.
 
     Rows lost under the gap length lower the rows per second covered, not the sensor's rate:
     where the typical step (per row, or per packet of rows sharing a stamp) names a common
@@ -81,10 +84,14 @@ def _rate_of_steps(steps: np.ndarray, outside: np.ndarray, uncounted: int = 0) -
         return nearest
     # The typical step between stamps (zero steps are rows sharing a packet's stamp), from
     # a sample of them rather than every one.
-    positive = steps[steps > 0]
+    between_stamps = steps > 0
+    if in_packets is not None:
+        between_stamps[in_packets] = False
+    positive = steps[between_stamps]
     sample = positive[:: max(1, len(positive) // 100_000)]
     if len(sample):
         stamps = len(steps) - len(outside) - int(np.count_nonzero(steps == 0))
+        stamps -= 0 if in_packets is None else len(in_packets)
         rows_per_stamp = count / max(stamps, 1)  # one, or a packet's rows
         typical = _common_rate_near(rows_per_stamp / median(sample.copy()))
         if typical is not None and 0.8 * typical <= rate <= typical:
@@ -171,6 +178,13 @@ def regularize(
     # twice, sits at its run's last stamp holding the last row's values).
     gap_after = np.flatnonzero(steps > max_gap_s)
     rate = rate_hz or _rate_of_steps(steps, gap_after, int(repeated.sum()))
+    # Rows stamped a fraction of a step after the row before share its packet too: stamped
+    # as they arrived, a few at a time (five rows 2 ms apart every half second at 10 Hz).
+    # Left there, the grid would hold each packet's noise in one place and interpolate
+    # smoothly between: a noise that comes and goes twice a second, read as movement.
+    bunched = still_packet_rows(steps, rate) if rate > 0 else np.empty(0, dtype=np.intp)
+    if len(bunched) and not rate_hz:  # the rate per packet, as for shared stamps (losses)
+        rate = _rate_of_steps(steps, gap_after, int(repeated.sum()), bunched - 1)
     if not rate > 0 or not np.isfinite(rate):
         positive = steps[steps > 0]
         if len(positive) == 0:  # all stamps alike: no rate, however fast or slow
@@ -192,11 +206,6 @@ def regularize(
         )
     # Before the positions overwrite the steps; sharing spreads stamps by a packet at most.
     _check_grid_length(steps, gap_after, (time_s[-1] - time_s[0]) * rate, rate, len(time_s))
-    # Rows stamped a fraction of a step after the row before share its packet too: stamped
-    # as they arrived, a few at a time (five rows 2 ms apart every half second at 10 Hz).
-    # Left there, the grid would hold each packet's noise in one place and interpolate
-    # smoothly between: a noise that comes and goes twice a second, read as movement.
-    bunched = still_packet_rows(steps, rate)
     if len(bunched):
         notes.append(
             f"{len(bunched)} rows stamped under {BUNCHED_STEP:g} of a sample step after the "

@@ -31,7 +31,7 @@ class NightScore:
     in_bed: np.ndarray  # per sleep epoch: counted as in bed
     sleep_epoch_loss_s: np.ndarray  # per sleep epoch: seconds of data lost
     efm_spans_min: list[tuple[int, int, float]]
-    gaps_in_runs: int = 0  # data gaps between CLMs within the longest IMI of each other
+    gaps_in_runs: int = 0  # data gaps with a CLM within the longest IMI before and after
 
 
 def score_night(

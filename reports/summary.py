@@ -232,8 +232,8 @@ GAPS_IN_RUNS_NOTE = 3  # data gaps inside runs of CLMs worth a word
 
 
 def _gap_statements(score: NightScore, params: AnalysisParameters) -> list[str]:
-    """Losses inside runs of periodic movements: each ended the series there, as the rules
-    say, and the PLM index reads low by what they may have cut."""
+    """Losses with limb movements within the longest IMI on either side: each ended any
+    series there, as the rules say, and the PLM index reads low by what they cut."""
     count = score.gaps_in_runs
     if count < GAPS_IN_RUNS_NOTE:
         return []
@@ -274,7 +274,8 @@ def _in_bed_statements(score: NightScore, params: AnalysisParameters) -> list[st
     onsets = units["onset_s"][counted]
     lights_out = score.sleep.window_s[0] if score.sleep.window_s is not None else 0.0
     trains = awake_trains(units, len(score.sleep.asleep), params.sleep, lights_out)
-    if len(onsets) and trains and onsets.min() <= trains[-1][1] + EARLY_PLM_WINDOW_MIN * 60:
+    after_train = len(onsets) > 0 and trains and onsets.min() >= trains[-1][1]
+    if after_train and onsets.min() <= trains[-1][1] + EARLY_PLM_WINDOW_MIN * 60:
         statements.append(
             f"A periodic train from lights out, {(trains[-1][1] - trains[-1][0]) / 60:.0f} "
             "minutes long, was taken as restless legs while awake; periodic movements "

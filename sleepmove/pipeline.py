@@ -272,7 +272,9 @@ def _too_short(path: str, problem: str, min_duration_s: float, what: str) -> Inp
     return InputError(path, problem, expected=expected)
 
 
-DAMAGE_WORDS = re.compile(r"damaged|cut short")
+# What ended a read early: a file cut short, or a gzip stream garbled from a line on (not
+# damage that was left out, nor a header mended or a zone unstated).
+DAMAGE_WORDS = re.compile(r"cut short|garbled")
 
 
 def _grid(recording: Recording, params: AnalysisParameters, min_duration_s: float) -> Grid:

@@ -274,3 +274,20 @@ def test_asynchronous_legs_on_clocks_1_5_s_apart_are_aligned(seed):
     found = estimate_clock(*asynchronous_legs(seed, offset_s=1.5), PARAMS)
     assert found.applied
     assert all(abs(piece.offset_s - 1.5) < 0.25 for piece in found.pieces)
+
+
+def test_clocks_that_agree_are_reported_as_such_without_a_warning():
+    """Not "not applied": clocks within 20 ms all night need nothing, and say so."""
+    e1, e2, _ = legs(6, 40, offset_s=0.0, drift_ppm=0.0)
+    found = estimate_clock(e1, e2, PARAMS)
+    assert not found.applied and found.warning is None
+    assert "nothing to correct" in found.note
+
+
+def test_a_step_late_in_a_night_of_agreeing_clocks_is_applied():
+    """Most windows lie at no lag (the clocks agree until 4.5 h): the fit is no chance
+    line for being close to no correction there; the last 1.5 h are 2.5 s off."""
+    e1, e2, gaps = legs(6, 40, offset_s=0.0, drift_ppm=0.0, step=(4.5 * 3600, -2.5, 8.0))
+    found = estimate_clock(e1, e2, PARAMS, None, gaps)
+    assert found.applied and len(found.pieces) == 2
+    assert found.pieces[1].offset_s - found.pieces[0].offset_s == pytest.approx(-2.5, abs=0.01)

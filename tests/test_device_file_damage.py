@@ -353,3 +353,21 @@ def test_gt3x_zip_without_info_txt_is_read_from_its_records(tmp_path):
     rec = read_recording(write(tmp_path / "noinfo.gt3x", out.getvalue()))
     assert len(rec.time_s) == 120 * 10
     assert any("info.txt is lost: 10 Hz taken from the records" in w for w in rec.warnings)
+
+
+def test_cwa_with_a_damaged_header_tag_and_a_damaged_block_keeps_the_others(tmp_path):
+    """Both at once: the tag mended, the block left out, as each alone (it was refused)."""
+    data = bytearray(_cwa(10, bad_time_at=4))
+    data[0] = ord("X")
+    rec = read_recording(write(tmp_path / "night.cwa", bytes(data)))
+    assert len(rec.time_s) == 9 * 80 and rec.path.endswith("night.cwa")
+    assert any("read with it mended" in w for w in rec.warnings)
+    assert any("1 damaged data blocks (impossible time stamp" in w for w in rec.warnings)
+
+
+def test_a_short_file_is_not_said_to_be_short_for_damage_that_did_not_end_its_read(
+    tmp_path, capsys
+):
+    path = geneactiv_night(tmp_path, "Time Zone:GMT +01:00", "_ime Zone:GMT +01:00", seconds=30)
+    error = refused(tmp_path, capsys, path, "that lasts only")
+    assert "as read" not in error, error

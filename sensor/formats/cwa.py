@@ -38,34 +38,32 @@ def recognizes(head: bytes, path: str) -> bool:
 
 
 def _read_mended_header(path: str, units: str) -> tuple[Recording, float | None]:
-    """A file whose header tag is damaged (its blocks are there): decoded with it mended."""
+    """A file whose header tag is damaged (its blocks are there): read as any .cwa, from a
+    copy with the tag mended (damaged blocks, stray stamps and a cut end handled alike)."""
+    import dataclasses
+    import tempfile
+
     with open(path, "rb") as handle:
         data = handle.read()
+    handle_out, mended = tempfile.mkstemp(suffix=".cwa")
     try:
-        result = decode_mended(HEADER_TAG + data[4:], ".cwa", NAME)
-    except InputError:
-        raise InputError(
-            path,
-            f"{NAME} whose header is damaged (it begins {data[:4]!r}, not {HEADER_TAG!r}) and "
-            "that cannot be decoded with that mended",
-            expected="a complete .cwa file, as the device wrote it",
-        ) from None
-    samples = result["timeseries"].get("high_frequency", {})
-    if not len(samples.get("datetime", [])):
-        _refuse_empty_blocks(path)
-    rate = result["metadata"].get("configuration", {}).get("sample_rate_hz") or 0
+        with os.fdopen(handle_out, "wb") as out:
+            out.write(HEADER_TAG + data[4:])
+        try:
+            recording, offset = read(mended, units)
+        except InputError as error:
+            raise InputError(
+                path,
+                f"{NAME} whose header is damaged (it begins {data[:4]!r}, not {HEADER_TAG!r}), "
+                f"read with it mended: {error.problem}",
+                expected=error.expected,
+            ) from None
+    finally:
+        os.unlink(mended)
     warning = f"the header begins {data[:4]!r}, not {HEADER_TAG!r} (damaged): read with it mended"
-    recording = device_recording(
-        path,
-        NAME,
-        samples.get("datetime", []),
-        samples.get("acceleration"),
-        units,
-        float(rate) or None,
-        [warning],
-        spare=samples.get("gyroscope"),
-    )
-    return recording, None
+    return dataclasses.replace(
+        recording, path=path, warnings=[warning, *recording.warnings]
+    ), offset
 
 
 def read(path: str, units: str) -> tuple[Recording, float | None]:

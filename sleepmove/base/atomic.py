@@ -76,9 +76,9 @@ def write_files(out_dir: str, files: dict[str, str | bytes]) -> None:
                 target, "is a folder", expected=f"{name} to be a file of the results' own"
             )
     created: list[str] = []  # folders made here, removed again if nothing is written
-    _make_folder(out_dir, created)
     staged: list[tuple[str, str]] = []
     try:
+        _make_folder(out_dir, created)
         for name, text in files.items():
             target = os.path.join(out_dir, name)
             _make_folder(os.path.dirname(target), created)
