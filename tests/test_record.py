@@ -347,8 +347,10 @@ def test_a_link_that_drops_all_night_and_a_notification_storm(tmp_path):
     # no hole goes unaccounted: kept plus counted as lost spans the whole recording
     span = (recorded.time_s[-1] - recorded.time_s[0]) * 52 + 1
     assert stats.samples + stats.data_loss_s * 52 == pytest.approx(span, rel=0.005)
-    # each reconnection leaves one gap (the last may come after the final sample)
-    assert stats.reconnections - 1 <= len(stats.gaps) <= stats.reconnections
+    # each reconnection leaves one gap of a minute or so (the last may come after the final
+    # sample); a loaded machine's stall of 15 ms at 100 x adds one of a second or two
+    reconnection_gaps = [gap for gap in stats.gaps if gap[1] - gap[0] > 10]
+    assert stats.reconnections - 1 <= len(reconnection_gaps) <= stats.reconnections
 
 
 class MovesenseMidPacket:
