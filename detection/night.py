@@ -51,9 +51,10 @@ def score_night(
     break_gap_s = params.detection.series_break_gap_s
     units = score_units(events, rules, gaps_s, two_legs, break_gap_s)
     onsets = units["onset_s"]
+    joined = union_gaps(gaps_s)
     # The sleep estimate's rhythm of movements reads across shorter losses (rhythm_gap_s)
-    breaking = series_breaking_gaps(union_gaps(gaps_s), params.sleep.rhythm_gap_s)
-    breaking_series = series_breaking_gaps(union_gaps(gaps_s), break_gap_s)
+    breaking = series_breaking_gaps(joined, params.sleep.rhythm_gap_s)
+    breaking_series = series_breaking_gaps(joined, break_gap_s)
     sleep = estimate_sleep(
         units, duration_s, params.sleep, sleep_window_s, breaking, loss_per_second
     )

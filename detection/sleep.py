@@ -10,12 +10,17 @@ warns when PLMS start soon after it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from sleepmove.detection.params import SleepParameters
-from sleepmove.detection.sleep_model import epoch_features, sleep_probability, wake_log_odds
+from sleepmove.detection.sleep_model import (
+    awake_trains,
+    epoch_features,
+    sleep_probability,
+    wake_log_odds,
+)
 from sleepmove.detection.table import Table
 
 
@@ -30,6 +35,8 @@ class SleepResult:
     p_sleep: np.ndarray  # per epoch, the model's probability of sleep
     confidence: float  # share of epochs the model is sure of (p_sleep under 0.2 or over 0.8)
     window_s: tuple[float, float] | None = None  # the sleep window given, if any
+    # (begin, end) seconds of the PLM trains begun awake (sleep_model.awake_trains)
+    awake_trains_s: list[tuple[float, float]] = field(default_factory=list)
 
 
 def estimate_sleep(
@@ -45,7 +52,8 @@ def estimate_sleep(
     n_epochs = max(int(np.ceil(duration_s / params.epoch_s)), 1)
     gaps = np.empty((0, 2)) if gaps_s is None else np.asarray(gaps_s, dtype=float)
     lights_out = window_s[0] if window_s is not None else 0.0
-    features = epoch_features(units, gaps, n_epochs, params, lights_out)
+    trains = awake_trains(units, n_epochs, params, lights_out)
+    features = epoch_features(units, gaps, n_epochs, params, lights_out, trains)
     log_odds = wake_log_odds(features, params)
     usable = _usable_epochs(loss_per_second, n_epochs, params.epoch_s)
     p_sleep = sleep_probability(log_odds, usable, params)
@@ -67,7 +75,7 @@ def estimate_sleep(
     sure = (p_sleep[judged] < 0.2) | (p_sleep[judged] > 0.8)
     confidence = float(sure.mean()) if judged.any() else 0.0
     return SleepResult(
-        params.epoch_s, asleep, onset, offset, source, bouts, p_sleep, confidence, window_s
+        params.epoch_s, asleep, onset, offset, source, bouts, p_sleep, confidence, window_s, trains
     )
 
 

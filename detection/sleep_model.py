@@ -85,9 +85,11 @@ def epoch_features(
     n_epochs: int,
     params: SleepParameters,
     lights_out_s: float = 0.0,
+    trains: list[tuple[float, float]] | None = None,
 ) -> dict[str, np.ndarray]:
     """The per-epoch evidence the model weighs (each a count or share per epoch).
-    `lights_out_s`: where the night in bed starts (the sleep window's, else the recording's)."""
+    `lights_out_s`: where the night in bed starts (the sleep window's, else the recording's);
+    `trains`: its `awake_trains`, where the caller has them."""
     units = Table.of(units)
     epoch = params.epoch_s
     moving = np.isin(units["kind"], MOVING_KINDS)
@@ -122,7 +124,11 @@ def epoch_features(
         "moves": np.bincount(first[small], minlength=n_epochs).astype(float),
         "irregular": np.bincount(first[small], irregular_weight[small], minlength=n_epochs),
         "variable": np.bincount(first[small], variable_weight[small], minlength=n_epochs),
-        "awake_series": series_begun_awake(units, n_epochs, params, lights_out_s),
+        "awake_series": train_epochs(
+            awake_trains(units, n_epochs, params, lights_out_s) if trains is None else trains,
+            n_epochs,
+            params,
+        ),
     }
     return features
 
@@ -138,8 +144,15 @@ def series_begun_awake(
 ) -> np.ndarray:
     """Per epoch, 1 where a train of `awake_trains` runs (from its first movement's onset to
     its last one's offset)."""
+    return train_epochs(awake_trains(units, n_epochs, params, lights_out_s), n_epochs, params)
+
+
+def train_epochs(
+    trains: list[tuple[float, float]], n_epochs: int, params: SleepParameters
+) -> np.ndarray:
+    """Per epoch, 1 where one of `trains` ((begin, end) seconds) runs."""
     spanned = np.zeros(n_epochs)
-    for begin, end in awake_trains(units, n_epochs, params, lights_out_s):  # a loop over trains
+    for begin, end in trains:  # a loop over trains
         first = int(begin // params.epoch_s)
         last = min(int(end // params.epoch_s), n_epochs - 1)
         spanned[first : last + 1] = 1.0

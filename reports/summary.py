@@ -12,7 +12,6 @@ from sleepmove.detection.params import (
     published_threshold,
     rules_label,
 )
-from sleepmove.detection.sleep_model import awake_trains
 from sleepmove.reports.clock import iso_time
 
 CAVEATS = [
@@ -273,7 +272,7 @@ def _in_bed_statements(score: NightScore, params: AnalysisParameters) -> list[st
     counted = units["periodic"].astype(bool) & units["clm"].astype(bool) & units["asleep"]
     onsets = units["onset_s"][counted]
     lights_out = score.sleep.window_s[0] if score.sleep.window_s is not None else 0.0
-    trains = awake_trains(units, len(score.sleep.asleep), params.sleep, lights_out)
+    trains = score.sleep.awake_trains_s
     after_train = len(onsets) > 0 and trains and onsets.min() >= trains[-1][1]
     if after_train and onsets.min() <= trains[-1][1] + EARLY_PLM_WINDOW_MIN * 60:
         statements.append(

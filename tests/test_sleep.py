@@ -44,6 +44,16 @@ def plm_train(start, end, interval=25.0, jitter=0.05, seed=0):
     return [(t, 2.0, "lm") for t in onsets]
 
 
+def night_of(rows, gaps_s=None, sizes=(None, None)):
+    """An 8-hour night of these units (of `sizes`: rotation, peak) scored, one sensor, no
+    loss but `gaps_s`."""
+    events = unit_table(rows, *sizes).sort_values("onset_s")
+    duration = 8 * HOUR
+    gaps = np.empty((0, 2)) if gaps_s is None else gaps_s
+    loss = np.zeros(int(duration) + 1)
+    return score_night(events, duration, gaps, loss, np.zeros(480), False, PARAMS)
+
+
 def fidgeting(start, end, per_min=2.0, seed=1):
     """Awake in bed: movements at Poisson times, of every size, length and speed (the
     quickest several times the peak acceleration of a PLM)."""
@@ -148,17 +158,7 @@ def test_periodic_movements_in_fidgeting_wake_are_plmw_not_plms():
     rows = wake_rows + plm_train(4 * HOUR, 5 * HOUR)
     rotation = np.r_[rotation, np.full(len(rows) - len(wake_rows), 10.0)]
     peak = np.r_[peak, np.full(len(rows) - len(wake_rows), 0.2)]
-    events = unit_table(rows, rotation, peak).sort_values("onset_s")
-    duration = 8 * HOUR
-    score = score_night(
-        events,
-        duration,
-        np.empty((0, 2)),
-        np.zeros(int(duration) + 1),
-        np.zeros(480),
-        False,
-        PARAMS,
-    )
+    score = night_of(rows, sizes=(rotation, peak))
     units = score.units
     in_wake = (units["onset_s"] >= 2 * HOUR) & (units["onset_s"] < 3 * HOUR)
     chance = units["periodic"] & in_wake
@@ -309,17 +309,7 @@ def test_a_periodic_train_from_lights_out_is_wake_until_it_stops():
     """Restless legs: periodic movements from the first minutes on, for most of an hour,
     before sleep; PLMS later in the night. The train is PLMW: sleep starts after it."""
     rows = plm_train(4 * 60, 50 * 60, seed=2) + plm_train(1.5 * HOUR, 7.5 * HOUR, seed=3)
-    events = unit_table(rows).sort_values("onset_s")
-    duration = 8 * HOUR
-    score = score_night(
-        events,
-        duration,
-        np.empty((0, 2)),
-        np.zeros(int(duration) + 1),
-        np.zeros(480),
-        False,
-        PARAMS,
-    )
+    score = night_of(rows)
     units = score.units
     awake_train = units["onset_s"] < 50 * 60
     assert units["periodic"][awake_train].mean() > 0.9  # scored periodic: PLMW...
@@ -341,17 +331,7 @@ def test_the_summary_warns_of_plms_counted_soon_after_lights_out(start_min, warn
     """A train from minute 12 is counted as PLMS and may be restless legs awake: said. One
     from minute 4 is taken as awake, and the PLMS of the night start later: nothing to say."""
     rows = plm_train(start_min * 60, 50 * 60, seed=2) + plm_train(1.5 * HOUR, 7.5 * HOUR)
-    events = unit_table(rows).sort_values("onset_s")
-    duration = 8 * HOUR
-    score = score_night(
-        events,
-        duration,
-        np.empty((0, 2)),
-        np.zeros(int(duration) + 1),
-        np.zeros(480),
-        False,
-        PARAMS,
-    )
+    score = night_of(rows)
     said = " ".join(_in_bed_statements(score, PARAMS))
     assert ("began within 15 minutes of lights out" in said) == warned, said
 
@@ -360,17 +340,7 @@ def test_the_summary_warns_of_plms_counted_soon_after_a_train_taken_as_awake():
     """A train from minute 4 to 30 is taken as restless legs awake; a train counted as PLMS
     from minute 36, 6 minutes after it, may be the same restlessness: said, with both."""
     rows = plm_train(4 * 60, 30 * 60, seed=2) + plm_train(36 * 60, 7.5 * HOUR)
-    events = unit_table(rows).sort_values("onset_s")
-    duration = 8 * HOUR
-    score = score_night(
-        events,
-        duration,
-        np.empty((0, 2)),
-        np.zeros(int(duration) + 1),
-        np.zeros(480),
-        False,
-        PARAMS,
-    )
+    score = night_of(rows)
     assert score.units["asleep"][score.units["onset_s"] > HOUR].all()  # the night's PLMS
     said = " ".join(_in_bed_statements(score, PARAMS))
     assert "A periodic train from lights out, 26 minutes long, was taken as restless" in said
@@ -408,17 +378,11 @@ def test_gaps_inside_runs_of_clms_are_counted_and_said():
     # 225-230: none after.
     assert gaps_in_runs(onsets, gaps, PARAMS.rules) == 2
     rows = plm_train(40 * 60, 7 * HOUR, seed=4)
-    events = unit_table(rows).sort_values("onset_s")
-    duration = 8 * HOUR
-    middles = events["onset_s"].to_numpy()[[100, 200, 300, 400]] + 5.0
+    middles = np.array([row[0] for row in rows])[[100, 200, 300, 400]] + 5.0
     gaps_s = np.column_stack([middles, middles + 1.5])
-    score = score_night(
-        events, duration, gaps_s, np.zeros(int(duration) + 1), np.zeros(480), False, PARAMS
-    )
+    score = night_of(rows, gaps_s)
     assert score.gaps_in_runs == 4
     said = " ".join(assessment(score, PARAMS)["statements"])
     assert "4 data gaps fell between limb movements less than 90 s apart" in said, said
-    two = score_night(
-        events, duration, gaps_s[:2], np.zeros(int(duration) + 1), np.zeros(480), False, PARAMS
-    )
+    two = night_of(rows, gaps_s[:2])
     assert "data gaps fell between" not in " ".join(assessment(two, PARAMS)["statements"])
