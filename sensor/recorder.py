@@ -50,6 +50,11 @@ FIT_BUCKETS = 6
 # took 48.5 Hz for a 49 Hz sensor losing 2 %), 30 in a row do not.
 SLOW_BUCKETS = 30
 CLOCK_OFF = 0.05
+# At the end of the night the link still holds the last samples (a Verity Sense sends every
+# 1.5 s; a host that stalled sends a backlog after it): they are waited for, this many
+# seconds of real time at most, before the stream is stopped. Stopped at once, a half-second
+# stall of an emulated night at 100 x lost its last minute.
+END_DRAIN_S = 3.0
 RATE_ERROR_MOST = 1e-4  # a rate known to 0.36 s an hour or better, else none is taken
 
 
@@ -271,6 +276,8 @@ class SensorSession:
                 self.stats.state = "streaming"
                 backoff = 0.5
                 await self._wait(stop, deadline)
+                if self.clock() >= deadline:
+                    await self._drain(deadline)
                 if not self.lost.is_set():
                     await self._stop_stream(client)
             except Exception as error:  # bleak raises many kinds; the night goes on
@@ -296,10 +303,7 @@ class SensorSession:
         were measured between samples only: a sensor gone for good at 2 a.m. said '0.0 s
         lost'. Up to `reanchor_s` is what the link still held when the stream was stopped,
         not a loss. Returns the line that says what was lost, or None."""
-        since = start_s
-        if self.last_time is not None:  # on the host's clock: less a drifting clock's lead
-            since = self.last_time + 1.0 / self.rate_hz - max(self.leads)
-        lost = end_s - since
+        lost = self.missing_to(end_s, start_s)
         if lost <= self.reanchor_s:
             return None
         self.stats.data_loss_s += lost
@@ -312,6 +316,26 @@ class SensorSession:
             told = f"nothing recorded after {at}: the last {span(lost)} of the recording lost"
         self._note(told)
         return told
+
+    def missing_to(self, end_s: float, start_s: float) -> float:
+        """Seconds from the last sample written (`start_s` when none was) to `end_s`, on the
+        host's clock: less a drifting clock's lead."""
+        if self.last_time is None:
+            return end_s - start_s
+        return end_s - (self.last_time + 1.0 / self.rate_hz - max(self.leads))
+
+    async def _drain(self, deadline: float) -> None:
+        """The samples up to `deadline` that the link still holds, waited for (END_DRAIN_S of
+        real time at most), while the link lasts."""
+        until = time.monotonic() + END_DRAIN_S
+        start = self.started_s if self.started_s is not None else deadline
+        while (
+            not (self.lost.is_set() or self.disk_full)
+            and self.missing_to(deadline, start) > 0
+            and time.monotonic() < until
+        ):
+            await asyncio.sleep(0.02)
+            self.release_if_settled()
 
     @staticmethod
     async def _unless_stopped(stop: asyncio.Event, awaitable):
@@ -760,6 +784,8 @@ class SensorSession:
                 )
                 if not keep.any():
                     self._untimed()
+                    # a repeat the decoder could not tell (its clock forgotten) is bad too
+                    self.stats.bad_frames += not decoded.problems
             times, decoded.xyz_g = times[keep], decoded.xyz_g[keep]
         if len(times):
             try:

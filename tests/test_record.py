@@ -428,3 +428,19 @@ def test_two_emulated_legs_on_the_hosts_clock_need_no_alignment(tmp_path):
     # running tests side by side put the legs 1.13 s apart. Near zero is within 1.5 s here
     # (25 ms of jitter); the legs played from their own starts were 4.3 s apart at 100 x.
     assert abs(found["offset_s"]) < 1.5 and abs(found["drift_ppm"]) < 50, found
+
+
+def test_a_host_stall_at_the_end_of_the_night_loses_nothing(tmp_path):
+    """The host stalls over the end (0.6 s of real time: a minute of night at 100 x): the
+    samples the link still holds are waited for, not counted lost."""
+
+    async def stall_at_the_end(devices):
+        await asyncio.sleep(6.3)  # the night of 11 min at 100 x ends 6.6 s in
+        time.sleep(0.6)  # blocks the event loop: the recorder and the sensor alike
+
+    result = run(args_for(tmp_path / "stall"), stall_at_the_end)
+    stats = result["stats"][0]
+    assert stats.data_loss_s < 1.0
+    assert not any("nothing recorded after" in m for m in stats.messages)
+    recording = read_recording(result["files"][""])
+    assert recording.time_s[-1] >= recording.time_s[0] + 600

@@ -1126,3 +1126,28 @@ def test_a_system_clock_set_during_the_night_is_told_at_the_end(tmp_path, monkey
     assert line.startswith("sleepmove: warning: the system clock was set forward by 60.0 min")
     assert "follow the clock as it was at the start, 60.0 min behind the clock now" in line
     assert json.loads((out / "recording.json").read_text())["host_clock_stepped_s"] == 3600.0
+
+
+def test_a_storm_of_repeats_longer_than_the_jump_window_counts_every_repeat_bad(tmp_path):
+    """A storm of one frame repeated for longer than a clock jump is judged over: the
+    decoder forgets its clock, and the repeats after that were dropped without being
+    counted bad (298 of 300 on a loaded machine)."""
+    import numpy as np
+
+    from sleepmove.sensor.protocols import polar
+    from sleepmove.sensor.recorder import SessionStats
+    from sleepmove.sensor.recording_files import CsvAppender
+
+    now = [1.7e9]
+    writer = CsvAppender(str(tmp_path / "storm.csv"))
+    stats = SessionStats("x", "polar", "", 52, 8)
+    session = stamped_session("polar", writer, stats, now)
+    xyz = np.tile([0.0, 0.0, 1.0], (13, 1))
+    frame = bytearray(polar.encode_compressed(xyz * 1000, int(8e4 * 1e9)))
+    session._on_data(None, frame)
+    for _ in range(100):  # a loop over frames: 100 repeats over 25 s (5 x reanchor_s is 10)
+        now[0] += 0.25
+        session._on_data(None, frame)
+    writer.close()
+    assert stats.samples == 13
+    assert stats.bad_frames == 100
