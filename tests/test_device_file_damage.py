@@ -371,3 +371,21 @@ def test_a_short_file_is_not_said_to_be_short_for_damage_that_did_not_end_its_re
     path = geneactiv_night(tmp_path, "Time Zone:GMT +01:00", "_ime Zone:GMT +01:00", seconds=30)
     error = refused(tmp_path, capsys, path, "that lasts only")
     assert "as read" not in error, error
+
+
+@pytest.mark.parametrize("stated, pages", [("0", 4), ("0", 1), ("nan", 4)])
+def test_geneactiv_pages_stating_no_frequency_are_timed_at_the_headers_rate(
+    tmp_path, stated, pages
+):
+    """Pages whose own Measurement Frequency is 0 were timed 1/0 apart by the decoder: the
+    file was refused as "the time stamps jump back"; nan put a page's samples at one time."""
+    whole = read_recording(geneactiv_night(tmp_path))
+    text = open(geneactiv_night(tmp_path), encoding="ascii").read()
+    damaged = text.replace("Measurement Frequency:10.0", f"Measurement Frequency:{stated}", pages)
+    rec = read_recording(write(tmp_path / "damaged.bin", damaged.encode()))
+    assert np.array_equal(rec.time_s, whole.time_s)
+    assert any(
+        f"{pages} pages state a Measurement Frequency that is no rate" in w
+        and "header's 10 Hz" in w
+        for w in rec.warnings
+    )

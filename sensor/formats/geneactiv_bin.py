@@ -98,16 +98,45 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
             f"the header's Time Zone {zone[:20]!r} is unreadable: clock times kept as the "
             "device wrote them (give --timezone)"
         )
+    stamps = _pages_timed_by(samples.get("datetime", []), rate, warnings)
     recording = device_recording(
         path,
         NAME,
-        samples.get("datetime", []),
+        stamps,
         samples.get("acceleration"),
         units,
         rate,
         warnings,
     )
     return recording, offset
+
+
+def _pages_timed_by(stamps_ns, rate_hz: float | None, warnings: list[str]) -> np.ndarray:
+    """The samples' stamps (ns), those of pages whose own Measurement Frequency is no rate
+    (0: actfast times their samples 1/0 apart, garbage that read as "the time stamps jump
+    back" and refused the file; nan: all at the page's time) timed from the Page Time at
+    the header's rate, and said so. Untouched when every page's samples advance at a rate."""
+    stamps = np.asarray(stamps_ns)
+    n = len(stamps)
+    if n < 2 or rate_hz is None or stamps.dtype != np.int64:
+        return stamps
+    firsts = np.arange(0, n - 1, SAMPLES_PER_PAGE)  # each page's first sample (and a second)
+    steps = stamps[firsts + 1] - stamps[firsts]
+    bad = ~((steps >= 1e9 / RATE_RANGE_HZ[1]) & (steps <= 1e9 / RATE_RANGE_HZ[0]))
+    if not bad.any():
+        return stamps
+    stamps = np.array(stamps)  # actfast's own array is left as it was
+    for page in np.flatnonzero(bad):  # a loop over damaged pages
+        first = page * SAMPLES_PER_PAGE
+        count = min(SAMPLES_PER_PAGE, n - first)
+        spacing = np.round(np.arange(count) * (1e9 / rate_hz)).astype(np.int64)
+        stamps[first : first + count] = stamps[first] + spacing
+    warnings.append(
+        f"{int(bad.sum())} pages state a Measurement Frequency that is no rate (first is page "
+        f"{int(np.flatnonzero(bad)[0]) + 1}): their samples timed from the Page Time at the "
+        f"header's {rate_hz:g} Hz"
+    )
+    return stamps
 
 
 # Header values no device writes, refused: the rate a GENEActiv samples at is 10 to 100 Hz, its
