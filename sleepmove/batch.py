@@ -64,6 +64,8 @@ class NightTask:
         kept the older results and called them made "with these parameters"."""
         made_from = {
             "inputs": self.inputs,
+            # a recording replaced at the same path (re-exported, copied again) is new input
+            "files": {side: _file_identity(path) for side, path in self.inputs.items()},
             "options": self.options,
             "version": __version__,
             "parameters": self.parameters(),
@@ -339,6 +341,17 @@ def _night_id(text: str) -> str:
 LONGEST_NIGHT_ID = 200  # characters (ASCII): room under 255 for the names made from it
 
 
+def _file_identity(path: str) -> list[int]:
+    """A file's size and modification time (ns): what tells a replaced file apart without
+    reading it (a hash would read a cohort's terabytes at every rerun)."""
+    status = os.stat(path)
+    return [status.st_size, status.st_mtime_ns]
+
+
+# A finished night's files: each must still be there for the night to count as done.
+NIGHT_FILES = ("summary.json", "events.csv", "epochs.csv")
+
+
 def shard(tasks: list[NightTask], spec: str | None) -> list[NightTask]:
     """--shard K/N: every N-th night starting at the K-th (1-based), for job arrays."""
     if not spec:
@@ -361,9 +374,10 @@ def is_done(task: NightTask) -> bool:
     # Every night's results must still be there (someone may have removed one).
     root = os.path.dirname(task.out_dir)
     return all(
-        os.path.exists(os.path.join(root, row["id"], "summary.json"))
+        os.path.exists(os.path.join(root, row["id"], name))
         for row in finished_rows(task)
         if row["status"] == "ok"
+        for name in NIGHT_FILES
     )
 
 
@@ -421,7 +435,28 @@ def run_task(task: NightTask) -> list[dict]:
     if all(row["status"] in DONE_STATUSES for row in rows):
         write_files(task.out_dir, {"batch-rows.json": json.dumps(rows, indent=1) + "\n"})
         write_files(task.out_dir, {"batch-key.txt": task.key + "\n"})
+    else:
+        _forget_earlier_results(task, rows)
     return rows
+
+
+def _forget_earlier_results(task: NightTask, rows: list[dict]) -> None:
+    """A night that failed now is no longer done: an earlier run's key, rows and summaries
+    (`report` and the next rerun took them for this input's) are removed, its events and
+    epochs left without the summary.json that says they are complete."""
+    stale = [os.path.join(task.out_dir, name) for name in ("batch-key.txt", "batch-rows.json")]
+    root = os.path.dirname(task.out_dir)
+    ids = {row["id"] for row in rows} | {os.path.basename(task.out_dir)}
+    try:  # a multi-day file's nights of the earlier run, each in its own folder
+        ids |= {row["id"] for row in finished_rows(task)}
+    except (OSError, ValueError, KeyError, TypeError):  # none, or unreadable: nothing to add
+        pass
+    stale += [os.path.join(root, night, "summary.json") for night in ids]
+    for path in stale:  # the key first: a run cut short here leaves the night undone
+        try:
+            os.unlink(path)
+        except OSError:  # not there (never finished), or not ours to remove
+            pass
 
 
 def _read_whole(path: str, options: dict, zone: str | None) -> Recording | None:

@@ -117,14 +117,23 @@ def run_batch_command(args: argparse.Namespace) -> int:
         for task in todo
         if args.sleep_log and task.options.get("sleep_window", given) != given
     }
-    for task_rows in results:
-        for row in task_rows:  # a loop over nights
-            if row["id"] in logged and row["error"].startswith(WINDOW_REFUSAL):
-                # The user gave no --sleep-window: name the line of the log that did.
+    configured = getattr(args, "from_settings", {}).get("sleep_window")
+    try:
+        for task_rows in results:
+            for row in task_rows:  # a loop over nights
+                if not row["error"].startswith(WINDOW_REFUSAL):
+                    continue
+                # The user gave no --sleep-window: name the line of the log, or of the
+                # --config file, that did (as analyze names the file's).
                 told = row["error"].removeprefix(WINDOW_REFUSAL)
-                row["error"] = f"{args.sleep_log}: lights_out,lights_on {told}"
-        rows.extend(task_rows)
-        progress.update(task_rows)
+                if row["id"] in logged:
+                    row["error"] = f"{args.sleep_log}: lights_out,lights_on {told}"
+                elif configured is not None:
+                    row["error"] = f"{args.config}: [options] sleep_window = {configured!r}: {told}"
+            rows.extend(task_rows)
+            progress.update(task_rows)
+    finally:  # the night child (--workers 1) ends with the loop, however it ends
+        getattr(results, "close", lambda: None)()
     rows.sort(key=lambda row: row["id"])
     statuses = [row["status"] for row in rows]
     failed, skipped = statuses.count("error"), statuses.count("skipped")

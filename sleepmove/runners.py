@@ -451,6 +451,16 @@ class Progress:
         elapsed = time.monotonic() - self.started
         eta = elapsed / self.done * (self.total - self.done)
         status = "ok" if row["status"] == "ok" else f"{row['status']}: {row['error']}"
+        if self.stream is None:  # nobody reads it any more
+            return
+        try:
+            self._write(row, status, eta)
+        except (OSError, ValueError):  # a terminal closed (EIO), a `| head` gone (EPIPE)
+            # The batch goes on, its nights.csv written: the first failed write left the
+            # night child waiting and --workers 1 never ended.
+            self.stream = None
+
+    def _write(self, row: dict, status: str, eta: float) -> None:
         if self.terminal:
             width = 30
             filled = int(width * self.done / max(self.total, 1))

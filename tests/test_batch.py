@@ -221,3 +221,82 @@ def test_a_pool_worker_keeps_its_memory_for_the_next_night():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.stdout.split() == ["1", "True"], done.stderr
+
+
+def copy_of(cohort, tmp_path):
+    """The cohort's two single-sensor nights in a folder of their own (files to replace)."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("p1.csv", "p2.csv"):
+        shutil.copy(cohort / name, inputs / name)
+    return inputs
+
+
+def test_a_night_that_fails_on_a_rerun_stays_failed_not_done_with_old_results(cohort, tmp_path):
+    """After a --force rerun failed on a file gone bad, the next run called the night done
+    from its earlier results ('ok', exit 0), and `report` counted them."""
+    inputs, out = copy_of(cohort, tmp_path), tmp_path / "r"
+    assert run([str(inputs), "--out", str(out), "--workers", "1"]) == 0
+    (inputs / "p1.csv").write_text("garbage\n")
+    assert run([str(inputs), "--out", str(out), "--workers", "1", "--force"]) == 1
+    assert not (out / "p1" / "summary.json").exists()
+    assert run([str(inputs), "--out", str(out), "--workers", "1"]) == 1
+    assert table(out).set_index("id")["status"].to_dict() == {"p1": "error", "p2": "ok"}
+
+
+def test_a_recording_replaced_at_the_same_path_is_analyzed_again(cohort, tmp_path):
+    inputs, out = copy_of(cohort, tmp_path), tmp_path / "r"
+    run([str(inputs), "--out", str(out), "--workers", "1"])
+    before = table(out).set_index("id")["start"]["p2"]
+    shutil.copy(cohort / "pair" / "n3_left.csv", inputs / "p2.csv")  # another night
+    run([str(inputs), "--out", str(out), "--workers", "1"])
+    record = json.loads((out / "batch.json").read_text())
+    assert record["counts"]["skipped"] == 1 and record["counts"]["analyzed"] == 1
+    assert table(out).set_index("id")["start"]["p2"] != before
+
+
+@pytest.mark.parametrize("removed", ["events.csv", "epochs.csv"])
+def test_a_night_missing_one_of_its_files_is_analyzed_again(cohort, tmp_path, removed):
+    inputs, out = copy_of(cohort, tmp_path), tmp_path / "r"
+    run([str(inputs), "--out", str(out), "--workers", "1"])
+    (out / "p2" / removed).unlink()
+    run([str(inputs), "--out", str(out), "--workers", "1"])
+    assert json.loads((out / "batch.json").read_text())["counts"]["analyzed"] == 1
+    assert (out / "p2" / removed).exists()
+
+
+def test_a_window_from_the_config_file_is_named_as_the_files_line(cohort, tmp_path):
+    inputs, out = copy_of(cohort, tmp_path), tmp_path / "r"
+    settings = tmp_path / "sw.toml"
+    settings.write_text('[options]\nsleep_window = "10:00,11:00"\n')
+    run([str(inputs), "--out", str(out), "--workers", "1", "--config", str(settings)])
+    errors = table(out)["error"].tolist()
+    named = f"{settings}: [options] sleep_window = '10:00,11:00': "
+    assert errors and all(error.startswith(named) for error in errors)
+
+
+class GoneStream:
+    """stderr whose reader left: a `| head` that ended (EPIPE), an ssh terminal closed. A
+    flush fails once a write has (the text is still held)."""
+
+    held = False
+
+    def write(self, _text):
+        self.held = True
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        if self.held:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    def isatty(self):
+        return False
+
+
+def test_a_batch_whose_progress_nobody_reads_goes_on_to_its_table(cohort, tmp_path, monkeypatch):
+    """With --workers 1 the first failed progress line left the night child waiting for
+    the next night: the batch never ended and wrote no nights.csv."""
+    inputs, out = copy_of(cohort, tmp_path), tmp_path / "r"
+    monkeypatch.setattr("sys.stderr", GoneStream())
+    assert run([str(inputs), "--out", str(out), "--workers", "1"]) == 0
+    assert table(out)["status"].tolist() == ["ok", "ok"]
