@@ -76,8 +76,12 @@ def score_night(
     units = _with_jerk_clusters(units, sleep, in_bed, params)
     clm, imi = units["clm"].astype(bool), units["imi_s"]  # with the clusters' rows
     loss_per_epoch = _per_block(loss_per_second, int(sleep.epoch_s), len(sleep.asleep))
-    total_sleep_s = float(((sleep.epoch_s - loss_per_epoch) * sleep.asleep).sum())
-    in_bed_s = float(np.clip(sleep.epoch_s - loss_per_epoch, 0, None)[in_bed].sum())
+    # The last epoch lasts what is left of the recording: counted whole, time in bed (and
+    # sleep) exceeded the recording's, and a 61-s night was 90 s in bed.
+    epoch_lengths = np.clip(duration_s - np.arange(len(sleep.asleep)) * sleep.epoch_s, 0, None)
+    recorded = np.clip(np.minimum(epoch_lengths, sleep.epoch_s) - loss_per_epoch, 0, None)
+    total_sleep_s = float((recorded * sleep.asleep).sum())
+    in_bed_s = float(recorded[in_bed].sum())
     valid_s = float(duration_s - loss_per_second.sum())
     wake_s = max(valid_s - total_sleep_s, 0.0)
     minutes = _minutes(units, sleep, in_bed, loss_per_second, activity_per_min, duration_s)

@@ -283,3 +283,16 @@ def test_a_sensor_that_started_late_is_said_and_orientation_comes_from_the_fulle
     late[60:] = 1.0
     full = np.ones((100, 3))
     assert _best_covered([late, full]) is full
+
+
+@pytest.mark.parametrize("duration", [61.0, 8 * HOUR + 12.5])
+def test_the_last_epoch_counts_only_what_is_left_of_the_recording(duration):
+    """A recording that ends part way into an epoch: counted whole, that epoch made the time
+    in bed longer than the recording (a 61-s night was 90 s in bed)."""
+    events = complete(pd.DataFrame({"onset_s": [], "duration_s": [], "kind": []}))
+    loss = seconds_lost(np.empty((0, 2)), int(np.ceil(duration)))
+    score = score_night(
+        events, duration, np.empty((0, 2)), loss, np.zeros(1), False, PARAMS, (0.0, duration)
+    )
+    assert score.in_bed_s == pytest.approx(duration)
+    assert score.total_sleep_s <= duration
