@@ -470,7 +470,11 @@ def _from_settings(error: Exception, args: argparse.Namespace) -> object:
 def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.file and (args.left or args.right):
         parser.error("give either FILE or --left/--right, not both")
-    if args.side and not args.file:  # was ignored: --side right --left L.csv scored a left leg
+    # A --config file's side is the leg of the FILE it was written for: --left or --right
+    # given instead name theirs.
+    configured_side = "side" in getattr(args, "from_settings", {})
+    if args.side and not args.file and not configured_side:
+        # was ignored: --side right --left L.csv scored a left leg
         parser.error("--side names the leg of one FILE; --left and --right name theirs")
     if args.file:
         inputs = {args.side or "": args.file}

@@ -236,3 +236,18 @@ def test_sleep_bouts_shorter_than_an_epoch_are_refused(changes):
 def test_a_bout_of_one_epoch_is_taken():
     changed = with_changes(default_parameters(), {"sleep": {"mean_wake_bout_min": 0.5}})
     assert changed.sleep.mean_wake_bout_min == 0.5
+
+
+def test_a_named_legs_settings_reproduce_its_results_byte_for_byte(plm_night, tmp_path):
+    """--side was not saved: rerun from settings.toml, the events lost their side."""
+    night = str(plm_night[0] / "night.csv")
+    assert analyze(night, tmp_path / "one", "--side", "right") == 0
+    config = str(tmp_path / "one" / "settings.toml")
+    assert 'side = "right"\n' in open(config).read()
+    assert analyze(night, tmp_path / "again", "--config", config) == 0
+    for name in ("events.csv", "epochs.csv"):
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+    # written for a FILE's leg, the file's side gives way to --left named instead
+    argv = ["analyze", "--left", night, "--config", config, "--no-report"]
+    assert main([*argv, "--out", str(tmp_path / "left")]) == 0
+    assert set(summary_of(tmp_path / "left")["recording"]["sides"]) == {"left"}
