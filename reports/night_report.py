@@ -95,14 +95,10 @@ def _headline(summary: dict) -> str:
             term("in-bed-index", "PLM index (in bed)"),
             f"{_fmt(summary['plm_index_in_bed'], '.1f')} /h",
             f"every PLM per hour in bed ({duration(sleep['in_bed_h'] * 3600)}), asleep or "
-            "not: needs no sleep estimate"
-            + (
-                "; it differs from the sleep index by over a quarter, so the sleep estimate "
-                "decides that one"
-                if drives
-                else "; close to the sleep index, so the sleep estimate matters little"
-            ),
-            "read the PLM index with care" if drives else False,
+            "not: needs no sleep estimate" + _beside_the_sleep_index(summary["plm_index"], drives),
+            "read the PLM index with care"
+            if drives and summary["plm_index"] is not None
+            else False,
             raw_title=True,
         ),
         card(
@@ -120,7 +116,7 @@ def _headline(summary: dict) -> str:
         ),
         card(
             term("jerk", "Brief jerks") + " in sleep",
-            f"{_fmt(summary['jerk_rate_per_min'], '.1f')} /min",
+            _jerk_rate(summary),
             f"{efm} stretch(es) of ≥ 20 min at ≥ 5/min (EFM proxy)"
             if efm
             else "no stretch of ≥ 20 min at ≥ 5/min (EFM proxy)",
@@ -437,3 +433,27 @@ def _html(
         glossary_html(),
     ]
     return page("sleepmove night report", sections)
+
+
+def _beside_the_sleep_index(plm_index: float | None, drives: bool) -> str:
+    """How the in-bed index stands to the sleep index, where there is one to compare with
+    (an n/a index was called 'close' to the in-bed one, or 'over a quarter' from it)."""
+    if plm_index is None:
+        return "; there is no sleep index to compare it with (too little sleep found)"
+    if drives:
+        return (
+            "; it differs from the sleep index by over a quarter, so the sleep estimate "
+            "decides that one"
+        )
+    return "; close to the sleep index, so the sleep estimate matters little"
+
+
+def _jerk_rate(summary: dict) -> str:
+    """Jerks a minute of sleep, to two significant digits with their count: at one
+    decimal, one jerk in a night read "0.0 /min" beside a count of 1."""
+    rate = summary["jerk_rate_per_min"]
+    if rate is None:
+        return "n/a /min"
+    count = summary.get("counts", {}).get("jerk_in_sleep")
+    shown = f"{rate:.2g}" if 0 < rate < 1 else f"{rate:.1f}"
+    return f"{shown} /min" + (f" ({count} in sleep)" if count is not None else "")

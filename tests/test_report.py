@@ -552,3 +552,31 @@ def test_trend_page_fits_the_screen(width, dated_nights, tmp_path):
     facts = measure(out / "report.html", width, tmp_path)
     assert_fits(facts, width)
     assert "Sun 2 Mar" in facts["text"]
+
+
+def test_an_in_bed_index_without_a_sleep_index_is_compared_with_nothing(plm_night, tmp_path):
+    """25 minutes in bed: too little sleep for a PLM index (n/a), and the in-bed card called
+    the two 'close' or 'over a quarter apart'. One jerk in a night showed as '0.0 /min'."""
+    folder, _ = plm_night
+    out = tmp_path / "short"
+    argv = ["analyze", str(folder / "night.csv"), "--sleep-window", "0,1500", "--out", str(out)]
+    assert main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["plm_index"] is None
+    page = (out / "report.html").read_text()
+    assert "no sleep index to compare it with" in page
+    assert "close to the sleep index" not in page and "by over a quarter" not in page
+    rate, count = summary["jerk_rate_per_min"], summary["counts"]["jerk_in_sleep"]
+    if rate is not None:
+        assert f"({count} in sleep)" in page
+
+
+@pytest.mark.parametrize(
+    "rate, count, shown",
+    [(0.013, 1, "0.013 /min (1 in sleep)"), (2.34, 900, "2.3 /min (900 in sleep)"),
+     (0.0, 0, "0.0 /min (0 in sleep)"), (None, 0, "n/a /min")],
+)  # fmt: skip
+def test_the_jerk_card_shows_a_rate_that_agrees_with_its_count(rate, count, shown):
+    from sleepmove.reports.night_report import _jerk_rate
+
+    assert _jerk_rate({"jerk_rate_per_min": rate, "counts": {"jerk_in_sleep": count}}) == shown
