@@ -755,6 +755,13 @@ def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     _written.append(args.out)
+    made = [side for side in truth["files"] if side]
+    if sides and set(made) != set(sides):  # a two-leg scenario: said, not done silently
+        print(
+            f"sleepmove: warning: scenario {args.scenario!r} is a night of two legs: wrote "
+            f"{' and '.join(made)} (--sides {args.sides} asked for {', '.join(sides)})",
+            file=sys.stderr,
+        )
     print(f"wrote {', '.join(truth['files'].values())} and truth.json to {args.out}/")
     return 0
 

@@ -202,3 +202,13 @@ def test_a_staging_folder_left_by_kill_9_goes_at_the_next_simulation(tmp_path):
     assert main(["simulate", "--out", str(out), *NIGHT]) == 0
     assert not abandoned.exists() and (running / "night.csv").exists()
     assert nights(out) == sorted([running.name, elsewhere.name, "night.csv", "truth.json"])
+
+
+def test_a_hinge_two_leg_scenario_asked_for_one_leg_says_it_wrote_two(tmp_path, capsys):
+    """--sides left on 'alternating' wrote left.csv and right.csv without a word."""
+    argv = ["simulate", "--scenario", "alternating", *NIGHT, "--sides", "left"]
+    assert main([*argv, "--out", str(tmp_path / "alt")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: scenario 'alternating' is a night of two legs: wrote left and right" in err
+    assert main([*argv[:-1], "right,left", "--out", str(tmp_path / "both")]) == 0
+    assert "warning" not in capsys.readouterr().err
