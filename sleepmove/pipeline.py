@@ -73,7 +73,7 @@ class AnalyzeRequest:
             # rounded: 0.71 min is 42.6 s, which divides back to 0.7099999999999999
             "min_duration_min": round(self.min_duration_s / 60.0, 9),
             # one sensor's leg, where named (--side, --left alone, a --pairs night of one)
-            "side": next(iter(self.inputs)) or None if len(self.inputs) == 1 else None,
+            "side": (next(iter(self.inputs)) or None) if len(self.inputs) == 1 else None,
         }
 
 
