@@ -29,6 +29,26 @@ def test_matching_is_one_to_one_and_closest_first():
     assert match_onsets(np.array([10.0, 11.5]), np.array([11.2]), 1.0) == [(1, 0)]
 
 
+def test_matching_pairs_as_many_as_a_hand_count_does():
+    # closest-first pairs 1.0 with 0.55 (0.45 s apart) and leaves both others unpaired;
+    # by hand, 0.0-0.55 and 1.0-1.5 are both within 0.6 s
+    pairs = match_onsets(np.array([0.0, 1.0]), np.array([0.55, 1.5]), 0.6)
+    assert pairs == [(0, 0), (1, 1)]
+    # a chain of five: the alternating offsets still pair all five
+    references = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    assert len(match_onsets(references, references + 0.55, 0.6)) == 5
+
+
+def test_matching_keeps_the_least_error_among_the_largest_matchings():
+    # both orders pair two; the crossing one has 0.9 s total error, the straight one 0.1 s
+    assert match_onsets(np.array([5.0, 5.5]), np.array([5.55, 5.05]), 0.6) == [(0, 1), (1, 0)]
+    # unsorted input: indices refer to the caller's order
+    assert match_onsets(np.array([30.0, 10.0]), np.array([10.2, 29.9, 50.0]), 1.0) == [
+        (0, 1),
+        (1, 0),
+    ]
+
+
 def test_tolerance_edges_are_inclusive():
     assert match_onsets(np.array([10.0]), np.array([11.0]), 1.0) == [(0, 0)]
     assert match_onsets(np.array([10.0]), np.array([11.001]), 1.0) == []
@@ -323,3 +343,10 @@ def test_an_undefined_icc_says_why():
     assert pooled([night("/n1", 10.0, 12.0)])["plm_index"]["icc_undefined"] == (
         "fewer than 2 nights"
     )
+
+
+def test_a_dense_run_of_events_is_matched_fully_and_quickly():
+    # 3000 onsets 0.1 s apart, each detected 0.05 s late: one group of 3000 x 3000
+    references = np.arange(3000) * 0.1
+    pairs = match_onsets(references, references + 0.05, 0.5)
+    assert len(pairs) == 3000
