@@ -11,7 +11,13 @@ from sleepmove.detection.indices import imi_distribution, per_hour, periodicity_
 from sleepmove.detection.myoclonus import efm_proxy_spans, hypnic_jerks, jerk_clusters
 from sleepmove.detection.params import AnalysisParameters, ScoringRules
 from sleepmove.detection.scoring import score_units, series_breaking_gaps, union_gaps
-from sleepmove.detection.sleep import SleepResult, asleep_at, estimate_sleep
+from sleepmove.detection.sleep import (
+    SleepResult,
+    asleep_at,
+    estimate_sleep,
+    window_share,
+    within_window,
+)
 from sleepmove.detection.table import Table
 
 MIN_LM_INDEX_FOR_PI = 10.0
@@ -68,7 +74,11 @@ def score_night(
         params.sleep.min_in_bed_lying_deg,
     )
     epoch_of_unit = np.clip((onsets // sleep.epoch_s).astype(int), 0, len(in_bed) - 1)
-    units["in_bed"] = in_bed[epoch_of_unit] if len(units) else np.zeros(0, dtype=bool)
+    units["in_bed"] = (
+        in_bed[epoch_of_unit] & within_window(sleep_window_s, onsets)
+        if len(units)
+        else np.zeros(0, dtype=bool)
+    )
     jerk_mask = units["kind"] == "jerk"
     hypnic = np.zeros(len(units), dtype=bool)
     hypnic[jerk_mask] = hypnic_jerks(onsets[jerk_mask], sleep, params.sleep.hypnic_window_min * 60)
@@ -80,6 +90,7 @@ def score_night(
     # sleep) exceeded the recording's, and a 61-s night was 90 s in bed.
     epoch_lengths = np.clip(duration_s - np.arange(len(sleep.asleep)) * sleep.epoch_s, 0, None)
     recorded = np.clip(np.minimum(epoch_lengths, sleep.epoch_s) - loss_per_epoch, 0, None)
+    recorded *= window_share(sleep_window_s, len(sleep.asleep), sleep.epoch_s, duration_s)
     total_sleep_s = float((recorded * sleep.asleep).sum())
     in_bed_s = float(recorded[in_bed].sum())
     valid_s = float(duration_s - loss_per_second.sum())
@@ -250,7 +261,7 @@ def _with_jerk_clusters(
             "periodic": np.zeros(len(clusters), dtype=bool),
             "imi_s": np.full(len(clusters), np.nan),
             "asleep": asleep_at(sleep, onsets),
-            "in_bed": in_bed[epoch],
+            "in_bed": in_bed[epoch] & within_window(sleep.window_s, onsets),
             "hypnic": np.zeros(len(clusters), dtype=bool),
             "jerks": clusters["jerks"],
             "rate_per_s": clusters["rate_per_s"],

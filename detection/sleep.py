@@ -114,5 +114,30 @@ def _first_last_sleep(asleep: np.ndarray, epoch_s: float) -> tuple[float | None,
 
 
 def asleep_at(sleep: SleepResult, times_s: np.ndarray) -> np.ndarray:
-    epochs = np.clip((np.asarray(times_s) // sleep.epoch_s).astype(int), 0, len(sleep.asleep) - 1)
-    return sleep.asleep[epochs]
+    """Whether each time falls in sleep; never before lights out or after lights on of a
+    sleep window given, though its epoch is half inside and counted asleep."""
+    times_s = np.asarray(times_s, dtype=float)
+    epochs = np.clip((times_s // sleep.epoch_s).astype(int), 0, len(sleep.asleep) - 1)
+    return sleep.asleep[epochs] & within_window(sleep.window_s, times_s)
+
+
+def within_window(window_s: tuple[float, float] | None, times_s: np.ndarray) -> np.ndarray:
+    """Whether each time lies from lights out up to lights on (all of them without a window)."""
+    times_s = np.asarray(times_s, dtype=float)
+    if window_s is None:
+        return np.ones(times_s.shape, dtype=bool)
+    return (times_s >= window_s[0]) & (times_s < window_s[1])
+
+
+def window_share(
+    window_s: tuple[float, float] | None, n_epochs: int, epoch_s: float, duration_s: float
+) -> np.ndarray:
+    """Per epoch, the share of its recorded length inside the sleep window (1 without one):
+    an epoch counted whole where the window cuts it made a 30-min window 30.5 min in bed."""
+    starts = np.arange(n_epochs) * epoch_s
+    ends = np.minimum(starts + epoch_s, max(duration_s, 0.0))
+    lengths = ends - starts
+    if window_s is None:
+        return np.ones(n_epochs)
+    inside = np.clip(np.minimum(ends, window_s[1]) - np.maximum(starts, window_s[0]), 0, None)
+    return np.divide(inside, lengths, out=np.zeros(n_epochs), where=lengths > 0)

@@ -296,3 +296,22 @@ def test_the_last_epoch_counts_only_what_is_left_of_the_recording(duration):
     )
     assert score.in_bed_s == pytest.approx(duration)
     assert score.total_sleep_s <= duration
+
+
+def test_a_sleep_window_cutting_epochs_counts_only_its_own_time_and_movements():
+    """Lights out at 610 s and on at 2410 s cut epochs 20 and 80 in parts: in bed is the
+    half hour exactly (whole epochs made it 0.5083 h), and a PLM train begun at 400 s
+    counts in bed (and asleep) only from lights out."""
+    duration = HOUR
+    train = 400.0 + 20.0 * np.arange(100)  # 400 .. 2380 s, every 20 s
+    events = complete(pd.DataFrame({"onset_s": train, "duration_s": 2.0, "kind": "lm"}))
+    loss = seconds_lost(np.empty((0, 2)), int(duration) + 1)
+    score = score_night(
+        events, duration, np.empty((0, 2)), loss, np.zeros(60), False, PARAMS, (610.0, 2410.0)
+    )
+    assert score.in_bed_s == pytest.approx(1800.0)
+    inside = int(((train >= 610.0) & (train < 2410.0)).sum())  # 620 .. 2380 s
+    assert score.counts["plm_in_bed"] == inside == 89
+    assert score.total_sleep_s <= 1800.0
+    units = score.units
+    assert not (units["asleep"] & (units["onset_s"] < 610.0)).any()
