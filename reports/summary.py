@@ -72,6 +72,9 @@ def build_summary(
             "wake_h": round(score.wake_s / 3600, 4),
             "in_bed_h": round(score.in_bed_s / 3600, 4),
             "source": sleep.source,
+            # lights out and on of a sleep window given (null when estimated): validate's
+            # reference is in bed in it
+            "window_s": list(sleep.window_s) if sleep.window_s is not None else None,
             "wake_bouts_s": [[round(a, 1), round(b, 1)] for a, b in sleep.wake_bouts_s],
             "method": _sleep_method(params),
         },

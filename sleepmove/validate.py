@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import datetime, timezone
 
@@ -275,12 +276,14 @@ def score_reference(
     duration_s: float,
     rules: ScoringRules,
     series_break_gap_s: float = DetectionParameters.series_break_gap_s,
+    window_s: tuple[float, float] | None = None,
 ) -> dict:
     """PLMs, PLM index and periodicity index of the reference under the result's rules,
     scored as `analyze` scores (detection.scoring.score_units): a reference that scores
     each leg apart has its legs' LMs merged into bilateral ones, as the detector's are.
     `units`: the reference's events (`reference_units`); "units" in the answer: its
-    scored units, with `periodic` (the reference's own PLM marks where it has them)."""
+    scored units, with `periodic` (the reference's own PLM marks where it has them).
+    `window_s`: the result's sleep window (lights out, lights on), in bed in it alone."""
     events = reference_events(units)
     legs = set(events["side"]) - {""}
     two_legs = len(legs) > 1 or "bilateral" in legs
@@ -299,12 +302,19 @@ def score_reference(
     for a, b in gaps:
         in_sleep &= ~((grid >= a) & (grid < b))
     sleep_h = in_sleep.sum() / 3600
-    # In bed: the whole recording less its gaps (a reference scores from lights out to on).
+    # In bed: the whole recording less its gaps (a reference scores from lights out to on),
+    # or the sleep window the night was analyzed with.
     recorded = np.ones(len(grid), dtype=bool)
     for a, b in gaps:  # a loop over gaps
         recorded &= ~((grid >= a) & (grid < b))
+    in_window = np.ones(len(onsets), dtype=bool)
+    if window_s is not None:
+        recorded &= (grid >= window_s[0]) & (grid < window_s[1])
+        in_window = (onsets >= window_s[0]) & (onsets < window_s[1])
+        asleep &= in_window
     in_bed_h = recorded.sum() / 3600
     plm = periodic & clm & asleep
+    in_bed_plms = int((periodic & clm & in_window).sum())
     return {
         "units": scored.to_pandas(),
         "periodic": periodic & clm,
@@ -313,7 +323,7 @@ def score_reference(
             imi[clm], asleep[clm], rules.imi_min_s, rules.imi_max_s
         ),
         "total_sleep_h": float(sleep_h),
-        "plm_index_in_bed": float((periodic & clm).sum() / in_bed_h) if in_bed_h > 0 else None,
+        "plm_index_in_bed": float(in_bed_plms / in_bed_h) if in_bed_h > 0 else None,
     }
 
 
@@ -371,8 +381,7 @@ def validate_night(
         sleep_spans = [(a + shift, b + shift) for a, b in reference.sleep]
         sleep_source = "reference"
     else:
-        asleep = epochs["asleep"].astype(str).str.lower().eq("true").to_numpy()
-        sleep_spans = [(s, s + 60.0) for s in epochs["start_s"].to_numpy()[asleep]]
+        sleep_spans = detected_sleep_spans(summary, epochs)
         sleep_source = "detected (the reference has no sleep stages)"
     detection = summary["criteria"].get("parameters", {}).get("detection", {})
     scored = score_reference(
@@ -382,8 +391,10 @@ def validate_night(
         duration,
         rules_of(summary),
         detection.get("series_break_gap_s", DetectionParameters.series_break_gap_s),
+        _window_of(summary),
     )
     reference_plms = scored["units"][scored["periodic"]]
+    reference_lms = scored["units"][scored["units"]["kind"] == KINDS["lm"]]
     row = {
         "night": os.path.basename(os.path.abspath(result_dir)),
         "result": result_dir,
@@ -394,6 +405,11 @@ def validate_night(
         if name == "plm":
             ref = reference_plms  # scored units, as the detected ones are
             det = detected[detected["periodic"].astype(str).str.lower().eq("true")]
+        elif name == "lm":
+            # scored units: a reference's left and right parts of one bilateral movement are
+            # one unit, as the detector's are (two against one made F1 < 1 for a perfect match)
+            ref = reference_lms
+            det = detected[detected["kind"] == KINDS[name]]
         else:
             ref = units[units["kind"] == KINDS[name]]
             det = detected[detected["kind"] == KINDS[name]]
@@ -434,6 +450,45 @@ def validate_night(
         "lm_bounds_s": _lm_bounds(summary),
         "warnings": warnings,
     }
+
+
+def detected_sleep_spans(summary: dict, epochs: pd.DataFrame) -> list[tuple[float, float]]:
+    """The detected sleep as (start, end) seconds: from sleep onset to offset less the wake
+    bouts, at the 30-s epochs it was scored in; built from epochs.csv's 60-s rows, a
+    reference scored with the detected sleep got other sleep (and PLM index) than the night.
+    Those rows only for a summary without the bouts."""
+    sleep = summary.get("sleep", {})
+    onset, offset, bouts = sleep.get("onset_s"), sleep.get("offset_s"), sleep.get("wake_bouts_s")
+    if (
+        isinstance(bouts, list)
+        and _numbers(onset, offset)
+        and all(isinstance(bout, list) and len(bout) == 2 and _numbers(*bout) for bout in bouts)
+    ):
+        spans, start = [], float(onset)
+        for begin, end in sorted(bouts):  # a loop over wake bouts
+            if begin > start:
+                spans.append((start, float(begin)))
+            start = max(start, float(end))
+        if offset > start:
+            spans.append((start, float(offset)))
+        return spans
+    if onset is None and offset is None and bouts == []:
+        return []  # no sleep at all
+    asleep = epochs["asleep"].astype(str).str.lower().eq("true").to_numpy()
+    return [(s, s + 60.0) for s in epochs["start_s"].to_numpy()[asleep]]
+
+
+def _numbers(*values: object) -> bool:
+    return all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values
+    )
+
+
+def _window_of(summary: dict) -> tuple[float, float] | None:
+    window = summary.get("sleep", {}).get("window_s")
+    if isinstance(window, list) and len(window) == 2 and _numbers(*window):
+        return float(window[0]), float(window[1])
+    return None
 
 
 def _counted_once(units: pd.DataFrame) -> tuple[pd.DataFrame, int]:

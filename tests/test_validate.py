@@ -18,6 +18,7 @@ from sleepmove.detection.matching import (
     match_onsets,
 )
 from sleepmove.sensor.annotations import map_label
+from sleepmove.sensor.simulate import simulate
 from sleepmove.validate import origin_of, utc_offset_of
 from tests.annotation_writers import write_edf_annotations, write_nsrr_xml
 
@@ -350,3 +351,48 @@ def test_a_dense_run_of_events_is_matched_fully_and_quickly():
     references = np.arange(3000) * 0.1
     pairs = match_onsets(references, references + 0.05, 0.5)
     assert len(pairs) == 3000
+
+
+@pytest.fixture(scope="module")
+def bilateral_in_a_window(tmp_path_factory):
+    """Two legs with bilateral PLMs, analyzed within a sleep window that cuts epochs."""
+    folder = tmp_path_factory.mktemp("bilateral")
+    simulate(str(folder), hours=1.5, rate_hz=50, seed=5, scenario="bilateral")
+    out = folder / "night"
+    argv = ["analyze", "--left", str(folder / "left.csv"), "--right", str(folder / "right.csv")]
+    assert main([*argv, "--out", str(out), "--no-report", "--sleep-window", "610,4810"]) == 0
+    return out
+
+
+def test_a_perfect_per_leg_reference_agrees_in_every_figure(bilateral_in_a_window, tmp_path):
+    """The night's own LMs and movements as a sleep study scores them, each leg apart (a
+    bilateral unit's parts 0.2 s apart), and no stages: the reference then takes the
+    detected sleep. Its LMs were matched per leg against merged units (F1 0.79), its sleep
+    built from 60-s rows and its time in bed the whole recording, not the window."""
+    out = bilateral_in_a_window
+    events = pd.read_csv(out / "events.csv", keep_default_na=False)
+    lms = events[events["kind"] == "lm"]
+    both = lms["side"] == "bilateral"
+    assert both.sum() >= 10  # the scenario made bilateral units to split
+    rows = [lms.loc[~both, ["onset_s", "duration_s", "side"]]]
+    for side, shift in (("left", 0.0), ("right", 0.2)):
+        leg = lms.loc[both, ["onset_s", "duration_s"]].assign(side=side)
+        leg["onset_s"] += shift
+        rows.append(leg)
+    reference = pd.concat(rows).assign(type="Limb movement")
+    # large movements too, as a scorer marks them: they break series
+    moves = events.loc[events["kind"] == "movement", ["onset_s", "duration_s", "side"]]
+    reference = pd.concat([reference, moves.assign(type="Movement")]).sort_values("onset_s")
+    path = tmp_path / "reference.csv"
+    reference[["onset_s", "duration_s", "type", "side"]].to_csv(path, index=False)
+    result = tmp_path / "validation"
+    assert main(["validate", str(out), "--reference", str(path), "--out", str(result)]) == 0
+    row = pd.read_csv(result / "validation.csv").iloc[0]
+    assert row["lm_f1"] == 1.0
+    assert row["total_sleep_h_reference"] == pytest.approx(row["total_sleep_h_detected"], abs=0.01)
+    assert row["plm_index_in_bed_reference"] == pytest.approx(
+        row["plm_index_in_bed_detected"], rel=0.02
+    )
+    assert row["plm_index_reference"] == pytest.approx(row["plm_index_detected"], rel=0.03)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sleep"]["window_s"] == [610.0, 4810.0]
