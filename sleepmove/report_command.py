@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 
 from sleepmove.base.errors import InputError
 from sleepmove.base.limits import SUMMARY_BYTES, read_limited
+from sleepmove.detection.params import RULE_SETS
 
 
 def find_summaries(folders: list[str]) -> dict[str, dict]:
@@ -41,12 +43,32 @@ def find_summaries(folders: list[str]) -> dict[str, dict]:
         for path in paths:
             name = os.path.relpath(os.path.dirname(path), folder)
             found.setdefault(name, {}).setdefault(os.path.realpath(path), path)
+        _warn_of_nights_without_summary(folder)
     summaries = {}
     for name, paths in found.items():
         for path in paths.values():
             shown = name if len(paths) == 1 else os.path.normpath(os.path.dirname(path))
             summaries[shown] = load_summary(path)
     return summaries
+
+
+def _warn_of_nights_without_summary(folder: str) -> None:
+    """A night's folder with its tables but no summary.json (analysis cut short, a copy
+    half done) was left out of the report without a word."""
+    lacking = sorted(
+        root
+        for root, _, names in os.walk(folder)
+        if "summary.json" not in names and ("events.csv" in names or "epochs.csv" in names)
+    )
+    if lacking:
+        shown = ", ".join(lacking[:3]) + (
+            f" and {len(lacking) - 3} more" if len(lacking) > 3 else ""
+        )
+        print(
+            f"sleepmove: warning: left out {len(lacking)} folder(s) with a night's tables but no"
+            f" summary.json (analyze them again): {shown}",
+            file=sys.stderr,
+        )
 
 
 def load_summary(path: str, fields: dict[str, tuple[type, ...]] | None = None) -> dict:
@@ -71,6 +93,14 @@ def load_summary(path: str, fields: dict[str, tuple[type, ...]] | None = None) -
             continue
         if not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds:
             raise damaged_summary(path, where, value)
+        if where in BOUNDS and isinstance(value, (int, float)) and not isinstance(value, bool):
+            low, high = BOUNDS[where]
+            # NaN reads as no figure (n/a), as null does; 1e308 or -3 was drawn as a night's
+            if not math.isnan(value) and not low <= value <= high:
+                raise damaged_summary(path, where, value)
+    name = summary["criteria"].get("name") if isinstance(summary["criteria"], dict) else None
+    if isinstance(name, str) and name not in RULE_SETS:
+        raise damaged_summary(path, "criteria.name", name)
     return summary
 
 
@@ -105,6 +135,22 @@ REPORTED: dict[str, tuple[type, ...]] = {
     "recording.placement": (str,),
     "software.version": (str,),
     "criteria.parameters": (dict,),
+}
+# What analyze can write for each number (a damaged or hand-edited value such as 1e308
+# was drawn as the night's figure): an index cannot pass 720/h (one movement per 5 s),
+# a night's hours a month, a share 1.
+MOST_PER_H = 720.0
+MOST_HOURS = 24 * 31.0
+BOUNDS: dict[str, tuple[float, float]] = {
+    "plm_index": (0.0, MOST_PER_H),
+    "plmw_index": (0.0, MOST_PER_H),
+    "plm_index_in_bed": (0.0, MOST_PER_H),
+    "periodicity_index": (0.0, 1.0),
+    "jerk_rate_per_min": (0.0, 60 * 60.0),
+    "recording.data_loss_h": (0.0, MOST_HOURS),
+    "sleep.total_sleep_h": (0.0, MOST_HOURS),
+    "imi.log_imi_mean": (-50.0, 50.0),
+    "assessment.threshold_per_h": (0.0, MOST_PER_H),
 }
 # Read with a default: by the trend report, and by validate (summaries written before the
 # parameters were).

@@ -125,6 +125,8 @@ VALIDATED: dict[str, tuple[type, ...]] = {
 }
 # A month: the grid of seconds scored over it is 2.7 million long (1e9 h asked for 29 PB).
 MOST_DURATION_H = 24 * 31.0
+# The kinds of event that are rows of events.csv, each counted under its name in summary.json.
+EVENT_ROW_KINDS = ("lm", "jerk", "movement", "jerk_cluster", "cramp", "alma", "hft")
 # The columns validate reads from a night's tables: (numbers, others).
 TABLE_COLUMNS = {
     "events.csv": (("onset_s",), ("kind", "side", "periodic")),
@@ -149,7 +151,36 @@ def load_result(folder: str) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     summary = load_summary(paths[0], VALIDATED)
     _check_summary(summary, paths[0])
     events = _table(paths[1], keep_default_na=False, na_values={"series": [""], "imi_s": [""]})
-    return summary, events, _table(paths[2])
+    epochs = _table(paths[2])
+    _check_complete(summary, events, epochs, paths)
+    return summary, events, epochs
+
+
+def _check_complete(
+    summary: dict, events: pd.DataFrame, epochs: pd.DataFrame, paths: list[str]
+) -> None:
+    """A table cut short (a copy interrupted, a disk full) still parses: its rows are
+    checked against what the summary counted, or validate scored half a night's events as
+    the detector's."""
+    expected = "the tables analyze wrote with this summary (analyze the night again)"
+    counts = summary.get("counts", {})
+    found = events["kind"].astype(str).value_counts()
+    for kind, counted in counts.items():  # a loop over kinds of event
+        if kind in EVENT_ROW_KINDS and isinstance(counted, int) and found.get(kind, 0) != counted:
+            raise InputError(
+                paths[1],
+                f"holds {found.get(kind, 0)} {kind} rows where summary.json counts {counted}"
+                " (cut short, or from another analysis)",
+                expected=expected,
+            )
+    minutes = max(math.ceil(summary["recording"]["duration_h"] * 60 - 1e-6), 1)
+    if abs(len(epochs) - minutes) > 1:  # the duration is rounded: a minute either way
+        raise InputError(
+            paths[2],
+            f"holds {len(epochs)} minutes where the recording lasts {minutes}"
+            " (cut short, or from another analysis)",
+            expected=expected,
+        )
 
 
 def _check_summary(summary: dict, path: str) -> None:

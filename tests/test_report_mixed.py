@@ -347,3 +347,40 @@ def test_a_kind_without_settings_of_its_own_ends_without_a_comma():
         "rules wasm2016, ankle, settings 2",
         "rules wasm2016, wrist",
     ]
+
+
+@pytest.mark.parametrize(
+    "field, value, shown",
+    [
+        ("plm_index", 1e308, "plm_index is 1e+308"),
+        ("plm_index", -3.0, "plm_index is -3.0"),
+        ("periodicity_index", 1.5, "periodicity_index is 1.5"),
+        ("criteria.name", "wasm2099", 'criteria.name is "wasm2099"'),
+    ],
+)
+def test_a_summary_value_analyze_cannot_write_is_refused(
+    analyzed, tmp_path, capsys, field, value, shown
+):
+    """1e308 was drawn as a night's PLM index, and an unknown rule set was named as the
+    night's rules, exit 0."""
+    paths = make_nights(analyzed, tmp_path / "nights", [("a1", "ankle", 1, 20.0)])
+    summary_path = tmp_path / "nights" / "a1" / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    holder, key = (summary["criteria"], "name") if "." in field else (summary, field)
+    holder[key] = value
+    summary_path.write_text(json.dumps(summary))
+    assert main(["report", *paths, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and shown in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_night_folder_without_its_summary_is_named_not_dropped(analyzed, tmp_path, capsys):
+    make_nights(analyzed, tmp_path / "nights", [("a1", "ankle", 1, 20.0), ("a2", "ankle", 2, 9.0)])
+    half = tmp_path / "nights" / "a3"
+    half.mkdir()
+    (half / "events.csv").write_text("onset_s,kind\n")
+    _, table = report([tmp_path / "nights"], tmp_path / "out")
+    assert sorted(table["night"]) == ["a1", "a2"]
+    err = capsys.readouterr().err
+    assert "left out 1 folder(s)" in err and str(half) in err

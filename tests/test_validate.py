@@ -396,3 +396,21 @@ def test_a_perfect_per_leg_reference_agrees_in_every_figure(bilateral_in_a_windo
     assert row["plm_index_reference"] == pytest.approx(row["plm_index_detected"], rel=0.03)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["sleep"]["window_s"] == [610.0, 4810.0]
+
+
+@pytest.mark.parametrize("table, keep", [("events.csv", 40), ("epochs.csv", 30)])
+def test_a_table_cut_short_is_refused_not_scored(analyzed, tmp_path, capsys, table, keep):
+    """Cut at a line's end, a table still parses: validate scored the first 40 events as the
+    detector's whole night (exit 0, sensitivity halved)."""
+    import shutil
+
+    folder, out = analyzed
+    night = tmp_path / "night"
+    shutil.copytree(out, night)
+    lines = (night / table).read_text().splitlines(keepends=True)
+    (night / table).write_text("".join(lines[: keep + 1]))
+    argv = ["validate", str(night), "--reference", str(folder / "truth.json")]
+    assert main([*argv, "--out", str(tmp_path / "v")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and table in err and "cut short" in err
+    assert not (tmp_path / "v").exists()
