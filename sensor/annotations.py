@@ -308,11 +308,16 @@ def _xml_clock(text: str, start_s: float | None, utc_offset_s: float = 0.0) -> f
 
 
 def _time_of_day(text: str, start_s: float, utc_offset_s: float = 0.0) -> float:
-    """HH:MM[:SS[.fff]] on the recording's night (see `_on_the_recordings_night`)."""
-    hour, minute, *rest = text.strip().split(":")
+    """HH:MM[:SS[.fff]][ AM|PM] on the recording's night (see `_on_the_recordings_night`);
+    with AM or PM, 12 is the hour after midnight (12:08 AM) or noon (12:08 PM)."""
+    found = re.fullmatch(r"\s*([\d:.]+)\s*(?:([AaPp])\.?[Mm]\.?)?\s*", text)
+    clock = found.group(1)
+    half = found.group(2).upper() + "M" if found.group(2) else ""
+    hour, minute, *rest = clock.split(":")
     seconds = float(rest[0]) if rest else 0.0
+    hours = int(hour) % 12 + (12 if half == "PM" else 0) if half else int(hour)
     return _on_the_recordings_night(
-        int(hour) * 3600 + int(minute) * 60 + seconds, start_s, utc_offset_s
+        hours * 3600 + int(minute) * 60 + seconds, start_s, utc_offset_s
     )
 
 
@@ -378,7 +383,19 @@ def _csv_table(path: str) -> pd.DataFrame:
             io.BytesIO(raw), sep=sep, decimal=decimal, keep_default_na=False, na_values=[""]
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise InputError(path, f"cannot read the reference CSV ({error})") from None
+        # pandas' message runs over two lines ("Error tokenizing data. C error: Expected 4
+        # fields in line 5, saw 6\n"): its line and counts said in one
+        message = " ".join(str(error).split())
+        fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+        if fields:
+            wanted, line, saw = fields.groups()
+            raise InputError(
+                path,
+                f"{saw} fields where the header has {wanted}",
+                where=f"line {line}",
+                expected="one value per header column (quote text holding the separator)",
+            ) from None
+        raise InputError(path, f"cannot read the reference CSV ({message})") from None
     if len(table) > MOST_CSV_ROWS:
         raise InputError(
             path,
@@ -469,7 +486,7 @@ def _csv_durations(path: str, column: pd.Series) -> np.ndarray:
 
 
 # A clock time without a date (23:38:10): the recording's date, as in NSRR XML.
-TIME_OF_DAY = r"\s*\d{1,2}:\d{2}(:\d{2}(\.\d*)?)?\s*"
+TIME_OF_DAY = r"\s*\d{1,2}:\d{2}(:\d{2}(\.\d*)?)?\s*([AaPp]\.?[Mm]\.?)?\s*"
 
 
 def _csv_onsets(
@@ -500,7 +517,17 @@ def _csv_onsets(
     if parsed.notna().all():
         # Explicit nanoseconds: pandas may keep parsed times at another resolution.
         return parsed.to_numpy().astype("datetime64[ns]").astype("int64") / 1e9, False
-    bad = int((parsed.isna() & numeric.isna()).to_numpy().argmax())
+    unreadable = (parsed.isna() & numeric.isna()).to_numpy()
+    if not unreadable.any():  # each a time, some seconds and some clock times
+        seconds = int(numeric.notna().to_numpy().argmax()) + 2
+        clock = int(numeric.isna().to_numpy().argmax()) + 2
+        raise InputError(
+            path,
+            f"onsets mix seconds from the start (line {seconds}: {_cell(column.iloc[seconds - 2])})"
+            f" with clock times (line {clock}: {_cell(column.iloc[clock - 2])})",
+            expected="one kind of onset in the whole column",
+        )
+    bad = int(unreadable.argmax())
     raise InputError(
         path,
         f"not a time: {_cell(column.iloc[bad])}",

@@ -177,9 +177,11 @@ def test_csv_reference_with_clock_times(analyzed, tmp_path):
     assert pooled["lm"]["f1"] == 1.0
 
 
-def test_dateless_clock_times_fall_on_the_recordings_night_in_its_zone(plm_night, tmp_path):
+@pytest.mark.parametrize("clock", ["%H:%M:%S.%f", "%I:%M:%S.%f %p"])
+def test_dateless_clock_times_fall_on_the_recordings_night_in_its_zone(plm_night, tmp_path, clock):
     """A reference of local clock times alone (HH:MM:SS.fff) for a recording shown in a
-    zone: the times are that zone's, not UTC (they were placed 4-5 h off and refused)."""
+    zone: the times are that zone's, not UTC (they were placed 4-5 h off and refused).
+    With AM/PM ("12:08:00.000 AM") they were put on today's date."""
     folder, _ = plm_night
     out = tmp_path / "night"
     argv = ["analyze", str(folder / "night.csv"), "--out", str(out), "--no-report"]
@@ -188,7 +190,7 @@ def test_dateless_clock_times_fall_on_the_recordings_night_in_its_zone(plm_night
     lms = lms[lms["kind"] == "lm"]
     times = pd.to_datetime(lms["onset"], format="ISO8601")
     reference = pd.DataFrame(
-        {"onset": times.map(lambda t: t.strftime("%H:%M:%S.%f")[:-3]), "type": "Limb movement"}
+        {"onset": times.map(lambda t: t.strftime(clock)), "type": "Limb movement"}
     )
     reference["duration"] = lms["duration_s"].to_numpy()
     path = tmp_path / "ref.csv"
@@ -294,11 +296,20 @@ def test_tab_and_semicolon_references_are_read(analyzed, tmp_path, sep):
             b"onset,duration,type\n5,1,LM\n9,1,Mouvement jamb\xe9\n",
             "byte 0xe9 is not UTF-8 text (line 3); expected a UTF-8 CSV",
         ),
+        (
+            b"onset,duration,type\n5,1,LM\n9,1,LM,left\n",
+            "4 fields where the header has 3 (line 3)",
+        ),
+        (
+            b"onset,duration,type\n5,1,LM\n23:10:00,1,LM\n",
+            "onsets mix seconds from the start (line 2: '5') with clock times (line 3: '23:10:00')",
+        ),
     ],
 )
 def test_reference_csv_faults_are_named_in_one_line(analyzed, tmp_path, capsys, data, says):
     """Said before: pandas' 'No columns to parse from file', 'not a time: np.float64(nan)',
-    and a UTF-8 error's position in pandas' chunk, with no line."""
+    a UTF-8 error's position in pandas' chunk, with no line, pandas' two-line tokenizing
+    error, and a valid first cell blamed for a column mixing seconds and clock times."""
     _, out = analyzed
     path = tmp_path / "ref.csv"
     path.write_bytes(data)
