@@ -170,6 +170,8 @@ def _parse_csv(
     invalid: list[tuple[int | None, str]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
+        if not row.text.strip():  # spaces only: a blank line, as empty lines are to arrow
+            return "skip"
         invalid.append((row.number, row.text))
         # Two bad rows mean a refusal (below): stop there, rather than keep every bad row
         # of a file that is all bad rows.

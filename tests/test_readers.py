@@ -147,6 +147,16 @@ def test_truncated_last_line_is_accepted_with_a_warning(tmp_path):
     assert len(rec.time_s) == 5 and "last line is incomplete" in rec.warnings[0]
 
 
+@pytest.mark.parametrize("blank", ["   ", "\t", " \t "])
+def test_a_line_of_spaces_reads_as_the_blank_line_it_is(tmp_path, blank):
+    """An empty line was skipped, but a line of spaces refused the whole night as 'wrong
+    number of fields'."""
+    lines = csv("time,x,y,z", rows(6)).splitlines(keepends=True)
+    text = "".join(lines[:4]) + blank + "\n" + "".join(lines[4:]) + blank + "\n"
+    rec = read_recording(write(tmp_path / "s.csv", text))
+    assert len(rec.time_s) == 6 and not rec.warnings
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
