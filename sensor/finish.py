@@ -129,6 +129,9 @@ UNIT_SCALE = {"m/s2": STANDARD_GRAVITY, "mg": 1000.0}
 # Milli-g are taken from the magnitude only this near 1000: raw ADC counts of 512 or 2048
 # per g are not (refused, as no unit), and of 1024 per g, read as mg, the chance is told.
 MG_AT_REST = (850.0, 1180.0)
+# What a night's median magnitude is in g, at rest, for a calibrated sensor: outside it
+# (0.5 g read as g, 0.31 g read as m/s²) the units are taken with a warning.
+G_AT_REST = (0.85, 1.18)
 
 
 def _detect_units(path: str, xyz: np.ndarray, units: str, warnings: list[str]) -> str:
@@ -151,6 +154,13 @@ def _detect_units(path: str, xyz: np.ndarray, units: str, warnings: list[str]) -
                 f"cannot tell the units: median acceleration magnitude is {magnitude:.3g}",
                 expected="about 1 (g), 9.81 (m/s²) or 1000 (mg) at rest: acceleration of "
                 "a sensor that senses gravity (raw counts: convert them to g)",
+            )
+        in_g = magnitude / {"g": 1.0, **UNIT_SCALE}[looks]
+        if not G_AT_REST[0] <= in_g <= G_AT_REST[1]:
+            warnings.append(
+                f"read as {looks} (median magnitude {magnitude:.3g}), but that is {in_g:.2f} g "
+                "where a sensor at rest reads 1 g: check the units (--units) or the "
+                "sensor's calibration; the movement sizes depend on them"
             )
         if looks == "mg" and magnitude >= 1012.0:  # nearer 1024 than 1000
             warnings.append(

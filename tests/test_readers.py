@@ -135,6 +135,16 @@ def test_magnitudes_of_no_unit_are_refused_naming_the_units_it_reads(tmp_path):
         read_recording(path)
 
 
+@pytest.mark.parametrize("scale, unit, in_g", [(0.5, "g", "0.50 g"), (3.05, "m/s2", "0.31 g")])
+def test_units_read_from_an_implausible_rest_are_taken_with_a_warning(tmp_path, scale, unit, in_g):
+    """0.5 g at rest was taken as g, and 0.31 g as m/s², without a word."""
+    rec = read_recording(write(tmp_path / "u.csv", csv("time,x,y,z", rows(scale=scale))))
+    assert rec.units_in == unit
+    assert any(in_g in w and "a sensor at rest reads 1 g" in w for w in rec.warnings)
+    calibrated = read_recording(write(tmp_path / "c.csv", csv("time,x,y,z", rows())))
+    assert not calibrated.warnings
+
+
 def test_units_given_against_the_data_are_refused(tmp_path):
     path = write(tmp_path / "m.csv", csv("time,x,y,z", rows(scale=9.80665)))
     with pytest.raises(InputError, match="does not fit the data"):
