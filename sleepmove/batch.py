@@ -280,14 +280,50 @@ def _pattern_regex(pattern: str) -> re.Pattern:
     return re.compile(text + (r"(\.gz)?$" if pattern.endswith(".csv") else "$"))
 
 
+def input_roots(inputs: list[str]) -> list[str]:
+    """The folder each input names its recordings from: a folder itself, a file's own
+    folder, a glob pattern's folder before its first wildcard."""
+    roots = []
+    for item in inputs:  # a loop over inputs
+        if os.path.isdir(item):
+            roots.append(os.path.abspath(item))
+        elif os.path.exists(item) or not glob.has_magic(item):
+            roots.append(os.path.dirname(os.path.abspath(item)))
+        else:
+            parts = os.path.abspath(item).split(os.sep)
+            literal = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+            roots.append(os.sep.join(parts[:literal]) or os.sep)
+    return roots
+
+
+def _root_of(path: str, roots: list[str]) -> str:
+    """The outermost input folder `path` lies in: a night's id is its path below it, so it
+    stays the same when other inputs are added (it was the path below the common folder
+    of all inputs, and a second input folder renamed every night)."""
+    absolute = os.path.abspath(path)
+    holding = [root for root in roots if absolute.startswith(root.rstrip(os.sep) + os.sep)]
+    return min(holding, key=len) if holding else os.path.dirname(absolute)
+
+
 def make_tasks(
-    files: list[str], out_dir: str, options: dict, pairs: str | None = None
+    files: list[str],
+    out_dir: str,
+    options: dict,
+    pairs: str | None = None,
+    inputs: list[str] | None = None,
 ) -> list[NightTask]:
-    root = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files]) if files else ""
+    """One task per night. `inputs` (as given on the command line) name each night by its
+    path below the input it was found in; without them, below the files' common folder."""
+    if inputs is not None:
+        roots = input_roots(inputs)
+        root_of = {path: _root_of(path, roots) for path in files}
+    else:
+        common = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files or ["."]])
+        root_of = dict.fromkeys(files, common)
     nights: dict[str, dict] = {}
     regex = _pattern_regex(pairs) if pairs is not None else None  # "" is refused there
     for path in files:
-        relative = os.path.relpath(os.path.abspath(path), root)
+        relative = os.path.relpath(os.path.abspath(path), root_of[path])
         match = (
             regex.search(relative if "/" in (pairs or "") else os.path.basename(path))
             if (regex)
@@ -315,10 +351,14 @@ def _add_input(nights: dict[str, dict], night: str, side: str, path: str) -> Non
     inputs = nights.setdefault(night, {})
     if inputs and (side == "" or "" in inputs or side in inputs):
         other = inputs.get(side) or next(iter(inputs.values()))
+        apart = os.path.dirname(os.path.abspath(path)) != os.path.dirname(os.path.abspath(other))
         raise InputError(
             path,
             f"gives the night id {night!r}, as {other} does",
-            expected="file names that give each night its own id (letters, digits, . _ -)",
+            expected="file names that give each night its own id (letters, digits, . _ -)"
+            + (
+                ", or the folder holding both as the input: ids are paths below it" if apart else ""
+            ),
         )
     inputs[side] = path
 

@@ -67,7 +67,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
             "no recording found",
             expected="CSV files (.csv, .csv.gz) or device files (.cwa, .bin, .gt3x, Parquet)",
         )
-    tasks = make_tasks(files, args.out, options, args.pairs)
+    tasks = make_tasks(files, args.out, options, args.pairs, args.inputs)
     if args.sleep_log:  # checked whole, and against every night, before any night runs
         from sleepmove.sleep_log import apply_sleep_log, read_sleep_log
 

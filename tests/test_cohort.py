@@ -284,7 +284,7 @@ def test_folders_reached_through_links_are_searched_and_a_loop_is_not_followed(
     loops = [line for line in err.splitlines() if "link loop" in line]
     assert len(loops) == 1 and "not followed" in loops[0], err
     table = pd.read_csv(out / "nights.csv", keep_default_na=False)
-    assert table["id"].tolist() == ["one_a", "one_pair_n3", "two_b"]
+    assert table["id"].tolist() == ["site_one_a", "site_one_pair_n3", "site_two_b"]
     assert table["status"].eq("ok").all()
     assert_tables_equal_the_csvs(out)
 
@@ -338,3 +338,33 @@ def test_the_batch_process_never_imports_pandas(nights, tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.stdout.split()[-2:] == ["False", "0"], done.stderr
     assert (tmp_path / "out" / "events.parquet").exists()
+
+
+def test_a_nights_id_stays_when_another_input_folder_is_added(nights, tmp_path, capsys):
+    """Ids were paths below the common folder of all inputs: adding site_b to a rerun of
+    site_a renamed every night of site_a (site_a_a), analyzed it again and left the old
+    folders for the report to count twice."""
+    (tmp_path / "cohort").mkdir()
+    site_a = cohort_of(nights, tmp_path / "cohort" / "site_a", which=("a",), broken=False)
+    site_b = cohort_of(nights, tmp_path / "cohort" / "site_b", which=("b",), broken=False)
+    out = tmp_path / "out"
+    assert run(site_a, "--out", out, "--workers", "1") == 0
+    assert run(site_a, site_b, "--out", out, "--workers", "1") == 0
+    table = pd.read_csv(out / "nights.csv", keep_default_na=False)
+    assert table["id"].tolist() == ["a", "b"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["a", "b"]
+    # the folder holding both names them by their paths below it
+    assert run(tmp_path / "cohort", "--out", tmp_path / "whole", "--workers", "1") == 0
+    whole = pd.read_csv(tmp_path / "whole" / "nights.csv", keep_default_na=False)
+    assert whole["id"].tolist() == ["site_a_a", "site_b_b"]
+
+
+def test_one_name_in_two_input_folders_is_refused_with_the_way_on(nights, tmp_path, capsys):
+    site_a = cohort_of(nights, tmp_path / "site_a", which=("a",), broken=False)
+    site_b = tmp_path / "site_b"
+    site_b.mkdir()
+    shutil.copy(site_a / "a.csv", site_b / "a.csv")
+    assert run(site_a, site_b, "--out", tmp_path / "out") == 2
+    err = capsys.readouterr().err.strip()
+    assert "gives the night id 'a'" in err and "the folder holding both" in err
+    assert len(err.splitlines()) == 1
