@@ -284,18 +284,20 @@ def _split_device_file(
     # Instants are kept in UTC and named with their zone; local clocks stay zone-less.
     tz = (recording.timezone or "UTC") if recording.clock == CLOCK_UNIX else None
     os.makedirs(folder, exist_ok=True)
-    edges = np.flatnonzero(np.diff(nights)) + 1
     slices = []
-    for first, stop in zip(np.r_[0, edges], np.r_[edges, len(nights)]):  # a loop over nights
-        name = night_name(nights[first])
+    # Every sample of a night, wherever it lies: blocks out of order around noon made one
+    # night two runs, and the second run's file replaced the first's (16 h lost).
+    for night in np.unique(nights):  # a loop over nights
+        rows = np.flatnonzero(nights == night)
+        name = night_name(night)
         target = os.path.join(folder, f"{name}.parquet")
-        stamps = np.round(seconds[first:stop] * 1e9).astype("int64")
+        times = seconds[rows]
         table = pa.table(
             {
-                "time": pa.array(stamps, pa.timestamp("ns", tz=tz)),
-                "x": recording.xyz_g[first:stop, 0],
-                "y": recording.xyz_g[first:stop, 1],
-                "z": recording.xyz_g[first:stop, 2],
+                "time": pa.array(np.round(times * 1e9).astype("int64"), pa.timestamp("ns", tz=tz)),
+                "x": recording.xyz_g[rows, 0],
+                "y": recording.xyz_g[rows, 1],
+                "z": recording.xyz_g[rows, 2],
             }
         )
         pq.write_table(table, target)
@@ -303,9 +305,9 @@ def _split_device_file(
             NightSlice(
                 name,
                 target,
-                int(stop - first),
-                float(seconds[first]),
-                float(seconds[stop - 1]),
+                len(rows),
+                float(times.min()),
+                float(times.max()),
                 recording.clock,
                 recording.timezone,
             )

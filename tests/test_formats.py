@@ -195,6 +195,21 @@ def test_cwa_erased_blocks_among_the_data_are_left_out_not_the_file(tmp_path):
     assert rec.warnings == ["1 erased blocks (all bytes 0xFF) among the data left out"]
 
 
+def test_cwa_blocks_out_of_order_are_put_where_their_stamps_say(tmp_path):
+    """Two blocks swapped read as a clock reset: the rest of the night moved later by the
+    reset's gap (an event at 03:13 shown at 03:26) and time was counted lost."""
+    blocks = [
+        (cwa_time(2024, 1, 1, 0, 0, i), np.tile(np.array([i, 0, 256], np.int16), (80, 1)))
+        for i in range(6)
+    ]
+    swapped = [blocks[0], blocks[1], blocks[3], blocks[2], blocks[4], blocks[5]]
+    rec = read_recording(write(tmp_path / "a.cwa", cwa_bytes(swapped)))
+    assert np.all(np.diff(rec.time_s) > 0)
+    assert rec.time_s[-1] - rec.time_s[0] == pytest.approx(5.79, abs=1e-6)
+    np.testing.assert_array_equal(rec.xyz_g[::80, 0] * 256, np.arange(6))
+    assert any("out of time order at 1 place(s)" in w for w in rec.warnings)
+
+
 def test_cwa_with_timezone_gives_instants(tmp_path):
     samples = np.tile(np.array([0, 0, 256], dtype=np.int16), (80, 1))
     path = write(tmp_path / "a.cwa", cwa_bytes([(cwa_time(2024, 7, 1, 22, 0, 0), samples)]))
@@ -620,3 +635,20 @@ def test_the_offset_is_the_time_columns_first_readable_one(tmp_path):
     ]
     rec = read_recording(write(tmp_path / "n.csv", ("\n".join(rows) + "\n").encode()))
     assert rec.timezone == "+05:30" and rec.clock == "unix"
+
+
+def test_a_multi_day_cwa_with_blocks_swapped_at_noon_keeps_every_sample(tmp_path):
+    """Blocks out of order around noon made one night two runs; the second run's slice
+    replaced the first's (16 h of a real file lost)."""
+    from sleepmove.sensor.split import split_nights
+
+    samples = np.tile(np.array([0, 0, 256], dtype=np.int16), (80, 1))
+    times = [(1, 11, 59, 57), (1, 11, 59, 58), (1, 12, 0, 0), (1, 11, 59, 59), (1, 12, 0, 1)]
+    times += [(2, 12, 0, 0), (2, 12, 0, 1)]
+    blocks = [(cwa_time(2024, 1, day, h, m, sec), samples) for day, h, m, sec in times]
+    parts = split_nights(write(tmp_path / "week.cwa", cwa_bytes(blocks)), str(tmp_path / "parts"))
+    assert [(part.night, part.samples) for part in parts] == [
+        ("2023-12-31", 240),
+        ("2024-01-01", 160),
+        ("2024-01-02", 160),
+    ]

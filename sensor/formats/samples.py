@@ -49,9 +49,40 @@ def device_recording(
     else:
         time_s = stamps.astype(np.int64) / 1e9
     warnings = warnings if warnings is not None else []
-    rate_hz = rate_borne_out(rate_hz, time_s, warnings)
     xyz = column_order(acceleration_g[:, :3], spare)
+    time_s, xyz = in_time_order(time_s, xyz, warnings)
+    rate_hz = rate_borne_out(rate_hz, time_s, warnings)
     return finish_recording(path, time_s, xyz, CLOCK_NAIVE, units, rate_hz, warnings)
+
+
+HOLE_S = 1.0  # a step between samples this long is a hole in the recording (a data gap)
+
+
+def in_time_order(
+    time_s: np.ndarray, xyz: np.ndarray, warnings: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A device file's samples in the order of their own time stamps, where that order
+    closes the holes the file order leaves. Each block (page, record) carries the device's
+    time, so blocks written or copied out of order belong where their stamps say: read in
+    file order, two swapped blocks were a clock reset that moved the rest of the night (an
+    event at 03:13 shown at 03:26, 13 min lost of none). A clock set back mid-recording
+    is left in file order (the grid joins its parts after a gap): its parts, put in order,
+    would open a hole that the file order does not have."""
+    backwards = np.flatnonzero(time_s[1:] < time_s[:-1])
+    if len(backwards) == 0:
+        return time_s, xyz
+    order = np.argsort(time_s, kind="stable")
+    holes_in_order = int((np.diff(time_s[order]) > HOLE_S).sum())
+    if holes_in_order > int((np.diff(time_s) > HOLE_S).sum()):
+        return time_s, xyz
+    warnings.append(
+        f"the device's blocks are out of time order at {len(backwards)} place(s) (first "
+        f"after sample {backwards[0] + 1}): put in order by their own time stamps"
+    )
+    ordered = np.empty(xyz.shape, dtype=xyz.dtype, order="F")
+    for axis in range(xyz.shape[1]):  # column order kept (see column_order)
+        ordered[:, axis] = xyz[order, axis]
+    return time_s[order], ordered
 
 
 # Samples whose steps are judged (in the middle of the recording), and how far the stated
