@@ -389,3 +389,25 @@ def test_geneactiv_pages_stating_no_frequency_are_timed_at_the_headers_rate(
         and "header's 10 Hz" in w
         for w in rec.warnings
     )
+
+
+def test_geneactiv_first_page_marker_lost_leaves_that_page_out_not_the_file(tmp_path):
+    """Zeros over the first page's "Recorded Data" made its lines read as the header's:
+    an IndexError traceback (exit 1) for a file whose other pages are sound."""
+    data = bytearray(open(geneactiv_night(tmp_path, seconds=600), "rb").read())
+    first = data.index(b"Recorded Data")
+    data[first : first + 200] = bytes(200)  # the marker and the page's first lines
+    rec = read_recording(write(tmp_path / "zeroed.bin", bytes(data)))
+    assert len(rec.time_s) == 19 * 300  # the 19 pages after the first
+    assert any("first page's marker is damaged" in w for w in rec.warnings)
+
+
+def test_gt3x_whose_zip_directory_points_outside_the_file_keeps_its_records(tmp_path, capsys):
+    """Bytes lost inside log.bin left the zip directory's offsets pointing before the
+    file's start: 'cannot write (Invalid argument)', exit 1, as if --out were at fault."""
+    data = open(gt3x_night(tmp_path), "rb").read()
+    at = data.index(b"log.bin") + 200  # inside the first member's stored bytes
+    path = write(tmp_path / "lost.gt3x", data[:at] + data[at + 100 :])
+    assert main(["analyze", path, "--out", str(tmp_path / "out"), "--no-report"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot write" not in err and "lost.gt3x" in err

@@ -223,7 +223,7 @@ HEADER_KEYS = (
 )
 
 
-def _readable_header(path: str, header: bytes) -> bytes:
+def _readable_header(path: str, header: bytes, warnings: list[str] | None = None) -> bytes:
     """The header (the bytes before the first page) as actfast reads it: UTF-8, of 59 lines.
     Text that is not UTF-8 is read as Windows-1252 (a byte it leaves undefined as Latin-1);
     a header of more or fewer lines is refused naming the first line out of place (actfast
@@ -239,6 +239,14 @@ def _readable_header(path: str, header: bytes) -> bytes:
     keys = [line.split(":", 1)[0].strip() for line in lines]
     if len(keys) == len(HEADER_KEYS):
         return header
+    if len(keys) > len(HEADER_KEYS) and tuple(keys[: len(HEADER_KEYS)]) == HEADER_KEYS:
+        # The whole header, then the lines of a first page whose marker is damaged (its
+        # pages after it are sound): that page is left out, not the file (a traceback was).
+        if warnings is not None:
+            warnings.append(
+                "the first page's marker is damaged: that page left out, the pages after it read"
+            )
+        return ("\n".join(lines[: len(HEADER_KEYS)]) + "\n").encode("utf-8")
     line = next(
         (i for i, (key, kept) in enumerate(zip(keys, HEADER_KEYS)) if key != kept),
         min(len(keys), len(HEADER_KEYS)),
@@ -248,11 +256,14 @@ def _readable_header(path: str, header: bytes) -> bytes:
         problem = f"the header lacks {what} (line {line + 1})"
     else:
         problem = f"the header's line {line + 1}, {lines[line].strip()[:40]!r}, is one too many"
+    # past the header's last line (a page's marker lost: its lines read as the header's),
+    # what belongs there is the first page
+    wanted = HEADER_KEYS[line] or "a blank line" if line < len(HEADER_KEYS) else "Recorded Data"
     raise InputError(
         path,
         f"{problem}: it has {len(keys)} lines",
         expected=f"the {len(HEADER_KEYS)} header lines a GENEActiv device writes, "
-        f"{HEADER_KEYS[line] or 'a blank line'!r} as line {line + 1}",
+        f"{wanted!r} as line {line + 1}",
     )
 
 
@@ -265,7 +276,7 @@ def _decode_good_pages(path: str, warnings: list[str], decoded: dict | None = No
     first = data.find(PAGE_MARKER)
     if first < 0:  # no pages at all: its own error
         return _decode_claiming_no_more_pages_than_held(path, [])
-    header = _readable_header(path, data[:first])
+    header = _readable_header(path, data[:first], warnings)
     pages = data[first:].split(b"\n" + PAGE_MARKER)
     pages = [pages[0]] + [PAGE_MARKER + page for page in pages[1:]]
     matches = [_WHOLE_PAGE.match(page) for page in pages]  # a loop over pages

@@ -162,6 +162,10 @@ def _members(path: str, warnings: list[str]) -> tuple[dict[str, bytes], str | No
             _check_inflated(path, info.filename, info.file_size, info.compress_size)
             try:
                 members[info.filename] = archive.read(info)
+            except OSError:  # the directory's offsets point outside the file: bytes lost
+                return _salvaged_members(path, warnings), (
+                    "damaged (its zip directory does not match its members)"
+                )
             except zipfile.BadZipFile:  # a failed CRC: the bytes as stored, checked below
                 members[info.filename] = _stored_bytes(path, info.header_offset, None)
                 damaged = f"damaged ({info.filename} fails its zip CRC)"
