@@ -15,7 +15,7 @@ import pyarrow.csv as pacsv
 from sleepmove.base.clock import CLOCK_RELATIVE, CLOCK_TIME_OF_DAY, CLOCK_UNIX
 from sleepmove.base.errors import InputError
 from sleepmove.base.order_statistics import median
-from sleepmove.sensor.table_layout import table_layout
+from sleepmove.sensor.table_layout import dialect, table_layout
 from sleepmove.sensor.time_column import stated_zone, time_column
 from sleepmove.sensor.time_guards import complete_lines, times_of_rows
 from sleepmove.sensor.zones import zone_info
@@ -34,29 +34,37 @@ def _open(path: str):
 FIRST_LINE_BYTES = 1 << 16  # as the reader's sniff: a longer first line is refused there
 
 
-def _first_line(path: str) -> str:
+def _head_lines(path: str, count: int = 6) -> list[str]:
     # Bounded: readline() on a .gz of one endless line held it all (4 GB for a 2 MB file).
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt", errors="replace") as handle:
-        return handle.readline(FIRST_LINE_BYTES)
+        lines = [handle.readline(FIRST_LINE_BYTES) for _ in range(count)]
+    return [line for line in lines if line]
 
 
-def _reader(path: str, columns: list[str], has_header: bool):
+def _reader(path: str, columns: list[str], has_header: bool, dialect: tuple[str, str]):
+    parse, convert = pacsv.ParseOptions(), pacsv.ConvertOptions(include_columns=columns)
+    if dialect != (",", "."):  # a European spreadsheet's `;` and decimal commas
+        parse.delimiter, convert.decimal_point = dialect
     return pacsv.open_csv(
         _open(path),
         read_options=pacsv.ReadOptions(
             autogenerate_column_names=not has_header, block_size=BLOCK_BYTES
         ),
-        convert_options=pacsv.ConvertOptions(include_columns=columns),
+        parse_options=parse,
+        convert_options=convert,
     )
 
 
-def layout(path: str) -> tuple[bool, str, list[str]] | None:
-    """The table layout, or None for files without a time column (ActiLife exports)."""
-    first = _first_line(path)
+def layout(path: str) -> tuple[bool, str, list[str], tuple[str, str]] | None:
+    """The table layout and its dialect (delimiter, decimal point), as the reader takes
+    them, or None for files without a time column (ActiLife exports)."""
+    head = _head_lines(path)
+    first = head[0] if head else ""
     if first.startswith("---"):
         return None
-    return table_layout(path, first)
+    found_dialect = dialect([line.rstrip("\r\n") for line in head])
+    return (*table_layout(path, first, *found_dialect), found_dialect)
 
 
 def _device_format(path: str) -> bool:
@@ -93,14 +101,14 @@ def _span_h(path: str, timezone: str | None) -> float:
     found = layout(path)
     if found is None:
         return 0.0
-    has_header, time_col, _ = found
+    has_header, time_col, _, found_dialect = found
     if not path.endswith(".gz"):
-        quick = _span_from_ends(path, has_header, time_col)
+        quick = _span_from_ends(path, has_header, time_col, found_dialect)
         if quick is not None:
             return quick
     first = last = None
     try:
-        for batch in _reader(path, [time_col], has_header):
+        for batch in _reader(path, [time_col], has_header, found_dialect):
             seconds, _ = time_column(path, pa.chunked_array([batch.column(0)]), 0, name=time_col)
             if len(seconds):
                 first = seconds[0] if first is None else first
@@ -110,7 +118,9 @@ def _span_h(path: str, timezone: str | None) -> float:
     return 0.0 if first is None else float(last - first) / 3600
 
 
-def _span_from_ends(path: str, has_header: bool, time_col: str) -> float | None:
+def _span_from_ends(
+    path: str, has_header: bool, time_col: str, dialect: tuple[str, str] = (",", ".")
+) -> float | None:
     """Plain files: parse only the first and the last complete lines."""
     with open(path, "rb") as handle:
         head = handle.read(65536).splitlines()
@@ -122,16 +132,21 @@ def _span_from_ends(path: str, has_header: bool, time_col: str) -> float | None:
     # The first rows, not only the first: time from the start without a unit in its name
     # takes the unit from the steps between rows (two rows read 0..720000 ms as 200 h).
     first_rows = head[skip:-1][:END_ROWS] or head[skip : skip + 1]  # the last may be cut
-    span = span_of_rows(path, head[:skip], first_rows, last_rows, time_col)
+    span = span_of_rows(path, head[:skip], first_rows, last_rows, time_col, dialect)
     return None if span is None else span / 3600
 
 
 def span_of_rows(
-    path: str, header: list[bytes], first_rows: list[bytes], last_rows: list[bytes], time_col: str
+    path: str,
+    header: list[bytes],
+    first_rows: list[bytes],
+    last_rows: list[bytes],
+    time_col: str,
+    dialect: tuple[str, str] = (",", "."),
 ) -> float | None:
     """Seconds from the median time of `first_rows` to that of `last_rows` (a corrupted
     stamp at either end moves it not); None where they do not parse."""
-    seconds = times_of_rows(path, header, [*first_rows, *last_rows], time_col)
+    seconds = times_of_rows(path, header, [*first_rows, *last_rows], time_col, dialect=dialect)
     if seconds is None:
         return None
     first, last = seconds[: len(first_rows)], seconds[len(first_rows) :]
@@ -210,7 +225,7 @@ def split_nights(
     found = layout(path)
     if found is None:
         raise InputError(path, "cannot split a file without a time column into nights")
-    has_header, time_col, axes = found
+    has_header, time_col, axes, found_dialect = found
     with _open(path) as stream:
         head = stream.read(FIRST_LINE_BYTES)
     # Times that state an offset keep it (each night's file is written in it, as local time
@@ -223,7 +238,7 @@ def split_nights(
     firsts: dict[int, float] = {}
     lasts: dict[int, float] = {}
     try:
-        for batch in _reader(path, [time_col, *axes], has_header):
+        for batch in _reader(path, [time_col, *axes], has_header, found_dialect):
             column = pa.chunked_array([batch.column(time_col)])
             seconds, clock = time_column(path, column, 0, name=time_col)
             if clock in (CLOCK_RELATIVE, CLOCK_TIME_OF_DAY):

@@ -108,3 +108,25 @@ def test_a_whole_file_window_on_the_skipped_stub_is_refused_by_every_night(stub_
     table = nights(out)
     assert table["status"].tolist() == ["skipped", "error", "error"]
     assert table["error"][1:].str.contains("ends before the recording starts").all()
+
+
+def test_a_multi_day_european_csv_is_split_as_it_is_read(tmp_path, utc):
+    """A ';' CSV with decimal commas was looked at with ',': its span was unreadable, so it
+    was never split, and the night was refused as too long, telling the user to run batch."""
+    from sleepmove.sensor.readers import read_recording
+    from sleepmove.sensor.split import recording_span_h, split_nights
+
+    start = np.datetime64("2025-03-25T20:00:00")
+    seconds = np.arange(0, 40 * 3600, 2)
+    stamps = (start + seconds.astype("timedelta64[s]")).astype(str)
+    rows = [f"{stamp};0,0{i % 5};-0,01;0,998" for i, stamp in enumerate(stamps)]
+    path = tmp_path / "eu.csv"
+    path.write_text("time;x;y;z\n" + "\n".join(rows) + "\n")
+    assert recording_span_h(str(path)) == pytest.approx(40.0, abs=0.1)  # (was 0)
+    parts = split_nights(str(path), str(tmp_path / "parts"))
+    assert [(part.night, part.samples) for part in parts] == [
+        ("2025-03-25", 16 * 1800),
+        ("2025-03-26", 24 * 1800),
+    ]
+    first = read_recording(parts[0].path)
+    assert first.xyz_g[1, 0] == pytest.approx(0.01) and first.xyz_g[0, 2] == pytest.approx(0.998)
