@@ -411,3 +411,35 @@ def test_gt3x_whose_zip_directory_points_outside_the_file_keeps_its_records(tmp_
     assert main(["analyze", path, "--out", str(tmp_path / "out"), "--no-report"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "cannot write" not in err and "lost.gt3x" in err
+
+
+def _pages(path: str) -> list[int]:
+    """Each page's start in the file's bytes."""
+    data = open(path, "rb").read()
+    return [i for i in range(len(data)) if data.startswith(b"Recorded Data", i)]
+
+
+def test_geneactiv_page_that_lost_a_hex_digit_is_left_out_not_decoded_shifted(tmp_path):
+    """Decoded a nibble off, 292 samples were garbage up to 5.6 g (a PLM's peak 6.1 g), and
+    the only word was a false 'the file is cut short'."""
+    path = geneactiv_night(tmp_path, seconds=600)
+    data = bytearray(open(path, "rb").read())
+    hex_line = data.index(b"\n", data.index(b"Page Time:", _pages(path)[5])) + 1
+    while not data[hex_line : hex_line + 12].isalnum() or b":" in data[hex_line : hex_line + 40]:
+        hex_line = data.index(b"\n", hex_line) + 1  # the page's lines down to its samples
+    del data[hex_line + 700]  # one hex digit of page 6 lost
+    rec = read_recording(write(tmp_path / "lost.bin", bytes(data)))
+    assert len(rec.time_s) == 19 * 300 and np.abs(rec.xyz_g).max() < 1.1
+    assert any("1 damaged pages" in w and "page 6" in w for w in rec.warnings), rec.warnings
+    assert not any("cut short" in w for w in rec.warnings)
+
+
+def test_geneactiv_pages_run_together_by_a_flipped_newline_leave_only_them_out(tmp_path):
+    """The newline before a page's marker flipped: the page's text lines took in the next
+    page whole, the pair counted as whole, and the 8-h file was refused."""
+    path = geneactiv_night(tmp_path, seconds=600)
+    data = bytearray(open(path, "rb").read())
+    data[_pages(path)[7] - 1] = ord("J")
+    rec = read_recording(write(tmp_path / "flip.bin", bytes(data)))
+    assert len(rec.time_s) == 18 * 300
+    assert any("damaged pages" in w and "page 7" in w for w in rec.warnings), rec.warnings

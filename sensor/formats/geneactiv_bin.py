@@ -62,7 +62,13 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
         # than a night, may be a page's stamp far from its neighbours', looked for then.
         starts = result["timeseries"].get("high_frequency", {}).get("datetime", [])[::300]
         steps = np.diff(np.asarray(starts, dtype=np.int64))
-        if len(steps) and (steps.min() < -1e9 or steps.max() > NIGHT_S * 1e9):
+        held = result["metadata"].get("Memory Status", {}).get("Number of Pages", "")
+        decoded = len(result["timeseries"].get("high_frequency", {}).get("datetime", []))
+        # (a file cut short explains its shortfall: its decode keeps the last page's part)
+        short = held.isdigit() and decoded < int(held) * SAMPLES_PER_PAGE
+        short = short and _last_page_whole(path)
+        if len(steps) and (steps.min() < -1e9 or steps.max() > NIGHT_S * 1e9) or short:
+            # (short: a page that lost a hex digit decodes shifted, samples up to 6 g)
             result = _decode_good_pages(path, warnings, result)
     samples = result["timeseries"].get("high_frequency", {})
     configuration = result["metadata"].get("Configuration Info", {})
@@ -198,6 +204,15 @@ def _decode_claiming_no_more_pages_than_held(path: str, warnings: list[str]) -> 
     return result
 
 
+def _last_page_whole(path: str) -> bool:
+    """Whether the file ends with a page's whole line of samples (not cut short)."""
+    with open(path, "rb") as handle:
+        handle.seek(max(os.path.getsize(path) - 8192, 0))
+        lines = handle.read().split(b"\n")
+    last = next((line.strip() for line in reversed(lines) if line.strip()), b"")
+    return re.fullmatch(rb"[0-9A-Fa-f]{3600}", last) is not None
+
+
 # A whole page: its lines of text, a page time, and 300 samples of 12 hex digits.
 _WHOLE_PAGE = re.compile(
     rb"Recorded Data\r?\n(?:[ -~]*\r?\n)*?Page Time:(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d):(\d{3})\r?\n"
@@ -279,7 +294,12 @@ def _decode_good_pages(path: str, warnings: list[str], decoded: dict | None = No
     header = _readable_header(path, data[:first], warnings)
     pages = data[first:].split(b"\n" + PAGE_MARKER)
     pages = [pages[0]] + [PAGE_MARKER + page for page in pages[1:]]
-    matches = [_WHOLE_PAGE.match(page) for page in pages]  # a loop over pages
+    # A page holding a second marker is two pages run together (the newline before the
+    # second damaged): its lines of text would otherwise take in the next page whole.
+    matches = [
+        _WHOLE_PAGE.match(page) if page.count(PAGE_MARKER) == 1 else None
+        for page in pages  # a loop over pages
+    ]
     whole = np.array([match is not None for match in matches])
     seconds = _page_seconds([m for m in matches if m is not None])
     whole[whole] = np.isfinite(seconds)  # a page time that is no date: a damaged page
