@@ -35,6 +35,11 @@ RATE_OFF = 1.5
 # An unstamped sensor's late frames are held at most this many x `reanchor_s` of host time
 # while a backlog drains (SensorSession.release_if_settled).
 HOLD_LIMIT = 10
+# ...but none stays unwritten longer than this: held frames are in memory only, and a kill -9
+# or a power cut lost them (18 s of a night after a 2-s host stall) where the README promises
+# at most the last second. A backlog still draining is then written where it was due (as if
+# delayed), the rest of it judged as before; a lag that has not fallen is a loss, re-anchored.
+HOLD_MOST_S = 0.5
 # How fast a sensor's clock may run off the host's and be told from a jump: crystals keep
 # 20-200 ppm, Bluetooth's sleep clock may be 500 ppm off.
 DRIFT_MOST = 1e-3
@@ -213,10 +218,12 @@ class SensorSession:
         # samples were written too, ahead of the host (6 % over a loaded CI run's night).
         self.held: list[Decoded] = []
         self.held_samples = 0
-        self.held_since: float | None = None
+        self.held_since: float | None = None  # host time this run of late frames began
+        self.held_oldest = 0.0  # host time the oldest frame still held was held
         self.held_lag = float("inf")  # the least lag of a held frame's last sample
         self.held_lag_fell: float | None = None  # host time it last fell (a backlog drains)
         self.held_lag_mark = float("inf")  # ...to this
+        self.held_lag_first = float("inf")  # the lag of the run's first late frame
         self.releasing = False
         self._fit_reset()
         self.rates_hz: tuple[int, ...] = ()  # the rates its family offers (a setting not taken)
@@ -658,9 +665,14 @@ class SensorSession:
         now = self.clock()
         lag = now - last_s
         if not self.held and lag <= self.reanchor_s:
+            self.held_since = self.held_lag_fell = None  # a run written early has ended
+            self.held_lag, self.held_lag_mark = float("inf"), float("inf")
             return False
+        if not self.held:
+            self.held_oldest = now
         if self.held_since is None:
             self.held_since, self.held_lag_fell, self.held_lag_mark = now, now, lag
+            self.held_lag_first = lag
         if lag < self.held_lag_mark - self.reanchor_s / 10:  # a backlog draining, not jitter
             self.held_lag_fell, self.held_lag_mark = now, lag
         self.held_lag = min(self.held_lag, lag)
@@ -678,6 +690,25 @@ class SensorSession:
             or now - self.held_since >= HOLD_LIMIT * self.reanchor_s
         ):
             self.release_held(lost=True)
+        elif now - self.held_oldest >= HOLD_MOST_S:
+            # Fallen 0.1 s within HOLD_MOST_S (a drain at 1.2 x the rate or faster): draining.
+            # BLE jitter may pass for it: a loss is then written a few seconds early.
+            if self.held_lag < self.held_lag_first - self.reanchor_s / 20:
+                self._write_held_early()  # where due; the run goes on being judged
+            else:  # not fallen: a loss, as it will be told
+                self.release_held(lost=True)
+
+    def _write_held_early(self) -> None:
+        """Writes the frames held, placed where they were due, keeping the run's lag record:
+        should the lag stay (samples were lost in the stall as well), the frames still held
+        then are re-anchored, the gap placed at them, up to HOLD_MOST_S after it was."""
+        held, self.held, self.held_samples = self.held, [], 0
+        self.releasing = True
+        try:
+            for frame in held:  # a loop over frames
+                self._place(frame)
+        finally:
+            self.releasing = False
 
     def _release_at_end(self) -> None:
         """`release_held` where a link ends: a failure is noted, and the link still closed."""
@@ -689,11 +720,11 @@ class SensorSession:
     def release_held(self, lost: bool = True) -> None:
         """Writes the frames held back, re-anchored by their least lag when `lost` (at a link's
         end nothing more will tell)."""
-        if not self.held:
-            return
         held, lag = self.held, self.held_lag
         self.held, self.held_samples, self.held_lag = [], 0, float("inf")
         self.held_since = self.held_lag_fell = None
+        if not held:
+            return
         if lost and self.offset_s is not None:
             self.offset_s += lag
         self.releasing = True

@@ -287,6 +287,47 @@ def test_a_long_stall_and_its_backlog_are_not_read_as_another_rate(tmp_path, mon
     assert times[-1] == pytest.approx(clocks.wall, abs=0.05)
 
 
+def test_a_draining_backlog_is_on_disk_within_half_a_second(tmp_path, monkeypatch):
+    """Frames that came late were held in memory until the backlog had drained (up to 20 s
+    of host time): a kill -9 or a power cut after a 3-s host stall lost 18 s of samples the
+    sensor had sent. Held frames are written within HOLD_MOST_S, where they were due while
+    the lag falls; nothing is timed differently for it, and a loss (a lag that stays) is
+    still written after its gap."""
+    import numpy as np
+
+    from sleepmove.sensor.protocols.witmotion import encode
+    from sleepmove.sensor.recorder import HOLD_MOST_S
+
+    clocks = StoppedClocks(monkeypatch)
+    session, writer = witmotion_session(tmp_path, clocks.time_now)
+    frame = bytearray(encode(np.tile([0.0, 0.0, 1.0], (10, 1))))
+    unwritten = []  # samples received and not yet written, after each frame
+    # a loop over frames: 50 Hz; a 3-s stall at frame 100, its backlog drained at 1.25 x
+    steps = [0.2] * 100 + [3.0] + [0.16] * 70 + [0.2] * 100
+    for received, step in enumerate(steps, start=1):
+        clocks.advance(step)
+        session._on_data(None, frame)
+        unwritten.append(10 * received - session.stats.samples)
+    assert max(unwritten) <= 10 * (HOLD_MOST_S / 0.16 + 1)
+    writer.close()
+    times = read_recording(writer.path).time_s
+    assert len(times) == 10 * len(steps)
+    assert np.diff(times) == pytest.approx(0.02, abs=1e-5)
+    assert session.stats.data_loss_s == 0
+
+    clocks = StoppedClocks(monkeypatch)  # 5 s lost: a lag that does not fall
+    (tmp_path / "lost").mkdir()
+    session, writer = witmotion_session(tmp_path / "lost", clocks.time_now)
+    for index in range(200):  # a loop over frames
+        clocks.advance(5.2 if index == 100 else 0.2)
+        session._on_data(None, frame)
+        if index == 104:  # 0.8 s after the first late frame: written, after its gap
+            assert session.stats.samples == 1050
+    writer.close()
+    steps = np.diff(read_recording(writer.path).time_s)
+    assert sorted(steps[steps > 0.021]) == pytest.approx([5.02], abs=1e-4)
+
+
 def test_a_late_frame_is_not_kept_back_by_a_link_gone_quiet(tmp_path):
     """A frame that came late was held until the next one said whether samples were lost:
     on a link that then went quiet (for the rest of the night, or the hours before a power
