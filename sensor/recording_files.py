@@ -173,6 +173,8 @@ class SpaceReserve:
     SIZE = 1 << 20  # recording.json is a few kB; its messages are bounded, its gaps nearly
 
     def __init__(self, folder: str) -> None:
+        """Raises DiskFull where the reserve cannot be made: started without it, a disk
+        that filled left a recording.json saying the night was still being recorded."""
         self.path: str | None = os.path.join(folder, self.NAME)
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -182,8 +184,12 @@ class SpaceReserve:
                     view = view[os.write(fd, view) :]
             finally:
                 os.close(fd)
-        except OSError:  # the disk is already (nearly) full: no reserve, say so later
+        except OSError as error:
             self.release()
+            raise DiskFull(
+                f"{folder}: no room for the {self.SIZE >> 20} MB the recorder keeps back for "
+                f"its last recording.json ({error.strerror or error})"
+            ) from None
 
     def release(self) -> None:
         if self.path is None:

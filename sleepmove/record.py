@@ -329,7 +329,7 @@ def _record_and_analyze(args: argparse.Namespace, night: dict, made: bool) -> in
                 f"the recording itself is whole, {samples} samples in {args.out}/: run "
                 f"'{command}' where it can write"
             )
-        say(f"sleepmove: error: {result['problems'][0]}; {told}", sys.stderr)
+        say(f"sleepmove: error: {'; '.join(dict.fromkeys(result['problems']))}; {told}", sys.stderr)
         return 1
     if not samples:
         say(f"sleepmove: error: nothing was recorded into {args.out}/", sys.stderr)

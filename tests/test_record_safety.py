@@ -230,3 +230,19 @@ def test_a_recording_that_could_not_be_analyzed_exits_non_zero(tmp_path, capsys)
     [line] = [line for line in err.splitlines() if "error" in line]
     assert "not analyzed" in line and "lasts only" in line
     assert (out / "night.csv").exists() and (out / "recording.json").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/fd")
+def test_a_disk_too_full_for_the_reserve_is_refused_before_recording(tmp_path, monkeypatch, capsys):
+    """Under 1 MB free, the reserve for the last recording.json gave up silently: the disk
+    filled, and recording.json still said 'streaming' for a night that had ended. Refused
+    at the start, in one line, leaving nothing behind."""
+    out = tmp_path / "nearly-full"
+    FakeDisk(out, free=500_000, monkeypatch=monkeypatch)
+    code = main(record_argv(out, duration="11m", speed="100"))
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    errors = [line for line in err.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1
+    assert "1 MB" in errors[0] and "nothing was recorded" in errors[0]
+    assert not out.exists() or not list(out.iterdir())
