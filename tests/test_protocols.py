@@ -59,6 +59,33 @@ def test_polar_raw_frame_round_trip_and_back_filled_times():
     assert after_loss.times_s[0] - later.times_s[-1] > 0.8
 
 
+def test_polar_frame_stamped_too_soon_for_its_samples_is_dropped_not_squeezed():
+    """A notification storm: a frame of 36 samples stamped one period after the last was
+    spread 0.3 ms apart (282 foreign rows, stamps that rounded to equal). Dropped and said;
+    the next true frame keeps its timing, and a sensor running at twice the rate it was
+    asked keeps every sample at the spacing its stamps show."""
+    milli_g = np.tile([[0.0, 0.0, 1000.0]], (36, 1))
+    decoder = polar.PolarDecoder(rate_hz=52)
+    period_ns = round(1e9 / 52)
+    stamp = 10**18
+    for index in range(3):  # a loop over frames
+        assert not decoder.decode(
+            polar.encode_raw(milli_g, stamp + index * 36 * period_ns)
+        ).problems
+    last = stamp + 2 * 36 * period_ns
+    storm = decoder.decode(polar.encode_raw(milli_g, last + period_ns))
+    assert len(storm.xyz_g) == 0 and "too soon" in storm.problems[0]
+    after = decoder.decode(polar.encode_raw(milli_g, last + 36 * period_ns))
+    assert not after.problems
+    np.testing.assert_allclose(np.diff(after.times_s), period_ns / 1e9, atol=1e-6)
+    assert after.times_s[0] > last / 1e9
+
+    fast = polar.PolarDecoder(rate_hz=52)  # delivers 104 Hz: 36 samples per 18 periods
+    kept = [fast.decode(polar.encode_raw(milli_g, stamp + i * 18 * period_ns)) for i in range(5)]
+    assert not any(frame.problems for frame in kept)
+    np.testing.assert_allclose(np.diff(kept[-1].times_s), period_ns / 2e9, atol=1e-6)
+
+
 def test_polar_compressed_frame_with_blocks_of_different_widths():
     rng = np.random.default_rng(1)
     steps = np.vstack([rng.integers(-3, 4, (10, 3)), rng.integers(-400, 400, (10, 3))])

@@ -99,6 +99,7 @@ class PolarDecoder(Decoder):
     factor: float = 1.0
     previous_stamp_ns: int | None = None
     stepped_back: int = 0  # frames dropped as stamped before the previous one
+    step_s: float | None = None  # the sample spacing the stamps last showed
 
     def decode(self, frame: bytes) -> Decoded:
         if len(frame) < 11:
@@ -120,6 +121,11 @@ class PolarDecoder(Decoder):
         if times is None:
             self.stepped_back += 1
             return Decoded.bad("PMD frame stamped before the previous one: dropped")
+        if len(times) == 0:
+            return Decoded.bad(
+                f"PMD frame of {len(milli_g)} samples stamped too soon after the previous "
+                "one to hold them (a notification storm, or a foreign frame): dropped"
+            )
         return Decoded(milli_g / 1000.0, times)
 
     def _raw(self, payload: bytes, kind: int) -> np.ndarray:
@@ -153,11 +159,15 @@ class PolarDecoder(Decoder):
         return values * 1000.0 if kind == 0 else values  # type 0 counts in g
 
     def _times(self, stamp_ns: int, count: int) -> np.ndarray | None:
-        """The stamp is the LAST sample's; earlier ones step back evenly.
+        """The stamp is the LAST sample's; earlier ones step back evenly. None: stamped
+        before the previous frame; empty: stamped too soon to hold its samples.
 
         The step comes from the previous frame's stamp, unless the stamps are further apart
         than this frame's samples can fill: frames were lost, the nominal rate is used and the
-        loss shows as a gap before this frame.
+        loss shows as a gap before this frame. A step under half the one the stamps showed
+        before cannot be the sensor's clock (a frame of 36 samples one period after the last
+        spread them 0.3 ms apart): the frame is dropped, the previous stamp kept. The step
+        is learned, not the nominal one: a sensor running at another rate keeps its samples.
         """
         step = 1.0 / self.rate_hz
         if self.previous_stamp_ns is not None:
@@ -166,12 +176,16 @@ class PolarDecoder(Decoder):
             elapsed = (stamp_ns - self.previous_stamp_ns) / 1e9
             if elapsed <= (count + 0.5) / self.rate_hz:
                 step = elapsed / count
+                if self.step_s is not None and step < 0.5 * self.step_s:
+                    return np.empty(0)
+                self.step_s = step
         self.previous_stamp_ns = stamp_ns
         last = stamp_ns / 1e9
         return last - step * np.arange(count - 1, -1, -1)
 
     def forget_clock(self) -> None:
         self.previous_stamp_ns = None
+        self.step_s = None
 
 
 def encode_raw(milli_g: np.ndarray, stamp_ns: int) -> bytes:
