@@ -13,6 +13,7 @@ columns' values (sensor.numeric_columns, sensor.time_column) and the last checks
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import re
 import sys
@@ -206,7 +207,36 @@ def _parse_csv(
             )
     if table is None or table.num_rows == 0:
         raise InputError(path, "no data rows", expected="accelerometer samples")
+    cut = None if invalid or table.num_rows < 2 else _cut_last_line(source)
+    if cut is not None:
+        table = table.slice(0, table.num_rows - 1)
+        warnings.append(f"the last line is incomplete and was ignored: {cut[:60]!r}")
     return table, warnings
+
+
+def _cut_last_line(source: _Source) -> str | None:
+    """The last line of a plain file, where it was cut as it was written (a power cut, a
+    copy stopped) and still had every field: '...,0.908,0.' was read as z = 0. Cut: no
+    newline after it, and shorter than every line before it in the file's last 4 kB or
+    ending in a number's first half. A file merely without a final newline keeps its last
+    line. (A gzip file's cut is told by its stream.)"""
+    if source.gzip:
+        return None
+    with open(source.path, "rb") as handle:
+        size = handle.seek(0, io.SEEK_END)
+        handle.seek(max(size - 4096, 0))
+        tail = handle.read()
+    if tail.endswith((b"\n", b"\r")):
+        return None
+    lines = [line.rstrip() for line in re.split(rb"[\r\n]", tail)[1:]]  # the first: a part
+    if len(lines) < 2:
+        return None
+    last, before = lines[-1], [line for line in lines[:-1] if line]
+    if not last or not before:
+        return None
+    if len(last) < min(map(len, before)) or last.endswith((b".", b"-", b"+", b"e", b"E")):
+        return last.decode("utf-8", errors="replace")
+    return None
 
 
 def _csv_options(

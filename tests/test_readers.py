@@ -151,6 +151,23 @@ def test_units_given_against_the_data_are_refused(tmp_path):
         read_recording(path, units="g")
 
 
+@pytest.mark.parametrize("cut", ["0.", "0.9", "-", "1.5e"])
+def test_a_last_line_cut_with_every_field_is_left_out_not_read_short(tmp_path, cut):
+    """'...,0.908,0.' at a file's end (a power cut as it was written) had every field and
+    was read as z = 0. Cut (no newline, shorter than the lines before it, or ending in
+    half a number): left out and said. A file merely without a final newline keeps it."""
+    lines = [f"{1700000000 + i / 10:.3f},0.010,0.020,0.980" for i in range(5)]
+    rec = read_recording(
+        write(
+            tmp_path / "t.csv",
+            "time,x,y,z\n" + "\n".join(lines) + f"\n1700000000.500,0.010,0.020,{cut}",
+        )
+    )
+    assert len(rec.time_s) == 5 and "last line is incomplete" in rec.warnings[0]
+    whole = read_recording(write(tmp_path / "w.csv", "time,x,y,z\n" + "\n".join(lines)))
+    assert len(whole.time_s) == 5 and not whole.warnings
+
+
 def test_truncated_last_line_is_accepted_with_a_warning(tmp_path):
     text = csv("time,x,y,z", rows()) + "1700000000.100,0.01"
     rec = read_recording(write(tmp_path / "t.csv", text))
