@@ -182,6 +182,10 @@ def analyze(
         "units_in": {side or "single": rec.units_in for side, rec in recordings.items()},
         "data_loss_h": round(float(loss.sum()) / 3600, 4),
         "data_gaps_s": [[round(a, 2), round(b, 2)] for a, b in gaps],
+        "data_loss_h_by_side": {
+            side or "single": round(_leg_loss_s(grid, origin, end) / 3600, 4)
+            for side, grid in grids.items()
+        },
         "placement": params.placement,
     }
     if alignment is not None:
@@ -437,6 +441,17 @@ def seconds_lost(gaps_s: np.ndarray, n_seconds: int) -> np.ndarray:
         edges = np.arange(int(start), min(int(np.ceil(end)), n_seconds))
         lost[edges] = np.clip(np.minimum(edges + 1, end) - np.maximum(edges, start), 0, 1)
     return lost
+
+
+def _leg_loss_s(grid: Grid, origin: float, end: float) -> float:
+    """The night's seconds one sensor did not record: its gaps, and the time before it
+    started and after it stopped, which no gap of its own says (a leg that died at 3 am
+    left data_loss_h at 0)."""
+    gaps = np.asarray(grid.gaps_s, dtype=float).reshape(-1, 2)
+    inside = float(
+        np.clip(np.minimum(gaps[:, 1], end) - np.maximum(gaps[:, 0], origin), 0, None).sum()
+    )
+    return (grid.start_s - origin) + (end - grid.end_s) + inside
 
 
 def _best_covered(per_leg: list[np.ndarray]) -> np.ndarray:

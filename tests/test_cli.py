@@ -136,6 +136,22 @@ def test_two_sensors(two_leg_night, tmp_path):
     assert 0 <= summary["alternation_index"] <= 1
 
 
+def test_a_leg_that_stopped_early_shows_in_its_own_data_loss(two_leg_night, tmp_path):
+    """The right sensor died 30 min before the end: data_loss_h stayed 0 with no gap, as
+    no gap of its own said so. Each side's loss counts its missing end."""
+    folder, _ = two_leg_night
+    right = pd.read_csv(folder / "right.csv")
+    cut = right[right["time"] <= right["time"].iloc[-1] - 1800]
+    cut.to_csv(tmp_path / "right.csv", index=False)
+    out = tmp_path / "out"
+    argv = ["analyze", "--left", str(folder / "left.csv"), "--right", str(tmp_path / "right.csv")]
+    assert main([*argv, "--out", str(out), "--no-report"]) == 0
+    recording = json.loads((out / "summary.json").read_text())["recording"]
+    assert recording["data_loss_h_by_side"]["left"] == pytest.approx(0.0, abs=1e-3)
+    # the simulated right leg also starts 14 s late and has a 77-s gap of its own
+    assert recording["data_loss_h_by_side"]["right"] == pytest.approx(0.5 + 0.0253, abs=1e-3)
+
+
 def short_night(tmp_path, minutes, rate=50.0):
     n = int(minutes * 60 * rate)
     lines = ["time,x,y,z"] + [f"{1_700_000_000 + i / rate:.3f},0.01,0.02,0.99" for i in range(n)]
