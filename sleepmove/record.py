@@ -24,7 +24,7 @@ from sleepmove.record_devices import (
     emulated_families,
     simulated_night,
 )
-from sleepmove.record_session import Sensor, plan_start, run_sessions, truth_keeper, write_truth
+from sleepmove.record_session import Sensor, night_start, run_sessions, truth_keeper, write_truth
 from sleepmove.record_status import say
 from sleepmove.sensor.recorder import SensorSession, span
 from sleepmove.sensor.recording_files import DiskFull, SpaceReserve
@@ -210,7 +210,7 @@ async def _record(
     sensors = [Sensor(*described) for described in zip(wanted, sides, families)]
     tick = None
     if emulators:  # its truth.json as the night goes: a recording killed keeps its truth
-        tick = truth_keeper(args.out, plan, scenario, seed, families[0], emulators[0])
+        tick = truth_keeper(args.out, plan, scenario, seed, families, emulators)
     result = await run_sessions(
         args.out,
         sensors,
@@ -227,7 +227,7 @@ async def _record(
     # How far the wall clock moved from the recording's clock (NTP, or by hand).
     result["host_clock_stepped_s"] = getattr(radio.clock, "stepped_s", lambda: 0.0)()
     sessions = result["sessions"]
-    start = plan_start(sessions[0], families[0], emulators[0]) if emulators else None
+    start = night_start(sessions, families, emulators) if emulators else None
     if start is not None:
         try:
             write_truth(args.out, plan, scenario, seed, sessions, start)

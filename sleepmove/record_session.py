@@ -205,6 +205,18 @@ def plan_start(session: SensorSession, family: SensorFamily, emulator: Any) -> f
     return session.anchor_s - emulator.first_streamed / session.stats.rate_hz
 
 
+def night_start(
+    sessions: list[SensorSession], families: list[SensorFamily], emulators: list[Any]
+) -> float | None:
+    """`plan_start` by the first leg that has recorded: with the left sensor never found,
+    the right leg's night had no truth.json (both legs play the same planned night)."""
+    for session, family, emulator in zip(sessions, families, emulators):  # a loop over legs
+        start = plan_start(session, family, emulator)
+        if start is not None:
+            return start
+    return None
+
+
 def write_truth(
     out: str,
     plan: NightPlan,
@@ -245,8 +257,8 @@ def truth_keeper(
     plan: NightPlan,
     scenario: str,
     seed: int,
-    family: SensorFamily,
-    emulator: Any,
+    families: list[SensorFamily],
+    emulators: list[Any],
 ) -> Callable[[list[SensorSession]], None]:
     """`run_sessions`' tick for an emulated night: truth.json written once the night's start
     is known (the first samples), again whenever the start or a data gap changes, so that a
@@ -254,7 +266,7 @@ def truth_keeper(
     written: list[tuple[float, list[int]]] = []  # what the truth.json on disk was made of
 
     def keep(sessions: list[SensorSession]) -> None:
-        start = plan_start(sessions[0], family, emulator)
+        start = night_start(sessions, families, emulators)
         if start is None:
             return
         state = (start, [(len(s.stats.gaps), s.stats.gaps_unlisted > 0) for s in sessions])

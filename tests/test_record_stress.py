@@ -837,6 +837,25 @@ def test_a_short_night_with_one_leg_dead_points_to_the_live_leg_alone(
     assert main([*command.split()[1:], "--no-report"]) == 0  # and it does analyze
 
 
+def test_the_left_sensor_never_found_still_leaves_the_nights_truth(tmp_path, monkeypatch):
+    """The truth of an emulated two-leg night was anchored on the left leg alone: with the
+    left sensor never found, the right leg's recording had no truth.json to validate."""
+    import sleepmove.record
+    from sleepmove.cli import main
+
+    async def left_never_found(devices):
+        await gone_for_good(devices[0])
+
+    recorded = sleepmove.record.record
+    monkeypatch.setattr(sleepmove.record, "record", lambda args: recorded(args, left_never_found))
+    out = tmp_path / "night"
+    argv = ["record", "--emulate", "polar-verity,polar-verity", "--out", str(out)]
+    main([*argv, "--speed", "100", "--duration", "12m", "--no-report"])
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["events"] and truth["covers"]
+    assert len(read_recording(str(out / "right.csv")).time_s) > 0
+
+
 def test_a_sensor_back_at_the_rate_set_is_not_left_running_ahead(tmp_path, monkeypatch):
     """Timed by the 10 Hz it delivered, an unstamped sensor that then sends the 50 Hz set
     (on the same link) ran ahead of the host by four times the measuring window, and stayed
