@@ -4,7 +4,10 @@ Decoded by actfast; AX6 blocks' gyroscope samples are ignored. A .cwa states no 
 actfast refuses a whole file for one damaged block: then the blocks that fail their
 checksum, or whose time stamp is no date (a checksum holds over bad bytes too), or that are
 cut short, are left out and the rest decoded, with a warning. So are blocks whose time stamp
-is a date far from both neighbours' (`samples.stray_blocks`), which actfast decodes.
+is a date far from both neighbours' (`samples.stray_blocks`), which actfast decodes. Bytes
+inserted or lost put every block after them out of step with the 512-byte grid: the blocks
+are found again by their "AX" tag and checksum (`block_starts`), and only the stretch
+between is skipped.
 
 An AX6 block of 6 axes holds each sample's gyroscope, then its accelerometer (the real
 AX6 file and its CSV export agree: at rest the latter is 1 g); actfast takes the second."""
@@ -108,10 +111,61 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
 def good_blocks(data: bytes) -> np.ndarray:
     """Which whole data blocks are intact: "AX" and 256 little-endian words summing to 0."""
     count = (len(data) - HEADER_BYTES) // BLOCK_BYTES
-    blocks = np.frombuffer(data, np.uint8, count * BLOCK_BYTES, HEADER_BYTES).reshape(count, -1)
+    return _intact(
+        np.frombuffer(data, np.uint8, count * BLOCK_BYTES, HEADER_BYTES).reshape(count, -1)
+    )
+
+
+def _intact(blocks: np.ndarray) -> np.ndarray:
+    """Which of these (n, 512) blocks begin "AX" and have words summing to 0."""
     words = blocks.view("<u2")
     tagged = (blocks[:, 0] == ord("A")) & (blocks[:, 1] == ord("X"))
     return tagged & (words.sum(axis=1, dtype=np.uint64) % 65536 == 0)
+
+
+def block_starts(data: bytes) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Where each 512-byte block starts, and the stretches (byte, length) skipped.
+
+    Blocks follow the header every 512 bytes. Where one is not intact, the next intact
+    block is looked for byte by byte (by its tag, then its checksum): found a whole number
+    of blocks on, the blocks between are damaged in place (kept here, and left out and
+    counted by the caller); found elsewhere, bytes were inserted or lost, and the blocks
+    read on from there (read at fixed offsets, 2 bytes inserted lost every block after
+    them). A block found never lies before the damaged one: the loop ends."""
+    arr = np.frombuffer(data, np.uint8)
+    runs: list[np.ndarray] = []
+    skipped: list[tuple[int, int]] = []
+    start = HEADER_BYTES
+    while True:  # a loop over stretches of blocks in step
+        count = (len(data) - start) // BLOCK_BYTES
+        whole = _intact(arr[start : start + count * BLOCK_BYTES].reshape(count, BLOCK_BYTES))
+        failed, resume, index = np.flatnonzero(~whole), None, 0
+        while index < len(failed):  # a loop over damaged blocks (one search per stretch)
+            at = start + int(failed[index]) * BLOCK_BYTES
+            found = _next_intact_block(data, at + 1)
+            if found is None:  # none after: the rest stays in step (erased tail, a cut)
+                break
+            if (found - at) % BLOCK_BYTES:
+                resume = found
+                break
+            index = int(np.searchsorted(failed, (found - start) // BLOCK_BYTES))
+        if resume is None:
+            runs.append(start + BLOCK_BYTES * np.arange(count))
+            return np.concatenate(runs), skipped
+        runs.append(start + BLOCK_BYTES * np.arange(int(failed[index])))
+        skipped.append((at, resume - at))
+        start = resume
+
+
+def _next_intact_block(data: bytes, position: int) -> int | None:
+    """The first byte from `position` on where an intact block begins (a loop over the
+    places its 4-byte tag occurs: after damage only)."""
+    while (at := data.find(BLOCK_TAG, position)) >= 0 and at + BLOCK_BYTES <= len(data):
+        words = np.frombuffer(data, "<u2", BLOCK_BYTES // 2, at)
+        if int(words.sum(dtype=np.uint64)) % 65536 == 0:
+            return at
+        position = at + 1
+    return None
 
 
 def possible_times(blocks: np.ndarray) -> np.ndarray:
@@ -163,9 +217,15 @@ def _stray_stamps(
 def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
     with open(path, "rb") as handle:
         data = handle.read()
-    summed = good_blocks(data)
-    count = len(summed)
-    blocks = np.frombuffer(data, np.uint8, count * BLOCK_BYTES, HEADER_BYTES).reshape(count, -1)
+    starts, skipped = block_starts(data)
+    if skipped:  # blocks out of step: gathered where they start
+        blocks = np.lib.stride_tricks.sliding_window_view(
+            np.frombuffer(data, np.uint8), BLOCK_BYTES
+        )[starts]
+    else:
+        count = len(starts)
+        blocks = np.frombuffer(data, np.uint8, count * BLOCK_BYTES, HEADER_BYTES).reshape(count, -1)
+    summed = _intact(blocks)
     timed = possible_times(blocks)
     stray = _stray_stamps(path, blocks, summed)  # among the blocks that sum to 0
     intact = summed & timed & ~stray
@@ -173,8 +233,8 @@ def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
     unused = (blocks[:, :2] == 0xFF).all(axis=1)
     broken = ~(summed & timed) & ~unused
     damaged = int(broken.sum())
-    cut = (len(data) - HEADER_BYTES) % BLOCK_BYTES
-    if not intact.any() or (intact.all() and cut == 0):
+    cut = (len(data) - (skipped[-1][0] + skipped[-1][1] if skipped else HEADER_BYTES)) % BLOCK_BYTES
+    if not intact.any() or (intact.all() and cut == 0 and not skipped):
         return decode_with_actfast(path, NAME)  # nothing to leave out: its own error
     result = decode_mended(data[:HEADER_BYTES] + blocks[intact].tobytes(), ".cwa", NAME)
     if damaged:
@@ -187,14 +247,16 @@ def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
         )
         warnings.append(
             f"{damaged} damaged data blocks ({why}; first at byte "
-            f"{HEADER_BYTES + first * BLOCK_BYTES}) left out; the other {int(intact.sum())} read"
+            f"{int(starts[first])}) left out; the other {int(intact.sum())} read"
         )
+    if skipped:
+        warnings.append(_skipped_warning(skipped, int(intact.sum())))
     if stray.any():
         first = int(np.flatnonzero(stray)[0])
         stamp = np.datetime64(int(block_seconds(blocks[first : first + 1])[0]), "s")
         warnings.append(
             f"{int(stray.sum())} data blocks whose time stamp lies far from both neighbours' "
-            f"(corrupted stamps; first at byte {HEADER_BYTES + first * BLOCK_BYTES}: "
+            f"(corrupted stamps; first at byte {int(starts[first])}: "
             f"{str(stamp).replace('T', ' ')}) left out; the other {int(intact.sum())} read"
         )
     # Erased sectors among the data (a download interrupted, a card's bad sectors): actfast
@@ -221,6 +283,23 @@ def _refuse_empty_blocks(path: str) -> None:
             "sample count of 0)",
             expected="data blocks holding samples, as the device wrote them",
         )
+
+
+def _skipped_warning(skipped: list[tuple[int, int]], read: int) -> str:
+    """One line for the stretches where bytes were inserted or lost."""
+    at, length = skipped[0]
+    total = sum(length for _, length in skipped)
+    where = (
+        f"{length:,} bytes at byte {at:,}"
+        if len(skipped) == 1
+        else f"{len(skipped)} stretches of {total:,} bytes in all (the first {length:,} bytes "
+        f"at byte {at:,})"
+    )
+    return (
+        f"{where} hold no whole data block (bytes inserted or lost there put the blocks after "
+        f'out of step): skipped to the next block that begins "AX" and sums to 0; the other '
+        f"{read} blocks read"
+    )
 
 
 def _cut_warning(cut: int) -> str:

@@ -312,48 +312,100 @@ def record_table(
 
 def checked_record_table(
     log: bytes, check: bool = False
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], int]:
-    """record_table's answer, and how many whole records failed their checksum (with
-    `check`; 0 without).
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], int, list[tuple[int, int]]]:
+    """record_table's answer; how many whole records failed their checksum; and the
+    stretches (start, end) of log.bin skipped as damaged between records that check out
+    (with `check`; 0 and none without).
 
     A record's size is in its header, so finding the next one is sequential; but records
     of one size usually follow each other (one a second), so each run of them is found at
-    once, and the loop is over runs. A record cut short at the end, or a broken separator,
-    ends the table: what came before is kept. With `check` (as the reader always asks) a
-    broken separator is skipped to the next record whose checksum holds."""
+    once, and the loop is over runs. A record is taken when its separator, a size that ends
+    where the next record (or the file) begins, and (with `check`) its checksum hold. One
+    that fails is damage: with `check` the walk goes on from the next record that checks out
+    (`_next_good_record`), so that a damaged size no longer jumps over minutes of records,
+    nor a broken separator drops a record unsaid; without it, the table ends there. A record
+    cut short at the end ends it too: what came before is kept."""
     data = np.frombuffer(log, dtype=np.uint8)
     end = len(log)
     runs: list[np.ndarray] = []
+    gaps: list[tuple[int, int]] = []
     position, probe = 0, 16
     while position + 9 <= end:  # a loop over runs of records of one size
-        if log[position] != RECORD_SEPARATOR or position + 9 + _size_at(log, position) > end:
-            position = _next_good_record(data, position) if check else end
+        run, step, probed = _run_at(data, position, probe, check)
+        if not run:
+            resume = _next_good_record(data, position + 1, check) if check else end
+            gaps.append((position, resume))
+            position, probe = resume, 16
             continue
-        size = _size_at(log, position)
-        step = 9 + size
-        fits = (end - position) // step
-        at = position + step * np.arange(min(fits, probe))
-        same = (data[at] == RECORD_SEPARATOR) & (data[at + 6] == size & 0xFF)
-        same &= data[at + 7] == size >> 8
-        run = len(at) if same.all() else max(int(np.argmin(same)), 1)
-        runs.append(at[:run])
+        runs.append(position + step * np.arange(run))
         position += run * step
-        probe = probe * 2 if run == len(at) else 16  # long runs: look further ahead
+        probe = probe * 2 if run == probed else 16  # long runs: look further ahead
     heads = np.concatenate(runs) if runs else np.empty(0, np.int64)
     sizes = data[heads + 6].astype(np.int64) | data[heads + 7].astype(np.int64) << 8
-    failed = 0
-    if check and len(heads):
-        good = _checksums_hold(data, heads, sizes)
-        failed = len(heads) - int(good.sum())
-        heads, sizes = heads[good], sizes[good]
+    failed, skipped = _damage_of(data, gaps)
     times = np.zeros(len(heads), dtype=np.int64)
     for byte in range(4):  # a loop over the time's bytes
         times |= data[heads + 2 + byte].astype(np.int64) << (8 * byte)
-    return (data[heads + 1], times, heads + 8, sizes), failed
+    return (data[heads + 1], times, heads + 8, sizes), failed, skipped
 
 
-def _size_at(log: bytes, position: int) -> int:
-    return int.from_bytes(log[position + 6 : position + 8], "little")
+# Record types 0x00 to 0x1A are documented (ACTIVITY2 the last); a record found after damage
+# must be one of them. The format allows "a few" zero bytes between records: no damage.
+LAST_TYPE = ACTIVITY2
+ZERO_PADDING_BYTES = 512
+
+
+def _run_at(data: np.ndarray, position: int, probe: int, check: bool) -> tuple[int, int, int]:
+    """How many records from `position` on, of the size of the first, are taken (0: the
+    first is damaged); their step in bytes; and how many were looked at."""
+    end = len(data)
+    size = _size_at(data, position)
+    step = 9 + size
+    if data[position] != RECORD_SEPARATOR or position + step > end:
+        return 0, step, 0
+    fits = (end - position) // step
+    at = position + step * np.arange(min(fits, probe))
+    same = (data[at] == RECORD_SEPARATOR) & (data[at + 6] == size & 0xFF)
+    same &= data[at + 7] == size >> 8
+    run = len(at) if same.all() else int(np.argmin(same))
+    if check:  # records of one size lie end to end: their checksums as one (run, step) block
+        block = data[position : position + run * step].reshape(run, step)
+        good = (~np.bitwise_xor.reduce(block[:, :-1], axis=1) & 0xFF) == block[:, -1]
+        run = run if good.all() else int(np.argmin(good))
+    # A size that does not end where a record begins is damaged (its checksum holding by
+    # chance): the records before it in the run are sound, each ending at the next.
+    if run and not _followed(data, position + run * step, check):
+        run -= 1
+    return run, step, len(at)
+
+
+def _size_at(data: np.ndarray, position: int) -> int:
+    return int(data[position + 6]) | int(data[position + 7]) << 8
+
+
+def _followed(data: np.ndarray, at: int, check: bool) -> bool:
+    """Whether a record (or the file's end) begins at `at`: a separator, zero padding then
+    one, or a record whose separator alone is damaged (its size ends at a separator and,
+    with `check`, its checksum holds were its separator sound)."""
+    end = len(data)
+    if at >= end or data[at] == RECORD_SEPARATOR:
+        return True
+    if data[at] == 0:
+        nonzero = np.flatnonzero(data[at : at + ZERO_PADDING_BYTES])
+        if not len(nonzero):
+            return at + ZERO_PADDING_BYTES >= end  # zeros to the end
+        if data[at + int(nonzero[0])] == RECORD_SEPARATOR:
+            return True
+    if at + 9 > end or data[at + 1] > LAST_TYPE:
+        return False
+    size = _size_at(data, at)
+    after = at + 9 + size
+    if after > end or after < end and data[after] != RECORD_SEPARATOR:
+        return False
+    if not check:
+        return True
+    xor = np.bitwise_xor.reduce(data[at + 1 : after - 1]) ^ RECORD_SEPARATOR
+    return (~int(xor) & 0xFF) == data[after - 1]
 
 
 def _checksums_hold(data: np.ndarray, heads: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -364,20 +416,44 @@ def _checksums_hold(data: np.ndarray, heads: np.ndarray, sizes: np.ndarray) -> n
     return (~xor & 0xFF) == data[heads + 8 + sizes]
 
 
-def _next_good_record(data: np.ndarray, position: int) -> int:
-    """The next separator after `position` that starts a whole record whose checksum holds
-    (after damage only: a loop over candidate separators)."""
-    for candidate in np.flatnonzero(data[position + 1 :] == RECORD_SEPARATOR):  # after damage
-        at = position + 1 + int(candidate)
-        if at + 9 > len(data):
-            break
-        size = int(data[at + 6]) | int(data[at + 7]) << 8
-        if (
-            at + 9 + size <= len(data)
-            and _checksums_hold(data, np.array([at]), np.array([size])).all()
-        ):
-            return at
-    return len(data)
+def _next_good_record(data: np.ndarray, position: int, check: bool = True) -> int:
+    """The first record from `position` on that checks out: a separator, a documented type,
+    a size within the file that ends where a record begins, and its checksum; the file's end
+    if none. Candidate separators are found by numpy in growing windows (after damage only),
+    and the loop is over those that pass the vectorized tests."""
+    end, low, width = len(data), position, 4096
+    while low < end:  # a loop over windows
+        high = min(low + width, end)
+        found = low + np.flatnonzero(data[low:high] == RECORD_SEPARATOR)
+        found = found[found + 9 <= end]
+        sizes = data[found + 6].astype(np.int64) | data[found + 7].astype(np.int64) << 8
+        plausible = (data[found + 1] <= LAST_TYPE) & (found + 9 + sizes <= end)
+        for at, size in zip(found[plausible].tolist(), sizes[plausible].tolist()):
+            if _followed(data, at + 9 + size, check) and (  # a loop over candidates
+                not check or _checksums_hold(data, np.array([at]), np.array([size])).all()
+            ):
+                return at
+        low, width = high, width * 2
+    return end
+
+
+def _damage_of(data: np.ndarray, gaps: list[tuple[int, int]]) -> tuple[int, list[tuple[int, int]]]:
+    """The records skipped whole for a failed checksum (their separators and sizes chain
+    from one to the next across the gap), and the other stretches skipped within log.bin:
+    zero padding is none, and a gap to the end is the end's (cut short, or damaged)."""
+    failed, skipped = 0, []
+    for start, resume in gaps:  # a loop over gaps (damage only)
+        nonzero = np.flatnonzero(data[start:resume])
+        if resume == len(data) or not len(nonzero):
+            continue
+        at, records = start + int(nonzero[0]), 0
+        while at + 9 <= resume and data[at] == RECORD_SEPARATOR:  # a loop over records
+            at, records = at + 9 + _size_at(data, at), records + 1
+        if at == resume:
+            failed += records
+        else:
+            skipped.append((start, resume))
+    return failed, skipped
 
 
 def decode_log(
@@ -400,7 +476,7 @@ def decode_log(
     hold gives way to theirs, with a warning: taken as stated, 10000 Hz spread each
     second's 100 samples over 10 ms (and the night was refused as gaps), 30 Hz kept 30 of
     each second's 100 and spread them over the second."""
-    (types, times, starts, sizes), failed = checked_record_table(log, check)
+    (types, times, starts, sizes), failed, skipped = checked_record_table(log, check)
     held = _held_rate(types, sizes)
     if held and int(round(rate_hz)) != held:
         if warnings is not None:
@@ -416,6 +492,8 @@ def decode_log(
                 f"{failed} damaged records of log.bin (failed checksum) left "
                 f"out; the other {len(types)} read"
             )
+        if skipped:
+            warnings.append(_skipped_warning(skipped, types, times, starts, sizes))
         if end < len(log):
             warnings.append(
                 f"log.bin is damaged or cut short after byte {end} of {len(log)}: the "
@@ -452,6 +530,39 @@ def decode_log(
                 xyz[rows, axis] = (raw[:, :, axis] / np.float32(scale)).reshape(-1)
             time_s[rows] = (times[group, None] + offsets).reshape(-1)
     return time_s, xyz, rate_hz
+
+
+def _skipped_warning(
+    skipped: list[tuple[int, int]],
+    types: np.ndarray,
+    times: np.ndarray,
+    starts: np.ndarray,
+    sizes: np.ndarray,
+) -> str:
+    """One line for the stretches of log.bin skipped: where, how many bytes, and the
+    seconds of samples lost, from the sample records on either side (each is a second)."""
+    holds = ((types == ACTIVITY) & (sizes * 8 >= 36)) | ((types == ACTIVITY2) & (sizes >= 6))
+    heads, seconds = starts[holds] - 8, times[holds]
+    bounds = np.array(skipped, dtype=np.int64)
+    before = np.searchsorted(heads, bounds[:, 0]) - 1
+    after = np.searchsorted(heads, bounds[:, 1])
+    both = (before >= 0) & (after < len(heads))
+    lost = np.zeros(len(bounds), dtype=np.int64)
+    lost[both] = np.maximum(seconds[after[both]] - seconds[before[both]] - 1, 0)
+    first, length = skipped[0][0], skipped[0][1] - skipped[0][0]
+    where = f"at byte {first:,}" if len(skipped) == 1 else f"at {len(skipped)} places"
+    if len(skipped) > 1:
+        where += f" (the first at byte {first:,}, {length:,} bytes)"
+    if both[0]:
+        stamp = np.datetime64(int(seconds[before[0]]) + 1, "s")
+        where += f" ({str(stamp).replace('T', ' ')} on the device's clock)"
+    total = int((bounds[:, 1] - bounds[:, 0]).sum())
+    return (
+        f"log.bin is damaged {where}: a record there does not check out (a separator 0x1E, "
+        "a size that ends where the next record begins, and its checksum expected); "
+        f"{total:,} bytes skipped to the next record that does, about {int(lost.sum())} s "
+        f"of samples left out; the other {len(types)} records read"
+    )
 
 
 def _payloads(data: np.ndarray, starts: np.ndarray, nbytes: int) -> np.ndarray:
