@@ -272,15 +272,24 @@ def _run_record_command(args: argparse.Namespace) -> int:
     made = not os.path.exists(args.out)  # only then is the folder ours to remove
     night: dict = {}  # the night's result, kept before the loop closes; "analyzed" after
     _last_night[:] = [args, night]
-    previous = signal.getsignal(signal.SIGINT)
+    previous = {signum: signal.getsignal(signum) for signum in STOPPING}
     try:
         code = _record_and_analyze(args, night, made)
-    except KeyboardInterrupt:  # cli's own line would say "nothing was written"
+    except KeyboardInterrupt as stopped:  # cli's own line would say "nothing was written"
         # Ctrl-C stays ignored: the process is on its way out, and one more in the
         # interpreter's exit killed it by the signal (status -2, not the 130 returned).
-        return _interrupted(args, night, made)
-    signal.signal(signal.SIGINT, previous)  # `_interrupt_once` never fired: as it was
+        return _interrupted(args, night, made, isinstance(stopped, Terminated))
+    for signum, handler in previous.items():  # `_interrupt_once` never fired: as they were
+        signal.signal(signum, handler)
     return code
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM after the night (a service stopped, a shutdown), told as Ctrl-C is: it
+    ended the analysis silently (status 143), the recording's command unsaid."""
+
+
+STOPPING = (signal.SIGINT, signal.SIGTERM)  # the signals that stop a recording
 
 
 async def _the_night(args: argparse.Namespace, night: dict) -> None:
@@ -289,15 +298,18 @@ async def _the_night(args: argparse.Namespace, night: dict) -> None:
     asyncio.run and lost it, and cli said "nothing was written" of a whole night. From
     here Ctrl-C raises once (`_interrupt_once`), where the loop's handler only stopped."""
     night["result"] = await record(args)
-    asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
-    signal.signal(signal.SIGINT, _interrupt_once)
+    for signum in STOPPING:
+        asyncio.get_running_loop().remove_signal_handler(signum)
+        signal.signal(signum, _interrupt_once)
 
 
-def _interrupt_once(_signum: int, _frame: object) -> None:
-    """The first Ctrl-C after the night: later ones ask the same, and one landing while
-    the first is said, or in the interpreter's exit, killed the process by the signal."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise KeyboardInterrupt
+def _interrupt_once(signum: int, _frame: object) -> None:
+    """The first Ctrl-C (or SIGTERM) after the night: later ones ask the same, and one
+    landing while the first is said, or in the interpreter's exit, killed the process by
+    the signal."""
+    for each in STOPPING:
+        signal.signal(each, signal.SIG_IGN)
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 def _record_and_analyze(args: argparse.Namespace, night: dict, made: bool) -> int:
@@ -387,10 +399,13 @@ def on_disk() -> str | None:
     return f"recorded {samples} samples into {args.out}/, not analyzed: run '{command}'"
 
 
-def _interrupted(args: argparse.Namespace, night: dict, made: bool) -> int:
-    """Ctrl-C's one line: what the folder holds and, once a sample is in it, the command
-    that analyzes it (exit status 130)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the line below is said whole
+def _interrupted(
+    args: argparse.Namespace, night: dict, made: bool, terminated: bool = False
+) -> int:
+    """Ctrl-C's (or SIGTERM's) one line: what the folder holds and, once a sample is in
+    it, the command that analyzes it (exit status 130, or 143)."""
+    for signum in STOPPING:  # the line below is said whole
+        signal.signal(signum, signal.SIG_IGN)
     told = on_disk()
     result = night.get("result")
     if told is None and result and result["problems"]:  # a full disk: its files are kept
@@ -403,8 +418,8 @@ def _interrupted(args: argparse.Namespace, night: dict, made: bool) -> int:
             if kept
             else f"nothing was recorded into {args.out}/"
         )
-    say(f"sleepmove: interrupted; {told}", sys.stderr)
-    return 130
+    say(f"sleepmove: {'terminated' if terminated else 'interrupted'}; {told}", sys.stderr)
+    return 143 if terminated else 130
 
 
 CSV_HEADER = b"time,x,y,z\n"  # what CsvAppender writes first: a CSV holding only it is empty

@@ -22,9 +22,10 @@ from tests.test_record_safety import record_argv  # noqa: E402
 def sigint_as_it_was():
     """An interrupted record leaves Ctrl-C ignored on its way out; the tests' process is
     given its own handler back."""
-    previous = signal.getsignal(signal.SIGINT)
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     yield
-    signal.signal(signal.SIGINT, previous)
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
 
 
 def said(err: str) -> list[str]:
@@ -83,6 +84,32 @@ def test_ctrl_c_after_the_night_says_what_is_kept_and_how_to_analyze_it(
     # Ctrl-C held down: one more in the interpreter's exit killed the process by the
     # signal (status -2), its 130 unreturned.
     assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+
+
+class TerminatedImport:
+    """A real SIGTERM (a service stopped, a shutdown) while `sleepmove.pipeline` is
+    imported, after the night."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "sleepmove.pipeline":
+            os.kill(os.getpid(), signal.SIGTERM)
+        return None
+
+
+def test_sigterm_during_the_analysis_says_what_is_kept(tmp_path, monkeypatch, capsys):
+    """SIGTERM during the analysis after the night ended the process silently (143), where
+    Ctrl-C says the recording is kept and how to analyze it."""
+    monkeypatch.delitem(sys.modules, "sleepmove.pipeline", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [TerminatedImport(), *sys.meta_path])
+    out = tmp_path / "night"
+    assert main(record_argv(out, "11m", "100")) == 143
+    err = capsys.readouterr().err
+    samples = json.loads((out / "recording.json").read_text())["sensors"][0]["samples"]
+    assert "Traceback" not in err and samples > 0
+    assert said(err.replace("\r", "\n"))[-1] == (
+        f"sleepmove: terminated; recorded {samples} samples into {out}/, not analyzed: "
+        f"run 'sleepmove analyze {out / 'night.csv'} --out {out}'"
+    )
 
 
 def test_ctrl_c_as_record_returns_still_names_the_night(tmp_path, monkeypatch, capsys):
