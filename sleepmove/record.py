@@ -117,6 +117,15 @@ def check_arguments(args: argparse.Namespace) -> None:
             "is for real sensors, and --emulate records emulated ones",
             expected="one of them; two emulated legs are --emulate MODEL,MODEL",
         )
+    if args.protocol:  # an emulated model speaks its own protocol: --protocol was ignored
+        spoken = {family.name for _, family in emulated_families(args.emulate)}
+        if spoken != {args.protocol}:
+            raise InputError(
+                "--protocol",
+                f"{args.protocol!r}, but the emulated {args.emulate} speaks "
+                + " and ".join(sorted(spoken)),
+                expected=f"--protocol {' or '.join(sorted(spoken))}, or none",
+            )
     scenario, speed, seed = emulation(args)
     slowest, fastest = SPEEDS
     if not slowest <= speed <= fastest:  # nan too
@@ -197,6 +206,15 @@ async def _record(
         radio = radio or Radio()
         emulators = []
         families = await choose_families(wanted, args.protocol, radio)
+    for family in {family.name: family for family in families}.values():  # a loop over families
+        # The nearest rate it offers, said where far from the one asked (52 is 50 Hz on some)
+        if abs(family.rate_for(args.rate) - args.rate) > 0.1 * args.rate:
+            offered = ", ".join(f"{rate:g}" for rate in family.rates_hz)
+            say(
+                f"sleepmove: {family.name} sensors offer {offered} Hz, not the {args.rate} "
+                f"asked: recording at {family.rate_for(args.rate)} Hz",
+                sys.stderr,
+            )
     os.makedirs(args.out, exist_ok=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -109,6 +109,26 @@ def test_record_refuses_side_with_two_sensors(sensors, tmp_path, capsys):
     assert not out.exists()
 
 
+def test_record_refuses_a_protocol_the_emulated_model_does_not_speak(tmp_path, capsys):
+    # --emulate polar-verity --protocol witmotion recorded a Polar night, --protocol unsaid.
+    pytest.importorskip("bumble")
+    out = tmp_path / "o"
+    argv = ["record", "--emulate", "polar-verity", "--protocol", "witmotion", "--out", str(out)]
+    refused(capsys, argv, "--protocol: 'witmotion', but the emulated polar-verity speaks polar")
+    assert not out.exists()
+
+
+def test_record_says_the_rate_it_records_at_when_far_from_the_one_asked(tmp_path, capsys):
+    # --rate 13 on a Polar sensor recorded at 25 Hz, silently.
+    pytest.importorskip("bumble")
+    out = tmp_path / "r"
+    argv = ["record", "--emulate", "polar-verity", "--out", str(out), "--speed", "100"]
+    main([*argv, "--rate", "13", "--duration", "2m", "--no-report"])
+    err = capsys.readouterr().err
+    assert "polar sensors offer 25, 26, 50, 52" in err and "recording at 25 Hz" in err
+    assert json.loads((out / "recording.json").read_text())["sensors"][0]["rate_hz"] == 25
+
+
 def test_a_short_recording_is_told_how_to_analyze_it_with_the_command_that_can(tmp_path, capsys):
     # The line said "pass --min-duration", an option record does not take.
     pytest.importorskip("bumble")
