@@ -203,6 +203,9 @@ class NightSlice:
     last_s: float
     clock: str = CLOCK_UNIX  # its times' clock, and the zone its noon is local to (None:
     zone: str | None = None  # the computer's), as `night_of` took them
+    # What reading the whole file said (a device file's damaged blocks, its clock): the
+    # slice, read again, cannot say it
+    warnings: tuple[str, ...] = ()
 
     @property
     def span_s(self) -> float:
@@ -325,6 +328,7 @@ def _split_device_file(
                 float(times.max()),
                 recording.clock,
                 recording.timezone,
+                tuple(recording.warnings),
             )
         )
     return slices

@@ -577,7 +577,15 @@ def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[di
             shown = (part.path, f"{path} [{part.night}]")
             options = _night_options(task.options, part.night, window_night)
             rows.append(
-                _analyze_one(night_id, {side: part.path}, out_dir, options, label, shown=shown)
+                _analyze_one(
+                    night_id,
+                    {side: part.path},
+                    out_dir,
+                    options,
+                    label,
+                    shown=shown,
+                    source=(path, part.warnings),
+                )
             )
     finally:
         shutil.rmtree(parts_dir, ignore_errors=True)  # copies of the input: not kept
@@ -637,14 +645,26 @@ def _analyze_one(
     label: str,
     recordings: dict | None = None,
     shown: tuple[str, str] | None = None,
+    source: tuple[str, tuple[str, ...]] | None = None,
 ) -> dict:
-    """`recordings`: the inputs already read (pipeline.analyze), else read there."""
+    """`recordings`: the inputs already read (pipeline.analyze), else read there.
+    `source`: a slice's file and what reading it whole said: its one input is read here and
+    named by that file in the summary (the slice, a temporary copy, is gone after), with
+    those warnings."""
+    from dataclasses import replace
+
     from sleepmove.checks import replacing_outputs
     from sleepmove.pipeline import AnalyzeRequest, analyze
+    from sleepmove.sensor.formats import read_recording
 
     try:
         with replacing_outputs(out_dir):  # a rerun (--force) leaves no older report behind
             request = AnalyzeRequest(inputs=dict(inputs), out_dir=out_dir, **options)
+            if source is not None and recordings is None:
+                [(side, path)] = request.inputs.items()
+                read = read_recording(path, request.units, request.timezone)
+                told = [*source[1], *(w for w in read.warnings if w not in source[1])]
+                recordings = {side: replace(read, path=source[0], warnings=told)}
             summary = analyze(request, recordings=recordings).summary
     except InputError as error:
         message = str(error) if shown is None else str(error).replace(*shown)

@@ -130,3 +130,41 @@ def test_a_multi_day_european_csv_is_split_as_it_is_read(tmp_path, utc):
     ]
     first = read_recording(parts[0].path)
     assert first.xyz_g[1, 0] == pytest.approx(0.01) and first.xyz_g[0, 2] == pytest.approx(0.998)
+
+
+def test_a_split_device_files_nights_keep_its_warnings_and_name_it(tmp_path, utc):
+    """The nights of a multi-day .cwa lost what reading the file said (a damaged block left
+    out), and their summaries named the slice, a temporary copy deleted after."""
+    import json
+
+    from tests.test_formats import cwa_bytes, cwa_time
+
+    rng = np.random.default_rng(5)
+
+    def block():  # 1 s at 25 Hz (below), at rest with a little noise; 1 g is 256
+        return (np.array([0, 0, 256]) + rng.normal(0, 1, (25, 3))).astype(np.int16)
+
+    stamps = []
+    for day, first_hour in ((1, 11), (2, 20)):  # 15 min before noon, 30 min the next evening
+        start = first_hour * 3600 + (45 * 60 if day == 1 else 0)
+        seconds = range(start, start + (15 if day == 1 else 30) * 60)
+        stamps += [(day, s // 3600, s // 60 % 60, s % 60) for s in seconds]
+    data = bytearray(cwa_bytes([(cwa_time(2024, 1, *stamp), block()) for stamp in stamps]))
+    blocks = np.frombuffer(data, np.uint8, offset=1024).reshape(-1, 512).copy()
+    blocks[:, 24] = 0x48  # 25 Hz: 3200 / 2 ** (15 - 8)
+    words = blocks.view("<u2")
+    words[:, -1] = 0
+    words[:, -1] = (-words[:, :-1].sum(axis=1, dtype=np.int64)) & 0xFFFF  # sums to 0 again
+    data[1024:] = blocks.tobytes()
+    data[1024 + 100 * 512 + 40] ^= 0xFF  # one block's checksum broken
+    cohort = tmp_path / "cohort"
+    cohort.mkdir()
+    (cohort / "week.cwa").write_bytes(bytes(data))
+    out = tmp_path / "out"
+    assert main(["batch", str(cohort), "--out", str(out), "--no-report"]) == 0
+    table = nights(out)
+    assert list(table["status"]) == ["ok", "ok"], table["error"].tolist()
+    for night in ("2023-12-31", "2024-01-02"):
+        summary = json.loads((out / "week" / night / "summary.json").read_text())
+        assert summary["recording"]["files"] == {"single": str(cohort / "week.cwa")}
+        assert any("damaged data blocks" in w for w in summary["quality"]["warnings"])
