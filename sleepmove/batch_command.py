@@ -10,6 +10,7 @@ import math
 import numbers
 import os
 import platform
+import re
 import sys
 import time
 
@@ -169,6 +170,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
             + "\n",
         },
     )
+    _remove_stale_shard_files(args.out, args.shard)
     if not args.shard:  # a shard's nights are not the cohort: the unsharded pass writes them
         from sleepmove.cohort import write_cohort_tables
 
@@ -177,6 +179,20 @@ def run_batch_command(args: argparse.Namespace) -> int:
     where = _printable(os.path.join(args.out, name))  # stdout may refuse a non-UTF-8 name
     print(f"{len(rows) - failed - skipped} ok, {failed} failed{also}; {where}")
     return 1 if failed else 0
+
+
+def _remove_stale_shard_files(out: str, spec: str | None) -> None:
+    """The tables of shards this run makes stale: a run of --shard K/N leaves those of
+    another N (a cohort cut another way), the unsharded pass, which holds every night,
+    all of them. Left, nights-1of2.csv beside a rerun's nights-1of3.csv read as current."""
+    kept = spec.split("/")[1] if spec else None
+    for name in os.listdir(out):  # a loop over the batch folder's files
+        match = re.fullmatch(r"(?:nights|batch)-\d+of(\d+)\.(?:csv|json)", name)
+        if match and match[1] != kept:
+            try:
+                os.unlink(os.path.join(out, name))
+            except OSError:  # not ours to remove: left, as before
+                pass
 
 
 def nights_csv(rows: list[dict]) -> str:

@@ -132,6 +132,13 @@ def test_shards_split_the_nights_between_jobs(cohort, tmp_path):
         "pair_n3_right",
     ]
     assert not set(first["id"]) & set(second["id"])
+    # Cut another way, the halves' tables are stale; the unsharded pass holds every night.
+    run([str(cohort), "--out", str(out), "--workers", "1", "--shard", "1/3"])
+    shards = {p.name for p in out.iterdir() if p.name.startswith(("nights-", "batch-"))}
+    assert shards == {"nights-1of3.csv", "batch-1of3.json"}
+    run([str(cohort), "--out", str(out), "--workers", "1"])
+    assert not [p.name for p in out.iterdir() if p.name.startswith(("nights-", "batch-"))]
+    assert len(pd.read_csv(out / "nights.csv")) == 5
 
 
 def test_dask_local_cluster_gives_the_same_table(cohort, tmp_path):
