@@ -37,8 +37,8 @@ RATE_OFF = 1.5
 HOLD_LIMIT = 10
 # ...but none stays unwritten longer than this: held frames are in memory only, and a kill -9
 # or a power cut lost them (18 s of a night after a 2-s host stall) where the README promises
-# at most the last second. A backlog still draining is then written where it was due (as if
-# delayed), the rest of it judged as before; a lag that has not fallen is a loss, re-anchored.
+# at most the last second. They are then written where they were due (as if delayed), the
+# run judged as before: a loss found later is placed after the frames written by then.
 HOLD_MOST_S = 0.5
 # How fast a sensor's clock may run off the host's and be told from a jump: crystals keep
 # 20-200 ppm, Bluetooth's sleep clock may be 500 ppm off.
@@ -223,7 +223,6 @@ class SensorSession:
         self.held_lag = float("inf")  # the least lag of a held frame's last sample
         self.held_lag_fell: float | None = None  # host time it last fell (a backlog drains)
         self.held_lag_mark = float("inf")  # ...to this
-        self.held_lag_first = float("inf")  # the lag of the run's first late frame
         self.releasing = False
         self._fit_reset()
         self.rates_hz: tuple[int, ...] = ()  # the rates its family offers (a setting not taken)
@@ -672,7 +671,6 @@ class SensorSession:
             self.held_oldest = now
         if self.held_since is None:
             self.held_since, self.held_lag_fell, self.held_lag_mark = now, now, lag
-            self.held_lag_first = lag
         if lag < self.held_lag_mark - self.reanchor_s / 10:  # a backlog draining, not jitter
             self.held_lag_fell, self.held_lag_mark = now, lag
         self.held_lag = min(self.held_lag, lag)
@@ -691,17 +689,15 @@ class SensorSession:
         ):
             self.release_held(lost=True)
         elif now - self.held_oldest >= HOLD_MOST_S:
-            # Fallen 0.1 s within HOLD_MOST_S (a drain at 1.2 x the rate or faster): draining.
-            # BLE jitter may pass for it: a loss is then written a few seconds early.
-            if self.held_lag < self.held_lag_first - self.reanchor_s / 20:
-                self._write_held_early()  # where due; the run goes on being judged
-            else:  # not fallen: a loss, as it will be told
-                self.release_held(lost=True)
+            # Written where due, the run still judged as before: judged within half a
+            # second, a slow or jittery drain was taken for a loss (3 s counted lost, the
+            # samples after it ahead of the host). A loss is placed up to `reanchor_s` late.
+            self._write_held_early()
 
     def _write_held_early(self) -> None:
         """Writes the frames held, placed where they were due, keeping the run's lag record:
         should the lag stay (samples were lost in the stall as well), the frames still held
-        then are re-anchored, the gap placed at them, up to HOLD_MOST_S after it was."""
+        then are re-anchored, the gap placed before them, up to `reanchor_s` after it was."""
         held, self.held, self.held_samples = self.held, [], 0
         self.releasing = True
         try:

@@ -298,22 +298,31 @@ def test_a_draining_backlog_is_on_disk_within_half_a_second(tmp_path, monkeypatc
     from sleepmove.sensor.protocols.witmotion import encode
     from sleepmove.sensor.recorder import HOLD_MOST_S
 
-    clocks = StoppedClocks(monkeypatch)
-    session, writer = witmotion_session(tmp_path, clocks.time_now)
     frame = bytearray(encode(np.tile([0.0, 0.0, 1.0], (10, 1))))
-    unwritten = []  # samples received and not yet written, after each frame
-    # a loop over frames: 50 Hz; a 3-s stall at frame 100, its backlog drained at 1.25 x
-    steps = [0.2] * 100 + [3.0] + [0.16] * 70 + [0.2] * 100
-    for received, step in enumerate(steps, start=1):
-        clocks.advance(step)
-        session._on_data(None, frame)
-        unwritten.append(10 * received - session.stats.samples)
-    assert max(unwritten) <= 10 * (HOLD_MOST_S / 0.16 + 1)
-    writer.close()
-    times = read_recording(writer.path).time_s
-    assert len(times) == 10 * len(steps)
-    assert np.diff(times) == pytest.approx(0.02, abs=1e-5)
-    assert session.stats.data_loss_s == 0
+    # A 3-s stall at frame 100, its backlog drained at 1.25 x, or at 1.15 x with arrivals
+    # on a 100-ms connection interval (judged within half a second, these read as losses).
+    for drain, interval in ((1.25, None), (1.15, 0.1)):  # a loop over nights
+        (tmp_path / str(drain)).mkdir()
+        clocks = StoppedClocks(monkeypatch)
+        session, writer = witmotion_session(tmp_path / str(drain), clocks.time_now)
+        made = np.arange(300) * 0.2  # when the sensor made each frame
+        arrived = np.maximum.accumulate(
+            np.maximum(made, 23.0 + (np.arange(300) - 100) * 0.2 / drain)
+        )
+        arrived[:100] = made[:100]
+        if interval:
+            arrived = np.maximum.accumulate(np.ceil(arrived / interval) * interval)
+        unwritten = []  # samples received and not yet written, after each frame
+        for received, at in enumerate(arrived, start=1):  # a loop over frames
+            clocks.advance(1.0 + at - (clocks.wall - 1.7e9))
+            session._on_data(None, frame)
+            unwritten.append(10 * received - session.stats.samples)
+        assert max(unwritten) <= 10 * (HOLD_MOST_S / (0.2 / drain) + 2)
+        writer.close()
+        times = read_recording(writer.path).time_s
+        assert len(times) == 3000
+        assert np.diff(times) == pytest.approx(0.02, abs=1e-5)
+        assert session.stats.data_loss_s == 0
 
     clocks = StoppedClocks(monkeypatch)  # 5 s lost: a lag that does not fall
     (tmp_path / "lost").mkdir()
@@ -321,8 +330,8 @@ def test_a_draining_backlog_is_on_disk_within_half_a_second(tmp_path, monkeypatc
     for index in range(200):  # a loop over frames
         clocks.advance(5.2 if index == 100 else 0.2)
         session._on_data(None, frame)
-        if index == 104:  # 0.8 s after the first late frame: written, after its gap
-            assert session.stats.samples == 1050
+        if index == 104:  # 0.8 s after the first late frame: written (where due, so far)
+            assert 1050 - session.stats.samples <= 10 * (HOLD_MOST_S / 0.2 + 1)
     writer.close()
     steps = np.diff(read_recording(writer.path).time_s)
     assert sorted(steps[steps > 0.021]) == pytest.approx([5.02], abs=1e-4)
