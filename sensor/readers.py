@@ -207,19 +207,20 @@ def _parse_csv(
             )
     if table is None or table.num_rows == 0:
         raise InputError(path, "no data rows", expected="accelerometer samples")
-    cut = None if invalid or table.num_rows < 2 else _cut_last_line(source)
+    cut = None if invalid or table.num_rows < 2 else _cut_last_line(source, dialect)
     if cut is not None:
         table = table.slice(0, table.num_rows - 1)
-        warnings.append(f"the last line is incomplete and was ignored: {cut[:60]!r}")
+        warnings.append(f"the last line is incomplete and was ignored: {cut[-60:]!r}")
     return table, warnings
 
 
-def _cut_last_line(source: _Source) -> str | None:
+def _cut_last_line(source: _Source, dialect: tuple[str, str]) -> str | None:
     """The last line of a plain file, where it was cut as it was written (a power cut, a
     copy stopped) and still had every field: '...,0.908,0.' was read as z = 0. Cut: no
-    newline after it, and shorter than every line before it in the file's last 4 kB or
-    ending in a number's first half. A file merely without a final newline keeps its last
-    line. (A gzip file's cut is told by its stream.)"""
+    newline after it, and its last field half a number ('0.', '1.5e', '-'), or shorter
+    than that column's fixed width in the file's last 4 kB where every other field keeps
+    its column's width. A file merely without a final newline keeps its last line, and
+    so does a last field of text. (A gzip file's cut is told by its stream.)"""
     if source.gzip:
         return None
     with open(source.path, "rb") as handle:
@@ -228,14 +229,29 @@ def _cut_last_line(source: _Source) -> str | None:
         tail = handle.read()
     if tail.endswith((b"\n", b"\r")):
         return None
-    lines = [line.rstrip() for line in re.split(rb"[\r\n]", tail)[1:]]  # the first: a part
-    if len(lines) < 2:
+    text = tail.decode("utf-8", errors="replace")
+    lines = [line.rstrip() for line in re.split(r"[\r\n]", text)[1:]]  # the first: a part
+    delimiter, decimal = dialect
+    last = lines[-1].split(delimiter) if lines else []
+    before = [line.split(delimiter) for line in lines[:-1] if line]
+    before = [fields for fields in before if len(fields) == len(last)]
+    if len(last) < 2 or not before:
         return None
-    last, before = lines[-1], [line for line in lines[:-1] if line]
-    if not last or not before:
+    field = last[-1].strip()
+    d = re.escape(decimal)
+    if re.fullmatch(rf"[+-]?(\d+{d}|\d+(?:{d}\d*)?[eE][+-]?|[+-]|{d})", field):
+        return lines[-1]
+    if not re.fullmatch(rf"[+-]?\d+(?:{d}\d+)?", field):
         return None
-    if len(last) < min(map(len, before)) or last.endswith((b".", b"-", b"+", b"e", b"E")):
-        return last.decode("utf-8", errors="replace")
+    columns = list(zip(*before))
+    widths = [{len(value.strip().lstrip("+-")) for value in column} for column in columns]
+    others_fit = all(
+        min(width) <= len(value.strip().lstrip("+-")) <= max(width)
+        for width, value in zip(widths[:-1], last[:-1])
+    )
+    fixed = len(widths[-1]) == 1
+    if others_fit and fixed and len(field.lstrip("+-")) < min(widths[-1]):
+        return lines[-1]
     return None
 
 

@@ -166,6 +166,12 @@ def test_a_last_line_cut_with_every_field_is_left_out_not_read_short(tmp_path, c
     assert len(rec.time_s) == 5 and "last line is incomplete" in rec.warnings[0]
     whole = read_recording(write(tmp_path / "w.csv", "time,x,y,z\n" + "\n".join(lines)))
     assert len(whole.time_s) == 5 and not whole.warnings
+    # A short last line of another style, a last column of text: kept
+    rest = "\n".join(lines) + "\n1700000000.5,0,0,1"
+    assert len(read_recording(write(tmp_path / "g.csv", "time,x,y,z\n" + rest)).time_s) == 6
+    worn = "\n".join(line + ",TRUE" for line in [*lines, "1700000000.500,0.010,0.020,0.980"])
+    kept = read_recording(write(tmp_path / "b.csv", "time,x,y,z,worn\n" + worn))
+    assert len(kept.time_s) == 6 and not kept.warnings
 
 
 def test_truncated_last_line_is_accepted_with_a_warning(tmp_path):
