@@ -663,11 +663,16 @@ def _analyze_one(
             if source is not None and recordings is None:
                 [(side, path)] = request.inputs.items()
                 read = read_recording(path, request.units, request.timezone)
-                told = [*source[1], *(w for w in read.warnings if w not in source[1])]
+                # Said of the whole file: which night a damaged block lay in is not kept.
+                whole = [f"{os.path.basename(source[0])} (the whole file): {w}" for w in source[1]]
+                told = [*whole, *(w for w in read.warnings if w not in source[1])]
                 recordings = {side: replace(read, path=source[0], warnings=told)}
             summary = analyze(request, recordings=recordings).summary
     except InputError as error:
-        message = str(error) if shown is None else str(error).replace(*shown)
+        message = str(error)
+        if shown is not None:  # the slice, or the file it came from: named with its night
+            names = [shown[0], *([source[0]] if source is not None else [])]
+            message = re.sub("|".join(map(re.escape, names)), lambda _: shown[1], message)
         return _error_row(night_id, label, message)
     return {"id": night_id, "inputs": label, **summary_row(summary), "status": "ok", "error": ""}
 

@@ -167,4 +167,20 @@ def test_a_split_device_files_nights_keep_its_warnings_and_name_it(tmp_path, utc
     for night in ("2023-12-31", "2024-01-02"):
         summary = json.loads((out / "week" / night / "summary.json").read_text())
         assert summary["recording"]["files"] == {"single": str(cohort / "week.cwa")}
-        assert any("damaged data blocks" in w for w in summary["quality"]["warnings"])
+        warned = [w for w in summary["quality"]["warnings"] if "damaged data blocks" in w]
+        assert len(warned) == 1 and warned[0].startswith("week.cwa (the whole file): ")
+
+
+def test_an_error_in_a_split_night_names_the_file_and_its_night(stub_file, tmp_path):
+    """Errors raised as a slice was analyzed named the file alone once its recording was
+    named by the file it came from: which night failed went unsaid."""
+    settings = tmp_path / "q.toml"
+    settings.write_text("[quality]\nmin_rate_hz = 30\n")
+    out = tmp_path / "out"
+    argv = ["batch", str(stub_file), "--out", str(out), "--config", str(settings)]
+    assert main([*argv, "--no-report"]) == 1
+    errors = nights(out).query("status == 'error'")["error"].tolist()
+    assert errors and all(
+        error.startswith(f"{stub_file / 'week.csv'} [2025-03-") and "too low" in error
+        for error in errors
+    ), errors
