@@ -186,9 +186,11 @@ class SpaceReserve:
                 os.close(fd)
         except OSError as error:
             self.release()
+            full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+            what = "no room for" if full else "cannot write"
             raise DiskFull(
-                f"{folder}: no room for the {self.SIZE >> 20} MB the recorder keeps back for "
-                f"its last recording.json ({error.strerror or error})"
+                f"{folder}: {what} the {self.SIZE >> 20} MB the recorder keeps back for its "
+                f"last recording.json ({error.strerror or error})"
             ) from None
 
     def release(self) -> None:

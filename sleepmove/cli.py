@@ -96,6 +96,15 @@ def record_protocols() -> tuple[str, ...]:
     return family_names()
 
 
+class _Given(argparse.Action):
+    """Stores the value and notes it was given (`<dest>_given`): a default is not asked for,
+    and what cannot be done as asked is said only of what was (record --rate)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # noqa: ANN001
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"{self.dest}_given", True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="sleepmove",
@@ -177,7 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--device-right", help="name or address of the right sensor")
     record.add_argument("--out", required=True)
     record.add_argument("--side", choices=("left", "right"))
-    record.add_argument("--rate", type=int, default=52, help="samples per second (default 52)")
+    record.add_argument(
+        "--rate", type=int, default=52, action=_Given, help="samples per second (default 52)"
+    )
     record.add_argument("--duration", default="9h", help="e.g. 9h, 30m (default 9h)")
     record.add_argument(
         "--protocol",

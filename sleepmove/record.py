@@ -118,13 +118,16 @@ def check_arguments(args: argparse.Namespace) -> None:
             expected="one of them; two emulated legs are --emulate MODEL,MODEL",
         )
     if args.protocol:  # an emulated model speaks its own protocol: --protocol was ignored
-        spoken = {family.name for _, family in emulated_families(args.emulate)}
-        if spoken != {args.protocol}:
+        spoken = sorted({family.name for _, family in emulated_families(args.emulate)})
+        if spoken != [args.protocol]:
             raise InputError(
                 "--protocol",
-                f"{args.protocol!r}, but the emulated {args.emulate} speaks "
-                + " and ".join(sorted(spoken)),
-                expected=f"--protocol {' or '.join(sorted(spoken))}, or none",
+                f"{args.protocol!r}, but the emulated {args.emulate} "
+                + ("speaks " if len(spoken) == 1 else "speak ")
+                + " and ".join(spoken),
+                expected=f"--protocol {spoken[0]}, or none"
+                if len(spoken) == 1
+                else "no --protocol (each emulated model speaks its own)",
             )
     scenario, speed, seed = emulation(args)
     slowest, fastest = SPEEDS
@@ -208,7 +211,8 @@ async def _record(
         families = await choose_families(wanted, args.protocol, radio)
     for family in {family.name: family for family in families}.values():  # a loop over families
         # The nearest rate it offers, said where far from the one asked (52 is 50 Hz on some)
-        if abs(family.rate_for(args.rate) - args.rate) > 0.1 * args.rate:
+        asked = getattr(args, "rate_given", False)  # the default 52 is not asked for
+        if asked and abs(family.rate_for(args.rate) - args.rate) > 0.1 * args.rate:
             offered = ", ".join(f"{rate:g}" for rate in family.rates_hz)
             say(
                 f"sleepmove: {family.name} sensors offer {offered} Hz, not the {args.rate} "

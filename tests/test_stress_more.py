@@ -116,6 +116,8 @@ def test_record_refuses_a_protocol_the_emulated_model_does_not_speak(tmp_path, c
     argv = ["record", "--emulate", "polar-verity", "--protocol", "witmotion", "--out", str(out)]
     refused(capsys, argv, "--protocol: 'witmotion', but the emulated polar-verity speaks polar")
     assert not out.exists()
+    two = ["record", "--emulate", "polar-verity,witmotion", "--protocol", "polar"]
+    refused(capsys, [*two, "--out", str(out)], "no --protocol (each emulated model speaks")
 
 
 def test_record_says_the_rate_it_records_at_when_far_from_the_one_asked(tmp_path, capsys):
@@ -127,6 +129,10 @@ def test_record_says_the_rate_it_records_at_when_far_from_the_one_asked(tmp_path
     err = capsys.readouterr().err
     assert "polar sensors offer 25, 26, 50, 52" in err and "recording at 25 Hz" in err
     assert json.loads((out / "recording.json").read_text())["sensors"][0]["rate_hz"] == 25
+    # the default rate is not asked for: a PineTime's 10 Hz is not said to differ from it
+    argv = ["record", "--emulate", "pinetime", "--out", str(tmp_path / "p"), "--speed", "100"]
+    main([*argv, "--duration", "2m", "--no-report"])
+    assert "sensors offer" not in capsys.readouterr().err
 
 
 def test_a_short_recording_is_told_how_to_analyze_it_with_the_command_that_can(tmp_path, capsys):

@@ -91,6 +91,9 @@ def parse_settings(data: bytes) -> dict:
     return settings
 
 
+STAMP_JITTER_S = 0.05  # how far a frame's stamp may stray from its sensor's clock
+
+
 @dataclass
 class PolarDecoder(Decoder):
     """Turns PMD data notifications into samples; keeps the last frame's stamp for timing."""
@@ -176,9 +179,12 @@ class PolarDecoder(Decoder):
             elapsed = (stamp_ns - self.previous_stamp_ns) / 1e9
             if elapsed <= (count + 0.5) / self.rate_hz:
                 step = elapsed / count
-                if self.step_s is not None and step < 0.5 * self.step_s:
+                # BLE stamps jitter by tens of ms: a frame of a few samples is not judged
+                short = elapsed + STAMP_JITTER_S < 0.5 * count * (self.step_s or 0.0)
+                if self.step_s is not None and short:
                     return np.empty(0)
-                self.step_s = step
+                if elapsed >= 4 * STAMP_JITTER_S:  # learned where jitter is small beside it
+                    self.step_s = step
         self.previous_stamp_ns = stamp_ns
         last = stamp_ns / 1e9
         return last - step * np.arange(count - 1, -1, -1)
