@@ -317,30 +317,48 @@ def checked_record_table(
     stretches (start, end) of log.bin skipped as damaged between records that check out
     (with `check`; 0 and none without).
 
-    A record's size is in its header, so finding the next one is sequential; but records
-    of one size usually follow each other (one a second), so each run of them is found at
-    once, and the loop is over runs. A record is taken when its separator, a size that ends
-    where the next record (or the file) begins, and (with `check`) its checksum hold. One
-    that fails is damage: with `check` the walk goes on from the next record that checks out
-    (`_next_good_record`), so that a damaged size no longer jumps over minutes of records,
-    nor a broken separator drops a record unsaid; without it, the table ends there. A record
-    cut short at the end ends it too: what came before is kept."""
+    A record's size is in its header, so finding the next one is sequential: `_chain` follows
+    separators and sizes as far as they go, and with `check` the checksums of all it found
+    are then tested at once. A record whose checksum holds is kept, whatever follows it
+    (erased flash, zeros, garbage, a damaged record); it is left out only where the next
+    record that checks out (`_next_good_record`, searched from just after it) begins inside
+    the span its size claims: its size is then damaged, its checksum holding by chance. At
+    a record that fails, or where the chain breaks, the walk goes on from that next record,
+    so that a damaged size no longer jumps over minutes of records, nor a broken separator
+    ends the night. Without `check` the table ends where the chain breaks. A record cut
+    short at the end ends it too: what came before is kept."""
     data = np.frombuffer(log, dtype=np.uint8)
     end = len(log)
-    runs: list[np.ndarray] = []
+    kept: list[np.ndarray] = []
     gaps: list[tuple[int, int]] = []
-    position, probe = 0, 16
-    while position + 9 <= end:  # a loop over runs of records of one size
-        run, step, probed = _run_at(data, position, probe, check)
-        if not run:
-            resume = _next_good_record(data, position + 1, check) if check else end
-            gaps.append((position, resume))
-            position, probe = resume, 16
-            continue
-        runs.append(position + step * np.arange(run))
-        position += run * step
-        probe = probe * 2 if run == probed else 16  # long runs: look further ahead
-    heads = np.concatenate(runs) if runs else np.empty(0, np.int64)
+    position, padding = 0, -1  # padding: found at the first damage
+    while position + 9 <= end:  # a loop over chains (more than one after damage only)
+        heads, stop = _chain(log, data, position)
+        if not check:
+            kept.append(heads)
+            break
+        sizes = data[heads + 6].astype(np.int64) | data[heads + 7].astype(np.int64) << 8
+        failed = np.flatnonzero(~_checksums_hold(data, heads, sizes)).tolist()
+        first, position = 0, end
+        for k in [*failed, len(heads)]:  # a loop over damaged records, then the chain's break
+            if k < first:  # inside a stretch already skipped
+                continue
+            at = int(heads[k]) if k < len(heads) else stop
+            if at + 9 > end:  # the chain reached the end (bytes too few for a record after)
+                kept.append(heads[first:])
+                break
+            if padding < 0:  # where the erased or zero bytes that end log.bin begin
+                padding = _padding_from(data)
+            last = int(heads[k - 1]) if k > first else None  # the record before the damage
+            resume = _next_good_record(data, at + 1 if last is None else last + 1, padding)
+            demoted = last is not None and resume < at  # its size claims the next record's bytes
+            kept.append(heads[first : k - demoted])
+            gaps.append((last if demoted else at, resume))
+            first = int(np.searchsorted(heads, resume))
+            if first <= k or first == len(heads) or heads[first] != resume:
+                position = resume  # the record found is not on this chain: a new chain
+                break
+    heads = np.concatenate(kept) if kept else np.empty(0, np.int64)
     sizes = data[heads + 6].astype(np.int64) | data[heads + 7].astype(np.int64) << 8
     failed, skipped = _damage_of(data, gaps)
     times = np.zeros(len(heads), dtype=np.int64)
@@ -353,48 +371,90 @@ def checked_record_table(
 # must be one of them. The format allows "a few" zero bytes between records: no damage.
 LAST_TYPE = ACTIVITY2
 ZERO_PADDING_BYTES = 512
+# Records of one size this many in a row (one a second, with no other record between) are
+# followed by numpy; fewer, one by one in Python, which is faster for short runs.
+LONG_RUN = 16
 
 
-def _run_at(data: np.ndarray, position: int, probe: int, check: bool) -> tuple[int, int, int]:
-    """How many records from `position` on, of the size of the first, are taken (0: the
-    first is damaged); their step in bytes; and how many were looked at."""
-    end = len(data)
-    size = _size_at(data, position)
-    step = 9 + size
-    if data[position] != RECORD_SEPARATOR or position + step > end:
-        return 0, step, 0
-    fits = (end - position) // step
-    at = position + step * np.arange(min(fits, probe))
-    same = (data[at] == RECORD_SEPARATOR) & (data[at + 6] == size & 0xFF)
-    same &= data[at + 7] == size >> 8
-    run = len(at) if same.all() else int(np.argmin(same))
-    if check:  # records of one size lie end to end: their checksums as one (run, step) block
-        block = data[position : position + run * step].reshape(run, step)
-        good = (~np.bitwise_xor.reduce(block[:, :-1], axis=1) & 0xFF) == block[:, -1]
-        run = run if good.all() else int(np.argmin(good))
-    # A size that does not end where a record begins is damaged (its checksum holding by
-    # chance): the records before it in the run are sound, each ending at the next.
-    if run and not _followed(data, position + run * step, check):
-        run -= 1
-    return run, step, len(at)
+def _chain(log: bytes, data: np.ndarray, position: int) -> tuple[np.ndarray, int]:
+    """The heads of the records chained from `position` on, each by its separator and a size
+    within the file ending where the next begins; and where the chain breaks (the file's end
+    if it reaches it). A loop over records, one by one while their sizes change; a long run
+    of one size is found by numpy (`_run_of`)."""
+    end = len(log)
+    parts: list[np.ndarray] = []
+    heads: list[int] = []
+    size, repeated = -1, 0
+    while position + 9 <= end and log[position] == RECORD_SEPARATOR:  # a loop over records
+        step = 9 + (log[position + 6] | log[position + 7] << 8)
+        if position + step > end:  # cut short, or its size damaged
+            break
+        heads.append(position)
+        position += step
+        repeated = repeated + 1 if step == size else 1
+        size = step
+        if repeated == LONG_RUN:
+            run = _run_of(data, position, step)
+            parts += [np.array(heads, dtype=np.int64), position + step * np.arange(run)]
+            heads, position, repeated = [], position + run * step, 0
+    parts.append(np.array(heads, dtype=np.int64))
+    return np.concatenate(parts), position
+
+
+def _run_of(data: np.ndarray, position: int, step: int) -> int:
+    """How many records from `position` on have a separator and the size `step` - 9, end to
+    end: found in probes that double in length (a loop over probes)."""
+    end, size = len(data), step - 9
+    run, probe = 0, 64
+    while True:
+        start = position + run * step
+        count = min((end - start) // step, probe)
+        at = start + step * np.arange(count)
+        same = (data[at] == RECORD_SEPARATOR) & (data[at + 6] == size & 0xFF)
+        same &= data[at + 7] == size >> 8
+        if count < probe or not same.all():
+            return run + (count if same.all() else int(np.argmin(same)))
+        run, probe = run + count, probe * 2
+
+
+def _padding_from(data: np.ndarray) -> int:
+    """Where the 0x00 and 0xFF bytes (unwritten or erased flash) that end log.bin begin; its
+    end if none do. Searched back from the end in windows that double in width."""
+    high, width = len(data), 4096
+    while high > 0:  # a loop over windows
+        low = max(high - width, 0)
+        other = np.flatnonzero((data[low:high] != 0) & (data[low:high] != 0xFF))
+        if len(other):
+            return low + int(other[-1]) + 1
+        high, width = low, width * 2
+    return 0
+
+
+def _trailing_damage(log: bytes, at: int) -> bool:
+    """Whether the bytes of log.bin after its last record, from `at`, are worth a warning: a
+    record cut short, or garbage long enough to have held a record; not the 0x00 and 0xFF
+    bytes of unwritten or erased flash."""
+    tail = np.frombuffer(log, dtype=np.uint8, offset=at)
+    if not len(tail) or not ((tail != 0) & (tail != 0xFF)).any():
+        return False
+    return tail[0] == RECORD_SEPARATOR or len(tail) >= 9
 
 
 def _size_at(data: np.ndarray, position: int) -> int:
     return int(data[position + 6]) | int(data[position + 7]) << 8
 
 
-def _followed(data: np.ndarray, at: int, check: bool) -> bool:
+def _followed(data: np.ndarray, at: int, padding: int) -> bool:
     """Whether a record (or the file's end) begins at `at`: a separator, zero padding then
-    one, or a record whose separator alone is damaged (its size ends at a separator and,
-    with `check`, its checksum holds were its separator sound)."""
+    one, the 0x00 and 0xFF bytes that end the file (from `padding` on), or a record whose
+    separator alone is damaged (its size ends at a separator and its checksum holds were its
+    separator sound)."""
     end = len(data)
-    if at >= end or data[at] == RECORD_SEPARATOR:
+    if at >= padding or data[at] == RECORD_SEPARATOR:
         return True
     if data[at] == 0:
         nonzero = np.flatnonzero(data[at : at + ZERO_PADDING_BYTES])
-        if not len(nonzero):
-            return at + ZERO_PADDING_BYTES >= end  # zeros to the end
-        if data[at + int(nonzero[0])] == RECORD_SEPARATOR:
+        if len(nonzero) and data[at + int(nonzero[0])] == RECORD_SEPARATOR:
             return True
     if at + 9 > end or data[at + 1] > LAST_TYPE:
         return False
@@ -402,25 +462,25 @@ def _followed(data: np.ndarray, at: int, check: bool) -> bool:
     after = at + 9 + size
     if after > end or after < end and data[after] != RECORD_SEPARATOR:
         return False
-    if not check:
-        return True
     xor = np.bitwise_xor.reduce(data[at + 1 : after - 1]) ^ RECORD_SEPARATOR
     return (~int(xor) & 0xFF) == data[after - 1]
 
 
 def _checksums_hold(data: np.ndarray, heads: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """Whether each record's last byte is the complement of the XOR of the bytes before it."""
+    if not len(heads):
+        return np.ones(0, dtype=bool)
     bounds = np.empty(2 * len(heads), dtype=np.int64)
     bounds[0::2], bounds[1::2] = heads, heads + 8 + sizes
     xor = np.bitwise_xor.reduceat(data, bounds)[0::2]
     return (~xor & 0xFF) == data[heads + 8 + sizes]
 
 
-def _next_good_record(data: np.ndarray, position: int, check: bool = True) -> int:
+def _next_good_record(data: np.ndarray, position: int, padding: int) -> int:
     """The first record from `position` on that checks out: a separator, a documented type,
-    a size within the file that ends where a record begins, and its checksum; the file's end
-    if none. Candidate separators are found by numpy in growing windows (after damage only),
-    and the loop is over those that pass the vectorized tests."""
+    a size within the file that ends where a record begins (`_followed`), and its checksum;
+    the file's end if none. Candidate separators are found by numpy in growing windows
+    (after damage only), and the loop is over those that pass the vectorized tests."""
     end, low, width = len(data), position, 4096
     while low < end:  # a loop over windows
         high = min(low + width, end)
@@ -429,8 +489,8 @@ def _next_good_record(data: np.ndarray, position: int, check: bool = True) -> in
         sizes = data[found + 6].astype(np.int64) | data[found + 7].astype(np.int64) << 8
         plausible = (data[found + 1] <= LAST_TYPE) & (found + 9 + sizes <= end)
         for at, size in zip(found[plausible].tolist(), sizes[plausible].tolist()):
-            if _followed(data, at + 9 + size, check) and (  # a loop over candidates
-                not check or _checksums_hold(data, np.array([at]), np.array([size])).all()
+            if _followed(data, at + 9 + size, padding) and (  # a loop over candidates
+                _checksums_hold(data, np.array([at]), np.array([size])).all()
             ):
                 return at
         low, width = high, width * 2
@@ -494,7 +554,7 @@ def decode_log(
             )
         if skipped:
             warnings.append(_skipped_warning(skipped, types, times, starts, sizes))
-        if end < len(log):
+        if end < len(log) and _trailing_damage(log, end):
             warnings.append(
                 f"log.bin is damaged or cut short after byte {end} of {len(log)}: the "
                 f"{len(times)} records before were read"
