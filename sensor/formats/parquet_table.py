@@ -1,9 +1,8 @@
 """Parquet's reading (sensor.formats.parquet): the same column rules as CSV (a time column
 and x, y, z acceleration columns). Imported only to read a Parquet file: pyarrow with it.
 
-A row group that cannot be decoded (damaged bytes, a page that fails to inflate) is left out
-with a warning naming it and its rows, and the others read: each is read on its own only
-then, a batch at a time. A file none of whose row groups decode is refused naming the first."""
+Columns are judged by their Arrow type first (parquet_columns); a damaged file keeps the row
+groups that decode and the rows whose times are sound (parquet_damage)."""
 
 from __future__ import annotations
 
@@ -13,22 +12,40 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sleepmove.base.errors import InputError
 from sleepmove.sensor.finish import finish_recording
-from sleepmove.sensor.numeric_columns import numeric_axes
+from sleepmove.sensor.formats.parquet_columns import (
+    UNIX_LIKE,
+    axes_as_numbers,
+    check_precision,
+    check_types,
+    seconds_of,
+    time_values,
+)
+from sleepmove.sensor.formats.parquet_damage import (
+    GUARD_BATCH_ROWS,
+    RowGroups,
+    decodable_row_groups,
+    said,
+)
 from sleepmove.sensor.recording import Recording
 from sleepmove.sensor.table_layout import find_columns
 from sleepmove.sensor.text_source import arrow_can_open
 from sleepmove.sensor.time_column import time_column
-from sleepmove.sensor.time_guards import STILL_TIME_ROWS, TimeGuard, check_rate, check_still_rows
+from sleepmove.sensor.time_guards import (
+    STILL_TIME_ROWS,
+    TimeGuard,
+    check_rate,
+    check_still_rows,
+)
 from sleepmove.sensor.zones import zone_info
 
 if TYPE_CHECKING:  # imported when a Parquet file is read: pyarrow.parquet costs 20-40 ms
     import pyarrow.parquet as pq
 
 NAME = "a Parquet file"
-UNIX_LIKE = 1e8  # a number of at least this is Unix time (seconds or finer): it orders as time
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # ISO text orders as the time it names
 
 
@@ -66,7 +83,6 @@ def _check_statistics(
     # time took 6.7 GB to be refused, for another reason)
     still = [g for g, statistics in enumerate(kept) if statistics.min == statistics.max]
     check_still_rows(path, sum(metadata.row_group(g).num_rows for g in still), rows, time_col)
-    ends = pa.array([low, high], type=field.type)
     if not (
         pa.types.is_timestamp(field.type)
         or (
@@ -77,17 +93,15 @@ def _check_statistics(
     ):
         return
     try:
+        ends = pa.array([low, high], type=field.type)
         seconds, _ = time_column(path, pa.chunked_array([ends]), 0, name=time_col)
-    except InputError:
+    except (InputError, pa.ArrowException):
         return
     if np.isfinite(seconds).all():
         check_rate(path, float(seconds[1] - seconds[0]), rows, time_col)
 
 
-# The time column is judged this many rows at a time (1 MB of numbers): memory stays that
-# of a batch, whatever the file's row groups hold; each batch's last rows are judged.
-GUARD_BATCH_ROWS = 1 << 17
-GUARD_WINDOW_ROWS = 2000
+GUARD_WINDOW_ROWS = 2000  # the rows judged at each batch's end (GUARD_BATCH_ROWS a batch)
 
 
 def _guard_time_column(
@@ -103,7 +117,7 @@ def _guard_time_column(
     for batch in batches:  # a loop over batches
         window = batch.column(0)[-(guard.window_rows or GUARD_WINDOW_ROWS) :]
         try:
-            seconds, _ = time_column(path, pa.chunked_array([window]), 0, name=time_col)
+            seconds, _ = seconds_of(path, time_values(pa.chunked_array([window])), time_col, None)
         except InputError:  # cells that are no times: the read says so
             seconds = None
         guard.judge(batch.num_rows, seconds)
@@ -121,6 +135,8 @@ def read_parquet(path: str, units: str) -> tuple[Recording, float | None]:
         with contextlib.nullcontext(path) if arrow_can_open(path) else open(path, "rb") as source:
             parquet = pq.ParquetFile(source)
             time_col, axes = find_columns(path, parquet.schema_arrow.names)
+            check_types(path, parquet.schema_arrow, time_col, axes)
+            groups = list(range(parquet.metadata.num_row_groups))
             try:
                 _check_rate(path, parquet, time_col)
                 if not isinstance(source, str):
@@ -130,9 +146,10 @@ def read_parquet(path: str, units: str) -> tuple[Recording, float | None]:
             except (pa.ArrowInvalid, OSError) as error:
                 if isinstance(error, PermissionError):
                     raise
-                groups = _decodable_row_groups(path, parquet, [time_col, *axes], warnings)
-                if groups is None:  # each decodes: the damage is elsewhere
+                decoded = decodable_row_groups(path, parquet, time_col, axes, warnings)
+                if decoded is None:  # each decodes: the damage is elsewhere
                     raise
+                groups = decoded
                 _check_rate(path, parquet, time_col, groups)
                 table = parquet.read_row_groups(groups, columns=[time_col, *axes])
     except PermissionError as error:
@@ -140,74 +157,37 @@ def read_parquet(path: str, units: str) -> tuple[Recording, float | None]:
     except (pa.ArrowInvalid, OSError) as error:
         raise InputError(
             path,
-            f"unreadable Parquet file ({_said(error)})",
+            f"unreadable Parquet file ({said(error)})",
             expected="a whole Parquet file (cut short or damaged? write or copy it again)",
         ) from None
     if table.num_rows == 0:
         raise InputError(path, "no data rows", expected="accelerometer samples")
-    xyz = numeric_axes(path, table, axes, 0)
-    time_s, clock = time_column(path, table.column(time_col), 0, warnings, time_col)
-    zone = table.schema.field(time_col).type
-    stated = getattr(zone, "tz", None)
+    rows = RowGroups(path, parquet.metadata, groups, time_col)
+    time = time_values(table.column(time_col))
+    damaged = rows.outside_statistics(time, warnings)
+    if len(damaged):  # read as missing times: their rows are dropped, counted here already
+        mask = np.zeros(len(time), dtype=bool)
+        mask[damaged] = True
+        time = pc.if_else(pa.chunked_array([mask]), pa.scalar(None, time.type), time)
+    xyz = axes_as_numbers(path, table, axes)
+    time_s, clock = seconds_of(path, time, time_col, warnings)
+    check_precision(path, time, time_s, time_col, clock)
+    strays = rows.out_of_line(time_s, len(damaged) > 0 or time.null_count > 0, warnings)
+    if len(strays):  # dropped with the damaged rows, counted once
+        time_s[strays] = np.nan
+    stated = getattr(time.type, "tz", None)
     if stated and not _known_zone(stated):  # its times are instants: only their display
         warnings.append(
             f"the time column's zone {stated[:40]!r} is no time zone: ignored (its times "
             "are instants, stored in UTC)"
         )
         stated = None
-    recording = finish_recording(path, time_s, xyz, clock, units, None, warnings)
+    recording = finish_recording(
+        path, time_s, xyz, clock, units, None, warnings, counted=[damaged, strays]
+    )
     if stated and stated.upper() not in ("UTC", "Z", "+00:00"):
         recording.timezone = stated  # shown in the zone the file names
     return recording, None
-
-
-def _decodable_row_groups(
-    path: str, parquet: pq.ParquetFile, columns: list[str], warnings: list[str]
-) -> list[int] | None:
-    """The row groups whose `columns` decode, each read on its own a batch at a time (memory
-    of a batch), the others named in a warning; None if every one decodes. A file none of
-    whose row groups decode is refused naming the first: "unreadable Parquet file (Corrupt
-    snappy compressed data.)" said neither where nor how much of the file."""
-    metadata = parquet.metadata
-    count = metadata.num_row_groups
-    failed: dict[int, str] = {}
-    for group in range(count):  # a loop over row groups
-        try:
-            for _ in parquet.iter_batches(GUARD_BATCH_ROWS, row_groups=[group], columns=columns):
-                pass
-        except (pa.ArrowInvalid, OSError) as error:
-            if isinstance(error, PermissionError):
-                raise
-            failed[group] = _said(error)
-    if not failed:
-        return None
-    starts = np.cumsum([0] + [metadata.row_group(g).num_rows for g in range(count)])
-    first = min(failed)
-    where = (
-        f"row group {first} of {count}, counting from 0, rows {starts[first]:,} to "
-        f"{starts[first + 1] - 1:,}: {failed[first]}"
-    )
-    if len(failed) == count:
-        raise InputError(
-            path,
-            f"unreadable Parquet file: none of its {count} row groups decode",
-            where=f"first {where}",
-            expected="a Parquet file whose row groups decode (the file is damaged)",
-        )
-    kept = [g for g in range(count) if g not in failed]
-    lost = sum(int(starts[g + 1] - starts[g]) for g in failed)  # a loop over failed groups
-    warnings.append(
-        f"{len(failed)} row groups that cannot be decoded ({lost:,} rows) left out (the "
-        f"first is {where}); the other {len(kept)} read"
-    )
-    return kept
-
-
-def _said(error: Exception) -> str:
-    """pyarrow's message in one line of printable text: it may end in a second line
-    ("Deserializing page header failed.") and hold the control byte it choked on."""
-    lines = str(error).strip().splitlines() or [type(error).__name__]
-    return "".join(c if c.isprintable() else "?" for c in lines[0][:200])
 
 
 def _known_zone(name: str) -> bool:
