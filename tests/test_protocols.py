@@ -80,6 +80,13 @@ def test_polar_frame_stamped_too_soon_for_its_samples_is_dropped_not_squeezed():
     np.testing.assert_allclose(np.diff(after.times_s), period_ns / 1e9, atol=1e-6)
     assert after.times_s[0] > last / 1e9
 
+    doubled = polar.PolarDecoder(rate_hz=52)  # 52 Hz, then twice as fast on the same link
+    stamps = [stamp + i * 36 * period_ns for i in range(4)]
+    stamps += [stamps[-1] + i * 18 * period_ns for i in range(1, 21)]
+    kept = [doubled.decode(polar.encode_raw(milli_g, at)) for at in stamps]
+    assert sum(bool(frame.problems) for frame in kept) <= 3  # not every other frame, for good
+    np.testing.assert_allclose(np.diff(kept[-1].times_s), period_ns / 2e9, atol=1e-6)
+
     fast = polar.PolarDecoder(rate_hz=52)  # delivers 104 Hz: 36 samples per 18 periods
     kept = [fast.decode(polar.encode_raw(milli_g, stamp + i * 18 * period_ns)) for i in range(5)]
     assert not any(frame.problems for frame in kept)

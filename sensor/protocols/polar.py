@@ -103,6 +103,7 @@ class PolarDecoder(Decoder):
     previous_stamp_ns: int | None = None
     stepped_back: int = 0  # frames dropped as stamped before the previous one
     step_s: float | None = None  # the sample spacing the stamps last showed
+    too_soon: float = 0.0  # frames lately dropped as stamped too soon (fading as others come)
 
     def decode(self, frame: bytes) -> Decoded:
         if len(frame) < 11:
@@ -182,7 +183,13 @@ class PolarDecoder(Decoder):
                 # BLE stamps jitter by tens of ms: a frame of a few samples is not judged
                 short = elapsed + STAMP_JITTER_S < 0.5 * count * (self.step_s or 0.0)
                 if self.step_s is not None and short:
-                    return np.empty(0)
+                    # Frames too soon time after time: the sensor's rate changed, not a
+                    # storm. Learned anew; kept at the old step, every other frame was lost.
+                    self.too_soon += 1
+                    if self.too_soon < 3:
+                        return np.empty(0)
+                    self.too_soon, self.step_s = 0.0, None
+                self.too_soon = max(self.too_soon - 0.25, 0.0)
                 if elapsed >= 4 * STAMP_JITTER_S:  # learned where jitter is small beside it
                     self.step_s = step
         self.previous_stamp_ns = stamp_ns
