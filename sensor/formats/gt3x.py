@@ -472,7 +472,9 @@ def _checksums_hold(data: np.ndarray, heads: np.ndarray, sizes: np.ndarray) -> n
         return np.ones(0, dtype=bool)
     bounds = np.empty(2 * len(heads), dtype=np.int64)
     bounds[0::2], bounds[1::2] = heads, heads + 8 + sizes
-    xor = np.bitwise_xor.reduceat(data, bounds)[0::2]
+    # Through the last checksum only: reduceat's last segment runs to the end of what it is
+    # given, and a candidate's check cost the whole file (500 damaged records of 160 MB).
+    xor = np.bitwise_xor.reduceat(data[: int(bounds.max()) + 1], bounds)[0::2]
     return (~xor & 0xFF) == data[heads + 8 + sizes]
 
 
