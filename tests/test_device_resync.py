@@ -174,6 +174,22 @@ def test_gt3x_record_whose_separator_and_type_are_damaged_loses_only_itself(tmp_
     assert "609 bytes skipped" in line[0] and "about 1 s of samples left out" in line[0]
 
 
+def test_gt3x_samples_that_pass_for_records_are_not_taken_for_them(tmp_path):
+    """A still sensor whose x reads about 30 counts writes the bytes 1E 00 (a separator and
+    the ACTIVITY type) among its samples. Searched from inside the sound record before the
+    zero bytes that follow it, the walk took such bytes for records dated 1970 (a checksum
+    holds 1 time in 256): sound records were dropped and the night refused as spanning
+    470,000 h. Zero bytes after every record: every record kept, nothing said."""
+    rng = np.random.default_rng(0)
+    records = []
+    for i in range(900):  # a loop over records: 15 min at 100 Hz, ACTIVITY2
+        samples = np.array([30, -4, 252]) + rng.integers(-4, 5, (100, 3))
+        records += [gt3x_record(0x1A, T0 + i, samples.astype("<i2").tobytes()), bytes(1 + i % 5)]
+    rec = read_recording(_gt3x(tmp_path, b"".join(records)))
+    assert len(rec.time_s) == 90_000 and not rec.warnings
+    assert rec.time_s.max() - rec.time_s.min() < 900  # no sample dated elsewhere
+
+
 def _undamaged_log(battery_every: int, nbytes: int) -> bytes:
     """About `nbytes` of log.bin: one-second ACTIVITY2 records at 100 Hz, and a BATTERY
     record after every `battery_every` of them (their times repeat: the walk reads none)."""

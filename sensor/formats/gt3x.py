@@ -349,11 +349,15 @@ def checked_record_table(
                 break
             if padding < 0:  # where the erased or zero bytes that end log.bin begin
                 padding = _padding_from(data)
-            last = int(heads[k - 1]) if k > first else None  # the record before the damage
-            resume = _next_good_record(data, at + 1 if last is None else last + 1, padding)
-            demoted = last is not None and resume < at  # its size claims the next record's bytes
-            kept.append(heads[first : k - demoted])
-            gaps.append((last if demoted else at, resume))
+            # Searched from the break itself where the chain broke after a sound record
+            # (zero padding, then the next record), else from past the record that failed.
+            # Searched from inside the sound record before (its size damaged, its checksum
+            # holding by chance: 1 in 256), `1E 00` among its samples was taken for records
+            # dated 1970 that dropped it and refused the night.
+            near = _time_at(data, int(heads[k - 1])) if k > first else _near_time(data, kept)
+            resume = _next_good_record(data, at if k == len(heads) else at + 1, padding, near)
+            kept.append(heads[first:k])
+            gaps.append((at, resume))
             first = int(np.searchsorted(heads, resume))
             if first <= k or first == len(heads) or heads[first] != resume:
                 position = resume  # the record found is not on this chain: a new chain
@@ -370,6 +374,8 @@ def checked_record_table(
 # Record types 0x00 to 0x1A are documented (ACTIVITY2 the last); a record found after damage
 # must be one of them. The format allows "a few" zero bytes between records: no damage.
 LAST_TYPE = ACTIVITY2
+# A record found after damage lies within this of the last kept (idle sleep may last days)
+NEAR_S = 30 * 86400
 ZERO_PADDING_BYTES = 512
 # Records of one size this many in a row (one a second, with no other record between) are
 # followed by numpy; fewer, one by one in Python, which is faster for short runs.
@@ -478,11 +484,26 @@ def _checksums_hold(data: np.ndarray, heads: np.ndarray, sizes: np.ndarray) -> n
     return (~xor & 0xFF) == data[heads + 8 + sizes]
 
 
-def _next_good_record(data: np.ndarray, position: int, padding: int) -> int:
+def _time_at(data: np.ndarray, head: int) -> int:
+    """A record's time (seconds, the device's clock), from its header."""
+    return int.from_bytes(data[head + 2 : head + 6].tobytes(), "little")
+
+
+def _near_time(data: np.ndarray, kept: list[np.ndarray]) -> int | None:
+    """The time of the last record kept so far, where one is."""
+    heads = [part for part in kept if len(part)]
+    return _time_at(data, int(heads[-1][-1])) if heads else None
+
+
+def _next_good_record(
+    data: np.ndarray, position: int, padding: int, near: int | None = None
+) -> int:
     """The first record from `position` on that checks out: a separator, a documented type,
-    a size within the file that ends where a record begins (`_followed`), and its checksum;
-    the file's end if none. Candidate separators are found by numpy in growing windows
-    (after damage only), and the loop is over those that pass the vectorized tests."""
+    a size within the file that ends where a record begins (`_followed`), its checksum, and
+    a time within NEAR_S of `near` (the last record kept), where given: bytes among the
+    samples that pass for a record carry a time from anywhere (1970); the file's end if
+    none. Candidate separators are found by numpy in growing windows (after damage only),
+    and the loop is over those that pass the vectorized tests."""
     end, low, width = len(data), position, 4096
     while low < end:  # a loop over windows
         high = min(low + width, end)
@@ -490,6 +511,11 @@ def _next_good_record(data: np.ndarray, position: int, padding: int) -> int:
         found = found[found + 9 <= end]
         sizes = data[found + 6].astype(np.int64) | data[found + 7].astype(np.int64) << 8
         plausible = (data[found + 1] <= LAST_TYPE) & (found + 9 + sizes <= end)
+        if near is not None and len(found):
+            times = np.zeros(len(found), dtype=np.int64)
+            for byte in range(4):  # a loop over the time's bytes
+                times |= data[found + 2 + byte].astype(np.int64) << (8 * byte)
+            plausible &= np.abs(times - near) <= NEAR_S
         for at, size in zip(found[plausible].tolist(), sizes[plausible].tolist()):
             if _followed(data, at + 9 + size, padding) and (  # a loop over candidates
                 _checksums_hold(data, np.array([at]), np.array([size])).all()
