@@ -122,6 +122,14 @@ class RowGroups:
             return nothing
         back = steps[jumps] < -ORDER_JUMP_S
         stretches = _stretches_out_of_line(times, jumps, back, step)
+        # Damage that decodes stays within its page, so within one row group: a stretch
+        # across groups is groups written out of order (two swapped lost 48 min), for the grid.
+        table_row = (lambda row: row) if kept is None else (lambda row: int(kept[row]))
+        stretches = [
+            (a, b)
+            for a, b in stretches  # a loop over stretches
+            if self.group_of(table_row(a)) == self.group_of(table_row(b))
+        ]
         if not stretches:
             return nothing
         rows = np.concatenate([np.arange(a, b + 1) for a, b in stretches])  # a loop over them
