@@ -190,6 +190,20 @@ def test_gt3x_samples_that_pass_for_records_are_not_taken_for_them(tmp_path):
     assert rec.time_s.max() - rec.time_s.min() < 900  # no sample dated elsewhere
 
 
+def test_gt3x_seconds_said_lost_are_no_more_than_the_bytes_skipped_could_hold(tmp_path):
+    """A damaged 2-byte LUX record between two sample records 290 s apart (idle sleep) was
+    said to cost 'about 290 s of samples': the skipped bytes hold no sample record."""
+    values = np.tile(np.array([[0, 3, 256]], dtype="<i2"), (RATE, 1)).tobytes()
+    before = [gt3x_record(0x1A, T0 + i, values) for i in range(10)]
+    after = [gt3x_record(0x1A, T0 + 300 + i, values) for i in range(10)]
+    lux = gt3x_record(0x05, T0 + 10, b"\x10\x00")
+    log = b"".join([*before, lux, *after])
+    rec = read_recording(_gt3x(tmp_path, _damaged_at(log, len(b"".join(before)))))
+    assert len(rec.time_s) == 20 * RATE
+    [said] = [w for w in rec.warnings if "bytes skipped" in w]
+    assert "about 0 s of samples left out" in said, said
+
+
 def _undamaged_log(battery_every: int, nbytes: int) -> bytes:
     """About `nbytes` of log.bin: one-second ACTIVITY2 records at 100 Hz, and a BATTERY
     record after every `battery_every` of them (their times repeat: the walk reads none)."""
