@@ -699,6 +699,10 @@ class SensorSession:
         should the lag stay (samples were lost in the stall as well), the frames still held
         then are re-anchored, the gap placed before them, up to `reanchor_s` after it was."""
         held, self.held, self.held_samples = self.held, [], 0
+        self._place_held(held)
+
+    def _place_held(self, held: list[Decoded]) -> None:
+        """Places frames that were held: counted when they came, timed as the caller set."""
         self.releasing = True
         try:
             for frame in held:  # a loop over frames
@@ -723,12 +727,7 @@ class SensorSession:
             return
         if lost and self.offset_s is not None:
             self.offset_s += lag
-        self.releasing = True
-        try:
-            for frame in held:  # a loop over frames
-                self._place(frame)
-        finally:
-            self.releasing = False
+        self._place_held(held)
 
     def _place(self, decoded: Decoded) -> None:
         sensor_times = decoded.times_s
