@@ -664,8 +664,7 @@ class SensorSession:
         now = self.clock()
         lag = now - last_s
         if not self.held and lag <= self.reanchor_s:
-            self.held_since = self.held_lag_fell = None  # a run written early has ended
-            self.held_lag, self.held_lag_mark = float("inf"), float("inf")
+            self.release_held()  # nothing held: a run written early has ended
             return False
         if not self.held:
             self.held_oldest = now

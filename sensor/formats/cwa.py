@@ -108,14 +108,6 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
     return recording, None
 
 
-def good_blocks(data: bytes) -> np.ndarray:
-    """Which whole data blocks are intact: "AX" and 256 little-endian words summing to 0."""
-    count = (len(data) - HEADER_BYTES) // BLOCK_BYTES
-    return _intact(
-        np.frombuffer(data, np.uint8, count * BLOCK_BYTES, HEADER_BYTES).reshape(count, -1)
-    )
-
-
 def _intact(blocks: np.ndarray) -> np.ndarray:
     """Which of these (n, 512) blocks begin "AX" and have words summing to 0."""
     words = blocks.view("<u2")

@@ -320,10 +320,8 @@ def checked_record_table(
     A record's size is in its header, so finding the next one is sequential: `_chain` follows
     separators and sizes as far as they go, and with `check` the checksums of all it found
     are then tested at once. A record whose checksum holds is kept, whatever follows it
-    (erased flash, zeros, garbage, a damaged record); it is left out only where the next
-    record that checks out (`_next_good_record`, searched from just after it) begins inside
-    the span its size claims: its size is then damaged, its checksum holding by chance. At
-    a record that fails, or where the chain breaks, the walk goes on from that next record,
+    (erased flash, zeros, garbage, a damaged record). At a record that fails, or where the
+    chain breaks, the walk goes on from the next record that checks out (`_next_good_record`),
     so that a damaged size no longer jumps over minutes of records, nor a broken separator
     ends the night. Without `check` the table ends where the chain breaks. A record cut
     short at the end ends it too: what came before is kept."""
@@ -337,7 +335,7 @@ def checked_record_table(
         if not check:
             kept.append(heads)
             break
-        sizes = data[heads + 6].astype(np.int64) | data[heads + 7].astype(np.int64) << 8
+        sizes = _sizes_at(data, heads)
         failed = np.flatnonzero(~_checksums_hold(data, heads, sizes)).tolist()
         first, position = 0, end
         for k in [*failed, len(heads)]:  # a loop over damaged records, then the chain's break
@@ -354,20 +352,18 @@ def checked_record_table(
             # Searched from inside the sound record before (its size damaged, its checksum
             # holding by chance: 1 in 256), `1E 00` among its samples was taken for records
             # dated 1970 that dropped it and refused the night.
-            near = _time_at(data, int(heads[k - 1])) if k > first else _near_time(data, kept)
-            resume = _next_good_record(data, at if k == len(heads) else at + 1, padding, near)
             kept.append(heads[first:k])
+            near = _near_time(data, kept)
+            resume = _next_good_record(data, at if k == len(heads) else at + 1, padding, near)
             gaps.append((at, resume))
             first = int(np.searchsorted(heads, resume))
             if first <= k or first == len(heads) or heads[first] != resume:
                 position = resume  # the record found is not on this chain: a new chain
                 break
     heads = np.concatenate(kept) if kept else np.empty(0, np.int64)
-    sizes = data[heads + 6].astype(np.int64) | data[heads + 7].astype(np.int64) << 8
+    sizes = _sizes_at(data, heads)
     failed, skipped = _damage_of(data, gaps)
-    times = np.zeros(len(heads), dtype=np.int64)
-    for byte in range(4):  # a loop over the time's bytes
-        times |= data[heads + 2 + byte].astype(np.int64) << (8 * byte)
+    times = _times_at(data, heads)
     return (data[heads + 1], times, heads + 8, sizes), failed, skipped
 
 
@@ -450,6 +446,19 @@ def _size_at(data: np.ndarray, position: int) -> int:
     return int(data[position + 6]) | int(data[position + 7]) << 8
 
 
+def _sizes_at(data: np.ndarray, heads: np.ndarray) -> np.ndarray:
+    """The payload sizes in the headers of the records at `heads`."""
+    return data[heads + 6].astype(np.int64) | data[heads + 7].astype(np.int64) << 8
+
+
+def _times_at(data: np.ndarray, heads: np.ndarray) -> np.ndarray:
+    """The times (seconds, the device's clock) in the headers of the records at `heads`."""
+    times = np.zeros(len(heads), dtype=np.int64)
+    for byte in range(4):  # a loop over the time's bytes
+        times |= data[heads + 2 + byte].astype(np.int64) << (8 * byte)
+    return times
+
+
 def _followed(data: np.ndarray, at: int, padding: int) -> bool:
     """Whether a record (or the file's end) begins at `at`: a separator, zero padding then
     one, the 0x00 and 0xFF bytes that end the file (from `padding` on), or a record whose
@@ -484,15 +493,10 @@ def _checksums_hold(data: np.ndarray, heads: np.ndarray, sizes: np.ndarray) -> n
     return (~xor & 0xFF) == data[heads + 8 + sizes]
 
 
-def _time_at(data: np.ndarray, head: int) -> int:
-    """A record's time (seconds, the device's clock), from its header."""
-    return int.from_bytes(data[head + 2 : head + 6].tobytes(), "little")
-
-
 def _near_time(data: np.ndarray, kept: list[np.ndarray]) -> int | None:
     """The time of the last record kept so far, where one is."""
     heads = [part for part in kept if len(part)]
-    return _time_at(data, int(heads[-1][-1])) if heads else None
+    return int(_times_at(data, heads[-1][-1:])[0]) if heads else None
 
 
 def _next_good_record(
@@ -509,13 +513,10 @@ def _next_good_record(
         high = min(low + width, end)
         found = low + np.flatnonzero(data[low:high] == RECORD_SEPARATOR)
         found = found[found + 9 <= end]
-        sizes = data[found + 6].astype(np.int64) | data[found + 7].astype(np.int64) << 8
+        sizes = _sizes_at(data, found)
         plausible = (data[found + 1] <= LAST_TYPE) & (found + 9 + sizes <= end)
-        if near is not None and len(found):
-            times = np.zeros(len(found), dtype=np.int64)
-            for byte in range(4):  # a loop over the time's bytes
-                times |= data[found + 2 + byte].astype(np.int64) << (8 * byte)
-            plausible &= np.abs(times - near) <= NEAR_S
+        if near is not None:
+            plausible &= np.abs(_times_at(data, found) - near) <= NEAR_S
         for at, size in zip(found[plausible].tolist(), sizes[plausible].tolist()):
             if _followed(data, at + 9 + size, padding) and (  # a loop over candidates
                 _checksums_hold(data, np.array([at]), np.array([size])).all()
