@@ -21,6 +21,7 @@ from sleepmove.detection.events import (
 )
 from sleepmove.detection.filters import block_mean, blockwise, first_at_max, ranges_index
 from sleepmove.detection.grid import Grid
+from sleepmove.detection.held_movements import take_held_movements
 from sleepmove.detection.parallel import in_background
 from sleepmove.detection.params import DetectionParameters, ScoringRules
 from sleepmove.detection.preprocess import LegSignals, leg_signals, signals_at_rate
@@ -240,6 +241,7 @@ def _finish_leg(
         settled, events["onset_s"] + events["active_s"], events["offset_s"]
     )
     events["duration_s"] = np.where(settled, events["active_s"], events["duration_s"])
+    events, kind = take_held_movements(sig, events, kind, params, rules.lm_max_s)
     joined = join_cramps(events, kind, params)
     events, kind = events[joined], kind[joined]
     rejected = kind == ""
