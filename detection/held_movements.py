@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sleepmove.detection.events import judged_brief
 from sleepmove.detection.filters import ranges_index, rolling_rank, span_means
 from sleepmove.detection.params import DetectionParameters
 from sleepmove.detection.preprocess import FLOOR_HOP_BLOCKS, LegSignals
@@ -49,10 +50,13 @@ def held_returns(
 
     Held: the 1 s mean from `held_lm_delay_s` after the onset (the span's whole inside
     where it is longer) lies `held_lm_factor` x the hold noise floor (and `held_min_g`) off
-    the 2 s rest before. Back: a later 1 s mean, within `lm_max_s` of the onset, lies within
-    `held_lm_return_share` of that offset (and twice the noise) of the rest. Windows
-    reaching into a data gap or the previous event judge nothing. A loop over the few
-    candidates held, not over samples."""
+    the 2 s rest before, and the limb holds still there (its samples' spread about their
+    mean under `held_max_jitter_factor` x the envelope's noise floor); a span longer than a
+    jerk's (a vibration) also tilts `lasting_tilt_share` of its peak, as classify asks of a
+    tilt through the double mean. Back: a later 1 s mean, within `lm_max_s` of the onset,
+    lies within `held_lm_return_share` of that offset (and twice the noise) of the rest.
+    Windows reaching into a data gap or the previous event judge nothing. A loop over the
+    few candidates held, not over samples."""
     if params.held_lm_factor <= 0 or len(candidates) == 0:
         return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
     rate, n = sig.rate_hz, len(sig.xyz)
@@ -77,10 +81,19 @@ def held_returns(
     noise = hold_noise_floor(sig.level_blocks, params)[
         np.minimum(start // sig.block, len(sig.level_blocks) - 1)
     ]
-    held = np.flatnonzero(whole & (offset_g > params.held_lm_factor * noise))
+    # A jolt four times a foot's push, tilting as much, is the bed's (tests/test_small_tilts)
+    swing = ~judged_brief(events, params)[candidates]
+    enough = ~swing | (offset_g >= params.lasting_tilt_share * events["peak_g"][candidates])
+    held = np.flatnonzero(whole & enough & (offset_g > params.held_lm_factor * noise))
     found, back_at = [], []
     step = max(int(round(RETURN_STEP_S * rate)), 1)
     for k in held:  # a loop over held candidates: a few a night
+        # Held still: a bed's swing leaves a mean of several mg in a 1 s window too, and
+        # ends as it began (benchmarks/vibrations.py: 20-27 of 800 swings taken for LMs)
+        hold = sig.xyz[hold_lo[k] : hold_lo[k] + window].astype(np.float64)
+        jitter = np.sqrt(((hold - hold.mean(axis=0)) ** 2).sum(axis=1).mean())
+        if jitter > params.held_max_jitter_factor * sig.floor_blocks[start[k] // sig.block]:
+            continue
         # The last window whose middle (the return) is within lm_max_s of the onset
         last = min(int(start[k] + lm_max_s * rate) - window // 2, n - window) - hold_lo[k]
         if last <= 0:
