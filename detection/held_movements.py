@@ -12,13 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from sleepmove.detection.events import judged_brief
-from sleepmove.detection.filters import ranges_index, rolling_rank, span_means
+from sleepmove.detection.filters import ranges_index, span_means
 from sleepmove.detection.params import DetectionParameters
-from sleepmove.detection.preprocess import FLOOR_HOP_BLOCKS, LegSignals
+from sleepmove.detection.preprocess import LegSignals, noise_floor
 from sleepmove.detection.table import Table
 
 REST_S = 2.0  # the rest before: a 2 s mean...
 GUARD_S = 0.3  # ...ending this long before the onset (the burst's lead-in is no rest)
+EDGE_S = 0.2  # the previous event's and this span's own edges, left out of the means
 RETURN_STEP_S = 0.1  # the return is sought a 1 s mean at a time, this far apart
 
 
@@ -33,9 +34,7 @@ def hold_noise_floor(level_blocks: np.ndarray, params: DetectionParameters) -> n
         step = level_blocks[3:] - (level_blocks[1:-2] + level_blocks[:-3]) / 2
         change[2:-1] = np.sqrt((step.astype(np.float64) ** 2).sum(axis=1))
         change[:2], change[-1] = change[2], change[-2]
-    window = max(int(round(params.noise_window_s / params.baseline_block_s)), 1)
-    floor = rolling_rank(change, window, int(0.2 * window), hop=FLOOR_HOP_BLOCKS)
-    return np.maximum(floor, np.float32(params.held_min_g / params.held_lm_factor))
+    return noise_floor(change, params, params.held_min_g / params.held_lm_factor)
 
 
 def held_returns(
@@ -60,15 +59,16 @@ def held_returns(
     if params.held_lm_factor <= 0 or len(candidates) == 0:
         return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
     rate, n = sig.rate_hz, len(sig.xyz)
+    edge = int(round(EDGE_S * rate))
     starts = events["start"].astype(np.int64)
     ends = events["end"].astype(np.int64)
     previous_end = np.concatenate([[0], ends[:-1]])[candidates]
     start, end = starts[candidates], ends[candidates]
     rest_hi = start - int(round(GUARD_S * rate))
-    rest_lo = np.maximum(rest_hi - int(round(REST_S * rate)), previous_end + int(0.2 * rate))
+    rest_lo = np.maximum(rest_hi - int(round(REST_S * rate)), previous_end + edge)
     hold_lo = start + int(round(params.held_lm_delay_s * rate))
     window = max(int(round(params.held_lm_window_s * rate)), 1)
-    hold_hi = np.maximum(hold_lo + window, end - int(round(0.2 * rate)))
+    hold_hi = np.maximum(hold_lo + window, end - edge)
     judged = (rest_hi - rest_lo >= 0.5 * rate) & (rest_lo >= 0) & (hold_hi <= n)
     candidates, start = candidates[judged], start[judged]
     rest_lo, rest_hi, hold_lo, hold_hi = (a[judged] for a in (rest_lo, rest_hi, hold_lo, hold_hi))
@@ -92,7 +92,7 @@ def held_returns(
         # ends as it began (benchmarks/vibrations.py: 20-27 of 800 swings taken for LMs)
         hold = sig.xyz[hold_lo[k] : hold_lo[k] + window].astype(np.float64)
         jitter = np.sqrt(((hold - hold.mean(axis=0)) ** 2).sum(axis=1).mean())
-        if jitter > params.held_max_jitter_factor * sig.floor_blocks[start[k] // sig.block]:
+        if jitter > params.held_max_jitter_factor * sig.floor_at(start[k]):
             continue
         # The last window whose middle (the return) is within lm_max_s of the onset
         last = min(int(start[k] + lm_max_s * rate) - window // 2, n - window) - hold_lo[k]

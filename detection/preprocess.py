@@ -99,7 +99,7 @@ def leg_signals(
     np.sqrt(envelope, out=envelope)
     if not valid.all():
         envelope[~valid] = 0.0
-    floor = _noise_floor(_block_levels(envelope, valid, block), params, lowest)
+    floor = noise_floor(_block_levels(envelope, valid, block), params, lowest)
     activity = blockwise(np.divide, envelope, floor, block)
     ratio = slow_ratio.result()
     np.maximum(activity, ratio, out=activity)
@@ -135,7 +135,7 @@ def _slow_ratio(
         slow[~valid] = 0.0
     # The mean vector's noise has 3 degrees of freedom (the RMS envelope's about 15 at 50 Hz):
     # a wider spread, so its floor is scaled to keep chance crossings as rare.
-    slow_floor = _noise_floor(
+    slow_floor = noise_floor(
         _block_levels(slow, valid, block), params, lowest / 2, params.slow_floor_scale
     )
     return blockwise(np.divide, slow, slow_floor, block, out=slow)
@@ -323,7 +323,7 @@ def _holds_of_change(
         change[~valid] = np.inf
     # Two 0.5 s means differ by far less than single samples: the envelope's lowest floor
     # (quantization) is too high a bound for them.
-    floor = _noise_floor(_block_levels(change, valid, block), params, lowest / 4)
+    floor = noise_floor(_block_levels(change, valid, block), params, lowest / 4)
     still = np.empty(len(change), dtype=bool)
     blockwise(np.less, change, floor * np.float32(params.hold_still_factor), block, out=still)
     del change
@@ -450,7 +450,7 @@ def _valid_blocks(valid: np.ndarray, block: int) -> np.ndarray:
     return out
 
 
-def _noise_floor(
+def noise_floor(
     blocks: np.ndarray,
     params: DetectionParameters,
     lowest: float,
