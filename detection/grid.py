@@ -176,7 +176,9 @@ def regularize(
     # the row before it and counts for nothing else (rate, spread). Interpolation reads the
     # last of equal stamps, and the copy holds that row's values (or, a packet received
     # twice, sits at its run's last stamp holding the last row's values).
-    gap_after = np.flatnonzero(steps > max_gap_s)
+    # A step of exactly max_gap_s as the file writes it is no gap: parsed stamps' difference
+    # carries rounding (15.960 to 16.960 s is 1.0000000000000018), a gap or not by chance.
+    gap_after = np.flatnonzero(steps > max_gap_s + STAMP_ROUNDING_S)
     rate = rate_hz or _rate_of_steps(steps, gap_after, int(repeated.sum()))
     # Rows stamped a fraction of a step after the row before share its packet too: stamped
     # as they arrived, a few at a time (five rows 2 ms apart every half second at 10 Hz).
@@ -238,6 +240,7 @@ def regularize(
     return Grid(start, rate, values, valid, gaps, notes)
 
 
+STAMP_ROUNDING_S = 1e-6  # above a parsed stamp's rounding (0.2 us for Unix seconds)
 BUNCHED_STEP = 0.25  # of a sample step: rows closer than this share a packet's stamp...
 BUNCHED_SHARE = 0.25  # ...where at least this share of the rows are so close
 

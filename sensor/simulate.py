@@ -19,6 +19,7 @@ import numpy as np
 
 from sleepmove.base.atomic import STAGING_PREFIX, write_file
 from sleepmove.sensor.simulate_clock import ClockError
+from sleepmove.sensor.simulate_gaps import data_gaps
 from sleepmove.sensor.simulate_night import (
     SCENARIOS,
     SHORTEST_HOURS,
@@ -207,7 +208,6 @@ def _link(t, xyz, physics: SensorPhysics, rng):
         losses = 0
     for start in rng.integers(int(60 * fs), n, losses):
         keep[start : start + int(rng.uniform(0.1, 0.8) * fs)] = False
-    gaps = []
     for start in rng.integers(
         int(600 * fs), max(n - int(600 * fs), int(601 * fs)), physics.disconnects
     ):
@@ -217,13 +217,14 @@ def _link(t, xyz, physics: SensorPhysics, rng):
         if start >= n:
             continue
         keep[start : start + length] = False
-        gaps.append([float(t[start]), float(t[min(start + length, n - 1)])])
     stamps = t + rng.normal(0, physics.jitter_s, n)
     stamps = np.maximum.accumulate(stamps[keep])
     xyz = xyz[keep]
     repeat = rng.uniform(size=len(stamps)) < 1e-4
     index = np.sort(np.concatenate([np.arange(len(stamps)), np.flatnonzero(repeat)]))
-    return stamps[index], xyz[index], sorted(gaps)
+    # The drops, and losses that jitter and each other stretch past 1 s.
+    gaps = data_gaps(stamps, t[keep], float(t[-1]))
+    return stamps[index], xyz[index], gaps
 
 
 def _write_csv(path: str, unix_s: np.ndarray, xyz: np.ndarray) -> None:

@@ -38,12 +38,13 @@ import numpy as np
 from sleepmove.base.atomic import write_file
 from sleepmove.sensor.simulate import written_whole
 from sleepmove.sensor.simulate_clock import ClockError
+from sleepmove.sensor.simulate_gaps import data_gaps
 from sleepmove.sensor.simulate_kinematic_hypnogram import segments, sleep_period
 from sleepmove.sensor.simulate_kinematic_leg import draw_geometry
 from sleepmove.sensor.simulate_kinematic_plan import build_plan
 from sleepmove.sensor.simulate_kinematic_profiles import PROFILES
 from sleepmove.sensor.simulate_kinematic_render import render_leg, rest_turns
-from sleepmove.sensor.simulate_kinematic_sensor import draw_spec, gaps_of, link, measure, write_csv
+from sleepmove.sensor.simulate_kinematic_sensor import draw_spec, link, measure, write_csv
 
 KINEMATIC_SCENARIOS: dict[str, str] = {name: p.description for name, p in PROFILES.items()}
 ORIGIN_UNIX = 1_704_067_200.0  # 2024-01-01 00:00 UTC
@@ -104,7 +105,7 @@ def simulate_kinematic(
         xyz = measure(spec, clean, times, leg_rng)
         del clean
         rows, stamps = link(spec, times, leg_rng)
-        gaps = gaps_of(times, rows, night_s)
+        gaps = data_gaps(stamps, times[rows], night_s)
         key = leg or "single"
         clock = (clock_errors or {}).get(leg)
         if clock is not None:  # after every draw: the night is the same as without it

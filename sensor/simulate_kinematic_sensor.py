@@ -150,18 +150,6 @@ def link(spec: SensorSpec, times: np.ndarray, rng) -> tuple[np.ndarray, np.ndarr
     return rows, np.maximum.accumulate(stamps[rows])
 
 
-def gaps_of(times: np.ndarray, rows: np.ndarray, night_s: float, limit_s: float = 1.0):
-    """Spans (true time) without samples longer than limit_s, as truth.json data gaps."""
-    got = times[rows]
-    if len(got) == 0:
-        return [[0.0, float(night_s)]]
-    jumps = np.flatnonzero(np.diff(got) > limit_s)
-    gaps = [[round(float(got[i]), 3), round(float(got[i + 1]), 3)] for i in jumps]
-    if got[-1] < night_s - limit_s:
-        gaps.append([round(float(got[-1]), 3), round(float(night_s), 3)])
-    return gaps
-
-
 def write_csv(path: str, unix_s: np.ndarray, xyz: np.ndarray, compress: bool) -> None:
     buffer = io.StringIO()
     buffer.write("time,x,y,z\n")

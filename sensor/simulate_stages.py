@@ -19,6 +19,7 @@ import numpy as np
 from sleepmove.base.atomic import write_file
 from sleepmove.sensor.simulate import written_whole
 from sleepmove.sensor.simulate_clock import ClockError
+from sleepmove.sensor.simulate_gaps import data_gaps
 from sleepmove.sensor.simulate_stages_night import PROFILES, build_night, side_of
 from sleepmove.sensor.simulate_stages_signal import (
     LegRenderer,
@@ -86,8 +87,10 @@ def simulate_stages(
             peaks[k] = max(peaks.get(k, 0.0), v)
         xyz = measure(phys, clean, times, leg_rng)
         del clean
-        gaps, losses = draw_gaps(leg_rng, night_s, profile.disconnects_per_8h, profile.losses_per_h)
-        rows, stamps = host_stream(phys, times, gaps, losses, leg_rng)
+        per_8h, per_h = profile.disconnects_per_8h, profile.losses_per_h
+        drops, losses = draw_gaps(leg_rng, night_s, per_8h, per_h)
+        rows, stamps = host_stream(phys, times, drops, losses, leg_rng)
+        gaps = data_gaps(stamps, times[rows], night_s)  # the drops, and losses past 1 s
         key = leg or "single"
         clock = (clock_errors or {}).get(leg)
         if clock is not None:  # after every draw: the night is the same as without it

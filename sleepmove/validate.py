@@ -394,7 +394,7 @@ def validate_night(
     # out: they say nothing about the detector.
     seen = np.array(
         [
-            0 <= a and b <= duration and not gap_between(gaps, a - 1, b + 1)
+            0 <= a and b <= duration and not gap_between(gaps, a, b)
             for a, b in zip(units["onset_s"], units["offset_s"])
         ],
         dtype=bool,

@@ -30,6 +30,21 @@ def test_short_losses_are_bridged_and_long_ones_are_gaps():
     assert lost == pytest.approx(3.0, abs=0.05)
 
 
+def test_a_step_of_exactly_the_bridged_second_is_no_gap_whatever_its_rounding():
+    # Seconds written to the millisecond: "15.xxx" to "16.xxx" crosses a power of two, where
+    # the parsed difference is 1.0 plus rounding a quarter of the time. Not a gap by chance.
+    found = []
+    for ms in range(0, 1000, 4):  # a loop over where in the second the step falls
+        before = np.arange(0, 15_000 + ms + 1, 40)
+        after = np.arange(before[-1] + 1000, 30_000, 40)
+        stamps = [f"{v / 1000:.3f}" for v in np.concatenate([before, after])]
+        t = np.array(stamps, dtype=float)
+        found.append(len(regularize(t, np.tile([0.0, 0.0, 1.0], (len(t), 1))).gaps_s))
+        t[len(before) :] += 0.002  # 1.002 s: a gap
+        found.append(len(regularize(t, np.tile([0.0, 0.0, 1.0], (len(t), 1))).gaps_s))
+    assert found == [0, 1] * 250
+
+
 def test_a_packet_received_twice_is_dropped_and_shared_stamps_spread():
     t = np.repeat(np.arange(0, 20, 0.1), 5)  # five samples per 0.1 s packet stamp
     xyz = np.column_stack([np.arange(len(t)), np.zeros(len(t)), np.ones(len(t))]).astype(float)
