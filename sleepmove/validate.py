@@ -256,6 +256,35 @@ def reference_units(reference: Reference, origin: float, offset_s: float) -> pd.
     return units
 
 
+def as_recorded(units: pd.DataFrame, gaps: np.ndarray, lm_min_s: float) -> pd.DataFrame:
+    """The reference's LMs as the recording shows them: one that a data gap cuts at its
+    start or its end runs from the gap's end or to its start, where that part lasts an LM's
+    least duration (a scorer of the file sees that much of it, and so does the detector);
+    the rest stay as they are (a gap inside them, or too little left: unseen)."""
+    units = units.copy()
+    gaps = np.asarray(gaps, dtype=float).reshape(-1, 2)
+    if len(gaps) == 0 or len(units) == 0:
+        return units
+    onset = units["onset_s"].to_numpy(float)
+    offset = units["offset_s"].to_numpy(float)
+    lm = (units["kind"] == KINDS["lm"]).to_numpy(bool)
+    # `gaps` are sorted and disjoint: the last gap starting before each time holds it, if any.
+    at_onset = np.searchsorted(gaps[:, 0], onset, side="right") - 1
+    onset_in = (at_onset >= 0) & (onset < gaps[np.maximum(at_onset, 0), 1])
+    at_offset = np.searchsorted(gaps[:, 0], offset, side="right") - 1
+    offset_in = (at_offset >= 0) & (offset < gaps[np.maximum(at_offset, 0), 1])
+    start = np.where(onset_in, gaps[np.maximum(at_onset, 0), 1], onset)
+    end = np.where(offset_in, gaps[np.maximum(at_offset, 0), 0], offset)
+    # Cut at one end only: no other gap lies between.
+    cut_start = onset_in & ~offset_in & (at_offset == at_onset)
+    cut_end = offset_in & ~onset_in & (at_onset == at_offset - 1)
+    trimmed = lm & (cut_start | cut_end) & (end - start >= lm_min_s)
+    units.loc[trimmed, "onset_s"] = start[trimmed]
+    units.loc[trimmed, "offset_s"] = end[trimmed]
+    units.loc[trimmed, "duration_s"] = end[trimmed] - start[trimmed]
+    return units
+
+
 def _asleep_from_spans(spans: list[tuple[float, float]], times: np.ndarray) -> np.ndarray:
     asleep = np.zeros(len(times), dtype=bool)
     for a, b in spans:
@@ -390,6 +419,7 @@ def validate_night(
     else:
         gaps = np.array(summary["recording"]["data_gaps_s"], dtype=float).reshape(-1, 2)
     gaps = union_gaps(gaps)  # two legs' gaps overlap; the search for a gap needs them disjoint
+    units = as_recorded(units, gaps, _lm_bounds(summary)[0])
     # Reference events the sensor could not see (in a data gap, outside the recording) are left
     # out: they say nothing about the detector.
     seen = np.array(

@@ -85,11 +85,12 @@ def test_simulate_writes_short_nights(tmp_path, seed):
 def test_simulate_keeps_the_nights_that_worked(tmp_path):
     """The short-night fix draws as before: a night that worked is the same, byte for byte.
     (Pinned again when the sleep latency and final wake were widened and turned per scenario:
-    the same draws, new bounds; and when the scenario's description gave its true PLM index.)"""
+    the same draws, new bounds; when the scenario's description gave its true PLM index; and
+    when truth's data gaps became the holes the file shows: from the last row before.)"""
     out = tmp_path / "s"
     assert main(["simulate", "--out", str(out), "--hours", "0.2", "--rate", "25"]) == 0
     digest = {n: hashlib.sha256((out / n).read_bytes()).hexdigest()[:16] for n in os.listdir(out)}
-    assert digest == {"night.csv": "95b2be594f82f28f", "truth.json": "29911f1c0e62d26a"}
+    assert digest == {"night.csv": "95b2be594f82f28f", "truth.json": "5986313dcb0b0e3c"}
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from sleepmove.detection.matching import (
 )
 from sleepmove.sensor.annotations import map_label
 from sleepmove.sensor.simulate import simulate
-from sleepmove.validate import origin_of, utc_offset_of
+from sleepmove.validate import as_recorded, origin_of, utc_offset_of
 from tests.annotation_writers import write_edf_annotations, write_nsrr_xml
 
 
@@ -425,3 +425,22 @@ def test_a_table_cut_short_is_refused_not_scored(analyzed, tmp_path, capsys, tab
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and table in err and "cut short" in err
     assert not (tmp_path / "v").exists()
+
+
+def test_reference_lms_cut_by_a_gap_run_from_or_to_it_as_the_recording_shows_them():
+    gaps = np.array([[10.0, 11.0], [20.0, 21.0], [30.0, 31.0]])
+    units = pd.DataFrame(
+        {
+            "onset_s": [10.5, 19.0, 10.8, 19.5, 29.0, 9.0, 40.0, 20.5],
+            "duration_s": [2.0, 1.5, 0.6, 1.0, 3.0, 1.8, 1.0, 0.2],
+            "kind": ["lm", "lm", "lm", "lm", "lm", "lm", "lm", "jerk"],
+        }
+    )
+    units["offset_s"] = units["onset_s"] + units["duration_s"]
+    shown = as_recorded(units, gaps, lm_min_s=0.5)
+    # Cut at the start: from the gap's end (10.5 -> 11.0); at the end: to its start (20.5 ->
+    # 20.0; 10.8 -> 10.0). Too little left: as it was (0.4 s after 10-11); exactly the least
+    # (0.5 s) is kept. A gap inside (29-32), no gap, or a jerk: as they were.
+    assert np.allclose(shown["onset_s"], [11.0, 19.0, 10.8, 19.5, 29.0, 9.0, 40.0, 20.5])
+    assert np.allclose(shown["offset_s"], [12.5, 20.0, 11.4, 20.0, 32.0, 10.0, 41.0, 20.7])
+    assert np.allclose(shown["duration_s"], [1.5, 1.0, 0.6, 0.5, 3.0, 1.0, 1.0, 0.2])
