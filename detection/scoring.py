@@ -72,11 +72,17 @@ def union_gaps(gaps_s: np.ndarray) -> np.ndarray:
 
 def within_gaps(times_s: np.ndarray, gaps_s: np.ndarray) -> np.ndarray:
     """Whether each time falls inside one of the (sorted, disjoint) gaps."""
+    return gap_holding(times_s, gaps_s) >= 0
+
+
+def gap_holding(times_s: np.ndarray, gaps_s: np.ndarray) -> np.ndarray:
+    """Per time, the index of the (sorted, disjoint) gap it falls inside, or -1."""
     gaps = np.asarray(gaps_s, dtype=float).reshape(-1, 2)
     if len(gaps) == 0:
-        return np.zeros(len(times_s), dtype=bool)
+        return np.full(len(times_s), -1)
     index = np.searchsorted(gaps[:, 0], times_s, side="right") - 1
-    return (index >= 0) & (times_s < gaps[np.maximum(index, 0), 1])
+    inside = (index >= 0) & (times_s < gaps[np.maximum(index, 0), 1])
+    return np.where(inside, index, -1)
 
 
 def series_breaking_gaps(gaps_s: np.ndarray, shortest_s: float) -> np.ndarray:

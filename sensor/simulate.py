@@ -161,14 +161,17 @@ def simulate(
         physics = draw_physics(rng, float(rate_hz * (factor if mixed_rates else 1)), scenario)
         offset = 0.0 if index == 0 else float(rng.uniform(1, 20))
         t, xyz = leg_signal(plan, side, physics, offset, rng)
-        t, xyz, leg_gaps = _link(t, xyz, physics, rng)
+        true_end = float(t[-1])
+        t, true_t, xyz = _link(t, xyz, physics, rng)
         clock = (clock_errors or {}).get(side)
         stamps = t
         if clock is not None:  # after every draw: the night is the same as without it
             kept = clock.kept(t)
-            t, xyz, stamps = t[kept], xyz[kept], clock.stamps(t[kept])
-            if clock.lost_span():
-                leg_gaps = sorted(leg_gaps + [clock.lost_span()])
+            t, true_t, xyz, stamps = t[kept], true_t[kept], xyz[kept], clock.stamps(t[kept])
+        # The holes the file shows (drops, losses past 1 s), and the samples a reset lost.
+        leg_gaps = data_gaps(stamps, true_t, true_end)
+        if clock is not None and clock.lost_span():
+            leg_gaps = sorted(leg_gaps + [clock.lost_span()])
         name = (side or "night") + (".csv.gz" if compress else ".csv")
         _write_csv(os.path.join(out_dir, name), start_unix + stamps, xyz)
         files[side or "single"] = name
@@ -198,7 +201,8 @@ def write_legs(out_dir: str, events: list[dict]) -> None:
 
 
 def _link(t, xyz, physics: SensorPhysics, rng):
-    """BLE: host timestamps with jitter, short packet losses, disconnections, repeated rows."""
+    """BLE: host timestamps with jitter, short packet losses, disconnections, repeated rows.
+    Returns the rows' stamps, their true times and their samples."""
     n = len(t)
     keep = np.ones(n, dtype=bool)
     fs = physics.rate_hz
@@ -222,9 +226,7 @@ def _link(t, xyz, physics: SensorPhysics, rng):
     xyz = xyz[keep]
     repeat = rng.uniform(size=len(stamps)) < 1e-4
     index = np.sort(np.concatenate([np.arange(len(stamps)), np.flatnonzero(repeat)]))
-    # The drops, and losses that jitter and each other stretch past 1 s.
-    gaps = data_gaps(stamps, t[keep], float(t[-1]))
-    return stamps[index], xyz[index], gaps
+    return stamps[index], t[keep][index], xyz[index]
 
 
 def _write_csv(path: str, unix_s: np.ndarray, xyz: np.ndarray) -> None:

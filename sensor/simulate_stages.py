@@ -90,14 +90,15 @@ def simulate_stages(
         per_8h, per_h = profile.disconnects_per_8h, profile.losses_per_h
         drops, losses = draw_gaps(leg_rng, night_s, per_8h, per_h)
         rows, stamps = host_stream(phys, times, drops, losses, leg_rng)
-        gaps = data_gaps(stamps, times[rows], night_s)  # the drops, and losses past 1 s
         key = leg or "single"
         clock = (clock_errors or {}).get(leg)
         if clock is not None:  # after every draw: the night is the same as without it
             kept = clock.kept(times[rows])
             rows, stamps = rows[kept], clock.stamps(stamps[kept], times[rows[kept]])
-            if clock.lost_span():
-                gaps = sorted(gaps + [clock.lost_span()])
+        # The holes the file shows (drops, losses past 1 s), and the samples a reset lost.
+        gaps = data_gaps(stamps, times[rows], night_s)
+        if clock is not None and clock.lost_span():
+            gaps = sorted(gaps + [clock.lost_span()])
         name = (leg or "night") + (".csv.gz" if compress else ".csv")
         write_csv(os.path.join(out_dir, name), start_unix + stamps, xyz[rows], phys, compress)
         files[key] = name

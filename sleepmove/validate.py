@@ -32,7 +32,7 @@ from sleepmove.detection.params import (
     ScoringRules,
 )
 from sleepmove.detection.params import rules_label as params_rules_label
-from sleepmove.detection.scoring import score_units, union_gaps
+from sleepmove.detection.scoring import gap_holding, score_units, union_gaps
 from sleepmove.detection.series import gap_between
 from sleepmove.detection.table import Table
 from sleepmove.report_command import REPORTED, damaged_summary, load_summary
@@ -256,29 +256,32 @@ def reference_units(reference: Reference, origin: float, offset_s: float) -> pd.
     return units
 
 
-def as_recorded(units: pd.DataFrame, gaps: np.ndarray, lm_min_s: float) -> pd.DataFrame:
-    """The reference's LMs as the recording shows them: one that a data gap cuts at its
-    start or its end runs from the gap's end or to its start, where that part lasts an LM's
-    least duration (a scorer of the file sees that much of it, and so does the detector);
-    the rest stay as they are (a gap inside them, or too little left: unseen)."""
+def as_recorded(
+    units: pd.DataFrame, gaps: np.ndarray, lm_min_s: float, onsets_too: bool = True
+) -> pd.DataFrame:
+    """The reference's LMs as the recording shows them: one that a data gap (`gaps`: sorted,
+    disjoint) cuts at its end runs to the gap's start, one cut at its start (`onsets_too`)
+    from the gap's end, where that part lasts an LM's least duration (a scorer of the file
+    sees that much of it, and so does the detector); the rest stay as they are (a gap
+    inside them, or too little left: unseen). Two legs' gaps are the union of the legs':
+    an onset in the other leg's hole is one the analysis leaves out, so not `onsets_too`."""
     units = units.copy()
-    gaps = np.asarray(gaps, dtype=float).reshape(-1, 2)
     if len(gaps) == 0 or len(units) == 0:
         return units
     onset = units["onset_s"].to_numpy(float)
     offset = units["offset_s"].to_numpy(float)
+    in_gap_onset, in_gap_offset = gap_holding(onset, gaps), gap_holding(offset, gaps)
+    start = np.where(in_gap_onset >= 0, gaps[in_gap_onset, 1], onset)
+    end = np.where(in_gap_offset >= 0, gaps[in_gap_offset, 0], offset)
+    # Cut at one end only: the gap holding the other end, or the one before it, is no gap
+    # between (searchsorted: the last gap starting before a time).
+    before_offset = np.searchsorted(gaps[:, 0], offset, side="right") - 1
+    before_onset = np.searchsorted(gaps[:, 0], onset, side="right") - 1
+    cut_start = (in_gap_onset >= 0) & (in_gap_offset < 0) & (before_offset == in_gap_onset)
+    cut_end = (in_gap_offset >= 0) & (in_gap_onset < 0) & (before_onset == in_gap_offset - 1)
     lm = (units["kind"] == KINDS["lm"]).to_numpy(bool)
-    # `gaps` are sorted and disjoint: the last gap starting before each time holds it, if any.
-    at_onset = np.searchsorted(gaps[:, 0], onset, side="right") - 1
-    onset_in = (at_onset >= 0) & (onset < gaps[np.maximum(at_onset, 0), 1])
-    at_offset = np.searchsorted(gaps[:, 0], offset, side="right") - 1
-    offset_in = (at_offset >= 0) & (offset < gaps[np.maximum(at_offset, 0), 1])
-    start = np.where(onset_in, gaps[np.maximum(at_onset, 0), 1], onset)
-    end = np.where(offset_in, gaps[np.maximum(at_offset, 0), 0], offset)
-    # Cut at one end only: no other gap lies between.
-    cut_start = onset_in & ~offset_in & (at_offset == at_onset)
-    cut_end = offset_in & ~onset_in & (at_onset == at_offset - 1)
-    trimmed = lm & (cut_start | cut_end) & (end - start >= lm_min_s)
+    # The least duration less a stamp's rounding: 0.500 s apart may compute as 0.4999999.
+    trimmed = lm & ((cut_start & onsets_too) | cut_end) & (end - start >= lm_min_s - 1e-6)
     units.loc[trimmed, "onset_s"] = start[trimmed]
     units.loc[trimmed, "offset_s"] = end[trimmed]
     units.loc[trimmed, "duration_s"] = end[trimmed] - start[trimmed]
@@ -419,9 +422,11 @@ def validate_night(
     else:
         gaps = np.array(summary["recording"]["data_gaps_s"], dtype=float).reshape(-1, 2)
     gaps = union_gaps(gaps)  # two legs' gaps overlap; the search for a gap needs them disjoint
-    units = as_recorded(units, gaps, _lm_bounds(summary)[0])
-    # Reference events the sensor could not see (in a data gap, outside the recording) are left
-    # out: they say nothing about the detector.
+    legs = set(units["side"].fillna("")) - {""}
+    one_leg = len(legs) < 2 and "bilateral" not in legs
+    units = as_recorded(units, gaps, _lm_bounds(summary)[0], onsets_too=one_leg)
+    # Reference events the sensor could not see (cut by a data gap, outside the recording) are
+    # left out: they say nothing about the detector.
     seen = np.array(
         [
             0 <= a and b <= duration and not gap_between(gaps, a, b)
@@ -598,12 +603,12 @@ def _unmatchable(
             "folders), or --offset SECONDS for a clock offset",
         )
     outside = int((~inside).sum())
-    unseen = int((inside & ~seen).sum())  # across its start or end, or in a data gap
+    unseen = int((inside & ~seen).sum())  # across its start or end, or cut by a data gap
     parts = []
     if outside:
         parts.append(f"{outside} fall outside the recording ({start}, {hours:g} h)")
     if unseen:
-        parts.append(f"{unseen} straddle its start or end or lie in a data gap")
+        parts.append(f"{unseen} straddle its start or end or a data gap cuts them")
     if parts:
         return [f"{shown}: of its {len(units)} events, {' and '.join(parts)}: left out"]
     return []

@@ -358,7 +358,7 @@ def test_validate_warns_of_events_outside_the_recording(analyzed, tmp_path, caps
     assert main(["validate", str(analyzed), "--reference", reference, "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert "of its 3 events, 1 fall outside the recording" in err
-    assert "1 straddle its start or end or lie in a data gap: left out" in err
+    assert "1 straddle its start or end or a data gap cuts them: left out" in err
 
 
 @pytest.mark.parametrize(
