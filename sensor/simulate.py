@@ -169,9 +169,7 @@ def simulate(
             kept = clock.kept(t)
             t, true_t, xyz, stamps = t[kept], true_t[kept], xyz[kept], clock.stamps(t[kept])
         # The holes the file shows (drops, losses past 1 s), and the samples a reset lost.
-        leg_gaps = data_gaps(stamps, true_t, true_end)
-        if clock is not None and clock.lost_span():
-            leg_gaps = sorted(leg_gaps + [clock.lost_span()])
+        leg_gaps = data_gaps(stamps, true_t, true_end, clock)
         name = (side or "night") + (".csv.gz" if compress else ".csv")
         _write_csv(os.path.join(out_dir, name), start_unix + stamps, xyz)
         files[side or "single"] = name

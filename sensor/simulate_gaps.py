@@ -12,16 +12,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from sleepmove.sensor.simulate_clock import ClockError
+
 BRIDGED_S = 1.0
 
 
 def data_gaps(
-    stamps: np.ndarray, times: np.ndarray, night_s: float, limit_s: float = BRIDGED_S
+    stamps: np.ndarray,
+    times: np.ndarray,
+    night_s: float,
+    clock: ClockError | None = None,
+    limit_s: float = BRIDGED_S,
 ) -> list[list[float]]:
     """Spans between written rows whose stamps (as the file holds them, seconds from the
     night's start) are more than `limit_s` apart, in true time (`times`: each written row's),
-    and the night's end after the last row, as truth.json's data gaps. By the stamps: the
-    analysis sees the file, and a link's delays stretch a 0.9 s loss past a second there."""
+    the night's end after the last row, and the samples a `clock` reset lost, as
+    truth.json's data gaps. By the stamps: the analysis sees the file, and a link's delays
+    stretch a 0.9 s loss past a second there."""
+    lost = [clock.lost_span()] if clock is not None and clock.lost_span() else []
     if len(times) == 0:
         return [[0.0, float(night_s)]]
     # As the file writes them (ms), with the analysis's allowance for rounding: a step of
@@ -30,4 +38,4 @@ def data_gaps(
     gaps = [[round(float(times[i]), 3), round(float(times[i + 1]), 3)] for i in jumps]
     if times[-1] < night_s - limit_s:
         gaps.append([round(float(times[-1]), 3), round(float(night_s), 3)])
-    return gaps
+    return sorted(gaps + lost)

@@ -96,9 +96,7 @@ def simulate_stages(
             kept = clock.kept(times[rows])
             rows, stamps = rows[kept], clock.stamps(stamps[kept], times[rows[kept]])
         # The holes the file shows (drops, losses past 1 s), and the samples a reset lost.
-        gaps = data_gaps(stamps, times[rows], night_s)
-        if clock is not None and clock.lost_span():
-            gaps = sorted(gaps + [clock.lost_span()])
+        gaps = data_gaps(stamps, times[rows], night_s, clock)
         name = (leg or "night") + (".csv.gz" if compress else ".csv")
         write_csv(os.path.join(out_dir, name), start_unix + stamps, xyz[rows], phys, compress)
         files[key] = name

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sleepmove.sensor.simulate_clock import ClockError
 from sleepmove.sensor.simulate_gaps import data_gaps
 
 
@@ -26,3 +27,12 @@ def test_no_row_is_one_gap_and_a_whole_stream_none():
     times = np.arange(0.0, 10.0, 0.5)
     assert data_gaps(times[:0], times[:0], 10.0) == [[0.0, 10.0]]
     assert data_gaps(times, times, 10.0) == []
+
+
+def test_a_clock_reset_adds_the_samples_it_lost():
+    times = np.arange(0.0, 100.0, 0.1)
+    clock = ClockError(step_at_s=40.0, step_s=-3.0, lost_s=2.5)
+    kept = clock.kept(times)
+    stamps = clock.stamps(times[kept])  # the clock jumps back: no hole in the stamps
+    gaps = data_gaps(stamps, times[kept], 100.0, clock)
+    assert gaps == [[40.0, 42.5]]
