@@ -102,6 +102,20 @@ def split_jerk_runs(
     return piece_starts[opens], piece_ends[closes]
 
 
+def rejoin_long_parts(
+    starts: np.ndarray, ends: np.ndarray, rate_hz: float, params: DetectionParameters
+) -> tuple[np.ndarray, np.ndarray]:
+    """Movements (sorted, disjoint) with neighbours under `long_part_merge_gap_s` apart
+    joined where both are `jerk_max_s` or longer: `split_jerk_runs` frees the brief jerks of
+    a cluster, but two parts no jerk could be are one movement by the adults' rule."""
+    if params.long_part_merge_gap_s <= 0 or len(starts) < 2:
+        return starts, ends
+    long = ends - starts >= params.jerk_max_s * rate_hz
+    join = long[1:] & long[:-1] & (starts[1:] - ends[:-1] < params.long_part_merge_gap_s * rate_hz)
+    first = np.flatnonzero(np.concatenate([[True], ~join]))
+    return starts[first], np.maximum.reduceat(ends, first)
+
+
 def _tighten(
     sig: LegSignals, starts: np.ndarray, ends: np.ndarray, params: DetectionParameters
 ) -> tuple[np.ndarray, np.ndarray]:

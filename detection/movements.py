@@ -16,6 +16,7 @@ from sleepmove.detection.events import (
     judged_brief,
     lone_spikes,
     merge_close,
+    rejoin_long_parts,
     split_jerk_runs,
     twitch_shown,
 )
@@ -233,6 +234,7 @@ def _finish_leg(
     starts, ends = merge_close(free["start"], free["end"], merge_gap)
     if params.jerk_rest_s > 0:  # infants: the jerks of a cluster, one by one
         starts, ends = split_jerk_runs(sig, starts, ends, merge_gap, params)
+        starts, ends = rejoin_long_parts(starts, ends, sig.rate_hz, params)
     events = describe(sig, starts, ends, params)
     kind = classify(events, params, rules.lm_max_s)
     # A jerk that settled is as long as it was active: its settling is no movement.

@@ -178,6 +178,10 @@ class DetectionParameters:
     # Infants (0: off): a movement is split where the limb rests this long between brief
     # peaks, a run of jerks (events.split_jerk_runs); INFANT_DETECTION turns it on.
     jerk_rest_s: float = 0.0
+    # ...and parts of it no jerk could be (each jerk_max_s or longer) under this far apart
+    # are one movement again (events.rejoin_long_parts; 0: off): the adults' 0.5 s merge,
+    # for all but the jerks. A restless swing passes through rest dozens of times.
+    long_part_merge_gap_s: float = 0.0
     # A held movement (detection.held_movements; 0: off): a span taken for a jerk or a
     # vibration whose 1 s mean orientation, from `held_lm_delay_s` after the onset, lies this
     # many times the hold noise floor (a 20th percentile, about 0.65 x its median) and at
@@ -320,6 +324,13 @@ INFANT_DETECTION: dict[str, object] = {
     # A run of jerks displaces the limb and it comes back: no held contraction. Taken for
     # one, the test night's clusters changed: 11 of 50 fell in wake (tests/test_infant.py).
     "held_lm_factor": 0.0,
+    # Split at every pause (jerk_rest_s), a wake fidget of 11-25 s fell into LMs of 4-6 s:
+    # 26 of the 48 false LMs of the hinge infant training nights (1000-1002).
+    "long_part_merge_gap_s": 0.5,
+    # No hypnagogic foot tremor (an adult finding, at sleep onset): an infant's regular
+    # jerk clusters passed for it, and their jerks went uncounted (100 of 160 missed jerks
+    # on hinge infant 1000). Bursts of at least 10 s, longer than hft_max_burst_s: none.
+    "hft_min_burst_s": 10.0,
 }
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sleepmove.cli import main
+from sleepmove.detection.events import rejoin_long_parts
 from sleepmove.detection.grid import regularize
 from sleepmove.detection.movements import detect_movements
 from sleepmove.detection.myoclonus import jerk_clusters
@@ -82,6 +83,39 @@ def test_an_infant_lm_held_away_from_rest_stays_one_lm():
     assert near["kind"].tolist() == ["lm"]
 
 
+def test_an_infant_restless_swing_through_rest_stays_one_movement():
+    """A wake fidget: 12 swings of the leg, 1 s and 6 degrees each, 0.2 s of rest between.
+    Split at each pause, it made 12 LMs of its parts; parts no jerk could be, under 0.5 s
+    apart, are one movement again: one, of over 10 s."""
+    xyz, _ = still_leg(10)
+    n = int(1.0 * RATE)
+    swing = np.radians(6) * np.hanning(n)
+    angle = np.zeros(int(15 * RATE))
+    for k in range(12):  # a loop over swings
+        first = int(k * 1.2 * RATE)
+        angle[first : first + n] = swing
+    y, z = REST[1], REST[2]
+    span = slice(int(300 * RATE), int(300 * RATE) + len(angle))
+    xyz[span, 1] += y * np.cos(angle) - z * np.sin(angle) - y
+    xyz[span, 2] += y * np.sin(angle) + z * np.cos(angle) - z
+    events, _ = events_of(xyz, "infant")
+    near = events[np.abs(events["onset_s"] - 307) < 12]
+    assert near["kind"].tolist() == ["movement"]
+    assert near["duration_s"][0] > 13
+
+
+def test_long_parts_under_half_a_second_apart_are_one_movement():
+    params = default_parameters(age_group="infant").detection  # jerk_max_s 0.5, gap 0.5 s
+    starts = np.array([0, 40, 80, 90, 160])  # samples at 50 Hz: long, long, brief, long, long
+    ends = np.array([30, 70, 85, 130, 200])
+    joined = rejoin_long_parts(starts, ends, RATE, params)
+    # 10 samples between two long parts: one; a brief part (a jerk) joins nothing, and 30
+    # samples (0.6 s) are too far.
+    assert [joined[0].tolist(), joined[1].tolist()] == [[0, 80, 90, 160], [70, 85, 130, 200]]
+    adult = default_parameters().detection
+    assert rejoin_long_parts(starts, ends, RATE, adult)[0].tolist() == starts.tolist()
+
+
 @pytest.mark.parametrize("age_group", ["adult", "infant"])
 def test_regular_brief_jerks_are_no_foot_tremor(age_group):
     """Six jerks of 120 ms, one every 1.5 s: as regular as a tremor, but a foot tremor's
@@ -92,6 +126,23 @@ def test_regular_brief_jerks_are_no_foot_tremor(age_group):
     events, _ = events_of(xyz, age_group)
     near = events[np.abs(events["onset_s"] - 304) < 8]
     assert near["kind"].tolist() == ["jerk"] * 6
+
+
+def test_an_infant_jerk_run_of_tremor_rhythm_stays_jerks():
+    """Eight bursts of 0.3 s, one a second: an adult's hypnagogic foot tremor, but an
+    infant's is a run of jerks (there was an "hft" train, and no jerk counted)."""
+    found = {}
+    for age_group in ("adult", "infant"):  # a loop over age groups
+        xyz, rng = still_leg(10)
+        n = int(0.3 * RATE)
+        wave = 0.2 * np.hanning(n) * np.sin(2 * np.pi * 6 * np.arange(n) / RATE)
+        for onset in 300.0 + np.arange(8):
+            direction = rng.normal(size=3)
+            first = int(onset * RATE)
+            xyz[first : first + n] += wave[:, None] * (direction / np.linalg.norm(direction))
+        events, _ = events_of(xyz, age_group)
+        found[age_group] = events[np.abs(events["onset_s"] - 304) < 8]["kind"].tolist()
+    assert found == {"adult": ["hft"], "infant": ["jerk"] * 8}
 
 
 def test_clusters_from_hand_built_jerks():
