@@ -273,12 +273,11 @@ def as_recorded(
     in_gap_onset, in_gap_offset = gap_holding(onset, gaps), gap_holding(offset, gaps)
     start = np.where(in_gap_onset >= 0, gaps[in_gap_onset, 1], onset)
     end = np.where(in_gap_offset >= 0, gaps[in_gap_offset, 0], offset)
-    # Cut at one end only: the gap holding the other end, or the one before it, is no gap
-    # between (searchsorted: the last gap starting before a time).
-    before_offset = np.searchsorted(gaps[:, 0], offset, side="right") - 1
-    before_onset = np.searchsorted(gaps[:, 0], onset, side="right") - 1
-    cut_start = (in_gap_onset >= 0) & (in_gap_offset < 0) & (before_offset == in_gap_onset)
-    cut_end = (in_gap_offset >= 0) & (in_gap_onset < 0) & (before_onset == in_gap_offset - 1)
+    # Cut at one end only: the other end lies before the next gap (after the previous one).
+    next_start = np.append(gaps[1:, 0], np.inf)[in_gap_onset]
+    previous_end = np.insert(gaps[:-1, 1], 0, -np.inf)[in_gap_offset]
+    cut_start = (in_gap_onset >= 0) & (in_gap_offset < 0) & (offset < next_start)
+    cut_end = (in_gap_offset >= 0) & (in_gap_onset < 0) & (onset >= previous_end)
     lm = (units["kind"] == KINDS["lm"]).to_numpy(bool)
     # The least duration less a stamp's rounding: 0.500 s apart may compute as 0.4999999.
     trimmed = lm & ((cut_start & onsets_too) | cut_end) & (end - start >= lm_min_s - 1e-6)
@@ -286,6 +285,12 @@ def as_recorded(
     units.loc[trimmed, "offset_s"] = end[trimmed]
     units.loc[trimmed, "duration_s"] = end[trimmed] - start[trimmed]
     return units
+
+
+def _of_two_legs(sides: np.ndarray) -> bool:
+    """Whether a reference's events (their sides, "" for none) come from two legs."""
+    legs = set(sides) - {""}
+    return len(legs) > 1 or "bilateral" in legs
 
 
 def _asleep_from_spans(spans: list[tuple[float, float]], times: np.ndarray) -> np.ndarray:
@@ -348,9 +353,7 @@ def score_reference(
     scored units, with `periodic` (the reference's own PLM marks where it has them).
     `window_s`: the result's sleep window (lights out, lights on), in bed in it alone."""
     events = reference_events(units)
-    legs = set(events["side"]) - {""}
-    two_legs = len(legs) > 1 or "bilateral" in legs
-    scored = score_units(events, rules, gaps, two_legs, series_break_gap_s)
+    scored = score_units(events, rules, gaps, _of_two_legs(events["side"]), series_break_gap_s)
     onsets = scored["onset_s"]
     clm = scored["clm"].astype(bool)
     imi = scored["imi_s"]
@@ -422,8 +425,7 @@ def validate_night(
     else:
         gaps = np.array(summary["recording"]["data_gaps_s"], dtype=float).reshape(-1, 2)
     gaps = union_gaps(gaps)  # two legs' gaps overlap; the search for a gap needs them disjoint
-    legs = set(units["side"].fillna("")) - {""}
-    one_leg = len(legs) < 2 and "bilateral" not in legs
+    one_leg = not _of_two_legs(units["side"].fillna("").to_numpy(object))
     units = as_recorded(units, gaps, _lm_bounds(summary)[0], onsets_too=one_leg)
     # Reference events the sensor could not see (cut by a data gap, outside the recording) are
     # left out: they say nothing about the detector.
