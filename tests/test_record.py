@@ -61,7 +61,11 @@ def test_an_emulated_night_is_recorded_and_analyzable(tmp_path):
     # every sample from the first to the last is there (the first connection takes a moment)
     span = (recording.time_s[-1] - recording.time_s[0]) * 52 + 1
     assert stats.samples == pytest.approx(span, rel=0.005)
-    assert 550 < recording.duration_s <= 11 * 60 + 1
+    # It runs to the planned end. Its start waits for the link, which a starved host (the
+    # full suite, -n 4 on 2 cores) made in 2 s: 200 s of a night played at 100 x.
+    end = result["sessions"][0].started_s + 11 * 60
+    assert recording.time_s[-1] == pytest.approx(end, abs=15)
+    assert recording.duration_s > 5 * 60
     info = json.loads((tmp_path / "r" / "recording.json").read_text())
     assert info["sensors"][0]["protocol"] == "polar-pmd" and info["emulated"]
     assert info["sensors"][0]["battery_percent"] == 93
