@@ -304,6 +304,15 @@ def imi_histograms(imi: dict, shape: Shape = WIDE, *, rules: str) -> plt.Figure:
     right.set_xlabel("ln(seconds between)")
     right.set_ylabel("count")
     right.set_xlim(0, 4.5)
+    for axes, counts in (
+        (left, imi["histogram_2s"]["counts"]),
+        (right, imi["log_histogram"]["counts"]),
+    ):
+        if not np.any(counts):  # an empty histogram's axis ran from -0.05 (negative counts)
+            axes.set_ylim(0, 1)
+            axes.text(0.5, 0.5, "no intervals", transform=axes.transAxes, ha="center", va="center")
+        else:
+            axes.set_ylim(bottom=0)
     if shape.phone:
         width, height = figure.get_size_inches()
         figure.subplots_adjust(

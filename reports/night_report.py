@@ -12,7 +12,15 @@ from sleepmove.detection.night import NightScore
 from sleepmove.detection.table import Table
 from sleepmove.reports import figures
 from sleepmove.reports.html import card, escape, page, picture, table
-from sleepmove.reports.readable import LocalClock, duration, glossary_html, number, term
+from sleepmove.reports.readable import (
+    LocalClock,
+    counted,
+    duration,
+    glossary_html,
+    number,
+    rate,
+    term,
+)
 from sleepmove.reports.summary import rules_shown
 
 LEG_NAME = {"left": "left", "right": "right", "bilateral": "both"}
@@ -77,23 +85,23 @@ def _headline(summary: dict) -> str:
     threshold = assessment["threshold_per_h"]
     sleep = summary["sleep"]
     recording = summary["recording"]
-    loss_share = (
-        recording["data_loss_h"] / recording["duration_h"] if recording["duration_h"] else 0
-    )
     efm = len(summary["efm_proxy"]["spans"])
     low, high = sleep["total_sleep_h_range"]
     drives = bool(summary["sleep_estimate_drives_plm_index"])
+    wrist = summary["criteria"].get("parameters", {}).get("placement") == "wrist"
     cards = [
         card(
-            term("plm-index", "PLM index") + " (sleep)",
-            f"{_fmt(summary['plm_index'], '.1f')} /h",
-            f"threshold {threshold:g}/h ({assessment['age_group']}s), rules {rules}",
+            term("plm-index", "PLM index") + (" of the arm (wrist)" if wrist else " (sleep)"),
+            _per(summary["plm_index"], "/h"),
+            f"threshold {threshold:g}/h ({AGE_GROUPS[assessment['age_group']]}"
+            + (", set for legs" if wrist else "")
+            + f"), rules {rules}",
             bool(assessment["plm_index_above_threshold"]),
             raw_title=True,
         ),
         card(
             term("in-bed-index", "PLM index (in bed)"),
-            f"{_fmt(summary['plm_index_in_bed'], '.1f')} /h",
+            _per(summary["plm_index_in_bed"], "/h"),
             f"every PLM per hour in bed ({duration(sleep['in_bed_h'] * 3600)}), asleep or "
             "not: needs no sleep estimate" + _beside_the_sleep_index(summary["plm_index"], drives),
             "read the PLM index with care"
@@ -110,14 +118,14 @@ def _headline(summary: dict) -> str:
         ),
         card(
             term("plmw-index", "PLMW index") + " (awake)",
-            f"{_fmt(summary['plmw_index'], '.1f')} /h",
+            _per(summary["plmw_index"], "/h"),
             "PLMs while awake, per hour awake",
             raw_title=True,
         ),
         card(
             term("jerk", "Brief jerks") + " in sleep",
             _jerk_rate(summary),
-            f"{efm} stretch(es) of ≥ 20 min at ≥ 5/min (EFM proxy)"
+            f"{counted(efm, 'stretch')} of ≥ 20 min at ≥ 5/min (EFM proxy)"
             if efm
             else "no stretch of ≥ 20 min at ≥ 5/min (EFM proxy)",
             "EFM proxy found" if efm else False,
@@ -131,20 +139,48 @@ def _headline(summary: dict) -> str:
                 if sleep["source"] == "estimated"
                 else "within the given window"
             )
-            + f"; model sure of {sleep['confidence']:.0%} of the minutes; between "
+            + f"; the model was sure about {sleep['confidence']:.0%} of the night; between "
             f"{duration(low * 3600)} and {duration(high * 3600)}",
             "uncertain" if sleep["confidence"] < 0.8 else False,
             raw_title=True,
         ),
-        card(
-            term("gap", "Data lost"),
-            duration(recording["data_loss_h"] * 3600),
-            f"{loss_share:.0%} of {duration(recording['duration_h'] * 3600)}",
-            "over 5 % of the night" if loss_share > 0.05 else False,
-            raw_title=True,
-        ),
+        _data_lost_card(recording),
     ]
     return '<div class="cards">' + "".join(cards) + "</div>"
+
+
+AGE_GROUPS = {"adult": "adults", "child": "children", "infant": "infants"}
+
+
+def _per(value: float | None, unit: str) -> str:
+    """An index with its unit; n/a alone where there is none ("n/a /h" read as a value)."""
+    return "n/a" if value is None or value != value else f"{value:.1f} {unit}"
+
+
+def _share(part_h: float, whole_h: float) -> str:
+    """A share of the night in whole percent; "under 1%" for a loss that is not nothing (a
+    minute of seven hours read "0%" beside "1 min")."""
+    share = part_h / whole_h if whole_h else 0.0
+    return "under 1%" if 0 < share < 0.005 else f"{share:.0%}"
+
+
+def _data_lost_card(recording: dict) -> str:
+    """The night's gaps (on either sensor), and with two sensors each leg's own loss where
+    it was more: a leg that stopped hours before the other lost those hours (its movements
+    are missing from the indices there), which no gap between samples shows."""
+    total_h = recording["duration_h"]
+    lost_h = recording["data_loss_h"]
+    by_side = recording.get("data_loss_h_by_side", {})
+    note = f"{_share(lost_h, total_h)} of {duration(total_h * 3600)}"
+    if len(by_side) == 2 and max(by_side.values()) > lost_h:
+        note += "; " + ", ".join(
+            f"{side} leg {duration(hours * 3600)}" for side, hours in by_side.items()
+        )
+    worst_h = max([lost_h, *by_side.values()])
+    flag: str | bool = False
+    if total_h and worst_h / total_h > 0.05:
+        flag = "over 5% of the night" + ("" if lost_h / total_h > 0.05 else " on one leg")
+    return card(term("gap", "Data lost"), duration(lost_h * 3600), note, flag, raw_title=True)
 
 
 def _bars(spans: list[tuple[float, float]], total_s: float, kind: str) -> str:
@@ -169,10 +205,12 @@ def _glance(score: NightScore, summary: dict, local: LocalClock) -> str:
         _spans(sure, 60.0), total_s, "sure"
     )
     units = score.units
+    members = units[units["series"] >= 0].groups("series")
     series = [
         (float(m["onset_s"].min()), float(m["offset_s"].max()))
-        for _, m in units[units["series"] >= 0].groups("series")  # a loop over series
+        for _, m in members  # a loop over series
     ]
+    asleep_series = sum(bool(m["asleep"].any()) for _, m in members)  # a loop over series
     jerks = _bars(_spans(minutes["jerks"] > 0, 60.0), total_s, "jerks")
     gaps = [(float(a), float(b)) for a, b in summary["recording"]["data_gaps_s"]]
     n_jerks = int(summary["counts"]["jerk"])
@@ -186,11 +224,19 @@ def _glance(score: NightScore, summary: dict, local: LocalClock) -> str:
         (term("in-bed", "In bed"), duration(sleep["in_bed_h"] * 3600), in_bed),
         (
             term("sleep", "Asleep"),
-            f"{duration(sleep['total_sleep_h'] * 3600)}, {sleep['confidence']:.0%} sure",
+            duration(sleep["total_sleep_h"] * 3600),
             sleep_bars,
         ),
-        (term("series", "PLM series"), str(len(series)), _bars(series, total_s, "series")),
-        (term("jerk", "Brief jerks"), str(n_jerks), jerks),
+        (
+            term("series", "PLM series"),
+            f"{len(series)} ({asleep_series} in sleep)" if series else "0",
+            _bars(series, total_s, "series"),
+        ),
+        (
+            term("jerk", "Brief jerks"),
+            f"{n_jerks} ({summary['counts'].get('jerk_in_sleep', 0)} in sleep)" if n_jerks else "0",
+            jerks,
+        ),
         (
             term("gap", "No data"),
             duration(summary["recording"]["data_loss_h"] * 3600),
@@ -377,19 +423,22 @@ def _html(
     rules = escape(figures.rules_note(rules_shown(summary)))
     low, high = score.imi["periodic_range_s"]
     threshold = summary["assessment"]["threshold_per_h"]
+    wrist = summary["criteria"].get("parameters", {}).get("placement") == "wrist"
     sections = [
         "<h1>Sleep movements" + (f", night of {escape(day)}" if day else "") + "</h1>",
         f"<p>{escape(local.time(0))} to "
         f"{escape(local.time(recording['duration_h'] * 3600))} "
         f"({escape(duration(recording['duration_h'] * 3600))}), "
         f"{escape(local.zone_note())} · {escape(files)} · "
-        f"{term('rules', 'rules')} <b>{escape(summary['criteria']['name'])}</b> "
+        f"{term('rules', 'rules')} <b>{escape(rules_shown(summary))}</b> "
         f"({escape(summary['criteria']['reference'])}) · "
-        '<a href="#glossary">words used here</a></p>',
+        + ("<b>sensor on a wrist</b>: the arm's movements · " if wrist else "")
+        + '<a href="#glossary">words used here</a></p>',
+        _notes(summary["quality"]),
         _headline(summary),
         "<h2>The night at a glance</h2>" + _glance(score, summary, local),
         f"<h2>What this night shows</h2><ul>{statements}</ul>",
-        f'<h2>Read this first</h2><ul class="caveats">{caveats}</ul>',
+        f'<h2>What these figures cannot tell</h2><ul class="caveats">{caveats}</ul>',
         "<h2>The night in detail</h2>"
         + picture(
             shown["figures/timeline.png"],
@@ -430,9 +479,28 @@ def _html(
         f"<h2>{term('series', 'PLM series')}</h2>" + _series_table(units, local, two_legs),
         f"<h2>{term('hypnic', 'Hypnic jerks')}</h2>" + _hypnic_table(units, local, two_legs),
         "<h2>Settings</h2>" + _parameters(summary, settings),
-        glossary_html(),
+        glossary_html(_rules_of(summary)),
     ]
     return page("sleepmove night report", sections)
+
+
+def _notes(quality: dict) -> str:
+    """What the analysis noted about the data (a short recording, a leg that stopped, a jump
+    in the stamps, rows dropped), in a box above the figures they qualify; nothing if none."""
+    notes = list(dict.fromkeys(quality.get("warnings", [])))  # once each, in order
+    if not notes:
+        return ""
+    items = "".join(f"<li>{escape(note)}</li>" for note in notes)
+    return f'<div class="warn"><b>About this recording</b><ul>{items}</ul></div>'
+
+
+def _rules_of(summary: dict) -> tuple[str, float, float] | None:
+    """The rule set's label and its IMI bounds, for the glossary; None where the summary
+    cannot say (an older or hand-edited one): the glossary's defaults stand."""
+    rules = summary["criteria"].get("parameters", {}).get("rules", {})
+    if "imi_min_s" not in rules or "imi_max_s" not in rules:
+        return None
+    return rules_shown(summary), float(rules["imi_min_s"]), float(rules["imi_max_s"])
 
 
 def _beside_the_sleep_index(plm_index: float | None, drives: bool) -> str:
@@ -451,9 +519,8 @@ def _beside_the_sleep_index(plm_index: float | None, drives: bool) -> str:
 def _jerk_rate(summary: dict) -> str:
     """Jerks a minute of sleep, to two significant digits with their count: at one
     decimal, one jerk in a night read "0.0 /min" beside a count of 1."""
-    rate = summary["jerk_rate_per_min"]
-    if rate is None:
-        return "n/a /min"
+    per_min = summary["jerk_rate_per_min"]
+    if per_min is None:
+        return "n/a"
     count = summary.get("counts", {}).get("jerk_in_sleep")
-    shown = f"{rate:.2g}" if 0 < rate < 1 else f"{rate:.1f}"
-    return f"{shown} /min" + (f" ({count} in sleep)" if count is not None else "")
+    return f"{rate(per_min)} /min" + (f" ({count} in sleep)" if count is not None else "")

@@ -45,16 +45,19 @@ class LocalClock:
         return "" if moment is None else moment.strftime("%a %-d %b %Y")
 
     def zone_note(self) -> str:
-        """How the page's times are to be read."""
+        """How the page's times are to be read: in the recording's zone (the file's, or
+        --timezone), else in this computer's, which need not be the wearer's."""
         if self.relative:
             return "the file has no clock: times are hours:minutes from the start"
         if self.clock != CLOCK_UNIX:
             return "times as the file wrote them (no time zone given)"
         offset = datetime.fromtimestamp(self.origin_s, tz=timezone.utc).astimezone(self.zone)
+        stamp = offset.strftime("%z")
+        utc = f"UTC{stamp[:3]}:{stamp[3:]}"
         name = getattr(self.clock, "zone", None)
-        return f"local times ({name + ', ' if name else ''}UTC{offset.strftime('%z')[:3]}:" + (
-            f"{offset.strftime('%z')[3:]})"
-        )
+        if name is None:
+            return f"times in this computer's zone ({utc}); --timezone gives the wearer's"
+        return f"local times ({name}, {utc})"
 
 
 def duration(seconds: float | None) -> str:
@@ -69,6 +72,19 @@ def duration(seconds: float | None) -> str:
     if hours == 0:
         return f"{minutes} min"
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def counted(count: int, noun: str) -> str:
+    """1 span, 2 spans: a count with its noun in the number it takes."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def rate(value: float | None) -> str:
+    """A rate per minute to two significant digits under 1, else to one decimal: at a fixed
+    decimal or two, one jerk in a night read "0.0" or "0.00" beside a count of 1."""
+    if value is None or value != value:
+        return "n/a"
+    return f"{value:.2g}" if 0 < value < 1 else f"{value:.1f}"
 
 
 def number(value: float | None, spec: str, missing: str = "n/a") -> str:
@@ -171,10 +187,27 @@ GLOSSARY: dict[str, tuple[str, str]] = {
 }
 
 
-def glossary_html(keys: list[str] | None = None) -> str:
+def glossary_html(
+    rules: tuple[str, float, float] | None = None, keys: list[str] | None = None
+) -> str:
+    """The words used, explained; `rules` (label, shortest and longest IMI in s): the rules
+    the page was scored by, where they are not the default's 10-90 s of wasm2016 (aasm2012's
+    5-90 s, a settings file's own bounds)."""
+    entries = dict(GLOSSARY)
+    if rules is not None:
+        label, low, high = rules
+        term_plm, text_plm = entries["plm"]
+        entries["plm"] = (term_plm, text_plm.replace("10-90 s", f"{low:g}-{high:g} s"))
+        entries["rules"] = (
+            "Rules",
+            f"the published scoring rules followed, here {label} (wasm2016: Ferri et al. 2016, "
+            "the World Association of Sleep Medicine standards; aasm2012: the American Academy "
+            "of Sleep Medicine's manual, version 2.0); numbers in brackets are changed from the "
+            "rule set's.",
+        )
     items = "".join(
         f'<dt id="g-{key}">{escape(term)}</dt><dd>{escape(text)}</dd>'
-        for key, (term, text) in GLOSSARY.items()
+        for key, (term, text) in entries.items()
         if keys is None or key in keys
     )
     return f'<h2 id="glossary">Words used here</h2><dl class="glossary">{items}</dl>'

@@ -13,10 +13,11 @@ from sleepmove.detection.params import (
     rules_label,
 )
 from sleepmove.reports.clock import iso_time
+from sleepmove.reports.readable import counted, duration
 
 CAVEATS = [
     "A motion sensor measures movement, not leg muscle activity (EMG): some EMG-scored leg "
-    "movements move the ankle too little to be seen, and some movements seen here would not "
+    "movements move the {limb} too little to be seen, and some movements seen here would not "
     "be scored on EMG.",
     "A single night varies a lot: the PLM index of one person can differ severalfold from night "
     "to night; several nights (3-5) are needed before reading much into it. The periodicity "
@@ -26,6 +27,11 @@ CAVEATS = [
     "Sleep is estimated from movement alone: quiet wake looks like sleep. A diagnosis of periodic "
     "limb movement disorder needs a clinical sleep study (polysomnography with leg EMG) and a "
     "clinician.",
+    "The thresholds are the sleep disorder classification's (ICSD-3): a PLM index above them "
+    "is common without any complaint. Periodic limb movement disorder also needs disturbed "
+    "sleep or daytime impairment that the movements explain, and nothing that explains them "
+    "better: restless legs, sleep apnoea, narcolepsy, or a medication such as many "
+    "antidepressants.",
 ]
 
 # Said first when the sensor was on a wrist (--placement wrist): what a wrist shows.
@@ -43,7 +49,9 @@ WRIST_CAVEAT = (
 
 def caveats_for(params: AnalysisParameters) -> list[str]:
     """The caveats of a night: the wrist's first when the sensor was on a wrist."""
-    return ([WRIST_CAVEAT] if params.placement == "wrist" else []) + CAVEATS
+    wrist = params.placement == "wrist"
+    limb = "wrist" if wrist else "ankle"
+    return ([WRIST_CAVEAT] if wrist else []) + [text.format(limb=limb) for text in CAVEATS]
 
 
 def build_summary(
@@ -144,7 +152,9 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
     threshold = params.plm_threshold
     rules = rules_label(params.rules)
     published = published_threshold(params.rules.name, params.age_group)
-    plm_index = score.indices["plm_index"]
+    # As summary.json holds it: the cards and the terminal show the stored values, and a
+    # statement from the unrounded one said 5.7 beside a card's 5.8 (5.7499, stored 5.75).
+    plm_index = _round(score.indices["plm_index"])
     statements = []
     if plm_index is None:
         found_min = score.total_sleep_s / 60
@@ -180,7 +190,7 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
             )
     statements += _in_bed_statements(score, params)
     statements += _gap_statements(score, params)
-    pi = score.indices["periodicity_index"]
+    pi = _round(score.indices["periodicity_index"])
     if pi is not None:
         statements.append(
             f"Periodicity index {pi:.2f} (Ferri 2006; 0 = none periodic, 1 = all)"
@@ -191,14 +201,15 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
     cramps = score.counts["cramp"]
     if cramps:
         statements.append(
-            f"{cramps} possible leg cramp(s): a strong flexion of the foot held for "
+            f"{counted(cramps, 'possible leg cramp')}: a strong flexion of the foot held for "
             f"{params.detection.cramp_min_s:g} s or more. These are candidates; a motion "
             "sensor cannot tell a cramp from a foot held flexed on purpose."
         )
     if score.efm_spans_min:
         statements.append(
-            f"{len(score.efm_spans_min)} span(s) of >= 20 min of sleep with >= 5 brief jerks per "
-            "minute: a motion-based proxy of excessive fragmentary myoclonus, not the EMG finding."
+            f"{counted(len(score.efm_spans_min), 'span')} of ≥ 20 min of sleep with ≥ 5 brief "
+            "jerks per minute: a motion-based proxy of excessive fragmentary myoclonus, not the "
+            "EMG finding."
         )
     return {
         "threshold_per_h": threshold,
@@ -254,14 +265,16 @@ EARLY_PLM_WINDOW_MIN = 15.0  # PLMS this soon after lights out may be restless l
 def _in_bed_statements(score: NightScore, params: AnalysisParameters) -> list[str]:
     """The in-bed index beside the PLMS index, and when the sleep estimate decides."""
     indices = score.indices
-    in_bed = indices["plm_index_in_bed"]
+    in_bed = _round(indices["plm_index_in_bed"])
     if in_bed is None:
         return []
     statements = [
         f"PLM index in bed {in_bed:.1f}/h: every PLM, asleep or awake, per hour in bed "
-        f"({score.in_bed_s / 3600:.2f} h), as ankle actigraphs count; unlike the PLM index it "
+        f"({duration(score.in_bed_s)}), as "
+        + ("" if params.placement == "wrist" else "ankle ")
+        + "actigraphs count; unlike the PLM index it "
         "does not depend on which minutes were sleep, an estimate from movement "
-        f"(confidence {score.sleep.confidence:.0%} of the epochs)."
+        f"(the model was sure about {score.sleep.confidence:.0%} of the night)."
     ]
     if indices["sleep_estimate_drives_plm_index"]:
         statements.append(
@@ -279,11 +292,12 @@ def _in_bed_statements(score: NightScore, params: AnalysisParameters) -> list[st
     after_train = len(onsets) > 0 and trains and onsets.min() >= trains[-1][1]
     if after_train and onsets.min() <= trains[-1][1] + EARLY_PLM_WINDOW_MIN * 60:
         statements.append(
-            f"A periodic train from lights out, {(trains[-1][1] - trains[-1][0]) / 60:.0f} "
-            "minutes long, was taken as restless legs while awake; periodic movements "
-            f"counted as in sleep began {(onsets.min() - trains[-1][1]) / 60:.0f} minutes "
-            "after it. If you lay awake longer, the PLM index counts them as sleep; the "
-            "in-bed index does not depend on it."
+            "A periodic train from lights out, "
+            f"{counted(round((trains[-1][1] - trains[-1][0]) / 60), 'minute')} long, was taken "
+            "as restless legs while awake; periodic movements counted as in sleep began "
+            f"{counted(round((onsets.min() - trains[-1][1]) / 60), 'minute')} after it. If "
+            "you lay awake longer, the PLM index counts them as sleep; the in-bed index does "
+            "not depend on it."
         )
     elif len(onsets) and onsets.min() <= lights_out + EARLY_PLM_WINDOW_MIN * 60:
         statements.append(

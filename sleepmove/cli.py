@@ -566,18 +566,20 @@ def min_duration_option(args: argparse.Namespace) -> dict[str, float]:
 
 
 def _headline(summary: dict, out: str, report: bool = False) -> str:
-    def show(value, fmt):
-        return "n/a" if value is None else format(value, fmt)
+    def show(value, fmt, unit=""):  # n/a alone: "n/a/h" read as a value
+        return "n/a" if value is None else format(value, fmt) + unit
 
+    from sleepmove.reports.readable import rate
     from sleepmove.reports.summary import rules_shown
 
     rules = rules_shown(summary)
     sleep = summary["sleep"]
+    per_min = summary["jerk_rate_per_min"]
     lines = [
-        f"PLM index {show(summary['plm_index'], '.1f')}/h  "
-        f"in bed {show(summary.get('plm_index_in_bed'), '.1f')}/h  periodicity "
+        f"PLM index {show(summary['plm_index'], '.1f', '/h')}  "
+        f"in bed {show(summary.get('plm_index_in_bed'), '.1f', '/h')}  periodicity "
         f"{show(summary['periodicity_index'], '.2f')}  "
-        f"jerks {show(summary['jerk_rate_per_min'], '.2f')}/min  "
+        f"jerks {rate(per_min) + ('' if per_min is None else '/min')}  "
         f"sleep {sleep['total_sleep_h']:.2f} h ({sleep['source']})  rules {rules}",
         *summary["assessment"]["statements"],
         *[summary["quality"][key] for key in ("short_recording",) if key in summary["quality"]],

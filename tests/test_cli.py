@@ -78,7 +78,8 @@ def test_analyze_writes_the_output_contract(plm_night, tmp_path, capsys):
     assert summary["sleep"]["source"] == "estimated"
     assert summary["recording"]["sample_rate_hz"] == {"single": 50.0}
     assert len(summary["imi"]["histogram_2s"]["counts"]) == 45
-    assert len(summary["assessment"]["caveats"]) == 4
+    caveats = summary["assessment"]["caveats"]
+    assert len(caveats) == 5 and "ICSD-3" in caveats[-1] and "daytime impairment" in caveats[-1]
     assert summary["software"]["name"] == "sleepmove"
     # events.csv and summary.json tell the same story
     plm_in_sleep = (events["periodic"] & events["asleep"]).sum()

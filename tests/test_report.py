@@ -474,7 +474,7 @@ def test_night_page_speaks_plainly(one_leg_report, two_leg_report):
         settings = base64.b64decode(offered.group(1)).decode()
         assert settings == (out / "settings.toml").read_text()  # what --config reads
         assert " h " in visible and " min" in visible  # durations as 1 h 12 min
-        assert "PLM index (in bed)" in visible and "model sure of" in visible
+        assert "PLM index (in bed)" in visible and "the model was sure about" in visible
     # one sensor: no legs column; the jerks' leg is never "sensor"
     assert "<th>legs</th>" not in one and ">sensor<" not in one
     assert "<th>legs</th>" in two and " left" in two
@@ -574,7 +574,7 @@ def test_an_in_bed_index_without_a_sleep_index_is_compared_with_nothing(plm_nigh
 @pytest.mark.parametrize(
     "rate, count, shown",
     [(0.013, 1, "0.013 /min (1 in sleep)"), (2.34, 900, "2.3 /min (900 in sleep)"),
-     (0.0, 0, "0.0 /min (0 in sleep)"), (None, 0, "n/a /min")],
+     (0.0, 0, "0.0 /min (0 in sleep)"), (None, 0, "n/a")],
 )  # fmt: skip
 def test_the_jerk_card_shows_a_rate_that_agrees_with_its_count(rate, count, shown):
     from sleepmove.reports.night_report import _jerk_rate

@@ -110,7 +110,7 @@ def test_wrist_parameters_and_caveat_in_the_summary(wrist_night):
     for name, value in WRIST_DETECTION.items():
         assert parameters["detection"][name] == pytest.approx(value)
     caveats = summary["assessment"]["caveats"]
-    assert caveats[0] == WRIST_CAVEAT and caveats[1:] == CAVEATS
+    assert caveats[0] == WRIST_CAVEAT and caveats[1:] == [c.format(limb="wrist") for c in CAVEATS]
     assert "the arm" in summary["assessment"]["statements"][0]
 
 
