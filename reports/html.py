@@ -13,7 +13,7 @@ h1{font-size:1.5em;margin:.3em 0}h2{font-size:1.2em;margin-top:1.4em;border-bott
 .cards{display:flex;flex-wrap:wrap;gap:8px}
 .card{border:1px solid #999;border-radius:6px;padding:8px 10px;flex:1 1 150px;min-width:140px}
 .card .v{font-size:1.5em;font-weight:600}.card .t{font-size:.85em;color:#333}
-.flag{font-weight:700}.alert{border:3px solid #000}
+.lead{font-size:1.1em;margin:.5em 0}.flag{font-weight:700}.alert{border:3px solid #000}
 .warn{border:3px solid #000;border-radius:6px;padding:2px 10px;margin:.6em 0}
 img{max-width:100%;height:auto;display:block;margin:6px 0}
 figure{margin:0}figcaption{font-size:.9em;color:#333}
@@ -27,7 +27,8 @@ details{margin:.6em 0}summary{cursor:pointer;font-weight:600}
 .glance{margin:.4em 0}.glance .row{display:grid;grid-template-columns:17em 1fr;gap:8px;
 align-items:center;margin:3px 0}
 .glance .track{position:relative;height:16px;background:#f2f2f2;border-radius:2px;overflow:hidden}
-.glance .track i{position:absolute;top:0;bottom:0;min-width:2px}
+.glance .track i{position:absolute;top:0;bottom:0;min-width:2px;
+box-shadow:inset 0 0 0 1px rgba(0,0,0,.55)}
 .glance .axis{position:relative;height:1.4em;font-size:.85em;color:#333}
 .glance .axis span{position:absolute;transform:translateX(-50%);white-space:nowrap}
 .glance .axis span:first-child{transform:none}

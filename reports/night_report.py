@@ -434,6 +434,7 @@ def _html(
         f"({escape(summary['criteria']['reference'])}) · "
         + ("<b>sensor on a wrist</b>: the arm's movements · " if wrist else "")
         + '<a href="#glossary">words used here</a></p>',
+        _lead(summary),
         _notes(summary["quality"]),
         _headline(summary),
         "<h2>The night at a glance</h2>" + _glance(score, summary, local),
@@ -482,6 +483,39 @@ def _html(
         glossary_html(_rules_of(summary)),
     ]
     return page("sleepmove night report", sections)
+
+
+def _lead(summary: dict) -> str:
+    """The night in two plain sentences, before any card: how long asleep, and the PLM index
+    against its threshold, in words a reader without the terms follows."""
+    sleep = summary["sleep"]
+    assessment = summary["assessment"]
+    wrist = summary["criteria"].get("parameters", {}).get("placement") == "wrist"
+    how = "estimated from movement" if sleep["source"] == "estimated" else "in the given window"
+    unsure = "; the estimate is unsure" if sleep["confidence"] < 0.8 else ""
+    text = f"Asleep about {duration(sleep['total_sleep_h'] * 3600)} ({how}{unsure}). "
+    index = summary["plm_index"]
+    if index is None:
+        text += "Too little sleep was found to count periodic movements per hour of it."
+    else:
+        above = "above" if assessment["plm_index_above_threshold"] else "not above"
+        text += (
+            f"{'The arm' if wrist else 'The legs'} made {index:.1f} periodic movements an hour "
+            f"of sleep: {above} the {assessment['threshold_per_h']:g} an hour that sleep "
+            f"medicine calls significant for {_whose(assessment['age_group'])}"
+            + (" (a threshold set for legs)" if wrist else "")
+            + "."
+        )
+        if summary["sleep_estimate_drives_plm_index"]:
+            text += " Which minutes were sleep decides that figure: read it with care."
+    return f'<p class="lead">{escape(text)}</p>'
+
+
+def _whose(age_group: str) -> str:
+    """Whose threshold it is: none is published for infants, the children's stands in."""
+    if age_group == "infant":
+        return "children (none is published for infants)"
+    return AGE_GROUPS[age_group]
 
 
 def _notes(quality: dict) -> str:

@@ -186,3 +186,46 @@ def test_an_empty_imi_histogram_says_so_and_counts_no_less_than_none():
     imi["log_histogram"]["counts"][15] = 3
     figure = figures.imi_histograms(imi, rules="wasm2016")
     assert all(axes.get_ylim()[0] == 0 and not axes.texts for axes in figure.axes[:2])
+
+
+def _lead_of(**changes) -> str:
+    from sleepmove.reports.night_report import _lead
+
+    summary = {
+        "sleep": {"total_sleep_h": 6.95, "source": "estimated", "confidence": 0.97},
+        "assessment": {
+            "plm_index_above_threshold": True,
+            "threshold_per_h": 15.0,
+            "age_group": "adult",
+        },
+        "criteria": {"parameters": {"placement": "ankle"}},
+        "plm_index": 41.66,
+        "sleep_estimate_drives_plm_index": False,
+    }
+    for key, value in changes.items():
+        summary[key] = value
+    return visible(_lead(summary)).strip()
+
+
+def test_the_report_opens_with_the_night_in_plain_words():
+    assert _lead_of() == (
+        "Asleep about 6 h 57 min (estimated from movement). The legs made 41.7 periodic "
+        "movements an hour of sleep: above the 15 an hour that sleep medicine calls "
+        "significant for adults."
+    )
+    drives = _lead_of(sleep_estimate_drives_plm_index=True)
+    assert drives.endswith("Which minutes were sleep decides that figure: read it with care.")
+    none = _lead_of(plm_index=None)
+    assert none.endswith("Too little sleep was found to count periodic movements per hour of it.")
+    wrist = _lead_of(criteria={"parameters": {"placement": "wrist"}})
+    assert "The arm made 41.7" in wrist and "(a threshold set for legs)" in wrist
+    infant = _lead_of(
+        assessment={
+            "plm_index_above_threshold": True,
+            "threshold_per_h": 5.0,
+            "age_group": "infant",
+        }
+    )
+    assert "for children (none is published for infants)." in infant
+    unsure = _lead_of(sleep={"total_sleep_h": 5.0, "source": "estimated", "confidence": 0.6})
+    assert unsure.startswith("Asleep about 5 h (estimated from movement; the estimate is unsure).")
