@@ -317,7 +317,9 @@ def _minutes(
         {
             "start_s": np.arange(n) * 60.0,
             "asleep": asleep_min,
-            "p_sleep": np.round(p_sleep_min, 3),
+            # No data, no evidence: the model's prior there (0.9 through a 90-minute hole)
+            # read as a finding. Empty, as such a minute is neither asleep nor in bed.
+            "p_sleep": np.round(np.where(recorded, p_sleep_min, np.nan), 3),
             "in_bed": in_bed_min,
             "jerks": np.bincount(minute[kind == "jerk"], minlength=n),
             "jerks_in_sleep": np.bincount(minute[(kind == "jerk") & asleep], minlength=n),

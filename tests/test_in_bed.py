@@ -222,6 +222,9 @@ def test_epochs_table_agrees_with_the_summary_over_gaps_and_a_short_last_minute(
     assert not (minutes["in_bed"] & lost).any()
     assert minutes["asleep"].sum() / 60 == pytest.approx(score.total_sleep_s / 3600, abs=0.05)
     assert minutes["p_sleep"][-1] == pytest.approx(score.sleep.p_sleep[-1], abs=1e-3)
+    # a lost minute holds no evidence: no probability either (the prior read as a finding)
+    assert np.isnan(minutes["p_sleep"][lost]).all()
+    assert np.isfinite(minutes["p_sleep"][~lost]).all()
 
 
 def test_indices_need_enough_sleep_or_wake_to_stand_on():
