@@ -133,6 +133,8 @@ def _hours(seconds: np.ndarray | float) -> np.ndarray | float:
 def clock_ticks(clock: LocalClock | None, duration_s: float, phone: bool) -> tuple[list, list]:
     """Tick positions (hours from the start) at whole local hours, and their labels."""
     hours = duration_s / 3600
+    if hours < 2:  # a short recording: whole local hours left it without a single tick
+        return _minute_ticks(clock, duration_s, phone)
     step = 1 if hours <= (4 if phone else 10) else 2 if hours <= (10 if phone else 20) else 4
     if phone and hours > 16:
         step = 6
@@ -145,6 +147,30 @@ def clock_ticks(clock: LocalClock | None, duration_s: float, phone: bool) -> tup
         moment = clock.moment(float(quarter))
         if quarter >= 0 and moment.minute == 0 and moment.hour % step == 0:
             positions.append(quarter / 3600)
+            labels.append(moment.strftime("%H:%M"))
+    return positions, labels
+
+
+def _minute_ticks(clock: LocalClock | None, duration_s: float, phone: bool) -> tuple[list, list]:
+    """Ticks every 5, 10, 15 or 30 minutes for a recording under two hours: at most 4 on a
+    phone, 8 wide; at whole local minutes of the step (every zone's offset is whole minutes
+    of them), or from the start where there is no clock."""
+    most = 4 if phone else 8
+    step = next((m for m in (1, 2, 5, 10, 15, 30) if duration_s / 60 / m <= most), 60) * 60
+    relative = clock is None or clock.relative
+    first = 0.0 if relative else -(clock.origin_s % 60)
+    positions, labels = [], []
+    for at in np.arange(first, duration_s + 1, 60.0):  # a loop over minutes (under 120)
+        if at < 0:
+            continue
+        if relative:
+            if at % step == 0:
+                positions.append(at / 3600)
+                labels.append(f"{int(at // 60)} min")
+            continue
+        moment = clock.moment(float(at))
+        if (moment.hour * 60 + moment.minute) % (step // 60) == 0:
+            positions.append(at / 3600)
             labels.append(moment.strftime("%H:%M"))
     return positions, labels
 

@@ -229,3 +229,22 @@ def test_the_report_opens_with_the_night_in_plain_words():
     assert "for children (none is published for infants)." in infant
     unsure = _lead_of(sleep={"total_sleep_h": 5.0, "source": "estimated", "confidence": 0.6})
     assert unsure.startswith("Asleep about 5 h (estimated from movement; the estimate is unsure).")
+
+
+def test_a_short_recording_gets_ticks_at_whole_minutes():
+    from sleepmove.reports.clock import CLOCK_RELATIVE
+    from sleepmove.reports.figures import clock_ticks
+
+    clock = LocalClock(1_742_250_000.0, CLOCK_UNIX)  # 22:20:00 UTC
+    assert clock_ticks(clock, 6 * 60, phone=True)[1] == ["22:20", "22:22", "22:24", "22:26"]
+    positions, labels = clock_ticks(clock, 90 * 60, phone=False)
+    assert labels == ["22:30", "22:45", "23:00", "23:15", "23:30", "23:45"]
+    assert positions[0] == pytest.approx(10 / 60)
+    assert clock_ticks(LocalClock(0.0, CLOCK_RELATIVE), 30 * 60, phone=True)[1] == [
+        "0 min",
+        "10 min",
+        "20 min",
+        "30 min",
+    ]
+    # two hours and more: whole hours, as before
+    assert clock_ticks(clock, 2 * 3600, phone=True)[1] == ["23:00", "00:00"]
