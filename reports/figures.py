@@ -177,6 +177,11 @@ def _minute_ticks(clock: LocalClock | None, duration_s: float, phone: bool) -> t
 
 def _time_axis(axis, clock: LocalClock | None, duration_s: float, shape: Shape) -> None:
     positions, labels = clock_ticks(clock, duration_s, shape.phone)
+    # A label centred on the right edge was cut in half ("04:0"): ticks there are left out.
+    inside = [p * 3600 < 0.98 * duration_s for p in positions]
+    if any(inside):
+        positions = [p for p, keep in zip(positions, inside) if keep]
+        labels = [text for text, keep in zip(labels, inside) if keep]
     axis.set_xticks(positions, labels)
     axis.set_xlim(0, duration_s / 3600)
     if clock is None or clock.relative:
@@ -383,6 +388,8 @@ def over_the_night(
     upper.axhline(threshold, color="black", ls="--", lw=1, label=f"{threshold:g}/h")
     upper.set_ylabel("PLM index (/h)")
     upper.legend(frameon=False)
+    if not counts.any():  # zero-height bars draw nothing: say so
+        upper.text(0.5, 0.5, "no PLMs in sleep", transform=upper.transAxes, ha="center")
     hours = _hours(minutes["start_s"] + 30)
     lower.plot(hours, minutes["jerks"], color="#D55E00", lw=0.8, drawstyle="steps-mid")
     for first, end, _ in efm_spans_min:
@@ -398,6 +405,8 @@ def over_the_night(
     lower.set_ylabel("jerks /min")
     lower.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
     lower.set_ylim(0, max(1.0, float(np.max(minutes["jerks"], initial=0)) * 1.1))
+    if not np.any(minutes["jerks"]):
+        lower.text(0.5, 0.5, "no brief jerks", transform=lower.transAxes, ha="center")
     _time_axis(lower, clock, float(len(minutes) * 60), shape)
     if efm_spans_min:
         handles, labels = lower.get_legend_handles_labels()

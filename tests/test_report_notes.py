@@ -248,3 +248,35 @@ def test_a_short_recording_gets_ticks_at_whole_minutes():
     ]
     # two hours and more: whole hours, as before
     assert clock_ticks(clock, 2 * 3600, phone=True)[1] == ["23:00", "00:00"]
+
+
+def test_a_night_without_plms_or_jerks_says_so_and_keeps_its_last_tick_whole():
+    from sleepmove.reports import figures
+
+    n = 6 * 60
+    minutes = Table.of(
+        pd.DataFrame(
+            {
+                "start_s": np.arange(n) * 60.0,
+                "asleep": np.ones(n, dtype=bool),
+                "jerks": np.zeros(n, dtype=int),
+            }
+        )
+    )
+    units = Table.of(
+        pd.DataFrame(
+            {
+                "onset_s": np.zeros(0),
+                "periodic": np.zeros(0, dtype=bool),
+                "clm": np.zeros(0, dtype=bool),
+                "asleep": np.zeros(0, dtype=bool),
+            }
+        )
+    )
+    clock = LocalClock(1_742_248_800.0, CLOCK_UNIX)  # 22:00 UTC: the night ends at 04:00
+    figure = figures.over_the_night(units, minutes, [], 15.0, clock, rules="wasm2016")
+    upper, lower = figure.axes[:2]
+    assert [t.get_text() for t in upper.texts] == ["no PLMs in sleep"]
+    assert [t.get_text() for t in lower.texts] == ["no brief jerks"]
+    shown = [label.get_text() for label in lower.get_xticklabels()]
+    assert shown[0] == "22:00" and "04:00" not in shown  # centred on the edge it was cut
