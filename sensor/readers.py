@@ -13,7 +13,6 @@ columns' values (sensor.numeric_columns, sensor.time_column) and the last checks
 from __future__ import annotations
 
 import contextlib
-import io
 import itertools
 import re
 import sys
@@ -33,7 +32,7 @@ from sleepmove.sensor.recording import CLOCK_NAIVE, CLOCK_UNIX, Recording
 from sleepmove.sensor.table_layout import dialect, table_layout
 from sleepmove.sensor.text_source import SNIFF_BYTES, _open_source, _Source
 from sleepmove.sensor.time_column import offset_change_note, stated_zone, time_column
-from sleepmove.sensor.time_guards import _RateGuard
+from sleepmove.sensor.time_guards import TimeGuard, _RateGuard
 
 
 def read_recording(path: str, units: str = "auto", timezone: str | None = None) -> Recording:
@@ -168,11 +167,17 @@ def _parse_csv(
     """The table; `column_names`, if given, replace the header line's own; `watch` sees the
     text as it is read (Source.arrow_input) and may refuse it."""
     path = source.path
+    again = (source, has_header, wanted, skip_rows, column_names, dialect, watch)
     invalid: list[tuple[int | None, str]] = []
+    blank = [0]
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         if not row.text.strip():  # spaces only: a blank line, as empty lines are to arrow
-            return "skip"
+            blank[0] += 1
+            # Many: parsed again with them emptied, which arrow skips without this call
+            return (
+                "skip" if blank[0] < BLANK_LINES_HANDLED or source.blank_lines_emptied else "error"
+            )
         invalid.append((row.number, row.text))
         # Two bad rows mean a refusal (below): stop there, rather than keep every bad row
         # of a file that is all bad rows.
@@ -189,6 +194,11 @@ def _parse_csv(
                 data, read_options=read, parse_options=parse, convert_options=convert
             )
     except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
+        if blank[0] >= BLANK_LINES_HANDLED and not source.blank_lines_emptied:
+            source.blank_lines_emptied = True
+            if isinstance(watch, TimeGuard):
+                watch.restart()
+            return _parse_csv(*again)
         if len(invalid) < 2:  # not the stop at a second bad row: the parse's own complaint
             _refuse_parse(source, str(exc), read.block_size)
     warnings = []
@@ -223,10 +233,7 @@ def _cut_last_line(source: _Source, dialect: tuple[str, str]) -> str | None:
     so does a last field of text. (A gzip file's cut is told by its stream.)"""
     if source.gzip:
         return None
-    with open(source.path, "rb") as handle:
-        size = handle.seek(0, io.SEEK_END)
-        handle.seek(max(size - 4096, 0))
-        tail = handle.read()
+    tail = source.plain_end(4096)[1]
     if tail.endswith((b"\n", b"\r")):
         return None
     text = tail.decode("utf-8", errors="replace")
@@ -299,7 +306,21 @@ def _refuse_parse(source: _Source, error: str, block_bytes: int) -> None:
             "far too many columns (" + error.splitlines()[0][:80] + ")",
             expected="a time column and x, y, z",
         )
-    raise UnreadableRow(source.path, f"cannot parse as CSV ({error.splitlines()[0]})")
+    wrong = re.match(r"CSV parse error: Expected (\d+) columns, got \d+: (.*)", error, re.S)
+    if wrong:  # a row of the wrong length that is no UTF-8: arrow names it, not its line
+        text = wrong[2].split("\n")[0]
+        raise UnreadableRow(
+            source.path,
+            f"wrong number of fields: {text[:60]!r}",
+            where=f"line {_line_of(source, text)}",
+            expected=f"{wrong[1]} fields, as the rows before it",
+        )
+    # Its words as a literal: the file's bytes, escape codes among them, reached the terminal
+    raise UnreadableRow(
+        source.path,
+        f"cannot parse as CSV ({error.splitlines()[0][:200]!r})",
+        expected="one row of samples per line, its fields parted by commas",
+    )
 
 
 def _first_long_line(source: _Source, limit: int) -> int | None:
@@ -336,14 +357,24 @@ def _quiet_undecodable_rows() -> Iterator[None]:
         sys.unraisablehook = previous
 
 
+# Lines of spaces only that the parse hands to Python one by one, before it starts again
+# with them emptied (sensor.text_source._BlankLinesEmptied)
+BLANK_LINES_HANDLED = 10_000
+LINE_KEY_CHARS = 256  # a longer bad row is looked for by its first characters
+
+
 def _line_of(source: _Source, text: str) -> int:
     """The first line that is `text` (streamed: error path only); 1 if none is. Whole lines
     only: a search for the text anywhere found a longer line holding it (a garbled row's
     first digits `17419` are in line 2's time), and named a line far too early. Arrow shows
-    bytes that are no UTF-8 as U+FFFD: any such bytes match one."""
-    body = b"[\x80-\xff]+".join(re.escape(part.encode()) for part in text.split("\ufffd"))
-    within, at_end = re.compile(b"\n" + body + b"(?=[\r\n])"), re.compile(b"\n" + body + b"\\Z")
-    reach = 4 * len(text.encode()) + 2  # the most bytes a match can take
+    bytes that are no UTF-8 as U+FFFD: any such bytes match one. A line of megabytes is
+    found by its start (LINE_KEY_CHARS): a pattern of the whole took 2 GB and a minute."""
+    whole = len(text) <= LINE_KEY_CHARS
+    key = text if whole else text[:LINE_KEY_CHARS]
+    body = b"[\x80-\xff]+".join(re.escape(part.encode()) for part in key.split("\ufffd"))
+    ending = b"(?=[\r\n])" if whole else b""
+    within, at_end = re.compile(b"\n" + body + ending), re.compile(b"\n" + body + b"\\Z")
+    reach = 4 * len(key.encode()) + 2  # the most bytes a match can take
     lines, data = 0, b"\n"  # a newline before the first line: it is found as any other
     # A loop over chunks of a few MB, then the end; inflated only up to the match
     for chunk in itertools.chain(source.chunks(), [None]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import zlib
 from collections.abc import Callable, Iterator
@@ -61,7 +62,9 @@ class _Source:
     head: bytes  # the first SNIFF_BYTES (of the text, for a gzip file)
     gzip: bool = False
     notes: list[str] | None = None  # where the gzip stream says what it met (damage, a cut)
-    limit: int | None = None  # a gzip file's text is read up to here (a garbled rest left out)
+    # The text is read up to here: a gzip file's garbled rest, a plain file's zeros at its
+    # end (what a logger leaves of a file it had reserved, at a power cut) left out
+    limit: int | None = None
     damage: str | None = None  # zlib's complaint, once a parse has read a damaged gzip through
     damaged_spans: list[DamagedMember] = field(default_factory=list)  # ...and where
     line_cuts: list[tuple[int, int]] = field(default_factory=list)  # ...and lines cut (_GzipText)
@@ -70,6 +73,9 @@ class _Source:
     # is read up to its damage at once, without the search for the damaged byte or the next
     # sound member (the passes over a damaged file's text, gzip_garbling)
     known_damage: dict[int, DamagedMember] | None = None
+    # Lines of spaces only emptied as the text is read: arrow hands each to Python (the
+    # parse's invalid-row handler), 14 us apiece; empty, it skips them itself
+    blank_lines_emptied: bool = False
 
     @contextlib.contextmanager
     def arrow_input(
@@ -81,21 +87,18 @@ class _Source:
         parse."""
         if not self.gzip:
             if watch is not None:
-                with open(self.path, "rb") as handle:
-                    size = handle.seek(0, io.SEEK_END)
-                    handle.seek(max(size - SNIFF_BYTES, 0))
-                    tail = handle.read()
+                size, tail = self.plain_end(SNIFF_BYTES)
                 # Its start, then the whole (rows from the end's own line length: the first
                 # lines may be longer) with its end.
                 watch(0, self.head)
                 watch(int(size * max(tail.count(b"\n"), 1) / max(len(tail), 1)), tail)
-            if arrow_can_open(self.path):
+            if arrow_can_open(self.path) and self.limit is None and not self.blank_lines_emptied:
                 yield self.path
                 return
         with self.stream(self.notes) as stream:
             if isinstance(stream, _GzipText):
                 stream.watch = watch
-            yield stream
+            yield _BlankLinesEmptied(stream) if self.blank_lines_emptied else stream
             self.damage = getattr(stream, "damage", None)
             self.damaged_spans = getattr(stream, "damaged_spans", [])
             self.line_cuts = getattr(stream, "line_cuts", [])
@@ -104,7 +107,16 @@ class _Source:
         """The text as a file: decompressed for a gzip file (damage noted in `notes`)."""
         if self.gzip:
             return _GzipText(self.path, notes, self.limit, self.omit, self.known_damage)
+        if self.limit is not None:
+            return _FileStart(self.path, self.limit)
         return open(self.path, "rb")  # noqa: SIM115 (the caller closes it)
+
+    def plain_end(self, most: int) -> tuple[int, bytes]:
+        """A plain file's text length and its last `most` bytes (up to `limit`)."""
+        with open(self.path, "rb") as handle:
+            size = handle.seek(0, io.SEEK_END) if self.limit is None else self.limit
+            handle.seek(max(size - most, 0))
+            return size, handle.read(min(size, most))
 
     def chunks(self) -> Iterator[bytes]:
         """The text a few MB at a time; for the rare looks at the whole of it (a blank file,
@@ -119,10 +131,7 @@ class _Source:
             for chunk in self.chunks():
                 tail = (tail + chunk)[-SNIFF_BYTES:]
             return tail.rstrip().rsplit(b"\n", 1)[-1]
-        with open(self.path, "rb") as handle:
-            size = handle.seek(0, io.SEEK_END)
-            handle.seek(max(size - SNIFF_BYTES, 0))
-            return handle.read().rstrip().rsplit(b"\n", 1)[-1]
+        return self.plain_end(SNIFF_BYTES)[1].rstrip().rsplit(b"\n", 1)[-1]
 
 
 def arrow_can_open(path: str) -> bool:
@@ -509,10 +518,122 @@ def _open_source(path: str, warnings: list[str]) -> _Source:
             "to hold a recording",
             expected="accelerometer samples (.cwa, .bin, .gt3x, Parquet or CSV)",
         )
+    if not source.gzip:
+        _leave_out_zeros_at_end(source, warnings)
     if b"\x00" in source.head or _binary_share(source.head) > 0.05:
         problem, expected = _not_text(source)
         raise InputError(path, problem, expected=expected)
     return source
+
+
+ZEROS_BLOCK = 1 << 20
+
+
+def _leave_out_zeros_at_end(source: _Source, warnings: list[str]) -> None:
+    """A plain file's text ends before the zero bytes that end the file, said in `warnings`;
+    a file of zeros only is refused."""
+    zeros = _zeros_at_end(source.path)
+    if not zeros:
+        return
+    size = os.path.getsize(source.path)
+    if zeros == size:
+        raise InputError(
+            source.path,
+            f"only zero bytes ({size:,}): a file reserved but never written",
+            expected="accelerometer samples",
+        )
+    source.limit = size - zeros
+    source.head = source.head[: source.limit]
+    warnings.append(
+        f"{zeros:,} bytes of zeros after the last line left out (what a logger leaves of a "
+        "file it had reserved when its power is cut)"
+    )
+
+
+def _zeros_at_end(path: str) -> int:
+    """How many zero bytes end a plain file, read back from its end a MB at a time (a sparse
+    file of gigabytes of them reads fast). Taken for the last line's start they refused the
+    whole night (over 64 KB) or made a line of megabytes to parse."""
+    zeros = 0
+    with open(path, "rb") as handle:
+        end = handle.seek(0, io.SEEK_END)
+        while end > 0:  # a loop over blocks of zeros, from the end
+            start = max(end - ZEROS_BLOCK, 0)
+            handle.seek(start)
+            block = handle.read(end - start)
+            kept = len(block.rstrip(b"\x00"))
+            zeros += len(block) - kept
+            if kept:
+                break
+            end = start
+    return zeros
+
+
+class _FileStart(io.RawIOBase):
+    """The first `size` bytes of a file, as a file: a plain text with zeros after it."""
+
+    def __init__(self, path: str, size: int) -> None:
+        self._file = open(path, "rb")  # noqa: SIM115 (closed with this)
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        if self._left <= 0:
+            return 0
+        count = self._file.readinto(memoryview(buffer)[: self._left])
+        self._left -= count
+        return count
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+LONGEST_HELD_LINE = 1 << 24  # the parse's block: a longer line is refused there
+
+
+class _BlankLinesEmptied(io.RawIOBase):
+    """A text with its lines of spaces and tabs only made empty lines: the same lines, so the
+    same line numbers, without a Python call for each (2 M of them took 28 s)."""
+
+    BLANK = re.compile(rb"(?m)^[ \t\x0b\x0c]+(?=\r?$)")
+    # Emptied a piece at a time: re.sub holds a part for each match until it joins them
+    # (4 MB of blank lines: 2 M parts, 100 MB and more)
+    PIECE = 1 << 18
+
+    def __init__(self, inner: io.RawIOBase) -> None:
+        self._inner = inner
+        self._ready = b""  # text emptied, whole lines...
+        self._given = 0  # ...of which this much was given
+        self._partial = b""  # the start of a line whose end is still to come
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        while self._given == len(self._ready) and not self._done:  # a loop over chunks
+            chunk = self._inner.read(self.PIECE)
+            if not chunk:
+                self._done, text, self._partial = True, self._partial, b""
+            else:
+                text = self._partial + chunk
+                cut = text.rfind(b"\n") + 1
+                if cut or len(text) <= LONGEST_HELD_LINE:
+                    text, self._partial = text[:cut], text[cut:]
+                else:  # no line of a recording is this long: passed on for the parse to refuse
+                    self._partial = b""
+            self._ready, self._given = self.BLANK.sub(b"", text), 0
+        count = min(len(buffer), len(self._ready) - self._given)
+        buffer[:count] = memoryview(self._ready)[self._given : self._given + count]
+        self._given += count
+        return count
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
 
 
 # Text of fewer bytes than this is no recording (a file cut off, or written by mistake):

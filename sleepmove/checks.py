@@ -65,6 +65,25 @@ def check_destination(out_dir: str, option: str = "--out") -> None:
             )
 
 
+# Each report's own mark in its folder (a file, and whose it is): a night's or a batch's
+# results, or the other report, refuse a folder holding it.
+TREND_MARK = ("figures/trend.png", "a trend report's")
+VALIDATION_MARK = ("validation.json", "a validation's")
+
+
+def check_no_report_there(out_dir: str, what: str) -> None:
+    """Refuse an --out holding a trend report or a validation: `what` (a night's results, a
+    batch's) would replace its report.html or nights.csv and mix its figures with its own,
+    as the reports refuse a folder of results."""
+    for mark, whose in (TREND_MARK, VALIDATION_MARK):  # a loop over two marks
+        if os.path.exists(os.path.join(out_dir, mark)):
+            raise InputError(
+                out_dir,
+                f"holds {whose} results ({mark}), which {what} would overwrite",
+                expected=f"a folder of its own for {what}",
+            )
+
+
 def check_two_sensors(inputs: dict[str, str]) -> None:
     """Refuse one file given as both legs (--left and --right): it would be scored as two
     legs moving in perfect step, every movement bilateral."""

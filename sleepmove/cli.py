@@ -498,12 +498,14 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from sleepmove.checks import (
         check_destination,
         check_inputs_apart,
+        check_no_report_there,
         check_two_sensors,
         replacing_outputs,
     )
 
     check_two_sensors(inputs)
     check_destination(args.out)  # before the read: a bad --out must not cost the analysis
+    check_no_report_there(args.out, "the night's results")
     check_inputs_apart(inputs, args.out)
     shorter = min_duration_option(args)
     from sleepmove.prefetch import finish_reading, start_reading
@@ -611,9 +613,10 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from sleepmove.checks import check_destination, require_extra
+    from sleepmove.checks import check_destination, check_no_report_there, require_extra
 
     check_destination(args.out)
+    check_no_report_there(args.out, "the batch's results")
     if args.scheduler:
         require_extra("distributed", "cluster", "--scheduler")
     from sleepmove.batch_command import run_batch_command
@@ -649,7 +652,8 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from sleepmove.checks import check_destination, require_extra
 
     check_destination(args.out)
-    from sleepmove.report_command import TREND_MARK, check_report_destination
+    from sleepmove.checks import TREND_MARK
+    from sleepmove.report_command import check_report_destination
 
     # `validate DIR --out DIR` replaced the night's own report.html
     check_report_destination(args.out, "the validation report", TREND_MARK)

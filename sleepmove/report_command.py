@@ -9,6 +9,7 @@ import sys
 
 from sleepmove.base.errors import InputError
 from sleepmove.base.limits import SUMMARY_BYTES, read_limited
+from sleepmove.checks import VALIDATION_MARK
 from sleepmove.detection.params import RULE_SETS
 
 
@@ -164,11 +165,6 @@ OPTIONAL = {
     "criteria.parameters.rules",
     "criteria.parameters.detection",
 }
-
-
-# Each report's own mark in its folder: the other report refuses a folder holding it.
-TREND_MARK = ("figures/trend.png", "a trend report's")
-VALIDATION_MARK = ("validation.json", "a validation's")
 
 
 def check_report_destination(
