@@ -69,9 +69,22 @@ def read_sleep_log(path: str) -> list[LogEntry]:
         cells = [row[index].strip() if index < len(row) else "" for index in columns]
         night, lights_out, lights_on = cells
         if not all(cells):
-            raise InputError(path, "a night, lights out and lights on are needed", where)
+            lacks = [
+                name for name, cell in zip(("night", "lights out", "lights on"), cells) if not cell
+            ]
+            raise InputError(
+                path,
+                f"no {' or '.join(lacks)} (a quote left open joins the lines after it)",
+                where,
+                "a night, lights out and lights on on every line",
+            )
         if night in seen:
-            raise InputError(path, f"{night!r} again (first on line {seen[night]})", where)
+            raise InputError(
+                path,
+                f"{night!r} again (first on line {seen[night]})",
+                where,
+                "each night once (a night's window on one line)",
+            )
         seen[night] = number
         _check_times(path, where, lights_out, lights_on)
         entries.append(LogEntry(night, f"{lights_out},{lights_on}", number))
