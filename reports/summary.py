@@ -285,8 +285,8 @@ def _in_bed_statements(score: NightScore, params: AnalysisParameters) -> list[st
     units = score.units
     # Counted as PLMS, and early after lights out (the start of the recording or of the
     # window given): where restless legs awake would be.
-    counted = units["periodic"].astype(bool) & units["clm"].astype(bool) & units["asleep"]
-    onsets = units["onset_s"][counted]
+    plms = units["periodic"].astype(bool) & units["clm"].astype(bool) & units["asleep"]
+    onsets = units["onset_s"][plms]
     lights_out = score.sleep.window_s[0] if score.sleep.window_s is not None else 0.0
     trains = score.sleep.awake_trains_s
     after_train = len(onsets) > 0 and trains and onsets.min() >= trains[-1][1]
