@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sleepmove.base.order_statistics import median, sorted_distinct
+from sleepmove.base.words import how_many
 from sleepmove.detection.parallel import in_background
 
 COMMON_RATES_HZ = np.array(
@@ -136,8 +137,8 @@ def regularize(
         keep = np.ones(len(time_s), dtype=bool)
         keep[stray] = False
         notes.append(
-            f"{len(stray)} rows whose time stamp lies far from both neighbours' (corrupted "
-            f"stamps) dropped (first at sample {stray[0] + 1}: {time_s[stray[0]]:.6g} s)"
+            f"{how_many(len(stray), 'row')} whose time stamp lies far from both neighbours' "
+            f"(corrupted stamps) dropped (first at sample {stray[0] + 1}: {time_s[stray[0]]:.6g} s)"
         )
         time_s = time_s[keep]
         kept = np.empty((len(time_s), 3), dtype=np.float32, order="F")
@@ -171,7 +172,7 @@ def regularize(
     repeats = still[steps[still] == 0] + 1  # rows stamped like the row before them
     repeated = _repeated_rows(repeats, xyz, rows, len(time_s))
     if repeated.any():
-        notes.append(f"{int(repeated.sum())} duplicated rows dropped")
+        notes.append(f"{how_many(int(repeated.sum()), 'duplicated row')} dropped")
     # A row received twice is dropped by staying where it is: it takes the spread stamp of
     # the row before it and counts for nothing else (rate, spread). Interpolation reads the
     # last of equal stamps, and the copy holds that row's values (or, a packet received

@@ -7,6 +7,7 @@ import platform
 
 import numpy as np
 
+from sleepmove.base.words import how_many
 from sleepmove.detection.filters import true_runs
 from sleepmove.detection.night import NightScore
 from sleepmove.detection.table import Table
@@ -14,7 +15,6 @@ from sleepmove.reports import figures
 from sleepmove.reports.html import card, escape, page, picture, table
 from sleepmove.reports.readable import (
     LocalClock,
-    counted,
     duration,
     glossary_html,
     number,
@@ -125,7 +125,7 @@ def _headline(summary: dict) -> str:
         card(
             term("jerk", "Brief jerks") + " in sleep",
             _jerk_rate(summary),
-            f"{counted(efm, 'stretch')} of ≥ 20 min at ≥ 5/min (EFM proxy)"
+            f"{how_many(efm, 'stretch', 'stretches')} of ≥ 20 min at ≥ 5/min (EFM proxy)"
             if efm
             else "no stretch of ≥ 20 min at ≥ 5/min (EFM proxy)",
             "EFM proxy found" if efm else False,

@@ -74,11 +74,6 @@ def duration(seconds: float | None) -> str:
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
-def counted(count: int, noun: str) -> str:
-    """1 span, 2 spans: a count with its noun in the number it takes."""
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
 def rate(value: float | None) -> str:
     """A rate per minute to two significant digits under 1, else to one decimal: at a fixed
     decimal or two, one jerk in a night read "0.0" or "0.00" beside a count of 1."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sleepmove.base.words import how_many
 from sleepmove.detection.night import MIN_LM_INDEX_FOR_PI, NightScore
 from sleepmove.detection.parameter_changes import ParameterError, rules_written
 from sleepmove.detection.params import (
@@ -13,7 +14,7 @@ from sleepmove.detection.params import (
     rules_label,
 )
 from sleepmove.reports.clock import iso_time
-from sleepmove.reports.readable import counted, duration
+from sleepmove.reports.readable import duration
 
 CAVEATS = [
     "A motion sensor measures movement, not leg muscle activity (EMG): some EMG-scored leg "
@@ -201,13 +202,13 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
     cramps = score.counts["cramp"]
     if cramps:
         statements.append(
-            f"{counted(cramps, 'possible leg cramp')}: a strong flexion of the foot held for "
+            f"{how_many(cramps, 'possible leg cramp')}: a strong flexion of the foot held for "
             f"{params.detection.cramp_min_s:g} s or more. These are candidates; a motion "
             "sensor cannot tell a cramp from a foot held flexed on purpose."
         )
     if score.efm_spans_min:
         statements.append(
-            f"{counted(len(score.efm_spans_min), 'span')} of ≥ 20 min of sleep with ≥ 5 brief "
+            f"{how_many(len(score.efm_spans_min), 'span')} of ≥ 20 min of sleep with ≥ 5 brief "
             "jerks per minute: a motion-based proxy of excessive fragmentary myoclonus, not the "
             "EMG finding."
         )
@@ -293,9 +294,9 @@ def _in_bed_statements(score: NightScore, params: AnalysisParameters) -> list[st
     if after_train and onsets.min() <= trains[-1][1] + EARLY_PLM_WINDOW_MIN * 60:
         statements.append(
             "A periodic train from lights out, "
-            f"{counted(round((trains[-1][1] - trains[-1][0]) / 60), 'minute')} long, was taken "
+            f"{how_many(round((trains[-1][1] - trains[-1][0]) / 60), 'minute')} long, was taken "
             "as restless legs while awake; periodic movements counted as in sleep began "
-            f"{counted(round((onsets.min() - trains[-1][1]) / 60), 'minute')} after it. If "
+            f"{how_many(round((onsets.min() - trains[-1][1]) / 60), 'minute')} after it. If "
             "you lay awake longer, the PLM index counts them as sleep; the in-bed index does "
             "not depend on it."
         )

@@ -10,6 +10,7 @@ import numpy as np
 from sleepmove.base.clock import CLOCK_TIME_OF_DAY
 from sleepmove.base.errors import InputError
 from sleepmove.base.order_statistics import median
+from sleepmove.base.words import how_many
 from sleepmove.sensor.recording import CLOCK_RELATIVE, Recording
 
 STANDARD_GRAVITY = 9.80665
@@ -88,7 +89,7 @@ def _without_non_finite_rows(
             else f"data row {first_bad + 1}"
         )
         warnings.append(
-            f"{int(others.sum())} rows with missing, NaN or infinite values dropped "
+            f"{how_many(int(others.sum()), 'row')} with missing, NaN or infinite values dropped "
             f"(first at {where})"
         )
     return time_s[finite], xyz[finite]

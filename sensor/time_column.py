@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from sleepmove.base.clock import CLOCK_TIME_OF_DAY
 from sleepmove.base.order_statistics import median, quantiles
+from sleepmove.base.words import how_many
 from sleepmove.sensor.numeric_columns import UnreadableRow, arrow_backed_empty, numeric_values
 from sleepmove.sensor.recording import CLOCK_NAIVE, CLOCK_RELATIVE, CLOCK_UNIX
 from sleepmove.sensor.zones import OFFSET_CHANGE_NOTE, offset_name
@@ -172,7 +173,7 @@ def _check_junk(
         row = int(bad[other[0]]) if len(other) else row
         _refuse_time(path, text[row].as_py(), row, header_lines)
     warnings.append(
-        f"{len(bad)} rows whose time is unreadable dropped (first at line "
+        f"{how_many(len(bad), 'row')} whose time is unreadable dropped (first at line "
         f"{header_lines + row + 1}: {str(value)[:40]!r})"
     )
 

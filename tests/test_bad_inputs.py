@@ -24,8 +24,8 @@ ACCEPTED_WITH_WARNING = {
     "clock_reset.csv": "the clock went back 1 time(s)",
     "duplicated_rows.csv": "10 duplicated rows dropped",
     "saturated.csv": "samples at the sensor's full scale (±4 g)",
-    "flipped_digit.csv": "1 rows whose time stamp lies far from both neighbours'",
-    "junk_time.csv": "1 rows whose time is unreadable dropped (first at line 3002: "
+    "flipped_digit.csv": "1 row whose time stamp lies far from both neighbours'",
+    "junk_time.csv": "1 row whose time is unreadable dropped (first at line 3002: "
     "'17419917O0.000')",
 }
 

@@ -233,7 +233,7 @@ def test_parquet_ms_stamp_past_2262_is_a_stray_row_as_in_a_csv(tmp_path, capsys)
     out = tmp_path / "out"
     assert main([*ANALYZE, path, "--out", str(out)]) == 0, capsys.readouterr()
     warnings = json.loads((out / "summary.json").read_text())["quality"]["warnings"]
-    assert any("1 rows whose time stamp lies far" in w for w in warnings)
+    assert any("1 row whose time stamp lies far" in w for w in warnings)
 
 
 def test_parquet_ms_stamp_past_2262_in_a_long_file(tmp_path):

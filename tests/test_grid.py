@@ -70,7 +70,7 @@ def test_equal_samples_of_one_packet_are_kept():
     # The same night with a single row stamped on its own and delivered twice.
     t1 = np.arange(len(t)) * 0.02
     doubled = regularize(np.insert(t1, 700, t1[700]), np.insert(xyz, 700, xyz[700], axis=0))
-    assert "1 duplicated rows dropped" in doubled.notes
+    assert "1 duplicated row dropped" in doubled.notes
     # The clean night lies on the grid and is copied; the doubled one is interpolated
     # (weights of 0 or 1, up to rounding).
     np.testing.assert_allclose(doubled.xyz, regularize(t1, xyz).xyz, rtol=0, atol=1e-6)
@@ -85,7 +85,7 @@ def test_one_row_of_a_packet_received_twice_is_dropped():
     xyz = rng.normal(size=(len(t), 3))
     clean = regularize(t, xyz)
     doubled = regularize(np.insert(t, 801, t[800]), np.insert(xyz, 801, xyz[800], axis=0))
-    assert "1 duplicated rows dropped" in doubled.notes
+    assert "1 duplicated row dropped" in doubled.notes
     # The clean night lies on the grid and is copied; the doubled one is interpolated
     # (weights of 0 or 1, up to rounding).
     np.testing.assert_allclose(doubled.xyz, clean.xyz, rtol=0, atol=1e-6)

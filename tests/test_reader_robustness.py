@@ -278,8 +278,8 @@ def test_unreadable_time_counted_once(tmp_path):  # defect 25
     lines[20] = lines[20].split(",")[0] + ",nan,0,1"
     (tmp_path / "j.csv").write_text("\n".join(lines) + "\n")
     warnings = read_recording(str(tmp_path / "j.csv")).warnings
-    assert any("1 rows whose time is unreadable dropped (first at line 11" in w for w in warnings)
-    assert "1 rows with missing, NaN or infinite values dropped (first at line 21)" in warnings
+    assert any("1 row whose time is unreadable dropped (first at line 11" in w for w in warnings)
+    assert "1 row with missing, NaN or infinite values dropped (first at line 21)" in warnings
 
 
 def test_time_of_day_only_is_time_from_the_start(tmp_path):  # defect 22
@@ -366,7 +366,7 @@ def test_an_empty_iso_time_cell_drops_its_row(tmp_path):
     path.write_text("time,x,y,z\n" + "\n".join(rows) + "\n")
     recording = read_recording(str(path))
     assert np.allclose(recording.time_s - 1735689600.0, [0.0, 0.02, 0.06, 0.08])
-    dropped = "1 rows with missing, NaN or infinite values dropped (first at line 4)"
+    dropped = "1 row with missing, NaN or infinite values dropped (first at line 4)"
     assert recording.warnings == [dropped]
 
 

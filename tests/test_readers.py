@@ -338,7 +338,7 @@ def test_junk_in_one_time_cell_drops_that_row_and_names_its_line(tmp_path):
     body[60] = ("1700000001.2x0", *body[60][1:])
     rec = read_recording(write(tmp_path / "j.csv", csv("time,x,y,z", body)))
     assert len(rec.time_s) == 99 and np.isfinite(rec.time_s).all()
-    assert "1 rows whose time is unreadable dropped (first at line 62: '1700000001.2x0')" in (
+    assert "1 row whose time is unreadable dropped (first at line 62: '1700000001.2x0')" in (
         rec.warnings
     )
     # Junk in ISO times too.

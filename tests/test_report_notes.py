@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sleepmove.base.words import how_many
 from sleepmove.cli import main
 from sleepmove.detection.params import AnalysisParameters
 from sleepmove.detection.table import Table
 from sleepmove.reports.clock import CLOCK_UNIX
 from sleepmove.reports.night_report import _data_lost_card, _notes
-from sleepmove.reports.readable import LocalClock, counted, glossary_html, rate
+from sleepmove.reports.readable import LocalClock, glossary_html, rate
 from sleepmove.reports.summary import _in_bed_statements
 
 
@@ -73,7 +74,7 @@ def test_the_glossary_names_the_rules_the_page_was_scored_by():
 
 
 def test_counts_and_rates_read_as_words():
-    assert [counted(n, "minute") for n in (0, 1, 2)] == ["0 minutes", "1 minute", "2 minutes"]
+    assert [how_many(n, "minute") for n in (0, 1, 2)] == ["0 minutes", "1 minute", "2 minutes"]
     assert [rate(v) for v in (None, float("nan"), 0.0, 0.0024, 0.5, 2.34)] == [
         "n/a",
         "n/a",
