@@ -153,9 +153,9 @@ def regularize(
     if len(resets):
         time_s = _after_clock_resets(time_s, resets, max_gap_s)
         notes.append(
-            f"the clock went back {len(resets)} time(s) (first after sample {resets[0] + 1}): "
-            "a clock reset; the later samples follow the earlier ones after a data gap of "
-            "unknown length"
+            f"the clock went back {how_many(len(resets), 'time')} (first after sample "
+            f"{resets[0] + 1}): a clock reset; the later samples follow the earlier ones after a "
+            "data gap of unknown length"
         )
         steps = np.subtract(time_s[1:], time_s[:-1], out=buffer[:-1])
         still = np.flatnonzero(steps <= 0)

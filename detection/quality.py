@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sleepmove.base.words import how_many
 from sleepmove.detection.filters import true_runs
 from sleepmove.detection.params import QualityParameters
 
@@ -165,7 +166,7 @@ def long_gap_notes(
             continue
         hours = round(length / 3600)
         guess = (
-            f" (about {hours} whole hour(s): a clock or time-zone change?)"
+            f" (about {how_many(hours, 'whole hour')}: a clock or time-zone change?)"
             if hours >= 1 and abs(length - hours * 3600) < 5.0
             else ""
         )

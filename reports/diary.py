@@ -18,6 +18,7 @@ from datetime import date
 
 import numpy as np
 
+from sleepmove.base.words import how_many
 from sleepmove.reports.html import escape, table
 from sleepmove.reports.ranktest import RankTest, mann_whitney_u
 from sleepmove.reports.readable import duration
@@ -198,7 +199,9 @@ def diary_html(
     ]
     if comparisons:
         undated = sum(d is None for d in dates)
-        left_out = f" {undated} night(s) without a clock time are left out." if undated else ""
+        left_out = (
+            f" {how_many(undated, 'night')} without a clock time left out." if undated else ""
+        )
         parts.append(
             "<h2>Before and after</h2>"
             f"<p><b>Read this first.</b> {escape(CAVEAT)}</p>"

@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from sleepmove.base.words import how_many
 from sleepmove.reports import figures
 from sleepmove.reports.html import card, escape, image, page, table
 
@@ -100,7 +101,9 @@ def validation_files(nights: list[dict], pooled: dict, parameters: dict) -> dict
         )
         kinds = ("lm", "plm", "jerk") if not mixed else ("plm",) if pooled["lm"] else ("lm", "plm")
         cards = '<div class="cards">' + "".join(_plm_cards(part, label, kinds)) + "</div>"
-        heading = f"{len(mine)} night(s) scored by rules {label}" if mixed else "across nights"
+        heading = (
+            f"{how_many(len(mine), 'night')} scored by rules {label}" if mixed else "across nights"
+        )
         heading = f"<h2>PLM index {escape(heading)}</h2>"
         figure = _figure(
             pngs[name],
@@ -165,7 +168,7 @@ def validation_files(nights: list[dict], pooled: dict, parameters: dict) -> dict
         cards = []
     sections = [
         "<h1>Validation against reference scoring</h1>",
-        f"<p>{len(nights)} night(s), scored by rules {escape(', '.join(rules))}; onset "
+        f"<p>{how_many(len(nights), 'night')}, scored by rules {escape(', '.join(rules))}; onset "
         f"tolerance {parameters['tolerance_s']:g} s for limb movements, "
         f"{parameters['jerk_tolerance_s']:g} s for jerks; clock offset "
         f"{parameters['offset_s']:g} s.</p>" + scored,

@@ -8,6 +8,7 @@ import re
 import sys
 from typing import NoReturn
 
+from sleepmove.base.words import how_many
 from sleepmove.detection.params import RULE_SETS, WASM2016  # stdlib only: --help stays fast
 from sleepmove.sensor.simulator_families import SIMULATOR_FAMILIES
 
@@ -693,7 +694,7 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     lm = summary["pooled"]["lm"]
     # LMs scored by different duration bounds are not pooled (validate.pooled)
     lm_f1 = f"LM F1 {lm['f1']:.3f}" if lm else "LM F1 per rule set (validation.json)"
-    print(f"{len(nights)} night(s): {lm_f1}; results in {args.out}/")
+    print(f"{how_many(len(nights), 'night')}: {lm_f1}; results in {args.out}/")
     return 0
 
 

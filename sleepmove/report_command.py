@@ -9,6 +9,7 @@ import sys
 
 from sleepmove.base.errors import InputError
 from sleepmove.base.limits import SUMMARY_BYTES, read_limited
+from sleepmove.base.words import how_many
 from sleepmove.checks import VALIDATION_MARK
 from sleepmove.detection.params import RULE_SETS
 
@@ -66,8 +67,8 @@ def _warn_of_nights_without_summary(folder: str) -> None:
             f" and {len(lacking) - 3} more" if len(lacking) > 3 else ""
         )
         print(
-            f"sleepmove: warning: left out {len(lacking)} folder(s) with a night's tables but no"
-            f" summary.json (analyze them again): {shown}",
+            f"sleepmove: warning: left out {how_many(len(lacking), 'folder')} with a night's "
+            f"tables but no summary.json (analyze them again): {shown}",
             file=sys.stderr,
         )
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from sleepmove.base.errors import InputError
 from sleepmove.base.limits import check_regular_file
+from sleepmove.base.words import how_many
 from sleepmove.detection.bilateral import LM_KINDS
 from sleepmove.detection.indices import periodicity_index
 from sleepmove.detection.matching import (
@@ -441,8 +442,8 @@ def validate_night(
     if repeated:
         warnings.insert(
             0,
-            f"{reference_path}: {repeated} event(s) repeat another exactly (same onset, kind "
-            "and side): each counted once",
+            f"{reference_path}: {how_many(repeated, 'event')} repeating another exactly (same "
+            "onset, kind and side): each counted once",
         )
     units = units[seen].reset_index(drop=True)
     if reference.sleep is not None:
@@ -598,7 +599,7 @@ def _unmatchable(
         first, last = units["onset_s"].min(), units["onset_s"].max()
         raise InputError(
             reference_path,
-            f"none of its {len(units)} event(s) falls within the recording {result_dir} "
+            f"none of its {how_many(len(units), 'event')} falls within the recording {result_dir} "
             f"({start}, {hours:g} h): they lie {first / 3600:+.3g} h to {last / 3600:+.3g} h "
             "from its start",
             expected="the reference of this night (references in the order of the result "

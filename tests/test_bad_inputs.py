@@ -21,7 +21,7 @@ ACCEPTED_WITH_WARNING = {
     "truncated.csv.gz": "the gzip file is cut short",
     "truncated_last_line.csv": "the last line is incomplete and was ignored",
     "nan_values.csv": "2 rows with missing, NaN or infinite values dropped",
-    "clock_reset.csv": "the clock went back 1 time(s)",
+    "clock_reset.csv": "the clock went back 1 time ",
     "duplicated_rows.csv": "10 duplicated rows dropped",
     "saturated.csv": "samples at the sensor's full scale (±4 g)",
     "flipped_digit.csv": "1 row whose time stamp lies far from both neighbours'",

@@ -117,7 +117,7 @@ def test_a_reference_listing_each_event_twice_is_warned_of_and_counted_once(
     out = tmp_path / "v"
     assert validate([wasm], [path], out) == 0
     err = capsys.readouterr().err
-    said = f"{path}: {n} event(s) repeat another exactly (same onset, kind and side)"
+    said = f"{path}: {n} events repeating another exactly (same onset, kind and side)"
     assert f"sleepmove: warning: {said}: each counted once" in err.splitlines()
     row = pd.read_csv(out / "validation.csv").iloc[0]
     assert row["lm_reference"] == n and row["lm_f1"] == 1.0  # was 2n and 2/3
@@ -170,7 +170,7 @@ def test_one_rule_set_is_named_in_the_json_page_and_figures(nights, tmp_path, mo
     assert pooled["nights_by_rules"] == {"wasm2016": [str(wasm)]}
     assert pooled["plm"]["f1"] is not None and "by_rules" not in pooled
     html = (out / "report.html").read_text()
-    assert "1 night(s), scored by rules wasm2016;" in html
+    assert "1 night, scored by rules wasm2016;" in html
     assert "PLM index ICC(2,1), rules wasm2016" in html
     assert drawn == [["rules wasm2016"], ["rules wasm2016"]]  # Bland-Altman, the night
 
@@ -200,7 +200,7 @@ def test_nights_scored_by_different_rules_are_warned_of_and_not_pooled(
         assert part["nights"] == [str(folder)] and part["plm_index"]["nights"] == 1
     html = (out / "report.html").read_text()
     assert "The nights were scored by different rules (wasm2016: wasm; aasm2012: aasm)" in html
-    assert "PLM index 1 night(s) scored by rules aasm2012" in html
+    assert "PLM index 1 night scored by rules aasm2012" in html
     assert "PLM F1 (pooled, rules wasm2016)" in html and "PLM F1 (pooled)" not in html
     assert sorted(p.name for p in (out / "figures").iterdir()) == [
         "aasm.png",

@@ -8,6 +8,7 @@ import numpy as np
 
 from sleepmove.base.errors import InputError
 from sleepmove.base.order_statistics import median
+from sleepmove.base.words import how_many
 from sleepmove.sensor.finish import finish_recording
 from sleepmove.sensor.recording import CLOCK_NAIVE, LONGEST_NIGHT_H, Recording
 
@@ -76,7 +77,7 @@ def in_time_order(
     if holes_in_order > int((np.diff(time_s) > HOLE_S).sum()):
         return time_s, xyz
     warnings.append(
-        f"the device's blocks are out of time order at {len(backwards)} place(s) (first "
+        f"the device's blocks are out of time order at {how_many(len(backwards), 'place')} (first "
         f"after sample {backwards[0] + 1}): put in order by their own time stamps"
     )
     ordered = np.empty(xyz.shape, dtype=xyz.dtype, order="F")
