@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -152,6 +153,14 @@ class SessionStats:
     messages_dropped: int = 0
 
 
+# Real seconds without a notification, while linked, after which a stream that should run
+# steadily is started again (a sensor that notifies only on change says it does not)
+QUIET_RESTART_S = 15.0
+IMPOSSIBLE_RANGE_SHARE = 2.0  # samples past twice the range set are no measurement
+MESSAGES = 200  # distinct messages kept...
+FRAME_MESSAGES = 100  # ...of them, of bad frames at most
+
+
 class SensorSession:
     """One sensor through bleak: configure, stream, and reconnect with back-off, forever.
 
@@ -161,6 +170,7 @@ class SensorSession:
     """
 
     decoder: Decoder
+    streams_steadily = True  # frames come all the time (not only when the limb moves)
 
     def __init__(
         self,
@@ -194,6 +204,9 @@ class SensorSession:
         self.last_time: float | None = None
         self.lost = asyncio.Event()
         self.control_replies: asyncio.Queue = asyncio.Queue()
+        self.frame_seen = time.monotonic()  # when a notification last came (real seconds)
+        self.quiet_s = QUIET_RESTART_S
+        self.frame_messages = 0  # distinct bad-frame messages noted
         self.connect_lock = connect_lock or asyncio.Lock()
         self.on_samples = on_samples  # the live view's copy of what was written
         self.disk_full = False
@@ -361,17 +374,24 @@ class SensorSession:
         except Exception as error:  # what we cannot read is no reason to stop
             self._note(f"device information: {error}"[:200])
 
-    def _note(self, message: str) -> None:
+    def _note(self, message: str, frame: bool = False) -> None:
         """Each distinct message once, with a count (a sensor babbling all night must not fill
-        memory or bury the one message that matters)."""
+        memory or bury the one message that matters). A bad frame's (`frame`) is counted by
+        its words without their numbers, and bad frames have a share of the room of their
+        own: 3,000 garbled frames, each naming its own byte count, took every place, and the
+        loss at the end and a full disk went unsaid."""
         counts = self.stats.message_counts
-        if message in counts:
-            counts[message] += 1
-        elif len(counts) < 200:
-            counts[message] = 1
-            self.stats.messages.append(message)
-        else:
+        key = re.sub(r"\d+", "#", message) if frame else message
+        if key in counts:
+            counts[key] += 1
+            return
+        frames = self.frame_messages
+        if (frame and frames >= FRAME_MESSAGES) or len(counts) >= MESSAGES:
             self.stats.messages_dropped += 1
+            return
+        self.frame_messages += frame
+        counts[key] = 1
+        self.stats.messages.append(message)
 
     async def _disconnect(self, client) -> None:
         try:
@@ -380,9 +400,15 @@ class SensorSession:
             self._note(f"disconnect: {error}"[:200])
 
     async def _wait(self, stop: asyncio.Event, deadline: float) -> None:
+        self.frame_seen = time.monotonic()
         while not (stop.is_set() or self.lost.is_set() or self.clock() >= deadline):
             await asyncio.sleep(0.05)
             self.release_if_settled()  # a link gone quiet: nothing stays held
+            if self.streams_steadily and time.monotonic() - self.frame_seen > self.quiet_s:
+                # The link holds but the stream stopped (no 'stopped' message, or a start
+                # that never took): the rest of the night was lost. Started again.
+                self._note(f"no data for {self.quiet_s:g} s while linked: the stream started again")
+                self.lost.set()
 
     async def _configure(self, client) -> None:
         raise NotImplementedError
@@ -408,7 +434,24 @@ class SensorSession:
             self._note(f"stop: {error}"[:200])
 
     def _on_data(self, _, data: bytearray) -> None:
-        self._deliver(self.decoder.decode(bytes(data)))
+        self._deliver(self.decoded(data))
+
+    def decoded(self, data: bytes | bytearray) -> Decoded:
+        """The decoder's samples of one notification, or a bad frame: whatever a sensor sends
+        must not raise out of the notification (a compressed frame with an empty block did,
+        a traceback per frame), and samples no sensor of its range measures (a flipped bit
+        in a float's exponent: 3e37 g, a fake jerk and a cramp) are not written."""
+        self.frame_seen = time.monotonic()
+        try:
+            decoded = self.decoder.decode(bytes(data))
+        except Exception as error:  # a decoder's fault on a frame never seen in tests
+            return Decoded.bad(f"frame dropped: the decoder failed ({type(error).__name__})")
+        xyz = decoded.xyz_g
+        if len(xyz) and not np.all(np.abs(xyz) <= IMPOSSIBLE_RANGE_SHARE * self.stats.range_g):
+            return Decoded.bad(
+                f"frame dropped: values beyond twice the sensor's ±{self.stats.range_g} g range"
+            )
+        return decoded
 
     def _jumped(self, departure_s: float) -> float:
         """How far a stamped frame `departure_s` from the host clock is from where the
@@ -632,7 +675,7 @@ class SensorSession:
         """Map decoded samples onto host time, count losses, write them."""
         if decoded.problems:  # dropped bytes or frames; any good samples still count
             self.stats.bad_frames += 1
-            self._note(decoded.problems[0])
+            self._note(decoded.problems[0], frame=True)
         if len(decoded.xyz_g) == 0:
             return
         self.stats.frames += 1

@@ -85,7 +85,7 @@ class MetaMotionSession(SensorSession):
                 self.chip.set_result(message[2])
             return
         if self.chip.done():
-            self._deliver(self.decoder.decode(message))
+            self._deliver(self.decoded(message))
 
 
 def _emulated(advertised: str, chip: int) -> EmulatedModel:

@@ -27,6 +27,9 @@ def unsubscribe(reference: int) -> bytes:
     return bytes([2, reference])
 
 
+LONGEST_PACKET = 4096  # bytes of one data packet with its continuations (a few hundred are)
+
+
 @dataclass
 class MovesenseDecoder(Decoder):
     """Reassembles continuation packets; times are the sensor's milliseconds since start.
@@ -49,6 +52,11 @@ class MovesenseDecoder(Decoder):
         if reference != self.reference:
             return Decoded.bad(f"packet for subscription {reference}, not {self.reference}")
         if code == CONTINUATION and self.pending:
+            if len(self.pending) + len(packet) - 2 > LONGEST_PACKET:
+                # A packet holds a few hundred bytes; endless continuations piled up (7 MB,
+                # a minute of blocked event loop): the packet is dropped, its start with it
+                self.pending = b""
+                return Decoded.bad(f"Movesense packet longer than {LONGEST_PACKET} bytes: dropped")
             self.pending += packet[2:]
             return Decoded()
         if code != DATA:
@@ -112,7 +120,7 @@ class MovesenseSession(SensorSession):
     def _on_data(self, _, data: bytearray) -> None:
         if data[:1] == bytes([RESULT]):
             self.replied.set()
-        self._deliver(self.decoder.decode(bytes(data)))
+        self._deliver(self.decoded(data))
 
 
 def _build(air, address, source, rate_hz, speed, name):

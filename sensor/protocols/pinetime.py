@@ -36,6 +36,8 @@ class PineTimeDecoder(Decoder):
 class PineTimeSession(SensorSession):
     """Notified on change, about 10 Hz; no stamps."""
 
+    streams_steadily = False  # a still wrist sends nothing: silence is no lost stream
+
     async def _configure(self, client) -> None:
         self.decoder = PineTimeDecoder()
         await client.start_notify(MOTION, self._on_data)

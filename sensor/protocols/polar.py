@@ -92,6 +92,10 @@ def parse_settings(data: bytes) -> dict:
 
 
 STAMP_JITTER_S = 0.05  # how far a frame's stamp may stray from its sensor's clock
+SHORTEST_STEP_SHARE = 0.25  # of the period set: a sample step shorter is no sensor's clock
+FACTOR_RANGE = (1e-4, 1e3)  # a start reply's factor outside it (NaN, 0, 1e30) is no factor
+REPLIES_HELD = 32  # control-point messages kept for a command; older ones are dropped
+REPLY_WAIT_S = 5.0
 
 
 @dataclass
@@ -114,6 +118,8 @@ class PolarDecoder(Decoder):
         kind = frame[9]
         try:
             if kind & 0x80:
+                if kind & 0x7F > 1:  # 0x80 (in g) and 0x81 (in milli-g) are the compressed ones
+                    raise ValueError(f"unknown compressed frame type {kind:#x}")
                 milli_g = self._compressed(frame[10:], kind & 0x7F)
             else:
                 milli_g = self._raw(frame[10:], kind)
@@ -154,6 +160,9 @@ class PolarDecoder(Decoder):
             width, count = payload[position], payload[position + 1]
             if not 1 <= width <= 32:
                 raise ValueError(f"delta width {width}")
+            if count == 0:  # an empty block: nothing to add (its last sample raised IndexError)
+                position += 2
+                continue
             size = (width * count * 3 + 7) // 8
             block = payload[position + 2 : position + 2 + size]
             deltas = signed(unpack_bits(block, width, count * 3), width).reshape(count, 3)
@@ -180,6 +189,10 @@ class PolarDecoder(Decoder):
             elapsed = (stamp_ns - self.previous_stamp_ns) / 1e9
             if elapsed <= (count + 0.5) / self.rate_hz:
                 step = elapsed / count
+                if step < SHORTEST_STEP_SHARE / self.rate_hz:
+                    # No rate it runs at packs samples so tight: a burst stamped a ms apart was
+                    # learned as a new rate, 288 samples written within 10 ms
+                    return np.empty(0)
                 # BLE stamps jitter by tens of ms: a frame of a few samples is not judged
                 short = elapsed + STAMP_JITTER_S < 0.5 * count * (self.step_s or 0.0)
                 if self.step_s is not None and short:
@@ -232,9 +245,25 @@ class PolarSession(SensorSession):
         super().__init__(*args, **kwargs)
         self.decoder = PolarDecoder(rate_hz=self.stats.rate_hz)
 
-    async def _command(self, client, command: bytes) -> ControlReply | str:
+    async def _command(self, client, command: bytes) -> ControlReply:
+        """The reply to `command`: the first one for its op code. Messages that came before it
+        (a stray or late indication) or are no reply to it are noted, never taken for it: one
+        stray message shifted every later reply by one, a refused start taken as started."""
+        while not self.control_replies.empty():  # what came before the command answers nothing
+            self._note_stray(self.control_replies.get_nowait())
         await client.write_gatt_char(CONTROL_POINT, command, response=True)
-        return await asyncio.wait_for(self.control_replies.get(), 5.0)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + REPLY_WAIT_S
+        while True:  # a loop over control-point messages, until the reply (or the time is up)
+            message = await asyncio.wait_for(self.control_replies.get(), until - loop.time())
+            if isinstance(message, ControlReply) and message.op == command[0]:
+                return message
+            self._note_stray(message)
+
+    def _note_stray(self, message: ControlReply | str) -> None:
+        if isinstance(message, ControlReply):
+            message = f"control-point reply to op {message.op} ({message.meaning}) unasked"
+        self._note(f"{message}: ignored")
 
     async def _configure(self, client) -> None:
         # A new stream, a new decoder: the last stamp of the one before refused every frame
@@ -247,10 +276,13 @@ class PolarSession(SensorSession):
         reply = await self._command(
             client, start_command(self.stats.rate_hz, self.stats.range_g, 16, 3)
         )
-        if isinstance(reply, ControlReply):
-            if not reply.ok:
-                raise RuntimeError(f"start refused: {reply.meaning}")
-            self.decoder.factor = (reply.settings.get("factor") or [1.0])[0]
+        if not reply.ok:
+            raise RuntimeError(f"start refused: {reply.meaning}")
+        factor = (reply.settings.get("factor") or [1.0])[0]
+        if not FACTOR_RANGE[0] <= abs(factor) <= FACTOR_RANGE[1]:  # NaN fails it too
+            self._note(f"start reply with an impossible factor {factor!r}: 1.0 taken")
+            factor = 1.0
+        self.decoder.factor = factor
 
     async def _stop_stream(self, client) -> None:
         await self._write_all(client, CONTROL_POINT, [STOP_COMMAND])
@@ -261,12 +293,14 @@ class PolarSession(SensorSession):
             self._note(message)
             self.lost.set()  # reconnect and start again
             return
+        if self.control_replies.qsize() >= REPLIES_HELD:  # a flood of indications: bounded
+            self._note_stray(self.control_replies.get_nowait())
         self.control_replies.put_nowait(message)
 
     def _on_data(self, _, data: bytearray) -> None:
         before = self.decoder.previous_stamp_ns
         stepped_back = self.decoder.stepped_back
-        decoded = self.decoder.decode(bytes(data))
+        decoded = self.decoded(data)
         if self.decoder.stepped_back != stepped_back:
             self._untimed()
         if (
