@@ -152,8 +152,8 @@ def clock_ticks(clock: LocalClock | None, duration_s: float, phone: bool) -> tup
 
 
 def _minute_ticks(clock: LocalClock | None, duration_s: float, phone: bool) -> tuple[list, list]:
-    """Ticks every 5, 10, 15 or 30 minutes for a recording under two hours: at most 4 on a
-    phone, 8 wide; at whole local minutes of the step (every zone's offset is whole minutes
+    """Ticks every 1, 2, 5, 10, 15 or 30 minutes for a recording under two hours: at most 4
+    on a phone, 8 wide; at whole local minutes of the step (every zone's offset is whole minutes
     of them), or from the start where there is no clock."""
     most = 4 if phone else 8
     step = next((m for m in (1, 2, 5, 10, 15, 30) if duration_s / 60 / m <= most), 60) * 60

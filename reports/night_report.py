@@ -10,6 +10,7 @@ import numpy as np
 from sleepmove.base.words import how_many
 from sleepmove.detection.filters import true_runs
 from sleepmove.detection.night import NightScore
+from sleepmove.detection.params import published_threshold
 from sleepmove.detection.table import Table
 from sleepmove.reports import figures
 from sleepmove.reports.html import card, escape, page, picture, table
@@ -205,7 +206,7 @@ def _glance(score: NightScore, summary: dict, local: LocalClock) -> str:
         _spans(sure, 60.0), total_s, "sure"
     )
     units = score.units
-    members = units[units["series"] >= 0].groups("series")
+    members = list(units[units["series"] >= 0].groups("series"))  # read twice below
     series = [
         (float(m["onset_s"].min()), float(m["offset_s"].max()))
         for _, m in members  # a loop over series
@@ -499,10 +500,26 @@ def _lead(summary: dict) -> str:
         text += "Too little sleep was found to count periodic movements per hour of it."
     else:
         above = "above" if assessment["plm_index_above_threshold"] else "not above"
+        limb = (
+            "The arm"
+            if wrist
+            else "The legs"
+            if len(summary["recording"].get("sides", [])) == 2
+            else "The leg"
+        )
+        threshold = assessment["threshold_per_h"]
+        try:
+            published = published_threshold(summary["criteria"]["name"], assessment["age_group"])
+        except KeyError:  # an older or hand-edited summary's rule set: its own threshold
+            published = threshold
+        whose = (
+            f"that sleep medicine calls significant for {_whose(assessment['age_group'])}"
+            if threshold == published
+            else "that the settings set"
+        )
         text += (
-            f"{'The arm' if wrist else 'The legs'} made {index:.1f} periodic movements an hour "
-            f"of sleep: {above} the {assessment['threshold_per_h']:g} an hour that sleep "
-            f"medicine calls significant for {_whose(assessment['age_group'])}"
+            f"{limb} made {index:.1f} periodic movements an hour of sleep: {above} the "
+            f"{threshold:g} an hour {whose}"
             + (" (a threshold set for legs)" if wrist else "")
             + "."
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 from sleepmove.reports.clock import CLOCK_RELATIVE, CLOCK_UNIX, display_zone
@@ -57,6 +58,8 @@ class LocalClock:
         name = getattr(self.clock, "zone", None)
         if name is None:
             return f"times in this computer's zone ({utc}); --timezone gives the wearer's"
+        if re.fullmatch(r"[+-]\d\d:\d\d", name):  # a fixed offset names itself
+            return f"local times ({utc})"
         return f"local times ({name}, {utc})"
 
 
@@ -191,8 +194,9 @@ def glossary_html(
     entries = dict(GLOSSARY)
     if rules is not None:
         label, low, high = rules
-        term_plm, text_plm = entries["plm"]
-        entries["plm"] = (term_plm, text_plm.replace("10-90 s", f"{low:g}-{high:g} s"))
+        for key in ("plm", "imi"):  # a loop over the two entries that give the range
+            name, text = entries[key]
+            entries[key] = (name, text.replace("10-90 s", f"{low:g}-{high:g} s"))
         entries["rules"] = (
             "Rules",
             f"the published scoring rules followed, here {label} (wasm2016: Ferri et al. 2016, "

@@ -734,7 +734,7 @@ def first_unreadable_line(
 
     def line_of(text: str) -> int:
         line = _line_of(source, text)
-        return line + scan.lines_before if line > 1 else line  # 1: not found
+        return 1 if line is None else line + scan.lines_before if line > 1 else line
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         # Skipped, never an error: a reader that parses ahead would raise it before the

@@ -150,6 +150,7 @@ def _read_rows(source: _Source, layout: _TableLayout, units: str) -> Recording:
                 layout.has_header,
                 time_col,
                 layout.dialect[0],
+                source.limit,
             )
             recording.warnings.extend([note] if note else [])
     return recording
@@ -195,6 +196,7 @@ def _parse_csv(
             )
     except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:
         if blank[0] >= BLANK_LINES_HANDLED and not source.blank_lines_emptied:
+            # A plain file (a gzip's text is emptied as it inflates): read again, emptied
             source.blank_lines_emptied = True
             if isinstance(watch, TimeGuard):
                 watch.restart()
@@ -212,7 +214,7 @@ def _parse_csv(
             raise UnreadableRow(
                 path,
                 f"wrong number of fields: {text[:60]!r}",
-                where=f"line {line}",
+                where=f"line {line}" if line else None,
                 expected=f"{len(wanted) if not has_header else 'as many fields as the header'}",
             )
     if table is None or table.num_rows == 0:
@@ -309,17 +311,19 @@ def _refuse_parse(source: _Source, error: str, block_bytes: int) -> None:
     wrong = re.match(r"CSV parse error: Expected (\d+) columns, got \d+: (.*)", error, re.S)
     if wrong:  # a row of the wrong length that is no UTF-8: arrow names it, not its line
         text = wrong[2].split("\n")[0]
+        cut = text.endswith(" ...")  # arrow shows a row's first 100 characters only
+        line = _line_of(source, text[:-4] if cut else text, start_only=cut)
         raise UnreadableRow(
             source.path,
             f"wrong number of fields: {text[:60]!r}",
-            where=f"line {_line_of(source, text)}",
+            where=f"line {line}" if line else None,
             expected=f"{wrong[1]} fields, as the rows before it",
         )
     # Its words as a literal: the file's bytes, escape codes among them, reached the terminal
     raise UnreadableRow(
         source.path,
         f"cannot parse as CSV ({error.splitlines()[0][:200]!r})",
-        expected="one row of samples per line, its fields parted by commas",
+        expected="one row of samples per line, its fields parted as the header's",
     )
 
 
@@ -363,13 +367,14 @@ BLANK_LINES_HANDLED = 10_000
 LINE_KEY_CHARS = 256  # a longer bad row is looked for by its first characters
 
 
-def _line_of(source: _Source, text: str) -> int:
-    """The first line that is `text` (streamed: error path only); 1 if none is. Whole lines
-    only: a search for the text anywhere found a longer line holding it (a garbled row's
-    first digits `17419` are in line 2's time), and named a line far too early. Arrow shows
-    bytes that are no UTF-8 as U+FFFD: any such bytes match one. A line of megabytes is
-    found by its start (LINE_KEY_CHARS): a pattern of the whole took 2 GB and a minute."""
-    whole = len(text) <= LINE_KEY_CHARS
+def _line_of(source: _Source, text: str, start_only: bool = False) -> int | None:
+    """The first line that is `text` (that starts with it: `start_only`), streamed: error
+    path only; None if none is. Whole lines only: a search for the text anywhere found a
+    longer line holding it (a garbled row's first digits `17419` are in line 2's time), and
+    named a line far too early. Arrow shows bytes that are no UTF-8 as U+FFFD: any such
+    bytes match one. A line of megabytes is found by its start (LINE_KEY_CHARS): a pattern
+    of the whole took 2 GB and a minute."""
+    whole = len(text) <= LINE_KEY_CHARS and not start_only
     key = text if whole else text[:LINE_KEY_CHARS]
     body = b"[\x80-\xff]+".join(re.escape(part.encode()) for part in key.split("\ufffd"))
     ending = b"(?=[\r\n])" if whole else b""
@@ -385,7 +390,7 @@ def _line_of(source: _Source, text: str) -> int:
         cut = max(len(data) - reach, 0)  # the tail a match may still start in
         lines += data.count(b"\n", 0, cut)
         data = data[cut:]
-    return 1
+    return None
 
 
 def _read_actilife(source: _Source, head: list[str], units: str) -> Recording:

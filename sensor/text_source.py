@@ -98,7 +98,10 @@ class _Source:
         with self.stream(self.notes) as stream:
             if isinstance(stream, _GzipText):
                 stream.watch = watch
-            yield _BlankLinesEmptied(stream) if self.blank_lines_emptied else stream
+            # A gzip's text is emptied of blank lines from the start: read again after a stop,
+            # an arrow parse stopped twice left the process hanging at its exit
+            emptied = self.blank_lines_emptied or isinstance(stream, _GzipText)
+            yield _BlankLinesEmptied(stream) if emptied else stream
             self.damage = getattr(stream, "damage", None)
             self.damaged_spans = getattr(stream, "damaged_spans", [])
             self.line_cuts = getattr(stream, "line_cuts", [])
@@ -108,7 +111,7 @@ class _Source:
         if self.gzip:
             return _GzipText(self.path, notes, self.limit, self.omit, self.known_damage)
         if self.limit is not None:
-            return _FileStart(self.path, self.limit)
+            return FileStart(self.path, self.limit)
         return open(self.path, "rb")  # noqa: SIM115 (the caller closes it)
 
     def plain_end(self, most: int) -> tuple[int, bytes]:
@@ -532,7 +535,7 @@ ZEROS_BLOCK = 1 << 20
 def _leave_out_zeros_at_end(source: _Source, warnings: list[str]) -> None:
     """A plain file's text ends before the zero bytes that end the file, said in `warnings`;
     a file of zeros only is refused."""
-    zeros = _zeros_at_end(source.path)
+    zeros = zeros_at_end(source.path)
     if not zeros:
         return
     size = os.path.getsize(source.path)
@@ -544,13 +547,23 @@ def _leave_out_zeros_at_end(source: _Source, warnings: list[str]) -> None:
         )
     source.limit = size - zeros
     source.head = source.head[: source.limit]
+    blank = source.limit <= SNIFF_BYTES and not re.search(rb"\S", source.head)  # all of it
+    if source.limit < SHORTEST_TEXT or blank:
+        # "no time column (header: abc)" said nothing of the zeros after three letters
+        raise InputError(
+            source.path,
+            f"only {source.limit:,} bytes of text"
+            + (" (blank)" if blank else "")
+            + f", then {zeros:,} zero bytes: too short to hold a recording",
+            expected="accelerometer samples",
+        )
     warnings.append(
         f"{zeros:,} bytes of zeros after the last line left out (what a logger leaves of a "
         "file it had reserved when its power is cut)"
     )
 
 
-def _zeros_at_end(path: str) -> int:
+def zeros_at_end(path: str) -> int:
     """How many zero bytes end a plain file, read back from its end a MB at a time (a sparse
     file of gigabytes of them reads fast). Taken for the last line's start they refused the
     whole night (over 64 KB) or made a line of megabytes to parse."""
@@ -569,7 +582,7 @@ def _zeros_at_end(path: str) -> int:
     return zeros
 
 
-class _FileStart(io.RawIOBase):
+class FileStart(io.RawIOBase):
     """The first `size` bytes of a file, as a file: a plain text with zeros after it."""
 
     def __init__(self, path: str, size: int) -> None:

@@ -380,20 +380,26 @@ TAIL_BYTES = 4096
 
 
 def offset_change_note(
-    path: str, head: bytes, first: str, has_header: bool, time_col: str, delimiter: str = ","
+    path: str,
+    head: bytes,
+    first: str,
+    has_header: bool,
+    time_col: str,
+    delimiter: str = ",",
+    end: int | None = None,
 ) -> str | None:
     """A warning where the last clock time of a plain CSV (`head`: its first bytes, read
     already) states another offset than the first (`first`, from stated_zone): a night
     across a daylight-saving change. Every time is an instant and read right; only the clock
-    times shown keep the first offset, which --timezone mends. Reads the file's last 4 KiB."""
+    times shown keep the first offset, which --timezone mends. Reads the text's last 4 KiB."""
     index = _time_index(_lines(head), has_header, time_col, delimiter)
     if index is None:
         return None
     try:
         with open(path, "rb") as handle:
-            handle.seek(0, 2)
-            handle.seek(max(handle.tell() - TAIL_BYTES, 0))
-            tail = handle.read(TAIL_BYTES)
+            end = handle.seek(0, 2) if end is None else end  # `end`: the text's (zeros after)
+            handle.seek(max(end - TAIL_BYTES, 0))
+            tail = handle.read(min(TAIL_BYTES, end))
     except OSError:
         return None
     lines = _lines(tail)[1:]  # the first may be cut

@@ -10,6 +10,7 @@ import io
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from sleepmove.base.errors import InputError
@@ -75,7 +76,7 @@ def check_still_rows(path: str, still_rows: int, rows: int, time_col: str) -> No
         raise InputError(
             path,
             f"{still_rows / 1e6:.0f} million rows (of {rows / 1e6:.0f} million) whose time in "
-            f"{time_col!r} is empty, stands still, runs faster than {MOST_RATE_HZ:g} samples "
+            f"{time_col!r} is missing, stands still, runs faster than {MOST_RATE_HZ:g} samples "
             f"a second, or jumps back and forth by more than {ORDER_JUMP_S:g} s",
             expected="one time stamp per sample, advancing at the sensor's rate",
         )
@@ -148,7 +149,8 @@ def times_empty(
     column_names: list[str] | None = None,
     dialect: tuple[str, str] = (",", "."),
 ) -> bool:
-    """Whether every one of `rows` has an empty time field (they parse, as text)."""
+    """Whether every one of `rows` (they parse, as text) has no time: its time field empty or
+    without a digit (' ', 'x', 'NaN'), as no time is written."""
     text = b"\n".join([*header, *rows]) + b"\n"
     read = pacsv.ReadOptions(
         skip_rows=1 if column_names is not None and header else 0,
@@ -166,7 +168,10 @@ def times_empty(
     except (pa.ArrowInvalid, KeyError):
         return False
     column = table.column(time_col)
-    return table.num_rows == len(rows) and column.null_count == table.num_rows
+    if table.num_rows != len(rows):
+        return False
+    with_digit = pc.match_substring_regex(column, r"\d")
+    return not pc.any(with_digit).as_py()
 
 
 def complete_lines(text: bytes, count: int | None = None) -> list[bytes]:
@@ -230,8 +235,8 @@ class TimeGuard:
         self._rows += rows
 
     def judge_timeless(self, rows: int) -> None:
-        """`rows` more rows, the last of them with an empty time (a file of commas, a logger's
-        blank records): no recording's rows, yet they passed every check of time and filled
+        """`rows` more rows, the last of them without a time (a file of commas, a logger's
+        blank records, junk): no recording's rows, yet they passed every check of time and filled
         memory (100 M rows of a 700 kB gzip: 6.5 GB). As they come (a gzip's stretches) they
         count as rows whose time stands still; a plain file's end alone says too little of
         its rows, whose memory is its size's."""

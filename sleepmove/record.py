@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 from sleepmove.base.errors import InputError
 from sleepmove.base.limits import RATES_HZ
+from sleepmove.checks import check_no_report_there
 from sleepmove.record_devices import (
     Radio,
     choose_families,
@@ -66,6 +67,8 @@ def check_destination(out: str) -> None:
             f"already holds a recording ({', '.join(present)}); nothing was changed",
             expected="a new or empty folder for --out",
         )
+    # its night's report would replace a trend report's or a validation's
+    check_no_report_there(out, "the recording's results")
 
 
 def parse_duration(text: str) -> float:

@@ -53,7 +53,9 @@ def read_sleep_log(path: str) -> list[LogEntry]:
         raise InputError(path, "the sleep log is not text", expected="a UTF-8 CSV") from None
     except csv.Error as error:  # a cell of over 128 KB: was a traceback
         raise InputError(path, f"the sleep log is not a CSV ({error})", expected="a CSV") from None
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    # Numbered before blank lines are left out: a line's number is the file's
+    numbered = [(n, row) for n, row in enumerate(rows, start=1) if any(c.strip() for c in row)]
+    rows = [row for _, row in numbered]
     if not rows:
         raise InputError(path, "the sleep log is empty", expected=EXPECTED_HEADER)
     header = [re.sub(r"[\s-]+", "_", cell.strip().lower()) for cell in rows[0]]
@@ -64,7 +66,7 @@ def read_sleep_log(path: str) -> list[LogEntry]:
         raise InputError(path, f"the sleep log has no column {lacks}", "line 1", EXPECTED_HEADER)
     columns = [header.index(name) for name in (named[0], "lights_out", "lights_on")]
     entries, seen = [], {}
-    for number, row in enumerate(rows[1:], start=2):  # a loop over nights
+    for number, row in numbered[1:]:  # a loop over nights
         where = f"line {number}"
         cells = [row[index].strip() if index < len(row) else "" for index in columns]
         night, lights_out, lights_on = cells
@@ -74,9 +76,10 @@ def read_sleep_log(path: str) -> list[LogEntry]:
             ]
             raise InputError(
                 path,
-                f"no {' or '.join(lacks)} (a quote left open joins the lines after it)",
+                f"no {' or '.join(lacks)}",
                 where,
-                "a night, lights out and lights on on every line",
+                "each line's night, lights out and lights on (a quote left open joins the "
+                "lines after it into one cell)",
             )
         if night in seen:
             raise InputError(

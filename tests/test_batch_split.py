@@ -184,3 +184,21 @@ def test_an_error_in_a_split_night_names_the_file_and_its_night(stub_file, tmp_p
         error.startswith(f"{stub_file / 'week.csv'} [2025-03-") and "too low" in error
         for error in errors
     ), errors
+
+
+def test_a_multi_day_csv_a_power_cut_left_zeros_after_is_split(tmp_path, utc):
+    """Zeros after the text (a logger's reserved file) read as the last line: the span came
+    out 0 and the file was refused as several nights, naming batch, the command run."""
+    from sleepmove.sensor.split import recording_span_h, split_nights
+
+    start = 1_742_932_800.0  # 2025-03-25T20:00:00 UTC
+    seconds = np.arange(0, 40 * 3600, 2)
+    rows = [f"{start + s:.1f},0.0{i % 5},-0.01,0.998" for i, s in enumerate(seconds)]
+    path = tmp_path / "padded.csv"
+    path.write_bytes(("time,x,y,z\n" + "\n".join(rows) + "\n").encode() + b"\0" * 200_000)
+    assert recording_span_h(str(path)) == pytest.approx(40.0, abs=0.1)
+    parts = split_nights(str(path), str(tmp_path / "parts"))
+    assert [(part.night, part.samples) for part in parts] == [
+        ("2025-03-25", 16 * 1800),
+        ("2025-03-26", 24 * 1800),
+    ]

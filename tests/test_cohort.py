@@ -171,9 +171,9 @@ def test_a_sleep_log_gives_some_nights_their_window(nights, tmp_path, capsys):
         ("night,lights_out,lights_on\na,23:00,25:10\n", "not a clock time: '25:10' (line 2)"),
         (
             "night,lights_out,lights_on\na,23:00,\n",
-            "no lights on (a quote left open joins the lines after it) (line 2); expected a "
-            "night, lights out and lights on on every line",
+            "no lights on (line 2); expected each line's night, lights out and lights on",
         ),
+        ("night,lights_out,lights_on\n\nn1,,07:00\n", "no lights out (line 3)"),
         (
             "id,lights_out,lights_on\na,1,2\na,3,4\n",
             "'a' again (first on line 2) (line 3); expected each night once",

@@ -86,18 +86,19 @@ def test_escape_codes_in_a_bad_row_reach_the_terminal_as_text(night, tmp_path, c
     assert f"(line {line}); expected 4 fields" in err
 
 
-def test_rows_without_time_are_refused_before_they_fill_memory(night, tmp_path, capsys):
+@pytest.mark.parametrize("row", [b",,,", b"x,0,0,1"])
+def test_rows_without_time_are_refused_before_they_fill_memory(night, tmp_path, capsys, row):
     folder, text, _ = night
     packer = zlib.compressobj(6, zlib.DEFLATED, 31)
-    path = tmp_path / "commas.csv.gz"
-    with open(path, "wb") as handle:  # 12 million rows of empty cells after the night
+    path = tmp_path / "timeless.csv.gz"
+    with open(path, "wb") as handle:  # 12 million rows without a time after the night
         handle.write(packer.compress(text))
         for _ in range(12):  # a loop over millions of rows
-            handle.write(packer.compress(b",,,\n" * 1_000_000))
+            handle.write(packer.compress((row + b"\n") * 1_000_000))
         handle.write(packer.flush())
     assert main(["analyze", str(path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "million rows" in err and "is empty" in err and len(err.splitlines()) == 1
+    assert "million rows" in err and "is missing" in err and len(err.splitlines()) == 1
 
 
 def test_a_few_rows_without_time_at_the_end_pass(night, tmp_path):
@@ -149,3 +150,52 @@ def test_results_are_not_written_over_a_trend_report_or_a_validation(night, tmp_
     assert main(["batch", str(folder), "--out", str(validation), "--no-report"]) == 2
     assert "holds a validation's results (validation.json)" in capsys.readouterr().err
     assert sorted(p.name for p in validation.iterdir()) == ["validation.json"]
+
+
+def test_a_refusal_after_lines_of_spaces_leaves_the_process_free_to_exit(night, tmp_path):
+    """A gzip read again after its blank lines, then refused by a guard, left arrow's threads
+    hanging at the interpreter's exit."""
+    import subprocess
+    import sys
+
+    folder, text, _ = night
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+    path = tmp_path / "blank_then_commas.csv.gz"
+    with open(path, "wb") as handle:
+        handle.write(packer.compress(text + b"  \n" * 20_000))
+        for _ in range(12):  # a loop over millions of rows
+            handle.write(packer.compress(b",,,\n" * 1_000_000))
+        handle.write(packer.flush())
+    script = (
+        "import sys\nfrom sleepmove.sensor.formats import read_recording\n"
+        "from sleepmove.base.errors import InputError\n"
+        "try:\n    read_recording(sys.argv[1])\nexcept InputError:\n    print('refused')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "refused", done.stderr
+
+
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        (b"abc", "only 3 bytes of text, then 1,000 zero bytes: too short"),
+        (b"   \n  \n", "only 7 bytes of text (blank), then 1,000 zero bytes: too short"),
+    ],
+)
+def test_a_few_bytes_before_zeros_are_named_as_such(tmp_path, capsys, text, said):
+    path = tmp_path / "short.csv"
+    path.write_bytes(text + b"\0" * 1000)  # "no time column (header: abc)" said nothing of them
+    assert main(["analyze", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert said in capsys.readouterr().err
+
+
+def test_a_long_row_that_is_no_utf8_is_named_by_its_line(night, tmp_path, capsys):
+    folder, text, _ = night
+    at = middle(text)
+    line = text[:at].count(b"\n") + 1
+    path = tmp_path / "long_garbage.csv"
+    path.write_bytes(text[:at] + b"\xff" + b"a" * 300 + b"\n" + text[at:])  # arrow cuts at 100
+    assert main(["analyze", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert f"(line {line}); expected 4 fields" in capsys.readouterr().err

@@ -39,6 +39,14 @@ def test_offsets_changing_within_the_file_are_read_as_instants_and_warned(tmp_pa
     assert "+02:00 at the start and +01:00 at the end" in note and "--timezone" in note
 
 
+def test_zeros_after_the_last_line_do_not_hide_the_change(tmp_path):
+    path = _across_the_change(tmp_path)
+    with open(path, "ab") as handle:  # a logger's reserved file, cut by a power loss
+        handle.write(b"\0" * 100_000)
+    rec = read_recording(path)
+    assert [w for w in rec.warnings if "+02:00 at the start and +01:00 at the end" in w]
+
+
 def test_the_zone_named_shows_each_time_at_its_own_offset_without_the_warning(tmp_path):
     path = _across_the_change(tmp_path)
     rec = read_recording(path, timezone="Europe/Berlin")

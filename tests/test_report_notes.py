@@ -67,7 +67,8 @@ def test_the_glossary_names_the_rules_the_page_was_scored_by():
     default = visible(glossary_html())
     assert "each 10-90 s after the one before" in default
     aasm = visible(glossary_html(("aasm2012", 5.0, 90.0)))
-    assert "each 5-90 s after the one before" in aasm and "10-90 s after" not in aasm
+    assert "each 5-90 s after the one before" in aasm and "10-90 s" not in aasm
+    assert "Periodic movements have IMIs of 5-90 s" in aasm
     assert "here aasm2012" in aasm
     changed = visible(glossary_html(("wasm2016 (imi_max_s=60)", 10.0, 60.0)))
     assert "each 10-60 s after" in changed and "here wasm2016 (imi_max_s=60)" in changed
@@ -148,6 +149,12 @@ def test_the_header_and_glossary_name_the_rules_as_changed(child_report):
     glossary = visible(page[page.index('id="glossary"') :])
     assert "each 10-60 s after the one before" in glossary and f"here {label}" in glossary
     assert "(children" in visible(page) and "childs" not in page
+    # the glance counts the series with a movement in sleep (it once said 0 whatever)
+    events = pd.read_csv(child_report / "events.csv")
+    series = events[events["series"].notna()]
+    in_sleep = series.groupby("series")["asleep"].any()
+    assert in_sleep.sum() > 0
+    assert f"{len(in_sleep)} ({int(in_sleep.sum())} in sleep)" in visible(page)
 
 
 def test_the_report_shows_what_was_noted_about_the_data(plm_night, tmp_path):
@@ -199,7 +206,8 @@ def _lead_of(**changes) -> str:
             "threshold_per_h": 15.0,
             "age_group": "adult",
         },
-        "criteria": {"parameters": {"placement": "ankle"}},
+        "criteria": {"name": "wasm2016", "parameters": {"placement": "ankle"}},
+        "recording": {"sides": ["left", "right"]},
         "plm_index": 41.66,
         "sleep_estimate_drives_plm_index": False,
     }
@@ -218,7 +226,7 @@ def test_the_report_opens_with_the_night_in_plain_words():
     assert drives.endswith("Which minutes were sleep decides that figure: read it with care.")
     none = _lead_of(plm_index=None)
     assert none.endswith("Too little sleep was found to count periodic movements per hour of it.")
-    wrist = _lead_of(criteria={"parameters": {"placement": "wrist"}})
+    wrist = _lead_of(criteria={"name": "wasm2016", "parameters": {"placement": "wrist"}})
     assert "The arm made 41.7" in wrist and "(a threshold set for legs)" in wrist
     infant = _lead_of(
         assessment={
@@ -228,6 +236,16 @@ def test_the_report_opens_with_the_night_in_plain_words():
         }
     )
     assert "for children (none is published for infants)." in infant
+    one_leg = _lead_of(recording={"sides": []})
+    assert "The leg made 41.7 periodic movements" in one_leg
+    own = _lead_of(
+        assessment={
+            "plm_index_above_threshold": True,
+            "threshold_per_h": 10.0,
+            "age_group": "adult",
+        }
+    )
+    assert "above the 10 an hour that the settings set." in own and "sleep medicine" not in own
     unsure = _lead_of(sleep={"total_sleep_h": 5.0, "source": "estimated", "confidence": 0.6})
     assert unsure.startswith("Asleep about 5 h (estimated from movement; the estimate is unsure).")
 
