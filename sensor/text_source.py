@@ -570,6 +570,9 @@ def zeros_at_end(path: str) -> int:
     zeros = 0
     with open(path, "rb") as handle:
         end = handle.seek(0, io.SEEK_END)
+        handle.seek(max(end - 1, 0))
+        if handle.read(1) != b"\x00":  # as nearly every file: one byte read
+            return 0
         while end > 0:  # a loop over blocks of zeros, from the end
             start = max(end - ZEROS_BLOCK, 0)
             handle.seek(start)
