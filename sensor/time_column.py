@@ -148,6 +148,9 @@ def _time_of_day(
     return seconds
 
 
+UNREADABLE_TIMES_SHARE = 0.1
+
+
 def _check_junk(
     path: str,
     text: pa.Array,
@@ -156,20 +159,30 @@ def _check_junk(
     warnings: list[str] | None,
     dropped: list[np.ndarray] | None = None,
 ) -> None:
-    """Cells of the time column that are not times: refused if most are, else counted."""
+    """Cells of the time column that are not times: refused if over UNREADABLE_TIMES_SHARE
+    of them are, else counted. A column half ISO, half Unix seconds lost half its rows with a
+    warning: a night that short of its samples is better refused, naming a cell."""
     if not len(bad):
         return
     if dropped is not None:
         dropped.append(bad)
     row = int(bad[0])
     value = text[row].as_py()
-    if len(bad) * 2 > len(text) - text.null_count or warnings is None:
+    if len(bad) > UNREADABLE_TIMES_SHARE * (len(text) - text.null_count) or warnings is None:
         # Name a cell that is no number either: in a column of numbers and junk, the numbers
         # are not the fault.
         import pyarrow.compute as pc
 
         number = pc.match_substring_regex(text.take(pa.array(bad)), NUMBER_PATTERN)
         other = np.flatnonzero(~number.to_numpy(zero_copy_only=False))
+        if not len(other) and warnings is not None:  # read as dates, and the rest are numbers
+            raise UnreadableRow(
+                path,
+                f"times in two forms, dates and plain numbers ({how_many(len(bad), 'number')}, "
+                f"the first {str(value)[:40]!r})",
+                where=f"line {header_lines + row + 1}",
+                expected="one form of time throughout the column",
+            )
         row = int(bad[other[0]]) if len(other) else row
         _refuse_time(path, text[row].as_py(), row, header_lines)
     warnings.append(

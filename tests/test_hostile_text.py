@@ -199,3 +199,35 @@ def test_a_long_row_that_is_no_utf8_is_named_by_its_line(night, tmp_path, capsys
     path.write_bytes(text[:at] + b"\xff" + b"a" * 300 + b"\n" + text[at:])  # arrow cuts at 100
     assert main(["analyze", str(path), "--out", str(tmp_path / "out")]) == 2
     assert f"(line {line}); expected 4 fields" in capsys.readouterr().err
+
+
+def test_a_time_column_in_two_forms_is_refused_not_halved(night, tmp_path, capsys):
+    """Half the rows in ISO-8601, half in Unix seconds: half the night was dropped with a
+    warning; it is refused, naming the forms and the first line of the other one."""
+    from datetime import datetime, timezone
+
+    folder, text, _ = night
+    lines = text.decode().splitlines()
+    mixed = [lines[0]]
+    for index, line in enumerate(lines[1:]):  # a loop over rows of a small night
+        stamp, rest = line.split(",", 1)
+        if index % 2:
+            stamp = datetime.fromtimestamp(float(stamp), tz=timezone.utc).isoformat()
+        mixed.append(f"{stamp},{rest}")
+    path = tmp_path / "mixed.csv"
+    path.write_text("\n".join(mixed) + "\n")
+    assert main(["analyze", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "times in two forms, dates and plain numbers" in err and "(line 2)" in err
+    assert "expected one form of time throughout the column" in err
+
+
+def test_a_few_unreadable_times_are_still_dropped_and_counted(night, tmp_path):
+    folder, text, clean = night
+    lines = text.decode().splitlines()
+    lines[100] = "junk," + lines[100].split(",", 1)[1]  # one row of 45,000
+    path = tmp_path / "junk.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["analyze", str(path), "--out", str(tmp_path / "out"), "--no-report"]) == 0
+    warnings = json.loads((tmp_path / "out" / "summary.json").read_text())["quality"]["warnings"]
+    assert any("1 row whose time is unreadable dropped (first at line 101" in w for w in warnings)
