@@ -16,6 +16,7 @@ from sleepmove.reports import figures
 from sleepmove.reports.html import card, escape, page, picture, table
 from sleepmove.reports.readable import (
     LocalClock,
+    against,
     duration,
     glossary_html,
     number,
@@ -93,7 +94,7 @@ def _headline(summary: dict) -> str:
     cards = [
         card(
             term("plm-index", "PLM index") + (" of the arm (wrist)" if wrist else " (sleep)"),
-            _per(summary["plm_index"], "/h"),
+            _per(summary["plm_index"], "/h", threshold),
             f"threshold {threshold:g}/h ({AGE_GROUPS[assessment['age_group']]}"
             + (", set for legs" if wrist else "")
             + f"), rules {rules}",
@@ -153,9 +154,12 @@ def _headline(summary: dict) -> str:
 AGE_GROUPS = {"adult": "adults", "child": "children", "infant": "infants"}
 
 
-def _per(value: float | None, unit: str) -> str:
-    """An index with its unit; n/a alone where there is none ("n/a /h" read as a value)."""
-    return "n/a" if value is None or value != value else f"{value:.1f} {unit}"
+def _per(value: float | None, unit: str, threshold: float | None = None) -> str:
+    """An index with its unit; n/a alone where there is none ("n/a /h" read as a value);
+    held against a threshold, to the decimals that keep it on its side (readable.against)."""
+    if value is None or value != value:
+        return "n/a"
+    return f"{value:.1f} {unit}" if threshold is None else f"{against(value, threshold)} {unit}"
 
 
 def _share(part_h: float, whole_h: float) -> str:
@@ -518,7 +522,8 @@ def _lead(summary: dict) -> str:
             else "that the settings set"
         )
         text += (
-            f"{limb} made {index:.1f} periodic movements an hour of sleep: {above} the "
+            f"{limb} made {against(index, threshold)} periodic movements an hour of sleep: "
+            f"{above} the "
             f"{threshold:g} an hour {whose}"
             + (" (a threshold set for legs)" if wrist else "")
             + "."

@@ -85,6 +85,14 @@ def rate(value: float | None) -> str:
     return f"{value:.2g}" if 0 < value < 1 else f"{value:.1f}"
 
 
+def against(value: float, threshold: float) -> str:
+    """An index to one decimal, or two where one would put it on the wrong side of its
+    threshold: a stored 15.04 read "15.0/h is above the 15/h"."""
+    shown = round(value, 1)
+    wrong_side = (value > threshold) != (shown > threshold)
+    return f"{value:.2f}" if wrong_side else f"{value:.1f}"
+
+
 def number(value: float | None, spec: str, missing: str = "n/a") -> str:
     return missing if value is None or value != value else format(value, spec)
 

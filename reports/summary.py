@@ -14,6 +14,7 @@ from sleepmove.detection.params import (
     rules_label,
 )
 from sleepmove.reports.clock import iso_time
+from sleepmove.reports.readable import against as against_threshold
 from sleepmove.reports.readable import duration
 
 CAVEATS = [
@@ -176,10 +177,11 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
             else f"the {threshold:g}/h threshold the settings set (the sleep disorder "
             f"classification's {_threshold_of(params.age_group)} is {published:g}/h)"
         )
-        statements.append(f"PLM index {plm_index:.1f}/h ({rules}) is {above} {against}.")
+        shown = against_threshold(plm_index, threshold)
+        statements.append(f"PLM index {shown}/h ({rules}) is {above} {against}.")
         if params.placement == "wrist":
             statements[-1] = (
-                f"PLM index of the arm {plm_index:.1f}/h ({rules}; sensor on a wrist): "
+                f"PLM index of the arm {shown}/h ({rules}; sensor on a wrist): "
                 f"{above} the {threshold:g}/h "
                 + (
                     _threshold_of(params.age_group)

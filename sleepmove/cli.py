@@ -572,14 +572,16 @@ def _headline(summary: dict, out: str, report: bool = False) -> str:
     def show(value, fmt, unit=""):  # n/a alone: "n/a/h" read as a value
         return "n/a" if value is None else format(value, fmt) + unit
 
-    from sleepmove.reports.readable import rate
+    from sleepmove.reports.readable import against, rate
     from sleepmove.reports.summary import rules_shown
 
     rules = rules_shown(summary)
     sleep = summary["sleep"]
     per_min = summary["jerk_rate_per_min"]
+    index, threshold = summary["plm_index"], summary["assessment"]["threshold_per_h"]
+    plm_index = "n/a" if index is None else f"{against(index, threshold)}/h"
     lines = [
-        f"PLM index {show(summary['plm_index'], '.1f', '/h')}  "
+        f"PLM index {plm_index}  "
         f"in bed {show(summary.get('plm_index_in_bed'), '.1f', '/h')}  periodicity "
         f"{show(summary['periodicity_index'], '.2f')}  "
         f"jerks {rate(per_min) + ('' if per_min is None else '/min')}  "

@@ -299,3 +299,18 @@ def test_a_night_without_plms_or_jerks_says_so_and_keeps_its_last_tick_whole():
     assert [t.get_text() for t in lower.texts] == ["no brief jerks"]
     shown = [label.get_text() for label in lower.get_xticklabels()]
     assert shown[0] == "22:00" and "04:00" not in shown  # centred on the edge it was cut
+
+
+def test_an_index_is_never_shown_on_the_wrong_side_of_its_threshold():
+    from sleepmove.reports.readable import against
+
+    # 14.96 reads 15.0, and 15.0 is not above 15: on its side; 15.04 would not be
+    assert [against(v, 15.0) for v in (15.04, 14.96, 15.0, 15.26, 3.14)] == [
+        "15.04",
+        "15.0",
+        "15.0",
+        "15.3",
+        "3.1",
+    ]
+    statement = _lead_of(plm_index=15.04)
+    assert "made 15.04 periodic movements an hour of sleep: above the 15" in statement
