@@ -193,6 +193,7 @@ class SensorSession:
         self.count = 0  # samples so far: the clock of sensors that send no stamps
         self.reanchor_s = 2.0  # how far that clock may part from the host's before it is reset
         self.reanchor_next = False  # the next stamped frame may re-anchor a clock that jumped
+        self.jump_seen = False  # ...judged to have jumped while linked (`_untimed`)
         self.untimed_since: float | None = None  # frames whose stamps fit nowhere, since
         self.untimed_frames = self.placed_frames = 0  # ...and how many of each came since
         # How far ahead of the host the mapping places frames that came at once: the first
@@ -660,6 +661,8 @@ class SensorSession:
         if now - self.untimed_since > 5 * self.reanchor_s:
             if self.untimed_frames > self.placed_frames:
                 self.reanchor_next = True
+                # set back and running on (a frame repeated is no jump: its stamp stays)
+                self.jump_seen = self.decoder.runs_behind()
                 self.decoder.forget_clock()
             self.untimed_since = None
 
@@ -806,7 +809,11 @@ class SensorSession:
             self._anchored()
         elif decoded.times_s is not None:
             departure = sensor_times[-1] + self.offset_s - self.clock()
-            if self.reanchor_next and self._far(departure):
+            # Judged to have jumped while linked (`_untimed`), a clock set back by more than
+            # the jitter is re-anchored too: taken for a link's backlog (up to a minute), one
+            # stepped back 5-59 s lost that much uncounted, the rest of the night shifted.
+            stepped = self.jump_seen and abs(self._jumped(departure)) > 2 * self.reanchor_s
+            if self.reanchor_next and (self._far(departure) or stepped):
                 # The sensor restarted (its clock from 0, or from its default date): mapped
                 # as before, every later sample fell before the last one written and was
                 # dropped. Anchored anew, never before the last sample written.
@@ -827,7 +834,7 @@ class SensorSession:
                 return
             else:  # a clock that drifts, followed: its spacing is kept (no resampling)
                 self._placed_lead(departure)
-        self.reanchor_next = False
+        self.reanchor_next = self.jump_seen = False
         times = sensor_times + self.offset_s
         if decoded.times_s is None:
             if not self.releasing:  # a held frame was counted when it came

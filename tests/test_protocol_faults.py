@@ -177,3 +177,38 @@ def test_a_stream_that_goes_quiet_on_a_live_link_is_started_again(tmp_path):
     assert stats.reconnections >= 1
     assert any("no data for 1 s while linked" in m for m in stats.messages)
     assert stats.samples > at_fault + 52  # it streamed again after the restart
+
+
+@pytest.mark.parametrize("step_s", [-30.0, -59.0])
+def test_a_clock_set_back_under_a_minute_is_anchored_anew_and_its_loss_counted(tmp_path, step_s):
+    """Set back 5-59 s while linked, a Polar's frames were dropped for that long, uncounted,
+    and the rest of the night was written that much early: taken for a link's backlog."""
+    now = [1.7e9]
+    stats = SessionStats("x", "polar-pmd", "", 52, 8)
+    writer = CsvAppender(str(tmp_path / "night.csv"))
+    recorder = polar.PolarSession("x", "", writer, stats, None, clock=lambda: now[0])
+    samples, period = np.tile([10, -980, 100], (36, 1)), 36 / 52
+    stamp = 10**17
+    for index in range(600):  # a loop over frames: 7 minutes, set back from frame 200
+        stamp += int(period * 1e9)
+        now[0] += period
+        shifted = stamp + int(step_s * 1e9) * (index >= 200)
+        recorder._on_data(None, bytearray(polar.encode_raw(samples, shifted)))
+    writer.close()
+    assert abs(recorder.last_time - now[0]) < 2.0  # not step_s early for the rest of the night
+    lost = 600 * 36 / 52 - stats.samples / 52
+    assert 5.0 < lost < 15.0 and stats.data_loss_s == pytest.approx(lost, abs=1.0)
+    assert any("clock jumped" in m for m in stats.messages)
+
+
+def test_a_frame_repeated_is_no_clock_set_back(tmp_path):
+    now = [1.7e9]
+    stats = SessionStats("x", "polar-pmd", "", 52, 8)
+    writer = CsvAppender(str(tmp_path / "night.csv"))
+    recorder = polar.PolarSession("x", "", writer, stats, None, clock=lambda: now[0])
+    frame = bytearray(polar.encode_raw(np.tile([0, 0, 1000], (36, 1)), 10**17))
+    for _ in range(100):  # the same frame over 25 s: never written twice
+        recorder._on_data(None, frame)
+        now[0] += 0.25
+    writer.close()
+    assert stats.samples == 36 and stats.bad_frames == 99

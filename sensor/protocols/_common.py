@@ -36,6 +36,11 @@ class Decoder:
         """Forget the stamps seen so far (the sensor's clock jumped): the next frame's stamp
         is taken as it comes."""
 
+    def runs_behind(self) -> bool:
+        """Whether the frames it dropped as stamped before the last one kept it means the
+        clock was set back and runs on (their stamps advance), not a frame repeated."""
+        return False
+
 
 def signed(values: np.ndarray, bits: int) -> np.ndarray:
     """Two's complement of unsigned integers of the given width."""

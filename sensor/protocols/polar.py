@@ -108,6 +108,8 @@ class PolarDecoder(Decoder):
     stepped_back: int = 0  # frames dropped as stamped before the previous one
     step_s: float | None = None  # the sample spacing the stamps last showed
     too_soon: float = 0.0  # frames lately dropped as stamped too soon (fading as others come)
+    behind_ns: int | None = None  # the stamp of the last frame dropped as stamped before
+    behind_advancing: bool = False  # ...and whether it came after the one dropped before it
 
     def decode(self, frame: bytes) -> Decoded:
         if len(frame) < 11:
@@ -130,6 +132,8 @@ class PolarDecoder(Decoder):
         times = self._times(stamp, len(milli_g))
         if times is None:
             self.stepped_back += 1
+            self.behind_advancing = self.behind_ns is not None and stamp > self.behind_ns
+            self.behind_ns = stamp
             return Decoded.bad("PMD frame stamped before the previous one: dropped")
         if len(times) == 0:
             return Decoded.bad(
@@ -212,6 +216,10 @@ class PolarDecoder(Decoder):
     def forget_clock(self) -> None:
         self.previous_stamp_ns = None
         self.step_s = None
+        self.behind_ns = None
+
+    def runs_behind(self) -> bool:
+        return self.behind_advancing
 
 
 def encode_raw(milli_g: np.ndarray, stamp_ns: int) -> bytes:
