@@ -212,3 +212,27 @@ def test_a_frame_repeated_is_no_clock_set_back(tmp_path):
         now[0] += 0.25
     writer.close()
     assert stats.samples == 36 and stats.bad_frames == 99
+
+
+def test_a_metamotion_of_an_unknown_chip_is_asked_for_unpacked_samples(tmp_path):
+    """A chip byte other than BMI160's or BMI270's chose a packed register the board never
+    sends: the night's samples went unread, no message said why."""
+    from sleepmove.sensor.protocols import metamotion
+
+    recorder = session(tmp_path, metamotion.MetaMotionSession, rate_hz=50)
+    written = []
+
+    class Board:
+        async def start_notify(self, characteristic, handler):
+            self.handler = handler
+
+        async def write_gatt_char(self, characteristic, command, response=True):
+            written.append(bytes(command))
+            if command == metamotion.MODULE_INFO:
+                self.handler(None, bytearray([3, 0x80, 7]))  # chip 7: neither known one
+
+    asyncio.run(recorder._configure(Board()))
+    assert bytes([3, 0x04, 1]) in written  # the unpacked data register, which every chip has
+    assert any("accelerometer chip 7 unknown" in m for m in recorder.stats.messages)
+    recorder._on_data(None, bytearray(metamotion.encode(np.array([[0.0, 0.0, 1.0]]), 4, 7)))
+    assert recorder.stats.samples == 1

@@ -71,8 +71,13 @@ class MetaMotionSession(SensorSession):
         await client.start_notify(NOTIFY, self._on_data)
         await client.write_gatt_char(COMMAND, MODULE_INFO, response=True)
         chip = await asyncio.wait_for(self.chip, 5.0)
+        packed = chip in (BMI160, BMI270)
+        if not packed:
+            # Its packed register unknown, the samples it sent went unread all night, no
+            # message said why: one sample a message, the register every chip has
+            self._note(f"accelerometer chip {chip} unknown: unpacked samples asked for")
         self.decoder = MetaMotionDecoder(range_g=self.stats.range_g, chip=chip)
-        for command in start_commands(chip):  # a loop over commands
+        for command in start_commands(chip, packed):  # a loop over commands
             await client.write_gatt_char(COMMAND, command, response=True)
 
     async def _stop_stream(self, client) -> None:
