@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sleepmove.base.clock import STAMP_ROUNDING_S
 from sleepmove.base.order_statistics import median, sorted_distinct
 from sleepmove.base.words import how_many
 from sleepmove.detection.parallel import in_background
@@ -241,7 +242,6 @@ def regularize(
     return Grid(start, rate, values, valid, gaps, notes)
 
 
-STAMP_ROUNDING_S = 1e-6  # above a parsed stamp's rounding (0.2 us for Unix seconds)
 BUNCHED_STEP = 0.25  # of a sample step: rows closer than this share a packet's stamp...
 BUNCHED_SHARE = 0.25  # ...where at least this share of the rows are so close
 

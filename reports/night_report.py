@@ -90,7 +90,7 @@ def _headline(summary: dict) -> str:
     efm = len(summary["efm_proxy"]["spans"])
     low, high = sleep["total_sleep_h_range"]
     drives = bool(summary["sleep_estimate_drives_plm_index"])
-    wrist = summary["criteria"].get("parameters", {}).get("placement") == "wrist"
+    wrist = _on_wrist(summary)
     cards = [
         card(
             term("plm-index", "PLM index") + (" of the arm (wrist)" if wrist else " (sleep)"),
@@ -428,7 +428,7 @@ def _html(
     rules = escape(figures.rules_note(rules_shown(summary)))
     low, high = score.imi["periodic_range_s"]
     threshold = summary["assessment"]["threshold_per_h"]
-    wrist = summary["criteria"].get("parameters", {}).get("placement") == "wrist"
+    wrist = _on_wrist(summary)
     sections = [
         "<h1>Sleep movements" + (f", night of {escape(day)}" if day else "") + "</h1>",
         f"<p>{escape(local.time(0))} to "
@@ -495,7 +495,7 @@ def _lead(summary: dict) -> str:
     against its threshold, in words a reader without the terms follows."""
     sleep = summary["sleep"]
     assessment = summary["assessment"]
-    wrist = summary["criteria"].get("parameters", {}).get("placement") == "wrist"
+    wrist = _on_wrist(summary)
     how = "estimated from movement" if sleep["source"] == "estimated" else "in the given window"
     unsure = "; the estimate is unsure" if sleep["confidence"] < 0.8 else ""
     text = f"Asleep about {duration(sleep['total_sleep_h'] * 3600)} ({how}{unsure}). "
@@ -531,6 +531,11 @@ def _lead(summary: dict) -> str:
         if summary["sleep_estimate_drives_plm_index"]:
             text += " Which minutes were sleep decides that figure: read it with care."
     return f'<p class="lead">{escape(text)}</p>'
+
+
+def _on_wrist(summary: dict) -> bool:
+    """Whether the night's sensor was worn on a wrist (an older summary names no placement)."""
+    return summary["criteria"].get("parameters", {}).get("placement") == "wrist"
 
 
 def _whose(age_group: str) -> str:

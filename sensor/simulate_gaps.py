@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sleepmove.base.clock import STAMP_ROUNDING_S
 from sleepmove.sensor.simulate_clock import ClockError
 
 BRIDGED_S = 1.0
@@ -34,7 +35,7 @@ def data_gaps(
         return [[0.0, float(night_s)]]
     # As the file writes them (ms), with the analysis's allowance for rounding: a step of
     # exactly 1.000 s is bridged.
-    jumps = np.flatnonzero(np.diff(np.round(stamps, 3)) > limit_s + 1e-6)
+    jumps = np.flatnonzero(np.diff(np.round(stamps, 3)) > limit_s + STAMP_ROUNDING_S)
     gaps = [[round(float(times[i]), 3), round(float(times[i + 1]), 3)] for i in jumps]
     if times[-1] < night_s - limit_s:
         gaps.append([round(float(times[-1]), 3), round(float(night_s), 3)])

@@ -16,7 +16,7 @@ from sleepmove.base.clock import CLOCK_RELATIVE, CLOCK_TIME_OF_DAY, CLOCK_UNIX
 from sleepmove.base.errors import InputError
 from sleepmove.base.order_statistics import median
 from sleepmove.sensor.table_layout import dialect, table_layout
-from sleepmove.sensor.text_source import FileStart, zeros_at_end
+from sleepmove.sensor.text_source import FileStart, text_end
 from sleepmove.sensor.time_column import stated_zone, time_column
 from sleepmove.sensor.time_guards import complete_lines, times_of_rows
 from sleepmove.sensor.zones import zone_info
@@ -31,9 +31,9 @@ END_ROWS = 51  # the rows whose median time stands for each end of a plain file
 def _open(path: str):
     if path.endswith(".gz"):
         return pa.input_stream(path, compression="gzip")
-    zeros = zeros_at_end(path)  # a logger's reserved file: its text ends before them
-    if zeros:
-        return pa.PythonFile(FileStart(path, os.path.getsize(path) - zeros), mode="r")
+    end = text_end(path)  # a logger's reserved file: its text ends before its zeros
+    if end < os.path.getsize(path):
+        return pa.PythonFile(FileStart(path, end), mode="r")
     return pa.input_stream(path)
 
 
@@ -128,7 +128,7 @@ def _span_from_ends(
     path: str, has_header: bool, time_col: str, dialect: tuple[str, str] = (",", ".")
 ) -> float | None:
     """Plain files: parse only the first and the last complete lines."""
-    end = os.path.getsize(path) - zeros_at_end(path)  # the text's, before a logger's zeros
+    end = text_end(path)
     with open(path, "rb") as handle:
         head = handle.read(min(65536, end)).splitlines()
         handle.seek(max(end - 65536, 0))

@@ -563,6 +563,11 @@ def _leave_out_zeros_at_end(source: _Source, warnings: list[str]) -> None:
     )
 
 
+def text_end(path: str) -> int:
+    """A plain file's text length: its size, less the zero bytes that end it."""
+    return os.path.getsize(path) - zeros_at_end(path)
+
+
 def zeros_at_end(path: str) -> int:
     """How many zero bytes end a plain file, read back from its end a MB at a time (a sparse
     file of gigabytes of them reads fast). Taken for the last line's start they refused the

@@ -113,6 +113,32 @@ def too_fast(rows: int, span_s: float) -> bool:
     return rows > span_s * (MOST_RATE_HZ + 1)
 
 
+def _window(
+    header: list[bytes],
+    rows: list[bytes],
+    time_col: str,
+    column_names: list[str] | None,
+    dialect: tuple[str, str],
+    as_text: bool = False,
+) -> pa.Table:
+    """The time column of `rows` (with the file's `header`), read as the whole file would be
+    (`as_text`: as strings, an empty field null). Raises pa.ArrowInvalid or KeyError."""
+    text = b"\n".join([*header, *rows]) + b"\n"
+    read = pacsv.ReadOptions(
+        skip_rows=1 if column_names is not None and header else 0,
+        column_names=column_names,
+        autogenerate_column_names=not header and column_names is None,
+    )
+    parse, convert = pacsv.ParseOptions(), pacsv.ConvertOptions(include_columns=[time_col])
+    if dialect != (",", "."):
+        parse.delimiter, convert.decimal_point = dialect
+    if as_text:
+        convert.column_types, convert.strings_can_be_null = {time_col: pa.string()}, True
+    return pacsv.read_csv(
+        io.BytesIO(text), read_options=read, parse_options=parse, convert_options=convert
+    )
+
+
 def times_of_rows(
     path: str,
     header: list[bytes],
@@ -123,19 +149,8 @@ def times_of_rows(
 ) -> np.ndarray | None:
     """The time of each of `rows`, in seconds, parsed as the whole file would be (the rows'
     steps give time without a unit its unit); None where they do not parse."""
-    text = b"\n".join([*header, *rows]) + b"\n"
-    read = pacsv.ReadOptions(
-        skip_rows=1 if column_names is not None and header else 0,
-        column_names=column_names,
-        autogenerate_column_names=not header and column_names is None,
-    )
-    parse, convert = pacsv.ParseOptions(), pacsv.ConvertOptions(include_columns=[time_col])
-    if dialect != (",", "."):
-        parse.delimiter, convert.decimal_point = dialect
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(text), read_options=read, parse_options=parse, convert_options=convert
-        )
+        table = _window(header, rows, time_col, column_names, dialect)
         seconds, _ = time_column(path, table.column(time_col), 0, name=time_col)
     except (pa.ArrowInvalid, KeyError, InputError):
         return None
@@ -151,26 +166,13 @@ def times_empty(
 ) -> bool:
     """Whether every one of `rows` (they parse, as text) has no time: its time field empty or
     without a digit (' ', 'x', 'NaN'), as no time is written."""
-    text = b"\n".join([*header, *rows]) + b"\n"
-    read = pacsv.ReadOptions(
-        skip_rows=1 if column_names is not None and header else 0,
-        column_names=column_names,
-        autogenerate_column_names=not header and column_names is None,
-    )
-    parse = pacsv.ParseOptions(delimiter=dialect[0])
-    convert = pacsv.ConvertOptions(
-        include_columns=[time_col], column_types={time_col: pa.string()}, strings_can_be_null=True
-    )
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(text), read_options=read, parse_options=parse, convert_options=convert
-        )
+        table = _window(header, rows, time_col, column_names, dialect, as_text=True)
     except (pa.ArrowInvalid, KeyError):
         return False
-    column = table.column(time_col)
     if table.num_rows != len(rows):
         return False
-    with_digit = pc.match_substring_regex(column, r"\d")
+    with_digit = pc.match_substring_regex(table.column(time_col), r"\d")
     return not pc.any(with_digit).as_py()
 
 

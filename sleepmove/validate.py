@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
+from sleepmove.base.clock import STAMP_ROUNDING_S
 from sleepmove.base.errors import InputError
 from sleepmove.base.limits import check_regular_file
 from sleepmove.base.words import how_many
@@ -281,7 +282,8 @@ def as_recorded(
     cut_end = (in_gap_offset >= 0) & (in_gap_onset < 0) & (onset >= previous_end)
     lm = (units["kind"] == KINDS["lm"]).to_numpy(bool)
     # The least duration less a stamp's rounding: 0.500 s apart may compute as 0.4999999.
-    trimmed = lm & ((cut_start & onsets_too) | cut_end) & (end - start >= lm_min_s - 1e-6)
+    least = lm_min_s - STAMP_ROUNDING_S
+    trimmed = lm & ((cut_start & onsets_too) | cut_end) & (end - start >= least)
     units.loc[trimmed, "onset_s"] = start[trimmed]
     units.loc[trimmed, "offset_s"] = end[trimmed]
     units.loc[trimmed, "duration_s"] = end[trimmed] - start[trimmed]
