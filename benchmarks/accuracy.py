@@ -10,9 +10,11 @@ detector tuned on one does not pass for accurate on its own picture of a night. 
 model was tuned on seeds `benchmarks/tune_sleep.py` lists (TRAIN_SEEDS); the seeds here
 (100, 101, ...) are held out.
 
-Per night: LM F1 (onset within 1 s), jerk F1 (within 0.3 s), the PLMS index, the in-bed PLM
-index and total sleep against truth, periodicity index, side accuracy (two sensors), the
-share of bed vibrations taken for limb movements, and the worst of these against its target.
+Per night: LM F1 (onset within 1 s), jerk F1 (within 0.3 s; over the truth jerks at or
+above 10 x the sensor's noise SD, the issue's bar: smaller ones are counted apart), the PLMS
+index, the in-bed PLM index and total sleep against truth, periodicity index, side accuracy
+(two sensors), the share of bed vibrations taken for limb movements, and the worst of these
+against its target.
 
 Wrist scenarios (`wrist-*`, both families) are analyzed with `--placement wrist` and held to
 the wrist's targets (LM F1 >= 0.90, PLM index within 15 %, total sleep within 8 %). Their
@@ -36,10 +38,10 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.families import FAMILIES, simulate_night  # noqa: E402
-from sleepmove.detection.matching import match_onsets  # noqa: E402
+from sleepmove.detection.matching import agreement, match_onsets  # noqa: E402
 from sleepmove.pipeline import AnalyzeRequest, analyze  # noqa: E402
 from sleepmove.sensor.simulate_stages_night import plm_series_of  # noqa: E402
-from sleepmove.validate import validate_night  # noqa: E402
+from sleepmove.validate import aligned_reference, load_result, validate_night  # noqa: E402
 
 HELD_OUT_FIRST_SEED = 100
 TARGETS = {
@@ -49,6 +51,10 @@ TARGETS = {
     "plm_index_in_bed": 0.05,
     "total_sleep": 0.05,
 }
+# The issue's bar for brief twitches: bursts at 10 x the noise floor (a sensor's noise SD per
+# axis). A truth jerk smaller than this (a REM twitch of 30 mg on a sensor of 10 mg noise) is
+# not asked of the detector: it counts neither as missed nor, where found, as a detection.
+JERK_FLOOR_NOISE_SD = 10.0
 # A wrist (issue 23): the arm's movements are smaller and its sleep evidence differs.
 WRIST_TARGETS = {"lm_f1": 0.90, "plm_index": 0.15, "total_sleep": 0.08}
 
@@ -61,9 +67,21 @@ def evaluate(result_dir: str, truth_path: str) -> dict:
     """The same figures `sleepmove validate` computes: one code path for both."""
     night = validate_night(result_dir, truth_path)
     row = night["row"]
+    with open(truth_path) as handle:
+        truth = json.load(handle)
+    origin = aligned_reference(load_result(result_dir)[0], result_dir, truth_path)[1]
+    reference, detected = night["units"], night["detected"]
+    jerks = floor_judged_jerks(
+        reference[reference["kind"] == "jerk"]["onset_s"].to_numpy(float),
+        detected[detected["kind"] == "jerk"]["onset_s"].to_numpy(float),
+        jerks_below_floor(truth, origin),
+    )
     figures = {
         "lm_f1": row["lm_f1"],
-        "jerk_f1": row["jerk_f1"],
+        "jerk_f1": jerks["f1"],
+        "jerk_f1_all": row["jerk_f1"],
+        "jerks_below_floor": jerks["below_floor"],
+        "jerks_below_floor_found": jerks["below_floor_found"],
         "side_accuracy": row["side_agreement"],
         "plm_index": (row["plm_index_detected"], row["plm_index_reference"]),
         "plm_index_in_bed": (row["plm_index_in_bed_detected"], row["plm_index_in_bed_reference"]),
@@ -73,8 +91,6 @@ def evaluate(result_dir: str, truth_path: str) -> dict:
             row["periodicity_index_reference"],
         ),
     }
-    with open(truth_path) as handle:
-        truth = json.load(handle)
     figures["vibration_as_lm"] = vibrations_taken_for_lms(truth, night)
     legs = os.path.join(os.path.dirname(truth_path), "legs.json")
     if os.path.exists(legs):
@@ -83,6 +99,41 @@ def evaluate(result_dir: str, truth_path: str) -> dict:
     else:
         figures["shortfall"] = shortfall(figures)
     return figures
+
+
+def jerk_floor_g(truth: dict, side: str) -> float:
+    """10 x the noise SD of the sensor on `side` (the quieter leg's for a jerk of both)."""
+    noise = {
+        name: sensor.get("noise_g", sensor.get("noise_mg", 0.0) / 1000)
+        for name, sensor in truth["sensors"].items()
+    }
+    return JERK_FLOOR_NOISE_SD * noise.get(side, min(noise.values()))
+
+
+def jerks_below_floor(truth: dict, origin: float) -> np.ndarray:
+    """Onsets (recording seconds from `origin`) of the truth jerks under the floor."""
+    return np.array(
+        [
+            truth["start_unix"] + e["onset_s"] - origin
+            for e in truth["events"]
+            if e["kind"] == "jerk" and e["amplitude"] < jerk_floor_g(truth, e["side"])
+        ]
+    )
+
+
+def floor_judged_jerks(
+    reference_s: np.ndarray, detected_s: np.ndarray, below_s: np.ndarray
+) -> dict:
+    """Jerk F1 over the reference jerks that are not `below_s` (under the floor); those and
+    the detections matched to them are left out, and counted."""
+    small = np.array([len(below_s) > 0 and np.abs(below_s - t).min() < 0.01 for t in reference_s])
+    small = small.astype(bool).reshape(-1)
+    pairs = match_onsets(reference_s, detected_s, 0.3)
+    found_small = sum(bool(small[i]) for i, _ in pairs)
+    figures = agreement(
+        int((~small).sum()), len(detected_s) - found_small, len(pairs) - found_small
+    )
+    return {"f1": figures["f1"], "below_floor": int(small.sum()), "below_floor_found": found_small}
 
 
 def leg_plm_index(legs_path: str, sleep: dict) -> float:
@@ -206,6 +257,15 @@ def main() -> None:
                 f"{placement} {name:17} worst {max(values):5.2f} x target   "
                 f"nights past target {missed}/{len(chosen)}"
             )
+    truth_jerks = [row for row in rows if row["jerk_f1_all"] is not None]
+    if truth_jerks:
+        below = sum(row["jerks_below_floor"] for row in rows)
+        found = sum(row["jerks_below_floor_found"] for row in rows)
+        print(
+            f"jerks under the floor ({JERK_FLOOR_NOISE_SD:g} x the sensor's noise SD), left "
+            f"out of jerk F1: {below} ({found} of them found); jerk F1 over every truth "
+            f"jerk: worst {min(row['jerk_f1_all'] for row in truth_jerks):.3f}"
+        )
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(rows, handle, indent=1, default=str)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.accuracy import evaluate
+from benchmarks.accuracy import evaluate, floor_judged_jerks, jerk_floor_g, jerks_below_floor
 from sleepmove.cli import main
 from sleepmove.detection.matching import (
     agreement,
@@ -212,11 +212,44 @@ def test_validating_against_truth_reproduces_the_accuracy_benchmark(analyzed, tm
     row = pd.read_csv(result / "validation.csv").iloc[0]
     figures = evaluate(str(out), str(folder / "truth.json"))
     assert row["lm_f1"] == pytest.approx(figures["lm_f1"])
-    assert row["jerk_f1"] == pytest.approx(figures["jerk_f1"])
+    assert row["jerk_f1"] == pytest.approx(figures["jerk_f1_all"])
     assert row["plm_index_reference"] == pytest.approx(figures["plm_index"][1])
     assert row["plm_index_in_bed_reference"] == pytest.approx(figures["plm_index_in_bed"][1])
     assert row["total_sleep_h_reference"] == pytest.approx(figures["total_sleep_h"][1])
     assert (result / "report.html").exists() and (result / "figures" / "bland_altman.png").exists()
+
+
+def test_the_accuracy_benchmark_judges_jerks_at_the_issues_floor_only():
+    # Noise SD 10 mg on the left leg, 4 mg on the right: floors of 100 mg and 40 mg; a jerk
+    # of both legs is judged against the quieter leg's.
+    truth = {
+        "start_unix": 1000.0,
+        "sensors": {"left": {"noise_mg": 10.0}, "right": {"noise_g": 0.004}},
+        "events": [
+            {"onset_s": 10.0, "kind": "jerk", "side": "left", "amplitude": 0.3},
+            {"onset_s": 20.0, "kind": "jerk", "side": "left", "amplitude": 0.05},  # under
+            {"onset_s": 30.0, "kind": "jerk", "side": "right", "amplitude": 0.05},
+            {"onset_s": 40.0, "kind": "jerk", "side": "bilateral", "amplitude": 0.045},
+            {"onset_s": 50.0, "kind": "jerk", "side": "left", "amplitude": 0.08},  # under
+            {"onset_s": 60.0, "kind": "lm", "side": "left", "amplitude": 0.01},
+        ],
+    }
+    assert jerk_floor_g(truth, "left") == pytest.approx(0.1)
+    assert jerk_floor_g(truth, "bilateral") == pytest.approx(0.04)
+    below = jerks_below_floor(truth, origin=1000.0 - 5.0)  # recording began 5 s earlier
+    assert below.tolist() == [25.0, 55.0]
+    reference = np.array([15.0, 25.0, 35.0, 45.0, 55.0])
+    # Found: 15 (judged), 25 (under: neither hit nor false), 45 (judged); one false at 70;
+    # missed: 35 (judged), 55 (under: not a miss).
+    detected = np.array([15.1, 25.2, 44.8, 70.0])
+    judged = floor_judged_jerks(reference, detected, below)
+    assert judged == {
+        "f1": pytest.approx(2 * 2 / (3 + 3)),
+        "below_floor": 2,
+        "below_floor_found": 1,
+    }
+    # Every jerk under the floor and none found: nothing asked, nothing false.
+    assert floor_judged_jerks(reference[1:2], np.array([]), below)["f1"] == 1.0
 
 
 def test_validate_refuses_unpaired_inputs_and_non_results(analyzed, tmp_path, capsys):
