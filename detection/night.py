@@ -38,6 +38,7 @@ class NightScore:
     sleep_epoch_loss_s: np.ndarray  # per sleep epoch: seconds of data lost
     efm_spans_min: list[tuple[int, int, float]]
     gaps_in_runs: int = 0  # data gaps with a CLM within the longest IMI before and after
+    respiratory_events: int | None = None  # how many were given (None: none, not applied)
 
 
 def score_night(
@@ -50,12 +51,15 @@ def score_night(
     params: AnalysisParameters,
     sleep_window_s: tuple[float, float] | None = None,
     orientation_per_s: np.ndarray | None = None,
+    respiratory_s: np.ndarray | None = None,
 ) -> NightScore:
     """`gaps_s` are data gaps from the origin; `loss_per_second[i]` is lost time in second i;
-    `orientation_per_s` (mean acceleration, (seconds, 3)) tells the time in bed."""
+    `orientation_per_s` (mean acceleration, (seconds, 3)) tells the time in bed;
+    `respiratory_s`, a sleep study's respiratory events ((start, end) from the origin), make
+    the LMs near them no CLMs (detection.respiratory)."""
     rules = params.rules
     break_gap_s = params.detection.series_break_gap_s
-    units = score_units(events, rules, gaps_s, two_legs, break_gap_s)
+    units = score_units(events, rules, gaps_s, two_legs, break_gap_s, respiratory_s)
     onsets = units["onset_s"]
     joined = union_gaps(gaps_s)
     # The sleep estimate's rhythm of movements reads across shorter losses (rhythm_gap_s)
@@ -145,6 +149,7 @@ def score_night(
         sleep_epoch_loss_s=loss_per_epoch,
         efm_spans_min=efm,
         gaps_in_runs=gaps_in_runs(units["onset_s"][clm], breaking_series, rules),
+        respiratory_events=None if respiratory_s is None else len(respiratory_s),
     )
 
 
@@ -202,6 +207,8 @@ def _counts(units: Table) -> dict:
         "hypnic_jerk": int(units["hypnic"].sum()),
         "lm": int((kind == "lm").sum()),
         "clm": int(clm.sum()),
+        # LMs no CLM for a respiratory event's sake (0 unless the events were given)
+        "lm_respiratory": int(units["respiratory"].sum()),
         "clm_in_sleep": int((clm & asleep).sum()),
         "plm": int((periodic & asleep).sum()),
         "plmw": int((periodic & ~asleep).sum()),
@@ -254,6 +261,7 @@ def _with_jerk_clusters(
             "side": clusters["side"],
             "parts": clusters["jerks"],
             "clm": np.zeros(len(clusters), dtype=bool),
+            "respiratory": np.zeros(len(clusters), dtype=bool),
             "peak_g": peaks,
             "rotation_deg": np.full(len(clusters), np.nan),
             "posture_change_deg": np.full(len(clusters), np.nan),

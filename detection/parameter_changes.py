@@ -87,7 +87,7 @@ SHARES = {
     "cramp_min_held_share", "start_awake", "end_awake", "min_covered", "min_correlation",
     "max_second_peak", "peak_dip", "cramp_tremor_share",
 }  # fmt: skip
-CHOICES = {"bilateral_mode": ("overlap", "onset")}
+CHOICES = {"bilateral_mode": ("overlap", "onset"), "respiratory_around": ("end", "event")}
 # Pairs that must stay in order within their group: (lower, higher).
 ORDERED = {
     "rules": [("lm_min_s", "lm_max_s"), ("imi_min_s", "imi_max_s")],

@@ -26,7 +26,13 @@ class ScoringRules:
     non_clm_breaks_series: bool = True
     plm_threshold_adult: float = 15.0
     plm_threshold_child: float = 5.0
+    # An LM overlapping this window of a respiratory event (apnea, hypopnea, RERA) is no
+    # CLM. It is applied only where the events are given (--respiratory-events): an
+    # accelerometer has no breathing channel. WASM: -2.0 to +10.25 s around the event's
+    # end; AASM: from 0.5 s before the event to 0.5 s after it ("event": the first number
+    # from its start, the second from its end).
     respiratory_window_s: tuple[float, float] = (-2.0, 10.25)
+    respiratory_around: str = "end"  # "end" (WASM) or "event" (AASM)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -47,6 +53,7 @@ AASM2012 = ScoringRules(
     imi_min_s=5.0,
     short_imi_breaks_series=False,
     respiratory_window_s=(-0.5, 0.5),
+    respiratory_around="event",
 )
 
 RULE_SETS = {rules.name: rules for rules in (WASM2016, AASM2012)}

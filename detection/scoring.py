@@ -12,6 +12,7 @@ import numpy as np
 
 from sleepmove.detection.bilateral import UNIT_COLUMNS, combine_legs
 from sleepmove.detection.params import ScoringRules
+from sleepmove.detection.respiratory import respiratory_windows
 from sleepmove.detection.series import intervals, score_series
 from sleepmove.detection.table import Table
 
@@ -25,13 +26,16 @@ def score_units(
     gaps_s: np.ndarray,
     two_legs: bool,
     series_break_gap_s: float,
+    respiratory_s: np.ndarray | None = None,
 ) -> Table:
-    """Units (bilateral.UNIT_COLUMNS) with `series` (-1: none), `periodic` and `imi_s`.
+    """Units (bilateral.UNIT_COLUMNS) with `series` (-1: none), `periodic`, `imi_s` and
+    `respiratory` (an LM no CLM for a respiratory event's sake).
 
     `events`: limb movements, jerks and the like, one row per leg's event (onset_s,
     offset_s, duration_s, kind, side, peak_g, rotation_deg, posture_change_deg), seconds
     from the origin. `gaps_s`: data gaps from the same origin, of one leg or both, in any
-    order; the gaps of `series_break_gap_s` or more end a series."""
+    order; the gaps of `series_break_gap_s` or more end a series. `respiratory_s`: (start,
+    end) seconds of a sleep study's apneas, hypopneas and RERAs, if any (detection.respiratory)."""
     gaps = union_gaps(gaps_s)
     events = Table.of(events)
     if len(events):
@@ -42,6 +46,13 @@ def score_units(
     sequence = np.isin(units["kind"], SERIES_KINDS)
     onsets = units["onset_s"]
     clm = units["clm"].astype(bool)
+    related = np.zeros(len(units), dtype=bool)
+    if respiratory_s is not None and len(units):
+        windows = union_gaps(respiratory_windows(respiratory_s, rules))
+        related = clm & overlapping(onsets, units["offset_s"], windows)
+        clm &= ~related
+        units["clm"] = clm
+    units["respiratory"] = related
     breaking = series_breaking_gaps(gaps, series_break_gap_s)
     series = np.full(len(units), -1)
     series[sequence] = score_series(onsets[sequence], clm[sequence], breaking, rules)
@@ -83,6 +94,19 @@ def gap_holding(times_s: np.ndarray, gaps_s: np.ndarray) -> np.ndarray:
     index = np.searchsorted(gaps[:, 0], times_s, side="right") - 1
     inside = (index >= 0) & (times_s < gaps[np.maximum(index, 0), 1])
     return np.where(inside, index, -1)
+
+
+def overlapping(starts_s: np.ndarray, ends_s: np.ndarray, spans_s: np.ndarray) -> np.ndarray:
+    """Per interval (start, end), whether it overlaps one of the (sorted, disjoint) spans."""
+    spans = np.asarray(spans_s, dtype=float).reshape(-1, 2)
+    starts_s = np.asarray(starts_s, dtype=float)
+    if len(spans) == 0:
+        return np.zeros(len(starts_s), dtype=bool)
+    # The first span that ends after the interval starts overlaps it if it starts before
+    # the interval ends.
+    index = np.searchsorted(spans[:, 1], starts_s, side="right")
+    first = spans[np.minimum(index, len(spans) - 1), 0]
+    return (index < len(spans)) & (first < np.asarray(ends_s, dtype=float))
 
 
 def series_breaking_gaps(gaps_s: np.ndarray, shortest_s: float) -> np.ndarray:

@@ -17,6 +17,10 @@ from sleepmove.reports.clock import iso_time
 from sleepmove.reports.readable import against as against_threshold
 from sleepmove.reports.readable import duration
 
+NO_BREATHING_CAVEAT = (
+    "There is no breathing channel, so movements related to apneas or hypopneas cannot be "
+    "excluded as the scoring rules require."
+)
 CAVEATS = [
     "A motion sensor measures movement, not leg muscle activity (EMG): some EMG-scored leg "
     "movements move the {limb} too little to be seen, and some movements seen here would not "
@@ -24,8 +28,7 @@ CAVEATS = [
     "A single night varies a lot: the PLM index of one person can differ severalfold from night "
     "to night; several nights (3-5) are needed before reading much into it. The periodicity "
     "index and the mean log-IMI vary less.",
-    "There is no breathing channel, so movements related to apneas or hypopneas cannot be "
-    "excluded as the scoring rules require.",
+    NO_BREATHING_CAVEAT,
     "Sleep is estimated from movement alone: quiet wake looks like sleep. A diagnosis of periodic "
     "limb movement disorder needs a clinical sleep study (polysomnography with leg EMG) and a "
     "clinician.",
@@ -49,11 +52,29 @@ WRIST_CAVEAT = (
 )
 
 
-def caveats_for(params: AnalysisParameters) -> list[str]:
-    """The caveats of a night: the wrist's first when the sensor was on a wrist."""
+def caveats_for(params: AnalysisParameters, respiratory_events: int | None = None) -> list[str]:
+    """The caveats of a night: the wrist's first when the sensor was on a wrist; where a
+    sleep study's respiratory events were given, what their exclusion rests on."""
     wrist = params.placement == "wrist"
     limb = "wrist" if wrist else "ankle"
-    return ([WRIST_CAVEAT] if wrist else []) + [text.format(limb=limb) for text in CAVEATS]
+    caveats = [text.format(limb=limb) for text in CAVEATS]
+    if respiratory_events is not None:
+        before, after = params.rules.respiratory_window_s
+        start = "end" if params.rules.respiratory_around == "end" else "start"
+        caveats[caveats.index(NO_BREATHING_CAVEAT)] = (
+            f"Limb movements from {_seconds_from(before)} the {start} to "
+            f"{_seconds_from(after)} the end of one of the "
+            f"{how_many(respiratory_events, 'respiratory event')} given (the sleep study's "
+            "apneas, hypopneas and RERAs) are not counted as candidate limb movements, as the "
+            "scoring rules require; the exclusion is only as good as that scoring and its "
+            "clock's agreement with the sensor's."
+        )
+    return ([WRIST_CAVEAT] if wrist else []) + caveats
+
+
+def _seconds_from(offset_s: float) -> str:
+    """-2.0 as '2 s before', 10.25 as '10.25 s after'."""
+    return f"{abs(offset_s):g} s {'before' if offset_s < 0 else 'after'}"
 
 
 def build_summary(
@@ -103,6 +124,13 @@ def build_summary(
             "label": rules_label(rules),
             "reference": rules.reference,
             "parameters": params.as_dict(),
+            # the rules' exclusion of LMs near apneas, hypopneas and RERAs: only where a
+            # sleep study's were given (--respiratory-events)
+            "respiratory_exclusion": {
+                "applied": score.respiratory_events is not None,
+                "events": score.respiratory_events,
+                "lms_not_clm": score.counts["lm_respiratory"],
+            },
         },
         "assessment": assessment(score, params),
         "quality": quality,
@@ -219,7 +247,7 @@ def assessment(score: NightScore, params: AnalysisParameters) -> dict:
         "age_group": params.age_group,
         "plm_index_above_threshold": None if plm_index is None else bool(plm_index > threshold),
         "statements": statements,
-        "caveats": caveats_for(params),
+        "caveats": caveats_for(params, score.respiratory_events),
     }
 
 

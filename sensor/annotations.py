@@ -30,6 +30,12 @@ from sleepmove.base.limits import (
 
 # Reference label (lower case, matched as a regular expression) -> (kind, periodic)
 LABELS: list[tuple[str, str, bool]] = [
+    # What the rules' respiratory exclusion needs (not a movement: validate leaves it out)
+    (
+        r"apno?ea|hypopno?ea|\brera\b|respiratory (effort|event)|disordered breathing",
+        "respiratory",
+        False,
+    ),
     (r"\bplms?\b|periodic (leg|limb) movement", "lm", True),
     (r"(leg|limb) movement|\blms?\b|\bclm\b", "lm", False),
     (r"hypnic|jerk|twitch|myoclon|startle", "jerk", False),

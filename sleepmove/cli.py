@@ -129,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--side", choices=("left", "right"), help="leg of a single sensor")
     analyze.add_argument("--out", required=True, help="folder for the results")
     add_analysis_options(analyze)
+    analyze.add_argument(
+        "--respiratory-events",
+        metavar="FILE",
+        help="a sleep study's apneas, hypopneas and RERAs (CSV of onset,duration,type; EDF+; "
+        "NSRR XML): LMs near them are no CLMs, as the rules require (an accelerometer has "
+        "no breathing channel to tell them)",
+    )
 
     batch = commands.add_parser(
         "batch",
@@ -535,6 +542,7 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 timezone=args.timezone,
                 clock_alignment=not args.no_clock_alignment,
                 parameter_changes=getattr(args, "parameter_changes", None),
+                respiratory_events=args.respiratory_events,
                 **shorter,
             ),
             recordings=recordings,

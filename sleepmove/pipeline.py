@@ -52,6 +52,9 @@ class AnalyzeRequest:
     timezone: str | None = None  # IANA zone of clock times that state none (--timezone)
     clock_alignment: bool = True  # two sensors: the second's clock onto the first's
     min_duration_s: float = MIN_DURATION_S  # shorter recordings refused (--min-duration)
+    # A sleep study's apneas, hypopneas and RERAs (--respiratory-events): LMs near them are
+    # no CLMs, as the rules require (detection.respiratory)
+    respiratory_events: str | None = None
     # Parameters changed from the defaults of criteria/age_group/placement ({group: {name:
     # value}}, as a settings file gives them: sleepmove.settings)
     parameter_changes: dict[str, dict] | None = None
@@ -72,6 +75,7 @@ class AnalyzeRequest:
             "clock_alignment": self.clock_alignment,
             # rounded: 0.71 min is 42.6 s, which divides back to 0.7099999999999999
             "min_duration_min": round(self.min_duration_s / 60.0, 9),
+            "respiratory_events": self.respiratory_events,
             # one sensor's leg, where named (--side, --left alone, a --pairs night of one)
             "side": (next(iter(self.inputs)) or None) if len(self.inputs) == 1 else None,
         }
@@ -152,6 +156,12 @@ def analyze(
     )
     if window is not None:
         check_within(window, duration, request.sleep_window)
+    respiratory = None
+    if request.respiratory_events:  # read with pandas, as references are: imported only then
+        from sleepmove.respiratory_events import respiratory_events
+
+        start = _iso_start(origin, clock)
+        respiratory = respiratory_events(request.respiratory_events, origin, start)
     events, legs = detect_movements(grids, origin, params.detection, params.rules, signals)
     stages.lap("detect")
     gaps = union_gaps(
@@ -169,6 +179,7 @@ def analyze(
         params,
         window,
         orientation_per_s=_best_covered([leg.orientation_per_s for leg in legs]),
+        respiratory_s=respiratory,
     )
     stages.lap("score")
     recording = {
@@ -188,6 +199,11 @@ def analyze(
         },
         "placement": params.placement,
     }
+    if respiratory is not None:
+        recording["respiratory_events"] = {
+            "file": request.respiratory_events,
+            "events": len(respiratory),
+        }
     if alignment is not None:
         recording["clock_alignment"] = alignment.as_dict(origin)
     clipping = {

@@ -252,7 +252,9 @@ def _table(path: str, **options: object) -> pd.DataFrame:
 
 
 def reference_units(reference: Reference, origin: float, offset_s: float) -> pd.DataFrame:
-    units = reference.events.copy()
+    """The reference's movements (its respiratory events are no movement), from `origin`."""
+    events = reference.events
+    units = events[events["kind"] != "respiratory"].reset_index(drop=True)
     units["onset_s"] = units["onset_abs_s"] - origin + offset_s
     units["offset_s"] = units["onset_s"] + units["duration_s"]
     return units

@@ -102,7 +102,11 @@ def test_classification_by_each_nights_own_threshold():
         ("Hypnic jerk", ("jerk", False)),
         ("Body movement", ("movement", False)),
         ("Hypnagogic foot tremor", ("hft", False)),
-        ("Obstructive apnea", None),
+        ("Obstructive apnea", ("respiratory", False)),
+        ("Hypopnea|Hypopnea", ("respiratory", False)),
+        ("Respiratory effort related arousal|RERA", ("respiratory", False)),
+        ("SpO2 desaturation", None),
+        ("Arousal ()", None),
     ],
 )
 def test_label_table(label, expected):
