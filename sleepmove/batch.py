@@ -440,6 +440,7 @@ def run_task(task: NightTask) -> list[dict]:
     task killed half way is simply done again.
     """
     from sleepmove.base.atomic import write_files
+    from sleepmove.batch_guard import INPUTS_FILE, inputs_record
     from sleepmove.sensor.time_guards import LONGEST_NIGHT_H
 
     started = time.perf_counter()
@@ -473,7 +474,13 @@ def run_task(task: NightTask) -> list[dict]:
     shares = shares or [1.0]  # one row unless the file was split
     rows = [row | {"seconds": round(seconds * share, 2)} for row, share in zip(rows, shares)]
     if all(row["status"] in DONE_STATUSES for row in rows):
-        write_files(task.out_dir, {"batch-rows.json": json.dumps(rows, indent=1) + "\n"})
+        write_files(
+            task.out_dir,
+            {
+                "batch-rows.json": json.dumps(rows, indent=1) + "\n",
+                INPUTS_FILE: inputs_record(task.inputs),
+            },
+        )
         write_files(task.out_dir, {"batch-key.txt": task.key + "\n"})
     else:
         _forget_earlier_results(task, rows)

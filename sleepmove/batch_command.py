@@ -17,7 +17,16 @@ import time
 from sleepmove import __version__
 from sleepmove.base.atomic import write_files
 from sleepmove.base.errors import InputError
-from sleepmove.batch import ROW_COLUMNS, discover, finished_rows, is_done, make_tasks, shard
+from sleepmove.batch import (
+    ROW_COLUMNS,
+    NightTask,
+    discover,
+    finished_rows,
+    is_done,
+    make_tasks,
+    shard,
+)
+from sleepmove.batch_guard import batch_lock, check_same_recordings, remove_cohort_tables
 from sleepmove.runners import Progress, default_workers, run_dask, run_local
 
 # How a night's refusal of its --sleep-window begins (InputError names the option).
@@ -33,7 +42,8 @@ def options_of(args: argparse.Namespace) -> dict:
         "sleep_window": args.sleep_window,
         "report": not args.no_report,
     }
-    if args.timezone:  # only when given: a finished batch's nights keep their keys
+    # Only when given: a finished batch's nights keep their keys ("" is given, and refused)
+    if args.timezone is not None:
         from sleepmove.sensor.zones import check_zone
 
         options["timezone"] = check_zone(args.timezone)
@@ -92,8 +102,19 @@ def run_batch_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     tasks = shard(tasks, args.shard)
+    check_same_recordings({task.out_dir: task.inputs for task in tasks})
+    with batch_lock(args.out, args.shard):
+        return _run_tasks(args, tasks, options, started)
+
+
+def _run_tasks(
+    args: argparse.Namespace, tasks: list[NightTask], options: dict, started: float
+) -> int:
+    """Skip the nights done, run the rest, write the tables."""
     done = [] if args.force else [t for t in tasks if is_done(t)]
     todo = [t for t in tasks if t not in done]
+    if todo:  # written anew at the end; a run cut short leaves none rather than stale ones
+        remove_cohort_tables(args.out, args.shard)
     rows = [row for t in done for row in finished_rows(t)]
     workers = args.workers or default_workers()
     if args.workers and not args.scheduler and workers > default_workers():

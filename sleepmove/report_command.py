@@ -42,16 +42,55 @@ def find_summaries(folders: list[str]) -> dict[str, dict]:
                 "no summary.json in it or below it",
                 expected="folders written by sleepmove analyze",
             )
+        listed = _batch_nights(folder)
         for path in paths:
             name = os.path.relpath(os.path.dirname(path), folder)
-            found.setdefault(name, {}).setdefault(os.path.realpath(path), path)
+            if listed is None or name in listed:
+                found.setdefault(name, {}).setdefault(os.path.realpath(path), path)
         _warn_of_nights_without_summary(folder)
+        if listed is not None:
+            _warn_of_nights_left_out(folder, paths, listed)
     summaries = {}
     for name, paths in found.items():
         for path in paths.values():
             shown = name if len(paths) == 1 else os.path.normpath(os.path.dirname(path))
             summaries[shown] = load_summary(path)
     return summaries
+
+
+def _batch_nights(folder: str) -> set[str] | None:
+    """A batch folder's nights that nights.csv lists as ok (None: no nights.csv). Its other
+    night folders are another batch's leftovers, which the report counted twice beside
+    their nights' new ids."""
+    import csv
+
+    try:
+        with open(os.path.join(folder, "nights.csv"), newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if not rows or "id" not in rows[0] or "status" not in rows[0]:
+        return None
+    failed = [row["id"] for row in rows if row["status"] == "error"]
+    if failed:
+        print(
+            f"sleepmove: warning: {how_many(len(failed), 'night')} of {folder} failed in the "
+            f"batch and {'is' if len(failed) == 1 else 'are'} not in the report (see nights.csv)",
+            file=sys.stderr,
+        )
+    return {row["id"] for row in rows if row["status"] == "ok"}
+
+
+def _warn_of_nights_left_out(folder: str, paths: list[str], listed: set[str]) -> None:
+    names = sorted({os.path.relpath(os.path.dirname(path), folder) for path in paths} - listed)
+    if names:
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        print(
+            f"sleepmove: warning: left out {how_many(len(names), 'night folder')} that "
+            f"{os.path.join(folder, 'nights.csv')} does not list as ok (an earlier batch's, "
+            f"or failed in this one): {shown}",
+            file=sys.stderr,
+        )
 
 
 def _warn_of_nights_without_summary(folder: str) -> None:

@@ -98,11 +98,13 @@ def check_sleep_window(text: str) -> None:
     """--sleep-window, checked as far as it can be without a recording, in the words of
     sleepmove.window: before a batch starts, so that a bad window stops it as it stops
     analyze, and not every night in turn."""
-    from sleepmove.window import EXPECTED, WHERE, check_clock_span
+    from sleepmove.window import EXPECTED, WHERE, check_clock_span, refuse_seconds_before_start
 
     parts = [part.strip() for part in text.split(",")]
     if len(parts) != 2 or not all(parts):
         raise InputError(WHERE, f"cannot read {text!r}", expected=EXPECTED)
+    for part in parts:
+        refuse_seconds_before_start(part)
     start, end = (_time(WHERE, None, part) for part in parts)
     # Only what analyze would refuse for every recording: two numbers, two datetimes alike
     # in having a zone (analyze reads a zone-less one in the night's), or two clock times,

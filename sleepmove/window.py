@@ -93,14 +93,19 @@ def check_within(window: tuple[float, float], duration_s: float, text: str) -> N
         )
 
 
+def refuse_seconds_before_start(text: str) -> None:
+    """Negative seconds, as a sleep log's: the night would start before its data."""
+    if re.fullmatch(r"-\d+(\.\d+)?", text):
+        raise InputError(
+            WHERE,
+            f"{text!r} is seconds before the recording starts",
+            expected="seconds from the start, 0 or more (or HH:MM, an ISO datetime)",
+        )
+
+
 def _one(text: str, origin_s: float, clock: str, after: float | None, time_of_day: bool) -> float:
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
-        if text.startswith("-"):  # as a sleep log's: the night would start before its data
-            raise InputError(
-                WHERE,
-                f"{text!r} is seconds before the recording starts",
-                expected="seconds from the start, 0 or more (or HH:MM, an ISO datetime)",
-            )
+        refuse_seconds_before_start(text)
         return float(text)
     match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
     if clock == CLOCK_RELATIVE and time_of_day and not match:

@@ -1,0 +1,116 @@
+"""What keeps a batch folder's results true: one batch at a time, each night folder the
+results of one recording, and no cohort table left describing a run that is being redone."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
+
+from sleepmove.base.errors import InputError
+
+INPUTS_FILE = "batch-inputs.json"  # per night folder: the recordings its results are of
+LOCK_FILE = ".batch.lock"
+# The cohort tables of the unsharded pass (a shard's are nights-KofN.csv, batch-KofN.json)
+COHORT_TABLES = ("nights.csv", "batch.json", "events.parquet", "epochs.parquet")
+
+
+def inputs_record(inputs: dict[str, str]) -> str:
+    """The night's recordings (side -> real path), as INPUTS_FILE holds them."""
+    return json.dumps({side: os.path.realpath(path) for side, path in inputs.items()}) + "\n"
+
+
+def check_same_recordings(night_folders: dict[str, dict[str, str]]) -> None:
+    """Refuse a night whose folder holds the results of another recording that still
+    exists (two cohorts' n01 into one --out): the batch would replace them, or on a
+    failure remove them, without a word. A recording moved since is the same night."""
+    for folder, inputs in night_folders.items():  # a loop over nights
+        try:
+            with open(os.path.join(folder, INPUTS_FILE), encoding="utf-8") as handle:
+                recorded = json.load(handle)
+        except (OSError, ValueError):  # none yet (or from before this file): nothing to hold
+            continue
+        if not isinstance(recorded, dict):
+            continue
+        now = {side: os.path.realpath(path) for side, path in inputs.items()}
+        for side, path in recorded.items():  # a loop over the night's sensors
+            if isinstance(path, str) and now.get(side) != path and os.path.isfile(path):
+                shown = next(iter(inputs.values()))
+                raise InputError(
+                    shown,
+                    f"would replace the results in {folder}, which are of {path}",
+                    expected="another --out for another cohort, or that folder removed first",
+                )
+
+
+def hold_batch_lock(out_dir: str, shard: str | None) -> list[IO]:
+    """Locks held until the process ends: an unsharded batch alone in `out_dir`; shards
+    (a job array's) side by side, each once. Two batches writing one folder at once mixed
+    their nights' files and tables. Where file locks are not offered, none is taken."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return []
+    os.makedirs(out_dir, exist_ok=True)
+    names = [(LOCK_FILE, fcntl.LOCK_SH if shard else fcntl.LOCK_EX)]
+    if shard:
+        names.append((f".batch-{shard.replace('/', 'of')}.lock", fcntl.LOCK_EX))
+    held = []
+    for name, mode in names:  # a loop over (at most two) locks
+        handle = open(os.path.join(out_dir, name), "a")  # noqa: SIM115 (held till exit)
+        try:
+            fcntl.flock(handle, mode | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise InputError(
+                out_dir,
+                "another batch is writing into this folder"
+                + (f" (shard {shard}, or the whole cohort)" if shard else ""),
+                expected="one batch at a time per --out (wait for it to end), or another --out",
+            ) from None
+        held.append(handle)
+    return held
+
+
+@contextmanager
+def batch_lock(out_dir: str, shard: str | None) -> Iterator[None]:
+    """`hold_batch_lock` for a batch's run; a run that ends in an error before it wrote
+    anything (a scheduler it cannot reach) takes back the folder it made for the lock."""
+    made = not os.path.isdir(out_dir)
+    held = hold_batch_lock(out_dir, shard)
+    try:
+        yield
+    except BaseException:
+        if made:
+            _remove_if_only_locks(out_dir, held)
+        raise
+    finally:
+        for handle in held:  # a loop over (at most two) locks
+            handle.close()
+
+
+def _remove_if_only_locks(out_dir: str, held: list[IO]) -> None:
+    names = {os.path.basename(handle.name) for handle in held}
+    try:
+        if set(os.listdir(out_dir)) <= names:
+            for name in names:  # a loop over (at most two) locks
+                os.unlink(os.path.join(out_dir, name))
+            os.rmdir(out_dir)
+    except OSError:  # another process's files meanwhile: left as they are
+        pass
+
+
+def remove_cohort_tables(out_dir: str, shard: str | None) -> None:
+    """Before any night is analyzed again: the tables of the earlier run, which a run cut
+    short would leave describing nights whose folders now hold other results."""
+    names = list(COHORT_TABLES)
+    if shard:
+        tag = shard.replace("/", "of")
+        names += [f"nights-{tag}.csv", f"batch-{tag}.json"]
+    for name in names:  # a loop over a few tables
+        try:
+            os.unlink(os.path.join(out_dir, name))
+        except FileNotFoundError:
+            pass
