@@ -549,7 +549,26 @@ def _analyze(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         )
     _written.append(args.out)  # an interrupt from here on no longer undoes anything
     print(_headline(result.summary, args.out, report=not args.no_report))
+    _print_warnings(result.summary)
     return 0
+
+
+SHOWN_WARNINGS = 10
+
+
+def _print_warnings(summary: dict) -> None:
+    """The notes on the data (blocks of a device file left out, rows dropped, a sensor
+    fault) on the terminal too: they were only in summary.json and the report's box."""
+    quality = summary["quality"]
+    notes = [note for note in quality["warnings"] if note != quality.get("short_recording")]
+    for note in notes[:SHOWN_WARNINGS]:  # a loop over a few notes
+        print(f"sleepmove: warning: {note}", file=sys.stderr)
+    if len(notes) > SHOWN_WARNINGS:
+        print(
+            f"sleepmove: warning: and {len(notes) - SHOWN_WARNINGS} more notes on the data "
+            "(summary.json: quality.warnings)",
+            file=sys.stderr,
+        )
 
 
 def min_duration_option(args: argparse.Namespace) -> dict[str, float]:

@@ -338,3 +338,18 @@ def test_the_command_leaves_complete_outputs_without_the_teardown(plm_night, tmp
         preexec_fn=lambda: os.close(1),
     )
     assert closed.returncode == 0 and (tmp_path / "closed" / "summary.json").exists()
+
+
+def test_notes_on_the_data_reach_the_terminal(plm_night, tmp_path, capsys):
+    folder, _ = plm_night
+    lines = (folder / "night.csv").read_text().splitlines(keepends=True)
+    damaged = tmp_path / "night.csv"
+    # 20 rows without values mid-night, and a last line cut mid-number
+    damaged.write_text("".join(lines[:1000] + [",,,\n"] * 20 + lines[1020:]) + "1,0.")
+    out = tmp_path / "out"
+    assert main(["analyze", str(damaged), "--out", str(out), "--no-report"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    summary = json.loads((out / "summary.json").read_text())
+    assert err == [f"sleepmove: warning: {note}" for note in summary["quality"]["warnings"]]
+    assert any("20 rows with missing" in line for line in err)
+    assert any("last line is incomplete" in line for line in err)
