@@ -17,15 +17,19 @@ calibrated.
 from __future__ import annotations
 
 import os
-from typing import NoReturn
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 import numpy as np
 
 from sleepmove.base.errors import InputError
 from sleepmove.sensor.formats.other import ZIP_MAGIC, zip_members
-from sleepmove.sensor.formats.samples import device_recording
+from sleepmove.sensor.formats.samples import STRAY_MAX_BLOCKS, device_recording, stray_blocks
 from sleepmove.sensor.recording import Recording
 from sleepmove.sensor.zones import stated_offset
+
+if TYPE_CHECKING:
+    import zipfile
 
 NAME = "an ActiGraph .gt3x file"
 RECORD_SEPARATOR = 0x1E
@@ -143,79 +147,266 @@ READ_MEMBERS = ("log.bin", "info.txt", "calibration.json")  # the others are onl
 
 def _members(path: str, warnings: list[str]) -> tuple[dict[str, bytes], str | None]:
     """The members' bytes, and what damage means log.bin must be checked record by record
-    (None: none): its zip CRC fails (read anyway), or the zip is cut short (its members read
-    up to the cut)."""
+    (None: none): a member the zip directory does not give whole (its CRC fails, it is not
+    where the directory says, it is cut short), or the zip is cut short (its members read
+    up to the cut). Each member is inflated here, not by zipfile (`_inflate`)."""
     import zipfile
 
     try:
-        archive = zipfile.ZipFile(path)
+        with zipfile.ZipFile(path) as archive:
+            listed = archive.infolist()
     except (zipfile.BadZipFile, OSError):
         return _salvaged_members(path, warnings), "cut short (its zip directory is lost)"
+    _refuse_repeated(path, [(info.filename, info.file_size) for info in listed])
     members: dict[str, bytes] = {}
-    damaged: str | None = None
-    with archive:
-        _refuse_repeated(path, [(info.filename, info.file_size) for info in archive.infolist()])
-        for info in archive.infolist():  # a loop over members
-            if info.filename not in READ_MEMBERS:  # named only: 100 members of 63 MB each,
-                members[info.filename] = b""  # all inflated, took 5.4 GB
-                continue
-            _check_inflated(path, info.filename, info.file_size, info.compress_size)
-            try:
-                members[info.filename] = archive.read(info)
-            except OSError:  # the directory's offsets point outside the file: bytes lost
-                return _salvaged_members(path, warnings), (
-                    "damaged (its zip directory does not match its members)"
-                )
-            except zipfile.BadZipFile:  # a failed CRC: the bytes as stored, checked below
-                members[info.filename] = _stored_bytes(path, info.header_offset, None)
-                damaged = f"damaged ({info.filename} fails its zip CRC)"
-                warnings.append(f"{info.filename} fails its zip CRC: read record by record")
-    return members, damaged
+    failed: dict[str, str] = {}  # member: what is wrong with it
+    for info in listed:  # a loop over members
+        if info.filename not in READ_MEMBERS:  # named only: 100 members of 63 MB each,
+            members[info.filename] = b""  # all inflated, took 5.4 GB
+            continue
+        _check_inflated(path, info.filename, info.file_size, info.compress_size)
+        _refuse_unreadable(path, info.filename, info.flag_bits, info.compress_type)
+        members[info.filename], problem = _listed_member(path, info)
+        if problem:
+            failed[info.filename] = problem
+    if not failed:
+        return members, None
+    return _mended(path, members, failed, warnings)
 
 
-def _stored_bytes(path: str, offset: int, size: int | None) -> bytes:
-    """A member's bytes from its local header on (to the file's end when `size` is None)."""
-    import zlib
+def _listed_member(path: str, info: zipfile.ZipInfo) -> tuple[bytes, str | None]:
+    """A member where the zip directory places it: its bytes, and what is wrong with it
+    (None: nothing)."""
+    elsewhere = "is not where the zip directory says it is"
+    with open(path, "rb") as handle:
+        if not 0 <= info.header_offset <= os.fstat(handle.fileno()).st_size - 30:
+            return b"", elsewhere  # bytes lost before it moved the directory's offsets
+        handle.seek(info.header_offset)
+        local = handle.read(30)
+        if not local.startswith(ZIP_MAGIC):
+            return b"", elsewhere
+        handle.seek(info.header_offset + 30 + _local_extent(local))
+        data, crc, problem = _inflate(
+            path, info.filename, handle, info.compress_type, info.compress_size
+        )
+    if problem is None and crc != info.CRC:
+        problem = "fails its zip CRC"
+    return data, problem
 
+
+def _local_extent(local: bytes) -> int:
+    """The bytes of name and extra field after a local header's 30."""
+    return int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
+
+
+def _mended(
+    path: str, members: dict[str, bytes], failed: dict[str, str], warnings: list[str]
+) -> tuple[dict[str, bytes], str | None]:
+    """The members the zip directory does not give whole, each taken instead from the
+    scan of local headers where that gives more (records, for log.bin): a directory whose
+    offset of log.bin was damaged read 297 of 422 records, from the wrong place."""
+    try:
+        scanned = _salvaged_members(path, [])
+    except InputError:  # the scan's own trouble is no reason to refuse what was read
+        scanned = {}
+    for name, problem in failed.items():  # a loop over damaged members
+        found = scanned.get(name, b"")
+        local = _worth(name, found) > _worth(name, members[name])
+        if local:
+            members[name] = found
+        how = "read from its local header" if local else "read as stored"
+        by_record = ", record by record" if name == "log.bin" else ""
+        warnings.append(f"{name} {problem}: {how}{by_record}")
+    name, problem = next(iter(failed.items()))
+    return members, f"damaged ({name} {problem})"
+
+
+def _worth(name: str, data: bytes) -> int:
+    """What a member's bytes hold: log.bin's whole records, another's bytes."""
+    return len(record_table(data, check=True)[0]) if name == "log.bin" else len(data)
+
+
+# Compression methods zip readers inflate (stored, deflated, bzip2, LZMA); a few others by
+# name, for the line that refuses them.
+METHODS = (0, 8, 12, 14)
+METHOD_NAMES = {1: "Shrink", 6: "Implode", 9: "Deflate64", 93: "Zstandard", 99: "AES"}
+
+
+def _refuse_unreadable(path: str, name: str, flags: int, method: int) -> None:
+    """Refuse a member that is encrypted, or compressed by a method not inflated here."""
+    if flags & 1:
+        raise InputError(
+            path,
+            f"{NAME} whose {name} is encrypted",
+            expected=f"{NAME} as the device or ActiLife wrote it (not encrypted)",
+        )
+    if method not in METHODS:
+        known = f" ({METHOD_NAMES[method]})" if method in METHOD_NAMES else ""
+        raise InputError(
+            path,
+            f"{NAME} whose {name} is compressed with method {method}{known}, which this "
+            "program cannot inflate",
+            expected=f"{NAME} as the device or ActiLife wrote it (its members deflated)",
+        )
+
+
+def _stored_bytes(path: str, offset: int, size: int | None, name: str) -> bytes:
+    """A member's bytes from its local header on (to the file's end when `size` is None):
+    as much as inflates."""
     with open(path, "rb") as handle:
         handle.seek(offset)
         local = handle.read(30)
         method = int.from_bytes(local[8:10], "little")
         size = size if size is not None else int.from_bytes(local[18:22], "little") or None
-        handle.seek(
-            offset
-            + 30
-            + int.from_bytes(local[26:28], "little")
-            + int.from_bytes(local[28:30], "little")
-        )
-        data = handle.read(size) if size else handle.read()
-    if method == 8:  # deflated: as much as inflates, up to what such a member may hold
-        inflater = zlib.decompressobj(-15)
-        most = max(INFLATED_FREE_BYTES, INFLATED_MAX_RATIO * len(data))
-        try:
-            out = inflater.decompress(data, most + 1)
-        except zlib.error:
-            out = inflater.flush()
-        _check_inflated(path, "a member", len(out), len(data))
-        return out
-    return data
+        handle.seek(offset + 30 + _local_extent(local))
+        return _inflate(path, name, handle, method, size)[0]
 
 
 # A member inflating to more than this many times its size (and to more than a few MB) is no
 # recording: samples, even a still sensor's, compress far less; runs of one byte (a "zip
-# bomb") reach 1000 times. Refused before it is inflated, so memory stays that of the file.
+# bomb") reach 1000 times. Refused from its declared sizes before it is inflated, or, these
+# lying, as soon as it inflates past that: memory stays near the cap.
 INFLATED_MAX_RATIO = 200
 INFLATED_FREE_BYTES = 64 << 20
+INFLATE_CHUNK = 1 << 20  # the most one call inflates (or reads from the file)
 
 
-def _check_inflated(path: str, name: str, size: int, packed: int) -> None:
+def _check_inflated(path: str, name: str, size: int, packed: int, more: bool = False) -> None:
+    """Refuse `name` if `size` bytes (or more, with `more`) from `packed` ones is no
+    recording's compression."""
     if size > INFLATED_FREE_BYTES and size > INFLATED_MAX_RATIO * packed:
+        over = "more than " if more else ""
         raise InputError(
             path,
-            f"{name} inflates to {size / 1e6:.0f} MB from {packed / 1e6:.2f} MB, "
-            f"{size / max(packed, 1):.0f} times: no recording compresses so far",
+            f"{name} inflates to {over}{size / 1e6:.0f} MB from {packed / 1e6:.2f} MB, "
+            f"{over}{size / max(packed, 1):.0f} times: no recording compresses so far",
             expected=f"{NAME} as the device or ActiLife wrote it",
         )
+
+
+def _inflate(
+    path: str, name: str, handle: BinaryIO, method: int, size: int | None
+) -> tuple[bytes, int, str | None]:
+    """The bytes that a member's `size` packed bytes (from the handle's position; to the
+    file's end when None) inflate to, their CRC, and what is wrong (None: nothing). Inflated
+    a chunk at a time, the total checked after each: zipfile inflated a whole member in one
+    call (a bomb's 1 GB, 2 GB of memory, whatever its declared sizes). Damaged compressed
+    data keeps what inflated before it."""
+    import lzma
+    import zlib
+
+    there = os.fstat(handle.fileno()).st_size - handle.tell()
+    packed = there if size is None else min(size, there)
+    parts: list[bytes] = []
+    total, crc, problem = 0, 0, None
+    try:
+        for part in _inflated_parts(handle, method, packed):  # a loop over chunks
+            total += len(part)
+            _check_inflated(path, name, total, packed, more=True)
+            crc = zlib.crc32(part, crc)
+            parts.append(part)
+    except (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError):  # bz2's is OSError
+        problem = "holds compressed data that does not inflate"
+    if size is not None and size > there:
+        problem = "is cut short or its sizes are wrong"
+    return b"".join(parts), crc, problem
+
+
+def _inflated_parts(handle: BinaryIO, method: int, packed: int) -> Iterator[bytes]:
+    """A member's inflated bytes, at most INFLATE_CHUNK a call, from its `packed` bytes at
+    the handle's position."""
+    import bz2
+    import lzma
+    import zlib
+
+    inflater: Any
+    if method == 0:  # stored
+        yield from _packed_parts(handle, packed)
+        return
+    if method == 8:
+        inflater = zlib.decompressobj(-15)
+    elif method == 12:
+        inflater = bz2.BZ2Decompressor()
+    elif method == 14:  # a 4-byte header (version, size of properties), properties, data
+        head = handle.read(4)
+        properties = handle.read(int.from_bytes(head[2:4], "little"))
+        packed -= len(head) + len(properties)
+        inflater = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[_lzma_filter(properties)])
+    else:
+        raise ValueError(f"compression method {method}")
+    for data in _packed_parts(handle, packed):  # a loop over chunks
+        while True:  # a loop over the chunk's inflated parts
+            out = inflater.decompress(data, INFLATE_CHUNK)
+            if out:
+                yield out
+            if inflater.eof:
+                return
+            # zlib hands back the input it did not take; bz2 and lzma keep it themselves
+            data = getattr(inflater, "unconsumed_tail", b"")
+            if not data and getattr(inflater, "needs_input", True):
+                break
+    if method == 8:
+        yield inflater.flush()
+
+
+def _lzma_filter(properties: bytes) -> dict[str, int]:
+    """The LZMA1 filter of a zip member's 5 bytes of properties: lc, lp and pb in one byte,
+    then the dictionary's size, which is clamped: a damaged one of 4 GB was allocated."""
+    import lzma
+
+    if len(properties) < 5:
+        raise ValueError("LZMA properties cut short")
+    first = properties[0]
+    dictionary = int.from_bytes(properties[1:5], "little")
+    return {
+        "id": lzma.FILTER_LZMA1,
+        "dict_size": min(max(dictionary, 4096), INFLATED_FREE_BYTES),
+        "lc": first % 9,
+        "lp": first // 9 % 5,
+        "pb": first // 45,
+    }
+
+
+def _packed_parts(handle: BinaryIO, packed: int) -> Iterator[bytes]:
+    """`packed` bytes from the handle's position, INFLATE_CHUNK at a time (fewer at the
+    file's end)."""
+    while packed > 0:  # a loop over chunks
+        part = handle.read(min(packed, INFLATE_CHUNK))
+        if not part:
+            return
+        packed -= len(part)
+        yield part
+
+
+def _salvaged_members(path: str, warnings: list[str]) -> dict[str, bytes]:
+    """A zip cut short: each member from its local header, the last up to the cut."""
+    members: dict[str, bytes] = {}
+    size_of_file = os.path.getsize(path)
+    offset = 0
+    with open(path, "rb") as handle:
+        while offset + 30 <= size_of_file:  # a loop over members
+            handle.seek(offset)
+            local = handle.read(30)
+            if not local.startswith(ZIP_MAGIC):
+                break
+            name = handle.read(int.from_bytes(local[26:28], "little")).decode("latin-1")
+            stored = int.from_bytes(local[18:22], "little")
+            if name in members:
+                _refuse_repeated(path, [(name, len(members[name])), (name, stored)])
+            members[name] = b""
+            if name in READ_MEMBERS:
+                flags, method = (int.from_bytes(local[at : at + 2], "little") for at in (6, 8))
+                _refuse_unreadable(path, name, flags, method)
+                members[name] = _stored_bytes(path, offset, stored or None, name)
+            start = offset + 30 + _local_extent(local)
+            if not stored or start + stored > size_of_file:
+                break
+            offset = start + stored
+    warnings.append(
+        f"the .gt3x is cut short (its zip directory is lost): {', '.join(members)} read up "
+        "to the cut"
+    )
+    return members
 
 
 def _refuse_repeated(path: str, members: list[tuple[str, int]]) -> None:
@@ -237,33 +428,6 @@ def _refuse_repeated(path: str, members: list[tuple[str, int]]) -> None:
 def _listed(numbers: list[int]) -> str:
     shown = [f"{number:,}" for number in numbers]
     return ", ".join(shown[:-1]) + " and " + shown[-1]
-
-
-def _salvaged_members(path: str, warnings: list[str]) -> dict[str, bytes]:
-    """A zip cut short: each member from its local header, the last up to the cut."""
-    members: dict[str, bytes] = {}
-    size_of_file = os.path.getsize(path)
-    offset = 0
-    with open(path, "rb") as handle:
-        while offset + 30 <= size_of_file:  # a loop over members
-            handle.seek(offset)
-            local = handle.read(30)
-            if not local.startswith(ZIP_MAGIC):
-                break
-            name = handle.read(int.from_bytes(local[26:28], "little")).decode("latin-1")
-            stored = int.from_bytes(local[18:22], "little")
-            if name in members:
-                _refuse_repeated(path, [(name, len(members[name])), (name, stored)])
-            members[name] = _stored_bytes(path, offset, stored or None)
-            start = offset + 30 + len(name) + int.from_bytes(local[28:30], "little")
-            if not stored or start + stored > size_of_file:
-                break
-            offset = start + stored
-    warnings.append(
-        f"the .gt3x is cut short (its zip directory is lost): {', '.join(members)} read up "
-        "to the cut"
-    )
-    return members
 
 
 def _rate_of_records(log: bytes) -> float:
@@ -591,10 +755,11 @@ def decode_log(
     per_second = int(round(rate_hz))
     packed = (types == ACTIVITY) & (sizes * 8 >= 36)
     wide = (types == ACTIVITY2) & (sizes >= 6)
+    left_out = _implausible_records(types, times, sizes, packed, wide, per_second, warnings)
     counts = np.zeros(len(types), dtype=np.int64)
     counts[packed] = np.minimum(sizes[packed] * 8 // 36, per_second)
     counts[wide] = np.minimum(sizes[wide] // 6, per_second)
-    chosen = counts > 0
+    chosen = (counts > 0) & ~left_out
     times, starts, counts, is_wide = times[chosen], starts[chosen], counts[chosen], wide[chosen]
     total = int(counts.sum())
     xyz = np.empty((total, 3), dtype=np.float32, order="F")
@@ -619,6 +784,67 @@ def decode_log(
                 xyz[rows, axis] = (raw[:, :, axis] / np.float32(scale)).reshape(-1)
             time_s[rows] = (times[group, None] + offsets).reshape(-1)
     return time_s, xyz, rate_hz
+
+
+def _implausible_records(
+    types: np.ndarray,
+    times: np.ndarray,
+    sizes: np.ndarray,
+    packed: np.ndarray,
+    wide: np.ndarray,
+    per_second: int,
+    warnings: list[str] | None,
+) -> np.ndarray:
+    """Which activity records, their checksum holding, are left out, with a warning each
+    kind: those larger than a second of samples at the rate (a valid record of 65,535
+    bytes added 100 samples of up to 127.6 g), and those whose time lies far from both
+    neighbours' (`stray_blocks`: one record stamped 0 refused the night, "the time stamps
+    span 4.358e+05 h"). A record of fewer samples is a second begun or ended part way."""
+    oversized = packed & (sizes > (per_second * 36 + 7) // 8) | wide & (sizes > 6 * per_second)
+    holding = np.flatnonzero((packed | wide) & ~oversized)
+    stray = np.zeros(len(types), dtype=bool)
+    seconds = times[holding]
+    stray[holding] = stray_blocks(seconds.astype(np.float64)) | _out_and_back(seconds)
+    if warnings is not None and oversized.any():
+        first = int(np.flatnonzero(oversized)[0])
+        warnings.append(
+            f"{int(oversized.sum())} records of log.bin larger than a second of samples at "
+            f"{per_second} Hz (damaged; the first of {int(sizes[first]):,} bytes) left out"
+        )
+    if warnings is not None and stray.any():
+        stamp = np.datetime64(int(times[np.flatnonzero(stray)[0]]), "s")
+        warnings.append(
+            f"{int(stray.sum())} records of log.bin whose time stamp lies far from both "
+            f"neighbours' (corrupted stamps; the first {str(stamp).replace('T', ' ')}) left out"
+        )
+    return oversized | stray
+
+
+# A record this far (s) outside the times of the records around it is out of place.
+STRAY_FAR_S = 4
+
+
+def _out_and_back(seconds: np.ndarray) -> np.ndarray:
+    """Which records (their times, in file order) are a run of up to STRAY_MAX_BLOCKS whose
+    times all lie before the record ahead of the run or all after the one behind it (by
+    more than STRAY_FAR_S), those two in order. A recording's times never go back, and a
+    clock reset goes back once, not out and back. `stray_blocks` also wants the records
+    around to be seconds apart: idle sleep leaves gaps of any length between records (one
+    stamped 0 before a 5 s gap refused the night)."""
+    stray = np.zeros(len(seconds), dtype=bool)
+    if not (np.diff(seconds) < 0).any():  # a clean file stops here
+        return stray
+    for run in range(1, STRAY_MAX_BLOCKS + 1):  # a loop over run lengths
+        if len(seconds) < run + 2:
+            break
+        before, after = seconds[: -run - 1], seconds[run + 1 :]
+        inside = np.lib.stride_tricks.sliding_window_view(seconds[1:-1], run)
+        early = inside.max(axis=1) < before - STRAY_FAR_S
+        late = inside.min(axis=1) > after + STRAY_FAR_S
+        found = np.flatnonzero((after >= before) & (early | late))
+        for place in range(run):  # a loop over the run's places
+            stray[found + 1 + place] = True
+    return stray
 
 
 def _skipped_warning(
