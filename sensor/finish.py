@@ -53,6 +53,14 @@ def finish_recording(
     units_in = _detect_units(path, xyz, units, warnings)
     if units_in in UNIT_SCALE:
         xyz /= np.float32(UNIT_SCALE[units_in])
+    if max(float(xyz.max()), -float(xyz.min())) > MOST_G:  # two reductions: a sound night's
+        time_s, xyz = _without_impossible_rows(time_s, xyz, warnings, header_lines)
+        if len(time_s) < 2:
+            raise InputError(
+                path,
+                f"fewer than two valid samples ({warnings[-1]}, of {rows:,})",
+                expected=f"accelerometer samples in {units_in}, within {MOST_G:g} g",
+            )
     time_of_day = clock == CLOCK_TIME_OF_DAY
     return Recording(
         path=path,
@@ -93,6 +101,28 @@ def _without_non_finite_rows(
             f"(first at {where})"
         )
     return time_s[finite], xyz[finite]
+
+
+# No wearable accelerometer reads more (the widest, for impacts, reach 200 g): a value
+# beyond is damage that decoded (a flipped byte in a Parquet page read 31,744 g, a fake
+# jerk and a fake cramp).
+MOST_G = 256.0
+
+
+def _without_impossible_rows(
+    time_s: np.ndarray, xyz: np.ndarray, warnings: list[str], header_lines: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    possible = (np.abs(xyz) <= MOST_G).all(axis=1)
+    first = int(np.flatnonzero(~possible)[0])
+    where = (
+        f"line {header_lines + first + 1}" if header_lines is not None else f"sample {first + 1}"
+    )
+    warnings.append(
+        f"{how_many(int((~possible).sum()), 'row')} with an acceleration beyond {MOST_G:g} g, "
+        f"which no wearable sensor reads (damaged), dropped (first at {where}: "
+        f"{float(np.abs(xyz[first]).max()):.4g} g)"
+    )
+    return time_s[possible], np.asfortranarray(xyz[possible])
 
 
 def _reversed_if_descending(

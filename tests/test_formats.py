@@ -662,3 +662,33 @@ def test_a_multi_day_cwa_with_blocks_swapped_at_noon_keeps_every_sample(tmp_path
         ("2024-01-01", 160),
         ("2024-01-02", 160),
     ]
+
+
+def test_accelerations_no_wearable_reads_are_dropped_as_damage(tmp_path):
+    """A flipped byte in a Parquet page read 31,744 g: kept, a fake jerk and cramp."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 1000
+    x = np.zeros(n)
+    x[[10, 500]] = [31744.0, -300.0]
+    table = pa.table({"time": T0 + np.arange(n) / 50, "x": x, "y": np.zeros(n), "z": np.ones(n)})
+    pq.write_table(table, tmp_path / "p.parquet")
+    rec = read_recording(str(tmp_path / "p.parquet"))
+    assert len(rec.time_s) == n - 2 and np.abs(rec.xyz_g).max() == 1.0
+    assert T0 + 10 / 50 not in rec.time_s and T0 + 11 / 50 in rec.time_s
+    assert any(
+        "2 rows with an acceleration beyond 256 g" in w and "3.174e+04 g" in w for w in rec.warnings
+    )
+    # 250 g is a reading (an impact sensor's range): kept
+    x[[10, 500]] = [250.0, -250.0]
+    pq.write_table(table.set_column(1, "x", pa.array(x)), tmp_path / "q.parquet")
+    assert len(read_recording(str(tmp_path / "q.parquet")).time_s) == n
+
+
+def test_a_file_of_only_impossible_accelerations_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "counts.csv"
+    rows = [f"{T0 + i / 50:.2f},400,400,4000" for i in range(100)]  # raw counts read as g
+    path.write_text("time,x,y,z\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError, match="fewer than two valid samples.*beyond 256 g"):
+        read_recording(str(path), "g")
