@@ -110,7 +110,11 @@ def discover(inputs: list[str], out_dir: str) -> list[str]:
         else:
             matches = glob.glob(item, recursive=True)
             if not matches:
-                raise InputError(item, "no such file, folder or matching pattern")
+                raise InputError(
+                    item,
+                    "no such file, folder or matching pattern",
+                    expected="recordings: files, folders or glob patterns such as 'nights/*.csv'",
+                )
             candidates = [
                 path
                 for match in sorted(matches)

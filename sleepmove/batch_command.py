@@ -17,6 +17,7 @@ import time
 from sleepmove import __version__
 from sleepmove.base.atomic import write_files
 from sleepmove.base.errors import InputError
+from sleepmove.base.words import how_many
 from sleepmove.batch import (
     ROW_COLUMNS,
     NightTask,
@@ -101,6 +102,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
             "one sensor",
             file=sys.stderr,
         )
+    if args.pairs:
+        _warn_of_lone_legs(tasks, args.pairs)
     tasks = shard(tasks, args.shard)
     check_same_recordings({task.out_dir: task.inputs for task in tasks})
     with batch_lock(args.out, args.shard):
@@ -200,6 +203,21 @@ def _run_tasks(
     where = _printable(os.path.join(args.out, name))  # stdout may refuse a non-UTF-8 name
     print(f"{len(rows) - failed - skipped} ok, {failed} failed{also}; {where}")
     return 1 if failed else 0
+
+
+def _warn_of_lone_legs(tasks: list[NightTask], pairs: str) -> None:
+    """Nights the pattern found one leg of: analyzed as one sensor, which a missing or
+    misnamed file should not make silently."""
+    lone = [task for task in tasks if len(task.inputs) == 1 and "" not in task.inputs]
+    if lone:
+        shown = ", ".join(
+            f"{task.night_id} ({next(iter(task.inputs))} only)" for task in lone[:3]
+        ) + (f" and {len(lone) - 3} more" if len(lone) > 3 else "")
+        print(
+            f"sleepmove: warning: --pairs {pairs!r} found one leg of "
+            f"{how_many(len(lone), 'night')}, each analyzed as one sensor: {shown}",
+            file=sys.stderr,
+        )
 
 
 def _remove_stale_shard_files(out: str, spec: str | None) -> None:

@@ -138,7 +138,9 @@ def _load_toml(path: str) -> tuple[dict, str | None]:
         _check_key_parts(path, text)
         data = tomllib.loads(text)
     except OSError as error:
-        raise InputError(path, f"cannot read ({error.strerror or error})") from None
+        raise InputError(
+            path, f"cannot read ({error.strerror or error})", expected=EXPECTED
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InputError(path, f"not a settings file ({error})", expected=EXPECTED) from None
     except RecursionError:  # the parser recurses once per level of [[[...]]]

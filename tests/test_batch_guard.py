@@ -153,3 +153,20 @@ def test_a_settings_files_window_before_the_start_is_named_as_its_line(two_sites
     assert main(argv) == 2
     error = capsys.readouterr().err.strip()
     assert f"{config}: [options] sleep_window = '-5,100'" in error and not out.exists()
+
+
+def test_a_night_the_pattern_found_one_leg_of_is_said(two_sites, tmp_path, capsys):
+    folder = tmp_path / "legs"
+    folder.mkdir()
+    shutil.copy(two_sites / "site1" / "n01.csv", folder / "n2_left.csv")
+    out = tmp_path / "out"
+    assert batch(folder, "--out", out, "--pairs", "{night}_{side}.csv") == 0
+    error = capsys.readouterr().err
+    assert "found one leg of 1 night, each analyzed as one sensor: n2 (left only)" in error
+    summary = json.loads((out / "n2" / "summary.json").read_text())
+    assert summary["recording"]["sides"] == ["left"]
+
+
+def test_a_pattern_that_matches_nothing_says_what_was_expected(tmp_path, capsys):
+    assert batch(tmp_path / "nowhere" / "*.csv", "--out", tmp_path / "out") == 2
+    assert "; expected recordings: files, folders or glob patterns" in capsys.readouterr().err
