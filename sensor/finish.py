@@ -5,13 +5,15 @@ units (g, m/s², mg) found from the magnitude at rest. Shared by the CSV reader
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from sleepmove.base.clock import CLOCK_TIME_OF_DAY
 from sleepmove.base.errors import InputError
 from sleepmove.base.order_statistics import median
 from sleepmove.base.words import how_many
-from sleepmove.sensor.recording import CLOCK_RELATIVE, Recording
+from sleepmove.sensor.recording import CLOCK_NAIVE, CLOCK_RELATIVE, CLOCK_UNIX, Recording
 
 STANDARD_GRAVITY = 9.80665
 
@@ -50,6 +52,8 @@ def finish_recording(
         )
     if time_s[-1] < time_s[0]:  # cheap test first: the full count is a pass over the night
         time_s, xyz = _reversed_if_descending(time_s, xyz, warnings)
+    if clock in (CLOCK_UNIX, CLOCK_NAIVE):  # a date (a device file's on its local clock)
+        _warn_of_an_unset_clock(float(time_s[0]), clock == CLOCK_UNIX, warnings)
     units_in = _detect_units(path, xyz, units, warnings)
     if units_in in UNIT_SCALE:
         xyz /= np.float32(UNIT_SCALE[units_in])
@@ -123,6 +127,25 @@ def _without_impossible_rows(
         f"{float(np.abs(xyz[first]).max()):.4g} g)"
     )
     return time_s[possible], np.asfortranarray(xyz[possible])
+
+
+# No wearable here recorded before 2000; a clock past a year from now was never set (or the
+# stamps are damaged).
+EARLIEST_CLOCK_S = 946_684_800.0  # 2000-01-01
+YEAR_S = 366 * 86400.0
+
+
+def _warn_of_an_unset_clock(first_s: float, utc: bool, warnings: list[str]) -> None:
+    """A device file or CSV whose clock reads 1900, 1970 or 2106 was read without a word:
+    its clock times (and a sleep window's) are off, though its durations hold."""
+    if EARLIEST_CLOCK_S <= first_s <= time.time() + YEAR_S:
+        return
+    when = np.datetime64(int(first_s), "s") if abs(first_s) < 1e11 else "an impossible time"
+    warnings.append(
+        f"the recording's clock starts at {str(when).replace('T', ' ')}{' UTC' * utc}: a "
+        "device clock never set, or damaged time stamps; its clock times are off (its "
+        "durations hold)"
+    )
 
 
 def _reversed_if_descending(

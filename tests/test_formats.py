@@ -692,3 +692,28 @@ def test_a_file_of_only_impossible_accelerations_is_refused_in_one_line(tmp_path
     path.write_text("time,x,y,z\n" + "\n".join(rows) + "\n")
     with pytest.raises(InputError, match="fewer than two valid samples.*beyond 256 g"):
         read_recording(str(path), "g")
+
+
+@pytest.mark.parametrize(
+    "first, warned",
+    [
+        ("315532800.00", "1980-01-01 00:00:00 UTC: a device clock never set"),
+        ("2200-01-01T00:00:00", "2200-01-01 00:00:00: a device clock never set"),
+        (f"{T0:.2f}", None),
+    ],
+)
+def test_a_clock_that_was_never_set_is_said(tmp_path, first, warned):
+    """Times of 1900, 1970 or 2106 (a device's clock never set, damaged stamps) were read
+    without a word, clock times and all."""
+    from datetime import datetime, timedelta
+
+    if first[0].isdigit() and "T" not in first:
+        times = [f"{float(first) + i / 50:.2f}" for i in range(600)]
+    else:
+        start = datetime.fromisoformat(first)
+        times = [(start + timedelta(seconds=i / 50)).isoformat() for i in range(600)]
+    path = tmp_path / "n.csv"
+    path.write_text("time,x,y,z\n" + "".join(f"{t},0,0,1\n" for t in times))
+    notes = [w for w in read_recording(str(path)).warnings if "clock starts" in w]
+    assert len(notes) == (0 if warned is None else 1)
+    assert warned is None or warned in notes[0]
