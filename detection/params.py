@@ -33,6 +33,9 @@ class ScoringRules:
     # from its start, the second from its end).
     respiratory_window_s: tuple[float, float] = (-2.0, 10.25)
     respiratory_around: str = "end"  # "end" (WASM) or "event" (AASM)
+    # WASM: such an LM is no CLM, and as any LM that is not one it ends a series; AASM: it
+    # is not scored at all, so the series runs on across it.
+    respiratory_breaks_series: bool = True
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -54,6 +57,7 @@ AASM2012 = ScoringRules(
     short_imi_breaks_series=False,
     respiratory_window_s=(-0.5, 0.5),
     respiratory_around="event",
+    respiratory_breaks_series=False,
 )
 
 RULE_SETS = {rules.name: rules for rules in (WASM2016, AASM2012)}

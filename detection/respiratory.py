@@ -3,8 +3,9 @@
 An accelerometer has no breathing channel, so the exclusion applies only where a sleep
 study's respiratory events (apneas, hypopneas, RERAs) are given. An LM that overlaps the
 rule set's window of one (ScoringRules.respiratory_window_s, respiratory_around) is no CLM:
-it counts towards no PLM series and, like any LM that is no CLM, ends the series it falls in
-(detection.scoring.score_units).
+it counts towards no PLM series. Under WASM, like any LM that is no CLM, it ends the series
+it falls in; AASM does not score it at all, so the series runs on across it
+(`respiratory_breaks_series`; detection.scoring.score_units).
 """
 
 from __future__ import annotations

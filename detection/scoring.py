@@ -52,6 +52,8 @@ def score_units(
         related = clm & overlapping(onsets, units["offset_s"], windows)
         clm &= ~related
         units["clm"] = clm
+        if not rules.respiratory_breaks_series:  # not scored: as if it were not there
+            sequence &= ~related
     units["respiratory"] = related
     breaking = series_breaking_gaps(gaps, series_break_gap_s)
     series = np.full(len(units), -1)

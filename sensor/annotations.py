@@ -32,7 +32,9 @@ from sleepmove.base.limits import (
 LABELS: list[tuple[str, str, bool]] = [
     # What the rules' respiratory exclusion needs (not a movement: validate leaves it out)
     (
-        r"apno?ea|hypopno?ea|\brera\b|respiratory (effort|event)|disordered breathing",
+        # (not an index: "Apnea hypopnea index" is a figure, no event)
+        r"^(?!.*\bindex\b).*(apno?ea|hypopno?ea|\brera\b|respiratory (effort|event)"
+        r"|disordered breathing)",
         "respiratory",
         False,
     ),
@@ -522,7 +524,10 @@ def _csv_onsets(
     parsed = _datetimes(path, column)
     if parsed.notna().all():
         # Explicit nanoseconds: pandas may keep parsed times at another resolution.
-        return parsed.to_numpy().astype("datetime64[ns]").astype("int64") / 1e9, False
+        seconds = parsed.to_numpy().astype("datetime64[ns]").astype("int64") / 1e9
+        # Zone-less datetimes are the recording's wall clock, as an EDF+ start is: read as
+        # UTC, a Berlin night's were placed an hour off.
+        return seconds - (0.0 if _zoned(str(column.iloc[0])) else utc_offset_s), False
     unreadable = (parsed.isna() & numeric.isna()).to_numpy()
     if not unreadable.any():  # each a time, some seconds and some clock times
         seconds = int(numeric.notna().to_numpy().argmax()) + 2
@@ -554,6 +559,14 @@ def _is_empty(value: object) -> bool:
     if isinstance(value, float) and math.isnan(value):
         return True
     return isinstance(value, str) and not value.strip()
+
+
+def _zoned(text: str) -> bool:
+    """Whether a datetime states its zone (`Z`, `+01:00`)."""
+    try:
+        return pd.Timestamp(text).tzinfo is not None
+    except ValueError:  # read by to_datetime alone: as zone-less
+        return False
 
 
 def _datetimes(path: str, column: pd.Series) -> pd.Series:

@@ -64,6 +64,12 @@ def run_batch_command(args: argparse.Namespace) -> int:
     # them before its read: a bad one would otherwise fail each night in turn.
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers", f"{args.workers}", expected="a number of processes >= 1")
+    if getattr(args, "respiratory_events", None):  # from a night's settings.toml (--config)
+        print(
+            f"sleepmove: warning: {args.config}: [options] respiratory_events is one night's "
+            "sleep study (analyze --respiratory-events): not applied to a batch",
+            file=sys.stderr,
+        )
     if args.sleep_window:
         from sleepmove.sleep_log import check_sleep_window
 
@@ -105,8 +111,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
     if args.pairs:
         _warn_of_lone_legs(tasks, args.pairs)
     tasks = shard(tasks, args.shard)
-    check_same_recordings({task.out_dir: task.inputs for task in tasks})
-    with batch_lock(args.out, args.shard):
+    with batch_lock(args.out, args.shard):  # then checked: no batch writes meanwhile
+        check_same_recordings({task.out_dir: task.inputs for task in tasks})
         return _run_tasks(args, tasks, options, started)
 
 
@@ -116,8 +122,6 @@ def _run_tasks(
     """Skip the nights done, run the rest, write the tables."""
     done = [] if args.force else [t for t in tasks if is_done(t)]
     todo = [t for t in tasks if t not in done]
-    if todo:  # written anew at the end; a run cut short leaves none rather than stale ones
-        remove_cohort_tables(args.out, args.shard)
     rows = [row for t in done for row in finished_rows(t)]
     workers = args.workers or default_workers()
     if args.workers and not args.scheduler and workers > default_workers():
@@ -136,6 +140,9 @@ def _run_tasks(
             f"{len(todo)} to go"
         )
     results = run_dask(todo, args.scheduler) if args.scheduler else run_local(todo, workers)
+    if todo:  # written anew at the end; a run cut short leaves none rather than stale ones
+        # (after the connection to a scheduler: one that cannot be reached changes nothing)
+        remove_cohort_tables(args.out, args.shard)
     given = args.sleep_window
     logged = {
         task.night_id

@@ -18,14 +18,23 @@ COHORT_TABLES = ("nights.csv", "batch.json", "events.parquet", "epochs.parquet")
 
 
 def inputs_record(inputs: dict[str, str]) -> str:
-    """The night's recordings (side -> real path), as INPUTS_FILE holds them."""
-    return json.dumps({side: os.path.realpath(path) for side, path in inputs.items()}) + "\n"
+    """The night's recordings (side -> [real path, size]), as INPUTS_FILE holds them."""
+    return json.dumps({side: _identity(path) for side, path in inputs.items()}) + "\n"
+
+
+def _identity(path: str) -> list:
+    """A recording's real path and size: a copy (a cohort staged to scratch) is the same."""
+    try:
+        return [os.path.realpath(path), os.path.getsize(path)]
+    except OSError:  # gone meanwhile: its night says so when it runs
+        return [os.path.realpath(path), None]
 
 
 def check_same_recordings(night_folders: dict[str, dict[str, str]]) -> None:
     """Refuse a night whose folder holds the results of another recording that still
     exists (two cohorts' n01 into one --out): the batch would replace them, or on a
-    failure remove them, without a word. A recording moved since is the same night."""
+    failure remove them, without a word. A recording moved since, or a copy of it (the
+    same size), is the same night."""
     for folder, inputs in night_folders.items():  # a loop over nights
         try:
             with open(os.path.join(folder, INPUTS_FILE), encoding="utf-8") as handle:
@@ -34,9 +43,13 @@ def check_same_recordings(night_folders: dict[str, dict[str, str]]) -> None:
             continue
         if not isinstance(recorded, dict):
             continue
-        now = {side: os.path.realpath(path) for side, path in inputs.items()}
-        for side, path in recorded.items():  # a loop over the night's sensors
-            if isinstance(path, str) and now.get(side) != path and os.path.isfile(path):
+        for side, made_from in recorded.items():  # a loop over the night's sensors
+            pair = isinstance(made_from, list) and len(made_from) == 2
+            path, size = made_from if pair else (made_from, None)
+            now = _identity(inputs[side]) if side in inputs else [None, None]
+            if not isinstance(path, str) or now[0] == path or not os.path.isfile(path):
+                continue  # the same file, or one moved since
+            if size is None or now[1] != size:  # not a copy of it either
                 shown = next(iter(inputs.values()))
                 raise InputError(
                     shown,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -75,7 +76,9 @@ class AnalyzeRequest:
             "clock_alignment": self.clock_alignment,
             # rounded: 0.71 min is 42.6 s, which divides back to 0.7099999999999999
             "min_duration_min": round(self.min_duration_s / 60.0, 9),
-            "respiratory_events": self.respiratory_events,
+            # absolute: a settings file replayed from another folder finds it
+            "respiratory_events": self.respiratory_events
+            and os.path.abspath(self.respiratory_events),
             # one sensor's leg, where named (--side, --left alone, a --pairs night of one)
             "side": (next(iter(self.inputs)) or None) if len(self.inputs) == 1 else None,
         }
@@ -156,12 +159,14 @@ def analyze(
     )
     if window is not None:
         check_within(window, duration, request.sleep_window)
-    respiratory = None
+    respiratory, respiratory_notes = None, []
     if request.respiratory_events:  # read with pandas, as references are: imported only then
         from sleepmove.respiratory_events import respiratory_events
 
         start = _iso_start(origin, clock)
-        respiratory = respiratory_events(request.respiratory_events, origin, start)
+        respiratory = respiratory_events(
+            request.respiratory_events, origin, start, duration, respiratory_notes
+        )
     events, legs = detect_movements(grids, origin, params.detection, params.rules, signals)
     stages.lap("detect")
     gaps = union_gaps(
@@ -224,6 +229,7 @@ def analyze(
             if c["samples"]
         ]
         + ([alignment.warning] if alignment is not None and alignment.warning else [])
+        + respiratory_notes
         + _uneven_legs(grids, params.quality.uneven_legs_s),
     }
     recorded = duration - float(loss.sum())

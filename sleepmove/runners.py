@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sleepmove.batch import NightTask, run_task
 
@@ -305,6 +305,13 @@ GREETING_BYTES = 1 << 16  # a scheduler's greeting is some 60 bytes
 
 
 def run_dask(tasks: list[NightTask], address: str) -> Iterator[list[dict]]:
+    """The nights' rows as a Dask cluster finishes them; connected before this returns, so
+    that a scheduler that cannot be reached is refused before the batch changes anything."""
+    client, as_completed = _dask_client(address)
+    return _dask_results(client, as_completed, tasks)
+
+
+def _dask_client(address: str) -> tuple[Any, Any]:
     from sleepmove.base.errors import InputError
 
     try:
@@ -328,6 +335,10 @@ def run_dask(tasks: list[NightTask], address: str) -> Iterator[list[dict]]:
             f"{type(error).__name__})",
             expected=EXPECTED_SCHEDULER,
         ) from None
+    return client, as_completed
+
+
+def _dask_results(client: Any, as_completed: Any, tasks: list[NightTask]) -> Iterator[list[dict]]:
     with client:
         # pure=False: a night is never computed twice, not even from a cache
         futures = client.map(run_task_on_one_core, tasks, pure=False)

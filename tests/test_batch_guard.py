@@ -45,13 +45,15 @@ def test_another_recordings_results_are_not_replaced(two_sites, tmp_path, capsys
     (two_sites / "site2" / "bad" / "n01.csv").write_text("garbage\n")
     assert batch(two_sites / "site2" / "bad", "--out", out) == 2
     assert (out / "n01" / "summary.json").read_text() == first
-    # The same recording moved elsewhere is the same night: done, not refused.
-    moved = tmp_path / "moved"
-    shutil.copytree(two_sites / "site1", moved)
+    # The same recording copied (a cohort staged to scratch) is the same night: not refused
+    copied = tmp_path / "copied"
+    shutil.copytree(two_sites / "site1", copied)
+    assert batch(copied, "--out", out) == 0
+    # ...and so is one moved (from an older release's record: the path alone)
     (out / "n01" / "batch-inputs.json").write_text(
         json.dumps({"": str(tmp_path / "gone" / "n01.csv")})
     )
-    assert batch(moved, "--out", out) == 0
+    assert batch(copied, "--out", out) == 0
 
 
 def test_a_rerun_cut_short_leaves_no_table_of_the_run_before(two_sites, tmp_path, monkeypatch):
@@ -62,6 +64,7 @@ def test_a_rerun_cut_short_leaves_no_table_of_the_run_before(two_sites, tmp_path
 
     def interrupted(tasks, workers):
         raise KeyboardInterrupt  # Ctrl-C as the first night of the rerun begins
+        yield  # a generator, as run_local's results are
 
     monkeypatch.setattr("sleepmove.batch_command.run_local", interrupted)
     assert batch(two_sites / "site1", "--out", out, "--force", "--criteria", "aasm2012") == 130
@@ -170,3 +173,37 @@ def test_a_night_the_pattern_found_one_leg_of_is_said(two_sites, tmp_path, capsy
 def test_a_pattern_that_matches_nothing_says_what_was_expected(tmp_path, capsys):
     assert batch(tmp_path / "nowhere" / "*.csv", "--out", tmp_path / "out") == 2
     assert "; expected recordings: files, folders or glob patterns" in capsys.readouterr().err
+
+
+def test_a_scheduler_that_cannot_be_reached_leaves_the_tables_as_they_were(
+    two_sites, tmp_path, monkeypatch
+):
+    import types
+
+    out = tmp_path / "out"
+    assert batch(two_sites / "site1", "--out", out) == 0
+    tables = {name: (out / name).read_bytes() for name in ("nights.csv", "batch.json")}
+
+    def client(address):
+        raise OSError(f"Timed out trying to connect to {address} after 30 s")
+
+    fake = types.ModuleType("distributed")
+    fake.Client, fake.as_completed = client, iter
+    monkeypatch.setitem(sys.modules, "distributed", fake)
+    monkeypatch.setattr("sleepmove.runners.check_scheduler", lambda address: None)
+    argv = [two_sites / "site1", "--out", out, "--force", "--scheduler", "tcp://127.0.0.1:1"]
+    assert batch(*argv) == 2
+    assert {name: (out / name).read_bytes() for name in tables} == tables
+    assert (out / "events.parquet").exists()
+
+
+def test_a_nights_respiratory_events_in_a_settings_file_are_not_applied_to_a_batch(
+    two_sites, tmp_path, capsys
+):
+    config = tmp_path / "settings.toml"
+    config.write_text('[options]\nrespiratory_events = "/somewhere/apneas.csv"\n')
+    out = tmp_path / "out"
+    assert batch(two_sites / "site1", "--out", out, "--config", config) == 0
+    assert "respiratory_events is one night's sleep study" in capsys.readouterr().err
+    summary = json.loads((out / "n01" / "summary.json").read_text())
+    assert summary["criteria"]["respiratory_exclusion"]["applied"] is False

@@ -6,8 +6,8 @@ An apnea from 118 to 138 s ends 2 s before the third LM (140-141):
   and ends the series: 100, 120 (2 CLMs) and 160-240 (5 CLMs, one series of 5). PLMs 5.
   The second LM (120-121) lies inside the apnea, not in the window around its end: a CLM.
 - AASM 2012 (0.5 s before the event to 0.5 s after: 117.5-138.5): the second LM (120-121)
-  is no CLM; AASM's short-interval rule aside, a non-CLM ends a series too: 100 alone,
-  140-240 (6 CLMs). PLMs 6.
+  is not scored at all, so the series runs on across it: 100, 140, ..., 240 (7 CLMs, the
+  interval 100 -> 140 of 40 s). PLMs 7.
 """
 
 import json
@@ -15,10 +15,12 @@ import json
 import numpy as np
 import pytest
 
+from sleepmove.base.errors import InputError
 from sleepmove.cli import main
 from sleepmove.detection.params import AASM2012, WASM2016
 from sleepmove.detection.respiratory import respiratory_windows
 from sleepmove.detection.scoring import overlapping, score_units
+from sleepmove.respiratory_events import respiratory_events
 from tests.test_bilateral import events
 
 LMS = events(*[(100.0 + 20 * k, 101.0 + 20 * k, "left", "lm") for k in range(8)])
@@ -44,10 +46,11 @@ def test_an_lm_near_an_apneas_end_is_no_clm_and_ends_the_series_under_wasm():
     assert np.isnan(units["imi_s"][3])  # measured from no CLM across the excluded one
 
 
-def test_aasm_excludes_from_before_the_event_to_after_it():
+def test_aasm_excludes_from_before_the_event_to_after_it_and_skips_the_lm():
     units = scored(AASM2012, APNEA)
     assert units["respiratory"].tolist() == [False, True] + [False] * 6
-    assert units["periodic"].tolist() == [False, False] + [True] * 6
+    assert units["periodic"].tolist() == [True, False] + [True] * 6
+    assert units["imi_s"][2] == 40.0 and np.isnan(units["imi_s"][1])
 
 
 def test_an_lm_only_touching_the_window_counts_and_overlapping_windows_join():
@@ -149,3 +152,40 @@ def test_a_file_without_respiratory_events_is_refused_in_one_line(
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and str(events_file) in error and problem in error
     assert "Traceback" not in error and not (out / "summary.json").exists()
+
+
+START = "2025-01-01T00:00:00+01:00"  # the recording's first sample, Berlin in winter
+ORIGIN = 1735686000.0  # the same instant in Unix seconds
+
+
+def placed(tmp_path, text, duration_s=3600.0):
+    path = tmp_path / "events.csv"
+    path.write_text(text)
+    warnings = []
+    return respiratory_events(str(path), ORIGIN, START, duration_s, warnings), warnings
+
+
+def test_events_are_placed_on_the_recordings_clock(tmp_path):
+    # seconds from the start; zone-less ISO (the PSG's wall clock, the recording's zone);
+    # ISO with a zone; a clock time of the recording's night
+    for onset in ("600", "2025-01-01T00:10:00", "2024-12-31T23:10:00Z", "00:10:00"):
+        spans, warnings = placed(tmp_path, f"onset,duration,type\n{onset},15,Hypopnea\n")
+        assert spans.tolist() == [[600.0, 615.0]] and warnings == [], onset
+
+
+def test_events_outside_the_recording_are_left_out_and_none_inside_refused(tmp_path):
+    text = "onset,duration,type\n600,15,Obstructive apnea\n99999,20,Apnea\n"
+    spans, warnings = placed(tmp_path, text)
+    assert spans.tolist() == [[600.0, 615.0]]
+    assert warnings == [
+        f"{tmp_path / 'events.csv'}: 1 respiratory event of 2 fall outside the recording: left out"
+    ]
+    with pytest.raises(InputError, match="none of its 1 respiratory event falls within"):
+        placed(tmp_path, "onset,duration,type\n99999,20,Apnea\n")
+
+
+def test_events_without_durations_are_refused(tmp_path):
+    # WASM's window lies about each event's end: an onset alone cannot place it
+    with pytest.raises(InputError, match="gives no durations") as refused:
+        placed(tmp_path, "onset,type\n600,Obstructive apnea\n")
+    assert "with their durations" in str(refused.value)

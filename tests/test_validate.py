@@ -106,6 +106,7 @@ def test_classification_by_each_nights_own_threshold():
         ("Hypopnea|Hypopnea", ("respiratory", False)),
         ("Respiratory effort related arousal|RERA", ("respiratory", False)),
         ("SpO2 desaturation", None),
+        ("Apnea hypopnea index", None),
         ("Arousal ()", None),
     ],
 )
