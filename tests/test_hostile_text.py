@@ -101,6 +101,26 @@ def test_rows_without_time_are_refused_before_they_fill_memory(night, tmp_path, 
     assert "million rows" in err and "is missing" in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("tail", [b",,,\n" * 2_000_000, b",,,\r\n" * 3000 + b" ;\n" * 10])
+def test_rows_without_any_value_at_a_plain_files_end_are_left_out_at_the_source(
+    night, tmp_path, capsys, tail
+):
+    """A logger's blank records: 4 bytes a row were 4 empty values of 8 bytes and more in
+    the parse (100 MB of them: 1.8 GB, 11 s)."""
+    from sleepmove.sensor.text_source import empty_rows_at_end, text_end
+
+    folder, text, clean = night
+    path = tmp_path / "blank_records.csv"
+    path.write_bytes(text + tail)
+    assert empty_rows_at_end(str(path), len(text + tail)) == (len(text), tail.count(b"\n"))
+    assert text_end(str(path)) == len(text)  # the multi-day splitter reads as far
+    code, events = analyzed(path, tmp_path / "out")
+    assert code == 0 and events == clean
+    err = capsys.readouterr().err
+    rows = tail.count(b"\n")
+    assert f"{rows} rows without any value after the last row with one left out" in err
+
+
 def test_a_few_rows_without_time_at_the_end_pass(night, tmp_path):
     folder, text, clean = night
     path = tmp_path / "few.csv.gz"
