@@ -352,12 +352,14 @@ class LegRenderer:
 
     def render(
         self, times: np.ndarray, events: list[dict], leg_name: str, posture0: str
-    ) -> tuple[np.ndarray, dict[int, float]]:
-        """Noise-free specific force (g) of one leg, and each event's peak departure."""
+    ) -> tuple[np.ndarray, dict[int, float], dict[int, float]]:
+        """Noise-free specific force (g) of one leg, each event's peak departure, and that
+        departure at the samples (a brief jerk's peak falls between a slow sensor's)."""
         rng = self.rng
         out = np.empty((len(times), 3))
         current = posture_matrix(posture0, self.leg, rng)
         amplitude: dict[int, float] = {}
+        sampled: dict[int, float] = {}
         cursor = 0  # samples before this index hold their rest value already
         for idx, e in enumerate(events):  # a loop over events
             if leg_name not in e["_legs"]:
@@ -373,15 +375,21 @@ class LegRenderer:
                 extra = vib  # superposed later, over whatever the leg does
                 e.setdefault("_vib", {})[leg_name] = (i0, i1, extra)
                 amplitude[idx] = max(amplitude.get(idx, 0.0), spec["g"])
+                sampled[idx] = amplitude[idx]
                 continue
             if spec["style"] in ("jerk", "twitch"):
                 block, peak = self.jerk(tau, d, spec, current)
+                at_samples = (
+                    float(np.linalg.norm(block - rest_g, axis=1).max()) if len(tau) else 0.0
+                )
+                sampled[idx] = max(sampled.get(idx, 0.0), at_samples)
             else:
                 after = current
                 if e["posture_change"]:
                     after = posture_matrix(spec["posture"], self.leg, rng)
                 block = self.movement(tau, d, spec, current, after)
                 peak = float(np.linalg.norm(block - rest_g, axis=1).max()) if len(tau) else 0.0
+                sampled[idx] = max(sampled.get(idx, 0.0), peak)
                 current = after
             out[i0:i1] = block
             cursor = i1
@@ -391,7 +399,7 @@ class LegRenderer:
             if "_vib" in e and leg_name in e["_vib"]:
                 i0, i1, extra = e["_vib"].pop(leg_name)
                 out[i0:i1] += extra
-        return out, amplitude
+        return out, amplitude, sampled
 
 
 # --- the sensor and the host ----------------------------------------------------------------

@@ -34,7 +34,16 @@ TOP_KEYS = {
     "hypnogram",
     "events",
 }
-EVENT_KEYS = {"onset_s", "duration_s", "kind", "side", "amplitude", "hypnic", "posture_change"}
+EVENT_KEYS = {
+    "onset_s",
+    "duration_s",
+    "kind",
+    "side",
+    "amplitude",
+    "sampled_peak",
+    "hypnic",
+    "posture_change",
+}
 KINDS = {"lm", "jerk", "movement", "hft", "alma", "vibration"}
 
 

@@ -235,7 +235,14 @@ def test_the_accuracy_benchmark_judges_jerks_at_the_issues_floor_only():
             {"onset_s": 20.0, "kind": "jerk", "side": "left", "amplitude": 0.05},  # under
             {"onset_s": 30.0, "kind": "jerk", "side": "right", "amplitude": 0.05},
             {"onset_s": 40.0, "kind": "jerk", "side": "bilateral", "amplitude": 0.045},
-            {"onset_s": 50.0, "kind": "jerk", "side": "left", "amplitude": 0.08},  # under
+            # 0.3 g between a slow sensor's samples, 0.08 g at them: under
+            {
+                "onset_s": 50.0,
+                "kind": "jerk",
+                "side": "left",
+                "amplitude": 0.3,
+                "sampled_peak": 0.08,
+            },
             {"onset_s": 60.0, "kind": "lm", "side": "left", "amplitude": 0.01},
         ],
     }
