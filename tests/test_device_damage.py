@@ -234,3 +234,48 @@ def test_parquet_none_of_whose_row_groups_decode_is_refused_naming_the_first(tmp
         "first row group 0 of 2, counting from 0, rows 0 to 5,999",
         "whose row groups decode",
     )
+
+
+# --- a .cwa block whose checksum holds over fields no recording has -------------------------
+
+
+def _with_block_field(path, block: int, at: int, value: bytes, every: bool = False) -> None:
+    """Block `block`'s (or every block's) bytes from `at` set to `value`, checksum made anew
+    (corrupted before the device summed it)."""
+    data = bytearray(open(path, "rb").read())
+    count = (len(data) - 1024) // 512
+    for index in range(count) if every else [block]:  # a loop over blocks
+        start = 1024 + 512 * index
+        data[start + at : start + at + len(value)] = value
+        words = np.frombuffer(bytes(data[start : start + 510]), "<u2")
+        struct.pack_into("<H", data, start + 510, -int(words.sum()) & 0xFFFF)
+    open(path, "wb").write(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "at, value",
+    [
+        (26, struct.pack("<h", 32767)),  # time offset: moved the start 2.5 min, made a gap
+        (26, struct.pack("<h", -32768)),  # reordered 29,773 samples
+        (28, struct.pack("<H", 0)),  # no samples: 80 of them dropped without a word
+        (24, bytes([0x48])),  # another rate (25 Hz) than every other block's
+    ],
+)
+def test_cwa_block_stating_what_no_recording_holds_is_left_out_and_said(
+    tmp_path, capsys, at, value
+):
+    path = _cwa_night(tmp_path)
+    clean = read_recording(path)
+    _with_block_field(path, 300, at, value)
+    rec = read_recording(path)
+    assert len(rec.time_s) == len(clean.time_s) - 80  # that block's samples alone
+    np.testing.assert_array_equal(rec.time_s[:24000], clean.time_s[:24000])
+    np.testing.assert_array_equal(rec.time_s[24000:], clean.time_s[24080:])
+    notes = " ".join(rec.warnings)
+    assert "1 data blocks stating what no recording holds" in notes and "byte 154624" in notes
+
+
+def test_cwa_every_block_of_an_impossible_rate_is_refused_in_one_line(tmp_path, capsys):
+    path = _cwa_night(tmp_path)
+    _with_block_field(path, 0, 24, bytes([0x40]), every=True)  # 0.1 Hz: read as 18 Hz, an hour
+    assert refused(tmp_path, capsys, path, "none of whose data blocks is sound: 600 state what no")

@@ -87,8 +87,9 @@ def read(path: str, units: str) -> tuple[Recording, float | None]:
     except InputError:
         result = _decode_good_blocks(path, warnings)
     else:
-        if _stray_stamps(path).any():  # decoded, but far from the rest: left out
-            result = _decode_good_blocks(path, warnings)
+        heads = _block_heads(path)
+        if _stray_stamps(path, heads).any() or impossible_fields(heads).any():
+            result = _decode_good_blocks(path, warnings)  # decoded, but damaged: left out
         elif cut := (os.path.getsize(path) - HEADER_BYTES) % BLOCK_BYTES:
             warnings.append(_cut_warning(cut))  # actfast ignores it without a word
     samples = result["timeseries"].get("high_frequency", {})
@@ -188,15 +189,45 @@ def block_seconds(blocks: np.ndarray) -> np.ndarray:
     return whole + np.where(fraction & 0x8000, (fraction & 0x7FFF) / 32768, 0.0)
 
 
+def _block_heads(path: str) -> np.ndarray:
+    """Each block's first HEAD_BYTES (tag, fraction, time stamp, rate, sample count...)."""
+    count = (os.path.getsize(path) - HEADER_BYTES) // BLOCK_BYTES
+    blocks = np.memmap(path, np.uint8, "r", HEADER_BYTES, (count, BLOCK_BYTES))
+    return np.array(blocks[:, :HEAD_BYTES])
+
+
+HEAD_BYTES = 30  # up to the samples
+
+
+def impossible_fields(heads: np.ndarray) -> np.ndarray:
+    """Which tagged blocks state what no recording holds, their checksum true (bytes
+    corrupted before it was made): a rate code under 6.25 Hz (every block's code 0 made 5
+    minutes an hour at 18 Hz), another rate than most blocks', no samples or more than the
+    block holds, or a time offset (the index of the sample the stamp is of) beyond two
+    blocks of samples (32767 moved the start 2.5 minutes and made a gap)."""
+    tagged = (heads[:, 0] == ord("A")) & (heads[:, 1] == ord("X"))
+    code = heads[:, 24].astype(np.int64)
+    codes, counts = np.unique(code[tagged], return_counts=True)
+    usual = codes[np.argmax(counts)] if len(codes) else -1
+    layout = heads[:, 25].astype(np.int64)
+    axes, packing = layout >> 4, layout & 0x0F
+    per_sample = np.where(packing == 0, 4, np.maximum(axes, 1) * np.maximum(packing, 1))
+    most = 480 // per_sample
+    samples = heads[:, 28:30].copy().view("<u2")[:, 0].astype(np.int64)
+    offset = heads[:, 26:28].copy().view("<i2")[:, 0].astype(np.int64)
+    impossible = ((code & 0x0F) < 6) | (code != usual)
+    impossible |= (samples == 0) | (samples > most) | (np.abs(offset) > 2 * most)
+    return tagged & impossible
+
+
 def _stray_stamps(
     path: str, blocks: np.ndarray | None = None, among: np.ndarray | None = None
 ) -> np.ndarray:
     """Which blocks are data blocks (`among` these: else all tagged "AX") whose time stamp is
-    a date far from the others' (`stray_blocks`). Only each block's first 18 bytes are
-    copied: its tag, fraction and time stamp."""
+    a date far from the others' (`stray_blocks`). Only each block's first bytes are read:
+    its tag, fraction and time stamp."""
     if blocks is None:
-        count = (os.path.getsize(path) - HEADER_BYTES) // BLOCK_BYTES
-        blocks = np.memmap(path, np.uint8, "r", HEADER_BYTES, (count, BLOCK_BYTES))
+        blocks = _block_heads(path)
     heads = np.array(blocks[:, :18])
     if among is None:
         among = (heads[:, 0] == ord("A")) & (heads[:, 1] == ord("X"))
@@ -219,13 +250,24 @@ def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
         blocks = np.frombuffer(data, np.uint8, count * BLOCK_BYTES, HEADER_BYTES).reshape(count, -1)
     summed = _intact(blocks)
     timed = possible_times(blocks)
-    stray = _stray_stamps(path, blocks, summed)  # among the blocks that sum to 0
-    intact = summed & timed & ~stray
+    impossible = summed & impossible_fields(blocks[:, :HEAD_BYTES])
+    stray = _stray_stamps(path, blocks, summed & ~impossible)  # among the blocks that sum to 0
+    intact = summed & timed & ~stray & ~impossible
     # Blocks that are neither data nor damaged (unused sectors of 0xFF) are not counted.
     unused = (blocks[:, :2] == 0xFF).all(axis=1)
     broken = ~(summed & timed) & ~unused
     damaged = int(broken.sum())
     cut = (len(data) - (skipped[-1][0] + skipped[-1][1] if skipped else HEADER_BYTES)) % BLOCK_BYTES
+    if not intact.any() and impossible.any():  # actfast would decode them as they say
+        _refuse_empty_blocks(path)  # each states no samples: said in those words
+        first = int(np.flatnonzero(impossible)[0])
+        raise InputError(
+            path,
+            f"{NAME} none of whose data blocks is sound: {int(impossible.sum())} state what no "
+            "recording holds (a sample rate, a count of samples or a time offset; the first "
+            f"at byte {int(starts[first])})",
+            expected=f"{NAME.removeprefix('an ')} as the device wrote it (copy it again)",
+        )
     if not intact.any() or (intact.all() and cut == 0 and not skipped):
         return decode_with_actfast(path, NAME)  # nothing to leave out: its own error
     result = decode_mended(data[:HEADER_BYTES] + blocks[intact].tobytes(), ".cwa", NAME)
@@ -243,6 +285,14 @@ def _decode_good_blocks(path: str, warnings: list[str]) -> dict:
         )
     if skipped:
         warnings.append(_skipped_warning(skipped, int(intact.sum())))
+    if impossible.any():
+        first = int(np.flatnonzero(impossible)[0])
+        warnings.append(
+            f"{int(impossible.sum())} data blocks stating what no recording holds (a sample "
+            "rate, a count of samples or a time offset; their checksum holds: corrupted "
+            f"before it was made; first at byte {int(starts[first])}) left out; the other "
+            f"{int(intact.sum())} read"
+        )
     if stray.any():
         first = int(np.flatnonzero(stray)[0])
         stamp = np.datetime64(int(block_seconds(blocks[first : first + 1])[0]), "s")
