@@ -205,11 +205,24 @@ def _run_tasks(
     if not args.shard:  # a shard's nights are not the cohort: the unsharded pass writes them
         from sleepmove.cohort import write_cohort_tables
 
-        write_cohort_tables(args.out, [row["id"] for row in rows if row["status"] == "ok"])
+        left_out = write_cohort_tables(
+            args.out, [row["id"] for row in rows if row["status"] == "ok"]
+        )
+        _undo(left_out, args.out)
     also = f", {skipped} skipped (see nights.csv)" if skipped else ""
     where = _printable(os.path.join(args.out, name))  # stdout may refuse a non-UTF-8 name
     print(f"{len(rows) - failed - skipped} ok, {failed} failed{also}; {where}")
     return 1 if failed else 0
+
+
+def _undo(night_ids: set[str], out: str) -> None:
+    """Nights whose tables could not be read into the cohort's (damaged since): no longer
+    done, so the next run analyzes them again rather than skip them for ever."""
+    for night in night_ids:  # a loop over the nights left out
+        try:
+            os.unlink(os.path.join(out, night, "batch-key.txt"))
+        except OSError:  # a night of a multi-day file (its key is its file's), or none
+            pass
 
 
 def _warn_of_lone_legs(tasks: list[NightTask], pairs: str) -> None:

@@ -92,18 +92,25 @@ def _repeated(text: str, count: int) -> pa.Array:
     return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data * count))
 
 
-def write_cohort_tables(out_dir: str, night_ids: list[str]) -> dict[str, int]:
+def write_cohort_tables(out_dir: str, night_ids: list[str]) -> set[str]:
     """events.parquet and epochs.parquet for these nights (each under `out_dir/<id>/`), in
-    this order; each written to a temporary name and renamed. Rows written, per table.
+    this order; each written to a temporary name and renamed.
 
-    A night whose CSV is missing or not in the contract is left out with a warning line."""
-    counts = {}
+    A night whose CSV is missing or not in the contract is left out with a warning line;
+    those nights are returned."""
+    left_out: set[str] = set()
     for name, types in TABLES.items():
-        counts[name] = _write_one(out_dir, name, types, night_ids)
-    return counts
+        _write_one(out_dir, name, types, night_ids, left_out)
+    return left_out
 
 
-def _write_one(out_dir: str, name: str, types: dict[str, pa.DataType], nights: list[str]) -> int:
+def _write_one(
+    out_dir: str,
+    name: str,
+    types: dict[str, pa.DataType],
+    nights: list[str],
+    left_out: set[str],
+) -> int:
     schema = schema_of(types)
     handle, temporary = tempfile.mkstemp(dir=out_dir, prefix=f".partial-{name}-")
     os.close(handle)
@@ -118,8 +125,12 @@ def _write_one(out_dir: str, name: str, types: dict[str, pa.DataType], nights: l
                 try:
                     table = read_night_table(path, types)
                 except (OSError, ValueError, pa.ArrowInvalid) as error:
-                    warning = f"{name}.parquet leaves out {night}: {error}"
+                    warning = (
+                        f"{name}.parquet leaves out {night}: {error}; the night is analyzed "
+                        "again on the next run"
+                    )
                     print(f"sleepmove: warning: {warning}", file=sys.stderr)
+                    left_out.add(night)
                     continue
                 column = _repeated(night, table.num_rows)
                 pending.append(table.add_column(0, schema.field(0), column))

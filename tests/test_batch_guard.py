@@ -207,3 +207,15 @@ def test_a_nights_respiratory_events_in_a_settings_file_are_not_applied_to_a_bat
     assert "respiratory_events is one night's sleep study" in capsys.readouterr().err
     summary = json.loads((out / "n01" / "summary.json").read_text())
     assert summary["criteria"]["respiratory_exclusion"]["applied"] is False
+
+
+def test_a_night_whose_table_was_damaged_since_is_analyzed_again(two_sites, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert batch(two_sites / "site1", "--out", out) == 0
+    events = (out / "n01" / "events.csv").read_text()
+    (out / "n01" / "events.csv").write_text("garbage\n")
+    assert batch(two_sites / "site1", "--out", out) == 0  # done: skipped, the table refused
+    assert "events.parquet leaves out n01" in capsys.readouterr().err
+    assert batch(two_sites / "site1", "--out", out) == 0  # no longer done: analyzed again
+    assert "already done" not in capsys.readouterr().out
+    assert (out / "n01" / "events.csv").read_text() == events
