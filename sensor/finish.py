@@ -138,7 +138,8 @@ YEAR_S = 366 * 86400.0
 def _warn_of_an_unset_clock(first_s: float, utc: bool, warnings: list[str]) -> None:
     """A device file or CSV whose clock reads 1900, 1970 or 2106 was read without a word:
     its clock times (and a sleep window's) are off, though its durations hold."""
-    if EARLIEST_CLOCK_S <= first_s <= time.time() + YEAR_S:
+    # (14 h of slack: a zoned clock's first minutes of 2000 are 1999 in UTC)
+    if EARLIEST_CLOCK_S - 14 * 3600 <= first_s <= time.time() + YEAR_S:
         return
     when = np.datetime64(int(first_s), "s") if abs(first_s) < 1e11 else "an impossible time"
     warnings.append(

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import numpy as np
+
 from sleepmove.base.errors import InputError
 from sleepmove.base.words import how_many
 
@@ -576,7 +578,7 @@ def _leave_out_empty_rows_at_end(source: _Source, warnings: list[str]) -> None:
     (a 100 MB file of them took 1.8 GB; a gzip's are counted as they inflate)."""
     end = source.limit if source.limit is not None else os.path.getsize(source.path)
     start, rows = empty_rows_at_end(source.path, end)
-    if rows < EMPTY_ROWS_SAID:  # a few: dropped by the parse and counted there as ever
+    if rows < EMPTY_ROWS_SAID:  # a few (or blank lines): left to the parse as ever
         return
     source.limit = start
     source.head = source.head[:start]
@@ -603,10 +605,23 @@ def empty_rows_at_end(path: str, end: int) -> tuple[int, int]:
             if stripped:  # the last value: the rows begin after the end of its line
                 line_end = block.find(b"\n", len(stripped))
                 after = line_end + 1 if line_end >= 0 else len(block)
-                return start + after, rows + block.count(b"\n", after)
-            rows += block.count(b"\n")
+                rows += _separator_rows(block[after:])
+                return start + after, rows
+            rows += _separator_rows(block)
             position = start
     return 0, rows
+
+
+def _separator_rows(text: bytes) -> int:
+    """The lines of `text` that hold a separator (blank lines, which the parse skips, are
+    no rows); a line cut at a block's edge may count twice, once in each."""
+    codes = np.frombuffer(text.translate(None, b" \r"), dtype=np.uint8)
+    if not len(codes):
+        return 0
+    ends = codes == ord("\n")
+    # a line's end right after another's (or the text's start): a blank line
+    blank = ends & np.concatenate([[True], ends[:-1]])
+    return int(ends.sum() - blank.sum()) + int(not ends[-1])
 
 
 def text_end(path: str) -> int:

@@ -279,3 +279,25 @@ def test_cwa_every_block_of_an_impossible_rate_is_refused_in_one_line(tmp_path, 
     path = _cwa_night(tmp_path)
     _with_block_field(path, 0, 24, bytes([0x40]), every=True)  # 0.1 Hz: read as 18 Hz, an hour
     assert refused(tmp_path, capsys, path, "none of whose data blocks is sound: 600 state what no")
+
+
+def test_cwa_fields_a_fast_or_old_recording_states_are_not_taken_for_damage():
+    from sleepmove.sensor.formats.cwa import impossible_fields
+
+    def head(code: int, layout: int, offset: int, samples: int) -> np.ndarray:
+        block = bytearray(30)
+        block[0:2] = b"AX"
+        block[24], block[25] = code, layout
+        struct.pack_into("<hH", block, 26, offset, samples)
+        return np.frombuffer(bytes(block), np.uint8)
+
+    sound = [
+        head(0x4E, 0x30, -1500, 120),  # 1600 Hz: the whole second fell 1500 samples before
+        head(0x4E, 0x30, 139, 120),  # ...or a little past the block's end
+        head(0x4E, 0x30, 0, 0),  # the last block may hold none (written as it stopped)
+    ]
+    assert not impossible_fields(np.stack(sound)).any()
+    old = [head(0x00, 0x32, 100, 80)] * 3  # old firmware: code 0, its rate in the offset
+    assert not impossible_fields(np.stack(old)).any()
+    damaged = [head(0x4E, 0x30, 32767, 120), head(0x4E, 0x30, 0, 0), head(0x4E, 0x30, 0, 120)]
+    assert impossible_fields(np.stack(damaged)).tolist() == [True, True, False]

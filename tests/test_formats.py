@@ -700,6 +700,7 @@ def test_a_file_of_only_impossible_accelerations_is_refused_in_one_line(tmp_path
         ("315532800.00", "1980-01-01 00:00:00 UTC: a device clock never set"),
         ("2200-01-01T00:00:00", "2200-01-01 00:00:00: a device clock never set"),
         (f"{T0:.2f}", None),
+        ("2000-01-01T00:00:05+02:00", None),  # 1999 in UTC, but 2000 on its own clock
     ],
 )
 def test_a_clock_that_was_never_set_is_said(tmp_path, first, warned):

@@ -121,6 +121,15 @@ def test_rows_without_any_value_at_a_plain_files_end_are_left_out_at_the_source(
     assert f"{rows} rows without any value after the last row with one left out" in err
 
 
+def test_blank_lines_at_a_plain_files_end_are_no_rows_to_speak_of(night, tmp_path, capsys):
+    folder, text, clean = night
+    path = tmp_path / "blank_lines.csv"
+    path.write_bytes(text + b"\n" * 2000 + b"\r\n" * 100)
+    code, events = analyzed(path, tmp_path / "out")
+    assert code == 0 and events == clean
+    assert "without any value" not in capsys.readouterr().err
+
+
 def test_a_few_rows_without_time_at_the_end_pass(night, tmp_path):
     folder, text, clean = night
     path = tmp_path / "few.csv.gz"

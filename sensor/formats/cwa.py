@@ -202,9 +202,10 @@ HEAD_BYTES = 30  # up to the samples
 def impossible_fields(heads: np.ndarray) -> np.ndarray:
     """Which tagged blocks state what no recording holds, their checksum true (bytes
     corrupted before it was made): a rate code under 6.25 Hz (every block's code 0 made 5
-    minutes an hour at 18 Hz), another rate than most blocks', no samples or more than the
-    block holds, or a time offset (the index of the sample the stamp is of) beyond two
-    blocks of samples (32767 moved the start 2.5 minutes and made a gap)."""
+    minutes an hour at 18 Hz; old firmware's code 0 with its rate in the offset's place is
+    kept), another rate than most blocks', no samples (but in the last block) or more than
+    the block holds, or a time offset (the index of the sample the whole second fell on)
+    beyond a second and two blocks of samples (32767 moved the start 2.5 minutes)."""
     tagged = (heads[:, 0] == ord("A")) & (heads[:, 1] == ord("X"))
     code = heads[:, 24].astype(np.int64)
     codes, counts = np.unique(code[tagged], return_counts=True)
@@ -215,8 +216,18 @@ def impossible_fields(heads: np.ndarray) -> np.ndarray:
     most = 480 // per_sample
     samples = heads[:, 28:30].copy().view("<u2")[:, 0].astype(np.int64)
     offset = heads[:, 26:28].copy().view("<i2")[:, 0].astype(np.int64)
-    impossible = ((code & 0x0F) < 6) | (code != usual)
-    impossible |= (samples == 0) | (samples > most) | (np.abs(offset) > 2 * most)
+    # Old firmware writes rate code 0 and the rate in the offset's place.
+    old = (code == 0) & (offset > 0) & (offset <= 3200)
+    rate = 3200.0 / 2.0 ** (15 - (code & 0x0F))
+    # The offset is the index of the sample the whole second fell on: from about a second
+    # of samples before the block (a fractional stamp) to a little past its end.
+    far = np.abs(offset) > rate + 2 * most
+    impossible = (((code & 0x0F) < 6) | far) & ~old | (code != usual)
+    # A block of no samples: the last may be one written as the device stopped
+    last = np.zeros(len(heads), dtype=bool)
+    if tagged.any():
+        last[np.flatnonzero(tagged)[-1]] = True
+    impossible |= (samples == 0) & ~last | (samples > most)
     return tagged & impossible
 
 
