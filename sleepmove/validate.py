@@ -350,15 +350,19 @@ def score_reference(
     rules: ScoringRules,
     series_break_gap_s: float = DetectionParameters.series_break_gap_s,
     window_s: tuple[float, float] | None = None,
+    respiratory_s: np.ndarray | None = None,
 ) -> dict:
     """PLMs, PLM index and periodicity index of the reference under the result's rules,
     scored as `analyze` scores (detection.scoring.score_units): a reference that scores
     each leg apart has its legs' LMs merged into bilateral ones, as the detector's are.
     `units`: the reference's events (`reference_units`); "units" in the answer: its
     scored units, with `periodic` (the reference's own PLM marks where it has them).
-    `window_s`: the result's sleep window (lights out, lights on), in bed in it alone."""
+    `window_s`: the result's sleep window (lights out, lights on), in bed in it alone;
+    `respiratory_s`: its respiratory events, where the result's analysis excluded LMs near
+    the same (--respiratory-events): the reference's are scored alike."""
     events = reference_events(units)
-    scored = score_units(events, rules, gaps, _of_two_legs(events["side"]), series_break_gap_s)
+    two_legs = _of_two_legs(events["side"])
+    scored = score_units(events, rules, gaps, two_legs, series_break_gap_s, respiratory_s)
     onsets = scored["onset_s"]
     clm = scored["clm"].astype(bool)
     imi = scored["imi_s"]
@@ -457,6 +461,7 @@ def validate_night(
         sleep_spans = detected_sleep_spans(summary, epochs)
         sleep_source = "detected (the reference has no sleep stages)"
     detection = summary["criteria"].get("parameters", {}).get("detection", {})
+    respiratory = _respiratory_alike(summary, reference, origin, offset_s, warnings)
     scored = score_reference(
         units,
         gaps,
@@ -465,6 +470,7 @@ def validate_night(
         rules_of(summary),
         detection.get("series_break_gap_s", DetectionParameters.series_break_gap_s),
         _window_of(summary),
+        respiratory,
     )
     reference_plms = scored["units"][scored["periodic"]]
     reference_lms = scored["units"][scored["units"]["kind"] == KINDS["lm"]]
@@ -523,6 +529,32 @@ def validate_night(
         "lm_bounds_s": _lm_bounds(summary),
         "warnings": warnings,
     }
+
+
+def _respiratory_alike(
+    summary: dict, reference: Reference, origin: float, offset_s: float, warnings: list[str]
+) -> np.ndarray | None:
+    """The reference's respiratory events (from the result's origin) where the analysis
+    excluded LMs near a sleep study's: then the reference's own are scored alike. Where one
+    side has them and the other not, the PLMs compared differ: said."""
+    events = reference.events[reference.events["kind"] == "respiratory"]
+    exclusion = summary["criteria"].get("respiratory_exclusion") or {}
+    applied = bool(exclusion.get("applied")) if isinstance(exclusion, dict) else False
+    if applied and len(events):
+        onsets = events["onset_abs_s"].to_numpy(float) - origin + offset_s
+        return np.column_stack([onsets, onsets + events["duration_s"].to_numpy(float)])
+    if applied:
+        warnings.append(
+            f"{reference.path}: holds no respiratory event, while the analysis excluded the LMs "
+            "near a sleep study's: the reference's PLMs near them still count"
+        )
+    elif len(events):
+        warnings.append(
+            f"{reference.path}: holds {how_many(len(events), 'respiratory event')}, which the "
+            "analysis was not given (analyze --respiratory-events): its PLMs near them count, "
+            "the reference's are scored alike"
+        )
+    return None
 
 
 def detected_sleep_spans(summary: dict, epochs: pd.DataFrame) -> list[tuple[float, float]]:

@@ -189,3 +189,35 @@ def test_events_without_durations_are_refused(tmp_path):
     with pytest.raises(InputError, match="gives no durations") as refused:
         placed(tmp_path, "onset,type\n600,Obstructive apnea\n")
     assert "with their durations" in str(refused.value)
+
+
+def test_validate_scores_the_references_lms_near_its_respiratory_events_alike(
+    analyzed_with_apneas, tmp_path, capsys
+):
+    """A sleep study's LMs (here the analysis's own) and apneas as the reference: the
+    exclusion applied to both sides takes out of each the same PLMs, so the two indices
+    part by what they part by without it; an analysis not given them is told."""
+    plain, out, apneas, *_ = analyzed_with_apneas
+    rows = [line.split(",") for line in (plain / "events.csv").read_text().splitlines()[1:]]
+    lms = [f"{row[0]},{row[2]},Limb movement" for row in rows if row[3] == "lm"]
+    study = tmp_path / "psg.csv"
+    study.write_text("onset,duration,type\n" + "\n".join(lms + apneas.read_text().splitlines()[1:]))
+    lms_only = tmp_path / "lms.csv"
+    lms_only.write_text("onset,duration,type\n" + "\n".join(lms) + "\n")
+
+    def indices(result, reference):
+        folder = tmp_path / f"v-{result.name}-{reference.stem}"
+        argv = ["validate", str(result), "--reference", str(reference), "--out", str(folder)]
+        assert main(argv) == 0
+        row = json.loads((folder / "validation.json").read_text())["nights"][0]
+        return row["plm_index_detected"], row["plm_index_reference"]
+
+    detected, reference = indices(out, study)
+    detected_plain, reference_plain = indices(plain, lms_only)
+    assert reference < reference_plain  # the reference's LMs near its apneas left out too
+    assert reference - detected == pytest.approx(reference_plain - detected_plain, abs=0.05)
+    capsys.readouterr()
+    indices(plain, study)
+    assert "which the analysis was not given (analyze --respiratory-events)" in (
+        capsys.readouterr().err
+    )
