@@ -87,6 +87,9 @@ SHARES = {
     "cramp_min_held_share", "start_awake", "end_awake", "min_covered", "min_correlation",
     "max_second_peak", "peak_dip", "cramp_tremor_share",
 }  # fmt: skip
+# Settings an older release wrote that no longer exist: read from its settings files with a
+# note, not refused (they changed nothing then either).
+RETIRED = {"detection": ("bilateral_vibration_window_s",)}
 CHOICES = {"bilateral_mode": ("overlap", "onset"), "respiratory_around": ("end", "event")}
 # Pairs that must stay in order within their group: (lower, higher).
 ORDERED = {

@@ -179,7 +179,6 @@ class DetectionParameters:
     alma_freq_hz: tuple[float, float] = (0.5, 3.0)
     alma_max_burst_s: float = 0.5
     train_max_interval_cv: float = 0.35
-    bilateral_vibration_window_s: float = 0.5
     # Jerk clusters (benign sleep myoclonus of infancy: 1-5 jerks a second, for seconds):
     # jerks whose onsets follow each other this closely, at least this many. Bursts under
     # 0.5 s apart on a leg merge (same_leg_merge_gap_s), so resolved jerks come about 0.7 s

@@ -421,6 +421,12 @@ def _with_settings(
     older = other_release_warning(settings)
     if older:
         print(f"sleepmove: warning: {older}", file=sys.stderr)
+    if settings.retired:
+        print(
+            f"sleepmove: warning: {args.config}: {', '.join(settings.retired)} no longer "
+            "used by this release (it never changed a result): ignored",
+            file=sys.stderr,
+        )
     command = parser.commands[args.command]
     defaults = settings.argument_defaults()
     for action in command._actions:  # argparse checks choices of given values, not defaults

@@ -22,6 +22,7 @@ from sleepmove import __version__
 from sleepmove.base.errors import InputError
 from sleepmove.base.limits import SETTINGS_BYTES, read_limited
 from sleepmove.detection.parameter_changes import (
+    RETIRED,
     ParameterError,
     changes_between,
     clipped,
@@ -75,6 +76,7 @@ class Settings:
     options: dict[str, object] = field(default_factory=dict)
     changes: dict[str, dict] = field(default_factory=dict)
     release: str | None = None  # the release its first line names, if any
+    retired: list[str] = field(default_factory=list)  # settings no longer used, left out
 
     def argument_defaults(self) -> dict[str, object]:
         """The options as argparse destinations and values (for `set_defaults`)."""
@@ -231,6 +233,12 @@ def read_settings(path: str) -> Settings:
             )
     for name in RULE_SET_IDENTITY[1:]:  # the reference follows from the name
         groups.get("rules", {}).pop(name, None)
+    retired = [
+        f"[{group}] {name}"
+        for group, names in RETIRED.items()
+        for name in names
+        if groups.get(group, {}).pop(name, None) is not None
+    ]
     criteria = options.get("criteria", WASM2016.name)
     if criteria not in RULE_SETS:
         raise InputError(
@@ -247,7 +255,7 @@ def read_settings(path: str) -> Settings:
         changed = with_changes(base, groups)
     except ParameterError as error:
         raise InputError(path, error.problem, expected=error.expected) from None
-    return Settings(path, options, changes_between(base, changed), release)
+    return Settings(path, options, changes_between(base, changed), release, retired)
 
 
 def _refuse_top_level(path: str, name: str, value: object) -> None:

@@ -251,3 +251,23 @@ def test_a_named_legs_settings_reproduce_its_results_byte_for_byte(plm_night, tm
     argv = ["analyze", "--left", night, "--config", config, "--no-report"]
     assert main([*argv, "--out", str(tmp_path / "left")]) == 0
     assert set(summary_of(tmp_path / "left")["recording"]["sides"]) == {"left"}
+
+
+def test_a_setting_no_longer_used_is_read_with_a_note_not_refused(plm_night, tmp_path, capsys):
+    """An older release wrote [detection] bilateral_vibration_window_s, which no step read:
+    its settings files still replay, said in one line."""
+    night = plm_night[0] / "night.csv"
+    assert analyze(night, tmp_path / "a") == 0
+    saved = (tmp_path / "a" / "settings.toml").read_text()
+    assert "bilateral_vibration_window_s" not in saved
+    older = tmp_path / "older.toml"
+    older.write_text(
+        saved.replace("[detection]\n", "[detection]\nbilateral_vibration_window_s = 0.5\n")
+    )
+    capsys.readouterr()
+    assert analyze(night, tmp_path / "b", "--config", str(older)) == 0
+    err = capsys.readouterr().err
+    assert "[detection] bilateral_vibration_window_s no longer used by this release" in err
+    assert (tmp_path / "a" / "events.csv").read_bytes() == (
+        tmp_path / "b" / "events.csv"
+    ).read_bytes()
