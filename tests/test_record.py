@@ -237,7 +237,10 @@ def test_the_live_view_counts_what_the_analysis_of_the_file_finds(tmp_path):
     part = tmp_path / "last.csv"
     last.to_csv(part, index=False)
     analysis = analyze(AnalyzeRequest({"": str(part)}, str(tmp_path / "a"), report=False))
-    assert abs(analysis.summary["counts"]["lm"] - live["lms"]) <= max(3, 0.3 * live["lms"])
+    # The file's part is a minute longer than the live window: a minute's LMs more allowed
+    # (a starved host once made it 4 apart where 3 were)
+    allowed = max(3, 0.3 * live["lms"]) + live["lms"] / max(live["minutes"], 1)
+    assert abs(analysis.summary["counts"]["lm"] - live["lms"]) <= allowed
 
 
 def test_late_sensor_garbled_frames_and_a_refused_start(tmp_path):
