@@ -648,6 +648,11 @@ def _night_options(
     return options
 
 
+# batch --respiratory-events: each night's file, NIGHT_FIELD its id (as nights.csv gives it)
+RESPIRATORY_PATTERN = "respiratory_events_pattern"
+NIGHT_FIELD = "{night}"
+
+
 def _analyze_one(
     night_id: str,
     inputs: dict,
@@ -668,6 +673,10 @@ def _analyze_one(
     from sleepmove.pipeline import AnalyzeRequest, analyze
     from sleepmove.sensor.formats import read_recording
 
+    options = dict(options)
+    pattern = options.pop(RESPIRATORY_PATTERN, None)
+    if pattern:  # the night's own sleep study
+        options["respiratory_events"] = pattern.replace(NIGHT_FIELD, night_id)
     try:
         with replacing_outputs(out_dir):  # a rerun (--force) leaves no older report behind
             request = AnalyzeRequest(inputs=dict(inputs), out_dir=out_dir, **options)

@@ -19,6 +19,8 @@ from sleepmove.base.atomic import write_files
 from sleepmove.base.errors import InputError
 from sleepmove.base.words import how_many
 from sleepmove.batch import (
+    NIGHT_FIELD,
+    RESPIRATORY_PATTERN,
     ROW_COLUMNS,
     NightTask,
     discover,
@@ -55,6 +57,8 @@ def options_of(args: argparse.Namespace) -> dict:
     options |= min_duration_option(args)  # likewise only when given
     if getattr(args, "parameter_changes", None):  # a --config file's parameters: likewise
         options["parameter_changes"] = args.parameter_changes
+    if args.respiratory_events:  # likewise; each night's file from it (batch._analyze_one)
+        options[RESPIRATORY_PATTERN] = args.respiratory_events
     return options
 
 
@@ -64,12 +68,20 @@ def run_batch_command(args: argparse.Namespace) -> int:
     # them before its read: a bad one would otherwise fail each night in turn.
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers", f"{args.workers}", expected="a number of processes >= 1")
-    if getattr(args, "respiratory_events", None):  # from a night's settings.toml (--config)
-        print(
+    pattern = args.respiratory_events
+    if pattern and NIGHT_FIELD not in pattern:
+        if "respiratory_events" not in getattr(args, "from_settings", {}):
+            raise InputError(
+                "--respiratory-events",
+                f"{pattern!r} names one file; a batch's nights each have their own",
+                expected=f"a pattern holding {NIGHT_FIELD}, e.g. 'psg/{NIGHT_FIELD}-nsrr.xml'",
+            )
+        print(  # a night's settings.toml (--config) names its own file
             f"sleepmove: warning: {args.config}: [options] respiratory_events is one night's "
-            "sleep study (analyze --respiratory-events): not applied to a batch",
+            f"sleep study, not a pattern holding {NIGHT_FIELD}: not applied to a batch",
             file=sys.stderr,
         )
+        args.respiratory_events = None
     if args.sleep_window:
         from sleepmove.sleep_log import check_sleep_window
 

@@ -169,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--sleep-window; nights not in it keep the estimate",
     )
     batch.add_argument("--force", action="store_true", help="redo finished nights")
+    batch.add_argument(
+        "--respiratory-events",
+        metavar="PATTERN",
+        help="each night's sleep study events, {night} its id, e.g. psg/{night}-nsrr.xml "
+        "(as analyze --respiratory-events; a night whose file is missing is an error row)",
+    )
     add_analysis_options(batch)
 
     protocols = record_protocols()

@@ -204,9 +204,34 @@ def test_a_nights_respiratory_events_in_a_settings_file_are_not_applied_to_a_bat
     config.write_text('[options]\nrespiratory_events = "/somewhere/apneas.csv"\n')
     out = tmp_path / "out"
     assert batch(two_sites / "site1", "--out", out, "--config", config) == 0
-    assert "respiratory_events is one night's sleep study" in capsys.readouterr().err
+    assert "not a pattern holding {night}: not applied to a batch" in capsys.readouterr().err
     summary = json.loads((out / "n01" / "summary.json").read_text())
     assert summary["criteria"]["respiratory_exclusion"]["applied"] is False
+
+
+def test_each_night_takes_its_own_sleep_studys_respiratory_events(two_sites, tmp_path, capsys):
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    for night in ("n01", "n02"):
+        shutil.copy(two_sites / "site1" / "n01.csv", folder / f"{night}.csv")
+    studies = tmp_path / "psg"
+    studies.mkdir()
+    (studies / "n01-nsrr.csv").write_text(
+        "onset,duration,type\n600,20,Obstructive apnea\n900,15,Hypopnea\n"
+    )
+    out = tmp_path / "out"
+    pattern = str(studies / "{night}-nsrr.csv")
+    assert batch(folder, "--out", out, "--respiratory-events", pattern) == 1  # n02 has none
+    nights = {row.split(",")[0]: row for row in (out / "nights.csv").read_text().splitlines()}
+    assert ",ok," in nights["n01"] and "n02-nsrr.csv: file not found" in nights["n02"]
+    summary = json.loads((out / "n01" / "summary.json").read_text())
+    assert summary["criteria"]["respiratory_exclusion"]["events"] == 2
+    assert summary["recording"]["respiratory_events"]["file"] == str(studies / "n01-nsrr.csv")
+    capsys.readouterr()
+    assert batch(folder, "--out", tmp_path / "o2", "--respiratory-events", "one.csv") == 2
+    assert "'one.csv' names one file; a batch's nights each have their own" in (
+        capsys.readouterr().err
+    )
 
 
 def test_a_night_whose_table_was_damaged_since_is_analyzed_again(two_sites, tmp_path, capsys):
