@@ -57,8 +57,9 @@ def options_of(args: argparse.Namespace) -> dict:
     options |= min_duration_option(args)  # likewise only when given
     if getattr(args, "parameter_changes", None):  # a --config file's parameters: likewise
         options["parameter_changes"] = args.parameter_changes
-    if args.respiratory_events:  # likewise; each night's file from it (batch._analyze_one)
-        options[RESPIRATORY_PATTERN] = args.respiratory_events
+    pattern = getattr(args, "respiratory_events", None)
+    if pattern:  # likewise; each night's file from it (batch._analyze_one)
+        options[RESPIRATORY_PATTERN] = pattern
     return options
 
 
@@ -68,7 +69,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
     # them before its read: a bad one would otherwise fail each night in turn.
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers", f"{args.workers}", expected="a number of processes >= 1")
-    pattern = args.respiratory_events
+    pattern = getattr(args, "respiratory_events", None)
     if pattern and NIGHT_FIELD not in pattern:
         if "respiratory_events" not in getattr(args, "from_settings", {}):
             raise InputError(
