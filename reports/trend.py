@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from sleepmove.detection.parameter_changes import RETIRED
 from sleepmove.reports import figures
 from sleepmove.reports.diary import (
     CAVEAT,
@@ -262,12 +263,20 @@ def _settings_key(summary: dict) -> str | None:
     defaults = _defaults_of(
         summary["criteria"].get("name"), parameters.get("age_group"), parameters.get("placement")
     )
+    retired = {f"{group}.{name}" for group, names in RETIRED.items() for name in names}
     changed = {
         k: v
         for k, v in flat.items()
-        # rule numbers are the rules' aspect (rules_shown names them), not settings
-        if (k not in defaults or defaults[k] != v) and not k.startswith("rules.")
+        # rule numbers are the rules' aspect (rules_shown names them), not settings; a
+        # setting no release reads any more changed nothing
+        if (k not in defaults or defaults[k] != v)
+        and not k.startswith("rules.")
+        and k not in retired
     }
+    exclusion = summary["criteria"].get("respiratory_exclusion")
+    if isinstance(exclusion, dict) and exclusion.get("applied"):
+        # LMs near a sleep study's apneas left out: not the PLM index of a night without
+        changed["respiratory_exclusion"] = True
     return json.dumps(changed, sort_keys=True, default=str)
 
 

@@ -502,6 +502,9 @@ def _forget_earlier_results(task: NightTask, rows: list[dict]) -> None:
         ids |= {row["id"] for row in finished_rows(task)}
     except (OSError, ValueError, KeyError, TypeError):  # none, or unreadable: nothing to add
         pass
+    # A multi-day file's nights that this run finished keep theirs: nights.csv lists them as
+    # ok (one night's missing sleep study took its sister nights' summaries)
+    ids -= {row["id"] for row in rows if row["status"] in DONE_STATUSES}
     stale += [os.path.join(root, night, "summary.json") for night in ids]
     for path in stale:  # the key first: a run cut short here leaves the night undone
         try:

@@ -244,3 +244,35 @@ def test_a_night_whose_table_was_damaged_since_is_analyzed_again(two_sites, tmp_
     assert batch(two_sites / "site1", "--out", out) == 0  # no longer done: analyzed again
     assert "already done" not in capsys.readouterr().out
     assert (out / "n01" / "events.csv").read_text() == events
+
+
+def test_one_nights_missing_study_leaves_a_multi_day_files_other_nights_whole(tmp_path):
+    """Three evenings in one file, a sleep study for two of them: the third's error took its
+    sister nights' summary.json while nights.csv listed them as ok."""
+    import pandas as pd
+
+    work, cohort = tmp_path / "sims", tmp_path / "multi"
+    cohort.mkdir()
+    frames = []
+    for day in range(3):
+        simulate(str(work / str(day)), hours=0.4, rate_hz=25, seed=10 + day)
+        frame = pd.read_csv(work / str(day) / "night.csv")
+        frame["time"] = frame["time"] - frame["time"].iloc[0] + 1_741_975_200.0 + day * 86400
+        frames.append(frame)
+    pd.concat(frames).to_csv(cohort / "week.csv", index=False, float_format="%.4f")
+    out = tmp_path / "out"
+    assert batch(cohort, "--out", out, "--workers", "1") == 0
+    dates = sorted(p.name for p in (out / "week").iterdir() if p.is_dir())
+    studies = tmp_path / "psg"
+    for night in dates[:2]:
+        (studies / "week").mkdir(parents=True, exist_ok=True)
+        (studies / "week" / f"{night}.csv").write_text("onset,duration,type\n600,20,Apnea\n")
+    pattern = str(studies / "{night}.csv")
+    assert batch(cohort, "--out", out, "--workers", "1", "--respiratory-events", pattern) == 1
+    rows = {r.split(",")[0]: r for r in (out / "nights.csv").read_text().splitlines()[1:]}
+    assert [",ok," in rows[f"week/{night}"] for night in dates] == [True, True, False]
+    assert [(out / "week" / night / "summary.json").exists() for night in dates] == [
+        True,
+        True,
+        False,
+    ]

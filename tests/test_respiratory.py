@@ -221,3 +221,12 @@ def test_validate_scores_the_references_lms_near_its_respiratory_events_alike(
     assert "which the analysis was not given (analyze --respiratory-events)" in (
         capsys.readouterr().err
     )
+
+
+def test_a_trend_report_does_not_pool_nights_with_and_without_the_exclusion(
+    analyzed_with_apneas, tmp_path, capsys
+):
+    plain, out, *_ = analyzed_with_apneas
+    capsys.readouterr()
+    assert main(["report", str(plain), str(out), "--out", str(tmp_path / "trend")]) == 0
+    assert "not all analyzed alike (settings)" in capsys.readouterr().err

@@ -271,3 +271,18 @@ def test_a_setting_no_longer_used_is_read_with_a_note_not_refused(plm_night, tmp
     assert (tmp_path / "a" / "events.csv").read_bytes() == (
         tmp_path / "b" / "events.csv"
     ).read_bytes()
+
+
+def test_a_summary_naming_a_retired_setting_is_a_night_analyzed_alike(plm_night, tmp_path, capsys):
+    night = plm_night[0] / "night.csv"
+    for name in ("a", "b"):
+        assert analyze(night, tmp_path / name) == 0
+    older = json.loads((tmp_path / "b" / "summary.json").read_text())
+    older["criteria"]["parameters"]["detection"]["bilateral_vibration_window_s"] = 0.5
+    (tmp_path / "b" / "summary.json").write_text(json.dumps(older))
+    capsys.readouterr()
+    assert (
+        main(["report", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "r")])
+        == 0
+    )
+    assert "not all analyzed alike" not in capsys.readouterr().err
