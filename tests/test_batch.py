@@ -172,8 +172,8 @@ def test_dask_local_cluster_gives_the_same_table(cohort, tmp_path):
         )
 
 
-def test_a_multi_day_recording_is_split_into_nights(tmp_path):
-    """Three evenings a day apart in one file: three nights, noon to noon."""
+def write_three_evenings(tmp_path):
+    """tmp_path/multi/week.csv: three 24-minute evenings a day apart in one file."""
     work, cohort = tmp_path / "sims", tmp_path / "multi"
     cohort.mkdir()
     frames = []
@@ -184,6 +184,12 @@ def test_a_multi_day_recording_is_split_into_nights(tmp_path):
         frame["time"] = frame["time"] - frame["time"].iloc[0] + start
         frames.append(frame)
     pd.concat(frames).to_csv(cohort / "week.csv", index=False, float_format="%.4f")
+    return cohort
+
+
+def test_a_multi_day_recording_is_split_into_nights(tmp_path):
+    """Three evenings a day apart in one file: three nights, noon to noon."""
+    cohort = write_three_evenings(tmp_path)
     out = tmp_path / "out"
     assert run([str(cohort), "--out", str(out), "--workers", "1"]) == 0
     nights = table(out)

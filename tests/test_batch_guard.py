@@ -249,17 +249,9 @@ def test_a_night_whose_table_was_damaged_since_is_analyzed_again(two_sites, tmp_
 def test_one_nights_missing_study_leaves_a_multi_day_files_other_nights_whole(tmp_path):
     """Three evenings in one file, a sleep study for two of them: the third's error took its
     sister nights' summary.json while nights.csv listed them as ok."""
-    import pandas as pd
+    from tests.test_batch import write_three_evenings
 
-    work, cohort = tmp_path / "sims", tmp_path / "multi"
-    cohort.mkdir()
-    frames = []
-    for day in range(3):
-        simulate(str(work / str(day)), hours=0.4, rate_hz=25, seed=10 + day)
-        frame = pd.read_csv(work / str(day) / "night.csv")
-        frame["time"] = frame["time"] - frame["time"].iloc[0] + 1_741_975_200.0 + day * 86400
-        frames.append(frame)
-    pd.concat(frames).to_csv(cohort / "week.csv", index=False, float_format="%.4f")
+    cohort = write_three_evenings(tmp_path)
     out = tmp_path / "out"
     assert batch(cohort, "--out", out, "--workers", "1") == 0
     dates = sorted(p.name for p in (out / "week").iterdir() if p.is_dir())
