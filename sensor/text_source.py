@@ -577,8 +577,8 @@ def _leave_out_empty_rows_at_end(source: _Source, warnings: list[str]) -> None:
     `warnings`: each row of 4 bytes became 4 empty values of 8 bytes and more in the parse
     (a 100 MB file of them took 1.8 GB; a gzip's are counted as they inflate)."""
     end = source.limit if source.limit is not None else os.path.getsize(source.path)
-    start, rows = empty_rows_at_end(source.path, end)
-    if rows < EMPTY_ROWS_SAID:  # a few (or blank lines): left to the parse as ever
+    start, rows = _empty_rows_left_out(source.path, end)
+    if not rows:
         return
     source.limit = start
     source.head = source.head[:start]
@@ -588,7 +588,7 @@ def _leave_out_empty_rows_at_end(source: _Source, warnings: list[str]) -> None:
     )
 
 
-EMPTY_ROWS_SAID = 1000  # fewer are left to the parse, which drops and counts them
+EMPTY_ROWS_SAID = 1000  # fewer are left to the parse (_empty_rows_left_out)
 
 
 def empty_rows_at_end(path: str, end: int) -> tuple[int, int]:
@@ -624,12 +624,18 @@ def _separator_rows(text: bytes) -> int:
     return int(ends.sum() - blank.sum()) + int(not ends[-1])
 
 
+def _empty_rows_left_out(path: str, end: int) -> tuple[int, int]:
+    """Where a plain file's text ends, read up to `end`, and the rows of separators alone
+    left out before it: EMPTY_ROWS_SAID or more; fewer (or blank lines) are left to the
+    parse, which drops and counts them as ever."""
+    start, rows = empty_rows_at_end(path, end)
+    return (start, rows) if rows >= EMPTY_ROWS_SAID else (end, 0)
+
+
 def text_end(path: str) -> int:
     """A plain file's text length, as it is read: its size, less the zero bytes and the
-    rows of separators alone (EMPTY_ROWS_SAID or more) that end it."""
-    end = os.path.getsize(path) - zeros_at_end(path)
-    start, rows = empty_rows_at_end(path, end)
-    return start if rows >= EMPTY_ROWS_SAID else end
+    rows of separators alone that end it."""
+    return _empty_rows_left_out(path, os.path.getsize(path) - zeros_at_end(path))[0]
 
 
 def zeros_at_end(path: str) -> int:

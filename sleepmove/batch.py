@@ -392,6 +392,7 @@ def _file_identity(path: str) -> list[int]:
     return [status.st_size, status.st_mtime_ns]
 
 
+KEY_FILE = "batch-key.txt"  # per task folder: what its finished results were made from
 # A finished night's files: each must still be there for the night to count as done.
 NIGHT_FILES = ("summary.json", "events.csv", "epochs.csv")
 
@@ -409,7 +410,7 @@ def shard(tasks: list[NightTask], spec: str | None) -> list[NightTask]:
 
 def is_done(task: NightTask) -> bool:
     try:
-        with open(os.path.join(task.out_dir, "batch-key.txt")) as handle:
+        with open(os.path.join(task.out_dir, KEY_FILE)) as handle:
             same = handle.read().strip() == task.key
     except (OSError, ValueError):  # ValueError: parameters that cannot be resolved
         return False
@@ -485,7 +486,7 @@ def run_task(task: NightTask) -> list[dict]:
                 INPUTS_FILE: inputs_record(task.inputs),
             },
         )
-        write_files(task.out_dir, {"batch-key.txt": task.key + "\n"})
+        write_files(task.out_dir, {KEY_FILE: task.key + "\n"})
     else:
         _forget_earlier_results(task, rows)
     return rows
@@ -495,7 +496,7 @@ def _forget_earlier_results(task: NightTask, rows: list[dict]) -> None:
     """A night that failed now is no longer done: an earlier run's key, rows and summaries
     (`report` and the next rerun took them for this input's) are removed, its events and
     epochs left without the summary.json that says they are complete."""
-    stale = [os.path.join(task.out_dir, name) for name in ("batch-key.txt", "batch-rows.json")]
+    stale = [os.path.join(task.out_dir, name) for name in (KEY_FILE, "batch-rows.json")]
     root = os.path.dirname(task.out_dir)
     ids = {row["id"] for row in rows} | {os.path.basename(task.out_dir)}
     try:  # a multi-day file's nights of the earlier run, each in its own folder

@@ -19,6 +19,7 @@ from sleepmove.base.atomic import write_files
 from sleepmove.base.errors import InputError
 from sleepmove.base.words import how_many
 from sleepmove.batch import (
+    KEY_FILE,
     NIGHT_FIELD,
     RESPIRATORY_PATTERN,
     ROW_COLUMNS,
@@ -233,7 +234,7 @@ def _undo(night_ids: set[str], out: str) -> None:
     done, so the next run analyzes them again rather than skip them for ever."""
     for night in night_ids:  # a loop over the nights left out
         try:
-            os.unlink(os.path.join(out, night, "batch-key.txt"))
+            os.unlink(os.path.join(out, night, KEY_FILE))
         except OSError:  # a night of a multi-day file (its key is its file's), or none
             pass
 

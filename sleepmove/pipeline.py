@@ -159,11 +159,11 @@ def analyze(
     )
     if window is not None:
         check_within(window, duration, request.sleep_window)
+    start = _iso_start(origin, clock)
     respiratory, respiratory_notes = None, []
     if request.respiratory_events:  # read with pandas, as references are: imported only then
         from sleepmove.respiratory_events import respiratory_events
 
-        start = _iso_start(origin, clock)
         respiratory = respiratory_events(
             request.respiratory_events, origin, start, duration, respiratory_notes
         )
@@ -190,7 +190,7 @@ def analyze(
     recording = {
         "origin_s": origin,
         "clock": clock,
-        "start": _iso_start(origin, clock),
+        "start": start,
         "duration_h": round(duration / 3600, 4),
         "sample_rate_hz": rates,
         "sides": [side for side in grids if side],

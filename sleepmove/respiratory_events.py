@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
+import pandas as pd
 
 from sleepmove.base.errors import InputError
 from sleepmove.base.words import how_many
@@ -42,8 +43,7 @@ def respiratory_events(
             "gives no durations: the rules' window lies about each event's end",
             expected=EXPECTED,
         )
-    onsets = events["onset_abs_s"].to_numpy(float) - origin
-    spans = np.column_stack([onsets, onsets + durations])
+    spans = respiratory_spans(events, origin)
     inside = (spans[:, 1] > 0) & (spans[:, 0] < duration_s)
     if not inside.any():
         raise InputError(
@@ -59,6 +59,12 @@ def respiratory_events(
             f"{len(spans)} fall outside the recording: left out"
         )
     return spans[inside]
+
+
+def respiratory_spans(events: pd.DataFrame, origin_s: float) -> np.ndarray:
+    """(start, end) seconds from `origin_s` of a reference's respiratory events."""
+    onsets = events["onset_abs_s"].to_numpy(float) - origin_s
+    return np.column_stack([onsets, onsets + events["duration_s"].to_numpy(float)])
 
 
 def _events(path: str, origin_s: float, start: str | None) -> tuple:

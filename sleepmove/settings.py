@@ -53,7 +53,7 @@ OPTIONS = {
     "clock_alignment": "no_clock_alignment",  # stored the positive way round
     "min_duration_min": "min_duration",
     "side": "side",  # the leg of a single sensor, where named
-    "respiratory_events": "respiratory_events",  # analyze only: the night's sleep study
+    "respiratory_events": "respiratory_events",  # a night's sleep study; batch: a pattern
 }
 OPTION_TYPES = {"clock_alignment": bool, "min_duration_min": float}
 MAX_MIN_DURATION_MIN = 1440.0  # a day: no night is longer

@@ -541,8 +541,9 @@ def _respiratory_alike(
     exclusion = summary["criteria"].get("respiratory_exclusion") or {}
     applied = bool(exclusion.get("applied")) if isinstance(exclusion, dict) else False
     if applied and len(events):
-        onsets = events["onset_abs_s"].to_numpy(float) - origin + offset_s
-        return np.column_stack([onsets, onsets + events["duration_s"].to_numpy(float)])
+        from sleepmove.respiratory_events import respiratory_spans
+
+        return respiratory_spans(events, origin - offset_s)
     if applied:
         warnings.append(
             f"{reference.path}: holds no respiratory event, while the analysis excluded the LMs "
