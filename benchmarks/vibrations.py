@@ -4,7 +4,9 @@
 
 Per leg, 10 minutes at 25, 50 or 100 Hz with 1-6 mg of noise and 1/1024 g steps, and a
 vibration every 14 s: 1-5 s of a 2-10 Hz swing of 10-100 mg along a random axis, under a
-Hann window. Prints how many were taken for LMs (and for movements or trains) with the
+Hann window (a swell: the mattress rocked). Then the same legs jolted: the swing at full
+size from its first cycle, decaying over a third of its span (a partner dropping onto the
+mattress). Prints how many were taken for LMs (and for movements or trains) with the
 default parameters and with the quiet-sensor tilt bar at 3 x the floor (its first value).
 """
 
@@ -23,9 +25,14 @@ from sleepmove.detection.grid import regularize  # noqa: E402
 from sleepmove.detection.movements import detect_movements  # noqa: E402
 from sleepmove.detection.params import WASM2016, DetectionParameters  # noqa: E402
 
+SHAPES = ("swells", "jolts")
 
-def shaken_leg(rng: np.random.Generator, rate: float) -> tuple[np.ndarray, np.ndarray, int]:
-    """A still leg's 10 minutes with a vibration every 14 s; and how many."""
+
+def shaken_leg(
+    rng: np.random.Generator, rate: float, shape: str = "swells"
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """A still leg's 10 minutes with a vibration every 14 s; and how many. `shape`: under a
+    Hann window (swells) or at full size at once, then decaying (jolts)."""
     n = int(600 * rate)
     rest = rng.normal(0, 1, 3)
     rest /= np.linalg.norm(rest)
@@ -37,9 +44,12 @@ def shaken_leg(rng: np.random.Generator, rate: float) -> tuple[np.ndarray, np.nd
         axis /= np.linalg.norm(axis)
         swing = np.sin(2 * np.pi * rng.uniform(2, 10) * np.arange(count) / rate + rng.uniform(0, 7))
         first = int(start * rate)
-        xyz[first : first + count] += (rng.uniform(0.01, 0.1) * swing * np.hanning(count))[
-            :, None
-        ] * axis
+        if shape == "swells":
+            window = np.hanning(count)
+        else:
+            window = np.exp(-np.arange(count) / (count / 3))
+            swing = np.sin(2 * np.pi * rng.uniform(2, 10) * np.arange(count) / rate)
+        xyz[first : first + count] += (rng.uniform(0.01, 0.1) * swing * window)[:, None] * axis
     return np.arange(n) / rate, np.round(xyz * 1024) / 1024, len(starts)
 
 
@@ -53,20 +63,21 @@ def main() -> None:
         "default": DetectionParameters(),
         "tilt bar 3 x floor": replace(DetectionParameters(), rotation_floor_factor=3.0),
     }
-    injected = 0
-    lms = dict.fromkeys(settings, 0)
-    others = dict.fromkeys(settings, 0)
-    for leg in range(args.legs):  # a loop over legs
-        t, xyz, count = shaken_leg(rng, (25.0, 50.0, 100.0)[leg % 3])
-        injected += count
-        grid = regularize(t, xyz)
-        for name, params in settings.items():
-            kind = detect_movements({"": grid}, grid.start_s, params, WASM2016)[0]["kind"]
-            lms[name] += int((kind == "lm").sum())
-            others[name] += int(((kind != "lm") & (kind != "jerk")).sum())
-    print(f"{injected} vibrations injected into {args.legs} quiet legs (rules wasm2016)")
-    for name in settings:
-        print(f"  {name}: taken for LMs {lms[name]}, for movements or trains {others[name]}")
+    for shape in SHAPES:
+        injected = 0
+        lms = dict.fromkeys(settings, 0)
+        others = dict.fromkeys(settings, 0)
+        for leg in range(args.legs):  # a loop over legs
+            t, xyz, count = shaken_leg(rng, (25.0, 50.0, 100.0)[leg % 3], shape)
+            injected += count
+            grid = regularize(t, xyz)
+            for name, params in settings.items():
+                kind = detect_movements({"": grid}, grid.start_s, params, WASM2016)[0]["kind"]
+                lms[name] += int((kind == "lm").sum())
+                others[name] += int(((kind != "lm") & (kind != "jerk")).sum())
+        print(f"{injected} {shape} injected into {args.legs} quiet legs (rules wasm2016)")
+        for name in settings:
+            print(f"  {name}: taken for LMs {lms[name]}, for movements or trains {others[name]}")
 
 
 if __name__ == "__main__":
