@@ -120,6 +120,9 @@ def score_night(
     indices = {
         "plm_index": plm_index,
         "plm_index_in_bed": plm_index_in_bed,
+        "plm_index_awake_trains_asleep": _index_awake_trains_asleep(
+            units, sleep, recorded, counts["plm"], total_sleep_s, least_h
+        ),
         "sleep_estimate_drives_plm_index": estimate_drives_index(plm_index, plm_index_in_bed),
         "plmw_index": per_hour(counts["plmw"], wake_h),
         "lm_index": lm_index,
@@ -151,6 +154,35 @@ def score_night(
         gaps_in_runs=gaps_in_runs(units["onset_s"][clm], breaking_series, rules),
         respiratory_events=None if respiratory_s is None else len(respiratory_s),
     )
+
+
+def _index_awake_trains_asleep(
+    units: Table,
+    sleep: SleepResult,
+    recorded_s: np.ndarray,
+    plms: int,
+    total_sleep_s: float,
+    least_h: float,
+) -> float | None:
+    """The PLM index had the PLM trains taken as restless legs awake (sleep.awake_trains_s:
+    begun within minutes of lights out) been sleep: their awake epochs' time added to the
+    sleep, their PLMs to the PLMS. None where no train was taken so. A motion sensor cannot
+    tell such a train from PLMS after a quick sleep onset; this is the other reading.
+    `recorded_s`: per sleep epoch, the seconds that count (score_night's)"""
+    trains = sleep.awake_trains_s
+    if not trains:
+        return None
+    n_epochs = len(sleep.asleep)
+    in_train = np.zeros(n_epochs, dtype=bool)
+    for begin, end in trains:  # a loop over trains
+        first, last = int(begin // sleep.epoch_s), int(end // sleep.epoch_s)
+        in_train[max(first, 0) : min(last, n_epochs - 1) + 1] = True
+    added = in_train & ~sleep.asleep
+    epoch = np.clip((units["onset_s"] // sleep.epoch_s).astype(int), 0, n_epochs - 1)
+    periodic = units["periodic"] & units["clm"].astype(bool)
+    plms_added = int((periodic & ~units["asleep"] & added[epoch]).sum())
+    sleep_h = (total_sleep_s + float(recorded_s[added].sum())) / 3600
+    return per_hour(plms + plms_added, sleep_h if sleep_h >= least_h else 0.0)
 
 
 def gaps_in_runs(clm_onsets_s: np.ndarray, gaps_s: np.ndarray, rules: ScoringRules) -> int:

@@ -320,16 +320,8 @@ def _in_bed_statements(score: NightScore, params: AnalysisParameters) -> list[st
     onsets = units["onset_s"][plms]
     lights_out = score.sleep.window_s[0] if score.sleep.window_s is not None else 0.0
     trains = score.sleep.awake_trains_s
-    after_train = len(onsets) > 0 and trains and onsets.min() >= trains[-1][1]
-    if after_train and onsets.min() <= trains[-1][1] + EARLY_PLM_WINDOW_MIN * 60:
-        statements.append(
-            "A periodic train from lights out, "
-            f"{how_many(round((trains[-1][1] - trains[-1][0]) / 60), 'minute')} long, was taken "
-            "as restless legs while awake; periodic movements counted as in sleep began "
-            f"{how_many(round((onsets.min() - trains[-1][1]) / 60), 'minute')} after it. If "
-            "you lay awake longer, the PLM index counts them as sleep; the in-bed index does "
-            "not depend on it."
-        )
+    if trains:
+        statements.append(_awake_train_statement(score, onsets))
     elif len(onsets) and onsets.min() <= lights_out + EARLY_PLM_WINDOW_MIN * 60:
         statements.append(
             "Periodic movements counted as in sleep began within "
@@ -340,6 +332,29 @@ def _in_bed_statements(score: NightScore, params: AnalysisParameters) -> list[st
             "the PLM index counts them as sleep; the in-bed index does not depend on it."
         )
     return statements
+
+
+def _awake_train_statement(score: NightScore, plms_onsets_s: np.ndarray) -> str:
+    """Both readings of the PLM trains taken as restless legs awake (begun within minutes
+    of lights out): a motion sensor cannot tell them from PLMS after a quick sleep onset."""
+    trains = score.sleep.awake_trains_s
+    minutes = round(sum(end - begin for begin, end in trains) / 60)
+    text = (
+        f"A periodic train from lights out, {how_many(minutes, 'minute')} long, was taken as "
+        "restless legs while awake: its movements count as PLMs in wake, not in the PLM index."
+    )
+    other = _round(score.indices["plm_index_awake_trains_asleep"])
+    if other is not None:
+        text += f" Had you been asleep through it, the PLM index would be {other:.1f}/h."
+    end = trains[-1][1]
+    after = plms_onsets_s[plms_onsets_s >= end]
+    if len(after) and after.min() <= end + EARLY_PLM_WINDOW_MIN * 60:
+        text += (
+            " Periodic movements counted as in sleep began "
+            f"{how_many(round((after.min() - end) / 60), 'minute')} after it: if you lay awake "
+            "longer, the PLM index counts them as sleep."
+        )
+    return text + " The in-bed index does not depend on either."
 
 
 def _sleep_method(params: AnalysisParameters) -> str:

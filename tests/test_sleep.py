@@ -347,6 +347,37 @@ def test_the_summary_warns_of_plms_counted_soon_after_a_train_taken_as_awake():
     assert "began 6 minutes after it" in said
 
 
+def test_the_other_reading_of_a_train_taken_as_awake_counts_it_as_sleep():
+    """A train from minute 4 to 30 is taken as restless legs awake; the PLMS train from
+    minute 36 on is sleep. The other reading, the sleeper asleep through the first train,
+    adds its awake epochs to the sleep and its PLMs to the PLMS: counted by hand from the
+    epochs and units the estimate gave. The summary says both readings."""
+    rows = plm_train(4 * 60, 30 * 60, seed=2) + plm_train(36 * 60, 7.5 * HOUR)
+    score = night_of(rows)
+    units, sleep = score.units, score.sleep
+    begin, end = sleep.awake_trains_s[0]
+    first, last = int(begin // 30), int(end // 30)
+    awake_in_train = ~sleep.asleep[first : last + 1]
+    assert awake_in_train.all()  # the whole train was taken as wake
+    in_train = (units["onset_s"] >= first * 30) & (units["onset_s"] < (last + 1) * 30)
+    plmw_in_train = int((units["periodic"] & units["clm"] & ~units["asleep"] & in_train).sum())
+    assert plmw_in_train == len(plm_train(4 * 60, 30 * 60, seed=2))  # every one periodic
+    expected = (score.counts["plm"] + plmw_in_train) / (
+        (score.total_sleep_s + 30 * awake_in_train.sum()) / HOUR
+    )
+    other = score.indices["plm_index_awake_trains_asleep"]
+    assert other == pytest.approx(expected, rel=1e-9)
+    assert other > score.indices["plm_index"]
+    said = " ".join(_in_bed_statements(score, PARAMS))
+    assert f"Had you been asleep through it, the PLM index would be {other:.1f}/h" in said
+
+
+def test_no_other_reading_without_a_train_taken_as_awake():
+    score = night_of(plm_train(40 * 60, 7.5 * HOUR))
+    assert score.sleep.awake_trains_s == []
+    assert score.indices["plm_index_awake_trains_asleep"] is None
+
+
 def test_a_short_loss_ends_the_series_but_not_the_rhythm_sleep_reads():
     """A 1.5 s loss inside a PLMS train: by the rules it ends the series (an LM may hide in
     it), but the sleep estimate reads the rhythm across it (rhythm_gap_s, 2 s): the same
