@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -55,6 +56,9 @@ class NightTask:
     # analyze options: criteria, units, placement, age_group, sleep_window, report; and
     # sleep_windows (by date) for the nights of a multi-day file from a sleep log
     options: dict
+    # --force: every night analyzed again, none of a multi-day file's kept as still done.
+    # Not part of the key: it says how to run, not what the results are made from.
+    force: bool = False
 
     @property
     def key(self) -> str:
@@ -70,7 +74,25 @@ class NightTask:
             "version": __version__,
             "parameters": self.parameters(),
         }
-        return hashlib.sha256(json.dumps(made_from, sort_keys=True).encode()).hexdigest()
+        if RESPIRATORY_PATTERN in self.options:
+            # The pattern alone kept a night whose sleep study was edited or replaced since.
+            # Only with the option: the keys of batches without it stay as they were.
+            made_from["respiratory_events"] = _study_identity(self.options, self.night_id)
+        return _digest(made_from)
+
+    def night_keys(self, night_ids: list[str], file_key: str | None = None) -> dict[str, str]:
+        """The key of each night of a multi-day file, kept in the night's own folder: the
+        file's key (`file_key`, where already made) and the night's own sleep study. So a
+        night whose results were damaged since (its key removed) or whose study changed is
+        redone without its sister nights, where the file's one key redid all of them or,
+        for a damaged table, none."""
+        file_key = file_key or self.key  # made once: it resolves the parameters
+        return {
+            night: _digest(
+                {"file": file_key, "respiratory_events": _study_identity(self.options, night)}
+            )
+            for night in night_ids
+        }
 
     def parameters(self) -> dict:
         """The night's parameters as analyze resolves them from the options."""
@@ -392,7 +414,30 @@ def _file_identity(path: str) -> list[int]:
     return [status.st_size, status.st_mtime_ns]
 
 
+def _digest(made_from: dict) -> str:
+    return hashlib.sha256(json.dumps(made_from, sort_keys=True).encode()).hexdigest()
+
+
+def study_file(options: dict, night_id: str) -> str | None:
+    """The night's sleep study (batch --respiratory-events), None without the option."""
+    pattern = options.get(RESPIRATORY_PATTERN)
+    return pattern.replace(NIGHT_FIELD, night_id) if pattern else None
+
+
+def _study_identity(options: dict, night_id: str) -> list[int] | None:
+    """The night's sleep study as the key holds it: its size and modification time, as
+    for the recording; None where it is missing (the night is then an error row, never
+    done, so the file's arrival redoes it anyway)."""
+    path = study_file(options, night_id)
+    try:
+        return None if path is None else _file_identity(path)
+    except OSError:
+        return None
+
+
 KEY_FILE = "batch-key.txt"  # per task folder: what its finished results were made from
+# Beside each key: the rows of the nights it finished (a multi-day file's night: its own)
+ROWS_FILE = "batch-rows.json"
 # A finished night's files: each must still be there for the night to count as done.
 NIGHT_FILES = ("summary.json", "events.csv", "epochs.csv")
 
@@ -411,23 +456,38 @@ def shard(tasks: list[NightTask], spec: str | None) -> list[NightTask]:
 def is_done(task: NightTask) -> bool:
     try:
         with open(os.path.join(task.out_dir, KEY_FILE)) as handle:
-            same = handle.read().strip() == task.key
+            key = task.key
+            same = handle.read().strip() == key
     except (OSError, ValueError):  # ValueError: parameters that cannot be resolved
         return False
-    if not same or not os.path.exists(os.path.join(task.out_dir, "batch-rows.json")):
+    if not same or not os.path.exists(os.path.join(task.out_dir, ROWS_FILE)):
         return False
     # Every night's results must still be there (someone may have removed one).
     root = os.path.dirname(task.out_dir)
-    return all(
-        os.path.exists(os.path.join(root, row["id"], name))
-        for row in finished_rows(task)
-        if row["status"] == "ok"
+    finished = [row["id"] for row in finished_rows(task) if row["status"] == "ok"]
+    if not all(
+        os.path.exists(os.path.join(root, night, name))
+        for night in finished
         for name in NIGHT_FILES
-    )
+    ):
+        return False
+    # A multi-day file's nights each hold their own key: gone where the night's table was
+    # found damaged (batch_command._undo), another where its sleep study changed.
+    split = [night for night in finished if night != task.night_id]
+    keys = task.night_keys(split, key) if split else {}
+    return all(_holds_key(os.path.join(root, night), key) for night, key in keys.items())
+
+
+def _holds_key(folder: str, key: str) -> bool:
+    try:
+        with open(os.path.join(folder, KEY_FILE), encoding="utf-8") as handle:
+            return handle.read().strip() == key
+    except (OSError, ValueError):  # none (not finished, or undone), or not text
+        return False
 
 
 def finished_rows(task: NightTask) -> list[dict]:
-    with open(os.path.join(task.out_dir, "batch-rows.json"), encoding="utf-8") as handle:
+    with open(os.path.join(task.out_dir, ROWS_FILE), encoding="utf-8") as handle:
         # The time each night took when it was analyzed (0.0: done before rows kept it).
         rows = [{"seconds": 0.0} | row for row in json.load(handle)]
     root = os.path.dirname(task.out_dir)
@@ -442,8 +502,36 @@ def run_task(task: NightTask) -> list[dict]:
     """Analyze one night (or each night of a multi-day file); never raises.
 
     A failure is a row with its message. The rows and then the key are written last, so a
-    task killed half way is simply done again.
+    task killed half way is simply done again. The task's folders are written under its
+    lock (batch_guard.night_lock): two batches into one --out (shards cut two ways) wrote
+    one night's files at once. A night another batch finished meanwhile is not redone.
     """
+    from sleepmove.batch_guard import night_lock
+
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(night_lock(task.out_dir))
+        except OSError as error:  # no lock to be had (--out not writable): nothing written
+            label = _inputs_label(task.inputs)
+            return [_error_row(task.night_id, label, _os_error_line(error, []))]
+        if not task.force:
+            rows = _finished_meanwhile(task)
+            if rows is not None:
+                return rows
+        return _analyze_task(task)
+
+
+def _finished_meanwhile(task: NightTask) -> list[dict] | None:
+    """The rows of a task another batch finished since this one found it to do (a shard
+    of another N, whose lock this one waited for); None if it is still to do."""
+    try:
+        return finished_rows(task) if is_done(task) else None
+    except (OSError, ValueError, KeyError, TypeError):  # rows unreadable: done again
+        return None
+
+
+def _analyze_task(task: NightTask) -> list[dict]:
+    """`run_task` once the task's lock is held."""
     from sleepmove.base.atomic import write_files
     from sleepmove.batch_guard import INPUTS_FILE, inputs_record
     from sleepmove.sensor.time_guards import LONGEST_NIGHT_H
@@ -477,12 +565,17 @@ def run_task(task: NightTask) -> list[dict]:
         rows = [_error_row(task.night_id, inputs, f"{type(error).__name__}: {error}")]
     seconds = time.perf_counter() - started
     shares = shares or [1.0]  # one row unless the file was split
-    rows = [row | {"seconds": round(seconds * share, 2)} for row, share in zip(rows, shares)]
+    # A night kept (still done) keeps the time it took when it was analyzed.
+    rows = [
+        row if share is None else row | {"seconds": round(seconds * share, 2)}
+        for row, share in zip(rows, shares)
+    ]
+    _mark_split_nights_done(task, [row for row, share in zip(rows, shares) if share is not None])
     if all(row["status"] in DONE_STATUSES for row in rows):
         write_files(
             task.out_dir,
             {
-                "batch-rows.json": json.dumps(rows, indent=1) + "\n",
+                ROWS_FILE: json.dumps(rows, indent=1) + "\n",
                 INPUTS_FILE: inputs_record(task.inputs),
             },
         )
@@ -492,11 +585,33 @@ def run_task(task: NightTask) -> list[dict]:
     return rows
 
 
+def _mark_split_nights_done(task: NightTask, analyzed: list[dict]) -> None:
+    """Each night of a multi-day file analyzed ok now gets its row and then its own key in
+    its folder: a later run keeps it while a sister night is redone (its table damaged, its
+    sleep study changed, its analysis failed). One that cannot be written leaves the night
+    to be analyzed again, its results as they are."""
+    from sleepmove.base.atomic import write_files
+
+    nights = {row["id"]: row for row in analyzed if row["status"] == "ok"}
+    nights.pop(task.night_id, None)  # a night of one file: the task's own key says it
+    if not nights:
+        return
+    root = os.path.dirname(task.out_dir)
+    try:
+        keys = task.night_keys(list(nights))
+        for night, row in nights.items():  # a loop over nights
+            folder = os.path.join(root, night)
+            write_files(folder, {ROWS_FILE: json.dumps([row], indent=1) + "\n"})
+            write_files(folder, {KEY_FILE: keys[night] + "\n"})  # last: the night is done
+    except (OSError, ValueError, InputError):
+        pass
+
+
 def _forget_earlier_results(task: NightTask, rows: list[dict]) -> None:
     """A night that failed now is no longer done: an earlier run's key, rows and summaries
     (`report` and the next rerun took them for this input's) are removed, its events and
     epochs left without the summary.json that says they are complete."""
-    stale = [os.path.join(task.out_dir, name) for name in (KEY_FILE, "batch-rows.json")]
+    stale = [os.path.join(task.out_dir, name) for name in (KEY_FILE, ROWS_FILE)]
     root = os.path.dirname(task.out_dir)
     ids = {row["id"] for row in rows} | {os.path.basename(task.out_dir)}
     try:  # a multi-day file's nights of the earlier run, each in its own folder
@@ -506,7 +621,10 @@ def _forget_earlier_results(task: NightTask, rows: list[dict]) -> None:
     # A multi-day file's nights that this run finished keep theirs: nights.csv lists them as
     # ok (one night's missing sleep study took its sister nights' summaries)
     ids -= {row["id"] for row in rows if row["status"] in DONE_STATUSES}
-    stale += [os.path.join(root, night, "summary.json") for night in ids]
+    # (and a multi-day file's night its own key: it is no longer done either)
+    stale += [
+        os.path.join(root, night, name) for night in ids for name in (KEY_FILE, "summary.json")
+    ]
     for path in stale:  # the key first: a run cut short here leaves the night undone
         try:
             os.unlink(path)
@@ -559,11 +677,15 @@ def _os_error_line(error: OSError, inputs: list[str]) -> str:
     return str(InputError(name, f"{action} ({reason})"))
 
 
-def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[dict], list[float]]:
+def _split_and_analyze(
+    task: NightTask, path: str, inputs: str
+) -> tuple[list[dict], list[float | None]]:
     """Each noon-to-noon slice of a multi-day file analyzed; a stub slice (under the
-    shortest night analyzed, at a file's first or last day) is skipped with a note.
+    shortest night analyzed, at a file's first or last day) is skipped with a note, and a
+    night still done (its own key: `_mark_split_nights_done`) is kept as it is, unless
+    --force.
 
-    Also each slice's share of the time, by its samples."""
+    Also each slice's share of the time, by its samples (None for a night kept)."""
     from sleepmove.pipeline import MIN_DURATION_S, SHORTEST_ALLOWED_S
     from sleepmove.sensor.split import split_nights
 
@@ -571,14 +693,17 @@ def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[di
     side = next(iter(task.inputs))
     shortest = max(task.options.get("min_duration_s", MIN_DURATION_S), SHORTEST_ALLOWED_S)
     rows = []
+    kept: set[str] = set()  # nights of the file still done
     try:
         parts = split_nights(path, parts_dir, timezone=task.options.get("timezone"))
         # A stub slice is skipped: a window on it is on no night analyzed (each refuses it).
         window_night = _whole_window_night(
             task.options, [part for part in parts if part.span_s >= shortest]
         )
-        for part in parts:  # a loop over nights
-            night_id, label = f"{task.night_id}/{part.night}", f"{inputs} [{part.night}]"
+        night_ids = [f"{task.night_id}/{part.night}" for part in parts]
+        keys = {} if task.force else _night_keys_or_none(task, night_ids)
+        for part, night_id in zip(parts, night_ids):  # a loop over nights
+            label = f"{inputs} [{part.night}]"
             if part.span_s < shortest:
                 held_min = math.floor(part.span_s / 6) / 10  # 599.9 s is not "10.0 min"
                 note = (
@@ -588,6 +713,15 @@ def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[di
                 rows.append({"id": night_id, "inputs": label, "status": "skipped", "error": note})
                 continue
             out_dir = os.path.join(task.out_dir, part.night)
+            still_done = _night_still_done(out_dir, night_id, keys.get(night_id))
+            if still_done is not None:
+                rows.append(still_done)
+                kept.add(night_id)
+                continue
+            try:  # its results are replaced now: not done again until its key is rewritten
+                os.unlink(os.path.join(out_dir, KEY_FILE))
+            except FileNotFoundError:
+                pass
             # The slice's file is a temporary copy: messages name the input and the night.
             shown = (part.path, f"{path} [{part.night}]")
             options = _night_options(task.options, part.night, window_night)
@@ -604,8 +738,36 @@ def _split_and_analyze(task: NightTask, path: str, inputs: str) -> tuple[list[di
             )
     finally:
         shutil.rmtree(parts_dir, ignore_errors=True)  # copies of the input: not kept
-    total = sum(part.samples for part in parts) or 1
-    return rows, [part.samples / total for part in parts]
+    timed = [part for part, row in zip(parts, rows) if row["id"] not in kept]
+    total = sum(part.samples for part in timed) or 1
+    shares = [None if row["id"] in kept else part.samples / total for part, row in zip(parts, rows)]
+    return rows, shares
+
+
+def _night_keys_or_none(task: NightTask, night_ids: list[str]) -> dict[str, str]:
+    """The nights' keys; none (every night analyzed, which says what is wrong) where the
+    key cannot be made: a recording gone meanwhile, parameters that cannot be resolved."""
+    try:
+        return task.night_keys(night_ids)
+    except (OSError, ValueError, InputError):
+        return {}
+
+
+def _night_still_done(out_dir: str, night_id: str, key: str | None) -> dict | None:
+    """The row of a multi-day file's night whose results are still those of this key (and
+    all there), None if it is to be analyzed (or `key` is None: --force)."""
+    if key is None or not _holds_key(out_dir, key):
+        return None
+    try:
+        with open(os.path.join(out_dir, ROWS_FILE), encoding="utf-8") as handle:
+            [row] = json.load(handle)
+    except (OSError, ValueError, TypeError):  # unreadable, or not one night's row
+        return None
+    if not isinstance(row, dict) or row.get("id") != night_id or row.get("status") != "ok":
+        return None
+    if not all(os.path.exists(os.path.join(out_dir, name)) for name in NIGHT_FILES):
+        return None
+    return {"seconds": 0.0} | row
 
 
 def _the_one_date(options: dict) -> str | None:
@@ -677,10 +839,10 @@ def _analyze_one(
     from sleepmove.pipeline import AnalyzeRequest, analyze
     from sleepmove.sensor.formats import read_recording
 
-    options = dict(options)
-    pattern = options.pop(RESPIRATORY_PATTERN, None)
-    if pattern:  # the night's own sleep study
-        options["respiratory_events"] = pattern.replace(NIGHT_FIELD, night_id)
+    study = study_file(options, night_id)
+    options = {name: value for name, value in options.items() if name != RESPIRATORY_PATTERN}
+    if study:  # the night's own sleep study
+        options["respiratory_events"] = study
     try:
         with replacing_outputs(out_dir):  # a rerun (--force) leaves no older report behind
             request = AnalyzeRequest(inputs=dict(inputs), out_dir=out_dir, **options)

@@ -13,6 +13,7 @@ import platform
 import re
 import sys
 import time
+from dataclasses import replace
 
 from sleepmove import __version__
 from sleepmove.base.atomic import write_files
@@ -136,6 +137,8 @@ def _run_tasks(
     """Skip the nights done, run the rest, write the tables."""
     done = [] if args.force else [t for t in tasks if is_done(t)]
     todo = [t for t in tasks if t not in done]
+    if args.force:  # nor is any night of a multi-day file kept as still done
+        todo = [replace(t, force=True) for t in todo]
     rows = [row for t in done for row in finished_rows(t)]
     workers = args.workers or default_workers()
     if args.workers and not args.scheduler and workers > default_workers():
@@ -231,11 +234,12 @@ def _run_tasks(
 
 def _undo(night_ids: set[str], out: str) -> None:
     """Nights whose tables could not be read into the cohort's (damaged since): no longer
-    done, so the next run analyzes them again rather than skip them for ever."""
+    done, so the next run analyzes them again rather than skip them for ever. A night of a
+    multi-day file has a key of its own too: the next run redoes it, not its sisters."""
     for night in night_ids:  # a loop over the nights left out
         try:
             os.unlink(os.path.join(out, night, KEY_FILE))
-        except OSError:  # a night of a multi-day file (its key is its file's), or none
+        except OSError:  # none (already undone)
             pass
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -13,6 +14,7 @@ from sleepmove.base.errors import InputError
 
 INPUTS_FILE = "batch-inputs.json"  # per night folder: the recordings its results are of
 LOCK_FILE = ".batch.lock"
+NIGHT_LOCKS = ".batch-locks"  # in --out: a lock file per night (task) a batch writes
 # The cohort tables of the unsharded pass (a shard's are nights-KofN.csv, batch-KofN.json)
 COHORT_TABLES = ("nights.csv", "batch.json", "events.parquet", "epochs.parquet")
 
@@ -61,7 +63,9 @@ def check_same_recordings(night_folders: dict[str, dict[str, str]]) -> None:
 def hold_batch_lock(out_dir: str, shard: str | None) -> list[IO]:
     """Locks held until the process ends: an unsharded batch alone in `out_dir`; shards
     (a job array's) side by side, each once. Two batches writing one folder at once mixed
-    their nights' files and tables. Where file locks are not offered, none is taken."""
+    their nights' files and tables. Shards cut two ways (1/2 beside 1/3) share nights: each
+    night is written under a lock of its own too (`night_lock`). Where file locks are not
+    offered, none is taken."""
     try:
         import fcntl
     except ImportError:  # Windows
@@ -85,6 +89,36 @@ def hold_batch_lock(out_dir: str, shard: str | None) -> list[IO]:
             ) from None
         held.append(handle)
     return held
+
+
+@contextmanager
+def night_lock(night_folder: str) -> Iterator[None]:
+    """Held while a process writes a night's folder (a multi-day file's, all of its
+    nights'). The batch lock lets shards of one N run side by side, as their nights differ;
+    shards cut two ways (--shard 1/2 beside --shard 1/3) share nights, and both wrote one
+    night's files at once. A night another batch holds is waited for, said in one warning
+    line: the caller then finds it done, or does it again whole. Where file locks are not
+    offered, none is taken; OSError where the lock file cannot be made."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    out_dir, night = os.path.split(os.path.normpath(night_folder))
+    folder = os.path.join(out_dir, NIGHT_LOCKS)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, f"{night}.lock"), "a") as handle:  # closed: released
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(
+                f"sleepmove: warning: {night}: another batch is writing this night's "
+                "results; waiting for it to finish",
+                file=sys.stderr,
+                flush=True,
+            )
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 @contextmanager
