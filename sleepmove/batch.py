@@ -37,6 +37,9 @@ ROW_COLUMNS = [
     "total_sleep_h",
     "sleep_source",
     "plm_index",
+    "plm_index_in_bed",
+    "sleep_estimate_drives_plm_index",
+    "plm_index_awake_trains_asleep",
     "plmw_index",
     "periodicity_index",
     "jerk_rate_per_min",
@@ -894,6 +897,10 @@ def summary_row(summary: dict) -> dict:
         "total_sleep_h": summary["sleep"]["total_sleep_h"],
         "sleep_source": summary["sleep"]["source"],  # given (a sleep window) or estimated
         "plm_index": summary["plm_index"],
+        # the indices beside it that need no sleep estimate, or read it the other way
+        "plm_index_in_bed": summary.get("plm_index_in_bed"),
+        "sleep_estimate_drives_plm_index": summary.get("sleep_estimate_drives_plm_index"),
+        "plm_index_awake_trains_asleep": summary.get("plm_index_awake_trains_asleep"),
         "plmw_index": summary["plmw_index"],
         "periodicity_index": summary["periodicity_index"],
         "jerk_rate_per_min": summary["jerk_rate_per_min"],
