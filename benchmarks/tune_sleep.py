@@ -9,8 +9,8 @@ search over the model's few numbers take seconds. The training seeds are TRAIN_S
 `benchmarks/accuracy.py` reports on seeds that are never used here.
 
     --fit        logistic regression of truth wake on the evidence: starting weights
-    --families   only these families (default hinge, stages, units; never the judge
-                 `kinematic` unless named, to look, not tune): `--families hinge,units
+    --families   only these families (default hinge, stages, units; never the judges
+                 `kinematic` and `limb` unless named, to look, not tune): `--families hinge,units
                  --search N` then `--families stages --seeds heldout --set ...` judges a
                  family the tuning never saw
     --placement wrist  the wrist scenarios (`wrist-*`) only, analyzed and rescored with the
@@ -53,7 +53,7 @@ from sleepmove.sensor.annotations import read_reference  # noqa: E402
 from sleepmove.validate import load_result, origin_of, reference_units, score_reference  # noqa: E402
 
 TRAIN_SEEDS = (1000, 1001, 1002)
-# Tuned on unless --families says otherwise: never `kinematic`, the held-out judge.
+# Tuned on unless --families says otherwise: never `kinematic` or `limb`, the held-out judges.
 TUNED_FAMILIES = ("hinge", "stages", "units")
 # Nights written as movements (benchmarks/unit_nights.py): training and held-out seeds.
 UNIT_SEEDS = {"train": range(2000, 2012), "heldout": range(3000, 3012)}

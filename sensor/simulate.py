@@ -290,6 +290,14 @@ def _family_kinematic():
     return KINEMATIC_SCENARIOS, simulate_kinematic
 
 
+def _family_limb():
+    """The fourth family, a second judge built blind to the detector and to the other
+    families, imported only when asked for."""
+    from sleepmove.sensor.simulate_limb import LIMB_SCENARIOS, simulate_limb
+
+    return LIMB_SCENARIOS, simulate_limb
+
+
 def family_scenarios() -> dict[str, dict[str, str]]:
     """Every simulator family and its scenarios. Families built apart from each other:
     a detector tuned on one would learn that one's picture of a night (see benchmarks)."""
@@ -297,6 +305,7 @@ def family_scenarios() -> dict[str, dict[str, str]]:
         "hinge": SCENARIOS,
         "stages": _family_stages()[0],
         "kinematic": _family_kinematic()[0],
+        "limb": _family_limb()[0],
     }
 
 
@@ -304,12 +313,14 @@ def two_leg_scenarios() -> dict[str, set[str]]:
     """Each family's scenarios that write two legs (left.csv, right.csv) unless `sides`
     names one: the benchmarks' nights of them have two."""
     from sleepmove.sensor.simulate_kinematic_profiles import PROFILES as KINEMATIC
+    from sleepmove.sensor.simulate_limb import PROFILES as LIMB
     from sleepmove.sensor.simulate_stages_night import PROFILES as STAGES
 
     return {
         "hinge": set(HINGE_TWO_LEGS),
         "stages": {name for name, profile in STAGES.items() if len(profile.sides) == 2},
         "kinematic": {name for name, profile in KINEMATIC.items() if len(profile.sides) == 2},
+        "limb": {name for name, profile in LIMB.items() if profile.two_legs},
     }
 
 
@@ -323,4 +334,7 @@ def simulate_family(family: str, out_dir: str, **options) -> dict:
     if family == "kinematic":
         options.pop("mixed_rates", None)
         return _family_kinematic()[1](out_dir, **options)
+    if family == "limb":
+        options.pop("mixed_rates", None)
+        return _family_limb()[1](out_dir, **options)
     raise ValueError(f"unknown simulator family {family!r}; known: {', '.join(SIMULATOR_FAMILIES)}")

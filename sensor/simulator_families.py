@@ -10,4 +10,8 @@ SIMULATOR_FAMILIES: dict[str, str] = {
         "a three-segment leg seen by a shank sensor, built apart from both as a held-out "
         "judge: never tune on it"
     ),
+    "limb": (
+        "a shank in bed, tendon and tissue, built blind to the detector and to the other "
+        "families as a second judge: never tune on it"
+    ),
 }

@@ -15,6 +15,7 @@ import pytest
 
 import sleepmove.sensor.simulate as hinge
 import sleepmove.sensor.simulate_kinematic as kinematic
+import sleepmove.sensor.simulate_limb as limb
 import sleepmove.sensor.simulate_stages as stages
 from sleepmove.cli import main
 
@@ -43,7 +44,7 @@ def fail_hinge_halfway(monkeypatch, failure: BaseException, leg: int) -> None:
 
 
 def fail_family_halfway(monkeypatch, module, failure: BaseException, leg: int) -> None:
-    """stages' or kinematic's CSV writer writes the `leg`th sensor's file (from 0) only in
+    """stages', kinematic's or limb's CSV writer writes the `leg`th sensor's file (from 0) only in
     part, then fails (a full disk names the file it wrote, as sleepmove.base.atomic does)."""
     write_csv, calls = module.write_csv, []
 
@@ -69,6 +70,7 @@ FAMILIES = [
     ("hinge", ["--scenario", "bilateral"]),
     ("stages", ["--family", "stages", "--scenario", "two-legs", "--sides", "left,right"]),
     ("kinematic", ["--family", "kinematic", "--scenario", "two-legs", "--sides", "left,right"]),
+    ("limb", ["--family", "limb", "--scenario", "two-legs", "--sides", "left,right"]),
 ]
 
 
@@ -77,7 +79,10 @@ def fail(monkeypatch, family: str, failure: BaseException, leg: int) -> None:
         fail_hinge_halfway(monkeypatch, failure, leg)
     else:
         fail_family_halfway(
-            monkeypatch, {"stages": stages, "kinematic": kinematic}[family], failure, leg
+            monkeypatch,
+            {"stages": stages, "kinematic": kinematic, "limb": limb}[family],
+            failure,
+            leg,
         )
 
 
@@ -175,7 +180,7 @@ def test_the_list_says_which_scenarios_write_two_legs(capsys):
     assert main(["simulate", "--scenario", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     two = [line.split()[0] for line in lines if line.endswith("[two legs: left.csv, right.csv]")]
-    assert two == ["alternating", "bilateral", "two-legs", "two-legs"]
+    assert two == ["alternating", "bilateral", "two-legs", "two-legs", "two-legs"]
 
 
 def test_a_staging_folder_left_by_kill_9_goes_at_the_next_simulation(tmp_path):
