@@ -180,7 +180,9 @@ def _index_awake_trains_asleep(
     added = in_train & ~sleep.asleep
     epoch = np.clip((units["onset_s"] // sleep.epoch_s).astype(int), 0, n_epochs - 1)
     periodic = units["periodic"] & units["clm"].astype(bool)
-    plms_added = int((periodic & ~units["asleep"] & added[epoch]).sum())
+    # Within the sleep window only: after lights on no time is counted (window_share).
+    inside = within_window(sleep.window_s, units["onset_s"])
+    plms_added = int((periodic & ~units["asleep"] & added[epoch] & inside).sum())
     sleep_h = (total_sleep_s + float(recorded_s[added].sum())) / 3600
     return per_hour(plms + plms_added, sleep_h if sleep_h >= least_h else 0.0)
 

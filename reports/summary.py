@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sleepmove.base.words import how_many
@@ -338,21 +340,25 @@ def _awake_train_statement(score: NightScore, plms_onsets_s: np.ndarray) -> str:
     """Both readings of the PLM trains taken as restless legs awake (begun within minutes
     of lights out): a motion sensor cannot tell them from PLMS after a quick sleep onset."""
     trains = score.sleep.awake_trains_s
-    minutes = round(sum(end - begin for begin, end in trains) / 60)
+    lights_on = score.sleep.window_s[1] if score.sleep.window_s is not None else math.inf
+    spans = [(begin, min(end, lights_on)) for begin, end in trains]
+    length = duration(sum(max(end - begin, 0.0) for begin, end in spans))
     text = (
-        f"A periodic train from lights out, {how_many(minutes, 'minute')} long, was taken as "
-        "restless legs while awake: its movements count as PLMs in wake, not in the PLM index."
-    )
+        f"A periodic train from lights out, {length} long, was"
+        if len(spans) == 1
+        else f"{len(spans)} periodic trains from lights out, {length} in all, were"
+    ) + " taken as restless legs while awake."
     other = _round(score.indices["plm_index_awake_trains_asleep"])
-    if other is not None:
-        text += f" Had you been asleep through it, the PLM index would be {other:.1f}/h."
-    end = trains[-1][1]
+    if other is not None and other != _round(score.indices["plm_index"]):
+        them = "it" if len(spans) == 1 else "them"
+        text += f" Had you been asleep through {them}, the PLM index would be {other:.1f}/h."
+    end = spans[-1][1]
     after = plms_onsets_s[plms_onsets_s >= end]
     if len(after) and after.min() <= end + EARLY_PLM_WINDOW_MIN * 60:
         text += (
             " Periodic movements counted as in sleep began "
-            f"{how_many(round((after.min() - end) / 60), 'minute')} after it: if you lay awake "
-            "longer, the PLM index counts them as sleep."
+            f"{how_many(round((after.min() - end) / 60), 'minute')} after the last: if you lay "
+            "awake longer, the PLM index counts them as sleep."
         )
     return text + " The in-bed index does not depend on either."
 

@@ -49,6 +49,10 @@ ROW_COLUMNS = [
     "error",
     "seconds",
 ]
+# The columns a night's summary.json gives (summary_row)
+SUMMARY_COLUMNS = [
+    name for name in ROW_COLUMNS if name not in ("id", "inputs", "status", "error", "seconds")
+]
 
 
 @dataclass(frozen=True)
@@ -432,8 +436,10 @@ def _study_identity(options: dict, night_id: str) -> list[int] | None:
     for the recording; None where it is missing (the night is then an error row, never
     done, so the file's arrival redoes it anyway)."""
     path = study_file(options, night_id)
+    if path is None or not os.path.isfile(path):  # a folder (a file's key) is no study
+        return None
     try:
-        return None if path is None else _file_identity(path)
+        return _file_identity(path)
     except OSError:
         return None
 
@@ -467,7 +473,10 @@ def is_done(task: NightTask) -> bool:
         return False
     # Every night's results must still be there (someone may have removed one).
     root = os.path.dirname(task.out_dir)
-    finished = [row["id"] for row in finished_rows(task) if row["status"] == "ok"]
+    try:
+        finished = [row["id"] for row in finished_rows(task) if row["status"] == "ok"]
+    except (OSError, ValueError, KeyError, TypeError):  # rows or a summary damaged: redo
+        return False
     if not all(
         os.path.exists(os.path.join(root, night, name))
         for night in finished
@@ -495,9 +504,11 @@ def finished_rows(task: NightTask) -> list[dict]:
         rows = [{"seconds": 0.0} | row for row in json.load(handle)]
     root = os.path.dirname(task.out_dir)
     for row in rows:  # a loop over nights
-        if row["status"] == "ok" and "sleep_source" not in row:  # finished before the column
+        missing = [name for name in SUMMARY_COLUMNS if name not in row]
+        if row["status"] == "ok" and missing:  # finished before these columns were
             with open(os.path.join(root, row["id"], "summary.json"), encoding="utf-8") as handle:
-                row["sleep_source"] = json.load(handle)["sleep"]["source"]
+                found = summary_row(json.load(handle))
+            row.update({name: found[name] for name in missing})
     return rows
 
 

@@ -218,3 +218,28 @@ def test_shards_cut_two_ways_never_write_one_night_at_once(night, tmp_path, caps
     assert os.path.exists(out / "n0" / "summary.json")
     assert batch(folder, "--out", out, "--shard", "1/3") == 0
     assert "1 of 1 nights already done" in capsys.readouterr().out
+
+
+def test_rows_kept_from_before_new_columns_take_them_from_the_summary(night, tmp_path):
+    """A night finished before nights.csv had the in-bed index (its batch-rows.json without
+    it) keeps its results, and its row takes the missing figures from its summary.json, not
+    blanks; a batch-rows.json damaged since redoes the night, not a traceback."""
+    source = tmp_path / "in"
+    source.mkdir()
+    shutil.copy(night, source / "n01.csv")
+    out = tmp_path / "out"
+    assert batch(source, "--out", out) == 0
+    rows_file = out / "n01" / "batch-rows.json"
+    rows = json.loads(rows_file.read_text())
+    for row in rows:  # as an older release wrote them
+        for name in ("plm_index_in_bed", "sleep_estimate_drives_plm_index"):
+            row.pop(name)
+    rows_file.write_text(json.dumps(rows))
+    before = written(out / "n01")
+    assert batch(source, "--out", out) == 0
+    assert written(out / "n01") == before  # kept
+    summary = json.loads((out / "n01" / "summary.json").read_text())
+    assert nights(out).loc["n01", "plm_index_in_bed"] == pytest.approx(summary["plm_index_in_bed"])
+    rows_file.write_text("{damaged")
+    assert batch(source, "--out", out) == 0
+    assert written(out / "n01") != before  # analyzed again
