@@ -227,7 +227,7 @@ class SleepParameters:
     large_weight: float = 1.09  # per large body movement or posture change in the window
     large_cap: float = 3.0  # ...counted up to this many
     irregular_weight: float = 0.155  # per movement in irregular company (fidgeting)
-    variable_weight: float = 0.26  # per movement unlike its neighbours in size or length
+    variable_weight: float = 0.26  # per movement unlike its neighbours in size and length
     vigorous_weight: float = 0.34  # per movement quicker than the night's typical LM
     # Vigour: log of peak over the typical LM's, in units of the night's spread of it (its
     # interquartile range, at least vigorous_min_spread): vigorous from vigorous_low...
@@ -253,7 +253,7 @@ class SleepParameters:
     irregularity_reach: int = 3  # neighbours on each side whose intervals are compared
     irregular_low: float = 0.45  # SD of log-interval: PLMS trains about 0.2, Poisson 1.28
     irregular_high: float = 0.9
-    variable_low: float = 0.6  # SD of log size or log duration among neighbours
+    variable_low: float = 0.6  # mean SD of log size and log duration among neighbours
     variable_high: float = 1.2
     max_interval_s: float = 120.0  # longer intervals say nothing about a rhythm
     # Intervals across a data gap this long say nothing about it either; across a shorter

@@ -15,7 +15,10 @@ fidgeting and sleep with periodic movements:
   CV 0.1-0.3); fidgeting is irregular, Poisson-like (the SD of the log-interval of
   exponential intervals is 1.28, of PLMS trains about 0.2). Signed: a regular train of alike
   movements speaks for sleep, which is why restless legs awake pass for it;
-- how much the size and the duration vary from one movement to the next;
+- how much the size and the duration vary from one movement to the next (the mean of the
+  two spreads, not the larger: which joints join a PLM, the ankle alone or knee and hip
+  too, changes what a shank sensor sees of it tenfold within one series, where the burst's
+  length stays alike);
 - how much quicker a movement is than the night's typical LM;
 - a quiet epoch is mild evidence of sleep.
 - the position in the night: evidence of wake fading over the first minutes (sleep
@@ -113,9 +116,11 @@ def epoch_features(
     # Signed, per movement: -1 in regular company (a PLMS train), +1 in irregular company
     # (fidgeting), 0 where there is no neighbour to compare with.
     irregular_weight = _signed(irregular, params.irregular_low, params.irregular_high)
-    variable_weight = _signed(
-        np.fmax(size_spread, length_spread), params.variable_low, params.variable_high
-    )
+    # The mean of the two (the length's alone where no size was measured): the larger of
+    # them, as before, read the PLMD nights of the blind `limb` family as wake (PLM index
+    # -40 to -77 %), their series mixing ankle, knee and triple flexions.
+    spread = np.where(np.isnan(size_spread), length_spread, (size_spread + length_spread) / 2)
+    variable_weight = _signed(spread, params.variable_low, params.variable_high)
     vigour = movement_vigour(peak, small, params)
     vigorous_weight = np.clip((vigour - params.vigorous_low) / params.vigorous_span, 0.0, 1.0)
     features = {

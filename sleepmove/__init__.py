@@ -10,7 +10,7 @@ an installed copy (in site-packages) never has beside it.
 
 import os as _os
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _checkout = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
 if _os.path.isfile(_os.path.join(_checkout, "pyproject.toml")) and all(

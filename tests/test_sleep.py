@@ -144,6 +144,20 @@ def test_a_night_of_periodic_movements_in_sleep_is_sleep():
     assert asleep_share(sleep, 0.6 * HOUR, 7.4 * HOUR) > 0.95
 
 
+def test_a_plms_train_of_every_size_is_sleep():
+    """Which joints join a PLM (the ankle alone, or knee and hip too) changes what a shank
+    sensor sees of it tenfold within one series: sizes 0.3-30 degrees at random, of alike
+    length at a regular pace, are PLMS all the same. Judged by the larger of the spreads of
+    size and of length, most of such a night read as wake (the blind `limb` family's PLMD
+    nights: PLM index -40 to -77 %)."""
+    rows = plm_train(0.5 * HOUR, 7.5 * HOUR, seed=7)
+    rng = np.random.default_rng(8)
+    rotation = np.exp(rng.uniform(np.log(0.3), np.log(30.0), len(rows)))
+    peak = 0.01 * rotation  # as large in acceleration as in turn
+    sleep = sleep_of(rows, 8 * HOUR, (rotation, peak))
+    assert asleep_share(sleep, 0.6 * HOUR, 7.4 * HOUR) > 0.95
+
+
 def test_irregular_fidgeting_of_every_size_is_wake():
     rows, sizes = fidgeting(3 * HOUR, 4 * HOUR, per_min=2.0)
     sleep = sleep_of(rows, 8 * HOUR, sizes)
@@ -343,8 +357,8 @@ def test_the_summary_warns_of_plms_counted_soon_after_a_train_taken_as_awake():
     score = night_of(rows)
     assert score.units["asleep"][score.units["onset_s"] > HOUR].all()  # the night's PLMS
     said = " ".join(_in_bed_statements(score, PARAMS))
-    assert "A periodic train from lights out, 26 minutes long, was taken as restless" in said
-    assert "began 6 minutes after it" in said
+    assert "A periodic train from lights out, 26 min long, was taken as restless" in said
+    assert "began 6 minutes after the last" in said
 
 
 def test_the_other_reading_of_a_train_taken_as_awake_counts_it_as_sleep():
@@ -370,6 +384,27 @@ def test_the_other_reading_of_a_train_taken_as_awake_counts_it_as_sleep():
     assert other > score.indices["plm_index"]
     said = " ".join(_in_bed_statements(score, PARAMS))
     assert f"Had you been asleep through it, the PLM index would be {other:.1f}/h" in said
+
+
+def test_the_other_reading_stops_at_lights_on():
+    """A sleep window of 60-100 min and a train from minute 64 to 150: the other reading
+    counts the train's PLMs and time up to lights on only (after it no time counts, and
+    120 PLMs after it made a reading of 310/h where the in-bed index was 130/h)."""
+    rows = plm_train(64 * 60, 150 * 60, seed=2)
+    events = unit_table(rows).sort_values("onset_s")
+    duration = 8 * HOUR
+    loss = np.zeros(int(duration) + 1)
+    score = score_night(
+        events, duration, np.empty((0, 2)), loss, np.zeros(480), False, PARAMS, (3600.0, 6000.0)
+    )
+    units = score.units
+    assert score.sleep.awake_trains_s  # the train was taken as awake
+    inside = (units["onset_s"] >= 3600) & (units["onset_s"] < 6000)
+    plmw = int((units["periodic"] & units["clm"] & ~units["asleep"] & inside).sum())
+    awake_s = 30 * int((~score.sleep.asleep[120:200]).sum())  # epochs of the window
+    expected = (score.counts["plm"] + plmw) / ((score.total_sleep_s + awake_s) / HOUR)
+    assert score.indices["plm_index_awake_trains_asleep"] == pytest.approx(expected, rel=1e-9)
+    assert score.indices["plm_index_awake_trains_asleep"] <= 1.05 * 3600 / 25  # one per 25 s
 
 
 def test_no_other_reading_without_a_train_taken_as_awake():
