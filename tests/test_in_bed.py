@@ -228,15 +228,18 @@ def test_epochs_table_agrees_with_the_summary_over_gaps_and_a_short_last_minute(
 
 
 def test_indices_need_enough_sleep_or_wake_to_stand_on():
-    """All night fidgeting leaves minutes of 'sleep': no PLM index of 90/h from them."""
+    """All night fidgeting leaves minutes of 'sleep': no PLM index of 90/h from them. The
+    fidgets vary in size and length (0.5-8 s): of one length, with sizes counting half in
+    how unlike they are, half an hour passed for sleep."""
     from sleepmove.reports.summary import assessment
 
     duration = 8 * HOUR
     rng = np.random.default_rng(2)
     onsets = np.cumsum(rng.exponential(20.0, 1500)) + 60
     onsets = onsets[onsets < duration - 60]
-    events = pd.DataFrame({"onset_s": onsets, "duration_s": 2.0, "kind": "lm"})
-    events["offset_s"] = events["onset_s"] + 2.0
+    lengths = np.exp(rng.uniform(np.log(0.5), np.log(8.0), len(onsets)))
+    events = pd.DataFrame({"onset_s": onsets, "duration_s": lengths, "kind": "lm"})
+    events["offset_s"] = events["onset_s"] + lengths
     events["side"] = ""
     events["peak_g"] = np.exp(rng.uniform(np.log(0.1), np.log(1.5), len(onsets)))
     events["rotation_deg"] = np.exp(rng.uniform(np.log(2), np.log(40), len(onsets)))
