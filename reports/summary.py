@@ -323,7 +323,7 @@ def _in_bed_statements(score: NightScore, params: AnalysisParameters) -> list[st
     lights_out = score.sleep.window_s[0] if score.sleep.window_s is not None else 0.0
     trains = score.sleep.awake_trains_s
     if trains:
-        statements.append(_awake_train_statement(score, onsets))
+        statements.append(_awake_train_statement(score, onsets, params.plm_threshold))
     elif len(onsets) and onsets.min() <= lights_out + EARLY_PLM_WINDOW_MIN * 60:
         statements.append(
             "Periodic movements counted as in sleep began within "
@@ -336,7 +336,7 @@ def _in_bed_statements(score: NightScore, params: AnalysisParameters) -> list[st
     return statements
 
 
-def _awake_train_statement(score: NightScore, plms_onsets_s: np.ndarray) -> str:
+def _awake_train_statement(score: NightScore, plms_onsets_s: np.ndarray, threshold: float) -> str:
     """Both readings of the PLM trains taken as restless legs awake (begun within minutes
     of lights out): a motion sensor cannot tell them from PLMS after a quick sleep onset."""
     trains = score.sleep.awake_trains_s
@@ -351,7 +351,13 @@ def _awake_train_statement(score: NightScore, plms_onsets_s: np.ndarray) -> str:
     other = _round(score.indices["plm_index_awake_trains_asleep"])
     if other is not None and other != _round(score.indices["plm_index"]):
         them = "it" if len(spans) == 1 else "them"
-        text += f" Had you been asleep through {them}, the PLM index would be {other:.1f}/h."
+        text += f" Had you been asleep through {them}, the PLM index would be {other:.1f}/h"
+        index = _round(score.indices["plm_index"])
+        if index is not None and (other > threshold) != (index > threshold):
+            # The reading decides the night's side of the threshold: say so.
+            side = "above" if other > threshold else "not above"
+            text += f", {side} the {threshold:g}/h threshold"
+        text += "."
     end = spans[-1][1]
     after = plms_onsets_s[plms_onsets_s >= end]
     if len(after) and after.min() <= end + EARLY_PLM_WINDOW_MIN * 60:

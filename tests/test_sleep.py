@@ -16,7 +16,7 @@ from sleepmove.detection.sleep_model import (
 )
 from sleepmove.detection.table import Table
 from sleepmove.pipeline import AnalyzeRequest, analyze, seconds_lost
-from sleepmove.reports.summary import _in_bed_statements, assessment
+from sleepmove.reports.summary import _awake_train_statement, _in_bed_statements, assessment
 from sleepmove.validate import validate_night
 from sleepmove.window import parse_sleep_window
 
@@ -384,6 +384,12 @@ def test_the_other_reading_of_a_train_taken_as_awake_counts_it_as_sleep():
     assert other > score.indices["plm_index"]
     said = " ".join(_in_bed_statements(score, PARAMS))
     assert f"Had you been asleep through it, the PLM index would be {other:.1f}/h" in said
+    # Where the two readings fall either side of the threshold, it is said.
+    plms = units["onset_s"][units["periodic"] & units["clm"] & units["asleep"]]
+    between = (other + score.indices["plm_index"]) / 2
+    said = _awake_train_statement(score, plms, between)
+    assert f"{other:.1f}/h, above the {between:g}/h threshold." in said
+    assert "threshold" not in _awake_train_statement(score, plms, 1000.0)
 
 
 def test_the_other_reading_stops_at_lights_on():
