@@ -10,9 +10,9 @@ search over the model's few numbers take seconds. The training seeds are TRAIN_S
 
     --fit        logistic regression of truth wake on the evidence: starting weights
     --families   only these families (default hinge, stages, units; never the judges
-                 `kinematic` and `limb` unless named, to look, not tune): `--families hinge,units
-                 --search N` then `--families stages --seeds heldout --set ...` judges a
-                 family the tuning never saw
+                 `kinematic`, `limb` and `sway` unless named, to look, not tune):
+                 `--families hinge,units --search N` then `--families stages --seeds
+                 heldout --set ...` judges a family the tuning never saw
     --placement wrist  the wrist scenarios (`wrist-*`) only, analyzed and rescored with the
                  wrist's parameters (detection.params.default_parameters) and judged on the
                  wrist's targets (PLM index 15 %, total sleep 8 %); the unit nights (legs)
@@ -53,7 +53,7 @@ from sleepmove.sensor.annotations import read_reference  # noqa: E402
 from sleepmove.validate import load_result, origin_of, reference_units, score_reference  # noqa: E402
 
 TRAIN_SEEDS = (1000, 1001, 1002)
-# Tuned on unless --families says otherwise: never `kinematic` or `limb`, the held-out judges.
+# Tuned on unless --families says otherwise: never the held-out judges (kinematic, limb, sway).
 TUNED_FAMILIES = ("hinge", "stages", "units")
 # Nights written as movements (benchmarks/unit_nights.py): training and held-out seeds.
 UNIT_SEEDS = {"train": range(2000, 2012), "heldout": range(3000, 3012)}

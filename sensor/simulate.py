@@ -298,6 +298,14 @@ def _family_limb():
     return LIMB_SCENARIOS, simulate_limb
 
 
+def _family_sway():
+    """The fifth family, a third judge built blind to the detector and to the other
+    families, imported only when asked for."""
+    from sleepmove.sensor.simulate_sway import SWAY_SCENARIOS, simulate_sway
+
+    return SWAY_SCENARIOS, simulate_sway
+
+
 def family_scenarios() -> dict[str, dict[str, str]]:
     """Every simulator family and its scenarios. Families built apart from each other:
     a detector tuned on one would learn that one's picture of a night (see benchmarks)."""
@@ -306,6 +314,7 @@ def family_scenarios() -> dict[str, dict[str, str]]:
         "stages": _family_stages()[0],
         "kinematic": _family_kinematic()[0],
         "limb": _family_limb()[0],
+        "sway": _family_sway()[0],
     }
 
 
@@ -315,12 +324,14 @@ def two_leg_scenarios() -> dict[str, set[str]]:
     from sleepmove.sensor.simulate_kinematic_profiles import PROFILES as KINEMATIC
     from sleepmove.sensor.simulate_limb import PROFILES as LIMB
     from sleepmove.sensor.simulate_stages_night import PROFILES as STAGES
+    from sleepmove.sensor.simulate_sway import PROFILES as SWAY
 
     return {
         "hinge": set(HINGE_TWO_LEGS),
         "stages": {name for name, profile in STAGES.items() if len(profile.sides) == 2},
         "kinematic": {name for name, profile in KINEMATIC.items() if len(profile.sides) == 2},
         "limb": {name for name, profile in LIMB.items() if profile.two_legs},
+        "sway": {name for name, profile in SWAY.items() if profile.two_legs},
     }
 
 
@@ -337,4 +348,7 @@ def simulate_family(family: str, out_dir: str, **options) -> dict:
     if family == "limb":
         options.pop("mixed_rates", None)
         return _family_limb()[1](out_dir, **options)
+    if family == "sway":
+        options.pop("mixed_rates", None)
+        return _family_sway()[1](out_dir, **options)
     raise ValueError(f"unknown simulator family {family!r}; known: {', '.join(SIMULATOR_FAMILIES)}")

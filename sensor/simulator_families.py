@@ -14,4 +14,8 @@ SIMULATOR_FAMILIES: dict[str, str] = {
         "a shank in bed, tendon and tissue, built blind to the detector and to the other "
         "families as a second judge: never tune on it"
     ),
+    "sway": (
+        "a shank pivoting at the knee, muscle thumps and three band models, built blind to "
+        "the detector and to the other families as a third judge: never tune on it"
+    ),
 }

@@ -17,6 +17,7 @@ import sleepmove.sensor.simulate as hinge
 import sleepmove.sensor.simulate_kinematic as kinematic
 import sleepmove.sensor.simulate_limb as limb
 import sleepmove.sensor.simulate_stages as stages
+import sleepmove.sensor.simulate_sway as sway
 from sleepmove.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,8 +45,9 @@ def fail_hinge_halfway(monkeypatch, failure: BaseException, leg: int) -> None:
 
 
 def fail_family_halfway(monkeypatch, module, failure: BaseException, leg: int) -> None:
-    """stages', kinematic's or limb's CSV writer writes the `leg`th sensor's file (from 0) only in
-    part, then fails (a full disk names the file it wrote, as sleepmove.base.atomic does)."""
+    """stages', kinematic's, limb's or sway's CSV writer writes the `leg`th sensor's file
+    (from 0) only in part, then fails (a full disk names the file it wrote, as
+    sleepmove.base.atomic does)."""
     write_csv, calls = module.write_csv, []
 
     def half(path, *args):
@@ -71,6 +73,7 @@ FAMILIES = [
     ("stages", ["--family", "stages", "--scenario", "two-legs", "--sides", "left,right"]),
     ("kinematic", ["--family", "kinematic", "--scenario", "two-legs", "--sides", "left,right"]),
     ("limb", ["--family", "limb", "--scenario", "two-legs", "--sides", "left,right"]),
+    ("sway", ["--family", "sway", "--scenario", "two-legs", "--sides", "left,right"]),
 ]
 
 
@@ -80,7 +83,7 @@ def fail(monkeypatch, family: str, failure: BaseException, leg: int) -> None:
     else:
         fail_family_halfway(
             monkeypatch,
-            {"stages": stages, "kinematic": kinematic, "limb": limb}[family],
+            {"stages": stages, "kinematic": kinematic, "limb": limb, "sway": sway}[family],
             failure,
             leg,
         )
@@ -180,7 +183,7 @@ def test_the_list_says_which_scenarios_write_two_legs(capsys):
     assert main(["simulate", "--scenario", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     two = [line.split()[0] for line in lines if line.endswith("[two legs: left.csv, right.csv]")]
-    assert two == ["alternating", "bilateral", "two-legs", "two-legs", "two-legs"]
+    assert two == ["alternating", "bilateral", "two-legs", "two-legs", "two-legs", "two-legs"]
 
 
 def test_a_staging_folder_left_by_kill_9_goes_at_the_next_simulation(tmp_path):
