@@ -182,7 +182,8 @@ def describe(
         peak = np.sqrt(span_max(sig.deviation_sq, starts, ends)).astype(np.float64)
         # Brief jerks are judged on the short envelope alone: the slow signal cannot see them.
         inside, offsets = ranges_index(starts, ends)
-        peak_factor = np.maximum.reduceat(sig.envelope[inside] / sig.floor_at(inside), offsets)
+        peak_factor, at_peak = first_at_max(sig.envelope[inside] / sig.floor_at(inside), offsets)
+        rise_s = (at_peak - offsets) / rate
         active_s = _active_seconds(sig, starts, ends, peak_factor, params)
         # Only a brief span can be a twitch (see classify): longer ones need no look.
         twitch = np.zeros(len(starts), dtype=bool)
@@ -205,7 +206,7 @@ def describe(
         floor = sig.floor_at(starts).astype(np.float64)
     else:
         peak = peak_factor = posture = rotation = held = tilt = mean_tilt = floor = np.zeros(0)
-        active_s = np.zeros(0)
+        active_s = rise_s = np.zeros(0)
         twitch = glitch_unseen = np.zeros(0, dtype=bool)
     events = Table(
         {
@@ -217,6 +218,7 @@ def describe(
             "peak_g": peak,
             "peak_factor": peak_factor.astype(np.float64),
             "active_s": active_s,  # from the onset until the settling (_active_seconds)
+            "rise_s": rise_s,  # from the onset to the envelope's peak (classify: pushes)
             "twitch": twitch,  # judged for brief spans only
             "glitch_unseen": glitch_unseen,  # see _glitch_unseen
             "rotation_deg": rotation,
@@ -523,7 +525,13 @@ def classify(events: Table, params: DetectionParameters, lm_max_s: float) -> np.
                 >= params.lasting_tilt_share * events["peak_g"]
             )
         )
-    still = (events["rotation_deg"] < params.min_rotation_deg) & ~tilted
+    # ...or, where asked for (push_min_factor, off by default), an abrupt push: see params.
+    pushed = (
+        (params.push_min_factor > 0)
+        & (events["peak_factor"] >= params.push_min_factor)
+        & (events["rise_s"] <= params.push_max_rise_s)
+    )
+    still = (events["rotation_deg"] < params.min_rotation_deg) & ~tilted & ~pushed
     vibration = still & ~brief
     # A jerk stands `jerk_min_peak_factor` x the floor in its 0.1 s envelope, or
     # `jerk_lone_peak_factor` x where it may be a glitch nothing else tells apart.

@@ -51,6 +51,8 @@ class LegResult:
     brief_rejected: int  # brief bursts that are no jerk: too weak, or a slow movement's peak
     # Per second from the origin (NaN before this leg's first sample), for the time in bed:
     orientation_per_s: np.ndarray  # (seconds, 3) mean acceleration: the limb's orientation
+    # Of the vibrations rejected, those in runs at PLM intervals (periodic_members)
+    vibrations_periodic: int = 0
 
 
 def signals_of_legs(grids: dict[str, Grid], params: DetectionParameters) -> dict[str, LegSignals]:
@@ -249,6 +251,12 @@ def _finish_leg(
     rejected = kind == ""
     brief = judged_brief(events, params)
     vibrations, brief_rejected = int((rejected & ~brief).sum()), int((rejected & brief).sum())
+    periodic = periodic_members(
+        events["onset_s"][rejected & ~brief],
+        rules.imi_min_s,
+        rules.imi_max_s,
+        rules.min_series_count,
+    )
     events = events[kind != ""]
     events["kind"] = kind[kind != ""]
     offset = grid.start_s - origin_s
@@ -261,9 +269,24 @@ def _finish_leg(
         activity_per_min=activity_per_min.result(),
         noise_floor_g=median(sig.floor_blocks.copy()),  # one value per 1 s block
         vibrations_rejected=vibrations,
+        vibrations_periodic=periodic,
         brief_rejected=brief_rejected,
         orientation_per_s=_per_second_from_origin(sig.level_blocks, sig, grid, origin_s),
     )
+
+
+def periodic_members(onsets_s: np.ndarray, low_s: float, high_s: float, least: int) -> int:
+    """How many of these (sorted) times lie in runs of `least` or more whose intervals all
+    fall in [low_s, high_s]: a PLM series' rhythm, here among bursts rejected as the bed
+    shaking, which a bed partner's movements rarely keep for long."""
+    if len(onsets_s) < least:
+        return 0
+    steps = np.diff(onsets_s)
+    keeps = np.concatenate([[False], (steps >= low_s) & (steps <= high_s), [False]])
+    starts = np.flatnonzero(keeps[1:] & ~keeps[:-1])  # each run of kept intervals
+    ends = np.flatnonzero(~keeps[1:] & keeps[:-1])
+    members = ends - starts + 1  # n intervals join n + 1 times
+    return int(members[members >= least].sum())
 
 
 def _per_second_from_origin(

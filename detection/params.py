@@ -138,6 +138,14 @@ class DetectionParameters:
     lasting_tilt_share: float = 0.2
     tilt_floor_factor: float = 1.0
     held_tilt_share: float = 0.6
+    # ...or, asked for in a settings file (0: off), an abrupt push: an envelope this many
+    # times the floor within `push_max_rise_s` of the onset. A foot's muscles pull on the
+    # shank at once, and an ankle's dorsiflexion may turn it well under a degree; but a bed
+    # partner's jolt starts as abruptly (benchmarks/vibrations.py: at 6 x, 420 of 800 jolts
+    # taken for LMs), so it is off unless one sleeps alone. The summary says when rejected
+    # bursts come at PLM intervals (quality.vibrations_periodic).
+    push_min_factor: float = 0.0
+    push_max_rise_s: float = 0.1
     # A brief burst weaker than this is noise, dropped early; a jerk's 0.1 s envelope stands
     # `jerk_min_peak_factor` above the floor. The floor is about 1.25 x one axis's noise SD:
     # 4.5 x it is 5.6 SD, which a 0.1 s RMS of three axes' Gaussian noise (15 values at

@@ -20,7 +20,7 @@ from sleepmove.detection.clock_alignment import (
     estimate_clock,
 )
 from sleepmove.detection.grid import Grid, UnusableTimes, regularize
-from sleepmove.detection.movements import detect_movements, signals_of_legs
+from sleepmove.detection.movements import LegResult, detect_movements, signals_of_legs
 from sleepmove.detection.night import score_night
 from sleepmove.detection.parallel import in_background, on_own_thread
 from sleepmove.detection.parameter_changes import with_changes
@@ -220,6 +220,7 @@ def analyze(
         "noise_floor_g": {leg.side or "single": round(leg.noise_floor_g, 5) for leg in legs},
         "vibrations_rejected": {leg.side or "single": leg.vibrations_rejected for leg in legs},
         "brief_bursts_rejected": {leg.side or "single": leg.brief_rejected for leg in legs},
+        "vibrations_periodic": {leg.side or "single": leg.vibrations_periodic for leg in legs},
         "warnings": [w for rec in recordings.values() for w in rec.warnings]
         + [f"{side or 'sensor'}: {note}" for side, g in grids.items() for note in g.notes]
         + [
@@ -230,7 +231,8 @@ def analyze(
         ]
         + ([alignment.warning] if alignment is not None and alignment.warning else [])
         + respiratory_notes
-        + _uneven_legs(grids, params.quality.uneven_legs_s),
+        + _uneven_legs(grids, params.quality.uneven_legs_s)
+        + [_periodic_vibrations_note(leg, params) for leg in legs if _periodic_vibrations(leg)],
     }
     recorded = duration - float(loss.sum())
     if recorded < MIN_DURATION_S:  # --min-duration allowed it, or gaps took most of it
@@ -273,6 +275,27 @@ def _align_clocks(
     if signals[second].xyz is not grids[second].xyz:  # resampled at a reset: computed again
         del signals[second]
     return alignment, signals
+
+
+# Bursts rejected as the bed shaking that keep a PLM series' rhythm, this many on a leg, are
+# worth a word: a partner's movements rarely do, a shank barely turned by the ankle does.
+PERIODIC_VIBRATIONS_NOTE = 20
+
+
+def _periodic_vibrations(leg: LegResult) -> bool:
+    return leg.vibrations_periodic >= PERIODIC_VIBRATIONS_NOTE
+
+
+def _periodic_vibrations_note(leg: LegResult, params: AnalysisParameters) -> str:
+    rules = params.rules
+    return (
+        f"{leg.side or 'sensor'}: {leg.vibrations_periodic} bursts rejected as the bed shaking "
+        f"(no turn of the leg) came at PLM intervals ({rules.imi_min_s:g}-{rules.imi_max_s:g} "
+        f"s, {rules.min_series_count} or more in a row): if no one shares the bed, they may be "
+        "leg movements that barely turn an ankle-worn sensor, and the PLM indices count too "
+        "few; push_min_factor = 6 under [detection] in a settings file (--config) counts "
+        "abrupt ones as LMs"
+    )
 
 
 def short_recording_warning(recorded_s: float, duration_s: float) -> str:

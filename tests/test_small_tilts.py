@@ -75,3 +75,59 @@ def test_a_slow_drift_the_envelope_does_not_show_is_no_lm():
         lm(gravity, onset, 1.2, 0.3)
     events = detect(t, gravity + noise)
     assert (events["kind"] == "lm").sum() == 0, events[["onset_s", "duration_s", "kind"]]
+
+
+def _jolts(seconds: float, every_s: float, seed: int):
+    """A still leg jolted every `every_s`: a 6 Hz swing of 150 mg at full size from its first
+    cycle, decaying over 0.4 s, tilting nothing (a partner dropping onto the
+    mattress, or a push of the foot that turns the shank under a degree)."""
+    t, rest, noise = quiet_leg(seconds=seconds, seed=seed)
+    shake = np.zeros_like(rest)
+    onsets = np.arange(20.0, seconds - 20.0, every_s)
+    tt = np.arange(int(2.0 * RATE)) / RATE
+    for onset in onsets:  # a loop over jolts
+        a = int(onset * RATE)
+        shake[a : a + len(tt), 1] += 0.15 * np.sin(2 * np.pi * 6.0 * tt) * np.exp(-tt / 0.4)
+    return t, rest + shake + noise, onsets
+
+
+def test_abrupt_pushes_are_lms_only_where_asked_for():
+    """An abrupt push that turns the leg nothing is rejected as the bed shaking by default:
+    a partner's jolt starts as abruptly. With push_min_factor = 6 (one who sleeps alone) it
+    is an LM."""
+    from dataclasses import replace
+
+    from sleepmove.detection.params import DetectionParameters
+
+    t, xyz, onsets = _jolts(600.0, 25.0, seed=11)
+    assert (detect(t, xyz)["kind"] == "lm").sum() == 0
+    found = detect(t, xyz, replace(DetectionParameters(), push_min_factor=6.0))
+    lms = found[found["kind"] == "lm"]["onset_s"].to_numpy()
+    hits = [np.any(np.abs(lms - onset) <= 1.0) for onset in onsets]
+    assert np.mean(hits) >= 0.9, found[["onset_s", "duration_s", "kind"]]
+
+
+def test_rejected_bursts_at_plm_intervals_are_counted_and_said(tmp_path):
+    """Jolts every 25 s for ten minutes are all rejected, and all at PLM intervals: the
+    summary counts them and warns, naming the setting; at 120 s apart they are not."""
+    import json
+
+    from sleepmove.cli import main
+    from sleepmove.detection.movements import periodic_members
+
+    # By hand: runs of 4 or more with every interval in 10-90 s
+    times = np.array([0, 20, 40, 60, 200, 220, 240, 500, 520, 540, 560, 580.0])
+    assert periodic_members(times, 10.0, 90.0, 4) == 4 + 5
+    for every_s, warned in ((25.0, True), (120.0, False)):
+        t, xyz, onsets = _jolts(600.0 if every_s < 100 else 3000.0, every_s, seed=12)
+        path = tmp_path / f"jolts{every_s:g}.csv"
+        rows = np.column_stack([1.7e9 + t, xyz])
+        np.savetxt(path, rows, delimiter=",", header="time,x,y,z", comments="", fmt="%.4f")
+        out = tmp_path / f"out{every_s:g}"
+        args = ["analyze", str(path), "--out", str(out), "--no-report", "--min-duration", "5"]
+        assert main(args) == 0
+        quality = json.loads((out / "summary.json").read_text())["quality"]
+        said = " ".join(quality["warnings"])
+        assert ("push_min_factor = 6" in said) == warned, said
+        if warned:
+            assert quality["vibrations_periodic"]["single"] >= 0.9 * len(onsets)
