@@ -9,7 +9,7 @@ import numpy as np
 from sleepmove.detection.in_bed import in_bed_epochs
 from sleepmove.detection.indices import imi_distribution, per_hour, periodicity_index
 from sleepmove.detection.myoclonus import efm_proxy_spans, hypnic_jerks, jerk_clusters
-from sleepmove.detection.params import AnalysisParameters, ScoringRules
+from sleepmove.detection.params import AnalysisParameters, ScoringRules, SleepParameters
 from sleepmove.detection.scoring import score_units, series_breaking_gaps, union_gaps
 from sleepmove.detection.sleep import (
     SleepResult,
@@ -18,6 +18,7 @@ from sleepmove.detection.sleep import (
     window_share,
     within_window,
 )
+from sleepmove.detection.sleep_model import train_epochs
 from sleepmove.detection.table import Table
 
 MIN_LM_INDEX_FOR_PI = 10.0
@@ -121,7 +122,7 @@ def score_night(
         "plm_index": plm_index,
         "plm_index_in_bed": plm_index_in_bed,
         "plm_index_awake_trains_asleep": _index_awake_trains_asleep(
-            units, sleep, recorded, counts["plm"], total_sleep_s, least_h
+            units, sleep, recorded, counts["plm"], total_sleep_s, params.sleep
         ),
         "sleep_estimate_drives_plm_index": estimate_drives_index(plm_index, plm_index_in_bed),
         "plmw_index": per_hour(counts["plmw"], wake_h),
@@ -162,7 +163,7 @@ def _index_awake_trains_asleep(
     recorded_s: np.ndarray,
     plms: int,
     total_sleep_s: float,
-    least_h: float,
+    params: SleepParameters,
 ) -> float | None:
     """The PLM index had the PLM trains taken as restless legs awake (sleep.awake_trains_s:
     begun within minutes of lights out) been sleep: their awake epochs' time added to the
@@ -173,18 +174,14 @@ def _index_awake_trains_asleep(
     if not trains:
         return None
     n_epochs = len(sleep.asleep)
-    in_train = np.zeros(n_epochs, dtype=bool)
-    for begin, end in trains:  # a loop over trains
-        first, last = int(begin // sleep.epoch_s), int(end // sleep.epoch_s)
-        in_train[max(first, 0) : min(last, n_epochs - 1) + 1] = True
-    added = in_train & ~sleep.asleep
+    added = (train_epochs(trains, n_epochs, params) > 0) & ~sleep.asleep
     epoch = np.clip((units["onset_s"] // sleep.epoch_s).astype(int), 0, n_epochs - 1)
     periodic = units["periodic"] & units["clm"].astype(bool)
     # Within the sleep window only: after lights on no time is counted (window_share).
     inside = within_window(sleep.window_s, units["onset_s"])
     plms_added = int((periodic & ~units["asleep"] & added[epoch] & inside).sum())
     sleep_h = (total_sleep_s + float(recorded_s[added].sum())) / 3600
-    return per_hour(plms + plms_added, sleep_h if sleep_h >= least_h else 0.0)
+    return per_hour(plms + plms_added, sleep_h if sleep_h >= params.min_index_h else 0.0)
 
 
 def gaps_in_runs(clm_onsets_s: np.ndarray, gaps_s: np.ndarray, rules: ScoringRules) -> int:

@@ -349,10 +349,10 @@ def _awake_train_statement(score: NightScore, plms_onsets_s: np.ndarray, thresho
         else f"{len(spans)} periodic trains from lights out, {length} in all, were"
     ) + " taken as restless legs while awake."
     other = _round(score.indices["plm_index_awake_trains_asleep"])
-    if other is not None and other != _round(score.indices["plm_index"]):
+    index = _round(score.indices["plm_index"])
+    if other is not None and other != index:
         them = "it" if len(spans) == 1 else "them"
         text += f" Had you been asleep through {them}, the PLM index would be {other:.1f}/h"
-        index = _round(score.indices["plm_index"])
         if index is not None and (other > threshold) != (index > threshold):
             # The reading decides the night's side of the threshold: say so.
             side = "above" if other > threshold else "not above"

@@ -306,16 +306,19 @@ def _family_sway():
     return SWAY_SCENARIOS, simulate_sway
 
 
+# The families beside hinge, each loaded when asked for: (scenarios, simulate)
+_OTHER_FAMILIES = {
+    "stages": _family_stages,
+    "kinematic": _family_kinematic,
+    "limb": _family_limb,
+    "sway": _family_sway,
+}
+
+
 def family_scenarios() -> dict[str, dict[str, str]]:
     """Every simulator family and its scenarios. Families built apart from each other:
     a detector tuned on one would learn that one's picture of a night (see benchmarks)."""
-    return {
-        "hinge": SCENARIOS,
-        "stages": _family_stages()[0],
-        "kinematic": _family_kinematic()[0],
-        "limb": _family_limb()[0],
-        "sway": _family_sway()[0],
-    }
+    return {"hinge": SCENARIOS} | {name: load()[0] for name, load in _OTHER_FAMILIES.items()}
 
 
 def two_leg_scenarios() -> dict[str, set[str]]:
@@ -339,16 +342,7 @@ def simulate_family(family: str, out_dir: str, **options) -> dict:
     """`simulate` of the named family; returns its truth."""
     if family == "hinge":
         return simulate(out_dir, **options)
-    if family == "stages":
-        options.pop("mixed_rates", None)
-        return _family_stages()[1](out_dir, **options)
-    if family == "kinematic":
-        options.pop("mixed_rates", None)
-        return _family_kinematic()[1](out_dir, **options)
-    if family == "limb":
-        options.pop("mixed_rates", None)
-        return _family_limb()[1](out_dir, **options)
-    if family == "sway":
-        options.pop("mixed_rates", None)
-        return _family_sway()[1](out_dir, **options)
+    if family in _OTHER_FAMILIES:
+        options.pop("mixed_rates", None)  # hinge's alone
+        return _OTHER_FAMILIES[family]()[1](out_dir, **options)
     raise ValueError(f"unknown simulator family {family!r}; known: {', '.join(SIMULATOR_FAMILIES)}")

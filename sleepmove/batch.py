@@ -464,12 +464,12 @@ def shard(tasks: list[NightTask], spec: str | None) -> list[NightTask]:
 
 def is_done(task: NightTask) -> bool:
     try:
-        with open(os.path.join(task.out_dir, KEY_FILE)) as handle:
-            key = task.key
-            same = handle.read().strip() == key
+        key = task.key
     except (OSError, ValueError):  # ValueError: parameters that cannot be resolved
         return False
-    if not same or not os.path.exists(os.path.join(task.out_dir, ROWS_FILE)):
+    if not _holds_key(task.out_dir, key) or not os.path.exists(
+        os.path.join(task.out_dir, ROWS_FILE)
+    ):
         return False
     # Every night's results must still be there (someone may have removed one).
     root = os.path.dirname(task.out_dir)
@@ -487,7 +487,7 @@ def is_done(task: NightTask) -> bool:
     # found damaged (batch_command._undo), another where its sleep study changed.
     split = [night for night in finished if night != task.night_id]
     keys = task.night_keys(split, key) if split else {}
-    return all(_holds_key(os.path.join(root, night), key) for night, key in keys.items())
+    return all(_holds_key(os.path.join(root, night), own) for night, own in keys.items())
 
 
 def _holds_key(folder: str, key: str) -> bool:

@@ -232,7 +232,7 @@ def analyze(
         + ([alignment.warning] if alignment is not None and alignment.warning else [])
         + respiratory_notes
         + _uneven_legs(grids, params.quality.uneven_legs_s)
-        + [_periodic_vibrations_note(leg, params) for leg in legs if _periodic_vibrations(leg)],
+        + _periodic_vibrations_notes(legs, params),
     }
     recorded = duration - float(loss.sum())
     if recorded < MIN_DURATION_S:  # --min-duration allowed it, or gaps took most of it
@@ -282,20 +282,18 @@ def _align_clocks(
 PERIODIC_VIBRATIONS_NOTE = 20
 
 
-def _periodic_vibrations(leg: LegResult) -> bool:
-    return leg.vibrations_periodic >= PERIODIC_VIBRATIONS_NOTE
-
-
-def _periodic_vibrations_note(leg: LegResult, params: AnalysisParameters) -> str:
+def _periodic_vibrations_notes(legs: list[LegResult], params: AnalysisParameters) -> list[str]:
     rules = params.rules
-    return (
+    return [
         f"{leg.side or 'sensor'}: {leg.vibrations_periodic} bursts rejected as the bed shaking "
         f"(no turn of the leg) came at PLM intervals ({rules.imi_min_s:g}-{rules.imi_max_s:g} "
         f"s, {rules.min_series_count} or more in a row): if no one shares the bed, they may be "
         "leg movements that barely turn an ankle-worn sensor, and the PLM indices count too "
         "few; push_min_factor = 6 under [detection] in a settings file (--config) counts "
         "abrupt ones as LMs"
-    )
+        for leg in legs
+        if leg.vibrations_periodic >= PERIODIC_VIBRATIONS_NOTE
+    ]
 
 
 def short_recording_warning(recorded_s: float, duration_s: float) -> str:
